@@ -1,0 +1,137 @@
+"""Accounts (AUTH_USER_MODEL) and the append-only journal."""
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
+
+
+class AccountKind(models.TextChoices):
+    GUARDIAN = "guardian", "Représentant légal"
+    PUPIL = "pupil", "Élève"
+    STAFF = "staff", "Personnel"
+
+
+class AccountState(models.TextChoices):
+    PROVISIONAL = "provisional", "Provisoire"
+    ACTIVE = "active", "Actif"
+    LOCKED = "locked", "Verrouillé"
+    CLOSED = "closed", "Fermé"
+
+
+class AccountManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, identifier):
+        # Identifiers are stored in lowercase; letters print them in capitals.
+        return self.get(identifier=identifier.strip().lower())
+
+    def create_user(self, identifier, password=None, **fields):
+        account = self.model(identifier=identifier.strip().lower(), **fields)
+        account.set_password(password)
+        account.save(using=self._db)
+        return account
+
+    def create_superuser(self, identifier, password=None, **fields):
+        fields.update(is_staff=True, is_superuser=True, kind=AccountKind.STAFF,
+                      state=AccountState.ACTIVE)
+        return self.create_user(identifier, password, **fields)
+
+
+class Account(AbstractBaseUser, PermissionsMixin):
+    # Stored in lowercase (a check constraint says so); on PostgreSQL `unique` also gives the
+    # varchar_pattern_ops index that the identifier generator's prefix lookup uses.
+    identifier = models.CharField("identifiant", max_length=40, unique=True)
+    kind = models.CharField("type", max_length=10, choices=AccountKind.choices)
+    first_name = models.CharField("prénom", max_length=100, blank=True)
+    last_name = models.CharField("nom", max_length=100, blank=True)
+    email = models.EmailField("adresse électronique", blank=True)
+    email_verified = models.BooleanField("adresse vérifiée", default=False)
+    phone = PhoneNumberField("téléphone portable", blank=True)
+    phone_verified = models.BooleanField("téléphone vérifié", default=False)
+    state = models.CharField(
+        "état", max_length=12, choices=AccountState.choices, default=AccountState.PROVISIONAL
+    )
+    is_staff = models.BooleanField("accès au back-office", default=False)
+    date_joined = models.DateTimeField("créé le", default=timezone.now)
+    activated_at = models.DateTimeField("activé le", null=True, blank=True)
+
+    objects = AccountManager()
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
+    USERNAME_FIELD = "identifier"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        verbose_name = "compte"
+        constraints = [
+            models.UniqueConstraint(Lower("identifier"), name="account_identifier_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(identifier=Lower("identifier")),
+                name="account_identifier_stored_lowercase",
+            ),
+        ]
+
+    def __str__(self):
+        return self.identifier
+
+    @property
+    def is_active(self):
+        # Django's auth machinery refuses inactive users; locked and closed accounts are.
+        return self.state in (AccountState.ACTIVE, AccountState.PROVISIONAL)
+
+    @property
+    def display_identifier(self) -> str:
+        """The identifier as letters print it (P.NOM12)."""
+        return self.identifier.upper()
+
+    def get_full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self):
+        return self.first_name
+
+
+class AppendOnlyError(Exception):
+    pass
+
+
+class JournalEvent(models.Model):
+    """An append-only event: never a code, a password or a token in `data`.
+
+    Rows are written through the classmethods of accounts.journal and never changed.
+    """
+
+    at = models.DateTimeField("date", default=timezone.now, db_index=True)
+    kind = models.CharField("événement", max_length=50, db_index=True)
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, null=True, blank=True, related_name="journal_events",
+        verbose_name="compte",
+    )
+    actor = models.ForeignKey(
+        Account, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name="auteur",
+    )
+    flow_id = models.UUIDField("parcours", null=True, blank=True, db_index=True)
+    ip_address = models.GenericIPAddressField("adresse IP", null=True, blank=True)
+    data = models.JSONField("détails", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "événement du journal"
+        verbose_name_plural = "journal"
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["account", "-at"])]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("Journal events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Journal events cannot be deleted.")

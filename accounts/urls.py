@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("", views.profile_choice, name="profile_choice"),
+    path("deconnexion/", views.logout_view, name="logout"),
+]

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "ÉduConnect — back-office"
+admin.site.site_title = "ÉduConnect"
+admin.site.index_title = "Administration"
+
+urlpatterns = [
+    path("", include("accounts.urls")),
+    path("activation/", include("activation.urls")),
+    path("services/", include("services_portal.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("gestion/", admin.site.urls),
+]
+
+handler404 = "educonnect.views.page_not_found"
+handler500 = "educonnect.views.server_error"

@@ -1,0 +1,1 @@
+"""Models of notifications (see DESIGN.md)."""

@@ -1,0 +1,189 @@
+"""Schools and what they know: academies, establishments, pupils, guardians and their links.
+
+Rows are born from the schools' rosters (`roster_import` in services.py). A guardian as one
+school knows them is a GuardianRecord; a guardian with children in two schools has two records
+and, once activated, one Account covering both (GuardianRecord.account).
+"""
+
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
+
+UAI_PATTERN = r"^[0-9]{7}[A-Z]$"
+# INE (identifiant national élève): 11 characters, 9 digits, then a digit or a letter, then
+# a check letter (INE-BEA: 10 digits + letter; INE-RNIE: 9 digits + 2 letters).
+INE_PATTERN = r"^[0-9]{9}[0-9A-Z][A-Z]$"
+
+validate_uai = RegexValidator(
+    UAI_PATTERN, "Le code UAI doit comporter 7 chiffres suivis d'une lettre, par exemple 0750001A."
+)
+validate_ine = RegexValidator(
+    INE_PATTERN,
+    "L'INE doit comporter 11 caractères : 9 chiffres, puis un chiffre ou une lettre, puis une "
+    "lettre, par exemple 123456789AB.",
+)
+
+
+def is_valid_uai(value: str) -> bool:
+    return bool(re.fullmatch(UAI_PATTERN, value or ""))
+
+
+def is_valid_ine(value: str) -> bool:
+    return bool(re.fullmatch(INE_PATTERN, value or ""))
+
+
+class Academy(models.Model):
+    name = models.CharField("nom", max_length=100, unique=True)
+
+    class Meta:
+        verbose_name = "académie"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class EstablishmentKind(models.TextChoices):
+    ECOLE = "ecole", "École"
+    COLLEGE = "college", "Collège"
+    LYCEE = "lycee", "Lycée"
+    LP = "lp", "Lycée professionnel"
+
+
+class Establishment(models.Model):
+    uai = models.CharField("UAI", max_length=8, unique=True, validators=[validate_uai])
+    name = models.CharField("nom", max_length=200)
+    kind = models.CharField("type", max_length=10, choices=EstablishmentKind.choices)
+    academy = models.ForeignKey(
+        Academy, on_delete=models.PROTECT, related_name="establishments", verbose_name="académie"
+    )
+    ent_url = models.URLField("adresse de l'ENT", blank=True)
+
+    class Meta:
+        verbose_name = "établissement"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(uai__regex=UAI_PATTERN), name="establishment_uai_format"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.uai})"
+
+
+class Pupil(models.Model):
+    ine = models.CharField("INE", max_length=11, unique=True, validators=[validate_ine])
+    last_name = models.CharField("nom", max_length=100)
+    first_names = models.CharField("prénoms", max_length=200)
+    birth_date = models.DateField("date de naissance")
+    level = models.CharField("niveau", max_length=40, blank=True)
+    establishment = models.ForeignKey(
+        Establishment, on_delete=models.PROTECT, related_name="pupils",
+        verbose_name="établissement",
+    )
+    # The pupil's own account (collège and lycée pupils sign in themselves).
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="pupil_record", verbose_name="compte élève",
+    )
+    history = HistoricalRecords(excluded_fields=["account"])
+
+    class Meta:
+        verbose_name = "élève"
+        ordering = ["last_name", "first_names"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ine__regex=INE_PATTERN), name="pupil_ine_format"),
+        ]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name.upper()}"
+
+    @property
+    def first_name(self) -> str:
+        """The usual first name: the first of the first names."""
+        return self.first_names.split(",")[0].split(" ")[0] if self.first_names else ""
+
+
+class Civility(models.TextChoices):
+    MADAME = "Mme", "Madame"
+    MONSIEUR = "M.", "Monsieur"
+    NONE = "", "Non renseignée"
+
+
+class GuardianRecord(models.Model):
+    """A guardian as one school knows them (one row per guardian and establishment)."""
+
+    establishment = models.ForeignKey(
+        Establishment, on_delete=models.PROTECT, related_name="guardian_records",
+        verbose_name="établissement",
+    )
+    civility = models.CharField("civilité", max_length=3, choices=Civility.choices, blank=True)
+    last_name = models.CharField("nom", max_length=100)
+    first_name = models.CharField("prénom", max_length=100)
+    # Comparison keys (pupils.normalization.name_key), written with the names by the services.
+    last_name_key = models.CharField(max_length=100, editable=False, db_index=True)
+    first_name_key = models.CharField(max_length=100, editable=False)
+    mobile_phone = PhoneNumberField("téléphone portable", blank=True, db_index=True)
+    email = models.EmailField("adresse électronique", blank=True)
+    # The open account that covers this record; at most one by construction.
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="guardian_records", verbose_name="compte",
+    )
+    history = HistoricalRecords(excluded_fields=["last_name_key", "first_name_key"])
+
+    class Meta:
+        verbose_name = "responsable (fiche établissement)"
+        verbose_name_plural = "responsables (fiches établissement)"
+        ordering = ["last_name", "first_name"]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name.upper()}"
+
+    def clean(self):
+        if not self.last_name.strip() or not self.first_name.strip():
+            raise ValidationError("Le nom et le prénom du responsable sont obligatoires.")
+
+
+class ResponsibilityStatus(models.TextChoices):
+    ACTIVE = "active", "Actif"
+    DISPUTED = "disputed", "Contesté par le responsable"
+    REMOVED = "removed", "Retiré"
+
+
+class Responsibility(models.Model):
+    """The link between a guardian record and a pupil."""
+
+    guardian_record = models.ForeignKey(
+        GuardianRecord, on_delete=models.CASCADE, related_name="responsibilities",
+        verbose_name="responsable",
+    )
+    pupil = models.ForeignKey(
+        Pupil, on_delete=models.CASCADE, related_name="responsibilities", verbose_name="élève"
+    )
+    is_legal_representative = models.BooleanField("représentant légal", default=True)
+    status = models.CharField(
+        "état", max_length=10, choices=ResponsibilityStatus.choices,
+        default=ResponsibilityStatus.ACTIVE,
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "lien responsable–élève"
+        verbose_name_plural = "liens responsable–élève"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["guardian_record", "pupil"], name="responsibility_unique_per_pair"
+            ),
+        ]
+        indexes = [models.Index(fields=["pupil", "status"])]
+
+    def __str__(self):
+        return f"{self.guardian_record} → {self.pupil}"

@@ -1,0 +1,128 @@
+"""Normalisation of what people type: names and mobile phone numbers.
+
+Pure functions, used by the roster import, activation matching, identifiers and the
+back-office alike, so that every entry point reads a name or a number the same way.
+"""
+
+import re
+import unicodedata
+
+import phonenumbers
+
+# Letters that Unicode decomposition leaves whole.
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o",
+                            "Ø": "o", "đ": "d", "Đ": "d", "ł": "l", "Ł": "l"})
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_SPACES = re.compile(r"\s+")
+
+
+def ascii_fold(text: str) -> str:
+    """Lowercase ASCII: accents dropped, ligatures spelled out, other characters kept."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def name_key(name: str) -> str:
+    """The comparison key of a name: case, accents, hyphens, apostrophes and spaces ignored.
+
+    « Jean-Éric  N'DIAYE » and « jean eric ndiaye » have the same key.
+    """
+    return _NOT_ALNUM.sub("", ascii_fold(name or ""))
+
+
+def clean_name(name: str) -> str:
+    """A name as typed, with runs of spaces collapsed and the ends trimmed."""
+    return _SPACES.sub(" ", (name or "").strip())
+
+
+# --- Phone numbers ---------------------------------------------------------------------
+
+# UAI prefix of an overseas school -> region its families' national-form numbers belong to.
+UAI_PREFIX_REGIONS = {
+    "971": "GP",
+    "972": "MQ",
+    "973": "GF",
+    "974": "RE",
+    "975": "PM",
+    "976": "YT",
+}
+# Tried, in this order, for a number typed in national form, after the preferred region.
+FRENCH_REGIONS = ("FR", "RE", "YT", "GP", "MQ", "GF", "PM", "BL", "MF", "WF", "NC", "PF")
+_MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE,
+                 phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()/\u00a0\u202f]")
+
+MOBILE_PHONE_ERROR = (
+    "Ce numéro n'est pas un numéro de téléphone portable valide. Saisissez un numéro de "
+    "portable, par exemple 06 12 34 56 78, ou avec l'indicatif pour un numéro hors de France "
+    "métropolitaine, par exemple +262 692 12 34 56."
+)
+
+
+class InvalidPhoneNumber(ValueError):
+    """Raised with a French message saying what is expected."""
+
+    def __init__(self, message: str = MOBILE_PHONE_ERROR):
+        super().__init__(message)
+        self.message = message
+
+
+def region_for_uai(uai: str) -> str:
+    return UAI_PREFIX_REGIONS.get((uai or "")[:3], "FR")
+
+
+def _as_mobile(number: phonenumbers.PhoneNumber) -> str | None:
+    if phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in _MOBILE_TYPES:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+def parse_mobile_phone(raw: str, *, preferred_region: str = "FR") -> str:
+    """Return the E.164 form of a French (metropolitan or overseas) mobile number.
+
+    International forms (+33…, 0033…, +262…) are read as written. A national form (06…,
+    0692…) is read in `preferred_region` first (the school's region), then in metropolitan
+    France and each overseas region: « 0692 12 34 56 » is not a valid +33 number but is a
+    valid +262 mobile. Raises InvalidPhoneNumber when nothing gives a mobile number.
+    """
+    compact = _PHONE_SEPARATORS.sub("", raw or "")
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if not re.fullmatch(r"\+?\d{6,15}", compact):
+        raise InvalidPhoneNumber()
+    if compact.startswith("+"):
+        try:
+            number = phonenumbers.parse(compact, None)
+        except phonenumbers.NumberParseException as exc:
+            raise InvalidPhoneNumber() from exc
+        e164 = _as_mobile(number)
+        if e164 is None:
+            raise InvalidPhoneNumber()
+        return e164
+    regions = (preferred_region, *(r for r in FRENCH_REGIONS if r != preferred_region))
+    for region in regions:
+        try:
+            number = phonenumbers.parse(compact, region)
+        except phonenumbers.NumberParseException:
+            continue
+        e164 = _as_mobile(number)
+        if e164 is not None:
+            return e164
+    raise InvalidPhoneNumber()
+
+
+def mask_phone(e164: str) -> str:
+    """« +33 6 ** ** ** 26 »: enough for the owner to recognise the number, not to read it."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return "**"
+    international = phonenumbers.format_number(
+        number, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    prefix, _, national = international.partition(" ")
+    groups = national.split(" ")
+    if len(groups) <= 2:
+        return f"{prefix} {'*' * len(national[:-2])}{national[-2:]}"
+    masked = [groups[0], *("*" * len(g) for g in groups[1:-1]), groups[-1]]
+    return f"{prefix} {' '.join(masked)}"

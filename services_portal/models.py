@@ -1,0 +1,1 @@
+"""Models of services_portal (see DESIGN.md)."""

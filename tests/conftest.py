@@ -1,0 +1,89 @@
+"""Test configuration shared by every test module.
+
+Tests that need something the machine may lack (PostgreSQL, Redis, Chromium) carry a marker;
+on a machine without it they are skipped with the reason shown. In CI (CI=true) nothing may
+be skipped: a skip fails the run.
+"""
+
+import os
+import shutil
+import socket
+from urllib.parse import urlparse
+
+import pytest
+
+# pytest-django's live_server and Playwright's sync API share the event loop thread.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port),
+                                      timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _missing_for(marker_name: str) -> str | None:
+    from django.conf import settings
+
+    if marker_name == "needs_postgres" and not settings.IS_POSTGRES:
+        return "needs PostgreSQL: set DATABASE_URL=postgres://…"
+    if marker_name == "needs_redis":
+        if not settings.REDIS_URL:
+            return "needs Redis: set REDIS_URL=redis://…"
+        if not _reachable(settings.REDIS_URL, 6379):
+            return f"needs Redis: {settings.REDIS_URL} does not answer"
+    if marker_name == "browser" and not shutil.which(CHROMIUM):
+        return f"needs Chromium at {CHROMIUM} (apt-get install -y chromium)"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for name in ("needs_postgres", "needs_redis", "browser"):
+            if item.get_closest_marker(name):
+                reason = _missing_for(name)
+                if reason:
+                    item.add_marker(pytest.mark.skip(reason=reason))
+
+
+_skipped_in_ci: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if IN_CI and report.skipped:
+        _skipped_in_ci.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if IN_CI and _skipped_in_ci:
+        print(f"\nCI=true: {len(_skipped_in_ci)} test(s) were skipped, which CI does not allow:")
+        for nodeid in _skipped_in_ci:
+            print(f"  {nodeid}")
+        session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Attempt counters live in the cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
