@@ -51,6 +51,8 @@ def _missing_for(marker_name: str) -> str | None:
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        if "/tests/browser/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.browser)
         for name in ("needs_postgres", "needs_redis", "browser"):
             if item.get_closest_marker(name):
                 reason = _missing_for(name)
