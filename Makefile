@@ -18,7 +18,7 @@ install: $(BIN)/.installed
 
 demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input
-	$(DEMO_ENV) $(BIN)/python manage.py import_roster demo/roster.csv || true
+	$(DEMO_ENV) $(BIN)/python manage.py import_roster demo/roster.csv
 	$(DEMO_ENV) $(BIN)/python manage.py demo_accounts
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
