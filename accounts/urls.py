@@ -6,5 +6,6 @@ app_name = "accounts"
 
 urlpatterns = [
     path("", views.profile_choice, name="profile_choice"),
+    path("connexion/<slug:profile>/", views.sign_in, name="login"),
     path("deconnexion/", views.logout_view, name="logout"),
 ]

@@ -1,0 +1,138 @@
+"""`python manage.py demo_accounts`: the two demo accounts, with known passwords.
+
+Idempotent: the first run creates them, every later run finds them again and only puts back
+what changed (password, state, covered records). Refuses to run unless DEBUG is on, since it
+writes passwords that are printed here and in the README.
+"""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.journal import journal_record
+from accounts.models import Account, AccountKind, AccountState
+from accounts.services import account_create
+from pupils.models import GuardianRecord, Pupil
+from pupils.normalization import clean_name
+
+# Mme Hélène DUPRÉ-LAGARDE of demo/roster.csv: her children Lucas (Collège Victor-Hugo,
+# 0750001A) and Inès (École élémentaire Jean-Jaurès, 0750002B).
+GUARDIAN_LAST_NAME_KEY = "duprelagarde"
+GUARDIAN_FIRST_NAME_KEY = "helene"
+GUARDIAN_PHONE = "+33612345678"
+GUARDIAN_PASSWORD = "Demo-Parent-2026!"  # noqa: S105 (published demo password)
+PUPIL_INE = "123456789AA"  # Lucas DUPRÉ-LAGARDE
+PUPIL_PASSWORD = "Demo-Eleve-2026!"  # noqa: S105 (published demo password)
+
+ROSTER_MISSING = (
+    "Le registre de démonstration n'a pas été importé ({what} introuvable). Importez-le "
+    "d'abord : python manage.py import_roster demo/roster.csv"
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Crée (ou remet dans leur état connu) un compte représentant légal et un compte élève "
+        "de démonstration, avec des mots de passe connus. Uniquement avec DJANGO_DEBUG=true."
+    )
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG:
+            raise CommandError(
+                "demo_accounts écrit des mots de passe connus : il ne fonctionne qu'en "
+                "démonstration, avec DJANGO_DEBUG=true."
+            )
+        with transaction.atomic():
+            guardian, records = self._guardian()
+            pupil_account, pupil = self._pupil()
+
+        out = self.stdout
+        out.write(self.style.SUCCESS("Comptes de démonstration prêts."))
+        out.write("")
+        out.write(f"  Représentant légal : {guardian.first_name} {guardian.last_name}")
+        schools = ", ".join(sorted({r.establishment.name for r in records}))
+        out.write(f"    enfants dans : {schools}")
+        out.write(f"    Identifiant  : {guardian.identifier}   (sur les courriers : "
+                  f"{guardian.display_identifier})")
+        out.write(f"    Mot de passe : {GUARDIAN_PASSWORD}")
+        out.write("")
+        out.write(f"  Élève : {pupil.first_name} {pupil.last_name}, {pupil.establishment.name}")
+        out.write(f"    Identifiant  : {pupil_account.identifier}   (sur les courriers : "
+                  f"{pupil_account.display_identifier})")
+        out.write(f"    Mot de passe : {PUPIL_PASSWORD}")
+        out.write("")
+        out.write(f"  Connexion : {settings.SITE_URL}/")
+
+    def _guardian(self) -> tuple[Account, list[GuardianRecord]]:
+        records = list(
+            GuardianRecord.objects.select_for_update(of=("self",))
+            .filter(
+                last_name_key=GUARDIAN_LAST_NAME_KEY,
+                first_name_key=GUARDIAN_FIRST_NAME_KEY,
+                mobile_phone=GUARDIAN_PHONE,
+            )
+            .select_related("establishment", "account")
+            .order_by("pk")
+        )
+        if not records:
+            raise CommandError(ROSTER_MISSING.format(what="Mme Hélène DUPRÉ-LAGARDE"))
+        covering = [r.account for r in records if r.account and r.account.kind == "guardian"]
+        if covering:
+            account = min(covering, key=lambda a: a.pk)
+            self._reset(account, GUARDIAN_PASSWORD, phone=GUARDIAN_PHONE)
+        else:
+            first = records[0]
+            account = account_create(
+                kind=AccountKind.GUARDIAN, first_name=clean_name(first.first_name),
+                last_name=clean_name(first.last_name), password=GUARDIAN_PASSWORD,
+                state=AccountState.ACTIVE, email=first.email, phone=GUARDIAN_PHONE,
+                phone_verified=True,
+            )
+            journal_record("demo_account_created", account=account)
+        for record in records:
+            if record.account_id != account.pk:
+                record.account = account
+                record._change_reason = "Compte de démonstration"
+                record.save(update_fields=["account"])
+        return account, records
+
+    def _pupil(self) -> tuple[Account, Pupil]:
+        pupil = (
+            Pupil.objects.select_for_update(of=("self",))
+            .select_related("establishment", "account")
+            .filter(ine=PUPIL_INE)
+            .first()
+        )
+        if pupil is None:
+            raise CommandError(ROSTER_MISSING.format(what=f"élève INE {PUPIL_INE}"))
+        if pupil.account is not None:
+            account = pupil.account
+            self._reset(account, PUPIL_PASSWORD)
+        else:
+            account = account_create(
+                kind=AccountKind.PUPIL, first_name=pupil.first_name,
+                last_name=clean_name(pupil.last_name), password=PUPIL_PASSWORD,
+                state=AccountState.ACTIVE,
+            )
+            Pupil.objects.filter(pk=pupil.pk).update(account=account)
+            pupil.account = account
+            journal_record("demo_account_created", account=account)
+        return account, pupil
+
+    def _reset(self, account: Account, password: str, *, phone: str = "") -> None:
+        """Put back the known password and the active state, writing only what changed."""
+        changed = []
+        if not account.check_password(password):
+            account.set_password(password)
+            changed.append("password")
+        if account.state != AccountState.ACTIVE:
+            account.state = AccountState.ACTIVE
+            account.activated_at = account.activated_at or timezone.now()
+            changed += ["state", "activated_at"]
+        if phone and (str(account.phone) != phone or not account.phone_verified):
+            account.phone, account.phone_verified = phone, True
+            changed += ["phone", "phone_verified"]
+        if changed:
+            account.save(update_fields=changed)
+            journal_record("demo_account_reset", account=account, fields=sorted(changed))

@@ -1,0 +1,442 @@
+"""Sign-in: profile choice, the form of the seeds, one generic refusal, attempt limits,
+journal, session rotation, `next`, sign-out."""
+
+import re
+from html import unescape
+from unittest import mock
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.models import AnonymousUser
+from django.core.signals import request_finished
+from django.db import close_old_connections
+from django.test import Client, override_settings
+from django.urls import include, path, reverse
+
+from accounts.forms import INVALID_LOGIN_MESSAGE
+from accounts.hashers import EduConnectArgon2Hasher
+from accounts.models import AccountKind, AccountState, JournalEvent
+from accounts.views import sign_in
+from tests.factories import DEFAULT_PASSWORD, AccountFactory
+
+pytestmark = pytest.mark.django_db
+
+GUARDIAN_URL = "/connexion/representant-legal/"
+PUPIL_URL = "/connexion/eleve/"
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+
+
+def _stub(request):  # pragma: no cover - only its URL matters
+    raise AssertionError
+
+
+# URL configurations for the « Je n'ai pas de compte » link: with and without the activation
+# flow, whatever the state of the real one being built.
+urls_with_activation = [
+    path("", include("accounts.urls")),
+    path("services/", include("services_portal.urls")),
+    path("activation/", include(([path("", _stub, name="start")], "activation"))),
+]
+urls_without_activation = [
+    path("", include("accounts.urls")),
+    path("services/", include("services_portal.urls")),
+]
+
+
+class _UrlsWith:
+    urlpatterns = urls_with_activation
+
+
+class _UrlsWithout:
+    urlpatterns = urls_without_activation
+
+
+def post_sign_in(client, url=GUARDIAN_URL, *, identifier, password=DEFAULT_PASSWORD, **extra):
+    return client.post(url, {"identifier": identifier, "password": password, **extra})
+
+
+def without_csrf(html: str) -> str:
+    return CSRF_INPUT.sub('name="csrfmiddlewaretoken" value=""', html)
+
+
+@pytest.fixture
+def guardian():
+    return AccountFactory(identifier="m.dupont12", kind=AccountKind.GUARDIAN)
+
+
+@pytest.fixture
+def pupil_account():
+    return AccountFactory(identifier="l.martin34", kind=AccountKind.PUPIL, first_name="Lucas",
+                          last_name="Martin")
+
+
+@pytest.fixture
+def argon2_runs():
+    """Counts Argon2 computations (hash or verify) made by our hasher."""
+    calls = []
+    encode, verify = EduConnectArgon2Hasher.encode, EduConnectArgon2Hasher.verify
+
+    def counting_encode(self, password, salt):
+        calls.append("encode")
+        return encode(self, password, salt)
+
+    def counting_verify(self, password, encoded):
+        calls.append("verify")
+        return verify(self, password, encoded)
+
+    with mock.patch.object(EduConnectArgon2Hasher, "encode", counting_encode), \
+            mock.patch.object(EduConnectArgon2Hasher, "verify", counting_verify):
+        yield calls
+
+
+def signed_in_account_id(client):
+    return client.session.get(SESSION_KEY)
+
+
+# --- Profile choice and the form --------------------------------------------------------
+
+
+def test_profile_choice_offers_both_profiles(client):
+    response = client.get("/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>Je sélectionne mon profil</h1>" in html
+    assert f'href="{GUARDIAN_URL}">Représentant légal</a>' in html
+    assert f'href="{PUPIL_URL}">Élève</a>' in html
+    assert "<title>Je sélectionne mon profil — ÉduConnect</title>" in html
+
+
+def test_profile_choice_carries_a_safe_next_only(client):
+    html = client.get("/", {"next": "/services/"}).content.decode()
+    assert f'href="{GUARDIAN_URL}?next=/services/"' in html
+    html = client.get("/", {"next": "https://evil.example/"}).content.decode()
+    assert "evil.example" not in html
+
+
+@override_settings(ROOT_URLCONF=_UrlsWithout)
+def test_guardian_form_matches_the_seeds_without_dead_links(client):
+    response = client.get(GUARDIAN_URL)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Je me connecte avec mon compte ÉduConnect" in html
+    assert "Représentant légal" in html
+    assert "Identifiant au format p.nomXX" in html
+    assert 'autocomplete="username"' in html
+    assert 'autocomplete="current-password"' in html
+    assert 'type="password"' in html
+    assert "Se connecter</button>" in html
+    assert "Changer de profil</a>" in html
+    # The DSFR show/hide password component.
+    assert 'class="fr-password' in html and "fr-password__checkbox" in html
+    assert 'aria-label="Afficher le mot de passe"' in html
+    # Flows that do not exist yet are not offered.
+    assert "oublié" not in html
+    assert "pas de compte" not in html
+
+
+@override_settings(ROOT_URLCONF=_UrlsWith)
+def test_no_account_link_appears_once_the_activation_flow_exists(client):
+    html = client.get(GUARDIAN_URL).content.decode()
+    assert 'href="/activation/"' in html and "Je n'ai pas de compte</a>" in html
+    # Pupils activate with their school's letter, not by SMS.
+    assert "pas de compte" not in client.get(PUPIL_URL).content.decode()
+
+
+def test_unknown_profile_is_not_found(client):
+    assert client.get("/connexion/enseignant/").status_code == 404
+
+
+def test_missing_fields_are_named_and_linked_to_their_field(client, argon2_runs):
+    response = client.post(GUARDIAN_URL, {"identifier": "  ", "password": ""})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<title>Erreur – Je me connecte" in html
+    assert "Le formulaire contient 2 erreurs" in html
+    assert '<a href="#id_identifier">Identifiant : Saisissez votre identifiant' in html
+    assert '<a href="#id_password">Mot de passe : Saisissez votre mot de passe.</a>' in html
+    # Each field points at the element that holds its own error message.
+    identifier_input = re.search(r'<input[^>]*id="id_identifier"[^>]*>', html).group(0)
+    assert 'aria-describedby="id_identifier-messages"' in identifier_input
+    assert 'aria-invalid="true"' in identifier_input
+    messages = re.search(r'id="id_identifier-messages"[^>]*>(.*?)</div>', html, re.S).group(1)
+    assert "Saisissez votre identifiant, au format p.nomXX." in messages
+    assert argon2_runs == []  # nothing to check, nothing hashed, nothing counted
+
+
+# --- One generic refusal -----------------------------------------------------------------
+
+
+def test_unknown_identifier_and_wrong_password_get_the_same_page(client):
+    unknown = post_sign_in(client, identifier="m.dupont12", password="Mauvais-1!")
+    AccountFactory(identifier="m.dupont12")
+    wrong_password = post_sign_in(client, identifier="m.dupont12", password="Mauvais-1!")
+
+    assert unknown.status_code == wrong_password.status_code == 200
+    assert INVALID_LOGIN_MESSAGE in unknown.content.decode()
+    assert without_csrf(unknown.content.decode()) == without_csrf(wrong_password.content.decode())
+    assert "<title>Erreur – Je me connecte avec mon compte ÉduConnect" in unknown.content.decode()
+    assert signed_in_account_id(client) is None
+
+
+def test_each_refusal_costs_exactly_one_argon2_computation(client, guardian, argon2_runs):
+    locked = AccountFactory(identifier="b.verrou10", state=AccountState.LOCKED)
+
+    for identifier, password, url in [
+        ("x.inconnu10", "Mauvais-1!", GUARDIAN_URL),  # unknown identifier
+        ("m.dupont12", "Mauvais-1!", GUARDIAN_URL),  # wrong password
+        (locked.identifier, DEFAULT_PASSWORD, GUARDIAN_URL),  # locked, right password
+        ("m.dupont12", DEFAULT_PASSWORD, PUPIL_URL),  # right password, wrong profile
+    ]:
+        argon2_runs.clear()
+        response = post_sign_in(client, url, identifier=identifier, password=password)
+        assert INVALID_LOGIN_MESSAGE in response.content.decode()
+        assert len(argon2_runs) == 1, (identifier, argon2_runs)
+
+
+def test_identifier_is_accepted_in_any_case_and_trimmed(client, guardian):
+    response = post_sign_in(client, identifier="  M.DUPONT12 ")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("services_portal:my_services")
+    assert signed_in_account_id(client) == str(guardian.pk)
+
+
+def test_password_is_case_sensitive(client, guardian):
+    response = post_sign_in(client, identifier="m.dupont12", password=DEFAULT_PASSWORD.upper())
+    assert INVALID_LOGIN_MESSAGE in response.content.decode()
+    assert signed_in_account_id(client) is None
+
+
+def test_a_wrong_password_page_never_echoes_the_password(client, guardian):
+    html = post_sign_in(client, identifier="m.dupont12", password="Secret-Tape-9!").content
+    assert b"Secret-Tape-9!" not in html
+    assert b'value="m.dupont12"' in html  # the identifier is kept, to fix a typo
+
+
+@pytest.mark.parametrize(
+    ("kind", "url"),
+    [(AccountKind.GUARDIAN, PUPIL_URL), (AccountKind.PUPIL, GUARDIAN_URL),
+     (AccountKind.STAFF, GUARDIAN_URL), (AccountKind.STAFF, PUPIL_URL)],
+)
+def test_an_account_signs_in_only_through_its_own_profile(client, kind, url):
+    account = AccountFactory(identifier="c.compte10", kind=kind)
+    response = post_sign_in(client, url, identifier="c.compte10")
+    assert response.status_code == 200
+    assert INVALID_LOGIN_MESSAGE in response.content.decode()
+    assert signed_in_account_id(client) is None
+    event = JournalEvent.objects.get(kind="login_failed", account=account)
+    expected = "staff_account" if kind == AccountKind.STAFF else "wrong_profile"
+    assert event.data["reason"] == expected
+
+
+def test_pupil_signs_in_through_the_pupil_profile(client, pupil_account):
+    response = post_sign_in(client, PUPIL_URL, identifier="L.MARTIN34")
+    assert response.status_code == 302
+    assert signed_in_account_id(client) == str(pupil_account.pk)
+
+
+@pytest.mark.parametrize("state", [AccountState.LOCKED, AccountState.CLOSED])
+def test_locked_and_closed_accounts_get_the_generic_message_and_are_journaled(client, state):
+    account = AccountFactory(identifier="b.verrou10", state=state)
+    response = post_sign_in(client, identifier="b.verrou10")
+    unknown = post_sign_in(client, identifier="b.verrou10".replace("10", "11"))
+
+    assert response.status_code == 200
+    assert INVALID_LOGIN_MESSAGE in response.content.decode()
+    assert signed_in_account_id(client) is None
+    assert without_csrf(response.content.decode()).replace("b.verrou10", "ID") == without_csrf(
+        unknown.content.decode()
+    ).replace("b.verrou11", "ID")
+    event = JournalEvent.objects.get(kind="login_failed", account=account)
+    assert event.data["reason"] == f"account_{state}"
+
+
+# --- Journal -----------------------------------------------------------------------------
+
+
+def test_journal_records_success_and_failures_of_existing_accounts_only(client, guardian):
+    post_sign_in(client, identifier="x.inconnu10", password="Mauvais-1!")
+    assert not JournalEvent.objects.exists()  # nothing typed for an unknown account is kept
+
+    post_sign_in(client, identifier="m.dupont12", password="Mauvais-1!")
+    failed = JournalEvent.objects.get(kind="login_failed")
+    assert failed.account == guardian
+    assert failed.data == {"reason": "wrong_password", "profile": "guardian"}
+    assert failed.ip_address == "127.0.0.1"
+
+    post_sign_in(client, identifier="m.dupont12")
+    succeeded = JournalEvent.objects.get(kind="login_succeeded")
+    assert succeeded.account == guardian
+    assert "Mauvais-1!" not in str(failed.data) and DEFAULT_PASSWORD not in str(succeeded.data)
+
+
+def test_a_refusal_is_journaled_only_once_the_response_is_sent(rf, guardian):
+    """The commit of the journal row would make refusals of existing accounts slower than
+    those of unknown identifiers: it runs from close(), after the server sent the page."""
+    request = rf.post(GUARDIAN_URL, {"identifier": "m.dupont12", "password": "Mauvais-1!"})
+    request._dont_enforce_csrf_checks = True
+    request.user = AnonymousUser()
+    response = sign_in(request, profile="representant-legal")
+    response.render()
+    assert INVALID_LOGIN_MESSAGE in response.content.decode()
+    assert not JournalEvent.objects.exists()
+
+    # What the WSGI server does once the page is sent (without closing the test's connection,
+    # as Django's test client does).
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+    assert JournalEvent.objects.get().data["reason"] == "wrong_password"
+
+
+# --- Attempt limits ----------------------------------------------------------------------
+
+
+@override_settings(LOGIN_MAX_FAILURES_PER_IDENTIFIER=3, LOGIN_FAILURE_WINDOW_SECONDS=900)
+def test_per_identifier_limit_refuses_even_the_right_password_without_hashing(
+    client, guardian, argon2_runs
+):
+    for _ in range(3):
+        post_sign_in(client, identifier="m.dupont12", password="Mauvais-1!")
+    argon2_runs.clear()
+
+    # Counted on the normalised identifier: another spelling shares the counter.
+    response = post_sign_in(client, identifier="M.Dupont12")
+    html = response.content.decode()
+    assert response.status_code == 429
+    assert "Trop de tentatives de connexion ont échoué" in html
+    assert "réessayez dans 15 minutes" in html
+    assert INVALID_LOGIN_MESSAGE not in html
+    assert signed_in_account_id(client) is None
+    assert argon2_runs == []  # refused before any password check
+
+
+@override_settings(LOGIN_MAX_FAILURES_PER_IDENTIFIER=3)
+def test_per_identifier_limit_applies_the_same_way_to_unknown_identifiers(client, guardian):
+    for _ in range(3):
+        post_sign_in(client, identifier="m.dupont12", password="Mauvais-1!")
+        post_sign_in(client, identifier="x.dupont12", password="Mauvais-1!")
+    known = post_sign_in(client, identifier="m.dupont12", password="Mauvais-1!")
+    unknown = post_sign_in(client, identifier="x.dupont12", password="Mauvais-1!")
+
+    assert known.status_code == unknown.status_code == 429
+    assert without_csrf(known.content.decode()).replace("m.dupont12", "ID") == without_csrf(
+        unknown.content.decode()
+    ).replace("x.dupont12", "ID")
+
+
+@override_settings(LOGIN_MAX_FAILURES_PER_IDENTIFIER=100, LOGIN_MAX_FAILURES_PER_IP=4)
+def test_per_ip_limit_spans_identifiers(client, guardian):
+    for n in range(4):
+        post_sign_in(client, identifier=f"x.essai{10 + n}", password="Mauvais-1!")
+    response = post_sign_in(client, identifier="m.dupont12")
+    assert response.status_code == 429
+    assert signed_in_account_id(client) is None
+    # Another address is not affected.
+    other = Client(REMOTE_ADDR="10.1.2.3")
+    assert post_sign_in(other, identifier="m.dupont12").status_code == 302
+
+
+@override_settings(LOGIN_MAX_FAILURES_PER_IDENTIFIER=3)
+def test_a_successful_sign_in_clears_the_identifier_counter(client, guardian):
+    for _ in range(2):
+        post_sign_in(client, identifier="m.dupont12", password="Mauvais-1!")
+    assert post_sign_in(client, identifier="m.dupont12").status_code == 302
+    client.post(reverse("accounts:logout"))
+    for _ in range(2):
+        post_sign_in(client, identifier="m.dupont12", password="Mauvais-1!")
+    assert post_sign_in(client, identifier="m.dupont12").status_code == 302
+
+
+# --- Session and redirects ---------------------------------------------------------------
+
+
+def test_session_key_changes_at_sign_in(client, guardian):
+    session = client.session
+    session["before"] = "anonymous"
+    session.save()
+    key_before = session.session_key
+
+    post_sign_in(client, identifier="m.dupont12")
+
+    assert client.session.session_key != key_before
+    assert signed_in_account_id(client) == str(guardian.pk)
+    # A session key planted before sign-in (fixation) is not signed in.
+    attacker = Client()
+    attacker.cookies["educonnect_session"] = key_before
+    response = attacker.get(reverse("services_portal:my_services"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/?next=")
+
+
+@pytest.mark.parametrize(
+    ("next_url", "expected"),
+    [
+        ("/services/?onglet=1", "/services/?onglet=1"),
+        ("https://evil.example/services/", "/services/"),
+        ("//evil.example/services/", "/services/"),
+        ("javascript:alert(1)", "/services/"),
+    ],
+)
+def test_next_is_honoured_only_for_this_site(client, guardian, next_url, expected):
+    page = client.get(GUARDIAN_URL, {"next": next_url}).content.decode()
+    response = post_sign_in(client, identifier="m.dupont12", next=next_url)
+    assert response.status_code == 302
+    assert response["Location"] == expected
+    if expected != next_url:
+        assert "evil.example" not in page and "javascript:" not in page
+
+
+def test_signed_in_user_opening_the_form_goes_to_my_services(client, guardian):
+    client.force_login(guardian)
+    response = client.get(GUARDIAN_URL)
+    assert response.status_code == 302
+    assert response["Location"] == "/services/"
+    # A `next` pointing back at the form does not loop (nor crash).
+    response = client.get(GUARDIAN_URL, {"next": GUARDIAN_URL})
+    assert response["Location"] == "/services/"
+    assert client.get("/")["Location"] == "/services/"
+
+
+# --- Sign-out ----------------------------------------------------------------------------
+
+
+def test_sign_out_needs_a_post(client, guardian):
+    post_sign_in(client, identifier="m.dupont12")
+    response = client.get(reverse("accounts:logout"))
+    assert response.status_code == 405
+    assert signed_in_account_id(client) == str(guardian.pk)
+
+
+def test_sign_out_needs_the_csrf_token(guardian):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(guardian)
+    response = client.post(reverse("accounts:logout"))
+    assert response.status_code == 403
+    assert "Session expirée" in response.content.decode()
+    assert client.get(reverse("services_portal:my_services")).status_code == 200
+
+
+def test_sign_out_ends_the_session_on_the_server(client, guardian):
+    post_sign_in(client, identifier="m.dupont12")
+    old_key = client.session.session_key
+
+    response = client.post(reverse("accounts:logout"), follow=True)
+
+    assert response.redirect_chain[-1][0] == "/"
+    assert "Vous êtes déconnecté(e) d'ÉduConnect." in unescape(response.content.decode())
+    assert client.get(reverse("services_portal:my_services")).status_code == 302
+    replay = Client()
+    replay.cookies["educonnect_session"] = old_key
+    assert replay.get(reverse("services_portal:my_services")).status_code == 302
+    assert JournalEvent.objects.filter(kind="logout", account=guardian).exists()
+
+
+def test_header_offers_sign_out_as_a_form_with_csrf(client, guardian):
+    client.force_login(guardian)
+    html = client.get(reverse("services_portal:my_services")).content.decode()
+    form = re.search(r'<form method="post" action="/deconnexion/">(.*?)</form>', html, re.S)
+    assert form is not None
+    assert 'name="csrfmiddlewaretoken"' in form.group(1)
+    assert "Se déconnecter" in form.group(1)

@@ -1,0 +1,113 @@
+"""`manage.py demo_accounts`: the two demo accounts sign in, and running it again changes
+nothing but what was broken."""
+
+import datetime
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from accounts.management.commands.demo_accounts import GUARDIAN_PASSWORD, PUPIL_PASSWORD
+from accounts.models import Account, AccountKind, AccountState
+from pupils.models import GuardianRecord, Pupil
+from tests.factories import (
+    EstablishmentFactory,
+    GuardianRecordFactory,
+    PupilFactory,
+    ResponsibilityFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo_roster():
+    """What demo/roster.csv gives for the DUPRÉ-LAGARDE family."""
+    college = EstablishmentFactory(uai="0750001A", name="Collège Victor-Hugo")
+    ecole = EstablishmentFactory(uai="0750002B", name="École élémentaire Jean-Jaurès")
+    for school, ine, first_names in [(college, "123456789AA", "Lucas"),
+                                     (ecole, "123456789AB", "Inès")]:
+        record = GuardianRecordFactory(
+            establishment=school, civility="Mme", last_name="DUPRÉ-LAGARDE",
+            first_name="Hélène", mobile_phone="+33612345678",
+        )
+        pupil = PupilFactory(ine=ine, first_names=first_names, last_name="DUPRÉ-LAGARDE",
+                             establishment=school, birth_date=datetime.date(2012, 3, 4))
+        ResponsibilityFactory(guardian_record=record, pupil=pupil)
+    # A namesake with another phone is someone else.
+    GuardianRecordFactory(establishment=college, last_name="Dupré-Lagarde",
+                          first_name="Hélène", mobile_phone="+33699999999")
+
+
+def run() -> str:
+    out = StringIO()
+    with override_settings(DEBUG=True):
+        call_command("demo_accounts", stdout=out)
+    return out.getvalue()
+
+
+def test_creates_two_accounts_that_sign_in(client, demo_roster):
+    output = run()
+
+    guardian = Account.objects.get(kind=AccountKind.GUARDIAN)
+    pupil_account = Account.objects.get(kind=AccountKind.PUPIL)
+    assert guardian.identifier.startswith("h.duprelagarde")
+    assert pupil_account.identifier.startswith("l.duprelagarde")
+    assert guardian.state == pupil_account.state == AccountState.ACTIVE
+    assert guardian.phone == "+33612345678" and guardian.phone_verified
+    assert set(GuardianRecord.objects.filter(account=guardian).values_list(
+        "establishment__uai", flat=True)) == {"0750001A", "0750002B"}
+    assert GuardianRecord.objects.get(mobile_phone="+33699999999").account is None
+    assert Pupil.objects.get(ine="123456789AA").account == pupil_account
+    for text in (guardian.identifier, guardian.display_identifier, GUARDIAN_PASSWORD,
+                 pupil_account.identifier, PUPIL_PASSWORD):
+        assert text in output
+
+    response = client.post("/connexion/representant-legal/",
+                           {"identifier": guardian.display_identifier,
+                            "password": GUARDIAN_PASSWORD}, follow=True)
+    html = response.content.decode()
+    assert "Lucas DUPRÉ-LAGARDE" in html and "Inès DUPRÉ-LAGARDE" in html
+    client.post("/deconnexion/")
+    response = client.post("/connexion/eleve/", {"identifier": pupil_account.identifier,
+                                                 "password": PUPIL_PASSWORD}, follow=True)
+    assert "Collège Victor-Hugo" in response.content.decode()
+
+
+def test_running_again_changes_nothing_and_repairs_what_was_changed(demo_roster):
+    run()
+    guardian = Account.objects.get(kind=AccountKind.GUARDIAN)
+    pupil_account = Account.objects.get(kind=AccountKind.PUPIL)
+    password_hash = guardian.password
+    history = guardian.history.count()
+
+    run()
+    guardian.refresh_from_db()
+    assert Account.objects.count() == 2
+    assert guardian.password == password_hash  # not re-hashed when already right
+    assert guardian.history.count() == history
+
+    # Someone changed the password and locked the pupil account: both are put back.
+    guardian.set_password("Autre-Mot-2026!")
+    guardian.save()
+    pupil_account.state = AccountState.LOCKED
+    pupil_account.save()
+    run()
+    guardian.refresh_from_db()
+    pupil_account.refresh_from_db()
+    assert Account.objects.count() == 2
+    assert guardian.check_password(GUARDIAN_PASSWORD)
+    assert pupil_account.state == AccountState.ACTIVE
+
+
+def test_explains_when_the_roster_was_not_imported():
+    with pytest.raises(CommandError, match=r"import_roster demo/roster\.csv"):
+        run()
+    assert not Account.objects.exists()
+
+
+def test_refuses_to_run_without_debug(demo_roster):
+    with override_settings(DEBUG=False), pytest.raises(CommandError, match="DJANGO_DEBUG=true"):
+        call_command("demo_accounts", stdout=StringIO())
+    assert not Account.objects.exists()

@@ -1,0 +1,84 @@
+"""Session lifetimes after sign-in: idle (renewed by activity) and absolute (whatever the
+activity), and the session cookie's attributes."""
+
+import time
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+from freezegun import freeze_time
+
+from tests.factories import DEFAULT_PASSWORD, AccountFactory
+
+pytestmark = pytest.mark.django_db
+
+MY_SERVICES = "/services/"
+SIGN_IN = "/connexion/representant-legal/"
+
+
+@pytest.fixture
+def guardian():
+    return AccountFactory(identifier="m.dupont12")
+
+
+def sign_in(client):
+    response = client.post(SIGN_IN, {"identifier": "m.dupont12", "password": DEFAULT_PASSWORD})
+    assert response.status_code == 302
+    return response
+
+
+def signed_out(response) -> bool:
+    return response.status_code == 302 and response["Location"].startswith("/?next=")
+
+
+def test_session_cookie_attributes(client, guardian):
+    cookie = sign_in(client).cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["max-age"] == settings.SESSION_COOKIE_AGE == 30 * 60
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert bool(cookie["secure"]) is settings.SESSION_COOKIE_SECURE
+
+
+# The store's own clock: frozen time can move the database's, not Redis's. This test pins the
+# database store to check the rule at its real scale; the next one checks the configured store.
+@override_settings(SESSION_ENGINE="django.contrib.sessions.backends.db")
+def test_idle_lifetime_is_renewed_by_activity_then_ends(client, guardian):
+    idle = settings.SESSION_COOKIE_AGE
+    with freeze_time("2026-09-01 08:00:00") as frozen:
+        sign_in(client)
+        frozen.tick(idle - 60)
+        assert client.get(MY_SERVICES).status_code == 200
+        frozen.tick(idle - 60)  # longer than the idle lifetime since sign-in, not since use
+        assert client.get(MY_SERVICES).status_code == 200
+        frozen.tick(idle + 1)
+        assert signed_out(client.get(MY_SERVICES))
+
+
+@override_settings(SESSION_COOKIE_AGE=3)
+def test_idle_lifetime_on_the_real_clock_of_the_configured_store(client, guardian):
+    """Whatever the session store (database, or Redis in production), activity renews the
+    session and an idle session dies on the server."""
+    sign_in(client)
+    time.sleep(1.5)
+    assert client.get(MY_SERVICES).status_code == 200
+    time.sleep(2)  # 3.5 s since sign-in, 2 s since the last request
+    assert client.get(MY_SERVICES).status_code == 200
+    time.sleep(3.5)
+    assert signed_out(client.get(MY_SERVICES))
+
+
+def test_absolute_lifetime_ends_even_an_active_session(client, guardian):
+    absolute = settings.SESSION_ABSOLUTE_SECONDS
+    step = 20 * 60  # active every 20 minutes: the idle lifetime never ends this session
+    with freeze_time("2026-09-01 08:00:00") as frozen:
+        sign_in(client)
+        elapsed = 0
+        while elapsed + step < absolute:
+            frozen.tick(step)
+            elapsed += step
+            assert client.get(MY_SERVICES).status_code == 200, f"after {elapsed} s"
+        frozen.tick(absolute - elapsed + 1)
+        assert signed_out(client.get(MY_SERVICES))
+        # Signing in again starts a new absolute lifetime.
+        sign_in(client)
+        assert client.get(MY_SERVICES).status_code == 200

@@ -1,0 +1,112 @@
+"""Signing in through the real pages, in Chromium, checked with axe.
+
+The live server runs with the test settings: DEBUG off, so the session and CSRF cookies are
+`Secure` — this also proves that Chromium keeps Secure cookies on http://localhost.
+"""
+
+import re
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import expect
+
+from tests.browser.a11y import assert_accessible
+from tests.factories import (
+    AccountFactory,
+    EstablishmentFactory,
+    GuardianRecordFactory,
+    PupilFactory,
+    ResponsibilityFactory,
+)
+
+PASSWORD = "Demo-Parent-2026!"
+
+
+@pytest.fixture
+def family(transactional_db):
+    account = AccountFactory(identifier="h.duprelagarde12", first_name="Hélène",
+                             last_name="Dupré-Lagarde", password=PASSWORD)
+    for school, first_names in [("Collège Victor-Hugo", "Lucas"),
+                                ("École élémentaire Jean-Jaurès", "Inès")]:
+        establishment = EstablishmentFactory(name=school)
+        ResponsibilityFactory(
+            guardian_record=GuardianRecordFactory(establishment=establishment, account=account),
+            pupil=PupilFactory(first_names=first_names, last_name="DUPRÉ-LAGARDE",
+                               establishment=establishment),
+        )
+    return account
+
+
+def test_guardian_signs_in_with_an_upper_case_identifier(page, live_server, family):
+    page.goto(f"{live_server.url}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Je sélectionne mon profil")
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Représentant légal").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Je me connecte avec mon compte ÉduConnect"
+    )
+    expect(page).to_have_title(re.compile(r"^Je me connecte .* Représentant légal"))
+    assert_accessible(page)
+
+    # The DSFR show/hide box works (the DSFR script is loaded and finds our markup).
+    password = page.get_by_label("Mot de passe", exact=True)
+    password.fill(PASSWORD)
+    show = page.locator("label[for=id_password-show]")  # what the user clicks: « Afficher »
+    show.click()
+    expect(page.get_by_label("Afficher le mot de passe")).to_be_checked()
+    expect(password).to_have_attribute("type", "text")
+    show.click()
+    expect(password).to_have_attribute("type", "password")
+
+    # A wrong password: the generic message, the form kept, the page still accessible.
+    page.get_by_label("Identifiant").fill("H.DUPRELAGARDE12")
+    password.fill("Pas-le-bon-1!")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.locator("#form-errors")).to_contain_text("Identifiant ou mot de passe incorrect.")
+    expect(page).to_have_title(re.compile(r"^Erreur – Je me connecte"))
+    expect(page.get_by_label("Identifiant")).to_have_value("H.DUPRELAGARDE12")
+    expect(page.get_by_label("Identifiant")).to_have_attribute(
+        "aria-describedby", re.compile(r"\bform-error-message\b")
+    )
+    assert_accessible(page)
+
+    # The right password, identifier as a school letter prints it.
+    page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes services")
+    children = page.locator(".fr-card__title")
+    expect(children).to_have_text(["Inès DUPRÉ-LAGARDE", "Lucas DUPRÉ-LAGARDE"])
+    expect(page.get_by_text("Collège Victor-Hugo")).to_be_visible()
+    expect(page.get_by_text("École élémentaire Jean-Jaurès")).to_be_visible()
+    assert_accessible(page)
+
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    session_cookie = cookies[settings.SESSION_COOKIE_NAME]
+    assert session_cookie["secure"] is settings.SESSION_COOKIE_SECURE is True
+    assert session_cookie["httpOnly"] is True
+
+    # Sign out from the header: back to the profile choice, and the services are closed.
+    page.get_by_role("button", name="Se déconnecter").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Je sélectionne mon profil")
+    expect(page.get_by_text("Vous êtes déconnecté(e) d'ÉduConnect.")).to_be_visible()
+    page.goto(f"{live_server.url}/services/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Je sélectionne mon profil")
+    assert page.url.endswith("/?next=/services/")
+
+
+def test_sign_in_works_without_javascript(browser, live_server, family):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/connexion/representant-legal/")
+        # The show/hide box needs the script: it is not offered without it.
+        expect(page.get_by_label("Afficher le mot de passe")).to_be_hidden()
+        page.get_by_label("Identifiant").fill("h.duprelagarde12")
+        page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Mes services")
+        page.get_by_role("button", name="Se déconnecter").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Je sélectionne mon profil")
+    finally:
+        context.close()

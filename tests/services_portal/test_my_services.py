@@ -1,0 +1,173 @@
+"""« Mes services »: the account's children (guardian) or school (pupil), nothing else."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import AccountKind
+from pupils.models import ResponsibilityStatus
+from pupils.selectors import pupils_of_guardian_account
+from tests.factories import (
+    AccountFactory,
+    EstablishmentFactory,
+    GuardianRecordFactory,
+    PupilFactory,
+    ResponsibilityFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+URL = "/services/"
+
+
+def child_names(html: str) -> list[str]:
+    return re.findall(r'<h3 class="fr-card__title">([^<]+)</h3>', html)
+
+
+@pytest.fixture
+def family():
+    """Hélène, one account covering her records at two schools, a child at each."""
+    account = AccountFactory(identifier="h.duprelagarde12", first_name="Hélène",
+                             last_name="Dupré-Lagarde")
+    college = EstablishmentFactory(name="Collège Victor-Hugo", uai="0750001A")
+    ecole = EstablishmentFactory(name="École élémentaire Jean-Jaurès", uai="0750002B")
+    record_college = GuardianRecordFactory(establishment=college, account=account,
+                                           first_name="Hélène", last_name="DUPRÉ-LAGARDE")
+    record_ecole = GuardianRecordFactory(establishment=ecole, account=account,
+                                         first_name="Hélène", last_name="DUPRÉ-LAGARDE")
+    lucas = PupilFactory(first_names="Lucas Pierre", last_name="DUPRÉ-LAGARDE",
+                         establishment=college, level="3E")
+    ines = PupilFactory(first_names="Inès", last_name="DUPRÉ-LAGARDE", establishment=ecole,
+                        level="CM1")
+    ResponsibilityFactory(guardian_record=record_college, pupil=lucas)
+    ResponsibilityFactory(guardian_record=record_ecole, pupil=ines)
+    return account, record_college, record_ecole
+
+
+def test_sign_in_is_required(client):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response["Location"] == "/?next=/services/"
+
+
+def test_guardian_sees_children_of_both_schools(client, family):
+    account, *_ = family
+    client.force_login(account)
+    response = client.get(URL)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<title>Mes services — ÉduConnect</title>" in html
+    assert child_names(html) == ["Inès DUPRÉ-LAGARDE", "Lucas DUPRÉ-LAGARDE"]
+    assert "Collège Victor-Hugo" in html and "École élémentaire Jean-Jaurès" in html
+    assert "Niveau : 3E" in html and "Niveau : CM1" in html
+    assert "H.DUPRELAGARDE12" in html
+
+
+def test_other_families_and_inactive_links_are_not_shown(client, family):
+    account, record_college, _ = family
+    # Another family at the same school.
+    ResponsibilityFactory(
+        guardian_record=GuardianRecordFactory(establishment=record_college.establishment,
+                                              account=AccountFactory()),
+        pupil=PupilFactory(first_names="Zoé", last_name="Voisin",
+                           establishment=record_college.establishment),
+    )
+    # A record of the same school that nobody has claimed, linked to a third child.
+    ResponsibilityFactory(
+        guardian_record=GuardianRecordFactory(establishment=record_college.establishment),
+        pupil=PupilFactory(first_names="Yanis", last_name="Autre",
+                           establishment=record_college.establishment),
+    )
+    # Links the guardian disputed, or the school removed.
+    for status, name in [(ResponsibilityStatus.DISPUTED, "Conteste"),
+                         (ResponsibilityStatus.REMOVED, "Retire")]:
+        ResponsibilityFactory(
+            guardian_record=record_college, status=status,
+            pupil=PupilFactory(first_names=name, last_name="Lien",
+                               establishment=record_college.establishment),
+        )
+    client.force_login(account)
+    names = child_names(client.get(URL).content.decode())
+    assert names == ["Inès DUPRÉ-LAGARDE", "Lucas DUPRÉ-LAGARDE"]
+
+
+def test_a_child_known_by_two_of_the_records_is_listed_once(family):
+    account, record_college, record_ecole = family
+    lucas = record_college.responsibilities.get().pupil
+    ResponsibilityFactory(guardian_record=record_ecole, pupil=lucas)
+    assert [p.first_name for p in pupils_of_guardian_account(account)] == ["Inès", "Lucas"]
+
+
+def test_a_link_disputed_at_one_school_but_active_at_another_still_shows_the_child(family):
+    account, record_college, record_ecole = family
+    lucas = record_college.responsibilities.get().pupil
+    ResponsibilityFactory(guardian_record=record_ecole, pupil=lucas,
+                          status=ResponsibilityStatus.DISPUTED)
+    assert [p.first_name for p in pupils_of_guardian_account(account)] == ["Inès", "Lucas"]
+
+
+def test_query_count_does_not_grow_with_the_number_of_children(
+    client, family, django_assert_num_queries, django_assert_max_num_queries
+):
+    account, record_college, record_ecole = family
+    client.force_login(account)
+    client.get(URL)  # warm-up
+
+    # Session read and renewal (up to 4 with the database store, 1 or 2 with Redis), the
+    # account, and one query for the children with their schools.
+    with django_assert_max_num_queries(6) as two_children:
+        assert len(child_names(client.get(URL).content.decode())) == 2
+    pupil_queries = [q for q in two_children.captured_queries if "pupils_" in q["sql"]]
+    assert len(pupil_queries) == 1
+
+    for n in range(6):
+        ResponsibilityFactory(
+            guardian_record=record_college if n % 2 else record_ecole,
+            pupil=PupilFactory(
+                first_names=f"Enfant{n}", last_name="DUPRÉ-LAGARDE",
+                establishment=EstablishmentFactory(),  # each in a school of their own
+            ),
+        )
+    with django_assert_num_queries(len(two_children.captured_queries)):
+        assert len(child_names(client.get(URL).content.decode())) == 8
+
+
+def test_guardian_without_children_gets_a_helpful_sentence(client):
+    client.force_login(AccountFactory())
+    html = client.get(URL).content.decode()
+    assert child_names(html) == []
+    assert "Aucun enfant n&#x27;est rattaché à votre compte pour le moment" in html or (
+        "Aucun enfant n'est rattaché à votre compte pour le moment" in html
+    )
+    assert "contactez le secrétariat de son école" in html
+
+
+def test_pupil_sees_their_own_school(client):
+    account = AccountFactory(kind=AccountKind.PUPIL, identifier="l.duprelagarde10")
+    college = EstablishmentFactory(name="Collège Victor-Hugo")
+    PupilFactory(first_names="Lucas", last_name="DUPRÉ-LAGARDE", establishment=college,
+                 level="3E", account=account)
+    PupilFactory(first_names="Autre", establishment=EstablishmentFactory(name="Lycée Voisin"))
+    client.force_login(account)
+    html = client.get(URL).content.decode()
+    assert "Mon établissement" in html
+    assert child_names(html) == ["Collège Victor-Hugo"]
+    assert "Lucas DUPRÉ-LAGARDE — niveau : 3E" in html
+    assert "Lycée Voisin" not in html
+    assert "Mes enfants" not in html
+
+
+def test_pupil_without_a_pupil_record_gets_a_helpful_sentence(client):
+    client.force_login(AccountFactory(kind=AccountKind.PUPIL))
+    html = client.get(URL).content.decode()
+    assert "Votre compte n&#x27;est rattaché à aucun établissement" in html or (
+        "Votre compte n'est rattaché à aucun établissement" in html
+    )
+
+
+def test_staff_are_sent_to_the_back_office(client):
+    client.force_login(AccountFactory(kind=AccountKind.STAFF, is_staff=True))
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
