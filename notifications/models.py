@@ -1,1 +1,104 @@
-"""Models of notifications (see DESIGN.md)."""
+"""The outbox: one row per SMS or email, written in the transaction of the action that needs it.
+
+Lifecycle of `status` (written only by notifications.services):
+
+    queued ──claim──▶ sending ──provider accepted──▶ sent ──webhook──▶ delivered / undelivered
+      ▲                 │   └──permanent error / out of attempts──▶ failed
+      └─transient error─┘   (or a crashed worker: requeue_stale_messages after SENDING_TIMEOUT)
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+# What a message that held a secret (a code) reads once it has left for the provider.
+WIPED_BODY = "[contenu effacé après envoi]"
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", "SMS"
+    EMAIL = "email", "Courriel"
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", "En attente d'envoi"
+    SENDING = "sending", "En cours d'envoi"
+    SENT = "sent", "Envoyé"
+    FAILED = "failed", "Échec"
+    DELIVERED = "delivered", "Distribué"
+    UNDELIVERED = "undelivered", "Non distribué"
+
+
+class OutboundMessage(models.Model):
+    channel = models.CharField("canal", max_length=5, choices=Channel.choices)
+    # E.164 phone number for an SMS, address for an email.
+    recipient = models.CharField("destinataire", max_length=254)
+    subject = models.CharField("objet", max_length=255, blank=True)
+    body = models.TextField("texte")
+    purpose = models.CharField(
+        "motif", max_length=50, help_text="Ce qui a déclenché l'envoi (ex. activation_code)."
+    )
+    contains_secret = models.BooleanField(
+        "contient un secret", default=False,
+        help_text="Le texte contient un code : il est effacé dès l'envoi.",
+    )
+    status = models.CharField(
+        "état", max_length=12, choices=MessageStatus.choices, default=MessageStatus.QUEUED
+    )
+    provider_message_id = models.CharField("identifiant chez le fournisseur", max_length=100,
+                                           blank=True)
+    provider_status = models.CharField("état chez le fournisseur", max_length=30, blank=True)
+    attempts = models.PositiveSmallIntegerField("tentatives", default=0)
+    last_error = models.CharField("dernière erreur", max_length=500, blank=True)
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="outbound_messages", verbose_name="compte",
+        db_index=False,  # outbox_account_idx below serves the FK lookups and the helpdesk
+    )
+    flow_id = models.UUIDField("parcours", null=True, blank=True)
+    created_at = models.DateTimeField("créé le", default=timezone.now)
+    # When a queued row is next due; the periodic task re-queues rows overdue by a margin.
+    next_attempt_at = models.DateTimeField("prochain essai", default=timezone.now)
+    # When a worker claimed the row; a row stuck in `sending` past a timeout is re-queued.
+    sending_started_at = models.DateTimeField("envoi commencé le", null=True, blank=True)
+    sent_at = models.DateTimeField("envoyé le", null=True, blank=True)
+    updated_at = models.DateTimeField("mis à jour le", auto_now=True)
+
+    class Meta:
+        verbose_name = "message sortant"
+        verbose_name_plural = "messages sortants"
+        ordering = ["-created_at"]
+        indexes = [
+            # Periodic requeue: only the few queued rows are in this index, whatever the size
+            # of the table.
+            models.Index(fields=["next_attempt_at"], condition=Q(status="queued"),
+                         name="outbox_queued_due_idx"),
+            models.Index(fields=["sending_started_at"], condition=Q(status="sending"),
+                         name="outbox_sending_since_idx"),
+            # Status webhook: one lookup by the provider's id per callback.
+            models.Index(fields=["provider_message_id"], condition=~Q(provider_message_id=""),
+                         name="outbox_provider_id_idx"),
+            # Admin, demo page and helpdesk ("was the SMS to this number sent?").
+            models.Index(fields=["-created_at"], name="outbox_created_idx"),
+            models.Index(fields=["recipient", "-created_at"], name="outbox_recipient_idx"),
+            # Helpdesk: the latest messages of an account or of its activation flows.
+            models.Index(fields=["account", "-created_at"], condition=Q(account__isnull=False),
+                         name="outbox_account_idx"),
+            models.Index(fields=["flow_id"], condition=Q(flow_id__isnull=False),
+                         name="outbox_flow_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(channel__in=Channel.values),
+                                   name="outbox_channel_valid"),
+            models.CheckConstraint(condition=Q(status__in=MessageStatus.values),
+                                   name="outbox_status_valid"),
+            # A secret never stays in the table once the message has left.
+            models.CheckConstraint(
+                condition=Q(contains_secret=False) | Q(status__in=["queued", "sending"])
+                | Q(body=WIPED_BODY),
+                name="outbox_secret_wiped_after_send",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} {self.purpose} → {self.recipient}"

@@ -1,0 +1,303 @@
+"""Every write of the outbox.
+
+Enqueue writes the row in the caller's transaction and hands it to Celery only after commit: a
+rolled-back action sends nothing, and the web request never waits for the provider.
+
+Why a message is not sent twice under normal operation: a worker first *claims* the row — in a
+short transaction, under a row lock, it moves queued → sending — and only then calls the
+provider, without holding the lock. A second task for the same row (a duplicate broker
+delivery, a periodic re-queue, a task run twice) takes the lock after that commit, sees
+`sending` or `sent` and stops. A row goes back from `sending` to `queued` only when it has
+stayed there longer than NOTIFICATIONS_SENDING_TIMEOUT_SECONDS, far beyond the provider's HTTP
+timeout: that only happens when the worker died mid-send, the one case where the provider may
+or may not have the message (at-least-once; a duplicate SMS beats a lost code).
+"""
+
+import logging
+import random
+import re
+import smtplib
+import traceback
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.core.mail.utils import DNS_NAME
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import WIPED_BODY, Channel, MessageStatus, OutboundMessage
+from .sms import SMSPermanentError, SMSResult, SMSTransientError, get_sms_backend
+
+logger = logging.getLogger(__name__)
+
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+# Provider statuses in the order they can happen; a callback never moves a message backwards.
+_PROVIDER_STATUS_RANK = {
+    "accepted": 0, "scheduled": 0, "queued": 0, "sending": 1, "sent": 2,
+    "delivered": 3, "undelivered": 3, "failed": 3, "read": 4,
+}
+_STATUS_FROM_PROVIDER = {
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "read": MessageStatus.DELIVERED,
+    "undelivered": MessageStatus.UNDELIVERED,
+    "failed": MessageStatus.FAILED,
+}
+
+
+def _schedule_send(message_id: int) -> None:
+    from .tasks import send_message
+
+    send_message.delay(message_id)
+
+
+def _enqueue(**fields) -> OutboundMessage:
+    message = OutboundMessage.objects.create(**fields)
+    message_id = message.pk
+    # robust: a broker that is down (or a failure of the eager demo run) must not break the
+    # user's request, which has committed already; the periodic task will pick the row up.
+    transaction.on_commit(lambda: _schedule_send(message_id), robust=True)
+    return message
+
+
+def sms_enqueue(*, to: str, body: str, purpose: str, contains_secret: bool = False,
+                account=None, flow_id=None) -> OutboundMessage:
+    """Write the outbox row in the caller's transaction; send after commit (Celery task).
+
+    `to` is an E.164 number (pupils.normalization.parse_mobile_phone gives one).
+    """
+    if not _E164.fullmatch(to or ""):
+        raise ValueError("sms_enqueue expects an E.164 number (parse_mobile_phone gives one)")
+    if not body or not purpose:
+        raise ValueError("sms_enqueue needs a body and a purpose")
+    return _enqueue(channel=Channel.SMS, recipient=to, body=body, purpose=purpose,
+                    contains_secret=contains_secret, account=account, flow_id=flow_id)
+
+
+def email_enqueue(*, to: str, subject: str, body: str, purpose: str,
+                  contains_secret: bool = False, account=None, flow_id=None) -> OutboundMessage:
+    """Write the outbox row in the caller's transaction; send after commit (Celery task)."""
+    if "@" not in (to or "") or "\n" in to or "\n" in subject or not body or not purpose:
+        raise ValueError("email_enqueue needs one address, a one-line subject, a body, a purpose")
+    return _enqueue(channel=Channel.EMAIL, recipient=to, subject=subject, body=body,
+                    purpose=purpose, contains_secret=contains_secret, account=account,
+                    flow_id=flow_id)
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What the task should do next: nothing, or try again in `retry_in` seconds."""
+
+    status: str
+    retry_in: int | None = None
+
+
+def retry_delay(attempts: int) -> int:
+    """Exponential backoff with jitter: base·2^(n-1), capped, ±20 %."""
+    base = settings.NOTIFICATIONS_RETRY_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0)
+    capped = min(base, settings.NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS)
+    return max(1, round(capped * random.uniform(0.8, 1.2)))
+
+
+def _claim(message_id: int) -> OutboundMessage | None:
+    """Move a queued row to `sending` under a row lock; None if it is not ours to send."""
+    with transaction.atomic():
+        message = (OutboundMessage.objects.select_for_update()
+                   .filter(pk=message_id).first())
+        if message is None or message.status != MessageStatus.QUEUED:
+            return None
+        message.status = MessageStatus.SENDING
+        message.attempts += 1
+        message.sending_started_at = timezone.now()
+        message.save(update_fields=["status", "attempts", "sending_started_at", "updated_at"])
+        return message
+
+
+def _deliver(message: OutboundMessage) -> SMSResult:
+    if message.channel == Channel.SMS:
+        return get_sms_backend().send(to=message.recipient, body=message.body)
+    return _deliver_email(message)
+
+
+def _deliver_email(message: OutboundMessage) -> SMSResult:
+    # Our own Message-ID, so that the provider id is known before the SMTP dialogue.
+    message_id = make_msgid(domain=DNS_NAME)
+    email = EmailMessage(subject=message.subject, body=message.body,
+                         from_email=settings.DEFAULT_FROM_EMAIL, to=[message.recipient],
+                         headers={"Message-ID": message_id})
+    try:
+        email.send(fail_silently=False)
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise SMSPermanentError("SMTP recipient refused") from exc
+    except smtplib.SMTPResponseException as exc:
+        detail = f"SMTP {exc.smtp_code}"
+        if 400 <= exc.smtp_code < 500:
+            raise SMSTransientError(detail) from exc
+        raise SMSPermanentError(detail) from exc
+    except (smtplib.SMTPException, OSError) as exc:  # OSError covers timeouts
+        raise SMSTransientError(f"SMTP unreachable: {exc.__class__.__name__}") from exc
+    return SMSResult(provider_message_id=message_id, provider_status="sent")
+
+
+def message_send(*, message_id: int) -> SendOutcome:
+    """Send one outbox message once; record the provider's answer. Called by the task,
+    outside any transaction: the provider is called with no row lock held."""
+    message = _claim(message_id)
+    if message is None:
+        return SendOutcome(status="skipped")
+    try:
+        result = _deliver(message)
+    except SMSTransientError as exc:
+        return _record_failure(message, error=str(exc), transient=True)
+    except SMSPermanentError as exc:
+        return _record_failure(message, error=str(exc), transient=False)
+    except Exception as exc:
+        # A bug or an unexpected library error: logged with its type and stack only (its
+        # message could quote the body), kept for a later attempt.
+        logger.error("Unexpected %s sending outbox message %s\n%s", exc.__class__.__name__,
+                     message_id, "".join(traceback.format_tb(exc.__traceback__)))
+        return _record_failure(message, error=f"Erreur inattendue : {exc.__class__.__name__}",
+                               transient=True)
+    now = timezone.now()
+    fields = {
+        "status": MessageStatus.SENT,
+        "provider_message_id": result.provider_message_id[:100],
+        "provider_status": result.provider_status[:30],
+        "sent_at": now,
+        "last_error": "",
+        "updated_at": now,
+    }
+    if message.contains_secret:
+        fields["body"] = WIPED_BODY
+    # Conditional on `sending`: never overwrite what a fast status callback wrote already.
+    OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(**fields)
+    logger.info("Outbox message %s sent (%s, %s)", message.pk, message.channel, message.purpose)
+    return SendOutcome(status=MessageStatus.SENT)
+
+
+def _record_failure(message: OutboundMessage, *, error: str, transient: bool) -> SendOutcome:
+    now = timezone.now()
+    error = error[:500]
+    if message.contains_secret:
+        # Belt and braces: a backend's error text must not carry the code.
+        error = error.replace(message.body, "[…]")
+    if transient and message.attempts < settings.NOTIFICATIONS_MAX_ATTEMPTS:
+        delay = retry_delay(message.attempts)
+        OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+            status=MessageStatus.QUEUED, last_error=error, sending_started_at=None,
+            next_attempt_at=now + timedelta(seconds=delay), updated_at=now,
+        )
+        logger.warning("Outbox message %s: attempt %s failed, retry in %ss: %s",
+                       message.pk, message.attempts, delay, error)
+        return SendOutcome(status=MessageStatus.QUEUED, retry_in=delay)
+    fields = {"status": MessageStatus.FAILED, "last_error": error, "updated_at": now}
+    if message.contains_secret:
+        fields["body"] = WIPED_BODY
+    OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(**fields)
+    logger.error("Outbox message %s failed after %s attempt(s): %s",
+                 message.pk, message.attempts, error)
+    return SendOutcome(status=MessageStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class RequeueReport:
+    requeued: int = 0
+    unstuck: int = 0
+    expired: int = 0
+
+
+def messages_requeue_stale(*, batch_size: int | None = None,
+                           max_batches: int = 20) -> tuple[RequeueReport, list[int]]:
+    """Find rows a lost broker message or a dead worker left behind; returns the ids to send.
+
+    - `sending` for longer than NOTIFICATIONS_SENDING_TIMEOUT_SECONDS: the worker died → queued
+      and sent again.
+    - secret messages still queued past NOTIFICATIONS_SECRET_MAX_AGE_SECONDS: the code they
+      carry has expired; sending it would only confuse → failed, text wiped.
+    - `queued` and overdue by NOTIFICATIONS_REQUEUE_AFTER_SECONDS: handed to Celery again.
+    Each batch is a short transaction; a re-queued row's next_attempt_at moves to now, so the
+    next batch (and the next run) does not pick it again.
+    """
+    batch_size = batch_size or settings.NOTIFICATIONS_REQUEUE_BATCH_SIZE
+    now = timezone.now()
+    unstuck = expired = 0
+    ids_to_send: list[int] = []
+
+    stuck_cutoff = now - timedelta(seconds=settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS)
+    for _ in range(max_batches):
+        with transaction.atomic():
+            ids = list(OutboundMessage.objects.select_for_update(skip_locked=True)
+                       .filter(status=MessageStatus.SENDING, sending_started_at__lt=stuck_cutoff)
+                       .order_by("sending_started_at").values_list("pk", flat=True)[:batch_size])
+            OutboundMessage.objects.filter(pk__in=ids, status=MessageStatus.SENDING).update(
+                status=MessageStatus.QUEUED, sending_started_at=None, next_attempt_at=now,
+                last_error="Envoi interrompu (worker arrêté), nouvel essai", updated_at=now,
+            )
+        unstuck += len(ids)
+        ids_to_send.extend(ids)
+        if len(ids) < batch_size:
+            break
+
+    secret_cutoff = now - timedelta(seconds=settings.NOTIFICATIONS_SECRET_MAX_AGE_SECONDS)
+    for _ in range(max_batches):
+        with transaction.atomic():
+            ids = list(OutboundMessage.objects.select_for_update(skip_locked=True)
+                       .filter(status=MessageStatus.QUEUED, contains_secret=True,
+                               created_at__lt=secret_cutoff)
+                       .values_list("pk", flat=True)[:batch_size])
+            OutboundMessage.objects.filter(pk__in=ids, status=MessageStatus.QUEUED).update(
+                status=MessageStatus.FAILED, body=WIPED_BODY, updated_at=now,
+                last_error="Non envoyé à temps : le code qu'il contenait a expiré",
+            )
+        expired += len(ids)
+        if len(ids) < batch_size:
+            break
+
+    due_cutoff = now - timedelta(seconds=settings.NOTIFICATIONS_REQUEUE_AFTER_SECONDS)
+    for _ in range(max_batches):
+        with transaction.atomic():
+            ids = list(OutboundMessage.objects.select_for_update(skip_locked=True)
+                       .filter(status=MessageStatus.QUEUED, next_attempt_at__lt=due_cutoff)
+                       .order_by("next_attempt_at").values_list("pk", flat=True)[:batch_size])
+            OutboundMessage.objects.filter(pk__in=ids).update(next_attempt_at=now,
+                                                              updated_at=now)
+        ids_to_send.extend(ids)
+        if len(ids) < batch_size:
+            break
+
+    if unstuck or expired or ids_to_send:
+        logger.warning("Outbox requeue: %s stuck in sending, %s expired, %s re-queued",
+                       unstuck, expired, len(ids_to_send))
+    report = RequeueReport(requeued=len(ids_to_send), unstuck=unstuck, expired=expired)
+    return report, ids_to_send
+
+
+def message_provider_status_record(*, provider_message_id: str, provider_status: str,
+                                   error_code: str = "") -> bool:
+    """Record a delivery report; True if the message moved. Idempotent and never backwards.
+
+    The update is one conditional UPDATE: a replayed or late callback matches no row.
+    """
+    provider_status = (provider_status or "").strip().lower()[:30]
+    rank = _PROVIDER_STATUS_RANK.get(provider_status)
+    if not provider_message_id or rank is None:
+        return False
+    # Statuses this report may move a message from: those of a lower rank, or an unset one.
+    lower = [s for s, r in _PROVIDER_STATUS_RANK.items() if r < rank]
+    fields = {"provider_status": provider_status, "updated_at": timezone.now()}
+    new_status = _STATUS_FROM_PROVIDER.get(provider_status)
+    if new_status is not None:
+        fields["status"] = new_status
+    if provider_status in ("failed", "undelivered") and error_code:
+        fields["last_error"] = f"Rapport de distribution : code {error_code[:20]}"
+    updated = (OutboundMessage.objects
+               .filter(provider_message_id=provider_message_id)
+               .filter(Q(provider_status__in=lower) | Q(provider_status=""))
+               .update(**fields))
+    return bool(updated)
+

@@ -1,0 +1,29 @@
+"""The demo page of sent messages in Chromium: readable code, and no axe violation."""
+
+import pytest
+from playwright.sync_api import expect
+
+from notifications import services
+from tests.browser.a11y import assert_accessible
+
+pytestmark = pytest.mark.browser
+
+
+def test_demo_page_shows_the_code_and_is_accessible(page, live_server, settings, tmp_path,
+                                                    transactional_db):
+    settings.DEBUG = True
+    settings.SMS_BACKEND = "notifications.sms.FileSMSBackend"
+    settings.SMS_FILE_PATH = tmp_path
+    services.sms_enqueue(
+        to="+262692123456", purpose="activation_code", contains_secret=True,
+        body="ÉduConnect : votre code de sécurité est K7P2QX. Il est valable 30 minutes.")
+    services.email_enqueue(to="marie.dupont@example.org", subject="Votre compte ÉduConnect",
+                           body="Votre compte est activé.", purpose="account_activated")
+
+    page.goto(f"{live_server.url}/notifications/demonstration/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Messages envoyés (démonstration)")
+    table = page.get_by_role("table")
+    expect(table).to_contain_text("K7P2QX")
+    expect(table).to_contain_text("+262692123456")
+    expect(table).to_contain_text("Votre compte ÉduConnect")
+    assert_accessible(page)
