@@ -7,6 +7,7 @@ from django.core.checks import Error, Tags, register
 DEVELOPMENT_SMS_BACKENDS = {
     "notifications.sms.ConsoleSMSBackend",
     "notifications.sms.FileSMSBackend",
+    "notifications.sms.DemoSMSBackend",
     "notifications.sms.LocmemSMSBackend",
 }
 

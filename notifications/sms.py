@@ -139,6 +139,17 @@ class FileSMSBackend(BaseSMSBackend):
         return SentSMS(to=head.removeprefix("To: "), body=body)
 
 
+class DemoSMSBackend(FileSMSBackend):
+    """The demo's default: the SMS is printed on the console, as a developer expects, and kept
+    in a file so that the demo page « Messages envoyés » can show it after the body has been
+    wiped from the database."""
+
+    def send(self, *, to: str, body: str) -> SMSResult:
+        result = super().send(to=to, body=body)
+        ConsoleSMSBackend().send(to=to, body=body)
+        return result
+
+
 # Twilio answers that are worth trying again: rate limiting and its own outages.
 TWILIO_TRANSIENT_HTTP = {408, 409, 425, 429}
 TWILIO_TRANSIENT_CODES = {20429, 20500, 20503, 30001}

@@ -86,6 +86,16 @@ def _clean_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _empty_sms_outbox():
+    """The locmem SMS backend's outbox, like django.core.mail.outbox, starts empty."""
+    from notifications import sms
+
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}

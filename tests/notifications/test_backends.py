@@ -171,3 +171,13 @@ def test_file_backend_default_folder_is_the_setting(settings, tmp_path):
     settings.SMS_FILE_PATH = tmp_path / "sms-files"
     sms.FileSMSBackend().send(to="+33612345678", body="x")
     assert os.listdir(tmp_path / "sms-files")
+
+
+def test_demo_backend_prints_the_sms_and_keeps_it_for_the_demo_page(tmp_path, capsys):
+    from notifications.sms import DemoSMSBackend, FileSMSBackend
+
+    result = DemoSMSBackend(file_path=tmp_path).send(to="+33612345678", body="Code ABCDEF")
+
+    assert "Code ABCDEF" in capsys.readouterr().out
+    assert [m.body for m in FileSMSBackend.read_messages(file_path=tmp_path)] == ["Code ABCDEF"]
+    assert result.provider_message_id.startswith("file:")
