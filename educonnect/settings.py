@@ -226,10 +226,81 @@ LOGGING = {
 }
 
 # --- Notifications (outbox) ---------------------------------------------------------------
+# An SMS or email is tried at most this many times (transient errors only), with exponential
+# backoff: BACKOFF·2^(n-1) seconds (±20 %), capped.
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
+NOTIFICATIONS_RETRY_BACKOFF_SECONDS = env.int("NOTIFICATIONS_RETRY_BACKOFF_SECONDS", default=10)
+NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS = env.int(
+    "NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS", default=300
+)
+# A queued row overdue by this much lost its broker message: the periodic task re-sends it.
+NOTIFICATIONS_REQUEUE_AFTER_SECONDS = env.int("NOTIFICATIONS_REQUEUE_AFTER_SECONDS", default=120)
+NOTIFICATIONS_REQUEUE_BATCH_SIZE = env.int("NOTIFICATIONS_REQUEUE_BATCH_SIZE", default=500)
+# A row left "sending" this long belongs to a dead worker (far above the provider's timeout).
+NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = env.int(
+    "NOTIFICATIONS_SENDING_TIMEOUT_SECONDS", default=10 * 60
+)
+# A message holding a code that could not leave within the code's lifetime is dropped, wiped.
+NOTIFICATIONS_SECRET_MAX_AGE_SECONDS = env.int(
+    "NOTIFICATIONS_SECRET_MAX_AGE_SECONDS", default=30 * 60
+)
+TWILIO_TIMEOUT_SECONDS = env.int("TWILIO_TIMEOUT_SECONDS", default=15)
+CELERY_BEAT_SCHEDULE["notifications-requeue"] = {
+    "task": "notifications.tasks.requeue_stale_messages",
+    "schedule": env.int("NOTIFICATIONS_REQUEUE_EVERY_SECONDS", default=60),
+}
+# The demo page « Messages envoyés » (DEBUG only) reads SMS texts from the file backend's
+# folder, since a code is wiped from the database once sent: a DEBUG run that names no
+# SMS_BACKEND prints its SMS and also writes them there.
+if DEBUG and not env.str("SMS_BACKEND", default=""):
+    SMS_BACKEND = "notifications.sms.DemoSMSBackend"
 
 # --- Activation -------------------------------------------------------------------------------
+# Guardian self-activation by SMS. Per-flow counters live on the ActivationFlow row; counters
+# per phone number and per IP address live in the cache (Redis in production).
+ACTIVATION_CODE_TTL = env.int("ACTIVATION_CODE_TTL_SECONDS", default=30 * 60)
+# A flow untouched this long is dead; every action pushes the limit back, never beyond the
+# maximum age.
+ACTIVATION_FLOW_IDLE_SECONDS = env.int("ACTIVATION_FLOW_IDLE_SECONDS", default=30 * 60)
+ACTIVATION_FLOW_MAX_AGE_SECONDS = env.int("ACTIVATION_FLOW_MAX_AGE_SECONDS", default=2 * 60 * 60)
+ACTIVATION_MAX_WRONG_CODES = env.int("ACTIVATION_MAX_WRONG_CODES", default=5)
+ACTIVATION_RESEND_COOLDOWN_SECONDS = env.int("ACTIVATION_RESEND_COOLDOWN_SECONDS", default=60)
+ACTIVATION_MAX_SENDS_PER_FLOW = env.int("ACTIVATION_MAX_SENDS_PER_FLOW", default=3)
+ACTIVATION_MAX_SENDS_PER_PHONE = env.int("ACTIVATION_MAX_SENDS_PER_PHONE", default=5)
+ACTIVATION_PHONE_WINDOW_SECONDS = env.int("ACTIVATION_PHONE_WINDOW_SECONDS", default=24 * 3600)
+# Generous: families behind one carrier-grade NAT, a school's computer room.
+ACTIVATION_MAX_SENDS_PER_IP = env.int("ACTIVATION_MAX_SENDS_PER_IP", default=30)
+ACTIVATION_IP_WINDOW_SECONDS = env.int("ACTIVATION_IP_WINDOW_SECONDS", default=3600)
+ACTIVATION_MAX_WRONG_DATES = env.int("ACTIVATION_MAX_WRONG_DATES", default=5)
+# Across flows, so that starting again does not give five more guesses of a birth date.
+ACTIVATION_MAX_WRONG_DATES_PER_PHONE = env.int("ACTIVATION_MAX_WRONG_DATES_PER_PHONE", default=10)
+# Flows hold what people typed: they are deleted this many days after they started.
+ACTIVATION_FLOW_RETENTION_DAYS = env.int("ACTIVATION_FLOW_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["activation-flows-purge"] = {
+    "task": "activation.tasks.activation_flows_purge_task",
+    "schedule": 6 * 3600,
+}
 
 # --- Back-office --------------------------------------------------------------------------
+# The admin site is the back-office (accounts.backoffice.site.BackOfficeSite): every staff user
+# signs in with a password and a TOTP code. Its AppConfig stands in for Django's admin one.
+# (Kept here so the swap lives with the back-office; it may move into INSTALLED_APPS itself.)
+INSTALLED_APPS = [
+    "accounts.backoffice.BackOfficeAdminConfig" if app == "django.contrib.admin" else app
+    for app in INSTALLED_APPS
+]
+# Between the password and the code: how long the half-signed-in state lasts, how many wrong
+# codes it allows (django-otp also slows a device down after each wrong code).
+BACKOFFICE_SIGN_IN_PENDING_SECONDS = env.int("BACKOFFICE_SIGN_IN_PENDING_SECONDS", default=300)
+BACKOFFICE_SIGN_IN_MAX_CODE_FAILURES = env.int("BACKOFFICE_SIGN_IN_MAX_CODE_FAILURES", default=5)
+# Helpdesk searches per agent and hour: ample for a call centre, a brake on scraping.
+BACKOFFICE_SEARCHES_PER_HOUR = env.int("BACKOFFICE_SEARCHES_PER_HOUR", default=600)
+# What authenticator apps show next to the code.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="ÉduConnect back-office")
+# TOTP secrets are never displayed once enrolled.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# History pages are read-only: no « revert » to an older version.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 # --- Service -----------------------------------------------------------------------------
 EDUCONNECT_ASSISTANCE_PHONE = "0 809 54 06 06"

@@ -1,0 +1,171 @@
+"""The published password rules, their French wording, and a strength word.
+
+One source for the server (activation today, password change tomorrow) and for the live
+checklist of static/js/password-rules.js, which receives RULES through the template
+(`password_rules_for_js`) so that the browser and the server say the same thing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.contrib.auth.password_validation import CommonPasswordValidator
+from django.core.exceptions import ValidationError
+
+from pupils.normalization import name_key
+
+MIN_LENGTH = 8
+# Long enough for any passphrase, short enough that nobody posts megabytes to the hasher.
+MAX_LENGTH = 128
+# The seeds' list, in their order.
+SPECIAL_CHARACTERS = "!?@#$(){}[]_&=+-%°*<>£µ/.:;,"
+SPECIAL_CHARACTERS_DISPLAY = " ".join(SPECIAL_CHARACTERS)
+# Strength: every rule met and at least this long reads « Fort ».
+STRONG_LENGTH = 12
+
+STRENGTH_WEAK = "Faible"
+STRENGTH_MEDIUM = "Moyen"
+STRENGTH_STRONG = "Fort"
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    label: str  # the checklist line, as the seeds word it
+    error: str  # the error shown under the field when the rule is not met
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("upper", "Doit contenir 1 majuscule",
+         "Le mot de passe doit contenir au moins 1 majuscule."),
+    Rule("lower", "Doit contenir 1 minuscule",
+         "Le mot de passe doit contenir au moins 1 minuscule."),
+    Rule("digit", "Doit contenir 1 chiffre",
+         "Le mot de passe doit contenir au moins 1 chiffre."),
+    Rule("special", f"Doit contenir 1 caractère spécial parmi {SPECIAL_CHARACTERS_DISPLAY}",
+         f"Le mot de passe doit contenir au moins 1 caractère spécial parmi "
+         f"{SPECIAL_CHARACTERS_DISPLAY}."),
+    Rule("length", f"Doit contenir {MIN_LENGTH} caractères minimum",
+         f"Le mot de passe doit contenir au moins {MIN_LENGTH} caractères."),
+)
+
+ERROR_TOO_LONG = f"Le mot de passe ne doit pas dépasser {MAX_LENGTH} caractères."
+ERROR_COMMON = (
+    "Ce mot de passe est trop courant : il figure parmi les mots de passe les plus utilisés. "
+    "Choisissez-en un autre."
+)
+ERROR_CONTAINS_NAME = (
+    "Le mot de passe ne doit pas contenir votre nom, votre prénom ou votre identifiant. "
+    "Choisissez-en un autre."
+)
+ERROR_MISMATCH = (
+    "La confirmation ne correspond pas au mot de passe. Saisissez deux fois le même mot de passe."
+)
+ERROR_REQUIRED = "Saisissez un mot de passe."
+ERROR_CONFIRMATION_REQUIRED = "Saisissez une deuxième fois le mot de passe pour le confirmer."
+
+_SPECIAL_RE = re.compile("[" + re.escape(SPECIAL_CHARACTERS) + "]")
+# Names shorter than this are not looked for (« Li » would forbid every password with "li").
+_MIN_NAME_PART = 3
+
+
+def _checks(password: str) -> dict[str, bool]:
+    return {
+        "upper": any(c.isupper() for c in password),
+        "lower": any(c.islower() for c in password),
+        "digit": any(c in "0123456789" for c in password),
+        "special": bool(_SPECIAL_RE.search(password)),
+        "length": len(password) >= MIN_LENGTH,
+    }
+
+
+def rule_results(password: str) -> list[tuple[Rule, bool]]:
+    """Each published rule with whether `password` meets it (the checklist's state)."""
+    checks = _checks(password or "")
+    return [(rule, checks[rule.key]) for rule in RULES]
+
+
+def strength(password: str) -> str:
+    """« Faible » until every rule is met, then « Moyen », then « Fort » from 12 characters."""
+    password = password or ""
+    if not all(_checks(password).values()):
+        return STRENGTH_WEAK
+    return STRENGTH_STRONG if len(password) >= STRONG_LENGTH else STRENGTH_MEDIUM
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    # Django's list (20,000 entries, lowercase); loaded once per process.
+    return frozenset(CommonPasswordValidator().passwords)
+
+
+def is_common(password: str) -> bool:
+    return password.lower().strip() in _common_passwords()
+
+
+def personal_parts(*, first_name: str = "", last_name: str = "", identifier: str = "") -> set[str]:
+    """The comparison keys that a password must not contain."""
+    parts = set()
+    for value in (first_name, last_name):
+        # "Jean-Éric" forbids "jeaneric", "jean" and "eric".
+        parts.add(name_key(value))
+        parts.update(name_key(p) for p in re.split(r"[\s\-'’]+", value or ""))
+    if identifier:
+        parts.add(name_key(identifier))
+    return {p for p in parts if len(p) >= _MIN_NAME_PART}
+
+
+def contains_personal_data(password: str, parts: set[str]) -> bool:
+    # Both sides folded the same way: case, accents and separators ignored.
+    folded = name_key(password)
+    return any(part in folded for part in parts)
+
+
+def password_errors(
+    password: str, *, first_name: str = "", last_name: str = "", identifier: str = ""
+) -> list[str]:
+    """Every French error for `password` (empty list: the password is acceptable)."""
+    if not password:
+        return [ERROR_REQUIRED]
+    if len(password) > MAX_LENGTH:
+        return [ERROR_TOO_LONG]
+    errors = [rule.error for rule, ok in rule_results(password) if not ok]
+    if is_common(password):
+        errors.append(ERROR_COMMON)
+    parts = personal_parts(first_name=first_name, last_name=last_name, identifier=identifier)
+    if contains_personal_data(password, parts):
+        errors.append(ERROR_CONTAINS_NAME)
+    return errors
+
+
+def password_rules_for_js() -> dict:
+    """What static/js/password-rules.js needs, passed through json_script."""
+    return {
+        "rules": [{"key": r.key, "label": r.label} for r in RULES],
+        "special": SPECIAL_CHARACTERS,
+        "minLength": MIN_LENGTH,
+        "strongLength": STRONG_LENGTH,
+        "words": {"weak": STRENGTH_WEAK, "medium": STRENGTH_MEDIUM, "strong": STRENGTH_STRONG},
+    }
+
+
+class EduConnectPasswordValidator:
+    """The same rules as a Django password validator (AUTH_PASSWORD_VALIDATORS, admin forms).
+
+    The user's names and identifier are read from `user` when given.
+    """
+
+    def validate(self, password, user=None):
+        errors = password_errors(
+            password,
+            first_name=getattr(user, "first_name", "") or "",
+            last_name=getattr(user, "last_name", "") or "",
+            identifier=getattr(user, "identifier", "") or "",
+        )
+        if errors:
+            raise ValidationError(errors)
+
+    def get_help_text(self):
+        return " ; ".join(rule.label for rule in RULES) + "."

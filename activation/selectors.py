@@ -1,0 +1,117 @@
+"""Named reads of the activation domain."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from accounts.models import Account, AccountState
+from pupils.models import GuardianRecord, Pupil, Responsibility, ResponsibilityStatus
+from pupils.normalization import name_key
+
+from .models import ActivationFlow, FlowStatus, FlowStep
+
+# An account in one of these states covers its records: the guardian signs in, or asks the
+# helpdesk to unlock, rather than opening a second account. A provisional account (school
+# letter not used yet) or a closed one does not stop a self-activation.
+COVERING_STATES = (AccountState.ACTIVE, AccountState.LOCKED)
+
+
+def guardian_records_matching(*, phone: str, last_name: str, first_name: str) -> list[int]:
+    """Ids of the guardian records of every establishment with this mobile number (E.164)
+    and these names (compared by name_key), that have at least one active link to a pupil.
+
+    One indexed query (mobile_phone), whatever the outcome: a match and a non-match cost
+    the same, which step 1 relies on.
+    """
+    active_link = Responsibility.objects.filter(
+        guardian_record=OuterRef("pk"), status=ResponsibilityStatus.ACTIVE
+    )
+    return list(
+        GuardianRecord.objects.filter(
+            mobile_phone=phone,
+            last_name_key=name_key(last_name),
+            first_name_key=name_key(first_name),
+        )
+        .filter(Exists(active_link))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def activation_flow_just_started(
+    *, flow_ids: list[str], phone: str, last_name: str, first_name: str, within_seconds: int
+) -> ActivationFlow | None:
+    """Among this browser's flows, one started for the same person and number whose code was
+    sent less than `within_seconds` ago and is still awaited: a double click on « Suivant »,
+    or « Précédent » then « Suivant », lands there instead of sending a second SMS."""
+    if not flow_ids:
+        return None
+    since = timezone.now() - datetime.timedelta(seconds=within_seconds)
+    candidates = ActivationFlow.objects.filter(
+        pk__in=flow_ids, phone=phone, status=FlowStatus.OPEN, step=FlowStep.CODE,
+        code_sent_at__gte=since,
+    ).order_by("-code_sent_at")
+    for flow in candidates:
+        if (name_key(flow.last_name), name_key(flow.first_name)) == (
+            name_key(last_name), name_key(first_name)
+        ) and not flow.is_expired():
+            return flow
+    return None
+
+
+def accounts_covering(record_ids: list[int]) -> list[Account]:
+    """The accounts (active or locked) that already cover some of these records."""
+    if not record_ids:
+        return []
+    return list(
+        Account.objects.filter(
+            guardian_records__pk__in=record_ids, state__in=COVERING_STATES
+        ).distinct().order_by("pk")
+    )
+
+
+@dataclass(frozen=True)
+class PupilLink:
+    """A pupil shown at step 3, with the links (responsibilities) that make it the guardian's."""
+
+    pupil: Pupil
+    responsibility_ids: tuple[int, ...]
+    record_ids: tuple[int, ...]
+
+    @property
+    def first_name(self) -> str:
+        return self.pupil.first_name
+
+    @property
+    def establishment_name(self) -> str:
+        return self.pupil.establishment.name
+
+
+def pupil_links_for_records(record_ids: list[int]) -> list[PupilLink]:
+    """The pupils actively linked to these records, once each, in a stable order.
+
+    A pupil linked through two records (a duplicate in one school) is shown once and its
+    answer applies to both links.
+    """
+    if not record_ids:
+        return []
+    responsibilities = (
+        Responsibility.objects.filter(
+            guardian_record_id__in=record_ids, status=ResponsibilityStatus.ACTIVE
+        )
+        .select_related("pupil__establishment")
+        .order_by("pupil__establishment__name", "pupil__birth_date", "pupil_id", "pk")
+    )
+    grouped: dict[int, list[Responsibility]] = {}
+    for responsibility in responsibilities:
+        grouped.setdefault(responsibility.pupil_id, []).append(responsibility)
+    return [
+        PupilLink(
+            pupil=links[0].pupil,
+            responsibility_ids=tuple(r.pk for r in links),
+            record_ids=tuple(sorted({r.guardian_record_id for r in links})),
+        )
+        for links in grouped.values()
+    ]

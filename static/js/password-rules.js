@@ -1,0 +1,126 @@
+/*
+ * Live checklist of the password rules and strength word (progressive enhancement).
+ *
+ * The server renders the same checklist and says the same things without JavaScript; the
+ * rules come from accounts/password_policy.py through the "password-rules-config" JSON
+ * script, so browser and server never disagree. Messages live in aria-live="polite" groups:
+ * only the text that changes (a rule's state, the strength word) is announced.
+ */
+(function () {
+  "use strict";
+
+  var configNode = document.getElementById("password-rules-config");
+  var password = document.getElementById("id_password");
+  var confirmation = document.getElementById("id_password_confirm");
+  if (!configNode || !password) {
+    return;
+  }
+  var config = JSON.parse(configNode.textContent);
+  var specials = config.special;
+
+  // Same folding as pupils.normalization.name_key: no accents, lowercase, letters and digits.
+  function nameKey(text) {
+    return text
+      .normalize("NFKD")
+      .replace(/[\u0300-\u036f]/g, "")
+      .toLowerCase()
+      .replace(/œ/g, "oe")
+      .replace(/æ/g, "ae")
+      .replace(/[^a-z0-9]+/g, "");
+  }
+
+  function checks(value) {
+    var hasSpecial = false;
+    for (var i = 0; i < value.length; i += 1) {
+      if (specials.indexOf(value.charAt(i)) !== -1) {
+        hasSpecial = true;
+        break;
+      }
+    }
+    return {
+      upper: /\p{Lu}/u.test(value),
+      lower: /\p{Ll}/u.test(value),
+      digit: /[0-9]/.test(value),
+      special: hasSpecial,
+      length: value.length >= config.minLength
+    };
+  }
+
+  function setState(node, ok) {
+    node.classList.remove("fr-message--info", "fr-message--valid", "fr-message--error");
+    node.classList.add(ok ? "fr-message--valid" : "fr-message--error");
+    var state = node.querySelector("[data-rule-state]");
+    var text = ok ? " : respecté" : " : non respecté";
+    if (state && state.textContent !== text) {
+      state.textContent = text;
+    }
+  }
+
+  var group = document.getElementById("id_password-messages");
+  var strengthNode = group.querySelector("[data-strength]");
+  var personalNode = group.querySelector('[data-rule="personal"]');
+  var personal = config.personal || [];
+
+  function update() {
+    var value = password.value;
+    var results = checks(value);
+    var all = true;
+    config.rules.forEach(function (rule) {
+      var node = group.querySelector('[data-rule="' + rule.key + '"]');
+      if (node) {
+        setState(node, results[rule.key]);
+      }
+      all = all && results[rule.key];
+    });
+    var folded = nameKey(value);
+    var leaks = personal.some(function (part) { return folded.indexOf(part) !== -1; });
+    if (personalNode) {
+      // The DSFR's .fr-message sets display, which the hidden attribute cannot beat.
+      personalNode.classList.toggle("fr-hidden", !leaks);
+    }
+    var word = config.words.weak;
+    if (all && !leaks) {
+      word = value.length >= config.strongLength ? config.words.strong : config.words.medium;
+    }
+    if (!value) {
+      word = "—";
+    }
+    if (strengthNode.textContent !== word) {
+      strengthNode.textContent = word;
+    }
+    updateConfirmation();
+  }
+
+  var confirmState = confirmation
+    ? document.querySelector("#id_password_confirm-messages [data-confirm-state]")
+    : null;
+
+  function updateConfirmation() {
+    if (!confirmState) {
+      return;
+    }
+    if (!confirmation.value) {
+      confirmState.classList.add("fr-hidden");
+      confirmState.textContent = "";
+      return;
+    }
+    var same = confirmation.value === password.value;
+    var text = same
+      ? "Les deux mots de passe sont identiques."
+      : "Les deux mots de passe ne sont pas identiques.";
+    confirmState.classList.remove("fr-hidden");
+    confirmState.classList.toggle("fr-message--valid", same);
+    confirmState.classList.toggle("fr-message--error", !same);
+    if (confirmState.textContent !== text) {
+      confirmState.textContent = text;
+    }
+  }
+
+  password.addEventListener("input", update);
+  if (confirmation) {
+    confirmation.addEventListener("input", updateConfirmation);
+  }
+  if (password.value) {
+    update();
+  }
+})();

@@ -1,0 +1,122 @@
+"""No account enumeration: until the code is verified, a name and number known to a school
+and one that is not get the same pages, the same counters and the same database work —
+only no SMS is sent, and no code is ever accepted."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from activation.models import ActivationFlow
+from notifications import sms
+
+from .conftest import Driver
+
+pytestmark = pytest.mark.django_db
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+
+
+def normalized(html: str) -> str:
+    return CSRF.sub("csrf", UUID.sub("uuid", html))
+
+
+@pytest.fixture
+def two_drivers(django_capture_on_commit_callbacks):
+    return (Driver(Client(), django_capture_on_commit_callbacks),
+            Driver(Client(), django_capture_on_commit_callbacks))
+
+
+def test_match_and_non_match_see_the_same_pages(family, two_drivers):
+    known, unknown = two_drivers
+    # Same number (so the same masked number on the page), a first name no school knows.
+    first = known.start(last_name="Ben Saïd", first_name="Nadia", phone="0692 12 34 56")
+    second = unknown.start(last_name="Ben Saïd", first_name="Nadine", phone="0692 12 34 56")
+    assert first.status_code == second.status_code == 302
+    assert UUID.sub("uuid", first["Location"]) == UUID.sub("uuid", second["Location"])
+
+    page_known = known.client.get(known.url("code")).content.decode()
+    page_unknown = unknown.client.get(unknown.url("code")).content.decode()
+    assert "Un code de sécurité a été envoyé" in page_unknown
+    assert normalized(page_known) == normalized(page_unknown)
+
+    # One SMS: for the match only.
+    assert [m.to for m in sms.outbox] == ["+262692123456"]
+
+    # A wrong code reads the same in both flows.
+    page_known = known.send_code("ABCDEF").content.decode()
+    page_unknown = unknown.send_code("ABCDEF").content.decode()
+    assert "Le code de sécurité saisi est incorrect" in page_unknown
+    assert normalized(page_known) == normalized(page_unknown)
+
+    # So does « Renvoyer le SMS » (refused: too early).
+    page_known = known.client.get(known.resend()["Location"]).content.decode()
+    page_unknown = unknown.client.get(unknown.resend()["Location"]).content.decode()
+    assert normalized(page_known) == normalized(page_unknown)
+
+
+def test_an_unknown_number_gets_the_same_page_as_a_known_one(family, two_drivers):
+    known, unknown = two_drivers
+    known.start(last_name="Ben Saïd", first_name="Nadia", phone="0692 12 34 56")
+    unknown.start(last_name="Martin", first_name="Paul", phone="0692 98 76 56")
+    page_known = known.client.get(known.url("code")).content.decode()
+    page_unknown = unknown.client.get(unknown.url("code")).content.decode()
+    # Only the masked number differs, and it ends in the same two digits here.
+    masked = "+262\u00a0692\u00a0**\u00a0**\u00a056"
+    assert masked in page_known and masked in page_unknown
+    assert normalized(page_known) == normalized(page_unknown)
+    assert len(sms.outbox) == 1
+
+
+def test_a_non_matching_flow_accepts_no_code(family, driver):
+    driver.start(last_name="Ben Saïd", first_name="Nadine", phone="0692 12 34 56")
+    flow = ActivationFlow.objects.get()
+    # Whatever is typed, including every code this flow could have stored, is wrong.
+    for attempt in ("K7PMX4", "AAAAAA", "222222", "ZZZZZZ"):
+        page = driver.send_code(attempt).content.decode()
+        assert "Le code de sécurité saisi est incorrect" in page
+    flow.refresh_from_db()
+    assert flow.wrong_codes == 4 and flow.step == 2
+
+
+def test_limits_count_the_same_for_a_non_match(
+    family, settings, django_capture_on_commit_callbacks
+):
+    settings.ACTIVATION_MAX_SENDS_PER_PHONE = 2
+    outcomes = {}
+    for first_name in ("Nadia", "Nadine"):
+        codes = []
+        for _ in range(3):
+            driver = Driver(Client(), django_capture_on_commit_callbacks)
+            response = driver.start(last_name="Ben Saïd", first_name=first_name,
+                                    phone=f"+26269212345{6 if first_name == 'Nadia' else 7}")
+            codes.append(response.status_code)
+        outcomes[first_name] = codes
+    assert outcomes["Nadia"] == outcomes["Nadine"] == [302, 302, 200]
+
+
+def test_step_one_does_the_same_database_work_for_a_match_and_a_non_match(family):
+    def statements(first_name):
+        client = Client()
+        client.get("/activation/")  # session and CSRF cookie first
+        with CaptureQueriesContext(connection) as queries:
+            client.post("/activation/", {"last_name": "Ben Saïd", "first_name": first_name,
+                                         "phone": "0692 12 34 56"})
+        # The statement's kind and table, not its values.
+        shapes = []
+        for query in queries.captured_queries:
+            sql = query["sql"]
+            table = re.search(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', sql)
+            shapes.append(f"{sql.split()[0]} {table.group(1) if table else ''}")
+        return shapes
+
+    match = statements("Nadia")
+    non_match = statements("Nadine")
+    # The outbox row is the only difference (the SMS itself is sent after the response's
+    # transaction, by the worker).
+    outbox = [s for s in match if "notifications_" in s]
+    assert len(outbox) == 1 and outbox[0].startswith("INSERT")
+    assert [s for s in match if s not in outbox] == non_match

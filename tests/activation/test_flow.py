@@ -1,0 +1,332 @@
+"""The five steps end to end through the test client: one account for a family known to two
+schools, the session binding, the row's step as the truth, the already-active path."""
+
+from html import unescape
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import get_user
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import Account, AccountState, JournalEvent
+from activation.models import ActivationFlow, FlowStatus, FlowStep
+from notifications import sms
+from pupils.models import GuardianRecord, ResponsibilityStatus
+from tests.factories import AccountFactory
+
+from .conftest import STRONG_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def walk_to_pupils(driver, family):
+    driver.start(last_name=family["last_name"], first_name=family["first_name"],
+                 phone=family["phone_typed"])
+    response = driver.send_code(driver.last_code())
+    assert response.status_code == 302
+    return response
+
+
+def test_two_children_in_two_schools_end_with_one_account_covering_both_records(driver, family):
+    response = driver.start(last_name="ben said", first_name="nadia", phone="0692 12 34 56")
+    assert response.status_code == 302
+
+    page = unescape(driver.client.get(driver.url("code")).content.decode())
+    assert "Un code de sécurité a été envoyé" in page
+    assert "+262\u00a0692\u00a0**\u00a0**\u00a056" in page  # never broken across lines
+    assert "Étape 2 sur 5" in page
+    assert len(sms.outbox) == 1 and sms.outbox[0].to == "+262692123456"
+
+    code = driver.last_code()
+    # Typed in lowercase with a space in the middle: still accepted.
+    response = driver.send_code(f"{code[:3].lower()} {code[3:].lower()}")
+    assert response.status_code == 302
+
+    page = unescape(driver.client.get(driver.url("pupils")).content.decode())
+    assert "Je confirme mon lien avec les élèves" in page
+    assert "Inès" in page and "Yanis" in page
+    assert "École élémentaire Les Alizés" in page and "Collège Leconte-de-Lisle" in page
+    # Birth dates are asked, never shown.
+    assert "2016" not in page and "2012" not in page
+
+    ines, yanis = family["pupils"]
+    response = driver.confirm_pupils({ines: ("oui", ines.birth_date),
+                                      yanis: ("oui", yanis.birth_date)})
+    assert response.status_code == 302
+
+    page = unescape(driver.client.get(driver.url("password")).content.decode())
+    assert "Je choisis mon mot de passe" in page
+    response = driver.choose_password()
+    assert response.status_code == 302
+    assert response["Location"] == driver.url("done")
+
+    account = Account.objects.get()
+    assert account.state == AccountState.ACTIVE
+    assert account.kind == "guardian"
+    assert (account.first_name, account.last_name) == ("Nadia", "BEN SAÏD")
+    assert str(account.phone) == "+262692123456" and account.phone_verified
+    assert account.check_password(STRONG_PASSWORD)
+    assert set(GuardianRecord.objects.values_list("account", flat=True)) == {account.pk}
+
+    page = unescape(driver.client.get(driver.url("done")).content.decode())
+    assert "Votre compte a été activé avec succès" in page
+    assert account.identifier in page
+    assert "Notez votre identifiant ÉduConnect" in page
+    assert reverse("services_portal:my_services") in page
+    # Signed in as the new account.
+    assert get_user(driver.client).pk == account.pk
+
+    flow = ActivationFlow.objects.get()
+    assert flow.status == FlowStatus.COMPLETED and flow.account == account
+    kinds = list(JournalEvent.objects.filter(flow_id=flow.id).order_by("at", "pk")
+                 .values_list("kind", flat=True))
+    assert kinds[0] == "activation_started"
+    assert "activation_code_sent" in kinds and kinds[-1] == "account_activated"
+
+
+def test_the_code_is_never_stored_in_clear_nor_journaled(driver, family):
+    walk_to_pupils(driver, family)
+    code = driver.last_code()
+    ines, yanis = family["pupils"]
+    driver.confirm_pupils({ines: ("oui", ines.birth_date), yanis: ("oui", yanis.birth_date)})
+    driver.choose_password()
+
+    # Every text column of every table of the project, the outbox included.
+    found = []
+    with connection.cursor() as cursor:
+        for model in apps.get_models():
+            table = model._meta.db_table
+            for field in model._meta.concrete_fields:
+                if field.get_internal_type() not in ("CharField", "TextField", "JSONField"):
+                    continue
+                column = connection.ops.quote_name(field.column)
+                cast = f"CAST({column} AS TEXT)"
+                cursor.execute(
+                    f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)} "  # noqa: S608
+                    f"WHERE {cast} LIKE %s OR {cast} LIKE %s",
+                    [f"%{code}%", f"%{STRONG_PASSWORD}%"],
+                )
+                if cursor.fetchone()[0]:
+                    found.append(f"{table}.{field.column}")
+    assert found == []
+    for event in JournalEvent.objects.all():
+        assert code not in str(event.data)
+
+
+def test_a_flow_opened_in_another_browser_is_not_found(driver, family):
+    driver.start(last_name=family["last_name"], first_name=family["first_name"],
+                 phone=family["phone_typed"])
+    other = Client()
+    for name in ("flow", "code", "pupils", "password", "done"):
+        assert other.get(driver.url(name)).status_code == 404
+    assert other.post(driver.url("code"), {"code": driver.last_code()}).status_code == 404
+    assert other.post(driver.url("resend")).status_code == 404
+    flow = ActivationFlow.objects.get()
+    assert flow.wrong_codes == 0 and flow.step == FlowStep.CODE
+
+
+def test_unknown_flow_id_is_a_404(client, db):
+    url = reverse("activation:code", kwargs={"flow_id": "4f7a2c1e-9d3b-4a56-8e21-0c9b7d6e5f43"})
+    assert client.get(url).status_code == 404
+
+
+def test_later_steps_cannot_be_reached_before_their_turn(driver, family):
+    driver.start(last_name=family["last_name"], first_name=family["first_name"],
+                 phone=family["phone_typed"])
+    code_url = driver.url("code")
+    for name in ("pupils", "password", "done"):
+        response = driver.client.get(driver.url(name))
+        assert response.status_code == 302
+        assert driver.client.get(response["Location"])["Location"] == code_url
+    # Posting a password at step 2 creates nothing.
+    driver.choose_password()
+    assert not Account.objects.exists()
+    assert ActivationFlow.objects.get().step == FlowStep.CODE
+
+
+def test_back_to_an_earlier_step_url_shows_the_current_step(driver, family):
+    walk_to_pupils(driver, family)
+    response = driver.client.get(driver.url("code"))
+    assert response.status_code == 302
+    assert driver.client.get(response["Location"])["Location"] == driver.url("pupils")
+    # Replaying the (spent) code in a second tab changes nothing.
+    driver.send_code(driver.last_code())
+    assert ActivationFlow.objects.get().step == FlowStep.PUPILS
+
+
+def test_password_step_can_go_back_to_the_pupils(driver, family):
+    walk_to_pupils(driver, family)
+    ines, yanis = family["pupils"]
+    driver.confirm_pupils({ines: ("oui", ines.birth_date), yanis: ("oui", yanis.birth_date)})
+    response = driver._post(driver.url("password"), {"action": "back"})
+    assert response.status_code == 302
+    flow = ActivationFlow.objects.get()
+    assert flow.step == FlowStep.PUPILS and flow.confirmed_record_ids == []
+
+
+def test_password_rules_are_enforced_with_french_messages(driver, family):
+    walk_to_pupils(driver, family)
+    ines, yanis = family["pupils"]
+    driver.confirm_pupils({ines: ("oui", ines.birth_date), yanis: ("oui", yanis.birth_date)})
+
+    page = unescape(driver.choose_password("motdepasse").content.decode())
+    assert "Le mot de passe doit contenir au moins 1 majuscule." in page
+    assert "Le mot de passe doit contenir au moins 1 chiffre." in page
+    assert 'aria-invalid="true"' in page and 'aria-describedby="id_password-messages"' in page
+
+    page = unescape(driver.choose_password("Nadia-2024!").content.decode())
+    assert "ne doit pas contenir votre nom, votre prénom" in page
+
+    # Meets the five rules, but is one of the most used passwords.
+    page = unescape(driver.choose_password("Password1!").content.decode())
+    assert "Ce mot de passe est trop courant" in page
+
+    page = unescape(driver.choose_password(STRONG_PASSWORD, "Autre-Chose-2024!").content.decode())
+    assert "La confirmation ne correspond pas au mot de passe." in page
+    assert not Account.objects.exists()
+
+
+def test_already_active_guardian_learns_it_only_after_the_code(driver, family):
+    existing = AccountFactory(identifier="n.bensaid10", first_name="Nadia", last_name="Ben Saïd")
+    GuardianRecord.objects.filter(pk=family["records"][0].pk).update(account=existing)
+
+    driver.start(last_name=family["last_name"], first_name=family["first_name"],
+                 phone=family["phone_typed"])
+    page = unescape(driver.client.get(driver.url("code")).content.decode())
+    assert "Un code de sécurité a été envoyé" in page
+    assert "déjà" not in page
+
+    response = driver.send_code(driver.last_code())
+    page = unescape(driver.client.get(response["Location"]).content.decode())
+    assert "Vous avez déjà un compte ÉduConnect" in page
+    assert "n.bensaid10" in page
+    assert reverse("accounts:login", args=["representant-legal"]) in page
+    assert "0 809 54 06 06" in page
+    assert ActivationFlow.objects.get().status == FlowStatus.ALREADY_ACTIVE
+    # No second account, and the pupils' step stays closed.
+    assert Account.objects.count() == 1
+    response = driver.client.get(driver.url("pupils"))
+    assert response["Location"] == driver.url("flow")
+
+
+def test_records_covered_by_another_activation_meanwhile_fail_cleanly(driver, family):
+    walk_to_pupils(driver, family)
+    ines, yanis = family["pupils"]
+    driver.confirm_pupils({ines: ("oui", ines.birth_date), yanis: ("oui", yanis.birth_date)})
+    # Another activation (another tab, another browser) covers one record first.
+    other = AccountFactory(identifier="n.bensaid11")
+    GuardianRecord.objects.filter(pk=family["records"][1].pk).update(account=other)
+
+    response = driver.choose_password()
+    assert response.status_code == 302
+    page = unescape(driver.client.get(response["Location"]).content.decode())
+    assert "Vous avez déjà un compte ÉduConnect" in page
+    assert Account.objects.count() == 1
+    assert GuardianRecord.objects.get(pk=family["records"][0].pk).account is None
+
+
+def test_a_disputed_link_is_marked_for_the_school_and_its_pupil_not_attached(driver, family):
+    walk_to_pupils(driver, family)
+    ines, yanis = family["pupils"]
+    driver.confirm_pupils({ines: ("oui", ines.birth_date), yanis: ("non", None)})
+    driver.choose_password()
+
+    account = Account.objects.get()
+    record_school, record_college = family["records"]
+    record_school.refresh_from_db()
+    record_college.refresh_from_db()
+    assert record_school.account == account
+    assert record_college.account is None
+    link = yanis.responsibilities.get()
+    assert link.status == ResponsibilityStatus.DISPUTED
+    # Visible to the secretaries in the link's history, with the reason.
+    assert link.history.first().history_change_reason.startswith("Contesté")
+    assert JournalEvent.objects.filter(kind="activation_link_disputed").count() == 1
+
+
+def test_the_only_link_cannot_be_disputed(driver, family):
+    ines, yanis = family["pupils"]
+    yanis.responsibilities.update(status=ResponsibilityStatus.REMOVED)
+    walk_to_pupils(driver, family)
+
+    response = driver.confirm_pupils({ines: ("non", None)})
+    page = unescape(response.content.decode())
+    assert response.status_code == 200
+    assert "ne peut pas être prise en compte" in page
+    assert ines.responsibilities.get().status == ResponsibilityStatus.ACTIVE
+    assert ActivationFlow.objects.get().step == FlowStep.PUPILS
+    # Confirming it is the way on.
+    driver.confirm_pupils({ines: ("oui", ines.birth_date)})
+    assert ActivationFlow.objects.get().step == FlowStep.PASSWORD
+
+
+def test_at_least_one_pupil_must_be_confirmed(driver, family):
+    walk_to_pupils(driver, family)
+    ines, yanis = family["pupils"]
+    response = driver.confirm_pupils({ines: ("non", None), yanis: ("non", None)})
+    page = unescape(response.content.decode())
+    assert "confirmez être le représentant légal d'au moins un élève" in page
+    assert ines.responsibilities.get().status == ResponsibilityStatus.ACTIVE
+    assert yanis.responsibilities.get().status == ResponsibilityStatus.ACTIVE
+
+
+def test_unanswered_and_malformed_pupil_answers_are_explained(driver, family):
+    walk_to_pupils(driver, family)
+    prefixes = driver.pupil_prefixes()
+    data = {f"{prefixes['Inès']}_lien": "oui", f"{prefixes['Inès']}_jour": "31",
+            f"{prefixes['Inès']}_mois": "02", f"{prefixes['Inès']}_annee": "2016"}
+    page = unescape(driver._post(driver.url("pupils"), data).content.decode())
+    assert "Cette date n'existe pas." in page
+    assert "Indiquez si vous êtes le représentant légal de cet élève." in page
+    assert f'aria-describedby="{prefixes["Inès"]}-date-messages"' in page
+    # Malformed entries are not counted as wrong dates.
+    assert ActivationFlow.objects.get().wrong_dates == 0
+
+
+def test_every_step_is_journaled_with_the_address_and_the_flow(driver, family):
+    driver.start(last_name=family["last_name"], first_name=family["first_name"],
+                 phone=family["phone_typed"], REMOTE_ADDR="192.0.2.44")
+    driver.send_code("AAAAAA" if driver.last_code() != "AAAAAA" else "BBBBBB",
+                     REMOTE_ADDR="192.0.2.44")
+    driver.send_code(driver.last_code(), REMOTE_ADDR="192.0.2.44")
+    ines, yanis = family["pupils"]
+    wrong = ines.birth_date.replace(year=ines.birth_date.year - 1)
+    driver.confirm_pupils({ines: ("oui", wrong), yanis: ("oui", yanis.birth_date)},
+                          REMOTE_ADDR="192.0.2.44")
+    driver.confirm_pupils({ines: ("oui", ines.birth_date), yanis: ("non", None)},
+                          REMOTE_ADDR="192.0.2.44")
+    driver.choose_password(REMOTE_ADDR="192.0.2.44")
+
+    flow = ActivationFlow.objects.get()
+    events = list(JournalEvent.objects.order_by("at", "pk"))
+    assert [e.kind for e in events] == [
+        "activation_started", "activation_code_sent", "activation_code_rejected",
+        "activation_code_verified", "activation_birthdate_rejected",
+        "activation_link_disputed", "activation_pupils_confirmed", "account_activated",
+    ]
+    assert {e.flow_id for e in events} == {flow.id}
+    assert {e.ip_address for e in events} == {"192.0.2.44"}
+    assert events[-1].account == flow.account
+
+
+def test_a_double_submit_of_step_one_sends_one_sms(driver, family):
+    first = driver.start(last_name=family["last_name"], first_name=family["first_name"],
+                         phone=family["phone_typed"])
+    again = driver.start(last_name="BEN SAID", first_name="nadia", phone="+262692123456")
+    assert again["Location"] == first["Location"]
+    assert len(sms.outbox) == 1 and ActivationFlow.objects.count() == 1
+    # Another person typed in the same browser is another flow.
+    other = driver.start(last_name="Ben Saïd", first_name="Karim", phone=family["phone_typed"])
+    assert other["Location"] != first["Location"]
+    assert ActivationFlow.objects.count() == 2
+
+
+def test_pupils_removed_by_the_school_meanwhile_are_explained(driver, family):
+    walk_to_pupils(driver, family)
+    for pupil in family["pupils"]:
+        pupil.responsibilities.update(status=ResponsibilityStatus.REMOVED)
+    page = unescape(driver.client.get(driver.url("pupils")).content.decode())
+    assert "Aucun élève n'est plus rattaché aux informations que vous avez saisies" in page
+    assert "Confirmer" not in page

@@ -1,0 +1,273 @@
+"""Every attempt limit, cooldown and lifetime of the activation, with the French refusals."""
+
+import datetime
+from html import unescape
+
+import pytest
+from django.test import Client
+from freezegun import freeze_time
+
+from accounts.models import JournalEvent
+from activation.models import ActivationFlow, FlowStatus, FlowStep
+from notifications import sms
+
+from .conftest import Driver
+
+pytestmark = pytest.mark.django_db
+
+START = datetime.datetime(2025, 9, 2, 7, 30, tzinfo=datetime.UTC)
+
+
+def text(response) -> str:
+    return unescape(response.content.decode())
+
+
+def start(driver, family, **kwargs):
+    return driver.start(last_name=family["last_name"], first_name=family["first_name"],
+                        phone=family["phone_typed"], **kwargs)
+
+
+def follow(driver, response) -> str:
+    return text(driver.client.get(response["Location"]))
+
+
+# --- Code lifetime -----------------------------------------------------------------------
+
+
+def test_the_code_works_until_its_thirtieth_minute(driver, family):
+    with freeze_time(START) as clock:
+        start(driver, family)
+        clock.tick(datetime.timedelta(minutes=29, seconds=59))
+        response = driver.send_code(driver.last_code())
+    assert response.status_code == 302
+    assert ActivationFlow.objects.get().step == FlowStep.PUPILS
+
+
+def test_an_expired_code_is_refused_and_a_new_one_can_be_asked(driver, family):
+    with freeze_time(START) as clock:
+        start(driver, family)
+        old_code = driver.last_code()
+        clock.tick(datetime.timedelta(minutes=20))
+        driver.send_code("AAAAAA")  # an action: the flow stays alive
+        clock.tick(datetime.timedelta(minutes=10, seconds=1))
+        page = text(driver.send_code(old_code))
+        assert "Ce code de sécurité n'est plus valable : il expire 30 minutes après" in page
+        assert "Renvoyer le SMS" in page
+
+        follow(driver, driver.resend())
+        assert len(sms.outbox) == 2
+        new_code = driver.last_code()
+        if new_code != old_code:  # one chance in 887 million that they are equal
+            assert "Le code de sécurité saisi est incorrect" in text(driver.send_code(old_code))
+        response = driver.send_code(new_code)
+    assert response.status_code == 302
+    assert ActivationFlow.objects.get().step == FlowStep.PUPILS
+
+
+def test_a_flow_untouched_for_thirty_minutes_is_dead(driver, family):
+    with freeze_time(START) as clock:
+        start(driver, family)
+        code = driver.last_code()
+        # Reading the page keeps the browser's session alive, but is not an action.
+        clock.tick(datetime.timedelta(minutes=15))
+        driver.client.get(driver.url("code"))
+        clock.tick(datetime.timedelta(minutes=15, seconds=1))
+        response = driver.send_code(code)
+        assert response.status_code == 302
+        page = driver.client.get(response["Location"])
+    assert page.status_code == 410
+    assert "Cette activation a expiré" in text(page)
+    assert "/activation/" in text(page) and "Recommencer l'activation" in text(page)
+    assert ActivationFlow.objects.get().step == FlowStep.CODE
+
+
+def test_activity_keeps_a_flow_alive_but_not_beyond_its_maximum_age(driver, family, settings):
+    settings.ACTIVATION_FLOW_MAX_AGE_SECONDS = 45 * 60
+    with freeze_time(START) as clock:
+        start(driver, family)
+        for _ in range(2):
+            clock.tick(datetime.timedelta(minutes=20))
+            driver.send_code("AAAAAA")
+        flow = ActivationFlow.objects.get()
+        assert flow.expires_at == flow.created_at + datetime.timedelta(minutes=45)
+        clock.tick(datetime.timedelta(minutes=5, seconds=1))
+        assert flow.is_expired()
+
+
+# --- Wrong codes -------------------------------------------------------------------------
+
+
+def test_five_wrong_codes_kill_the_code_and_the_sixth_is_refused(driver, family):
+    with freeze_time(START) as clock:
+        start(driver, family)
+        code = driver.last_code()
+        wrong = "AAAAAA" if code != "AAAAAA" else "BBBBBB"
+        for attempt in range(1, 5):
+            page = text(driver.send_code(wrong))
+            assert f"il vous reste {5 - attempt} essai" in page
+        page = text(driver.send_code(wrong))
+        assert "saisi trop de fois de manière incorrecte" in page
+        assert "Demandez un nouveau code avec « Renvoyer le SMS »" in page
+        # Sixth entry, even the right code: refused, not counted.
+        page = text(driver.send_code(code))
+        assert "saisi trop de fois de manière incorrecte" in page
+        flow = ActivationFlow.objects.get()
+        assert flow.wrong_codes == 5 and flow.step == FlowStep.CODE
+        assert JournalEvent.objects.filter(kind="activation_code_rejected").count() == 5
+        assert JournalEvent.objects.filter(kind="activation_too_many_codes").count() == 1
+
+        # A new code gives five new tries.
+        clock.tick(datetime.timedelta(seconds=61))
+        follow(driver, driver.resend())
+        response = driver.send_code(driver.last_code())
+    assert response.status_code == 302
+    assert ActivationFlow.objects.get().step == FlowStep.PUPILS
+
+
+def test_a_flow_whose_session_ended_gets_a_page_saying_what_to_do(driver, family):
+    start(driver, family)
+    driver.client.logout()  # the session is flushed, as when it dies after 30 idle minutes
+    response = driver.client.get(driver.url("code"))
+    assert response.status_code == 404
+    page = text(response)
+    assert "Cette page d'activation n'est pas disponible" in page
+    assert "Recommencer l'activation" in page
+
+
+def test_a_typo_that_cannot_be_a_code_costs_no_attempt(driver, family):
+    start(driver, family)
+    page = text(driver.send_code("K7P"))
+    assert "Le code de sécurité comporte 6 caractères" in page
+    assert ActivationFlow.objects.get().wrong_codes == 0
+
+
+# --- Resending ---------------------------------------------------------------------------
+
+
+def test_resend_waits_sixty_seconds(driver, family):
+    with freeze_time(START) as clock:
+        start(driver, family)
+        clock.tick(datetime.timedelta(seconds=30))
+        page = follow(driver, driver.resend())
+        assert "Patientez 31 secondes avant d'en demander un nouveau" in page
+        assert len(sms.outbox) == 1
+        clock.tick(datetime.timedelta(seconds=30))
+        page = follow(driver, driver.resend())
+    assert "Un nouveau code de sécurité vient de vous être envoyé au +262 692 ** ** 56" in page
+    assert len(sms.outbox) == 2 and ActivationFlow.objects.get().sends == 2
+
+
+def test_at_most_three_sends_per_flow(driver, family):
+    with freeze_time(START) as clock:
+        start(driver, family)
+        for _ in range(2):
+            clock.tick(datetime.timedelta(seconds=61))
+            driver.resend()
+        clock.tick(datetime.timedelta(seconds=61))
+        page = follow(driver, driver.resend())
+    assert "Vous avez déjà demandé 3 codes pour cette activation, c'est le maximum." in page
+    assert "Recommencez l'activation depuis le début" in page
+    assert len(sms.outbox) == 3 and ActivationFlow.objects.get().sends == 3
+
+
+def test_at_most_five_sends_per_phone_number_a_day(family, django_capture_on_commit_callbacks):
+    for _ in range(5):
+        response = start(Driver(Client(), django_capture_on_commit_callbacks), family)
+        assert response.status_code == 302
+    response = start(Driver(Client(), django_capture_on_commit_callbacks), family)
+    page = text(response)
+    assert response.status_code == 200
+    assert "Trop de codes de sécurité ont été demandés pour ce numéro de téléphone" in page
+    assert "Réessayez dans 24 heures" in page and "0 809 54 06 06" in page
+    assert len(sms.outbox) == 5 and ActivationFlow.objects.count() == 5
+
+
+def test_resends_count_against_the_phone_limit(driver, family, settings):
+    settings.ACTIVATION_MAX_SENDS_PER_PHONE = 2
+    with freeze_time(START) as clock:
+        start(driver, family)
+        clock.tick(datetime.timedelta(seconds=61))
+        driver.resend()
+        clock.tick(datetime.timedelta(seconds=61))
+        page = follow(driver, driver.resend())
+    assert "Trop de codes de sécurité ont été demandés pour ce numéro" in page
+    assert len(sms.outbox) == 2
+
+
+def test_a_limit_per_ip_address(family, settings, django_capture_on_commit_callbacks):
+    settings.ACTIVATION_MAX_SENDS_PER_IP = 2
+    statuses = []
+    for index in range(3):
+        driver = Driver(Client(REMOTE_ADDR="203.0.113.7"), django_capture_on_commit_callbacks)
+        response = driver.start(last_name="Durand", first_name="Léa",
+                                phone=f"06 12 34 56 {70 + index}")
+        statuses.append(response.status_code)
+    assert statuses == [302, 302, 200]
+    assert "depuis votre connexion internet" in text(response)
+    other = Driver(Client(REMOTE_ADDR="198.51.100.4"), django_capture_on_commit_callbacks)
+    assert start(other, family).status_code == 302
+
+
+# --- Birth dates -------------------------------------------------------------------------
+
+
+def walk_to_pupils(driver, family):
+    start(driver, family)
+    driver.send_code(driver.last_code())
+
+
+def test_a_wrong_birth_date_is_refused_on_that_pupil(driver, family):
+    walk_to_pupils(driver, family)
+    ines, yanis = family["pupils"]
+    page = text(driver.confirm_pupils({
+        ines: ("oui", ines.birth_date),
+        yanis: ("oui", yanis.birth_date + datetime.timedelta(days=1)),
+    }))
+    assert page.count("La date de naissance saisie est incorrecte.") == 2  # summary + pupil
+    prefix = driver.pupil_prefixes()["Yanis"]
+    assert f'id="{prefix}-date-messages"' in page
+    assert "Il vous reste 4 essais" in page
+    flow = ActivationFlow.objects.get()
+    assert flow.wrong_dates == 1 and flow.step == FlowStep.PUPILS
+    event = JournalEvent.objects.get(kind="activation_birthdate_rejected")
+    assert event.data == {"pupil_id": yanis.pk, "attempt": 1}
+
+
+def test_five_wrong_birth_dates_stop_the_flow(driver, family):
+    walk_to_pupils(driver, family)
+    ines, yanis = family["pupils"]
+    wrong = {ines: ("oui", datetime.date(2016, 3, 10)), yanis: ("oui", yanis.birth_date)}
+    for _ in range(4):
+        assert driver.confirm_pupils(wrong).status_code == 200
+    response = driver.confirm_pupils(wrong)
+    assert response.status_code == 302
+    page = follow(driver, response)
+    assert "Activation impossible : trop de dates de naissance incorrectes" in page
+    assert "0 809 54 06 06" in page and "assistanceteleservices.education.gouv.fr" in page
+    assert "secrétariat de l'école" in page
+    flow = ActivationFlow.objects.get()
+    assert flow.status == FlowStatus.BLOCKED and flow.wrong_dates == 5
+
+    # A sixth date, even the right one, is not looked at.
+    response = driver.confirm_pupils({ines: ("oui", ines.birth_date),
+                                      yanis: ("oui", yanis.birth_date)})
+    assert response.status_code == 302
+    assert ActivationFlow.objects.get().step == FlowStep.PUPILS
+    assert JournalEvent.objects.filter(kind="activation_blocked").count() == 1
+
+
+def test_starting_again_does_not_give_more_birth_date_guesses(
+    family, settings, django_capture_on_commit_callbacks
+):
+    settings.ACTIVATION_MAX_WRONG_DATES_PER_PHONE = 6
+    ines, yanis = family["pupils"]
+    wrong = {ines: ("oui", datetime.date(2016, 3, 10)), yanis: ("oui", yanis.birth_date)}
+    first = Driver(Client(), django_capture_on_commit_callbacks)
+    walk_to_pupils(first, family)
+    for _ in range(5):
+        first.confirm_pupils(wrong)
+    second = Driver(Client(), django_capture_on_commit_callbacks)
+    walk_to_pupils(second, family)
+    response = second.confirm_pupils(wrong)
+    assert response.status_code == 302
+    assert ActivationFlow.objects.get(pk=second.flow_id).status == FlowStatus.BLOCKED

@@ -1,0 +1,83 @@
+"""The published password rules (accounts.password_policy), as activation and later the
+password change apply them."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from accounts import password_policy as policy
+
+
+@pytest.mark.parametrize(
+    ("password", "missing"),
+    [
+        ("cartable-vert-24", "1 majuscule"),
+        ("CARTABLE-VERT-24", "1 minuscule"),
+        ("Cartable-Vert-!!", "1 chiffre"),
+        ("CartableVert2024", "1 caractère spécial"),
+        ("Ca-24rt", "8 caractères"),
+    ],
+)
+def test_each_rule_is_checked_with_its_french_message(password, missing):
+    errors = policy.password_errors(password)
+    assert len(errors) == 1 and missing in errors[0]
+
+
+@pytest.mark.parametrize("special", list("!?@#$(){}[]_&=+-%°*<>£µ/.:;,"))
+def test_every_listed_special_character_counts(special):
+    assert policy.password_errors(f"Cartable24{special}") == []
+
+
+def test_a_character_outside_the_list_is_not_special():
+    assert "1 caractère spécial" in policy.password_errors("Cartable24~")[0]
+
+
+def test_checklist_states_follow_the_typed_password():
+    states = {rule.key: ok for rule, ok in policy.rule_results("abcD")}
+    assert states == {"upper": True, "lower": True, "digit": False, "special": False,
+                      "length": False}
+    assert policy.RULES[0].label == "Doit contenir 1 majuscule"
+
+
+@pytest.mark.parametrize(
+    ("password", "word"),
+    [("abc", "Faible"), ("Cartable1", "Faible"), ("Cartab1e!", "Moyen"),
+     ("Cartable-Vert-24", "Fort")],
+)
+def test_strength_word(password, word):
+    assert policy.strength(password) == word
+
+
+def test_common_passwords_are_refused_whatever_their_case():
+    assert policy.ERROR_COMMON in policy.password_errors("Password1!")
+    assert policy.ERROR_COMMON in policy.password_errors("P@ssw0rd")
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["Ndiaye-2024!", "jean-ERIC24!", "Mon.ÉRIC.24", "x/N'DIAYE/9z", "J.Ndiaye12!x"],
+)
+def test_names_and_identifier_are_refused_ignoring_case_accents_and_separators(password):
+    errors = policy.password_errors(password, first_name="Jean-Éric", last_name="N'DIAYE",
+                                    identifier="j.ndiaye12")
+    assert policy.ERROR_CONTAINS_NAME in errors
+
+
+def test_short_name_parts_do_not_forbid_everything():
+    # « Li » would otherwise refuse every password containing "li".
+    assert policy.password_errors("Olivier-Bleu-24", first_name="Li", last_name="Wu") == []
+
+
+def test_too_long_passwords_are_refused_before_any_work():
+    assert policy.password_errors("Aa1!" * 40) == [policy.ERROR_TOO_LONG]
+
+
+def test_django_validator_uses_the_same_rules():
+    class User:
+        first_name, last_name, identifier = "Marie", "Curie", "m.curie10"
+
+    validator = policy.EduConnectPasswordValidator()
+    with pytest.raises(ValidationError) as error:
+        validator.validate("Curie-1867!", user=User())
+    assert policy.ERROR_CONTAINS_NAME in error.value.messages
+    validator.validate("Polonium-1898!", user=User())
+    assert "Doit contenir 1 majuscule" in validator.get_help_text()

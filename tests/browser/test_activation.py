@@ -1,0 +1,213 @@
+"""SMS self-activation in Chromium: from « Je n'ai pas de compte » to « Mes services », the
+code read from the file SMS backend, axe on every page."""
+
+import datetime
+import re
+import time
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from notifications.sms import FileSMSBackend
+from tests.browser.a11y import assert_accessible
+from tests.factories import (
+    EstablishmentFactory,
+    GuardianRecordFactory,
+    PupilFactory,
+    ResponsibilityFactory,
+)
+
+CODE_IN_SMS = re.compile(r"code de sécurité est ([A-Z0-9]{6})")
+PASSWORD = "Cartable-Vert-2024!"
+
+
+@pytest.fixture
+def sms_folder(settings, tmp_path):
+    settings.SMS_BACKEND = "notifications.sms.FileSMSBackend"
+    settings.SMS_FILE_PATH = tmp_path / "sms"
+    return settings.SMS_FILE_PATH
+
+
+@pytest.fixture
+def family(transactional_db):
+    """A family nobody typed in a test before: Guadeloupe number, two schools."""
+    ecole = EstablishmentFactory(uai="9710101C", name="École primaire Les Flamboyants",
+                                 kind="ecole")
+    lycee = EstablishmentFactory(uai="9710202D", name="Lycée Baimbridge", kind="lycee")
+    records = [
+        GuardianRecordFactory(establishment=establishment, last_name="SAINT-ÉLOI",
+                              first_name="Marie-Josée", mobile_phone="+590690281234")
+        for establishment in (ecole, lycee)
+    ]
+    maelys = PupilFactory(establishment=ecole, first_names="Maëlys", last_name="SAINT-ÉLOI",
+                          birth_date=datetime.date(2015, 6, 14))
+    kenzo = PupilFactory(establishment=lycee, first_names="Kenzo", last_name="SAINT-ÉLOI",
+                         birth_date=datetime.date(2009, 1, 30))
+    ResponsibilityFactory(guardian_record=records[0], pupil=maelys)
+    ResponsibilityFactory(guardian_record=records[1], pupil=kenzo)
+    return {"pupils": {"Maëlys": maelys, "Kenzo": kenzo}}
+
+
+def read_code(folder, *, count=1, timeout=10.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = FileSMSBackend.read_messages(file_path=folder)
+        if len(messages) >= count:
+            return CODE_IN_SMS.search(messages[-1].body).group(1)
+        time.sleep(0.1)
+    raise AssertionError("no SMS file was written")
+
+
+def fill_identity(page, *, last_name, first_name, phone):
+    expect(page.get_by_role("heading", name="Je confirme mon identité", exact=True)).to_be_visible()
+    page.get_by_label("Nom", exact=True).fill(last_name)
+    page.get_by_label("Prénom", exact=True).fill(first_name)
+    page.get_by_role("textbox", name=re.compile("N° de téléphone portable")).fill(phone)
+    assert_accessible(page)
+    page.get_by_role("button", name="Suivant").click()
+
+
+def fill_pupil(page, first_name, birth_date, *, legal=True):
+    section = page.locator("section", has=page.get_by_role("heading", name=first_name))
+    label = ("Je suis le représentant légal de cet élève" if legal
+             else "Je ne suis pas le représentant légal de cet élève")
+    # The DSFR draws the radio on its label, which is what a person clicks.
+    section.get_by_text(label, exact=True).click()
+    expect(section.get_by_label(label, exact=True)).to_be_checked()
+    if birth_date:
+        section.get_by_role("textbox", name="Jour").fill(f"{birth_date.day:02d}")
+        section.get_by_role("textbox", name="Mois").fill(f"{birth_date.month:02d}")
+        section.get_by_role("textbox", name="Année").fill(str(birth_date.year))
+
+
+def test_whole_flow_from_sign_in_to_my_services(page, live_server, sms_folder, family):
+    page.goto(live_server.url + reverse("accounts:login", args=["representant-legal"]))
+    page.get_by_role("link", name="Je n'ai pas de compte").click()
+
+    # Step 1: Guadeloupe number typed in local form.
+    expect(page.get_by_text("Étape 1 sur 5")).to_be_visible()
+    fill_identity(page, last_name="Saint Eloi", first_name="marie josée", phone="0690 28 12 34")
+
+    # Step 2: the code from the SMS file.
+    expect(page.get_by_text("Un code de sécurité a été envoyé")).to_be_visible()
+    expect(page.get_by_text("+590 690 ** ** 34")).to_be_visible()
+    assert_accessible(page)
+    code = read_code(sms_folder)
+    page.get_by_label("Code de sécurité").fill(code.lower())
+    page.get_by_role("button", name="Suivant").click()
+
+    # Step 3: both children, both schools.
+    expect(page.get_by_text("Étape 3 sur 5")).to_be_visible()
+    expect(page.get_by_text("École primaire Les Flamboyants", exact=True)).to_be_visible()
+    expect(page.get_by_text("Lycée Baimbridge", exact=True)).to_be_visible()
+    assert_accessible(page)
+    for name, pupil in family["pupils"].items():
+        fill_pupil(page, name, pupil.birth_date)
+    page.get_by_role("button", name="Confirmer").click()
+
+    # Step 4: the live checklist, the strength word, show/hide.
+    expect(page.get_by_text("Étape 4 sur 5")).to_be_visible()
+    assert_accessible(page)
+    password = page.get_by_label("Mot de passe", exact=True)
+    password.press_sequentially("abc")
+    checklist = page.locator("#id_password-messages")
+    expect(checklist.locator('[data-rule="upper"]')).to_have_class(re.compile("fr-message--error"))
+    expect(checklist.locator('[data-rule="lower"]')).to_have_class(re.compile("fr-message--valid"))
+    expect(checklist.locator("[data-strength]")).to_have_text("Faible")
+    personal = checklist.locator('[data-rule="personal"]')
+    expect(personal).to_be_hidden()
+    password.fill("Saint-Eloi-2024!")  # meets the five rules, but is her name
+    password.dispatch_event("input")
+    expect(personal).to_be_visible()
+    expect(checklist.locator("[data-strength]")).to_have_text("Faible")
+    password.fill(PASSWORD)
+    password.dispatch_event("input")
+    expect(checklist.locator("[data-strength]")).to_have_text("Fort")
+    expect(checklist.locator('[data-rule="upper"]')).to_have_class(re.compile("fr-message--valid"))
+    expect(personal).to_be_hidden()
+    page.locator("label[for='id_password-show']").click()
+    expect(password).to_have_attribute("type", "text")
+    page.get_by_label("Confirmation du mot de passe", exact=True).fill(PASSWORD)
+    assert_accessible(page)
+    page.get_by_role("button", name="Suivant").click()
+
+    # Step 5: the identifier, then « Mes services » with both children.
+    expect(page.get_by_text("Votre compte a été activé avec succès")).to_be_visible()
+    identifier = page.locator("#identifier").inner_text()
+    assert re.fullmatch(r"m\.sainteloi\d{2}", identifier)
+    assert_accessible(page)
+    page.get_by_role("link", name="Accéder à mes services").click()
+    expect(page.get_by_role("heading", name="Mes services", exact=True)).to_be_visible()
+    expect(page.get_by_text("Maëlys")).to_be_visible()
+    expect(page.get_by_text("Kenzo")).to_be_visible()
+    assert_accessible(page)
+
+
+def test_unknown_number_sees_the_same_pages_and_gets_no_sms(page, live_server, sms_folder,
+                                                             family):
+    page.goto(live_server.url + reverse("activation:start"))
+    fill_identity(page, last_name="Saint Eloi", first_name="Marie-Josée", phone="0690 28 99 34")
+    expect(page.get_by_text("Un code de sécurité a été envoyé")).to_be_visible()
+    expect(page.get_by_text("+590 690 ** ** 34")).to_be_visible()
+    page.get_by_label("Code de sécurité").fill("K7PMX4")
+    page.get_by_role("button", name="Suivant").click()
+    expect(page.locator("#id_code-messages")).to_contain_text(
+        "Le code de sécurité saisi est incorrect"
+    )
+    expect(page.get_by_label("Code de sécurité")).to_have_attribute("aria-invalid", "true")
+    assert_accessible(page)
+    assert FileSMSBackend.read_messages(file_path=sms_folder) == []
+
+
+def test_wrong_dates_are_refused_then_the_flow_stops(page, live_server, sms_folder, family):
+    page.goto(live_server.url + reverse("activation:start"))
+    fill_identity(page, last_name="SAINT-ÉLOI", first_name="Marie-Josée", phone="+590690281234")
+    page.get_by_label("Code de sécurité").fill(read_code(sms_folder))
+    page.get_by_role("button", name="Suivant").click()
+
+    kenzo = family["pupils"]["Kenzo"]
+    wrong = datetime.date(2009, 1, 31)
+    for attempt in range(1, 6):
+        fill_pupil(page, "Maëlys", None, legal=False)
+        fill_pupil(page, "Kenzo", wrong)
+        page.get_by_role("button", name="Confirmer").click()
+        if attempt == 1:
+            kenzo_section = page.locator("section", has=page.get_by_role("heading", name="Kenzo"))
+            expect(kenzo_section.get_by_text("La date de naissance saisie est incorrecte."))\
+                .to_be_visible()
+            day = kenzo_section.get_by_role("textbox", name="Jour")
+            expect(day).to_have_attribute("aria-invalid", "true")
+            assert_accessible(page)
+    blocked = page.get_by_role("heading", name=re.compile("trop de dates de naissance"))
+    expect(blocked).to_be_visible()
+    expect(page.get_by_text("0 809 54 06 06", exact=False).first).to_be_visible()
+    assert_accessible(page)
+    assert kenzo.responsibilities.get().status == "active"
+
+
+def test_already_active_and_unavailable_pages(page, live_server, sms_folder, family):
+    from pupils.models import GuardianRecord
+    from tests.factories import AccountFactory
+
+    account = AccountFactory(identifier="m.sainteloi42")
+    GuardianRecord.objects.update(account=account)
+    page.goto(live_server.url + reverse("activation:start"))
+    fill_identity(page, last_name="Saint-Éloi", first_name="Marie-Josée", phone="0690281234")
+    page.get_by_label("Code de sécurité").fill(read_code(sms_folder))
+    page.get_by_role("button", name="Suivant").click()
+    expect(page.get_by_role("heading", name="Vous avez déjà un compte ÉduConnect")).to_be_visible()
+    expect(page.get_by_text("m.sainteloi42")).to_be_visible()
+    assert_accessible(page)
+
+    # The same flow's URL in a fresh browser context: nothing, but a way to start again.
+    url = page.url
+    other = page.context.browser.new_context()
+    try:
+        stranger = other.new_page()
+        response = stranger.goto(url)
+        assert response.status == 404
+        expect(stranger.get_by_role("link", name="Recommencer l'activation")).to_be_visible()
+        assert_accessible(stranger)
+    finally:
+        other.close()
