@@ -6,11 +6,16 @@ class AccountsConfig(AppConfig):
     verbose_name = "Comptes"
 
     def ready(self):
+        from django.contrib.auth.models import update_last_login
         from django.contrib.auth.signals import user_logged_in
 
         from educonnect import checks  # noqa: F401  (registers the deploy checks)
 
-        from .middleware import remember_sign_in_time
+        from .middleware import record_last_login, remember_sign_in_time
 
         # Every way of signing in (portal, activation, admin) starts the absolute lifetime.
         user_logged_in.connect(remember_sign_in_time, dispatch_uid="accounts.sign_in_time")
+        # Django's own receiver saves the account, which would add an audit (history) row at
+        # every sign-in: ours writes the one column without touching the history.
+        user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
+        user_logged_in.connect(record_last_login, dispatch_uid="accounts.last_login")

@@ -7,6 +7,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.utils import timezone
 
 SIGNED_IN_AT = "signed_in_at"
 
@@ -26,3 +27,9 @@ class AbsoluteSessionLifetimeMiddleware:
 def remember_sign_in_time(sender, request, user, **kwargs):
     if request is not None and hasattr(request, "session"):
         request.session[SIGNED_IN_AT] = time.time()
+
+
+def record_last_login(sender, request, user, **kwargs):
+    now = timezone.now()
+    type(user).objects.filter(pk=user.pk).update(last_login=now)
+    user.last_login = now

@@ -82,3 +82,19 @@ def test_absolute_lifetime_ends_even_an_active_session(client, guardian):
         # Signing in again starts a new absolute lifetime.
         sign_in(client)
         assert client.get(MY_SERVICES).status_code == 200
+
+
+def test_sign_in_records_last_login_without_adding_an_audit_row(client, db):
+    from tests.factories import DEFAULT_PASSWORD, AccountFactory
+
+    account = AccountFactory()
+    history_before = account.history.count()
+
+    client.post(
+        "/connexion/representant-legal/",
+        {"identifier": account.identifier, "password": DEFAULT_PASSWORD},
+    )
+
+    account.refresh_from_db()
+    assert account.last_login is not None
+    assert account.history.count() == history_before
