@@ -74,6 +74,15 @@ class Account(AbstractBaseUser, PermissionsMixin):
                 name="account_identifier_stored_lowercase",
             ),
         ]
+        indexes = [
+            # Helpdesk search by e-mail address (any case) and by phone number (E.164).
+            models.Index(Lower("email"), name="account_email_ci_idx"),
+            models.Index(fields=["phone"], name="account_phone_idx"),
+            # Back-office filter on locked, closed or provisional accounts: few, whatever the
+            # number of active ones.
+            models.Index(fields=["state"], condition=~models.Q(state="active"),
+                         name="account_not_active_idx"),
+        ]
 
     def __str__(self):
         return self.identifier
@@ -135,3 +144,51 @@ class JournalEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Journal events cannot be deleted.")
+
+
+# --- Back-office staff ------------------------------------------------------------------
+
+
+class StaffRole(models.TextChoices):
+    SECRETARY = "secretary", "Secrétariat d'établissement"
+    HELPDESK = "helpdesk", "Assistance académique"
+    NATIONAL = "national", "Administration nationale"
+
+
+class StaffProfile(models.Model):
+    """What a back-office user is and where: the role (its group, see accounts.roles) and the
+    scope it works on. Written through accounts.backoffice.services only."""
+
+    account = models.OneToOneField(
+        Account, on_delete=models.CASCADE, related_name="staff_profile", verbose_name="compte"
+    )
+    role = models.CharField("rôle", max_length=12, choices=StaffRole.choices)
+    # Secretaries: the schools they work for.
+    establishments = models.ManyToManyField(
+        "pupils.Establishment", blank=True, related_name="staff_profiles",
+        verbose_name="établissements",
+    )
+    # Helpdesk agents: the academy whose accounts they assist.
+    academy = models.ForeignKey(
+        "pupils.Academy", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="staff_profiles", verbose_name="académie",
+    )
+
+    class Meta:
+        verbose_name = "personnel du back-office"
+        verbose_name_plural = "personnels du back-office"
+        permissions = [
+            ("helpdesk_search", "Rechercher un compte (assistance)"),
+            ("account_unlock", "Déverrouiller un compte"),
+            ("account_close", "Fermer un compte"),
+            ("activation_resend", "Renvoyer le SMS d'activation"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(role="helpdesk") | models.Q(academy__isnull=False),
+                name="staffprofile_helpdesk_has_academy",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.account} ({self.get_role_display()})"

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
@@ -101,6 +102,14 @@ class Pupil(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(ine__regex=INE_PATTERN), name="pupil_ine_format"),
         ]
+        indexes = [
+            # Back-office lists: a school's pupils by name, and all pupils by name.
+            models.Index(
+                fields=["establishment", "last_name", "first_names", "id"],
+                name="pupil_estab_name_idx",
+            ),
+            models.Index(fields=["last_name", "first_names", "id"], name="pupil_name_idx"),
+        ]
 
     def __str__(self):
         return f"{self.first_name} {self.last_name.upper()}"
@@ -143,6 +152,20 @@ class GuardianRecord(models.Model):
         verbose_name = "responsable (fiche établissement)"
         verbose_name_plural = "responsables (fiches établissement)"
         ordering = ["last_name", "first_name"]
+        indexes = [
+            # Back-office lists: a school's guardians by name, and all guardians by name.
+            models.Index(
+                fields=["establishment", "last_name", "first_name", "id"],
+                name="guardian_estab_name_idx",
+            ),
+            models.Index(fields=["last_name", "first_name", "id"], name="guardian_name_idx"),
+            # Helpdesk search by e-mail address, in any case.
+            models.Index(Lower("email"), name="guardian_email_ci_idx"),
+            # Helpdesk scope: « does this account cover a record of my academy? », answered
+            # from the index alone for each candidate account.
+            models.Index(fields=["account", "establishment"], condition=Q(account__isnull=False),
+                         name="guardian_account_estab_idx"),
+        ]
 
     def __str__(self):
         return f"{self.first_name} {self.last_name.upper()}"
@@ -183,7 +206,13 @@ class Responsibility(models.Model):
                 fields=["guardian_record", "pupil"], name="responsibility_unique_per_pair"
             ),
         ]
-        indexes = [models.Index(fields=["pupil", "status"])]
+        indexes = [
+            models.Index(fields=["pupil", "status"]),
+            # The links that still need a secretary (disputed) are few: a small partial index.
+            models.Index(
+                fields=["status"], condition=~Q(status="active"), name="responsibility_pending_idx"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.guardian_record} → {self.pupil}"

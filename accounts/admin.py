@@ -1,0 +1,368 @@
+"""Accounts in the back-office (national administrators): accounts and the journal read-only,
+staff users managed through accounts.backoffice.services. Scoping: the same mixin as every
+other admin class (accounts.backoffice.scoping).
+
+Never shown: a password hash, a TOTP secret, a code or a token. Accounts change state only
+through the helpdesk actions (journaled with a reason); the journal and the history rows are
+read-only for every role.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.sites import NotRegistered
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils.html import format_html
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from simple_history.admin import SimpleHistoryAdmin
+
+from .backoffice import services
+from .backoffice.forms import NO_AUTOFILL
+from .backoffice.journal_labels import LABELS, describe_event
+from .backoffice.scoping import ScopedAdminMixin
+from .models import Account, AccountKind, AccountState, JournalEvent, StaffProfile, StaffRole
+from .selectors import Shape, accounts_matching, accounts_scope_q
+
+# TOTP devices hold the shared secret: no admin page for them. A national administrator
+# resets a staff user's second factor from « Personnels » (journaled).
+try:
+    admin.site.unregister(TOTPDevice)
+except NotRegistered:
+    pass
+
+
+def _national_only(scope) -> Q:
+    return Q() if scope.everything else Q(pk__in=[])
+
+
+# --- Accounts ---------------------------------------------------------------------------
+
+
+@admin.register(Account)
+class AccountAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    list_display = ("identifier_upper", "last_name", "first_name", "kind", "state",
+                    "date_joined")
+    list_filter = ("kind", "state")
+    ordering = ("identifier",)
+    search_ordering = (Lower("last_name"), Lower("first_name"), "identifier")
+    sortable_by = ()
+    search_help_text = (
+        "Identifiant, nom (ou une partie), téléphone portable, adresse électronique, INE d'un "
+        "enfant ou UAI."
+    )
+    fields = ("identifier", "kind", "state", "last_name", "first_name", "email",
+              "email_verified", "phone", "phone_verified", "is_staff", "date_joined",
+              "activated_at", "last_login", "helpdesk_link")
+    readonly_fields = fields
+    history_list_display = ("state", "email", "phone")
+
+    def scope_q(self, scope):
+        return accounts_scope_q(scope)
+
+    @admin.display(description="identifiant", ordering="identifier")
+    def identifier_upper(self, account):
+        return account.display_identifier
+
+    @admin.display(description="dossier")
+    def helpdesk_link(self, account):
+        if account.kind == AccountKind.STAFF:
+            url = reverse("admin:accounts_journalevent_changelist")
+            return format_html('<a href="{}?q={}">Journal de ce compte</a>', url,
+                               account.identifier)
+        url = reverse("admin:helpdesk_account", args=[account.pk])
+        return format_html('<a href="{}">Ouvrir le dossier d\'assistance (actions, journal)</a>',
+                           url)
+
+    def search_matching(self, queryset, query):
+        return accounts_matching(queryset, query)
+
+    def has_add_permission(self, request):
+        return False  # accounts are born from activations; staff from « Personnels »
+
+    def has_change_permission(self, request, obj=None):
+        return False  # states change through the helpdesk actions, with a reason
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Journal ------------------------------------------------------------------------------
+
+
+class JournalKindFilter(admin.SimpleListFilter):
+    title = "événement"
+    parameter_name = "evenement"
+
+    def lookups(self, request, model_admin):
+        # The known kinds, from code: a DISTINCT over millions of rows is not a filter.
+        return sorted(LABELS.items(), key=lambda item: item[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
+@admin.register(JournalEvent)
+class JournalEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("at", "label", "account", "actor", "ip_address", "details")
+    list_select_related = ("account", "actor")
+    list_filter = (JournalKindFilter,)
+    ordering = ("-at", "-id")
+    sortable_by = ()
+    search_help_text = "Identifiant du compte concerné (p.nom12)."
+    fields = ("at", "kind", "account", "actor", "flow_id", "ip_address", "data")
+    readonly_fields = fields
+
+    def scope_q(self, scope):
+        return Q(account__in=Account.objects.filter(accounts_scope_q(scope))) if not (
+            scope.everything
+        ) else Q()
+
+    @admin.display(description="événement")
+    def label(self, event):
+        return describe_event(event).label
+
+    @admin.display(description="détails")
+    def details(self, event):
+        return " ; ".join(f"{name} : {value}" for name, value in describe_event(event).details)
+
+    def search_matching(self, queryset, query):
+        if query.shape == Shape.IDENTIFIER:
+            account = Account.objects.filter(identifier=query.value).first()
+            return queryset.filter(account=account) if account else queryset.none()
+        return queryset.none()
+
+    def get_actions(self, request):
+        return {}
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Staff users ------------------------------------------------------------------------
+
+STATE_CHOICES = [
+    (AccountState.ACTIVE, "Actif"),
+    (AccountState.LOCKED, "Verrouillé (accès suspendu)"),
+    (AccountState.CLOSED, "Fermé"),
+]
+
+
+class StaffProfileFormBase(forms.ModelForm):
+    current_user = None  # set by StaffProfileAdmin.get_form
+
+    class Meta:
+        model = StaffProfile
+        fields = ["role", "academy", "establishments"]
+        help_texts = {
+            "academy": "Obligatoire pour l'assistance académique.",
+            "establishments": "Obligatoire pour un secrétariat : ses établissements.",
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        role = cleaned.get("role")
+        if role == StaffRole.SECRETARY and not cleaned.get("establishments"):
+            self.add_error("establishments",
+                           "Établissements : un secrétariat doit en avoir au moins un.")
+        if role == StaffRole.HELPDESK and not cleaned.get("academy"):
+            self.add_error("academy", "Académie : choisissez l'académie de cet agent.")
+        return cleaned
+
+
+def _password_fields(required: bool):
+    attrs = {"autocomplete": "new-password"}
+    return (
+        forms.CharField(
+            label="Mot de passe provisoire" if required else "Nouveau mot de passe",
+            required=required, strip=False, widget=forms.PasswordInput(attrs=attrs),
+            help_text="Au moins 12 caractères, ni trop courant ni proche du nom. "
+                      "À transmettre à l'intéressé par un autre canal que le courriel.",
+        ),
+        forms.CharField(
+            label="Confirmation du mot de passe", required=required, strip=False,
+            widget=forms.PasswordInput(attrs=attrs),
+        ),
+    )
+
+
+class StaffCreateForm(StaffProfileFormBase):
+    first_name = forms.CharField(label="Prénom", max_length=100,
+                                 widget=forms.TextInput(attrs=NO_AUTOFILL))
+    last_name = forms.CharField(label="Nom", max_length=100,
+                                widget=forms.TextInput(attrs=NO_AUTOFILL))
+    email = forms.EmailField(label="Adresse électronique professionnelle",
+                             widget=forms.EmailInput(attrs=NO_AUTOFILL))
+    password1, password2 = _password_fields(required=True)
+
+    def clean(self):
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", "Confirmation : les deux mots de passe diffèrent.")
+        elif password1:
+            probe = Account(first_name=cleaned.get("first_name", ""),
+                            last_name=cleaned.get("last_name", ""),
+                            email=cleaned.get("email", ""))
+            try:
+                services.staff_password_validate(password1, account=probe)
+            except ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
+
+
+class StaffChangeForm(StaffProfileFormBase):
+    state = forms.ChoiceField(label="État du compte", choices=STATE_CHOICES)
+    password1, password2 = _password_fields(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["state"].initial = self.instance.account.state
+
+    def clean(self):
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if (password1 or password2) and password1 != password2:
+            self.add_error("password2", "Confirmation : les deux mots de passe diffèrent.")
+        elif password1:
+            try:
+                services.staff_password_validate(password1, account=self.instance.account)
+            except ValidationError as exc:
+                self.add_error("password1", exc)
+        user = self.current_user
+        if user is not None and self.instance.account_id == user.pk and (
+            cleaned.get("state") != AccountState.ACTIVE or cleaned.get("role") != StaffRole.NATIONAL
+        ):
+            raise ValidationError(
+                "Vous ne pouvez pas retirer vos propres droits : demandez-le à un autre "
+                "administrateur national."
+            )
+        return cleaned
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("identifier", "full_name", "role", "scope_summary", "state",
+                    "second_factor")
+    list_select_related = ("account", "academy")
+    list_filter = ("role",)
+    ordering = ("account__identifier",)
+    sortable_by = ()
+    autocomplete_fields = ("academy", "establishments")
+    search_help_text = "Identifiant ou nom (ou une partie) du personnel."
+    actions = ("second_factor_reset",)
+
+    def scope_q(self, scope):
+        return _national_only(scope)
+
+    def get_queryset(self, request):
+        enrolled = TOTPDevice.objects.filter(user_id=OuterRef("account_id"), confirmed=True)
+        return (
+            super().get_queryset(request)
+            .prefetch_related("establishments")
+            .annotate(has_second_factor=Exists(enrolled))
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = StaffChangeForm if obj is not None else StaffCreateForm
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"current_user": request.user})
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return (
+                ("Personne", {"fields": ("first_name", "last_name", "email")}),
+                ("Rôle et périmètre", {"fields": ("role", "academy", "establishments")}),
+                ("Connexion", {"fields": ("password1", "password2"),
+                               "description": "L'identifiant (p.nomNN) est attribué à la "
+                               "création ; le second facteur s'enregistre à la première "
+                               "connexion."}),
+            )
+        return (
+            ("Personne", {"fields": ("identifier", "full_name", "email", "second_factor")}),
+            ("Rôle et périmètre", {"fields": ("role", "academy", "establishments")}),
+            ("Accès", {"fields": ("state", "password1", "password2")}),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("identifier", "full_name", "email", "second_factor")
+
+    @admin.display(description="identifiant", ordering="account__identifier")
+    def identifier(self, profile):
+        return profile.account.display_identifier
+
+    @admin.display(description="nom")
+    def full_name(self, profile):
+        return f"{profile.account.last_name.upper()} {profile.account.first_name}"
+
+    @admin.display(description="adresse électronique")
+    def email(self, profile):
+        return profile.account.email
+
+    @admin.display(description="état")
+    def state(self, profile):
+        return profile.account.get_state_display()
+
+    @admin.display(description="périmètre")
+    def scope_summary(self, profile):
+        if profile.role == StaffRole.NATIONAL:
+            return "National"
+        if profile.role == StaffRole.HELPDESK:
+            return f"Académie : {profile.academy}"
+        return ", ".join(e.uai for e in profile.establishments.all()) or "—"
+
+    @admin.display(description="second facteur", boolean=True)
+    def second_factor(self, profile):
+        return profile.has_second_factor
+
+    def search_matching(self, queryset, query):
+        accounts = accounts_matching(Account.objects.filter(kind=AccountKind.STAFF), query)
+        return queryset.filter(account__in=accounts)
+
+    # The services write everything (account, profile, groups, journal): the admin's own
+    # save steps are replaced by them.
+    def save_form(self, request, form, change):
+        data = form.cleaned_data
+        if not change:
+            account = services.staff_create(
+                first_name=data["first_name"], last_name=data["last_name"],
+                email=data["email"], password=data["password1"], role=data["role"],
+                establishments=data.get("establishments") or [], academy=data.get("academy"),
+                actor=request.user,
+            )
+            return account.staff_profile
+        return services.staff_update(
+            profile=form.instance, role=data["role"],
+            establishments=data.get("establishments") or [], academy=data.get("academy"),
+            state=data["state"], actor=request.user, new_password=data.get("password1") or "",
+        )
+
+    def save_model(self, request, obj, form, change):
+        pass
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a staff user leaves by « Fermé »: their journal stays attached
+
+    @admin.action(description="Réinitialiser le second facteur (nouvel enregistrement à la "
+                              "prochaine connexion)", permissions=["change"])
+    def second_factor_reset(self, request, queryset):
+        count = 0
+        for profile in queryset.select_related("account"):
+            services.staff_second_factor_reset(account=profile.account, actor=request.user)
+            count += 1
+        self.message_user(
+            request, f"Second facteur réinitialisé pour {count} personnel(s).", messages.SUCCESS
+        )

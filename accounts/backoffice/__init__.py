@@ -1,0 +1,56 @@
+"""The back-office: Django admin for staff, behind password + TOTP, with the helpdesk pages.
+
+This module stays import-light: Django imports it while populating the app registry, to
+read BackOfficeAdminConfig (it replaces "django.contrib.admin" in INSTALLED_APPS, so that
+`admin.site` is our BackOfficeSite and every ModelAdmin registers on it).
+"""
+
+from django.contrib.admin.apps import AdminConfig
+
+
+def _sync_roles_after_migrate(sender, using="default", **kwargs):
+    # post_migrate is sent app by app, and this receiver may run before auth's own
+    # create_permissions for an app: wait for the last app, make sure every permission
+    # exists (idempotent), then sync the groups.
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+
+    configs = list(apps.get_app_configs())
+    if sender.label != configs[-1].label:
+        return
+    for config in configs:
+        create_permissions(config, verbosity=0, using=using)
+    from accounts.roles import roles_sync
+
+    roles_sync(strict=False)
+
+
+def _register_sqlite_functions(sender, connection, **kwargs):
+    # The SQL function educonnect_name_key() exists in PostgreSQL (pupils migration 0002);
+    # SQLite gets the Python original, so that searches read the same on both.
+    if connection.vendor != "sqlite":
+        return
+    from pupils.normalization import name_key
+
+    connection.connection.create_function(
+        "educonnect_name_key", 1, lambda value: None if value is None else name_key(value),
+        deterministic=True,
+    )
+
+
+class BackOfficeAdminConfig(AdminConfig):
+    default_site = "accounts.backoffice.site.BackOfficeSite"
+
+    def ready(self):
+        super().ready()
+        from django.db import connections
+        from django.db.backends.signals import connection_created
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(_sync_roles_after_migrate, dispatch_uid="backoffice.sync_roles")
+        connection_created.connect(
+            _register_sqlite_functions, dispatch_uid="backoffice.sqlite_functions"
+        )
+        for connection in connections.all(initialized_only=True):
+            if connection.connection is not None:
+                _register_sqlite_functions(None, connection)

@@ -1,0 +1,193 @@
+"""Helpdesk pages inside the back-office: search an account of one's academy, read its file,
+and act on it (unlock, close, resend the activation SMS), each action with a reason.
+
+Thin views: parse, call a selector or a service, render. Wrapped by BackOfficeSite.admin_view
+(signed in with the second factor); each view checks its own permission and the scope.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts import ratelimit
+from accounts.journal import journal_record
+from accounts.models import AccountState
+from accounts.selectors import (
+    InvalidSearch,
+    account_file,
+    guardian_record_file,
+    helpdesk_search,
+    search_query_parse,
+    staff_scope,
+)
+
+from . import activation, services
+from .forms import ReasonForm, SearchForm
+from .journal_labels import describe_event
+
+SEARCH_PERMISSION = "accounts.helpdesk_search"
+
+
+def _require(request, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def _context(request, **extra):
+    from django.contrib import admin
+
+    return {**admin.site.each_context(request), **extra}
+
+
+def search(request):
+    _require(request, SEARCH_PERMISSION)
+    form = SearchForm(request.GET or None)
+    results = error = None
+    if form.is_bound and form.is_valid():
+        if ratelimit.hit(
+            "helpdesk-search", str(request.user.pk), window_seconds=3600
+        ) > settings.BACKOFFICE_SEARCHES_PER_HOUR:
+            error = (
+                "Vous avez atteint le nombre maximal de recherches pour une heure. "
+                "Réessayez plus tard ou contactez l'administration nationale."
+            )
+        else:
+            try:
+                query = search_query_parse(form.cleaned_data["q"])
+            except InvalidSearch as exc:
+                error = exc.message
+            else:
+                results = helpdesk_search(query=query, scope=staff_scope(request.user))
+        if error:
+            form.add_error("q", error)
+    status = 400 if form.is_bound and form.errors else 200
+    return TemplateResponse(
+        request,
+        "admin/helpdesk/search.html",
+        _context(request, title="Rechercher un compte", form=form, results=results),
+        status=status,
+    )
+
+
+def _account_page(request, pk, *, unlock_form=None, close_form=None, status=200):
+    _require(request, SEARCH_PERMISSION)
+    file = account_file(account_id=pk, scope=staff_scope(request.user))
+    if file is None:
+        raise Http404
+    if request.method == "GET":
+        # Who looked at whose personal data: kept, like every helpdesk action.
+        journal_record("helpdesk.account_viewed", request=request, account=file.account,
+                       actor=request.user)
+    account = file.account
+    user = request.user
+    context = _context(
+        request,
+        title=f"Compte {account.display_identifier}",
+        file=file,
+        journal=[describe_event(event) for event in file.journal],
+        can_unlock=user.has_perm("accounts.account_unlock")
+        and account.state == AccountState.LOCKED,
+        can_close=user.has_perm("accounts.account_close") and account.state != AccountState.CLOSED,
+        can_resend=user.has_perm("accounts.activation_resend"),
+        unlock_form=unlock_form or ReasonForm(prefix="unlock"),
+        close_form=close_form or ReasonForm(prefix="close"),
+    )
+    return TemplateResponse(request, "admin/helpdesk/account.html", context, status=status)
+
+
+def account(request, pk):
+    return _account_page(request, pk)
+
+
+def _account_action(request, pk, *, permission, prefix, service, done):
+    _require(request, permission)
+    file = account_file(account_id=pk, scope=staff_scope(request.user))
+    if file is None:
+        raise Http404
+    form = ReasonForm(request.POST, prefix=prefix)
+    if not form.is_valid():
+        return _account_page(request, pk, status=400, **{f"{prefix}_form": form})
+    try:
+        service(account=file.account, actor=request.user, reason=form.cleaned_data["reason"],
+                request=request)
+    except services.ActionRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return HttpResponseRedirect(reverse("admin:helpdesk_account", args=[pk]))
+
+
+@require_POST
+def account_unlock(request, pk):
+    return _account_action(
+        request, pk, permission="accounts.account_unlock", prefix="unlock",
+        service=services.account_unlock,
+        done="Le compte est déverrouillé : son titulaire peut à nouveau se connecter.",
+    )
+
+
+@require_POST
+def account_close(request, pk):
+    return _account_action(
+        request, pk, permission="accounts.account_close", prefix="close",
+        service=services.account_close,
+        done=(
+            "Le compte est fermé. Les fiches responsables qu'il couvrait sont libérées : "
+            "une nouvelle activation est possible."
+        ),
+    )
+
+
+def _record_page(request, pk, *, resend_form=None, status=200):
+    _require(request, SEARCH_PERMISSION)
+    file = guardian_record_file(record_id=pk, scope=staff_scope(request.user))
+    if file is None:
+        raise Http404
+    if request.method == "GET":
+        journal_record("helpdesk.record_viewed", request=request, actor=request.user,
+                       guardian_record=file.record.pk)
+    context = _context(
+        request,
+        title=f"Fiche responsable : {file.record}",
+        file=file,
+        journal=[describe_event(event) for event in file.journal],
+        stalled_flow=activation.stalled_flow(file.flows),
+        can_resend=request.user.has_perm("accounts.activation_resend"),
+        resend_form=resend_form or ReasonForm(prefix="resend"),
+    )
+    return TemplateResponse(request, "admin/helpdesk/record.html", context, status=status)
+
+
+def record(request, pk):
+    return _record_page(request, pk)
+
+
+@require_POST
+def record_resend_sms(request, pk):
+    """Resend the activation code of the record's latest stalled flow, to the number the
+    flow was started with (never to a number typed here)."""
+    _require(request, "accounts.activation_resend")
+    file = guardian_record_file(record_id=pk, scope=staff_scope(request.user))
+    if file is None:
+        raise Http404
+    form = ReasonForm(request.POST, prefix="resend")
+    if not form.is_valid():
+        return _record_page(request, pk, resend_form=form, status=400)
+    flow = activation.stalled_flow(file.flows)
+    if flow is None:
+        messages.error(request, "Aucune activation en cours pour cette fiche : rien à renvoyer.")
+    else:
+        try:
+            activation.flow_resend_by_helpdesk(
+                flow=flow, actor=request.user, reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except services.ActionRefused as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Le SMS d'activation a été renvoyé.")
+    return HttpResponseRedirect(reverse("admin:helpdesk_record", args=[pk]))

@@ -1,0 +1,216 @@
+"""Every write of the back-office: staff users, and the helpdesk's actions on accounts.
+
+Keyword-only arguments, one transaction each, each change journaled with its author (actor)
+and, for the helpdesk, the reason the agent typed. simple-history keeps the before/after of
+the rows (Account, GuardianRecord) with the author set on the instance.
+"""
+
+from collections.abc import Iterable
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import ratelimit
+from accounts.forms import FAILURES_PER_IDENTIFIER
+from accounts.journal import journal_record
+from accounts.models import Account, AccountKind, AccountState, StaffProfile, StaffRole
+from accounts.roles import group_for_role
+from accounts.services import account_create
+from pupils.models import Academy, Establishment, Pupil
+
+STAFF_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ("identifier", "first_name", "last_name", "email")}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+
+class ActionRefused(Exception):
+    """The action does not apply to the account as it is now; the message is French."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+# --- Staff users --------------------------------------------------------------------------
+
+
+def staff_password_validate(password: str, *, account: Account | None = None) -> None:
+    validators = password_validation.get_password_validators(STAFF_PASSWORD_VALIDATORS)
+    password_validation.validate_password(password, user=account, password_validators=validators)
+
+
+def _check_scope(
+    *, role: str, establishments: list[Establishment], academy: Academy | None
+) -> None:
+    if role == StaffRole.SECRETARY and not establishments:
+        raise ValidationError(
+            {"establishments": "Un secrétariat doit être rattaché à au moins un établissement."}
+        )
+    if role == StaffRole.HELPDESK and academy is None:
+        raise ValidationError(
+            {"academy": "Un agent d'assistance doit être rattaché à une académie."}
+        )
+
+
+def _scope_summary(profile: StaffProfile) -> dict:
+    return {
+        "role": profile.role,
+        "academy": profile.academy.name if profile.academy_id else "",
+        "establishments": sorted(profile.establishments.values_list("uai", flat=True)),
+    }
+
+
+@transaction.atomic
+def staff_create(
+    *,
+    first_name: str,
+    last_name: str,
+    email: str,
+    password: str,
+    role: str,
+    establishments: Iterable[Establishment] = (),
+    academy: Academy | None = None,
+    actor: Account | None = None,
+) -> Account:
+    """A staff account with a fresh identifier (p.nomNN), its role and its scope. The second
+    factor is enrolled at the first sign-in."""
+    establishments = list(establishments) if role == StaffRole.SECRETARY else []
+    academy = academy if role == StaffRole.HELPDESK else None
+    _check_scope(role=role, establishments=establishments, academy=academy)
+    probe = Account(first_name=first_name, last_name=last_name, email=email)
+    staff_password_validate(password, account=probe)
+    account = account_create(
+        kind=AccountKind.STAFF, first_name=first_name, last_name=last_name, password=password,
+        state=AccountState.ACTIVE, email=email,
+    )
+    account.is_staff = True
+    account._history_user = actor
+    account.save(update_fields=["is_staff"])
+    profile = StaffProfile.objects.create(account=account, role=role, academy=academy)
+    profile.establishments.set(establishments)
+    account.groups.set([group_for_role(role)])
+    journal_record("backoffice.staff_created", account=account, actor=actor,
+                   **_scope_summary(profile))
+    return account
+
+
+@transaction.atomic
+def staff_update(
+    *,
+    profile: StaffProfile,
+    role: str,
+    establishments: Iterable[Establishment],
+    academy: Academy | None,
+    state: str,
+    actor: Account,
+    new_password: str = "",
+) -> StaffProfile:
+    """Change a staff user's role, scope or state (locked/closed stop their access)."""
+    establishments = list(establishments) if role == StaffRole.SECRETARY else []
+    academy = academy if role == StaffRole.HELPDESK else None
+    _check_scope(role=role, establishments=establishments, academy=academy)
+    if state not in (AccountState.ACTIVE, AccountState.LOCKED, AccountState.CLOSED):
+        raise ValidationError({"state": "Choisissez un état : actif, verrouillé ou fermé."})
+    # Re-read: an admin form has already written its values on the instance it holds.
+    profile = StaffProfile.objects.select_related("academy").get(pk=profile.pk)
+    account = Account.objects.select_for_update().get(pk=profile.account_id)
+    if account.pk == actor.pk and (state != AccountState.ACTIVE or role != StaffRole.NATIONAL):
+        raise ValidationError(
+            "Vous ne pouvez pas retirer vos propres droits : demandez-le à un autre "
+            "administrateur national."
+        )
+    before = _scope_summary(profile) | {"state": account.state}
+    profile.role = role
+    profile.academy = academy
+    profile.save(update_fields=["role", "academy"])
+    profile.establishments.set(establishments)
+    account.groups.set([group_for_role(role)])
+    changed_fields = []
+    if account.state != state:
+        account.state = state
+        changed_fields.append("state")
+    if new_password:
+        staff_password_validate(new_password, account=account)
+        account.set_password(new_password)
+        changed_fields.append("password")
+    if changed_fields:
+        account._history_user = actor
+        account.save(update_fields=changed_fields)
+    after = _scope_summary(profile) | {"state": account.state}
+    journal_record("backoffice.staff_updated", account=account, actor=actor, before=before,
+                   after=after, password_changed=bool(new_password))
+    return profile
+
+
+@transaction.atomic
+def staff_second_factor_reset(*, account: Account, actor: Account) -> int:
+    """Forget the staff user's TOTP devices: they enrol a new one at their next sign-in."""
+    deleted, _ = TOTPDevice.objects.filter(user=account).delete()
+    journal_record("backoffice.second_factor_reset", account=account, actor=actor)
+    return deleted
+
+
+# --- Helpdesk actions on accounts ---------------------------------------------------------
+
+
+def _state_before_lock(account: Account) -> str:
+    """The state the account had before it was locked (its history says), else what its
+    activation date implies."""
+    previous = (
+        account.history.exclude(state=AccountState.LOCKED)
+        .order_by("-history_date", "-history_id")
+        .values_list("state", flat=True)
+        .first()
+    )
+    if previous in (AccountState.ACTIVE, AccountState.PROVISIONAL):
+        return previous
+    return AccountState.ACTIVE if account.activated_at else AccountState.PROVISIONAL
+
+
+@transaction.atomic
+def account_unlock(*, account: Account, actor: Account, reason: str, request=None) -> Account:
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    if account.state != AccountState.LOCKED:
+        raise ActionRefused("Ce compte n'est pas verrouillé : il n'y a rien à déverrouiller.")
+    account.state = _state_before_lock(account)
+    account._history_user = actor
+    account.save(update_fields=["state"])
+    journal_record("helpdesk.account_unlocked", request=request, account=account, actor=actor,
+                   reason=reason, state_before=AccountState.LOCKED, state_after=account.state)
+    # The portal's failed sign-in counter of this identifier starts again.
+    ratelimit.reset(FAILURES_PER_IDENTIFIER, account.identifier)
+    return account
+
+
+@transaction.atomic
+def account_close(*, account: Account, actor: Account, reason: str, request=None) -> Account:
+    """Close the account and release what it covered: its guardian records and its pupil
+    record can then be claimed by a new activation."""
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    if account.state == AccountState.CLOSED:
+        raise ActionRefused("Ce compte est déjà fermé.")
+    if account.kind == AccountKind.STAFF:
+        raise ActionRefused("Les comptes du personnel se gèrent dans « Personnels ».")
+    state_before = account.state
+    account.state = AccountState.CLOSED
+    account._history_user = actor
+    account.save(update_fields=["state"])
+    released = []
+    for record in account.guardian_records.select_for_update().order_by("pk"):
+        record.account = None
+        record._history_user = actor
+        record.save(update_fields=["account"])
+        released.append(record.pk)
+    pupil_ids = list(Pupil.objects.filter(account=account).values_list("pk", flat=True))
+    Pupil.objects.filter(pk__in=pupil_ids).update(account=None)
+    journal_record("helpdesk.account_closed", request=request, account=account, actor=actor,
+                   reason=reason, state_before=state_before, released_guardian_records=released,
+                   released_pupils=pupil_ids)
+    return account

@@ -1,0 +1,81 @@
+"""The admin site of the back-office: every staff user signs in with a password and a TOTP
+code (django-otp), and the helpdesk pages live inside it."""
+
+from django.contrib import admin
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+
+
+class BackOfficeSite(admin.AdminSite):
+    site_header = "ÉduConnect — back-office"
+    site_title = "ÉduConnect"
+    index_title = "Administration"
+    enable_nav_sidebar = False
+
+    def has_permission(self, request):
+        """A staff account, still open, verified by its second factor in this session."""
+        user = request.user
+        return bool(
+            user.is_active
+            and user.is_staff
+            and callable(getattr(user, "is_verified", None))
+            and user.is_verified()
+        )
+
+    @method_decorator(never_cache)
+    def login(self, request, extra_context=None):
+        from .auth import sign_in
+
+        return sign_in(request, site=self)
+
+    def get_urls(self):
+        from . import helpdesk
+
+        view = self.admin_view
+        return [
+            path("assistance/", view(helpdesk.search), name="helpdesk_search"),
+            path("assistance/comptes/<int:pk>/", view(helpdesk.account), name="helpdesk_account"),
+            path(
+                "assistance/comptes/<int:pk>/deverrouiller/",
+                view(helpdesk.account_unlock),
+                name="helpdesk_account_unlock",
+            ),
+            path(
+                "assistance/comptes/<int:pk>/fermer/",
+                view(helpdesk.account_close),
+                name="helpdesk_account_close",
+            ),
+            path("assistance/fiches/<int:pk>/", view(helpdesk.record), name="helpdesk_record"),
+            path(
+                "assistance/fiches/<int:pk>/renvoyer-sms/",
+                view(helpdesk.record_resend_sms),
+                name="helpdesk_record_resend",
+            ),
+            *super().get_urls(),
+        ]
+
+    def get_app_list(self, request, app_label=None):
+        apps = super().get_app_list(request, app_label)
+        if app_label is None and request.user.has_perm("accounts.helpdesk_search"):
+            url = reverse("admin:helpdesk_search", current_app=self.name)
+            apps.insert(
+                0,
+                {
+                    "name": "Assistance",
+                    "app_label": "assistance",
+                    "app_url": url,
+                    "has_module_perms": True,
+                    "models": [
+                        {
+                            "name": "Rechercher un compte",
+                            "object_name": "helpdesk",
+                            "admin_url": url,
+                            "add_url": None,
+                            "view_only": True,
+                            "perms": {"view": True},
+                        }
+                    ],
+                },
+            )
+        return apps

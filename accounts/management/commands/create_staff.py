@@ -1,0 +1,84 @@
+"""`manage.py create_staff`: create a back-office user with a role and a scope.
+
+    manage.py create_staff --role secretaire --first-name Anne --last-name Martin \
+        --email anne.martin@ac-creteil.fr --uai 0940001A --uai 0940002B
+    manage.py create_staff --role assistance --academy "Créteil" ...
+    manage.py create_staff --role national ...
+
+The password is asked twice on a terminal, or read from the first line of standard input
+with --password-stdin (never as an argument: it would stay in the shell history). The second
+factor (TOTP) is enrolled at the first sign-in on /gestion/.
+"""
+
+import getpass
+import sys
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.backoffice.services import staff_create
+from accounts.models import StaffRole
+from pupils.models import Academy, Establishment
+
+ROLES = {
+    "secretaire": StaffRole.SECRETARY,
+    "assistance": StaffRole.HELPDESK,
+    "national": StaffRole.NATIONAL,
+}
+
+
+class Command(BaseCommand):
+    help = "Crée un compte du back-office (secrétariat, assistance académique ou national)."
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser):
+        parser.add_argument("--role", required=True, choices=sorted(ROLES))
+        parser.add_argument("--first-name", required=True)
+        parser.add_argument("--last-name", required=True)
+        parser.add_argument("--email", required=True)
+        parser.add_argument("--uai", action="append", default=[],
+                            help="UAI d'un établissement du secrétariat (répétable).")
+        parser.add_argument("--academy", default="", help="Nom de l'académie (assistance).")
+        parser.add_argument("--password-stdin", action="store_true",
+                            help="Lit le mot de passe sur la première ligne de l'entrée standard.")
+
+    def _password(self, options) -> str:
+        stdin = options.get("stdin") or sys.stdin
+        if options["password_stdin"]:
+            return stdin.readline().rstrip("\n")
+        if not stdin.isatty():
+            raise CommandError("Pas de terminal : utilisez --password-stdin.")
+        first = getpass.getpass("Mot de passe : ")
+        if first != getpass.getpass("Confirmation du mot de passe : "):
+            raise CommandError("Les deux mots de passe diffèrent.")
+        return first
+
+    def handle(self, *args, **options):
+        role = ROLES[options["role"]]
+        uais = [u.strip().upper() for u in options["uai"]]
+        establishments = list(Establishment.objects.filter(uai__in=uais))
+        unknown = sorted(set(uais) - {e.uai for e in establishments})
+        if unknown:
+            raise CommandError(f"UAI inconnu(s) : {', '.join(unknown)}.")
+        academy = None
+        if options["academy"]:
+            academy = Academy.objects.filter(name__iexact=options["academy"].strip()).first()
+            if academy is None:
+                raise CommandError(f"Académie inconnue : {options['academy']}.")
+        if role == StaffRole.SECRETARY and not establishments:
+            raise CommandError("Un secrétariat a au moins un établissement : --uai 0750001A.")
+        if role == StaffRole.HELPDESK and academy is None:
+            raise CommandError("Un agent d'assistance a une académie : --academy \"Créteil\".")
+        password = self._password(options)
+        try:
+            account = staff_create(
+                first_name=options["first_name"], last_name=options["last_name"],
+                email=options["email"], password=password, role=role,
+                establishments=establishments, academy=academy,
+            )
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+        self.stdout.write(self.style.SUCCESS(
+            f"Compte créé : {account.display_identifier} ({role.label}). Le second facteur "
+            "sera enregistré à la première connexion sur /gestion/."
+        ))

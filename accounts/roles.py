@@ -1,0 +1,116 @@
+"""Back-office roles: one Django group per StaffRole, its permissions declared here.
+
+`roles_sync()` makes the database say exactly this (idempotent): it runs after every
+`migrate` (post_migrate, see accounts.backoffice) and with `manage.py sync_roles`. A
+permission added to a group by hand is removed at the next sync: the code is the reference.
+
+No role holds a permission on a history model (simple-history's Historical*) or a write
+permission on the journal: audit rows are read-only for every staff user.
+"""
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+from .models import StaffRole
+
+GROUP_NAMES = {
+    StaffRole.SECRETARY: "Secrétariat d'établissement",
+    StaffRole.HELPDESK: "Assistance académique",
+    StaffRole.NATIONAL: "Administration nationale",
+}
+
+HELPDESK_ACTIONS = [
+    "accounts.helpdesk_search",
+    "accounts.account_unlock",
+    "accounts.account_close",
+    "accounts.activation_resend",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    # Their own schools' pupils, guardian records and links (scoped in pupils.admin).
+    StaffRole.SECRETARY: [
+        "pupils.view_establishment",
+        "pupils.view_pupil",
+        "pupils.change_pupil",
+        "pupils.view_guardianrecord",
+        "pupils.change_guardianrecord",
+        "pupils.view_responsibility",
+        "pupils.add_responsibility",
+        "pupils.change_responsibility",
+    ],
+    # Their academy's accounts through the helpdesk pages, and its schools' data read-only.
+    StaffRole.HELPDESK: [
+        *HELPDESK_ACTIONS,
+        "pupils.view_establishment",
+        "pupils.view_pupil",
+        "pupils.view_guardianrecord",
+        "pupils.view_responsibility",
+    ],
+    # Everything the back-office offers, staff management included; audit rows read-only.
+    StaffRole.NATIONAL: [
+        *HELPDESK_ACTIONS,
+        "accounts.view_account",
+        "accounts.view_journalevent",
+        "accounts.view_staffprofile",
+        "accounts.add_staffprofile",
+        "accounts.change_staffprofile",
+        "pupils.view_academy",
+        "pupils.add_academy",
+        "pupils.change_academy",
+        "pupils.view_establishment",
+        "pupils.add_establishment",
+        "pupils.change_establishment",
+        "pupils.view_pupil",
+        "pupils.change_pupil",
+        "pupils.view_guardianrecord",
+        "pupils.change_guardianrecord",
+        "pupils.view_responsibility",
+        "pupils.add_responsibility",
+        "pupils.change_responsibility",
+        "auth.view_group",
+        # Read-only admin pages of the activation and notifications apps (no secret shown).
+        "activation.view_activationflow",
+        "notifications.view_outboundmessage",
+    ],
+}
+
+
+class MissingPermissions(Exception):
+    pass
+
+
+def _permissions(names: list[str], *, strict: bool) -> list[Permission]:
+    wanted = {tuple(name.split(".", 1)) for name in names}
+    found = list(
+        Permission.objects.filter(
+            content_type__app_label__in={app for app, _ in wanted},
+            codename__in={codename for _, codename in wanted},
+        ).select_related("content_type")
+    )
+    found = [p for p in found if (p.content_type.app_label, p.codename) in wanted]
+    missing = wanted - {(p.content_type.app_label, p.codename) for p in found}
+    if missing and strict:
+        names = ", ".join(sorted(f"{app}.{codename}" for app, codename in missing))
+        raise MissingPermissions(f"Permissions introuvables (migrate d'abord ?) : {names}")
+    return found
+
+
+@transaction.atomic
+def roles_sync(*, strict: bool = True) -> dict[str, int]:
+    """Create the groups and give each exactly its permissions. Returns {group: count}.
+
+    With strict=False (after migrate), permissions not created yet are skipped: post_migrate
+    runs app by app, and the last app's run completes the groups.
+    """
+    result = {}
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=GROUP_NAMES[role])
+        permissions = _permissions(names, strict=strict)
+        group.permissions.set(permissions)
+        result[group.name] = len(permissions)
+    return result
+
+
+def group_for_role(role: str) -> Group:
+    group, _ = Group.objects.get_or_create(name=GROUP_NAMES[role])
+    return group

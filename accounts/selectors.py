@@ -1,0 +1,605 @@
+"""Named reads of the back-office: who a staff user may see, and search by the query's shape.
+
+A helpdesk query is ONE of: an identifier (p.nom12, any case), an e-mail address, a mobile
+phone number in any written form, an INE, a UAI, or a last name (or part of it, accents and
+case ignored). `search_query_parse()` tells which from its shape, so that each search uses the
+one index made for it (see pupils/migrations/0002 and accounts/migrations/0002); nothing here
+scans a whole table.
+"""
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.db.models import CharField, Exists, Func, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Lower
+
+from pupils.models import (
+    INE_PATTERN,
+    UAI_PATTERN,
+    Establishment,
+    GuardianRecord,
+    Pupil,
+    Responsibility,
+)
+from pupils.normalization import (
+    FRENCH_REGIONS,
+    InvalidPhoneNumber,
+    name_key,
+    parse_mobile_phone,
+)
+
+from .models import Account, AccountState, JournalEvent, StaffProfile, StaffRole
+
+SEARCH_LIMIT = 50
+JOURNAL_LIMIT = 40
+# Kept in the journal (who looked at whom) but left out of the file the helpdesk reads, where
+# they would push the activation steps and sign-ins out of sight.
+CONSULTATION_KINDS = ("helpdesk.account_viewed", "helpdesk.record_viewed")
+# Below this many characters a trigram index cannot serve a LIKE '%…%': short names
+# (Ba, Ly, Ng) are matched whole instead.
+PARTIAL_NAME_MIN_LENGTH = 3
+# « Prénom Nom » in either order is tried for up to this many words.
+MAX_NAME_WORDS = 4
+
+
+# --- Scope: what a staff user may see ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffScope:
+    """The establishments a staff user works on: all, one academy's, or a list."""
+
+    everything: bool = False
+    academy_id: int | None = None
+    establishment_ids: frozenset[int] = frozenset()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.everything and self.academy_id is None and not self.establishment_ids
+
+    def establishment_q(self, path: str) -> Q:
+        """Rows whose establishment, reached through `path`, is in scope."""
+        if self.everything:
+            return Q()
+        if self.academy_id is not None:
+            # path "pk": the establishments themselves.
+            prefix = "" if path == "pk" else f"{path}__"
+            return Q(**{f"{prefix}academy_id": self.academy_id})
+        if self.establishment_ids:
+            return Q(**{f"{path}__in": sorted(self.establishment_ids)})
+        return Q(pk__in=[])
+
+    def establishments(self) -> QuerySet:
+        return Establishment.objects.filter(self.establishment_q("pk"))
+
+
+NO_SCOPE = StaffScope()
+_SCOPE_CACHE_ATTRIBUTE = "_backoffice_scope"
+
+
+def staff_scope(user) -> StaffScope:
+    """The scope of `user`, computed once per request (cached on the user object)."""
+    cached = getattr(user, _SCOPE_CACHE_ATTRIBUTE, None)
+    if cached is not None:
+        return cached
+    scope = _staff_scope(user)
+    if getattr(user, "pk", None) is not None:
+        setattr(user, _SCOPE_CACHE_ATTRIBUTE, scope)
+    return scope
+
+
+def _staff_scope(user) -> StaffScope:
+    if not getattr(user, "is_authenticated", False) or not user.is_staff or not user.is_active:
+        return NO_SCOPE
+    if user.is_superuser:
+        return StaffScope(everything=True)
+    profile = StaffProfile.objects.filter(account_id=user.pk).first()
+    if profile is None:
+        return NO_SCOPE
+    if profile.role == StaffRole.NATIONAL:
+        return StaffScope(everything=True)
+    if profile.role == StaffRole.HELPDESK:
+        return StaffScope(academy_id=profile.academy_id) if profile.academy_id else NO_SCOPE
+    ids = frozenset(profile.establishments.values_list("pk", flat=True))
+    return StaffScope(establishment_ids=ids) if ids else NO_SCOPE
+
+
+def _scope_parts(scope: StaffScope) -> list[Q]:
+    """The ways an account belongs to a scope, each a correlated EXISTS on an index."""
+    records = GuardianRecord.objects.filter(
+        scope.establishment_q("establishment"), account=OuterRef("pk")
+    )
+    pupils = Pupil.objects.filter(scope.establishment_q("establishment"), account=OuterRef("pk"))
+    # A closed account has released its records: it stays visible where it covered some
+    # (the records' history remembers; indexed by account).
+    covered = GuardianRecord.history.model.objects.filter(
+        scope.establishment_q("establishment"), account_id=OuterRef("pk")
+    )
+    return [
+        Q(Exists(records)),
+        Q(Exists(pupils)),
+        Q(state=AccountState.CLOSED) & Q(Exists(covered)),
+    ]
+
+
+def accounts_scope_q(scope: StaffScope) -> Q:
+    """Accounts that cover a guardian record, or belong to a pupil, of the scope."""
+    if scope.everything:
+        return Q()
+    if scope.is_empty:
+        return Q(pk__in=[])
+    condition = Q(pk__in=[])
+    for part in _scope_parts(scope):
+        condition |= part
+    return condition
+
+
+# --- Query shapes ------------------------------------------------------------------------
+
+
+class Shape(StrEnum):
+    IDENTIFIER = "identifier", "identifiant"
+    EMAIL = "email", "adresse électronique"
+    PHONE = "phone", "numéro de téléphone"
+    INE = "ine", "INE"
+    UAI = "uai", "UAI"
+    NAME = "name", "nom"
+
+    def __new__(cls, value, label):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+
+class InvalidSearch(ValueError):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    raw: str
+    shape: Shape
+    value: str
+    phones: tuple[str, ...] = field(default=())
+    # NAME: the key of each word typed, for « Hélène Lefèvre » or « LEFEVRE Hélène ».
+    words: tuple[str, ...] = field(default=())
+
+
+EMPTY_SEARCH = (
+    "Saisissez un identifiant, un nom, un numéro de téléphone portable, une adresse "
+    "électronique, un INE ou un UAI."
+)
+INVALID_PHONE_SEARCH = (
+    "Ce numéro n'est pas un numéro de téléphone portable valide. Saisissez ses 10 chiffres, "
+    "par exemple 06 12 34 56 78, ou avec l'indicatif, par exemple +262 692 12 34 56."
+)
+QUERY_MAX_LENGTH = 100
+# Digits and the separators people type in numbers, nothing else: a phone number (or a bad one).
+_PHONE_LIKE = re.compile(r"\+?[\d\s.\-()/\u00a0\u202f]+")
+_IDENTIFIER_LIKE = re.compile(r"[a-z]\.[a-z0-9]+")
+_EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def phone_candidates(raw: str) -> tuple[str, ...]:
+    """Every E.164 mobile number `raw` can mean: a number typed in national form is read in
+    metropolitan France and in each overseas region (0692… is +262 692…, not +33 692…)."""
+    found = []
+    for region in FRENCH_REGIONS:
+        try:
+            e164 = parse_mobile_phone(raw, preferred_region=region)
+        except InvalidPhoneNumber:
+            return ()
+        if e164 not in found:
+            found.append(e164)
+        if raw.strip().startswith(("+", "00")):
+            break  # international form: one reading only
+    return tuple(found)
+
+
+def search_query_parse(raw: str) -> SearchQuery:
+    """Tell the query's shape and normalise its value. Raises InvalidSearch (French)."""
+    text = " ".join((raw or "").split())
+    if not text:
+        raise InvalidSearch(EMPTY_SEARCH)
+    if len(text) > QUERY_MAX_LENGTH:
+        raise InvalidSearch(f"Saisissez au plus {QUERY_MAX_LENGTH} caractères.")
+    if _EMAIL_LIKE.fullmatch(text):
+        return SearchQuery(raw=text, shape=Shape.EMAIL, value=text.lower())
+    compact_upper = text.replace(" ", "").upper()
+    if re.fullmatch(UAI_PATTERN, compact_upper):
+        return SearchQuery(raw=text, shape=Shape.UAI, value=compact_upper)
+    if re.fullmatch(INE_PATTERN, compact_upper):
+        return SearchQuery(raw=text, shape=Shape.INE, value=compact_upper)
+    if _PHONE_LIKE.fullmatch(text) and any(c.isdigit() for c in text):
+        phones = phone_candidates(text)
+        if not phones:
+            raise InvalidSearch(INVALID_PHONE_SEARCH)
+        return SearchQuery(raw=text, shape=Shape.PHONE, value=phones[0], phones=phones)
+    lowered = text.lower()
+    if _IDENTIFIER_LIKE.fullmatch(lowered):
+        return SearchQuery(raw=text, shape=Shape.IDENTIFIER, value=lowered)
+    key = name_key(text)
+    if len(key) < 2:
+        raise InvalidSearch("Saisissez au moins 2 lettres du nom.")
+    words = tuple(w for w in (name_key(part) for part in text.split()) if w)
+    return SearchQuery(raw=text, shape=Shape.NAME, value=key,
+                       words=words if 1 < len(words) <= MAX_NAME_WORDS else ())
+
+
+class NameKey(Func):
+    """educonnect_name_key(column): the SQL twin of pupils.normalization.name_key().
+
+    Created in PostgreSQL by pupils/migrations/0002 (and indexed with pg_trgm); registered
+    as a Python function on SQLite connections by accounts.backoffice.
+    """
+
+    function = "educonnect_name_key"
+    output_field = CharField()
+
+
+def _name_q(lookup_base: str, key: str) -> Q:
+    if len(key) >= PARTIAL_NAME_MIN_LENGTH:
+        return Q(**{f"{lookup_base}__contains": key})
+    return Q(**{lookup_base: key})
+
+
+def _person_name_q(last: str, first: str, query: SearchQuery) -> Q:
+    """The last name contains what was typed; or, for several words, some first words are
+    in one name and the others in the other (« Hélène Lefèvre », « LEFEVRE Hélène »). Every
+    alternative holds a condition on the last name, which its trigram index serves."""
+    condition = _name_q(last, query.value)
+    words = query.words
+    for cut in range(1, len(words)):
+        head, tail = "".join(words[:cut]), "".join(words[cut:])
+        condition |= _name_q(last, head) & _name_q(first, tail)
+        condition |= _name_q(first, head) & _name_q(last, tail)
+    return condition
+
+
+def _by_person_name(queryset: QuerySet, last: str, first: str, query: SearchQuery) -> QuerySet:
+    """Rows whose names, read by educonnect_name_key(), match the query."""
+    return queryset.alias(_last_key=NameKey(last), _first_key=NameKey(first)).filter(
+        _person_name_q("_last_key", "_first_key", query)
+    )
+
+
+# --- Per-model filters (the admin's search box uses them too) ----------------------------
+
+
+def _email_match(queryset: QuerySet, email: str) -> QuerySet:
+    return queryset.alias(_email_ci=Lower("email")).filter(_email_ci=email)
+
+
+def guardian_records_matching(queryset: QuerySet, query: SearchQuery) -> QuerySet:
+    match query.shape:
+        case Shape.PHONE:
+            return queryset.filter(mobile_phone__in=query.phones)
+        case Shape.EMAIL:
+            return _email_match(queryset, query.value)
+        case Shape.NAME:
+            return queryset.filter(_person_name_q("last_name_key", "first_name_key", query))
+        case Shape.UAI:
+            return queryset.filter(establishment__uai=query.value)
+        case Shape.INE:
+            return queryset.filter(
+                pk__in=Responsibility.objects.filter(pupil__ine=query.value).values(
+                    "guardian_record_id"
+                )
+            )
+        case Shape.IDENTIFIER:
+            return queryset.filter(account__in=_identifier_accounts(query.value))
+    return queryset.none()
+
+
+def pupils_matching(queryset: QuerySet, query: SearchQuery) -> QuerySet:
+    match query.shape:
+        case Shape.INE:
+            return queryset.filter(ine=query.value)
+        case Shape.UAI:
+            return queryset.filter(establishment__uai=query.value)
+        case Shape.NAME:
+            return _by_person_name(queryset, "last_name", "first_names", query)
+        case Shape.IDENTIFIER:
+            return queryset.filter(account__in=_identifier_accounts(query.value))
+        case Shape.PHONE | Shape.EMAIL:
+            records = guardian_records_matching(GuardianRecord.objects.all(), query)
+            return queryset.filter(
+                pk__in=Responsibility.objects.filter(guardian_record__in=records).values(
+                    "pupil_id"
+                )
+            )
+    return queryset.none()
+
+
+def responsibilities_matching(queryset: QuerySet, query: SearchQuery) -> QuerySet:
+    if query.shape == Shape.UAI:
+        return queryset.filter(pupil__establishment__uai=query.value)
+    if query.shape in (Shape.PHONE, Shape.EMAIL):
+        return queryset.filter(
+            guardian_record__in=guardian_records_matching(GuardianRecord.objects.all(), query)
+        )
+    return queryset.filter(pupil__in=pupils_matching(Pupil.objects.all(), query))
+
+
+def _identifier_accounts(identifier: str) -> QuerySet:
+    # « p.dupont12 » is one account; « p.dupont » every p.dupontNN (prefix scan on the
+    # identifier's unique index, varchar_pattern_ops on PostgreSQL).
+    if identifier[-1].isdigit():
+        return Account.objects.filter(identifier=identifier)
+    return Account.objects.filter(identifier__startswith=identifier)
+
+
+def accounts_matching(queryset: QuerySet, query: SearchQuery) -> QuerySet:
+    """Accounts found by the query. Related rows are looked up first (small id lists), so
+    that each part uses its own index instead of an OR across tables."""
+    match query.shape:
+        case Shape.IDENTIFIER:
+            if query.value[-1].isdigit():
+                return queryset.filter(identifier=query.value)
+            return queryset.filter(identifier__startswith=query.value)
+        case Shape.NAME:
+            return _by_person_name(queryset, "last_name", "first_name", query)
+        case Shape.PHONE:
+            ids = set(Account.objects.filter(phone__in=query.phones).values_list("pk", flat=True))
+            ids |= _covering_account_ids(
+                GuardianRecord.objects.filter(mobile_phone__in=query.phones)
+            )
+            return queryset.filter(pk__in=ids)
+        case Shape.EMAIL:
+            ids = set(_email_match(Account.objects.all(), query.value).values_list("pk", flat=True))
+            ids |= _covering_account_ids(_email_match(GuardianRecord.objects.all(), query.value))
+            return queryset.filter(pk__in=ids)
+        case Shape.INE:
+            pupil = Pupil.objects.filter(ine=query.value).first()
+            if pupil is None:
+                return queryset.none()
+            ids = _covering_account_ids(
+                GuardianRecord.objects.filter(responsibilities__pupil=pupil)
+            )
+            if pupil.account_id:
+                ids.add(pupil.account_id)
+            return queryset.filter(pk__in=ids)
+        case Shape.UAI:
+            ids = _covering_account_ids(
+                GuardianRecord.objects.filter(establishment__uai=query.value)
+            )
+            ids |= set(
+                Pupil.objects.filter(establishment__uai=query.value, account__isnull=False)
+                .values_list("account_id", flat=True)
+            )
+            return queryset.filter(pk__in=ids)
+    return queryset.none()
+
+
+def _covering_account_ids(records: QuerySet) -> set[int]:
+    return set(records.filter(account__isnull=False).values_list("account_id", flat=True))
+
+
+# --- Helpdesk search and account file ----------------------------------------------------
+
+
+@dataclass
+class SearchResults:
+    query: SearchQuery
+    accounts: list[Account]
+    accounts_truncated: bool
+    records: list[GuardianRecord]
+    records_truncated: bool
+
+
+# Case-insensitive, and not the order of any B-tree index: for a partial name the planner
+# then reads the few rows the trigram index finds and sorts them, rather than walking a name
+# index from « A » hoping to meet matches early.
+ACCOUNT_ORDER = (Lower("last_name"), Lower("first_name"), "identifier")
+RECORD_ORDER = (Lower("last_name"), Lower("first_name"), "pk")
+
+
+def _sort_key(account: Account):
+    return (account.last_name.lower(), account.first_name.lower(), account.identifier)
+
+
+def accounts_search(*, query: SearchQuery, scope: StaffScope, limit: int) -> list[Account]:
+    """At most `limit` accounts of the scope found by the query, by name.
+
+    For a limited scope, each way of belonging to it is its own query (an EXISTS joined to
+    the few accounts the query found); one query with an OR of them would make PostgreSQL
+    hash a whole academy's records first.
+    """
+    found = accounts_matching(Account.objects.all(), query)
+    if scope.everything:
+        return list(found.order_by(*ACCOUNT_ORDER)[:limit])
+    if scope.is_empty:
+        return []
+    accounts: dict[int, Account] = {}
+    for part in _scope_parts(scope):
+        for account in found.filter(part).order_by(*ACCOUNT_ORDER)[:limit]:
+            accounts[account.pk] = account
+    return sorted(accounts.values(), key=_sort_key)[:limit]
+
+
+def helpdesk_search(*, query: SearchQuery, scope: StaffScope, limit: int = SEARCH_LIMIT):
+    """Accounts of the scope found by the query, and the guardian records that no account
+    covers yet (parents who have not activated: the usual reason to call)."""
+    accounts = accounts_search(query=query, scope=scope, limit=limit + 1)
+    records = list(
+        guardian_records_matching(
+            GuardianRecord.objects.filter(
+                scope.establishment_q("establishment"), account__isnull=True
+            ),
+            query,
+        )
+        .select_related("establishment")
+        .order_by(*RECORD_ORDER)[: limit + 1]
+    )
+    _attach_schools(accounts)
+    return SearchResults(
+        query=query,
+        accounts=accounts[:limit],
+        accounts_truncated=len(accounts) > limit,
+        records=records[:limit],
+        records_truncated=len(records) > limit,
+    )
+
+
+def _attach_schools(accounts: list[Account]) -> None:
+    """account.schools: the establishments of its records or its pupil record (2 queries)."""
+    by_account: dict[int, set[Establishment]] = {a.pk: set() for a in accounts}
+    if not accounts:
+        return
+    ids = list(by_account)
+    for record in GuardianRecord.objects.filter(account_id__in=ids).select_related(
+        "establishment"
+    ):
+        by_account[record.account_id].add(record.establishment)
+    for pupil in Pupil.objects.filter(account_id__in=ids).select_related("establishment"):
+        by_account[pupil.account_id].add(pupil.establishment)
+    for account in accounts:
+        account.schools = sorted(by_account[account.pk], key=lambda e: e.name)
+
+
+@dataclass
+class AccountFile:
+    account: Account
+    records: list[GuardianRecord]
+    pupil_record: Pupil | None
+    journal: list[JournalEvent]
+    flows: list = field(default_factory=list)
+    messages: list = field(default_factory=list)
+
+    @property
+    def children(self) -> list[tuple[Pupil, Responsibility]]:
+        seen, children = set(), []
+        for record in self.records:
+            for link in record.links:
+                if link.pupil_id not in seen:
+                    seen.add(link.pupil_id)
+                    children.append((link.pupil, link))
+        return children
+
+
+def _links_prefetch() -> Prefetch:
+    return Prefetch(
+        "responsibilities",
+        queryset=Responsibility.objects.select_related("pupil__establishment").order_by(
+            "pupil__last_name", "pupil__first_names"
+        ),
+        to_attr="links",
+    )
+
+
+def account_file(*, account_id: int, scope: StaffScope) -> AccountFile | None:
+    """Everything the helpdesk needs about one account of its scope, in a few queries."""
+    account = (
+        Account.objects.filter(accounts_scope_q(scope), pk=account_id)
+        .exclude(kind="staff")
+        .first()
+    )
+    if account is None:
+        return None
+    records = list(
+        account.guardian_records.select_related("establishment")
+        .prefetch_related(_links_prefetch())
+        .order_by("establishment__name")
+    )
+    pupil_record = (
+        Pupil.objects.select_related("establishment").filter(account=account).first()
+    )
+    flows = activation_flows_for(records=records, account=account)
+    return AccountFile(
+        account=account,
+        records=records,
+        pupil_record=pupil_record,
+        journal=journal_for(account=account, flows=flows),
+        flows=flows,
+        messages=messages_for(account=account, flows=flows),
+    )
+
+
+@dataclass
+class RecordFile:
+    record: GuardianRecord
+    journal: list[JournalEvent]
+    flows: list = field(default_factory=list)
+    messages: list = field(default_factory=list)
+
+
+def guardian_record_file(*, record_id: int, scope: StaffScope) -> RecordFile | None:
+    record = (
+        GuardianRecord.objects.filter(scope.establishment_q("establishment"), pk=record_id)
+        .select_related("establishment", "account")
+        .prefetch_related(_links_prefetch())
+        .first()
+    )
+    if record is None:
+        return None
+    flows = activation_flows_for(records=[record], account=None)
+    return RecordFile(
+        record=record,
+        journal=journal_for(account=None, flows=flows),
+        flows=flows,
+        messages=messages_for(account=None, flows=flows),
+    )
+
+
+def journal_for(*, account: Account | None, flows: list) -> list[JournalEvent]:
+    """The latest events of the account and of the activation flows that concern it."""
+    flow_ids = [flow.pk for flow in flows if getattr(flow, "pk", None)]
+    condition = Q(pk__in=[])
+    if account is not None:
+        condition |= Q(account=account)
+    if flow_ids:
+        condition |= Q(flow_id__in=flow_ids)
+    return list(
+        JournalEvent.objects.filter(condition)
+        .exclude(kind__in=CONSULTATION_KINDS)
+        .select_related("actor")
+        .order_by("-at", "-pk")[:JOURNAL_LIMIT]
+    )
+
+
+FLOWS_LIMIT = 20
+MESSAGES_LIMIT = 20
+
+
+def activation_flows_for(*, records: list[GuardianRecord], account: Account | None) -> list:
+    """Activation flows of the account, or that matched one of these guardian records,
+    newest first. Two indexed lookups (flow.account, flow.phone); a flow started with the
+    same number under other names matched none of these records and is left out."""
+    from activation.models import ActivationFlow
+
+    phones = sorted({str(r.mobile_phone) for r in records if r.mobile_phone})
+    condition = Q(pk__in=[])
+    if account is not None:
+        condition |= Q(account=account)
+    if phones:
+        condition |= Q(phone__in=phones)
+    record_ids = {r.pk for r in records}
+    flows = ActivationFlow.objects.filter(condition).order_by("-created_at")[: FLOWS_LIMIT * 3]
+    return [
+        flow
+        for flow in flows
+        if (account is not None and flow.account_id == account.pk)
+        or record_ids.intersection(flow.matched_record_ids or [])
+    ][:FLOWS_LIMIT]
+
+
+def messages_for(*, account: Account | None, flows: list) -> list:
+    """The latest SMS and e-mails sent for the account or its flows (never their text)."""
+    from notifications.models import OutboundMessage
+
+    condition = Q(pk__in=[])
+    if account is not None:
+        condition |= Q(account=account)
+    flow_ids = [flow.pk for flow in flows]
+    if flow_ids:
+        condition |= Q(flow_id__in=flow_ids)
+    return list(
+        OutboundMessage.objects.filter(condition)
+        .only("channel", "recipient", "purpose", "status", "provider_status", "created_at",
+              "sent_at", "flow_id", "account_id")
+        .order_by("-created_at")[:MESSAGES_LIMIT]
+    )

@@ -1,0 +1,181 @@
+"""Helpdesk account file and actions: unlock, close, resend the activation SMS — each one
+journaled with the agent and the reason they typed, each one kept in the history."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import ratelimit
+from accounts.journal import journal_record
+from accounts.models import AccountState, JournalEvent
+from activation.models import ActivationFlow, FlowStatus
+from activation.services import activation_flow_start
+from notifications.models import OutboundMessage
+
+pytestmark = pytest.mark.django_db
+
+REASON = "Appel du parent le 3/09, identité vérifiée (date de naissance de l'enfant)"
+
+
+def account_url(account, action=""):
+    name = f"admin:helpdesk_account_{action}" if action else "admin:helpdesk_account"
+    return reverse(name, args=[account.pk])
+
+
+def test_account_file_shows_children_schools_records_and_journal(helpdesk_client, world):
+    account = world.account_a1
+    journal_record("login_failed", account=account, reason="wrong_password", profile="guardian")
+    journal_record("activation_code_sent", account=account, send=1)
+    response = helpdesk_client.get(account_url(account))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "H.LEFEVRE12" in body and "Actif" in body
+    assert "LEFÈVRE Zoé" in body and "Collège Jules-Ferry (0940001A)" in body
+    assert "+33 6 11 22 33 44" in body
+    assert "Échec de connexion" in body and "Code d&#x27;activation envoyé par SMS" in body
+    assert body.count("<caption>") >= 4  # links, flows, messages, journal tables
+    # Looking is journaled too, with the agent.
+    viewed = JournalEvent.objects.get(kind="helpdesk.account_viewed", account=account)
+    assert viewed.actor.staff_profile.role == "helpdesk"
+    # … but consultations do not crowd the file's journal.
+    body = helpdesk_client.get(account_url(account)).content.decode()
+    assert "Consultation par l&#x27;assistance" not in body
+    assert JournalEvent.objects.filter(kind="helpdesk.account_viewed").count() == 2
+
+
+def test_unlock_requires_a_reason(helpdesk_client, locked_account):
+    response = helpdesk_client.post(account_url(locked_account, "unlock"), {"unlock-reason": ""})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Motif : saisissez la raison de cette action" in body
+    assert 'id="id_unlock-reason_error"' in body
+    locked_account.refresh_from_db()
+    assert locked_account.state == AccountState.LOCKED
+    assert not JournalEvent.objects.filter(kind="helpdesk.account_unlocked").exists()
+
+
+def test_unlock_is_journaled_with_the_agent_and_reason(helpdesk_client, helpdesk_agent,
+                                                        locked_account):
+    ratelimit.hit("login-identifier", locked_account.identifier, window_seconds=900)
+    response = helpdesk_client.post(account_url(locked_account, "unlock"),
+                                    {"unlock-reason": REASON})
+    assert response.status_code == 302
+    locked_account.refresh_from_db()
+    assert locked_account.state == AccountState.ACTIVE
+    event = JournalEvent.objects.get(kind="helpdesk.account_unlocked")
+    assert event.account == locked_account and event.actor == helpdesk_agent
+    assert event.data == {"reason": REASON, "state_before": "locked", "state_after": "active"}
+    change = locked_account.history.latest()
+    assert change.history_user == helpdesk_agent and change.state == "active"
+    assert change.prev_record.state == "locked"
+    # The portal's sign-in counter of this identifier starts again.
+    assert ratelimit.count("login-identifier", locked_account.identifier) == 0
+    # The file shows it, with the agent.
+    body = helpdesk_client.get(account_url(locked_account)).content.decode()
+    assert "Compte déverrouillé par l&#x27;assistance" in body
+    assert helpdesk_agent.display_identifier in body
+
+
+def test_unlocking_an_unlocked_account_says_so(helpdesk_client, world):
+    url = account_url(world.account_a1, "unlock")
+    response = helpdesk_client.post(url, {"unlock-reason": REASON}, follow=True)
+    assert "n&#x27;est pas verrouillé" in response.content.decode()
+    assert not JournalEvent.objects.filter(kind="helpdesk.account_unlocked").exists()
+
+
+def test_close_releases_the_guardian_records(helpdesk_client, helpdesk_agent, world):
+    account = world.account_a1
+    response = helpdesk_client.post(account_url(account, "close"), {"close-reason": REASON})
+    assert response.status_code == 302
+    account.refresh_from_db()
+    world.rec_a1.refresh_from_db()
+    assert account.state == AccountState.CLOSED
+    assert world.rec_a1.account is None
+    event = JournalEvent.objects.get(kind="helpdesk.account_closed")
+    assert event.actor == helpdesk_agent and event.data["reason"] == REASON
+    assert event.data["released_guardian_records"] == [world.rec_a1.pk]
+    record_change = world.rec_a1.history.latest()
+    assert record_change.history_user == helpdesk_agent and record_change.account_id is None
+    # Closed: no more action offered but the file stays readable; the record is searchable
+    # as « sans compte ».
+    body = helpdesk_client.get(account_url(account)).content.decode()
+    assert "Fermer le compte" not in body and "Fermé" in body
+    body = helpdesk_client.get("/gestion/assistance/", {"q": "06 11 22 33 44"}).content.decode()
+    assert reverse("admin:helpdesk_record", args=[world.rec_a1.pk]) in body
+
+
+def test_a_secretary_cannot_act_on_accounts(secretary_client, locked_account):
+    response = secretary_client.post(account_url(locked_account, "unlock"),
+                                     {"unlock-reason": REASON})
+    assert response.status_code == 403
+    locked_account.refresh_from_db()
+    assert locked_account.state == AccountState.LOCKED
+
+
+def test_actions_need_post(helpdesk_client, locked_account):
+    assert helpdesk_client.get(account_url(locked_account, "unlock")).status_code == 405
+
+
+# --- Resend the activation SMS of a stalled flow --------------------------------------
+
+
+@pytest.fixture
+def stalled_flow(world, settings):
+    settings.SMS_BACKEND = "notifications.sms.LocmemSMSBackend"
+    world.link_a2.status = "active"
+    world.link_a2.save(update_fields=["status"])
+    flow, _secret = activation_flow_start(last_name="Nguyen", first_name="Thi",
+                                          phone="+33622334455")
+    # The parent waited: the resend cooldown has passed.
+    ActivationFlow.objects.filter(pk=flow.pk).update(
+        code_sent_at=timezone.now() - datetime.timedelta(minutes=5)
+    )
+    flow.refresh_from_db()
+    assert flow.matched_record_ids == [world.rec_a2.pk]
+    return flow
+
+
+def test_record_file_shows_the_stalled_flow_and_resends(helpdesk_client, helpdesk_agent, world,
+                                                        stalled_flow):
+    url = reverse("admin:helpdesk_record", args=[world.rec_a2.pk])
+    body = helpdesk_client.get(url).content.decode()
+    assert "Je saisis le code de sécurité" in body  # the flow's step
+    assert "Renvoyer le SMS" in body
+    sent_before = OutboundMessage.objects.filter(flow_id=stalled_flow.pk).count()
+
+    resend = reverse("admin:helpdesk_record_resend", args=[world.rec_a2.pk])
+    response = helpdesk_client.post(resend, {"resend-reason": ""})
+    assert response.status_code == 400
+    assert OutboundMessage.objects.filter(flow_id=stalled_flow.pk).count() == sent_before
+
+    response = helpdesk_client.post(resend, {"resend-reason": REASON})
+    assert response.status_code == 302
+    stalled_flow.refresh_from_db()
+    assert stalled_flow.sends == 2
+    messages = OutboundMessage.objects.filter(flow_id=stalled_flow.pk)
+    assert messages.count() == sent_before + 1
+    assert {m.recipient for m in messages} == {"+33622334455"}
+    event = JournalEvent.objects.get(kind="helpdesk.activation_sms_resent")
+    assert event.actor == helpdesk_agent and event.flow_id == stalled_flow.pk
+    assert event.data == {"reason": REASON}
+    body = helpdesk_client.get(url).content.decode()
+    assert "SMS d&#x27;activation renvoyé par l&#x27;assistance" in body
+
+
+def test_resend_refused_when_the_flow_is_over(helpdesk_client, world, stalled_flow):
+    ActivationFlow.objects.filter(pk=stalled_flow.pk).update(status=FlowStatus.BLOCKED)
+    resend = reverse("admin:helpdesk_record_resend", args=[world.rec_a2.pk])
+    response = helpdesk_client.post(resend, {"resend-reason": REASON}, follow=True)
+    assert "Aucune activation en cours" in response.content.decode()
+    assert not JournalEvent.objects.filter(kind="helpdesk.activation_sms_resent").exists()
+
+
+def test_resend_follows_the_activation_limits(helpdesk_client, world, stalled_flow):
+    ActivationFlow.objects.filter(pk=stalled_flow.pk).update(code_sent_at=timezone.now())
+    resend = reverse("admin:helpdesk_record_resend", args=[world.rec_a2.pk])
+    response = helpdesk_client.post(resend, {"resend-reason": REASON}, follow=True)
+    stalled_flow.refresh_from_db()
+    assert stalled_flow.sends == 1
+    assert "Patientez" in response.content.decode() or "patientez" in response.content.decode()

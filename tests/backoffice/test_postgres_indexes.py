@@ -1,0 +1,67 @@
+"""On PostgreSQL, each kind of search is served by its index (no scan of a whole table).
+
+The planner is told not to scan tables sequentially when it can avoid it: if the index
+expression did not match the query's, the plan would still show a Seq Scan.
+"""
+
+import pytest
+from django.db import connection
+from django.db.models.functions import Lower
+
+from accounts.models import Account
+from accounts.selectors import accounts_matching, guardian_records_matching, pupils_matching
+from accounts.selectors import search_query_parse as parse
+from pupils.models import GuardianRecord, Pupil
+from pupils.normalization import name_key
+
+pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db]
+
+
+def plan(queryset) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    return queryset.explain()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Lefèvre", "Jean-Éric N'DIAYE", "Œuvray", "Müller-Straße", "Nguyễn Thị", "d'Alembert",
+     "ÇAĞLAR", "Ødegaard"],
+)
+def test_sql_name_key_reads_names_like_python(name):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT educonnect_name_key(%s)", [name])
+        assert cursor.fetchone()[0] == name_key(name)
+
+
+@pytest.mark.parametrize(
+    ("queryset", "index"),
+    [
+        (lambda: accounts_matching(Account.objects.all(), parse("lefev")),
+         "account_last_name_trgm"),
+        (lambda: accounts_matching(Account.objects.all(), parse("ly")), "account_last_name_trgm"),
+        (lambda: accounts_matching(Account.objects.all(), parse("Hélène Lefèvre")),
+         "account_last_name_trgm"),
+        (lambda: accounts_matching(Account.objects.all(), parse("H.LEFEVRE12")),
+         "accounts_account_identifier"),
+        (lambda: accounts_matching(Account.objects.all(), parse("h.lefevre")),
+         "accounts_account_identifier"),
+        (lambda: pupils_matching(Pupil.objects.all(), parse("lefev")), "pupil_last_name_trgm"),
+        (lambda: guardian_records_matching(GuardianRecord.objects.all(), parse("lefev")),
+         "guardian_last_name_key_trgm"),
+        (lambda: guardian_records_matching(GuardianRecord.objects.all(),
+                                           parse("Helene@Exemple.fr")),
+         "guardian_email_ci_idx"),
+        (lambda: Account.objects.filter(phone__in=parse("06 11 22 33 44").phones),
+         "account_phone_idx"),
+        (lambda: Account.objects.alias(e=Lower("email")).filter(e="a@b.fr"),
+         "account_email_ci_idx"),
+    ],
+    ids=["account-name", "account-short-name", "account-first-and-last-name", "identifier",
+         "identifier-prefix", "pupil-name", "guardian-name", "guardian-email", "account-phone",
+         "account-email"],
+)
+def test_search_uses_its_index(queryset, index):
+    text = plan(queryset())
+    assert index in text
+    assert "Seq Scan" not in text

@@ -1,0 +1,169 @@
+"""The helpdesk search: the shape of the query picks the field; partial, unaccented and
+differently written input finds the account."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.selectors import (
+    InvalidSearch,
+    Shape,
+    StaffScope,
+    helpdesk_search,
+    search_query_parse,
+)
+from tests.factories import AccountFactory, GuardianRecordFactory, PupilFactory
+
+SEARCH = "/gestion/assistance/"
+
+
+@pytest.mark.parametrize(
+    ("typed", "shape", "value"),
+    [
+        ("H.LEFEVRE12", Shape.IDENTIFIER, "h.lefevre12"),
+        ("  h.lefevre ", Shape.IDENTIFIER, "h.lefevre"),
+        ("Helene.Lefevre@Exemple.FR", Shape.EMAIL, "helene.lefevre@exemple.fr"),
+        ("06 11 22 33 44", Shape.PHONE, "+33611223344"),
+        ("06.11.22.33.44", Shape.PHONE, "+33611223344"),
+        ("+33 6 11 22 33 44", Shape.PHONE, "+33611223344"),
+        ("0033611223344", Shape.PHONE, "+33611223344"),
+        ("111111111aa", Shape.INE, "111111111AA"),
+        ("0940001a", Shape.UAI, "0940001A"),
+        ("Lefèvre", Shape.NAME, "lefevre"),
+        ("LEFEVRE", Shape.NAME, "lefevre"),
+        ("le fèvre", Shape.NAME, "lefevre"),
+        ("N'Diaye", Shape.NAME, "ndiaye"),
+    ],
+)
+def test_query_shapes(typed, shape, value):
+    query = search_query_parse(typed)
+    assert (query.shape, query.value) == (shape, value)
+
+
+def test_overseas_number_typed_in_national_form_is_found_in_its_region():
+    query = search_query_parse("0692 12 34 56")
+    assert query.shape == Shape.PHONE
+    assert "+262692123456" in query.phones
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [("", "Saisissez un identifiant"), ("   ", "Saisissez un identifiant"),
+     ("06 12 34", "n'est pas un numéro de téléphone portable valide"),
+     ("01 23 45 67 89", "n'est pas un numéro de téléphone portable valide"),
+     ("é", "au moins 2 lettres"), ("x" * 101, "au plus 100 caractères")],
+)
+def test_unusable_queries_say_what_to_type(typed, message):
+    with pytest.raises(InvalidSearch) as error:
+        search_query_parse(typed)
+    assert message in error.value.message
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "typed",
+    ["h.lefevre12", "H.LEFEVRE12", "h.lefevre", "lefevre", "LEFÈVRE", "efev", "06 11 22 33 44",
+     "+33611223344", "helene.lefevre@EXEMPLE.fr", "111111111aa", "0940001A"],
+)
+def test_each_kind_of_query_finds_the_account(world, typed):
+    scope = StaffScope(academy_id=world.academy_a.pk)
+    results = helpdesk_search(query=search_query_parse(typed), scope=scope)
+    assert world.account_a1 in results.accounts
+    assert world.account_b1 not in results.accounts  # another academy's Lefèvre
+
+
+@pytest.mark.django_db
+def test_a_guardian_without_account_is_found_as_a_record(world):
+    scope = StaffScope(academy_id=world.academy_a.pk)
+    for typed in ("nguyen", "Nguyễn", "06 22 33 44 55", "222222222BB", "guy"):
+        results = helpdesk_search(query=search_query_parse(typed), scope=scope)
+        assert results.records == [world.rec_a2], typed
+        assert results.accounts == []
+
+
+@pytest.mark.django_db
+def test_short_names_are_matched_whole(world):
+    ly = AccountFactory(identifier="a.ly10", first_name="Awa", last_name="Ly")
+    GuardianRecordFactory(establishment=world.a1, last_name="Ly", first_name="Awa", account=ly)
+    AccountFactory(identifier="a.lyon10", first_name="Ana", last_name="Lyon")
+    scope = StaffScope(everything=True)
+    results = helpdesk_search(query=search_query_parse("ly"), scope=scope)
+    assert results.accounts == [ly]
+
+
+@pytest.mark.django_db
+def test_a_pupil_account_is_found_by_ine_and_name(world):
+    pupil_account = AccountFactory(identifier="z.lefevre10", kind="pupil", first_name="Zoé",
+                                   last_name="Lefèvre")
+    world.pupil_a1.account = pupil_account
+    world.pupil_a1.save(update_fields=["account"])
+    scope = StaffScope(academy_id=world.academy_a.pk)
+    assert pupil_account in helpdesk_search(query=search_query_parse("111111111AA"),
+                                            scope=scope).accounts
+    assert pupil_account in helpdesk_search(query=search_query_parse("lefevre"),
+                                            scope=scope).accounts
+
+
+@pytest.mark.django_db
+def test_many_results_are_capped_and_said_so(world):
+    for _ in range(4):
+        PupilFactory(establishment=world.a1)
+        GuardianRecordFactory(establishment=world.a1, last_name="Dupont")
+    results = helpdesk_search(query=search_query_parse("dupont"),
+                              scope=StaffScope(everything=True), limit=3)
+    assert len(results.records) == 3 and results.records_truncated
+
+
+# --- The page -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_search_page_by_phone_typed_with_spaces(helpdesk_client, world):
+    response = helpdesk_client.get(SEARCH, {"q": "06 11 22 33 44"})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Recherche par numéro de téléphone" in body
+    assert reverse("admin:helpdesk_account", args=[world.account_a1.pk]) in body
+    assert "H.LEFEVRE12" in body and "Collège Jules-Ferry (0940001A)" in body
+
+
+@pytest.mark.django_db
+def test_search_page_by_name_without_accents_shows_only_own_academy(helpdesk_client, world):
+    body = helpdesk_client.get(SEARCH, {"q": "lefevre"}).content.decode()
+    assert "H.LEFEVRE12" in body
+    assert "M.LEFEVRE40" not in body
+
+
+@pytest.mark.django_db
+def test_search_error_is_linked_to_the_field(helpdesk_client):
+    response = helpdesk_client.get(SEARCH, {"q": "06 12"})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "n&#x27;est pas un numéro de téléphone portable valide" in body
+    assert 'aria-describedby="id_q_helptext id_q_error"' in body
+    assert 'id="id_q_error"' in body
+
+
+@pytest.mark.django_db
+def test_searches_are_limited_per_agent(helpdesk_client, settings):
+    settings.BACKOFFICE_SEARCHES_PER_HOUR = 2
+    for _ in range(2):
+        assert helpdesk_client.get(SEARCH, {"q": "lefevre"}).status_code == 200
+    response = helpdesk_client.get(SEARCH, {"q": "lefevre"})
+    assert response.status_code == 400
+    assert "nombre maximal de recherches" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("typed", ["Hélène Lefèvre", "LEFEVRE helene", "lefevre hel",
+                                   "helene  LEFÈVRE"])
+def test_first_and_last_name_in_either_order(world, typed):
+    scope = StaffScope(academy_id=world.academy_a.pk)
+    results = helpdesk_search(query=search_query_parse(typed), scope=scope)
+    assert results.accounts == [world.account_a1]
+
+
+@pytest.mark.django_db
+def test_first_and_last_name_find_a_record_without_account(world):
+    results = helpdesk_search(query=search_query_parse("Thi Nguyen"),
+                              scope=StaffScope(everything=True))
+    assert results.records == [world.rec_a2]

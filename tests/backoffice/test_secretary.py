@@ -1,0 +1,269 @@
+"""A secretary fixes her school's data; every change is kept with its author, before and
+after, and shown on the object's history page; nobody can rewrite that history."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import JournalEvent
+from pupils.models import Responsibility
+from tests.factories import EstablishmentFactory, GuardianRecordFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def record_form(record, **changes):
+    data = {
+        "mobile_phone": str(record.mobile_phone or ""),
+        "email": record.email,
+        # The links inline (management form), unchanged.
+        "responsibilities-TOTAL_FORMS": "0",
+        "responsibilities-INITIAL_FORMS": "0",
+        "responsibilities-MIN_NUM_FORMS": "0",
+        "responsibilities-MAX_NUM_FORMS": "1000",
+    }
+    data.update(changes)
+    return data
+
+
+def change_url(obj):
+    return reverse(f"admin:pupils_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def history_url(obj):
+    return reverse(f"admin:pupils_{obj._meta.model_name}_history", args=[obj.pk])
+
+
+def test_phone_fix_is_stored_in_e164_and_shown_in_history_with_author(
+    secretary_client, secretary, world
+):
+    record = world.rec_a1
+    response = secretary_client.post(change_url(record),
+                                     record_form(record, mobile_phone="07 98 76 54 32"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    record.refresh_from_db()
+    assert str(record.mobile_phone) == "+33798765432"
+    change = record.history.latest()
+    assert change.history_user == secretary
+    assert str(change.prev_record.mobile_phone) == "+33611223344"
+    page = secretary_client.get(history_url(record)).content.decode()
+    assert secretary.identifier in page  # the author
+    assert "+33611223344" in page and "+33798765432" in page  # before → after
+
+
+def test_overseas_school_reads_national_numbers_in_its_region(secretary_client, secretary, world):
+    reunion = EstablishmentFactory(uai="9740010Z", name="Collège Bourbon",
+                                   academy=world.academy_a)
+    secretary.staff_profile.establishments.add(reunion)
+    record = GuardianRecordFactory(establishment=reunion, mobile_phone="")
+    response = secretary_client.post(change_url(record),
+                                     record_form(record, mobile_phone="0692 12 34 56"))
+    assert response.status_code == 302
+    record.refresh_from_db()
+    assert str(record.mobile_phone) == "+262692123456"
+
+
+@pytest.mark.parametrize("typed", ["01 23 45 67 89", "06 12", "téléphone"])
+def test_bad_phone_gets_a_french_error_naming_the_field(secretary_client, world, typed):
+    record = world.rec_a1
+    response = secretary_client.post(change_url(record), record_form(record, mobile_phone=typed))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Téléphone portable : Ce numéro n&#x27;est pas un numéro de téléphone portable" in body
+    assert 'id="id_mobile_phone_error"' in body
+    assert 'aria-describedby="id_mobile_phone_helptext id_mobile_phone_error"' in body
+    record.refresh_from_db()
+    assert str(record.mobile_phone) == "+33611223344"
+    assert record.history.count() == 1  # nothing half-written
+
+
+def test_bad_email_names_the_field(secretary_client, world):
+    record = world.rec_a1
+    response = secretary_client.post(change_url(record), record_form(record, email="helene@"))
+    assert response.status_code == 200
+    assert "Adresse électronique : saisissez une adresse valide" in response.content.decode()
+
+
+def test_clearing_the_phone_is_allowed(secretary_client, world):
+    record = world.rec_a1
+    response = secretary_client.post(change_url(record), record_form(record, mobile_phone=""))
+    assert response.status_code == 302
+    record.refresh_from_db()
+    assert not record.mobile_phone
+
+
+def test_record_page_shows_the_covering_account_and_never_secrets(secretary_client, world):
+    body = secretary_client.get(change_url(world.rec_a1)).content.decode()
+    assert "Compte actif : H.LEFEVRE12" in body
+    assert "argon2" not in body
+    assert world.account_a1.password.split("$")[-1] not in body
+    no_account = GuardianRecordFactory(establishment=world.a1)
+    body = secretary_client.get(change_url(no_account)).content.decode()
+    assert "Aucun compte : activation non faite" in body
+
+
+def test_changelist_shows_account_cover(secretary_client, world):
+    body = secretary_client.get(reverse("admin:pupils_guardianrecord_changelist")).content.decode()
+    assert "Compte actif : H.LEFEVRE12" in body
+
+
+def pupil_form(pupil, **changes):
+    data = {
+        "last_name": pupil.last_name, "first_names": pupil.first_names,
+        "birth_date": pupil.birth_date.strftime("%d/%m/%Y"),
+        "responsibilities-TOTAL_FORMS": "0", "responsibilities-INITIAL_FORMS": "0",
+        "responsibilities-MIN_NUM_FORMS": "0", "responsibilities-MAX_NUM_FORMS": "1000",
+    }
+    data.update(changes)
+    return data
+
+
+def test_birth_date_fix_is_audited(secretary_client, secretary, world):
+    pupil = world.pupil_a1
+    response = secretary_client.post(change_url(pupil),
+                                     pupil_form(pupil, birth_date="12/04/2013",
+                                                first_names="  Zoé   Marie "))
+    assert response.status_code == 302
+    pupil.refresh_from_db()
+    assert pupil.birth_date == datetime.date(2013, 4, 12)
+    assert pupil.first_names == "Zoé Marie"
+    change = pupil.history.latest()
+    assert change.history_user == secretary
+    assert change.prev_record.birth_date == datetime.date(2013, 4, 2)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [("31/02/2013", "Date de naissance : saisissez une date au format JJ/MM/AAAA"),
+     ("01/01/2099", "Date de naissance : elle ne peut pas être dans le futur"),
+     ("01/01/1950", "Date de naissance : vérifiez l&#x27;année")],
+)
+def test_bad_birth_dates_are_refused(secretary_client, world, typed, message):
+    pupil = world.pupil_a1
+    response = secretary_client.post(change_url(pupil), pupil_form(pupil, birth_date=typed))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    pupil.refresh_from_db()
+    assert pupil.birth_date == datetime.date(2013, 4, 2)
+
+
+def test_secretary_cannot_edit_ine_or_school(secretary_client, world):
+    pupil = world.pupil_a1
+    secretary_client.post(change_url(pupil),
+                          pupil_form(pupil, ine="999999999ZZ", establishment=world.b1.pk))
+    pupil.refresh_from_db()
+    assert pupil.ine == "111111111AA" and pupil.establishment == world.a1
+
+
+def test_add_a_link_then_set_legal_representative_and_resolve(secretary_client, secretary,
+                                                               world):
+    response = secretary_client.post(
+        reverse("admin:pupils_responsibility_add"),
+        {"guardian_record": world.rec_a1.pk, "pupil": world.pupil_a1_bis.pk,
+         "status": "active"},  # « représentant légal » unticked
+    )
+    assert response.status_code == 302
+    link = Responsibility.objects.get(guardian_record=world.rec_a1, pupil=world.pupil_a1_bis)
+    assert not link.is_legal_representative
+    assert link.history.latest().history_user == secretary
+
+    changelist = reverse("admin:pupils_responsibility_changelist")
+    secretary_client.post(changelist, {"action": "links_set_legal",
+                                       "_selected_action": [link.pk]})
+    link.refresh_from_db()
+    assert link.is_legal_representative
+
+    # A link the guardian disputed during activation: the secretary keeps it.
+    link.status = "disputed"
+    link.save()
+    response = secretary_client.get(changelist, {"status__exact": "disputed"})
+    assert [r.pk for r in response.context["cl"].result_list] == [link.pk]
+    secretary_client.post(changelist, {"action": "links_keep", "_selected_action": [link.pk]})
+    link.refresh_from_db()
+    assert link.status == "active"
+    latest = link.history.latest()
+    assert latest.history_user == secretary and latest.prev_record.status == "disputed"
+
+
+def test_adding_an_existing_link_says_what_to_do(secretary_client, world):
+    response = secretary_client.post(
+        reverse("admin:pupils_responsibility_add"),
+        {"guardian_record": world.rec_a1.pk, "pupil": world.pupil_a1.pk, "status": "active",
+         "is_legal_representative": "on"},
+    )
+    assert response.status_code == 200
+    assert "Ce lien existe déjà" in response.content.decode()
+
+
+def test_link_added_from_the_record_page_must_be_of_the_same_school(secretary_client, world):
+    record = world.rec_a1
+    data = record_form(record)
+    data.update({
+        "responsibilities-TOTAL_FORMS": "2", "responsibilities-INITIAL_FORMS": "1",
+        "responsibilities-0-id": world.link_a1.pk,
+        "responsibilities-0-guardian_record": record.pk,
+        "responsibilities-0-is_legal_representative": "on",
+        "responsibilities-0-status": "active",
+        "responsibilities-1-guardian_record": record.pk,
+        "responsibilities-1-pupil": world.pupil_a2.pk,  # another school's pupil
+        "responsibilities-1-status": "active",
+    })
+    response = secretary_client.post(change_url(record), data)
+    assert response.status_code == 200
+    assert not Responsibility.objects.filter(pupil=world.pupil_a2, guardian_record=record).exists()
+
+
+def test_link_removed_from_the_record_page_inline(secretary_client, secretary, world):
+    record = world.rec_a1
+    data = record_form(record)
+    data.update({
+        "responsibilities-TOTAL_FORMS": "1", "responsibilities-INITIAL_FORMS": "1",
+        "responsibilities-0-id": world.link_a1.pk,
+        "responsibilities-0-guardian_record": record.pk,
+        "responsibilities-0-is_legal_representative": "on",
+        "responsibilities-0-status": "removed",
+    })
+    response = secretary_client.post(change_url(record), data)
+    assert response.status_code == 302
+    world.link_a1.refresh_from_db()
+    assert world.link_a1.status == "removed"
+    assert world.link_a1.history.latest().history_user == secretary
+
+
+# --- Audit rows are read-only -------------------------------------------------------------
+
+
+def test_history_version_page_cannot_revert(secretary_client, world):
+    record = world.rec_a1
+    version = record.history.latest()
+    url = reverse("admin:pupils_guardianrecord_simple_history", args=[record.pk,
+                                                                       version.history_id])
+    assert secretary_client.get(url).status_code == 200
+    response = secretary_client.post(url, record_form(record, mobile_phone="0799999999"))
+    assert response.status_code == 403
+    record.refresh_from_db()
+    assert str(record.mobile_phone) == "+33611223344"
+
+
+def test_journal_has_no_write_path_even_for_national_admins(national_client, world):
+    event = JournalEvent.objects.create(kind="login_failed", account=world.account_a1)
+    change = reverse("admin:accounts_journalevent_change", args=[event.pk])
+    assert national_client.get(change).status_code == 200  # readable
+    assert national_client.post(change, {"kind": "x"}).status_code == 403
+    delete = reverse("admin:accounts_journalevent_delete", args=[event.pk])
+    assert national_client.post(delete, {"post": "yes"}).status_code == 403
+    assert national_client.get(reverse("admin:accounts_journalevent_add")).status_code == 403
+    event.refresh_from_db()
+    assert event.kind == "login_failed"
+
+
+def test_no_role_holds_a_history_or_journal_write_permission(secretary, helpdesk_agent,
+                                                             national_admin):
+    for user in (secretary, helpdesk_agent, national_admin):
+        permissions = user.get_all_permissions()
+        assert not {p for p in permissions if ".add_historical" in p or ".change_historical" in p
+                    or ".delete_historical" in p}
+        assert not {p for p in permissions if p.endswith("_journalevent")} - {
+            "accounts.view_journalevent"
+        }

@@ -1,0 +1,199 @@
+"""The back-office in Chromium: a secretary signs in with password + TOTP and fixes a
+guardian's mobile number, and the guardian then activates by SMS with the new number; a
+helpdesk agent enrols the second factor with the key shown next to the QR code, then finds
+accounts by a number typed with spaces and a name typed without accents. axe on each page."""
+
+import datetime
+import re
+import time
+from base64 import b32decode
+
+import pytest
+from django.urls import reverse
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
+
+from accounts.backoffice.services import staff_create
+from accounts.models import Account, StaffRole
+from notifications.sms import FileSMSBackend
+from pupils.models import GuardianRecord
+from tests.browser.a11y import assert_accessible
+from tests.factories import (
+    AcademyFactory,
+    AccountFactory,
+    EstablishmentFactory,
+    GuardianRecordFactory,
+    PupilFactory,
+    ResponsibilityFactory,
+)
+
+STAFF_PASSWORD = "Rentree-Scolaire-2026!"
+GUARDIAN_PASSWORD = "Cartable-Vert-2024!"
+CODE_IN_SMS = re.compile(r"code de sécurité est ([A-Z0-9]{6})")
+
+
+@pytest.fixture
+def sms_folder(settings, tmp_path):
+    settings.SMS_BACKEND = "notifications.sms.FileSMSBackend"
+    settings.SMS_FILE_PATH = tmp_path / "sms"
+    return settings.SMS_FILE_PATH
+
+
+@pytest.fixture
+def school(transactional_db):
+    academy = AcademyFactory(name="Créteil")
+    college = EstablishmentFactory(uai="0940021K", name="Collège Paul-Éluard", academy=academy)
+    record = GuardianRecordFactory(establishment=college, last_name="RAKOTOMALALA",
+                                   first_name="Fanja", mobile_phone="+33611111111")
+    pupil = PupilFactory(establishment=college, last_name="RAKOTOMALALA", first_names="Tiana",
+                         birth_date=datetime.date(2012, 9, 3))
+    ResponsibilityFactory(guardian_record=record, pupil=pupil)
+    return {"academy": academy, "college": college, "record": record, "pupil": pupil}
+
+
+def sign_in_back_office(page, live_server, identifier, *, code_from_page=False, device=None):
+    page.goto(f"{live_server.url}/gestion/")
+    expect(page.get_by_role("heading", name="Connexion au back-office")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Identifiant").fill(identifier)
+    page.get_by_label("Mot de passe").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Continuer").click()
+    expect(page.get_by_label("Code à 6 chiffres")).to_be_visible()
+    assert_accessible(page)
+    if code_from_page:
+        expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
+        secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+        code = totp(b32decode(secret))
+    else:
+        code = totp(device.bin_key)
+    page.get_by_label("Code à 6 chiffres").fill(f"{code:06d}")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("link", name="Déconnexion").or_(
+        page.get_by_role("button", name="Déconnexion"))).to_be_visible()
+
+
+def read_code(folder, *, timeout=10.0) -> tuple[str, str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = FileSMSBackend.read_messages(file_path=folder)
+        if messages:
+            return messages[-1].to, CODE_IN_SMS.search(messages[-1].body).group(1)
+        time.sleep(0.1)
+    raise AssertionError("no SMS file was written")
+
+
+def test_secretary_fixes_a_number_then_the_parent_activates_with_it(
+    page, browser, live_server, sms_folder, school
+):
+    secretary = staff_create(
+        first_name="Claire", last_name="Bonnet", email="claire.bonnet@ac-creteil.fr",
+        password=STAFF_PASSWORD, role=StaffRole.SECRETARY, establishments=[school["college"]],
+    )
+    device = TOTPDevice.objects.create(user=secretary, name="Téléphone", confirmed=True)
+    sign_in_back_office(page, live_server, secretary.identifier.upper(), device=device)
+
+    # The parent called: the school had an old number. Find the record, fix the number.
+    page.get_by_role("link", name=re.compile("Responsables")).first.click()
+    page.get_by_role("searchbox").or_(page.locator("#searchbar")).first.fill("rakoto")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.get_by_role("link", name="RAKOTOMALALA")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name="RAKOTOMALALA").click()
+    expect(page.get_by_text("Aucun compte : activation non faite")).to_be_visible()
+    assert_accessible(page)
+    phone = page.get_by_label("Téléphone portable")
+    phone.fill("07 56 34")  # a slip first: the error says what to type
+    page.get_by_role("button", name="Enregistrer", exact=True).click()
+    expect(page.locator("#id_mobile_phone_error")).to_contain_text("Téléphone portable :")
+    expect(page.get_by_label("Téléphone portable")).to_have_attribute(
+        "aria-describedby", "id_mobile_phone_helptext id_mobile_phone_error"
+    )
+    assert_accessible(page)
+    page.get_by_label("Téléphone portable").fill("07 56 34 56 78")
+    page.get_by_role("button", name="Enregistrer", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("modifié")
+    record = GuardianRecord.objects.get(pk=school["record"].pk)
+    assert str(record.mobile_phone) == "+33756345678"
+    assert record.history.latest().history_user == secretary
+
+    # The history shows the change and its author.
+    page.goto(live_server.url + reverse("admin:pupils_guardianrecord_history",
+                                        args=[record.pk]))
+    expect(page.get_by_text(secretary.identifier).first).to_be_visible()
+    expect(page.get_by_text("+33756345678").first).to_be_visible()
+    assert_accessible(page)
+
+    # The parent, in their own browser, activates with the new number.
+    parent = browser.new_context().new_page()
+    parent.goto(live_server.url + reverse("activation:start"))
+    parent.get_by_label("Nom", exact=True).fill("Rakotomalala")
+    parent.get_by_label("Prénom", exact=True).fill("Fanja")
+    parent.get_by_role("textbox", name=re.compile("N° de téléphone portable")).fill(
+        "07 56 34 56 78"
+    )
+    parent.get_by_role("button", name="Suivant").click()
+    expect(parent.get_by_text("Un code de sécurité a été envoyé")).to_be_visible()
+    to, code = read_code(sms_folder)
+    assert to == "+33756345678"
+    parent.get_by_label("Code de sécurité").fill(code)
+    parent.get_by_role("button", name="Suivant").click()
+    section = parent.locator("section", has=parent.get_by_role("heading", name="Tiana"))
+    section.get_by_text("Je suis le représentant légal de cet élève", exact=True).click()
+    section.get_by_label("Jour").fill("03")
+    section.get_by_label("Mois").fill("09")
+    section.get_by_label("Année").fill("2012")
+    parent.get_by_role("button", name="Confirmer").click()
+    parent.get_by_label("Mot de passe", exact=True).fill(GUARDIAN_PASSWORD)
+    parent.get_by_label("Confirmation du mot de passe", exact=True).fill(GUARDIAN_PASSWORD)
+    parent.get_by_role("button", name="Suivant").click()
+    expect(parent.get_by_text("Votre compte a été activé avec succès")).to_be_visible()
+    account = Account.objects.get(kind="guardian")
+    assert str(account.phone) == "+33756345678"
+    assert GuardianRecord.objects.get(pk=record.pk).account == account
+
+    # Back in the back-office, the record shows the account that now covers it.
+    page.goto(live_server.url + reverse("admin:pupils_guardianrecord_change", args=[record.pk]))
+    expect(page.get_by_text(f"Compte actif : {account.display_identifier}")).to_be_visible()
+
+
+def test_helpdesk_enrols_then_finds_accounts_by_phone_and_unaccented_name(
+    page, live_server, school
+):
+    lefevre = AccountFactory(identifier="h.lefevre12", first_name="Hélène", last_name="Lefèvre",
+                             phone="+33698765432")
+    GuardianRecordFactory(establishment=school["college"], last_name="Lefèvre",
+                          first_name="Hélène", mobile_phone="+33698765432", account=lefevre)
+    agent = staff_create(
+        first_name="Paul", last_name="Éluard", email="paul.eluard@ac-creteil.fr",
+        password=STAFF_PASSWORD, role=StaffRole.HELPDESK, academy=school["academy"],
+    )
+    # First sign-in: enrol with the key printed under the QR code.
+    sign_in_back_office(page, live_server, agent.identifier, code_from_page=True)
+    assert TOTPDevice.objects.get(user=agent).confirmed
+
+    page.get_by_role("link", name="Rechercher un compte").first.click()
+    expect(page.get_by_role("heading", name="Rechercher un compte")).to_be_visible()
+    assert_accessible(page)
+
+    search = page.get_by_label("Rechercher un compte")
+    search.fill("06 98 76 54 32")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.get_by_text("Recherche par numéro de téléphone")).to_be_visible()
+    expect(page.get_by_role("link", name="H.LEFEVRE12")).to_be_visible()
+    assert_accessible(page)
+
+    page.get_by_label("Rechercher un compte").fill("lefevre")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.get_by_text("Recherche par nom")).to_be_visible()
+    page.get_by_role("link", name="H.LEFEVRE12").click()
+    expect(page.get_by_role("heading", name="Compte H.LEFEVRE12")).to_be_visible()
+    expect(page.get_by_text("Collège Paul-Éluard (0940021K)").first).to_be_visible()
+    assert_accessible(page)
+
+    # An unusable query: the error is next to the field and tied to it.
+    page.goto(live_server.url + reverse("admin:helpdesk_search"))
+    page.get_by_label("Rechercher un compte").fill("06 98")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.locator("#id_q_error")).to_contain_text("numéro de téléphone portable valide")
+    assert_accessible(page)
