@@ -47,7 +47,9 @@ UAI_PREFIX_REGIONS = {
     "976": "YT",
 }
 # Tried, in this order, for a number typed in national form, after the preferred region.
-FRENCH_REGIONS = ("FR", "RE", "YT", "GP", "MQ", "GF", "PM", "BL", "MF", "WF", "NC", "PF")
+# Six-digit local numbers of the Pacific territories and Saint-Pierre-et-Miquelon overlap:
+# the more populous territories are tried first; the hint asks for the country code anyway.
+FRENCH_REGIONS = ("FR", "RE", "YT", "GP", "MQ", "GF", "NC", "PF", "WF", "PM", "BL", "MF")
 _MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE,
                  phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 _PHONE_SEPARATORS = re.compile(r"[\s.\-()/\u00a0\u202f]")
