@@ -30,7 +30,9 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("EDUCONNECT_SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site is the back-office (accounts.backoffice.site.BackOfficeSite): every staff
+    # user signs in with a password and a TOTP code. Its AppConfig stands in for Django's.
+    "accounts.backoffice.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -282,13 +284,6 @@ CELERY_BEAT_SCHEDULE["activation-flows-purge"] = {
 }
 
 # --- Back-office --------------------------------------------------------------------------
-# The admin site is the back-office (accounts.backoffice.site.BackOfficeSite): every staff user
-# signs in with a password and a TOTP code. Its AppConfig stands in for Django's admin one.
-# (Kept here so the swap lives with the back-office; it may move into INSTALLED_APPS itself.)
-INSTALLED_APPS = [
-    "accounts.backoffice.BackOfficeAdminConfig" if app == "django.contrib.admin" else app
-    for app in INSTALLED_APPS
-]
 # Between the password and the code: how long the half-signed-in state lasts, how many wrong
 # codes it allows (django-otp also slows a device down after each wrong code).
 BACKOFFICE_SIGN_IN_PENDING_SECONDS = env.int("BACKOFFICE_SIGN_IN_PENDING_SECONDS", default=300)

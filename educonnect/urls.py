@@ -1,10 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
 
-admin.site.site_header = "ÉduConnect — back-office"
-admin.site.site_title = "ÉduConnect"
-admin.site.index_title = "Administration"
-
 urlpatterns = [
     path("", include("accounts.urls")),
     path("activation/", include("activation.urls")),
