@@ -1,4 +1,4 @@
-"""`manage.py demo_accounts`: the two demo accounts sign in, and running it again changes
+"""`manage.py demo_accounts`: the demo accounts sign in, and running it again changes
 nothing but what was broken."""
 
 import datetime
@@ -12,6 +12,7 @@ from accounts.management.commands.demo_accounts import GUARDIAN_PASSWORD, PUPIL_
 from accounts.models import Account, AccountKind, AccountState
 from pupils.models import GuardianRecord, Pupil
 from tests.factories import (
+    AcademyFactory,
     EstablishmentFactory,
     GuardianRecordFactory,
     PupilFactory,
@@ -24,8 +25,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def demo_roster():
     """What demo/roster.csv gives for the DUPRÉ-LAGARDE family."""
-    college = EstablishmentFactory(uai="0750001A", name="Collège Victor-Hugo")
-    ecole = EstablishmentFactory(uai="0750002B", name="École élémentaire Jean-Jaurès")
+    paris = AcademyFactory(name="Paris")
+    college = EstablishmentFactory(uai="0750001A", name="Collège Victor-Hugo", academy=paris)
+    ecole = EstablishmentFactory(uai="0750002B", name="École élémentaire Jean-Jaurès",
+                                 academy=paris)
     for school, ine, first_names in [(college, "123456789AA", "Lucas"),
                                      (ecole, "123456789AB", "Inès")]:
         record = GuardianRecordFactory(
@@ -84,7 +87,7 @@ def test_running_again_changes_nothing_and_repairs_what_was_changed(demo_roster)
 
     run()
     guardian.refresh_from_db()
-    assert Account.objects.count() == 2
+    assert Account.objects.exclude(kind=AccountKind.STAFF).count() == 2
     assert guardian.password == password_hash  # not re-hashed when already right
     assert guardian.history.count() == history
 
@@ -96,7 +99,7 @@ def test_running_again_changes_nothing_and_repairs_what_was_changed(demo_roster)
     run()
     guardian.refresh_from_db()
     pupil_account.refresh_from_db()
-    assert Account.objects.count() == 2
+    assert Account.objects.exclude(kind=AccountKind.STAFF).count() == 2
     assert guardian.check_password(GUARDIAN_PASSWORD)
     assert pupil_account.state == AccountState.ACTIVE
 
@@ -111,3 +114,19 @@ def test_refuses_to_run_without_debug(demo_roster):
     with override_settings(DEBUG=False), pytest.raises(CommandError, match="DJANGO_DEBUG=true"):
         call_command("demo_accounts", stdout=StringIO())
     assert not Account.objects.exists()
+
+
+def test_creates_one_back_office_user_per_role_once(demo_roster):
+    from accounts.management.commands.demo_accounts import STAFF_PASSWORD
+    from accounts.models import StaffRole
+
+    run()
+    run()
+
+    staff = Account.objects.filter(kind=AccountKind.STAFF).select_related("staff_profile")
+    assert sorted(a.staff_profile.role for a in staff) == sorted(
+        [StaffRole.SECRETARY, StaffRole.HELPDESK, StaffRole.NATIONAL]
+    )
+    assert all(a.is_staff and a.check_password(STAFF_PASSWORD) for a in staff)
+    secretary = next(a for a in staff if a.staff_profile.role == StaffRole.SECRETARY)
+    assert [e.uai for e in secretary.staff_profile.establishments.all()] == ["0750001A"]

@@ -1,4 +1,7 @@
-"""`python manage.py demo_accounts`: the two demo accounts, with known passwords.
+"""`python manage.py demo_accounts`: the demo accounts, with known passwords.
+
+A guardian and a pupil of demo/roster.csv, and one back-office user per staff role (they
+enrol their TOTP second factor at their first sign-in on /gestion/).
 
 Idempotent: the first run creates them, every later run finds them again and only puts back
 what changed (password, state, covered records). Refuses to run unless DEBUG is on, since it
@@ -10,10 +13,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.backoffice.services import staff_create
 from accounts.journal import journal_record
-from accounts.models import Account, AccountKind, AccountState
+from accounts.models import Account, AccountKind, AccountState, StaffRole
 from accounts.services import account_create
-from pupils.models import GuardianRecord, Pupil
+from pupils.models import Academy, Establishment, GuardianRecord, Pupil
 from pupils.normalization import clean_name
 
 # Mme Hélène DUPRÉ-LAGARDE of demo/roster.csv: her children Lucas (Collège Victor-Hugo,
@@ -24,6 +28,16 @@ GUARDIAN_PHONE = "+33612345678"
 GUARDIAN_PASSWORD = "Demo-Parent-2026!"  # noqa: S105 (published demo password)
 PUPIL_INE = "123456789AA"  # Lucas DUPRÉ-LAGARDE
 PUPIL_PASSWORD = "Demo-Eleve-2026!"  # noqa: S105 (published demo password)
+
+STAFF_PASSWORD = "Demo-Gestion-2026!"  # noqa: S105 (published demo password)
+# (role, first name, last name, email, scope): a secretary of Lucas's collège, a helpdesk
+# agent of the académie de Paris, a national administrator.
+DEMO_STAFF = [
+    (StaffRole.SECRETARY, "Sylvie", "Marchand", "secretariat.demo@educonnect.example",
+     "0750001A"),
+    (StaffRole.HELPDESK, "Karim", "Benali", "assistance.demo@educonnect.example", "Paris"),
+    (StaffRole.NATIONAL, "Nathalie", "Roux", "national.demo@educonnect.example", None),
+]
 
 ROSTER_MISSING = (
     "Le registre de démonstration n'a pas été importé ({what} introuvable). Importez-le "
@@ -46,6 +60,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             guardian, records = self._guardian()
             pupil_account, pupil = self._pupil()
+            staff = [self._staff(*spec) for spec in DEMO_STAFF]
 
         out = self.stdout
         out.write(self.style.SUCCESS("Comptes de démonstration prêts."))
@@ -63,6 +78,11 @@ class Command(BaseCommand):
         out.write(f"    Mot de passe : {PUPIL_PASSWORD}")
         out.write("")
         out.write(f"  Connexion : {settings.SITE_URL}/")
+        out.write("")
+        out.write(f"  Back-office ({settings.SITE_URL}/gestion/), mot de passe {STAFF_PASSWORD},")
+        out.write("  second facteur TOTP à enrôler à la première connexion :")
+        for account in staff:
+            out.write(f"    {account.staff_profile.get_role_display():28} {account.identifier}")
 
     def _guardian(self) -> tuple[Account, list[GuardianRecord]]:
         records = list(
@@ -119,6 +139,27 @@ class Command(BaseCommand):
             pupil.account = account
             journal_record("demo_account_created", account=account)
         return account, pupil
+
+    def _staff(self, role, first_name, last_name, email, scope) -> Account:
+        account = Account.objects.filter(kind=AccountKind.STAFF, email=email).first()
+        if account is not None:
+            self._reset(account, STAFF_PASSWORD)
+            return account
+        establishments, academy = [], None
+        if role == StaffRole.SECRETARY:
+            establishments = list(Establishment.objects.filter(uai=scope))
+            if not establishments:
+                raise CommandError(ROSTER_MISSING.format(what=f"établissement {scope}"))
+        elif role == StaffRole.HELPDESK:
+            academy = Academy.objects.filter(name=scope).first()
+            if academy is None:
+                raise CommandError(ROSTER_MISSING.format(what=f"académie {scope}"))
+        account = staff_create(
+            first_name=first_name, last_name=last_name, email=email, password=STAFF_PASSWORD,
+            role=role, establishments=establishments, academy=academy,
+        )
+        journal_record("demo_account_created", account=account)
+        return account
 
     def _reset(self, account: Account, password: str, *, phone: str = "") -> None:
         """Put back the known password and the active state, writing only what changed."""
