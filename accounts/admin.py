@@ -21,7 +21,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from .backoffice import services
 from .backoffice.forms import NO_AUTOFILL
 from .backoffice.journal_labels import LABELS, describe_event
-from .backoffice.scoping import ScopedAdminMixin
+from .backoffice.scoping import ReadOnlyAdminMixin, ScopedAdminMixin
 from .models import Account, AccountKind, AccountState, JournalEvent, StaffProfile, StaffRole
 from .selectors import Shape, accounts_matching, accounts_scope_q
 
@@ -104,7 +104,7 @@ class JournalKindFilter(admin.SimpleListFilter):
 
 
 @admin.register(JournalEvent)
-class JournalEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class JournalEventAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("at", "label", "account", "actor", "ip_address", "details")
     list_select_related = ("account", "actor")
     list_filter = (JournalKindFilter,)
@@ -135,15 +135,6 @@ class JournalEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_actions(self, request):
         return {}
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- Staff users ------------------------------------------------------------------------

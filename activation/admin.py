@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.utils.functional import cached_property
 
+from accounts.backoffice.scoping import ReadOnlyAdminMixin
 from pupils.normalization import mask_phone
 
 from .models import ActivationFlow
@@ -33,7 +34,7 @@ class EstimatedCountPaginator(Paginator):
 
 
 @admin.register(ActivationFlow)
-class ActivationFlowAdmin(admin.ModelAdmin):
+class ActivationFlowAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "id", "created_at", "status", "step", "masked_phone", "is_matched", "sends",
         "wrong_codes_total", "wrong_dates", "account",
@@ -63,12 +64,3 @@ class ActivationFlowAdmin(admin.ModelAdmin):
     @admin.display(description="fiche trouvée", boolean=True)
     def is_matched(self, flow):
         return flow.matched
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

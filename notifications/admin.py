@@ -8,14 +8,14 @@ import uuid
 
 from django.contrib import admin
 
-from accounts.backoffice.scoping import BoundedCountPaginator
+from accounts.backoffice.scoping import BoundedCountPaginator, ReadOnlyAdminMixin
 from pupils.normalization import InvalidPhoneNumber, parse_mobile_phone
 
 from .models import OutboundMessage
 
 
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(admin.ModelAdmin):
+class OutboundMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "channel", "purpose", "recipient", "status", "provider_status",
                     "attempts", "sent_at"]
     list_filter = ["channel", "status"]
@@ -58,12 +58,3 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         except InvalidPhoneNumber:
             pass
         return queryset.filter(provider_message_id=term), False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

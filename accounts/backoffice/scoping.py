@@ -184,3 +184,17 @@ class ScopedAdminMixin(ScopedQuerysetMixin):
 
     def search_matching(self, queryset, query):
         return queryset.none()
+
+
+class ReadOnlyAdminMixin:
+    """Admin pages that show records nobody may add, change or delete from the back-office
+    (journal, activation flows, outbox)."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
