@@ -1,0 +1,567 @@
+"""Reading a school roster (CSV) and validating its rows.
+
+No database access here: this module turns a file into validated `RosterRow`s and
+`RejectedRow`s (each problem named by line, column and reason, in French);
+`pupils.services.roster_import` writes the valid rows. The format is documented in
+docs/roster-format.md.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime
+import functools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+
+from .models import (
+    Academy,
+    Establishment,
+    EstablishmentKind,
+    GuardianRecord,
+    Pupil,
+    is_valid_ine,
+    is_valid_uai,
+)
+from .normalization import (
+    _PHONE_SEPARATORS,  # the same compaction as parse_mobile_phone's
+    FRENCH_REGIONS,
+    InvalidPhoneNumber,
+    ascii_fold,
+    clean_name,
+    name_key,
+    parse_mobile_phone,
+    region_for_uai,
+)
+
+COLUMNS = (
+    "uai",
+    "etablissement",
+    "type_etablissement",
+    "academie",
+    "ine",
+    "eleve_nom",
+    "eleve_prenoms",
+    "eleve_date_naissance",
+    "niveau",
+    "responsable_civilite",
+    "responsable_nom",
+    "responsable_prenom",
+    "responsable_telephone_portable",
+    "responsable_email",
+    "representant_legal",
+)
+HEADER = ";".join(COLUMNS)
+
+# Which object a column describes: used to count rejected objects per kind.
+ESTABLISHMENT_COLUMNS = frozenset({"uai", "etablissement", "type_etablissement", "academie"})
+PUPIL_COLUMNS = frozenset(
+    {"ine", "eleve_nom", "eleve_prenoms", "eleve_date_naissance", "niveau"}
+)
+GUARDIAN_COLUMNS = frozenset(
+    {"responsable_civilite", "responsable_nom", "responsable_prenom",
+     "responsable_telephone_portable", "responsable_email"}
+)
+
+
+def _max_length(model, name: str) -> int:
+    return model._meta.get_field(name).max_length
+
+
+# Checked here so that a long value is a row error, never a database error that would abort
+# a whole chunk.
+MAX_LENGTHS = {
+    "etablissement": _max_length(Establishment, "name"),
+    "academie": _max_length(Academy, "name"),
+    "eleve_nom": _max_length(Pupil, "last_name"),
+    "eleve_prenoms": _max_length(Pupil, "first_names"),
+    "niveau": _max_length(Pupil, "level"),
+    "responsable_nom": _max_length(GuardianRecord, "last_name"),
+    "responsable_prenom": _max_length(GuardianRecord, "first_name"),
+    "responsable_email": _max_length(GuardianRecord, "email"),
+}
+MAX_KEY_LENGTH = min(_max_length(GuardianRecord, "last_name_key"),
+                     _max_length(GuardianRecord, "first_name_key"))
+_KINDS = {kind.value for kind in EstablishmentKind}
+_CIVILITIES = {"mme": "Mme", "madame": "Mme", "mlle": "Mme", "mademoiselle": "Mme",
+               "m": "M.", "mr": "M.", "monsieur": "M.", "": ""}
+_YES_NO = {"oui": True, "non": False}
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_validate_email = EmailValidator()
+_READ_BLOCK = 1 << 20
+
+
+class RosterFileError(Exception):
+    """The file as a whole cannot be read (encoding, header): nothing is imported."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    column: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        if self.column is None:
+            return f"ligne {self.line}: {self.reason}"
+        return f"ligne {self.line}, colonne {self.column}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class RosterRow:
+    """One valid pupil–guardian pair, normalised."""
+
+    line: int
+    uai: str
+    establishment_name: str
+    establishment_kind: str
+    academy_name: str
+    ine: str
+    pupil_last_name: str
+    pupil_first_names: str
+    birth_date: datetime.date
+    level: str
+    civility: str
+    guardian_last_name: str
+    guardian_first_name: str
+    guardian_last_name_key: str
+    guardian_first_name_key: str
+    mobile_phone: str  # E.164, or "" when the school has none
+    email: str  # lowercased, or ""
+    is_legal_representative: bool
+
+
+@dataclass(slots=True)
+class RejectedRow:
+    line: int
+    errors: list[RowError]
+    # Raw identifying values, to count rejected objects per kind.
+    uai: str = ""
+    ine: str = ""
+    guardian_key: tuple[str, str] = ("", "")
+    columns: set[str] = field(default_factory=set)
+
+
+# Names, schools and academies repeat across rows: their keys are computed once.
+_key = functools.lru_cache(maxsize=1 << 16)(name_key)
+_fold = functools.lru_cache(maxsize=1 << 10)(ascii_fold)
+
+
+_NATIONAL_FORM = re.compile(r"0\d{9}")
+_FRENCH_INTERNATIONAL_FORM = re.compile(r"(?:\+|00)(33|262|508|590|594|596)([1-9]\d{8})")
+# Regions sharing each country code, in libphonenumber's order (+262: La Réunion, Mayotte).
+_REGIONS_BY_COUNTRY_CODE = {
+    code: tuple(region for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[int(code)]
+                if region in FRENCH_REGIONS)
+    for code in ("33", "262", "508", "590", "594", "596")
+}
+# Number types libphonenumber tests before « mobile »: a number matching one of them is not
+# a mobile for it, so not for the fast path either.
+_TYPES_BEFORE_MOBILE = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
+                        "pager", "uan", "voicemail")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _mobile_phone(raw: str, region: str) -> str:
+    """pupils.normalization.parse_mobile_phone, made fast enough for 100,000 rows.
+
+    Nearly every number of a roster is a national-form mobile of the school's region: those
+    are checked against libphonenumber's own metadata patterns directly (a parse, a validity
+    check and a type check cost ~100 µs a number). Anything else goes through
+    parse_mobile_phone, once per distinct number. test_roster_phones.py checks that both
+    paths agree on every prefix of every French region.
+    """
+    compact = _PHONE_SEPARATORS.sub("", raw)
+    if _NATIONAL_FORM.fullmatch(compact):
+        e164 = _national_mobile(compact[1:], region)
+        if e164 is not None:
+            return e164
+    elif international := _FRENCH_INTERNATIONAL_FORM.fullmatch(compact):
+        # +262 692… is the number 0692… of La Réunion (or Mayotte): the same check applies.
+        for number_region in _REGIONS_BY_COUNTRY_CODE[international[1]]:
+            e164 = _national_mobile(international[2], number_region)
+            if e164 is not None:
+                return e164
+    return _parsed_mobile_phone(compact, region)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parsed_mobile_phone(compact: str, region: str) -> str:
+    return parse_mobile_phone(compact, preferred_region=region)
+
+
+def _national_mobile(national_number: str, region: str) -> str | None:
+    rule = _mobile_rule(region)
+    if rule is None:
+        return None
+    prefix, general, mobile, others = rule
+    if not (_matches(national_number, general) and _matches(national_number, mobile)):
+        return None
+    if any(_matches(national_number, other) for other in others):
+        return None
+    return prefix + national_number
+
+
+def _matches(number: str, description: tuple[re.Pattern, frozenset[int]]) -> bool:
+    pattern, lengths = description
+    return (not lengths or len(number) in lengths) and pattern.fullmatch(number) is not None
+
+
+@functools.cache
+def _mobile_rule(region: str):
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if (metadata is None or metadata.national_prefix_for_parsing != "0"
+            or metadata.national_prefix_transform_rule
+            or metadata.mobile is None or metadata.mobile.national_number_pattern is None):
+        return None
+
+    def description(desc):
+        return re.compile(desc.national_number_pattern), frozenset(desc.possible_length or ())
+
+    others = [description(getattr(metadata, name)) for name in _TYPES_BEFORE_MOBILE
+              if getattr(metadata, name) is not None
+              and getattr(metadata, name).national_number_pattern is not None]
+    return (f"+{metadata.country_code}", description(metadata.general_desc),
+            description(metadata.mobile), others)
+
+
+def _check_encoding(path: Path) -> int:
+    """Read the whole file once as UTF-8; return its number of lines.
+
+    Checked before any row is imported, so that a file saved in another encoding (Excel's
+    « CSV (séparateur : point-virgule) » writes Windows-1252) imports nothing rather than
+    names with broken accents.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = 0
+    last = b""
+    with path.open("rb") as raw:
+        while block := raw.read(_READ_BLOCK):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                line = lines + 1 + block.count(b"\n", 0, max(exc.start, 0))
+                raise RosterFileError(
+                    f"Le fichier n'est pas encodé en UTF-8 (premier caractère illisible "
+                    f"ligne {line}). Enregistrez-le au format « CSV UTF-8 (délimité par des "
+                    f"points-virgules) » puis relancez l'import."
+                ) from exc
+            lines += block.count(b"\n")
+            last = block
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise RosterFileError(
+                f"Le fichier n'est pas encodé en UTF-8 (fin de fichier illisible ligne "
+                f"{lines + 1})."
+            ) from exc
+    if last and not last.endswith(b"\n"):
+        lines += 1
+    return lines
+
+
+class RosterFile:
+    """A roster on disk: `line_count` once opened, then iterate for rows.
+
+    Iteration yields a `RosterRow` or a `RejectedRow` per data line (blank lines are
+    skipped). Rows of one pupil (same INE) or one establishment (same UAI) must agree with
+    each other: a row that contradicts an earlier valid row is rejected, naming both lines.
+    """
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise RosterFileError(f"Fichier introuvable : {self.path}")
+        self.line_count = _check_encoding(self.path)
+        if self.line_count == 0:
+            raise RosterFileError(
+                f"Le fichier est vide. Sa première ligne doit être l'en-tête : {HEADER}"
+            )
+        # First valid row of each establishment and pupil: line and comparable values.
+        self._establishments: dict[str, tuple[int, tuple]] = {}
+        self._pupils: dict[str, tuple[int, tuple]] = {}
+        self._today = datetime.date.today()
+
+    @property
+    def data_line_count(self) -> int:
+        return max(self.line_count - 1, 0)
+
+    def __iter__(self) -> Iterator[RosterRow | RejectedRow]:
+        # utf-8-sig drops the byte order mark that Excel writes.
+        with self.path.open(encoding="utf-8-sig", newline="") as text:
+            reader = csv.reader(text, delimiter=";")
+            try:
+                header = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise RosterFileError(f"En-tête (ligne 1) illisible : {exc}.") from exc
+            while header and not header[-1].strip():
+                header.pop()  # trailing separators
+            positions = self._check_header(header)
+            previous_end = reader.line_num
+            while True:
+                line = previous_end + 1
+                try:
+                    record = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error:
+                    # The reader skips the line and goes on: only this row is lost.
+                    previous_end = reader.line_num
+                    yield RejectedRow(line, [RowError(
+                        line, None,
+                        f"ligne illisible : une valeur dépasse {csv.field_size_limit():,} "
+                        "caractères (un guillemet non refermé ?).".replace(",", " "),
+                    )])
+                    continue
+                previous_end = reader.line_num
+                if not any(value.strip() for value in record):
+                    continue  # blank line, or a line of separators only
+                yield self._row(line, previous_end, record, len(header), positions)
+
+    @staticmethod
+    def _check_header(header: list[str]) -> dict[str, int]:
+        names = [name.strip().strip('"').lower() for name in header]
+        if len(names) == 1 and ";" not in header[0] and ("," in header[0] or "\t" in header[0]):
+            raise RosterFileError(
+                "Les colonnes doivent être séparées par des points-virgules (;). Enregistrez "
+                "le fichier au format « CSV UTF-8 (délimité par des points-virgules) »."
+            )
+        problems = []
+        unnamed = [str(index + 1) for index, name in enumerate(names) if not name]
+        if unnamed:
+            problems.append("colonne(s) sans nom en position " + ", ".join(unnamed))
+        missing = [column for column in COLUMNS if column not in names]
+        if missing:
+            problems.append(
+                "colonne(s) manquante(s) dans l'en-tête (ligne 1) : " + ", ".join(missing)
+            )
+        unknown = [name for name in names if name and name not in COLUMNS]
+        if unknown:
+            problems.append("colonne(s) inconnue(s) : " + ", ".join(unknown))
+        doubled = sorted({name for name in names if name and names.count(name) > 1})
+        if doubled:
+            problems.append("colonne(s) en double : " + ", ".join(doubled))
+        if problems:
+            raise RosterFileError(
+                "En-tête invalide : " + " ; ".join(problems)
+                + f". La première ligne doit être : {HEADER}"
+            )
+        return {name: names.index(name) for name in COLUMNS}
+
+    def _row(
+        self, line: int, end: int, record: list[str], width: int, positions: dict[str, int]
+    ) -> RosterRow | RejectedRow:
+        if len(record) > width and not any(v.strip() for v in record[width:]):
+            record = record[:width]  # trailing separators
+        if len(record) != width:
+            if end > line:
+                reason = (f"un guillemet (\") ouvert n'est pas refermé : les lignes {line} à "
+                          f"{end} ont été lues comme une seule.")
+            else:
+                reason = (f"{len(record)} valeurs au lieu de {width} ; vérifiez les "
+                          "points-virgules (une valeur qui en contient doit être entre "
+                          "guillemets).")
+            return RejectedRow(line, [RowError(line, None, reason)])
+        raw = {column: record[index].strip() for column, index in positions.items()}
+        errors: list[RowError] = []
+
+        def error(column: str, reason: str) -> None:
+            errors.append(RowError(line, column, reason))
+
+        if _CONTROL_CHARACTERS.search("".join(raw.values())):
+            # A NUL or another control character would be refused by the database (and
+            # abort the whole chunk); it never belongs in a name, a number or an address.
+            for column, value in raw.items():
+                if _CONTROL_CHARACTERS.search(value):
+                    error(column, "caractère invisible (caractère de contrôle) dans la "
+                                  "valeur ; retapez-la.")
+                    raw[column] = _CONTROL_CHARACTERS.sub("", value)
+
+        for column, limit in MAX_LENGTHS.items():
+            if len(raw[column]) > limit:
+                error(column, f"valeur trop longue ({len(raw[column])} caractères, "
+                              f"{limit} au plus).")
+                raw[column] = raw[column][:limit]
+
+        uai = raw["uai"].upper()
+        if not uai:
+            error("uai", "valeur manquante ; le code UAI de l'établissement est obligatoire.")
+        elif not is_valid_uai(uai):
+            error("uai", f"code UAI « {raw['uai']} » invalide ; il doit comporter 7 chiffres "
+                         "suivis d'une lettre, par exemple 0750001A.")
+        establishment_name = _required_name(raw, "etablissement", "le nom de l'établissement",
+                                            error)
+        kind = _fold(raw["type_etablissement"])
+        if kind not in _KINDS:
+            error("type_etablissement",
+                  (f"type « {raw['type_etablissement']} » inconnu" if kind else
+                   "valeur manquante")
+                  + " ; valeurs possibles : ecole, college, lycee, lp.")
+        academy_name = _required_name(raw, "academie", "le nom de l'académie", error)
+
+        ine = raw["ine"].upper()
+        if not ine:
+            error("ine", "valeur manquante ; l'INE de l'élève est obligatoire.")
+        elif not is_valid_ine(ine):
+            error("ine", f"INE « {raw['ine']} » invalide ; il doit comporter 11 caractères : "
+                         "9 chiffres, puis un chiffre ou une lettre, puis une lettre, par "
+                         "exemple 123456789AB.")
+        pupil_last_name = _required_name(raw, "eleve_nom", "le nom de l'élève", error)
+        pupil_first_names = _required_name(raw, "eleve_prenoms", "le prénom de l'élève", error)
+        birth_date = _birth_date(raw["eleve_date_naissance"], self._today, error)
+        level = clean_name(raw["niveau"])
+
+        civility = _CIVILITIES.get(_fold(raw["responsable_civilite"]).rstrip("."))
+        if civility is None:
+            error("responsable_civilite",
+                  f"civilité « {raw['responsable_civilite']} » inconnue ; valeurs possibles : "
+                  "Mme, M. ou vide.")
+        guardian_last_name = _required_name(raw, "responsable_nom", "le nom du responsable",
+                                            error)
+        guardian_first_name = _required_name(raw, "responsable_prenom",
+                                             "le prénom du responsable", error)
+        mobile_phone = ""
+        if raw["responsable_telephone_portable"]:
+            try:
+                mobile_phone = _mobile_phone(raw["responsable_telephone_portable"],
+                                             region_for_uai(uai))
+            except InvalidPhoneNumber:
+                error("responsable_telephone_portable",
+                      f"« {raw['responsable_telephone_portable']} » n'est pas un numéro de "
+                      "téléphone portable ; écrivez un portable (06…, 07…, ou 0692… dans un "
+                      "établissement d'outre-mer), un numéro international (+33…, +262…), "
+                      "ou laissez la case vide.")
+        email = raw["responsable_email"].lower()
+        if email and not _valid_email(email):
+            error("responsable_email",
+                      f"adresse « {raw['responsable_email']} » invalide ; écrivez une adresse "
+                      "comme prenom.nom@example.org, ou laissez la case vide.")
+        legal = _YES_NO.get(raw["representant_legal"].lower())
+        if legal is None:
+            error("representant_legal",
+                  f"valeur « {raw['representant_legal']} » inconnue ; écrivez oui ou non.")
+
+        guardian_key = (_key(guardian_last_name or ""), _key(guardian_first_name or ""))
+        if not errors:
+            establishment_values = (_key(establishment_name), kind, _key(academy_name))
+            pupil_values = (uai, _key(pupil_last_name), _key(pupil_first_names),
+                            birth_date, level.upper())
+            errors += _contradictions(
+                self._establishments.get(uai), line, establishment_values,
+                ("etablissement", "type_etablissement", "academie"),
+                f"le même établissement (UAI {uai})",
+            )
+            errors += _contradictions(
+                self._pupils.get(ine), line, pupil_values,
+                ("uai", "eleve_nom", "eleve_prenoms", "eleve_date_naissance", "niveau"),
+                f"le même élève (INE {ine})",
+            )
+            if not errors:
+                # Only a fully valid row sets the reference values of its establishment/pupil.
+                self._establishments.setdefault(uai, (line, establishment_values))
+                self._pupils.setdefault(ine, (line, pupil_values))
+        if errors:
+            return RejectedRow(line, errors, uai=uai, ine=ine, guardian_key=guardian_key,
+                               columns={e.column for e in errors if e.column})
+        return RosterRow(
+            line=line,
+            uai=uai,
+            establishment_name=establishment_name,
+            establishment_kind=kind,
+            academy_name=academy_name,
+            ine=ine,
+            pupil_last_name=pupil_last_name,
+            pupil_first_names=pupil_first_names,
+            birth_date=birth_date,
+            level=level,
+            civility=civility,
+            guardian_last_name=guardian_last_name,
+            guardian_first_name=guardian_first_name,
+            guardian_last_name_key=guardian_key[0],
+            guardian_first_name_key=guardian_key[1],
+            mobile_phone=mobile_phone,
+            email=email,
+            is_legal_representative=legal,
+        )
+
+
+def _contradictions(
+    first: tuple[int, tuple] | None, line: int, values: tuple, columns: tuple[str, ...],
+    what: str,
+) -> list[RowError]:
+    if first is None:
+        return []
+    first_line, first_values = first
+    return [
+        RowError(line, column, f"différent de la ligne {first_line} pour {what} ; toutes ses "
+                               "lignes doivent porter la même valeur.")
+        for column, mine, theirs in zip(columns, values, first_values, strict=True)
+        if mine != theirs
+    ]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _valid_email(email: str) -> bool:
+    try:
+        _validate_email(email)
+    except ValidationError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _clean(raw: str) -> tuple[str, str]:
+    """A name as stored and its comparison key (names repeat: computed once each)."""
+    value = clean_name(raw)
+    return value, name_key(value)
+
+
+def _required_name(raw: dict[str, str], column: str, what: str, error) -> str:
+    value, key = _clean(raw[column])
+    if not value:
+        error(column, f"valeur manquante ; {what} est obligatoire.")
+    elif not key:
+        error(column, f"« {value} » ne contient aucune lettre ; {what} est obligatoire.")
+    elif len(key) > MAX_KEY_LENGTH and column in GUARDIAN_COLUMNS:
+        # Ligatures spell out longer (Œ -> oe): the stored comparison key has a size too.
+        error(column, f"valeur trop longue ({MAX_KEY_LENGTH} lettres au plus).")
+    return value
+
+
+def _birth_date(value: str, today: datetime.date, error) -> datetime.date | None:
+    column = "eleve_date_naissance"
+    match = _DATE.fullmatch(value)
+    if not value:
+        error(column, "valeur manquante ; écrivez la date de naissance au format JJ/MM/AAAA.")
+        return None
+    if match is None:
+        error(column, f"date « {value} » mal écrite ; écrivez-la au format JJ/MM/AAAA, par "
+                      "exemple 14/03/2012.")
+        return None
+    day, month, year = (int(part) for part in match.groups())
+    try:
+        date = datetime.date(year, month, day)
+    except ValueError:
+        error(column, f"date « {value} » impossible ; vérifiez le jour et le mois.")
+        return None
+    if date > today:
+        error(column, f"date « {value} » dans le futur ; vérifiez l'année.")
+        return None
+    if year < 1900:
+        error(column, f"date « {value} » improbable ; vérifiez l'année.")
+        return None
+    return date
