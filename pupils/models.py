@@ -161,6 +161,11 @@ class GuardianRecord(models.Model):
             models.Index(fields=["last_name", "first_name", "id"], name="guardian_name_idx"),
             # Helpdesk search by e-mail address, in any case.
             models.Index(Lower("email"), name="guardian_email_ci_idx"),
+            # Roster import: a sibling's record in the same school, found by its name keys.
+            models.Index(
+                fields=["establishment", "last_name_key", "first_name_key"],
+                name="guardian_school_namekey_idx",
+            ),
             # Helpdesk scope: « does this account cover a record of my academy? », answered
             # from the index alone for each candidate account.
             models.Index(fields=["account", "establishment"], condition=Q(account__isnull=False),

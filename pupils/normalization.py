@@ -52,7 +52,7 @@ UAI_PREFIX_REGIONS = {
 FRENCH_REGIONS = ("FR", "RE", "YT", "GP", "MQ", "GF", "NC", "PF", "WF", "PM", "BL", "MF")
 _MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE,
                  phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
-_PHONE_SEPARATORS = re.compile(r"[\s.\-()/\u00a0\u202f]")
+PHONE_SEPARATORS = re.compile(r"[\s.\-()/\u00a0\u202f]")
 
 MOBILE_PHONE_ERROR = (
     "Ce numéro n'est pas un numéro de téléphone portable valide. Saisissez un numéro de "
@@ -87,7 +87,7 @@ def parse_mobile_phone(raw: str, *, preferred_region: str = "FR") -> str:
     France and each overseas region: « 0692 12 34 56 » is not a valid +33 number but is a
     valid +262 mobile. Raises InvalidPhoneNumber when nothing gives a mobile number.
     """
-    compact = _PHONE_SEPARATORS.sub("", raw or "")
+    compact = PHONE_SEPARATORS.sub("", raw or "")
     if compact.startswith("00"):
         compact = "+" + compact[2:]
     if not re.fullmatch(r"\+?\d{6,15}", compact):

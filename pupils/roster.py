@@ -31,8 +31,8 @@ from .models import (
     is_valid_uai,
 )
 from .normalization import (
-    _PHONE_SEPARATORS,  # the same compaction as parse_mobile_phone's
     FRENCH_REGIONS,
+    PHONE_SEPARATORS,  # the same compaction as parse_mobile_phone's
     InvalidPhoneNumber,
     ascii_fold,
     clean_name,
@@ -183,7 +183,7 @@ def _mobile_phone(raw: str, region: str) -> str:
     parse_mobile_phone, once per distinct number. test_roster_phones.py checks that both
     paths agree on every prefix of every French region.
     """
-    compact = _PHONE_SEPARATORS.sub("", raw)
+    compact = PHONE_SEPARATORS.sub("", raw)
     if _NATIONAL_FORM.fullmatch(compact):
         e164 = _national_mobile(compact[1:], region)
         if e164 is not None:
