@@ -110,3 +110,26 @@ def test_sign_in_works_without_javascript(browser, live_server, family):
         expect(page.get_by_role("heading", level=1)).to_have_text("Je sélectionne mon profil")
     finally:
         context.close()
+
+
+def test_pupil_signs_in_through_the_pupil_profile(page, live_server, transactional_db):
+    from accounts.models import AccountKind
+
+    account = AccountFactory(identifier="l.duprelagarde41", kind=AccountKind.PUPIL,
+                             first_name="Lucas", last_name="Dupré-Lagarde", password=PASSWORD)
+    PupilFactory(first_names="Lucas", last_name="DUPRÉ-LAGARDE", account=account,
+                 establishment=EstablishmentFactory(name="Collège Victor-Hugo"))
+
+    page.goto(f"{live_server.url}/")
+    page.get_by_role("link", name="Élève").click()
+    expect(page).to_have_title(re.compile(r"^Je me connecte .* Élève"))
+    # « Je n'ai pas de compte » is the guardians' SMS activation: not offered to pupils.
+    expect(page.get_by_role("link", name=re.compile("Je n'ai pas de compte"))).to_have_count(0)
+    page.get_by_label("Identifiant").fill("L.DuPreLagarde41")
+    page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes services")
+    expect(page.get_by_role("heading", name="Mon établissement")).to_be_visible()
+    expect(page.get_by_text("Collège Victor-Hugo")).to_be_visible()
+    assert_accessible(page)
