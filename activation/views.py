@@ -75,17 +75,28 @@ def _not_found(request):
     return render(request, "activation/not_found.html", context, status=404)
 
 
-def flow_view(view):
-    """Views of one flow: a FlowNotFound anywhere gives the same 404 page."""
+def flow_view(step: FlowStep | None = None):
+    """Views of one flow, called with the flow bound to this browser.
 
-    @wraps(view)
-    def wrapper(request, flow_id: UUID, *args, **kwargs):
-        try:
-            return view(request, flow_id, *args, **kwargs)
-        except FlowNotFound:
-            return _not_found(request)
+    An unknown id, another browser's flow or an ended session all give the same 404 page.
+    With `step`, a flow that is not open at that step goes to its own page instead, which
+    sends it to its current step: typing a later step's URL never skips one.
+    """
 
-    return wrapper
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, flow_id: UUID, *args, **kwargs):
+            try:
+                flow = _flow_for_request(request, flow_id)
+            except FlowNotFound:
+                return _not_found(request)
+            if step is not None and not _at_step(flow, step):
+                return _flow_home(flow)
+            return view(request, flow, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
 def _flow_home(flow: ActivationFlow) -> HttpResponseRedirect:
@@ -165,9 +176,8 @@ def start(request):
 
 @never_cache
 @require_http_methods(["GET"])
-@flow_view
-def flow_page(request, flow_id: UUID):
-    flow = _flow_for_request(request, flow_id)
+@flow_view()
+def flow_page(request, flow: ActivationFlow):
     if flow.status == FlowStatus.COMPLETED:
         return redirect("activation:done", flow_id=flow.id)
     context = {"flow": flow, **_assistance_context()}
@@ -201,11 +211,8 @@ def _code_page(request, flow: ActivationFlow, form: CodeForm):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@flow_view
-def code(request, flow_id: UUID):
-    flow = _flow_for_request(request, flow_id)
-    if not _at_step(flow, FlowStep.CODE):
-        return _flow_home(flow)
+@flow_view(step=FlowStep.CODE)
+def code(request, flow: ActivationFlow):
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -223,9 +230,8 @@ def code(request, flow_id: UUID):
 
 @never_cache
 @require_POST
-@flow_view
-def resend(request, flow_id: UUID):
-    flow = _flow_for_request(request, flow_id)
+@flow_view()
+def resend(request, flow: ActivationFlow):
     try:
         services.activation_code_resend(flow_id=flow.id, request=request)
     except services.FlowUnavailable:
@@ -246,11 +252,8 @@ def resend(request, flow_id: UUID):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@flow_view
-def pupils(request, flow_id: UUID):
-    flow = _flow_for_request(request, flow_id)
-    if not _at_step(flow, FlowStep.PUPILS):
-        return _flow_home(flow)
+@flow_view(step=FlowStep.PUPILS)
+def pupils(request, flow: ActivationFlow):
     links = pupil_links_for_records(flow.matched_record_ids)
     form = PupilsForm(request.POST or None, links=links)
     if request.method == "POST" and form.is_valid():
@@ -315,11 +318,8 @@ def _password_page(request, flow: ActivationFlow, form: PasswordForm):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@flow_view
-def password(request, flow_id: UUID):
-    flow = _flow_for_request(request, flow_id)
-    if not _at_step(flow, FlowStep.PASSWORD):
-        return _flow_home(flow)
+@flow_view(step=FlowStep.PASSWORD)
+def password(request, flow: ActivationFlow):
     if request.method == "POST" and request.POST.get("action") == "back":
         try:
             services.activation_step_back(flow_id=flow.id)
@@ -351,9 +351,8 @@ def password(request, flow_id: UUID):
 
 @never_cache
 @require_http_methods(["GET"])
-@flow_view
-def done(request, flow_id: UUID):
-    flow = _flow_for_request(request, flow_id)
+@flow_view()
+def done(request, flow: ActivationFlow):
     if flow.status != FlowStatus.COMPLETED:
         return _flow_home(flow)
     context = _step_context(FlowStep.DONE, None, flow=flow, account=flow.account)
