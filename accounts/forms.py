@@ -16,15 +16,15 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 
-from educonnect.http import client_ip
+from core import ratelimit
+from core.http import client_ip
+from core.journal import EventKind, journal_record
 
-from . import ratelimit
-from .journal import journal_record
 from .models import Account, AccountKind
 
 logger = logging.getLogger(__name__)
 
-# Cache scopes of the attempt counters (accounts.ratelimit hashes the subjects).
+# Cache scopes of the attempt counters (core.ratelimit hashes the subjects).
 FAILURES_PER_IDENTIFIER = "login-identifier"
 FAILURES_PER_IP = "login-ip"
 
@@ -130,7 +130,7 @@ class SignInForm(forms.Form):
         else:
             reason = "wrong_password"
         journal_record(
-            "login_failed", request=self.request, account=account, reason=reason,
+            EventKind.LOGIN_FAILED, request=self.request, account=account, reason=reason,
             profile=str(self.profile),
         )
 

@@ -8,7 +8,7 @@ apostrophes (truncated), then two digits; three when the two-digit space of that
 
 import secrets
 
-from pupils.normalization import name_key
+from core.normalization import name_key
 
 STEM_LAST_NAME_MAX = 20
 

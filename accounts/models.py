@@ -1,4 +1,4 @@
-"""Accounts (AUTH_USER_MODEL) and the append-only journal."""
+"""Accounts (AUTH_USER_MODEL) and back-office staff profiles."""
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -104,48 +104,6 @@ class Account(AbstractBaseUser, PermissionsMixin):
         return self.first_name
 
 
-class AppendOnlyError(Exception):
-    pass
-
-
-class JournalEvent(models.Model):
-    """An append-only event: never a code, a password or a token in `data`.
-
-    Rows are written through the classmethods of accounts.journal and never changed.
-    """
-
-    at = models.DateTimeField("date", default=timezone.now, db_index=True)
-    kind = models.CharField("événement", max_length=50, db_index=True)
-    account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, null=True, blank=True, related_name="journal_events",
-        verbose_name="compte",
-    )
-    actor = models.ForeignKey(
-        Account, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name="auteur",
-    )
-    flow_id = models.UUIDField("parcours", null=True, blank=True, db_index=True)
-    ip_address = models.GenericIPAddressField("adresse IP", null=True, blank=True)
-    data = models.JSONField("détails", default=dict, blank=True)
-
-    class Meta:
-        verbose_name = "événement du journal"
-        verbose_name_plural = "journal"
-        ordering = ["-at"]
-        indexes = [models.Index(fields=["account", "-at"])]
-
-    def __str__(self):
-        return f"{self.at:%Y-%m-%d %H:%M} {self.kind}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise AppendOnlyError("Journal events cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Journal events cannot be deleted.")
-
-
 # --- Back-office staff ------------------------------------------------------------------
 
 
@@ -156,8 +114,8 @@ class StaffRole(models.TextChoices):
 
 
 class StaffProfile(models.Model):
-    """What a back-office user is and where: the role (its group, see accounts.roles) and the
-    scope it works on. Written through accounts.backoffice.services only."""
+    """What a back-office user is and where: the role (its group, see backoffice.roles) and the
+    scope it works on. Written through backoffice.services only."""
 
     account = models.OneToOneField(
         Account, on_delete=models.CASCADE, related_name="staff_profile", verbose_name="compte"

@@ -14,7 +14,7 @@ from functools import lru_cache
 from django.contrib.auth.password_validation import CommonPasswordValidator
 from django.core.exceptions import ValidationError
 
-from pupils.normalization import name_key
+from core.normalization import name_key
 
 MIN_LENGTH = 8
 # Long enough for any passphrase, short enough that nobody posts megabytes to the hasher.

@@ -13,8 +13,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from core.journal import EventKind, journal_record
+
 from .forms import SignInForm
-from .journal import journal_record
 from .models import AccountKind
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class SignInView(LoginView):
     def form_valid(self, form):
         response = super().form_valid(form)  # django.contrib.auth.login: new session key
         journal_record(
-            "login_succeeded", request=self.request, account=form.get_user(),
+            EventKind.LOGIN_SUCCEEDED, request=self.request, account=form.get_user(),
             profile=str(self.profile),
         )
         return response
@@ -134,6 +135,6 @@ def logout_view(request):
     account = request.user if request.user.is_authenticated else None
     logout(request)  # flushes the session: its key is dead on the server too
     if account is not None:
-        journal_record("logout", request=request, account=account)
+        journal_record(EventKind.LOGOUT, request=request, account=account)
         messages.success(request, "Vous êtes déconnecté(e) d'ÉduConnect.")
     return redirect("accounts:profile_choice")

@@ -18,9 +18,9 @@ from accounts.password_policy import (
     MAX_LENGTH,
     password_errors,
 )
-from pupils.normalization import InvalidPhoneNumber, clean_name, name_key, parse_mobile_phone
+from core.codes import LENGTH as CODE_LENGTH
+from core.normalization import InvalidPhoneNumber, clean_name, name_key, parse_mobile_phone
 
-from .codes import LENGTH as CODE_LENGTH
 from .selectors import PupilLink
 
 

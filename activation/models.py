@@ -55,7 +55,7 @@ class ActivationFlow(models.Model):
     confirmed_pupil_ids = models.JSONField("élèves confirmés", default=list, blank=True)
     confirmed_record_ids = models.JSONField("fiches confirmées", default=list, blank=True)
 
-    # The current code: only its HMAC (activation.codes), never the code itself.
+    # The current code: only its HMAC (core.codes), never the code itself.
     code_hash = models.CharField(max_length=64, blank=True, editable=False)
     code_sent_at = models.DateTimeField("code envoyé le", null=True, blank=True)
     code_expires_at = models.DateTimeField("code valable jusqu'au", null=True, blank=True)

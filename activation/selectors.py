@@ -7,8 +7,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Account, AccountState
+from core.normalization import name_key
 from pupils.models import GuardianRecord, Pupil, Responsibility, ResponsibilityStatus
-from pupils.normalization import name_key
 
 from .models import ActivationFlow, FlowStatus, FlowStep
 

@@ -23,16 +23,16 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts import ratelimit
-from accounts.journal import journal_record
 from accounts.models import Account, AccountKind, AccountState
 from accounts.password_policy import password_errors
 from accounts.services import account_create
-from educonnect.http import client_ip
+from core import codes, ratelimit
+from core.http import client_ip
+from core.journal import EventKind, journal_record
+from core.normalization import clean_name
+from notifications.services import sms_enqueue
 from pupils.models import GuardianRecord, Responsibility, ResponsibilityStatus
-from pupils.normalization import clean_name
 
-from . import codes
 from .models import ActivationFlow, FlowKind, FlowStatus, FlowStep
 from .selectors import (
     COVERING_STATES,
@@ -43,7 +43,7 @@ from .selectors import (
 
 SMS_PURPOSE = "activation_code"
 
-# Cache scopes of accounts.ratelimit.
+# Cache scopes of core.ratelimit.
 SCOPE_SENDS_PHONE = "activation:sends:phone"
 SCOPE_SENDS_IP = "activation:sends:ip"
 SCOPE_WRONG_DATES_PHONE = "activation:wrong-dates:phone"
@@ -233,17 +233,17 @@ def _new_code(flow: ActivationFlow, now: datetime.datetime) -> str:
 def _announce_code(flow: ActivationFlow, code: str, *, request) -> None:
     """Queue the SMS (an outbox row in the caller's transaction, sent after commit) when the
     flow matched a record; either way one journal row, so both paths cost the same."""
-    from notifications.services import sms_enqueue
-
     if flow.matched:
         sms_enqueue(
             to=flow.phone, body=sms_text(code), purpose=SMS_PURPOSE, contains_secret=True,
             flow_id=flow.id,
         )
-        journal_record("activation_code_sent", request=request, flow_id=flow.id, send=flow.sends)
+        journal_record(
+            EventKind.ACTIVATION_CODE_SENT, request=request, flow_id=flow.id, send=flow.sends
+        )
     else:
         journal_record(
-            "activation_code_not_sent", request=request, flow_id=flow.id, send=flow.sends,
+            EventKind.ACTIVATION_CODE_NOT_SENT, request=request, flow_id=flow.id, send=flow.sends,
             reason="no_match",
         )
 
@@ -274,7 +274,7 @@ def activation_flow_start(
         code = _new_code(flow, now)
         flow.save()
         journal_record(
-            "activation_started", request=request, flow_id=flow.id, method=FlowKind.SMS,
+            EventKind.ACTIVATION_STARTED, request=request, flow_id=flow.id, method=FlowKind.SMS,
             matched=bool(matched), records=len(matched),
         )
         _announce_code(flow, code, request=request)
@@ -340,12 +340,12 @@ def _code_check(flow: ActivationFlow, code: str, now, *, request) -> CodeOutcome
         flow.wrong_codes += 1
         flow.wrong_codes_total += 1
         journal_record(
-            "activation_code_rejected", request=request, flow_id=flow.id,
+            EventKind.ACTIVATION_CODE_REJECTED, request=request, flow_id=flow.id,
             attempt=flow.wrong_codes,
         )
         if flow.wrong_codes >= settings.ACTIVATION_MAX_WRONG_CODES:
             journal_record(
-                "activation_too_many_codes", request=request, flow_id=flow.id,
+                EventKind.ACTIVATION_TOO_MANY_CODES, request=request, flow_id=flow.id,
                 sends=flow.sends,
             )
             return CodeOutcome(flow, message_code_dead(flow))
@@ -356,13 +356,14 @@ def _code_check(flow: ActivationFlow, code: str, now, *, request) -> CodeOutcome
     flow.code_hash = ""
     flow.code_verified_at = now
     flow.wrong_codes = 0
-    journal_record("activation_code_verified", request=request, flow_id=flow.id)
+    journal_record(EventKind.ACTIVATION_CODE_VERIFIED, request=request, flow_id=flow.id)
     covering = accounts_covering(flow.matched_record_ids)
     if covering:
         flow.status = FlowStatus.ALREADY_ACTIVE
         for account in covering:
             journal_record(
-                "activation_already_active", request=request, flow_id=flow.id, account=account
+                EventKind.ACTIVATION_ALREADY_ACTIVE, request=request, flow_id=flow.id,
+                account=account,
             )
     else:
         flow.step = FlowStep.PUPILS
@@ -414,7 +415,7 @@ def wrong_dates_exhausted(flow: ActivationFlow) -> bool:
 
 def _block(flow: ActivationFlow, *, request) -> None:
     flow.status = FlowStatus.BLOCKED
-    journal_record("activation_blocked", request=request, flow_id=flow.id,
+    journal_record(EventKind.ACTIVATION_BLOCKED, request=request, flow_id=flow.id,
                    wrong_dates=flow.wrong_dates)
 
 
@@ -446,7 +447,7 @@ def _pupils_apply(flow: ActivationFlow, answers, now, *, request) -> _PupilsOutc
             ratelimit.hit(SCOPE_WRONG_DATES_PHONE, flow.phone,
                           window_seconds=settings.ACTIVATION_PHONE_WINDOW_SECONDS)
             journal_record(
-                "activation_birthdate_rejected", request=request, flow_id=flow.id,
+                EventKind.ACTIVATION_BIRTHDATE_REJECTED, request=request, flow_id=flow.id,
                 pupil_id=answer.pupil_id, attempt=flow.wrong_dates,
             )
         if wrong_dates_exhausted(flow):
@@ -464,7 +465,7 @@ def _pupils_apply(flow: ActivationFlow, answers, now, *, request) -> _PupilsOutc
             responsibility._change_reason = "Contesté par le responsable lors de l'activation"
             responsibility.save(update_fields=["status"])
             journal_record(
-                "activation_link_disputed", request=request, flow_id=flow.id,
+                EventKind.ACTIVATION_LINK_DISPUTED, request=request, flow_id=flow.id,
                 pupil_id=link.pupil.pk, responsibility_id=responsibility.pk,
                 guardian_record_id=responsibility.guardian_record_id,
             )
@@ -473,7 +474,7 @@ def _pupils_apply(flow: ActivationFlow, answers, now, *, request) -> _PupilsOutc
     flow.confirmed_record_ids = sorted({r for link in kept for r in link.record_ids})
     flow.step = FlowStep.PASSWORD
     journal_record(
-        "activation_pupils_confirmed", request=request, flow_id=flow.id,
+        EventKind.ACTIVATION_PUPILS_CONFIRMED, request=request, flow_id=flow.id,
         pupils=len(kept), disputed=len(disputed),
     )
     return _PupilsOutcome()
@@ -536,7 +537,7 @@ def activation_account_create(
             refusal = MESSAGE_RECORDS_TAKEN
             for account_ in {r.account for r in taken}:
                 journal_record(
-                    "activation_already_active", request=request, flow_id=flow.id,
+                    EventKind.ACTIVATION_ALREADY_ACTIVE, request=request, flow_id=flow.id,
                     account=account_,
                 )
         else:
@@ -553,7 +554,7 @@ def activation_account_create(
             flow.step = FlowStep.DONE
             flow.status = FlowStatus.COMPLETED
             journal_record(
-                "account_activated", request=request, flow_id=flow.id, account=account,
+                EventKind.ACCOUNT_ACTIVATED, request=request, flow_id=flow.id, account=account,
                 method=FlowKind.SMS, records=len(records), pupils=len(flow.confirmed_pupil_ids),
             )
         _touch(flow, now)

@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.password_policy import password_rules_for_js, personal_parts, rule_results, strength
-from pupils.normalization import mask_phone
+from core.normalization import mask_phone
 
 from . import services
 from .forms import LINK_YES, CodeForm, IdentityForm, PasswordForm, PupilsForm

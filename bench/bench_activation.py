@@ -66,7 +66,7 @@ def load(records: int, establishments: int) -> None:
     """One pupil, one guardian record and one active link per i, in three INSERT…SELECT."""
     from django.db import connection
 
-    from pupils.normalization import name_key
+    from core.normalization import name_key
 
     last_names = [n.upper() for n in LAST_NAMES]
     with connection.cursor() as cursor:

@@ -171,8 +171,8 @@ def load(reset: bool) -> None:
 def staff():
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from accounts.backoffice.services import staff_create
     from accounts.models import Account, StaffRole
+    from backoffice.services import staff_create
     from pupils.models import Academy, Establishment
 
     def make(role, last_name, **scope):
@@ -305,8 +305,8 @@ def main():
         ("national", "comptes, nom « guérin »", "/gestion/accounts/account/", {"q": "guerin"}),
         ("national", "compte (fiche)", f"/gestion/accounts/account/{some_account.pk}/change/",
          {}),
-        ("national", "journal (liste)", "/gestion/accounts/journalevent/", {}),
-        ("national", "journal d'un compte", "/gestion/accounts/journalevent/",
+        ("national", "journal (liste)", "/gestion/core/journalevent/", {}),
+        ("national", "journal d'un compte", "/gestion/core/journalevent/",
          {"q": some_account.identifier}),
         ("national", "personnels", "/gestion/accounts/staffprofile/", {}),
         ("national", "établissements", "/gestion/pupils/establishment/", {}),

@@ -30,9 +30,9 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("EDUCONNECT_SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    # The admin site is the back-office (accounts.backoffice.site.BackOfficeSite): every staff
+    # The admin site is the back-office (backoffice.site.BackOfficeSite): every staff
     # user signs in with a password and a TOTP code. Its AppConfig stands in for Django's.
-    "accounts.backoffice.BackOfficeAdminConfig",
+    "backoffice.apps.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -45,11 +45,13 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "phonenumber_field",
     "simple_history",
+    "core",
     "accounts",
     "pupils",
     "activation",
     "notifications",
     "services_portal",
+    "backoffice.apps.BackofficeConfig",
 ]
 
 MIDDLEWARE = [

@@ -69,7 +69,7 @@ def sms_enqueue(*, to: str, body: str, purpose: str, contains_secret: bool = Fal
                 account=None, flow_id=None) -> OutboundMessage:
     """Write the outbox row in the caller's transaction; send after commit (Celery task).
 
-    `to` is an E.164 number (pupils.normalization.parse_mobile_phone gives one).
+    `to` is an E.164 number (core.normalization.parse_mobile_phone gives one).
     """
     if not _E164.fullmatch(to or ""):
         raise ValueError("sms_enqueue expects an E.164 number (parse_mobile_phone gives one)")

@@ -136,7 +136,7 @@ class GuardianRecord(models.Model):
     civility = models.CharField("civilité", max_length=3, choices=Civility.choices, blank=True)
     last_name = models.CharField("nom", max_length=100)
     first_name = models.CharField("prénom", max_length=100)
-    # Comparison keys (pupils.normalization.name_key), written with the names by the services.
+    # Comparison keys (core.normalization.name_key), written with the names by the services.
     last_name_key = models.CharField(max_length=100, editable=False, db_index=True)
     first_name_key = models.CharField(max_length=100, editable=False)
     mobile_phone = PhoneNumberField("téléphone portable", blank=True, db_index=True)

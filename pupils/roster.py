@@ -21,16 +21,7 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
-from .models import (
-    Academy,
-    Establishment,
-    EstablishmentKind,
-    GuardianRecord,
-    Pupil,
-    is_valid_ine,
-    is_valid_uai,
-)
-from .normalization import (
+from core.normalization import (
     FRENCH_REGIONS,
     PHONE_SEPARATORS,  # the same compaction as parse_mobile_phone's
     InvalidPhoneNumber,
@@ -39,6 +30,16 @@ from .normalization import (
     name_key,
     parse_mobile_phone,
     region_for_uai,
+)
+
+from .models import (
+    Academy,
+    Establishment,
+    EstablishmentKind,
+    GuardianRecord,
+    Pupil,
+    is_valid_ine,
+    is_valid_uai,
 )
 
 COLUMNS = (
@@ -175,7 +176,7 @@ _TYPES_BEFORE_MOBILE = ("premium_rate", "toll_free", "shared_cost", "voip", "per
 
 @functools.lru_cache(maxsize=1 << 16)
 def _mobile_phone(raw: str, region: str) -> str:
-    """pupils.normalization.parse_mobile_phone, made fast enough for 100,000 rows.
+    """core.normalization.parse_mobile_phone, made fast enough for 100,000 rows.
 
     Nearly every number of a roster is a national-form mobile of the school's region: those
     are checked against libphonenumber's own metadata patterns directly (a parse, a validity

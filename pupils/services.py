@@ -22,10 +22,10 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from accounts.journal import journal_record
+from core.journal import EventKind, journal_record
+from core.normalization import name_key
 
 from .models import Academy, Establishment, GuardianRecord, Pupil, Responsibility
-from .normalization import name_key
 from .roster import (
     ESTABLISHMENT_COLUMNS,
     GUARDIAN_COLUMNS,
@@ -161,7 +161,7 @@ def roster_import(
 
 def _journal_import(report: RosterImportReport) -> None:
     try:
-        journal_record("roster_imported", **report.journal_data())
+        journal_record(EventKind.ROSTER_IMPORTED, **report.journal_data())
     except Exception:  # an interrupted import's own error matters more than its journal line
         if report.completed:
             raise

@@ -6,6 +6,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from accounts.models import Account, AccountKind, AccountState
+from core.normalization import name_key
 from pupils.models import (
     Academy,
     Establishment,
@@ -14,7 +15,6 @@ from pupils.models import (
     Pupil,
     Responsibility,
 )
-from pupils.normalization import name_key
 
 DEFAULT_PASSWORD = "Motdepasse1!"
 

@@ -6,8 +6,8 @@ from django.contrib.postgres.operations import TrigramExtension, UnaccentExtensi
 from django.db import migrations, models
 
 # PostgreSQL only (the extension operations are no-ops elsewhere; SQLite searches with the
-# same function registered in Python by accounts.backoffice, without an index).
-# educonnect_name_key() is the SQL twin of pupils.normalization.name_key(): accents, case and
+# same function registered in Python by backoffice, without an index).
+# educonnect_name_key() is the SQL twin of core.normalization.name_key(): accents, case and
 # every character but letters and digits dropped. unaccent() itself is only STABLE (its
 # dictionary could change), so an IMMUTABLE wrapper is needed to index it.
 NAME_KEY_FUNCTION = '''

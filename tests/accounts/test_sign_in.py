@@ -15,8 +15,9 @@ from django.urls import include, path, reverse
 
 from accounts.forms import INVALID_LOGIN_MESSAGE
 from accounts.hashers import EduConnectArgon2Hasher
-from accounts.models import AccountKind, AccountState, JournalEvent
+from accounts.models import AccountKind, AccountState
 from accounts.views import sign_in
+from core.models import JournalEvent
 from tests.factories import DEFAULT_PASSWORD, AccountFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from accounts.management.commands.demo_accounts import GUARDIAN_PASSWORD, PUPIL_PASSWORD
 from accounts.models import Account, AccountKind, AccountState
+from backoffice.management.commands.demo_accounts import GUARDIAN_PASSWORD, PUPIL_PASSWORD
 from pupils.models import GuardianRecord, Pupil
 from tests.factories import (
     AcademyFactory,
@@ -117,8 +117,8 @@ def test_refuses_to_run_without_debug(demo_roster):
 
 
 def test_creates_one_back_office_user_per_role_once(demo_roster):
-    from accounts.management.commands.demo_accounts import STAFF_PASSWORD
     from accounts.models import StaffRole
+    from backoffice.management.commands.demo_accounts import STAFF_PASSWORD
 
     run()
     run()

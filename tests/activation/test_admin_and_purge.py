@@ -11,9 +11,9 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from accounts.models import AccountKind
-from activation.admin import ActivationFlowAdmin
 from activation.models import ActivationFlow
 from activation.services import activation_flows_purge
+from backoffice.admin.activation import ActivationFlowAdmin
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 import math
 import uuid
 
-from activation import codes
+from core import codes
 
 
 def test_alphabet_has_no_look_alikes_and_gives_over_twenty_bits():

@@ -10,8 +10,9 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import Account, AccountState, JournalEvent
+from accounts.models import Account, AccountState
 from activation.models import ActivationFlow, FlowStatus, FlowStep
+from core.models import JournalEvent
 from notifications import sms
 from pupils.models import GuardianRecord, ResponsibilityStatus
 from tests.factories import AccountFactory

@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 from freezegun import freeze_time
 
-from accounts.models import JournalEvent
 from activation.models import ActivationFlow, FlowStatus, FlowStep
+from core.models import JournalEvent
 from notifications import sms
 
 from .conftest import Driver

@@ -9,9 +9,9 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.backoffice.services import staff_create
 from accounts.middleware import SIGNED_IN_AT
 from accounts.models import AccountState, StaffRole
+from backoffice.services import staff_create
 from tests.factories import (
     AcademyFactory,
     AccountFactory,

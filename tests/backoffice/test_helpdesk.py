@@ -7,11 +7,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import ratelimit
-from accounts.journal import journal_record
-from accounts.models import AccountState, JournalEvent
+from accounts.models import AccountState
 from activation.models import ActivationFlow, FlowStatus
 from activation.services import activation_flow_start
+from core import ratelimit
+from core.journal import EventKind, journal_record
+from core.models import JournalEvent
 from notifications.models import OutboundMessage
 
 pytestmark = pytest.mark.django_db
@@ -26,8 +27,10 @@ def account_url(account, action=""):
 
 def test_account_file_shows_children_schools_records_and_journal(helpdesk_client, world):
     account = world.account_a1
-    journal_record("login_failed", account=account, reason="wrong_password", profile="guardian")
-    journal_record("activation_code_sent", account=account, send=1)
+    journal_record(
+        EventKind.LOGIN_FAILED, account=account, reason="wrong_password", profile="guardian"
+    )
+    journal_record(EventKind.ACTIVATION_CODE_SENT, account=account, send=1)
     response = helpdesk_client.get(account_url(account))
     body = response.content.decode()
     assert response.status_code == 200

@@ -11,10 +11,10 @@ from django.db import connection
 from django.db.models.functions import Lower
 
 from accounts.models import Account
-from accounts.selectors import accounts_matching, guardian_records_matching, pupils_matching
-from accounts.selectors import search_query_parse as parse
+from backoffice.selectors import accounts_matching, guardian_records_matching, pupils_matching
+from backoffice.selectors import search_query_parse as parse
+from core.normalization import name_key
 from pupils.models import GuardianRecord, Pupil
-from pupils.normalization import name_key
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db]
 

@@ -9,8 +9,9 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Account, JournalEvent, StaffRole
-from accounts.roles import GROUP_NAMES, ROLE_PERMISSIONS
+from accounts.models import Account, StaffRole
+from backoffice.roles import GROUP_NAMES, ROLE_PERMISSIONS
+from core.models import JournalEvent
 from tests.backoffice.conftest import STAFF_PASSWORD, make_staff, sign_in
 
 pytestmark = pytest.mark.django_db

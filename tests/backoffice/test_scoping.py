@@ -157,7 +157,7 @@ def test_secretary_cannot_link_another_schools_pupil(secretary_client, world):
 
 @pytest.mark.parametrize(
     "url_name",
-    ["admin:accounts_account_changelist", "admin:accounts_journalevent_changelist",
+    ["admin:accounts_account_changelist", "admin:core_journalevent_changelist",
      "admin:accounts_staffprofile_changelist", "admin:helpdesk_search",
      "admin:pupils_academy_changelist", "admin:auth_group_changelist"],
 )
@@ -222,7 +222,7 @@ def test_helpdesk_cannot_open_another_academys_account(helpdesk_client, world):
 @pytest.mark.parametrize(
     "url_name",
     ["admin:accounts_account_changelist", "admin:accounts_staffprofile_changelist",
-     "admin:accounts_journalevent_changelist"],
+     "admin:core_journalevent_changelist"],
 )
 def test_helpdesk_has_no_national_pages(helpdesk_client, url_name):
     assert helpdesk_client.get(reverse(url_name)).status_code == 403
@@ -235,7 +235,7 @@ def test_national_admin_sees_every_school(national_client, world):
     response = national_client.get(admin_url("pupil", "changelist"))
     shown = {p.pk for p in response.context["cl"].result_list}
     assert {world.pupil_a1.pk, world.pupil_a2.pk, world.pupil_b1.pk} <= shown
-    for name in ("accounts_account_changelist", "accounts_journalevent_changelist",
+    for name in ("accounts_account_changelist", "core_journalevent_changelist",
                  "accounts_staffprofile_changelist", "helpdesk_search"):
         assert national_client.get(reverse(f"admin:{name}")).status_code == 200
     url = reverse("admin:helpdesk_account", args=[world.account_b1.pk])
@@ -255,7 +255,7 @@ def test_no_page_shows_a_password_hash(national_client, world):
 
 
 def test_long_lists_count_only_up_to_a_bound(national_client, world, monkeypatch):
-    from accounts.backoffice.scoping import BoundedCountPaginator
+    from backoffice.scoping import BoundedCountPaginator
 
     monkeypatch.setattr(BoundedCountPaginator, "bound", 2)
     response = national_client.get(admin_url("pupil", "changelist"))

@@ -4,7 +4,7 @@ differently written input finds the account."""
 import pytest
 from django.urls import reverse
 
-from accounts.selectors import (
+from backoffice.selectors import (
     InvalidSearch,
     Shape,
     StaffScope,

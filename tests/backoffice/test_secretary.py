@@ -6,7 +6,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from accounts.models import JournalEvent
+from core.models import JournalEvent
 from pupils.models import Responsibility
 from tests.factories import EstablishmentFactory, GuardianRecordFactory
 
@@ -248,12 +248,12 @@ def test_history_version_page_cannot_revert(secretary_client, world):
 
 def test_journal_has_no_write_path_even_for_national_admins(national_client, world):
     event = JournalEvent.objects.create(kind="login_failed", account=world.account_a1)
-    change = reverse("admin:accounts_journalevent_change", args=[event.pk])
+    change = reverse("admin:core_journalevent_change", args=[event.pk])
     assert national_client.get(change).status_code == 200  # readable
     assert national_client.post(change, {"kind": "x"}).status_code == 403
-    delete = reverse("admin:accounts_journalevent_delete", args=[event.pk])
+    delete = reverse("admin:core_journalevent_delete", args=[event.pk])
     assert national_client.post(delete, {"post": "yes"}).status_code == 403
-    assert national_client.get(reverse("admin:accounts_journalevent_add")).status_code == 403
+    assert national_client.get(reverse("admin:core_journalevent_add")).status_code == 403
     event.refresh_from_db()
     assert event.kind == "login_failed"
 
@@ -265,5 +265,5 @@ def test_no_role_holds_a_history_or_journal_write_permission(secretary, helpdesk
         assert not {p for p in permissions if ".add_historical" in p or ".change_historical" in p
                     or ".delete_historical" in p}
         assert not {p for p in permissions if p.endswith("_journalevent")} - {
-            "accounts.view_journalevent"
+            "core.view_journalevent"
         }

@@ -10,8 +10,9 @@ from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.backoffice.auth import PENDING_KEY, WRONG_CREDENTIALS
-from accounts.models import JournalEvent, StaffRole
+from accounts.models import StaffRole
+from backoffice.auth import PENDING_KEY, WRONG_CREDENTIALS
+from core.models import JournalEvent
 from tests.backoffice.conftest import STAFF_PASSWORD, make_staff
 from tests.factories import DEFAULT_PASSWORD, AccountFactory
 

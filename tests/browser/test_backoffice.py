@@ -14,8 +14,8 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from accounts.backoffice.services import staff_create
 from accounts.models import Account, StaffRole
+from backoffice.services import staff_create
 from notifications.sms import FileSMSBackend
 from pupils.models import GuardianRecord
 from tests.browser.a11y import assert_accessible

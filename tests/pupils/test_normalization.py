@@ -1,6 +1,6 @@
 import pytest
 
-from pupils.normalization import (
+from core.normalization import (
     InvalidPhoneNumber,
     mask_phone,
     name_key,

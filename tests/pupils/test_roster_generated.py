@@ -13,8 +13,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from core.normalization import name_key
 from pupils.models import GuardianRecord, Pupil, Responsibility
-from pupils.normalization import name_key
 from pupils.roster import HEADER
 
 pytestmark = pytest.mark.django_db

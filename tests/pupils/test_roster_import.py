@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from accounts.models import JournalEvent
+from core.models import JournalEvent
 from pupils.models import Establishment, GuardianRecord, Pupil, Responsibility
 from pupils.roster import HEADER
 from pupils.services import roster_import

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from pupils.normalization import FRENCH_REGIONS, InvalidPhoneNumber, parse_mobile_phone
+from core.normalization import FRENCH_REGIONS, InvalidPhoneNumber, parse_mobile_phone
 from pupils.roster import _mobile_phone, _national_mobile
 
 

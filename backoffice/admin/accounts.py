@@ -1,6 +1,6 @@
 """Accounts in the back-office (national administrators): accounts and the journal read-only,
-staff users managed through accounts.backoffice.services. Scoping: the same mixin as every
-other admin class (accounts.backoffice.scoping).
+staff users managed through backoffice.services. Scoping: the same mixin as every
+other admin class (backoffice.scoping).
 
 Never shown: a password hash, a TOTP secret, a code or a token. Accounts change state only
 through the helpdesk actions (journaled with a reason); the journal and the history rows are
@@ -18,12 +18,14 @@ from django.utils.html import format_html
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
 
-from .backoffice import services
-from .backoffice.forms import NO_AUTOFILL
-from .backoffice.journal_labels import LABELS, describe_event
-from .backoffice.scoping import ReadOnlyAdminMixin, ScopedAdminMixin
-from .models import Account, AccountKind, AccountState, JournalEvent, StaffProfile, StaffRole
-from .selectors import Shape, accounts_matching, accounts_scope_q
+from accounts.models import Account, AccountKind, AccountState, StaffProfile, StaffRole
+from backoffice import services
+from backoffice.forms import NO_AUTOFILL
+from backoffice.journal_labels import describe_event
+from backoffice.scoping import ReadOnlyAdminMixin, ScopedAdminMixin
+from backoffice.selectors import Shape, accounts_matching, accounts_scope_q
+from core.journal import EventKind
+from core.models import JournalEvent
 
 # TOTP devices hold the shared secret: no admin page for them. A national administrator
 # resets a staff user's second factor from « Personnels » (journaled).
@@ -68,7 +70,7 @@ class AccountAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     @admin.display(description="dossier")
     def helpdesk_link(self, account):
         if account.kind == AccountKind.STAFF:
-            url = reverse("admin:accounts_journalevent_changelist")
+            url = reverse("admin:core_journalevent_changelist")
             return format_html('<a href="{}?q={}">Journal de ce compte</a>', url,
                                account.identifier)
         url = reverse("admin:helpdesk_account", args=[account.pk])
@@ -97,7 +99,7 @@ class JournalKindFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         # The known kinds, from code: a DISTINCT over millions of rows is not a filter.
-        return sorted(LABELS.items(), key=lambda item: item[1])
+        return sorted(EventKind.choices, key=lambda item: str(item[1]))
 
     def queryset(self, request, queryset):
         return queryset.filter(kind=self.value()) if self.value() else queryset

@@ -13,12 +13,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.backoffice.services import staff_create
-from accounts.journal import journal_record
 from accounts.models import Account, AccountKind, AccountState, StaffRole
 from accounts.services import account_create
+from backoffice.services import staff_create
+from core.journal import EventKind, journal_record
+from core.normalization import clean_name
 from pupils.models import Academy, Establishment, GuardianRecord, Pupil
-from pupils.normalization import clean_name
 
 # Mme Hélène DUPRÉ-LAGARDE of demo/roster.csv: her children Lucas (Collège Victor-Hugo,
 # 0750001A) and Inès (École élémentaire Jean-Jaurès, 0750002B).
@@ -109,7 +109,7 @@ class Command(BaseCommand):
                 state=AccountState.ACTIVE, email=first.email, phone=GUARDIAN_PHONE,
                 phone_verified=True,
             )
-            journal_record("demo_account_created", account=account)
+            journal_record(EventKind.DEMO_ACCOUNT_CREATED, account=account)
         for record in records:
             if record.account_id != account.pk:
                 record.account = account
@@ -137,7 +137,7 @@ class Command(BaseCommand):
             )
             Pupil.objects.filter(pk=pupil.pk).update(account=account)
             pupil.account = account
-            journal_record("demo_account_created", account=account)
+            journal_record(EventKind.DEMO_ACCOUNT_CREATED, account=account)
         return account, pupil
 
     def _staff(self, role, first_name, last_name, email, scope) -> Account:
@@ -158,7 +158,7 @@ class Command(BaseCommand):
             first_name=first_name, last_name=last_name, email=email, password=STAFF_PASSWORD,
             role=role, establishments=establishments, academy=academy,
         )
-        journal_record("demo_account_created", account=account)
+        journal_record(EventKind.DEMO_ACCOUNT_CREATED, account=account)
         return account
 
     def _reset(self, account: Account, password: str, *, phone: str = "") -> None:
@@ -176,4 +176,4 @@ class Command(BaseCommand):
             changed += ["phone", "phone_verified"]
         if changed:
             account.save(update_fields=changed)
-            journal_record("demo_account_reset", account=account, fields=sorted(changed))
+            journal_record(EventKind.DEMO_ACCOUNT_RESET, account=account, fields=sorted(changed))

@@ -17,7 +17,7 @@ from django.utils.crypto import salted_hmac
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 LENGTH = 6
 _TYPED_SEPARATORS = re.compile(r"[\s\-.]")
-_HMAC_SALT = "activation.codes.sms"
+_HMAC_SALT = "core.codes.sms"
 
 
 def code_generate() -> str:

@@ -14,6 +14,16 @@ from enum import StrEnum
 from django.db.models import CharField, Exists, Func, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 
+from accounts.models import Account, AccountState, StaffProfile, StaffRole
+from activation.models import ActivationFlow
+from core.models import JournalEvent
+from core.normalization import (
+    FRENCH_REGIONS,
+    InvalidPhoneNumber,
+    name_key,
+    parse_mobile_phone,
+)
+from notifications.models import OutboundMessage
 from pupils.models import (
     INE_PATTERN,
     UAI_PATTERN,
@@ -22,14 +32,6 @@ from pupils.models import (
     Pupil,
     Responsibility,
 )
-from pupils.normalization import (
-    FRENCH_REGIONS,
-    InvalidPhoneNumber,
-    name_key,
-    parse_mobile_phone,
-)
-
-from .models import Account, AccountState, JournalEvent, StaffProfile, StaffRole
 
 SEARCH_LIMIT = 50
 JOURNAL_LIMIT = 40
@@ -231,10 +233,10 @@ def search_query_parse(raw: str) -> SearchQuery:
 
 
 class NameKey(Func):
-    """educonnect_name_key(column): the SQL twin of pupils.normalization.name_key().
+    """educonnect_name_key(column): the SQL twin of core.normalization.name_key().
 
     Created in PostgreSQL by pupils/migrations/0002 (and indexed with pg_trgm); registered
-    as a Python function on SQLite connections by accounts.backoffice.
+    as a Python function on SQLite connections by backoffice.
     """
 
     function = "educonnect_name_key"
@@ -569,8 +571,6 @@ def activation_flows_for(*, records: list[GuardianRecord], account: Account | No
     """Activation flows of the account, or that matched one of these guardian records,
     newest first. Two indexed lookups (flow.account, flow.phone); a flow started with the
     same number under other names matched none of these records and is left out."""
-    from activation.models import ActivationFlow
-
     phones = sorted({str(r.mobile_phone) for r in records if r.mobile_phone})
     condition = Q(pk__in=[])
     if account is not None:
@@ -589,8 +589,6 @@ def activation_flows_for(*, records: list[GuardianRecord], account: Account | No
 
 def messages_for(*, account: Account | None, flows: list) -> list:
     """The latest SMS and e-mails sent for the account or its flows (never their text)."""
-    from notifications.models import OutboundMessage
-
     condition = Q(pk__in=[])
     if account is not None:
         condition |= Q(account=account)

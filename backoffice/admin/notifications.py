@@ -8,10 +8,9 @@ import uuid
 
 from django.contrib import admin
 
-from accounts.backoffice.scoping import BoundedCountPaginator, ReadOnlyAdminMixin
-from pupils.normalization import InvalidPhoneNumber, parse_mobile_phone
-
-from .models import OutboundMessage
+from backoffice.scoping import BoundedCountPaginator, ReadOnlyAdminMixin
+from core.normalization import InvalidPhoneNumber, parse_mobile_phone
+from notifications.models import OutboundMessage
 
 
 @admin.register(OutboundMessage)

@@ -2,7 +2,7 @@
 
 Every ModelAdmin of the back-office inherits ScopedAdminMixin (every inline,
 ScopedInlineMixin). The rows come from `get_queryset`, filtered by the user's scope
-(accounts.selectors.staff_scope: national = everything, helpdesk = one academy, secretary =
+(backoffice.selectors.staff_scope: national = everything, helpdesk = one academy, secretary =
 their establishments), and every other way in goes through it:
 
 - changelist, search, filters, actions, raw-id popups (`?_popup=1`), autocomplete: all read
@@ -26,7 +26,7 @@ from django.http import Http404
 from django.utils.functional import cached_property
 
 from accounts.models import Account
-from accounts.selectors import (
+from backoffice.selectors import (
     InvalidSearch,
     StaffScope,
     accounts_scope_q,

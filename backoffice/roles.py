@@ -1,7 +1,7 @@
 """Back-office roles: one Django group per StaffRole, its permissions declared here.
 
 `roles_sync()` makes the database say exactly this (idempotent): it runs after every
-`migrate` (post_migrate, see accounts.backoffice) and with `manage.py sync_roles`. A
+`migrate` (post_migrate, see backoffice) and with `manage.py sync_roles`. A
 permission added to a group by hand is removed at the next sync: the code is the reference.
 
 No role holds a permission on a history model (simple-history's Historical*) or a write
@@ -11,7 +11,7 @@ permission on the journal: audit rows are read-only for every staff user.
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
-from .models import StaffRole
+from accounts.models import StaffRole
 
 GROUP_NAMES = {
     StaffRole.SECRETARY: "Secrétariat d'établissement",
@@ -27,7 +27,7 @@ HELPDESK_ACTIONS = [
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    # Their own schools' pupils, guardian records and links (scoped in pupils.admin).
+    # Their own schools' pupils, guardian records and links (scoped in backoffice.admin.pupils).
     StaffRole.SECRETARY: [
         "pupils.view_establishment",
         "pupils.view_pupil",
@@ -50,7 +50,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     StaffRole.NATIONAL: [
         *HELPDESK_ACTIONS,
         "accounts.view_account",
-        "accounts.view_journalevent",
+        "core.view_journalevent",
         "accounts.view_staffprofile",
         "accounts.add_staffprofile",
         "accounts.change_staffprofile",

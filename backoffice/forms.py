@@ -5,7 +5,7 @@ import re
 
 from django import forms
 
-from accounts.selectors import QUERY_MAX_LENGTH
+from backoffice.selectors import QUERY_MAX_LENGTH
 
 # Staff forms fill in other people's data or one-time codes: browsers must not autofill.
 NO_AUTOFILL = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"}

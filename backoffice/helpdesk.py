@@ -13,10 +13,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts import ratelimit
-from accounts.journal import journal_record
 from accounts.models import AccountState
-from accounts.selectors import (
+from backoffice.selectors import (
     InvalidSearch,
     account_file,
     guardian_record_file,
@@ -24,6 +22,8 @@ from accounts.selectors import (
     search_query_parse,
     staff_scope,
 )
+from core import ratelimit
+from core.journal import EventKind, journal_record
 
 from . import activation, services
 from .forms import ReasonForm, SearchForm
@@ -80,7 +80,7 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, status=200)
         raise Http404
     if request.method == "GET":
         # Who looked at whose personal data: kept, like every helpdesk action.
-        journal_record("helpdesk.account_viewed", request=request, account=file.account,
+        journal_record(EventKind.HELPDESK_ACCOUNT_VIEWED, request=request, account=file.account,
                        actor=request.user)
     account = file.account
     user = request.user
@@ -148,7 +148,7 @@ def _record_page(request, pk, *, resend_form=None, status=200):
     if file is None:
         raise Http404
     if request.method == "GET":
-        journal_record("helpdesk.record_viewed", request=request, actor=request.user,
+        journal_record(EventKind.HELPDESK_RECORD_VIEWED, request=request, actor=request.user,
                        guardian_record=file.record.pk)
     context = _context(
         request,

@@ -5,10 +5,10 @@ a flow waiting for one (activation.services.activation_code_resend, same limits 
 parent's own « Renvoyer le SMS »), to the number the flow was started with.
 """
 
-from accounts.journal import journal_record
 from accounts.models import Account
 from activation.models import ActivationFlow, FlowStatus, FlowStep
 from activation.services import ActivationRefused, FlowUnavailable, activation_code_resend
+from core.journal import EventKind, journal_record
 
 from .services import ActionRefused
 
@@ -36,5 +36,5 @@ def flow_resend_by_helpdesk(
         raise ActionRefused(FLOW_GONE) from exc
     except ActivationRefused as exc:
         raise ActionRefused(exc.message) from exc
-    journal_record("helpdesk.activation_sms_resent", request=request, flow_id=flow.pk,
+    journal_record(EventKind.HELPDESK_ACTIVATION_SMS_RESENT, request=request, flow_id=flow.pk,
                    actor=actor, reason=reason)

@@ -16,8 +16,8 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.backoffice.services import staff_create
 from accounts.models import StaffRole
+from backoffice.services import staff_create
 from pupils.models import Academy, Establishment
 
 ROLES = {

@@ -24,10 +24,10 @@ from django.utils.safestring import mark_safe
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import ratelimit
-from accounts.journal import journal_record
 from accounts.models import Account
-from educonnect.http import client_ip
+from core import ratelimit
+from core.http import client_ip
+from core.journal import EventKind, journal_record
 
 from .forms import CodeStepForm, PasswordStepForm
 
@@ -171,7 +171,7 @@ def _password_step(request, site):
         ratelimit.hit(SCOPE_IP, ip, window_seconds=window)
         ratelimit.hit(SCOPE_IDENTIFIER, identifier, window_seconds=window)
         known = account or Account.objects.filter(identifier=identifier).first()
-        journal_record("backoffice.sign_in_failed", request=request, account=known,
+        journal_record(EventKind.BACKOFFICE_SIGN_IN_FAILED, request=request, account=known,
                        step="password")
         form.add_error(None, WRONG_CREDENTIALS)
         return _render(request, site, step="password", form=form, status=400)
@@ -198,7 +198,7 @@ def _code_step(request, site, account: Account):
         pending = request.session[PENDING_KEY]
         pending["failures"] = pending.get("failures", 0) + 1
         request.session[PENDING_KEY] = pending
-        journal_record("backoffice.sign_in_failed", request=request, account=account,
+        journal_record(EventKind.BACKOFFICE_SIGN_IN_FAILED, request=request, account=account,
                        step="second_factor")
         if pending["failures"] >= settings.BACKOFFICE_SIGN_IN_MAX_CODE_FAILURES:
             request.session.pop(PENDING_KEY, None)
@@ -214,12 +214,14 @@ def _code_step(request, site, account: Account):
     if enrolling:
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-        journal_record("backoffice.second_factor_enrolled", request=request, account=account,
-                       actor=account)
+        journal_record(
+            EventKind.BACKOFFICE_SECOND_FACTOR_ENROLLED, request=request, account=account,
+            actor=account,
+        )
     next_url = _next_url(request, site)
     request.session.pop(PENDING_KEY, None)
     auth_login(request, account, backend=BACKEND)  # new session key
     otp_login(request, device)
     ratelimit.reset(SCOPE_IDENTIFIER, account.identifier)
-    journal_record("backoffice.signed_in", request=request, account=account, actor=account)
+    journal_record(EventKind.BACKOFFICE_SIGNED_IN, request=request, account=account, actor=account)
     return HttpResponseRedirect(next_url)

@@ -5,6 +5,7 @@ read BackOfficeAdminConfig (it replaces "django.contrib.admin" in INSTALLED_APPS
 `admin.site` is our BackOfficeSite and every ModelAdmin registers on it).
 """
 
+from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
 
 
@@ -15,12 +16,13 @@ def _sync_roles_after_migrate(sender, using="default", **kwargs):
     from django.apps import apps
     from django.contrib.auth.management import create_permissions
 
-    configs = list(apps.get_app_configs())
+    # post_migrate is sent only to apps that have a models module.
+    configs = [config for config in apps.get_app_configs() if config.models_module is not None]
     if sender.label != configs[-1].label:
         return
     for config in configs:
         create_permissions(config, verbosity=0, using=using)
-    from accounts.roles import roles_sync
+    from backoffice.roles import roles_sync
 
     roles_sync(strict=False)
 
@@ -30,7 +32,7 @@ def _register_sqlite_functions(sender, connection, **kwargs):
     # SQLite gets the Python original, so that searches read the same on both.
     if connection.vendor != "sqlite":
         return
-    from pupils.normalization import name_key
+    from core.normalization import name_key
 
     connection.connection.create_function(
         "educonnect_name_key", 1, lambda value: None if value is None else name_key(value),
@@ -38,8 +40,16 @@ def _register_sqlite_functions(sender, connection, **kwargs):
     )
 
 
+class BackofficeConfig(AppConfig):
+    """The back-office app: admin classes of every business model, staff sign-in, roles,
+    helpdesk. It may import every business app; no business app imports it."""
+
+    name = "backoffice"
+    verbose_name = "Back-office"
+
+
 class BackOfficeAdminConfig(AdminConfig):
-    default_site = "accounts.backoffice.site.BackOfficeSite"
+    default_site = "backoffice.site.BackOfficeSite"
 
     def ready(self):
         super().ready()

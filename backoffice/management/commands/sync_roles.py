@@ -3,7 +3,7 @@ in accounts/roles.py. Idempotent; also run after every `migrate`."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.roles import MissingPermissions, roles_sync
+from backoffice.roles import MissingPermissions, roles_sync
 
 
 class Command(BaseCommand):

@@ -9,10 +9,9 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.utils.functional import cached_property
 
-from accounts.backoffice.scoping import ReadOnlyAdminMixin
-from pupils.normalization import mask_phone
-
-from .models import ActivationFlow
+from activation.models import ActivationFlow
+from backoffice.scoping import ReadOnlyAdminMixin
+from core.normalization import mask_phone
 
 
 class EstimatedCountPaginator(Paginator):

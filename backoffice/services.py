@@ -12,12 +12,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import ratelimit
 from accounts.forms import FAILURES_PER_IDENTIFIER
-from accounts.journal import journal_record
 from accounts.models import Account, AccountKind, AccountState, StaffProfile, StaffRole
-from accounts.roles import group_for_role
 from accounts.services import account_create
+from backoffice.roles import group_for_role
+from core import ratelimit
+from core.journal import EventKind, journal_record
 from pupils.models import Academy, Establishment, Pupil
 
 STAFF_PASSWORD_VALIDATORS = [
@@ -96,7 +96,7 @@ def staff_create(
     profile = StaffProfile.objects.create(account=account, role=role, academy=academy)
     profile.establishments.set(establishments)
     account.groups.set([group_for_role(role)])
-    journal_record("backoffice.staff_created", account=account, actor=actor,
+    journal_record(EventKind.BACKOFFICE_STAFF_CREATED, account=account, actor=actor,
                    **_scope_summary(profile))
     return account
 
@@ -144,7 +144,7 @@ def staff_update(
         account._history_user = actor
         account.save(update_fields=changed_fields)
     after = _scope_summary(profile) | {"state": account.state}
-    journal_record("backoffice.staff_updated", account=account, actor=actor, before=before,
+    journal_record(EventKind.BACKOFFICE_STAFF_UPDATED, account=account, actor=actor, before=before,
                    after=after, password_changed=bool(new_password))
     return profile
 
@@ -153,7 +153,7 @@ def staff_update(
 def staff_second_factor_reset(*, account: Account, actor: Account) -> int:
     """Forget the staff user's TOTP devices: they enrol a new one at their next sign-in."""
     deleted, _ = TOTPDevice.objects.filter(user=account).delete()
-    journal_record("backoffice.second_factor_reset", account=account, actor=actor)
+    journal_record(EventKind.BACKOFFICE_SECOND_FACTOR_RESET, account=account, actor=actor)
     return deleted
 
 
@@ -182,8 +182,10 @@ def account_unlock(*, account: Account, actor: Account, reason: str, request=Non
     account.state = _state_before_lock(account)
     account._history_user = actor
     account.save(update_fields=["state"])
-    journal_record("helpdesk.account_unlocked", request=request, account=account, actor=actor,
-                   reason=reason, state_before=AccountState.LOCKED, state_after=account.state)
+    journal_record(
+        EventKind.HELPDESK_ACCOUNT_UNLOCKED, request=request, account=account, actor=actor,
+        reason=reason, state_before=AccountState.LOCKED, state_after=account.state,
+    )
     # The portal's failed sign-in counter of this identifier starts again.
     ratelimit.reset(FAILURES_PER_IDENTIFIER, account.identifier)
     return account
@@ -210,7 +212,7 @@ def account_close(*, account: Account, actor: Account, reason: str, request=None
         released.append(record.pk)
     pupil_ids = list(Pupil.objects.filter(account=account).values_list("pk", flat=True))
     Pupil.objects.filter(pk__in=pupil_ids).update(account=None)
-    journal_record("helpdesk.account_closed", request=request, account=account, actor=actor,
+    journal_record(EventKind.HELPDESK_ACCOUNT_CLOSED, request=request, account=account, actor=actor,
                    reason=reason, state_before=state_before, released_guardian_records=released,
                    released_pupils=pupil_ids)
     return account

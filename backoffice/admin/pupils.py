@@ -1,6 +1,6 @@
 """Schools' data in the back-office: secretaries fix their own establishments' pupils,
 guardian records and links; helpdesk agents read their academy's; national administrators
-see everything. Scoping: accounts.backoffice.scoping (one mixin for every class here).
+see everything. Scoping: backoffice.scoping (one mixin for every class here).
 
 Every change is kept by simple-history (who, when, before/after) and shown on the object's
 « Historique » page; no page here can change or delete a history row.
@@ -15,17 +15,17 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounts.backoffice.forms import NO_AUTOFILL
-from accounts.backoffice.scoping import ScopedAdminMixin, ScopedInlineMixin
 from accounts.models import AccountState
-from accounts.selectors import (
+from backoffice.forms import NO_AUTOFILL
+from backoffice.scoping import ScopedAdminMixin, ScopedInlineMixin
+from backoffice.selectors import (
     guardian_records_matching,
     pupils_matching,
     responsibilities_matching,
     staff_scope,
 )
-
-from .models import (
+from core.normalization import InvalidPhoneNumber, clean_name, parse_mobile_phone, region_for_uai
+from pupils.models import (
     Academy,
     Establishment,
     GuardianRecord,
@@ -33,7 +33,6 @@ from .models import (
     Responsibility,
     ResponsibilityStatus,
 )
-from .normalization import InvalidPhoneNumber, clean_name, parse_mobile_phone, region_for_uai
 
 OLDEST_BIRTH_YEARS = 30
 

@@ -1,0 +1,136 @@
+"""Writing to the append-only journal (core.models.JournalEvent).
+
+Every event kind is a member of `EventKind`, with its French label: nothing writes a free
+string, and the helpdesk reads the same label everywhere. Callers pass facts, never secrets:
+no code, password, token or TOTP value may reach `data`, at any depth (ASVS 7.1.1: logs hold
+no credentials).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .http import client_ip
+from .models import JournalEvent
+
+if TYPE_CHECKING:  # pragma: no cover
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+
+class EventKind(models.TextChoices):
+    """Every kind of journal event, with the label the helpdesk reads."""
+
+    # Sign-in and sessions.
+    LOGIN_SUCCEEDED = "login_succeeded", _("Connexion réussie")
+    LOGIN_FAILED = "login_failed", _("Échec de connexion")
+    LOGOUT = "logout", _("Déconnexion")
+    # SMS activation.
+    ACTIVATION_STARTED = "activation_started", _("Activation par SMS commencée")
+    ACTIVATION_CODE_SENT = "activation_code_sent", _("Code d'activation envoyé par SMS")
+    ACTIVATION_CODE_NOT_SENT = "activation_code_not_sent", _(
+        "Activation : aucun SMS envoyé (aucune fiche trouvée, ou envoi trop rapproché)"
+    )
+    ACTIVATION_CODE_REJECTED = "activation_code_rejected", _("Activation : code de sécurité erroné")
+    ACTIVATION_TOO_MANY_CODES = "activation_too_many_codes", _(
+        "Activation : trop de codes erronés"
+    )
+    ACTIVATION_CODE_VERIFIED = "activation_code_verified", _(
+        "Activation : code de sécurité vérifié"
+    )
+    ACTIVATION_BIRTHDATE_REJECTED = "activation_birthdate_rejected", _(
+        "Activation : date de naissance erronée"
+    )
+    ACTIVATION_LINK_DISPUTED = "activation_link_disputed", _(
+        "Activation : lien avec un élève contesté"
+    )
+    ACTIVATION_PUPILS_CONFIRMED = "activation_pupils_confirmed", _("Activation : élèves confirmés")
+    ACTIVATION_BLOCKED = "activation_blocked", _("Activation bloquée (dates de naissance)")
+    ACTIVATION_ALREADY_ACTIVE = "activation_already_active", _(
+        "Activation : un compte existe déjà"
+    )
+    ACCOUNT_ACTIVATED = "account_activated", _("Compte activé")
+    # School data.
+    ROSTER_IMPORTED = "roster_imported", _("Import de l'annuaire d'un établissement")
+    # Back-office.
+    BACKOFFICE_SIGNED_IN = "backoffice.signed_in", _("Connexion au back-office")
+    BACKOFFICE_SIGN_IN_FAILED = "backoffice.sign_in_failed", _(
+        "Échec de connexion au back-office"
+    )
+    BACKOFFICE_SECOND_FACTOR_ENROLLED = "backoffice.second_factor_enrolled", _(
+        "Second facteur enregistré"
+    )
+    BACKOFFICE_SECOND_FACTOR_RESET = "backoffice.second_factor_reset", _(
+        "Second facteur réinitialisé"
+    )
+    BACKOFFICE_STAFF_CREATED = "backoffice.staff_created", _("Personnel créé")
+    BACKOFFICE_STAFF_UPDATED = "backoffice.staff_updated", _("Personnel modifié")
+    HELPDESK_ACCOUNT_VIEWED = "helpdesk.account_viewed", _("Consultation par l'assistance")
+    HELPDESK_RECORD_VIEWED = "helpdesk.record_viewed", _(
+        "Consultation d'une fiche par l'assistance"
+    )
+    HELPDESK_ACCOUNT_UNLOCKED = "helpdesk.account_unlocked", _(
+        "Compte déverrouillé par l'assistance"
+    )
+    HELPDESK_ACCOUNT_CLOSED = "helpdesk.account_closed", _("Compte fermé par l'assistance")
+    HELPDESK_ACTIVATION_SMS_RESENT = "helpdesk.activation_sms_resent", _(
+        "SMS d'activation renvoyé par l'assistance"
+    )
+    # Demo data (DEBUG only).
+    DEMO_ACCOUNT_CREATED = "demo_account_created", _("Compte de démonstration créé")
+    DEMO_ACCOUNT_RESET = "demo_account_reset", _("Compte de démonstration réinitialisé")
+
+
+# A key named so, at any depth of `data`, is refused (facts about them, such as
+# `password_changed`, are fine).
+FORBIDDEN_KEYS = frozenset({"password", "code", "token", "secret", "otp"})
+
+
+def _leaked_keys(value, path: str = "") -> list[str]:
+    """Paths of the keys of `value` (dicts and lists, at any depth) that name a secret."""
+    leaked = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if str(key).lower() in FORBIDDEN_KEYS:
+                leaked.append(where)
+            leaked.extend(_leaked_keys(item, where))
+    elif isinstance(value, list | tuple | set):
+        for index, item in enumerate(value):
+            leaked.extend(_leaked_keys(item, f"{path}[{index}]"))
+    return leaked
+
+
+def journal_record(
+    kind: EventKind,
+    *,
+    request=None,
+    account: AbstractBaseUser | None = None,
+    actor: AbstractBaseUser | None = None,
+    flow_id: UUID | None = None,
+    **data,
+) -> JournalEvent:
+    """Append one event and return it.
+
+    `kind` must be an `EventKind` member (TypeError otherwise); `data` holds JSON-able facts
+    (counts, ids, reasons). A key naming a secret (see FORBIDDEN_KEYS), at any depth,
+    raises ValueError: the journal is read by the helpdesk and kept for a year.
+    The client IP is read from `request` through core.http.client_ip.
+    """
+    if not isinstance(kind, EventKind):
+        raise TypeError(f"Journal kinds are EventKind members, not {kind!r}")
+    leaked = _leaked_keys(data)
+    if leaked:
+        raise ValueError(f"Secrets must not be journaled: {sorted(leaked)}")
+    return JournalEvent.objects.create(
+        kind=kind.value,
+        account=account,
+        actor=actor,
+        flow_id=flow_id,
+        ip_address=(client_ip(request) or None) if request is not None else None,
+        data=data,
+    )
