@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 
-from core import ratelimit
+from core import cache_counters as ratelimit
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 

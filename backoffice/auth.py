@@ -25,7 +25,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Account
-from core import ratelimit
+from core import cache_counters as ratelimit
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 

@@ -22,7 +22,7 @@ from backoffice.selectors import (
     search_query_parse,
     staff_scope,
 )
-from core import ratelimit
+from core import cache_counters as ratelimit
 from core.journal import EventKind, journal_record
 
 from . import activation, services

@@ -16,7 +16,7 @@ from accounts.forms import FAILURES_PER_IDENTIFIER
 from accounts.models import Account, AccountKind, AccountState, StaffProfile, StaffRole
 from accounts.services import account_create
 from backoffice.roles import group_for_role
-from core import ratelimit
+from core import cache_counters as ratelimit
 from core.journal import EventKind, journal_record
 from pupils.models import Academy, Establishment, Pupil
 

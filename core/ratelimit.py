@@ -1,38 +1,132 @@
-"""Attempt counters kept in the cache: Redis in production, so every web node sees them.
+"""Every rate limit of the product, on one API: moving windows kept in Redis by `limits`.
 
-A counter is a cache key incremented atomically; its window starts with its first hit.
+A `Rule` names a scope and the two settings that give its limit and window; `hit()` counts an
+event and says in the same atomic step whether it was within the limit (the `limits` moving
+window is a Lua script on Redis: two web nodes or two parallel requests can never both take
+the last place). Counters live in Redis in production (`RATELIMIT_STORAGE_URL`, by default
+the `REDIS_URL`), so every web node sees the same counts; the demo keeps them in memory.
+
+Subjects (phone numbers, identifiers, IP addresses, e-mail addresses) are keyed-hashed
+(HMAC-SHA256 with SECRET_KEY) before they become Redis keys: a dump of Redis reveals no
+number, and the hash cannot be reversed by trying every phone number without the key
+(ASVS 8.3.4, personal data not stored in clear where not needed).
+
+Shapes: limits are counts of events, windows are seconds; `Decision.retry_after` is a whole
+number of seconds, for the French messages that say how long to wait.
 """
 
-import hashlib
+from __future__ import annotations
 
-from django.core.cache import cache
+import functools
+import math
+import time
+from dataclasses import dataclass
 
+from django.conf import settings
+from django.utils.crypto import salted_hmac
+from limits import RateLimitItemPerSecond
+from limits.storage import Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
-def _key(scope: str, subject: str) -> str:
-    # Subjects (identifiers, phone numbers, addresses) are hashed: keys in Redis leak nothing.
-    digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
-    return f"rl:{scope}:{digest}"
-
-
-def hit(scope: str, subject: str, *, window_seconds: int) -> int:
-    """Count one attempt and return the number of attempts in the current window."""
-    key = _key(scope, subject)
-    if cache.add(key, 1, timeout=window_seconds):
-        return 1
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.add(key, 1, timeout=window_seconds)
-        return 1
+_HMAC_SALT = "core.ratelimit.subject"
 
 
-def count(scope: str, subject: str) -> int:
-    return cache.get(_key(scope, subject), 0)
+@dataclass(frozen=True)
+class Rule:
+    """`limit_setting` events per `window_setting` seconds, per subject, in `scope`.
+
+    The numbers are read from settings at each use, so a test or an operator's change of a
+    setting applies at once. A limit of 0 or less refuses everything.
+    """
+
+    scope: str
+    limit_setting: str
+    window_setting: str
+
+    @property
+    def limit(self) -> int:
+        return int(getattr(settings, self.limit_setting))
+
+    @property
+    def window_seconds(self) -> int:
+        return int(getattr(settings, self.window_setting))
+
+    def item(self) -> RateLimitItemPerSecond:
+        return RateLimitItemPerSecond(max(self.limit, 0), max(self.window_seconds, 1),
+                                      namespace="rl")
 
 
-def reset(scope: str, subject: str) -> None:
-    cache.delete(_key(scope, subject))
+@dataclass(frozen=True)
+class Decision:
+    """What a limit said: `allowed`, and when refused, how long until a place frees up."""
+
+    allowed: bool
+    remaining: int
+    retry_after: int = 0
+
+    def __bool__(self) -> bool:
+        return self.allowed
 
 
-def exceeded(scope: str, subject: str, *, limit: int) -> bool:
-    return count(scope, subject) >= limit
+def subject_key(subject: str) -> str:
+    """The subject as it appears in Redis: a keyed hash, 32 hex characters."""
+    return salted_hmac(_HMAC_SALT, subject, algorithm="sha256").hexdigest()[:32]
+
+
+@functools.cache
+def _limiter_for(url: str) -> tuple[Storage, MovingWindowRateLimiter]:
+    # One storage (and so one connection pool) per process and URL, reused by every call.
+    storage = storage_from_string(url)
+    return storage, MovingWindowRateLimiter(storage)
+
+
+def _limiter() -> MovingWindowRateLimiter:
+    return _limiter_for(settings.RATELIMIT_STORAGE_URL)[1]
+
+
+def _refusal(rule: Rule, key: str) -> Decision:
+    stats = _limiter().get_window_stats(rule.item(), rule.scope, key)
+    wait = max(1, math.ceil(stats.reset_time - time.time()))
+    return Decision(allowed=False, remaining=0, retry_after=wait)
+
+
+def hit(rule: Rule, subject: str, *, cost: int = 1) -> Decision:
+    """Count `cost` events for `subject` if they fit in the window, atomically.
+
+    Returns Decision(allowed=True, remaining=…) when counted; Decision(allowed=False,
+    retry_after=seconds) when the window is full, and then nothing is counted. An empty
+    subject (no IP address known) is counted under the empty string, never skipped.
+    """
+    key = subject_key(subject or "")
+    limiter = _limiter()
+    item = rule.item()
+    if rule.limit > 0 and limiter.hit(item, rule.scope, key, cost=cost):
+        remaining = limiter.get_window_stats(item, rule.scope, key).remaining
+        return Decision(allowed=True, remaining=remaining)
+    return _refusal(rule, key)
+
+
+def peek(rule: Rule, subject: str) -> Decision:
+    """Whether one more event would be allowed now, without counting it."""
+    key = subject_key(subject or "")
+    item = rule.item()
+    if rule.limit > 0 and _limiter().test(item, rule.scope, key):
+        remaining = _limiter().get_window_stats(item, rule.scope, key).remaining
+        return Decision(allowed=True, remaining=remaining)
+    return _refusal(rule, key)
+
+
+def used(rule: Rule, subject: str) -> int:
+    """How many events of `subject` the current window holds (for the helpdesk)."""
+    stats = _limiter().get_window_stats(rule.item(), rule.scope, subject_key(subject or ""))
+    return max(rule.limit - stats.remaining, 0)
+
+
+def clear(rule: Rule, subject: str) -> None:
+    """Forget the events of `subject` under `rule` (an unlock by the helpdesk, a success)."""
+    _limiter().clear(rule.item(), rule.scope, subject_key(subject or ""))
+
+
+def reset_all() -> None:
+    """Forget every counter of the configured storage. Tests and the demo only."""
+    _limiter_for(settings.RATELIMIT_STORAGE_URL)[0].reset()

@@ -117,6 +117,10 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
+# Rate limits (core.ratelimit, the `limits` library): moving windows in Redis, shared by
+# every web node; the demo keeps them in this process's memory.
+RATELIMIT_STORAGE_URL = env.str("RATELIMIT_STORAGE_URL", default=REDIS_URL or "memory://")
+
 # Idle lifetime: the cookie is renewed on every request and dies after this many idle seconds.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True

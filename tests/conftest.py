@@ -78,12 +78,17 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Attempt counters live in the cache: every test starts with none."""
+    """Attempt counters live in the cache and the rate-limit storage: every test starts
+    with none."""
     from django.core.cache import cache
 
+    from core import ratelimit
+
     cache.clear()
+    ratelimit.reset_all()
     yield
     cache.clear()
+    ratelimit.reset_all()
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import AccountState
 from activation.models import ActivationFlow, FlowStatus
 from activation.services import activation_flow_start
-from core import ratelimit
+from core import cache_counters as ratelimit
 from core.journal import EventKind, journal_record
 from core.models import JournalEvent
 from notifications.models import OutboundMessage
