@@ -14,9 +14,12 @@ from functools import partial
 from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core import cache_counters as ratelimit
+from core.forms import EduConnectForm
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 
@@ -28,7 +31,7 @@ logger = logging.getLogger(__name__)
 FAILURES_PER_IDENTIFIER = "login-identifier"
 FAILURES_PER_IP = "login-ip"
 
-INVALID_LOGIN_MESSAGE = "Identifiant ou mot de passe incorrect."
+INVALID_LOGIN_MESSAGE = _("Identifiant ou mot de passe incorrect.")
 IDENTIFIER_MAX_LENGTH = 100
 # Argon2 accepts any length; the cap only stops megabyte-long bodies from being hashed.
 PASSWORD_MAX_LENGTH = 1024
@@ -36,33 +39,45 @@ PASSWORD_MAX_LENGTH = 1024
 
 def throttled_message() -> str:
     minutes = max(1, math.ceil(settings.LOGIN_FAILURE_WINDOW_SECONDS / 60))
-    return (
+    return ngettext(
         "Trop de tentatives de connexion ont échoué. Pour protéger les comptes, la connexion "
-        f"est suspendue : réessayez dans {minutes} minutes."
-    )
+        "est suspendue : réessayez dans %(minutes)s minute.",
+        "Trop de tentatives de connexion ont échoué. Pour protéger les comptes, la connexion "
+        "est suspendue : réessayez dans %(minutes)s minutes.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
-class SignInForm(forms.Form):
+class SignInForm(EduConnectForm):
     identifier = forms.CharField(
-        label="Identifiant",
-        help_text="Identifiant au format p.nomXX",
+        label=_("Identifiant"),
+        help_text=_("Identifiant au format p.nomXX"),
         max_length=IDENTIFIER_MAX_LENGTH,
+        widget=forms.TextInput(attrs={
+            "autocomplete": "username", "autocapitalize": "none", "autocorrect": "off",
+            "spellcheck": "false",
+        }),
         error_messages={
-            "required": "Saisissez votre identifiant, au format p.nomXX.",
-            "max_length": (
+            "required": _("Saisissez votre identifiant, au format p.nomXX."),
+            "max_length": _(
                 "Un identifiant ÉduConnect comporte moins de 40 caractères, au format p.nomXX : "
                 "vérifiez votre saisie."
             ),
         },
     )
+    # Rendered by components/password_field.html: DSFR's password component (show/hide box),
+    # which django-dsfr has no snippet for.
     password = forms.CharField(
-        label="Mot de passe",
+        label=_("Mot de passe"),
         strip=False,
         max_length=PASSWORD_MAX_LENGTH,
-        widget=forms.PasswordInput,
+        widget=forms.PasswordInput(attrs={
+            "class": "fr-password__input fr-input", "autocomplete": "current-password",
+            "autocapitalize": "off", "autocorrect": "off", "spellcheck": "false",
+        }),
         error_messages={
-            "required": "Saisissez votre mot de passe.",
-            "max_length": "Ce mot de passe est trop long : vérifiez votre saisie.",
+            "required": _("Saisissez votre mot de passe."),
+            "max_length": _("Ce mot de passe est trop long : vérifiez votre saisie."),
         },
     )
 
@@ -75,6 +90,10 @@ class SignInForm(forms.Form):
         # the same time whether the account exists or not, and journaling it means a commit.
         self.after_response: list[Callable[[], None]] = []
         super().__init__(**kwargs)
+
+    def non_field_errors_concern_fields(self) -> bool:
+        # A refusal is about the pair typed; too many attempts is about no field.
+        return self.has_error(NON_FIELD_ERRORS, "invalid_login")
 
     def clean_identifier(self) -> str:
         # Letters print identifiers in capitals (P.NOM12); they are stored in lowercase.
