@@ -5,6 +5,8 @@ a flow waiting for one (activation.services.activation_code_resend, same limits 
 parent's own « Renvoyer le SMS »), to the number the flow was started with.
 """
 
+from django.utils.translation import gettext_lazy as _
+
 from accounts.models import Account
 from activation.models import ActivationFlow, FlowStatus, FlowStep
 from activation.services import ActivationRefused, FlowUnavailable, activation_code_resend
@@ -12,7 +14,7 @@ from core.journal import EventKind, journal_record
 
 from .services import ActionRefused
 
-FLOW_GONE = (
+FLOW_GONE = _(
     "Ce parcours d'activation n'attend plus de code (terminé ou expiré) : le parent doit "
     "recommencer l'activation depuis « Je n'ai pas de compte »."
 )

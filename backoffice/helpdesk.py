@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import AccountState
@@ -51,7 +52,7 @@ def search(request):
         if ratelimit.hit(
             "helpdesk-search", str(request.user.pk), window_seconds=3600
         ) > settings.BACKOFFICE_SEARCHES_PER_HOUR:
-            error = (
+            error = gettext(
                 "Vous avez atteint le nombre maximal de recherches pour une heure. "
                 "Réessayez plus tard ou contactez l'administration nationale."
             )
@@ -68,7 +69,7 @@ def search(request):
     return TemplateResponse(
         request,
         "admin/helpdesk/search.html",
-        _context(request, title="Rechercher un compte", form=form, results=results),
+        _context(request, title=gettext("Rechercher un compte"), form=form, results=results),
         status=status,
     )
 
@@ -126,7 +127,7 @@ def account_unlock(request, pk):
     return _account_action(
         request, pk, permission="accounts.account_unlock", prefix="unlock",
         service=services.account_unlock,
-        done="Le compte est déverrouillé : son titulaire peut à nouveau se connecter.",
+        done=gettext("Le compte est déverrouillé : son titulaire peut à nouveau se connecter."),
     )
 
 
@@ -135,7 +136,7 @@ def account_close(request, pk):
     return _account_action(
         request, pk, permission="accounts.account_close", prefix="close",
         service=services.account_close,
-        done=(
+        done=gettext(
             "Le compte est fermé. Les fiches responsables qu'il couvrait sont libérées : "
             "une nouvelle activation est possible."
         ),
@@ -152,7 +153,7 @@ def _record_page(request, pk, *, resend_form=None, status=200):
                        guardian_record=file.record.pk)
     context = _context(
         request,
-        title=f"Fiche responsable : {file.record}",
+        title=gettext("Fiche responsable : %(record)s") % {"record": file.record},
         file=file,
         journal=[describe_event(event) for event in file.journal],
         stalled_flow=activation.stalled_flow(file.flows),
@@ -179,7 +180,9 @@ def record_resend_sms(request, pk):
         return _record_page(request, pk, resend_form=form, status=400)
     flow = activation.stalled_flow(file.flows)
     if flow is None:
-        messages.error(request, "Aucune activation en cours pour cette fiche : rien à renvoyer.")
+        messages.error(
+            request, gettext("Aucune activation en cours pour cette fiche : rien à renvoyer.")
+        )
     else:
         try:
             activation.flow_resend_by_helpdesk(
@@ -189,5 +192,5 @@ def record_resend_sms(request, pk):
         except services.ActionRefused as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "Le SMS d'activation a été renvoyé.")
+            messages.success(request, gettext("Le SMS d'activation a été renvoyé."))
     return HttpResponseRedirect(reverse("admin:helpdesk_record", args=[pk]))

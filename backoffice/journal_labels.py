@@ -4,18 +4,20 @@ showing (the journal never holds a code, a password or a token; see core.journal
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.translation import gettext_lazy as _
+
 from core.journal import EventKind
 
 DETAIL_LABELS = {
-    "reason": "motif",
-    "state_before": "état avant",
-    "state_after": "état après",
-    "send": "envoi n°",
-    "matched": "fiche trouvée",
-    "records": "fiches",
-    "step": "étape",
-    "profile": "profil",
-    "method": "méthode",
+    "reason": _("motif"),
+    "state_before": _("état avant"),
+    "state_after": _("état après"),
+    "send": _("envoi n°"),
+    "matched": _("fiche trouvée"),
+    "records": _("fiches"),
+    "step": _("étape"),
+    "profile": _("profil"),
+    "method": _("méthode"),
 }
 
 

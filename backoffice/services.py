@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.forms import FAILURES_PER_IDENTIFIER
@@ -31,7 +32,8 @@ STAFF_PASSWORD_VALIDATORS = [
 
 
 class ActionRefused(Exception):
-    """The action does not apply to the account as it is now; the message is French."""
+    """The action does not apply to the account as it is now; the message is for the user
+    (translatable)."""
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -51,11 +53,11 @@ def _check_scope(
 ) -> None:
     if role == StaffRole.SECRETARY and not establishments:
         raise ValidationError(
-            {"establishments": "Un secrétariat doit être rattaché à au moins un établissement."}
+            {"establishments": _("Un secrétariat doit être rattaché à au moins un établissement.")}
         )
     if role == StaffRole.HELPDESK and academy is None:
         raise ValidationError(
-            {"academy": "Un agent d'assistance doit être rattaché à une académie."}
+            {"academy": _("Un agent d'assistance doit être rattaché à une académie.")}
         )
 
 
@@ -117,14 +119,14 @@ def staff_update(
     academy = academy if role == StaffRole.HELPDESK else None
     _check_scope(role=role, establishments=establishments, academy=academy)
     if state not in (AccountState.ACTIVE, AccountState.LOCKED, AccountState.CLOSED):
-        raise ValidationError({"state": "Choisissez un état : actif, verrouillé ou fermé."})
+        raise ValidationError({"state": _("Choisissez un état : actif, verrouillé ou fermé.")})
     # Re-read: an admin form has already written its values on the instance it holds.
     profile = StaffProfile.objects.select_related("academy").get(pk=profile.pk)
     account = Account.objects.select_for_update().get(pk=profile.account_id)
     if account.pk == actor.pk and (state != AccountState.ACTIVE or role != StaffRole.NATIONAL):
         raise ValidationError(
-            "Vous ne pouvez pas retirer vos propres droits : demandez-le à un autre "
-            "administrateur national."
+            _("Vous ne pouvez pas retirer vos propres droits : demandez-le à un autre "
+            "administrateur national.")
         )
     before = _scope_summary(profile) | {"state": account.state}
     profile.role = role
@@ -178,7 +180,7 @@ def _state_before_lock(account: Account) -> str:
 def account_unlock(*, account: Account, actor: Account, reason: str, request=None) -> Account:
     account = Account.objects.select_for_update().get(pk=account.pk)
     if account.state != AccountState.LOCKED:
-        raise ActionRefused("Ce compte n'est pas verrouillé : il n'y a rien à déverrouiller.")
+        raise ActionRefused(_("Ce compte n'est pas verrouillé : il n'y a rien à déverrouiller."))
     account.state = _state_before_lock(account)
     account._history_user = actor
     account.save(update_fields=["state"])
@@ -197,9 +199,9 @@ def account_close(*, account: Account, actor: Account, reason: str, request=None
     record can then be claimed by a new activation."""
     account = Account.objects.select_for_update().get(pk=account.pk)
     if account.state == AccountState.CLOSED:
-        raise ActionRefused("Ce compte est déjà fermé.")
+        raise ActionRefused(_("Ce compte est déjà fermé."))
     if account.kind == AccountKind.STAFF:
-        raise ActionRefused("Les comptes du personnel se gèrent dans « Personnels ».")
+        raise ActionRefused(_("Les comptes du personnel se gèrent dans « Personnels »."))
     state_before = account.state
     account.state = AccountState.CLOSED
     account._history_user = actor

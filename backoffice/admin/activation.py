@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connection
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
 
 from activation.models import ActivationFlow
 from backoffice.scoping import ReadOnlyAdminMixin
@@ -41,7 +42,9 @@ class ActivationFlowAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "step")
     # Exact lookups only: both are indexed (phone typed in E.164, or a flow id).
     search_fields = ("=phone", "=id")
-    search_help_text = "Numéro au format international (+33612345678) ou identifiant du parcours."
+    search_help_text = _(
+        "Numéro au format international (+33612345678) ou identifiant du parcours."
+    )
     date_hierarchy = None
     ordering = ("-created_at",)
     paginator = EstimatedCountPaginator
@@ -56,10 +59,10 @@ class ActivationFlowAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = fields
 
-    @admin.display(description="téléphone")
+    @admin.display(description=_("téléphone"))
     def masked_phone(self, flow):
         return mask_phone(flow.phone)
 
-    @admin.display(description="fiche trouvée", boolean=True)
+    @admin.display(description=_("fiche trouvée"), boolean=True)
     def is_matched(self, flow):
         return flow.matched
