@@ -128,6 +128,18 @@ def test_the_wrapping_check_finds_what_is_not_wrapped():
     ) == []
 
 
+def test_messages_are_rendered_in_one_place_only():
+    # base.html includes components/messages.html inside <main>; no page loops over them.
+    loops = [
+        str(path.relative_to(TEMPLATES)) for path in our_templates()
+        if re.search(r"{%\s*for\s+\w+\s+in\s+messages\s*%}", path.read_text(encoding="utf-8"))
+    ]
+    assert loops == ["components/messages.html"]
+    base = (TEMPLATES / "base.html").read_text(encoding="utf-8")
+    main = base[base.index("<main"):base.index("</main>")]
+    assert '{% include "components/messages.html" %}' in main
+
+
 # --- Invalid template variables ----------------------------------------------------------
 
 

@@ -115,8 +115,16 @@ def test_too_many_wrong_codes_send_back_to_the_password(client, secretary, setti
     settings.BACKOFFICE_SIGN_IN_MAX_CODE_FAILURES = 2
     password_step(client, secretary.identifier)
     for _ in range(2):
-        client.post(LOGIN, {"step": "code", "code": "000000"})
+        last = client.post(LOGIN, {"step": "code", "code": "000000"}, follow=True)
     assert PENDING_KEY not in client.session
+    # Back at step 1, the reason is said once: one alert, inside <main>.
+    page = h.parse(last)
+    assert h.messages(page) == [
+        "Trop de codes erronés : saisissez à nouveau votre identifiant et votre mot de passe."
+    ]
+    [alert] = h.alerts(page)
+    assert alert.find_parent("main") is not None
+    assert page.find(id="id_identifier") is not None
     device = TOTPDevice.objects.get(user=secretary)
     response = client.post(LOGIN, {"step": "code", "code": code_for(device)})
     assert client.get("/gestion/").status_code == 302
