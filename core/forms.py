@@ -33,9 +33,9 @@ class FrenchMobileNumberField(PhoneNumberField):
     core.normalization.parse_mobile_phone: a national form (06…, 0692…) is read in `region`
     first (the school's region when it is known: UAI 974… reads « 0692 12 34 56 » in La
     Réunion), then in metropolitan France and every overseas region; international forms
-    (+262…, 00262…) are read as written; spaces, dots, dashes and brackets are ignored; only a
-    mobile number is accepted. `region` may be set after construction (a form that learns
-    its school in __init__).
+    (+262…, 00262…, and the foreign mobile of a family living abroad) are read as written;
+    spaces, dots, dashes and brackets are ignored; only a mobile number is accepted.
+    `region` may be set after construction (a form that learns its school in __init__).
 
     Cleaned value: the E.164 string (« +262692123456 »), or "" when the field is optional and
     left empty — a str, as the services and the models take it.

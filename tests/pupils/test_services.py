@@ -348,3 +348,16 @@ def test_two_secretaries_adding_the_same_link_at_once_make_one_link(staff, schoo
     assert Responsibility.objects.filter(guardian_record=record, pupil=pupil).count() == 1
     assert JournalEvent.objects.filter(kind="pupils.link_added").count() == 1
     assert GuardianRecord.objects.filter(pk=record.pk).exists()
+
+
+def test_the_unique_constraint_is_the_last_word_and_speaks_french(staff, school, monkeypatch):
+    # When a concurrent writer inserted the pair after the check, the database refuses the
+    # second insert; the service turns it into the same French refusal.
+    link = ResponsibilityFactory(guardian_record=GuardianRecordFactory(establishment=school))
+    monkeypatch.setattr(services, "responsibility_add_validate", lambda **kwargs: None)
+    with pytest.raises(ValidationError) as excinfo:
+        services.responsibility_add(guardian_record=link.guardian_record, pupil=link.pupil,
+                                    is_legal_representative=True, actor=staff)
+    assert errors_of(excinfo)["pupil"][0].startswith("Ce lien existe déjà")
+    assert Responsibility.objects.count() == 1
+    assert not JournalEvent.objects.exists()
