@@ -5,6 +5,7 @@ import re
 
 from django import forms
 from django.contrib.auth.forms import PasswordChangeForm
+from django.utils.translation import gettext_lazy as _
 
 from accounts.password_policy import STAFF_HELP_TEXT
 from backoffice import services
@@ -110,10 +111,10 @@ class StaffPasswordChangeForm(PasswordChangeForm):
         self.fields["new_password1"].help_text = STAFF_HELP_TEXT
         for name in ("old_password", "new_password1", "new_password2"):
             self.fields[name].error_messages["required"] = {
-                "old_password": "Ancien mot de passe : saisissez votre mot de passe actuel.",
-                "new_password1": "Nouveau mot de passe : saisissez-le.",
-                "new_password2": "Confirmation : saisissez une deuxième fois le nouveau mot "
-                                 "de passe.",
+                "old_password": _("Ancien mot de passe : saisissez votre mot de passe actuel."),
+                "new_password1": _("Nouveau mot de passe : saisissez-le."),
+                "new_password2": _("Confirmation : saisissez une deuxième fois le nouveau mot "
+                                   "de passe."),
             }[name]
 
     def clean(self):

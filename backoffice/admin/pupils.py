@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import AccountState
@@ -131,14 +133,14 @@ class ServiceWritesMixin:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ValidationError as error:
-            self.message_user(request, "Rien n'a été enregistré : " + " ".join(error.messages),
-                              messages.ERROR)
+            self.message_user(request, _("Rien n'a été enregistré : %(reason)s") % {
+                "reason": " ".join(error.messages)}, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
 
 # --- Links (guardian record ↔ pupil) ------------------------------------------------------
 
-NEW_LINK_STATUS_ERROR = (
+NEW_LINK_STATUS_ERROR = gettext_lazy(
     "État : un lien ajouté est « Actif ». Choisissez « Actif », puis retirez le lien plus "
     "tard s'il le faut."
 )
@@ -564,12 +566,13 @@ class ResponsibilityAdmin(ServiceWritesMixin, ScopedAdminMixin, SimpleHistoryAdm
                         link.status, link.is_legal_representative
                     )
         except ValidationError as error:
-            self.message_user(request, "Aucun lien n'a été modifié : " + " ".join(error.messages),
-                              messages.ERROR)
+            self.message_user(request, _("Aucun lien n'a été modifié : %(reason)s") % {
+                "reason": " ".join(error.messages)}, messages.ERROR)
             return
-        message = f"{changed} lien(s) {done}."
+        message = _("%(count)s lien(s) %(done)s.") % {"count": changed, "done": done}
         if len(links) > changed:
-            message += f" {len(links) - changed} lien(s) déjà dans cet état, inchangé(s)."
+            message += " " + _("%(count)s lien(s) déjà dans cet état, inchangé(s).") % {
+                "count": len(links) - changed}
         self.message_user(request, message, messages.SUCCESS)
 
     @admin.action(description="Confirmer les liens sélectionnés (état « Actif »)",
@@ -578,28 +581,28 @@ class ResponsibilityAdmin(ServiceWritesMixin, ScopedAdminMixin, SimpleHistoryAdm
         self._links_apply(request, queryset, lambda link: services.responsibility_update(
             responsibility=link, status=ResponsibilityStatus.ACTIVE, actor=request.user,
             request=request,
-        ), "confirmé(s)")
+        ), _("confirmé(s)"))
 
     @admin.action(description="Retirer les liens sélectionnés (état « Retiré »)",
                   permissions=["change"])
     def links_remove(self, request, queryset):
         self._links_apply(request, queryset, lambda link: services.responsibility_remove(
             responsibility=link, actor=request.user, request=request,
-        ), "retiré(s)")
+        ), _("retiré(s)"))
 
     @admin.action(description="Marquer « représentant légal »", permissions=["change"])
     def links_set_legal(self, request, queryset):
         self._links_apply(request, queryset, lambda link: services.responsibility_set_legal(
             responsibility=link, is_legal_representative=True, actor=request.user,
             request=request,
-        ), "marqué(s) représentant légal")
+        ), _("marqué(s) représentant légal"))
 
     @admin.action(description="Retirer « représentant légal »", permissions=["change"])
     def links_unset_legal(self, request, queryset):
         self._links_apply(request, queryset, lambda link: services.responsibility_set_legal(
             responsibility=link, is_legal_representative=False, actor=request.user,
             request=request,
-        ), "modifié(s)")
+        ), _("modifié(s)"))
 
 
 # --- Establishments and academies --------------------------------------------------------
