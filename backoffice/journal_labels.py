@@ -16,6 +16,24 @@ DETAIL_LABELS = {
     "step": "étape",
     "profile": "profil",
     "method": "méthode",
+    # The school's fixes (pupils.services).
+    "guardian_record": "fiche responsable n°",
+    "pupil": "élève n°",
+    "link": "lien n°",
+    "establishment": "établissement (UAI)",
+    "changed": "champs corrigés",
+    "status_before": "état avant",
+    "status_after": "état après",
+    "kept": "lien maintenu",
+    "is_legal_representative": "représentant légal",
+}
+# Field names listed under « changed », as the back-office's forms label them.
+FIELD_LABELS = {
+    "mobile_phone": "téléphone portable",
+    "email": "adresse électronique",
+    "last_name": "nom",
+    "first_names": "prénoms",
+    "birth_date": "date de naissance",
 }
 
 
@@ -37,6 +55,12 @@ def _text(value) -> str:
     return str(value)
 
 
+def _field_labels(value):
+    if isinstance(value, list | tuple):
+        return [FIELD_LABELS.get(name, name) for name in value]
+    return value
+
+
 def _kind_label(kind: str) -> str:
     try:
         return str(EventKind(kind).label)
@@ -51,6 +75,8 @@ def describe_event(event) -> EventLine:
         kind=event.kind,
         label=_kind_label(event.kind),
         actor=event.actor.display_identifier if event.actor_id else "",
-        details=[(DETAIL_LABELS.get(key, key), _text(value)) for key, value in data.items()],
+        details=[(DETAIL_LABELS.get(key, key), _text(_field_labels(value) if key == "changed"
+                                                     else value))
+                 for key, value in data.items()],
         ip_address=event.ip_address,
     )
