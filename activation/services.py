@@ -26,7 +26,8 @@ from django.utils import timezone
 from accounts.models import Account, AccountKind, AccountState
 from accounts.password_policy import password_errors
 from accounts.services import account_create
-from core import codes, ratelimit
+from core import cache_counters as ratelimit
+from core import codes
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.normalization import clean_name

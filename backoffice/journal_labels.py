@@ -18,6 +18,24 @@ DETAIL_LABELS = {
     "step": _("étape"),
     "profile": _("profil"),
     "method": _("méthode"),
+    # The school's fixes (pupils.services).
+    "guardian_record": _("fiche responsable n°"),
+    "pupil": _("élève n°"),
+    "link": _("lien n°"),
+    "establishment": _("établissement (UAI)"),
+    "changed": _("champs corrigés"),
+    "status_before": _("état avant"),
+    "status_after": _("état après"),
+    "kept": _("lien maintenu"),
+    "is_legal_representative": _("représentant légal"),
+}
+# Field names listed under « changed », as the back-office's forms label them.
+FIELD_LABELS = {
+    "mobile_phone": _("téléphone portable"),
+    "email": _("adresse électronique"),
+    "last_name": _("nom"),
+    "first_names": _("prénoms"),
+    "birth_date": _("date de naissance"),
 }
 
 
@@ -33,10 +51,16 @@ class EventLine:
 
 def _text(value) -> str:
     if isinstance(value, bool):
-        return "oui" if value else "non"
+        return str(_("oui") if value else _("non"))
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) or "—"
     return str(value)
+
+
+def _field_labels(value):
+    if isinstance(value, list | tuple):
+        return [FIELD_LABELS.get(name, name) for name in value]
+    return value
 
 
 def _kind_label(kind: str) -> str:
@@ -53,6 +77,8 @@ def describe_event(event) -> EventLine:
         kind=event.kind,
         label=_kind_label(event.kind),
         actor=event.actor.display_identifier if event.actor_id else "",
-        details=[(DETAIL_LABELS.get(key, key), _text(value)) for key, value in data.items()],
+        details=[(DETAIL_LABELS.get(key, key), _text(_field_labels(value) if key == "changed"
+                                                     else value))
+                 for key, value in data.items()],
         ip_address=event.ip_address,
     )

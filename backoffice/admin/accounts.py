@@ -15,12 +15,14 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import Account, AccountKind, AccountState, StaffProfile, StaffRole
+from accounts.password_policy import STAFF_HELP_TEXT
 from backoffice import services
 from backoffice.forms import NO_AUTOFILL
 from backoffice.journal_labels import describe_event
@@ -178,8 +180,10 @@ def _password_fields(required: bool):
         forms.CharField(
             label=_("Mot de passe provisoire") if required else _("Nouveau mot de passe"),
             required=required, strip=False, widget=forms.PasswordInput(attrs=attrs),
-            help_text=_("Au moins 12 caractères, ni trop courant ni proche du nom. "
-                      "À transmettre à l'intéressé par un autre canal que le courriel."),
+            help_text=format_lazy(
+                "{} {}", STAFF_HELP_TEXT,
+                _("À transmettre à l'intéressé par un autre canal que le courriel."),
+            ),
         ),
         forms.CharField(
             label=_("Confirmation du mot de passe"), required=required, strip=False,
