@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from pupils.roster import RosterFileError
-from pupils.services import (
+from pupils.roster_import import (
     ROSTER_CHUNK_SIZE,
     RosterImportBusy,
     RosterImportInterrupted,
