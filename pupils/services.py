@@ -22,8 +22,7 @@ The `*_validate` functions are the same checks without writing, for forms that w
 the errors beside their fields before saving. Who may act on which school is the back-office's
 business (backoffice.scoping), not these functions'.
 
-The roster import (bulk, its own rules of matching) lives in pupils/roster_import.py and is
-re-exported here, so that every write of the domain is found from this module.
+The roster import (bulk, its own rules of matching) lives in pupils/roster_import.py.
 
 Lock order, the import's own (pupils, then guardian records, then links): two writers never
 wait for each other in a circle.
@@ -49,14 +48,6 @@ from core.normalization import (
 )
 
 from .models import GuardianRecord, Pupil, Responsibility, ResponsibilityStatus
-from .roster_import import (
-    ROSTER_CHUNK_SIZE,
-    RosterFileError,
-    RosterImportBusy,
-    RosterImportInterrupted,
-    RosterImportReport,
-    roster_import,
-)
 from .validators import FIELD_LABEL as BIRTH_DATE_LABEL
 from .validators import BirthDateError, birth_date_check
 
@@ -448,24 +439,3 @@ def responsibility_dispute_resolve(
         status=ResponsibilityStatus.ACTIVE if keep else ResponsibilityStatus.REMOVED,
         actor=actor, request=request,
     )
-
-
-__all__ = [
-    "ROSTER_CHUNK_SIZE",
-    "RosterFileError",
-    "RosterImportBusy",
-    "RosterImportInterrupted",
-    "RosterImportReport",
-    "guardian_record_contact_update",
-    "guardian_record_contact_validate",
-    "pupil_update",
-    "pupil_update_validate",
-    "responsibility_add",
-    "responsibility_add_validate",
-    "responsibility_dispute_resolve",
-    "responsibility_remove",
-    "responsibility_set_legal",
-    "responsibility_update",
-    "responsibility_update_validate",
-    "roster_import",
-]

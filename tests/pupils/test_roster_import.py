@@ -16,7 +16,7 @@ from django.db import connection
 from core.models import JournalEvent
 from pupils.models import Establishment, GuardianRecord, Pupil, Responsibility
 from pupils.roster import HEADER
-from pupils.services import roster_import
+from pupils.roster_import import roster_import
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db

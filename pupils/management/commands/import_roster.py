@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy
 from tqdm import tqdm
 
 from pupils.roster import RosterFileError
-from pupils.services import (
+from pupils.roster_import import (
     ROSTER_CHUNK_SIZE,
     RosterImportBusy,
     RosterImportInterrupted,
