@@ -41,7 +41,7 @@ class OutboundMessage(models.Model):
         _("motif"), max_length=50, help_text=_("Ce qui a déclenché l'envoi (ex. activation_code).")
     )
     contains_secret = models.BooleanField(
-        "contient un secret", default=False,
+        _("contient un secret"), default=False,
         help_text=_("Le texte contient un code : il est effacé dès l'envoi."),
     )
     status = models.CharField(
