@@ -28,11 +28,17 @@ def test_what_people_type_is_read_case_insensitively_with_spaces():
     assert codes.code_normalize("K7PMX0") is None  # 0 is not in the alphabet
 
 
-def test_the_hash_is_bound_to_the_flow_and_reveals_nothing():
+def test_the_hash_is_bound_to_the_purpose_and_the_flow_and_reveals_nothing():
     flow_a, flow_b = uuid.uuid4(), uuid.uuid4()
-    stored = codes.code_hash(flow_id=flow_a, code="K7PMX4")
+    stored = codes.code_hash(purpose="activation_code", flow_id=flow_a, code="K7PMX4")
     assert "K7PMX4" not in stored and len(stored) == 64
-    assert codes.code_matches(flow_id=flow_a, code="K7PMX4", stored_hash=stored)
-    assert not codes.code_matches(flow_id=flow_a, code="K7PMX5", stored_hash=stored)
-    assert not codes.code_matches(flow_id=flow_b, code="K7PMX4", stored_hash=stored)
-    assert not codes.code_matches(flow_id=flow_a, code="K7PMX4", stored_hash="")
+    assert codes.code_matches(purpose="activation_code", flow_id=flow_a, code="K7PMX4",
+                              stored_hash=stored)
+    assert not codes.code_matches(purpose="activation_code", flow_id=flow_a, code="K7PMX5",
+                                  stored_hash=stored)
+    assert not codes.code_matches(purpose="activation_code", flow_id=flow_b, code="K7PMX4",
+                                  stored_hash=stored)
+    assert not codes.code_matches(purpose="password_reset", flow_id=flow_a, code="K7PMX4",
+                                  stored_hash=stored)
+    assert not codes.code_matches(purpose="activation_code", flow_id=flow_a, code="K7PMX4",
+                                  stored_hash="")
