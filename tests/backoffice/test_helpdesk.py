@@ -198,3 +198,6 @@ def test_resend_tells_the_agent_when_a_silent_limit_held_the_sms(helpdesk_client
     assert OutboundMessage.objects.filter(flow_id=stalled_flow.pk).count() == sent_before
     event = JournalEvent.objects.get(kind="helpdesk.activation_sms_resent")
     assert event.data == {"reason": REASON, "sent": False}
+    # The flow's journal says why, in words.
+    body = helpdesk_client.get(reverse("admin:helpdesk_record", args=[world.rec_a2.pk]))
+    assert "envoi trop rapproché au même destinataire" in body.content.decode()
