@@ -16,10 +16,11 @@ The limits, and who reads them (every number is a setting named by the `CodePurp
   against every live code of the flow (each is compared with it);
 - per flow: the wait before a resend and the number of codes — refused with a message;
 - per client IP address: codes asked per window — refused with a message;
-- per recipient, across flows: a cooldown (CODE_RECIPIENT_COOLDOWN_SECONDS) and a quota per
-  window. These count only messages actually sent and are SILENT: the code is made and
-  stored, not sent, journaled as not sent, and the page reads the same — a page that said
-  « too many codes for this number » would tell that the number is known.
+- per recipient, across flows: a cooldown (CODE_RECIPIENT_COOLDOWN_SECONDS; a flow's own
+  resends follow its resend cooldown instead) and a quota per window. These count only
+  messages actually sent and are SILENT: the code is made and stored, not sent, journaled as
+  not sent, and the page reads the same — a page that said « too many codes for this
+  number » would tell that the number is known.
 
 Several codes of a flow live together: a code sent by a resend does not void the earlier
 ones (SMS arrive late and out of order); each lives until its own expiry, until it has taken
@@ -42,6 +43,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -239,7 +241,7 @@ def code_issue(
         if not decision:
             raise CodeRefused(CodeRefusalReason.IP_LIMIT, retry_after=decision.retry_after)
 
-    reason, retry_after = _recipient_allows(purpose, recipient, deliver=deliver)
+    reason, retry_after = _recipient_allows(purpose, recipient, flow=flow, deliver=deliver)
     code = code_generate()
     row = FlowCode.objects.create(
         flow=flow, purpose=purpose.name, channel=purpose.channel,
@@ -261,23 +263,42 @@ def code_issue(
     return CodeIssue(code=row, sent=not reason, not_sent_reason=reason, retry_after=retry_after)
 
 
-def _recipient_allows(purpose: CodePurpose, recipient: str, *, deliver: bool) -> tuple[str, int]:
-    """(not-sent reason or "", seconds to wait). The quota is read for a non-match too, so
-    that both cost the same; only a message actually sent is counted."""
+def _recipient_allows(
+    purpose: CodePurpose, recipient: str, *, flow: Flow, deliver: bool
+) -> tuple[str, int]:
+    """(not-sent reason or "", seconds to wait). The quota is read for a non-match too;
+    only a message actually sent is counted. What differs between the two is a message's
+    own work: the counting here (a few Redis calls) and the outbox row.
+
+    The cooldown holds back codes of *other* flows: when the last code sent to this
+    recipient came from this very flow, the flow's own resend cooldown (already passed) is
+    the rule, so that a resend the page allows is never silently eaten at the boundary.
+    """
     key = recipient_key(purpose.channel, recipient)
     quota = ratelimit.peek(purpose.recipient_rule, key)
     if not deliver:
         return CodeNotSentReason.NO_MATCH, 0
     if not quota:
         return CodeNotSentReason.RECIPIENT_QUOTA, quota.retry_after
-    if RECIPIENT_COOLDOWN.window_seconds > 0:
+    window = RECIPIENT_COOLDOWN.window_seconds
+    if window > 0:
         cooldown = ratelimit.hit(RECIPIENT_COOLDOWN, key)
+        last_sender = _last_sender_key(key)
         if not cooldown:
-            return CodeNotSentReason.RECIPIENT_COOLDOWN, cooldown.retry_after
+            if cache.get(last_sender) != str(flow.id):
+                return CodeNotSentReason.RECIPIENT_COOLDOWN, cooldown.retry_after
+            ratelimit.clear(RECIPIENT_COOLDOWN, key)  # restart the window from this send
+            ratelimit.hit(RECIPIENT_COOLDOWN, key)
     counted = ratelimit.hit(purpose.recipient_rule, key)
     if not counted:  # another request took the last place meanwhile
         return CodeNotSentReason.RECIPIENT_QUOTA, counted.retry_after
+    if window > 0:
+        cache.set(_last_sender_key(key), str(flow.id), timeout=window + 5)
     return "", 0
+
+
+def _last_sender_key(key: str) -> str:
+    return f"codes:last-sender:{ratelimit.subject_key(key)}"
 
 
 # --- Checking ----------------------------------------------------------------------------

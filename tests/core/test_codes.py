@@ -214,3 +214,19 @@ def test_the_shown_limits_refuse_with_how_long_to_wait(settings):
     assert refused.value.reason == "ip_limit" and 0 < refused.value.retry_after <= 3600
     # Refused sends write no code.
     assert FlowCode.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_the_recipient_cooldown_holds_back_other_flows_not_the_flows_own_resend(settings):
+    settings.CODE_RECIPIENT_COOLDOWN_SECONDS = 600
+    settings.ACTIVATION_RESEND_COOLDOWN_SECONDS = 60
+    flow = a_flow()
+    assert issue(flow).sent
+    # The page of this flow allows « Renvoyer » after 60 s: the SMS really leaves.
+    assert issue(flow, minutes=1.02).sent
+    # Another flow for the same recipient, within the cooldown: held back, silently…
+    other = a_flow()
+    assert issue(other, minutes=1.5).not_sent_reason == "recipient_cooldown"
+    # … and the cooldown still runs from the flow's own resend.
+    assert issue(a_flow(), minutes=2).not_sent_reason == "recipient_cooldown"
+    assert OutboundMessage.objects.count() == 2
