@@ -8,11 +8,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AccountState
-from activation.flows import ActivationData
+from activation.flows import ACTIVATION_CODE, SMS_ACTIVATION, ActivationData
 from activation.services import activation_flow_start
 from core import cache_counters as ratelimit
 from core import codes
 from core import ratelimit as ratelimit_v2
+from core.flows import flow_start
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowCode, FlowStatus, JournalEvent
 from notifications.models import OutboundMessage
@@ -187,9 +188,12 @@ def test_resend_follows_the_activation_limits(helpdesk_client, world, stalled_fl
 
 def test_resend_tells_the_agent_when_a_silent_limit_held_the_sms(helpdesk_client, world,
                                                                   stalled_flow):
-    # The parent started another activation for the same number moments ago: the per-number
-    # cooldown holds the SMS back. The parent's page would not say so; the agent's does.
-    ratelimit_v2.hit(codes.RECIPIENT_COOLDOWN, codes.recipient_key("sms", "+33622334455"))
+    # Another flow sent a code to the same number moments ago (another browser, another
+    # purpose): the per-number cooldown holds the SMS back. The parent's page would not say
+    # so; the agent's does.
+    other, _ = flow_start(kind=SMS_ACTIVATION, step="code", phone="+33622334455")
+    assert codes.code_issue(flow=other, purpose=ACTIVATION_CODE, recipient="+33622334455",
+                            deliver=True).sent
     sent_before = OutboundMessage.objects.filter(flow_id=stalled_flow.pk).count()
     resend = reverse("admin:helpdesk_record_resend", args=[world.rec_a2.pk])
     response = helpdesk_client.post(resend, {"resend-reason": REASON}, follow=True)
