@@ -3,6 +3,19 @@
 One source for the server (activation today, password change tomorrow) and for the live
 checklist of static/js/password-rules.js, which receives RULES through the template
 (`password_rules_for_js`) so that the browser and the server say the same thing.
+
+Two policies, the same rules:
+- families and pupils: the published rules (1 upper case, 1 lower case, 1 digit, 1 special
+  character of the list, 8 characters at least), not a common password, no name or
+  identifier inside;
+- back-office staff, who reach thousands of families' data: the same, with at least
+  STAFF_MIN_LENGTH characters and neither the email address inside.
+
+As Django validators (AUTH_PASSWORD_VALIDATORS): EduConnectPasswordValidator applies the staff
+policy to staff accounts (see is_staff_user), the published one to the others;
+StaffPasswordValidator always applies the staff policy. Every Django path that sets a
+password through validate_password obeys them: the back-office's password change,
+`changepassword`, `createsuperuser`, the staff services.
 """
 
 from __future__ import annotations
@@ -16,7 +29,13 @@ from django.core.exceptions import ValidationError
 
 from core.normalization import name_key
 
+from .models import AccountKind
+
 MIN_LENGTH = 8
+# Back-office staff: ANSSI's recommendation for a password guarding sensitive data without
+# another long secret is 12 to 14 characters at least; their second factor does not make a
+# short first one acceptable.
+STAFF_MIN_LENGTH = 14
 # Long enough for any passphrase, short enough that nobody posts megabytes to the hasher.
 MAX_LENGTH = 128
 # The seeds' list, in their order.
@@ -59,6 +78,19 @@ ERROR_COMMON = (
 ERROR_CONTAINS_NAME = (
     "Le mot de passe ne doit pas contenir votre nom, votre prénom ou votre identifiant. "
     "Choisissez-en un autre."
+)
+ERROR_STAFF_TOO_SHORT = (
+    f"Le mot de passe est trop court : il doit contenir au moins {STAFF_MIN_LENGTH} caractères "
+    "pour un compte du back-office."
+)
+ERROR_STAFF_CONTAINS_PERSONAL_DATA = (
+    "Le mot de passe ne doit contenir ni le nom, ni le prénom, ni l'identifiant, ni "
+    "l'adresse électronique de son titulaire. Choisissez-en un autre."
+)
+STAFF_HELP_TEXT = (
+    f"Au moins {STAFF_MIN_LENGTH} caractères, dont 1 majuscule, 1 minuscule, 1 chiffre et 1 "
+    f"caractère spécial parmi {SPECIAL_CHARACTERS_DISPLAY} ; ni un mot de passe courant, ni "
+    "le nom, le prénom, l'identifiant ou l'adresse électronique de son titulaire."
 )
 ERROR_MISMATCH = (
     "La confirmation ne correspond pas au mot de passe. Saisissez deux fois le même mot de passe."
@@ -105,7 +137,8 @@ def is_common(password: str) -> bool:
     return password.lower().strip() in _common_passwords()
 
 
-def personal_parts(*, first_name: str = "", last_name: str = "", identifier: str = "") -> set[str]:
+def personal_parts(*, first_name: str = "", last_name: str = "", identifier: str = "",
+                   email: str = "") -> set[str]:
     """The comparison keys that a password must not contain."""
     parts = set()
     for value in (first_name, last_name):
@@ -114,6 +147,11 @@ def personal_parts(*, first_name: str = "", last_name: str = "", identifier: str
         parts.update(name_key(p) for p in re.split(r"[\s\-'’]+", value or ""))
     if identifier:
         parts.add(name_key(identifier))
+    if email:
+        # "anne.coeur@ac-creteil.fr" forbids "annecoeur", "anne" and "coeur".
+        local = email.partition("@")[0]
+        parts.add(name_key(local))
+        parts.update(name_key(p) for p in re.split(r"[._+\-]+", local))
     return {p for p in parts if len(p) >= _MIN_NAME_PART}
 
 
@@ -127,16 +165,35 @@ def password_errors(
     password: str, *, first_name: str = "", last_name: str = "", identifier: str = ""
 ) -> list[str]:
     """Every French error for `password` (empty list: the password is acceptable)."""
+    return _errors(password, first_name=first_name, last_name=last_name,
+                   identifier=identifier, staff=False)
+
+
+def staff_password_errors(
+    password: str, *, first_name: str = "", last_name: str = "", identifier: str = "",
+    email: str = "",
+) -> list[str]:
+    """Every French error for a back-office password (the staff policy)."""
+    return _errors(password, first_name=first_name, last_name=last_name,
+                   identifier=identifier, email=email, staff=True)
+
+
+def _errors(password: str, *, first_name: str, last_name: str, identifier: str,
+            email: str = "", staff: bool) -> list[str]:
     if not password:
         return [ERROR_REQUIRED]
     if len(password) > MAX_LENGTH:
         return [ERROR_TOO_LONG]
-    errors = [rule.error for rule, ok in rule_results(password) if not ok]
+    errors = [rule.error for rule, ok in rule_results(password)
+              if not ok and not (staff and rule.key == "length")]
+    if staff and len(password) < STAFF_MIN_LENGTH:
+        errors.append(ERROR_STAFF_TOO_SHORT)
     if is_common(password):
         errors.append(ERROR_COMMON)
-    parts = personal_parts(first_name=first_name, last_name=last_name, identifier=identifier)
+    parts = personal_parts(first_name=first_name, last_name=last_name, identifier=identifier,
+                           email=email if staff else "")
     if contains_personal_data(password, parts):
-        errors.append(ERROR_CONTAINS_NAME)
+        errors.append(ERROR_STAFF_CONTAINS_PERSONAL_DATA if staff else ERROR_CONTAINS_NAME)
     return errors
 
 
@@ -151,21 +208,50 @@ def password_rules_for_js() -> dict:
     }
 
 
-class EduConnectPasswordValidator:
-    """The same rules as a Django password validator (AUTH_PASSWORD_VALIDATORS, admin forms).
+def is_staff_user(user) -> bool:
+    """Whether `user`'s password follows the staff policy: a staff or superuser account, or an
+    Account whose kind is not set yet (`createsuperuser` validates the password on one built
+    from the identifier alone; a family's or a pupil's account always has its kind)."""
+    if user is None:
+        return False
+    if getattr(user, "is_staff", False) or getattr(user, "is_superuser", False):
+        return True
+    return getattr(user, "kind", None) in (AccountKind.STAFF, "")
 
-    The user's names and identifier are read from `user` when given.
-    """
+
+def _user_facts(user) -> dict[str, str]:
+    return {name: getattr(user, name, "") or "" for name in ("first_name", "last_name",
+                                                               "identifier", "email")}
+
+
+class EduConnectPasswordValidator:
+    """The product's policy as a Django password validator (AUTH_PASSWORD_VALIDATORS): the
+    staff policy for staff accounts (see is_staff_user), the published rules for families
+    and pupils. The user's names, identifier (and, for staff, email) are read from `user`."""
 
     def validate(self, password, user=None):
-        errors = password_errors(
-            password,
-            first_name=getattr(user, "first_name", "") or "",
-            last_name=getattr(user, "last_name", "") or "",
-            identifier=getattr(user, "identifier", "") or "",
-        )
+        facts = _user_facts(user)
+        if is_staff_user(user):
+            errors = staff_password_errors(password, **facts)
+        else:
+            facts.pop("email")
+            errors = password_errors(password, **facts)
         if errors:
-            raise ValidationError(errors)
+            raise ValidationError(errors, code="password_policy")
 
     def get_help_text(self):
-        return " ; ".join(rule.label for rule in RULES) + "."
+        return (" ; ".join(rule.label for rule in RULES)
+                + f" ({STAFF_MIN_LENGTH} caractères minimum pour un compte du back-office).")
+
+
+class StaffPasswordValidator:
+    """The staff policy, whoever the user is: for the back-office's own forms and services,
+    which know the password is a staff member's before the account exists."""
+
+    def validate(self, password, user=None):
+        errors = staff_password_errors(password, **_user_facts(user))
+        if errors:
+            raise ValidationError(errors, code="password_policy")
+
+    def get_help_text(self):
+        return STAFF_HELP_TEXT

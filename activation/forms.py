@@ -9,7 +9,6 @@ import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
@@ -21,7 +20,9 @@ from accounts.password_policy import (
     password_errors,
 )
 from core.codes import LENGTH as CODE_LENGTH
-from core.normalization import InvalidPhoneNumber, clean_name, name_key, parse_mobile_phone
+from core.forms import FrenchMobileNumberField
+from core.normalization import clean_name, name_key
+from pupils.validators import BirthDateError, birth_date_check, birth_date_from_parts
 
 from .selectors import PupilLink
 
@@ -79,18 +80,16 @@ class IdentityForm(AccessibleForm):
     first_name = _text(
         "Prénom", required_message="Saisissez votre prénom.", autocomplete="given-name"
     )
-    phone = forms.CharField(
+    # Cleaned value: the E.164 string. No school is known yet: a national form is read in
+    # metropolitan France first, then in each overseas region (core.forms).
+    phone = FrenchMobileNumberField(
         label="N° de téléphone portable",
         help_text=(
             "Par exemple 06 12 34 56 78. Pour les numéros hors France métropolitaine, merci "
             "d'indiquer l'indicatif régional, par exemple +262 692 12 34 56."
         ),
         max_length=30,
-        error_messages={
-            "required": "Saisissez votre numéro de téléphone portable.",
-            "max_length": "Ce numéro est trop long. Saisissez un numéro de téléphone portable, "
-                          "par exemple 06 12 34 56 78.",
-        },
+        error_messages={"required": "Saisissez votre numéro de téléphone portable."},
         widget=forms.TextInput(
             attrs={"class": "fr-input", "type": "tel", "autocomplete": "tel",
                    "inputmode": "tel"}
@@ -111,12 +110,6 @@ class IdentityForm(AccessibleForm):
 
     def clean_first_name(self):
         return self._clean_person_name("first_name", "prénom")
-
-    def clean_phone(self):
-        try:
-            return parse_mobile_phone(self.cleaned_data["phone"])
-        except InvalidPhoneNumber as error:
-            raise ValidationError(error.message) from error
 
 
 # --- Step 2 ------------------------------------------------------------------------------
@@ -165,7 +158,17 @@ MESSAGE_DATE_IMPOSSIBLE = (
     "Cette date n'existe pas. Vérifiez le jour, le mois et l'année, par exemple 17 05 2014."
 )
 MESSAGE_DATE_FUTURE = "La date de naissance ne peut pas être dans le futur. Vérifiez l'année."
-OLDEST_BIRTH_YEAR = 1900
+MESSAGE_DATE_YEAR = (
+    "Cette date ne peut pas être celle de la naissance d'un élève. Vérifiez l'année, par "
+    "exemple 17 05 2014."
+)
+DATE_MESSAGES = {
+    "format": MESSAGE_DATE_FORMAT,
+    "impossible": MESSAGE_DATE_IMPOSSIBLE,
+    "future": MESSAGE_DATE_FUTURE,
+    "too_recent": MESSAGE_DATE_YEAR,
+    "too_old": MESSAGE_DATE_YEAR,
+}
 
 
 class PupilRow:
@@ -243,21 +246,14 @@ class PupilsForm(AccessibleForm):
         if not any(parts):
             self.add_error(day_field, MESSAGE_DATE_REQUIRED)
             return None
-        day, month, year = parts
-        if not (day.isdigit() and month.isdigit() and year.isdigit()) or len(year) != 4 \
-                or len(day) > 2 or len(month) > 2:
-            self.add_error(day_field, MESSAGE_DATE_FORMAT)
-            return None
+        # pupils.validators reads the date (an impossible date is a format error, never a
+        # wrong date) and holds the bounds every stored birth date obeys: a date outside
+        # them cannot be the child's, so it is refused without counting as a wrong date.
         try:
-            value = datetime.date(int(year), int(month), int(day))
-        except ValueError:
-            self.add_error(day_field, MESSAGE_DATE_IMPOSSIBLE)
-            return None
-        if value > timezone.localdate():
-            self.add_error(day_field, MESSAGE_DATE_FUTURE)
-            return None
-        if value.year < OLDEST_BIRTH_YEAR:
-            self.add_error(day_field, MESSAGE_DATE_FORMAT)
+            value = birth_date_from_parts(*parts)
+            birth_date_check(value)
+        except BirthDateError as error:
+            self.add_error(day_field, DATE_MESSAGES[error.code])
             return None
         return value
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate
 from django.contrib.auth import login as auth_login
+from django.contrib.auth.views import PasswordChangeView
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -29,7 +30,7 @@ from core import cache_counters as ratelimit
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 
-from .forms import CodeStepForm, PasswordStepForm
+from .forms import CodeStepForm, PasswordStepForm, StaffPasswordChangeForm
 
 PENDING_KEY = "backoffice_sign_in"
 DEVICE_NAME = "Application d'authentification"
@@ -225,3 +226,13 @@ def _code_step(request, site, account: Account):
     ratelimit.reset(SCOPE_IDENTIFIER, account.identifier)
     journal_record(EventKind.BACKOFFICE_SIGNED_IN, request=request, account=account, actor=account)
     return HttpResponseRedirect(next_url)
+
+
+class StaffPasswordChangeView(PasswordChangeView):
+    """Django's password change view with the back-office's form (the staff policy,
+    journaled through backoffice.services.staff_password_change)."""
+
+    form_class = StaffPasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}

@@ -4,7 +4,11 @@ modules."""
 import re
 
 from django import forms
+from django.contrib.auth.forms import PasswordChangeForm
+from django.utils.translation import gettext_lazy as _
 
+from accounts.password_policy import STAFF_HELP_TEXT
+from backoffice import services
 from backoffice.selectors import QUERY_MAX_LENGTH
 
 # Staff forms fill in other people's data or one-time codes: browsers must not autofill.
@@ -94,3 +98,42 @@ class ReasonForm(forms.Form):
 
     def clean_reason(self):
         return " ".join(self.cleaned_data["reason"].split())
+
+
+class StaffPasswordChangeForm(PasswordChangeForm):
+    """« Modifier le mot de passe » of the back-office (/gestion/password_change/): the staff
+    policy (accounts.password_policy), and the change goes through
+    backoffice.services.staff_password_change (journaled)."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+        self.fields["new_password1"].help_text = STAFF_HELP_TEXT
+        for name in ("old_password", "new_password1", "new_password2"):
+            self.fields[name].error_messages["required"] = {
+                "old_password": _("Ancien mot de passe : saisissez votre mot de passe actuel."),
+                "new_password1": _("Nouveau mot de passe : saisissez-le."),
+                "new_password2": _("Confirmation : saisissez une deuxième fois le nouveau mot "
+                                   "de passe."),
+            }[name]
+
+    def clean(self):
+        # Django's clean checks the confirmation against the validators of
+        # AUTH_PASSWORD_VALIDATORS; the staff policy is asked for explicitly here, whatever
+        # the account's kind.
+        cleaned = super().clean()
+        password = cleaned.get("new_password1")
+        if password and not self.has_error("new_password2"):
+            try:
+                services.staff_password_validate(password, account=self.user)
+            except forms.ValidationError as error:
+                self.add_error("new_password2", error)
+        return cleaned
+
+    def save(self, commit=True):
+        account = services.staff_password_change(
+            account=self.user, password=self.cleaned_data["new_password1"], request=self.request
+        )
+        # The session keeps a hash of the new password (update_session_auth_hash).
+        self.user.password = account.password
+        return self.user

@@ -18,6 +18,24 @@ DETAIL_LABELS = {
     "profile": "profil",
     "method": "méthode",
     "sent": "envoyé",
+    # The school's fixes (pupils.services).
+    "guardian_record": "fiche responsable n°",
+    "pupil": "élève n°",
+    "link": "lien n°",
+    "establishment": "établissement (UAI)",
+    "changed": "champs corrigés",
+    "status_before": "état avant",
+    "status_after": "état après",
+    "kept": "lien maintenu",
+    "is_legal_representative": "représentant légal",
+}
+# Field names listed under « changed », as the back-office's forms label them.
+FIELD_LABELS = {
+    "mobile_phone": "téléphone portable",
+    "email": "adresse électronique",
+    "last_name": "nom",
+    "first_names": "prénoms",
+    "birth_date": "date de naissance",
 }
 
 
@@ -39,6 +57,12 @@ def _text(value) -> str:
     return str(value)
 
 
+def _field_labels(value):
+    if isinstance(value, list | tuple):
+        return [FIELD_LABELS.get(name, name) for name in value]
+    return value
+
+
 def _kind_label(kind: str) -> str:
     try:
         return str(EventKind(kind).label)
@@ -50,7 +74,7 @@ def _detail(key: str, value) -> str:
     # Why a code was not sent (core.codes) reads in French; an agent's typed reason as typed.
     if key == "reason" and value in CodeNotSentReason.values:
         return str(CodeNotSentReason(value).label)
-    return _text(value)
+    return _text(_field_labels(value) if key == "changed" else value)
 
 
 def describe_event(event) -> EventLine:

@@ -26,12 +26,7 @@ from django.db.models.functions import Lower
 from accounts.models import Account, AccountState, StaffProfile, StaffRole
 from activation.flows import SMS_ACTIVATION, ActivationData
 from core.models import Flow, JournalEvent
-from core.normalization import (
-    FRENCH_REGIONS,
-    InvalidPhoneNumber,
-    name_key,
-    parse_mobile_phone,
-)
+from core.normalization import mobile_phone_readings, name_key
 from notifications.models import OutboundMessage
 from pupils.models import (
     INE_PATTERN,
@@ -197,18 +192,9 @@ _EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+")
 
 def phone_candidates(raw: str) -> tuple[str, ...]:
     """Every E.164 mobile number `raw` can mean: a number typed in national form is read in
-    metropolitan France and in each overseas region (0692… is +262 692…, not +33 692…)."""
-    found = []
-    for region in FRENCH_REGIONS:
-        try:
-            e164 = parse_mobile_phone(raw, preferred_region=region)
-        except InvalidPhoneNumber:
-            return ()
-        if e164 not in found:
-            found.append(e164)
-        if raw.strip().startswith(("+", "00")):
-            break  # international form: one reading only
-    return tuple(found)
+    metropolitan France and in each overseas region (0692… is +262 692…, not +33 692…). The
+    rules of core.forms.FrenchMobileNumberField, without a school to prefer."""
+    return mobile_phone_readings(raw)
 
 
 def search_query_parse(raw: str) -> SearchQuery:

@@ -20,13 +20,11 @@ from core import cache_counters as ratelimit
 from core.journal import EventKind, journal_record
 from pupils.models import Academy, Establishment, Pupil
 
+# The staff policy (accounts.password_policy): the published rules, STAFF_MIN_LENGTH
+# characters at least, no name, identifier or email address inside. AUTH_PASSWORD_VALIDATORS
+# applies the same policy to staff accounts on Django's own paths.
 STAFF_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 12}},
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
-     "OPTIONS": {"user_attributes": ("identifier", "first_name", "last_name", "email")}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.password_policy.StaffPasswordValidator"},
 ]
 
 
@@ -42,8 +40,25 @@ class ActionRefused(Exception):
 
 
 def staff_password_validate(password: str, *, account: Account | None = None) -> None:
+    """Raise ValidationError (French messages) unless `password` follows the staff policy for
+    `account` (its names, identifier and email are looked for inside)."""
     validators = password_validation.get_password_validators(STAFF_PASSWORD_VALIDATORS)
     password_validation.validate_password(password, user=account, password_validators=validators)
+
+
+@transaction.atomic
+def staff_password_change(*, account: Account, password: str, request=None) -> Account:
+    """A staff user changes their own password (the back-office's « Modifier le mot de
+    passe »). Raises ValidationError unless it follows the staff policy. Journal:
+    BACKOFFICE_PASSWORD_CHANGED (the fact, never the password)."""
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    staff_password_validate(password, account=account)
+    account.set_password(password)
+    account._history_user = account
+    account.save(update_fields=["password"])
+    journal_record(EventKind.BACKOFFICE_PASSWORD_CHANGED, request=request, account=account,
+                   actor=account)
+    return account
 
 
 def _check_scope(

@@ -29,6 +29,18 @@ class BackOfficeSite(admin.AdminSite):
 
         return sign_in(request, site=self)
 
+    @method_decorator(never_cache)
+    def password_change(self, request, extra_context=None):
+        """« Modifier le mot de passe »: the staff policy, journaled (backoffice.auth)."""
+        from .auth import StaffPasswordChangeView
+
+        defaults = {
+            "success_url": reverse("admin:password_change_done", current_app=self.name),
+            "extra_context": {**self.each_context(request), **(extra_context or {})},
+        }
+        request.current_app = self.name
+        return StaffPasswordChangeView.as_view(**defaults)(request)
+
     def get_urls(self):
         from . import helpdesk
 

@@ -180,7 +180,7 @@ def staff():
         if account is None:
             account = staff_create(first_name="Bench", last_name=last_name,
                                    email=f"{last_name.lower()}@bench.fr",
-                                   password="Bench-Password-2026!", role=role, **scope)
+                                   password="Charge-Rentree-2026!", role=role, **scope)
             TOTPDevice.objects.create(user=account, name="bench", confirmed=True)
         return account
 

@@ -162,7 +162,7 @@ def main() -> None:
     django.setup()
     from django.db import connection
 
-    from pupils import services
+    from pupils import roster_import as importer
     from pupils.models import GuardianRecord, Pupil, Responsibility
 
     settings_dict = connection.settings_dict
@@ -185,13 +185,13 @@ def main() -> None:
         return execute(sql, params, many, context)
 
     copies = [0]
-    copy_rows = services._copy_rows
+    copy_rows = importer._copy_rows
 
     def counted_copy(*args, **kwargs):
         copies[0] += 1
         return copy_rows(*args, **kwargs)
 
-    services._copy_rows = counted_copy  # COPY does not go through execute wrappers
+    importer._copy_rows = counted_copy  # COPY does not go through execute wrappers
     try:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "roster.csv"
@@ -202,7 +202,7 @@ def main() -> None:
                 queries[0] = copies[0] = 0
                 with connection.execute_wrapper(count):
                     begin, cpu = time.perf_counter(), time.process_time()
-                    report = services.roster_import(path=path, chunk_size=args.chunk_size)
+                    report = importer.roster_import(path=path, chunk_size=args.chunk_size)
                     seconds, cpu = time.perf_counter() - begin, time.process_time() - cpu
                 print(f"\n{label}: {seconds:.1f} s ({cpu:.1f} s CPU in this process), "
                       f"{report.rows_read / seconds:,.0f} rows/s; "

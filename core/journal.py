@@ -56,6 +56,25 @@ class EventKind(models.TextChoices):
     ACCOUNT_ACTIVATED = "account_activated", _("Compte activé")
     # School data.
     ROSTER_IMPORTED = "roster_imported", _("Import de l'annuaire d'un établissement")
+    GUARDIAN_RECORD_CONTACT_UPDATED = "pupils.guardian_contact_updated", _(
+        "Coordonnées d'une fiche responsable corrigées par l'établissement"
+    )
+    PUPIL_UPDATED = "pupils.pupil_updated", _("État civil d'un élève corrigé par l'établissement")
+    RESPONSIBILITY_ADDED = "pupils.link_added", _(
+        "Lien responsable–élève ajouté par l'établissement"
+    )
+    RESPONSIBILITY_REMOVED = "pupils.link_removed", _(
+        "Lien responsable–élève retiré par l'établissement"
+    )
+    RESPONSIBILITY_RESTORED = "pupils.link_restored", _(
+        "Lien responsable–élève rétabli par l'établissement"
+    )
+    RESPONSIBILITY_DISPUTE_RESOLVED = "pupils.link_dispute_resolved", _(
+        "Lien contesté examiné par l'établissement"
+    )
+    RESPONSIBILITY_LEGAL_CHANGED = "pupils.link_legal_changed", _(
+        "« Représentant légal » modifié par l'établissement"
+    )
     # Back-office.
     BACKOFFICE_SIGNED_IN = "backoffice.signed_in", _("Connexion au back-office")
     BACKOFFICE_SIGN_IN_FAILED = "backoffice.sign_in_failed", _(
@@ -69,6 +88,9 @@ class EventKind(models.TextChoices):
     )
     BACKOFFICE_STAFF_CREATED = "backoffice.staff_created", _("Personnel créé")
     BACKOFFICE_STAFF_UPDATED = "backoffice.staff_updated", _("Personnel modifié")
+    BACKOFFICE_PASSWORD_CHANGED = "backoffice.password_changed", _(
+        "Mot de passe du back-office changé par son titulaire"
+    )
     HELPDESK_ACCOUNT_VIEWED = "helpdesk.account_viewed", _("Consultation par l'assistance")
     HELPDESK_RECORD_VIEWED = "helpdesk.record_viewed", _(
         "Consultation d'une fiche par l'assistance"

@@ -113,6 +113,25 @@ def parse_mobile_phone(raw: str, *, preferred_region: str = "FR") -> str:
     raise InvalidPhoneNumber()
 
 
+def mobile_phone_readings(raw: str) -> tuple[str, ...]:
+    """Every E.164 mobile number `raw` can mean when nobody knows its region (the helpdesk's
+    search): an international form has one reading; a national form is read in metropolitan
+    France and in each overseas region, in FRENCH_REGIONS order (« 0692 12 34 56 » is only
+    +262 692…; « 06 12 34 56 78 » is +33 6…). Empty when it is no mobile number anywhere.
+    """
+    found: list[str] = []
+    for region in FRENCH_REGIONS:
+        try:
+            e164 = parse_mobile_phone(raw, preferred_region=region)
+        except InvalidPhoneNumber:
+            return ()
+        if e164 not in found:
+            found.append(e164)
+        if (raw or "").strip().startswith(("+", "00")):
+            break  # international form: one reading only
+    return tuple(found)
+
+
 def mask_phone(e164: str) -> str:
     """« +33 6 ** ** ** 26 »: enough for the owner to recognise the number, not to read it."""
     try:

@@ -159,6 +159,12 @@ ARGON2_MEMORY_COST_KIB = env.int("ARGON2_MEMORY_COST_KIB", default=19 * 1024)
 ARGON2_TIME_COST = env.int("ARGON2_TIME_COST", default=2)
 ARGON2_PARALLELISM = env.int("ARGON2_PARALLELISM", default=1)
 PASSWORD_HASHERS = ["accounts.hashers.EduConnectArgon2Hasher"]
+# The product's password policy for every Django path that validates a password (password
+# change pages, changepassword, createsuperuser): the published rules for families and
+# pupils, the stronger staff policy for back-office accounts (accounts/password_policy.py).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "accounts.password_policy.EduConnectPasswordValidator"},
+]
 
 # Sign-in attempt limits (counted in the cache, so shared by every web node with Redis).
 LOGIN_MAX_FAILURES_PER_IDENTIFIER = env.int("LOGIN_MAX_FAILURES_PER_IDENTIFIER", default=10)

@@ -1,8 +1,9 @@
 """Schools and what they know: academies, establishments, pupils, guardians and their links.
 
-Rows are born from the schools' rosters (`roster_import` in services.py). A guardian as one
-school knows them is a GuardianRecord; a guardian with children in two schools has two records
-and, once activated, one Account covering both (GuardianRecord.account).
+Rows are born from the schools' rosters (pupils/roster_import.py); the back-office fixes them
+through pupils/services.py. A guardian as one school knows them is a GuardianRecord; a guardian
+with children in two schools has two records and, once activated, one Account covering both
+(GuardianRecord.account).
 """
 
 import re
@@ -15,6 +16,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
+
+from .validators import validate_birth_date
 
 UAI_PATTERN = r"^[0-9]{7}[A-Z]$"
 # INE (identifiant national élève): 11 characters, 9 digits, then a digit or a letter, then
@@ -83,7 +86,8 @@ class Pupil(models.Model):
     ine = models.CharField("INE", max_length=11, unique=True, validators=[validate_ine])
     last_name = models.CharField("nom", max_length=100)
     first_names = models.CharField("prénoms", max_length=200)
-    birth_date = models.DateField("date de naissance")
+    # One reading and one set of bounds for the import, the back-office and activation.
+    birth_date = models.DateField("date de naissance", validators=[validate_birth_date])
     level = models.CharField("niveau", max_length=40, blank=True)
     establishment = models.ForeignKey(
         Establishment, on_delete=models.PROTECT, related_name="pupils",

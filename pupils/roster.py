@@ -2,7 +2,7 @@
 
 No database access here: this module turns a file into validated `RosterRow`s and
 `RejectedRow`s (each problem named by line, column and reason, in French);
-`pupils.services.roster_import` writes the valid rows. The format is documented in
+`pupils.roster_import.roster_import` writes the valid rows. The format is documented in
 docs/roster-format.md.
 """
 
@@ -20,6 +20,7 @@ from pathlib import Path
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+from django.utils import timezone
 
 from core.normalization import (
     FRENCH_REGIONS,
@@ -41,6 +42,7 @@ from .models import (
     is_valid_ine,
     is_valid_uai,
 )
+from .validators import BirthDateError, birth_date_check, birth_date_parse
 
 COLUMNS = (
     "uai",
@@ -95,7 +97,6 @@ _CIVILITIES = {"mme": "Mme", "madame": "Mme", "mlle": "Mme", "mademoiselle": "Mm
                "m": "M.", "mr": "M.", "monsieur": "M.", "": ""}
 _YES_NO = {"oui": True, "non": False}
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _validate_email = EmailValidator()
 _READ_BLOCK = 1 << 20
 
@@ -293,7 +294,7 @@ class RosterFile:
         # First valid row of each establishment and pupil: line and comparable values.
         self._establishments: dict[str, tuple[int, tuple]] = {}
         self._pupils: dict[str, tuple[int, tuple]] = {}
-        self._today = datetime.date.today()
+        self._today = timezone.localdate()  # the bounds of pupils.validators
 
     @property
     def data_line_count(self) -> int:
@@ -544,25 +545,15 @@ def _required_name(raw: dict[str, str], column: str, what: str, error) -> str:
 
 
 def _birth_date(value: str, today: datetime.date, error) -> datetime.date | None:
+    """pupils.validators' reading and bounds: what the import accepts, a secretary can save."""
     column = "eleve_date_naissance"
-    match = _DATE.fullmatch(value)
     if not value:
         error(column, "valeur manquante ; écrivez la date de naissance au format JJ/MM/AAAA.")
         return None
-    if match is None:
-        error(column, f"date « {value} » mal écrite ; écrivez-la au format JJ/MM/AAAA, par "
-                      "exemple 14/03/2012.")
-        return None
-    day, month, year = (int(part) for part in match.groups())
     try:
-        date = datetime.date(year, month, day)
-    except ValueError:
-        error(column, f"date « {value} » impossible ; vérifiez le jour et le mois.")
-        return None
-    if date > today:
-        error(column, f"date « {value} » dans le futur ; vérifiez l'année.")
-        return None
-    if year < 1900:
-        error(column, f"date « {value} » improbable ; vérifiez l'année.")
+        date = birth_date_parse(value)
+        birth_date_check(date, today=today)
+    except BirthDateError as problem:
+        error(column, problem.reason)
         return None
     return date

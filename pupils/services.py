@@ -1,778 +1,469 @@
-"""Writes of the pupils domain.
+"""Writes of the pupils domain: the fixes a school makes to what it knows.
 
-`roster_import` upserts a school roster: pupils/roster.py reads and validates the file,
-docs/roster-format.md describes the format and the matching rules implemented here.
+Every caller (the back-office's forms, inlines and actions today, any view tomorrow) goes
+through these functions, so the rules hold whoever writes:
+
+- a guardian record's contact: a mobile number of France or an overseas region (a national
+  form is read in the school's region), a valid email address;
+- a pupil's names and birth date (one set of bounds: pupils.validators);
+- a link joins a guardian record and a pupil of the SAME school (a guardian known to two
+  schools has a record in each); one link per pair; only the guardian disputes a link
+  (during activation), the school then keeps it or removes it.
+
+Each service takes keyword-only arguments, among them the acting staff account (`actor`)
+and, when there is one, the HTTP request (for the journal's IP address); runs in one
+transaction, locking the rows it changes; writes one journal event per change (kinds in
+core.journal.EventKind, facts only: ids, UAI, field names, states — never a number or an
+address) and a simple-history row with the author and a change reason. A call that changes
+nothing writes nothing. Refusals are ValidationErrors keyed by form field name, each message
+in French naming the field and saying what to do; nothing is written then.
+
+The `*_validate` functions are the same checks without writing, for forms that want to show
+the errors beside their fields before saving. Who may act on which school is the back-office's
+business (backoffice.scoping), not these functions'.
+
+The roster import (bulk, its own rules of matching) lives in pupils/roster_import.py and is
+re-exported here, so that every write of the domain is found from this module.
+
+Lock order, the import's own (pupils, then guardian records, then links): two writers never
+wait for each other in a circle.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import logging
-import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+import datetime
+from typing import TYPE_CHECKING, Literal
 
-from django.db import DatabaseError, connection, transaction
-from django.db.models import BooleanField, CharField, Q
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast
-from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from core.journal import EventKind, journal_record
-from core.normalization import name_key
-
-from .models import Academy, Establishment, GuardianRecord, Pupil, Responsibility
-from .roster import (
-    ESTABLISHMENT_COLUMNS,
-    GUARDIAN_COLUMNS,
-    PUPIL_COLUMNS,
-    RejectedRow,
-    RosterFile,
-    RosterFileError,
-    RosterRow,
-    RowError,
+from core.normalization import (
+    InvalidPhoneNumber,
+    clean_name,
+    name_key,
+    parse_mobile_phone,
+    region_for_uai,
 )
 
-logger = logging.getLogger(__name__)
+from .models import GuardianRecord, Pupil, Responsibility, ResponsibilityStatus
+from .roster_import import (
+    ROSTER_CHUNK_SIZE,
+    RosterFileError,
+    RosterImportBusy,
+    RosterImportInterrupted,
+    RosterImportReport,
+    roster_import,
+)
+from .validators import FIELD_LABEL as BIRTH_DATE_LABEL
+from .validators import BirthDateError, birth_date_check
 
-ROSTER_CHUNK_SIZE = 2000
-HISTORY_REASON = "Import de l'annuaire de l'établissement"
-# pg_advisory_lock key: two imports at once could create the same guardian record twice.
-IMPORT_LOCK_KEY = 0x4544_5543_524F_5354  # "EDUC" "ROST"
-# SQLite refuses statements of more than 999 parameters (3 per name key).
-_NAME_KEYS_PER_SQLITE_QUERY = 333
+if TYPE_CHECKING:  # pragma: no cover
+    from django.http import HttpRequest
 
-PUPIL_FIELDS = ("last_name", "first_names", "birth_date", "level", "establishment_id")
-RECORD_FIELDS = ("civility", "last_name", "first_name", "last_name_key", "first_name_key",
-                 "mobile_phone", "email")
-# `account` is never among the written fields: an import never changes who a record
-# belongs to, and it never deletes anything.
+    from accounts.models import Account
 
-
-class RosterImportBusy(Exception):
-    pass
-
-
-class RosterImportInterrupted(Exception):
-    """A chunk failed in the database: the chunks before it are kept, not this one."""
-
-
-# --- Report ---------------------------------------------------------------------------------
-
-@dataclass
-class KindTally:
-    """Distinct objects of one kind met by an import, by outcome."""
-
-    created: set = field(default_factory=set)
-    updated: set = field(default_factory=set)
-    seen: set = field(default_factory=set)
-    rejected: set = field(default_factory=set)
-
-    def counts(self) -> dict[str, int]:
-        updated = self.updated - self.created
-        return {
-            "created": len(self.created),
-            "updated": len(updated),
-            "unchanged": len(self.seen - self.created - updated),
-            "rejected": len(self.rejected),
-        }
+_validate_email = EmailValidator()
+_EMAIL_MAX_LENGTH = GuardianRecord._meta.get_field("email").max_length
+_LAST_NAME_MAX_LENGTH = Pupil._meta.get_field("last_name").max_length
+_FIRST_NAMES_MAX_LENGTH = Pupil._meta.get_field("first_names").max_length
 
 
-@dataclass
-class RosterImportReport:
-    file_name: str
-    dry_run: bool
-    rows_read: int = 0
-    rows_imported: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    rejected_lines: set[int] = field(default_factory=set)
-    establishments: KindTally = field(default_factory=KindTally)
-    pupils: KindTally = field(default_factory=KindTally)
-    guardians: KindTally = field(default_factory=KindTally)
-    links: KindTally = field(default_factory=KindTally)
-    seconds: float = 0.0
-    completed: bool = False
-
-    KINDS = (("establishments", "Établissements"), ("pupils", "Élèves"),
-             ("guardians", "Responsables"), ("links", "Liens responsable–élève"))
-
-    @property
-    def rows_rejected(self) -> int:
-        return len(self.rejected_lines)
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        return {kind: getattr(self, kind).counts() for kind, _ in self.KINDS}
-
-    def journal_data(self) -> dict:
-        # Counts and the file name only: no name, number or INE reaches the journal.
-        return {
-            "file": self.file_name,
-            "completed": self.completed,
-            "rows": {"read": self.rows_read, "imported": self.rows_imported,
-                     "rejected": self.rows_rejected},
-            **self.counts(),
-            "seconds": round(self.seconds, 1),
-        }
+def _save_with_history(instance, *, actor: Account, kind: EventKind, fields: list[str]) -> None:
+    """Save `fields` of `instance`; simple-history keeps the change with its author and, as
+    the reason, the journal label of the event (« Lien responsable–élève retiré par
+    l'établissement »)."""
+    instance._history_user = actor
+    instance._change_reason = str(kind.label)
+    instance.save(update_fields=fields)
 
 
-# --- The service ------------------------------------------------------------------------------
+def _field_error(field: str, label: str, message: str, code: str) -> ValidationError:
+    return ValidationError({field: ValidationError(f"{label} : {message}", code=code)})
 
-def roster_import(
+
+# --- Guardian records: contact ---------------------------------------------------------
+
+
+def guardian_record_contact_validate(
+    *, guardian_record: GuardianRecord, mobile_phone: str, email: str
+) -> tuple[str, str]:
+    """Check and normalise a guardian record's contact as the school types it.
+
+    `mobile_phone`: any written form, or "" for none; a national form is read in the
+    region of the record's school (UAI 974… reads « 0692 12 34 56 » as +262 692 12 34 56),
+    international forms anywhere (core.normalization.parse_mobile_phone, the import's rules).
+    `email`: an address or "" (stored in lowercase, as the import stores it).
+    Returns (E.164 or "", email or ""). Raises ValidationError keyed "mobile_phone"/"email".
+    """
+    errors: dict[str, ValidationError] = {}
+    phone = (mobile_phone or "").strip()
+    if phone:
+        region = region_for_uai(guardian_record.establishment.uai)
+        try:
+            phone = parse_mobile_phone(phone, preferred_region=region)
+        except InvalidPhoneNumber as error:
+            errors.update(_field_error("mobile_phone", _("Téléphone portable"), error.message,
+                                       "phone").error_dict)
+    address = (email or "").strip().lower()
+    if address:
+        try:
+            if len(address) > _EMAIL_MAX_LENGTH:
+                raise ValidationError("too long")
+            _validate_email(address)
+        except ValidationError:
+            errors.update(_field_error(
+                "email", _("Adresse électronique"),
+                _("saisissez une adresse valide, par exemple prenom.nom@exemple.fr."), "email",
+            ).error_dict)
+    if errors:
+        raise ValidationError(errors)
+    return phone, address
+
+
+@transaction.atomic
+def guardian_record_contact_update(
     *,
-    path: Path | str,
-    dry_run: bool = False,
-    chunk_size: int = ROSTER_CHUNK_SIZE,
-    on_open: Callable[[RosterFile], None] | None = None,
-    on_progress: Callable[[int], None] | None = None,
-) -> RosterImportReport:
-    """Upsert a school roster; rows are written in chunks, one transaction per chunk.
+    guardian_record: GuardianRecord,
+    mobile_phone: str,
+    email: str,
+    actor: Account,
+    request: HttpRequest | None = None,
+) -> GuardianRecord:
+    """Fix the mobile number and email address of a guardian record (the SMS activation
+    matches on that number). Arguments as guardian_record_contact_validate; "" clears.
 
-    A crash loses at most the chunk in progress, never part of a row; running the same file
-    again finishes the job (the import is idempotent). With `dry_run` every chunk runs inside
-    one transaction that is rolled back: the report is exact and nothing is kept, journal
-    included. Raises RosterFileError when the file as a whole cannot be read (nothing is
-    written), RosterImportBusy when another import is running.
+    Journal: GUARDIAN_RECORD_CONTACT_UPDATED with the names of the changed fields, on the
+    account that covers the record (if any). Returns the record as stored.
     """
-    roster = RosterFile(path)
-    if on_open is not None:
-        on_open(roster)
-    report = RosterImportReport(file_name=Path(path).name, dry_run=dry_run)
-    importer = _RosterImporter(report)
-    started = time.monotonic()
-    with _import_lock():
-        try:
-            if dry_run:
-                with transaction.atomic():
-                    importer.run(roster, chunk_size, on_progress)
-                    transaction.set_rollback(True)
-            else:
-                importer.run(roster, chunk_size, on_progress)
-            report.completed = True
-        finally:
-            report.seconds = time.monotonic() - started
-            if not dry_run:
-                _journal_import(report)
-    return report
-
-
-def _journal_import(report: RosterImportReport) -> None:
-    try:
-        journal_record(EventKind.ROSTER_IMPORTED, **report.journal_data())
-    except Exception:  # an interrupted import's own error matters more than its journal line
-        if report.completed:
-            raise
-        logger.exception("Could not journal an interrupted roster import")
-
-
-@contextlib.contextmanager
-def _import_lock() -> Iterator[None]:
-    if connection.vendor != "postgresql":
-        yield  # SQLite serialises writers itself; the demo runs one import at a time
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [IMPORT_LOCK_KEY])
-        (acquired,) = cursor.fetchone()
-    if not acquired:
-        raise RosterImportBusy(
-            "Un autre import d'annuaire est en cours ; relancez celui-ci quand il sera terminé."
-        )
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [IMPORT_LOCK_KEY])
-
-
-# --- Rows as plain objects ----------------------------------------------------------------
-#
-# A roster chunk reads and writes thousands of rows. Django model instances cost ~15 µs
-# each to build (and PhoneNumberField parses every number on load and re-validates it on
-# save), so the import works on plain slotted objects carrying the models' column attributes
-# (attnames) and only builds model instances where simple_history's bulk helpers need them
-# (the SQLite path). Phone numbers stay E.164 strings, as they are stored.
-
-def _row_class(model, *extra: str):
-    fields = [(f.attname, object, dataclasses.field(default=None))
-              for f in model._meta.concrete_fields]
-    fields += [(name, object, dataclasses.field(default=None)) for name in extra]
-    return dataclasses.make_dataclass(f"{model.__name__}Row", fields, slots=True, eq=False)
-
-
-_PupilRow = _row_class(Pupil)
-_RecordRow = _row_class(GuardianRecord)
-_LinkRow = _row_class(Responsibility, "record")  # record: the _RecordRow it points to
-
-
-def _new(row_class, model, **values):
-    """A row for a new object: model defaults for the columns not given."""
-    for model_field in model._meta.concrete_fields:
-        if model_field.attname not in values and not model_field.primary_key:
-            values[model_field.attname] = model_field.get_default()
-    return row_class(**values)
-
-
-def _columns(model) -> list:
-    names = [f.attname for f in model._meta.concrete_fields]
-    # Read phone numbers as text: values_list() would parse each through the field.
-    return [Cast(name, output_field=CharField()) if name == "mobile_phone" else name
-            for name in names]
-
-
-def _fetch(model, row_class, condition) -> list:
-    return [row_class(*values) for values in
-            model.objects.filter(condition).order_by("pk").values_list(*_columns(model))]
-
-
-def _any(model, column: str, values: Iterable) -> Q | RawSQL:
-    """`column IN values`; on PostgreSQL one array parameter, not thousands of parameters."""
-    values = list(values)
-    if connection.vendor != "postgresql":
-        return Q(**{f"{column}__in": values})
-    db_column = model._meta.get_field(column).column
-    return RawSQL(f'"{model._meta.db_table}"."{db_column}" = ANY(%s)', (values,),  # noqa: S611
-                  output_field=BooleanField())
-
-
-# --- The import -------------------------------------------------------------------------------
-
-class _RosterImporter:
-    """State of one import across its chunks."""
-
-    def __init__(self, report: RosterImportReport):
-        self.report = report
-        self.academies: dict[str, Academy] = {}
-        self.establishments: dict[str, Establishment] = {}
-        # (record id, pupil id) pairs a row of this file matched: a record taken by one row of
-        # a pupil is not offered to another row of that pupil by phone (see linked_by_phone).
-        self.claimed: set[tuple[int, int]] = set()
-        # Records a row of this file already wrote: a later row's empty phone or email does
-        # not blank what an earlier row said (sibling rows may be filled unevenly).
-        self.touched_records: set[int] = set()
-
-    def run(self, roster: RosterFile, chunk_size: int,
-            on_progress: Callable[[int], None] | None) -> None:
-        self.academies = {name_key(a.name): a for a in Academy.objects.all()}
-        chunk: list[RosterRow] = []
-        pending_progress = 0
-        for item in roster:
-            self.report.rows_read += 1
-            pending_progress += 1
-            if isinstance(item, RejectedRow):
-                self._reject(item)
-                continue
-            chunk.append(item)
-            if len(chunk) >= chunk_size:
-                self._write_chunk(chunk)
-                chunk = []
-                if on_progress is not None:
-                    on_progress(pending_progress)
-                    pending_progress = 0
-        if chunk:
-            self._write_chunk(chunk)
-        if on_progress is not None and pending_progress:
-            on_progress(pending_progress)
-
-    def _reject(self, row: RejectedRow) -> None:
-        report = self.report
-        report.errors.extend(row.errors)
-        report.rejected_lines.add(row.line)
-        if row.columns & ESTABLISHMENT_COLUMNS:
-            report.establishments.rejected.add(row.uai)
-        if row.columns & PUPIL_COLUMNS:
-            report.pupils.rejected.add(row.ine)
-        if row.columns & GUARDIAN_COLUMNS:
-            report.guardians.rejected.add((row.uai, *row.guardian_key))
-        # Every rejected row is one pupil–guardian pair left out.
-        report.links.rejected.add(row.line)
-
-    def _write_chunk(self, rows: list[RosterRow]) -> None:
-        try:
-            with transaction.atomic():
-                establishments = self._upsert_establishments(rows)
-                pupils = self._upsert_pupils(rows, establishments)
-                self._upsert_guardians_and_links(rows, establishments, pupils)
-        except DatabaseError as exc:
-            # The chunk's transaction is rolled back; the chunks before it stay written.
-            # Class and SQLSTATE only: a database message may quote a row (an INE, a name).
-            logger.error("Roster import stopped by a database error: %s (SQLSTATE %s)",
-                         type(exc).__name__, getattr(exc.__cause__, "sqlstate", None))
-            raise RosterImportInterrupted(
-                f"L'import s'est arrêté sur une erreur de la base de données (lignes "
-                f"{rows[0].line} à {rows[-1].line}, rien n'en a été enregistré ; les lignes "
-                f"précédentes l'ont été). Relancez l'import du même fichier : il reprendra "
-                f"sans rien dupliquer."
-            ) from exc
-        self.report.rows_imported += len(rows)
-
-    # --- Establishments (a few hundred at most: plain ORM) ---------------------------------
-
-    def _upsert_establishments(self, rows: list[RosterRow]) -> dict[str, int]:
-        tally = self.report.establishments
-        first_rows: dict[str, RosterRow] = {}
-        for row in rows:
-            first_rows.setdefault(row.uai, row)
-        unknown = [uai for uai in first_rows if uai not in self.establishments]
-        if unknown:
-            for establishment in Establishment.objects.filter(uai__in=unknown):
-                self.establishments[establishment.uai] = establishment
-            new = []
-            for uai in unknown:
-                # Rows of one establishment agree (the reader checks it): the first one says
-                # all there is to know.
-                row = first_rows[uai]
-                academy = self._academy(row.academy_name)
-                establishment = self.establishments.get(uai)
-                if establishment is None:
-                    new.append(Establishment(uai=uai, name=row.establishment_name,
-                                             kind=row.establishment_kind, academy=academy))
-                    continue
-                wanted = {"name": row.establishment_name, "kind": row.establishment_kind,
-                          "academy_id": academy.pk}
-                changed = [name for name, value in wanted.items()
-                           if getattr(establishment, name) != value]
-                if changed:
-                    for name in changed:
-                        setattr(establishment, name, wanted[name])
-                    establishment.save(update_fields=changed)
-                    tally.updated.add(uai)
-            for establishment in Establishment.objects.bulk_create(new):
-                self.establishments[establishment.uai] = establishment
-                tally.created.add(establishment.uai)
-        tally.seen.update(first_rows)
-        return {uai: self.establishments[uai].pk for uai in first_rows}
-
-    def _academy(self, name: str) -> Academy:
-        key = name_key(name)
-        academy = self.academies.get(key)
-        if academy is None:
-            academy, _ = Academy.objects.get_or_create(name=name)
-            self.academies[key] = academy
-        return academy
-
-    # --- Pupils -------------------------------------------------------------------------------
-
-    def _upsert_pupils(self, rows: list[RosterRow], establishments: dict[str, int]) -> dict:
-        tally = self.report.pupils
-        pupils = {p.ine: p for p in _fetch(Pupil, _PupilRow,
-                                           _any(Pupil, "ine", {r.ine for r in rows}))}
-        to_create, to_update = [], []
-        done: set[str] = set()
-        for row in rows:
-            if row.ine in done:
-                continue  # the reader checked that the rows of one pupil agree
-            done.add(row.ine)
-            values = (row.pupil_last_name, row.pupil_first_names, row.birth_date, row.level,
-                      establishments[row.uai])
-            pupil = pupils.get(row.ine)
-            if pupil is None:
-                pupil = _new(_PupilRow, Pupil, ine=row.ine, **dict(zip(PUPIL_FIELDS, values,
-                                                                       strict=True)))
-                pupils[row.ine] = pupil
-                to_create.append(pupil)
-            elif tuple(getattr(pupil, name) for name in PUPIL_FIELDS) != values:
-                for name, value in zip(PUPIL_FIELDS, values, strict=True):
-                    setattr(pupil, name, value)
-                to_update.append(pupil)
-        _insert_with_history(Pupil, to_create)
-        _update_with_history(Pupil, to_update, PUPIL_FIELDS)
-        tally.created.update(p.id for p in to_create)
-        tally.updated.update(p.id for p in to_update)
-        tally.seen.update(p.id for p in pupils.values())
-        return pupils
-
-    # --- Guardian records and links --------------------------------------------------------
-
-    def _upsert_guardians_and_links(self, rows: list[RosterRow], establishments: dict[str, int],
-                                    pupils: dict) -> None:
-        chunk = _ChunkGuardians.load(rows, establishments, pupils)
-        matched: set[int] = set()
-        # Pass 1: exact names among the records already linked to the pupil, for every row,
-        # before any row may take a record by its phone number alone (pass 2): a mother and
-        # a father sharing a number must each keep their own record.
-        for index, row in enumerate(rows):
-            pupil = pupils[row.ine]
-            record = chunk.linked_by_name(row, pupil.id, establishments[row.uai],
-                                          self._is_claimed)
-            if record is not None:
-                matched.add(index)
-                self._take(chunk, record, pupil.id, row)
-        for index, row in enumerate(rows):
-            if index in matched:
-                continue
-            pupil_id = pupils[row.ine].id
-            establishment_id = establishments[row.uai]
-            record = (
-                chunk.linked_by_name(row, pupil_id, establishment_id, self._is_claimed)
-                or chunk.linked_by_phone(row, pupil_id, establishment_id, self._is_claimed)
-                or chunk.sibling_record(row, establishment_id)
-                or chunk.new_record(row, establishment_id)
-            )
-            self._take(chunk, record, pupil_id, row)
-        self._save(chunk)
-
-    def _take(self, chunk: _ChunkGuardians, record, pupil_id: int, row: RosterRow) -> None:
-        # Applied at once, so that the next rows are matched against what this file says (a
-        # guardian's new number on one child's row finds the record for the sibling's row).
-        chunk.claimed.add((id(record), pupil_id))
-        self._apply_row(chunk, record, row)
-        chunk.link(record, pupil_id, row.is_legal_representative)
-
-    def _is_claimed(self, chunk: _ChunkGuardians, record, pupil_id: int) -> bool:
-        return (id(record), pupil_id) in chunk.claimed or (
-            record.id is not None and (record.id, pupil_id) in self.claimed
-        )
-
-    def _apply_row(self, chunk: _ChunkGuardians, record, row: RosterRow) -> None:
-        already = id(record) in chunk.touched or (
-            record.id is not None and record.id in self.touched_records
-        )
-        chunk.touched.add(id(record))
-        chunk.rename(record, row.guardian_last_name_key, row.guardian_first_name_key)
-        record.last_name = row.guardian_last_name
-        record.first_name = row.guardian_first_name
-        # The file is the school's truth, but among the rows of one file a filled cell wins
-        # over an empty one.
-        if row.civility or not already:
-            record.civility = row.civility
-        if row.mobile_phone or not already:
-            record.mobile_phone = row.mobile_phone
-        if row.email or not already:
-            record.email = row.email
-
-    def _save(self, chunk: _ChunkGuardians) -> None:
-        guardians, links = self.report.guardians, self.report.links
-        touched = [r for r in chunk.records if id(r) in chunk.touched]
-        new_records = [r for r in touched if r.id is None]
-        changed_records = [r for r in touched if r.id is not None
-                           and _record_values(r) != chunk.original[id(r)]]
-        _insert_with_history(GuardianRecord, new_records)
-        _update_with_history(GuardianRecord, changed_records, RECORD_FIELDS)
-        guardians.created.update(r.id for r in new_records)
-        guardians.updated.update(r.id for r in changed_records)
-        guardians.seen.update(r.id for r in touched)
-        self.touched_records.update(r.id for r in touched)
-
-        new_links = [link for link in chunk.touched_links if link.id is None]
-        for link in new_links:
-            link.guardian_record_id = link.record.id  # the record may have been new too
-        changed_links = [link for link in chunk.touched_links if link.id is not None
-                         and link.is_legal_representative != chunk.original_legal[link.id]]
-        _insert_with_history(Responsibility, new_links)
-        _update_with_history(Responsibility, changed_links, ("is_legal_representative",))
-        links.created.update(link.id for link in new_links)
-        links.updated.update(link.id for link in changed_links)
-        links.seen.update(link.id for link in chunk.touched_links)
-        self.claimed.update((chunk.by_identity[record_identity].id, pupil_id)
-                            for record_identity, pupil_id in chunk.claimed)
-
-
-def _record_values(record) -> tuple:
-    return tuple(getattr(record, name) for name in RECORD_FIELDS)
-
-
-@dataclass
-class _ChunkGuardians:
-    """The guardian records and links a chunk may touch, and the matching rules.
-
-    Records are told apart by object identity (new ones have no id before they are saved).
-    """
-
-    records: list = field(default_factory=list)
-    by_identity: dict[int, object] = field(default_factory=dict)
-    by_id: dict[int, object] = field(default_factory=dict)
-    original: dict[int, tuple] = field(default_factory=dict)  # identity -> stored values
-    links_by_pupil: dict[int, list] = field(default_factory=lambda: defaultdict(list))
-    original_legal: dict[int, bool] = field(default_factory=dict)  # link id -> stored flag
-    # (establishment id, last name key, first name key) -> records
-    by_name: dict[tuple[int, str, str], list] = field(default_factory=lambda: defaultdict(list))
-    claimed: set[tuple[int, int]] = field(default_factory=set)  # (identity, pupil id)
-    touched: set[int] = field(default_factory=set)  # identities
-    touched_links: list = field(default_factory=list)
-    _touched_link_identities: set[int] = field(default_factory=set)
-
-    @classmethod
-    def load(cls, rows: list[RosterRow], establishments: dict[str, int],
-             pupils: dict) -> _ChunkGuardians:
-        """Two or three queries: the pupils' links, then the records they point to together
-        with the namesakes of the chunk's guardians in the chunk's schools."""
-        chunk = cls()
-        pupil_ids = {pupils[row.ine].id for row in rows if pupils[row.ine].id is not None}
-        links = _fetch(Responsibility, _LinkRow, _any(Responsibility, "pupil", pupil_ids))
-        name_keys = sorted({
-            (establishments[row.uai], row.guardian_last_name_key, row.guardian_first_name_key)
-            for row in rows
-        })
-        linked_ids = {link.guardian_record_id for link in links}
-        if linked_ids:
-            for record in _fetch(GuardianRecord, _RecordRow,
-                                 _any(GuardianRecord, "id", linked_ids)):
-                chunk._register(record)
-        for record in _records_by_name_keys(name_keys):
-            chunk._register(record)
-        for link in links:
-            link.record = chunk.by_id[link.guardian_record_id]
-            chunk.links_by_pupil[link.pupil_id].append(link)
-            chunk.original_legal[link.id] = link.is_legal_representative
-        return chunk
-
-    def _register(self, record):
-        if record.id is not None:
-            if record.id in self.by_id:
-                return self.by_id[record.id]
-            self.by_id[record.id] = record
-            self.original[id(record)] = _record_values(record)
-        self.records.append(record)
-        self.by_identity[id(record)] = record
-        self.by_name[(record.establishment_id, record.last_name_key,
-                      record.first_name_key)].append(record)
+    record = (GuardianRecord.objects.select_for_update(of=("self",))
+              .select_related("establishment", "account").get(pk=guardian_record.pk))
+    phone, address = guardian_record_contact_validate(
+        guardian_record=record, mobile_phone=mobile_phone, email=email
+    )
+    before = {"mobile_phone": record.mobile_phone.as_e164 if record.mobile_phone else "",
+              "email": record.email}
+    after = {"mobile_phone": phone, "email": address}
+    if before["email"].lower() == address:
+        after["email"] = before["email"]  # the same address: a case difference is no change
+    changed = [name for name in ("mobile_phone", "email") if before[name] != after[name]]
+    if not changed:
         return record
+    for name in changed:
+        setattr(record, name, after[name])
+    kind = EventKind.GUARDIAN_RECORD_CONTACT_UPDATED
+    _save_with_history(record, actor=actor, kind=kind, fields=changed)
+    journal_record(kind, request=request, account=record.account, actor=actor,
+                   guardian_record=record.pk, establishment=record.establishment.uai,
+                   changed=changed)
+    return record
 
-    def rename(self, record, last_name_key: str, first_name_key: str) -> None:
-        """Set a record's name keys, keeping the by-name index right for rule c."""
-        old = (record.establishment_id, record.last_name_key, record.first_name_key)
-        new = (record.establishment_id, last_name_key, first_name_key)
-        if old != new:
-            self.by_name[old].remove(record)
-            self.by_name[new].append(record)
-            record.last_name_key, record.first_name_key = last_name_key, first_name_key
 
-    def _linked(self, pupil_id: int, establishment_id: int) -> Iterator:
-        for link in self.links_by_pupil.get(pupil_id, ()):
-            if link.record.establishment_id == establishment_id:
-                yield link.record
+# --- Pupils: names and birth date -------------------------------------------------------
 
-    def linked_by_name(self, row: RosterRow, pupil_id: int, establishment_id: int,
-                       is_claimed):
-        """a. A record of this school already linked to the pupil, with the same name.
 
-        Among namesakes (a father and a grandfather both « Jean MARTIN »), the one whose
-        contact agrees; a record another row of this file took for the pupil is only taken
-        again by an identical row; otherwise the name wins over a new number (the guardian
-        changed phones).
-        """
-        keys = (row.guardian_last_name_key, row.guardian_first_name_key)
-        candidates = [record for record in self._linked(pupil_id, establishment_id)
-                      if (record.last_name_key, record.first_name_key) == keys]
-        if not candidates:
-            return None
-        free = [record for record in candidates if not is_claimed(self, record, pupil_id)]
-        for record in free:
-            if _same_contact(record, row) or _identical_contact(record, row):
-                return record
-        for record in candidates:
-            if record not in free and _identical_contact(record, row):
-                return record
-        return free[0] if free else None
+def pupil_update_validate(
+    *, last_name: str, first_names: str, birth_date: datetime.date | None
+) -> tuple[str, str, datetime.date]:
+    """Check and normalise a pupil's last name, first names and birth date.
 
-    def linked_by_phone(self, row: RosterRow, pupil_id: int, establishment_id: int,
-                        is_claimed):
-        """b. A record linked to the pupil with the same mobile: the school corrected a name.
+    Names: spaces collapsed and trimmed (core.normalization.clean_name), at least one letter,
+    within the column's length. Birth date: pupils.validators' bounds.
+    Returns (last name, first names, birth date). Raises ValidationError keyed
+    "last_name"/"first_names"/"birth_date".
+    """
+    errors: dict[str, list] = {}
 
-        Only when exactly one record not yet taken by this file qualifies, so that two
-        guardians sharing a family number are never merged.
-        """
-        if not row.mobile_phone:
-            return None
-        candidates = [record for record in self._linked(pupil_id, establishment_id)
-                      if record.mobile_phone == row.mobile_phone
-                      and not is_claimed(self, record, pupil_id)]
-        return candidates[0] if len(candidates) == 1 else None
+    def name(field: str, value: str, label: str, missing: str, limit: int) -> str:
+        value = clean_name(value)
+        if not name_key(value):  # the import's rule: at least one letter or digit
+            errors.update(_field_error(field, label, missing, "required").error_dict)
+        elif len(value) > limit:
+            errors.update(_field_error(
+                field, label, _("saisissez au plus %(limit)s caractères.") % {"limit": limit},
+                "max_length",
+            ).error_dict)
+        return value
 
-    def sibling_record(self, row: RosterRow, establishment_id: int):
-        """c. The record of a brother or sister: same school, same name, same contact."""
-        for record in self.by_name.get(
-            (establishment_id, row.guardian_last_name_key, row.guardian_first_name_key), ()
-        ):
-            if _same_contact(record, row):
-                return record
-        return None
+    last_name = name("last_name", last_name, _("Nom"), _("saisissez le nom de l'élève."),
+                     _LAST_NAME_MAX_LENGTH)
+    first_names = name("first_names", first_names, _("Prénoms"),
+                       _("saisissez au moins un prénom."), _FIRST_NAMES_MAX_LENGTH)
+    if birth_date is None:
+        errors.update(_field_error("birth_date", BIRTH_DATE_LABEL,
+                                   _("saisissez-la au format JJ/MM/AAAA, par exemple "
+                                     "14/03/2012."), "required").error_dict)
+    else:
+        try:
+            birth_date_check(birth_date)
+        except BirthDateError as error:
+            errors.update(_field_error("birth_date", BIRTH_DATE_LABEL, error.reason,
+                                       error.code).error_dict)
+    if errors:
+        raise ValidationError(errors)
+    return last_name, first_names, birth_date
 
-    def new_record(self, row: RosterRow, establishment_id: int):
-        """d. Nobody matches: a new record."""
-        return self._register(_new(
-            _RecordRow, GuardianRecord,
-            establishment_id=establishment_id,
-            civility=row.civility,
-            last_name=row.guardian_last_name,
-            first_name=row.guardian_first_name,
-            last_name_key=row.guardian_last_name_key,
-            first_name_key=row.guardian_first_name_key,
-            mobile_phone=row.mobile_phone,
-            email=row.email,
-            account_id=None,
-        ))
 
-    def link(self, record, pupil_id: int, is_legal_representative: bool) -> None:
-        links = self.links_by_pupil[pupil_id]
-        for link in links:
-            if link.record is record:
-                break
-        else:
-            link = _new(_LinkRow, Responsibility, pupil_id=pupil_id, record=record,
-                        guardian_record_id=record.id)
-            links.append(link)
-        # The status is never written: a link the guardian disputed stays disputed, one the
-        # school removed stays removed.
+@transaction.atomic
+def pupil_update(
+    *,
+    pupil: Pupil,
+    last_name: str,
+    first_names: str,
+    birth_date: datetime.date | None,
+    actor: Account,
+    request: HttpRequest | None = None,
+) -> Pupil:
+    """Fix a pupil's last name, first names and birth date (what guardians type at
+    activation). Arguments as pupil_update_validate.
+
+    Journal: PUPIL_UPDATED with the names of the changed fields, on the pupil's own account
+    (if any). Returns the pupil as stored.
+    """
+    stored = (Pupil.objects.select_for_update(of=("self",))
+              .select_related("establishment", "account").get(pk=pupil.pk))
+    values = dict(zip(("last_name", "first_names", "birth_date"),
+                      pupil_update_validate(last_name=last_name, first_names=first_names,
+                                            birth_date=birth_date), strict=True))
+    changed = [name for name, value in values.items() if getattr(stored, name) != value]
+    if not changed:
+        return stored
+    for name in changed:
+        setattr(stored, name, values[name])
+    kind = EventKind.PUPIL_UPDATED
+    _save_with_history(stored, actor=actor, kind=kind, fields=changed)
+    journal_record(kind, request=request, account=stored.account, actor=actor,
+                   pupil=stored.pk, establishment=stored.establishment.uai, changed=changed)
+    return stored
+
+
+# --- Links between guardian records and pupils ------------------------------------------
+
+LinkEnd = Literal["pupil", "guardian_record"]
+_STATUS_LABELS = dict(ResponsibilityStatus.choices)
+
+
+def _other_school_error(*, guardian_record: GuardianRecord, pupil: Pupil,
+                        chosen: LinkEnd) -> ValidationError:
+    if chosen == "pupil":
+        message = _(
+            "Élève : choisissez un élève de l'établissement de cette fiche responsable "
+            "(%(school)s). Un responsable connu de deux établissements a une fiche dans chacun."
+        ) % {"school": guardian_record.establishment}
+    else:
+        message = _(
+            "Responsable : choisissez une fiche responsable de l'établissement de l'élève "
+            "(%(school)s). Un responsable connu de deux établissements a une fiche dans chacun."
+        ) % {"school": pupil.establishment}
+    return ValidationError({chosen: ValidationError(message, code="other_school")})
+
+
+def _link_exists_error(chosen: LinkEnd) -> ValidationError:
+    return ValidationError({chosen: ValidationError(_(
+        "Ce lien existe déjà entre cette fiche responsable et cet élève : ouvrez-le dans "
+        "« Liens responsable–élève » pour changer son état ou « représentant légal »."
+    ), code="exists")})
+
+
+def responsibility_add_validate(
+    *, guardian_record: GuardianRecord, pupil: Pupil, chosen: LinkEnd = "pupil"
+) -> None:
+    """Check that a new link may join `guardian_record` and `pupil`: the same school, and no
+    link between them yet (in any state: a removed link is restored, not added again).
+
+    `chosen`: the end the person picked (the other one is the page they are on); the error is
+    filed on that field and says what to pick instead. Raises ValidationError.
+    """
+    if guardian_record.establishment_id != pupil.establishment_id:
+        raise _other_school_error(guardian_record=guardian_record, pupil=pupil, chosen=chosen)
+    if Responsibility.objects.filter(guardian_record=guardian_record, pupil=pupil).exists():
+        raise _link_exists_error(chosen)
+
+
+@transaction.atomic
+def responsibility_add(
+    *,
+    guardian_record: GuardianRecord,
+    pupil: Pupil,
+    is_legal_representative: bool,
+    actor: Account,
+    request: HttpRequest | None = None,
+    chosen: LinkEnd = "pupil",
+) -> Responsibility:
+    """Link a guardian record to a pupil of the same school; the new link is « Actif ».
+
+    Both rows are locked first (pupil, then record), so that the import cannot move the pupil
+    to another school between the check and the insert. Raises ValidationError (another
+    school, or the link exists — also when another writer inserted it a moment ago).
+    Journal: RESPONSIBILITY_ADDED on the account covering the record (if any).
+    """
+    pupil = (Pupil.objects.select_for_update(of=("self",)).select_related("establishment")
+             .get(pk=pupil.pk))
+    guardian_record = (GuardianRecord.objects.select_for_update(of=("self",))
+                       .select_related("establishment", "account").get(pk=guardian_record.pk))
+    responsibility_add_validate(guardian_record=guardian_record, pupil=pupil, chosen=chosen)
+    link = Responsibility(guardian_record=guardian_record, pupil=pupil,
+                          is_legal_representative=is_legal_representative,
+                          status=ResponsibilityStatus.ACTIVE)
+    kind = EventKind.RESPONSIBILITY_ADDED
+    link._history_user = actor
+    link._change_reason = str(kind.label)
+    try:
+        with transaction.atomic():
+            link.save(force_insert=True)
+    except IntegrityError:
+        raise _link_exists_error(chosen) from None
+    journal_record(kind, request=request, account=guardian_record.account, actor=actor,
+                   **_link_facts(link), is_legal_representative=is_legal_representative)
+    return link
+
+
+def _link_facts(link: Responsibility) -> dict:
+    return {"link": link.pk, "guardian_record": link.guardian_record_id, "pupil": link.pupil_id,
+            "establishment": link.pupil.establishment.uai}
+
+
+def responsibility_update_validate(
+    *, responsibility: Responsibility, status: str | None
+) -> None:
+    """Check a change of a link's state (None: unchanged). The school may set « Actif » or
+    « Retiré » from any state; « Contesté » is the guardian's word, given during
+    activation, so the school cannot set it. Raises ValidationError keyed "status"."""
+    if status is None or status == responsibility.status:
+        return
+    if status not in (ResponsibilityStatus.ACTIVE, ResponsibilityStatus.REMOVED):
+        raise _field_error("status", _("État"), _(
+            "seul le responsable peut contester un lien, lors de l'activation de son compte. "
+            "Choisissez « Actif » pour maintenir le lien ou « Retiré » pour le retirer."
+        ), "status")
+
+
+def _status_event(before: str, after: str) -> EventKind:
+    if before == ResponsibilityStatus.DISPUTED:
+        return EventKind.RESPONSIBILITY_DISPUTE_RESOLVED
+    if after == ResponsibilityStatus.REMOVED:
+        return EventKind.RESPONSIBILITY_REMOVED
+    return EventKind.RESPONSIBILITY_RESTORED
+
+
+@transaction.atomic
+def responsibility_update(
+    *,
+    responsibility: Responsibility,
+    status: str | None = None,
+    is_legal_representative: bool | None = None,
+    actor: Account,
+    request: HttpRequest | None = None,
+) -> Responsibility:
+    """Change a link's state and/or its « représentant légal » flag (None: unchanged).
+
+    A link's two ends never change: to move it, remove it and add another.
+    Journal, one event per change, on the account covering the record (if any):
+    - state: RESPONSIBILITY_DISPUTE_RESOLVED from « Contesté » (kept: whether it became
+      « Actif »), RESPONSIBILITY_REMOVED to « Retiré », RESPONSIBILITY_RESTORED back to
+      « Actif »;
+    - flag: RESPONSIBILITY_LEGAL_CHANGED.
+    Raises ValidationError (see responsibility_update_validate). Returns the link as stored.
+    """
+    link = (Responsibility.objects.select_for_update(of=("self",))
+            .select_related("guardian_record__account", "pupil__establishment")
+            .get(pk=responsibility.pk))
+    responsibility_update_validate(responsibility=link, status=status)
+    events: list[tuple[EventKind, dict]] = []
+    changed: list[str] = []
+    if status is not None and status != link.status:
+        before = link.status
+        kind = _status_event(before, status)
+        facts = {"status_before": _STATUS_LABELS[before], "status_after": _STATUS_LABELS[status]}
+        if kind == EventKind.RESPONSIBILITY_DISPUTE_RESOLVED:
+            facts["kept"] = status == ResponsibilityStatus.ACTIVE
+        events.append((kind, facts))
+        link.status = status
+        changed.append("status")
+    if is_legal_representative is not None and (
+        is_legal_representative != link.is_legal_representative
+    ):
+        events.append((EventKind.RESPONSIBILITY_LEGAL_CHANGED,
+                       {"is_legal_representative": is_legal_representative}))
         link.is_legal_representative = is_legal_representative
-        if id(link) not in self._touched_link_identities:
-            self._touched_link_identities.add(id(link))
-            self.touched_links.append(link)
+        changed.append("is_legal_representative")
+    if not changed:
+        return link
+    _save_with_history(link, actor=actor, kind=events[0][0], fields=changed)
+    for kind, facts in events:
+        journal_record(kind, request=request, account=link.guardian_record.account, actor=actor,
+                       **_link_facts(link), **facts)
+    return link
 
 
-def _same_contact(record, row: RosterRow) -> bool:
-    """The same mobile when both are known; otherwise the same email when both are known.
+def responsibility_remove(
+    *, responsibility: Responsibility, actor: Account, request: HttpRequest | None = None
+) -> Responsibility:
+    """Mark a link « Retiré »: it is kept, with its history, and no longer gives access to the
+    pupil. (responsibility_update, one transaction.)"""
+    return responsibility_update(responsibility=responsibility,
+                                 status=ResponsibilityStatus.REMOVED, actor=actor,
+                                 request=request)
 
-    Never the name alone: two guardians of the same name in one school stay two records.
+
+def responsibility_set_legal(
+    *,
+    responsibility: Responsibility,
+    is_legal_representative: bool,
+    actor: Account,
+    request: HttpRequest | None = None,
+) -> Responsibility:
+    """Set or unset « représentant légal » on a link. (responsibility_update.)"""
+    return responsibility_update(responsibility=responsibility,
+                                 is_legal_representative=is_legal_representative, actor=actor,
+                                 request=request)
+
+
+@transaction.atomic
+def responsibility_dispute_resolve(
+    *,
+    responsibility: Responsibility,
+    keep: bool,
+    actor: Account,
+    request: HttpRequest | None = None,
+) -> Responsibility:
+    """Answer a guardian who said « je ne suis pas le représentant légal de cet élève »:
+    the school checked, and keeps the link (« Actif ») or removes it (« Retiré »).
+
+    Raises ValidationError keyed "status" when the link is not (or no longer) disputed.
+    Journal: RESPONSIBILITY_DISPUTE_RESOLVED with `kept`.
     """
-    if record.mobile_phone and row.mobile_phone:
-        return record.mobile_phone == row.mobile_phone
-    return bool(record.email and row.email and record.email.lower() == row.email)
+    link = Responsibility.objects.select_for_update(of=("self",)).get(pk=responsibility.pk)
+    if link.status != ResponsibilityStatus.DISPUTED:
+        raise _field_error("status", _("État"), _(
+            "ce lien n'est pas contesté (état « %(state)s ») : il n'y a pas de contestation "
+            "à examiner."
+        ) % {"state": _STATUS_LABELS[link.status]}, "not_disputed")
+    return responsibility_update(
+        responsibility=link,
+        status=ResponsibilityStatus.ACTIVE if keep else ResponsibilityStatus.REMOVED,
+        actor=actor, request=request,
+    )
 
 
-def _identical_contact(record, row: RosterRow) -> bool:
-    return record.mobile_phone == row.mobile_phone and record.email.lower() == row.email
-
-
-def _records_by_name_keys(name_keys: list[tuple[int, str, str]]) -> list:
-    """Records by exact (establishment, last name key, first name key).
-
-    Anything broader (the names alone, or the schools alone) would load every MARTIN of
-    every school of an academy-wide file into every chunk. Raw SQL because a 2,000-term Q()
-    costs Django more than the query costs the database: on PostgreSQL the keys go as three
-    arrays joined against the indexes; elsewhere (the SQLite demo) as plain ORs, in batches
-    under SQLite's 999-parameter cap.
-    """
-    if not name_keys:
-        return []
-    meta = GuardianRecord._meta
-    table = meta.db_table
-    keys = [f'"{table}"."{meta.get_field(name).column}"'
-            for name in ("establishment", "last_name_key", "first_name_key")]
-    select = ", ".join(f'"{table}"."{f.column}"' for f in meta.concrete_fields)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(  # identifiers from model metadata only; values are parameters
-                f'SELECT {select} FROM "{table}" JOIN unnest(%s::bigint[], %s::varchar[], '  # noqa: S608
-                f"%s::varchar[]) AS k (e, l, f) ON ({', '.join(keys)}) = (k.e, k.l, k.f)",
-                [[key[i] for key in name_keys] for i in range(3)],
-            )
-            return [_RecordRow(*values) for values in cursor.fetchall()]
-        term = "(" + " AND ".join(f"{key} = %s" for key in keys) + ")"
-        records = []
-        for start in range(0, len(name_keys), _NAME_KEYS_PER_SQLITE_QUERY):
-            batch = name_keys[start:start + _NAME_KEYS_PER_SQLITE_QUERY]
-            cursor.execute(
-                f'SELECT {select} FROM "{table}" WHERE ' + " OR ".join([term] * len(batch)),  # noqa: S608
-                [value for key in batch for value in key],
-            )
-            records += [_RecordRow(*values) for values in cursor.fetchall()]
-        return records
-
-
-# --- Bulk writes ------------------------------------------------------------------------------
-#
-# Django's bulk_create prepares every value of every row in Python, and simple_history's bulk
-# helpers build a model instance per history row: for a 100,000-row roster (half a million
-# rows with their history) that alone took most of a minute on a 2-core machine. On
-# PostgreSQL rows go in by COPY instead, their ids drawn from the table's sequence first;
-# history rows are written as simple_history's bulk_history_create writes them (the same
-# columns, history_type « + » or « ~ », the change reason, no user). Elsewhere (the SQLite
-# demo and tests) simple_history's own bulk helpers do the job on model instances.
-
-def _insert_with_history(model, rows: list) -> None:
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        instances = [model(**{f.attname: getattr(row, f.attname)
-                              for f in model._meta.concrete_fields if not f.primary_key})
-                     for row in rows]
-        bulk_create_with_history(instances, model, default_change_reason=HISTORY_REASON)
-        for row, instance in zip(rows, instances, strict=True):
-            row.id = instance.pk
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [model._meta.db_table, model._meta.pk.column, len(rows)],
-        )
-        for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
-            row.id = pk
-    _copy(model._meta.db_table, model._meta.concrete_fields, rows)
-    _copy_history(model, rows, "+")
-
-
-def _update_with_history(model, rows: list, field_names: tuple[str, ...]) -> None:
-    if not rows:
-        return
-    fields = [model._meta.pk, *(_field_by_attname(model, name) for name in field_names)]
-    if connection.vendor != "postgresql":
-        names = [f.attname for f in model._meta.concrete_fields]
-        instances = [model.from_db(connection.alias, names,
-                                   [getattr(row, name) for name in names]) for row in rows]
-        bulk_update_with_history(instances, model, [f.name for f in fields[1:]],
-                                 default_change_reason=HISTORY_REASON)
-        return
-    table = model._meta.db_table
-    scratch = f"roster_import_{table}"
-    column_list = ", ".join(f'"{f.column}"' for f in fields)
-    assignments = ", ".join(f'"{f.column}" = s."{f.column}"' for f in fields[1:])
-    pk = model._meta.pk.column
-    # A scratch table loaded by COPY, then one UPDATE … FROM: Django's bulk_update writes a
-    # CASE per row and column, slow to build and to plan for thousands of rows.
-    with connection.cursor() as cursor:  # identifiers below come from model metadata only
-        cursor.execute(f'DROP TABLE IF EXISTS "{scratch}"')
-        cursor.execute(f'CREATE TEMPORARY TABLE "{scratch}" AS SELECT {column_list} '  # noqa: S608
-                       f'FROM "{table}" WITH NO DATA')
-    _copy(scratch, fields, rows)
-    with connection.cursor() as cursor:
-        cursor.execute(f'UPDATE "{table}" AS t SET {assignments} '  # noqa: S608
-                       f'FROM "{scratch}" AS s WHERE t."{pk}" = s."{pk}"')
-        cursor.execute(f'DROP TABLE "{scratch}"')
-    _copy_history(model, rows, "~")
-
-
-def _field_by_attname(model, attname: str):
-    return next(f for f in model._meta.concrete_fields if f.attname == attname)
-
-
-def _copy_history(model, rows: list, history_type: str) -> None:
-    history = model.history.model
-    fixed = {"history_date": timezone.now(), "history_change_reason": HISTORY_REASON,
-             "history_type": history_type, "history_user": None}
-    tracked = {f.attname for f in model._meta.concrete_fields}
-    fields, getters = [], []
-    for history_field in history._meta.concrete_fields:
-        if history_field.name == "history_id":
-            continue  # the history table's own sequence
-        fields.append(history_field)
-        if history_field.name in fixed:
-            getters.append((None, fixed[history_field.name]))
-        elif history_field.attname in tracked:
-            getters.append((history_field.attname, None))
-        else:
-            getters.append((None, history_field.get_default()))
-    _copy_rows(history._meta.db_table, fields, (
-        [getattr(row, attname) if attname else value for attname, value in getters]
-        for row in rows
-    ))
-
-
-def _copy(table: str, fields, rows: list) -> None:
-    _copy_rows(table, fields, ([getattr(row, f.attname) for f in fields] for row in rows))
-
-
-def _copy_rows(table: str, fields, values: Iterable[list]) -> None:
-    names = ", ".join(f'"{f.column}"' for f in fields)
-    with connection.cursor() as cursor, cursor.copy(
-        f'COPY "{table}" ({names}) FROM STDIN'
-    ) as copy:
-        for row in values:
-            copy.write_row(row)
-
-
-__all__ = ["RosterFileError", "RosterImportBusy", "RosterImportInterrupted", "RosterImportReport",
-           "roster_import"]
+__all__ = [
+    "ROSTER_CHUNK_SIZE",
+    "RosterFileError",
+    "RosterImportBusy",
+    "RosterImportInterrupted",
+    "RosterImportReport",
+    "guardian_record_contact_update",
+    "guardian_record_contact_validate",
+    "pupil_update",
+    "pupil_update_validate",
+    "responsibility_add",
+    "responsibility_add_validate",
+    "responsibility_dispute_resolve",
+    "responsibility_remove",
+    "responsibility_set_legal",
+    "responsibility_update",
+    "responsibility_update_validate",
+    "roster_import",
+]

@@ -19,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import Account, AccountKind, AccountState, StaffProfile, StaffRole
+from accounts.password_policy import STAFF_HELP_TEXT
 from backoffice import services
 from backoffice.forms import NO_AUTOFILL
 from backoffice.journal_labels import describe_event
@@ -176,8 +177,8 @@ def _password_fields(required: bool):
         forms.CharField(
             label="Mot de passe provisoire" if required else "Nouveau mot de passe",
             required=required, strip=False, widget=forms.PasswordInput(attrs=attrs),
-            help_text="Au moins 12 caractères, ni trop courant ni proche du nom. "
-                      "À transmettre à l'intéressé par un autre canal que le courriel.",
+            help_text=f"{STAFF_HELP_TEXT} À transmettre à l'intéressé par un autre canal "
+                      "que le courriel.",
         ),
         forms.CharField(
             label="Confirmation du mot de passe", required=required, strip=False,

@@ -2,17 +2,23 @@
 guardian records and links; helpdesk agents read their academy's; national administrators
 see everything. Scoping: backoffice.scoping (one mixin for every class here).
 
-Every change is kept by simple-history (who, when, before/after) and shown on the object's
-« Historique » page; no page here can change or delete a history row.
+Every write goes through pupils.services (the rules, one transaction, the journal, and
+simple-history's before/after with the author, shown on the object's « Historique » page); the
+forms here only call the services' `*_validate` checks to show refusals beside their fields.
+No page here can change or delete a history row.
 """
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
-from django.utils import timezone
+from django.http import HttpResponseRedirect
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import AccountState
@@ -24,7 +30,10 @@ from backoffice.selectors import (
     responsibilities_matching,
     staff_scope,
 )
-from core.normalization import InvalidPhoneNumber, clean_name, parse_mobile_phone, region_for_uai
+from core.forms import FrenchMobileNumberField
+from core.normalization import region_for_uai
+from pupils import services
+from pupils.forms import BirthDateField
 from pupils.models import (
     Academy,
     Establishment,
@@ -33,8 +42,6 @@ from pupils.models import (
     Responsibility,
     ResponsibilityStatus,
 )
-
-OLDEST_BIRTH_YEARS = 30
 
 
 class ScopedEstablishmentFilter(admin.SimpleListFilter):
@@ -95,26 +102,48 @@ def _account_summary(account) -> str:
     return f"{account.display_identifier} (compte {account.get_state_display().lower()})"
 
 
+# --- Writes through pupils.services ----------------------------------------------------------
+
+
+def _add_service_errors(form, error: ValidationError) -> None:
+    """File a service's refusal on the form's fields (a field not on the form, or disabled,
+    gets it as a form error). A field that already has its own error keeps only that one: the
+    service would say the same thing again."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, errors in error.error_dict.items():
+        field = form.fields.get(name)
+        target = name if field is not None and not field.disabled else None
+        if target is not None and target in form.errors:
+            continue
+        form.add_error(target, errors)
+
+
+class ServiceWritesMixin:
+    """Admin pages whose saves call pupils.services.
+
+    The forms show beside their fields every refusal the services' checks know. A refusal
+    that still comes at save time (another writer changed the rows between the check and the
+    save) rolls the whole page back — the admin runs it in one transaction — and is shown as
+    a message: nothing half-written, never an error page.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            self.message_user(request, _("Rien n'a été enregistré : %(reason)s") % {
+                "reason": " ".join(error.messages)}, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
 # --- Links (guardian record ↔ pupil) ------------------------------------------------------
 
-SAME_SCHOOL_ERROR = (
-    "Élève : choisissez un élève de l'établissement de cette fiche responsable ({school}). "
-    "Un responsable connu de deux établissements a une fiche dans chacun."
+NEW_LINK_STATUS_ERROR = gettext_lazy(
+    "État : un lien ajouté est « Actif ». Choisissez « Actif », puis retirez le lien plus "
+    "tard s'il le faut."
 )
-LINK_EXISTS_ERROR = (
-    "Ce lien existe déjà : ouvrez-le pour changer son état ou « représentant légal »."
-)
-
-
-def _check_same_school(form, guardian_record, pupil) -> None:
-    if guardian_record is None or pupil is None:
-        return
-    if guardian_record.establishment_id != pupil.establishment_id:
-        form.add_error(
-            "pupil" if "pupil" in form.fields and not form.fields["pupil"].disabled
-            else None,
-            SAME_SCHOOL_ERROR.format(school=guardian_record.establishment),
-        )
 
 
 def _name_row_fields(form, other_end: str) -> None:
@@ -126,49 +155,53 @@ def _name_row_fields(form, other_end: str) -> None:
         field.widget.attrs["aria-label"] = f"{label} — {other_end}" if other_end else label
 
 
-class LinkFromRecordForm(forms.ModelForm):
+class LinkRowForm(forms.ModelForm):
+    """A row of the links table of a record's or a pupil's page. The page is one end of the
+    link; on a new row the person picks the other end (`chosen`), which never moves later."""
+
+    chosen: str = ""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.chosen in self.fields:
+            self.fields[self.chosen].disabled = True  # a link's ends do not move: remove, add
+        other_end = getattr(self.instance, self.chosen) if self.instance.pk else None
+        _name_row_fields(self, str(other_end) if other_end is not None else "nouveau lien")
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            if self.instance.pk is None:
+                record, pupil = cleaned.get("guardian_record"), cleaned.get("pupil")
+                if cleaned.get("status", ResponsibilityStatus.ACTIVE) != (
+                    ResponsibilityStatus.ACTIVE
+                ):
+                    self.add_error("status", NEW_LINK_STATUS_ERROR)
+                if record is not None and pupil is not None:
+                    services.responsibility_add_validate(guardian_record=record, pupil=pupil,
+                                                         chosen=self.chosen)
+            else:
+                services.responsibility_update_validate(responsibility=self.instance,
+                                                        status=cleaned.get("status"))
+        except ValidationError as error:
+            _add_service_errors(self, error)
+        return cleaned
+
+
+class LinkFromRecordForm(LinkRowForm):
+    chosen = "pupil"
+
     class Meta:
         model = Responsibility
         fields = ["pupil", "is_legal_representative", "status"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk and "pupil" in self.fields:
-            self.fields["pupil"].disabled = True  # a link's ends do not move: remove, add
-        _name_row_fields(self, str(self.instance.pupil) if self.instance.pk else "nouveau lien")
 
-    def clean(self):
-        cleaned = super().clean()
-        record = GuardianRecord.objects.filter(pk=self.instance.guardian_record_id).first()
-        _check_same_school(self, record, cleaned.get("pupil"))
-        return cleaned
+class LinkFromPupilForm(LinkRowForm):
+    chosen = "guardian_record"
 
-
-class LinkFromPupilForm(forms.ModelForm):
     class Meta:
         model = Responsibility
         fields = ["guardian_record", "is_legal_representative", "status"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk and "guardian_record" in self.fields:
-            self.fields["guardian_record"].disabled = True
-        _name_row_fields(
-            self, str(self.instance.guardian_record) if self.instance.pk else "nouveau lien"
-        )
-
-    def clean(self):
-        cleaned = super().clean()
-        pupil = Pupil.objects.filter(pk=self.instance.pupil_id).first()
-        record = cleaned.get("guardian_record")
-        if (record is not None and pupil is not None
-                and record.establishment_id != pupil.establishment_id):
-            self.add_error(
-                "guardian_record" if not self.fields["guardian_record"].disabled else None,
-                "Responsable : choisissez une fiche responsable de l'établissement de l'élève "
-                f"({pupil.establishment}).",
-            )
-        return cleaned
 
 
 class LinkInlineBase(ScopedInlineMixin, admin.TabularInline):
@@ -203,20 +236,53 @@ class LinksOfPupilInline(LinkInlineBase):
         return super().get_queryset(request).select_related("guardian_record__establishment")
 
 
+class LinkInlineWritesMixin(ServiceWritesMixin):
+    """The links table of a record's or a pupil's page is saved row by row through the
+    services (in the page's transaction): a new row is responsibility_add, a changed row
+    responsibility_update."""
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Responsibility:
+            return super().save_formset(request, form, formset, change)
+        # What formset.save() would have recorded, for the admin's change message.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for row in formset.forms:
+            if not row.has_changed():
+                continue
+            data = row.cleaned_data
+            if row.instance.pk is None:
+                link = services.responsibility_add(
+                    guardian_record=data["guardian_record"], pupil=data["pupil"],
+                    is_legal_representative=data["is_legal_representative"],
+                    actor=request.user, request=request, chosen=row.chosen,
+                )
+                formset.new_objects.append(link)
+            else:
+                link = services.responsibility_update(
+                    responsibility=row.instance, status=data["status"],
+                    is_legal_representative=data["is_legal_representative"],
+                    actor=request.user, request=request,
+                )
+                formset.changed_objects.append((link, row.changed_data))
+        return None
+
+
 # --- Guardian records ------------------------------------------------------------------
 
 
 class GuardianRecordForm(forms.ModelForm):
-    mobile_phone = forms.CharField(
+    # The number is read in the school's region (set in __init__): « 0692 12 34 56 » in a
+    # school of La Réunion is +262 692 12 34 56.
+    mobile_phone = FrenchMobileNumberField(
         label="Téléphone portable",
         required=False,
-        max_length=30,
+        label_in_errors=True,
         help_text=(
             "Le numéro de portable donné par le responsable, par exemple 06 12 34 56 78, ou "
             "avec l'indicatif hors de France métropolitaine (+262 692 12 34 56). Laissez vide "
             "si l'établissement n'en a pas."
         ),
-        widget=forms.TextInput(attrs={**NO_AUTOFILL, "inputmode": "tel"}),
+        widget=forms.TextInput(attrs={**NO_AUTOFILL, "type": "tel", "inputmode": "tel"}),
     )
 
     class Meta:
@@ -234,27 +300,23 @@ class GuardianRecordForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        phone = self.instance.mobile_phone if self.instance.pk else None
-        if phone:
-            self.initial["mobile_phone"] = phone.as_international
+        if self.instance.pk and "mobile_phone" in self.fields:
+            self.fields["mobile_phone"].region = region_for_uai(self.instance.establishment.uai)
 
-    def clean_mobile_phone(self):
-        raw = self.cleaned_data["mobile_phone"].strip()
-        if not raw:
-            return ""
-        # The import's rules: a national form is read in the school's region first.
-        region = region_for_uai(self.instance.establishment.uai)
+    def clean(self):
+        cleaned = super().clean()
         try:
-            return parse_mobile_phone(raw, preferred_region=region)
-        except InvalidPhoneNumber as exc:
-            raise ValidationError(f"Téléphone portable : {exc.message}", code="phone") from exc
-
-    def clean_email(self):
-        return self.cleaned_data["email"].strip()
+            cleaned["mobile_phone"], cleaned["email"] = services.guardian_record_contact_validate(
+                guardian_record=self.instance, mobile_phone=cleaned.get("mobile_phone") or "",
+                email=cleaned.get("email") or "",
+            )
+        except ValidationError as error:
+            _add_service_errors(self, error)
+        return cleaned
 
 
 @admin.register(GuardianRecord)
-class GuardianRecordAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class GuardianRecordAdmin(LinkInlineWritesMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     form = GuardianRecordForm
     scope_paths = ("establishment",)
     list_display = ("last_name_upper", "first_name", "establishment_short", "phone",
@@ -301,6 +363,13 @@ class GuardianRecordAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     def search_matching(self, queryset, query):
         return guardian_records_matching(queryset, query)
 
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        services.guardian_record_contact_update(
+            guardian_record=obj, mobile_phone=data["mobile_phone"], email=data["email"],
+            actor=request.user, request=request,
+        )
+
     def has_add_permission(self, request):
         return False  # guardian records come from the schools' rosters
 
@@ -312,6 +381,10 @@ class GuardianRecordAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 class PupilForm(forms.ModelForm):
+    # The reading and bounds of every birth date (pupils.validators): what the roster import
+    # accepts, a secretary can save, and the other way round.
+    birth_date = BirthDateField(widget=AdminDateWidget(attrs=NO_AUTOFILL, format="%d/%m/%Y"))
+
     class Meta:
         model = Pupil
         fields = ["last_name", "first_names", "birth_date"]
@@ -322,43 +395,25 @@ class PupilForm(forms.ModelForm):
         error_messages = {
             "last_name": {"required": "Nom : saisissez le nom de l'élève."},
             "first_names": {"required": "Prénoms : saisissez au moins un prénom."},
-            "birth_date": {
-                "required": "Date de naissance : saisissez-la au format JJ/MM/AAAA.",
-                "invalid": (
-                    "Date de naissance : saisissez une date au format JJ/MM/AAAA, par exemple "
-                    "17/05/2014."
-                ),
-            },
         }
 
-    def clean_last_name(self):
-        value = clean_name(self.cleaned_data["last_name"])
-        if not value:
-            raise ValidationError("Nom : saisissez le nom de l'élève.")
-        return value
-
-    def clean_first_names(self):
-        value = clean_name(self.cleaned_data["first_names"])
-        if not value:
-            raise ValidationError("Prénoms : saisissez au moins un prénom.")
-        return value
-
-    def clean_birth_date(self):
-        value = self.cleaned_data["birth_date"]
-        today = timezone.localdate()
-        oldest = today.replace(year=today.year - OLDEST_BIRTH_YEARS, month=1, day=1)
-        if value > today:
-            raise ValidationError("Date de naissance : elle ne peut pas être dans le futur.")
-        if value < oldest:
-            raise ValidationError(
-                f"Date de naissance : vérifiez l'année, elle doit être postérieure au "
-                f"{oldest:%d/%m/%Y}."
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            values = services.pupil_update_validate(
+                last_name=cleaned.get("last_name") or "",
+                first_names=cleaned.get("first_names") or "",
+                birth_date=cleaned.get("birth_date"),
             )
-        return value
+        except ValidationError as error:
+            _add_service_errors(self, error)
+        else:
+            cleaned.update(zip(("last_name", "first_names", "birth_date"), values, strict=True))
+        return cleaned
 
 
 @admin.register(Pupil)
-class PupilAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class PupilAdmin(LinkInlineWritesMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     form = PupilForm
     scope_paths = ("establishment",)
     list_display = ("last_name_upper", "first_names", "birth_date", "level",
@@ -395,6 +450,13 @@ class PupilAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     def search_matching(self, queryset, query):
         return pupils_matching(queryset, query)
 
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        services.pupil_update(
+            pupil=obj, last_name=data["last_name"], first_names=data["first_names"],
+            birth_date=data["birth_date"], actor=request.user, request=request,
+        )
+
     def has_add_permission(self, request):
         return False  # pupils come from the schools' rosters
 
@@ -412,31 +474,24 @@ class ResponsibilityForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        record, pupil = cleaned.get("guardian_record"), cleaned.get("pupil")
-        if self.instance.pk is None and record is not None and pupil is not None:
-            _check_same_school(self, record, pupil)
-            if Responsibility.objects.filter(guardian_record=record, pupil=pupil).exists():
-                raise ValidationError(LINK_EXISTS_ERROR)
+        try:
+            if self.instance.pk is None:
+                record, pupil = cleaned.get("guardian_record"), cleaned.get("pupil")
+                if record is not None and pupil is not None:
+                    services.responsibility_add_validate(guardian_record=record, pupil=pupil)
+            else:
+                services.responsibility_update_validate(responsibility=self.instance,
+                                                        status=cleaned.get("status"))
+        except ValidationError as error:
+            _add_service_errors(self, error)
         return cleaned
 
     def validate_unique(self):
-        pass  # checked in clean() with a message that says what to do
-
-
-def _save_links(request, queryset, **changes) -> int:
-    # One save per row (not queryset.update): simple-history keeps each change with its author.
-    count = 0
-    for link in queryset.select_related(None).order_by("pk"):
-        for name, value in changes.items():
-            setattr(link, name, value)
-        link._history_user = request.user
-        link.save(update_fields=list(changes))
-        count += 1
-    return count
+        pass  # checked in clean() by the service's check, with a message that says what to do
 
 
 @admin.register(Responsibility)
-class ResponsibilityAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class ResponsibilityAdmin(ServiceWritesMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     form = ResponsibilityForm
     scope_paths = ("pupil__establishment", "guardian_record__establishment")
     list_display = ("pupil_name", "guardian_name", "establishment_short",
@@ -465,6 +520,11 @@ class ResponsibilityAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         school = link.pupil.establishment
         return format_html("{} ({})", school.name, school.uai)
 
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("guardian_record", "pupil", "is_legal_representative")  # added « Actif »
+        return ("guardian_record", "pupil", "is_legal_representative", "status")
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:
             return ("guardian_record", "pupil")  # a link's ends do not move: remove, add
@@ -476,30 +536,73 @@ class ResponsibilityAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # « Retirer » keeps the link, marked removed, with its history
 
-    def _done(self, request, count, what):
-        self.message_user(request, f"{count} lien(s) {what}.", messages.SUCCESS)
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            services.responsibility_update(
+                responsibility=obj, status=data.get("status"),
+                is_legal_representative=data.get("is_legal_representative"),
+                actor=request.user, request=request,
+            )
+            return
+        link = services.responsibility_add(
+            guardian_record=data["guardian_record"], pupil=data["pupil"],
+            is_legal_representative=data["is_legal_representative"], actor=request.user,
+            request=request,
+        )
+        # The admin goes on with its own instance (change message, redirect to the link).
+        obj.pk, obj.status = link.pk, link.status
+        obj._state.adding = False
+
+    def _links_apply(self, request, queryset, write, done: str) -> None:
+        """Apply one service to every selected link, all or nothing (one transaction)."""
+        links = list(queryset.order_by("pk"))
+        changed = 0
+        try:
+            with transaction.atomic():
+                for link in links:
+                    stored = write(link)
+                    changed += (stored.status, stored.is_legal_representative) != (
+                        link.status, link.is_legal_representative
+                    )
+        except ValidationError as error:
+            self.message_user(request, _("Aucun lien n'a été modifié : %(reason)s") % {
+                "reason": " ".join(error.messages)}, messages.ERROR)
+            return
+        message = _("%(count)s lien(s) %(done)s.") % {"count": changed, "done": done}
+        if len(links) > changed:
+            message += " " + _("%(count)s lien(s) déjà dans cet état, inchangé(s).") % {
+                "count": len(links) - changed}
+        self.message_user(request, message, messages.SUCCESS)
 
     @admin.action(description="Confirmer les liens sélectionnés (état « Actif »)",
                   permissions=["change"])
     def links_keep(self, request, queryset):
-        self._done(request, _save_links(request, queryset, status=ResponsibilityStatus.ACTIVE),
-                   "confirmé(s)")
+        self._links_apply(request, queryset, lambda link: services.responsibility_update(
+            responsibility=link, status=ResponsibilityStatus.ACTIVE, actor=request.user,
+            request=request,
+        ), _("confirmé(s)"))
 
     @admin.action(description="Retirer les liens sélectionnés (état « Retiré »)",
                   permissions=["change"])
     def links_remove(self, request, queryset):
-        self._done(request, _save_links(request, queryset, status=ResponsibilityStatus.REMOVED),
-                   "retiré(s)")
+        self._links_apply(request, queryset, lambda link: services.responsibility_remove(
+            responsibility=link, actor=request.user, request=request,
+        ), _("retiré(s)"))
 
     @admin.action(description="Marquer « représentant légal »", permissions=["change"])
     def links_set_legal(self, request, queryset):
-        self._done(request, _save_links(request, queryset, is_legal_representative=True),
-                   "marqué(s) représentant légal")
+        self._links_apply(request, queryset, lambda link: services.responsibility_set_legal(
+            responsibility=link, is_legal_representative=True, actor=request.user,
+            request=request,
+        ), _("marqué(s) représentant légal"))
 
     @admin.action(description="Retirer « représentant légal »", permissions=["change"])
     def links_unset_legal(self, request, queryset):
-        self._done(request, _save_links(request, queryset, is_legal_representative=False),
-                   "modifié(s)")
+        self._links_apply(request, queryset, lambda link: services.responsibility_set_legal(
+            responsibility=link, is_legal_representative=False, actor=request.user,
+            request=request,
+        ), _("modifié(s)"))
 
 
 # --- Establishments and academies --------------------------------------------------------

@@ -47,6 +47,10 @@ def test_phone_fix_is_stored_in_e164_and_shown_in_history_with_author(
     change = record.history.latest()
     assert change.history_user == secretary
     assert str(change.prev_record.mobile_phone) == "+33611223344"
+    event = JournalEvent.objects.get(kind="pupils.guardian_contact_updated")
+    assert (event.actor, event.account) == (secretary, world.account_a1)  # the account's file
+    assert event.data["changed"] == ["mobile_phone"]
+    assert "+33798765432" not in str(event.data)  # facts, not the number
     page = secretary_client.get(history_url(record)).content.decode()
     assert secretary.identifier in page  # the author
     assert "+33611223344" in page and "+33798765432" in page  # before → after
@@ -130,14 +134,24 @@ def test_birth_date_fix_is_audited(secretary_client, secretary, world):
     assert pupil.first_names == "Zoé Marie"
     change = pupil.history.latest()
     assert change.history_user == secretary
+    assert change.history_change_reason == "État civil d'un élève corrigé par l'établissement"
     assert change.prev_record.birth_date == datetime.date(2013, 4, 2)
+    event = JournalEvent.objects.get(kind="pupils.pupil_updated")
+    assert event.actor == secretary
+    assert event.data == {"pupil": pupil.pk, "establishment": "0940001A",
+                          "changed": ["first_names", "birth_date"]}
 
 
 @pytest.mark.parametrize(
     ("typed", "message"),
-    [("31/02/2013", "Date de naissance : saisissez une date au format JJ/MM/AAAA"),
-     ("01/01/2099", "Date de naissance : elle ne peut pas être dans le futur"),
-     ("01/01/1950", "Date de naissance : vérifiez l&#x27;année")],
+    [("31/02/2013", "Date de naissance : la date « 31/02/2013 » n&#x27;existe pas ; vérifiez "
+                    "le jour et le mois."),
+     ("2013-04-12", "Date de naissance : la date « 2013-04-12 » est mal écrite ; écrivez-la au "
+                    "format JJ/MM/AAAA"),
+     ("01/01/2099", "Date de naissance : la date « 01/01/2099 » est dans le futur ; vérifiez "
+                    "l&#x27;année."),
+     ("01/01/1913", "Date de naissance : la date « 01/01/1913 » est trop ancienne"),
+     ("", "Date de naissance : saisissez-la au format JJ/MM/AAAA")],
 )
 def test_bad_birth_dates_are_refused(secretary_client, world, typed, message):
     pupil = world.pupil_a1
@@ -146,6 +160,23 @@ def test_bad_birth_dates_are_refused(secretary_client, world, typed, message):
     assert message in response.content.decode()
     pupil.refresh_from_db()
     assert pupil.birth_date == datetime.date(2013, 4, 2)
+    assert pupil.history.count() == 1  # nothing written
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "message"),
+    [("last_name", "  ", "Nom : saisissez le nom de l&#x27;élève."),
+     ("last_name", "--", "Nom : saisissez le nom de l&#x27;élève."),
+     ("first_names", "", "Prénoms : saisissez au moins un prénom.")],
+)
+def test_names_without_a_letter_are_refused_naming_the_field(secretary_client, world, field,
+                                                             typed, message):
+    pupil = world.pupil_a1
+    response = secretary_client.post(change_url(pupil), pupil_form(pupil, **{field: typed}))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    pupil.refresh_from_db()
+    assert pupil.history.count() == 1
 
 
 def test_secretary_cannot_edit_ine_or_school(secretary_client, world):
@@ -212,6 +243,87 @@ def test_link_added_from_the_record_page_must_be_of_the_same_school(secretary_cl
     response = secretary_client.post(change_url(record), data)
     assert response.status_code == 200
     assert not Responsibility.objects.filter(pupil=world.pupil_a2, guardian_record=record).exists()
+
+
+@pytest.mark.parametrize("page", ["record", "pupil"])
+def test_a_secretary_of_two_schools_cannot_link_across_them(secretary_client, secretary, world,
+                                                             page):
+    # Both schools are hers: the choices offer both, the rule refuses the mix, and nothing of
+    # the page is written — not even the good phone fix posted with it.
+    secretary.staff_profile.establishments.add(world.a2)
+    record = world.rec_a1
+    if page == "record":
+        data = record_form(record, mobile_phone="07 98 76 54 32")
+        data.update({"responsibilities-TOTAL_FORMS": "1",
+                     "responsibilities-0-guardian_record": record.pk,
+                     "responsibilities-0-pupil": world.pupil_a2.pk,
+                     "responsibilities-0-is_legal_representative": "on",
+                     "responsibilities-0-status": "active"})
+        url = change_url(record)
+        message = ("Élève : choisissez un élève de l&#x27;établissement de cette fiche "
+                   "responsable (Collège Jules-Ferry (0940001A))")
+    else:
+        data = pupil_form(world.pupil_a2, first_names="Lan Anh")
+        data.update({"responsibilities-TOTAL_FORMS": "1",
+                     "responsibilities-0-pupil": world.pupil_a2.pk,
+                     "responsibilities-0-guardian_record": record.pk,
+                     "responsibilities-0-status": "active"})
+        url = change_url(world.pupil_a2)
+        message = ("Responsable : choisissez une fiche responsable de l&#x27;établissement de "
+                   "l&#x27;élève (École Les Lilas (0940002B))")
+    response = secretary_client.post(url, data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Responsibility.objects.filter(pupil=world.pupil_a2, guardian_record=record).exists()
+    record.refresh_from_db()
+    world.pupil_a2.refresh_from_db()
+    assert str(record.mobile_phone) == "+33611223344"
+    assert world.pupil_a2.first_names == "Lan"
+    assert not JournalEvent.objects.filter(kind__startswith="pupils.").exists()
+
+
+def test_a_link_added_from_the_pupil_page_goes_through_the_service(secretary_client, secretary,
+                                                                   world):
+    other = GuardianRecordFactory(establishment=world.a1, last_name="Martin", first_name="Paul")
+    pupil = world.pupil_a1_bis
+    data = pupil_form(pupil)
+    data.update({"responsibilities-TOTAL_FORMS": "1",
+                 "responsibilities-0-pupil": pupil.pk,
+                 "responsibilities-0-guardian_record": other.pk,
+                 "responsibilities-0-status": "active"})
+    response = secretary_client.post(change_url(pupil), data)
+    assert response.status_code == 302
+    link = Responsibility.objects.get(pupil=pupil, guardian_record=other)
+    assert (link.status, link.is_legal_representative) == ("active", False)
+    assert link.history.get().history_user == secretary
+    event = JournalEvent.objects.get(kind="pupils.link_added")
+    assert event.actor == secretary and event.data["link"] == link.pk
+
+
+def test_a_new_link_row_cannot_start_removed_or_disputed(secretary_client, world):
+    record = world.rec_a1
+    data = record_form(record)
+    data.update({"responsibilities-TOTAL_FORMS": "1",
+                 "responsibilities-0-guardian_record": record.pk,
+                 "responsibilities-0-pupil": world.pupil_a1_bis.pk,
+                 "responsibilities-0-status": "disputed"})
+    response = secretary_client.post(change_url(record), data)
+    assert response.status_code == 200
+    assert "État : un lien ajouté est « Actif »." in response.content.decode()
+    assert not Responsibility.objects.filter(pupil=world.pupil_a1_bis).exists()
+
+
+def test_the_school_cannot_mark_a_link_disputed(secretary_client, world):
+    link = world.link_a1
+    response = secretary_client.post(
+        reverse("admin:pupils_responsibility_change", args=[link.pk]),
+        {"is_legal_representative": "on", "status": "disputed"},
+    )
+    assert response.status_code == 200
+    assert ("État : seul le responsable peut contester un lien, lors de l&#x27;activation de "
+            "son compte.") in response.content.decode()
+    link.refresh_from_db()
+    assert link.status == "active"
 
 
 def test_link_removed_from_the_record_page_inline(secretary_client, secretary, world):

@@ -200,8 +200,8 @@ def test_every_bad_row_is_reported_by_line_column_and_reason_and_good_rows_are_k
         "suivis d'une lettre, par exemple 0750001A.",
         "ligne 4, colonne ine: INE « 10000003AA » invalide ; il doit comporter 11 caractères : "
         "9 chiffres, puis un chiffre ou une lettre, puis une lettre, par exemple 123456789AB.",
-        "ligne 5, colonne eleve_date_naissance: date « 31/02/2015 » impossible ; vérifiez le "
-        "jour et le mois.",
+        "ligne 5, colonne eleve_date_naissance: la date « 31/02/2015 » n'existe pas ; vérifiez "
+        "le jour et le mois.",
         "ligne 6, colonne responsable_telephone_portable: « 01 23 45 67 89 » n'est pas un "
         "numéro de téléphone portable ; écrivez un portable (06…, 07…, ou 0692… dans un "
         "établissement d'outre-mer), un numéro international (+33…, +262…), ou laissez la "
@@ -215,8 +215,8 @@ def test_every_bad_row_is_reported_by_line_column_and_reason_and_good_rows_are_k
         "possibles : ecole, college, lycee, lp.",
         "ligne 10, colonne representant_legal: valeur « peut-être » inconnue ; écrivez oui "
         "ou non.",
-        "ligne 12, colonne eleve_date_naissance: date « 2015-02-01 » mal écrite ; écrivez-la "
-        "au format JJ/MM/AAAA, par exemple 14/03/2012.",
+        "ligne 12, colonne eleve_date_naissance: la date « 2015-02-01 » est mal écrite ; "
+        "écrivez-la au format JJ/MM/AAAA, par exemple 14/03/2012.",
         "ligne 12, colonne responsable_prenom: valeur manquante ; le prénom du responsable "
         "est obligatoire.",
         "ligne 12, colonne responsable_email: adresse « pas-une-adresse » invalide ; écrivez "
@@ -323,16 +323,16 @@ def test_exit_status_is_zero_only_when_no_row_is_rejected(tmp_path):
 def test_a_database_error_keeps_the_chunks_before_and_says_how_to_resume(tmp_path, monkeypatch):
     from django.db import DatabaseError
 
-    from pupils import services
+    from pupils import roster_import as importer
 
-    upsert = services._RosterImporter._upsert_pupils
+    upsert = importer._RosterImporter._upsert_pupils
 
     def failing(self, rows, establishments):
         if any(r.ine == "100000002AA" for r in rows):
             raise DatabaseError("disk full")
         return upsert(self, rows, establishments)
 
-    monkeypatch.setattr(services._RosterImporter, "_upsert_pupils", failing)
+    monkeypatch.setattr(importer._RosterImporter, "_upsert_pupils", failing)
     path = write_roster(tmp_path, [row(ine="100000001AA"), row(ine="100000002AA"),
                                    row(ine="100000003AA")])
 
@@ -684,7 +684,7 @@ def test_no_progress_bar_is_written_when_stderr_is_not_a_terminal(tmp_path):
 
 @pytest.mark.needs_postgres
 def test_a_second_import_at_the_same_time_is_refused(tmp_path):
-    from pupils.services import IMPORT_LOCK_KEY
+    from pupils.roster_import import IMPORT_LOCK_KEY
 
     path = write_roster(tmp_path, [row()])
     other = connection.copy()  # another session holds the lock, as a running import would

@@ -29,7 +29,9 @@ GUARDIAN_PASSWORD = "Demo-Parent-2026!"  # noqa: S105 (published demo password)
 PUPIL_INE = "123456789AA"  # Lucas DUPRÉ-LAGARDE
 PUPIL_PASSWORD = "Demo-Eleve-2026!"  # noqa: S105 (published demo password)
 
-STAFF_PASSWORD = "Demo-Gestion-2026!"  # noqa: S105 (published demo password)
+# The staff policy holds for demo staff too: no name, identifier or email word inside (the
+# demo emails contain « demo »).
+STAFF_PASSWORD = "Gestion-Rentree-2026!"  # noqa: S105 (published demo password)
 # (role, first name, last name, email, scope): a secretary of Lucas's collège, a helpdesk
 # agent of the académie de Paris, a national administrator.
 DEMO_STAFF = [

@@ -1,0 +1,92 @@
+"""Form fields shared by every app: what people type, read the same way everywhere."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import EMPTY_VALUES
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.formfields import PhoneNumberField
+from phonenumber_field.phonenumber import PhoneNumber
+
+from .normalization import (
+    FRENCH_REGIONS,
+    InvalidPhoneNumber,
+    parse_mobile_phone,
+)
+
+MOBILE_PHONE_INVALID = _(
+    "Ce numéro n'est pas un numéro de téléphone portable valide. Saisissez un numéro de "
+    "portable, par exemple 06 12 34 56 78, ou avec l'indicatif pour un numéro hors de France "
+    "métropolitaine, par exemple +262 692 12 34 56."
+)
+MOBILE_PHONE_TOO_LONG = _(
+    "Ce numéro est trop long. Saisissez un numéro de téléphone portable, par exemple "
+    "06 12 34 56 78."
+)
+MOBILE_PHONE_REQUIRED = _("Saisissez un numéro de téléphone portable.")
+
+
+class FrenchMobileNumberField(PhoneNumberField):
+    """A mobile number of metropolitan France or an overseas region, as people type it.
+
+    Built on django-phonenumber-field's form field, with the rules of
+    core.normalization.parse_mobile_phone: a national form (06…, 0692…) is read in `region`
+    first (the school's region when it is known: UAI 974… reads « 0692 12 34 56 » in La
+    Réunion), then in metropolitan France and every overseas region; international forms
+    (+262…, 00262…, and the foreign mobile of a family living abroad) are read as written;
+    spaces, dots, dashes and brackets are ignored; only a mobile number is accepted.
+    `region` may be set after construction (a form that learns its school in __init__).
+
+    Cleaned value: the E.164 string (« +262692123456 »), or "" when the field is optional and
+    left empty — a str, as the services and the models take it.
+
+    `label_in_errors`: start every message with the field's label (« Téléphone portable : Ce
+    numéro… »), for pages that show errors without their label (the admin); pages that show
+    the label beside the message (activation's error summary) leave it off.
+
+    Where no region can be known and every reading matters (the helpdesk's search box),
+    core.normalization.mobile_phone_readings applies the same rules.
+    """
+
+    default_error_messages = {
+        "invalid": MOBILE_PHONE_INVALID,
+        "required": MOBILE_PHONE_REQUIRED,
+        "max_length": MOBILE_PHONE_TOO_LONG,
+    }
+
+    def __init__(self, *, region: str = "FR", label_in_errors: bool = False,
+                 max_length: int = 30, autocomplete: str = "tel", widget=None, **kwargs):
+        if region not in FRENCH_REGIONS:
+            raise ValueError(f"{region!r} is not a French region ({', '.join(FRENCH_REGIONS)})")
+        if widget is None:
+            widget = forms.TextInput(attrs={"type": "tel", "inputmode": "tel",
+                                            "autocomplete": autocomplete})
+        super().__init__(region=region, widget=widget, max_length=max_length, **kwargs)
+        if label_in_errors and self.label:
+            for code in ("invalid", "required", "max_length"):
+                self.error_messages[code] = format_lazy("{} : {}", self.label,
+                                                        self.error_messages[code])
+
+    def to_python(self, value) -> str:
+        if value in EMPTY_VALUES:
+            return ""
+        if isinstance(value, PhoneNumber):
+            value = value.as_e164
+        text = str(value).strip()
+        if not text:
+            return ""
+        if self.max_length is not None and len(text) > self.max_length:
+            # Before any parsing: nobody posts a page of digits to the parser.
+            raise ValidationError(self.error_messages["max_length"], code="max_length")
+        try:
+            return parse_mobile_phone(text, preferred_region=self.region)
+        except InvalidPhoneNumber:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+    def prepare_value(self, value):
+        # A stored number is shown in its international form (+262 692 12 34 56), which reads
+        # back the same from any school; what someone typed is shown as they typed it.
+        if isinstance(value, PhoneNumber) and value.is_valid():
+            return value.as_international
+        return value
+
