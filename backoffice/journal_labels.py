@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.journal import EventKind
+from core.models import CodeNotSentReason
 
 DETAIL_LABELS = {
     "reason": "motif",
@@ -16,6 +17,7 @@ DETAIL_LABELS = {
     "step": "étape",
     "profile": "profil",
     "method": "méthode",
+    "sent": "envoyé",
     # The school's fixes (pupils.services).
     "guardian_record": "fiche responsable n°",
     "pupil": "élève n°",
@@ -68,6 +70,13 @@ def _kind_label(kind: str) -> str:
         return kind
 
 
+def _detail(key: str, value) -> str:
+    # Why a code was not sent (core.codes) reads in French; an agent's typed reason as typed.
+    if key == "reason" and value in CodeNotSentReason.values:
+        return str(CodeNotSentReason(value).label)
+    return _text(_field_labels(value) if key == "changed" else value)
+
+
 def describe_event(event) -> EventLine:
     data = event.data if isinstance(event.data, dict) else {}
     return EventLine(
@@ -75,8 +84,7 @@ def describe_event(event) -> EventLine:
         kind=event.kind,
         label=_kind_label(event.kind),
         actor=event.actor.display_identifier if event.actor_id else "",
-        details=[(DETAIL_LABELS.get(key, key), _text(_field_labels(value) if key == "changed"
-                                                     else value))
+        details=[(DETAIL_LABELS.get(key, key), _detail(key, value))
                  for key, value in data.items()],
         ip_address=event.ip_address,
     )
