@@ -9,6 +9,8 @@ import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.password_policy import (
     ERROR_CONFIRMATION_REQUIRED,
@@ -115,13 +117,19 @@ class IdentityForm(AccessibleForm):
 
 class CodeForm(AccessibleForm):
     code = forms.CharField(
-        label="Code de sécurité",
-        help_text=f"{CODE_LENGTH} caractères, lettres et chiffres, par exemple K7PMX4",
+        label=gettext_lazy("Code de sécurité"),
+        help_text=format_lazy(
+            gettext_lazy("{length} caractères, lettres et chiffres, par exemple K7PMX4"),
+            length=CODE_LENGTH,
+        ),
         max_length=20,
         error_messages={
-            "required": "Saisissez le code de sécurité reçu par SMS.",
-            "max_length": f"Le code de sécurité comporte {CODE_LENGTH} caractères, par exemple "
-                          "K7PMX4.",
+            "required": gettext_lazy("Saisissez le code de sécurité reçu par SMS."),
+            "max_length": format_lazy(
+                gettext_lazy("Le code de sécurité comporte {length} caractères, par exemple "
+                             "K7PMX4."),
+                length=CODE_LENGTH,
+            ),
         },
         widget=forms.TextInput(
             attrs={"class": "fr-input", "autocomplete": "one-time-code",

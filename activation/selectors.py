@@ -7,10 +7,11 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Account, AccountState
+from core.models import Flow, FlowStatus
 from core.normalization import name_key
 from pupils.models import GuardianRecord, Pupil, Responsibility, ResponsibilityStatus
 
-from .models import ActivationFlow, FlowStatus, FlowStep
+from .flows import SMS_ACTIVATION, ActivationData
 
 # An account in one of these states covers its records: the guardian signs in, or asks the
 # helpdesk to unlock, rather than opening a second account. A provisional account (school
@@ -42,19 +43,21 @@ def guardian_records_matching(*, phone: str, last_name: str, first_name: str) ->
 
 def activation_flow_just_started(
     *, flow_ids: list[str], phone: str, last_name: str, first_name: str, within_seconds: int
-) -> ActivationFlow | None:
-    """Among this browser's flows, one started for the same person and number whose code was
-    sent less than `within_seconds` ago and is still awaited: a double click on « Suivant »,
-    or « Précédent » then « Suivant », lands there instead of sending a second SMS."""
+) -> Flow | None:
+    """Among this browser's flows, an SMS activation started for the same person and number
+    whose last code was made less than `within_seconds` ago and is still awaited: a double
+    click on « Suivant », or « Précédent » then « Suivant », lands there instead of sending
+    a second SMS."""
     if not flow_ids:
         return None
     since = timezone.now() - datetime.timedelta(seconds=within_seconds)
-    candidates = ActivationFlow.objects.filter(
-        pk__in=flow_ids, phone=phone, status=FlowStatus.OPEN, step=FlowStep.CODE,
-        code_sent_at__gte=since,
-    ).order_by("-code_sent_at")
+    candidates = Flow.objects.filter(
+        pk__in=flow_ids, kind=SMS_ACTIVATION.name, phone=str(phone), status=FlowStatus.OPEN,
+        step="code", codes__created_at__gte=since,
+    ).distinct().order_by("-created_at")
     for flow in candidates:
-        if (name_key(flow.last_name), name_key(flow.first_name)) == (
+        data = ActivationData.of(flow)
+        if (name_key(data.last_name), name_key(data.first_name)) == (
             name_key(last_name), name_key(first_name)
         ) and not flow.is_expired():
             return flow

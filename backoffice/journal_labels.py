@@ -7,6 +7,7 @@ from datetime import datetime
 from django.utils.translation import gettext_lazy as _
 
 from core.journal import EventKind
+from core.models import CodeNotSentReason
 
 DETAIL_LABELS = {
     "reason": _("motif"),
@@ -18,6 +19,7 @@ DETAIL_LABELS = {
     "step": _("étape"),
     "profile": _("profil"),
     "method": _("méthode"),
+    "sent": _("envoyé"),
     # The school's fixes (pupils.services).
     "guardian_record": _("fiche responsable n°"),
     "pupil": _("élève n°"),
@@ -70,6 +72,13 @@ def _kind_label(kind: str) -> str:
         return kind
 
 
+def _detail(key: str, value) -> str:
+    # Why a code was not sent (core.codes) reads in French; an agent's typed reason as typed.
+    if key == "reason" and value in CodeNotSentReason.values:
+        return str(CodeNotSentReason(value).label)
+    return _text(_field_labels(value) if key == "changed" else value)
+
+
 def describe_event(event) -> EventLine:
     data = event.data if isinstance(event.data, dict) else {}
     return EventLine(
@@ -77,8 +86,7 @@ def describe_event(event) -> EventLine:
         kind=event.kind,
         label=_kind_label(event.kind),
         actor=event.actor.display_identifier if event.actor_id else "",
-        details=[(DETAIL_LABELS.get(key, key), _text(_field_labels(value) if key == "changed"
-                                                     else value))
+        details=[(DETAIL_LABELS.get(key, key), _detail(key, value))
                  for key, value in data.items()],
         ip_address=event.ip_address,
     )

@@ -68,8 +68,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "pupils.add_responsibility",
         "pupils.change_responsibility",
         "auth.view_group",
-        # Read-only admin pages of the activation and notifications apps (no secret shown).
-        "activation.view_activationflow",
+        # Read-only admin pages of the flows and their codes, and of the outbox (no secret
+        # shown).
+        "core.view_flow",
+        "core.view_flowcode",
         "notifications.view_outboundmessage",
     ],
 }

@@ -11,14 +11,23 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from django.db.models import CharField, Exists, Func, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    CharField,
+    Exists,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Lower
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, AccountState, StaffProfile, StaffRole
-from activation.models import ActivationFlow
-from core.models import JournalEvent
+from activation.flows import SMS_ACTIVATION, ActivationData
+from core.models import Flow, JournalEvent
 from core.normalization import mobile_phone_readings, name_key
 from notifications.models import OutboundMessage
 from pupils.models import (
@@ -558,9 +567,10 @@ MESSAGES_LIMIT = 20
 
 
 def activation_flows_for(*, records: list[GuardianRecord], account: Account | None) -> list:
-    """Activation flows of the account, or that matched one of these guardian records,
-    newest first. Two indexed lookups (flow.account, flow.phone); a flow started with the
-    same number under other names matched none of these records and is left out."""
+    """Flows of the account, or SMS activations that matched one of these guardian records,
+    newest first, with their codes (for the counts). Two indexed lookups (flow.account,
+    flow.phone); an activation started with the same number under other names matched none
+    of these records and is left out (it is someone else's)."""
     phones = sorted({str(r.mobile_phone) for r in records if r.mobile_phone})
     condition = Q(pk__in=[])
     if account is not None:
@@ -568,13 +578,18 @@ def activation_flows_for(*, records: list[GuardianRecord], account: Account | No
     if phones:
         condition |= Q(phone__in=phones)
     record_ids = {r.pk for r in records}
-    flows = ActivationFlow.objects.filter(condition).order_by("-created_at")[: FLOWS_LIMIT * 3]
-    return [
+    flows = list(
+        Flow.objects.filter(condition).order_by("-created_at")[: FLOWS_LIMIT * 3]
+    )
+    kept = [
         flow
         for flow in flows
         if (account is not None and flow.account_id == account.pk)
-        or record_ids.intersection(flow.matched_record_ids or [])
+        or (flow.kind == SMS_ACTIVATION.name
+            and record_ids.intersection(ActivationData.of(flow).matched_record_ids))
     ][:FLOWS_LIMIT]
+    prefetch_related_objects(kept, "codes")
+    return kept
 
 
 def messages_for(*, account: Account | None, flows: list) -> list:

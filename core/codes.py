@@ -1,23 +1,65 @@
-"""Security codes sent by SMS: generation, normalisation of what people type, hashing.
+"""The verification-code process: every code the product sends, by SMS or e-mail.
 
-Six characters from an alphabet without look-alikes (no 0/O, 1/I/L): 31^6 ≈ 2^29.7
-possibilities, read easily on a phone. The code is low-entropy by design; what protects it
-is the attempt limit (5 wrong entries per code) and its short life. Only an HMAC of it is
-stored: keyed with SECRET_KEY and bound to the flow, so a leaked table reveals nothing and a
-hash cannot be replayed on another flow.
+Modelled on django-allauth's `AbstractCodeVerificationProcess` (sent at, failed attempts,
+resends, maximum attempts, timeout, rate limit per recipient, never saying whether an
+account exists), with the codes kept as rows (core.models.FlowCode, one per send) of a flow.
+
+The code. Six characters from an alphabet without look-alikes (no 0/O, 1/I/L): 31^6 ≈ 2^29.7
+possibilities, read easily on a phone (NIST SP 800-63B 5.1.3 asks ≥ 20 bits for an
+out-of-band secret). What protects it is the wrong-entry limit and its short life. Only an
+HMAC is stored, keyed with SECRET_KEY and bound to the purpose and the flow: a leaked table
+reveals nothing, and a hash cannot be replayed on another flow or for another purpose.
+
+The limits, and who reads them (every number is a setting named by the `CodePurpose`):
+
+- per code: its lifetime, and the wrong entries it takes before dying. A wrong entry counts
+  against every live code of the flow (each is compared with it);
+- per flow: the wait before a resend and the number of codes — refused with a message;
+- per client IP address: codes asked per window — refused with a message;
+- per recipient, across flows: a cooldown (CODE_RECIPIENT_COOLDOWN_SECONDS; a flow's own
+  resends follow its resend cooldown instead) and a quota per window. These count only
+  messages actually sent and are SILENT: the code is made and stored, not sent, journaled as
+  not sent, and the page reads the same — a page that said « too many codes for this
+  number » would tell that the number is known.
+
+Several codes of a flow live together: a code sent by a resend does not void the earlier
+ones (SMS arrive late and out of order); each lives until its own expiry, until it has taken
+its wrong entries, or until a code of the same purpose is used. A code that was never sent
+(nothing matched, or a silent limit) is never accepted.
+
+The process works on a flow the caller has locked (select_for_update), inside the caller's
+transaction; the outbox row it writes is sent after commit.
 """
 
+from __future__ import annotations
+
+import datetime
 import hmac
 import re
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 from uuid import UUID
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
+
+from . import ratelimit
+from .journal import EventKind, journal_record
+from .models import CodeChannel, CodeNotSentReason, Flow, FlowCode
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 LENGTH = 6
 _TYPED_SEPARATORS = re.compile(r"[\s\-.]")
-_HMAC_SALT = "core.codes.sms"
+_HMAC_SALT = "core.codes"
+
+
+# --- The code itself ---------------------------------------------------------------------
 
 
 def code_generate() -> str:
@@ -32,10 +74,308 @@ def code_normalize(typed: str) -> str | None:
     return compact
 
 
-def code_hash(*, flow_id: UUID, code: str) -> str:
-    return salted_hmac(_HMAC_SALT, f"{flow_id}:{code}", algorithm="sha256").hexdigest()
+def code_hash(*, purpose: str, flow_id: UUID, code: str) -> str:
+    """HMAC-SHA256 (64 hex characters) of the code, bound to its purpose and its flow."""
+    return salted_hmac(_HMAC_SALT, f"{purpose}:{flow_id}:{code}", algorithm="sha256").hexdigest()
 
 
-def code_matches(*, flow_id: UUID, code: str, stored_hash: str) -> bool:
+def code_matches(*, purpose: str, flow_id: UUID, code: str, stored_hash: str) -> bool:
     # Constant time: the comparison does not tell how many characters were right.
-    return hmac.compare_digest(code_hash(flow_id=flow_id, code=code), stored_hash or "")
+    return hmac.compare_digest(
+        code_hash(purpose=purpose, flow_id=flow_id, code=code), stored_hash or ""
+    )
+
+
+# --- Purposes ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CodeEvents:
+    """The journal kinds a purpose writes (core.journal.EventKind members)."""
+
+    sent: EventKind
+    not_sent: EventKind
+    rejected: EventKind
+    too_many: EventKind
+    verified: EventKind
+
+
+# The outbox writer: notifications.services.sms_enqueue, or email_enqueue with its subject
+# bound (functools.partial). Called as send(to=, body=, purpose=, contains_secret=, flow_id=).
+Sender = Callable[..., object]
+
+
+@dataclass(frozen=True)
+class CodePurpose:
+    """What a code is for, how it travels, and the settings that limit it.
+
+    `template` renders the message text with `code` and `minutes` (the lifetime) in its
+    context, e.g. templates/sms/activation_code.txt. The app that declares the purpose
+    gives its outbox writer as `send` (core imports no other app).
+    """
+
+    name: str
+    channel: str
+    template: str
+    send: Sender
+    events: CodeEvents
+    ttl_setting: str
+    max_wrong_setting: str
+    resend_cooldown_setting: str
+    max_sends_per_flow_setting: str
+    recipient_rule: ratelimit.Rule
+    ip_rule: ratelimit.Rule
+
+    def __post_init__(self):
+        if self.channel not in CodeChannel.values:
+            raise ValueError(f"Code purpose {self.name!r}: unknown channel {self.channel!r}")
+
+    def _setting(self, name: str) -> int:
+        return int(getattr(settings, name))
+
+    @property
+    def ttl_seconds(self) -> int:
+        return self._setting(self.ttl_setting)
+
+    @property
+    def ttl_minutes(self) -> int:
+        return max(1, round(self.ttl_seconds / 60))
+
+    @property
+    def max_wrong(self) -> int:
+        return self._setting(self.max_wrong_setting)
+
+    @property
+    def resend_cooldown_seconds(self) -> int:
+        return self._setting(self.resend_cooldown_setting)
+
+    @property
+    def max_sends_per_flow(self) -> int:
+        return self._setting(self.max_sends_per_flow_setting)
+
+
+@dataclass(frozen=True)
+class _OnePerWindow(ratelimit.Rule):
+    """One event per window: a cooldown."""
+
+    @property
+    def limit(self) -> int:
+        return 1
+
+
+# Across flows and purposes: whatever sent the last code to this recipient.
+RECIPIENT_COOLDOWN = _OnePerWindow(scope="codes:recipient-cooldown", limit_setting="",
+                                   window_setting="CODE_RECIPIENT_COOLDOWN_SECONDS")
+
+
+def recipient_key(channel: str, recipient: str) -> str:
+    """The subject of the per-recipient limits (hashed by core.ratelimit)."""
+    return f"{channel}:{str(recipient).strip().lower()}"
+
+
+# --- Sending -----------------------------------------------------------------------------
+
+
+class CodeRefusalReason(StrEnum):
+    RESEND_COOLDOWN = "resend_cooldown"  # the flow's last code is too recent
+    FLOW_LIMIT = "flow_limit"  # the flow had its maximum of codes
+    IP_LIMIT = "ip_limit"  # this IP address asked for too many codes
+
+
+class CodeRefused(Exception):
+    """A send refused with a reason the person may read; `retry_after` in seconds (0 when
+    waiting does not help)."""
+
+    def __init__(self, reason: CodeRefusalReason, *, retry_after: int = 0):
+        super().__init__(reason.value)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class CodeIssue:
+    """A code made for a flow. `sent` False with `not_sent_reason` (CodeNotSentReason) when
+    nothing matched or a silent per-recipient limit held it back; `retry_after` (seconds)
+    then says when that recipient may receive one again — for staff, never for the person."""
+
+    code: FlowCode
+    sent: bool
+    not_sent_reason: str = ""
+    retry_after: int = 0
+
+
+def code_issue(
+    *,
+    flow: Flow,
+    purpose: CodePurpose,
+    recipient: str,
+    deliver: bool,
+    ip: str = "",
+    request=None,
+    now: datetime.datetime | None = None,
+) -> CodeIssue:
+    """Make a code for `flow` (locked by the caller, in its transaction) and send it to
+    `recipient` (E.164 number or e-mail address) through the outbox.
+
+    `deliver` False when nothing matched what the person typed: the code is made and stored
+    all the same, never sent nor accepted (same page, same work). `ip` empty (an agent's
+    resend) skips the per-IP limit.
+
+    Raises CodeRefused: RESEND_COOLDOWN (retry_after = seconds left), FLOW_LIMIT, IP_LIMIT
+    (retry_after = seconds until the window frees a place). Silent limits do not raise.
+    """
+    now = now or timezone.now()
+    issued = list(
+        flow.codes.filter(purpose=purpose.name).order_by("-created_at").only("created_at")
+    )
+    if issued:
+        elapsed = (now - issued[0].created_at).total_seconds()
+        cooldown = purpose.resend_cooldown_seconds
+        if elapsed < cooldown:
+            raise CodeRefused(CodeRefusalReason.RESEND_COOLDOWN,
+                              retry_after=int(cooldown - elapsed) + 1)
+        if len(issued) >= purpose.max_sends_per_flow:
+            raise CodeRefused(CodeRefusalReason.FLOW_LIMIT)
+    if ip:
+        decision = ratelimit.hit(purpose.ip_rule, ip)
+        if not decision:
+            raise CodeRefused(CodeRefusalReason.IP_LIMIT, retry_after=decision.retry_after)
+
+    reason, retry_after = _recipient_allows(purpose, recipient, flow=flow, deliver=deliver)
+    code = code_generate()
+    row = FlowCode.objects.create(
+        flow=flow, purpose=purpose.name, channel=purpose.channel,
+        code_hash=code_hash(purpose=purpose.name, flow_id=flow.id, code=code),
+        sent=not reason, not_sent_reason=reason, created_at=now,
+        expires_at=now + datetime.timedelta(seconds=purpose.ttl_seconds),
+    )
+    ordinal = len(issued) + 1
+    if reason:
+        journal_record(purpose.events.not_sent, request=request, flow_id=flow.id, send=ordinal,
+                       reason=reason)
+    else:
+        body = render_to_string(
+            purpose.template, {"code": code, "minutes": purpose.ttl_minutes}
+        ).strip()
+        purpose.send(to=str(recipient), body=body, purpose=purpose.name, contains_secret=True,
+                     flow_id=flow.id)
+        journal_record(purpose.events.sent, request=request, flow_id=flow.id, send=ordinal)
+    return CodeIssue(code=row, sent=not reason, not_sent_reason=reason, retry_after=retry_after)
+
+
+def _recipient_allows(
+    purpose: CodePurpose, recipient: str, *, flow: Flow, deliver: bool
+) -> tuple[str, int]:
+    """(not-sent reason or "", seconds to wait). The quota is read for a non-match too;
+    only a message actually sent is counted. What differs between the two is a message's
+    own work: the counting here (a few Redis calls) and the outbox row.
+
+    The cooldown holds back codes of *other* flows: when the last code sent to this
+    recipient came from this very flow, the flow's own resend cooldown (already passed) is
+    the rule, so that a resend the page allows is never silently eaten at the boundary.
+    """
+    key = recipient_key(purpose.channel, recipient)
+    quota = ratelimit.peek(purpose.recipient_rule, key)
+    if not deliver:
+        return CodeNotSentReason.NO_MATCH, 0
+    if not quota:
+        return CodeNotSentReason.RECIPIENT_QUOTA, quota.retry_after
+    window = RECIPIENT_COOLDOWN.window_seconds
+    if window > 0:
+        cooldown = ratelimit.hit(RECIPIENT_COOLDOWN, key)
+        last_sender = _last_sender_key(key)
+        if not cooldown:
+            if cache.get(last_sender) != str(flow.id):
+                return CodeNotSentReason.RECIPIENT_COOLDOWN, cooldown.retry_after
+            ratelimit.clear(RECIPIENT_COOLDOWN, key)  # restart the window from this send
+            ratelimit.hit(RECIPIENT_COOLDOWN, key)
+    counted = ratelimit.hit(purpose.recipient_rule, key)
+    if not counted:  # another request took the last place meanwhile
+        return CodeNotSentReason.RECIPIENT_QUOTA, counted.retry_after
+    if window > 0:
+        cache.set(_last_sender_key(key), str(flow.id), timeout=window + 5)
+    return "", 0
+
+
+def _last_sender_key(key: str) -> str:
+    return f"codes:last-sender:{ratelimit.subject_key(key)}"
+
+
+# --- Checking ----------------------------------------------------------------------------
+
+
+class CodeVerdict(StrEnum):
+    ACCEPTED = "accepted"
+    WRONG = "wrong"  # `remaining` entries left
+    DEAD = "dead"  # every live code took its wrong entries (now, or before)
+    EXPIRED = "expired"  # no code of the flow is alive any more
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """The verdict on a typed code. `remaining`: wrong entries left before every live code
+    dies; `issued`: codes made in the flow for this purpose (against its per-flow limit)."""
+
+    verdict: CodeVerdict
+    remaining: int = 0
+    issued: int = 0
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict == CodeVerdict.ACCEPTED
+
+
+def code_verify(
+    *,
+    flow: Flow,
+    purpose: CodePurpose,
+    code: str,
+    request=None,
+    now: datetime.datetime | None = None,
+) -> CodeCheck:
+    """Check `code` (already through code_normalize) against the live codes of `flow`
+    (locked by the caller, who saves it afterwards: `flow.wrong_codes` grows on a wrong
+    entry).
+
+    Compared with every live code, in constant time each. Accepted only if it matches a code
+    that was sent; then that code is used and every other code of the purpose is void. A
+    wrong entry counts against every live code; a code dies at `max_wrong` wrong entries.
+    Expired or dead codes are not compared and cost nothing.
+    """
+    now = now or timezone.now()
+    max_wrong = purpose.max_wrong
+    codes = list(flow.codes.filter(purpose=purpose.name).order_by("-created_at"))
+    pending = [c for c in codes if c.used_at is None and c.revoked_at is None]
+    live = [c for c in pending if now < c.expires_at and c.wrong_attempts < max_wrong]
+    if not live:
+        dead = bool(pending) and pending[0].wrong_attempts >= max_wrong
+        return CodeCheck(CodeVerdict.DEAD if dead else CodeVerdict.EXPIRED, issued=len(codes))
+
+    digest = code_hash(purpose=purpose.name, flow_id=flow.id, code=code)
+    hits = [c for c in live if hmac.compare_digest(digest, c.code_hash)]
+    matched = next((c for c in hits if c.sent), None)
+    if matched is not None:
+        FlowCode.objects.filter(pk=matched.pk).update(used_at=now)
+        FlowCode.objects.filter(
+            flow=flow, purpose=purpose.name, used_at__isnull=True, revoked_at__isnull=True
+        ).exclude(pk=matched.pk).update(revoked_at=now)
+        journal_record(purpose.events.verified, request=request, flow_id=flow.id)
+        return CodeCheck(CodeVerdict.ACCEPTED, issued=len(codes))
+
+    FlowCode.objects.filter(pk__in=[c.pk for c in live]).update(
+        wrong_attempts=F("wrong_attempts") + 1
+    )
+    flow.wrong_codes += 1
+    remaining = max(max_wrong - (c.wrong_attempts + 1) for c in live)
+    journal_record(purpose.events.rejected, request=request, flow_id=flow.id,
+                   attempt=max_wrong - remaining)
+    if remaining <= 0:
+        journal_record(purpose.events.too_many, request=request, flow_id=flow.id,
+                       sends=len(codes))
+        return CodeCheck(CodeVerdict.DEAD, issued=len(codes))
+    return CodeCheck(CodeVerdict.WRONG, remaining=remaining, issued=len(codes))
+
+
+def codes_issued(*, flow: Flow, purpose: CodePurpose) -> int:
+    """Codes made in `flow` for `purpose`, sent or not."""
+    return flow.codes.filter(purpose=purpose.name).count()

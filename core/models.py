@@ -1,9 +1,16 @@
-"""The append-only journal: what happened, to which account, by whom; never a secret."""
+"""The append-only journal (what happened, to which account, by whom; never a secret), and
+the rows of the flow engine: running flows and the codes they send."""
+
+import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+from .flowkinds import FlowKind, kind_named
 
 
 class AppendOnlyError(Exception):
@@ -48,3 +55,160 @@ class JournalEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Journal events cannot be deleted.")
+
+
+# --- Flows -------------------------------------------------------------------------------
+
+
+class FlowStatus(models.TextChoices):
+    OPEN = "open", _("En cours")
+    COMPLETED = "completed", _("Terminé")
+    # The person turned out to have an account already: they sign in instead.
+    ALREADY_ACTIVE = "already_active", _("Compte déjà activé")
+    # A limit stopped the flow (too many wrong answers): the school or the assistance looks.
+    BLOCKED = "blocked", _("Bloqué")
+
+
+class Flow(models.Model):
+    """One running multi-step path (an activation, a recovery, a change of phone…).
+
+    The row is the truth: its `step` names the stage the person is at (core.flowkinds), and
+    views send every request to that stage's page. It is bound to the browser that started
+    it: a random secret lives in that browser's session, its SHA-256 here. What the kind
+    needs beyond the columns lives in `data` (JSON; never a secret: no code, no password).
+    Codes sent during the flow are FlowCode rows.
+    """
+
+    id = models.UUIDField(_("parcours"), primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(_("type"), max_length=40)
+    step = models.CharField(_("étape"), max_length=40)
+    status = models.CharField(
+        _("état"), max_length=20, choices=FlowStatus.choices, default=FlowStatus.OPEN
+    )
+    session_secret_hash = models.CharField(max_length=64, editable=False)
+    # The phone number the flow is about (typed by the person, E.164): the helpdesk's key.
+    phone = PhoneNumberField(_("téléphone"), blank=True)
+    data = models.JSONField(_("données du parcours"), default=dict, blank=True)
+    # Wrong codes typed during the flow, every code together (core.codes).
+    wrong_codes = models.PositiveSmallIntegerField(_("codes erronés"), default=0)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="flows", verbose_name=_("compte"),
+    )
+    created_at = models.DateTimeField(_("commencé le"), default=timezone.now)
+    updated_at = models.DateTimeField(_("dernière action le"), default=timezone.now)
+    # Idle expiry, pushed back by every action; never beyond created_at + the maximum age.
+    expires_at = models.DateTimeField(_("expire le"))
+
+    class Meta:
+        verbose_name = _("parcours")
+        verbose_name_plural = _("parcours")
+        ordering = ["-created_at"]
+        indexes = [
+            # Helpdesk: "what happened to this number?", newest first.
+            models.Index(fields=["phone", "-created_at"], name="flow_phone_created"),
+            # Purge of old flows and the admin's default ordering.
+            models.Index(fields=["created_at"], name="flow_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(step=""), name="flow_step_named"),
+            # Every flow of the product ends on an account: created, recovered, linked…
+            models.CheckConstraint(
+                condition=~Q(status="completed") | Q(account__isnull=False),
+                name="flow_completed_has_account",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind_label} {self.id}"
+
+    @property
+    def kind_spec(self) -> FlowKind | None:
+        return kind_named(self.kind)
+
+    @property
+    def kind_label(self) -> str:
+        spec = self.kind_spec
+        return str(spec.label) if spec else self.kind
+
+    @property
+    def step_label(self) -> str:
+        spec = self.kind_spec
+        try:
+            return str(spec.stage(self.step).label) if spec else self.step
+        except ValueError:
+            return self.step
+
+    def is_expired(self, now=None) -> bool:
+        if self.status == FlowStatus.COMPLETED:
+            return False
+        return (now or timezone.now()) >= self.expires_at
+
+    def is_open_at(self, step: str, now=None) -> bool:
+        """Open, at `step`, and alive: the only state in which a stage's page acts."""
+        return self.status == FlowStatus.OPEN and self.step == step and not self.is_expired(now)
+
+    @property
+    def codes_sent(self) -> int:
+        """Codes actually handed to the outbox (prefetch `codes` when listing flows)."""
+        return sum(1 for code in self.codes.all() if code.sent)
+
+    @property
+    def codes_issued(self) -> int:
+        """Codes made for the flow, sent or not (what the per-flow limit counts)."""
+        return len(self.codes.all())
+
+
+class CodeChannel(models.TextChoices):
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("Courriel")
+
+
+class CodeNotSentReason(models.TextChoices):
+    # Nothing matched what the person typed: the code is made and stored, never sent, so that
+    # the page, the counters and the database work are the same as for a match.
+    NO_MATCH = "no_match", _("aucune correspondance")
+    # This recipient got a code moments ago (from any flow): silent, the page is the same.
+    RECIPIENT_COOLDOWN = "recipient_cooldown", _("envoi trop rapproché au même destinataire")
+    # This recipient got its quota of codes for the window: silent too.
+    RECIPIENT_QUOTA = "recipient_quota", _("trop d'envois au même destinataire")
+
+
+class FlowCode(models.Model):
+    """One verification code made for a flow: one row per send (core.codes).
+
+    Only an HMAC of the code is kept, bound to the purpose and the flow. Every code of a flow
+    stays valid until its own expiry, its own wrong-entry limit, or until one code of the
+    same purpose is used (SMS arrive late and out of order).
+    """
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="codes",
+                             verbose_name=_("parcours"))
+    purpose = models.CharField(_("usage"), max_length=40)
+    channel = models.CharField(_("canal"), max_length=10, choices=CodeChannel.choices)
+    code_hash = models.CharField(max_length=64, editable=False)
+    sent = models.BooleanField(_("envoyé"))
+    not_sent_reason = models.CharField(
+        _("raison du non-envoi"), max_length=30, choices=CodeNotSentReason.choices, blank=True
+    )
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    expires_at = models.DateTimeField(_("valable jusqu'au"))
+    used_at = models.DateTimeField(_("utilisé le"), null=True, blank=True)
+    # Another code of the same purpose was used: this one is void.
+    revoked_at = models.DateTimeField(_("annulé le"), null=True, blank=True)
+    wrong_attempts = models.PositiveSmallIntegerField(_("saisies erronées"), default=0)
+
+    class Meta:
+        verbose_name = _("code de vérification")
+        verbose_name_plural = _("codes de vérification")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sent=True, not_sent_reason="")
+                | (Q(sent=False) & ~Q(not_sent_reason="")),
+                name="flowcode_not_sent_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.purpose} {self.created_at:%Y-%m-%d %H:%M}"

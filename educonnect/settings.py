@@ -281,10 +281,22 @@ CELERY_BEAT_SCHEDULE["notifications-requeue"] = {
 if DEBUG and not env.str("SMS_BACKEND", default=""):
     SMS_BACKEND = "notifications.sms.DemoSMSBackend"
 
+# --- Flows and verification codes (core.flows, core.codes) -----------------------------------
+# One code per recipient (phone number or e-mail address) at most this often, whatever flow
+# asks for it: five browsers starting an activation for one number within a second send one
+# SMS. Silent: the page reads the same (0 turns the cooldown off).
+CODE_RECIPIENT_COOLDOWN_SECONDS = env.int("CODE_RECIPIENT_COOLDOWN_SECONDS", default=60)
+# Flows of every kind are deleted once their kind's retention has passed (core.tasks).
+CELERY_BEAT_SCHEDULE["flows-purge"] = {
+    "task": "core.tasks.flows_purge_task",
+    "schedule": 6 * 3600,
+}
+
 # --- Activation -------------------------------------------------------------------------------
-# Guardian self-activation by SMS. Per-flow counters live on the ActivationFlow row; counters
-# per phone number and per IP address live in the cache (Redis in production).
-ACTIVATION_CODE_TTL = env.int("ACTIVATION_CODE_TTL_SECONDS", default=30 * 60)
+# Guardian self-activation by SMS (activation/flows.py). Per-flow counters live on the flow's
+# rows; counters per phone number and per IP address live in the rate-limit storage (Redis in
+# production).
+ACTIVATION_CODE_TTL_SECONDS = env.int("ACTIVATION_CODE_TTL_SECONDS", default=30 * 60)
 # A flow untouched this long is dead; every action pushes the limit back, never beyond the
 # maximum age.
 ACTIVATION_FLOW_IDLE_SECONDS = env.int("ACTIVATION_FLOW_IDLE_SECONDS", default=30 * 60)
@@ -292,6 +304,7 @@ ACTIVATION_FLOW_MAX_AGE_SECONDS = env.int("ACTIVATION_FLOW_MAX_AGE_SECONDS", def
 ACTIVATION_MAX_WRONG_CODES = env.int("ACTIVATION_MAX_WRONG_CODES", default=5)
 ACTIVATION_RESEND_COOLDOWN_SECONDS = env.int("ACTIVATION_RESEND_COOLDOWN_SECONDS", default=60)
 ACTIVATION_MAX_SENDS_PER_FLOW = env.int("ACTIVATION_MAX_SENDS_PER_FLOW", default=3)
+# SMS actually sent to one number per window, across flows; silent once reached.
 ACTIVATION_MAX_SENDS_PER_PHONE = env.int("ACTIVATION_MAX_SENDS_PER_PHONE", default=5)
 ACTIVATION_PHONE_WINDOW_SECONDS = env.int("ACTIVATION_PHONE_WINDOW_SECONDS", default=24 * 3600)
 # Generous: families behind one carrier-grade NAT, a school's computer room.
@@ -302,10 +315,6 @@ ACTIVATION_MAX_WRONG_DATES = env.int("ACTIVATION_MAX_WRONG_DATES", default=5)
 ACTIVATION_MAX_WRONG_DATES_PER_PHONE = env.int("ACTIVATION_MAX_WRONG_DATES_PER_PHONE", default=10)
 # Flows hold what people typed: they are deleted this many days after they started.
 ACTIVATION_FLOW_RETENTION_DAYS = env.int("ACTIVATION_FLOW_RETENTION_DAYS", default=30)
-CELERY_BEAT_SCHEDULE["activation-flows-purge"] = {
-    "task": "activation.tasks.activation_flows_purge_task",
-    "schedule": 6 * 3600,
-}
 
 # --- Back-office --------------------------------------------------------------------------
 # Between the password and the code: how long the half-signed-in state lasts, how many wrong

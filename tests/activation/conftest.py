@@ -3,6 +3,7 @@ the flow through Django's test client with the SMS outbox sent after each commit
 
 import datetime
 import re
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -83,6 +84,16 @@ class Driver:
 
     def url(self, name):
         return reverse(f"activation:{name}", kwargs={"flow_id": self.flow_id})
+
+    def page_text(self, response) -> str:
+        """A response's page, as text."""
+        return unescape(response.content.decode())
+
+    def page(self, response) -> str:
+        """The page a flow's POST leads to, as text: every POST after step 1 answers with a
+        redirect (a refused one too, its errors shown by the next GET)."""
+        assert response.status_code == 302, response.status_code
+        return unescape(self.client.get(response["Location"]).content.decode())
 
     def last_code(self):
         assert sms.outbox, "no SMS was sent"

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from activation.models import ActivationFlow
+from core.models import Flow
 from notifications import sms
 
 from .conftest import Driver
@@ -47,8 +47,8 @@ def test_match_and_non_match_see_the_same_pages(family, two_drivers):
     assert [m.to for m in sms.outbox] == ["+262692123456"]
 
     # A wrong code reads the same in both flows.
-    page_known = known.send_code("ABCDEF").content.decode()
-    page_unknown = unknown.send_code("ABCDEF").content.decode()
+    page_known = known.page(known.send_code("ABCDEF"))
+    page_unknown = unknown.page(unknown.send_code("ABCDEF"))
     assert "Le code de sécurité saisi est incorrect" in page_unknown
     assert normalized(page_known) == normalized(page_unknown)
 
@@ -73,29 +73,48 @@ def test_an_unknown_number_gets_the_same_page_as_a_known_one(family, two_drivers
 
 def test_a_non_matching_flow_accepts_no_code(family, driver):
     driver.start(last_name="Ben Saïd", first_name="Nadine", phone="0692 12 34 56")
-    flow = ActivationFlow.objects.get()
+    flow = Flow.objects.get()
     # Whatever is typed, including every code this flow could have stored, is wrong.
     for attempt in ("K7PMX4", "AAAAAA", "222222", "ZZZZZZ"):
-        page = driver.send_code(attempt).content.decode()
+        page = driver.page(driver.send_code(attempt))
         assert "Le code de sécurité saisi est incorrect" in page
     flow.refresh_from_db()
-    assert flow.wrong_codes == 4 and flow.step == 2
+    assert flow.wrong_codes == 4 and flow.step == "code"
+    # Its codes were made and stored like a match's, and never sent.
+    assert [(c.sent, c.not_sent_reason) for c in flow.codes.all()] == [(False, "no_match")]
 
 
-def test_limits_count_the_same_for_a_non_match(
+def test_limits_read_the_same_for_a_non_match(
     family, settings, django_capture_on_commit_callbacks
 ):
+    """The per-number quota is silent (same page, the SMS held back); the per-IP limit is
+    shown, and counts a non-match like a match."""
     settings.ACTIVATION_MAX_SENDS_PER_PHONE = 2
-    outcomes = {}
-    for first_name in ("Nadia", "Nadine"):
-        codes = []
+    settings.ACTIVATION_MAX_SENDS_PER_IP = 6
+    settings.CODE_RECIPIENT_COOLDOWN_SECONDS = 0
+    # Nadine's number is no school's; masked, both read « +262 692 ** ** 56 ».
+    people = {"Nadia": ("+262692123456", "192.0.2.5"), "Nadine": ("+262692993456", "192.0.2.6")}
+    outcomes, pages = {}, {}
+    for first_name, (phone, address) in people.items():
+        statuses = []
+        for _ in range(4):
+            driver = Driver(Client(REMOTE_ADDR=address), django_capture_on_commit_callbacks)
+            response = driver.start(last_name="Ben Saïd", first_name=first_name, phone=phone)
+            statuses.append(response.status_code)
+        pages[first_name] = normalized(driver.client.get(driver.url("code")).content.decode())
+        outcomes[first_name] = statuses
+    assert outcomes["Nadia"] == outcomes["Nadine"] == [302, 302, 302, 302]
+    assert pages["Nadia"] == pages["Nadine"]
+    assert [m.to for m in sms.outbox] == ["+262692123456", "+262692123456"]
+    # Each address asked for 4 codes of 6: the seventh is refused, known number or not.
+    for first_name, (phone, address) in people.items():
+        statuses = []
         for _ in range(3):
-            driver = Driver(Client(), django_capture_on_commit_callbacks)
-            response = driver.start(last_name="Ben Saïd", first_name=first_name,
-                                    phone=f"+26269212345{6 if first_name == 'Nadia' else 7}")
-            codes.append(response.status_code)
-        outcomes[first_name] = codes
-    assert outcomes["Nadia"] == outcomes["Nadine"] == [302, 302, 200]
+            driver = Driver(Client(REMOTE_ADDR=address), django_capture_on_commit_callbacks)
+            response = driver.start(last_name="Ben Saïd", first_name=first_name, phone=phone)
+            statuses.append(response.status_code)
+        assert statuses == [302, 302, 200]
+        assert "depuis votre connexion internet" in driver.page_text(response)
 
 
 def test_step_one_does_the_same_database_work_for_a_match_and_a_non_match(family):

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AccountState
-from activation.models import ActivationFlow
 from activation.selectors import guardian_records_matching
+from core.models import Flow
 from notifications import sms
 from pupils.models import ResponsibilityStatus
 from tests.factories import (
@@ -102,7 +102,7 @@ def test_mobile_numbers_in_every_written_form_reach_the_record(driver, typed, st
     known_guardian(phone=stored)
     response = driver.start(last_name="Ndiaye", first_name="Jean-Éric", phone=typed)
     assert response.status_code == 302
-    assert ActivationFlow.objects.get().phone == stored
+    assert str(Flow.objects.get().phone) == stored
     assert [m.to for m in sms.outbox] == [stored]
 
 
@@ -116,7 +116,7 @@ def test_a_number_that_is_not_a_mobile_gets_a_french_error_on_the_field(client, 
     assert 'aria-describedby="id_phone_helptext id_phone-messages"' in page
     assert 'href="#id_phone"' in page  # the error summary links to the field
     assert page.count("<title>Erreur : ") == 1
-    assert not ActivationFlow.objects.exists()
+    assert not Flow.objects.exists()
 
 
 def test_empty_fields_are_named_in_the_errors(client, db):

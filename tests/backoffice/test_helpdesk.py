@@ -8,11 +8,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AccountState
-from activation.models import ActivationFlow, FlowStatus
+from activation.flows import ACTIVATION_CODE, SMS_ACTIVATION, ActivationData
 from activation.services import activation_flow_start
 from core import cache_counters as ratelimit
+from core import codes
+from core import ratelimit as ratelimit_v2
+from core.flows import flow_start
 from core.journal import EventKind, journal_record
-from core.models import JournalEvent
+from core.models import Flow, FlowCode, FlowStatus, JournalEvent
 from notifications.models import OutboundMessage
 
 pytestmark = pytest.mark.django_db
@@ -132,11 +135,12 @@ def stalled_flow(world, settings):
     flow, _secret = activation_flow_start(last_name="Nguyen", first_name="Thi",
                                           phone="+33622334455")
     # The parent waited: the resend cooldown has passed.
-    ActivationFlow.objects.filter(pk=flow.pk).update(
-        code_sent_at=timezone.now() - datetime.timedelta(minutes=5)
+    FlowCode.objects.filter(flow=flow).update(
+        created_at=timezone.now() - datetime.timedelta(minutes=5)
     )
+    ratelimit_v2.clear(codes.RECIPIENT_COOLDOWN, codes.recipient_key("sms", "+33622334455"))
     flow.refresh_from_db()
-    assert flow.matched_record_ids == [world.rec_a2.pk]
+    assert ActivationData.of(flow).matched_record_ids == [world.rec_a2.pk]
     return flow
 
 
@@ -155,20 +159,19 @@ def test_record_file_shows_the_stalled_flow_and_resends(helpdesk_client, helpdes
 
     response = helpdesk_client.post(resend, {"resend-reason": REASON})
     assert response.status_code == 302
-    stalled_flow.refresh_from_db()
-    assert stalled_flow.sends == 2
+    assert stalled_flow.codes.count() == 2
     messages = OutboundMessage.objects.filter(flow_id=stalled_flow.pk)
     assert messages.count() == sent_before + 1
     assert {m.recipient for m in messages} == {"+33622334455"}
     event = JournalEvent.objects.get(kind="helpdesk.activation_sms_resent")
     assert event.actor == helpdesk_agent and event.flow_id == stalled_flow.pk
-    assert event.data == {"reason": REASON}
+    assert event.data == {"reason": REASON, "sent": True}
     body = helpdesk_client.get(url).content.decode()
     assert "SMS d&#x27;activation renvoyé par l&#x27;assistance" in body
 
 
 def test_resend_refused_when_the_flow_is_over(helpdesk_client, world, stalled_flow):
-    ActivationFlow.objects.filter(pk=stalled_flow.pk).update(status=FlowStatus.BLOCKED)
+    Flow.objects.filter(pk=stalled_flow.pk).update(status=FlowStatus.BLOCKED)
     resend = reverse("admin:helpdesk_record_resend", args=[world.rec_a2.pk])
     response = helpdesk_client.post(resend, {"resend-reason": REASON}, follow=True)
     assert "Aucune activation en cours" in response.content.decode()
@@ -176,9 +179,29 @@ def test_resend_refused_when_the_flow_is_over(helpdesk_client, world, stalled_fl
 
 
 def test_resend_follows_the_activation_limits(helpdesk_client, world, stalled_flow):
-    ActivationFlow.objects.filter(pk=stalled_flow.pk).update(code_sent_at=timezone.now())
+    FlowCode.objects.filter(flow=stalled_flow).update(created_at=timezone.now())
     resend = reverse("admin:helpdesk_record_resend", args=[world.rec_a2.pk])
     response = helpdesk_client.post(resend, {"resend-reason": REASON}, follow=True)
-    stalled_flow.refresh_from_db()
-    assert stalled_flow.sends == 1
+    assert stalled_flow.codes.count() == 1
     assert "Patientez" in response.content.decode() or "patientez" in response.content.decode()
+
+
+def test_resend_tells_the_agent_when_a_silent_limit_held_the_sms(helpdesk_client, world,
+                                                                  stalled_flow):
+    # Another flow sent a code to the same number moments ago (another browser, another
+    # purpose): the per-number cooldown holds the SMS back. The parent's page would not say
+    # so; the agent's does.
+    other, _ = flow_start(kind=SMS_ACTIVATION, step="code", phone="+33622334455")
+    assert codes.code_issue(flow=other, purpose=ACTIVATION_CODE, recipient="+33622334455",
+                            deliver=True).sent
+    sent_before = OutboundMessage.objects.filter(flow_id=stalled_flow.pk).count()
+    resend = reverse("admin:helpdesk_record_resend", args=[world.rec_a2.pk])
+    response = helpdesk_client.post(resend, {"resend-reason": REASON}, follow=True)
+    body = response.content.decode()
+    assert "Aucun SMS n&#x27;a été envoyé : ce numéro a reçu un code il y a moins" in body
+    assert OutboundMessage.objects.filter(flow_id=stalled_flow.pk).count() == sent_before
+    event = JournalEvent.objects.get(kind="helpdesk.activation_sms_resent")
+    assert event.data == {"reason": REASON, "sent": False}
+    # The flow's journal says why, in words.
+    body = helpdesk_client.get(reverse("admin:helpdesk_record", args=[world.rec_a2.pk]))
+    assert "envoi trop rapproché au même destinataire" in body.content.decode()

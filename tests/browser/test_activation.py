@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from core.models import Flow
 from notifications.sms import FileSMSBackend
 from tests.browser.a11y import assert_accessible
 from tests.factories import (
@@ -157,6 +158,11 @@ def test_unknown_number_sees_the_same_pages_and_gets_no_sms(page, live_server, s
     )
     expect(page.get_by_label("Code de sécurité")).to_have_attribute("aria-invalid", "true")
     assert_accessible(page)
+    # The page came from a GET: reloading it sends nothing again and spends no attempt.
+    page.reload()
+    expect(page.get_by_text("Un code de sécurité a été envoyé")).to_be_visible()
+    expect(page.locator("#id_code-messages")).to_have_count(0)
+    assert Flow.objects.get().wrong_codes == 1
     assert FileSMSBackend.read_messages(file_path=sms_folder) == []
 
 

@@ -1,0 +1,112 @@
+"""The SMS self-activation, as the flow engine reads it (core.flowkinds, core.codes).
+
+A guardian proves what the school knows: name and mobile number (identity), the code sent to
+that number (code), the children's birth dates (pupils); then chooses a password and gets an
+account covering every record that matched (password, done). Wording: the official help
+documents (Auto-inscription par SMS).
+
+    identity ──► code ──► pupils ──► password ──► done
+                  │          │  ▲        │
+                  │          │  └────────┘ « Précédent »
+                  │          └─► ended: blocked (too many wrong birth dates)
+                  └─► ended: already_active (the records are covered by an account)
+
+The row starts at « code » (« identity » is the form that starts it); its JSON data is
+`ActivationData`. One code purpose: ACTIVATION_CODE, by SMS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+from core.codes import CodeEvents, CodePurpose
+from core.flowkinds import FlowKind, Stage, register
+from core.journal import EventKind
+from core.models import CodeChannel, Flow
+from core.ratelimit import Rule
+from notifications.services import sms_enqueue
+
+SMS_ACTIVATION = register(FlowKind(
+    name="sms_activation",
+    label=_("Auto-inscription par SMS"),
+    title=_("Activation du compte"),
+    stages=(
+        Stage("identity", "activation:start", _("Je confirme mon identité")),
+        Stage("code", "activation:code", _("Je saisis le code de sécurité")),
+        Stage("pupils", "activation:pupils", _("Je confirme mon lien avec les élèves")),
+        Stage("password", "activation:password", _("Je choisis mon mot de passe")),
+        Stage("done", "activation:done", _("Mon compte est activé")),
+    ),
+    home_url_name="activation:flow",
+    idle_setting="ACTIVATION_FLOW_IDLE_SECONDS",
+    max_age_setting="ACTIVATION_FLOW_MAX_AGE_SECONDS",
+    retention_setting="ACTIVATION_FLOW_RETENTION_DAYS",
+    not_found_template="activation/not_found.html",
+))
+
+ACTIVATION_CODE = CodePurpose(
+    # Also the outbox row's purpose, as before the flow engine.
+    name="activation_code",
+    channel=CodeChannel.SMS,
+    template="sms/activation_code.txt",
+    send=sms_enqueue,
+    events=CodeEvents(
+        sent=EventKind.ACTIVATION_CODE_SENT,
+        not_sent=EventKind.ACTIVATION_CODE_NOT_SENT,
+        rejected=EventKind.ACTIVATION_CODE_REJECTED,
+        too_many=EventKind.ACTIVATION_TOO_MANY_CODES,
+        verified=EventKind.ACTIVATION_CODE_VERIFIED,
+    ),
+    ttl_setting="ACTIVATION_CODE_TTL_SECONDS",
+    max_wrong_setting="ACTIVATION_MAX_WRONG_CODES",
+    resend_cooldown_setting="ACTIVATION_RESEND_COOLDOWN_SECONDS",
+    max_sends_per_flow_setting="ACTIVATION_MAX_SENDS_PER_FLOW",
+    recipient_rule=Rule("codes:activation:phone", "ACTIVATION_MAX_SENDS_PER_PHONE",
+                        "ACTIVATION_PHONE_WINDOW_SECONDS"),
+    ip_rule=Rule("codes:activation:ip", "ACTIVATION_MAX_SENDS_PER_IP",
+                 "ACTIVATION_IP_WINDOW_SECONDS"),
+)
+
+# Wrong birth dates per phone number, across flows: starting again gives no more guesses.
+WRONG_DATES_PER_PHONE = Rule("activation:wrong-dates:phone",
+                             "ACTIVATION_MAX_WRONG_DATES_PER_PHONE",
+                             "ACTIVATION_PHONE_WINDOW_SECONDS")
+
+
+@dataclass
+class ActivationData:
+    """The JSON data of an SMS activation flow.
+
+    What the person typed at step 1 (names as typed, cleaned), the guardian records it
+    matched (empty: nothing matched, no SMS is sent and no code accepted), and what step 3
+    confirmed; `wrong_dates` counts wrong birth dates in this flow.
+    """
+
+    last_name: str
+    first_name: str
+    matched_record_ids: list[int] = field(default_factory=list)
+    confirmed_pupil_ids: list[int] = field(default_factory=list)
+    confirmed_record_ids: list[int] = field(default_factory=list)
+    wrong_dates: int = 0
+
+    @classmethod
+    def of(cls, flow: Flow) -> ActivationData:
+        data = flow.data or {}
+        return cls(
+            last_name=data.get("last_name", ""),
+            first_name=data.get("first_name", ""),
+            matched_record_ids=list(data.get("matched_record_ids", [])),
+            confirmed_pupil_ids=list(data.get("confirmed_pupil_ids", [])),
+            confirmed_record_ids=list(data.get("confirmed_record_ids", [])),
+            wrong_dates=int(data.get("wrong_dates", 0)),
+        )
+
+    def store(self, flow: Flow) -> None:
+        """Write back into the flow's row (saved by the caller)."""
+        flow.data = asdict(self)
+
+    @property
+    def matched(self) -> bool:
+        return bool(self.matched_record_ids)

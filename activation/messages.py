@@ -1,0 +1,119 @@
+"""What the SMS activation tells people when it refuses something: French, says what
+happened and what to do (the official help documents' words where they have some).
+Functions, not constants: each is translated in the language of the request."""
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from core import codes
+
+from .flows import ACTIVATION_CODE
+
+
+def _assistance() -> str:
+    return _("l'assistance au %(phone)s (prix d'un appel local) ou sur %(site)s") % {
+        "phone": settings.EDUCONNECT_ASSISTANCE_PHONE,
+        "site": settings.EDUCONNECT_ASSISTANCE_URL.removeprefix("https://"),
+    }
+
+
+def _minutes(seconds: int) -> int:
+    return max(1, round(seconds / 60))
+
+
+def message_code_format() -> str:
+    return _(
+        "Le code de sécurité comporte %(length)s caractères, lettres et chiffres, par exemple "
+        "K7PMX4. Saisissez le code reçu par SMS."
+    ) % {"length": codes.LENGTH}
+
+
+def message_code_wrong(remaining: int) -> str:
+    tries = ngettext("%(count)s essai", "%(count)s essais", remaining) % {"count": remaining}
+    return _(
+        "Le code de sécurité saisi est incorrect. Vérifiez le code reçu par SMS et saisissez-le "
+        "à nouveau (il vous reste %(tries)s)."
+    ) % {"tries": tries}
+
+
+def message_code_dead(issued: int) -> str:
+    if issued < ACTIVATION_CODE.max_sends_per_flow:
+        return _(
+            "Ce code de sécurité a été saisi trop de fois de manière incorrecte : il n'est plus "
+            "valable. Demandez un nouveau code avec « Renvoyer le SMS »."
+        )
+    return _(
+        "Ce code de sécurité a été saisi trop de fois de manière incorrecte et vous avez "
+        "déjà demandé le nombre maximal de codes pour cette activation. Recommencez "
+        "l'activation depuis le début, ou contactez %(assistance)s."
+    ) % {"assistance": _assistance()}
+
+
+def message_code_expired() -> str:
+    return _(
+        "Ce code de sécurité n'est plus valable : il expire %(minutes)s minutes après son "
+        "envoi. Demandez un nouveau code avec « Renvoyer le SMS »."
+    ) % {"minutes": ACTIVATION_CODE.ttl_minutes}
+
+
+def message_resend_cooldown(seconds: int) -> str:
+    return _(
+        "Un code vient de vous être envoyé. Patientez %(seconds)s secondes avant d'en demander "
+        "un nouveau : le SMS peut mettre un peu de temps à arriver."
+    ) % {"seconds": seconds}
+
+
+def message_resend_flow_limit() -> str:
+    return _(
+        "Vous avez déjà demandé %(count)s codes pour cette activation, c'est le maximum. "
+        "Recommencez l'activation depuis le début, ou contactez %(assistance)s."
+    ) % {"count": ACTIVATION_CODE.max_sends_per_flow, "assistance": _assistance()}
+
+
+def message_ip_limit(retry_after: int) -> str:
+    return _(
+        "Trop de codes de sécurité ont été demandés depuis votre connexion internet. Réessayez "
+        "dans %(minutes)s minutes."
+    ) % {"minutes": _minutes(retry_after)}
+
+
+def message_date_wrong() -> str:
+    return _("La date de naissance saisie est incorrecte.")
+
+
+def message_only_link() -> str:
+    return _(
+        "Cet élève est le seul qui vous est rattaché : l'indication « Je ne suis pas le "
+        "représentant légal de cet élève » ne peut pas être prise en compte. Si vous êtes son "
+        "représentant légal, cochez « Je suis le représentant légal de cet élève » et saisissez "
+        "sa date de naissance ; sinon, contactez l'école ou l'établissement de l'élève."
+    )
+
+
+def message_none_confirmed() -> str:
+    return _(
+        "Pour activer votre compte, confirmez être le représentant légal d'au moins un élève "
+        "et saisissez sa date de naissance."
+    )
+
+
+def message_pupils_changed() -> str:
+    return _(
+        "Les informations de l'établissement ont changé pendant votre saisie. Vérifiez la liste "
+        "des élèves ci-dessous et confirmez à nouveau."
+    )
+
+
+def message_records_taken() -> str:
+    return _(
+        "Un compte ÉduConnect vient d'être activé avec ces informations. Connectez-vous avec "
+        "ce compte."
+    )
+
+
+def message_code_resent(masked_phone: str) -> str:
+    return _(
+        "Un nouveau code de sécurité vient de vous être envoyé au %(phone)s. Le SMS peut mettre "
+        "quelques minutes à arriver : un code reçu plus tôt reste valable."
+    ) % {"phone": masked_phone}

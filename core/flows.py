@@ -1,0 +1,286 @@
+"""The flow engine: start, bind to the browser, lock, move and end the rows of core.models.Flow,
+and the view helper every stage's view goes through.
+
+A kind of flow is declared once, as a list of stages (core.flowkinds, e.g.
+activation/flows.py). The rules every kind gets from here:
+
+- Bound to the browser. Starting a flow makes a random secret (256 bits); the browser's
+  session keeps it, the row keeps its SHA-256. An unknown id, another browser's flow, a flow
+  of another kind at this URL and a session that ended all get the same 404 page.
+- The row's step is the truth. `flow_view(kind, step=…)` lets a view run only for a flow open
+  at that step and alive; any other flow is sent to its kind's home page, which shows the
+  ended or expired state or redirects to the current step. Back, refresh, two tabs and typed
+  URLs skip nothing.
+- Every action locks the row (`flow_lock`: select_for_update), so two tabs, a double click
+  or two web nodes cannot both spend the same attempt, and pushes the idle expiry back,
+  never beyond the kind's maximum age (`flow_touch`).
+- POST → redirect → GET. A POST always answers with a redirect; a refused one first stores
+  its errors (and what was typed, unless secret) in the session for the next GET of that
+  stage (`flow_form_refused` / `flow_form`). A refresh shows the page again; it never sends
+  the POST again, so it never spends a second attempt.
+
+Services are functions with keyword-only arguments; the ones that write do it in the
+caller's transaction (the caller owns the transaction of its step).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from uuid import UUID
+
+from django.db import transaction
+from django.forms import Form
+from django.forms.utils import ErrorDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext
+
+from .flowkinds import FlowKind, registered_kinds
+from .models import Flow, FlowStatus
+
+SESSION_FLOWS = "flows"
+SESSION_ERRORS = "flow_errors"
+# A session remembers its last few flows (two tabs, a restart), not an unbounded list.
+MAX_FLOWS_PER_SESSION = 5
+
+
+class FlowUnavailable(Exception):
+    """The flow cannot take this action now (another step, ended, expired, another kind):
+    the view sends the browser to the flow's own page."""
+
+
+# --- Rows --------------------------------------------------------------------------------
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def flow_touch(flow: Flow, *, now: datetime.datetime) -> None:
+    """Push the idle expiry back after an action, within the kind's maximum age."""
+    kind = _kind_of(flow)
+    flow.updated_at = now
+    flow.expires_at = min(
+        now + datetime.timedelta(seconds=kind.idle_seconds),
+        flow.created_at + datetime.timedelta(seconds=kind.max_age_seconds),
+    )
+
+
+def flow_start(
+    *,
+    kind: FlowKind,
+    step: str,
+    phone: str = "",
+    data: dict | None = None,
+    now: datetime.datetime | None = None,
+) -> tuple[Flow, str]:
+    """Create an open flow of `kind` at `step` (in the caller's transaction).
+
+    Returns the row and the secret for the browser's session (`flow_bind`). `phone` is the
+    number the flow is about (E.164) or empty; `data` the kind's JSON (never a secret).
+    """
+    kind.stage(step)
+    now = now or timezone.now()
+    secret = secrets.token_urlsafe(32)
+    flow = Flow(kind=kind.name, step=step, session_secret_hash=_hash_secret(secret),
+                phone=phone or "", data=data or {}, created_at=now)
+    flow_touch(flow, now=now)
+    flow.save(force_insert=True)
+    return flow, secret
+
+
+def flow_lock(
+    *, flow_id: UUID, kind: FlowKind, step: str, now: datetime.datetime | None = None
+) -> Flow:
+    """The flow's row, locked until the end of the caller's transaction (select_for_update).
+
+    Raises FlowUnavailable unless it is of `kind`, open, at `step` and alive.
+    """
+    flow = Flow.objects.select_for_update().filter(pk=flow_id, kind=kind.name).first()
+    if flow is None or not flow.is_open_at(step, now or timezone.now()):
+        raise FlowUnavailable()
+    return flow
+
+
+def flow_move(flow: Flow, *, step: str) -> None:
+    """Set the flow at `step` (a stage of its kind); the caller saves it."""
+    flow.step = _kind_of(flow).stage(step).name
+
+
+def flow_end(flow: Flow, *, status: FlowStatus, account=None, step: str | None = None) -> None:
+    """End the flow (completed, already active, blocked); the caller saves it. A completed
+    flow names its account (a database constraint holds it)."""
+    if status == FlowStatus.OPEN:
+        raise ValueError("flow_end ends a flow: give a status other than open")
+    if step is not None:
+        flow_move(flow, step=step)
+    if account is not None:
+        flow.account = account
+    flow.status = status
+
+
+def flows_purge(*, kind: FlowKind | None = None, batch_size: int = 5000) -> int:
+    """Delete flows (and their codes) started more than their kind's retention days ago:
+    what people typed is personal data. Every registered kind when `kind` is None. Batched
+    by primary key so that a large backlog never holds a long lock. Returns the rows deleted
+    (flows, not counting their codes)."""
+    deleted = 0
+    for each in [kind] if kind is not None else registered_kinds():
+        cutoff = timezone.now() - datetime.timedelta(days=each.retention_days)
+        while True:
+            ids = list(
+                Flow.objects.filter(kind=each.name, created_at__lt=cutoff)
+                .order_by("created_at")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                break
+            with transaction.atomic():
+                Flow.objects.filter(pk__in=ids).delete()
+            deleted += len(ids)
+    return deleted
+
+
+def _kind_of(flow: Flow) -> FlowKind:
+    kind = flow.kind_spec
+    if kind is None:
+        raise LookupError(f"No flow kind registered as {flow.kind!r}")
+    return kind
+
+
+# --- The browser's binding ---------------------------------------------------------------
+
+
+def flow_bind(request: HttpRequest, flow: Flow, secret: str) -> None:
+    """Remember the flow's secret in the browser's session (the oldest of more than
+    MAX_FLOWS_PER_SESSION flows is forgotten)."""
+    flows = dict(request.session.get(SESSION_FLOWS, {}))
+    flows[str(flow.id)] = secret
+    while len(flows) > MAX_FLOWS_PER_SESSION:
+        flows.pop(next(iter(flows)))
+    request.session[SESSION_FLOWS] = flows
+
+
+def session_flow_ids(request: HttpRequest) -> list[str]:
+    """Ids of the flows this browser started (newest last)."""
+    return list(request.session.get(SESSION_FLOWS, {}))
+
+
+def flow_for_request(request: HttpRequest, *, flow_id: UUID, kind: FlowKind) -> Flow | None:
+    """The flow of `kind` with this id if this browser started it, else None (unknown id,
+    another browser's flow, another kind, or a session that ended: no difference)."""
+    secret = request.session.get(SESSION_FLOWS, {}).get(str(flow_id))
+    if not secret:
+        return None
+    flow = Flow.objects.filter(pk=flow_id, kind=kind.name).select_related("account").first()
+    if flow is None or not secrets.compare_digest(_hash_secret(secret),
+                                                  flow.session_secret_hash):
+        return None
+    return flow
+
+
+# --- Views -------------------------------------------------------------------------------
+
+
+def flow_home(flow: Flow) -> HttpResponseRedirect:
+    """Redirect to the flow's own page (its kind's home), which shows where it stands."""
+    return redirect(_kind_of(flow).home_url_name, flow_id=flow.id)
+
+
+def flow_redirect_to_step(flow: Flow) -> HttpResponseRedirect:
+    """Redirect to the page of the flow's current step."""
+    return redirect(_kind_of(flow).stage(flow.step).url_name, flow_id=flow.id)
+
+
+def flow_not_found(request: HttpRequest, kind: FlowKind) -> HttpResponse:
+    context = {
+        "page_title": gettext("Page non disponible — %(title)s") % {"title": kind.title},
+        "idle_minutes": max(1, round(kind.idle_seconds / 60)),
+        "flow_kind": kind,
+    }
+    return render(request, kind.not_found_template, context, status=404)
+
+
+def flow_view(kind: FlowKind, *, step: str | None = None):
+    """Decorator of a view of one flow of `kind`: called as view(request, flow, …) with the
+    flow bound to this browser (from the URL's `flow_id`).
+
+    Anything else than this browser's flow of this kind gets the kind's 404 page. With
+    `step`, a flow that is not open at that step (or is expired) goes to its home page
+    instead: typing a later step's URL never skips one, an earlier one never goes back.
+    """
+    if step is not None:
+        kind.stage(step)
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, flow_id: UUID, *args, **kwargs):
+            flow = flow_for_request(request, flow_id=flow_id, kind=kind)
+            if flow is None:
+                return flow_not_found(request, kind)
+            if step is not None and not flow.is_open_at(step):
+                return flow_home(flow)
+            return view(request, flow, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+# --- Refused POSTs: errors for the next GET ----------------------------------------------
+
+
+def flow_form_refused(
+    request: HttpRequest, flow: Flow, form: Form, *, secret_fields: tuple[str, ...] = ()
+) -> HttpResponseRedirect:
+    """Keep the errors of a refused form (and what was typed, except `secret_fields` and
+    the CSRF token) for the next GET of the flow's current step, and redirect there.
+
+    The errors stay tied to their fields: the GET rebuilds the form with them (`flow_form`),
+    so the field's aria-describedby and the error summary are the same as on a direct
+    render. Shown once: a second refresh shows the clean page.
+    """
+    data = {
+        name: form.data.getlist(name) if hasattr(form.data, "getlist") else [form.data[name]]
+        for name in form.data
+        if name != "csrfmiddlewaretoken" and name not in secret_fields
+    }
+    errors = {name: [str(message) for message in messages]
+              for name, messages in form.errors.items()}
+    stash = dict(request.session.get(SESSION_ERRORS, {}))
+    stash[str(flow.id)] = {"step": flow.step, "errors": errors, "data": data}
+    # Only the flows this browser still knows: the stash never grows without bound.
+    known = set(session_flow_ids(request))
+    request.session[SESSION_ERRORS] = {k: v for k, v in stash.items() if k in known}
+    return flow_redirect_to_step(flow)
+
+
+def flow_form(request: HttpRequest, flow: Flow, factory: Callable[..., Form]) -> Form:
+    """The form of the flow's current step for a GET: `factory(data)` bound to what was
+    typed and carrying the errors of the POST refused just before, or `factory(None)`.
+
+    The stored errors are shown as they are, without validating again (the refusal may have
+    come from a service, such as a wrong code, which validation cannot know).
+    """
+    stash = dict(request.session.get(SESSION_ERRORS, {}))
+    entry = stash.pop(str(flow.id), None)
+    if entry is not None:
+        request.session[SESSION_ERRORS] = stash
+    if entry is None or entry.get("step") != flow.step:
+        return factory(None)
+    form = factory(MultiValueDict(entry["data"]))
+    errors = ErrorDict()
+    for name, messages in entry["errors"].items():
+        errors[name] = form.error_class(
+            messages, error_class="nonfield" if name == "__all__" else None,
+            renderer=form.renderer,
+        )
+    form._errors = errors
+    form.cleaned_data = {}
+    return form
