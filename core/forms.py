@@ -54,8 +54,15 @@ class EduConnectBoundField(DsfrBoundField):
         """The DSFR class of the field's wrapper (django-dsfr sets it on some widgets)."""
         return getattr(self.field.widget, "group_class", "fr-input-group")
 
+    @property
+    def aria_describedby(self):
+        own = self.form.field_described_by(self)
+        return super().aria_describedby if own is None else own
+
     def build_widget_attrs(self, attrs, widget=None):
         attrs = super().build_widget_attrs(attrs, widget)
+        if not self.is_hidden and self.form.field_invalid(self):
+            attrs["aria-invalid"] = "true"
         if not self.is_hidden and self.form.non_field_errors_concern_fields():
             attrs["aria-invalid"] = "true"
             attrs["aria-describedby"] = " ".join(
@@ -64,8 +71,38 @@ class EduConnectBoundField(DsfrBoundField):
         return attrs
 
 
+def error_summary_items(form) -> list[dict]:
+    """The default items of the error summary: the form's own errors, then each field's,
+    linked to the field (any Django form)."""
+    items = [{"anchor": "", "label": "", "message": str(e)} for e in form.non_field_errors()]
+    for field in form:
+        for error in field.errors:
+            if field.is_hidden:
+                items.append({"anchor": "", "label": "", "message": str(error)})
+            else:
+                items.append({"anchor": field.id_for_label, "label": field.label,
+                              "message": str(error)})
+    return items
+
+
 class EduConnectForm(DsfrBaseForm):
     bound_field_class = EduConnectBoundField
+
+    def error_summary_items(self) -> list[dict]:
+        """The errors of the error summary, in page order: {"anchor", "label", "message"};
+        an empty anchor for an error that belongs to no visible field. A form whose fields
+        are shown in groups of its own (one date in three inputs) says so here."""
+        return error_summary_items(self)
+
+    def field_described_by(self, field) -> str | None:
+        """The ids `field`'s input points at, for a form whose template groups messages its
+        own way (one date in three inputs); None: Django's (`<id>_helptext <id>_error`)."""
+        return None
+
+    def field_invalid(self, field) -> bool:
+        """Whether `field`'s input is marked invalid beyond its own errors (an input of a
+        group whose error is filed on another)."""
+        return False
 
     def non_field_errors_concern_fields(self) -> bool:
         """Whether the non-field errors are about the values of the fields (so each input is

@@ -10,7 +10,7 @@ paragraph (what to check).
 from django import template
 from django.utils.translation import ngettext
 
-from core.forms import ERROR_SUMMARY_ID, NON_FIELD_ERRORS_ID
+from core.forms import ERROR_SUMMARY_ID, NON_FIELD_ERRORS_ID, error_summary_items
 
 register = template.Library()
 
@@ -19,18 +19,13 @@ register = template.Library()
 def error_summary(form, title: str = "", text: str = "") -> dict:
     if form is None or not form.errors:
         return {"show": False}
-    general = [str(error) for error in form.non_field_errors()]
-    linked = []
-    for field in form:
-        for error in field.errors:
-            if field.is_hidden:
-                general.append(str(error))
-            else:
-                linked.append({"anchor": field.id_for_label, "label": field.label,
-                               "message": str(error)})
+    items = (form.error_summary_items() if hasattr(form, "error_summary_items")
+             else error_summary_items(form))
+    general = [item["message"] for item in items if not item["anchor"]]
+    linked = [item for item in items if item["anchor"]]
     if not title:
         if linked:
-            count = len(linked) + len(general)
+            count = len(items)
             title = ngettext(
                 "Le formulaire contient %(count)s erreur",
                 "Le formulaire contient %(count)s erreurs",
