@@ -16,6 +16,7 @@ DETAIL_LABELS = {
     "step": "étape",
     "profile": "profil",
     "method": "méthode",
+    "sign_in_suspended": "connexion suspendue",
 }
 
 

@@ -10,7 +10,8 @@ from django.utils import timezone
 from accounts.models import AccountState
 from activation.models import ActivationFlow, FlowStatus
 from activation.services import activation_flow_start
-from core import cache_counters as ratelimit
+from accounts.limits import SIGN_IN_PER_IDENTIFIER
+from core import ratelimit
 from core.journal import EventKind, journal_record
 from core.models import JournalEvent
 from notifications.models import OutboundMessage
@@ -61,7 +62,7 @@ def test_unlock_requires_a_reason(helpdesk_client, locked_account):
 
 def test_unlock_is_journaled_with_the_agent_and_reason(helpdesk_client, helpdesk_agent,
                                                         locked_account):
-    ratelimit.hit("login-identifier", locked_account.identifier, window_seconds=900)
+    ratelimit.hit(SIGN_IN_PER_IDENTIFIER, locked_account.identifier)
     response = helpdesk_client.post(account_url(locked_account, "unlock"),
                                     {"unlock-reason": REASON})
     assert response.status_code == 302
@@ -69,12 +70,13 @@ def test_unlock_is_journaled_with_the_agent_and_reason(helpdesk_client, helpdesk
     assert locked_account.state == AccountState.ACTIVE
     event = JournalEvent.objects.get(kind="helpdesk.account_unlocked")
     assert event.account == locked_account and event.actor == helpdesk_agent
-    assert event.data == {"reason": REASON, "state_before": "locked", "state_after": "active"}
+    assert event.data == {"reason": REASON, "state_before": "locked", "state_after": "active",
+                          "sign_in_suspended": False}
     change = locked_account.history.latest()
     assert change.history_user == helpdesk_agent and change.state == "active"
     assert change.prev_record.state == "locked"
     # The portal's sign-in counter of this identifier starts again.
-    assert ratelimit.count("login-identifier", locked_account.identifier) == 0
+    assert ratelimit.used(SIGN_IN_PER_IDENTIFIER, locked_account.identifier) == 0
     # The file shows it, with the agent.
     body = helpdesk_client.get(account_url(locked_account)).content.decode()
     assert "Compte déverrouillé par l&#x27;assistance" in body
