@@ -7,10 +7,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.limits import SIGN_IN_PER_IDENTIFIER
 from accounts.models import AccountState
 from activation.models import ActivationFlow, FlowStatus
 from activation.services import activation_flow_start
-from accounts.limits import SIGN_IN_PER_IDENTIFIER
 from core import ratelimit
 from core.journal import EventKind, journal_record
 from core.models import JournalEvent

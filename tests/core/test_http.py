@@ -107,7 +107,7 @@ def test_portal_sign_in_with_a_forged_header(client, behind_one_proxy):
                            {"identifier": "m.dupont12", "password": "Mauvais-1!"}, **FORGED)
     assert response.status_code == 200
     assert "Identifiant ou mot de passe incorrect." in response.content.decode()
-    response.close()  # the refusal is journaled once the response is sent
+    # (The test client closes the response, which journals the refusal.)
     assert journal_addresses() == {"127.0.0.1"}
 
 
