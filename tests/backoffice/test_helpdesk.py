@@ -2,8 +2,10 @@
 journaled with the agent and the reason they typed, each one kept in the history."""
 
 import datetime
+from html import unescape
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,6 +17,7 @@ from core import ratelimit
 from core.journal import EventKind, journal_record
 from core.models import JournalEvent
 from notifications.models import OutboundMessage
+from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -88,6 +91,34 @@ def test_unlocking_an_unlocked_account_says_so(helpdesk_client, world):
     response = helpdesk_client.post(url, {"unlock-reason": REASON}, follow=True)
     assert "n&#x27;est pas verrouillé" in response.content.decode()
     assert not JournalEvent.objects.filter(kind="helpdesk.account_unlocked").exists()
+
+
+def test_unlock_lifts_a_portal_sign_in_suspended_after_failures(helpdesk_client, world,
+                                                               settings):
+    settings.LOGIN_MAX_FAILURES_PER_IDENTIFIER = 2
+    account = world.account_a1
+    portal = Client()
+    for _ in range(2):
+        portal.post("/connexion/representant-legal/",
+                    {"identifier": account.identifier, "password": "Mauvais-1!"})
+    refused = portal.post("/connexion/representant-legal/",
+                          {"identifier": account.identifier, "password": DEFAULT_PASSWORD})
+    assert refused.status_code == 429
+    # The agent sees the suspension and how long it lasts, and may lift it.
+    body = unescape(helpdesk_client.get(account_url(account)).content.decode())
+    assert "Suspendue après trop d'échecs, encore 15 minutes" in body
+    assert "Déverrouiller le compte" in body
+
+    response = helpdesk_client.post(account_url(account, "unlock"), {"unlock-reason": REASON})
+    assert response.status_code == 302
+    event = JournalEvent.objects.get(kind="helpdesk.account_unlocked")
+    assert event.data == {"reason": REASON, "state_before": "active", "state_after": "active",
+                          "sign_in_suspended": True}
+    body = unescape(helpdesk_client.get(account_url(account)).content.decode())
+    assert "Suspendue" not in body and "Déverrouiller le compte" not in body
+    assert portal.post("/connexion/representant-legal/",
+                       {"identifier": account.identifier, "password": DEFAULT_PASSWORD}
+                       ).status_code == 302
 
 
 def test_close_releases_the_guardian_records(helpdesk_client, helpdesk_agent, world):
