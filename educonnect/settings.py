@@ -100,7 +100,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
-# --- Cache (rate-limit and attempt counters), sessions --------------------------------
+# --- Cache, sessions, rate limits -------------------------------------------------------
 # Counters must be shared by every web node: in production REDIS_URL points at Redis. The
 # embedded default is a per-process memory cache, fine for a one-process demo only.
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -118,8 +118,9 @@ else:
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Rate limits (core.ratelimit, the `limits` library): moving windows in Redis, shared by
-# every web node; the demo keeps them in this process's memory.
-RATELIMIT_STORAGE_URL = env.str("RATELIMIT_STORAGE_URL", default=REDIS_URL or "memory://")
+# every web node (`manage.py check --deploy` refuses memory://); the demo keeps them in this
+# process's memory. Empty means: the REDIS_URL.
+RATELIMIT_STORAGE_URL = env.str("RATELIMIT_STORAGE_URL", default="") or REDIS_URL or "memory://"
 
 # Idle lifetime: the cookie is renewed on every request and dies after this many idle seconds.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
