@@ -22,6 +22,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate
 from django.contrib.auth import login as auth_login
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -224,6 +225,17 @@ def _device_wait(device: TOTPDevice) -> int:
     return max(1, int((locked_until - timezone.now()).total_seconds() + 0.999))
 
 
+def _verify(device: TOTPDevice, code: str) -> bool:
+    """Check `code` with the device's row locked: two parallel requests carrying the same
+    code cannot both pass django-otp's replay check (a TOTP code is good once, RFC 6238 §5.2),
+    nor both read its slow-down before either records a failure."""
+    with transaction.atomic():
+        locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+        verified = locked.verify_token(code)
+    device.refresh_from_db()
+    return verified
+
+
 def _code_failed(request, account: Account) -> None:
     journal_record(EventKind.BACKOFFICE_SIGN_IN_FAILED, request=request, account=account,
                    step="second_factor")
@@ -262,7 +274,7 @@ def _code_step(request, site, account: Account):
         form.add_error("code", code_throttled(wait))
         return _render(request, site, step=step, form=form, account=account, device=device,
                        status=429, retry_after=wait)
-    if not device.verify_token(form.cleaned_data["code"]):
+    if not _verify(device, form.cleaned_data["code"]):
         _code_failed(request, account)
         if admission.last_try:
             return _start_over(request, site)

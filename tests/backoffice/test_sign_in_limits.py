@@ -194,3 +194,33 @@ def test_on_redis_parallel_wrong_passwords_never_pass_the_limit(world, settings)
     assert sorted(statuses) == [400] * 3 + [429] * 9
     failures = JournalEvent.objects.filter(kind="backoffice.sign_in_failed", account=staff)
     assert failures.count() == 3  # only the admitted attempts had their password checked
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgres_one_code_sent_in_parallel_signs_in_once(world, settings):
+    """The device's row is locked while a code is checked: the same code, sent by six
+    pending sign-ins at once (a phished code replayed), opens one session only."""
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    staff = make_staff(StaffRole.NATIONAL, last_name="National")
+    clients = [Client() for _ in range(6)]
+    for client in clients:
+        assert password_step(client, staff).status_code == 302
+    code = code_for(staff)
+    barrier = threading.Barrier(len(clients))
+    statuses = []
+
+    def attempt(client):
+        try:
+            barrier.wait()
+            statuses.append(code_step(client, code).status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [302] + [400] * 5
+    assert JournalEvent.objects.filter(kind="backoffice.signed_in", account=staff).count() == 1
