@@ -18,6 +18,7 @@ DETAIL_LABELS = {
     "profile": "profil",
     "method": "méthode",
     "sent": "envoyé",
+    "sign_in_suspended": "connexion suspendue",
     # The school's fixes (pupils.services).
     "guardian_record": "fiche responsable n°",
     "pupil": "élève n°",
