@@ -1,65 +1,58 @@
-"""Sign-in form: one generic refusal, equal cost, attempt limits shared through the cache.
+"""Sign-in form: one generic refusal, equal cost, attempt limits shared through Redis.
 
 Like Django's AuthenticationForm, the checks run in `clean()`; the view only logs the
 account in. What an attacker can observe is the same whether the identifier exists or not:
-the same message, the same status, one Argon2 computation (the backend hashes even for an
-unknown identifier), and no Argon2 computation at all once a limit is reached.
+the same message, the same status, the same rate-limit hits (accounts.limits), one Argon2
+computation (the backend hashes even for an unknown identifier), and no Argon2 computation
+at all once a limit is reached.
 """
 
 import logging
-import math
 from collections.abc import Callable
 from functools import partial
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
-from core import cache_counters as ratelimit
 from core.forms import EduConnectForm
 from core.http import client_ip
 from core.journal import EventKind, journal_record
+from core.ratelimit import wait_text
 
+from .limits import sign_in_attempt_admit, sign_in_succeeded
 from .models import Account, AccountKind
 
 logger = logging.getLogger(__name__)
 
-# Cache scopes of the attempt counters (core.ratelimit hashes the subjects).
-FAILURES_PER_IDENTIFIER = "login-identifier"
-FAILURES_PER_IP = "login-ip"
-
-INVALID_LOGIN_MESSAGE = _("Identifiant ou mot de passe incorrect.")
+# Marked here, translated where it is shown (gettext(INVALID_LOGIN_MESSAGE)).
+INVALID_LOGIN_MESSAGE = gettext_noop("Identifiant ou mot de passe incorrect.")
 IDENTIFIER_MAX_LENGTH = 100
 # Argon2 accepts any length; the cap only stops megabyte-long bodies from being hashed.
 PASSWORD_MAX_LENGTH = 1024
 
 
-def throttled_message() -> str:
-    minutes = max(1, math.ceil(settings.LOGIN_FAILURE_WINDOW_SECONDS / 60))
-    return ngettext(
+def throttled_message(retry_after: int) -> str:
+    """The refusal once a limit is reached; `retry_after` in seconds (Decision.retry_after)."""
+    return gettext(
         "Trop de tentatives de connexion ont échoué. Pour protéger les comptes, la connexion "
-        "est suspendue : réessayez dans %(minutes)s minute.",
-        "Trop de tentatives de connexion ont échoué. Pour protéger les comptes, la connexion "
-        "est suspendue : réessayez dans %(minutes)s minutes.",
-        minutes,
-    ) % {"minutes": minutes}
+        "est suspendue : réessayez dans %(wait)s."
+    ) % {"wait": wait_text(retry_after)}
 
 
 class SignInForm(EduConnectForm):
     identifier = forms.CharField(
-        label=_("Identifiant"),
-        help_text=_("Identifiant au format p.nomXX"),
+        label=gettext_lazy("Identifiant"),
+        help_text=gettext_lazy("Identifiant au format p.nomXX"),
         max_length=IDENTIFIER_MAX_LENGTH,
         widget=forms.TextInput(attrs={
             "autocomplete": "username", "autocapitalize": "none", "autocorrect": "off",
             "spellcheck": "false",
         }),
         error_messages={
-            "required": _("Saisissez votre identifiant, au format p.nomXX."),
-            "max_length": _(
+            "required": gettext_lazy("Saisissez votre identifiant, au format p.nomXX."),
+            "max_length": gettext_lazy(
                 "Un identifiant ÉduConnect comporte moins de 40 caractères, au format p.nomXX : "
                 "vérifiez votre saisie."
             ),
@@ -68,7 +61,7 @@ class SignInForm(EduConnectForm):
     # Rendered by components/password_field.html: DSFR's password component (show/hide box),
     # which django-dsfr has no snippet for.
     password = forms.CharField(
-        label=_("Mot de passe"),
+        label=gettext_lazy("Mot de passe"),
         strip=False,
         max_length=PASSWORD_MAX_LENGTH,
         widget=forms.PasswordInput(attrs={
@@ -76,8 +69,8 @@ class SignInForm(EduConnectForm):
             "autocapitalize": "off", "autocorrect": "off", "spellcheck": "false",
         }),
         error_messages={
-            "required": _("Saisissez votre mot de passe."),
-            "max_length": _("Ce mot de passe est trop long : vérifiez votre saisie."),
+            "required": gettext_lazy("Saisissez votre mot de passe."),
+            "max_length": gettext_lazy("Ce mot de passe est trop long : vérifiez votre saisie."),
         },
     )
 
@@ -86,6 +79,7 @@ class SignInForm(EduConnectForm):
         self.profile = profile
         self.account: Account | None = None
         self.throttled = False
+        self.retry_after = 0  # seconds, when throttled
         # Work to run once the response has been sent (see SignInView): a refusal must take
         # the same time whether the account exists or not, and journaling it means a commit.
         self.after_response: list[Callable[[], None]] = []
@@ -106,31 +100,25 @@ class SignInForm(EduConnectForm):
         if not identifier or password is None:
             return cleaned  # field errors already say what is missing
 
-        window = settings.LOGIN_FAILURE_WINDOW_SECONDS
         ip = client_ip(self.request) if self.request is not None else ""
-        # Counted before the password is checked, so that parallel requests cannot all slip
-        # under the limit; a successful sign-in clears it again.
-        attempts = ratelimit.hit(FAILURES_PER_IDENTIFIER, identifier, window_seconds=window)
-        if attempts > settings.LOGIN_MAX_FAILURES_PER_IDENTIFIER or (
-            ip and ratelimit.exceeded(FAILURES_PER_IP, ip, limit=settings.LOGIN_MAX_FAILURES_PER_IP)
-        ):
+        # Counted before the password is checked, atomically: parallel requests cannot all
+        # slip under the limit. A successful sign-in clears the identifier's window.
+        decision = sign_in_attempt_admit(identifier=identifier, ip=ip)
+        if not decision.allowed:
             self.throttled = True
-            if attempts == settings.LOGIN_MAX_FAILURES_PER_IDENTIFIER + 1:
-                logger.warning("Sign-in attempts limit reached for one identifier (ip=%s)", ip)
-            raise ValidationError(throttled_message(), code="throttled")
+            self.retry_after = decision.retry_after
+            raise ValidationError(throttled_message(decision.retry_after), code="throttled")
 
         account = authenticate(self.request, identifier=identifier, password=password)
         if account is not None and account.kind == self.profile:
-            ratelimit.reset(FAILURES_PER_IDENTIFIER, identifier)
+            sign_in_succeeded(identifier=identifier)
             self.account = account
             return cleaned
 
-        if ip:
-            ratelimit.hit(FAILURES_PER_IP, ip, window_seconds=window)
         self.after_response.append(
             partial(self._journal_failure, identifier, authenticated=account)
         )
-        raise ValidationError(INVALID_LOGIN_MESSAGE, code="invalid_login")
+        raise ValidationError(gettext(INVALID_LOGIN_MESSAGE), code="invalid_login")
 
     def _journal_failure(self, identifier: str, *, authenticated: Account | None) -> None:
         """Journal a refusal when the account exists; never the password or what was typed.

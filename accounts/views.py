@@ -146,6 +146,7 @@ class SignInView(LoginView):
         response.after_response.extend(form.after_response)
         if form.throttled:
             response.status_code = 429
+            response["Retry-After"] = str(form.retry_after)  # RFC 9110 §10.2.3
         return response
 
     def get_context_data(self, **kwargs):

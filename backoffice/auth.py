@@ -4,8 +4,14 @@ The password step only remembers, in the session, which account passed it (for a
 minutes); the account is signed in, with a new session key, once the code is right. So no
 request is ever authenticated with one factor only, and nothing on these pages tells whether
 an identifier exists or is a staff account.
+
+Each step counts its attempt in backoffice.limits before checking anything (atomic windows in
+Redis): the password per identifier and per address; the code per pending sign-in (then the
+password is due again), per account and per address. Refusals say how long to wait, with a
+429 status and a Retry-After header.
 """
 
+import secrets
 import time
 from base64 import b32encode
 from urllib.parse import urlencode
@@ -17,47 +23,66 @@ from django.contrib import messages
 from django.contrib.auth import authenticate
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.views import PasswordChangeView
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_noop, ngettext
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Account
-from core import cache_counters as ratelimit
 from core.http import client_ip
 from core.journal import EventKind, journal_record
+from core.ratelimit import wait_text
 
 from .forms import CodeStepForm, PasswordStepForm, StaffPasswordChangeForm
+from .limits import code_attempt_admit, password_attempt_admit, sign_in_completed
 
 PENDING_KEY = "backoffice_sign_in"
 DEVICE_NAME = "Application d'authentification"
 BACKEND = "accounts.backends.IdentifierBackend"
-SCOPE_IDENTIFIER = "backoffice-sign-in-identifier"
-SCOPE_IP = "backoffice-sign-in-ip"
 
-WRONG_CREDENTIALS = gettext_lazy(
+# Marked for translation here, translated where they are shown (gettext(...)).
+WRONG_CREDENTIALS = gettext_noop(
     "Identifiant ou mot de passe incorrect. Vérifiez votre saisie ; le mot de passe tient "
     "compte des majuscules."
 )
-TOO_MANY_ATTEMPTS = gettext_lazy(
-    "Trop de tentatives de connexion. Patientez 15 minutes avant de réessayer, ou contactez "
-    "l'administration nationale."
-)
-WRONG_CODE = gettext_lazy(
+WRONG_CODE = gettext_noop(
     "Code incorrect ou expiré : saisissez le code affiché en ce moment par votre application "
     "d'authentification."
 )
-CODE_THROTTLED = gettext_lazy(
-    "Trop de codes erronés : patientez une minute avant de saisir un nouveau code."
-)
-EXPIRED = gettext_lazy(
+EXPIRED = gettext_noop(
     "Votre connexion a expiré : saisissez à nouveau votre identifiant et votre mot de passe."
 )
+START_OVER = gettext_noop(
+    "Trop de codes erronés : saisissez à nouveau votre identifiant et votre mot de passe."
+)
+
+
+def too_many_attempts(retry_after: int) -> str:
+    """Password step refused by a limit; `retry_after` in seconds."""
+    return gettext(
+        "Trop de tentatives de connexion. Patientez %(wait)s avant de réessayer, ou contactez "
+        "l'administration nationale."
+    ) % {"wait": wait_text(retry_after)}
+
+
+def code_throttled(retry_after: int) -> str:
+    """Code step refused by a limit (account, address, or the device's own slow-down)."""
+    return gettext(
+        "Trop de codes erronés : patientez %(wait)s avant de saisir un nouveau code."
+    ) % {"wait": wait_text(retry_after)}
+
+
+def wrong_code(codes_left: int) -> str:
+    return gettext(WRONG_CODE) + " " + ngettext(
+        "Il vous reste %(n)d essai.", "Il vous reste %(n)d essais.", codes_left
+    ) % {"n": codes_left}
 
 
 def _next_url(request, site) -> str:
@@ -74,6 +99,9 @@ def _pending_account(request) -> Account | None:
     if not pending:
         return None
     if time.time() - pending.get("since", 0) > settings.BACKOFFICE_SIGN_IN_PENDING_SECONDS:
+        request.session.pop(PENDING_KEY, None)
+        return None
+    if not pending.get("sign_in_id"):
         request.session.pop(PENDING_KEY, None)
         return None
     account = Account.objects.filter(pk=pending.get("account_id"), is_staff=True).first()
@@ -107,7 +135,7 @@ def _grouped(secret: str) -> str:
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
-def _render(request, site, *, step, form, account=None, device=None, status=200):
+def _render(request, site, *, step, form, account=None, device=None, status=200, retry_after=0):
     context = {
         **site.each_context(request),
         "title": gettext("Connexion au back-office"),
@@ -122,6 +150,8 @@ def _render(request, site, *, step, form, account=None, device=None, status=200)
         context["secret"] = _grouped(b32encode(device.bin_key).decode())
     response = TemplateResponse(request, "admin/backoffice/sign_in.html", context, status=status)
     response["Cache-Control"] = "no-store"
+    if retry_after:
+        response["Retry-After"] = str(retry_after)  # RFC 9110 §10.2.3, with status 429
     return response
 
 
@@ -142,7 +172,7 @@ def sign_in(request, *, site):
     account = _pending_account(request)
     if step == "code":
         if account is None:
-            messages.error(request, EXPIRED)
+            messages.error(request, gettext(EXPIRED))
             return _redirect_to_sign_in(request, site)
         return _code_step(request, site, account)
     if account is not None:
@@ -160,28 +190,58 @@ def _password_step(request, site):
     if not form.is_valid():
         return _render(request, site, step="password", form=form, status=400)
     identifier = form.cleaned_data["identifier"].strip().lower()
-    ip = client_ip(request) or "unknown"
-    if ratelimit.exceeded(
-        SCOPE_IP, ip, limit=settings.LOGIN_MAX_FAILURES_PER_IP
-    ) or ratelimit.exceeded(
-        SCOPE_IDENTIFIER, identifier, limit=settings.LOGIN_MAX_FAILURES_PER_IDENTIFIER
-    ):
-        form.add_error(None, TOO_MANY_ATTEMPTS)
-        return _render(request, site, step="password", form=form, status=429)
+    # Counted before the password is checked: parallel requests cannot pass the limits.
+    decision = password_attempt_admit(identifier=identifier, ip=client_ip(request))
+    if not decision.allowed:
+        form.add_error(None, too_many_attempts(decision.retry_after))
+        return _render(request, site, step="password", form=form, status=429,
+                       retry_after=decision.retry_after)
     account = authenticate(request, identifier=identifier, password=form.cleaned_data["password"])
     if account is None or not account.is_staff:
-        window = settings.LOGIN_FAILURE_WINDOW_SECONDS
-        ratelimit.hit(SCOPE_IP, ip, window_seconds=window)
-        ratelimit.hit(SCOPE_IDENTIFIER, identifier, window_seconds=window)
         known = account or Account.objects.filter(identifier=identifier).first()
         journal_record(EventKind.BACKOFFICE_SIGN_IN_FAILED, request=request, account=known,
                        step="password")
-        form.add_error(None, WRONG_CREDENTIALS)
+        form.add_error(None, gettext(WRONG_CREDENTIALS))
         return _render(request, site, step="password", form=form, status=400)
-    # A fresh session key for the half-signed-in state: nobody can have planted it.
+    # A fresh session key for the half-signed-in state: nobody can have planted it. The
+    # random id names this pending sign-in in the code limits (core.ratelimit).
     request.session.cycle_key()
     request.session[PENDING_KEY] = {"account_id": account.pk, "since": time.time(),
-                                    "failures": 0}
+                                    "sign_in_id": secrets.token_urlsafe(16)}
+    return _redirect_to_sign_in(request, site)
+
+
+def _device_wait(device: TOTPDevice) -> int:
+    """Seconds until django-otp lets `device` check a code again (its own slow-down after
+    each wrong code: 1 s, 2 s, 4 s…), 0 when it does now."""
+    allowed, data = device.verify_is_allowed()
+    if allowed:
+        return 0
+    locked_until = (data or {}).get("locked_until")
+    if locked_until is None:
+        return 1
+    return max(1, int((locked_until - timezone.now()).total_seconds() + 0.999))
+
+
+def _verify(device: TOTPDevice, code: str) -> bool:
+    """Check `code` with the device's row locked: two parallel requests carrying the same
+    code cannot both pass django-otp's replay check (a TOTP code is good once, RFC 6238 §5.2),
+    nor both read its slow-down before either records a failure."""
+    with transaction.atomic():
+        locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+        verified = locked.verify_token(code)
+    device.refresh_from_db()
+    return verified
+
+
+def _code_failed(request, account: Account) -> None:
+    journal_record(EventKind.BACKOFFICE_SIGN_IN_FAILED, request=request, account=account,
+                   step="second_factor")
+
+
+def _start_over(request, site) -> HttpResponseRedirect:
+    request.session.pop(PENDING_KEY, None)
+    messages.error(request, gettext(START_OVER))
     return _redirect_to_sign_in(request, site)
 
 
@@ -195,25 +255,30 @@ def _code_step(request, site, account: Account):
     if not form.is_valid():
         return _render(request, site, step=step, form=form, account=account, device=device,
                        status=400)
-    allowed, _ = device.verify_is_allowed()
-    if not allowed or not device.verify_token(form.cleaned_data["code"]):
-        # Every refused code counts, throttled or wrong: a few, and the password is due again.
-        pending = request.session[PENDING_KEY]
-        pending["failures"] = pending.get("failures", 0) + 1
-        request.session[PENDING_KEY] = pending
-        journal_record(EventKind.BACKOFFICE_SIGN_IN_FAILED, request=request, account=account,
-                       step="second_factor")
-        if pending["failures"] >= settings.BACKOFFICE_SIGN_IN_MAX_CODE_FAILURES:
-            request.session.pop(PENDING_KEY, None)
-            messages.error(
-                request,
-                gettext("Trop de codes erronés : saisissez à nouveau votre identifiant et votre "
-                        "mot de passe."),
-            )
-            return _redirect_to_sign_in(request, site)
-        form.add_error("code", WRONG_CODE if allowed else CODE_THROTTLED)
+    # Counted before the code is checked (every code counts, right or wrong, slowed down or
+    # not): parallel requests cannot try more codes than the limits allow.
+    admission = code_attempt_admit(
+        sign_in_id=request.session[PENDING_KEY]["sign_in_id"], account_id=account.pk,
+        ip=client_ip(request),
+    )
+    if admission.start_over:
+        _code_failed(request, account)
+        return _start_over(request, site)
+    wait = admission.retry_after if not admission.allowed else _device_wait(device)
+    if wait:
+        _code_failed(request, account)
+        if admission.last_try:
+            return _start_over(request, site)
+        form.add_error("code", code_throttled(wait))
         return _render(request, site, step=step, form=form, account=account, device=device,
-                       status=400 if allowed else 429)
+                       status=429, retry_after=wait)
+    if not _verify(device, form.cleaned_data["code"]):
+        _code_failed(request, account)
+        if admission.last_try:
+            return _start_over(request, site)
+        form.add_error("code", wrong_code(admission.codes_left))
+        return _render(request, site, step=step, form=form, account=account, device=device,
+                       status=400)
     if enrolling:
         device.confirmed = True
         device.save(update_fields=["confirmed"])
@@ -225,7 +290,7 @@ def _code_step(request, site, account: Account):
     request.session.pop(PENDING_KEY, None)
     auth_login(request, account, backend=BACKEND)  # new session key
     otp_login(request, device)
-    ratelimit.reset(SCOPE_IDENTIFIER, account.identifier)
+    sign_in_completed(identifier=account.identifier, account_id=account.pk)
     journal_record(EventKind.BACKOFFICE_SIGNED_IN, request=request, account=account, actor=account)
     return HttpResponseRedirect(next_url)
 

@@ -5,7 +5,6 @@ Thin views: parse, call a selector or a service, render. Wrapped by BackOfficeSi
 (signed in with the second factor); each view checks its own permission and the scope.
 """
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
@@ -14,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
+from accounts.limits import sign_in_suspension
 from accounts.models import AccountState
 from backoffice.selectors import (
     InvalidSearch,
@@ -23,12 +23,13 @@ from backoffice.selectors import (
     search_query_parse,
     staff_scope,
 )
-from core import cache_counters as ratelimit
 from core.journal import EventKind, journal_record
+from core.ratelimit import wait_text
 
 from . import activation, services
 from .forms import ReasonForm, SearchForm
 from .journal_labels import describe_event
+from .limits import search_admit
 
 SEARCH_PERMISSION = "accounts.helpdesk_search"
 
@@ -47,31 +48,37 @@ def _context(request, **extra):
 def search(request):
     _require(request, SEARCH_PERMISSION)
     form = SearchForm(request.GET or None)
-    results = error = None
+    results = None
+    status = 200
+    retry_after = 0
     if form.is_bound and form.is_valid():
-        if ratelimit.hit(
-            "helpdesk-search", str(request.user.pk), window_seconds=3600
-        ) > settings.BACKOFFICE_SEARCHES_PER_HOUR:
-            error = gettext(
-                "Vous avez atteint le nombre maximal de recherches pour une heure. "
-                "Réessayez plus tard ou contactez l'administration nationale."
-            )
+        # Counted before the search runs (BACKOFFICE_SEARCHES_PER_HOUR per agent).
+        decision = search_admit(agent_id=request.user.pk)
+        if not decision.allowed:
+            retry_after = decision.retry_after
+            form.add_error("q", gettext(
+                "Vous avez atteint le nombre maximal de recherches pour une heure. Réessayez "
+                "dans %(wait)s ou contactez l'administration nationale."
+            ) % {"wait": wait_text(retry_after)})
+            status = 429
         else:
             try:
                 query = search_query_parse(form.cleaned_data["q"])
             except InvalidSearch as exc:
-                error = exc.message
+                form.add_error("q", exc.message)
             else:
                 results = helpdesk_search(query=query, scope=staff_scope(request.user))
-        if error:
-            form.add_error("q", error)
-    status = 400 if form.is_bound and form.errors else 200
-    return TemplateResponse(
+    if status == 200 and form.is_bound and form.errors:
+        status = 400
+    response = TemplateResponse(
         request,
         "admin/helpdesk/search.html",
         _context(request, title=gettext("Rechercher un compte"), form=form, results=results),
         status=status,
     )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def _account_page(request, pk, *, unlock_form=None, close_form=None, status=200):
@@ -85,13 +92,16 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, status=200)
                        actor=request.user)
     account = file.account
     user = request.user
+    # Portal sign-in suspended after too many failures: the agent sees it, and can unlock.
+    suspension = sign_in_suspension(identifier=account.identifier)
     context = _context(
         request,
-        title=f"Compte {account.display_identifier}",
+        title=gettext("Compte %(identifier)s") % {"identifier": account.display_identifier},
         file=file,
         journal=[describe_event(event) for event in file.journal],
+        sign_in_suspended_for=None if suspension.allowed else wait_text(suspension.retry_after),
         can_unlock=user.has_perm("accounts.account_unlock")
-        and account.state == AccountState.LOCKED,
+        and (account.state == AccountState.LOCKED or not suspension.allowed),
         can_close=user.has_perm("accounts.account_close") and account.state != AccountState.CLOSED,
         can_resend=user.has_perm("accounts.activation_resend"),
         unlock_form=unlock_form or ReasonForm(prefix="unlock"),
@@ -136,9 +146,9 @@ def account_close(request, pk):
     return _account_action(
         request, pk, permission="accounts.account_close", prefix="close",
         service=services.account_close,
-        done=gettext(
-            "Le compte est fermé. Les fiches responsables qu'il couvrait sont libérées : "
-            "une nouvelle activation est possible."
+        done=(
+            gettext("Le compte est fermé. Les fiches responsables qu'il couvrait sont libérées : "
+            "une nouvelle activation est possible.")
         ),
     )
 

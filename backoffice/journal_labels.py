@@ -20,6 +20,7 @@ DETAIL_LABELS = {
     "profile": _("profil"),
     "method": _("méthode"),
     "sent": _("envoyé"),
+    "sign_in_suspended": _("connexion suspendue"),
     # The school's fixes (pupils.services).
     "guardian_record": _("fiche responsable n°"),
     "pupil": _("élève n°"),

@@ -10,14 +10,14 @@ from collections.abc import Iterable
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.forms import FAILURES_PER_IDENTIFIER
+from accounts.limits import sign_in_failures_clear, sign_in_suspension
 from accounts.models import Account, AccountKind, AccountState, StaffProfile, StaffRole
 from accounts.services import account_create
+from backoffice.limits import staff_sign_in_failures_clear
 from backoffice.roles import group_for_role
-from core import cache_counters as ratelimit
 from core.journal import EventKind, journal_record
 from pupils.models import Academy, Establishment, Pupil
 
@@ -30,8 +30,7 @@ STAFF_PASSWORD_VALIDATORS = [
 
 
 class ActionRefused(Exception):
-    """The action does not apply to the account as it is now; the message is for the user
-    (translatable)."""
+    """The action does not apply to the account as it is now; the message is French."""
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -68,11 +67,13 @@ def _check_scope(
 ) -> None:
     if role == StaffRole.SECRETARY and not establishments:
         raise ValidationError(
-            {"establishments": _("Un secrétariat doit être rattaché à au moins un établissement.")}
+            {"establishments": gettext(
+                "Un secrétariat doit être rattaché à au moins un établissement."
+            )}
         )
     if role == StaffRole.HELPDESK and academy is None:
         raise ValidationError(
-            {"academy": _("Un agent d'assistance doit être rattaché à une académie.")}
+            {"academy": gettext("Un agent d'assistance doit être rattaché à une académie.")}
         )
 
 
@@ -134,13 +135,15 @@ def staff_update(
     academy = academy if role == StaffRole.HELPDESK else None
     _check_scope(role=role, establishments=establishments, academy=academy)
     if state not in (AccountState.ACTIVE, AccountState.LOCKED, AccountState.CLOSED):
-        raise ValidationError({"state": _("Choisissez un état : actif, verrouillé ou fermé.")})
+        raise ValidationError(
+            {"state": gettext("Choisissez un état : actif, verrouillé ou fermé.")}
+        )
     # Re-read: an admin form has already written its values on the instance it holds.
     profile = StaffProfile.objects.select_related("academy").get(pk=profile.pk)
     account = Account.objects.select_for_update().get(pk=profile.account_id)
     if account.pk == actor.pk and (state != AccountState.ACTIVE or role != StaffRole.NATIONAL):
         raise ValidationError(
-            _("Vous ne pouvez pas retirer vos propres droits : demandez-le à un autre "
+            gettext("Vous ne pouvez pas retirer vos propres droits : demandez-le à un autre "
             "administrateur national.")
         )
     before = _scope_summary(profile) | {"state": account.state}
@@ -168,9 +171,11 @@ def staff_update(
 
 @transaction.atomic
 def staff_second_factor_reset(*, account: Account, actor: Account) -> int:
-    """Forget the staff user's TOTP devices: they enrol a new one at their next sign-in."""
+    """Forget the staff user's TOTP devices: they enrol a new one at their next sign-in, at
+    once: their failed passwords and codes are forgotten too (backoffice.limits)."""
     deleted, _ = TOTPDevice.objects.filter(user=account).delete()
     journal_record(EventKind.BACKOFFICE_SECOND_FACTOR_RESET, account=account, actor=actor)
+    staff_sign_in_failures_clear(identifier=account.identifier, account_id=account.pk)
     return deleted
 
 
@@ -193,18 +198,32 @@ def _state_before_lock(account: Account) -> str:
 
 @transaction.atomic
 def account_unlock(*, account: Account, actor: Account, reason: str, request=None) -> Account:
+    """Give the holder their sign-in back: a locked account returns to the state it had
+    before, and the portal's failed sign-ins of its identifier are forgotten (the window
+    that suspends sign-in after LOGIN_MAX_FAILURES_PER_IDENTIFIER failures).
+
+    Raises ActionRefused when the account is neither locked nor suspended. The journal
+    says which of the two it was (`state_before`/`state_after`, `sign_in_suspended`).
+    """
     account = Account.objects.select_for_update().get(pk=account.pk)
-    if account.state != AccountState.LOCKED:
-        raise ActionRefused(_("Ce compte n'est pas verrouillé : il n'y a rien à déverrouiller."))
-    account.state = _state_before_lock(account)
-    account._history_user = actor
-    account.save(update_fields=["state"])
+    suspended = not sign_in_suspension(identifier=account.identifier).allowed
+    if account.state != AccountState.LOCKED and not suspended:
+        raise ActionRefused(gettext(
+            "Ce compte n'est pas verrouillé et sa connexion n'est pas suspendue : il n'y a "
+            "rien à déverrouiller."
+        ))
+    state_before = account.state
+    if account.state == AccountState.LOCKED:
+        account.state = _state_before_lock(account)
+        account._history_user = actor
+        account.save(update_fields=["state"])
     journal_record(
         EventKind.HELPDESK_ACCOUNT_UNLOCKED, request=request, account=account, actor=actor,
-        reason=reason, state_before=AccountState.LOCKED, state_after=account.state,
+        reason=reason, state_before=state_before, state_after=account.state,
+        sign_in_suspended=suspended,
     )
-    # The portal's failed sign-in counter of this identifier starts again.
-    ratelimit.reset(FAILURES_PER_IDENTIFIER, account.identifier)
+    # The portal's failed sign-in window of this identifier starts again.
+    sign_in_failures_clear(identifier=account.identifier)
     return account
 
 
@@ -214,9 +233,9 @@ def account_close(*, account: Account, actor: Account, reason: str, request=None
     record can then be claimed by a new activation."""
     account = Account.objects.select_for_update().get(pk=account.pk)
     if account.state == AccountState.CLOSED:
-        raise ActionRefused(_("Ce compte est déjà fermé."))
+        raise ActionRefused(gettext("Ce compte est déjà fermé."))
     if account.kind == AccountKind.STAFF:
-        raise ActionRefused(_("Les comptes du personnel se gèrent dans « Personnels »."))
+        raise ActionRefused(gettext("Les comptes du personnel se gèrent dans « Personnels »."))
     state_before = account.state
     account.state = AccountState.CLOSED
     account._history_user = actor

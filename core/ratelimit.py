@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext, ngettext
 from limits import RateLimitItemPerSecond
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -66,6 +67,28 @@ class Decision:
 
     def __bool__(self) -> bool:
         return self.allowed
+
+
+def wait_text(seconds: int) -> str:
+    """A wait of `seconds` (a `Decision.retry_after`) in French words, never shorter than
+    the truth: « 45 secondes », « 15 minutes », « 1 heure et 30 minutes », « 24 heures ».
+
+    Under a minute the seconds are given; beyond, whole minutes rounded up (a message saying
+    « 1 minute » when 100 s remain would send the user back to a refusal), grouped in hours
+    from the sixtieth.
+    """
+    seconds = max(1, int(seconds))
+    if seconds < 60:
+        return ngettext("%(n)d seconde", "%(n)d secondes", seconds) % {"n": seconds}
+    minutes = math.ceil(seconds / 60)
+    minutes_text = ngettext("%(n)d minute", "%(n)d minutes", minutes % 60) % {"n": minutes % 60}
+    if minutes < 60:
+        return minutes_text
+    hours = minutes // 60
+    hours_text = ngettext("%(n)d heure", "%(n)d heures", hours) % {"n": hours}
+    if minutes % 60 == 0:
+        return hours_text
+    return gettext("%(hours)s et %(minutes)s") % {"hours": hours_text, "minutes": minutes_text}
 
 
 def subject_key(subject: str) -> str:

@@ -29,3 +29,20 @@ def shared_counters_in_production(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def shared_rate_limits_in_production(app_configs, **kwargs):
+    """Rate-limit windows kept in one process's memory would multiply every limit by the
+    number of web processes, and reset at each restart."""
+    if settings.RATELIMIT_STORAGE_URL.startswith(("memory://", "memory:")):
+        return [
+            Error(
+                "RATELIMIT_STORAGE_URL keeps the rate limits in each process's memory: they "
+                "would not be shared between web processes.",
+                hint="Leave RATELIMIT_STORAGE_URL empty to use REDIS_URL, or set it to a "
+                "redis:// URL.",
+                id="educonnect.E003",
+            )
+        ]
+    return []

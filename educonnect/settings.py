@@ -108,7 +108,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
-# --- Cache (rate-limit and attempt counters), sessions --------------------------------
+# --- Cache, sessions, rate limits -------------------------------------------------------
 # Counters must be shared by every web node: in production REDIS_URL points at Redis. The
 # embedded default is a per-process memory cache, fine for a one-process demo only.
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -126,8 +126,9 @@ else:
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Rate limits (core.ratelimit, the `limits` library): moving windows in Redis, shared by
-# every web node; the demo keeps them in this process's memory.
-RATELIMIT_STORAGE_URL = env.str("RATELIMIT_STORAGE_URL", default=REDIS_URL or "memory://")
+# every web node (`manage.py check --deploy` refuses memory://); the demo keeps them in this
+# process's memory. Empty means: the REDIS_URL.
+RATELIMIT_STORAGE_URL = env.str("RATELIMIT_STORAGE_URL", default="") or REDIS_URL or "memory://"
 
 # Idle lifetime: the cookie is renewed on every request and dies after this many idle seconds.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
@@ -321,8 +322,24 @@ ACTIVATION_FLOW_RETENTION_DAYS = env.int("ACTIVATION_FLOW_RETENTION_DAYS", defau
 # codes it allows (django-otp also slows a device down after each wrong code).
 BACKOFFICE_SIGN_IN_PENDING_SECONDS = env.int("BACKOFFICE_SIGN_IN_PENDING_SECONDS", default=300)
 BACKOFFICE_SIGN_IN_MAX_CODE_FAILURES = env.int("BACKOFFICE_SIGN_IN_MAX_CODE_FAILURES", default=5)
+# Codes per staff account across sign-ins (cleared by a right code): someone who holds the
+# password cannot restart sign-ins to try codes for ever (20 a day ≈ 2 % a year of guessing
+# one of the 3 codes accepted at a time out of a million).
+BACKOFFICE_SIGN_IN_MAX_CODE_FAILURES_PER_ACCOUNT = env.int(
+    "BACKOFFICE_SIGN_IN_MAX_CODE_FAILURES_PER_ACCOUNT", default=20
+)
+BACKOFFICE_SIGN_IN_ACCOUNT_CODE_WINDOW_SECONDS = env.int(
+    "BACKOFFICE_SIGN_IN_ACCOUNT_CODE_WINDOW_SECONDS", default=24 * 3600
+)
+# Codes per client IP address (right or wrong: never cleared), whatever the account.
+BACKOFFICE_SIGN_IN_MAX_CODES_PER_IP = env.int("BACKOFFICE_SIGN_IN_MAX_CODES_PER_IP", default=100)
+BACKOFFICE_SIGN_IN_IP_CODE_WINDOW_SECONDS = env.int(
+    "BACKOFFICE_SIGN_IN_IP_CODE_WINDOW_SECONDS", default=3600
+)
 # Helpdesk searches per agent and hour: ample for a call centre, a brake on scraping.
 BACKOFFICE_SEARCHES_PER_HOUR = env.int("BACKOFFICE_SEARCHES_PER_HOUR", default=600)
+# The window of that limit: an hour, as its name says (not read from the environment).
+BACKOFFICE_SEARCH_WINDOW_SECONDS = 3600
 # What authenticator apps show next to the code.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="ÉduConnect back-office")
 # TOTP secrets are never displayed once enrolled.

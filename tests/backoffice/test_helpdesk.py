@@ -2,21 +2,23 @@
 journaled with the agent and the reason they typed, each one kept in the history."""
 
 import datetime
+from html import unescape
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.limits import SIGN_IN_PER_IDENTIFIER
 from accounts.models import AccountState
 from activation.flows import ACTIVATION_CODE, SMS_ACTIVATION, ActivationData
 from activation.services import activation_flow_start
-from core import cache_counters as ratelimit
-from core import codes
-from core import ratelimit as ratelimit_v2
+from core import codes, ratelimit
 from core.flows import flow_start
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowCode, FlowStatus, JournalEvent
 from notifications.models import OutboundMessage
+from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +66,7 @@ def test_unlock_requires_a_reason(helpdesk_client, locked_account):
 
 def test_unlock_is_journaled_with_the_agent_and_reason(helpdesk_client, helpdesk_agent,
                                                         locked_account):
-    ratelimit.hit("login-identifier", locked_account.identifier, window_seconds=900)
+    ratelimit.hit(SIGN_IN_PER_IDENTIFIER, locked_account.identifier)
     response = helpdesk_client.post(account_url(locked_account, "unlock"),
                                     {"unlock-reason": REASON})
     assert response.status_code == 302
@@ -72,12 +74,13 @@ def test_unlock_is_journaled_with_the_agent_and_reason(helpdesk_client, helpdesk
     assert locked_account.state == AccountState.ACTIVE
     event = JournalEvent.objects.get(kind="helpdesk.account_unlocked")
     assert event.account == locked_account and event.actor == helpdesk_agent
-    assert event.data == {"reason": REASON, "state_before": "locked", "state_after": "active"}
+    assert event.data == {"reason": REASON, "state_before": "locked", "state_after": "active",
+                          "sign_in_suspended": False}
     change = locked_account.history.latest()
     assert change.history_user == helpdesk_agent and change.state == "active"
     assert change.prev_record.state == "locked"
     # The portal's sign-in counter of this identifier starts again.
-    assert ratelimit.count("login-identifier", locked_account.identifier) == 0
+    assert ratelimit.used(SIGN_IN_PER_IDENTIFIER, locked_account.identifier) == 0
     # The file shows it, with the agent.
     body = helpdesk_client.get(account_url(locked_account)).content.decode()
     assert "Compte déverrouillé par l&#x27;assistance" in body
@@ -89,6 +92,34 @@ def test_unlocking_an_unlocked_account_says_so(helpdesk_client, world):
     response = helpdesk_client.post(url, {"unlock-reason": REASON}, follow=True)
     assert "n&#x27;est pas verrouillé" in response.content.decode()
     assert not JournalEvent.objects.filter(kind="helpdesk.account_unlocked").exists()
+
+
+def test_unlock_lifts_a_portal_sign_in_suspended_after_failures(helpdesk_client, world,
+                                                               settings):
+    settings.LOGIN_MAX_FAILURES_PER_IDENTIFIER = 2
+    account = world.account_a1
+    portal = Client()
+    for _ in range(2):
+        portal.post("/connexion/representant-legal/",
+                    {"identifier": account.identifier, "password": "Mauvais-1!"})
+    refused = portal.post("/connexion/representant-legal/",
+                          {"identifier": account.identifier, "password": DEFAULT_PASSWORD})
+    assert refused.status_code == 429
+    # The agent sees the suspension and how long it lasts, and may lift it.
+    body = unescape(helpdesk_client.get(account_url(account)).content.decode())
+    assert "Suspendue après trop d'échecs, encore 15 minutes" in body
+    assert "Déverrouiller le compte" in body
+
+    response = helpdesk_client.post(account_url(account, "unlock"), {"unlock-reason": REASON})
+    assert response.status_code == 302
+    event = JournalEvent.objects.get(kind="helpdesk.account_unlocked")
+    assert event.data == {"reason": REASON, "state_before": "active", "state_after": "active",
+                          "sign_in_suspended": True}
+    body = unescape(helpdesk_client.get(account_url(account)).content.decode())
+    assert "Suspendue" not in body and "Déverrouiller le compte" not in body
+    assert portal.post("/connexion/representant-legal/",
+                       {"identifier": account.identifier, "password": DEFAULT_PASSWORD}
+                       ).status_code == 302
 
 
 def test_close_releases_the_guardian_records(helpdesk_client, helpdesk_agent, world):
@@ -138,7 +169,7 @@ def stalled_flow(world, settings):
     FlowCode.objects.filter(flow=flow).update(
         created_at=timezone.now() - datetime.timedelta(minutes=5)
     )
-    ratelimit_v2.clear(codes.RECIPIENT_COOLDOWN, codes.recipient_key("sms", "+33622334455"))
+    ratelimit.clear(codes.RECIPIENT_COOLDOWN, codes.recipient_key("sms", "+33622334455"))
     flow.refresh_from_db()
     assert ActivationData.of(flow).matched_record_ids == [world.rec_a2.pk]
     return flow

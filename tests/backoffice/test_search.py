@@ -149,8 +149,11 @@ def test_searches_are_limited_per_agent(helpdesk_client, settings):
     for _ in range(2):
         assert helpdesk_client.get(SEARCH, {"q": "lefevre"}).status_code == 200
     response = helpdesk_client.get(SEARCH, {"q": "lefevre"})
-    assert response.status_code == 400
+    assert response.status_code == 429
     assert "nombre maximal de recherches" in response.content.decode()
+    # A moving hour: the first search leaves it in about an hour.
+    assert "Réessayez dans 1 heure ou" in response.content.decode()
+    assert 3590 <= int(response["Retry-After"]) <= 3600
 
 
 @pytest.mark.django_db

@@ -97,3 +97,12 @@ def test_on_redis_parallel_hits_never_pass_the_limit_and_keys_leak_no_subject():
     assert results.count(True) == 3
     keys = redis.Redis.from_url(settings.RATELIMIT_STORAGE_URL).keys("*")
     assert keys and not any(b"98765432" in key for key in keys)
+
+
+def test_the_deploy_check_refuses_counters_in_process_memory(settings):
+    from educonnect.checks import shared_rate_limits_in_production
+
+    settings.RATELIMIT_STORAGE_URL = "memory://"
+    assert [e.id for e in shared_rate_limits_in_production(None)] == ["educonnect.E003"]
+    settings.RATELIMIT_STORAGE_URL = "redis://redis:6379/0"
+    assert shared_rate_limits_in_production(None) == []
