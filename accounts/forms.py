@@ -13,9 +13,10 @@ from functools import partial
 
 from django import forms
 from django.contrib.auth import authenticate
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
+from core.forms import EduConnectForm
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.ratelimit import wait_text
@@ -40,11 +41,15 @@ def throttled_message(retry_after: int) -> str:
     ) % {"wait": wait_text(retry_after)}
 
 
-class SignInForm(forms.Form):
+class SignInForm(EduConnectForm):
     identifier = forms.CharField(
         label=gettext_lazy("Identifiant"),
         help_text=gettext_lazy("Identifiant au format p.nomXX"),
         max_length=IDENTIFIER_MAX_LENGTH,
+        widget=forms.TextInput(attrs={
+            "autocomplete": "username", "autocapitalize": "none", "autocorrect": "off",
+            "spellcheck": "false",
+        }),
         error_messages={
             "required": gettext_lazy("Saisissez votre identifiant, au format p.nomXX."),
             "max_length": gettext_lazy(
@@ -53,11 +58,16 @@ class SignInForm(forms.Form):
             ),
         },
     )
+    # Rendered by components/password_field.html: DSFR's password component (show/hide box),
+    # which django-dsfr has no snippet for.
     password = forms.CharField(
         label=gettext_lazy("Mot de passe"),
         strip=False,
         max_length=PASSWORD_MAX_LENGTH,
-        widget=forms.PasswordInput,
+        widget=forms.PasswordInput(attrs={
+            "class": "fr-password__input fr-input", "autocomplete": "current-password",
+            "autocapitalize": "off", "autocorrect": "off", "spellcheck": "false",
+        }),
         error_messages={
             "required": gettext_lazy("Saisissez votre mot de passe."),
             "max_length": gettext_lazy("Ce mot de passe est trop long : vérifiez votre saisie."),
@@ -74,6 +84,10 @@ class SignInForm(forms.Form):
         # the same time whether the account exists or not, and journaling it means a commit.
         self.after_response: list[Callable[[], None]] = []
         super().__init__(**kwargs)
+
+    def non_field_errors_concern_fields(self) -> bool:
+        # A refusal is about the pair typed; too many attempts is about no field.
+        return self.has_error(NON_FIELD_ERRORS, "invalid_login")
 
     def clean_identifier(self) -> str:
         # Letters print identifiers in capitals (P.NOM12); they are stored in lowercase.

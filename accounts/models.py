@@ -5,21 +5,22 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
 
 class AccountKind(models.TextChoices):
-    GUARDIAN = "guardian", "Représentant légal"
-    PUPIL = "pupil", "Élève"
-    STAFF = "staff", "Personnel"
+    GUARDIAN = "guardian", _("Représentant légal")
+    PUPIL = "pupil", _("Élève")
+    STAFF = "staff", _("Personnel")
 
 
 class AccountState(models.TextChoices):
-    PROVISIONAL = "provisional", "Provisoire"
-    ACTIVE = "active", "Actif"
-    LOCKED = "locked", "Verrouillé"
-    CLOSED = "closed", "Fermé"
+    PROVISIONAL = "provisional", _("Provisoire")
+    ACTIVE = "active", _("Actif")
+    LOCKED = "locked", _("Verrouillé")
+    CLOSED = "closed", _("Fermé")
 
 
 class AccountManager(BaseUserManager):
@@ -44,20 +45,20 @@ class AccountManager(BaseUserManager):
 class Account(AbstractBaseUser, PermissionsMixin):
     # Stored in lowercase (a check constraint says so); on PostgreSQL `unique` also gives the
     # varchar_pattern_ops index that the identifier generator's prefix lookup uses.
-    identifier = models.CharField("identifiant", max_length=40, unique=True)
-    kind = models.CharField("type", max_length=10, choices=AccountKind.choices)
-    first_name = models.CharField("prénom", max_length=100, blank=True)
-    last_name = models.CharField("nom", max_length=100, blank=True)
-    email = models.EmailField("adresse électronique", blank=True)
-    email_verified = models.BooleanField("adresse vérifiée", default=False)
-    phone = PhoneNumberField("téléphone portable", blank=True)
-    phone_verified = models.BooleanField("téléphone vérifié", default=False)
+    identifier = models.CharField(_("identifiant"), max_length=40, unique=True)
+    kind = models.CharField(_("type"), max_length=10, choices=AccountKind.choices)
+    first_name = models.CharField(_("prénom"), max_length=100, blank=True)
+    last_name = models.CharField(_("nom"), max_length=100, blank=True)
+    email = models.EmailField(_("adresse électronique"), blank=True)
+    email_verified = models.BooleanField(_("adresse vérifiée"), default=False)
+    phone = PhoneNumberField(_("téléphone portable"), blank=True)
+    phone_verified = models.BooleanField(_("téléphone vérifié"), default=False)
     state = models.CharField(
-        "état", max_length=12, choices=AccountState.choices, default=AccountState.PROVISIONAL
+        _("état"), max_length=12, choices=AccountState.choices, default=AccountState.PROVISIONAL
     )
-    is_staff = models.BooleanField("accès au back-office", default=False)
-    date_joined = models.DateTimeField("créé le", default=timezone.now)
-    activated_at = models.DateTimeField("activé le", null=True, blank=True)
+    is_staff = models.BooleanField(_("accès au back-office"), default=False)
+    date_joined = models.DateTimeField(_("créé le"), default=timezone.now)
+    activated_at = models.DateTimeField(_("activé le"), null=True, blank=True)
 
     objects = AccountManager()
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
@@ -66,7 +67,7 @@ class Account(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS = []
 
     class Meta:
-        verbose_name = "compte"
+        verbose_name = _("compte")
         constraints = [
             models.UniqueConstraint(Lower("identifier"), name="account_identifier_ci_unique"),
             models.CheckConstraint(
@@ -108,9 +109,9 @@ class Account(AbstractBaseUser, PermissionsMixin):
 
 
 class StaffRole(models.TextChoices):
-    SECRETARY = "secretary", "Secrétariat d'établissement"
-    HELPDESK = "helpdesk", "Assistance académique"
-    NATIONAL = "national", "Administration nationale"
+    SECRETARY = "secretary", _("Secrétariat d'établissement")
+    HELPDESK = "helpdesk", _("Assistance académique")
+    NATIONAL = "national", _("Administration nationale")
 
 
 class StaffProfile(models.Model):
@@ -118,28 +119,28 @@ class StaffProfile(models.Model):
     scope it works on. Written through backoffice.services only."""
 
     account = models.OneToOneField(
-        Account, on_delete=models.CASCADE, related_name="staff_profile", verbose_name="compte"
+        Account, on_delete=models.CASCADE, related_name="staff_profile", verbose_name=_("compte")
     )
-    role = models.CharField("rôle", max_length=12, choices=StaffRole.choices)
+    role = models.CharField(_("rôle"), max_length=12, choices=StaffRole.choices)
     # Secretaries: the schools they work for.
     establishments = models.ManyToManyField(
         "pupils.Establishment", blank=True, related_name="staff_profiles",
-        verbose_name="établissements",
+        verbose_name=_("établissements"),
     )
     # Helpdesk agents: the academy whose accounts they assist.
     academy = models.ForeignKey(
         "pupils.Academy", on_delete=models.PROTECT, null=True, blank=True,
-        related_name="staff_profiles", verbose_name="académie",
+        related_name="staff_profiles", verbose_name=_("académie"),
     )
 
     class Meta:
-        verbose_name = "personnel du back-office"
-        verbose_name_plural = "personnels du back-office"
+        verbose_name = _("personnel du back-office")
+        verbose_name_plural = _("personnels du back-office")
         permissions = [
-            ("helpdesk_search", "Rechercher un compte (assistance)"),
-            ("account_unlock", "Déverrouiller un compte"),
-            ("account_close", "Fermer un compte"),
-            ("activation_resend", "Renvoyer le SMS d'activation"),
+            ("helpdesk_search", _("Rechercher un compte (assistance)")),
+            ("account_unlock", _("Déverrouiller un compte")),
+            ("account_close", _("Fermer un compte")),
+            ("activation_resend", _("Renvoyer le SMS d'activation")),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,4 +1,5 @@
-"""The published password rules, their French wording, and a strength word.
+"""The published password rules, their wording (French source, translatable), and a
+strength word.
 
 One source for the server (activation today, password change tomorrow) and for the live
 checklist of static/js/password-rules.js, which receives RULES through the template
@@ -26,7 +27,11 @@ from functools import lru_cache
 
 from django.contrib.auth.password_validation import CommonPasswordValidator
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from core.i18n import lazy_interpolate
 from core.normalization import name_key
 
 from .models import AccountKind
@@ -44,59 +49,70 @@ SPECIAL_CHARACTERS_DISPLAY = " ".join(SPECIAL_CHARACTERS)
 # Strength: every rule met and at least this long reads « Fort ».
 STRONG_LENGTH = 12
 
-STRENGTH_WEAK = "Faible"
-STRENGTH_MEDIUM = "Moyen"
-STRENGTH_STRONG = "Fort"
+STRENGTH_WEAK = _("Faible")
+STRENGTH_MEDIUM = _("Moyen")
+STRENGTH_STRONG = _("Fort")
 
 
 @dataclass(frozen=True)
 class Rule:
     key: str
-    label: str  # the checklist line, as the seeds word it
-    error: str  # the error shown under the field when the rule is not met
+    label: Promise  # the checklist line, as the seeds word it
+    error: Promise  # the error shown under the field when the rule is not met
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("upper", "Doit contenir 1 majuscule",
-         "Le mot de passe doit contenir au moins 1 majuscule."),
-    Rule("lower", "Doit contenir 1 minuscule",
-         "Le mot de passe doit contenir au moins 1 minuscule."),
-    Rule("digit", "Doit contenir 1 chiffre",
-         "Le mot de passe doit contenir au moins 1 chiffre."),
-    Rule("special", f"Doit contenir 1 caractère spécial parmi {SPECIAL_CHARACTERS_DISPLAY}",
-         f"Le mot de passe doit contenir au moins 1 caractère spécial parmi "
-         f"{SPECIAL_CHARACTERS_DISPLAY}."),
-    Rule("length", f"Doit contenir {MIN_LENGTH} caractères minimum",
-         f"Le mot de passe doit contenir au moins {MIN_LENGTH} caractères."),
+    Rule("upper", _("Doit contenir 1 majuscule"),
+         _("Le mot de passe doit contenir au moins 1 majuscule.")),
+    Rule("lower", _("Doit contenir 1 minuscule"),
+         _("Le mot de passe doit contenir au moins 1 minuscule.")),
+    Rule("digit", _("Doit contenir 1 chiffre"),
+         _("Le mot de passe doit contenir au moins 1 chiffre.")),
+    Rule("special",
+         lazy_interpolate(_("Doit contenir 1 caractère spécial parmi %(characters)s"),
+                          characters=SPECIAL_CHARACTERS_DISPLAY),
+         lazy_interpolate(
+             _("Le mot de passe doit contenir au moins 1 caractère spécial parmi "
+               "%(characters)s."),
+             characters=SPECIAL_CHARACTERS_DISPLAY)),
+    Rule("length",
+         lazy_interpolate(_("Doit contenir %(min_length)s caractères minimum"),
+                          min_length=MIN_LENGTH),
+         lazy_interpolate(_("Le mot de passe doit contenir au moins %(min_length)s caractères."),
+                          min_length=MIN_LENGTH)),
 )
 
-ERROR_TOO_LONG = f"Le mot de passe ne doit pas dépasser {MAX_LENGTH} caractères."
-ERROR_COMMON = (
+ERROR_TOO_LONG = lazy_interpolate(
+    _("Le mot de passe ne doit pas dépasser %(max_length)s caractères."), max_length=MAX_LENGTH
+)
+ERROR_COMMON = _(
     "Ce mot de passe est trop courant : il figure parmi les mots de passe les plus utilisés. "
     "Choisissez-en un autre."
 )
-ERROR_CONTAINS_NAME = (
+ERROR_CONTAINS_NAME = _(
     "Le mot de passe ne doit pas contenir votre nom, votre prénom ou votre identifiant. "
     "Choisissez-en un autre."
 )
-ERROR_STAFF_TOO_SHORT = (
-    f"Le mot de passe est trop court : il doit contenir au moins {STAFF_MIN_LENGTH} caractères "
-    "pour un compte du back-office."
+ERROR_STAFF_TOO_SHORT = lazy_interpolate(
+    _("Le mot de passe est trop court : il doit contenir au moins %(min_length)s caractères "
+      "pour un compte du back-office."),
+    min_length=STAFF_MIN_LENGTH,
 )
-ERROR_STAFF_CONTAINS_PERSONAL_DATA = (
+ERROR_STAFF_CONTAINS_PERSONAL_DATA = _(
     "Le mot de passe ne doit contenir ni le nom, ni le prénom, ni l'identifiant, ni "
     "l'adresse électronique de son titulaire. Choisissez-en un autre."
 )
-STAFF_HELP_TEXT = (
-    f"Au moins {STAFF_MIN_LENGTH} caractères, dont 1 majuscule, 1 minuscule, 1 chiffre et 1 "
-    f"caractère spécial parmi {SPECIAL_CHARACTERS_DISPLAY} ; ni un mot de passe courant, ni "
-    "le nom, le prénom, l'identifiant ou l'adresse électronique de son titulaire."
+STAFF_HELP_TEXT = lazy_interpolate(
+    _("Au moins %(min_length)s caractères, dont 1 majuscule, 1 minuscule, 1 chiffre et 1 "
+      "caractère spécial parmi %(characters)s ; ni un mot de passe courant, ni le nom, le "
+      "prénom, l'identifiant ou l'adresse électronique de son titulaire."),
+    min_length=STAFF_MIN_LENGTH, characters=SPECIAL_CHARACTERS_DISPLAY,
 )
-ERROR_MISMATCH = (
+ERROR_MISMATCH = _(
     "La confirmation ne correspond pas au mot de passe. Saisissez deux fois le même mot de passe."
 )
-ERROR_REQUIRED = "Saisissez un mot de passe."
-ERROR_CONFIRMATION_REQUIRED = "Saisissez une deuxième fois le mot de passe pour le confirmer."
+ERROR_REQUIRED = _("Saisissez un mot de passe.")
+ERROR_CONFIRMATION_REQUIRED = _("Saisissez une deuxième fois le mot de passe pour le confirmer.")
 
 _SPECIAL_RE = re.compile("[" + re.escape(SPECIAL_CHARACTERS) + "]")
 # Names shorter than this are not looked for (« Li » would forbid every password with "li").
@@ -123,8 +139,8 @@ def strength(password: str) -> str:
     """« Faible » until every rule is met, then « Moyen », then « Fort » from 12 characters."""
     password = password or ""
     if not all(_checks(password).values()):
-        return STRENGTH_WEAK
-    return STRENGTH_STRONG if len(password) >= STRONG_LENGTH else STRENGTH_MEDIUM
+        return str(STRENGTH_WEAK)
+    return str(STRENGTH_STRONG if len(password) >= STRONG_LENGTH else STRENGTH_MEDIUM)
 
 
 @lru_cache(maxsize=1)
@@ -164,7 +180,8 @@ def contains_personal_data(password: str, parts: set[str]) -> bool:
 def password_errors(
     password: str, *, first_name: str = "", last_name: str = "", identifier: str = ""
 ) -> list[str]:
-    """Every French error for `password` (empty list: the password is acceptable)."""
+    """Every error for `password`, in the active language (empty list: the password is
+    acceptable)."""
     return _errors(password, first_name=first_name, last_name=last_name,
                    identifier=identifier, staff=False)
 
@@ -173,7 +190,7 @@ def staff_password_errors(
     password: str, *, first_name: str = "", last_name: str = "", identifier: str = "",
     email: str = "",
 ) -> list[str]:
-    """Every French error for a back-office password (the staff policy)."""
+    """Every error for a back-office password (the staff policy), in the active language."""
     return _errors(password, first_name=first_name, last_name=last_name,
                    identifier=identifier, email=email, staff=True)
 
@@ -181,9 +198,9 @@ def staff_password_errors(
 def _errors(password: str, *, first_name: str, last_name: str, identifier: str,
             email: str = "", staff: bool) -> list[str]:
     if not password:
-        return [ERROR_REQUIRED]
+        return [str(ERROR_REQUIRED)]
     if len(password) > MAX_LENGTH:
-        return [ERROR_TOO_LONG]
+        return [str(ERROR_TOO_LONG)]
     errors = [rule.error for rule, ok in rule_results(password)
               if not ok and not (staff and rule.key == "length")]
     if staff and len(password) < STAFF_MIN_LENGTH:
@@ -194,17 +211,18 @@ def _errors(password: str, *, first_name: str, last_name: str, identifier: str,
                            email=email if staff else "")
     if contains_personal_data(password, parts):
         errors.append(ERROR_STAFF_CONTAINS_PERSONAL_DATA if staff else ERROR_CONTAINS_NAME)
-    return errors
+    return [str(error) for error in errors]
 
 
 def password_rules_for_js() -> dict:
     """What static/js/password-rules.js needs, passed through json_script."""
     return {
-        "rules": [{"key": r.key, "label": r.label} for r in RULES],
+        "rules": [{"key": r.key, "label": str(r.label)} for r in RULES],
         "special": SPECIAL_CHARACTERS,
         "minLength": MIN_LENGTH,
         "strongLength": STRONG_LENGTH,
-        "words": {"weak": STRENGTH_WEAK, "medium": STRENGTH_MEDIUM, "strong": STRENGTH_STRONG},
+        "words": {"weak": str(STRENGTH_WEAK), "medium": str(STRENGTH_MEDIUM),
+                  "strong": str(STRENGTH_STRONG)},
     }
 
 
@@ -240,8 +258,10 @@ class EduConnectPasswordValidator:
             raise ValidationError(errors, code="password_policy")
 
     def get_help_text(self):
-        return (" ; ".join(rule.label for rule in RULES)
-                + f" ({STAFF_MIN_LENGTH} caractères minimum pour un compte du back-office).")
+        return " ; ".join(str(rule.label) for rule in RULES) + (
+            gettext(" (%(min_length)s caractères minimum pour un compte du back-office).")
+            % {"min_length": STAFF_MIN_LENGTH}
+        )
 
 
 class StaffPasswordValidator:

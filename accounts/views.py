@@ -1,6 +1,8 @@
 """Profile choice, sign-in and sign-out of the portal (staff sign in at /gestion/)."""
 
 import logging
+from dataclasses import dataclass
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -9,7 +11,12 @@ from django.contrib.auth.views import LoginView
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.template.response import TemplateResponse
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
@@ -20,12 +27,30 @@ from .models import AccountKind
 
 logger = logging.getLogger(__name__)
 
-SIGN_IN_TITLE = "Je me connecte avec mon compte ÉduConnect"
+SIGN_IN_TITLE = gettext_lazy("Je me connecte avec mon compte ÉduConnect")
 
-# URL slug -> (account kind, label shown above the form as in the seeds).
+
+@dataclass(frozen=True)
+class Profile:
+    """A way into the portal: the tile of the profile choice and the sign-in form's label."""
+
+    slug: str  # in the URL
+    kind: AccountKind
+    label: Promise  # as in the seeds
+    detail: Promise
+    pictogram: str  # DSFR artwork, under static/
+
+
 PROFILES = {
-    "representant-legal": (AccountKind.GUARDIAN, "Représentant légal"),
-    "eleve": (AccountKind.PUPIL, "Élève"),
+    profile.slug: profile
+    for profile in (
+        Profile("representant-legal", AccountKind.GUARDIAN, gettext_lazy("Représentant légal"),
+                gettext_lazy("Parent ou responsable légal d'un élève"),
+                "dsfr/dist/artwork/pictograms/buildings/house.svg"),
+        Profile("eleve", AccountKind.PUPIL, gettext_lazy("Élève"),
+                gettext_lazy("Élève au collège ou au lycée"),
+                "dsfr/dist/artwork/pictograms/buildings/school.svg"),
+    )
 }
 
 
@@ -44,10 +69,23 @@ def safe_next_url(request) -> str:
 def profile_choice(request):
     if request.user.is_authenticated and request.user.kind != AccountKind.STAFF:
         return redirect(safe_next_url(request) or settings.LOGIN_REDIRECT_URL)
+    next_url = safe_next_url(request)
+    query = f"?next={quote(next_url, safe='/')}" if next_url else ""
     context = {
-        "page_title": "Je sélectionne mon profil",
-        "next": safe_next_url(request),
-        "profiles": [(slug, label) for slug, (_kind, label) in PROFILES.items()],
+        "page_title": _("Je sélectionne mon profil"),
+        # What {% dsfr_tile %} takes, one tile a profile.
+        "profiles": [
+            {
+                "id": f"profile-{profile.kind}",
+                "title": profile.label,
+                "url": reverse("accounts:login", args=[profile.slug]) + query,
+                "detail": profile.detail,
+                "svg_path": static(profile.pictogram),
+                "heading_tag": "h2",
+                "enlarge_link": True,
+            }
+            for profile in PROFILES.values()
+        ],
     }
     return render(request, "accounts/profile_choice.html", context)
 
@@ -78,10 +116,10 @@ class SignInView(LoginView):
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
         try:
-            self.profile_slug = kwargs["profile"]
-            self.profile, self.profile_label = PROFILES[self.profile_slug]
+            profile = PROFILES[kwargs["profile"]]
         except KeyError:
-            raise Http404("Profil inconnu") from None
+            raise Http404("Unknown profile") from None
+        self.profile, self.profile_label = profile.kind, profile.label
 
     def get(self, request, *args, **kwargs):
         if request.user.is_authenticated and request.user.kind == self.profile:
@@ -114,12 +152,11 @@ class SignInView(LoginView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         form = context["form"]
+        title = _("%(heading)s – %(profile)s") % {
+            "heading": SIGN_IN_TITLE, "profile": self.profile_label,
+        }
         context.update(
-            page_title=(
-                f"Erreur – {SIGN_IN_TITLE} – {self.profile_label}"
-                if form.errors
-                else f"{SIGN_IN_TITLE} – {self.profile_label}"
-            ),
+            page_title=_("Erreur – %(title)s") % {"title": title} if form.errors else title,
             heading=SIGN_IN_TITLE,
             profile_label=self.profile_label,
             is_guardian=self.profile == AccountKind.GUARDIAN,
@@ -137,5 +174,5 @@ def logout_view(request):
     logout(request)  # flushes the session: its key is dead on the server too
     if account is not None:
         journal_record(EventKind.LOGOUT, request=request, account=account)
-        messages.success(request, "Vous êtes déconnecté(e) d'ÉduConnect.")
+        messages.success(request, _("Vous êtes déconnecté(e) d'ÉduConnect."))
     return redirect("accounts:profile_choice")

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ActivationConfig(AppConfig):
     name = "activation"
-    verbose_name = "Activation"
+    verbose_name = _("Activation")
 
     def ready(self):
         # Registers the SMS activation's flow kind with the engine (labels, purge), whatever

@@ -1,8 +1,10 @@
 """Forms of the activation steps: parse what people type, say in French what is wrong.
 
-Templates write the DSFR markup themselves (templates/activation/_input.html); the forms
-only set the input attributes (class, autocomplete, inputmode) and, once validated, link each
-field to its error message (aria-describedby, aria-invalid).
+They are EduConnectForm (core.forms): text fields render through the DSFR field snippet
+(`{{ form.field.as_field_group }}`), linked to their hint and errors by aria-describedby, and
+`{% error_summary form %}` lists the errors. The pupils' step (a radio group and a date in
+three inputs per pupil) and the password step (its rule checklist) write their own DSFR
+markup; their forms set the links that markup needs.
 """
 
 import datetime
@@ -11,6 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.password_policy import (
     ERROR_CONFIRMATION_REQUIRED,
@@ -20,50 +23,25 @@ from accounts.password_policy import (
     password_errors,
 )
 from core.codes import LENGTH as CODE_LENGTH
-from core.forms import FrenchMobileNumberField
+from core.forms import EduConnectForm, FrenchMobileNumberField
+from core.i18n import lazy_interpolate
 from core.normalization import clean_name, name_key
 from pupils.validators import BirthDateError, birth_date_check, birth_date_from_parts
 
 from .selectors import PupilLink
 
 
-class AccessibleForm(forms.Form):
-    """Links every field to its error messages, for screen readers (RGAA 11.10, 11.11)."""
-
-    def link_errors(self) -> None:
-        for name, field in self.fields.items():
-            bound = self[name]
-            described_by = [f"{bound.auto_id}_helptext"] if field.help_text else []
-            if self.is_bound and self.errors.get(name):
-                field.widget.attrs["aria-invalid"] = "true"
-                described_by.append(f"{bound.auto_id}-messages")
-            else:
-                field.widget.attrs.pop("aria-invalid", None)
-            if described_by:
-                field.widget.attrs["aria-describedby"] = " ".join(described_by)
-            else:
-                field.widget.attrs.pop("aria-describedby", None)
-
-    def error_summary(self) -> list[dict]:
-        """Errors in page order, each with the id of the field it is about."""
-        summary = [{"anchor": "", "label": "", "message": e} for e in self.non_field_errors()]
-        for name in self.fields:
-            for message in self.errors.get(name, []):
-                bound = self[name]
-                summary.append(
-                    {"anchor": bound.id_for_label, "label": bound.label, "message": message}
-                )
-        return summary
-
-
-def _text(label: str, *, required_message: str, autocomplete: str, max_length: int = 100,
+def _text(label, *, required_message, autocomplete: str, max_length: int = 100,
           **attrs) -> forms.CharField:
     return forms.CharField(
         label=label,
         max_length=max_length,
         error_messages={
             "required": required_message,
-            "max_length": f"Ce champ ne doit pas dépasser {max_length} caractères.",
+            "max_length": lazy_interpolate(
+                _("Ce champ ne doit pas dépasser %(max_length)s caractères."),
+                max_length=max_length,
+            ),
         },
         widget=forms.TextInput(
             attrs={"class": "fr-input", "autocomplete": autocomplete, "spellcheck": "false",
@@ -75,47 +53,50 @@ def _text(label: str, *, required_message: str, autocomplete: str, max_length: i
 # --- Step 1 ------------------------------------------------------------------------------
 
 
-class IdentityForm(AccessibleForm):
-    last_name = _text("Nom", required_message="Saisissez votre nom.", autocomplete="family-name")
-    first_name = _text(
-        "Prénom", required_message="Saisissez votre prénom.", autocomplete="given-name"
-    )
+class IdentityForm(EduConnectForm):
+    last_name = _text(_("Nom"), required_message=_("Saisissez votre nom."),
+                      autocomplete="family-name")
+    first_name = _text(_("Prénom"), required_message=_("Saisissez votre prénom."),
+                       autocomplete="given-name")
     # Cleaned value: the E.164 string. No school is known yet: a national form is read in
     # metropolitan France first, then in each overseas region (core.forms).
     phone = FrenchMobileNumberField(
-        label="N° de téléphone portable",
-        help_text=(
+        label=_("N° de téléphone portable"),
+        help_text=_(
             "Par exemple 06 12 34 56 78. Pour les numéros hors France métropolitaine, merci "
             "d'indiquer l'indicatif régional, par exemple +262 692 12 34 56."
         ),
         max_length=30,
-        error_messages={"required": "Saisissez votre numéro de téléphone portable."},
+        error_messages={"required": _("Saisissez votre numéro de téléphone portable.")},
         widget=forms.TextInput(
             attrs={"class": "fr-input", "type": "tel", "autocomplete": "tel",
                    "inputmode": "tel"}
         ),
     )
 
-    def _clean_person_name(self, name: str, what: str) -> str:
+    def _clean_person_name(self, name: str, message) -> str:
         value = clean_name(self.cleaned_data[name])
         if not name_key(value):
-            raise ValidationError(
-                f"Votre {what} doit contenir au moins une lettre. Saisissez-le tel qu'il est "
-                "connu de l'école ou de l'établissement."
-            )
+            raise ValidationError(message)
         return value
 
     def clean_last_name(self):
-        return self._clean_person_name("last_name", "nom")
+        return self._clean_person_name("last_name", _(
+            "Votre nom doit contenir au moins une lettre. Saisissez-le tel qu'il est connu de "
+            "l'école ou de l'établissement."
+        ))
 
     def clean_first_name(self):
-        return self._clean_person_name("first_name", "prénom")
+        return self._clean_person_name("first_name", _(
+            "Votre prénom doit contenir au moins une lettre. Saisissez-le tel qu'il est connu "
+            "de l'école ou de l'établissement."
+        ))
 
 
 # --- Step 2 ------------------------------------------------------------------------------
 
 
-class CodeForm(AccessibleForm):
+class CodeForm(EduConnectForm):
     code = forms.CharField(
         label=gettext_lazy("Code de sécurité"),
         help_text=format_lazy(
@@ -143,22 +124,22 @@ class CodeForm(AccessibleForm):
 LINK_YES = "oui"
 LINK_NO = "non"
 LINK_CHOICES = [
-    (LINK_YES, "Je suis le représentant légal de cet élève"),
-    (LINK_NO, "Je ne suis pas le représentant légal de cet élève"),
+    (LINK_YES, _("Je suis le représentant légal de cet élève")),
+    (LINK_NO, _("Je ne suis pas le représentant légal de cet élève")),
 ]
-MESSAGE_LINK_REQUIRED = "Indiquez si vous êtes le représentant légal de cet élève."
-MESSAGE_DATE_REQUIRED = (
+MESSAGE_LINK_REQUIRED = _("Indiquez si vous êtes le représentant légal de cet élève.")
+MESSAGE_DATE_REQUIRED = _(
     "Saisissez la date de naissance de l'élève : jour, mois et année, par exemple 17 05 2014."
 )
-MESSAGE_DATE_FORMAT = (
+MESSAGE_DATE_FORMAT = _(
     "Saisissez la date de naissance en chiffres : le jour (JJ), le mois (MM) et l'année sur "
     "4 chiffres (AAAA), par exemple 17 05 2014."
 )
-MESSAGE_DATE_IMPOSSIBLE = (
+MESSAGE_DATE_IMPOSSIBLE = _(
     "Cette date n'existe pas. Vérifiez le jour, le mois et l'année, par exemple 17 05 2014."
 )
-MESSAGE_DATE_FUTURE = "La date de naissance ne peut pas être dans le futur. Vérifiez l'année."
-MESSAGE_DATE_YEAR = (
+MESSAGE_DATE_FUTURE = _("La date de naissance ne peut pas être dans le futur. Vérifiez l'année.")
+MESSAGE_DATE_YEAR = _(
     "Cette date ne peut pas être celle de la naissance d'un élève. Vérifiez l'année, par "
     "exemple 17 05 2014."
 )
@@ -193,8 +174,11 @@ class PupilRow:
         return self.day.errors
 
 
-class PupilsForm(AccessibleForm):
-    """One radio group and one date (JJ MM AAAA) per pupil; fields named by position."""
+class PupilsForm(EduConnectForm):
+    """One radio group and one date (JJ MM AAAA) per pupil; fields named by position.
+
+    templates/activation/pupils.html writes the groups' markup: each date's messages are in
+    `<prefix>-date-messages`, which the three date inputs point at once validated."""
 
     def __init__(self, *args, links: list[PupilLink], **kwargs):
         super().__init__(*args, **kwargs)
@@ -202,14 +186,15 @@ class PupilsForm(AccessibleForm):
         for index, link in enumerate(links, start=1):
             prefix = f"eleve{index}"
             self.fields[f"{prefix}_lien"] = forms.ChoiceField(
-                label=f"Votre lien avec {link.first_name}",
+                label=_("Votre lien avec %(name)s") % {"name": link.first_name},
                 choices=LINK_CHOICES,
                 widget=forms.RadioSelect,
                 error_messages={"required": MESSAGE_LINK_REQUIRED,
                                 "invalid_choice": MESSAGE_LINK_REQUIRED},
             )
             for part, label, size, placeholder in (
-                ("jour", "Jour", 2, "JJ"), ("mois", "Mois", 2, "MM"), ("annee", "Année", 4, "AAAA")
+                ("jour", _("Jour"), 2, _("JJ")), ("mois", _("Mois"), 2, _("MM")),
+                ("annee", _("Année"), 4, _("AAAA")),
             ):
                 # Lengths are checked in clean(): an over-long entry gets the date message.
                 self.fields[f"{prefix}_{part}"] = forms.CharField(
@@ -257,39 +242,52 @@ class PupilsForm(AccessibleForm):
             return None
         return value
 
-    def link_errors(self) -> None:
-        super().link_errors()
-        # The three date inputs share the messages of the date group.
-        for row in self.rows:
-            for bound in (row.month, row.year):
-                if row.date_errors:
-                    bound.field.widget.attrs["aria-invalid"] = "true"
-                    bound.field.widget.attrs["aria-describedby"] = f"{row.prefix}-date-messages"
-            if row.date_errors:
-                row.day.field.widget.attrs["aria-describedby"] = f"{row.prefix}-date-messages"
-            # Radio inputs are described through their fieldset, not one by one.
-            row.link_field.field.widget.attrs.pop("aria-describedby", None)
-            row.link_field.field.widget.attrs.pop("aria-invalid", None)
+    # The three date inputs share the messages of the date group (the errors are filed on
+    # the day); the radio inputs are described through their fieldset.
+    _DATE_PARTS = ("_jour", "_mois", "_annee")
 
-    def error_summary(self) -> list[dict]:
-        summary = [{"anchor": "", "label": "", "message": e} for e in self.non_field_errors()]
+    def _date_prefix(self, field) -> str | None:
+        for part in self._DATE_PARTS:
+            if field.name.endswith(part):
+                return field.name[: -len(part)]
+        return None
+
+    def field_described_by(self, field) -> str | None:
+        prefix = self._date_prefix(field)
+        if prefix is None:
+            return None
+        return f"{prefix}-date-messages" if self[f"{prefix}_jour"].errors else ""
+
+    def field_invalid(self, field) -> bool:
+        prefix = self._date_prefix(field)
+        return prefix is not None and bool(self[f"{prefix}_jour"].errors)
+
+    def error_summary_items(self) -> list[dict]:
+        summary = [{"anchor": "", "label": "", "message": str(e)}
+                   for e in self.non_field_errors()]
         for row in self.rows:
             name = row.link.first_name
             for message in row.link_errors:
                 summary.append({"anchor": f"{row.link_field.auto_id}_0",
-                                "label": f"{name}, lien", "message": message})
+                                "label": _("%(name)s, lien") % {"name": name},
+                                "message": message})
             for message in row.date_errors:
                 summary.append({"anchor": row.day.id_for_label,
-                                "label": f"{name}, date de naissance", "message": message})
+                                "label": _("%(name)s, date de naissance") % {"name": name},
+                                "message": message})
         return summary
 
 
 # --- Step 4 ------------------------------------------------------------------------------
 
 
-class PasswordForm(AccessibleForm):
+class PasswordForm(EduConnectForm):
+    """templates/activation/password.html writes the DSFR password markup: each field's
+    messages group (`<id>_error`) always exists — the password's holds the rule checklist —
+    so each input always points at it."""
+
     password = forms.CharField(
-        label="Mot de passe", strip=False, max_length=MAX_LENGTH,
+        label=_("Mot de passe"), strip=False, max_length=MAX_LENGTH,
         error_messages={"required": ERROR_REQUIRED},
         widget=forms.PasswordInput(attrs={
             "class": "fr-password__input fr-input", "autocomplete": "new-password",
@@ -297,7 +295,7 @@ class PasswordForm(AccessibleForm):
         }),
     )
     password_confirm = forms.CharField(
-        label="Confirmation du mot de passe", strip=False, max_length=MAX_LENGTH,
+        label=_("Confirmation du mot de passe"), strip=False, max_length=MAX_LENGTH,
         error_messages={"required": ERROR_CONFIRMATION_REQUIRED},
         widget=forms.PasswordInput(attrs={
             "class": "fr-password__input fr-input", "autocomplete": "new-password",
@@ -309,10 +307,12 @@ class PasswordForm(AccessibleForm):
         super().__init__(*args, **kwargs)
         self.first_name = first_name
         self.last_name = last_name
-        for field in self.fields.values():
-            field.error_messages["max_length"] = (
-                f"Le mot de passe ne doit pas dépasser {MAX_LENGTH} caractères."
+        for name, field in self.fields.items():
+            field.error_messages["max_length"] = lazy_interpolate(
+                _("Le mot de passe ne doit pas dépasser %(max_length)s caractères."),
+                max_length=MAX_LENGTH,
             )
+            field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}_error"
 
     def clean_password(self):
         password = self.cleaned_data["password"]
@@ -327,9 +327,3 @@ class PasswordForm(AccessibleForm):
         if password and confirmation is not None and password != confirmation:
             self.add_error("password_confirm", ERROR_MISMATCH)
         return cleaned
-
-    def link_errors(self) -> None:
-        # The password's messages group always exists (the checklist): always described by it.
-        super().link_errors()
-        for name in self.fields:
-            self.fields[name].widget.attrs["aria-describedby"] = f"{self[name].auto_id}-messages"

@@ -39,15 +39,12 @@ from .selectors import accounts_covering, activation_flow_just_started, pupil_li
 
 
 def _step_context(step: str, form=None, **extra) -> dict:
-    summary = []
-    if form is not None and form.is_bound:
-        form.link_errors()
-        summary = form.error_summary()
+    # The template shows the errors with {% error_summary form %}.
+    has_errors = form is not None and form.is_bound and bool(form.errors)
     return {
-        "page_title": SMS_ACTIVATION.page_title(step, error=bool(summary)),
+        "page_title": SMS_ACTIVATION.page_title(step, error=has_errors),
         **SMS_ACTIVATION.stepper(step),
         "form": form,
-        "error_summary": summary,
         **extra,
     }
 

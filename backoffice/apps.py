@@ -7,6 +7,7 @@ read BackOfficeAdminConfig (it replaces "django.contrib.admin" in INSTALLED_APPS
 
 from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
+from django.utils.translation import gettext_lazy as _
 
 
 def _sync_roles_after_migrate(sender, using="default", **kwargs):
@@ -45,7 +46,7 @@ class BackofficeConfig(AppConfig):
     helpdesk. It may import every business app; no business app imports it."""
 
     name = "backoffice"
-    verbose_name = "Back-office"
+    verbose_name = _("Back-office")
 
 
 class BackOfficeAdminConfig(AdminConfig):

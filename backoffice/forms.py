@@ -10,64 +10,64 @@ from django.utils.translation import gettext_lazy as _
 from accounts.password_policy import STAFF_HELP_TEXT
 from backoffice import services
 from backoffice.selectors import QUERY_MAX_LENGTH
+from core.forms import EduConnectForm
 
 # Staff forms fill in other people's data or one-time codes: browsers must not autofill.
 NO_AUTOFILL = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"}
 
 
-class PasswordStepForm(forms.Form):
+class PasswordStepForm(EduConnectForm):
     identifier = forms.CharField(
-        label="Identifiant",
+        label=_("Identifiant"),
         max_length=150,
         widget=forms.TextInput(
             attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false",
                    "autofocus": True}
         ),
+        error_messages={"required": _("Saisissez votre identifiant.")},
     )
+    # Rendered by components/password_field.html (DSFR's password component).
     password = forms.CharField(
-        label="Mot de passe",
+        label=_("Mot de passe"),
         strip=False,
         max_length=4096,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        widget=forms.PasswordInput(
+            attrs={"class": "fr-password__input fr-input", "autocomplete": "current-password"}
+        ),
+        error_messages={"required": _("Saisissez votre mot de passe.")},
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["identifier"].error_messages["required"] = "Saisissez votre identifiant."
-        self.fields["password"].error_messages["required"] = "Saisissez votre mot de passe."
 
-
-class CodeStepForm(forms.Form):
+class CodeStepForm(EduConnectForm):
     code = forms.CharField(
-        label="Code à 6 chiffres",
-        help_text="Le code affiché en ce moment par votre application d'authentification.",
+        label=_("Code à 6 chiffres"),
+        help_text=_("Le code affiché en ce moment par votre application d'authentification."),
         max_length=12,
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True,
                    "size": 8}
         ),
+        error_messages={
+            "required": _(
+                "Saisissez le code à 6 chiffres affiché par votre application d'authentification."
+            ),
+        },
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["code"].error_messages["required"] = (
-            "Saisissez le code à 6 chiffres affiché par votre application d'authentification."
-        )
 
     def clean_code(self):
         code = re.sub(r"\s", "", self.cleaned_data["code"])
         if not re.fullmatch(r"\d{6}", code):
             raise forms.ValidationError(
-                "Le code comporte 6 chiffres, par exemple 123456.", code="format"
+                _("Le code comporte 6 chiffres, par exemple 123456."), code="format"
             )
         return code
 
 
 class SearchForm(forms.Form):
     q = forms.CharField(
-        label="Rechercher un compte",
+        label=_("Rechercher un compte"),
         max_length=QUERY_MAX_LENGTH,
-        help_text=(
+        help_text=_(
             "Un seul critère : identifiant (p.nom12), nom de famille ou une partie du nom "
             "(suivi ou précédé du prénom si besoin), numéro de téléphone portable, adresse "
             "électronique, INE de l'élève ou UAI de l'établissement. Les majuscules, les "
@@ -79,22 +79,20 @@ class SearchForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        label="Motif",
+        label=_("Motif"),
         min_length=5,
         max_length=500,
-        help_text="Obligatoire. Il est conservé au journal du compte avec votre identifiant.",
+        help_text=_("Obligatoire. Il est conservé au journal du compte avec votre identifiant."),
         widget=forms.Textarea(attrs={**NO_AUTOFILL, "rows": 2, "cols": 60}),
+        error_messages={
+            "required": _(
+                "Motif : saisissez la raison de cette action (par exemple « appel du parent, "
+                "identité vérifiée »)."
+            ),
+            "min_length": _("Motif : saisissez au moins 5 caractères."),
+            "max_length": _("Motif : saisissez au plus 500 caractères."),
+        },
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        field = self.fields["reason"]
-        field.error_messages["required"] = (
-            "Motif : saisissez la raison de cette action (par exemple « appel du parent, "
-            "identité vérifiée »)."
-        )
-        field.error_messages["min_length"] = "Motif : saisissez au moins 5 caractères."
-        field.error_messages["max_length"] = "Motif : saisissez au plus 500 caractères."
 
     def clean_reason(self):
         return " ".join(self.cleaned_data["reason"].split())

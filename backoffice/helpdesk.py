@@ -73,7 +73,7 @@ def search(request):
     response = TemplateResponse(
         request,
         "admin/helpdesk/search.html",
-        _context(request, title="Rechercher un compte", form=form, results=results),
+        _context(request, title=gettext("Rechercher un compte"), form=form, results=results),
         status=status,
     )
     if retry_after:
@@ -96,7 +96,7 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, status=200)
     suspension = sign_in_suspension(identifier=account.identifier)
     context = _context(
         request,
-        title=f"Compte {account.display_identifier}",
+        title=gettext("Compte %(identifier)s") % {"identifier": account.display_identifier},
         file=file,
         journal=[describe_event(event) for event in file.journal],
         sign_in_suspended_for=None if suspension.allowed else wait_text(suspension.retry_after),
@@ -137,7 +137,7 @@ def account_unlock(request, pk):
     return _account_action(
         request, pk, permission="accounts.account_unlock", prefix="unlock",
         service=services.account_unlock,
-        done="Le compte est déverrouillé : son titulaire peut à nouveau se connecter.",
+        done=gettext("Le compte est déverrouillé : son titulaire peut à nouveau se connecter."),
     )
 
 
@@ -147,8 +147,8 @@ def account_close(request, pk):
         request, pk, permission="accounts.account_close", prefix="close",
         service=services.account_close,
         done=(
-            "Le compte est fermé. Les fiches responsables qu'il couvrait sont libérées : "
-            "une nouvelle activation est possible."
+            gettext("Le compte est fermé. Les fiches responsables qu'il couvrait sont libérées : "
+            "une nouvelle activation est possible.")
         ),
     )
 
@@ -163,7 +163,7 @@ def _record_page(request, pk, *, resend_form=None, status=200):
                        guardian_record=file.record.pk)
     context = _context(
         request,
-        title=f"Fiche responsable : {file.record}",
+        title=gettext("Fiche responsable : %(record)s") % {"record": file.record},
         file=file,
         journal=[describe_event(event) for event in file.journal],
         stalled_flow=activation.stalled_flow(file.flows),
@@ -190,7 +190,9 @@ def record_resend_sms(request, pk):
         return _record_page(request, pk, resend_form=form, status=400)
     flow = activation.stalled_flow(file.flows)
     if flow is None:
-        messages.error(request, "Aucune activation en cours pour cette fiche : rien à renvoyer.")
+        messages.error(
+            request, gettext("Aucune activation en cours pour cette fiche : rien à renvoyer.")
+        )
     else:
         try:
             activation.flow_resend_by_helpdesk(
@@ -200,5 +202,5 @@ def record_resend_sms(request, pk):
         except services.ActionRefused as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "Le SMS d'activation a été renvoyé.")
+            messages.success(request, gettext("Le SMS d'activation a été renvoyé."))
     return HttpResponseRedirect(reverse("admin:helpdesk_record", args=[pk]))

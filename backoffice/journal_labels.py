@@ -4,39 +4,41 @@ showing (the journal never holds a code, a password or a token; see core.journal
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.translation import gettext_lazy as _
+
 from core.journal import EventKind
 from core.models import CodeNotSentReason
 
 DETAIL_LABELS = {
-    "reason": "motif",
-    "state_before": "état avant",
-    "state_after": "état après",
-    "send": "envoi n°",
-    "matched": "fiche trouvée",
-    "records": "fiches",
-    "step": "étape",
-    "profile": "profil",
-    "method": "méthode",
-    "sent": "envoyé",
-    "sign_in_suspended": "connexion suspendue",
+    "reason": _("motif"),
+    "state_before": _("état avant"),
+    "state_after": _("état après"),
+    "send": _("envoi n°"),
+    "matched": _("fiche trouvée"),
+    "records": _("fiches"),
+    "step": _("étape"),
+    "profile": _("profil"),
+    "method": _("méthode"),
+    "sent": _("envoyé"),
+    "sign_in_suspended": _("connexion suspendue"),
     # The school's fixes (pupils.services).
-    "guardian_record": "fiche responsable n°",
-    "pupil": "élève n°",
-    "link": "lien n°",
-    "establishment": "établissement (UAI)",
-    "changed": "champs corrigés",
-    "status_before": "état avant",
-    "status_after": "état après",
-    "kept": "lien maintenu",
-    "is_legal_representative": "représentant légal",
+    "guardian_record": _("fiche responsable n°"),
+    "pupil": _("élève n°"),
+    "link": _("lien n°"),
+    "establishment": _("établissement (UAI)"),
+    "changed": _("champs corrigés"),
+    "status_before": _("état avant"),
+    "status_after": _("état après"),
+    "kept": _("lien maintenu"),
+    "is_legal_representative": _("représentant légal"),
 }
 # Field names listed under « changed », as the back-office's forms label them.
 FIELD_LABELS = {
-    "mobile_phone": "téléphone portable",
-    "email": "adresse électronique",
-    "last_name": "nom",
-    "first_names": "prénoms",
-    "birth_date": "date de naissance",
+    "mobile_phone": _("téléphone portable"),
+    "email": _("adresse électronique"),
+    "last_name": _("nom"),
+    "first_names": _("prénoms"),
+    "birth_date": _("date de naissance"),
 }
 
 
@@ -52,7 +54,7 @@ class EventLine:
 
 def _text(value) -> str:
     if isinstance(value, bool):
-        return "oui" if value else "non"
+        return str(_("oui") if value else _("non"))
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) or "—"
     return str(value)

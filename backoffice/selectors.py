@@ -22,6 +22,8 @@ from django.db.models import (
     prefetch_related_objects,
 )
 from django.db.models.functions import Lower
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, AccountState, StaffProfile, StaffRole
 from activation.flows import SMS_ACTIVATION, ActivationData
@@ -145,12 +147,12 @@ def accounts_scope_q(scope: StaffScope) -> Q:
 
 
 class Shape(StrEnum):
-    IDENTIFIER = "identifier", "identifiant"
-    EMAIL = "email", "adresse électronique"
-    PHONE = "phone", "numéro de téléphone"
-    INE = "ine", "INE"
-    UAI = "uai", "UAI"
-    NAME = "name", "nom"
+    IDENTIFIER = "identifier", _("identifiant")
+    EMAIL = "email", _("adresse électronique")
+    PHONE = "phone", _("numéro de téléphone")
+    INE = "ine", _("INE")
+    UAI = "uai", _("UAI")
+    NAME = "name", _("nom")
 
     def __new__(cls, value, label):
         member = str.__new__(cls, value)
@@ -175,11 +177,11 @@ class SearchQuery:
     words: tuple[str, ...] = field(default=())
 
 
-EMPTY_SEARCH = (
+EMPTY_SEARCH = _(
     "Saisissez un identifiant, un nom, un numéro de téléphone portable, une adresse "
     "électronique, un INE ou un UAI."
 )
-INVALID_PHONE_SEARCH = (
+INVALID_PHONE_SEARCH = _(
     "Ce numéro n'est pas un numéro de téléphone portable valide. Saisissez ses 10 chiffres, "
     "par exemple 06 12 34 56 78, ou avec l'indicatif, par exemple +262 692 12 34 56."
 )
@@ -203,7 +205,9 @@ def search_query_parse(raw: str) -> SearchQuery:
     if not text:
         raise InvalidSearch(EMPTY_SEARCH)
     if len(text) > QUERY_MAX_LENGTH:
-        raise InvalidSearch(f"Saisissez au plus {QUERY_MAX_LENGTH} caractères.")
+        raise InvalidSearch(
+            gettext("Saisissez au plus %(limit)s caractères.") % {"limit": QUERY_MAX_LENGTH}
+        )
     if _EMAIL_LIKE.fullmatch(text):
         return SearchQuery(raw=text, shape=Shape.EMAIL, value=text.lower())
     compact_upper = text.replace(" ", "").upper()
@@ -221,7 +225,7 @@ def search_query_parse(raw: str) -> SearchQuery:
         return SearchQuery(raw=text, shape=Shape.IDENTIFIER, value=lowered)
     key = name_key(text)
     if len(key) < 2:
-        raise InvalidSearch("Saisissez au moins 2 lettres du nom.")
+        raise InvalidSearch(gettext("Saisissez au moins 2 lettres du nom."))
     words = tuple(w for w in (name_key(part) for part in text.split()) if w)
     return SearchQuery(raw=text, shape=Shape.NAME, value=key,
                        words=words if 1 < len(words) <= MAX_NAME_WORDS else ())

@@ -67,11 +67,13 @@ def _check_scope(
 ) -> None:
     if role == StaffRole.SECRETARY and not establishments:
         raise ValidationError(
-            {"establishments": "Un secrétariat doit être rattaché à au moins un établissement."}
+            {"establishments": gettext(
+                "Un secrétariat doit être rattaché à au moins un établissement."
+            )}
         )
     if role == StaffRole.HELPDESK and academy is None:
         raise ValidationError(
-            {"academy": "Un agent d'assistance doit être rattaché à une académie."}
+            {"academy": gettext("Un agent d'assistance doit être rattaché à une académie.")}
         )
 
 
@@ -133,14 +135,16 @@ def staff_update(
     academy = academy if role == StaffRole.HELPDESK else None
     _check_scope(role=role, establishments=establishments, academy=academy)
     if state not in (AccountState.ACTIVE, AccountState.LOCKED, AccountState.CLOSED):
-        raise ValidationError({"state": "Choisissez un état : actif, verrouillé ou fermé."})
+        raise ValidationError(
+            {"state": gettext("Choisissez un état : actif, verrouillé ou fermé.")}
+        )
     # Re-read: an admin form has already written its values on the instance it holds.
     profile = StaffProfile.objects.select_related("academy").get(pk=profile.pk)
     account = Account.objects.select_for_update().get(pk=profile.account_id)
     if account.pk == actor.pk and (state != AccountState.ACTIVE or role != StaffRole.NATIONAL):
         raise ValidationError(
-            "Vous ne pouvez pas retirer vos propres droits : demandez-le à un autre "
-            "administrateur national."
+            gettext("Vous ne pouvez pas retirer vos propres droits : demandez-le à un autre "
+            "administrateur national.")
         )
     before = _scope_summary(profile) | {"state": account.state}
     profile.role = role
@@ -229,9 +233,9 @@ def account_close(*, account: Account, actor: Account, reason: str, request=None
     record can then be claimed by a new activation."""
     account = Account.objects.select_for_update().get(pk=account.pk)
     if account.state == AccountState.CLOSED:
-        raise ActionRefused("Ce compte est déjà fermé.")
+        raise ActionRefused(gettext("Ce compte est déjà fermé."))
     if account.kind == AccountKind.STAFF:
-        raise ActionRefused("Les comptes du personnel se gèrent dans « Personnels ».")
+        raise ActionRefused(gettext("Les comptes du personnel se gèrent dans « Personnels »."))
     state_before = account.state
     account.state = AccountState.CLOSED
     account._history_user = actor

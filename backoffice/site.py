@@ -4,13 +4,14 @@ code (django-otp), and the helpdesk pages live inside it."""
 from django.contrib import admin
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 
 class BackOfficeSite(admin.AdminSite):
-    site_header = "ÉduConnect — back-office"
-    site_title = "ÉduConnect"
-    index_title = "Administration"
+    site_header = _("ÉduConnect — back-office")
+    site_title = _("ÉduConnect")
+    index_title = _("Administration")
     enable_nav_sidebar = False
 
     def has_permission(self, request):
@@ -74,13 +75,13 @@ class BackOfficeSite(admin.AdminSite):
             apps.insert(
                 0,
                 {
-                    "name": "Assistance",
+                    "name": _("Assistance"),
                     "app_label": "assistance",
                     "app_url": url,
                     "has_module_perms": True,
                     "models": [
                         {
-                            "name": "Rechercher un compte",
+                            "name": _("Rechercher un compte"),
                             "object_name": "helpdesk",
                             "admin_url": url,
                             "add_url": None,

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
@@ -6,4 +7,4 @@ class CoreConfig(AppConfig):
     limits, text normalisation, client IP, journal. It imports no business app."""
 
     name = "core"
-    verbose_name = "Socle"
+    verbose_name = _("Socle")

@@ -1,10 +1,27 @@
-"""Form fields shared by every app: what people type, read the same way everywhere."""
+"""Forms shared by every app: the base form of every page and the fields that read what
+people type the same way everywhere.
+
+## The base form
+
+Forms subclass `EduConnectForm` (django-dsfr's `DsfrBaseForm`) and render each field with
+`{{ form.field.as_field_group }}`, through django-dsfr's field snippets. FORM_RENDERER is
+Django's `TemplatesSetting`: form templates are found like every other template, so the
+project's `templates/dsfr/form_field_snippets/` replaces django-dsfr's snippets of the same
+name. Ours give the hint and the messages the ids Django's `aria-describedby` points at
+(`<id>_helptext`, `<id>_error`); django-dsfr's point it at the error only, and drop the hint.
+
+A non-field error can be about what was typed in every field (« Identifiant ou mot de passe
+incorrect. »): a form says so in `non_field_errors_concern_fields()`, and each of its inputs
+is then marked invalid and described by the error summary's message (see
+templates/components/error_summary.html, which carries NON_FIELD_ERRORS_ID).
+"""
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import EMPTY_VALUES
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from dsfr.forms import DsfrBaseForm, DsfrBoundField
 from phonenumber_field.formfields import PhoneNumberField
 from phonenumber_field.phonenumber import PhoneNumber
 
@@ -24,6 +41,74 @@ MOBILE_PHONE_TOO_LONG = _(
     "06 12 34 56 78."
 )
 MOBILE_PHONE_REQUIRED = _("Saisissez un numéro de téléphone portable.")
+
+
+# Ids of the error summary and of its element holding the non-field errors.
+ERROR_SUMMARY_ID = "error-summary"
+NON_FIELD_ERRORS_ID = "error-summary-message"
+
+
+class EduConnectBoundField(DsfrBoundField):
+    @property
+    def group_class(self) -> str:
+        """The DSFR class of the field's wrapper (django-dsfr sets it on some widgets)."""
+        return getattr(self.field.widget, "group_class", "fr-input-group")
+
+    @property
+    def aria_describedby(self):
+        own = self.form.field_described_by(self)
+        return super().aria_describedby if own is None else own
+
+    def build_widget_attrs(self, attrs, widget=None):
+        attrs = super().build_widget_attrs(attrs, widget)
+        if not self.is_hidden and self.form.field_invalid(self):
+            attrs["aria-invalid"] = "true"
+        if not self.is_hidden and self.form.non_field_errors_concern_fields():
+            attrs["aria-invalid"] = "true"
+            attrs["aria-describedby"] = " ".join(
+                filter(None, [NON_FIELD_ERRORS_ID, attrs.get("aria-describedby")])
+            )
+        return attrs
+
+
+def error_summary_items(form) -> list[dict]:
+    """The default items of the error summary: the form's own errors, then each field's,
+    linked to the field (any Django form)."""
+    items = [{"anchor": "", "label": "", "message": str(e)} for e in form.non_field_errors()]
+    for field in form:
+        for error in field.errors:
+            if field.is_hidden:
+                items.append({"anchor": "", "label": "", "message": str(error)})
+            else:
+                items.append({"anchor": field.id_for_label, "label": field.label,
+                              "message": str(error)})
+    return items
+
+
+class EduConnectForm(DsfrBaseForm):
+    bound_field_class = EduConnectBoundField
+
+    def error_summary_items(self) -> list[dict]:
+        """The errors of the error summary, in page order: {"anchor", "label", "message"};
+        an empty anchor for an error that belongs to no visible field. A form whose fields
+        are shown in groups of its own (one date in three inputs) says so here."""
+        return error_summary_items(self)
+
+    def field_described_by(self, field) -> str | None:
+        """The ids `field`'s input points at, for a form whose template groups messages its
+        own way (one date in three inputs); None: Django's (`<id>_helptext <id>_error`)."""
+        return None
+
+    def field_invalid(self, field) -> bool:
+        """Whether `field`'s input is marked invalid beyond its own errors (an input of a
+        group whose error is filed on another)."""
+        return False
+
+    def non_field_errors_concern_fields(self) -> bool:
+        """Whether the non-field errors are about the values of the fields (so each input is
+        invalid and described by them); a form whose refusal is about something else (too
+        many attempts) leaves the inputs alone."""
+        return False
 
 
 class FrenchMobileNumberField(PhoneNumberField):

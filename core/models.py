@@ -23,23 +23,23 @@ class JournalEvent(models.Model):
     Rows are written through core.journal.journal_record and never changed.
     """
 
-    at = models.DateTimeField("date", default=timezone.now, db_index=True)
-    kind = models.CharField("événement", max_length=50, db_index=True)
+    at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("événement"), max_length=50, db_index=True)
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="journal_events", verbose_name="compte",
+        related_name="journal_events", verbose_name=_("compte"),
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", verbose_name="auteur",
+        related_name="+", verbose_name=_("auteur"),
     )
-    flow_id = models.UUIDField("parcours", null=True, blank=True, db_index=True)
-    ip_address = models.GenericIPAddressField("adresse IP", null=True, blank=True)
-    data = models.JSONField("détails", default=dict, blank=True)
+    flow_id = models.UUIDField(_("parcours"), null=True, blank=True, db_index=True)
+    ip_address = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
+    data = models.JSONField(_("détails"), default=dict, blank=True)
 
     class Meta:
-        verbose_name = "événement du journal"
-        verbose_name_plural = "journal"
+        verbose_name = _("événement du journal")
+        verbose_name_plural = _("journal")
         ordering = ["-at"]
         # The table keeps the name it had when the journal lived in accounts.
         db_table = "accounts_journalevent"

@@ -8,6 +8,7 @@ import re
 import unicodedata
 
 import phonenumbers
+from django.utils.translation import gettext_lazy as _
 
 # Letters that Unicode decomposition leaves whole.
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o",
@@ -54,7 +55,7 @@ _MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE,
                  phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 PHONE_SEPARATORS = re.compile(r"[\s.\-()/\u00a0\u202f]")
 
-MOBILE_PHONE_ERROR = (
+MOBILE_PHONE_ERROR = _(
     "Ce numéro n'est pas un numéro de téléphone portable valide. Saisissez un numéro de "
     "portable, par exemple 06 12 34 56 78, ou avec l'indicatif pour un numéro hors de France "
     "métropolitaine, par exemple +262 692 12 34 56."

@@ -40,6 +40,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "widget_tweaks",
+    # Django's form templates, for FORM_RENDERER below. Before dsfr: django-dsfr's overrides
+    # of Django's error list and option widgets would otherwise apply to the admin's forms
+    # too; our DSFR forms render through our own snippets (templates/dsfr/).
+    "django.forms",
     "dsfr",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -87,6 +91,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Form and field templates are found like every template (DIRS first, then the apps): the
+# project's templates/dsfr/form_field_snippets/ replace django-dsfr's (see core/forms.py).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- Database ---------------------------------------------------------------------------
 DATABASES = {
@@ -173,12 +181,16 @@ LOGIN_MAX_FAILURES_PER_IP = env.int("LOGIN_MAX_FAILURES_PER_IP", default=100)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
 
 # --- Internationalisation ---------------------------------------------------------------
+# French is the source language: every text the user reads is written in French in the code
+# and the templates, wrapped for translation (gettext, {% translate %}). There is no catalogue
+# of our own, hence no LOCALE_PATHS: a translation into another language would add one
+# (`LOCALE_PATHS = [BASE_DIR / "locale"]`, `manage.py makemessages -l <code>`) and its
+# language to LANGUAGES. Django's and django-dsfr's own French catalogues still apply.
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
 USE_TZ = True
-LOCALE_PATHS = [BASE_DIR / "locale"]
 PHONENUMBER_DEFAULT_REGION = "FR"
 PHONENUMBER_DB_FORMAT = "E164"
 

@@ -10,63 +10,65 @@ Lifecycle of `status` (written only by notifications.services):
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-# What a message that held a secret (a code) reads once it has left for the provider.
+# What a message that held a secret (a code) reads once it has left for the provider: a
+# marker stored in the row (and compared), not a text translated on display.
 WIPED_BODY = "[contenu effacé après envoi]"
 
 
 class Channel(models.TextChoices):
-    SMS = "sms", "SMS"
-    EMAIL = "email", "Courriel"
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("Courriel")
 
 
 class MessageStatus(models.TextChoices):
-    QUEUED = "queued", "En attente d'envoi"
-    SENDING = "sending", "En cours d'envoi"
-    SENT = "sent", "Envoyé"
-    FAILED = "failed", "Échec"
-    DELIVERED = "delivered", "Distribué"
-    UNDELIVERED = "undelivered", "Non distribué"
+    QUEUED = "queued", _("En attente d'envoi")
+    SENDING = "sending", _("En cours d'envoi")
+    SENT = "sent", _("Envoyé")
+    FAILED = "failed", _("Échec")
+    DELIVERED = "delivered", _("Distribué")
+    UNDELIVERED = "undelivered", _("Non distribué")
 
 
 class OutboundMessage(models.Model):
-    channel = models.CharField("canal", max_length=5, choices=Channel.choices)
+    channel = models.CharField(_("canal"), max_length=5, choices=Channel.choices)
     # E.164 phone number for an SMS, address for an email.
-    recipient = models.CharField("destinataire", max_length=254)
-    subject = models.CharField("objet", max_length=255, blank=True)
-    body = models.TextField("texte")
+    recipient = models.CharField(_("destinataire"), max_length=254)
+    subject = models.CharField(_("objet"), max_length=255, blank=True)
+    body = models.TextField(_("texte"))
     purpose = models.CharField(
-        "motif", max_length=50, help_text="Ce qui a déclenché l'envoi (ex. activation_code)."
+        _("motif"), max_length=50, help_text=_("Ce qui a déclenché l'envoi (ex. activation_code).")
     )
     contains_secret = models.BooleanField(
-        "contient un secret", default=False,
-        help_text="Le texte contient un code : il est effacé dès l'envoi.",
+        _("contient un secret"), default=False,
+        help_text=_("Le texte contient un code : il est effacé dès l'envoi."),
     )
     status = models.CharField(
-        "état", max_length=12, choices=MessageStatus.choices, default=MessageStatus.QUEUED
+        _("état"), max_length=12, choices=MessageStatus.choices, default=MessageStatus.QUEUED
     )
-    provider_message_id = models.CharField("identifiant chez le fournisseur", max_length=100,
+    provider_message_id = models.CharField(_("identifiant chez le fournisseur"), max_length=100,
                                            blank=True)
-    provider_status = models.CharField("état chez le fournisseur", max_length=30, blank=True)
-    attempts = models.PositiveSmallIntegerField("tentatives", default=0)
-    last_error = models.CharField("dernière erreur", max_length=500, blank=True)
+    provider_status = models.CharField(_("état chez le fournisseur"), max_length=30, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
+    last_error = models.CharField(_("dernière erreur"), max_length=500, blank=True)
     account = models.ForeignKey(
         "accounts.Account", on_delete=models.PROTECT, null=True, blank=True,
-        related_name="outbound_messages", verbose_name="compte",
+        related_name="outbound_messages", verbose_name=_("compte"),
         db_index=False,  # outbox_account_idx below serves the FK lookups and the helpdesk
     )
-    flow_id = models.UUIDField("parcours", null=True, blank=True)
-    created_at = models.DateTimeField("créé le", default=timezone.now)
+    flow_id = models.UUIDField(_("parcours"), null=True, blank=True)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
     # When a queued row is next due; the periodic task re-queues rows overdue by a margin.
-    next_attempt_at = models.DateTimeField("prochain essai", default=timezone.now)
+    next_attempt_at = models.DateTimeField(_("prochain essai"), default=timezone.now)
     # When a worker claimed the row; a row stuck in `sending` past a timeout is re-queued.
-    sending_started_at = models.DateTimeField("envoi commencé le", null=True, blank=True)
-    sent_at = models.DateTimeField("envoyé le", null=True, blank=True)
-    updated_at = models.DateTimeField("mis à jour le", auto_now=True)
+    sending_started_at = models.DateTimeField(_("envoi commencé le"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("mis à jour le"), auto_now=True)
 
     class Meta:
-        verbose_name = "message sortant"
-        verbose_name_plural = "messages sortants"
+        verbose_name = _("message sortant")
+        verbose_name_plural = _("messages sortants")
         ordering = ["-created_at"]
         indexes = [
             # Periodic requeue: only the few queued rows are in this index, whatever the size

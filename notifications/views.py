@@ -5,6 +5,7 @@ import logging
 from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -49,7 +50,7 @@ def demo_outbox(request):
     if not settings.DEBUG:
         raise Http404
     return render(request, "notifications/demo_outbox.html", {
-        "page_title": "Messages envoyés (démonstration)",
+        "page_title": _("Messages envoyés (démonstration)"),
         "messages_sent": selectors.outbox_demo_latest(limit=50),
         "sms_backend": settings.SMS_BACKEND,
     })

@@ -14,6 +14,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
@@ -25,12 +26,13 @@ UAI_PATTERN = r"^[0-9]{7}[A-Z]$"
 INE_PATTERN = r"^[0-9]{9}[0-9A-Z][A-Z]$"
 
 validate_uai = RegexValidator(
-    UAI_PATTERN, "Le code UAI doit comporter 7 chiffres suivis d'une lettre, par exemple 0750001A."
+    UAI_PATTERN,
+    _("Le code UAI doit comporter 7 chiffres suivis d'une lettre, par exemple 0750001A."),
 )
 validate_ine = RegexValidator(
     INE_PATTERN,
-    "L'INE doit comporter 11 caractères : 9 chiffres, puis un chiffre ou une lettre, puis une "
-    "lettre, par exemple 123456789AB.",
+    _("L'INE doit comporter 11 caractères : 9 chiffres, puis un chiffre ou une lettre, puis une "
+      "lettre, par exemple 123456789AB."),
 )
 
 
@@ -43,10 +45,10 @@ def is_valid_ine(value: str) -> bool:
 
 
 class Academy(models.Model):
-    name = models.CharField("nom", max_length=100, unique=True)
+    name = models.CharField(_("nom"), max_length=100, unique=True)
 
     class Meta:
-        verbose_name = "académie"
+        verbose_name = _("académie")
         ordering = ["name"]
 
     def __str__(self):
@@ -54,23 +56,23 @@ class Academy(models.Model):
 
 
 class EstablishmentKind(models.TextChoices):
-    ECOLE = "ecole", "École"
-    COLLEGE = "college", "Collège"
-    LYCEE = "lycee", "Lycée"
-    LP = "lp", "Lycée professionnel"
+    ECOLE = "ecole", _("École")
+    COLLEGE = "college", _("Collège")
+    LYCEE = "lycee", _("Lycée")
+    LP = "lp", _("Lycée professionnel")
 
 
 class Establishment(models.Model):
-    uai = models.CharField("UAI", max_length=8, unique=True, validators=[validate_uai])
-    name = models.CharField("nom", max_length=200)
-    kind = models.CharField("type", max_length=10, choices=EstablishmentKind.choices)
+    uai = models.CharField(_("UAI"), max_length=8, unique=True, validators=[validate_uai])
+    name = models.CharField(_("nom"), max_length=200)
+    kind = models.CharField(_("type"), max_length=10, choices=EstablishmentKind.choices)
     academy = models.ForeignKey(
-        Academy, on_delete=models.PROTECT, related_name="establishments", verbose_name="académie"
+        Academy, on_delete=models.PROTECT, related_name="establishments", verbose_name=_("académie")
     )
-    ent_url = models.URLField("adresse de l'ENT", blank=True)
+    ent_url = models.URLField(_("adresse de l'ENT"), blank=True)
 
     class Meta:
-        verbose_name = "établissement"
+        verbose_name = _("établissement")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
@@ -83,25 +85,25 @@ class Establishment(models.Model):
 
 
 class Pupil(models.Model):
-    ine = models.CharField("INE", max_length=11, unique=True, validators=[validate_ine])
-    last_name = models.CharField("nom", max_length=100)
-    first_names = models.CharField("prénoms", max_length=200)
+    ine = models.CharField(_("INE"), max_length=11, unique=True, validators=[validate_ine])
+    last_name = models.CharField(_("nom"), max_length=100)
+    first_names = models.CharField(_("prénoms"), max_length=200)
     # One reading and one set of bounds for the import, the back-office and activation.
-    birth_date = models.DateField("date de naissance", validators=[validate_birth_date])
-    level = models.CharField("niveau", max_length=40, blank=True)
+    birth_date = models.DateField(_("date de naissance"), validators=[validate_birth_date])
+    level = models.CharField(_("niveau"), max_length=40, blank=True)
     establishment = models.ForeignKey(
         Establishment, on_delete=models.PROTECT, related_name="pupils",
-        verbose_name="établissement",
+        verbose_name=_("établissement"),
     )
     # The pupil's own account (collège and lycée pupils sign in themselves).
     account = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="pupil_record", verbose_name="compte élève",
+        related_name="pupil_record", verbose_name=_("compte élève"),
     )
     history = HistoricalRecords(excluded_fields=["account"])
 
     class Meta:
-        verbose_name = "élève"
+        verbose_name = _("élève")
         ordering = ["last_name", "first_names"]
         constraints = [
             models.CheckConstraint(condition=Q(ine__regex=INE_PATTERN), name="pupil_ine_format"),
@@ -125,9 +127,9 @@ class Pupil(models.Model):
 
 
 class Civility(models.TextChoices):
-    MADAME = "Mme", "Madame"
-    MONSIEUR = "M.", "Monsieur"
-    NONE = "", "Non renseignée"
+    MADAME = "Mme", _("Madame")
+    MONSIEUR = "M.", _("Monsieur")
+    NONE = "", _("Non renseignée")
 
 
 class GuardianRecord(models.Model):
@@ -135,26 +137,26 @@ class GuardianRecord(models.Model):
 
     establishment = models.ForeignKey(
         Establishment, on_delete=models.PROTECT, related_name="guardian_records",
-        verbose_name="établissement",
+        verbose_name=_("établissement"),
     )
-    civility = models.CharField("civilité", max_length=3, choices=Civility.choices, blank=True)
-    last_name = models.CharField("nom", max_length=100)
-    first_name = models.CharField("prénom", max_length=100)
+    civility = models.CharField(_("civilité"), max_length=3, choices=Civility.choices, blank=True)
+    last_name = models.CharField(_("nom"), max_length=100)
+    first_name = models.CharField(_("prénom"), max_length=100)
     # Comparison keys (core.normalization.name_key), written with the names by the services.
     last_name_key = models.CharField(max_length=100, editable=False, db_index=True)
     first_name_key = models.CharField(max_length=100, editable=False)
-    mobile_phone = PhoneNumberField("téléphone portable", blank=True, db_index=True)
-    email = models.EmailField("adresse électronique", blank=True)
+    mobile_phone = PhoneNumberField(_("téléphone portable"), blank=True, db_index=True)
+    email = models.EmailField(_("adresse électronique"), blank=True)
     # The open account that covers this record; at most one by construction.
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="guardian_records", verbose_name="compte",
+        related_name="guardian_records", verbose_name=_("compte"),
     )
     history = HistoricalRecords(excluded_fields=["last_name_key", "first_name_key"])
 
     class Meta:
-        verbose_name = "responsable (fiche établissement)"
-        verbose_name_plural = "responsables (fiches établissement)"
+        verbose_name = _("responsable (fiche établissement)")
+        verbose_name_plural = _("responsables (fiches établissement)")
         ordering = ["last_name", "first_name"]
         indexes = [
             # Back-office lists: a school's guardians by name, and all guardians by name.
@@ -181,13 +183,13 @@ class GuardianRecord(models.Model):
 
     def clean(self):
         if not self.last_name.strip() or not self.first_name.strip():
-            raise ValidationError("Le nom et le prénom du responsable sont obligatoires.")
+            raise ValidationError(_("Le nom et le prénom du responsable sont obligatoires."))
 
 
 class ResponsibilityStatus(models.TextChoices):
-    ACTIVE = "active", "Actif"
-    DISPUTED = "disputed", "Contesté par le responsable"
-    REMOVED = "removed", "Retiré"
+    ACTIVE = "active", _("Actif")
+    DISPUTED = "disputed", _("Contesté par le responsable")
+    REMOVED = "removed", _("Retiré")
 
 
 class Responsibility(models.Model):
@@ -195,21 +197,21 @@ class Responsibility(models.Model):
 
     guardian_record = models.ForeignKey(
         GuardianRecord, on_delete=models.CASCADE, related_name="responsibilities",
-        verbose_name="responsable",
+        verbose_name=_("responsable"),
     )
     pupil = models.ForeignKey(
-        Pupil, on_delete=models.CASCADE, related_name="responsibilities", verbose_name="élève"
+        Pupil, on_delete=models.CASCADE, related_name="responsibilities", verbose_name=_("élève")
     )
-    is_legal_representative = models.BooleanField("représentant légal", default=True)
+    is_legal_representative = models.BooleanField(_("représentant légal"), default=True)
     status = models.CharField(
-        "état", max_length=10, choices=ResponsibilityStatus.choices,
+        _("état"), max_length=10, choices=ResponsibilityStatus.choices,
         default=ResponsibilityStatus.ACTIVE,
     )
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = "lien responsable–élève"
-        verbose_name_plural = "liens responsable–élève"
+        verbose_name = _("lien responsable–élève")
+        verbose_name_plural = _("liens responsable–élève")
         constraints = [
             models.UniqueConstraint(
                 fields=["guardian_record", "pupil"], name="responsibility_unique_per_pair"

@@ -21,6 +21,8 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.normalization import (
     FRENCH_REGIONS,
@@ -99,6 +101,15 @@ _YES_NO = {"oui": True, "non": False}
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _validate_email = EmailValidator()
 _READ_BLOCK = 1 << 20
+# What a required column holds, as its error message names it.
+_WHAT = {
+    "etablissement": gettext_lazy("le nom de l'établissement"),
+    "academie": gettext_lazy("le nom de l'académie"),
+    "eleve_nom": gettext_lazy("le nom de l'élève"),
+    "eleve_prenoms": gettext_lazy("le prénom de l'élève"),
+    "responsable_nom": gettext_lazy("le nom du responsable"),
+    "responsable_prenom": gettext_lazy("le prénom du responsable"),
+}
 
 
 class RosterFileError(Exception):
@@ -117,8 +128,10 @@ class RowError:
 
     def __str__(self) -> str:
         if self.column is None:
-            return f"ligne {self.line}: {self.reason}"
-        return f"ligne {self.line}, colonne {self.column}: {self.reason}"
+            return _("ligne %(line)s: %(reason)s") % {"line": self.line, "reason": self.reason}
+        return _("ligne %(line)s, colonne %(column)s: %(reason)s") % {
+            "line": self.line, "column": self.column, "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,9 +269,9 @@ def _check_encoding(path: Path) -> int:
             except UnicodeDecodeError as exc:
                 line = lines + 1 + block.count(b"\n", 0, max(exc.start, 0))
                 raise RosterFileError(
-                    f"Le fichier n'est pas encodé en UTF-8 (premier caractère illisible "
-                    f"ligne {line}). Enregistrez-le au format « CSV UTF-8 (délimité par des "
-                    f"points-virgules) » puis relancez l'import."
+                    _("Le fichier n'est pas encodé en UTF-8 (premier caractère illisible "
+                      "ligne %(line)s). Enregistrez-le au format « CSV UTF-8 (délimité par des "
+                      "points-virgules) » puis relancez l'import.") % {"line": line}
                 ) from exc
             lines += block.count(b"\n")
             last = block
@@ -266,8 +279,8 @@ def _check_encoding(path: Path) -> int:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             raise RosterFileError(
-                f"Le fichier n'est pas encodé en UTF-8 (fin de fichier illisible ligne "
-                f"{lines + 1})."
+                _("Le fichier n'est pas encodé en UTF-8 (fin de fichier illisible ligne "
+                  "%(line)s).") % {"line": lines + 1}
             ) from exc
     if last and not last.endswith(b"\n"):
         lines += 1
@@ -285,11 +298,12 @@ class RosterFile:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         if not self.path.is_file():
-            raise RosterFileError(f"Fichier introuvable : {self.path}")
+            raise RosterFileError(_("Fichier introuvable : %(path)s") % {"path": self.path})
         self.line_count = _check_encoding(self.path)
         if self.line_count == 0:
             raise RosterFileError(
-                f"Le fichier est vide. Sa première ligne doit être l'en-tête : {HEADER}"
+                _("Le fichier est vide. Sa première ligne doit être l'en-tête : %(header)s")
+                % {"header": HEADER}
             )
         # First valid row of each establishment and pupil: line and comparable values.
         self._establishments: dict[str, tuple[int, tuple]] = {}
@@ -309,7 +323,9 @@ class RosterFile:
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise RosterFileError(f"En-tête (ligne 1) illisible : {exc}.") from exc
+                raise RosterFileError(
+                    _("En-tête (ligne 1) illisible : %(error)s.") % {"error": exc}
+                ) from exc
             while header and not header[-1].strip():
                 header.pop()  # trailing separators
             positions = self._check_header(header)
@@ -325,8 +341,9 @@ class RosterFile:
                     previous_end = reader.line_num
                     yield RejectedRow(line, [RowError(
                         line, None,
-                        f"ligne illisible : une valeur dépasse {csv.field_size_limit():,} "
-                        "caractères (un guillemet non refermé ?).".replace(",", " "),
+                        _("ligne illisible : une valeur dépasse %(limit)s caractères (un "
+                          "guillemet non refermé ?).")
+                        % {"limit": f"{csv.field_size_limit():,}".replace(",", " ")},
                     )])
                     continue
                 previous_end = reader.line_num
@@ -338,29 +355,31 @@ class RosterFile:
     def _check_header(header: list[str]) -> dict[str, int]:
         names = [name.strip().strip('"').lower() for name in header]
         if len(names) == 1 and ";" not in header[0] and ("," in header[0] or "\t" in header[0]):
-            raise RosterFileError(
+            raise RosterFileError(_(
                 "Les colonnes doivent être séparées par des points-virgules (;). Enregistrez "
                 "le fichier au format « CSV UTF-8 (délimité par des points-virgules) »."
-            )
+            ))
         problems = []
         unnamed = [str(index + 1) for index, name in enumerate(names) if not name]
         if unnamed:
-            problems.append("colonne(s) sans nom en position " + ", ".join(unnamed))
+            problems.append(_("colonne(s) sans nom en position %(positions)s")
+                            % {"positions": ", ".join(unnamed)})
         missing = [column for column in COLUMNS if column not in names]
         if missing:
-            problems.append(
-                "colonne(s) manquante(s) dans l'en-tête (ligne 1) : " + ", ".join(missing)
-            )
+            problems.append(_("colonne(s) manquante(s) dans l'en-tête (ligne 1) : %(columns)s")
+                            % {"columns": ", ".join(missing)})
         unknown = [name for name in names if name and name not in COLUMNS]
         if unknown:
-            problems.append("colonne(s) inconnue(s) : " + ", ".join(unknown))
+            problems.append(_("colonne(s) inconnue(s) : %(columns)s")
+                            % {"columns": ", ".join(unknown)})
         doubled = sorted({name for name in names if name and names.count(name) > 1})
         if doubled:
-            problems.append("colonne(s) en double : " + ", ".join(doubled))
+            problems.append(_("colonne(s) en double : %(columns)s")
+                            % {"columns": ", ".join(doubled)})
         if problems:
             raise RosterFileError(
-                "En-tête invalide : " + " ; ".join(problems)
-                + f". La première ligne doit être : {HEADER}"
+                _("En-tête invalide : %(problems)s. La première ligne doit être : %(header)s")
+                % {"problems": " ; ".join(problems), "header": HEADER}
             )
         return {name: names.index(name) for name in COLUMNS}
 
@@ -371,12 +390,13 @@ class RosterFile:
             record = record[:width]  # trailing separators
         if len(record) != width:
             if end > line:
-                reason = (f"un guillemet (\") ouvert n'est pas refermé : les lignes {line} à "
-                          f"{end} ont été lues comme une seule.")
+                reason = _("un guillemet (\") ouvert n'est pas refermé : les lignes %(first)s "
+                           "à %(last)s ont été lues comme une seule.") % {"first": line,
+                                                                        "last": end}
             else:
-                reason = (f"{len(record)} valeurs au lieu de {width} ; vérifiez les "
-                          "points-virgules (une valeur qui en contient doit être entre "
-                          "guillemets).")
+                reason = _("%(count)s valeurs au lieu de %(expected)s ; vérifiez les "
+                           "points-virgules (une valeur qui en contient doit être entre "
+                           "guillemets).") % {"count": len(record), "expected": width}
             return RejectedRow(line, [RowError(line, None, reason)])
         raw = {column: record[index].strip() for column, index in positions.items()}
         errors: list[RowError] = []
@@ -389,53 +409,51 @@ class RosterFile:
             # abort the whole chunk); it never belongs in a name, a number or an address.
             for column, value in raw.items():
                 if _CONTROL_CHARACTERS.search(value):
-                    error(column, "caractère invisible (caractère de contrôle) dans la "
-                                  "valeur ; retapez-la.")
+                    error(column, _("caractère invisible (caractère de contrôle) dans la "
+                                    "valeur ; retapez-la."))
                     raw[column] = _CONTROL_CHARACTERS.sub("", value)
 
         for column, limit in MAX_LENGTHS.items():
             if len(raw[column]) > limit:
-                error(column, f"valeur trop longue ({len(raw[column])} caractères, "
-                              f"{limit} au plus).")
+                error(column, _("valeur trop longue (%(length)s caractères, %(limit)s au "
+                                "plus).") % {"length": len(raw[column]), "limit": limit})
                 raw[column] = raw[column][:limit]
 
         uai = raw["uai"].upper()
         if not uai:
-            error("uai", "valeur manquante ; le code UAI de l'établissement est obligatoire.")
+            error("uai", _("valeur manquante ; le code UAI de l'établissement est "
+                           "obligatoire."))
         elif not is_valid_uai(uai):
-            error("uai", f"code UAI « {raw['uai']} » invalide ; il doit comporter 7 chiffres "
-                         "suivis d'une lettre, par exemple 0750001A.")
-        establishment_name = _required_name(raw, "etablissement", "le nom de l'établissement",
-                                            error)
+            error("uai", _("code UAI « %(value)s » invalide ; il doit comporter 7 chiffres "
+                           "suivis d'une lettre, par exemple 0750001A.") % {"value": raw["uai"]})
+        establishment_name = _required_name(raw, "etablissement", error)
         kind = _fold(raw["type_etablissement"])
         if kind not in _KINDS:
             error("type_etablissement",
-                  (f"type « {raw['type_etablissement']} » inconnu" if kind else
-                   "valeur manquante")
-                  + " ; valeurs possibles : ecole, college, lycee, lp.")
-        academy_name = _required_name(raw, "academie", "le nom de l'académie", error)
+                  _("type « %(value)s » inconnu ; valeurs possibles : ecole, college, lycee, "
+                    "lp.") % {"value": raw["type_etablissement"]} if kind else
+                  _("valeur manquante ; valeurs possibles : ecole, college, lycee, lp."))
+        academy_name = _required_name(raw, "academie", error)
 
         ine = raw["ine"].upper()
         if not ine:
-            error("ine", "valeur manquante ; l'INE de l'élève est obligatoire.")
+            error("ine", _("valeur manquante ; l'INE de l'élève est obligatoire."))
         elif not is_valid_ine(ine):
-            error("ine", f"INE « {raw['ine']} » invalide ; il doit comporter 11 caractères : "
-                         "9 chiffres, puis un chiffre ou une lettre, puis une lettre, par "
-                         "exemple 123456789AB.")
-        pupil_last_name = _required_name(raw, "eleve_nom", "le nom de l'élève", error)
-        pupil_first_names = _required_name(raw, "eleve_prenoms", "le prénom de l'élève", error)
+            error("ine", _("INE « %(value)s » invalide ; il doit comporter 11 caractères : "
+                           "9 chiffres, puis un chiffre ou une lettre, puis une lettre, par "
+                           "exemple 123456789AB.") % {"value": raw["ine"]})
+        pupil_last_name = _required_name(raw, "eleve_nom", error)
+        pupil_first_names = _required_name(raw, "eleve_prenoms", error)
         birth_date = _birth_date(raw["eleve_date_naissance"], self._today, error)
         level = clean_name(raw["niveau"])
 
         civility = _CIVILITIES.get(_fold(raw["responsable_civilite"]).rstrip("."))
         if civility is None:
             error("responsable_civilite",
-                  f"civilité « {raw['responsable_civilite']} » inconnue ; valeurs possibles : "
-                  "Mme, M. ou vide.")
-        guardian_last_name = _required_name(raw, "responsable_nom", "le nom du responsable",
-                                            error)
-        guardian_first_name = _required_name(raw, "responsable_prenom",
-                                             "le prénom du responsable", error)
+                  _("civilité « %(value)s » inconnue ; valeurs possibles : Mme, M. ou vide.")
+                  % {"value": raw["responsable_civilite"]})
+        guardian_last_name = _required_name(raw, "responsable_nom", error)
+        guardian_first_name = _required_name(raw, "responsable_prenom", error)
         mobile_phone = ""
         if raw["responsable_telephone_portable"]:
             try:
@@ -443,19 +461,21 @@ class RosterFile:
                                              region_for_uai(uai))
             except InvalidPhoneNumber:
                 error("responsable_telephone_portable",
-                      f"« {raw['responsable_telephone_portable']} » n'est pas un numéro de "
-                      "téléphone portable ; écrivez un portable (06…, 07…, ou 0692… dans un "
-                      "établissement d'outre-mer), un numéro international (+33…, +262…), "
-                      "ou laissez la case vide.")
+                      _("« %(value)s » n'est pas un numéro de téléphone portable ; écrivez un "
+                        "portable (06…, 07…, ou 0692… dans un établissement d'outre-mer), un "
+                        "numéro international (+33…, +262…), ou laissez la case vide.")
+                      % {"value": raw["responsable_telephone_portable"]})
         email = raw["responsable_email"].lower()
         if email and not _valid_email(email):
             error("responsable_email",
-                      f"adresse « {raw['responsable_email']} » invalide ; écrivez une adresse "
-                      "comme prenom.nom@example.org, ou laissez la case vide.")
+                  _("adresse « %(value)s » invalide ; écrivez une adresse comme "
+                    "prenom.nom@example.org, ou laissez la case vide.")
+                  % {"value": raw["responsable_email"]})
         legal = _YES_NO.get(raw["representant_legal"].lower())
         if legal is None:
             error("representant_legal",
-                  f"valeur « {raw['representant_legal']} » inconnue ; écrivez oui ou non.")
+                  _("valeur « %(value)s » inconnue ; écrivez oui ou non.")
+                  % {"value": raw["representant_legal"]})
 
         guardian_key = (_key(guardian_last_name or ""), _key(guardian_first_name or ""))
         if not errors:
@@ -465,12 +485,12 @@ class RosterFile:
             errors += _contradictions(
                 self._establishments.get(uai), line, establishment_values,
                 ("etablissement", "type_etablissement", "academie"),
-                f"le même établissement (UAI {uai})",
+                _("le même établissement (UAI %(uai)s)") % {"uai": uai},
             )
             errors += _contradictions(
                 self._pupils.get(ine), line, pupil_values,
                 ("uai", "eleve_nom", "eleve_prenoms", "eleve_date_naissance", "niveau"),
-                f"le même élève (INE {ine})",
+                _("le même élève (INE %(ine)s)") % {"ine": ine},
             )
             if not errors:
                 # Only a fully valid row sets the reference values of its establishment/pupil.
@@ -509,8 +529,9 @@ def _contradictions(
         return []
     first_line, first_values = first
     return [
-        RowError(line, column, f"différent de la ligne {first_line} pour {what} ; toutes ses "
-                               "lignes doivent porter la même valeur.")
+        RowError(line, column, _("différent de la ligne %(line)s pour %(what)s ; toutes ses "
+                                 "lignes doivent porter la même valeur.")
+                 % {"line": first_line, "what": what})
         for column, mine, theirs in zip(columns, values, first_values, strict=True)
         if mine != theirs
     ]
@@ -532,15 +553,18 @@ def _clean(raw: str) -> tuple[str, str]:
     return value, name_key(value)
 
 
-def _required_name(raw: dict[str, str], column: str, what: str, error) -> str:
+def _required_name(raw: dict[str, str], column: str, error) -> str:
     value, key = _clean(raw[column])
     if not value:
-        error(column, f"valeur manquante ; {what} est obligatoire.")
+        error(column, _("valeur manquante ; %(what)s est obligatoire.")
+              % {"what": _WHAT[column]})
     elif not key:
-        error(column, f"« {value} » ne contient aucune lettre ; {what} est obligatoire.")
+        error(column, _("« %(value)s » ne contient aucune lettre ; %(what)s est obligatoire.")
+              % {"value": value, "what": _WHAT[column]})
     elif len(key) > MAX_KEY_LENGTH and column in GUARDIAN_COLUMNS:
         # Ligatures spell out longer (Œ -> oe): the stored comparison key has a size too.
-        error(column, f"valeur trop longue ({MAX_KEY_LENGTH} lettres au plus).")
+        error(column, _("valeur trop longue (%(limit)s lettres au plus).")
+              % {"limit": MAX_KEY_LENGTH})
     return value
 
 
@@ -548,7 +572,8 @@ def _birth_date(value: str, today: datetime.date, error) -> datetime.date | None
     """pupils.validators' reading and bounds: what the import accepts, a secretary can save."""
     column = "eleve_date_naissance"
     if not value:
-        error(column, "valeur manquante ; écrivez la date de naissance au format JJ/MM/AAAA.")
+        error(column, _("valeur manquante ; écrivez la date de naissance au format "
+                        "JJ/MM/AAAA."))
         return None
     try:
         date = birth_date_parse(value)

@@ -28,6 +28,7 @@ from django.db.models import BooleanField, CharField, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from core.journal import EventKind, journal_record
@@ -105,8 +106,10 @@ class RosterImportReport:
     seconds: float = 0.0
     completed: bool = False
 
-    KINDS = (("establishments", "Établissements"), ("pupils", "Élèves"),
-             ("guardians", "Responsables"), ("links", "Liens responsable–élève"))
+    KINDS = (("establishments", gettext_lazy("Établissements")),
+             ("pupils", gettext_lazy("Élèves")),
+             ("guardians", gettext_lazy("Responsables")),
+             ("links", gettext_lazy("Liens responsable–élève")))
 
     @property
     def rows_rejected(self) -> int:
@@ -185,9 +188,9 @@ def _import_lock() -> Iterator[None]:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [IMPORT_LOCK_KEY])
         (acquired,) = cursor.fetchone()
     if not acquired:
-        raise RosterImportBusy(
+        raise RosterImportBusy(gettext(
             "Un autre import d'annuaire est en cours ; relancez celui-ci quand il sera terminé."
-        )
+        ))
     try:
         yield
     finally:
@@ -308,12 +311,12 @@ class _RosterImporter:
             # Class and SQLSTATE only: a database message may quote a row (an INE, a name).
             logger.error("Roster import stopped by a database error: %s (SQLSTATE %s)",
                          type(exc).__name__, getattr(exc.__cause__, "sqlstate", None))
-            raise RosterImportInterrupted(
-                f"L'import s'est arrêté sur une erreur de la base de données (lignes "
-                f"{rows[0].line} à {rows[-1].line}, rien n'en a été enregistré ; les lignes "
-                f"précédentes l'ont été). Relancez l'import du même fichier : il reprendra "
-                f"sans rien dupliquer."
-            ) from exc
+            raise RosterImportInterrupted(gettext(
+                "L'import s'est arrêté sur une erreur de la base de données (lignes "
+                "%(first)s à %(last)s, rien n'en a été enregistré ; les lignes "
+                "précédentes l'ont été). Relancez l'import du même fichier : il reprendra "
+                "sans rien dupliquer."
+            ) % {"first": rows[0].line, "last": rows[-1].line}) from exc
         self.report.rows_imported += len(rows)
 
     # --- Establishments (a few hundred at most: plain ORM) ---------------------------------

@@ -367,7 +367,9 @@ def responsibility_update(
     if status is not None and status != link.status:
         before = link.status
         kind = _status_event(before, status)
-        facts = {"status_before": _STATUS_LABELS[before], "status_after": _STATUS_LABELS[status]}
+        # The labels as read now (the journal keeps text, not the lazy translation).
+        facts = {"status_before": str(_STATUS_LABELS[before]),
+                 "status_after": str(_STATUS_LABELS[status])}
         if kind == EventKind.RESPONSIBILITY_DISPUTE_RESOLVED:
             facts["kept"] = status == ResponsibilityStatus.ACTIVE
         events.append((kind, facts))

@@ -5,9 +5,12 @@ on a machine without it they are skipped with the reason shown. In CI (CI=true) 
 be skipped: a skip fails the run.
 """
 
+import copy
 import os
 import shutil
 import socket
+import sys
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -104,3 +107,64 @@ def _empty_sms_outbox():
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+# --- Invalid template variables fail the test -------------------------------------------
+# In our own templates (templates/ of the project) a variable that does not resolve raises,
+# whatever the test: the page would have shown an empty string. Django's admin and
+# django-dsfr's templates rely on missing variables by design, so the check is scoped by the
+# file the variable is written in: the innermost template node being rendered names its
+# origin. Everywhere else, a missing variable behaves as in production.
+OUR_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+class InvalidTemplateVariable(Exception):
+    pass
+
+
+def _variable_origin() -> str:
+    from django.template.base import Node
+
+    frame = sys._getframe(2)
+    while frame is not None:
+        node = frame.f_locals.get("self")
+        if isinstance(node, Node) and getattr(node, "origin", None) is not None:
+            return node.origin.name
+        frame = frame.f_back
+    return ""
+
+
+def _in_our_templates(origin: str) -> bool:
+    try:
+        return Path(origin).resolve().is_relative_to(OUR_TEMPLATES)
+    except (OSError, ValueError):
+        return False
+
+
+class StrictStringIfInvalid(str):
+    """`string_if_invalid` of the test settings. Django checks it for truth, then for "%s",
+    then formats it with the variable's name: in our templates the truth test says yes and
+    the formatting raises; elsewhere it is a false empty string, so that filters such as
+    `default` apply as they do in production."""
+
+    def __bool__(self):
+        return _in_our_templates(_variable_origin())
+
+    def __contains__(self, key):
+        return key == "%s"
+
+    def __mod__(self, variable):
+        raise InvalidTemplateVariable(
+            f"Invalid template variable {variable!r} in {_variable_origin()}"
+        )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fail_on_invalid_template_variables():
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    templates = copy.deepcopy(settings.TEMPLATES)
+    templates[0]["OPTIONS"]["string_if_invalid"] = StrictStringIfInvalid("")
+    with override_settings(TEMPLATES=templates):
+        yield

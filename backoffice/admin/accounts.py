@@ -15,6 +15,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -52,8 +55,8 @@ class AccountAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     search_ordering = (Lower("last_name"), Lower("first_name"), "identifier")
     sortable_by = ()
     search_help_text = (
-        "Identifiant, nom (ou une partie), téléphone portable, adresse électronique, INE d'un "
-        "enfant ou UAI."
+        _("Identifiant, nom (ou une partie), téléphone portable, adresse électronique, INE d'un "
+        "enfant ou UAI.")
     )
     fields = ("identifier", "kind", "state", "last_name", "first_name", "email",
               "email_verified", "phone", "phone_verified", "is_staff", "date_joined",
@@ -64,18 +67,18 @@ class AccountAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     def scope_q(self, scope):
         return accounts_scope_q(scope)
 
-    @admin.display(description="identifiant", ordering="identifier")
+    @admin.display(description=_("identifiant"), ordering="identifier")
     def identifier_upper(self, account):
         return account.display_identifier
 
-    @admin.display(description="dossier")
+    @admin.display(description=_("dossier"))
     def helpdesk_link(self, account):
         if account.kind == AccountKind.STAFF:
             url = reverse("admin:core_journalevent_changelist")
-            return format_html('<a href="{}?q={}">Journal de ce compte</a>', url,
+            return format_html(_('<a href="{}?q={}">Journal de ce compte</a>'), url,
                                account.identifier)
         url = reverse("admin:helpdesk_account", args=[account.pk])
-        return format_html('<a href="{}">Ouvrir le dossier d\'assistance (actions, journal)</a>',
+        return format_html(_('<a href="{}">Ouvrir le dossier d\'assistance (actions, journal)</a>'),
                            url)
 
     def search_matching(self, queryset, query):
@@ -95,7 +98,7 @@ class AccountAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 class JournalKindFilter(admin.SimpleListFilter):
-    title = "événement"
+    title = _("événement")
     parameter_name = "evenement"
 
     def lookups(self, request, model_admin):
@@ -113,7 +116,7 @@ class JournalEventAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_filter = (JournalKindFilter,)
     ordering = ("-at", "-id")
     sortable_by = ()
-    search_help_text = "Identifiant du compte concerné (p.nom12)."
+    search_help_text = _("Identifiant du compte concerné (p.nom12).")
     fields = ("at", "kind", "account", "actor", "flow_id", "ip_address", "data")
     readonly_fields = fields
 
@@ -122,11 +125,11 @@ class JournalEventAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
             scope.everything
         ) else Q()
 
-    @admin.display(description="événement")
+    @admin.display(description=_("événement"))
     def label(self, event):
         return describe_event(event).label
 
-    @admin.display(description="détails")
+    @admin.display(description=_("détails"))
     def details(self, event):
         return " ; ".join(f"{name} : {value}" for name, value in describe_event(event).details)
 
@@ -144,8 +147,8 @@ class JournalEventAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
 
 STATE_CHOICES = [
     (AccountState.ACTIVE, "Actif"),
-    (AccountState.LOCKED, "Verrouillé (accès suspendu)"),
-    (AccountState.CLOSED, "Fermé"),
+    (AccountState.LOCKED, _("Verrouillé (accès suspendu)")),
+    (AccountState.CLOSED, _("Fermé")),
 ]
 
 
@@ -156,8 +159,8 @@ class StaffProfileFormBase(forms.ModelForm):
         model = StaffProfile
         fields = ["role", "academy", "establishments"]
         help_texts = {
-            "academy": "Obligatoire pour l'assistance académique.",
-            "establishments": "Obligatoire pour un secrétariat : ses établissements.",
+            "academy": _("Obligatoire pour l'assistance académique."),
+            "establishments": _("Obligatoire pour un secrétariat : ses établissements."),
         }
 
     def clean(self):
@@ -165,9 +168,9 @@ class StaffProfileFormBase(forms.ModelForm):
         role = cleaned.get("role")
         if role == StaffRole.SECRETARY and not cleaned.get("establishments"):
             self.add_error("establishments",
-                           "Établissements : un secrétariat doit en avoir au moins un.")
+                           _("Établissements : un secrétariat doit en avoir au moins un."))
         if role == StaffRole.HELPDESK and not cleaned.get("academy"):
-            self.add_error("academy", "Académie : choisissez l'académie de cet agent.")
+            self.add_error("academy", _("Académie : choisissez l'académie de cet agent."))
         return cleaned
 
 
@@ -175,24 +178,26 @@ def _password_fields(required: bool):
     attrs = {"autocomplete": "new-password"}
     return (
         forms.CharField(
-            label="Mot de passe provisoire" if required else "Nouveau mot de passe",
+            label=_("Mot de passe provisoire") if required else _("Nouveau mot de passe"),
             required=required, strip=False, widget=forms.PasswordInput(attrs=attrs),
-            help_text=f"{STAFF_HELP_TEXT} À transmettre à l'intéressé par un autre canal "
-                      "que le courriel.",
+            help_text=format_lazy(
+                "{} {}", STAFF_HELP_TEXT,
+                _("À transmettre à l'intéressé par un autre canal que le courriel."),
+            ),
         ),
         forms.CharField(
-            label="Confirmation du mot de passe", required=required, strip=False,
+            label=_("Confirmation du mot de passe"), required=required, strip=False,
             widget=forms.PasswordInput(attrs=attrs),
         ),
     )
 
 
 class StaffCreateForm(StaffProfileFormBase):
-    first_name = forms.CharField(label="Prénom", max_length=100,
+    first_name = forms.CharField(label=_("Prénom"), max_length=100,
                                  widget=forms.TextInput(attrs=NO_AUTOFILL))
-    last_name = forms.CharField(label="Nom", max_length=100,
+    last_name = forms.CharField(label=_("Nom"), max_length=100,
                                 widget=forms.TextInput(attrs=NO_AUTOFILL))
-    email = forms.EmailField(label="Adresse électronique professionnelle",
+    email = forms.EmailField(label=_("Adresse électronique professionnelle"),
                              widget=forms.EmailInput(attrs=NO_AUTOFILL))
     password1, password2 = _password_fields(required=True)
 
@@ -200,7 +205,7 @@ class StaffCreateForm(StaffProfileFormBase):
         cleaned = super().clean()
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
         if password1 and password2 and password1 != password2:
-            self.add_error("password2", "Confirmation : les deux mots de passe diffèrent.")
+            self.add_error("password2", _("Confirmation : les deux mots de passe diffèrent."))
         elif password1:
             probe = Account(first_name=cleaned.get("first_name", ""),
                             last_name=cleaned.get("last_name", ""),
@@ -213,7 +218,7 @@ class StaffCreateForm(StaffProfileFormBase):
 
 
 class StaffChangeForm(StaffProfileFormBase):
-    state = forms.ChoiceField(label="État du compte", choices=STATE_CHOICES)
+    state = forms.ChoiceField(label=_("État du compte"), choices=STATE_CHOICES)
     password1, password2 = _password_fields(required=False)
 
     def __init__(self, *args, **kwargs):
@@ -225,7 +230,7 @@ class StaffChangeForm(StaffProfileFormBase):
         cleaned = super().clean()
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
         if (password1 or password2) and password1 != password2:
-            self.add_error("password2", "Confirmation : les deux mots de passe diffèrent.")
+            self.add_error("password2", _("Confirmation : les deux mots de passe diffèrent."))
         elif password1:
             try:
                 services.staff_password_validate(password1, account=self.instance.account)
@@ -236,8 +241,8 @@ class StaffChangeForm(StaffProfileFormBase):
             cleaned.get("state") != AccountState.ACTIVE or cleaned.get("role") != StaffRole.NATIONAL
         ):
             raise ValidationError(
-                "Vous ne pouvez pas retirer vos propres droits : demandez-le à un autre "
-                "administrateur national."
+                _("Vous ne pouvez pas retirer vos propres droits : demandez-le à un autre "
+                "administrateur national.")
             )
         return cleaned
 
@@ -251,7 +256,7 @@ class StaffProfileAdmin(ScopedAdminMixin, admin.ModelAdmin):
     ordering = ("account__identifier",)
     sortable_by = ()
     autocomplete_fields = ("academy", "establishments")
-    search_help_text = "Identifiant ou nom (ou une partie) du personnel."
+    search_help_text = _("Identifiant ou nom (ou une partie) du personnel.")
     actions = ("second_factor_reset",)
 
     def scope_q(self, scope):
@@ -273,17 +278,17 @@ class StaffProfileAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return (
-                ("Personne", {"fields": ("first_name", "last_name", "email")}),
-                ("Rôle et périmètre", {"fields": ("role", "academy", "establishments")}),
-                ("Connexion", {"fields": ("password1", "password2"),
-                               "description": "L'identifiant (p.nomNN) est attribué à la "
+                (_("Personne"), {"fields": ("first_name", "last_name", "email")}),
+                (_("Rôle et périmètre"), {"fields": ("role", "academy", "establishments")}),
+                (_("Connexion"), {"fields": ("password1", "password2"),
+                               "description": _("L'identifiant (p.nomNN) est attribué à la "
                                "création ; le second facteur s'enregistre à la première "
-                               "connexion."}),
+                               "connexion.")}),
             )
         return (
-            ("Personne", {"fields": ("identifier", "full_name", "email", "second_factor")}),
-            ("Rôle et périmètre", {"fields": ("role", "academy", "establishments")}),
-            ("Accès", {"fields": ("state", "password1", "password2")}),
+            (_("Personne"), {"fields": ("identifier", "full_name", "email", "second_factor")}),
+            (_("Rôle et périmètre"), {"fields": ("role", "academy", "establishments")}),
+            (_("Accès"), {"fields": ("state", "password1", "password2")}),
         )
 
     def get_readonly_fields(self, request, obj=None):
@@ -291,31 +296,31 @@ class StaffProfileAdmin(ScopedAdminMixin, admin.ModelAdmin):
             return ()
         return ("identifier", "full_name", "email", "second_factor")
 
-    @admin.display(description="identifiant", ordering="account__identifier")
+    @admin.display(description=_("identifiant"), ordering="account__identifier")
     def identifier(self, profile):
         return profile.account.display_identifier
 
-    @admin.display(description="nom")
+    @admin.display(description=_("nom"))
     def full_name(self, profile):
         return f"{profile.account.last_name.upper()} {profile.account.first_name}"
 
-    @admin.display(description="adresse électronique")
+    @admin.display(description=_("adresse électronique"))
     def email(self, profile):
         return profile.account.email
 
-    @admin.display(description="état")
+    @admin.display(description=_("état"))
     def state(self, profile):
         return profile.account.get_state_display()
 
-    @admin.display(description="périmètre")
+    @admin.display(description=_("périmètre"))
     def scope_summary(self, profile):
         if profile.role == StaffRole.NATIONAL:
-            return "National"
+            return _("National")
         if profile.role == StaffRole.HELPDESK:
-            return f"Académie : {profile.academy}"
+            return _("Académie : %(academy)s") % {"academy": profile.academy}
         return ", ".join(e.uai for e in profile.establishments.all()) or "—"
 
-    @admin.display(description="second facteur", boolean=True)
+    @admin.display(description=_("second facteur"), boolean=True)
     def second_factor(self, profile):
         return profile.has_second_factor
 
@@ -350,13 +355,17 @@ class StaffProfileAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # a staff user leaves by « Fermé »: their journal stays attached
 
-    @admin.action(description="Réinitialiser le second facteur (nouvel enregistrement à la "
-                              "prochaine connexion)", permissions=["change"])
+    @admin.action(description=_("Réinitialiser le second facteur (nouvel enregistrement à la "
+                              "prochaine connexion)"), permissions=["change"])
     def second_factor_reset(self, request, queryset):
         count = 0
         for profile in queryset.select_related("account"):
             services.staff_second_factor_reset(account=profile.account, actor=request.user)
             count += 1
         self.message_user(
-            request, f"Second facteur réinitialisé pour {count} personnel(s).", messages.SUCCESS
+            request,
+            ngettext("Second facteur réinitialisé pour %(count)s personnel.",
+                     "Second facteur réinitialisé pour %(count)s personnels.", count)
+            % {"count": count},
+            messages.SUCCESS,
         )

@@ -7,6 +7,7 @@ holding notifications.view_outboundmessage (meant for the national administratio
 import uuid
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from backoffice.scoping import BoundedCountPaginator, ReadOnlyAdminMixin
 from core.normalization import InvalidPhoneNumber, parse_mobile_phone
@@ -18,8 +19,8 @@ class OutboundMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "channel", "purpose", "recipient", "status", "provider_status",
                     "attempts", "sent_at"]
     list_filter = ["channel", "status"]
-    search_help_text = ("Numéro de téléphone, adresse électronique, identifiant de parcours ou "
-                        "identifiant chez le fournisseur (valeur exacte).")
+    search_help_text = (_("Numéro de téléphone, adresse électronique, identifiant de parcours ou "
+                        "identifiant chez le fournisseur (valeur exacte)."))
     search_fields = ["recipient"]  # replaced by get_search_results; shows the search box
     ordering = ["-created_at"]
     # A million-row table: no COUNT(*) of it, no facet counts.
@@ -35,10 +36,10 @@ class OutboundMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
               "sent_at", "updated_at"]
     readonly_fields = fields
 
-    @admin.display(description="texte")
+    @admin.display(description=_("texte"))
     def body_shown(self, obj):
         if obj.contains_secret:
-            return "[masqué : ce message contient un code]"
+            return _("[masqué : ce message contient un code]")
         return obj.body
 
     def get_search_results(self, request, queryset, search_term):

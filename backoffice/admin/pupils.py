@@ -47,7 +47,7 @@ from pupils.models import (
 class ScopedEstablishmentFilter(admin.SimpleListFilter):
     """The user's own establishments (shown when they have several); others search by UAI."""
 
-    title = "établissement"
+    title = gettext_lazy("établissement")
     parameter_name = "etablissement"
     path = "establishment"
     max_choices = 50
@@ -80,11 +80,11 @@ class PupilEstablishmentFilter(ScopedEstablishmentFilter):
 
 
 class AccountCoverFilter(admin.SimpleListFilter):
-    title = "compte ÉduConnect"
+    title = gettext_lazy("compte ÉduConnect")
     parameter_name = "compte"
 
     def lookups(self, request, model_admin):
-        return [("actif", "Couverte par un compte actif"), ("aucun", "Sans compte actif")]
+        return [("actif", _("Couverte par un compte actif")), ("aucun", _("Sans compte actif"))]
 
     def queryset(self, request, queryset):
         if self.value() == "actif":
@@ -96,10 +96,13 @@ class AccountCoverFilter(admin.SimpleListFilter):
 
 def _account_summary(account) -> str:
     if account is None:
-        return "Aucun compte : activation non faite"
+        return _("Aucun compte : activation non faite")
     if account.state == AccountState.ACTIVE:
-        return f"Compte actif : {account.display_identifier}"
-    return f"{account.display_identifier} (compte {account.get_state_display().lower()})"
+        return _("Compte actif : %(identifier)s") % {"identifier": account.display_identifier}
+    return _("%(identifier)s (compte %(state)s)") % {
+        "identifier": account.display_identifier,
+        "state": account.get_state_display().lower(),
+    }
 
 
 # --- Writes through pupils.services ----------------------------------------------------------
@@ -166,7 +169,7 @@ class LinkRowForm(forms.ModelForm):
         if self.instance.pk and self.chosen in self.fields:
             self.fields[self.chosen].disabled = True  # a link's ends do not move: remove, add
         other_end = getattr(self.instance, self.chosen) if self.instance.pk else None
-        _name_row_fields(self, str(other_end) if other_end is not None else "nouveau lien")
+        _name_row_fields(self, str(other_end) if other_end is not None else _("nouveau lien"))
 
     def clean(self):
         cleaned = super().clean()
@@ -217,8 +220,8 @@ class LinksOfRecordInline(LinkInlineBase):
     fk_name = "guardian_record"
     fields = ("pupil", "is_legal_representative", "status")
     autocomplete_fields = ("pupil",)
-    verbose_name = "élève rattaché"
-    verbose_name_plural = "élèves rattachés (liens)"
+    verbose_name = gettext_lazy("élève rattaché")
+    verbose_name_plural = gettext_lazy("élèves rattachés (liens)")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("pupil__establishment")
@@ -229,8 +232,8 @@ class LinksOfPupilInline(LinkInlineBase):
     fk_name = "pupil"
     fields = ("guardian_record", "is_legal_representative", "status")
     autocomplete_fields = ("guardian_record",)
-    verbose_name = "responsable rattaché"
-    verbose_name_plural = "responsables rattachés (liens)"
+    verbose_name = gettext_lazy("responsable rattaché")
+    verbose_name_plural = gettext_lazy("responsables rattachés (liens)")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("guardian_record__establishment")
@@ -274,13 +277,15 @@ class GuardianRecordForm(forms.ModelForm):
     # The number is read in the school's region (set in __init__): « 0692 12 34 56 » in a
     # school of La Réunion is +262 692 12 34 56.
     mobile_phone = FrenchMobileNumberField(
-        label="Téléphone portable",
+        label=gettext_lazy("Téléphone portable"),
         required=False,
         label_in_errors=True,
         help_text=(
-            "Le numéro de portable donné par le responsable, par exemple 06 12 34 56 78, ou "
-            "avec l'indicatif hors de France métropolitaine (+262 692 12 34 56). Laissez vide "
-            "si l'établissement n'en a pas."
+            gettext_lazy(
+                "Le numéro de portable donné par le responsable, par exemple 06 12 34 56 78, ou "
+                "avec l'indicatif hors de France métropolitaine (+262 692 12 34 56). Laissez "
+                "vide si l'établissement n'en a pas."
+            )
         ),
         widget=forms.TextInput(attrs={**NO_AUTOFILL, "type": "tel", "inputmode": "tel"}),
     )
@@ -291,7 +296,7 @@ class GuardianRecordForm(forms.ModelForm):
         widgets = {"email": forms.EmailInput(attrs=NO_AUTOFILL)}
         error_messages = {
             "email": {
-                "invalid": (
+                "invalid": gettext_lazy(
                     "Adresse électronique : saisissez une adresse valide, par exemple "
                     "prenom.nom@exemple.fr."
                 )
@@ -328,12 +333,12 @@ class GuardianRecordAdmin(LinkInlineWritesMixin, ScopedAdminMixin, SimpleHistory
     search_ordering = (Lower("last_name"), Lower("first_name"), "id")
     sortable_by = ()
     search_help_text = (
-        "Nom (ou une partie), numéro de téléphone, adresse électronique, INE d'un enfant, UAI "
-        "ou identifiant ÉduConnect."
+        gettext_lazy("Nom (ou une partie), numéro de téléphone, adresse électronique, INE d'un "
+                     "enfant, UAI ou identifiant ÉduConnect.")
     )
     fieldsets = (
         ("Responsable", {"fields": ("civility_name", "establishment", "account_cover")}),
-        ("Coordonnées (utilisées pour l'activation par SMS)",
+        (gettext_lazy("Coordonnées (utilisées pour l'activation par SMS)"),
          {"fields": ("mobile_phone", "email")}),
     )
     readonly_fields = ("civility_name", "establishment", "account_cover")
@@ -348,15 +353,15 @@ class GuardianRecordAdmin(LinkInlineWritesMixin, ScopedAdminMixin, SimpleHistory
     def civility_name(self, record):
         return f"{record.get_civility_display()} {record.last_name.upper()} {record.first_name}"
 
-    @admin.display(description="établissement")
+    @admin.display(description=gettext_lazy("établissement"))
     def establishment_short(self, record):
         return f"{record.establishment.name} ({record.establishment.uai})"
 
-    @admin.display(description="téléphone portable")
+    @admin.display(description=gettext_lazy("téléphone portable"))
     def phone(self, record):
         return record.mobile_phone.as_international if record.mobile_phone else "—"
 
-    @admin.display(description="compte ÉduConnect")
+    @admin.display(description=gettext_lazy("compte ÉduConnect"))
     def account_cover(self, record):
         return _account_summary(record.account)
 
@@ -393,8 +398,8 @@ class PupilForm(forms.ModelForm):
             "first_names": forms.TextInput(attrs=NO_AUTOFILL),
         }
         error_messages = {
-            "last_name": {"required": "Nom : saisissez le nom de l'élève."},
-            "first_names": {"required": "Prénoms : saisissez au moins un prénom."},
+            "last_name": {"required": gettext_lazy("Nom : saisissez le nom de l'élève.")},
+            "first_names": {"required": gettext_lazy("Prénoms : saisissez au moins un prénom.")},
         }
 
     def clean(self):
@@ -424,10 +429,12 @@ class PupilAdmin(LinkInlineWritesMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     ordering = ("last_name", "first_names", "id")
     search_ordering = (Lower("last_name"), Lower("first_names"), "id")
     sortable_by = ()
-    search_help_text = "Nom (ou une partie), INE, UAI, ou téléphone ou adresse d'un responsable."
+    search_help_text = gettext_lazy(
+        "Nom (ou une partie), INE, UAI, ou téléphone ou adresse d'un responsable."
+    )
     fieldsets = (
-        ("Élève", {"fields": ("ine", "establishment", "level", "account_cover")}),
-        ("État civil", {"fields": ("last_name", "first_names", "birth_date")}),
+        (gettext_lazy("Élève"), {"fields": ("ine", "establishment", "level", "account_cover")}),
+        (gettext_lazy("État civil"), {"fields": ("last_name", "first_names", "birth_date")}),
     )
     readonly_fields = ("ine", "establishment", "level", "account_cover")
     inlines = (LinksOfPupilInline,)
@@ -437,14 +444,14 @@ class PupilAdmin(LinkInlineWritesMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     def last_name_upper(self, pupil):
         return pupil.last_name.upper()
 
-    @admin.display(description="établissement")
+    @admin.display(description=gettext_lazy("établissement"))
     def establishment_short(self, pupil):
         return f"{pupil.establishment.name} ({pupil.establishment.uai})"
 
-    @admin.display(description="compte élève")
+    @admin.display(description=gettext_lazy("compte élève"))
     def account_cover(self, pupil):
         if pupil.account is None:
-            return "Aucun compte élève"
+            return gettext_lazy("Aucun compte élève")
         return _account_summary(pupil.account)
 
     def search_matching(self, queryset, query):
@@ -502,12 +509,13 @@ class ResponsibilityAdmin(ServiceWritesMixin, ScopedAdminMixin, SimpleHistoryAdm
     sortable_by = ()
     autocomplete_fields = ("guardian_record", "pupil")
     search_help_text = (
-        "Nom de l'élève (ou une partie), INE, UAI, ou téléphone ou adresse du responsable."
+        gettext_lazy("Nom de l'élève (ou une partie), INE, UAI, ou téléphone ou adresse du "
+                     "responsable.")
     )
     actions = ("links_keep", "links_remove", "links_set_legal", "links_unset_legal")
     history_list_display = ("status", "is_legal_representative")
 
-    @admin.display(description="élève", ordering="pupil__last_name")
+    @admin.display(description=gettext_lazy("élève"), ordering="pupil__last_name")
     def pupil_name(self, link):
         return f"{link.pupil.last_name.upper()} {link.pupil.first_names}"
 
@@ -515,7 +523,7 @@ class ResponsibilityAdmin(ServiceWritesMixin, ScopedAdminMixin, SimpleHistoryAdm
     def guardian_name(self, link):
         return f"{link.guardian_record.last_name.upper()} {link.guardian_record.first_name}"
 
-    @admin.display(description="établissement")
+    @admin.display(description=gettext_lazy("établissement"))
     def establishment_short(self, link):
         school = link.pupil.establishment
         return format_html("{} ({})", school.name, school.uai)
@@ -575,7 +583,7 @@ class ResponsibilityAdmin(ServiceWritesMixin, ScopedAdminMixin, SimpleHistoryAdm
                 "count": len(links) - changed}
         self.message_user(request, message, messages.SUCCESS)
 
-    @admin.action(description="Confirmer les liens sélectionnés (état « Actif »)",
+    @admin.action(description=gettext_lazy("Confirmer les liens sélectionnés (état « Actif »)"),
                   permissions=["change"])
     def links_keep(self, request, queryset):
         self._links_apply(request, queryset, lambda link: services.responsibility_update(
@@ -583,21 +591,23 @@ class ResponsibilityAdmin(ServiceWritesMixin, ScopedAdminMixin, SimpleHistoryAdm
             request=request,
         ), _("confirmé(s)"))
 
-    @admin.action(description="Retirer les liens sélectionnés (état « Retiré »)",
+    @admin.action(description=gettext_lazy("Retirer les liens sélectionnés (état « Retiré »)"),
                   permissions=["change"])
     def links_remove(self, request, queryset):
         self._links_apply(request, queryset, lambda link: services.responsibility_remove(
             responsibility=link, actor=request.user, request=request,
         ), _("retiré(s)"))
 
-    @admin.action(description="Marquer « représentant légal »", permissions=["change"])
+    @admin.action(description=gettext_lazy("Marquer « représentant légal »"),
+                  permissions=["change"])
     def links_set_legal(self, request, queryset):
         self._links_apply(request, queryset, lambda link: services.responsibility_set_legal(
             responsibility=link, is_legal_representative=True, actor=request.user,
             request=request,
         ), _("marqué(s) représentant légal"))
 
-    @admin.action(description="Retirer « représentant légal »", permissions=["change"])
+    @admin.action(description=gettext_lazy("Retirer « représentant légal »"),
+                  permissions=["change"])
     def links_unset_legal(self, request, queryset):
         self._links_apply(request, queryset, lambda link: services.responsibility_set_legal(
             responsibility=link, is_legal_representative=False, actor=request.user,
@@ -615,7 +625,7 @@ class EstablishmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ("academy",)
     ordering = ("name", "id")
     sortable_by = ()
-    search_help_text = "UAI, ou nom (ou une partie) de l'établissement."
+    search_help_text = gettext_lazy("UAI, ou nom (ou une partie) de l'établissement.")
     fields = ("uai", "name", "kind", "academy", "ent_url")
 
     def get_readonly_fields(self, request, obj=None):

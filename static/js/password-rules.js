@@ -56,7 +56,7 @@
     }
   }
 
-  var group = document.getElementById("id_password-messages");
+  var group = document.getElementById("id_password_error");
   var strengthNode = group.querySelector("[data-strength]");
   var personalNode = group.querySelector('[data-rule="personal"]');
   var personal = config.personal || [];
@@ -92,7 +92,7 @@
   }
 
   var confirmState = confirmation
-    ? document.querySelector("#id_password_confirm-messages [data-confirm-state]")
+    ? document.querySelector("#id_password_confirm_error [data-confirm-state]")
     : null;
 
   function updateConfirmation() {

@@ -2,7 +2,6 @@
 journal, session rotation, `next`, sign-out."""
 
 import re
-from html import unescape
 from unittest import mock
 
 import pytest
@@ -13,17 +12,19 @@ from django.db import close_old_connections
 from django.test import Client, override_settings
 from django.urls import include, path, reverse
 
-from accounts.forms import INVALID_LOGIN_MESSAGE
+from accounts.forms import INVALID_LOGIN_MESSAGE as _INVALID_LOGIN_MESSAGE
 from accounts.hashers import EduConnectArgon2Hasher
 from accounts.models import AccountKind, AccountState
 from accounts.views import sign_in
 from core.models import JournalEvent
+from tests import html as h
 from tests.factories import DEFAULT_PASSWORD, AccountFactory
 
 pytestmark = pytest.mark.django_db
 
 GUARDIAN_URL = "/connexion/representant-legal/"
 PUPIL_URL = "/connexion/eleve/"
+INVALID_LOGIN_MESSAGE = str(_INVALID_LOGIN_MESSAGE)
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
 
 
@@ -99,48 +100,75 @@ def signed_in_account_id(client):
 
 def test_profile_choice_offers_both_profiles(client):
     response = client.get("/")
-    html = response.content.decode()
+    page = h.parse(response)
     assert response.status_code == 200
-    assert "<h1>Je sélectionne mon profil</h1>" in html
-    assert f'href="{GUARDIAN_URL}">Représentant légal</a>' in html
-    assert f'href="{PUPIL_URL}">Élève</a>' in html
-    assert "<title>Je sélectionne mon profil — ÉduConnect</title>" in html
+    assert h.text(page.h1) == "Je sélectionne mon profil"
+    assert h.text(page.title) == "Je sélectionne mon profil — ÉduConnect"
+    tiles = h.main(page).find_all(class_="fr-tile")
+    assert [(t["id"], h.text(t.h2), t.h2.a["href"], h.text(t.find(class_="fr-tile__detail")))
+            for t in tiles] == [
+        ("profile-guardian", "Représentant légal", GUARDIAN_URL,
+         "Parent ou responsable légal d'un élève"),
+        ("profile-pupil", "Élève", PUPIL_URL, "Élève au collège ou au lycée"),
+    ]
+    # Each tile shows its DSFR pictogram, hidden from screen readers.
+    for tile, picture in zip(tiles, ["house.svg", "school.svg"], strict=True):
+        svg = tile.find("svg")
+        assert svg["aria-hidden"] == "true"
+        assert all(picture in use["href"] for use in svg.find_all("use"))
+    assert h.alerts(page) == []
 
 
 def test_profile_choice_carries_a_safe_next_only(client):
-    html = client.get("/", {"next": "/services/"}).content.decode()
-    assert f'href="{GUARDIAN_URL}?next=/services/"' in html
-    html = client.get("/", {"next": "https://evil.example/"}).content.decode()
-    assert "evil.example" not in html
+    page = h.parse(client.get("/", {"next": "/services/"}))
+    links = [a["href"] for a in page.select(".fr-tile a")]
+    assert links == [f"{GUARDIAN_URL}?next=/services/", f"{PUPIL_URL}?next=/services/"]
+    page = h.parse(client.get("/", {"next": "https://evil.example/"}))
+    assert [a["href"] for a in page.select(".fr-tile a")] == [GUARDIAN_URL, PUPIL_URL]
+    assert "evil.example" not in str(page)
 
 
 @override_settings(ROOT_URLCONF=_UrlsWithout)
 def test_guardian_form_matches_the_seeds_without_dead_links(client):
     response = client.get(GUARDIAN_URL)
-    html = response.content.decode()
+    page = h.parse(response)
+    main = h.main(page)
     assert response.status_code == 200
-    assert "Je me connecte avec mon compte ÉduConnect" in html
-    assert "Représentant légal" in html
-    assert "Identifiant au format p.nomXX" in html
-    assert 'autocomplete="username"' in html
-    assert 'autocomplete="current-password"' in html
-    assert 'type="password"' in html
-    assert "Se connecter</button>" in html
-    assert "Changer de profil</a>" in html
-    # The DSFR show/hide password component.
-    assert 'class="fr-password' in html and "fr-password__checkbox" in html
-    assert 'aria-label="Afficher le mot de passe"' in html
-    # Flows that do not exist yet are not offered.
-    assert "oublié" not in html
-    assert "pas de compte" not in html
+    assert h.text(main.h1) == "Je me connecte avec mon compte ÉduConnect"
+    assert h.text(main.find(class_="fr-text--lead")) == "Représentant légal"
+    assert h.text(page.title) == (
+        "Je me connecte avec mon compte ÉduConnect – Représentant légal — ÉduConnect"
+    )
+    # The identifier: a DSFR field whose hint is linked to the input.
+    identifier = h.field(page, "id_identifier")
+    assert h.label_of(page, "id_identifier") == "Identifiant Identifiant au format p.nomXX"
+    assert identifier["autocomplete"] == "username"
+    assert [h.text(e) for e in h.described_by(page, "id_identifier")] == [
+        "Identifiant au format p.nomXX"
+    ]
+    assert "aria-invalid" not in identifier.attrs
+    # The password: the DSFR password component, with its show/hide box.
+    password = h.field(page, "id_password")
+    assert password["type"] == "password" and password["autocomplete"] == "current-password"
+    assert password.find_parent(class_="fr-password") is not None
+    show = page.find(id="id_password-show")
+    assert show["type"] == "checkbox" and show["aria-label"] == "Afficher le mot de passe"
+    assert show.find_parent(class_="fr-password__checkbox") is not None
+    assert [h.text(b) for b in main.find_all("button")] == ["Se connecter"]
+    assert [h.text(a) for a in main.find_all("a")] == ["Changer de profil"]
+    # Nothing is wrong yet.
+    assert h.alerts(page) == [] and h.error_summary(page) is None
 
 
 @override_settings(ROOT_URLCONF=_UrlsWith)
 def test_no_account_link_appears_once_the_activation_flow_exists(client):
-    html = client.get(GUARDIAN_URL).content.decode()
-    assert 'href="/activation/"' in html and "Je n'ai pas de compte</a>" in html
+    main = h.main(h.parse(client.get(GUARDIAN_URL)))
+    assert ("/activation/", "Je n'ai pas de compte") in [
+        (a["href"], h.text(a)) for a in main.find_all("a")
+    ]
     # Pupils activate with their school's letter, not by SMS.
-    assert "pas de compte" not in client.get(PUPIL_URL).content.decode()
+    pupil_main = h.main(h.parse(client.get(PUPIL_URL)))
+    assert [h.text(a) for a in pupil_main.find_all("a")] == ["Changer de profil"]
 
 
 def test_unknown_profile_is_not_found(client):
@@ -149,18 +177,27 @@ def test_unknown_profile_is_not_found(client):
 
 def test_missing_fields_are_named_and_linked_to_their_field(client, argon2_runs):
     response = client.post(GUARDIAN_URL, {"identifier": "  ", "password": ""})
-    html = response.content.decode()
+    page = h.parse(response)
     assert response.status_code == 200
-    assert "<title>Erreur – Je me connecte" in html
-    assert "Le formulaire contient 2 erreurs" in html
-    assert '<a href="#id_identifier">Identifiant : Saisissez votre identifiant' in html
-    assert '<a href="#id_password">Mot de passe : Saisissez votre mot de passe.</a>' in html
-    # Each field points at the element that holds its own error message.
-    identifier_input = re.search(r'<input[^>]*id="id_identifier"[^>]*>', html).group(0)
-    assert 'aria-describedby="id_identifier-messages"' in identifier_input
-    assert 'aria-invalid="true"' in identifier_input
-    messages = re.search(r'id="id_identifier-messages"[^>]*>(.*?)</div>', html, re.S).group(1)
-    assert "Saisissez votre identifiant, au format p.nomXX." in messages
+    assert h.text(page.title).startswith("Erreur – Je me connecte")
+    # One alert on the page: the error summary, inside <main>, focusable by a script.
+    alerts = h.alerts(page)
+    assert alerts == [h.error_summary(page)]
+    assert alerts[0].find_parent("main") is not None
+    assert alerts[0]["tabindex"] == "-1"
+    assert h.summary_title(page) == "Le formulaire contient 2 erreurs"
+    assert h.summary_links(page) == [
+        ("#id_identifier", "Identifiant : Saisissez votre identifiant, au format p.nomXX."),
+        ("#id_password", "Mot de passe : Saisissez votre mot de passe."),
+    ]
+    # Each field is invalid and points at its hint and its own error message.
+    for field_id, error in [("id_identifier", "Saisissez votre identifiant, au format p.nomXX."),
+                            ("id_password", "Saisissez votre mot de passe.")]:
+        assert h.field(page, field_id)["aria-invalid"] == "true"
+        assert h.field_errors(page, field_id) == [error]
+    assert [h.text(e) for e in h.described_by(page, "id_identifier")] == [
+        "Identifiant au format p.nomXX", "Saisissez votre identifiant, au format p.nomXX.",
+    ]
     assert argon2_runs == []  # nothing to check, nothing hashed, nothing counted
 
 
@@ -173,9 +210,21 @@ def test_unknown_identifier_and_wrong_password_get_the_same_page(client):
     wrong_password = post_sign_in(client, identifier="m.dupont12", password="Mauvais-1!")
 
     assert unknown.status_code == wrong_password.status_code == 200
-    assert INVALID_LOGIN_MESSAGE in unknown.content.decode()
     assert without_csrf(unknown.content.decode()) == without_csrf(wrong_password.content.decode())
-    assert "<title>Erreur – Je me connecte avec mon compte ÉduConnect" in unknown.content.decode()
+    page = h.parse(unknown)
+    assert h.text(page.title).startswith("Erreur – Je me connecte avec mon compte ÉduConnect")
+    # One alert, inside <main>: the refusal as its heading, then what to check.
+    [alert] = h.alerts(page)
+    assert alert.find_parent("main") is not None
+    assert h.summary_title(page) == INVALID_LOGIN_MESSAGE
+    assert h.text(alert) == (
+        f"{INVALID_LOGIN_MESSAGE} Vérifiez votre identifiant, au format p.nomXX, et votre mot de "
+        "passe : le mot de passe tient compte des majuscules et des minuscules."
+    )
+    # The refusal is about both fields: each is invalid and described by it.
+    for field_id in ("id_identifier", "id_password"):
+        assert h.field(page, field_id)["aria-invalid"] == "true"
+        assert h.text(h.described_by(page, field_id)[0]) == INVALID_LOGIN_MESSAGE
     assert signed_in_account_id(client) is None
 
 
@@ -208,9 +257,11 @@ def test_password_is_case_sensitive(client, guardian):
 
 
 def test_a_wrong_password_page_never_echoes_the_password(client, guardian):
-    html = post_sign_in(client, identifier="m.dupont12", password="Secret-Tape-9!").content
-    assert b"Secret-Tape-9!" not in html
-    assert b'value="m.dupont12"' in html  # the identifier is kept, to fix a typo
+    response = post_sign_in(client, identifier="m.dupont12", password="Secret-Tape-9!")
+    assert b"Secret-Tape-9!" not in response.content
+    page = h.parse(response)
+    assert "value" not in h.field(page, "id_password").attrs
+    assert h.field(page, "id_identifier")["value"] == "m.dupont12"  # kept, to fix a typo
 
 
 @pytest.mark.parametrize(
@@ -304,11 +355,16 @@ def test_per_identifier_limit_refuses_even_the_right_password_without_hashing(
 
     # Counted on the normalised identifier: another spelling shares the counter.
     response = post_sign_in(client, identifier="M.Dupont12")
-    html = response.content.decode()
+    page = h.parse(response)
     assert response.status_code == 429
-    assert "Trop de tentatives de connexion ont échoué" in html
-    assert "réessayez dans 15 minutes" in html
-    assert INVALID_LOGIN_MESSAGE not in html
+    [alert] = h.alerts(page)
+    assert h.summary_title(page) == "Connexion momentanément suspendue"
+    assert h.text(alert) == (
+        "Connexion momentanément suspendue Trop de tentatives de connexion ont échoué. Pour "
+        "protéger les comptes, la connexion est suspendue : réessayez dans 15 minutes."
+    )
+    # Too many attempts says nothing about what was typed: the fields are not invalid.
+    assert "aria-invalid" not in h.field(page, "id_password").attrs
     assert signed_in_account_id(client) is None
     assert argon2_runs == []  # refused before any password check
 
@@ -426,7 +482,11 @@ def test_sign_out_ends_the_session_on_the_server(client, guardian):
     response = client.post(reverse("accounts:logout"), follow=True)
 
     assert response.redirect_chain[-1][0] == "/"
-    assert "Vous êtes déconnecté(e) d'ÉduConnect." in unescape(response.content.decode())
+    # Shown once, as a status inside <main>.
+    page = h.parse(response)
+    assert h.messages(page) == ["Vous êtes déconnecté(e) d'ÉduConnect."]
+    [status] = h.statuses(page)
+    assert status.find_parent("main") is not None and h.alerts(page) == []
     assert client.get(reverse("services_portal:my_services")).status_code == 302
     replay = Client()
     replay.cookies["educonnect_session"] = old_key
@@ -436,8 +496,8 @@ def test_sign_out_ends_the_session_on_the_server(client, guardian):
 
 def test_header_offers_sign_out_as_a_form_with_csrf(client, guardian):
     client.force_login(guardian)
-    html = client.get(reverse("services_portal:my_services")).content.decode()
-    form = re.search(r'<form method="post" action="/deconnexion/">(.*?)</form>', html, re.S)
-    assert form is not None
-    assert 'name="csrfmiddlewaretoken"' in form.group(1)
-    assert "Se déconnecter" in form.group(1)
+    page = h.parse(client.get(reverse("services_portal:my_services")))
+    [form] = page.find("header").find_all("form")
+    assert (form["method"], form["action"]) == ("post", "/deconnexion/")
+    assert form.find("input", attrs={"name": "csrfmiddlewaretoken"})["value"]
+    assert h.text(form.button) == "Se déconnecter"

@@ -15,6 +15,7 @@ from activation.flows import ActivationData
 from core.models import Flow, FlowStatus, JournalEvent
 from notifications import sms
 from pupils.models import GuardianRecord, ResponsibilityStatus
+from tests import html as h
 from tests.factories import AccountFactory
 
 from .conftest import STRONG_PASSWORD
@@ -175,7 +176,11 @@ def test_password_rules_are_enforced_with_french_messages(driver, family):
     page = driver.page(driver.choose_password("motdepasse"))
     assert "Le mot de passe doit contenir au moins 1 majuscule." in page
     assert "Le mot de passe doit contenir au moins 1 chiffre." in page
-    assert 'aria-invalid="true"' in page and 'aria-describedby="id_password-messages"' in page
+    # The password points at its messages group, which holds its errors and the checklist.
+    parsed = h.parse(page)
+    assert h.field(parsed, "id_password")["aria-invalid"] == "true"
+    [messages] = h.described_by(parsed, "id_password")
+    assert "Le mot de passe doit contenir au moins 1 majuscule." in h.text(messages)
 
     page = driver.page(driver.choose_password("Nadia-2024!"))
     assert "ne doit pas contenir votre nom, votre prénom" in page
@@ -280,7 +285,18 @@ def test_unanswered_and_malformed_pupil_answers_are_explained(driver, family):
     page = driver.page(driver._post(driver.url("pupils"), data))
     assert "Cette date n'existe pas." in page
     assert "Indiquez si vous êtes le représentant légal de cet élève." in page
-    assert f'aria-describedby="{prefixes["Inès"]}-date-messages"' in page
+    # The three date inputs point at the date's messages; the summary links to the day.
+    parsed = h.parse(page)
+    for part in ("jour", "mois", "annee"):
+        field_id = f'id_{prefixes["Inès"]}_{part}'
+        assert h.field(parsed, field_id)["aria-invalid"] == "true"
+        assert [h.text(e) for e in h.described_by(parsed, field_id)] == [
+            "Cette date n'existe pas. Vérifiez le jour, le mois et l'année, par exemple "
+            "17 05 2014."
+        ]
+    assert (f'#id_{prefixes["Inès"]}_jour',
+            "Inès, date de naissance : Cette date n'existe pas. Vérifiez le jour, le mois et "
+            "l'année, par exemple 17 05 2014.") in h.summary_links(parsed)
     # Malformed entries are not counted as wrong dates.
     assert ActivationData.of(Flow.objects.get()).wrong_dates == 0
 
@@ -330,3 +346,19 @@ def test_pupils_removed_by_the_school_meanwhile_are_explained(driver, family):
     page = unescape(driver.client.get(driver.url("pupils")).content.decode())
     assert "Aucun élève n'est plus rattaché aux informations que vous avez saisies" in page
     assert "Confirmer" not in page
+
+
+def test_a_message_after_a_resend_is_shown_once_inside_main(driver, family, settings):
+    # Before the shared page frame, the activation pages showed each message twice, once
+    # outside <main>.
+    settings.ACTIVATION_RESEND_COOLDOWN_SECONDS = 0
+    settings.CODE_RECIPIENT_COOLDOWN_SECONDS = 0
+    driver.start(last_name=family["last_name"], first_name=family["first_name"],
+                 phone=family["phone_typed"])
+    response = driver.resend()
+    page = h.parse(driver.client.get(response["Location"]))
+    [message] = h.messages(page)
+    assert message.startswith("Un nouveau code de sécurité vient de vous être envoyé au ")
+    [status] = h.statuses(page)
+    assert status.find_parent("main") is not None
+    assert h.alerts(page) == []

@@ -14,6 +14,7 @@ from core.flowkinds import FlowKind, Stage, register
 from core.flows import flow_bind, flow_start
 from core.models import Flow, FlowStatus, JournalEvent
 from notifications import sms
+from tests import html as h
 
 from .conftest import CODE_IN_SMS, Driver
 
@@ -48,9 +49,12 @@ def test_a_refresh_after_a_wrong_code_spends_no_attempt(driver, family):
     page = driver.client.get(driver.url("code")).content.decode()
     assert "il vous reste 4 essais" in page
     # The error is tied to the field, and summarised, as on a direct render.
-    assert 'aria-invalid="true"' in page
-    assert 'aria-describedby="id_code_helptext id_code-messages"' in page
-    assert 'id="error-summary"' in page and 'href="#id_code"' in page
+    parsed = h.parse(page)
+    assert h.field(parsed, "id_code")["aria-invalid"] == "true"
+    assert [e["id"] for e in h.described_by(parsed, "id_code")] == ["id_code_helptext",
+                                                                     "id_code_error"]
+    assert [href for href, _text in h.summary_links(parsed)] == ["#id_code"]
+    assert h.alerts(parsed) == [h.error_summary(parsed)]
     assert "<title>Erreur : Étape 2 sur 5" in page
 
     for _ in range(3):  # F5, F5, F5

@@ -10,6 +10,7 @@ from activation.selectors import guardian_records_matching
 from core.models import Flow
 from notifications import sms
 from pupils.models import ResponsibilityStatus
+from tests import html as h
 from tests.factories import (
     AccountFactory,
     EstablishmentFactory,
@@ -113,8 +114,13 @@ def test_a_number_that_is_not_a_mobile_gets_a_french_error_on_the_field(client, 
     page = unescape(response.content.decode())
     assert response.status_code == 200
     assert "N° de téléphone portable : Ce numéro n'est pas un numéro de téléphone portable" in page
-    assert 'aria-describedby="id_phone_helptext id_phone-messages"' in page
-    assert 'href="#id_phone"' in page  # the error summary links to the field
+    parsed = h.parse(page)
+    [(href, _text)] = h.summary_links(parsed)  # the error summary links to the field
+    assert href == "#id_phone"
+    assert [h.text(e) for e in h.described_by(parsed, "id_phone")][1].startswith(
+        "Ce numéro n'est pas un numéro de téléphone portable"
+    )
+    assert len(h.alerts(parsed)) == 1
     assert page.count("<title>Erreur : ") == 1
     assert not Flow.objects.exists()
 

@@ -13,6 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import StaffRole
 from backoffice.auth import PENDING_KEY, WRONG_CREDENTIALS
 from core.models import JournalEvent
+from tests import html as h
 from tests.backoffice.conftest import STAFF_PASSWORD, make_staff
 from tests.factories import DEFAULT_PASSWORD, AccountFactory
 
@@ -79,7 +80,12 @@ def test_wrong_code_is_refused_and_never_signs_in(client, secretary):
     wrong = f"{(int(code_for(device)) + 1) % 1_000_000:06d}"
     response = client.post(LOGIN, {"step": "code", "code": wrong})
     assert response.status_code == 400
-    assert "Code incorrect ou expiré" in response.content.decode()
+    page = h.parse(response)
+    assert h.field_errors(page, "id_code") == [
+        "Code incorrect ou expiré : saisissez le code affiché en ce moment par votre "
+        "application d'authentification. Il vous reste 4 essais."
+    ]
+    assert len(h.alerts(page)) == 1
     assert client.get("/gestion/").status_code == 302
     assert JournalEvent.objects.filter(kind="backoffice.sign_in_failed", account=secretary,
                                        data__step="second_factor").exists()
@@ -88,18 +94,37 @@ def test_wrong_code_is_refused_and_never_signs_in(client, secretary):
 def test_badly_typed_code_names_the_field(client, secretary):
     password_step(client, secretary.identifier)
     response = client.post(LOGIN, {"step": "code", "code": "12a"})
-    body = response.content.decode()
+    page = h.parse(response)
     assert response.status_code == 400
-    assert "Le code comporte 6 chiffres" in body
-    assert 'aria-describedby="id_code_helptext id_code_error"' in body
+    assert h.text(page.title).startswith("Erreur – Connexion au back-office")
+    # One alert, the error summary, inside <main>, linking to the field.
+    [alert] = h.alerts(page)
+    assert alert.find_parent("main") is not None
+    assert h.summary_links(page) == [
+        ("#id_code", "Code à 6 chiffres : Le code comporte 6 chiffres, par exemple 123456.")
+    ]
+    # The input is invalid and described by its hint, then its error.
+    assert h.field(page, "id_code")["aria-invalid"] == "true"
+    assert [h.text(e) for e in h.described_by(page, "id_code")] == [
+        "Le code affiché en ce moment par votre application d'authentification.",
+        "Le code comporte 6 chiffres, par exemple 123456.",
+    ]
 
 
 def test_too_many_wrong_codes_send_back_to_the_password(client, secretary, settings):
     settings.BACKOFFICE_SIGN_IN_MAX_CODE_FAILURES = 2
     password_step(client, secretary.identifier)
     for _ in range(2):
-        client.post(LOGIN, {"step": "code", "code": "000000"})
+        last = client.post(LOGIN, {"step": "code", "code": "000000"}, follow=True)
     assert PENDING_KEY not in client.session
+    # Back at step 1, the reason is said once: one alert, inside <main>.
+    page = h.parse(last)
+    assert h.messages(page) == [
+        "Trop de codes erronés : saisissez à nouveau votre identifiant et votre mot de passe."
+    ]
+    [alert] = h.alerts(page)
+    assert alert.find_parent("main") is not None
+    assert page.find(id="id_identifier") is not None
     device = TOTPDevice.objects.get(user=secretary)
     response = client.post(LOGIN, {"step": "code", "code": code_for(device)})
     assert client.get("/gestion/").status_code == 302
@@ -151,7 +176,8 @@ def test_refusals_all_read_the_same(client, world, secretary, who):
     }[who]
     response = password_step(client, identifier, password)
     assert response.status_code == 400
-    assert WRONG_CREDENTIALS in response.content.decode()
+    page = h.parse(response)
+    assert [h.text(alert) for alert in h.alerts(page)] == [str(WRONG_CREDENTIALS)]
     assert PENDING_KEY not in client.session
 
 
@@ -161,7 +187,10 @@ def test_password_attempts_are_limited(client, secretary, settings):
         password_step(client, secretary.identifier, "Mauvais-mot-de-passe-1")
     response = password_step(client, secretary.identifier)  # even the right password
     assert response.status_code == 429
-    assert "Trop de tentatives" in response.content.decode()
+    assert [h.text(alert) for alert in h.alerts(h.parse(response))] == [
+        "Trop de tentatives de connexion. Patientez 15 minutes avant de réessayer, ou contactez "
+        "l'administration nationale."
+    ]
     assert PENDING_KEY not in client.session
 
 
@@ -186,7 +215,12 @@ def test_closed_staff_account_cannot_sign_in(client, secretary):
 
 
 def test_sign_in_page_has_labelled_fields_with_autocomplete(client):
-    body = client.get(LOGIN).content.decode()
-    assert '<label for="id_identifier">' in body and 'autocomplete="username"' in body
-    assert 'autocomplete="current-password"' in body
-    assert settings.LANGUAGE_CODE == "fr"
+    page = h.parse(client.get(LOGIN))
+    assert h.text(page.h1) == "Connexion au back-office"
+    assert h.label_of(page, "id_identifier") == "Identifiant"
+    assert h.field(page, "id_identifier")["autocomplete"] == "username"
+    assert h.label_of(page, "id_password") == "Mot de passe"
+    assert h.field(page, "id_password")["autocomplete"] == "current-password"
+    assert page.find(id="id_password-show")["type"] == "checkbox"  # DSFR show/hide
+    assert page.html["lang"] == settings.LANGUAGE_CODE == "fr"
+    assert h.alerts(page) == []

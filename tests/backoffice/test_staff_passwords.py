@@ -52,7 +52,7 @@ def test_the_staff_policy_applies_on_the_back_office_change_page(helpdesk_client
                                                                  expected):
     response = change_password(helpdesk_client, STAFF_PASSWORD, new)
     assert response.status_code == 200
-    assert expected in response.content.decode()
+    assert str(expected) in response.content.decode()
 
 
 def test_the_page_says_the_staff_rules(helpdesk_client):

@@ -112,7 +112,7 @@ def test_whole_flow_from_sign_in_to_my_services(page, live_server, sms_folder, f
     assert_accessible(page)
     password = page.get_by_label("Mot de passe", exact=True)
     password.press_sequentially("abc")
-    checklist = page.locator("#id_password-messages")
+    checklist = page.locator("#id_password_error")
     expect(checklist.locator('[data-rule="upper"]')).to_have_class(re.compile("fr-message--error"))
     expect(checklist.locator('[data-rule="lower"]')).to_have_class(re.compile("fr-message--valid"))
     expect(checklist.locator("[data-strength]")).to_have_text("Faible")
@@ -153,7 +153,7 @@ def test_unknown_number_sees_the_same_pages_and_gets_no_sms(page, live_server, s
     expect(page.get_by_text("+590 690 ** ** 34")).to_be_visible()
     page.get_by_label("Code de sécurité").fill("K7PMX4")
     page.get_by_role("button", name="Suivant").click()
-    expect(page.locator("#id_code-messages")).to_contain_text(
+    expect(page.locator("#id_code_error")).to_contain_text(
         "Le code de sécurité saisi est incorrect"
     )
     expect(page.get_by_label("Code de sécurité")).to_have_attribute("aria-invalid", "true")
@@ -161,7 +161,8 @@ def test_unknown_number_sees_the_same_pages_and_gets_no_sms(page, live_server, s
     # The page came from a GET: reloading it sends nothing again and spends no attempt.
     page.reload()
     expect(page.get_by_text("Un code de sécurité a été envoyé")).to_be_visible()
-    expect(page.locator("#id_code-messages")).to_have_count(0)
+    expect(page.locator("#id_code_error .fr-message--error")).to_have_count(0)
+    expect(page.get_by_role("alert")).to_have_count(0)
     assert Flow.objects.get().wrong_codes == 1
     assert FileSMSBackend.read_messages(file_path=sms_folder) == []
 

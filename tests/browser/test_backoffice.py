@@ -57,7 +57,7 @@ def sign_in_back_office(page, live_server, identifier, *, code_from_page=False, 
     expect(page.get_by_role("heading", name="Connexion au back-office")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Identifiant").fill(identifier)
-    page.get_by_label("Mot de passe").fill(STAFF_PASSWORD)
+    page.get_by_label("Mot de passe", exact=True).fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Continuer").click()
     expect(page.get_by_label("Code à 6 chiffres")).to_be_visible()
     assert_accessible(page)

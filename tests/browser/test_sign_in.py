@@ -63,12 +63,18 @@ def test_guardian_signs_in_with_an_upper_case_identifier(page, live_server, fami
     page.get_by_label("Identifiant").fill("H.DUPRELAGARDE12")
     password.fill("Pas-le-bon-1!")
     page.get_by_role("button", name="Se connecter").click()
-    expect(page.locator("#form-errors")).to_contain_text("Identifiant ou mot de passe incorrect.")
+    # One alert, the error summary inside <main>; the refusal describes both fields.
+    expect(page.get_by_role("alert")).to_have_count(1)
+    expect(page.locator("main [role=alert]#error-summary")).to_contain_text(
+        "Identifiant ou mot de passe incorrect."
+    )
     expect(page).to_have_title(re.compile(r"^Erreur – Je me connecte"))
     expect(page.get_by_label("Identifiant")).to_have_value("H.DUPRELAGARDE12")
-    expect(page.get_by_label("Identifiant")).to_have_attribute(
-        "aria-describedby", re.compile(r"\bform-error-message\b")
-    )
+    for field in (page.get_by_label("Identifiant"), password):
+        expect(field).to_have_attribute("aria-invalid", "true")
+        expect(field).to_have_accessible_description(
+            re.compile(r"^Identifiant ou mot de passe incorrect\.")
+        )
     assert_accessible(page)
 
     # The right password, identifier as a school letter prints it.
@@ -89,7 +95,7 @@ def test_guardian_signs_in_with_an_upper_case_identifier(page, live_server, fami
     # Sign out from the header: back to the profile choice, and the services are closed.
     page.get_by_role("button", name="Se déconnecter").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Je sélectionne mon profil")
-    expect(page.get_by_text("Vous êtes déconnecté(e) d'ÉduConnect.")).to_be_visible()
+    expect(page.locator("main [role=status]")).to_have_text("Vous êtes déconnecté(e) d'ÉduConnect.")
     page.goto(f"{live_server.url}/services/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Je sélectionne mon profil")
     assert page.url.endswith("/?next=/services/")

@@ -15,6 +15,8 @@ import sys
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import StaffRole
 from backoffice.services import staff_create
@@ -28,7 +30,9 @@ ROLES = {
 
 
 class Command(BaseCommand):
-    help = "Crée un compte du back-office (secrétariat, assistance académique ou national)."
+    help = gettext_lazy(
+        "Crée un compte du back-office (secrétariat, assistance académique ou national)."
+    )
     stealth_options = ("stdin",)
 
     def add_arguments(self, parser):
@@ -37,20 +41,21 @@ class Command(BaseCommand):
         parser.add_argument("--last-name", required=True)
         parser.add_argument("--email", required=True)
         parser.add_argument("--uai", action="append", default=[],
-                            help="UAI d'un établissement du secrétariat (répétable).")
-        parser.add_argument("--academy", default="", help="Nom de l'académie (assistance).")
+                            help=_("UAI d'un établissement du secrétariat (répétable)."))
+        parser.add_argument("--academy", default="", help=_("Nom de l'académie (assistance)."))
         parser.add_argument("--password-stdin", action="store_true",
-                            help="Lit le mot de passe sur la première ligne de l'entrée standard.")
+                            help=_("Lit le mot de passe sur la première ligne de l'entrée "
+                                   "standard."))
 
     def _password(self, options) -> str:
         stdin = options.get("stdin") or sys.stdin
         if options["password_stdin"]:
             return stdin.readline().rstrip("\n")
         if not stdin.isatty():
-            raise CommandError("Pas de terminal : utilisez --password-stdin.")
-        first = getpass.getpass("Mot de passe : ")
-        if first != getpass.getpass("Confirmation du mot de passe : "):
-            raise CommandError("Les deux mots de passe diffèrent.")
+            raise CommandError(_("Pas de terminal : utilisez --password-stdin."))
+        first = getpass.getpass(_("Mot de passe : "))
+        if first != getpass.getpass(_("Confirmation du mot de passe : ")):
+            raise CommandError(_("Les deux mots de passe diffèrent."))
         return first
 
     def handle(self, *args, **options):
@@ -59,16 +64,22 @@ class Command(BaseCommand):
         establishments = list(Establishment.objects.filter(uai__in=uais))
         unknown = sorted(set(uais) - {e.uai for e in establishments})
         if unknown:
-            raise CommandError(f"UAI inconnu(s) : {', '.join(unknown)}.")
+            raise CommandError(_("UAI inconnu(s) : %(uais)s.") % {"uais": ", ".join(unknown)})
         academy = None
         if options["academy"]:
             academy = Academy.objects.filter(name__iexact=options["academy"].strip()).first()
             if academy is None:
-                raise CommandError(f"Académie inconnue : {options['academy']}.")
+                raise CommandError(
+                    _("Académie inconnue : %(academy)s.") % {"academy": options["academy"]}
+                )
         if role == StaffRole.SECRETARY and not establishments:
-            raise CommandError("Un secrétariat a au moins un établissement : --uai 0750001A.")
+            raise CommandError(
+                _("Un secrétariat a au moins un établissement : --uai 0750001A.")
+            )
         if role == StaffRole.HELPDESK and academy is None:
-            raise CommandError("Un agent d'assistance a une académie : --academy \"Créteil\".")
+            raise CommandError(
+                _("Un agent d'assistance a une académie : --academy \"Créteil\".")
+            )
         password = self._password(options)
         try:
             account = staff_create(
@@ -79,6 +90,7 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         self.stdout.write(self.style.SUCCESS(
-            f"Compte créé : {account.display_identifier} ({role.label}). Le second facteur "
-            "sera enregistré à la première connexion sur /gestion/."
+            _("Compte créé : %(identifier)s (%(role)s). Le second facteur sera enregistré à la "
+              "première connexion sur /gestion/.")
+            % {"identifier": account.display_identifier, "role": role.label}
         ))

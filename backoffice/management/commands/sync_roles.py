@@ -2,12 +2,15 @@
 in accounts/roles.py. Idempotent; also run after every `migrate`."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext, gettext_lazy
 
 from backoffice.roles import MissingPermissions, roles_sync
 
 
 class Command(BaseCommand):
-    help = "Crée ou met à jour les groupes du back-office et leurs permissions (accounts/roles.py)."
+    help = gettext_lazy(
+        "Crée ou met à jour les groupes du back-office et leurs permissions (accounts/roles.py)."
+    )
 
     def handle(self, *args, **options):
         try:
@@ -15,4 +18,6 @@ class Command(BaseCommand):
         except MissingPermissions as exc:
             raise CommandError(str(exc)) from exc
         for group, count in result.items():
-            self.stdout.write(f"{group} : {count} permission(s)")
+            self.stdout.write(
+                gettext("%(group)s : %(count)s permission(s)") % {"group": group, "count": count}
+            )

@@ -3,6 +3,8 @@
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from tqdm import tqdm
 
 from pupils.roster import RosterFileError
@@ -14,33 +16,36 @@ from pupils.roster_import import (
     roster_import,
 )
 
-LABELS = ("créés", "mis à jour", "inchangés", "rejetés")
+LABELS = (gettext_lazy("créés"), gettext_lazy("mis à jour"), gettext_lazy("inchangés"),
+          gettext_lazy("rejetés"))
 KEYS = ("created", "updated", "unchanged", "rejected")
 
 
 class Command(BaseCommand):
-    help = (
+    help = gettext_lazy(
         "Importe l'annuaire d'un établissement (CSV UTF-8, séparateur point-virgule) : "
         "établissements, élèves, responsables et liens. Voir docs/roster-format.md."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="fichier CSV à importer")
+        parser.add_argument("file", help=_("fichier CSV à importer"))
         parser.add_argument(
             "--dry-run", action="store_true",
-            help="vérifie le fichier et affiche le bilan sans rien enregistrer",
+            help=_("vérifie le fichier et affiche le bilan sans rien enregistrer"),
         )
         parser.add_argument(
-            "--no-progress", action="store_true", help="n'affiche pas la barre de progression"
+            "--no-progress", action="store_true",
+            help=_("n'affiche pas la barre de progression"),
         )
         parser.add_argument(
             "--chunk-size", type=int, default=ROSTER_CHUNK_SIZE,
-            help=f"lignes écrites par transaction (par défaut {ROSTER_CHUNK_SIZE})",
+            help=_("lignes écrites par transaction (par défaut %(size)s)")
+            % {"size": ROSTER_CHUNK_SIZE},
         )
 
     def handle(self, *args, file, dry_run, no_progress, chunk_size, **options):
         if chunk_size < 1:
-            raise CommandError("--chunk-size doit être un entier positif.")
+            raise CommandError(_("--chunk-size doit être un entier positif."))
         # The bar goes to the real stderr (Django's wrapper would add a newline per refresh),
         # and only on a terminal: logs of a scheduled import stay clean.
         stream = getattr(self.stderr, "_out", sys.stderr)
@@ -65,12 +70,13 @@ class Command(BaseCommand):
 
         self._print_report(report)
         if report.rows_rejected:
-            raise CommandError(
-                f"{report.rows_rejected} ligne(s) rejetée(s) : corrigez-les dans le fichier "
-                "puis relancez l'import"
-                + (" (simulation : rien n'a été enregistré)." if dry_run else
-                   " (les lignes valides ont été importées).")
+            message = (
+                _("%(count)s ligne(s) rejetée(s) : corrigez-les dans le fichier puis relancez "
+                  "l'import (simulation : rien n'a été enregistré).") if dry_run else
+                _("%(count)s ligne(s) rejetée(s) : corrigez-les dans le fichier puis relancez "
+                  "l'import (les lignes valides ont été importées).")
             )
+            raise CommandError(message % {"count": report.rows_rejected})
 
     def _print_report(self, report: RosterImportReport) -> None:
         out = self.stdout
@@ -80,17 +86,21 @@ class Command(BaseCommand):
             out.write("")
         seconds = f"{report.seconds:.1f}".replace(".", ",")
         if report.dry_run:
-            out.write(f"Simulation de l'import de « {report.file_name} » terminée en {seconds} s.")
+            out.write(_("Simulation de l'import de « %(file)s » terminée en %(seconds)s s.")
+                      % {"file": report.file_name, "seconds": seconds})
         else:
-            out.write(f"Import de « {report.file_name} » terminé en {seconds} s.")
-        width = max(len(label) for _, label in report.KINDS)
-        out.write(" " * width + "".join(f"  {label:>10}" for label in LABELS))
-        for kind, label in report.KINDS:
+            out.write(_("Import de « %(file)s » terminé en %(seconds)s s.")
+                      % {"file": report.file_name, "seconds": seconds})
+        kinds = [(kind, str(label)) for kind, label in report.KINDS]
+        width = max(len(label) for _kind, label in kinds)
+        out.write(" " * width + "".join(f"  {label!s:>10}" for label in LABELS))
+        for kind, label in kinds:
             counts = getattr(report, kind).counts()
             out.write(f"{label:<{width}}" + "".join(f"  {counts[key]:>10}" for key in KEYS))
         out.write(
-            f"Lignes : {report.rows_read} lues, {report.rows_imported} importées, "
-            f"{report.rows_rejected} rejetées."
+            _("Lignes : %(read)s lues, %(imported)s importées, %(rejected)s rejetées.")
+            % {"read": report.rows_read, "imported": report.rows_imported,
+               "rejected": report.rows_rejected}
         )
         if report.dry_run:
-            out.write("Simulation : rien n'a été enregistré.")
+            out.write(_("Simulation : rien n'a été enregistré."))

@@ -1,0 +1,112 @@
+"""French is the source language: every wrapped text must read, in French, exactly as written.
+
+Django's and django-dsfr's French catalogues are loaded too; a msgid of ours that happens to be
+one of theirs (an English word that is also French, such as « Date » or « Type ») would be
+replaced by their translation. This test extracts our msgids the way `makemessages` does —
+Python sources read with `ast`, templates through Django's own `templatize` — and checks that
+each one translates to itself.
+"""
+
+import ast
+import io
+import tokenize
+from pathlib import Path
+
+import pytest
+from django.utils import translation
+from django.utils.translation.template import templatize
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ("core", "accounts", "pupils", "activation", "notifications", "services_portal",
+        "backoffice", "educonnect")
+SINGULAR = {"_", "gettext", "gettext_lazy", "gettext_noop"}
+PLURAL = {"ngettext", "ngettext_lazy"}
+CONTEXT = {"pgettext", "pgettext_lazy"}
+CONTEXT_PLURAL = {"npgettext", "npgettext_lazy"}
+# templates/admin/pagination.html and search_form.html are copies of Django's: they keep the
+# admin's English msgids, which Django's French catalogue translates.
+DJANGO_ADMIN_MSGIDS = {"Show all", "Save", "Search", "%(counter)s result", "%(counter)s results",
+                       "%(full_result_count)s total"}
+
+
+def _python_msgids():
+    for app in APPS:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = getattr(node.func, "id", getattr(node.func, "attr", None))
+                strings = [a.value for a in node.args
+                           if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+                if name in SINGULAR | PLURAL | CONTEXT | CONTEXT_PLURAL and strings:
+                    yield f"{path.relative_to(ROOT)}:{node.lineno}", name, strings
+
+
+def _template_msgids():
+    for path in sorted((ROOT / "templates").rglob("*")):
+        if path.suffix not in {".html", ".txt"}:
+            continue
+        source = templatize(path.read_text(encoding="utf-8"), origin=str(path))
+        for number, line in enumerate(source.splitlines(), start=1):
+            if "gettext" in line:
+                yield from _calls(f"{path.relative_to(ROOT)}:{number}", line.strip())
+
+
+def _calls(where: str, line: str):
+    """The gettext calls of one line of templatize's output (one call never spans lines)."""
+    tokens = list(tokenize.generate_tokens(io.StringIO(line).readline))
+    for index, token in enumerate(tokens):
+        if token.type != tokenize.NAME or token.string not in (
+            SINGULAR | PLURAL | CONTEXT | CONTEXT_PLURAL
+        ):
+            continue
+        if index + 1 >= len(tokens) or tokens[index + 1].string != "(":
+            continue
+        strings = []
+        for following in tokens[index + 2:]:
+            if following.string == ")":
+                break
+            if following.type == tokenize.STRING:
+                strings.append(ast.literal_eval(following.string))
+        yield where, token.string, strings
+
+
+def _translated(name: str, strings: list[str]) -> list[tuple[str, str]]:
+    """(what we wrote, what a French reader gets) for each form of the message."""
+    if name in SINGULAR:
+        return [(strings[0], translation.gettext(strings[0]))]
+    if name in PLURAL:
+        singular, plural = strings[:2]
+        return [(singular, translation.ngettext(singular, plural, 1)),
+                (plural, translation.ngettext(singular, plural, 5))]
+    if name in CONTEXT:
+        return [(strings[1], translation.pgettext(strings[0], strings[1]))]
+    context, singular, plural = strings[:3]
+    return [(singular, translation.npgettext(context, singular, plural, 1)),
+            (plural, translation.npgettext(context, singular, plural, 5))]
+
+
+MSGIDS = [*_python_msgids(), *_template_msgids()]
+
+
+def test_the_extraction_finds_our_texts():
+    found = {strings[0] for _where, _name, strings in MSGIDS}
+    assert "Identifiant ou mot de passe incorrect." in found  # Python
+    assert "Je sélectionne mon profil" in found  # template {% translate %}
+    assert any("L'assistance nationale répond au %(phone)s" in s for s in found)  # block
+    assert len(MSGIDS) > 300
+
+
+@pytest.mark.parametrize("language", ["fr", "fr-fr"])
+def test_every_msgid_reads_as_written_in_french(language):
+    with translation.override(language):
+        replaced = [
+            f"{where}: {written!r} reads {read!r}"
+            for where, name, strings in MSGIDS
+            for written, read in _translated(name, strings)
+            if read != written and written not in DJANGO_ADMIN_MSGIDS
+        ]
+    assert replaced == []
