@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Account, AccountState
@@ -18,17 +18,21 @@ from .flows import SMS_ACTIVATION, ActivationData
 # letter not used yet) or a closed one does not stop a self-activation.
 COVERING_STATES = (AccountState.ACTIVE, AccountState.LOCKED)
 
+# The links a guardian can activate with: active, and marked « représentant légal » by the
+# school (seeds: « L'activation est réservée aux représentants légaux »). A record whose
+# links all say « non » matches nothing, exactly like an unknown name and number.
+ACTIVATING_LINK = Q(status=ResponsibilityStatus.ACTIVE, is_legal_representative=True)
+
 
 def guardian_records_matching(*, phone: str, last_name: str, first_name: str) -> list[int]:
     """Ids of the guardian records of every establishment with this mobile number (E.164)
-    and these names (compared by name_key), that have at least one active link to a pupil.
+    and these names (compared by name_key), that have at least one activating link to a
+    pupil (active, legal representative: ACTIVATING_LINK).
 
     One indexed query (mobile_phone), whatever the outcome: a match and a non-match cost
     the same, which step 1 relies on.
     """
-    active_link = Responsibility.objects.filter(
-        guardian_record=OuterRef("pk"), status=ResponsibilityStatus.ACTIVE
-    )
+    active_link = Responsibility.objects.filter(ACTIVATING_LINK, guardian_record=OuterRef("pk"))
     return list(
         GuardianRecord.objects.filter(
             mobile_phone=phone,
@@ -93,7 +97,8 @@ class PupilLink:
 
 
 def pupil_links_for_records(record_ids: list[int]) -> list[PupilLink]:
-    """The pupils actively linked to these records, once each, in a stable order.
+    """The pupils linked to these records by an activating link (ACTIVATING_LINK), once
+    each, in a stable order.
 
     A pupil linked through two records (a duplicate in one school) is shown once and its
     answer applies to both links.
@@ -101,9 +106,7 @@ def pupil_links_for_records(record_ids: list[int]) -> list[PupilLink]:
     if not record_ids:
         return []
     responsibilities = (
-        Responsibility.objects.filter(
-            guardian_record_id__in=record_ids, status=ResponsibilityStatus.ACTIVE
-        )
+        Responsibility.objects.filter(ACTIVATING_LINK, guardian_record_id__in=record_ids)
         .select_related("pupil__establishment")
         .order_by("pupil__establishment__name", "pupil__birth_date", "pupil_id", "pk")
     )

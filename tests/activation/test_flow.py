@@ -362,3 +362,31 @@ def test_a_message_after_a_resend_is_shown_once_inside_main(driver, family, sett
     [status] = h.statuses(page)
     assert status.find_parent("main") is not None
     assert h.alerts(page) == []
+
+
+def test_only_links_marked_legal_representative_activate(driver, family):
+    # The school says the college's record is not Yanis's legal representative (« non » in
+    # its file): step 3 lists Inès only, and the account covers only the school's record.
+    ines, yanis = family["pupils"]
+    record_school, record_college = family["records"]
+    record_college.responsibilities.update(is_legal_representative=False)
+    walk_to_pupils(driver, family)
+    assert set(driver.pupil_prefixes()) == {ines.first_name}
+    driver.confirm_pupils({ines: ("oui", ines.birth_date)})
+    driver.choose_password()
+    account = Account.objects.get(guardian_records=record_school)
+    record_college.refresh_from_db()
+    assert record_college.account_id is None
+    assert list(account.guardian_records.all()) == [record_school]
+
+
+def test_a_guardian_with_no_legal_link_reads_the_same_pages_and_gets_no_sms(driver, family):
+    # Every link says « non »: nothing matches, exactly as for an unknown name and number.
+    for record in family["records"]:
+        record.responsibilities.update(is_legal_representative=False)
+    response = driver.start(last_name=family["last_name"], first_name=family["first_name"],
+                            phone=family["phone_typed"])
+    assert response.status_code == 302
+    assert sms.outbox == []
+    flow = Flow.objects.get(pk=driver.flow_id)
+    assert ActivationData.of(flow).matched_record_ids == []
