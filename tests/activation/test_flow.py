@@ -367,7 +367,7 @@ def test_a_message_after_a_resend_is_shown_once_inside_main(driver, family, sett
 def test_only_links_marked_legal_representative_activate(driver, family):
     # The school says the college's record is not Yanis's legal representative (« non » in
     # its file): step 3 lists Inès only, and the account covers only the school's record.
-    ines, yanis = family["pupils"]
+    ines, _yanis = family["pupils"]
     record_school, record_college = family["records"]
     record_college.responsibilities.update(is_legal_representative=False)
     walk_to_pupils(driver, family)
