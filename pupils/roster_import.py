@@ -300,12 +300,17 @@ class _RosterImporter:
         # Every rejected row is one pupil–guardian pair left out.
         report.links.rejected.add(row.line)
 
-    def _write_chunk(self, rows: list[RosterRow]) -> None:
+    def _write_chunk(self, chunk_rows: list[RosterRow]) -> None:
+        rows = chunk_rows
         try:
             with transaction.atomic():
-                establishments = self._upsert_establishments(rows)
-                pupils = self._upsert_pupils(rows, establishments)
-                self._upsert_guardians_and_links(rows, establishments, pupils)
+                stored = {p.ine: p for p in _fetch(Pupil, _PupilRow,
+                                                   _any(Pupil, "ine", {r.ine for r in rows}))}
+                rows = self._reject_other_pupils(rows, stored)
+                if rows:
+                    establishments = self._upsert_establishments(rows)
+                    pupils = self._upsert_pupils(rows, establishments, stored)
+                    self._upsert_guardians_and_links(rows, establishments, pupils)
         except DatabaseError as exc:
             # The chunk's transaction is rolled back; the chunks before it stay written.
             # Class and SQLSTATE only: a database message may quote a row (an INE, a name).
@@ -316,8 +321,37 @@ class _RosterImporter:
                 "%(first)s à %(last)s, rien n'en a été enregistré ; les lignes "
                 "précédentes l'ont été). Relancez l'import du même fichier : il reprendra "
                 "sans rien dupliquer."
-            ) % {"first": rows[0].line, "last": rows[-1].line}) from exc
+            ) % {"first": chunk_rows[0].line, "last": chunk_rows[-1].line}) from exc
         self.report.rows_imported += len(rows)
+
+    def _reject_other_pupils(self, rows: list[RosterRow], stored: dict) -> list[RosterRow]:
+        """Reject the rows whose INE is already another child's; return the others.
+
+        The INE is the key of the upsert: a mistyped INE that happens to be another pupil's
+        would hand that pupil's record (and the family linked to it) to this row. A row is
+        the same child when the birth date or the last name (its key) agrees with the stored
+        pupil: a pupil who changes school, has a first name or a birth date corrected, or
+        changes name keeps being updated. When both differ, it is another child: nothing of
+        the row is written, and the message never names the stored pupil (the report may be
+        read by another school).
+        """
+        kept = []
+        for row in rows:
+            pupil = stored.get(row.ine)
+            if (pupil is None or pupil.birth_date == row.birth_date
+                    or name_key(pupil.last_name) == name_key(row.pupil_last_name)):
+                kept.append(row)
+                continue
+            reason = gettext(
+                "l'INE %(ine)s est déjà celui d'un autre élève (nom et date de naissance "
+                "différents) : vérifiez l'INE de cet élève."
+            ) % {"ine": row.ine}
+            self._reject(RejectedRow(
+                row.line, [RowError(row.line, "ine", reason)], uai=row.uai, ine=row.ine,
+                guardian_key=(row.guardian_last_name_key, row.guardian_first_name_key),
+                columns={"ine"},
+            ))
+        return kept
 
     # --- Establishments (a few hundred at most: plain ORM) ---------------------------------
 
@@ -366,10 +400,11 @@ class _RosterImporter:
 
     # --- Pupils -------------------------------------------------------------------------------
 
-    def _upsert_pupils(self, rows: list[RosterRow], establishments: dict[str, int]) -> dict:
+    def _upsert_pupils(self, rows: list[RosterRow], establishments: dict[str, int],
+                       stored: dict) -> dict:
+        """`stored`: the chunk's pupils already in the database, by INE (_write_chunk)."""
         tally = self.report.pupils
-        pupils = {p.ine: p for p in _fetch(Pupil, _PupilRow,
-                                           _any(Pupil, "ine", {r.ine for r in rows}))}
+        pupils = {ine: stored[ine] for ine in {r.ine for r in rows} if ine in stored}
         to_create, to_update = [], []
         done: set[str] = set()
         for row in rows:

@@ -327,10 +327,10 @@ def test_a_database_error_keeps_the_chunks_before_and_says_how_to_resume(tmp_pat
 
     upsert = importer._RosterImporter._upsert_pupils
 
-    def failing(self, rows, establishments):
+    def failing(self, rows, *args):
         if any(r.ine == "100000002AA" for r in rows):
             raise DatabaseError("disk full")
-        return upsert(self, rows, establishments)
+        return upsert(self, rows, *args)
 
     monkeypatch.setattr(importer._RosterImporter, "_upsert_pupils", failing)
     path = write_roster(tmp_path, [row(ine="100000001AA"), row(ine="100000002AA"),
@@ -525,6 +525,113 @@ def test_a_dry_run_reports_without_writing(tmp_path):
     record = GuardianRecord.objects.get(establishment__uai="0750001A")
     assert phone(record) == "+33612345678"
     assert Responsibility.objects.get(pupil__ine="123456789AA").is_legal_representative
+
+
+# --- An INE already held by another child -------------------------------------------------
+
+GUYANE = {"uai": "9730002Y", "etablissement": "Collège Aimé-Césaire", "academie": "Guyane",
+          "ine": "123456789AB", "eleve_nom": "TIOUKA", "eleve_prenoms": "Awala",
+          "eleve_date_naissance": "03/03/2011", "niveau": "6EME",
+          "responsable_civilite": "Mme", "responsable_nom": "TIOUKA",
+          "responsable_prenom": "Malia", "responsable_telephone_portable": "0694 20 30 40",
+          "responsable_email": ""}
+OTHER_CHILD_ERROR = ("ligne 2, colonne ine: l'INE 123456789AB est déjà celui d'un autre élève "
+                     "(nom et date de naissance différents) : vérifiez l'INE de cet élève.")
+
+
+def _ines_state():
+    ines = Pupil.objects.get(ine="123456789AB")
+    return (
+        (ines.last_name, ines.first_names, ines.birth_date, ines.level,
+         ines.establishment.uai),
+        sorted(Responsibility.objects.filter(pupil=ines).values_list(
+            "guardian_record_id", "guardian_record__last_name_key",
+            "guardian_record__first_name_key", "is_legal_representative")),
+    )
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["import", "dry-run"])
+def test_an_ine_of_another_child_is_rejected_and_that_child_is_untouched(tmp_path, dry_run):
+    assert run_import(DEMO_ROSTER)[0] == 0
+    helene = GuardianRecord.objects.get(establishment__uai="0750002B",
+                                        last_name_key="duprelagarde", first_name_key="helene")
+    account = AccountFactory()
+    GuardianRecord.objects.filter(pk=helene.pk).update(account=account)
+    ines_before, before = _ines_state(), snapshot()
+
+    status, output = run_import(write_roster(tmp_path, [row(**GUYANE)]),
+                                *(["--dry-run"] if dry_run else []))
+
+    assert status == 1
+    assert OTHER_CHILD_ERROR in output
+    # The other child is never named: the report may be read by the other school.
+    for other in ("DUPRÉ", "Inès", "02/09/2017", "Jean-Jaurès", "0750002B"):
+        assert other not in output
+    assert "0 importées, 1 rejetées" in output
+    assert summary(output) == {
+        "Établissements": [0, 0, 0, 0],
+        "Élèves": [0, 0, 0, 1],
+        "Responsables": [0, 0, 0, 0],
+        "Liens responsable–élève": [0, 0, 0, 1],
+    }
+    # Nothing of the row is written: not the pupil, not the school, not the guardian, no link.
+    assert snapshot() == before
+    assert _ines_state() == ines_before
+    assert not Establishment.objects.filter(uai="9730002Y").exists()
+    assert not GuardianRecord.objects.filter(last_name_key="tiouka").exists()
+    # Inès stays linked to her own family only, and Hélène's account sees only her children.
+    assert set(Pupil.objects.filter(
+        responsibilities__guardian_record__account=account).values_list("ine", flat=True)
+    ) == {"123456789AB"}
+
+
+def test_the_other_rows_of_the_file_go_on_and_the_service_reports_the_rejection(tmp_path):
+    run_import(write_roster(tmp_path, [row(**SCHOOL, ine="123456789AB", eleve_prenoms="Inès",
+                                           eleve_date_naissance="02/09/2017", niveau="CE2")],
+                            name="paris.csv"))
+    guyane = write_roster(tmp_path, [
+        row(**GUYANE),
+        row(**{**GUYANE, "ine": "123456789AC", "eleve_prenoms": "Kali"}),
+    ], name="guyane.csv")
+
+    for chunk_size in (1, 2000):
+        report = roster_import(path=guyane, chunk_size=chunk_size)
+
+        assert report.completed
+        assert [str(e) for e in report.errors] == [OTHER_CHILD_ERROR]
+        assert (report.rows_read, report.rows_imported, report.rows_rejected) == (2, 1, 1)
+    assert Pupil.objects.get(ine="123456789AB").last_name == "DUPRÉ-LAGARDE"
+    kali = Pupil.objects.get(ine="123456789AC")
+    assert kali.establishment.uai == "9730002Y"
+    assert list(kali.responsibilities.values_list("guardian_record__first_name_key",
+                                                  flat=True)) == ["malia"]
+    tiouka = GuardianRecord.objects.get(last_name_key="tiouka")
+    assert list(tiouka.responsibilities.values_list("pupil__ine", flat=True)) == ["123456789AC"]
+
+
+@pytest.mark.parametrize("change", [
+    # A name change, same birth date, in another school of another academy.
+    {**GUYANE, "eleve_date_naissance": "14/03/2012"},
+    # A corrected birth date, the same name written differently, in another academy.
+    {**GUYANE, "eleve_nom": "Dupré Lagarde", "eleve_prenoms": "Lucas"},
+    # A first name typo fixed, and the pupil moved up a level.
+    {"eleve_prenoms": "Lucas-Antoine", "niveau": "4EME"},
+], ids=["new-name-same-birth-date", "same-name-new-birth-date", "first-name-fixed"])
+def test_the_same_child_with_its_ine_is_still_updated(tmp_path, change):
+    run_import(write_roster(tmp_path, [row()], name="first.csv"))
+    lucas = Pupil.objects.get()
+
+    status, output = run_import(write_roster(
+        tmp_path, [row(**{**change, "ine": "123456789AA"})], name="second.csv"))
+
+    assert status == 0, output
+    assert summary(output)["Élèves"] == [0, 1, 0, 0]
+    moved = Pupil.objects.get()
+    assert moved.pk == lucas.pk
+    expected = {**DEFAULTS, **change}
+    assert (moved.last_name, moved.first_names, moved.establishment.uai) == (
+        expected["eleve_nom"], expected["eleve_prenoms"], expected["uai"])
+    assert moved.birth_date.strftime("%d/%m/%Y") == expected["eleve_date_naissance"]
 
 
 # --- Matching guardians -------------------------------------------------------------------
