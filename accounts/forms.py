@@ -21,7 +21,7 @@ from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.ratelimit import wait_text
 
-from .limits import sign_in_attempt_admit, sign_in_succeeded
+from .limits import sign_in_attempt_admit, sign_in_failures_clear
 from .models import Account, AccountKind
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class SignInForm(EduConnectForm):
 
         account = authenticate(self.request, identifier=identifier, password=password)
         if account is not None and account.kind == self.profile:
-            sign_in_succeeded(identifier=identifier)
+            sign_in_failures_clear(identifier=identifier)
             self.account = account
             return cleaned
 

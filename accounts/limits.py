@@ -56,11 +56,6 @@ def sign_in_attempt_admit(*, identifier: str, ip: str) -> ratelimit.Decision:
     return by_identifier
 
 
-def sign_in_succeeded(*, identifier: str) -> None:
-    """A right password for `identifier`: its failures are forgotten (its window only)."""
-    ratelimit.clear(SIGN_IN_PER_IDENTIFIER, identifier)
-
-
 def sign_in_suspension(*, identifier: str) -> ratelimit.Decision:
     """Whether `identifier` may try to sign in now, without counting (for the helpdesk):
     a refusing Decision tells how long its sign-in stays suspended."""
@@ -68,5 +63,6 @@ def sign_in_suspension(*, identifier: str) -> ratelimit.Decision:
 
 
 def sign_in_failures_clear(*, identifier: str) -> None:
-    """Forget the failed attempts of `identifier` (the helpdesk's « unlock »)."""
+    """Forget the failed attempts of `identifier` (its window only): after a right password,
+    and at the helpdesk's « unlock »."""
     ratelimit.clear(SIGN_IN_PER_IDENTIFIER, identifier)

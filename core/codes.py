@@ -50,6 +50,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from . import ratelimit
+from .http import ip_rate_subject
 from .journal import EventKind, journal_record
 from .models import CodeChannel, CodeNotSentReason, Flow, FlowCode
 
@@ -219,7 +220,8 @@ def code_issue(
 
     `deliver` False when nothing matched what the person typed: the code is made and stored
     all the same, never sent nor accepted (same page, same work). `ip` empty (an agent's
-    resend) skips the per-IP limit.
+    resend) skips the per-IP limit; an IPv6 address counts with its /64
+    (core.http.ip_rate_subject), as every per-IP limit.
 
     Raises CodeRefused: RESEND_COOLDOWN (retry_after = seconds left), FLOW_LIMIT, IP_LIMIT
     (retry_after = seconds until the window frees a place). Silent limits do not raise.
@@ -237,7 +239,7 @@ def code_issue(
         if len(issued) >= purpose.max_sends_per_flow:
             raise CodeRefused(CodeRefusalReason.FLOW_LIMIT)
     if ip:
-        decision = ratelimit.hit(purpose.ip_rule, ip)
+        decision = ratelimit.hit(purpose.ip_rule, ip_rate_subject(ip))
         if not decision:
             raise CodeRefused(CodeRefusalReason.IP_LIMIT, retry_after=decision.retry_after)
 

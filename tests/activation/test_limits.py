@@ -229,6 +229,23 @@ def test_a_limit_per_ip_address(family, settings, django_capture_on_commit_callb
     assert start(other, family).status_code == 302
 
 
+def test_the_limit_per_ip_counts_an_ipv6_client_by_its_64(
+    family, settings, django_capture_on_commit_callbacks
+):
+    # A phone picks any address of its /64: changing the last bits gains no new codes.
+    settings.ACTIVATION_MAX_SENDS_PER_IP = 2
+    statuses = []
+    for index in range(3):
+        driver = Driver(Client(REMOTE_ADDR=f"2001:db8:1:2::{index + 1:x}"),
+                        django_capture_on_commit_callbacks)
+        response = driver.start(last_name="Durand", first_name="Léa",
+                                phone=f"06 12 34 56 {70 + index}")
+        statuses.append(response.status_code)
+    assert statuses == [302, 302, 200]
+    other = Driver(Client(REMOTE_ADDR="2001:db8:1:3::1"), django_capture_on_commit_callbacks)
+    assert start(other, family).status_code == 302
+
+
 # --- Birth dates -------------------------------------------------------------------------
 
 
