@@ -2,8 +2,11 @@
 
 import re
 
+from django.contrib.auth import update_session_auth_hash
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+from core.journal import EventKind, journal_record
 
 from .identifiers import identifier_candidates, identifier_stem
 from .models import Account, AccountKind, AccountState
@@ -54,3 +57,24 @@ def account_create(
             continue  # another activation took this identifier a moment ago
         return account
     raise RuntimeError(f"No free identifier found for stem {stem!r}")
+
+
+@transaction.atomic
+def account_password_set(*, account: Account, password: str, reason: str,
+                         request=None) -> None:
+    """Give `account` a new password, already validated by the caller against
+    accounts.password_policy (the form does it, with the account as `user`).
+
+    Every other session of the account ends at its next request: Django checks each
+    session's copy of the password hash (`get_session_auth_hash`), which no longer matches
+    (ASVS 4.0.3 V3.3.3). When `request` is signed in as this account, its own session is kept
+    and its key rotated (`update_session_auth_hash`). `reason` says which path changed it
+    (« recovery_sms », « recovery_email », « my_account »…) and is journaled; the password
+    never is.
+    """
+    account.set_password(password)
+    account.save(update_fields=["password"])
+    if request is not None and getattr(request, "user", None) is not None \
+            and request.user.pk == account.pk:
+        update_session_auth_hash(request, account)
+    journal_record(EventKind.PASSWORD_CHANGED, request=request, account=account, reason=reason)

@@ -29,6 +29,7 @@ class EventKind(models.TextChoices):
     LOGIN_SUCCEEDED = "login_succeeded", _("Connexion réussie")
     LOGIN_FAILED = "login_failed", _("Échec de connexion")
     LOGOUT = "logout", _("Déconnexion")
+    PASSWORD_CHANGED = "password_changed", _("Mot de passe modifié")
     # SMS activation.
     ACTIVATION_STARTED = "activation_started", _("Activation par SMS commencée")
     ACTIVATION_CODE_SENT = "activation_code_sent", _("Code d'activation envoyé par SMS")

@@ -98,3 +98,30 @@ def test_sign_in_records_last_login_without_adding_an_audit_row(client, db):
     account.refresh_from_db()
     assert account.last_login is not None
     assert account.history.count() == history_before
+
+
+def test_a_new_password_ends_every_other_session_and_keeps_the_one_that_set_it(guardian):
+    from django.test import Client, RequestFactory
+
+    from accounts.services import account_password_set
+    from core.models import JournalEvent
+
+    phone, laptop = Client(), Client()
+    sign_in(phone)
+    sign_in(laptop)
+    assert phone.get(MY_SERVICES).status_code == 200
+
+    # The laptop's session changes the password; the phone's session is over.
+    request = RequestFactory().post("/")
+    request.session = laptop.session
+    request.user = guardian
+    account_password_set(account=guardian, password="Nouveau-Mot-2026!", reason="my_account",
+                         request=request)
+    request.session.save()
+    laptop.cookies[settings.SESSION_COOKIE_NAME] = request.session.session_key
+
+    assert signed_out(phone.get(MY_SERVICES))
+    assert laptop.get(MY_SERVICES).status_code == 200
+    event = JournalEvent.objects.get(kind="password_changed")
+    assert event.account_id == guardian.pk
+    assert event.data == {"reason": "my_account"}
