@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "activation",
     "notifications",
     "services_portal",
+    "saml_idp",
     "backoffice.apps.BackofficeConfig",
 ]
 

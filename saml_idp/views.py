@@ -1,0 +1,3 @@
+def metadata(request): ...
+redirect_sso = post_sso = unsolicited_sso = continue_sso = redirect_slo = post_slo = metadata
+logout_page = metadata
