@@ -31,6 +31,15 @@ DETAIL_LABELS = {
     "status_after": _("état après"),
     "kept": _("lien maintenu"),
     "is_legal_representative": _("représentant légal"),
+    # Single sign-on (saml_idp).
+    "entity_id": _("service (entityID)"),
+    "service": _("service"),
+    "children": _("élèves transmis (n°)"),
+    "attributes": _("attributs transmis"),
+    "initiated_by": _("à l'initiative de"),
+    "encrypted": _("assertion chiffrée"),
+    "detail": _("détail"),
+    "created": _("création"),
 }
 # Field names listed under « changed », as the back-office's forms label them.
 FIELD_LABELS = {
