@@ -354,7 +354,7 @@ EDUCONNECT_ASSISTANCE_URL = "https://assistanceteleservices.education.gouv.fr"
 
 # --- SAML identity provider (saml_idp, docs/saml.md) ----------------------------------------
 # The IdP's entityID: services know the IdP by it (Shibboleth's form: https://host/idp/shibboleth).
-SAML_IDP_ENTITY_ID = env.str("SAML_IDP_ENTITY_ID", default=f"{SITE_URL}/idp/shibboleth")
+SAML_IDP_ENTITY_ID = env.str("SAML_IDP_ENTITY_ID", default="") or f"{SITE_URL}/idp/shibboleth"
 # Signing and encryption key pair: paths of PEM files, or the PEM text. Empty: a development
 # pair is generated into var/saml_idp/ (`manage.py check --deploy` refuses that).
 SAML_IDP_KEY = env.str("SAML_IDP_KEY", default="")

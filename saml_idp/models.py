@@ -8,7 +8,7 @@ node reads the row at each request (saml_idp.idp builds its pysaml2 server from 
 per `updated_at`): a provider registered or changed works everywhere at once, no restart.
 """
 
-from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -37,9 +37,9 @@ class ServiceProvider(models.Model):
         help_text=_("Vrai quand les métadonnées donnent une clé de chiffrement : les "
                     "assertions sont alors chiffrées en AES-GCM."),
     )
-    released_attributes = ArrayField(
-        models.CharField(max_length=40, choices=Attribute.choices), default=list, blank=True,
-        verbose_name=_("attributs transmis"),
+    # A JSON list of Attribute values (not an ArrayField: the demo runs on SQLite too).
+    released_attributes = models.JSONField(
+        default=list, blank=True, verbose_name=_("attributs transmis"),
         help_text=_("Les seuls attributs que ce service reçoit (voir docs/saml.md)."),
     )
     is_active = models.BooleanField(_("en service"), default=True)
@@ -52,3 +52,10 @@ class ServiceProvider(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        if not isinstance(self.released_attributes, list) or not set(
+            self.released_attributes
+        ) <= set(Attribute.values):
+            raise ValidationError({"released_attributes": _(
+                "Choisissez les attributs transmis dans la liste.")})

@@ -12,7 +12,6 @@ The national administrator manages the catalogue; a school's secretary manages h
 services and messages (back-office, scoped by backoffice.scoping). Reads: selectors.py.
 """
 
-from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -41,9 +40,9 @@ class Service(models.Model):
     )
     for_guardians = models.BooleanField(_("visible des représentants légaux"), default=True)
     for_pupils = models.BooleanField(_("visible des élèves"), default=True)
-    levels = ArrayField(
-        models.CharField(max_length=8, choices=Level.choices), default=list, blank=True,
-        verbose_name=_("niveaux"),
+    # A JSON list of Level values (not an ArrayField: the demo runs on SQLite too).
+    levels = models.JSONField(
+        default=list, blank=True, verbose_name=_("niveaux"),
         help_text=_("Les niveaux des élèves qui voient ce service ; aucun coché : tous les "
                     "niveaux."),
     )
@@ -85,6 +84,8 @@ class Service(models.Model):
         if not self.for_guardians and not self.for_pupils:
             raise ValidationError(_("Cochez au moins un profil : représentants légaux ou "
                                     "élèves."))
+        if not isinstance(self.levels, list) or not set(self.levels) <= set(Level.values):
+            raise ValidationError({"levels": _("Choisissez les niveaux dans la liste.")})
         if self.saml_service_provider_id and self.oidc_client_id:
             raise ValidationError(_("Un service est relié soit en SAML, soit en OpenID "
                                     "Connect : videz l'un des deux champs."))
