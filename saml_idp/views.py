@@ -10,6 +10,7 @@ import secrets
 from urllib.parse import quote
 
 from django.contrib.auth import logout
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,6 +28,11 @@ from .idp import idp_metadata_xml
 
 PENDING_SESSION_KEY = "saml_idp_pending"
 MAX_PENDING = 5
+# A request that came by a cross-site POST (POST binding) arrives without the session cookie
+# (SameSite=Lax): it is parked in the shared cache under a one-time ticket and the browser is
+# sent on with a GET, which carries the cookie.
+PARKED_PREFIX = "saml:parked:"
+PARKED_SECONDS = 120
 
 
 @require_safe
@@ -82,6 +88,22 @@ def redirect_sso(request):
     return _answer(request, pending)
 
 
+def _park(kind: str, data: dict, continue_view: str):
+    """Keep `data` in the shared cache under a fresh ticket; 303 to `continue_view`."""
+    ticket = secrets.token_urlsafe(16)
+    cache.set(f"{PARKED_PREFIX}{kind}:{ticket}", data, timeout=PARKED_SECONDS)
+    return redirect(f"{reverse(continue_view)}?parked={ticket}", permanent=False)
+
+
+def _unpark(kind: str, ticket: str) -> dict | None:
+    """The parked data, once (the first to delete the key gets it)."""
+    key = f"{PARKED_PREFIX}{kind}:{ticket}"
+    data = cache.get(key) if ticket else None
+    if data is None or not cache.delete(key):
+        return None
+    return data
+
+
 @csrf_exempt  # a cross-site POST from the service by design (SAML POST binding)
 @never_cache
 @require_http_methods(["POST"])
@@ -93,6 +115,9 @@ def post_sso(request):
         )
     except services.SamlRefused as refusal:
         return _refused(request, refusal)
+    if not request.user.is_authenticated:
+        # Perhaps signed in, but the session cookie stays home on a cross-site POST.
+        return _park("sso", pending.as_dict(), "saml_idp:continue_sso")
     return _answer(request, pending)
 
 
@@ -112,43 +137,69 @@ def unsolicited_sso(request):
 @never_cache
 @require_safe
 def continue_sso(request):
-    """Back from the sign-in page: answer the request kept under `ticket` (once)."""
+    """Back from the sign-in page (`ticket`: kept in the session), or on from a POST binding
+    request (`parked`: kept in the cache): answer the request, once."""
+    if "parked" in request.GET:
+        data = _unpark("sso", request.GET["parked"])
+        if data is None:
+            return _refused(request, services.SamlRefused("lost"))
+        return _answer(request, services.PendingSso(**data))
+    if not request.user.is_authenticated:
+        next_url = quote(request.get_full_path())
+        return redirect(f"{reverse('accounts:profile_choice')}?next={next_url}")
     kept = request.session.get(PENDING_SESSION_KEY, {})
     data = kept.pop(request.GET.get("ticket", ""), None)
     request.session[PENDING_SESSION_KEY] = kept
     if data is None:
         return _refused(request, services.SamlRefused("lost"))
-    if not request.user.is_authenticated:
-        return redirect(f"{reverse('accounts:profile_choice')}")
     return _answer(request, services.PendingSso(**data))
 
 
-def _slo(request, binding: str, data):
-    try:
-        html = services.logout_request_answer(
-            binding=binding, saml_request=data.get("SAMLRequest", ""),
-            relay_state=data.get("RelayState", ""), raw_query=request.META.get("QUERY_STRING", ""),
-            account=request.user if request.user.is_authenticated else None, request=request,
-        )
-    except services.SamlRefused as refusal:
-        return _refused(request, refusal)
-    logout(request)
-    return render(request, "saml_idp/post_binding.html", {
-        "page_title": _("Déconnexion"), **html,
-    })
+def _slo_read(request, binding: str, data):
+    return services.logout_request_answer(
+        binding=binding, saml_request=data.get("SAMLRequest", ""),
+        relay_state=data.get("RelayState", ""), raw_query=request.META.get("QUERY_STRING", ""),
+        account=request.user if request.user.is_authenticated else None, request=request,
+    )
+
+
+def _slo_done(request, answer: dict):
+    if request.user.is_authenticated:
+        account = request.user
+        logout(request)  # flushes the session
+        journal_record(EventKind.LOGOUT, request=request, account=account)
+    return render(request, "saml_idp/post_binding.html", {"page_title": _("Déconnexion"),
+                                                           **answer})
 
 
 @never_cache
 @require_safe
 def redirect_slo(request):
-    return _slo(request, BINDING_HTTP_REDIRECT, request.GET)
+    """Single logout by the Redirect binding, or on from a POST one (`parked`)."""
+    if "parked" in request.GET:
+        answer = _unpark("slo", request.GET["parked"])
+        if answer is None:
+            return _refused(request, services.SamlRefused("lost"))
+        return _slo_done(request, answer)
+    try:
+        answer = _slo_read(request, BINDING_HTTP_REDIRECT, request.GET)
+    except services.SamlRefused as refusal:
+        return _refused(request, refusal)
+    return _slo_done(request, answer)
 
 
 @csrf_exempt  # a cross-site POST from the service by design (SAML POST binding)
 @never_cache
 @require_http_methods(["POST"])
 def post_slo(request):
-    return _slo(request, BINDING_HTTP_POST, request.POST)
+    try:
+        answer = _slo_read(request, BINDING_HTTP_POST, request.POST)
+    except services.SamlRefused as refusal:
+        return _refused(request, refusal)
+    if not request.user.is_authenticated:
+        # The session cookie stays home on a cross-site POST: end it on a GET.
+        return _park("slo", answer, "saml_idp:redirect_slo")
+    return _slo_done(request, answer)
 
 
 @never_cache

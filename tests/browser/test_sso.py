@@ -105,3 +105,30 @@ def test_an_unknown_service_gets_a_french_error_page(page, live_server, family):
     expect(page.get_by_role("heading", level=1)).to_have_text("Connexion au service impossible")
     expect(page.get_by_text(re.compile("n'est pas reconnu par ÉduConnect"))).to_be_visible()
     assert_accessible(page)
+
+
+def test_a_signed_in_guardian_opens_the_ent_from_the_ent_by_the_post_binding(
+    page, live_server, transactional_db, settings
+):
+    """The ENT's own « Se connecter avec ÉduConnect » (SP-initiated, POST binding): the
+    cross-site POST arrives without the session cookie (SameSite=Lax); the IdP carries on
+    with a GET that has it, so a signed-in guardian is not asked to sign in again."""
+    settings.SITE_URL = live_server.url
+    with LoopbackSP(sign_requests=False, encrypt=True) as ent:
+        xml = ent.sp.metadata_xml()
+        services.service_provider_save(
+            provider=ServiceProvider(name="ENT", metadata_xml=xml,
+                                     released_attributes=list(DEFAULT_RELEASE)),
+            metadata=services.metadata_read(xml), actor=None)
+        AccountFactory(identifier="h.martin12", first_name="Hélène", last_name="Martin",
+                       password=PASSWORD)
+        page.goto(f"{live_server.url}/connexion/representant-legal/")
+        page.get_by_label("Identifiant").fill("h.martin12")
+        page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Mes services")
+
+        page.goto(f"{ent.sp.base_url}/ent/login")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Bienvenue sur l'ENT, Hélène")
+        assert ent.errors == []
+        assert ent.received[-1]["in_response_to"] == ent.server.request_ids[-1]

@@ -17,6 +17,19 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet
         pass
 
+    def do_GET(self):
+        """/ent/login: the ENT's « Se connecter avec ÉduConnect », by the POST binding."""
+        if self.path != "/ent/login":
+            self.send_error(404)
+            return
+        action, fields, request_id = self.server.sp.post_request("https://ent.example.test/")
+        self.server.request_ids.append(request_id)
+        inputs = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+                         for k, v in fields.items())
+        self._page(200, f'<h1>ENT</h1><form id="f" method="post" action="{html.escape(action)}">'
+                        f'{inputs}<button>Se connecter avec ÉduConnect</button></form>'
+                        '<script>document.getElementById("f").submit()</script>')
+
     def do_POST(self):
         sp: TestSP = self.server.sp
         length = int(self.headers.get("Content-Length", 0))
@@ -25,14 +38,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(404)
             return
         try:
-            parsed = sp.parse_response(form["SAMLResponse"])
+            parsed = sp.parse_response(form["SAMLResponse"],
+                                       outstanding_ids=self.server.request_ids)
         except Exception as exc:
             self.server.errors.append(repr(exc))
             self._page(400, f"<h1>Réponse refusée</h1><p>{html.escape(repr(exc))}</p>")
             return
         ava = {_NAMES.get(k, k): v for k, v in parsed.ava.items()}
         self.server.received.append({"ava": ava, "relay_state": form.get("RelayState", ""),
-                                     "name_id": parsed.assertion.subject.name_id.text})
+                                     "name_id": parsed.assertion.subject.name_id.text,
+                                     "in_response_to": parsed.in_response_to})
         items = "".join(f"<li><b>{html.escape(k)}</b> : {html.escape(', '.join(v))}</li>"
                         for k, v in sorted(ava.items()))
         relay = html.escape(form.get("RelayState", ""))
@@ -60,6 +75,7 @@ class LoopbackSP:
         self.server.sp = self.sp
         self.server.received = []
         self.server.errors = []
+        self.server.request_ids = []
         self.received = self.server.received
         self.errors = self.server.errors
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -112,8 +112,9 @@ class TestSP:
         fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', html))
         return action, fields, request_id
 
-    def parse_response(self, saml_response: str, request_id: str | None = None):
-        outstanding = {request_id: "/"} if request_id else {}
+    def parse_response(self, saml_response: str, request_id: str | None = None,
+                       outstanding_ids=()):
+        outstanding = {rid: "/" for rid in [*outstanding_ids, request_id] if rid}
         response = self.client.parse_authn_request_response(
             saml_response, BINDING_HTTP_POST, outstanding=outstanding)
         if response is None:
