@@ -132,3 +132,29 @@ def test_a_signed_in_guardian_opens_the_ent_from_the_ent_by_the_post_binding(
         expect(page.get_by_role("heading", level=1)).to_have_text("Bienvenue sur l'ENT, Hélène")
         assert ent.errors == []
         assert ent.received[-1]["in_response_to"] == ent.server.request_ids[-1]
+
+
+def test_a_guardian_not_yet_signed_in_signs_in_and_lands_at_the_ent(
+    page, live_server, transactional_db, settings
+):
+    """From the ENT, not signed in: the request waits while the guardian signs in, then the
+    ENT receives the answer to its own request."""
+    settings.SITE_URL = live_server.url
+    with LoopbackSP(sign_requests=False, encrypt=False) as ent:
+        xml = ent.sp.metadata_xml()
+        services.service_provider_save(
+            provider=ServiceProvider(name="ENT", metadata_xml=xml,
+                                     released_attributes=list(DEFAULT_RELEASE)),
+            metadata=services.metadata_read(xml), actor=None)
+        AccountFactory(identifier="h.martin12", first_name="Hélène", last_name="Martin",
+                       password=PASSWORD)
+        page.goto(f"{ent.sp.base_url}/ent/login")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Je sélectionne mon profil")
+        assert_accessible(page)
+        page.get_by_role("link", name="Représentant légal").click()
+        page.get_by_label("Identifiant").fill("h.martin12")
+        page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Bienvenue sur l'ENT, Hélène")
+        assert ent.errors == []
+        assert ent.received[-1]["in_response_to"] == ent.server.request_ids[-1]
