@@ -216,7 +216,12 @@ def _redirect_signature_check(provider: ServiceProvider, raw_query: str) -> bool
     """Checks the Redirect binding's signature over the query as received (Bindings
     §3.4.4.1: SAMLRequest, RelayState if present, SigAlg, in that order, still URL-encoded).
     Returns whether the request was signed; raises when a signature is wrong, or missing
-    where the provider must sign."""
+    where the provider must sign. A parameter given twice is refused: the signature would
+    cover one value and the request be read from the other."""
+    names = [part.partition("=")[0] for part in raw_query.split("&")]
+    for name in ("SAMLRequest", "SAMLResponse", "RelayState", "SigAlg", "Signature"):
+        if names.count(name) > 1:
+            raise SamlRefused("malformed", provider=provider, detail=f"{name} twice")
     signature_part = _raw_query_part(raw_query, "Signature")
     sigalg_part = _raw_query_part(raw_query, "SigAlg")
     if not signature_part or not sigalg_part:

@@ -105,11 +105,13 @@ def test_signed_redirect_binding_gives_an_encrypted_signed_assertion(client, gua
     assert event.data["entity_id"] == sp.entity_id and len(event.data["children"]) == 2
 
 
-def test_the_persistent_name_id_is_stable_and_differs_per_service(guardian):
+def test_the_persistent_name_id_is_stable_and_differs_per_service(guardian, settings):
     one = services.persistent_name_id(guardian, "https://a.example.test/sp")
     assert one == services.persistent_name_id(guardian, "https://a.example.test/sp")
     assert one != services.persistent_name_id(guardian, "https://b.example.test/sp")
-    assert str(guardian.pk) not in one
+    assert len(base64.b64decode(one)) == 32  # an HMAC-SHA256, nothing readable
+    settings.SAML_PERSISTENT_ID_KEY = "une-autre-clé"
+    assert one != services.persistent_name_id(guardian, "https://a.example.test/sp")
 
 
 def test_post_binding_and_the_allow_list(client, guardian):
@@ -286,3 +288,16 @@ def test_assertion_validity_starts_a_clock_skew_margin_in_the_past(client, guard
     not_after = calendar.timegm(str_to_time(conditions.not_on_or_after))
     assert not_after - not_before == (settings.SAML_CLOCK_SKEW_SECONDS
                                       + settings.SAML_ASSERTION_LIFETIME_SECONDS)
+
+
+def test_a_second_saml_request_appended_to_a_signed_query_is_refused(client, guardian):
+    """The signature covers the first SAMLRequest; Django would read the last one."""
+    signer = TestSP(name="polluted")
+    register(signer)
+    client.force_login(guardian)
+    url, _ = signer.redirect_url()
+    other, _ = signer.redirect_url(sign=False)
+    second = parse_qs(urlsplit(other).query)["SAMLRequest"][0]
+    response = client.get(url + "&" + urlencode({"SAMLRequest": second}))
+    assert refusal(response) == "La demande de connexion reçue du service est illisible."
+    assert not JournalEvent.objects.filter(kind="saml.sso").exists()
