@@ -10,7 +10,7 @@ from accounts.hashers import EduConnectArgon2Hasher
 from tests.factories import DEFAULT_PASSWORD, AccountFactory
 
 ENCODED = re.compile(
-    r"^argon2\$(?P<variant>argon2id)\$v=19\$m=(?P<m>\d+),t=(?P<t>\d+),p=(?P<p>\d+)\$[^$]+\$[^$]+$"
+    r"^argon2_nfkc\$(?P<variant>argon2id)\$v=19\$m=(?P<m>\d+),t=(?P<t>\d+),p=(?P<p>\d+)\$[^$]+\$[^$]+$"
 )
 
 
