@@ -13,20 +13,23 @@ match. Password rules judge the same normalised form (accounts.password_policy).
 
 Hashes made before normalisation. They keep Django's algorithm name « argon2 » and are read
 by `LegacyArgon2Hasher`, which tries the NFKC form of the typed password and then the raw
-form (the hash may be of an NFD password as typed then); new hashes are named
+form, and its NFC and NFD forms (the hash is of the password as typed then, maybe in the
+other canonical form than today's keyboard); new hashes are named
 « argon2_nfkc » (`EduConnectArgon2Hasher`, first in PASSWORD_HASHERS). Django's
 `check_password` re-hashes with the first hasher after any success on a hash of another
 algorithm: an old hash is replaced by an NFKC one at its owner's next sign-in.
 
 Equal cost whatever the outcome (no enumeration by timing): `verify()` of both hashers runs
-one Argon2 computation when the typed password is already NFKC, two otherwise (its NFKC and
-its raw form, both computed even when the first matches); `dummy_verify()` does the same work
-for an identifier that matches no account (accounts.backends).
+one Argon2 computation per distinct form of the typed password (one for ASCII, two for most
+accented passwords), all computed even when the first matches and whatever the hash;
+`dummy_verify()` does the same work for an identifier that matches no account
+(accounts.backends).
 """
 
 from __future__ import annotations
 
 import functools
+import unicodedata
 
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
@@ -36,6 +39,17 @@ from core.normalization import password_normalize
 
 OWASP_MIN_MEMORY_KIB = 19 * 1024
 OWASP_MIN_TIME_COST = 2
+
+
+def _typed_forms(password: str) -> list[str]:
+    """The distinct forms a typed password is checked in: NFKC first, then as typed, NFC
+    and NFD (hashes made before normalisation)."""
+    forms = []
+    for form in (password_normalize(password), password,
+                 unicodedata.normalize("NFC", password), unicodedata.normalize("NFD", password)):
+        if form not in forms:
+            forms.append(form)
+    return forms
 
 
 class _NfkcArgon2Hasher(Argon2PasswordHasher):
@@ -54,13 +68,12 @@ class _NfkcArgon2Hasher(Argon2PasswordHasher):
 
     def verify(self, password, encoded):
         """Whether `password` (as typed) matches `encoded`: its NFKC form or, for a hash made
-        before normalisation, its raw form. Both forms are computed when they differ, so
-        the cost depends on what was typed only (one Argon2 computation, or two)."""
-        normalised = password_normalize(password)
-        matches = [self._verify_as_is(normalised, encoded)]
-        if normalised != password:
-            matches.append(self._verify_as_is(password, encoded))
-        return any(matches)
+        before normalisation, the password as typed then, which may have been in the other
+        canonical form (typed now in NFC on a phone, then in NFD on a Mac): the raw, NFC and
+        NFD forms. Every distinct form is computed, whatever matches first and whatever the
+        hash, so the cost depends on what was typed only: one Argon2 computation for an
+        ASCII password, two for « Crème-Brûlée-1 », rarely three."""
+        return any([self._verify_as_is(form, encoded) for form in _typed_forms(password)])
 
     def _verify_as_is(self, password: str, encoded: str) -> bool:
         # Django's Argon2PasswordHasher.verify, for our algorithm names.
@@ -99,8 +112,8 @@ def _dummy_encoded(memory_cost: int, time_cost: int, parallelism: int) -> str:
 
 def dummy_verify(password: str) -> bool:
     """Verify `password` against a hash that matches nothing, at the current parameters:
-    the work `EduConnectArgon2Hasher.verify` does for a real account (one or two Argon2
-    computations, see the module docstring), for an identifier that matches no account.
+    the work `EduConnectArgon2Hasher.verify` does for a real account (one Argon2
+    computation per distinct form of the typed password, see the module docstring), for an identifier that matches no account.
     Always False. The dummy hash is made once per process and parameters."""
     hasher = EduConnectArgon2Hasher()
     encoded = _dummy_encoded(hasher.memory_cost, hasher.time_cost, hasher.parallelism)

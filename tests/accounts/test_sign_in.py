@@ -509,3 +509,11 @@ def test_header_offers_sign_out_as_a_form_with_csrf(client, guardian):
     assert (form["method"], form["action"]) == ("post", "/deconnexion/")
     assert form.find("input", attrs={"name": "csrfmiddlewaretoken"})["value"]
     assert h.text(form.button) == "Se déconnecter"
+
+
+@pytest.mark.parametrize("typed", ["m.dupont\u200b12", "\ufeffm.dupont12", "m.du\u00adpont12",
+                                   "m.dupont12\u00a0", "m.\u2060dupont\u200c12\u200d"])
+def test_an_identifier_pasted_with_invisible_characters_signs_in(client, guardian, typed):
+    response = post_sign_in(client, identifier=typed)
+    assert response.status_code == 302
+    assert signed_in_account_id(client) == str(guardian.pk)
