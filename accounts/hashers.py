@@ -113,9 +113,18 @@ def _dummy_encoded(memory_cost: int, time_cost: int, parallelism: int) -> str:
 def dummy_verify(password: str) -> bool:
     """Verify `password` against a hash that matches nothing, at the current parameters:
     the work `EduConnectArgon2Hasher.verify` does for a real account (one Argon2
-    computation per distinct form of the typed password, see the module docstring), for an identifier that matches no account.
-    Always False. The dummy hash is made once per process and parameters."""
+    computation per distinct form of the typed password, see the module docstring), for an
+    identifier that matches no account. Always False. The dummy hash is made once per
+    process and parameters (`dummy_hash_prepare`, called when the app is ready, so that no
+    request pays for it)."""
     hasher = EduConnectArgon2Hasher()
     encoded = _dummy_encoded(hasher.memory_cost, hasher.time_cost, hasher.parallelism)
     hasher.verify(password, encoded)
     return False
+
+
+def dummy_hash_prepare() -> None:
+    """Make the dummy hash of the current parameters now (AccountsConfig.ready): else the
+    first unknown identifier of each process would cost one more Argon2 computation."""
+    hasher = EduConnectArgon2Hasher()
+    _dummy_encoded(hasher.memory_cost, hasher.time_cost, hasher.parallelism)

@@ -15,7 +15,6 @@ from freezegun import freeze_time
 
 from accounts.forms import INVALID_LOGIN_MESSAGE
 from accounts.hashers import EduConnectArgon2Hasher
-from core import ratelimit
 from tests.factories import DEFAULT_PASSWORD, AccountFactory
 
 GUARDIAN_URL = "/connexion/representant-legal/"
