@@ -114,7 +114,11 @@ ERROR_MISMATCH = _(
 ERROR_REQUIRED = _("Saisissez un mot de passe.")
 ERROR_CONFIRMATION_REQUIRED = _("Saisissez une deuxième fois le mot de passe pour le confirmer.")
 
-_SPECIAL_RE = re.compile("[" + re.escape(SPECIAL_CHARACTERS) + "]")
+# Passwords are judged in NFKC (accounts.hashers), which turns the listed micro sign « µ »
+# (U+00B5) into the Greek « μ » (U+03BC): the list's NFKC forms count too.
+_SPECIAL_RE = re.compile(
+    "[" + re.escape(SPECIAL_CHARACTERS + password_normalize(SPECIAL_CHARACTERS)) + "]"
+)
 # Names shorter than this are not looked for (« Li » would forbid every password with "li").
 _MIN_NAME_PART = 3
 
