@@ -34,8 +34,15 @@ Authentication Cheat Sheet points to for account lockout without denial of servi
      frees up as each old attempt leaves the moving window, so guessing is slowed down to
      that rate, never stopped for the owner's own devices). The owner on a new device during
      an attack waits, or sets a new password with « Mot de passe oublié ? ».
-  A success clears windows 2 and 3 (the failures since the last success); the helpdesk's
-  « unlock » clears window 3 (`sign_in_failures_clear`).
+  A success from an untrusted browser clears windows 2 and 3 (the failures since the last
+  success); the helpdesk's « unlock » clears window 3 (`sign_in_failures_clear`).
+
+A device cookie left on a shared computer (a library, a cybercafé) gives whoever uses it next
+the device's window for that account: LOGIN_MAX_FAILURES_PER_DEVICE guesses per window, the
+rate every untrusted browser shares anyway; it never holds or reveals the password. It is
+strictly necessary to the security of the service, so it needs no consent (CNIL guidelines on
+cookies, art. 82 of the loi Informatique et Libertés), and it lives
+LOGIN_DEVICE_COOKIE_MAX_AGE_SECONDS (a year by default; the CNIL's maximum is 13 months).
 
 Issue 8 also offers « a growing delay, or a code by SMS to the owner » for untrusted clients:
 a refusal with a wait, within a moving window, costs the owner nothing on their devices and
