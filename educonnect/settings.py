@@ -167,7 +167,10 @@ LOGOUT_REDIRECT_URL = "accounts:profile_choice"
 ARGON2_MEMORY_COST_KIB = env.int("ARGON2_MEMORY_COST_KIB", default=19 * 1024)
 ARGON2_TIME_COST = env.int("ARGON2_TIME_COST", default=2)
 ARGON2_PARALLELISM = env.int("ARGON2_PARALLELISM", default=1)
-PASSWORD_HASHERS = ["accounts.hashers.EduConnectArgon2Hasher"]
+PASSWORD_HASHERS = ["accounts.hashers.EduConnectArgon2Hasher",
+                    # Hashes made before passwords were NFKC-normalised: still verified,
+                    # replaced at their owner's next sign-in (accounts/hashers.py).
+                    "accounts.hashers.LegacyArgon2Hasher"]
 # The product's password policy for every Django path that validates a password (password
 # change pages, changepassword, createsuperuser): the published rules for families and
 # pupils, the stronger staff policy for back-office accounts (accounts/password_policy.py).
@@ -179,6 +182,17 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_MAX_FAILURES_PER_IDENTIFIER = env.int("LOGIN_MAX_FAILURES_PER_IDENTIFIER", default=10)
 LOGIN_MAX_FAILURES_PER_IP = env.int("LOGIN_MAX_FAILURES_PER_IP", default=100)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+# Per identifier from one address (an IPv6 /64): a guesser at one address stops here, before
+# the identifier's shared window (which then refuses browsers without a device cookie only).
+LOGIN_MAX_FAILURES_PER_IDENTIFIER_AND_IP = env.int(
+    "LOGIN_MAX_FAILURES_PER_IDENTIFIER_AND_IP", default=5
+)
+# A browser where the account signed in before carries a device cookie: its attempts count
+# in their own window, untouched by other browsers' failures (accounts/limits.py).
+LOGIN_MAX_FAILURES_PER_DEVICE = env.int("LOGIN_MAX_FAILURES_PER_DEVICE", default=10)
+LOGIN_DEVICE_COOKIE_MAX_AGE_SECONDS = env.int(
+    "LOGIN_DEVICE_COOKIE_MAX_AGE_SECONDS", default=365 * 24 * 3600
+)
 
 # --- Internationalisation ---------------------------------------------------------------
 # French is the source language: every text the user reads is written in French in the code
