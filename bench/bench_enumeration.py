@@ -76,6 +76,7 @@ def server_env(database_url: str, broker_url: str) -> dict:
         # Limits out of the way: a refusal on one side would be a difference of its own.
         "LOGIN_MAX_FAILURES_PER_IDENTIFIER": "1000000",
         "LOGIN_MAX_FAILURES_PER_IP": "1000000",
+        "LOGIN_MAX_FAILURES_PER_IDENTIFIER_AND_IP": "1000000",
         "ACTIVATION_MAX_SENDS_PER_IP": "1000000",
         "ACTIVATION_MAX_SENDS_PER_PHONE": "1000000",
         "CODE_RECIPIENT_COOLDOWN_SECONDS": "0",
