@@ -20,3 +20,5 @@ class AccountsConfig(AppConfig):
         # every sign-in: ours writes the one column without touching the history.
         user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
         user_logged_in.connect(record_last_login, dispatch_uid="accounts.last_login")
+        # Registers « Mon compte »'s flow kinds with the engine (labels, purge).
+        from .my_account import flows as my_account_flows  # noqa: F401

@@ -317,6 +317,35 @@ ACTIVATION_MAX_WRONG_DATES_PER_PHONE = env.int("ACTIVATION_MAX_WRONG_DATES_PER_P
 # Flows hold what people typed: they are deleted this many days after they started.
 ACTIVATION_FLOW_RETENTION_DAYS = env.int("ACTIVATION_FLOW_RETENTION_DAYS", default=30)
 
+# --- « Mon compte » (accounts/my_account) ---------------------------------------------------
+# A change of e-mail address or phone number asks for the password again when the last
+# sign-in (or re-authentication) is older than this (seconds).
+ACCOUNT_REAUTHENTICATION_SECONDS = env.int("ACCOUNT_REAUTHENTICATION_SECONDS", default=300)
+# Wrong current passwords (password change, re-authentication) per account and window: past
+# them, one attempt per MY_ACCOUNT_PASSWORD_SLOWDOWN_SECONDS — slowed down, never locked: the
+# right password, once admitted, still works; it clears the count.
+MY_ACCOUNT_MAX_WRONG_PASSWORDS = env.int("MY_ACCOUNT_MAX_WRONG_PASSWORDS", default=5)
+MY_ACCOUNT_WRONG_PASSWORD_WINDOW_SECONDS = env.int(
+    "MY_ACCOUNT_WRONG_PASSWORD_WINDOW_SECONDS", default=3600
+)
+MY_ACCOUNT_PASSWORD_SLOWDOWN_SECONDS = env.int("MY_ACCOUNT_PASSWORD_SLOWDOWN_SECONDS", default=60)
+# Change of phone number (flow kind phone_change): a code by SMS to the new number.
+PHONE_CHANGE_CODE_TTL_SECONDS = env.int("PHONE_CHANGE_CODE_TTL_SECONDS", default=15 * 60)
+PHONE_CHANGE_FLOW_IDLE_SECONDS = env.int("PHONE_CHANGE_FLOW_IDLE_SECONDS", default=30 * 60)
+PHONE_CHANGE_FLOW_MAX_AGE_SECONDS = env.int("PHONE_CHANGE_FLOW_MAX_AGE_SECONDS", default=2 * 3600)
+PHONE_CHANGE_MAX_WRONG_CODES = env.int("PHONE_CHANGE_MAX_WRONG_CODES", default=5)
+PHONE_CHANGE_RESEND_COOLDOWN_SECONDS = env.int("PHONE_CHANGE_RESEND_COOLDOWN_SECONDS", default=60)
+PHONE_CHANGE_MAX_SENDS_PER_FLOW = env.int("PHONE_CHANGE_MAX_SENDS_PER_FLOW", default=3)
+PHONE_CHANGE_MAX_SENDS_PER_PHONE = env.int("PHONE_CHANGE_MAX_SENDS_PER_PHONE", default=5)
+PHONE_CHANGE_PHONE_WINDOW_SECONDS = env.int("PHONE_CHANGE_PHONE_WINDOW_SECONDS", default=24 * 3600)
+PHONE_CHANGE_MAX_SENDS_PER_IP = env.int("PHONE_CHANGE_MAX_SENDS_PER_IP", default=30)
+PHONE_CHANGE_IP_WINDOW_SECONDS = env.int("PHONE_CHANGE_IP_WINDOW_SECONDS", default=3600)
+PHONE_CHANGE_FLOW_RETENTION_DAYS = env.int("PHONE_CHANGE_FLOW_RETENTION_DAYS", default=30)
+# Change of e-mail address (flow kind email_change): the validation link's lifetime, which is
+# also the pending change's (7 days, issue 8 §1).
+EMAIL_CHANGE_LINK_TTL_SECONDS = env.int("EMAIL_CHANGE_LINK_TTL_SECONDS", default=7 * 24 * 3600)
+EMAIL_CHANGE_FLOW_RETENTION_DAYS = env.int("EMAIL_CHANGE_FLOW_RETENTION_DAYS", default=30)
+
 # --- Back-office --------------------------------------------------------------------------
 # Between the password and the code: how long the half-signed-in state lasts, how many wrong
 # codes it allows (django-otp also slows a device down after each wrong code).

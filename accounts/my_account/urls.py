@@ -1,0 +1,18 @@
+"""« Mon compte », under /mon-compte/ (namespace accounts:my_account)."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "my_account"
+
+urlpatterns = [
+    path("", views.information, name="information"),
+    path("confirmer-mon-mot-de-passe/", views.reauthenticate, name="reauthenticate"),
+    path("mot-de-passe/", views.password, name="password"),
+    path("telephone/", views.phone, name="phone"),
+    path("telephone/<uuid:flow_id>/", views.phone_flow, name="phone_flow"),
+    path("telephone/<uuid:flow_id>/code/", views.phone_code, name="phone_code"),
+    path("telephone/<uuid:flow_id>/renvoyer-le-sms/", views.phone_resend, name="phone_resend"),
+    path("telephone/<uuid:flow_id>/numero-modifie/", views.phone_done, name="phone_done"),
+]
