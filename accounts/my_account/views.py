@@ -131,7 +131,7 @@ def information(request):
 @portal_account_required
 def reauthenticate(request):
     next_url = safe_next_url(request) or reverse("accounts:my_account:information")
-    form = CurrentPasswordForm(request.POST or None)
+    form = CurrentPasswordForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -174,7 +174,8 @@ def _password_checklist(form) -> dict:
 @portal_account_required
 def password(request):
     account = request.user
-    form = PasswordChangeForm(request.POST or None, account=account)
+    form = PasswordChangeForm(request.POST if request.method == "POST" else None,
+                              account=account)
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -232,7 +233,7 @@ def _phone_context(request, step: str, form=None, **extra) -> dict:
 def phone(request):
     """The first stage: the new number. Its form starts the flow (a refused one starts
     nothing, so it answers directly)."""
-    form = PhoneForm(request.POST or None)
+    form = PhoneForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
