@@ -341,10 +341,13 @@ PHONE_CHANGE_PHONE_WINDOW_SECONDS = env.int("PHONE_CHANGE_PHONE_WINDOW_SECONDS",
 PHONE_CHANGE_MAX_SENDS_PER_IP = env.int("PHONE_CHANGE_MAX_SENDS_PER_IP", default=30)
 PHONE_CHANGE_IP_WINDOW_SECONDS = env.int("PHONE_CHANGE_IP_WINDOW_SECONDS", default=3600)
 PHONE_CHANGE_FLOW_RETENTION_DAYS = env.int("PHONE_CHANGE_FLOW_RETENTION_DAYS", default=30)
-# Change of e-mail address (flow kind email_change): the validation link's lifetime, which is
-# also the pending change's (7 days, issue 8 §1).
+# Change of e-mail address: the validation link's lifetime, which is also the pending
+# change's (7 days, issue 8 §1).
 EMAIL_CHANGE_LINK_TTL_SECONDS = env.int("EMAIL_CHANGE_LINK_TTL_SECONDS", default=7 * 24 * 3600)
-EMAIL_CHANGE_FLOW_RETENTION_DAYS = env.int("EMAIL_CHANGE_FLOW_RETENTION_DAYS", default=30)
+# Validation links sent per account and window (a new address or « Renvoyer l'email de
+# validation »): a signed-in session cannot flood someone's mailbox.
+EMAIL_CHANGE_MAX_LINKS_PER_ACCOUNT = env.int("EMAIL_CHANGE_MAX_LINKS_PER_ACCOUNT", default=5)
+EMAIL_CHANGE_LINK_WINDOW_SECONDS = env.int("EMAIL_CHANGE_LINK_WINDOW_SECONDS", default=24 * 3600)
 
 # --- Back-office --------------------------------------------------------------------------
 # Between the password and the code: how long the half-signed-in state lasts, how many wrong
