@@ -69,3 +69,16 @@ def current_password_failures_clear(*, account_id: int) -> None:
     subject = _subject(account_id)
     ratelimit.clear(WRONG_PASSWORDS, subject)
     ratelimit.clear(SLOWDOWN, subject)
+
+
+EMAIL_LINKS = ratelimit.Rule(
+    "my-account:email-links", "EMAIL_CHANGE_MAX_LINKS_PER_ACCOUNT",
+    "EMAIL_CHANGE_LINK_WINDOW_SECONDS",
+)
+
+
+def email_link_send_admit(*, account_id: int) -> ratelimit.Decision:
+    """Count one validation e-mail of the account (a new address, or a resend) before it is
+    written; a refusing Decision (`retry_after` seconds) means: send nothing. Counted
+    atomically, so parallel requests cannot send more than the limit."""
+    return ratelimit.hit(EMAIL_LINKS, _subject(account_id))

@@ -114,3 +114,52 @@ def message_code_resent(masked_phone: str) -> str:
         "Un nouveau code de sécurité vient de vous être envoyé au %(phone)s. Le SMS peut mettre "
         "quelques minutes à arriver : un code reçu plus tôt reste valable."
     ) % {"phone": masked_phone}
+
+
+# --- The e-mail address ------------------------------------------------------------------
+
+
+def message_email_same() -> str:
+    return _(
+        "Cette adresse est déjà l'adresse mail validée de votre compte. Saisissez la nouvelle "
+        "adresse mail."
+    )
+
+
+def message_email_links_limit(retry_after: int) -> str:
+    return _(
+        "Trop d'emails de validation ont été envoyés pour votre compte. Réessayez dans "
+        "%(wait)s. Pensez à vérifier vos courriers indésirables (spams)."
+    ) % {"wait": wait_text(retry_after)}
+
+
+def message_email_link_dead() -> str:
+    return _(
+        "Ce lien de validation n'est plus valable : il a déjà servi, une demande plus récente "
+        "l'a remplacé, ou il a expiré. Connectez-vous et demandez un nouvel email de "
+        "validation dans « Mon compte »."
+    )
+
+
+def message_email_requested(new_email: str, *, old_told: bool) -> str:
+    sent = _(
+        "Votre demande est enregistrée. Un email de validation a été envoyé à %(email)s : "
+        "cliquez sur le lien qu'il contient pour valider cette adresse."
+    ) % {"email": new_email}
+    if old_told:
+        sent += " " + _("Votre adresse actuelle a été prévenue du changement.")
+    return sent
+
+
+def message_email_resent(new_email: str) -> str:
+    return _(
+        "Un nouvel email de validation a été envoyé à %(email)s. Pensez à vérifier vos "
+        "courriers indésirables (spams) s'il n'arrive pas d'ici 5 minutes."
+    ) % {"email": new_email}
+
+
+def message_email_cancelled() -> str:
+    return _(
+        "La demande de modification est annulée : votre adresse mail reste la même. Vous "
+        "pouvez saisir une nouvelle adresse."
+    )

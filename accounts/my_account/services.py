@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from core import codes
@@ -25,6 +26,8 @@ from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowStatus
 from core.normalization import mask_phone
+from core.tokens import link_token_consume, link_token_issue, link_tokens_revoke
+from notifications.emails import absolute_url, email_send
 from notifications.services import sms_enqueue
 
 from ..middleware import SIGNED_IN_AT
@@ -32,7 +35,12 @@ from ..models import Account
 from ..services import account_password_set
 from . import messages
 from .flows import PHONE_CHANGE, PHONE_CHANGE_CODE
-from .limits import current_password_attempt_admit, current_password_failures_clear
+from .limits import (
+    current_password_attempt_admit,
+    current_password_failures_clear,
+    email_link_send_admit,
+)
+from .selectors import EMAIL_CHANGE_PURPOSE, email_change_pending
 
 __all__ = ["FlowUnavailable", "MyAccountRefused"]  # FlowUnavailable: for the views
 
@@ -127,6 +135,10 @@ def my_account_password_change(*, account: Account, current_password: str, new_p
             body = render_to_string("sms/password_changed.txt", _notice_context()).strip()
             sms_enqueue(to=str(account.phone), body=body, purpose="password_changed_notice",
                         account=account)
+        if account.email and account.email_verified:
+            email_send(to=account.email, template="my_account_password_changed",
+                       context={**_notice_context(), "account": account},
+                       purpose="password_changed_notice", account=account)
 
 
 # --- Phone number ------------------------------------------------------------------------
@@ -243,3 +255,117 @@ def _phone_set(flow: Flow, *, request) -> None:
         body = render_to_string("sms/phone_changed.txt", _notice_context()).strip()
         sms_enqueue(to=old_phone, body=body, purpose="phone_changed_notice", account=account,
                     flow_id=flow.id)
+
+
+# --- E-mail address ----------------------------------------------------------------------
+
+
+def mask_email(address: str) -> str:
+    """« a•••@example.org »: what the journal keeps of an address (the helpdesk sees the
+    account's own address on its file; the journal needs only to tell two apart)."""
+    local, _, domain = (address or "").partition("@")
+    return f"{local[:1]}•••@{domain}" if domain else "•••"
+
+
+def _validation_send(account: Account, email: str) -> None:
+    token = link_token_issue(purpose=EMAIL_CHANGE_PURPOSE, account=account,
+                             ttl_seconds=settings.EMAIL_CHANGE_LINK_TTL_SECONDS,
+                             payload={"email": email})
+    url = absolute_url(reverse("accounts:my_account:email_validate", args=[token]))
+    email_send(to=email, template="my_account_email_validation",
+               context={"account": account, "url": url, "new_email": email,
+                        "days": max(1, round(settings.EMAIL_CHANGE_LINK_TTL_SECONDS / 86400))},
+               purpose=EMAIL_CHANGE_PURPOSE, contains_secret=True, account=account)
+
+
+def email_change_request(*, account: Account, email: str,
+                         request: HttpRequest | None = None) -> None:
+    """« Modifier mon adresse mail » (FAQ §11, §7, §8): `email` (already a valid address,
+    lowercased) gets a validation link (core.tokens, EMAIL_CHANGE_LINK_TTL_SECONDS, payload
+    {"email": …}); the old address, if the account has one, is told the new one. Until the
+    link is used the account keeps its old address. A new request replaces a pending one
+    (« J'ai fait une erreur de saisie… »): the older links are voided.
+
+    An address already used by other accounts is accepted, and nothing says so: families
+    share mailboxes (issue 8 §2 has one e-mail list several identifiers), and a refusal
+    would tell whether an address has an account. The account's own validated address is
+    refused (nothing to change); its own unvalidated address gets a new link (FAQ §7).
+
+    Raises MyAccountRefused (field « email »): same validated address, or the account's
+    EMAIL_CHANGE_MAX_LINKS_PER_ACCOUNT reached (nothing is written then).
+    """
+    email = email.strip().lower()
+    current = (account.email or "").strip().lower()
+    if email == current and account.email_verified:
+        raise MyAccountRefused(messages.message_email_same(), field="email")
+    decision = email_link_send_admit(account_id=account.pk)
+    if not decision:
+        raise MyAccountRefused(messages.message_email_links_limit(decision.retry_after),
+                               field="email")
+    with transaction.atomic():
+        replaced = link_tokens_revoke(account=account, purpose=EMAIL_CHANGE_PURPOSE)
+        _validation_send(account, email)
+        old_told = bool(current) and email != current
+        if old_told:
+            email_send(to=account.email, template="my_account_email_change_notice",
+                       context={**_notice_context(), "account": account, "new_email": email},
+                       purpose="email_change_notice", account=account)
+        journal_record(EventKind.EMAIL_CHANGE_REQUESTED, request=request, account=account,
+                       new_email=mask_email(email), replaced=bool(replaced),
+                       old_told=old_told)
+
+
+def email_change_resend(*, account: Account, request: HttpRequest | None = None) -> str:
+    """« Renvoyer l'email de validation » (FAQ §8): a new link to the pending address (the
+    earlier links stay valid: e-mails arrive late). Returns the address. Raises
+    MyAccountRefused: nothing pending (field ""), or the account's limit (field ""), and
+    then nothing is sent."""
+    pending = email_change_pending(account)
+    if pending is None:
+        raise MyAccountRefused(messages.message_email_link_dead())
+    decision = email_link_send_admit(account_id=account.pk)
+    if not decision:
+        raise MyAccountRefused(messages.message_email_links_limit(decision.retry_after))
+    email = pending.payload["email"]
+    with transaction.atomic():
+        _validation_send(account, email)
+        journal_record(EventKind.EMAIL_CHANGE_LINK_RESENT, request=request, account=account,
+                       new_email=mask_email(email))
+    return email
+
+
+def email_change_cancel(*, account: Account, request: HttpRequest | None = None) -> bool:
+    """Void the pending change (its links die; the address stays the old one). Returns
+    whether one was pending."""
+    with transaction.atomic():
+        voided = link_tokens_revoke(account=account, purpose=EMAIL_CHANGE_PURPOSE)
+        if voided:
+            journal_record(EventKind.EMAIL_CHANGE_CANCELLED, request=request, account=account)
+    return bool(voided)
+
+
+def email_change_validate(*, token: str, request: HttpRequest | None = None) -> Account | None:
+    """The POST of the validation page (signed in or not, from any device): consume the
+    token and make its address the account's, validated; the other pending links die.
+    Returns the account, or None when the link is not valid (used, replaced, expired,
+    unknown, or the account is closed or locked): nothing changes then. One transaction; the
+    token is consumed by one conditional UPDATE (core.tokens), so two clicks validate once.
+    """
+    with transaction.atomic():
+        row = link_token_consume(token=token, purpose=EMAIL_CHANGE_PURPOSE)
+        if row is None:
+            return None
+        account = Account.objects.select_for_update().get(pk=row.account_id)
+        if not account.is_active:
+            transaction.set_rollback(True)
+            return None
+        old_email = account.email
+        account.email = row.payload["email"]
+        account.email_verified = True
+        account._change_reason = "Adresse mail validée par son titulaire (Mon compte)"
+        account.save(update_fields=["email", "email_verified"])
+        link_tokens_revoke(account=account, purpose=EMAIL_CHANGE_PURPOSE)
+        journal_record(EventKind.EMAIL_CHANGED, request=request, account=account,
+                       old_email=mask_email(old_email) if old_email else "",
+                       new_email=mask_email(account.email))
+    return account

@@ -32,6 +32,7 @@ from core.flows import (
 )
 from core.models import Flow, FlowStatus
 from core.normalization import FRENCH_REGIONS, mask_phone
+from core.tokens import link_token_peek
 
 from ..models import AccountKind
 from ..password_policy import password_rules_for_js, personal_parts, rule_results, strength
@@ -39,7 +40,8 @@ from ..views import safe_next_url
 from . import messages as texts
 from . import services
 from .flows import PHONE_CHANGE, PHONE_CHANGE_CODE
-from .forms import CodeForm, CurrentPasswordForm, PasswordChangeForm, PhoneForm
+from .forms import CodeForm, CurrentPasswordForm, EmailChangeForm, PasswordChangeForm, PhoneForm
+from .selectors import EMAIL_CHANGE_PURPOSE, email_change_pending
 
 MASK = "••"
 _GROUP_SEPARATORS = re.compile(r"[\s.\-]+")
@@ -116,9 +118,11 @@ def _context(request, current: str, title: str, form=None, **extra) -> dict:
 @portal_account_required
 def information(request):
     account = request.user
+    pending = email_change_pending(account)
     context = _context(
         request, "information", _("Mes informations"),
         masked_phone=masked_mobile(str(account.phone)) if account.phone else "",
+        pending_email=pending.payload["email"] if pending else "",
     )
     return render(request, "accounts/my_account/information.html", context)
 
@@ -330,3 +334,90 @@ def phone_done(request, flow: Flow):
     )
     context["page_title"] = _("Votre numéro de téléphone a été modifié — Mon compte")
     return render(request, "accounts/my_account/phone_done.html", context)
+
+
+# --- Modifier mon adresse mail -----------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@portal_account_required
+@reauthentication_required
+def email(request):
+    """The new address and its confirmation (FAQ §11); with a change pending, its state,
+    « Renvoyer l'email de validation » and « J'ai fait une erreur de saisie dans mon adresse
+    mail » (FAQ §8), which shows the form again (`?corriger=1`)."""
+    account = request.user
+    form = EmailChangeForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        new_email = form.cleaned_data["email"]
+        try:
+            services.email_change_request(account=account, email=new_email, request=request)
+        except services.MyAccountRefused as refusal:
+            form.add_error(refusal.field or None, refusal.message)
+        else:
+            messages.success(request, texts.message_email_requested(
+                new_email, old_told=bool(account.email)
+                and account.email.strip().lower() != new_email))
+            return redirect("accounts:my_account:email")
+    if form.errors:
+        status = 400
+    pending = email_change_pending(account)
+    correcting = request.GET.get("corriger") == "1"
+    context = _context(
+        request, "email", _("Modifier mon adresse mail"), form,
+        pending_email=pending.payload["email"] if pending else "",
+        show_form=pending is None or correcting or form.is_bound,
+        days=max(1, round(settings.EMAIL_CHANGE_LINK_TTL_SECONDS / 86400)),
+    )
+    return render(request, "accounts/my_account/email.html", context, status=status)
+
+
+@never_cache
+@require_POST
+@portal_account_required
+def email_resend(request):
+    try:
+        sent_to = services.email_change_resend(account=request.user, request=request)
+    except services.MyAccountRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, texts.message_email_resent(sent_to))
+    return redirect("accounts:my_account:email")
+
+
+@never_cache
+@require_POST
+@portal_account_required
+def email_cancel(request):
+    if services.email_change_cancel(account=request.user, request=request):
+        messages.success(request, texts.message_email_cancelled())
+    return redirect("accounts:my_account:email")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def email_validate(request, token: str):
+    """The page a validation link opens: the GET only looks at the link (mail scanners open
+    links), the button's POST validates. Works signed out and from any device."""
+    title = _("Je valide ma nouvelle adresse mail")
+    if request.method == "POST":
+        account = services.email_change_validate(token=token, request=request)
+        if account is not None:
+            return redirect("accounts:my_account:email_validated")
+        row = None
+    else:
+        row = link_token_peek(token=token, purpose=EMAIL_CHANGE_PURPOSE)
+    context = {"page_title": _("%(page)s — ÉduConnect") % {"page": title}, "heading": title,
+               "token": token, "new_email": row.payload["email"] if row else ""}
+    return render(request, "accounts/my_account/email_validate.html", context,
+                  status=200 if row else 410)
+
+
+@never_cache
+@require_GET
+def email_validated(request):
+    title = _("Votre adresse mail est validée")
+    context = {"page_title": _("%(page)s — ÉduConnect") % {"page": title}, "heading": title}
+    return render(request, "accounts/my_account/email_validated.html", context)

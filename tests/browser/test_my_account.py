@@ -17,6 +17,7 @@ from tests.factories import (
     PupilFactory,
     ResponsibilityFactory,
 )
+from tests.mailbox import link_from, text_of
 
 PASSWORD = "Goyave-Sucree-2024!"
 NEW_PASSWORD = "Mangue-Verte-2026?"
@@ -184,3 +185,46 @@ def test_my_children_and_the_reauthentication(page, live_server, family, setting
     page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Confirmer").click()
     expect(page.get_by_text("Étape 1 sur 3")).to_be_visible()
+
+
+def test_email_change_with_the_link_from_the_received_mail(page, live_server, family, settings,
+                                                           smtp_server, browser):
+    settings.PORTAL_BASE_URL = live_server.url
+    sign_in(page, live_server)
+    page.get_by_role("link", name="Mon compte").click()
+    page.get_by_role("link", name="Modifier mon adresse mail").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Modifier mon adresse mail")
+    assert_accessible(page)
+
+    # A mismatched confirmation first.
+    page.get_by_label("Nouvelle adresse mail").fill("josiane.l@exemple.fr")
+    page.get_by_label("Confirmation de la nouvelle adresse mail").fill("josiane.l@exemple.com")
+    page.get_by_role("button", name="Modifier mon adresse mail").click()
+    expect(page.locator("#error-summary")).to_contain_text(
+        "La confirmation ne correspond pas à l'adresse mail saisie.")
+    assert_accessible(page)
+    page.get_by_label("Confirmation de la nouvelle adresse mail").fill("josiane.l@exemple.fr")
+    page.get_by_role("button", name="Modifier mon adresse mail").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Votre demande est enregistrée.")
+    expect(page.get_by_role("heading", name="Un mail a été envoyé")).to_be_visible()
+    assert_accessible(page)
+    messages = {m["To"]: m for m in smtp_server.wait_for(2)}
+    assert "josiane.l@exemple.fr" in text_of(messages["josiane.lapierre@example.org"])
+    link = link_from(messages["josiane.l@exemple.fr"])
+
+    # The link opened on another device, signed out: a page with a button.
+    other = browser.new_context()
+    phone = other.new_page()
+    phone.goto(link)
+    expect(phone.get_by_role("heading", level=1)).to_have_text(
+        "Je valide ma nouvelle adresse mail")
+    assert_accessible(phone)
+    phone.get_by_role("button", name="Valider mon adresse mail").click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Votre adresse mail est validée")
+    assert_accessible(phone)
+    other.close()
+
+    page.goto(live_server.url + reverse("accounts:my_account:information"))
+    expect(page.locator("#email")).to_contain_text("josiane.l@exemple.fr")
+    expect(page.locator("#email")).to_contain_text("Validée")

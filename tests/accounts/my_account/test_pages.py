@@ -37,14 +37,16 @@ def test_my_information_shows_names_identifier_email_and_masked_mobile(signed_in
     assert page.find("h1").get_text() == "Mes informations"
     assert "Amina BENALI" in html.text(main)
     assert html.text(main.find(id="identifier")) == "A.BENALI14"
-    assert html.text(main.find(id="email")) == "amina.benali@example.org Validée"
+    assert html.text(main.find(id="email")) == (
+        "amina.benali@example.org Validée Modifier mon adresse mail")
     # Non-breaking spaces: the masked number never breaks across two lines.
     assert main.find(id="phone").span.get_text() == "06\u00a0••\u00a0••\u00a0••\u00a078"
     assert "12 34" not in html.text(main)  # the middle of the number is never shown
     menu = page.find("nav", class_="fr-sidemenu")
     entries = [html.text(a) for a in menu.find_all("a")]
     assert entries == ["Mes informations", "Modifier mon mot de passe",
-                       "Modifier mon numéro de téléphone", "Mes enfants"]
+                       "Modifier mon adresse mail", "Modifier mon numéro de téléphone",
+                       "Mes enfants"]
     assert menu.find("a", attrs={"aria-current": "page"}).get_text() == "Mes informations"
 
 
@@ -53,7 +55,8 @@ def test_an_unvalidated_email_reads_so(client, db):
                    email_verified=False, phone="")
     sign_in(client, "l.martin20")
     main = html.main(html.parse(client.get(INFORMATION)))
-    assert html.text(main.find(id="email")) == "l.martin@example.org Non validée"
+    assert html.text(main.find(id="email")) == (
+        "l.martin@example.org Non validée Modifier mon adresse mail")
     assert html.text(main.find(id="phone")).startswith("Aucun numéro")
 
 
