@@ -36,6 +36,8 @@ DETAIL_LABELS = {
     "new_phone": _("nouveau numéro"),
     "old_email": _("ancienne adresse"),
     "new_email": _("nouvelle adresse"),
+    "replaced": _("remplace une demande en cours"),
+    "old_told": _("ancienne adresse prévenue"),
 }
 # Why a password changed (accounts.services.account_password_set's `reason`).
 PASSWORD_CHANGE_REASONS = {

@@ -197,7 +197,8 @@ def test_email_change_with_the_link_from_the_received_mail(page, live_server, fa
     assert_accessible(page)
 
     # A mismatched confirmation first.
-    page.get_by_role("textbox", name=re.compile("^Nouvelle adresse mail")).fill("josiane.l@exemple.fr")
+    new_address = page.get_by_role("textbox", name=re.compile("^Nouvelle adresse mail"))
+    new_address.fill("josiane.l@exemple.fr")
     page.get_by_label("Confirmation de la nouvelle adresse mail").fill("josiane.l@exemple.com")
     page.get_by_role("button", name="Modifier mon adresse mail").click()
     expect(page.locator("#error-summary")).to_contain_text(

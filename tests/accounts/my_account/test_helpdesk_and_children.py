@@ -85,6 +85,8 @@ def test_the_helpdesk_file_shows_the_changes_with_their_labels(client, guardian,
                       {"phone": "07 81 22 33 44"})
     code = CODE_IN_SMS.search(sms.outbox[-1].body).group(1)
     commit(client.post, response["Location"], {"code": code})
+    commit(client.post, reverse("accounts:my_account:email"),
+           {"email": "amina.b@exemple.fr", "email_confirm": "amina.b@exemple.fr"})
     client.post(reverse("accounts:logout"))
 
     agent = make_staff(StaffRole.HELPDESK, academy=academy, last_name="Assistance")
@@ -103,6 +105,13 @@ def test_the_helpdesk_file_shows_the_changes_with_their_labels(client, guardian,
         "envoi n° : 1")
     assert set(journal["Numéro de téléphone modifié"].split(" ; ")) == {
         "ancien numéro : +33 6 ** ** ** 78", "nouveau numéro : +33 7 ** ** ** 44"}
+    assert set(journal["Changement d'adresse mail demandé (lien de validation envoyé)"].split(
+        " ; ")) == {"nouvelle adresse : a•••@exemple.fr", "remplace une demande en cours : non",
+        "ancienne adresse prévenue : oui"}
+    messages = html.text(page.find(string="Messages envoyés").find_parent("table"))
+    for purpose in ("password_changed_notice", "phone_change_code", "phone_changed_notice",
+                    "email_change", "email_change_notice"):
+        assert purpose in messages
     flows = page.find(string="Parcours").find_parent("table")
     assert "Changement de numéro de téléphone" in html.text(flows)
     assert "Mon numéro est modifié" in html.text(flows)
