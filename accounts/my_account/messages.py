@@ -133,14 +133,6 @@ def message_email_links_limit(retry_after: int) -> str:
     ) % {"wait": wait_text(retry_after)}
 
 
-def message_email_link_dead() -> str:
-    return _(
-        "Ce lien de validation n'est plus valable : il a déjà servi, une demande plus récente "
-        "l'a remplacé, ou il a expiré. Connectez-vous et demandez un nouvel email de "
-        "validation dans « Mon compte »."
-    )
-
-
 def message_email_requested(new_email: str, *, old_told: bool) -> str:
     sent = _(
         "Votre demande est enregistrée. Un email de validation a été envoyé à %(email)s : "
@@ -162,4 +154,11 @@ def message_email_cancelled() -> str:
     return _(
         "La demande de modification est annulée : votre adresse mail reste la même. Vous "
         "pouvez saisir une nouvelle adresse."
+    )
+
+
+def message_email_nothing_pending() -> str:
+    return _(
+        "Aucune demande de modification d'adresse mail n'est en cours : saisissez votre "
+        "nouvelle adresse mail ci-dessous."
     )

@@ -322,7 +322,7 @@ def email_change_resend(*, account: Account, request: HttpRequest | None = None)
     then nothing is sent."""
     pending = email_change_pending(account)
     if pending is None:
-        raise MyAccountRefused(messages.message_email_link_dead())
+        raise MyAccountRefused(messages.message_email_nothing_pending())
     decision = email_link_send_admit(account_id=account.pk)
     if not decision:
         raise MyAccountRefused(messages.message_email_links_limit(decision.retry_after))

@@ -249,3 +249,11 @@ def test_the_password_change_is_told_by_email_too(signed_in, guardian, commit, s
     assert message["To"] == OLD
     assert message["Subject"].strip() == "Le mot de passe de votre compte ÉduConnect a été modifié"
     assert "A.BENALI14" in text_of(message)
+
+
+def test_resend_without_a_pending_change_says_what_to_do(signed_in, commit):
+    response = commit(signed_in.post, reverse("accounts:my_account:email_resend"))
+    assert html.messages(html.parse(signed_in.get(response["Location"]))) == [
+        "Aucune demande de modification d'adresse mail n'est en cours : saisissez votre "
+        "nouvelle adresse mail ci-dessous."]
+    assert not LinkToken.objects.exists()
