@@ -1,6 +1,8 @@
 """« Mon compte »: parse, call a service, redirect or render. Nothing else.
 
-Every page is for a signed-in family or pupil account (staff have the back-office). The
+Every page is for a signed-in family or pupil account (staff have the back-office), except
+the page a validation link opens (`email_validate`), which works signed out and from any
+device: its GET only shows a button, its POST validates. The
 change of e-mail address and of phone number ask for the password again when the session's
 last sign-in or confirmation is older than ACCOUNT_REAUTHENTICATION_SECONDS
 (`reauthentication_required`). The phone change runs on the flow engine (core.flows: bound
