@@ -364,6 +364,11 @@ PHONE_CHANGE_PHONE_WINDOW_SECONDS = env.int("PHONE_CHANGE_PHONE_WINDOW_SECONDS",
 PHONE_CHANGE_MAX_SENDS_PER_IP = env.int("PHONE_CHANGE_MAX_SENDS_PER_IP", default=30)
 PHONE_CHANGE_IP_WINDOW_SECONDS = env.int("PHONE_CHANGE_IP_WINDOW_SECONDS", default=3600)
 PHONE_CHANGE_FLOW_RETENTION_DAYS = env.int("PHONE_CHANGE_FLOW_RETENTION_DAYS", default=30)
+# Phone changes started per account and window (each sends up to PHONE_CHANGE_MAX_SENDS_PER_FLOW
+# SMS): a session cannot be used to send SMS to any number it likes (SMS pumping).
+PHONE_CHANGE_MAX_STARTS_PER_ACCOUNT = env.int("PHONE_CHANGE_MAX_STARTS_PER_ACCOUNT", default=5)
+PHONE_CHANGE_ACCOUNT_WINDOW_SECONDS = env.int("PHONE_CHANGE_ACCOUNT_WINDOW_SECONDS",
+                                              default=24 * 3600)
 # Change of e-mail address: the validation link's lifetime, which is also the pending
 # change's (7 days, issue 8 §1).
 EMAIL_CHANGE_LINK_TTL_SECONDS = env.int("EMAIL_CHANGE_LINK_TTL_SECONDS", default=7 * 24 * 3600)

@@ -82,3 +82,15 @@ def email_link_send_admit(*, account_id: int) -> ratelimit.Decision:
     written; a refusing Decision (`retry_after` seconds) means: send nothing. Counted
     atomically, so parallel requests cannot send more than the limit."""
     return ratelimit.hit(EMAIL_LINKS, _subject(account_id))
+
+
+PHONE_CHANGES = ratelimit.Rule(
+    "my-account:phone-changes", "PHONE_CHANGE_MAX_STARTS_PER_ACCOUNT",
+    "PHONE_CHANGE_ACCOUNT_WINDOW_SECONDS",
+)
+
+
+def phone_change_start_admit(*, account_id: int) -> ratelimit.Decision:
+    """Count one phone change started by the account, before its flow and its first SMS;
+    a refusing Decision (`retry_after` seconds) means: start nothing."""
+    return ratelimit.hit(PHONE_CHANGES, _subject(account_id))

@@ -162,3 +162,10 @@ def message_email_nothing_pending() -> str:
         "Aucune demande de modification d'adresse mail n'est en cours : saisissez votre "
         "nouvelle adresse mail ci-dessous."
     )
+
+
+def message_phone_changes_limit(retry_after: int) -> str:
+    return _(
+        "Vous avez demandé trop de changements de numéro aujourd'hui. Réessayez dans "
+        "%(wait)s, ou contactez %(assistance)s."
+    ) % {"wait": wait_text(retry_after), "assistance": _assistance()}

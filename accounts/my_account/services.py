@@ -39,6 +39,7 @@ from .limits import (
     current_password_attempt_admit,
     current_password_failures_clear,
     email_link_send_admit,
+    phone_change_start_admit,
 )
 from .selectors import EMAIL_CHANGE_PURPOSE, email_change_pending
 
@@ -159,13 +160,19 @@ def phone_change_start(*, account: Account, phone: str,
     SMS to the new number (core.codes, purpose PHONE_CHANGE_CODE).
 
     Returns the flow and the secret to keep in the browser's session (core.flows.flow_bind).
-    Raises MyAccountRefused: the number is already the account's (field « phone »), or this
-    IP address asked for too many codes (nothing is written then). A number shared with
+    Raises MyAccountRefused (field « phone »): the number is already the account's, the
+    account started PHONE_CHANGE_MAX_STARTS_PER_ACCOUNT changes in the window (SMS pumping
+    through a session), or this IP address asked for too many codes; nothing is written
+    then. A number shared with
     other accounts is allowed: families share phones, and saying so would tell who has one.
     """
     phone = str(phone)
     if account.phone and phone == str(account.phone):
         raise MyAccountRefused(messages.message_phone_same(), field="phone")
+    decision = phone_change_start_admit(account_id=account.pk)
+    if not decision:
+        raise MyAccountRefused(messages.message_phone_changes_limit(decision.retry_after),
+                               field="phone")
     ip = client_ip(request) if request is not None else ""
     now = timezone.now()
     try:

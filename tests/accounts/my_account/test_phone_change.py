@@ -2,6 +2,7 @@
 the new number, then the number is the account's and the old one is told; the flow engine's
 rules (bound to the browser and the account, refresh repeats nothing)."""
 
+import datetime
 import time
 
 import pytest
@@ -10,6 +11,8 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from accounts.middleware import SIGNED_IN_AT
+from accounts.my_account.flows import PHONE_CHANGE
+from core.flows import flows_purge
 from core.models import Flow, FlowStatus, JournalEvent
 from notifications import sms
 from tests import html
@@ -232,3 +235,23 @@ def test_an_account_without_a_phone_adds_one_and_nobody_else_is_told(client, com
     account.refresh_from_db()
     assert str(account.phone) == NEW_NUMBER
     assert [m.to for m in sms.outbox] == [NEW_NUMBER]
+
+
+def test_an_account_starts_a_limited_number_of_changes(signed_in, commit, settings):
+    settings.PHONE_CHANGE_MAX_STARTS_PER_ACCOUNT = 2
+    settings.CODE_RECIPIENT_COOLDOWN_SECONDS = 0
+    for number in ("06 98 76 54 31", "06 98 76 54 32"):
+        assert start(signed_in, commit, phone=number).status_code == 302
+    refused = start(signed_in, commit, phone="06 98 76 54 33")
+    assert refused.status_code == 400
+    assert html.summary_links(html.parse(refused))[0][1].startswith(
+        "Nouveau numéro de téléphone portable : Vous avez demandé trop de changements de "
+        "numéro aujourd'hui. Réessayez dans ")
+    assert len(sms.outbox) == 2 and Flow.objects.count() == 2
+
+
+def test_phone_changes_are_purged_after_their_retention(signed_in, commit):
+    flow = flow_of(start(signed_in, commit))
+    with freeze_time(flow.created_at + datetime.timedelta(days=31)):
+        assert flows_purge(kind=PHONE_CHANGE) == 1
+    assert not Flow.objects.filter(pk=flow.pk).exists()
