@@ -18,6 +18,7 @@ from tests.factories import AccountFactory
 from tests.mailbox import html_of, link_from, text_of
 
 from .conftest import sign_in
+from .test_password_change import change
 
 pytestmark = pytest.mark.django_db
 
@@ -242,8 +243,6 @@ def test_an_unknown_or_malformed_link_gets_the_same_page(client):
 
 
 def test_the_password_change_is_told_by_email_too(signed_in, guardian, commit, smtp_server):
-    from .test_password_change import change
-
     change(signed_in, commit)
     [message] = smtp_server.wait_for(1)
     assert message["To"] == OLD
