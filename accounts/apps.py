@@ -23,3 +23,5 @@ class AccountsConfig(AppConfig):
         user_logged_in.connect(record_last_login, dispatch_uid="accounts.last_login")
         # The hash an unknown identifier's password is checked against (accounts.backends).
         dummy_hash_prepare()
+        # Registers « Mon compte »'s flow kinds with the engine (labels, purge).
+        from .my_account import flows as my_account_flows  # noqa: F401
