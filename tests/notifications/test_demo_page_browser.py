@@ -53,3 +53,26 @@ def test_a_link_received_by_email_is_followed_from_the_demo_page(
     page.wait_for_url(f"{live_server.url}/**")
     expect(page.get_by_role("heading", level=1)).not_to_have_text(
         "Messages envoyés (démonstration)")
+
+
+def test_an_html_email_passes_axe(page, smtp_server, settings, transactional_db):
+    """The HTML part as a mail client shows it (received over SMTP, loaded in Chromium):
+    lang="fr", a title, readable contrast, a link with its name — no serious violation."""
+    import copy
+    from pathlib import Path
+
+    from notifications import emails
+    from tests.mailbox import html_of
+
+    templates = copy.deepcopy(settings.TEMPLATES)
+    templates[0]["DIRS"] = [*templates[0]["DIRS"], Path(__file__).parent / "templates"]
+    settings.TEMPLATES = templates
+    emails.email_send(to="marie.dupont@example.org", template="sample_link",
+                      context={"first_name": "Marie", "url": emails.absolute_url("/x/")},
+                      purpose="t")
+    [received] = smtp_server.wait_for(1)
+    page.set_content(html_of(received))
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("link", name="Continuer")).to_have_attribute(
+        "href", "http://testserver/x/")
+    assert_accessible(page)
