@@ -1,7 +1,14 @@
 """Every write of the outbox.
 
-Enqueue writes the row in the caller's transaction and hands it to Celery only after commit: a
-rolled-back action sends nothing, and the web request never waits for the provider.
+Enqueue writes the row in the caller's transaction, and that is all the request does: a
+rolled-back action sends nothing, and the web request neither waits for the provider nor
+talks to the Celery broker (issue 8 §6: a broker publish made a match cost more than a
+non-match, 646 ms with the broker down). The worker side picks the row up: a PostgreSQL
+trigger NOTIFYs `educonnect_outbox` at commit, the dispatcher (`manage.py outbox_dispatch`,
+notifications/dispatch.py) LISTENs, leases the due rows (`messages_dispatch_due`) and hands
+their ids to Celery. Retries are rows whose `next_attempt_at` lies in the future: the
+dispatcher hands them over when they are due. In the demo (NOTIFICATIONS_SEND_ON_COMMIT: no
+broker, tasks eager) the message is sent in the process right after commit instead.
 
 Why a message is not sent twice under normal operation: a worker first *claims* the row — in a
 short transaction, under a row lock, it moves queued → sending — and only then calls the
@@ -26,7 +33,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.utils import DNS_NAME
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from .models import WIPED_BODY, Channel, MessageStatus, OutboundMessage
@@ -58,10 +65,11 @@ def _schedule_send(message_id: int) -> None:
 
 def _enqueue(**fields) -> OutboundMessage:
     message = OutboundMessage.objects.create(**fields)
-    message_id = message.pk
-    # robust: a broker that is down (or a failure of the eager demo run) must not break the
-    # user's request, which has committed already; the periodic task will pick the row up.
-    transaction.on_commit(lambda: _schedule_send(message_id), robust=True)
+    if settings.NOTIFICATIONS_SEND_ON_COMMIT:
+        message_id = message.pk
+        # The demo only (eager tasks, no broker). robust: a failure of the send must not
+        # break the user's request, which has committed already; the row stays queued.
+        transaction.on_commit(lambda: _schedule_send(message_id), robust=True)
     return message
 
 
@@ -256,14 +264,17 @@ def messages_requeue_stale(*, batch_size: int | None = None,
 
     - `sending` for longer than NOTIFICATIONS_SENDING_TIMEOUT_SECONDS: the worker died → queued
       and sent again.
-    - secret messages still queued past NOTIFICATIONS_SECRET_MAX_AGE_SECONDS: the code they
-      carry has expired; sending it would only confuse → failed, text wiped.
+    - secret SMS still queued past NOTIFICATIONS_SECRET_MAX_AGE_SECONDS: the code they carry
+      has expired; sending it would only confuse → failed, text wiped. (E-mails are sent
+      however late: a late link opens a page that says it expired and how to get a new one.)
     - `queued` and overdue by NOTIFICATIONS_REQUEUE_AFTER_SECONDS: handed to Celery again.
-    Each batch is a short transaction; a re-queued row's next_attempt_at moves to now, so the
-    next batch (and the next run) does not pick it again.
+    Each batch is a short transaction; a row handed over is leased like the dispatcher's
+    (next_attempt_at moves NOTIFICATIONS_REQUEUE_AFTER_SECONDS ahead), so neither the next
+    batch, nor the next run, nor the dispatcher hands it over again meanwhile.
     """
     batch_size = batch_size or settings.NOTIFICATIONS_REQUEUE_BATCH_SIZE
     now = timezone.now()
+    lease_until = now + timedelta(seconds=settings.NOTIFICATIONS_REQUEUE_AFTER_SECONDS)
     unstuck = expired = 0
     ids_to_send: list[int] = []
 
@@ -274,7 +285,8 @@ def messages_requeue_stale(*, batch_size: int | None = None,
                        .filter(status=MessageStatus.SENDING, sending_started_at__lt=stuck_cutoff)
                        .order_by("sending_started_at").values_list("pk", flat=True)[:batch_size])
             OutboundMessage.objects.filter(pk__in=ids, status=MessageStatus.SENDING).update(
-                status=MessageStatus.QUEUED, sending_started_at=None, next_attempt_at=now,
+                status=MessageStatus.QUEUED, sending_started_at=None,
+                next_attempt_at=lease_until,
                 last_error="Envoi interrompu (worker arrêté), nouvel essai", updated_at=now,
             )
         unstuck += len(ids)
@@ -287,7 +299,7 @@ def messages_requeue_stale(*, batch_size: int | None = None,
         with transaction.atomic():
             ids = list(OutboundMessage.objects.select_for_update(skip_locked=True)
                        .filter(status=MessageStatus.QUEUED, contains_secret=True,
-                               created_at__lt=secret_cutoff)
+                               channel=Channel.SMS, created_at__lt=secret_cutoff)
                        .values_list("pk", flat=True)[:batch_size])
             OutboundMessage.objects.filter(pk__in=ids, status=MessageStatus.QUEUED).update(
                 status=MessageStatus.FAILED, body=WIPED_BODY, html_body="", updated_at=now,
@@ -303,7 +315,7 @@ def messages_requeue_stale(*, batch_size: int | None = None,
             ids = list(OutboundMessage.objects.select_for_update(skip_locked=True)
                        .filter(status=MessageStatus.QUEUED, next_attempt_at__lt=due_cutoff)
                        .order_by("next_attempt_at").values_list("pk", flat=True)[:batch_size])
-            OutboundMessage.objects.filter(pk__in=ids).update(next_attempt_at=now,
+            OutboundMessage.objects.filter(pk__in=ids).update(next_attempt_at=lease_until,
                                                               updated_at=now)
         ids_to_send.extend(ids)
         if len(ids) < batch_size:
@@ -314,6 +326,46 @@ def messages_requeue_stale(*, batch_size: int | None = None,
                        unstuck, expired, len(ids_to_send))
     report = RequeueReport(requeued=len(ids_to_send), unstuck=unstuck, expired=expired)
     return report, ids_to_send
+
+
+def messages_dispatch_due(*, limit: int = 100) -> list[int]:
+    """Lease up to `limit` queued rows that are due and return their ids, oldest due first.
+
+    The dispatcher hands each id to Celery; the lease moves the row's next_attempt_at
+    NOTIFICATIONS_REQUEUE_AFTER_SECONDS ahead, so that the row is handed over again only if
+    no worker has claimed it by then (a lost broker message). One short transaction:
+    SELECT … FOR UPDATE SKIP LOCKED on the partial index of queued rows (outbox_queued_due_idx,
+    which holds only the few queued rows whatever the size of the table), then one UPDATE;
+    several dispatchers never lease the same row.
+    """
+    now = timezone.now()
+    lease_until = now + timedelta(seconds=settings.NOTIFICATIONS_REQUEUE_AFTER_SECONDS)
+    with transaction.atomic():
+        ids = list(OutboundMessage.objects.select_for_update(skip_locked=True)
+                   .filter(status=MessageStatus.QUEUED, next_attempt_at__lte=now)
+                   .order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+        if ids:
+            OutboundMessage.objects.filter(pk__in=ids).update(next_attempt_at=lease_until,
+                                                              updated_at=now)
+    return ids
+
+
+def messages_dispatch_release(*, message_ids: list[int], retry_in: float) -> int:
+    """Give back leased rows that could not be handed to Celery (broker down): due again in
+    `retry_in` seconds. Returns how many rows were still queued."""
+    now = timezone.now()
+    return OutboundMessage.objects.filter(pk__in=message_ids, status=MessageStatus.QUEUED).update(
+        next_attempt_at=now + timedelta(seconds=retry_in), updated_at=now)
+
+
+def messages_next_due_in() -> float | None:
+    """Seconds until the earliest queued row is due (0 if one is due now), None if no row is
+    queued. One MIN on the partial index of queued rows."""
+    earliest = (OutboundMessage.objects.filter(status=MessageStatus.QUEUED)
+                .aggregate(earliest=Min("next_attempt_at"))["earliest"])
+    if earliest is None:
+        return None
+    return max((earliest - timezone.now()).total_seconds(), 0.0)
 
 
 def message_provider_status_record(*, provider_message_id: str, provider_status: str,
