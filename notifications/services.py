@@ -1,7 +1,14 @@
 """Every write of the outbox.
 
-Enqueue writes the row in the caller's transaction and hands it to Celery only after commit: a
-rolled-back action sends nothing, and the web request never waits for the provider.
+Enqueue writes the row in the caller's transaction, and that is all the request does: a
+rolled-back action sends nothing, and the web request neither waits for the provider nor
+talks to the Celery broker (issue 8 §6: a broker publish made a match cost more than a
+non-match, 646 ms with the broker down). The worker side picks the row up: a PostgreSQL
+trigger NOTIFYs `educonnect_outbox` at commit, the dispatcher (`manage.py outbox_dispatch`,
+notifications/dispatch.py) LISTENs, leases the due rows (`messages_dispatch_due`) and hands
+their ids to Celery. Retries are rows whose `next_attempt_at` lies in the future: the
+dispatcher hands them over when they are due. In the demo (NOTIFICATIONS_SEND_ON_COMMIT: no
+broker, tasks eager) the message is sent in the process right after commit instead.
 
 Why a message is not sent twice under normal operation: a worker first *claims* the row — in a
 short transaction, under a row lock, it moves queued → sending — and only then calls the
@@ -23,10 +30,10 @@ from datetime import timedelta
 from email.utils import make_msgid
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.utils import DNS_NAME
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from .models import WIPED_BODY, Channel, MessageStatus, OutboundMessage
@@ -58,10 +65,11 @@ def _schedule_send(message_id: int) -> None:
 
 def _enqueue(**fields) -> OutboundMessage:
     message = OutboundMessage.objects.create(**fields)
-    message_id = message.pk
-    # robust: a broker that is down (or a failure of the eager demo run) must not break the
-    # user's request, which has committed already; the periodic task will pick the row up.
-    transaction.on_commit(lambda: _schedule_send(message_id), robust=True)
+    if settings.NOTIFICATIONS_SEND_ON_COMMIT:
+        message_id = message.pk
+        # The demo only (eager tasks, no broker). robust: a failure of the send must not
+        # break the user's request, which has committed already; the row stays queued.
+        transaction.on_commit(lambda: _schedule_send(message_id), robust=True)
     return message
 
 
@@ -79,12 +87,28 @@ def sms_enqueue(*, to: str, body: str, purpose: str, contains_secret: bool = Fal
                     contains_secret=contains_secret, account=account, flow_id=flow_id)
 
 
+def _one_line(value: str) -> bool:
+    return "\n" not in value and "\r" not in value
+
+
 def email_enqueue(*, to: str, subject: str, body: str, purpose: str,
-                  contains_secret: bool = False, account=None, flow_id=None) -> OutboundMessage:
-    """Write the outbox row in the caller's transaction; send after commit (Celery task)."""
-    if "@" not in (to or "") or "\n" in to or "\n" in subject or not body or not purpose:
+                  contains_secret: bool = False, account=None, flow_id=None,
+                  html_body: str = "", from_email: str = "",
+                  reply_to: list[str] | None = None) -> OutboundMessage:
+    """Write the outbox row in the caller's transaction; send after commit (Celery task).
+
+    One row per recipient `to` (one address). `body` is the text part, `html_body` the HTML
+    alternative ("" for none); `from_email` "" means DEFAULT_FROM_EMAIL at sending time.
+    Prefer notifications.emails.email_send, which renders both bodies from templates.
+    Raises ValueError on anything that could inject a header (a line break in an address or
+    the subject) or on a missing body or purpose.
+    """
+    reply_to = list(reply_to or [])
+    if ("@" not in (to or "") or not all(map(_one_line, [to, subject, from_email, *reply_to]))
+            or not body or not purpose):
         raise ValueError("email_enqueue needs one address, a one-line subject, a body, a purpose")
     return _enqueue(channel=Channel.EMAIL, recipient=to, subject=subject, body=body,
+                    html_body=html_body, from_email=from_email, reply_to=reply_to,
                     purpose=purpose, contains_secret=contains_secret, account=account,
                     flow_id=flow_id)
 
@@ -125,23 +149,46 @@ def _deliver(message: OutboundMessage) -> SMSResult:
 
 
 def _deliver_email(message: OutboundMessage) -> SMSResult:
+    """Hand one e-mail to NOTIFICATIONS_EMAIL_DELIVERY_BACKEND (SMTP in production), never to
+    EMAIL_BACKEND, which is the outbox itself."""
     # Our own Message-ID, so that the provider id is known before the SMTP dialogue.
     message_id = make_msgid(domain=DNS_NAME)
-    email = EmailMessage(subject=message.subject, body=message.body,
-                         from_email=settings.DEFAULT_FROM_EMAIL, to=[message.recipient],
-                         headers={"Message-ID": message_id})
+    email = EmailMultiAlternatives(
+        subject=message.subject, body=message.body,
+        from_email=message.from_email or settings.DEFAULT_FROM_EMAIL, to=[message.recipient],
+        reply_to=message.reply_to or None, headers={"Message-ID": message_id},
+        connection=get_connection(settings.NOTIFICATIONS_EMAIL_DELIVERY_BACKEND,
+                                  fail_silently=False),
+    )
+    if message.html_body:
+        email.attach_alternative(message.html_body, "text/html")
     try:
         email.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as exc:
-        raise SMSPermanentError("SMTP recipient refused") from exc
+        # The one recipient refused at RCPT TO: 4xx (greylisting, full mailbox) is retried.
+        codes = [code for code, _text in exc.recipients.values()] or [550]
+        _raise_smtp_error(max(codes), exc)
     except smtplib.SMTPResponseException as exc:
-        detail = f"SMTP {exc.smtp_code}"
-        if 400 <= exc.smtp_code < 500:
-            raise SMSTransientError(detail) from exc
-        raise SMSPermanentError(detail) from exc
-    except (smtplib.SMTPException, OSError) as exc:  # OSError covers timeouts
-        raise SMSTransientError(f"SMTP unreachable: {exc.__class__.__name__}") from exc
+        _raise_smtp_error(exc.smtp_code, exc)
+    except (smtplib.SMTPException, OSError) as exc:  # OSError covers refusals and timeouts
+        raise SMSTransientError(
+            f"Serveur de messagerie injoignable ({exc.__class__.__name__}), nouvel essai"
+        ) from exc
     return SMSResult(provider_message_id=message_id, provider_status="sent")
+
+
+def _raise_smtp_error(code: int, exc: Exception):
+    """4xx: transient (RFC 5321 §4.2.1), tried again; anything else: permanent. The text
+    read in the admin is French and names the code only (the server's words may quote the
+    address)."""
+    if 400 <= code < 500:
+        raise SMSTransientError(
+            f"Refus temporaire du serveur de messagerie (SMTP {code}), nouvel essai"
+        ) from exc
+    raise SMSPermanentError(
+        f"Refusé par le serveur de messagerie (SMTP {code}) : adresse inexistante ou message "
+        "rejeté"
+    ) from exc
 
 
 def message_send(*, message_id: int) -> SendOutcome:
@@ -173,7 +220,7 @@ def message_send(*, message_id: int) -> SendOutcome:
         "updated_at": now,
     }
     if message.contains_secret:
-        fields["body"] = WIPED_BODY
+        fields.update(body=WIPED_BODY, html_body="")
     # Conditional on `sending`: never overwrite what a fast status callback wrote already.
     OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(**fields)
     logger.info("Outbox message %s sent (%s, %s)", message.pk, message.channel, message.purpose)
@@ -197,7 +244,7 @@ def _record_failure(message: OutboundMessage, *, error: str, transient: bool) ->
         return SendOutcome(status=MessageStatus.QUEUED, retry_in=delay)
     fields = {"status": MessageStatus.FAILED, "last_error": error, "updated_at": now}
     if message.contains_secret:
-        fields["body"] = WIPED_BODY
+        fields.update(body=WIPED_BODY, html_body="")
     OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(**fields)
     logger.error("Outbox message %s failed after %s attempt(s): %s",
                  message.pk, message.attempts, error)
@@ -217,14 +264,17 @@ def messages_requeue_stale(*, batch_size: int | None = None,
 
     - `sending` for longer than NOTIFICATIONS_SENDING_TIMEOUT_SECONDS: the worker died → queued
       and sent again.
-    - secret messages still queued past NOTIFICATIONS_SECRET_MAX_AGE_SECONDS: the code they
-      carry has expired; sending it would only confuse → failed, text wiped.
+    - secret SMS still queued past NOTIFICATIONS_SECRET_MAX_AGE_SECONDS: the code they carry
+      has expired; sending it would only confuse → failed, text wiped. (E-mails are sent
+      however late: a late link opens a page that says it expired and how to get a new one.)
     - `queued` and overdue by NOTIFICATIONS_REQUEUE_AFTER_SECONDS: handed to Celery again.
-    Each batch is a short transaction; a re-queued row's next_attempt_at moves to now, so the
-    next batch (and the next run) does not pick it again.
+    Each batch is a short transaction; a row handed over is leased like the dispatcher's
+    (next_attempt_at moves NOTIFICATIONS_REQUEUE_AFTER_SECONDS ahead), so neither the next
+    batch, nor the next run, nor the dispatcher hands it over again meanwhile.
     """
     batch_size = batch_size or settings.NOTIFICATIONS_REQUEUE_BATCH_SIZE
     now = timezone.now()
+    lease_until = now + timedelta(seconds=settings.NOTIFICATIONS_REQUEUE_AFTER_SECONDS)
     unstuck = expired = 0
     ids_to_send: list[int] = []
 
@@ -235,7 +285,8 @@ def messages_requeue_stale(*, batch_size: int | None = None,
                        .filter(status=MessageStatus.SENDING, sending_started_at__lt=stuck_cutoff)
                        .order_by("sending_started_at").values_list("pk", flat=True)[:batch_size])
             OutboundMessage.objects.filter(pk__in=ids, status=MessageStatus.SENDING).update(
-                status=MessageStatus.QUEUED, sending_started_at=None, next_attempt_at=now,
+                status=MessageStatus.QUEUED, sending_started_at=None,
+                next_attempt_at=lease_until,
                 last_error="Envoi interrompu (worker arrêté), nouvel essai", updated_at=now,
             )
         unstuck += len(ids)
@@ -248,10 +299,10 @@ def messages_requeue_stale(*, batch_size: int | None = None,
         with transaction.atomic():
             ids = list(OutboundMessage.objects.select_for_update(skip_locked=True)
                        .filter(status=MessageStatus.QUEUED, contains_secret=True,
-                               created_at__lt=secret_cutoff)
+                               channel=Channel.SMS, created_at__lt=secret_cutoff)
                        .values_list("pk", flat=True)[:batch_size])
             OutboundMessage.objects.filter(pk__in=ids, status=MessageStatus.QUEUED).update(
-                status=MessageStatus.FAILED, body=WIPED_BODY, updated_at=now,
+                status=MessageStatus.FAILED, body=WIPED_BODY, html_body="", updated_at=now,
                 last_error="Non envoyé à temps : le code qu'il contenait a expiré",
             )
         expired += len(ids)
@@ -264,7 +315,7 @@ def messages_requeue_stale(*, batch_size: int | None = None,
             ids = list(OutboundMessage.objects.select_for_update(skip_locked=True)
                        .filter(status=MessageStatus.QUEUED, next_attempt_at__lt=due_cutoff)
                        .order_by("next_attempt_at").values_list("pk", flat=True)[:batch_size])
-            OutboundMessage.objects.filter(pk__in=ids).update(next_attempt_at=now,
+            OutboundMessage.objects.filter(pk__in=ids).update(next_attempt_at=lease_until,
                                                               updated_at=now)
         ids_to_send.extend(ids)
         if len(ids) < batch_size:
@@ -275,6 +326,46 @@ def messages_requeue_stale(*, batch_size: int | None = None,
                        unstuck, expired, len(ids_to_send))
     report = RequeueReport(requeued=len(ids_to_send), unstuck=unstuck, expired=expired)
     return report, ids_to_send
+
+
+def messages_dispatch_due(*, limit: int = 100) -> list[int]:
+    """Lease up to `limit` queued rows that are due and return their ids, oldest due first.
+
+    The dispatcher hands each id to Celery; the lease moves the row's next_attempt_at
+    NOTIFICATIONS_REQUEUE_AFTER_SECONDS ahead, so that the row is handed over again only if
+    no worker has claimed it by then (a lost broker message). One short transaction:
+    SELECT … FOR UPDATE SKIP LOCKED on the partial index of queued rows (outbox_queued_due_idx,
+    which holds only the few queued rows whatever the size of the table), then one UPDATE;
+    several dispatchers never lease the same row.
+    """
+    now = timezone.now()
+    lease_until = now + timedelta(seconds=settings.NOTIFICATIONS_REQUEUE_AFTER_SECONDS)
+    with transaction.atomic():
+        ids = list(OutboundMessage.objects.select_for_update(skip_locked=True)
+                   .filter(status=MessageStatus.QUEUED, next_attempt_at__lte=now)
+                   .order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+        if ids:
+            OutboundMessage.objects.filter(pk__in=ids).update(next_attempt_at=lease_until,
+                                                              updated_at=now)
+    return ids
+
+
+def messages_dispatch_release(*, message_ids: list[int], retry_in: float) -> int:
+    """Give back leased rows that could not be handed to Celery (broker down): due again in
+    `retry_in` seconds. Returns how many rows were still queued."""
+    now = timezone.now()
+    return OutboundMessage.objects.filter(pk__in=message_ids, status=MessageStatus.QUEUED).update(
+        next_attempt_at=now + timedelta(seconds=retry_in), updated_at=now)
+
+
+def messages_next_due_in() -> float | None:
+    """Seconds until the earliest queued row is due (0 if one is due now), None if no row is
+    queued. One MIN on the partial index of queued rows."""
+    earliest = (OutboundMessage.objects.filter(status=MessageStatus.QUEUED)
+                .aggregate(earliest=Min("next_attempt_at"))["earliest"])
+    if earliest is None:
+        return None
+    return max((earliest - timezone.now()).total_seconds(), 0.0)
 
 
 def message_provider_status_record(*, provider_message_id: str, provider_status: str,
