@@ -38,6 +38,15 @@ DETAIL_LABELS = {
     "new_email": _("nouvelle adresse"),
     "replaced": _("remplace une demande en cours"),
     "old_told": _("ancienne adresse prévenue"),
+    # Single sign-on (saml_idp).
+    "entity_id": _("service (entityID)"),
+    "service": _("service"),
+    "children": _("élèves transmis (n°)"),
+    "attributes": _("attributs transmis"),
+    "initiated_by": _("à l'initiative de"),
+    "encrypted": _("assertion chiffrée"),
+    "detail": _("détail"),
+    "created": _("création"),
 }
 # Why a password changed (accounts.services.account_password_set's `reason`).
 PASSWORD_CHANGE_REASONS = {

@@ -46,3 +46,19 @@ def shared_rate_limits_in_production(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def saml_idp_keys_in_production(app_configs, **kwargs):
+    """The development key pair of the SAML IdP is generated on the machine: services would
+    trust a key nobody manages."""
+    if not (settings.SAML_IDP_KEY and settings.SAML_IDP_CERT):
+        return [
+            Error(
+                "SAML_IDP_KEY and SAML_IDP_CERT are not set: the SAML IdP signs with a "
+                "development key pair.",
+                hint="Set SAML_IDP_KEY and SAML_IDP_CERT to the IdP's PEM files (or PEM text).",
+                id="educonnect.E010",
+            )
+        ]
+    return []

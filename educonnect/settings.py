@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "activation",
     "notifications",
     "services_portal",
+    "saml_idp",
     "backoffice.apps.BackofficeConfig",
 ]
 
@@ -432,3 +433,21 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 # --- Service -----------------------------------------------------------------------------
 EDUCONNECT_ASSISTANCE_PHONE = "0 809 54 06 06"
 EDUCONNECT_ASSISTANCE_URL = "https://assistanceteleservices.education.gouv.fr"
+
+# --- SAML identity provider (saml_idp, docs/saml.md) ----------------------------------------
+# The IdP's entityID: services know the IdP by it (Shibboleth's form: https://host/idp/shibboleth).
+SAML_IDP_ENTITY_ID = env.str("SAML_IDP_ENTITY_ID", default="") or f"{SITE_URL}/idp/shibboleth"
+# Signing and encryption key pair: paths of PEM files, or the PEM text. Empty: a development
+# pair is generated into var/saml_idp/ (`manage.py check --deploy` refuses that).
+SAML_IDP_KEY = env.str("SAML_IDP_KEY", default="")
+SAML_IDP_CERT = env.str("SAML_IDP_CERT", default="")
+SAML_XMLSEC_BINARY = env.str("SAML_XMLSEC_BINARY", default="/usr/bin/xmlsec1")
+# Clocks of services differ a little: validity windows are widened by this margin.
+SAML_CLOCK_SKEW_SECONDS = env.int("SAML_CLOCK_SKEW_SECONDS", default=180)
+# An AuthnRequest older than this (after the margin) is refused as expired.
+SAML_REQUEST_MAX_AGE_SECONDS = env.int("SAML_REQUEST_MAX_AGE_SECONDS", default=300)
+# How long an assertion may be used by the service.
+SAML_ASSERTION_LIFETIME_SECONDS = env.int("SAML_ASSERTION_LIFETIME_SECONDS", default=300)
+# Key of the persistent NameID (HMAC of the account and the service): changing it gives every
+# user a new identifier at every service. Empty: derived from DJANGO_SECRET_KEY.
+SAML_PERSISTENT_ID_KEY = env.str("SAML_PERSISTENT_ID_KEY", default="")
