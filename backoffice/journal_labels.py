@@ -31,6 +31,15 @@ DETAIL_LABELS = {
     "status_after": _("état après"),
     "kept": _("lien maintenu"),
     "is_legal_representative": _("représentant légal"),
+    # Single sign-on (oidc_idp).
+    "client_id": _("identifiant du service"),
+    "service": _("service"),
+    "scopes": _("portées"),
+    "children": _("élèves transmis (n°)"),
+    "via": _("transmis par"),
+    "endpoint": _("point d'accès"),
+    "error": _("erreur"),
+    "methods": _("méthodes de connexion"),
 }
 # Field names listed under « changed », as the back-office's forms label them.
 FIELD_LABELS = {

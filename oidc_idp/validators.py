@@ -1,0 +1,111 @@
+"""django-oauth-toolkit's request validator, with our claims, sign-in facts and journal.
+
+OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"]. oauthlib calls it on every endpoint; it reads the
+clients, codes and tokens from the database on every request (no process cache), so a client
+registered in the back-office works at once on every web node.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+from django.db import transaction
+from oauth2_provider.models import get_grant_model
+from oauth2_provider.oauth2_validators import OAuth2Validator
+
+from core.journal import EventKind, journal_record
+
+from .claims import CLAIM_SCOPES, authentication_claims, release_for
+from .models import AuthorizationSignIn
+
+Grant = get_grant_model()
+
+# The credential under which the authorization view hands over the session's sign-in facts
+# (oauthlib sets each credential as an attribute of its request).
+SIGN_IN_CREDENTIAL = "educonnect_sign_in"
+
+
+def _http_request(request) -> SimpleNamespace:
+    """What core.journal needs of a request (META, for the client IP) from oauthlib's."""
+    return SimpleNamespace(META=request.headers)
+
+
+class EduConnectOAuth2Validator(OAuth2Validator):
+    oidc_claim_scope = CLAIM_SCOPES
+
+    # --- Authorization code: keep how the user signed in next to the code ----------------
+
+    def save_authorization_code(self, client_id, code, request, *args, **kwargs):
+        """The code (django-oauth-toolkit's Grant) and, in the same transaction, the sign-in
+        facts the authorization view passed as the `educonnect_sign_in` credential."""
+        methods, signed_in_at = getattr(request, SIGN_IN_CREDENTIAL, None) or ([], None)
+        with transaction.atomic():
+            grant = self._create_authorization_code(request, code)
+            AuthorizationSignIn.objects.create(
+                grant=grant,
+                methods=list(methods),
+                authenticated_at=(
+                    datetime.fromtimestamp(signed_in_at, tz=UTC) if signed_in_at else
+                    request.user.last_login or datetime.now(tz=UTC)
+                ),
+            )
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        """django-oauth-toolkit's check (the code exists for this client and has not expired),
+        in one query that also reads the sign-in facts (`request.sign_in`). A used code is
+        deleted when exchanged, so a replayed one is unknown: invalid_grant."""
+        grant = (
+            Grant.objects.select_related("sign_in", "user")
+            .filter(code=code, application=client)
+            .first()
+        )
+        if grant is None or grant.is_expired():
+            return False
+        request.scopes = grant.scope.split(" ")
+        request.user = grant.user
+        if grant.nonce:
+            request.nonce = grant.nonce
+        if grant.claims:
+            request.claims = json.loads(grant.claims)
+        request.sign_in = getattr(grant, "sign_in", None)
+        return True
+
+    # --- Claims ----------------------------------------------------------------------------
+
+    def get_discovery_claims(self, request):
+        return [*CLAIM_SCOPES, "acr", "amr", "auth_time"]
+
+    def get_oidc_claims(self, token, token_handler, request):
+        release = release_for(
+            account=request.user, application=request.client, scopes=list(request.scopes)
+        )
+        request.released_pupil_ids = release.pupil_ids
+        return release.claims
+
+    def get_id_token_dictionary(self, token, token_handler, request):
+        claims, expiration_time = super().get_id_token_dictionary(token, token_handler, request)
+        sign_in = getattr(request, "sign_in", None)
+        if sign_in is not None:
+            claims.pop("auth_time", None)  # DOT's is the account's last sign-in anywhere
+            claims.update(authentication_claims(
+                methods=sign_in.methods,
+                authenticated_at=int(sign_in.authenticated_at.timestamp()),
+            ))
+        self._journal_release(request, via="id_token")
+        return claims, expiration_time
+
+    def get_userinfo_claims(self, request):
+        claims = super().get_userinfo_claims(request)
+        self._journal_release(request, via="userinfo")
+        return claims
+
+    def _journal_release(self, request, *, via: str) -> None:
+        journal_record(
+            EventKind.OIDC_CLAIMS_RELEASED, request=_http_request(request), account=request.user,
+            via=via, client_id=request.client.client_id, service=request.client.name,
+            scopes=sorted(request.scopes),
+            children=list(getattr(request, "released_pupil_ids", [])),
+        )
+
