@@ -61,7 +61,10 @@ def signing_key_pem(value: str, *, var_dir: Path) -> tuple[str, bool]:
     value = value.strip()
     if not value:
         return dev_key_pem(var_dir), True
-    pem = value if value.startswith("-----BEGIN") else Path(value).read_text(encoding="ascii")
+    if value.startswith("-----BEGIN"):
+        pem = f"{value}\n"
+    else:
+        pem = Path(value).read_text(encoding="ascii")
     key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
     if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < RSA_KEY_BITS:
         raise ValueError("OIDC_RSA_PRIVATE_KEY must be an RSA private key of 2048 bits or more")

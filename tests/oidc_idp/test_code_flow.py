@@ -157,7 +157,7 @@ def test_consent_is_asked_for_a_service_that_is_not_a_trusted_national_one(clien
     assert refused.status_code == 302
     assert query_of(refused["Location"])["error"] == "access_denied"
 
-    allowed = client.post(request.url(), {**form, "allow": "Authorize"})
+    allowed = client.post(request.url(), {**form, "allow": "1"})
     assert allowed.status_code == 302
     assert "code" in query_of(allowed["Location"])
     # Asked once: the next authorization goes straight back (a live token holds the scopes).
