@@ -26,6 +26,8 @@ from django.utils.translation import gettext_lazy
 from oauth2_provider import views as dot
 from oauth2_provider.exceptions import InvalidOIDCClientError, LogoutDenied, OAuthToolkitError
 from oauth2_provider.models import get_application_model
+from oauth2_provider.oauth2_backends import _add_iss_to_redirect
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
@@ -163,7 +165,10 @@ class AuthorizeView(dot.AuthorizationView):
         _journal_refusal(self.request, endpoint="authorize", error=oauthlib_error.error,
                          reason=reason)
         if redirect:
-            return self.redirect(response["url"], application)
+            # RFC 9207 §2: the issuer in error responses too (django-oauth-toolkit adds it to
+            # successful ones only; openid-client refuses an error response without it).
+            issuer = oauth2_settings.oauth2_authorization_server_issuer(self.request)
+            return self.redirect(_add_iss_to_redirect(response["url"], issuer), application)
         return error_page(self.request, reason=reason, status=oauthlib_error.status_code)
 
 

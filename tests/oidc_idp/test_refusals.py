@@ -78,6 +78,7 @@ def test_a_scope_the_client_was_not_given_is_refused_with_invalid_scope(client, 
     query = query_of(response["Location"])
     assert query["error"] == "invalid_scope"
     assert query["state"] == request.state
+    assert query["iss"] == "http://testserver"  # RFC 9207, errors too
     event = _refusal()
     assert event.data["reason"] == "invalid_scope"
     assert event.account == family.account
