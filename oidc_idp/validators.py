@@ -72,6 +72,17 @@ class EduConnectOAuth2Validator(OAuth2Validator):
         request.sign_in = getattr(grant, "sign_in", None)
         return True
 
+    # --- prompt=none -------------------------------------------------------------------------
+    # oauthlib asks these while validating the request, before any session is known to it;
+    # the authorization view answers them (login_required for an anonymous session,
+    # consent_required instead of the consent page): see oidc_idp.views.AuthorizeView.
+
+    def validate_silent_login(self, request):
+        return True
+
+    def validate_silent_authorization(self, request):
+        return True
+
     # --- Claims ----------------------------------------------------------------------------
 
     def get_discovery_claims(self, request):

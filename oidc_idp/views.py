@@ -118,6 +118,12 @@ class AuthorizeView(dot.AuthorizationView):
             except OAuthToolkitError as error:
                 return self.error_response(error, application=None)
             application = Application.objects.filter(client_id=credentials["client_id"]).first()
+            if "none" in request.GET.get("prompt", "").split():
+                # OpenID Connect Core §3.1.2.6: no page may be shown, nobody is signed in.
+                return self.error_response(OAuthToolkitError(
+                    error=oauth_errors.LoginRequired(state=credentials.get("state")),
+                    redirect_uri=credentials["redirect_uri"],
+                ), application)
             service_return_remember(
                 request, path=request.get_full_path(),
                 label=application.name if application is not None else "",
@@ -128,6 +134,19 @@ class AuthorizeView(dot.AuthorizationView):
                              reason=STAFF_ACCOUNT)
             return error_page(request, reason=STAFF_ACCOUNT, status=403)
         return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        silent = "none" in request.GET.get("prompt", "").split()
+        if silent and response.status_code == 200:
+            # The consent page would show, and prompt=none forbids any page (OIDC Core
+            # §3.1.2.6): consent_required, at the registered address (validated by now).
+            data = self.oauth2_data
+            return self.error_response(OAuthToolkitError(
+                error=oauth_errors.ConsentRequired(state=data.get("state")),
+                redirect_uri=data.get("redirect_uri"),
+            ), data.get("application"))
+        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -175,3 +175,82 @@ def test_a_bearer_token_that_is_not_ours_gets_401_at_userinfo(client):
     response = client.get(reverse("oauth2_provider:user-info"),
                           HTTP_AUTHORIZATION="Bearer pas-un-jeton")
     assert response.status_code == 401
+
+
+def test_prompt_none_without_a_session_answers_login_required(client, family, service):
+    request = AuthRequest(service.client_id)
+    response = client.get(request.url(prompt="none"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(REDIRECT_URI + "?")
+    query = query_of(response["Location"])
+    assert query["error"] == "login_required" and query["state"] == request.state
+    assert _refusal().data["reason"] == "login_required"
+    sign_in(client)
+    assert "code" in authorize(client, request, prompt="none")
+
+
+def test_prompt_none_where_consent_is_needed_answers_consent_required(client, family):
+    application = make_client(skip_authorization=False)
+    sign_in(client)
+    request = AuthRequest(application.client_id)
+    query = authorize(client, request, prompt="none")
+    assert query["error"] == "consent_required" and query["state"] == request.state
+
+
+@pytest.mark.parametrize("query", [
+    "",
+    "client_id=",
+    "response_type=code",
+    "response_type=code&client_id={client_id}",
+    "response_type=code&client_id={client_id}&redirect_uri=" + REDIRECT_URI,
+    "response_type=code&client_id={client_id}&client_id=autre&redirect_uri=" + REDIRECT_URI,
+    "response_type=code&client_id={client_id}&redirect_uri=" + REDIRECT_URI
+    + "&scope=openid&code_challenge=x&code_challenge_method=S256&claims=%7Bpas-du-json",
+    "response_type=code&client_id={client_id}&redirect_uri=" + REDIRECT_URI
+    + "&scope=openid&code_challenge=x&code_challenge_method=S512",
+    "response_type=code&client_id={client_id}&redirect_uri=" + REDIRECT_URI
+    + "&scope=openid&code_challenge=x&code_challenge_method=S256&prompt=none+login",
+    "response_type=code&client_id={client_id}&redirect_uri=" + REDIRECT_URI
+    + "&scope=openid&code_challenge=x&code_challenge_method=S256&request=eyJ",
+    "response_type=code&client_id={client_id}&redirect_uri=" + REDIRECT_URI
+    + "&scope=%00&code_challenge=x&code_challenge_method=S256",
+])
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_no_authorization_request_gets_a_500(client, family, service, query, signed_in):
+    if signed_in:
+        sign_in(client)
+    response = client.get(reverse("oauth2_provider:authorize") + "?"
+                          + query.format(client_id=service.client_id))
+    assert response.status_code in {302, 400}, response.status_code
+    if response.status_code == 302:
+        location = response["Location"]
+        assert location.startswith((REDIRECT_URI + "?", "/?next=")), location
+
+
+@pytest.mark.parametrize("data", [
+    {},
+    {"grant_type": "authorization_code"},
+    {"grant_type": "authorization_code", "code": "x", "redirect_uri": REDIRECT_URI},
+    {"grant_type": "password", "username": "h.duprelagarde12", "password": "x"},
+    {"grant_type": "client_credentials"},
+    {"grant_type": "refresh_token", "refresh_token": "x"},
+    {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": "x"},
+])
+def test_no_token_request_gets_a_500(client, family, service, data):
+    from tests.oidc_idp.conftest import basic_auth
+
+    for headers in ({}, {"HTTP_AUTHORIZATION": basic_auth(service.client_id)},
+                    {"HTTP_AUTHORIZATION": "Basic !!!"}):
+        response = client.post(reverse("oauth2_provider:token"), data, **headers)
+        assert 400 <= response.status_code < 500, (response.status_code, response.content)
+
+
+@pytest.mark.parametrize("query", [
+    "", "client_id=inconnu", "post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F",
+    "id_token_hint=a.b.c", "id_token_hint=%00", "client_id={client_id}&id_token_hint=x",
+])
+def test_no_logout_request_gets_a_500(client, family, service, query):
+    sign_in(client)
+    response = client.get(reverse("oauth2_provider:rp-initiated-logout") + "?"
+                          + query.format(client_id=service.client_id))
+    assert response.status_code in {200, 302, 400}, response.status_code
