@@ -379,6 +379,9 @@ OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105
 OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+# A client secret checked once (Argon2id) is trusted this long, per web node cluster (the
+# cache): a service's token requests then cost no hash. 0: every request hashes.
+OIDC_CLIENT_SECRET_CACHE_SECONDS = env.int("OIDC_CLIENT_SECRET_CACHE_SECONDS", default=300)
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
     "OIDC_ISS_ENDPOINT": OIDC_ISSUER,

@@ -7,10 +7,14 @@ registered in the back-office works at once on every web node.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from oauth2_provider.models import get_grant_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
@@ -35,6 +39,27 @@ def _http_request(request) -> SimpleNamespace:
 class EduConnectOAuth2Validator(OAuth2Validator):
     oidc_claim_scope = CLAIM_SCOPES
 
+    # --- Client authentication -------------------------------------------------------------
+
+    def _check_secret(self, provided_secret, stored_secret):
+        """django-oauth-toolkit's check of a client secret — Argon2id through Django's
+        hashers, about 40 ms of CPU, half of a token request (bench/README.md) — remembered
+        for OIDC_CLIENT_SECRET_CACHE_SECONDS in the cache (Redis in production, so every web
+        node shares it). The cache key is an HMAC (SECRET_KEY) of the stored hash and of the
+        secret presented: it holds no secret, a changed secret misses it, and only a
+        successful check is remembered (a wrong secret always pays the full hash)."""
+        seconds = settings.OIDC_CLIENT_SECRET_CACHE_SECONDS
+        key = "oidc:client-secret-ok:" + hmac.new(
+            settings.SECRET_KEY.encode(),
+            f"{stored_secret}\0{provided_secret}".encode(), hashlib.sha256,
+        ).hexdigest()
+        if seconds > 0 and cache.get(key):
+            return True
+        valid = super()._check_secret(provided_secret, stored_secret)
+        if valid and seconds > 0:
+            cache.set(key, True, seconds)
+        return valid
+
     # --- Authorization code: keep how the user signed in next to the code ----------------
 
     def save_authorization_code(self, client_id, code, request, *args, **kwargs):
@@ -52,15 +77,50 @@ class EduConnectOAuth2Validator(OAuth2Validator):
                 ),
             )
 
+    # The token endpoint asks about one code six times (scopes, nonce, the code itself, its
+    # redirect_uri, its PKCE challenge and method); django-oauth-toolkit reads the Grant each
+    # time. It is read once here, with its sign-in facts and account, and kept on oauthlib's
+    # request (one request, one code). Lookups by `code` use its unique index.
+
+    def _grant(self, code, request):
+        cached = getattr(request, "_educonnect_grant", None)
+        if cached is not None and cached.code == code:
+            return cached
+        grant = Grant.objects.select_related("sign_in", "user").filter(code=code).first()
+        request._educonnect_grant = grant
+        return grant
+
+    def _client_grant(self, code, client, request):
+        grant = self._grant(code, request)
+        return grant if grant is not None and grant.application_id == client.pk else None
+
+    def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
+        grant = self._grant(code, request)
+        return grant.scope.split() if grant is not None and grant.scope else []
+
+    def get_authorization_code_nonce(self, client_id, code, redirect_uri, request):
+        grant = self._grant(code, request)
+        return (grant.nonce or None) if grant is not None else None
+
+    def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request=None,
+                             *args, **kwargs):
+        # oauthlib passes its request; without it, a namespace stands in (no cache).
+        grant = self._client_grant(code, client, request or SimpleNamespace())
+        return grant is not None and grant.redirect_uri_allowed(redirect_uri)
+
+    def get_code_challenge(self, code, request):
+        grant = self._client_grant(code, request.client, request)
+        return (grant.code_challenge or None) if grant is not None else None
+
+    def get_code_challenge_method(self, code, request):
+        grant = self._client_grant(code, request.client, request)
+        return (grant.code_challenge_method or None) if grant is not None else None
+
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         """django-oauth-toolkit's check (the code exists for this client and has not expired),
-        in one query that also reads the sign-in facts (`request.sign_in`). A used code is
-        deleted when exchanged, so a replayed one is unknown: invalid_grant."""
-        grant = (
-            Grant.objects.select_related("sign_in", "user")
-            .filter(code=code, application=client)
-            .first()
-        )
+        the sign-in facts kept on the request (`request.sign_in`). A used code is deleted when
+        exchanged, so a replayed one is unknown: invalid_grant."""
+        grant = self._client_grant(code, client, request)
         if grant is None or grant.is_expired():
             return False
         request.scopes = grant.scope.split(" ")

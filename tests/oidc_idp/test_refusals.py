@@ -254,3 +254,28 @@ def test_no_logout_request_gets_a_500(client, family, service, query):
     response = client.get(reverse("oauth2_provider:rp-initiated-logout") + "?"
                           + query.format(client_id=service.client_id))
     assert response.status_code in {200, 302, 400}, response.status_code
+
+
+def test_a_verified_client_secret_is_remembered_a_wrong_one_never(client, family, service,
+                                                                  settings):
+    from unittest import mock
+
+    from oauth2_provider.oauth2_validators import OAuth2Validator
+
+    sign_in(client)
+    with mock.patch.object(OAuth2Validator, "_check_secret", autospec=True,
+                           side_effect=OAuth2Validator._check_secret) as hashed:
+        for _ in range(3):
+            request = AuthRequest(service.client_id)
+            assert exchange(client, request, authorize(client, request)["code"]).status_code \
+                == 200
+        assert hashed.call_count == 1  # then from the cache
+        for _ in range(2):
+            request = AuthRequest(service.client_id)
+            code = authorize(client, request)["code"]
+            assert exchange(client, request, code, secret="faux").status_code == 401
+        assert hashed.call_count == 3  # a wrong secret is always hashed
+        settings.OIDC_CLIENT_SECRET_CACHE_SECONDS = 0
+        request = AuthRequest(service.client_id)
+        assert exchange(client, request, authorize(client, request)["code"]).status_code == 200
+        assert hashed.call_count == 4
