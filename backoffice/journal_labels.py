@@ -31,6 +31,13 @@ DETAIL_LABELS = {
     "status_after": _("état après"),
     "kept": _("lien maintenu"),
     "is_legal_representative": _("représentant légal"),
+    # « Mon compte » (accounts.my_account).
+    "old_phone": _("ancien numéro"),
+    "new_phone": _("nouveau numéro"),
+    "old_email": _("ancienne adresse"),
+    "new_email": _("nouvelle adresse"),
+    "replaced": _("remplace une demande en cours"),
+    "old_told": _("ancienne adresse prévenue"),
     # Single sign-on (oidc_idp).
     "client_id": _("identifiant du service"),
     "service": _("service"),
@@ -40,6 +47,10 @@ DETAIL_LABELS = {
     "endpoint": _("point d'accès"),
     "error": _("erreur"),
     "methods": _("méthodes de connexion"),
+}
+# Why a password changed (accounts.services.account_password_set's `reason`).
+PASSWORD_CHANGE_REASONS = {
+    "my_account": _("modifié par son titulaire dans « Mon compte »"),
 }
 # Field names listed under « changed », as the back-office's forms label them.
 FIELD_LABELS = {
@@ -86,6 +97,8 @@ def _detail(key: str, value) -> str:
     # Why a code was not sent (core.codes) reads in French; an agent's typed reason as typed.
     if key == "reason" and value in CodeNotSentReason.values:
         return str(CodeNotSentReason(value).label)
+    if key == "reason" and value in PASSWORD_CHANGE_REASONS:
+        return str(PASSWORD_CHANGE_REASONS[value])
     return _text(_field_labels(value) if key == "changed" else value)
 
 
