@@ -47,6 +47,13 @@ DETAIL_LABELS = {
     "encrypted": _("assertion chiffrée"),
     "detail": _("détail"),
     "created": _("création"),
+    # Single sign-on (oidc_idp).
+    "client_id": _("identifiant du service"),
+    "scopes": _("portées"),
+    "via": _("transmis par"),
+    "endpoint": _("point d'accès"),
+    "error": _("erreur"),
+    "methods": _("méthodes de connexion"),
 }
 # Why a password changed (accounts.services.account_password_set's `reason`).
 PASSWORD_CHANGE_REASONS = {

@@ -100,6 +100,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "saml_idp.add_serviceprovider",
         "saml_idp.change_serviceprovider",
         "saml_idp.delete_serviceprovider",
+        # The OpenID Connect services and their rights (backoffice.admin.oidc).
+        "oauth2_provider.view_application",
+        "oauth2_provider.add_application",
+        "oauth2_provider.change_application",
+        "oauth2_provider.delete_application",
+        "oidc_idp.view_clientpolicy",
+        "oidc_idp.add_clientpolicy",
+        "oidc_idp.change_clientpolicy",
     ],
 }
 

@@ -147,6 +147,13 @@ class EventKind(models.TextChoices):
     # Demo data (DEBUG only).
     DEMO_ACCOUNT_CREATED = "demo_account_created", _("Compte de démonstration créé")
     DEMO_ACCOUNT_RESET = "demo_account_reset", _("Compte de démonstration réinitialisé")
+    # OpenID Connect provider (oidc_idp): which service, which account, which children.
+    OIDC_AUTHORIZED = "oidc.authorized", _("Connexion à un service (OpenID Connect)")
+    OIDC_CLAIMS_RELEASED = "oidc.claims_released", _(
+        "Informations transmises à un service (OpenID Connect)"
+    )
+    OIDC_REFUSED = "oidc.refused", _("Demande d'un service refusée (OpenID Connect)")
+    OIDC_LOGOUT = "oidc.logout", _("Déconnexion demandée par un service (OpenID Connect)")
 
 
 # A key named so, at any depth of `data`, is refused (facts about them, such as

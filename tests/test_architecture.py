@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BUSINESS_APPS = ("accounts", "pupils", "activation", "notifications", "services_portal",
-                 "saml_idp")
+                 "saml_idp", "oidc_idp")
 APPS = ("core", *BUSINESS_APPS, "backoffice")
 
 # Which project apps each app may import (besides itself and `educonnect` settings/checks).
@@ -24,6 +24,7 @@ ALLOWED = {
     "activation": {"core", "accounts", "pupils", "notifications"},
     "services_portal": {"core", "accounts", "pupils"},
     "saml_idp": {"core", "accounts", "pupils"},
+    "oidc_idp": {"core", "accounts", "pupils"},
     "backoffice": set(APPS) - {"backoffice"},
 }
 

@@ -1,5 +1,5 @@
 """The IdP against a second, independent SAML stack: a service provider on
-@node-saml/node-saml (tests/peers/, installed by `npm ci` there), registered by the metadata
+@node-saml/node-saml (tests/peers/saml/, installed by `npm ci` there), registered by the metadata
 it generates, sending a signed Redirect-binding AuthnRequest and checking our signed,
 AES-256-GCM encrypted Response with its own XML signature and encryption code."""
 
@@ -26,14 +26,14 @@ from tests.factories import (
 )
 from tests.saml_idp.sp import key_pair
 
-PEERS = Path(__file__).resolve().parent.parent / "peers"
+PEERS = Path(__file__).resolve().parent.parent / "peers" / "saml"
 SCRIPT = PEERS / "node_saml_sp.js"
 
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(
         not shutil.which("node") or not (PEERS / "node_modules" / "@node-saml").exists(),
-        reason="needs node and `npm ci` in tests/peers",
+        reason="needs node and `npm ci` in tests/peers/saml (make test does it when npm exists)",
     ),
 ]
 
