@@ -19,6 +19,7 @@ from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from core.forms import EduConnectForm
 from core.http import client_ip
 from core.journal import EventKind, journal_record
+from core.normalization import strip_invisible
 from core.ratelimit import wait_text
 
 from .limits import sign_in_attempt_admit, sign_in_failures_clear
@@ -90,8 +91,9 @@ class SignInForm(EduConnectForm):
         return self.has_error(NON_FIELD_ERRORS, "invalid_login")
 
     def clean_identifier(self) -> str:
-        # Letters print identifiers in capitals (P.NOM12); they are stored in lowercase.
-        return self.cleaned_data["identifier"].strip().lower()
+        # Letters print identifiers in capitals (P.NOM12); they are stored in lowercase. A
+        # zero-width space copied with it from a message is dropped (issue 16).
+        return strip_invisible(self.cleaned_data["identifier"]).strip().lower()
 
     def clean(self):
         cleaned = super().clean()
