@@ -98,6 +98,8 @@ class RosterImportReport:
     rows_read: int = 0
     rows_imported: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # What was repaired or left out in rows that were imported (RosterRow.warnings).
+    warnings: list[RowError] = field(default_factory=list)
     rejected_lines: set[int] = field(default_factory=set)
     establishments: KindTally = field(default_factory=KindTally)
     pupils: KindTally = field(default_factory=KindTally)
@@ -125,6 +127,7 @@ class RosterImportReport:
             "completed": self.completed,
             "rows": {"read": self.rows_read, "imported": self.rows_imported,
                      "rejected": self.rows_rejected},
+            "warnings": len(self.warnings),
             **self.counts(),
             "seconds": round(self.seconds, 1),
         }
@@ -323,6 +326,8 @@ class _RosterImporter:
                 "sans rien dupliquer."
             ) % {"first": chunk_rows[0].line, "last": chunk_rows[-1].line}) from exc
         self.report.rows_imported += len(rows)
+        for row in rows:
+            self.report.warnings.extend(row.warnings)
 
     def _reject_other_pupils(self, rows: list[RosterRow], stored: dict) -> list[RosterRow]:
         """Reject the rows whose INE is already another child's; return the others.
@@ -484,7 +489,9 @@ class _RosterImporter:
         # over an empty one.
         if row.civility or not already:
             record.civility = row.civility
-        if row.mobile_phone or not already:
+        if row.mobile_phone_unusable:
+            pass  # the file's number could not be used: the stored one stays
+        elif row.mobile_phone or not already:
             record.mobile_phone = row.mobile_phone
         if row.email or not already:
             record.email = row.email
