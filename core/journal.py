@@ -103,6 +103,13 @@ class EventKind(models.TextChoices):
     HELPDESK_ACTIVATION_SMS_RESENT = "helpdesk.activation_sms_resent", _(
         "SMS d'activation renvoyé par l'assistance"
     )
+    # Issue 16: counters of a number cleared (the school fixed its data; the helpdesk).
+    ACTIVATION_COUNTERS_CLEARED = "activation_counters_cleared", _(
+        "Activation : compteurs d'un numéro remis à zéro après une correction"
+    )
+    HELPDESK_ACTIVATION_UNBLOCKED = "helpdesk.activation_unblocked", _(
+        "Activation débloquée par l'assistance"
+    )
     # Demo data (DEBUG only).
     DEMO_ACCOUNT_CREATED = "demo_account_created", _("Compte de démonstration créé")
     DEMO_ACCOUNT_RESET = "demo_account_reset", _("Compte de démonstration réinitialisé")

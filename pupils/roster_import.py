@@ -35,6 +35,8 @@ from core.journal import EventKind, journal_record
 from core.normalization import name_key
 
 from .models import Academy, Establishment, GuardianRecord, Pupil, Responsibility
+from .selectors import guardian_numbers_of_pupils
+from .signals import activation_data_fixed_send
 from .roster import (
     ESTABLISHMENT_COLUMNS,
     GUARDIAN_COLUMNS,
@@ -266,6 +268,9 @@ class _RosterImporter:
         # Records a row of this file already wrote: a later row's empty phone or email does
         # not blank what an earlier row said (sibling rows may be filled unevenly).
         self.touched_records: set[int] = set()
+        # Pupils of the current chunk whose birth date the file changed (a fix by the school
+        # that may unblock an activation: pupils.signals).
+        self.birth_dates_fixed: set[int] = set()
 
     def run(self, roster: RosterFile, chunk_size: int,
             on_progress: Callable[[int], None] | None) -> None:
@@ -311,9 +316,16 @@ class _RosterImporter:
                                                    _any(Pupil, "ine", {r.ine for r in rows}))}
                 rows = self._reject_other_pupils(rows, stored)
                 if rows:
+                    self.birth_dates_fixed = set()
                     establishments = self._upsert_establishments(rows)
                     pupils = self._upsert_pupils(rows, establishments, stored)
-                    self._upsert_guardians_and_links(rows, establishments, pupils)
+                    numbers_fixed = self._upsert_guardians_and_links(rows, establishments,
+                                                                     pupils)
+                    if self.birth_dates_fixed:
+                        numbers_fixed |= guardian_numbers_of_pupils(self.birth_dates_fixed)
+                    # After the chunk's commit (never in a dry run): clear the activation
+                    # counters of the numbers whose data the school fixed.
+                    activation_data_fixed_send(numbers=numbers_fixed, reason="roster_fixed")
         except DatabaseError as exc:
             # The chunk's transaction is rolled back; the chunks before it stay written.
             # Class and SQLSTATE only: a database message may quote a row (an INE, a name).
@@ -425,6 +437,8 @@ class _RosterImporter:
                 pupils[row.ine] = pupil
                 to_create.append(pupil)
             elif tuple(getattr(pupil, name) for name in PUPIL_FIELDS) != values:
+                if pupil.birth_date != row.birth_date:
+                    self.birth_dates_fixed.add(pupil.id)
                 for name, value in zip(PUPIL_FIELDS, values, strict=True):
                     setattr(pupil, name, value)
                 to_update.append(pupil)
@@ -438,7 +452,9 @@ class _RosterImporter:
     # --- Guardian records and links --------------------------------------------------------
 
     def _upsert_guardians_and_links(self, rows: list[RosterRow], establishments: dict[str, int],
-                                    pupils: dict) -> None:
+                                    pupils: dict) -> set[str]:
+        """Match, write and link the rows' guardians; return the mobile numbers the file
+        changed (old and new), for pupils.signals."""
         chunk = _ChunkGuardians.load(rows, establishments, pupils)
         matched: set[int] = set()
         # Pass 1: exact names among the records already linked to the pupil, for every row,
@@ -463,7 +479,7 @@ class _RosterImporter:
                 or chunk.new_record(row, establishment_id)
             )
             self._take(chunk, record, pupil_id, row)
-        self._save(chunk)
+        return self._save(chunk)
 
     def _take(self, chunk: _ChunkGuardians, record, pupil_id: int, row: RosterRow) -> None:
         # Applied at once, so that the next rows are matched against what this file says (a
@@ -496,12 +512,18 @@ class _RosterImporter:
         if row.email or not already:
             record.email = row.email
 
-    def _save(self, chunk: _ChunkGuardians) -> None:
+    def _save(self, chunk: _ChunkGuardians) -> set[str]:
         guardians, links = self.report.guardians, self.report.links
         touched = [r for r in chunk.records if id(r) in chunk.touched]
         new_records = [r for r in touched if r.id is None]
         changed_records = [r for r in touched if r.id is not None
                            and _record_values(r) != chunk.original[id(r)]]
+        phone_at = RECORD_FIELDS.index("mobile_phone")
+        numbers_fixed = set()
+        for record in changed_records:
+            old = chunk.original[id(record)][phone_at] or ""
+            if str(record.mobile_phone or "") != str(old):
+                numbers_fixed.update((str(old), str(record.mobile_phone or "")))
         _insert_with_history(GuardianRecord, new_records)
         _update_with_history(GuardianRecord, changed_records, RECORD_FIELDS)
         guardians.created.update(r.id for r in new_records)
@@ -521,6 +543,8 @@ class _RosterImporter:
         links.seen.update(link.id for link in chunk.touched_links)
         self.claimed.update((chunk.by_identity[record_identity].id, pupil_id)
                             for record_identity, pupil_id in chunk.claimed)
+        numbers_fixed.discard("")
+        return numbers_fixed
 
 
 def _record_values(record) -> tuple:

@@ -170,3 +170,39 @@ def test_first_and_last_name_find_a_record_without_account(world):
     results = helpdesk_search(query=search_query_parse("Thi Nguyen"),
                               scope=StaffScope(everything=True))
     assert results.records == [world.rec_a2]
+
+
+# --- Issue 16: overseas mobiles behind +33, letters without decomposition --------------------
+
+@pytest.mark.parametrize("typed", ["+33 6 92 41 18 07", "0033 6 92 41 18 07",
+                                   "+33 (0)6 92 41 18 07"])
+def test_an_overseas_mobile_typed_behind_plus_33_is_searched_as_its_overseas_number(typed):
+    query = search_query_parse(typed)
+    assert query.shape == Shape.PHONE
+    assert query.phones == ("+262692411807",)
+
+
+@pytest.mark.django_db
+def test_the_search_page_finds_a_reunion_family_by_its_number_behind_plus_33(
+    helpdesk_client, world
+):
+    GuardianRecordFactory(establishment=world.a1, last_name="Payet", first_name="Marie",
+                          mobile_phone="+262692411807")
+    response = helpdesk_client.get(SEARCH, {"q": "+33 6 92 41 18 07"})
+    assert response.status_code == 200
+    assert "PAYET Marie" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("typed", ["HALICI", "halici", "alic"])
+def test_a_name_with_a_dotless_i_is_found_as_typed_without_it(helpdesk_client, world, typed):
+    # The account is found through the SQL twin educonnect_name_key(), the record through
+    # its stored key: both transliterate the ı.
+    account = AccountFactory(identifier="a.halici10", first_name="Ayşe", last_name="Halıcı")
+    GuardianRecordFactory(establishment=world.a1, last_name="Halıcı", first_name="Ayşe",
+                          mobile_phone="+33644556677", account=account)
+    GuardianRecordFactory(establishment=world.a1, last_name="Halıcı", first_name="Emre",
+                          mobile_phone="+33644556688")
+    body = helpdesk_client.get(SEARCH, {"q": typed}).content.decode()
+    assert "A.HALICI10" in body  # the account
+    assert "HALICI Emre" in body  # the record without account
