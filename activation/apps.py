@@ -9,11 +9,10 @@ class ActivationConfig(AppConfig):
     def ready(self):
         # Registers the SMS activation's flow kind with the engine (labels, purge), whatever
         # module is imported first.
-        from . import flows  # noqa: F401
-
         # The school fixed a birth date or a number: clear that number's counters.
         from pupils.signals import activation_data_fixed
 
+        from . import flows  # noqa: F401
         from .services import activation_counters_clear
 
         def clear_counters(sender, *, numbers, reason, **kwargs):

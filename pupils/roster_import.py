@@ -35,8 +35,6 @@ from core.journal import EventKind, journal_record
 from core.normalization import name_key
 
 from .models import Academy, Establishment, GuardianRecord, Pupil, Responsibility
-from .selectors import guardian_numbers_of_pupils
-from .signals import activation_data_fixed_send
 from .roster import (
     ESTABLISHMENT_COLUMNS,
     GUARDIAN_COLUMNS,
@@ -47,6 +45,8 @@ from .roster import (
     RosterRow,
     RowError,
 )
+from .selectors import guardian_numbers_of_pupils
+from .signals import activation_data_fixed_send
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from activation.flows import WRONG_DATES_PER_PHONE
 from core import ratelimit
 from core.models import Flow, FlowStatus, JournalEvent
 from notifications import sms
-from pupils.services import guardian_record_contact_update, pupil_update
 from pupils.roster import HEADER
 from pupils.roster_import import roster_import
+from pupils.services import guardian_record_contact_update, pupil_update
 from tests.factories import AccountFactory
 
 from .conftest import Driver
