@@ -37,6 +37,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "pupils.view_responsibility",
         "pupils.add_responsibility",
         "pupils.change_responsibility",
+        # The assistance requests about their schools, to fix the data (issue 16 §6).
+        "assistance.view_assistancerequest",
     ],
     # Their academy's accounts through the helpdesk pages, and its schools' data read-only.
     StaffRole.HELPDESK: [
@@ -45,6 +47,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "pupils.view_pupil",
         "pupils.view_guardianrecord",
         "pupils.view_responsibility",
+        # Their academy's assistance requests: the queue, answer, close (issue 16 §6).
+        "assistance.view_assistancerequest",
+        "assistance.assistancerequest_handle",
     ],
     # Everything the back-office offers, staff management included; audit rows read-only.
     StaffRole.NATIONAL: [
@@ -73,6 +78,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.view_flow",
         "core.view_flowcode",
         "notifications.view_outboundmessage",
+        "assistance.view_assistancerequest",
+        "assistance.assistancerequest_handle",
     ],
 }
 

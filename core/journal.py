@@ -110,6 +110,17 @@ class EventKind(models.TextChoices):
     HELPDESK_ACTIVATION_UNBLOCKED = "helpdesk.activation_unblocked", _(
         "Activation débloquée par l'assistance"
     )
+    # Issue 16 §6: the academic assistance form.
+    ASSISTANCE_REQUEST_SUBMITTED = "assistance.request_submitted", _(
+        "Demande d'assistance envoyée par une famille"
+    )
+    ASSISTANCE_REQUEST_TAKEN = "assistance.request_taken", _(
+        "Demande d'assistance prise en charge"
+    )
+    ASSISTANCE_REQUEST_ANSWERED = "assistance.request_answered", _(
+        "Réponse envoyée à une demande d'assistance"
+    )
+    ASSISTANCE_REQUEST_CLOSED = "assistance.request_closed", _("Demande d'assistance close")
     # Demo data (DEBUG only).
     DEMO_ACCOUNT_CREATED = "demo_account_created", _("Compte de démonstration créé")
     DEMO_ACCOUNT_RESET = "demo_account_reset", _("Compte de démonstration réinitialisé")

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "activation",
     "notifications",
     "services_portal",
+    "assistance",
     "backoffice.apps.BackofficeConfig",
 ]
 
@@ -350,3 +351,11 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 # --- Service -----------------------------------------------------------------------------
 EDUCONNECT_ASSISTANCE_PHONE = "0 809 54 06 06"
 EDUCONNECT_ASSISTANCE_URL = "https://assistanceteleservices.education.gouv.fr"
+
+# --- Academic assistance form (issue 16 §6) ----------------------------------------------
+# Requests per client IP address (its /64 for IPv6) and per e-mail address: enough for a
+# family who writes again, a brake on spam (assistance.limits).
+ASSISTANCE_MAX_REQUESTS_PER_IP = env.int("ASSISTANCE_MAX_REQUESTS_PER_IP", default=10)
+ASSISTANCE_IP_WINDOW_SECONDS = env.int("ASSISTANCE_IP_WINDOW_SECONDS", default=3600)
+ASSISTANCE_MAX_REQUESTS_PER_EMAIL = env.int("ASSISTANCE_MAX_REQUESTS_PER_EMAIL", default=5)
+ASSISTANCE_EMAIL_WINDOW_SECONDS = env.int("ASSISTANCE_EMAIL_WINDOW_SECONDS", default=24 * 3600)

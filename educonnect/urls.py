@@ -6,6 +6,7 @@ urlpatterns = [
     path("activation/", include("activation.urls")),
     path("services/", include("services_portal.urls")),
     path("notifications/", include("notifications.urls")),
+    path("assistance/", include("assistance.urls")),
     path("gestion/", admin.site.urls),
 ]
 
