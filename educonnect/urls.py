@@ -10,5 +10,6 @@ urlpatterns = [
     path("gestion/", admin.site.urls),
 ]
 
+handler403 = "educonnect.views.permission_denied"
 handler404 = "educonnect.views.page_not_found"
 handler500 = "educonnect.views.server_error"

@@ -101,7 +101,10 @@ def test_a_secretary_reads_her_schools_requests_but_does_not_handle_them(
     assert f"/gestion/demandes/{other_school.pk}/" not in queue
     page = unescape(client.get(f"{QUEUE}{mine.pk}/").content.decode())
     assert "Mon numéro n'est pas reconnu." in page and "Envoyer la réponse" not in page
-    assert client.post(f"{QUEUE}{mine.pk}/repondre/", {"body": "x"}).status_code == 403
+    refused = client.post(f"{QUEUE}{mine.pk}/repondre/", {"body": "x"})
+    assert refused.status_code == 403
+    body = unescape(refused.content.decode())
+    assert "Accès refusé" in body and "Forbidden" not in body  # French, never Django's page
 
 
 def test_another_academys_helpdesk_sees_nothing(client, world,
