@@ -153,7 +153,7 @@ def account_close(request, pk):
     )
 
 
-def _record_page(request, pk, *, resend_form=None, status=200):
+def _record_page(request, pk, *, resend_form=None, unblock_form=None, status=200):
     _require(request, SEARCH_PERMISSION)
     file = guardian_record_file(record_id=pk, scope=staff_scope(request.user))
     if file is None:
@@ -169,8 +169,36 @@ def _record_page(request, pk, *, resend_form=None, status=200):
         stalled_flow=activation.stalled_flow(file.flows),
         can_resend=request.user.has_perm("accounts.activation_resend"),
         resend_form=resend_form or ReasonForm(prefix="resend"),
+        counters=(activation.number_counters(str(file.record.mobile_phone))
+                  if file.record.mobile_phone else None),
+        unblock_form=unblock_form or ReasonForm(prefix="unblock"),
     )
     return TemplateResponse(request, "admin/helpdesk/record.html", context, status=status)
+
+
+@require_POST
+def record_unblock(request, pk):
+    """« Débloquer l'activation »: clear the counters of the record's number, with a reason
+    (same permission as resending the activation SMS)."""
+    _require(request, "accounts.activation_resend")
+    file = guardian_record_file(record_id=pk, scope=staff_scope(request.user))
+    if file is None:
+        raise Http404
+    form = ReasonForm(request.POST, prefix="unblock")
+    if not form.is_valid():
+        return _record_page(request, pk, unblock_form=form, status=400)
+    try:
+        activation.activation_unblock_by_helpdesk(
+            record=file.record, actor=request.user, reason=form.cleaned_data["reason"],
+            request=request,
+        )
+    except services.ActionRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, gettext(
+            "L'activation est débloquée : le parent peut la recommencer depuis « Je n'ai pas "
+            "de compte », avec toutes ses tentatives."))
+    return HttpResponseRedirect(reverse("admin:helpdesk_record", args=[pk]))
 
 
 def record(request, pk):

@@ -65,6 +65,11 @@ class BackOfficeSite(admin.AdminSite):
                 view(helpdesk.record_resend_sms),
                 name="helpdesk_record_resend",
             ),
+            path(
+                "assistance/fiches/<int:pk>/debloquer/",
+                view(helpdesk.record_unblock),
+                name="helpdesk_record_unblock",
+            ),
             path("demandes/", view(assistance_queue.queue), name="assistance_queue"),
             path("demandes/<int:pk>/", view(assistance_queue.detail), name="assistance_request"),
             path("demandes/<int:pk>/prendre/", view(assistance_queue.take),
