@@ -8,6 +8,10 @@
 #    name search, now reads it. A name's key is the concatenation of its characters' keys
 #    (anyascii works one character at a time), so the twin is exact, for every script.
 #    Names in plain ASCII (nearly all) take the first branch and never read the table.
+#    Cost (bench/bench_name_key.py): ~13 µs an ASCII name (the unaccent function: ~6 µs),
+#    ~190 µs a name with other letters (one index lookup per such letter). It runs on writes
+#    of pupils and accounts (their expression indexes) and in the REINDEX below, never per
+#    row at search time.
 #    The function is IMMUTABLE although it reads a table: the table is written by
 #    migrations only, and a migration that rewrites it (a new anyascii) must REINDEX the
 #    expression indexes below, as this one does.
@@ -28,17 +32,29 @@ TABLE = "educonnect_name_key_char"
 EXPRESSION_INDEXES = ("pupil_last_name_trgm", "account_last_name_trgm")
 
 NAME_KEY_FUNCTION = r'''
-CREATE OR REPLACE FUNCTION educonnect_name_key(value text) RETURNS text
+CREATE OR REPLACE FUNCTION public.educonnect_name_key_letters(value text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    -- One primary-key lookup per non-ASCII character (a correlated subquery: a join would
+    -- be planned as a scan of the whole table); plpgsql keeps the plan for the session.
+    RETURN (
+        SELECT string_agg(
+            CASE WHEN ascii(t.c) < 128 THEN t.c
+                 ELSE coalesce((SELECT m.key FROM public.educonnect_name_key_char AS m
+                                WHERE m.ch = t.c), '') END,
+            '' ORDER BY t.n)
+        FROM unnest(regexp_split_to_array(value, '')) WITH ORDINALITY AS t(c, n)
+    );
+END $$;
+
+-- Inlinable (no subquery of its own): an ASCII name costs a regex test and a regexp_replace.
+CREATE OR REPLACE FUNCTION public.educonnect_name_key(value text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN CASE
-    WHEN value !~ '[^\x01-\x7f]' THEN regexp_replace(lower(value), '[^a-z0-9]+', '', 'g')
-    ELSE regexp_replace(lower((
-        SELECT string_agg(CASE WHEN ascii(t.c) < 128 THEN t.c ELSE coalesce(m.key, '') END,
-                          '' ORDER BY t.n)
-        FROM regexp_split_to_table(value, '') WITH ORDINALITY AS t(c, n)
-        LEFT JOIN public.educonnect_name_key_char AS m ON m.ch = t.c
-    )), '[^a-z0-9]+', '', 'g')
-END;
+RETURN regexp_replace(
+    lower(CASE WHEN value !~ '[^\x01-\x7f]' THEN value
+               ELSE public.educonnect_name_key_letters(value) END),
+    '[^a-z0-9]+', '', 'g'
+);
 '''
 # The function as pupils.0002 made it (unaccent), for the way back.
 OLD_NAME_KEY_FUNCTION = '''
@@ -95,6 +111,7 @@ def sql_twin_backward(apps, schema_editor):
         return
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(OLD_NAME_KEY_FUNCTION)
+        cursor.execute("DROP FUNCTION IF EXISTS public.educonnect_name_key_letters(text)")
         cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
     _reindex(schema_editor)
 
