@@ -1,9 +1,12 @@
 """The helpdesk search: the shape of the query picks the field; partial, unaccented and
 differently written input finds the account."""
 
+from html import unescape
+
 import pytest
 from django.urls import reverse
 
+from activation.services import activation_flow_start
 from backoffice.selectors import (
     InvalidSearch,
     Shape,
@@ -11,7 +14,12 @@ from backoffice.selectors import (
     helpdesk_search,
     search_query_parse,
 )
-from tests.factories import AccountFactory, GuardianRecordFactory, PupilFactory
+from tests.factories import (
+    AccountFactory,
+    GuardianRecordFactory,
+    PupilFactory,
+    ResponsibilityFactory,
+)
 
 SEARCH = "/gestion/assistance/"
 
@@ -206,3 +214,30 @@ def test_a_name_with_a_dotless_i_is_found_as_typed_without_it(helpdesk_client, w
     body = helpdesk_client.get(SEARCH, {"q": typed}).content.decode()
     assert "A.HALICI10" in body  # the account
     assert "HALICI Emre" in body  # the record without account
+
+
+@pytest.mark.django_db
+def test_a_parents_failed_attempts_are_found_by_the_number_typed(
+    helpdesk_client, world, settings
+):
+    settings.SMS_BACKEND = "notifications.sms.LocmemSMSBackend"
+    # A typo in the name: nothing matched, no SMS — the helpdesk still sees the attempt.
+    activation_flow_start(last_name="Lefevre", first_name="Helen", phone="+33611223344")
+    activation_flow_start(last_name="Lefèvre", first_name="Hélène", phone="+33611223344")
+    body = unescape(helpdesk_client.get(SEARCH, {"q": "06 11 22 33 44"}).content.decode())
+    assert "Lefevre Helen" in body
+    assert "Aucune fiche ne correspond au nom et au numéro saisis (aucun SMS envoyé)" in body
+    assert "Code envoyé, en attente de sa saisie" in body
+
+
+@pytest.mark.django_db
+def test_an_attempt_matching_another_academys_records_is_not_shown(helpdesk_client, world,
+                                                                   settings):
+    settings.SMS_BACKEND = "notifications.sms.LocmemSMSBackend"
+    record = GuardianRecordFactory(establishment=world.b1, last_name="Ampère", first_name="Léo",
+                                   mobile_phone="+33699887766")
+    ResponsibilityFactory(guardian_record=record, pupil=world.pupil_b1)
+    activation_flow_start(last_name="Ampère", first_name="Léo", phone="+33699887766")  # Lyon
+    body = unescape(helpdesk_client.get(SEARCH, {"q": "06 99 88 77 66"}).content.decode())
+    assert "Code envoyé" not in body and "Ampère" not in body
+    assert "Aucune activation récente n'a été commencée avec ce numéro." in body
