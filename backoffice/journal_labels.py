@@ -31,6 +31,27 @@ DETAIL_LABELS = {
     "status_after": _("état après"),
     "kept": _("lien maintenu"),
     "is_legal_representative": _("représentant légal"),
+    # Issue 16: counters cleared, the assistance form, an account closed.
+    "numbers": _("numéros"),
+    "released_guardian_records": _("fiches responsables libérées"),
+    "assistance_request": _("demande d'assistance n°"),
+    "category": _("objet"),
+    "taken_over": _("reprise à un autre agent"),
+    "replies": _("réponses envoyées"),
+    "purpose": _("message"),
+}
+# Values written as codes, read in French (the reason a counter was cleared, the category of
+# an assistance request, the purpose of a message).
+VALUE_LABELS = {
+    "birth_date_fixed": _("date de naissance corrigée par l'établissement"),
+    "mobile_phone_fixed": _("numéro corrigé par l'établissement"),
+    "roster_fixed": _("données corrigées par un import de l'annuaire"),
+    "helpdesk": _("déblocage par l'assistance"),
+    "birth_date": _("date de naissance incorrecte"),
+    "phone_unknown": _("numéro de téléphone non reconnu"),
+    "lost_credentials": _("identifiant ou mot de passe perdu"),
+    "other": _("autre demande"),
+    "activation_code": _("code d'activation"),
 }
 # Field names listed under « changed », as the back-office's forms label them.
 FIELD_LABELS = {
@@ -53,8 +74,12 @@ class EventLine:
 
 
 def _text(value) -> str:
+    if value is None:
+        return "—"
     if isinstance(value, bool):
         return str(_("oui") if value else _("non"))
+    if isinstance(value, str) and value in VALUE_LABELS:
+        return str(VALUE_LABELS[value])
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) or "—"
     return str(value)

@@ -130,3 +130,14 @@ def test_clean_name_strips_invisible_characters_from_what_people_type():
     assert clean_name(" Jul\u200bie\u2028 ") == "Julie"
     assert clean_name("Anne-\u00adSophie\ufeff") == "Anne-Sophie"
     assert strip_invisible("AB\u200d12\u2060") == "AB12"
+
+
+def test_the_password_pages_fold_table_transliterates_as_name_key():
+    # static/js/password-rules.js folds a password with this table: « Halıcı » in a password
+    # is found as the server finds it.
+    from core.normalization import name_key_js_table
+
+    table = name_key_js_table()
+    assert table["ı"] == "i" and table["ß"] == "ss" and table["Ł"] == "l"
+    assert table["é"] == "e" and table["œ"] == "oe"
+    assert all(key == name_key(char) and key.isascii() for char, key in table.items())
