@@ -59,6 +59,11 @@ class BackOfficeSite(admin.AdminSite):
                 view(helpdesk.account_close),
                 name="helpdesk_account_close",
             ),
+            path(
+                "assistance/comptes/<int:pk>/identifiant/",
+                view(helpdesk.account_identifier_send),
+                name="helpdesk_account_identifier",
+            ),
             path("assistance/fiches/<int:pk>/", view(helpdesk.record), name="helpdesk_record"),
             path(
                 "assistance/fiches/<int:pk>/renvoyer-sms/",

@@ -110,6 +110,9 @@ class EventKind(models.TextChoices):
     HELPDESK_ACTIVATION_UNBLOCKED = "helpdesk.activation_unblocked", _(
         "Activation débloquée par l'assistance"
     )
+    HELPDESK_IDENTIFIER_SENT = "helpdesk.identifier_sent", _(
+        "Identifiant renvoyé par SMS par l'assistance"
+    )
     # Issue 16 §6: the academic assistance form.
     ASSISTANCE_REQUEST_SUBMITTED = "assistance.request_submitted", _(
         "Demande d'assistance envoyée par une famille"
