@@ -32,7 +32,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.i18n import lazy_interpolate
-from core.normalization import name_key, password_normalize
+from core.normalization import name_key, name_key_js_table, password_normalize
 
 from .models import AccountKind
 
@@ -232,6 +232,9 @@ def password_rules_for_js() -> dict:
         "strongLength": STRONG_LENGTH,
         "words": {"weak": str(STRENGTH_WEAK), "medium": str(STRENGTH_MEDIUM),
                   "strong": str(STRENGTH_STRONG)},
+        # name_key's transliteration of the Latin letters (« ı » → « i »), so that the live
+        # check finds « Halıcı » in a password as the server does (issue 16).
+        "fold": name_key_js_table(),
     }
 
 

@@ -9,4 +9,14 @@ class ActivationConfig(AppConfig):
     def ready(self):
         # Registers the SMS activation's flow kind with the engine (labels, purge), whatever
         # module is imported first.
+        # The school fixed a birth date or a number: clear that number's counters.
+        from pupils.signals import activation_data_fixed
+
         from . import flows  # noqa: F401
+        from .services import activation_counters_clear
+
+        def clear_counters(sender, *, numbers, reason, **kwargs):
+            activation_counters_clear(phones=numbers, reason=reason)
+
+        activation_data_fixed.connect(clear_counters, weak=False,
+                                      dispatch_uid="activation.clear_counters")

@@ -112,6 +112,33 @@ def activation_flow_start(
     return flow, secret
 
 
+# --- Counters of a number ------------------------------------------------------------------
+
+
+def activation_counters_clear(*, phones, reason: str, actor: Account | None = None,
+                              request: HttpRequest | None = None) -> int:
+    """Forget, for each E.164 number of `phones`, every counter the SMS activation keeps
+    on it: wrong birth dates (WRONG_DATES_PER_PHONE), codes sent (the per-number quota) and
+    the per-number cooldown. Returns how many numbers were cleared.
+
+    Called when the school fixed a birth date or a number (pupils.signals, reason
+    "birth_date_fixed", "mobile_phone_fixed", "roster_fixed") and by the helpdesk's
+    « Débloquer l'activation » (reason typed by the agent, `actor` set). A blocked flow stays
+    ended: the parent starts again and has every attempt back (issue 16 §4). Journal:
+    ACTIVATION_COUNTERS_CLEARED with the count and the reason — never a number.
+    """
+    numbers = sorted({str(p) for p in phones if p})
+    for number in numbers:
+        ratelimit.clear(WRONG_DATES_PER_PHONE, number)
+        key = codes.recipient_key(ACTIVATION_CODE.channel, number)
+        ratelimit.clear(ACTIVATION_CODE.recipient_rule, key)
+        ratelimit.clear(codes.RECIPIENT_COOLDOWN, key)
+    if numbers and actor is None:
+        journal_record(EventKind.ACTIVATION_COUNTERS_CLEARED, request=request,
+                       numbers=len(numbers), reason=reason)
+    return len(numbers)
+
+
 # --- Step 2 ------------------------------------------------------------------------------
 
 

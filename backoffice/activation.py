@@ -10,8 +10,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
-from activation.flows import SMS_ACTIVATION
-from activation.services import ActivationRefused, FlowUnavailable, activation_code_resend
+from activation.flows import ACTIVATION_CODE, SMS_ACTIVATION, WRONG_DATES_PER_PHONE
+from activation.services import (
+    ActivationRefused,
+    FlowUnavailable,
+    activation_code_resend,
+    activation_counters_clear,
+)
+from core import codes, ratelimit
 from core.journal import EventKind, journal_record
 from core.models import CodeNotSentReason, Flow
 
@@ -64,3 +70,29 @@ def flow_resend_by_helpdesk(*, flow: Flow, actor: Account, reason: str, request=
                    actor=actor, reason=reason, sent=issue.sent)
     if not issue.sent:
         raise ActionRefused(_not_sent(issue.not_sent_reason, issue.retry_after))
+
+
+def number_counters(phone: str) -> dict[str, int]:
+    """What the activation counted on a number in its current windows: wrong birth dates
+    and SMS sent (two Redis reads). For the record page: the agent sees why a parent is
+    blocked before unblocking."""
+    key = codes.recipient_key(ACTIVATION_CODE.channel, phone)
+    return {"wrong_dates": ratelimit.used(WRONG_DATES_PER_PHONE, phone),
+            "wrong_dates_limit": WRONG_DATES_PER_PHONE.limit,
+            "sms_sent": ratelimit.used(ACTIVATION_CODE.recipient_rule, key),
+            "sms_limit": ACTIVATION_CODE.recipient_rule.limit}
+
+
+def activation_unblock_by_helpdesk(*, record, actor: Account, reason: str,
+                                   request=None) -> None:
+    """« Débloquer l'activation »: clear the wrong-date, SMS-quota and cooldown counters of
+    the record's number (activation.services.activation_counters_clear), journaled with the
+    agent and their reason (issue 16 §5). The parent starts again with every attempt.
+    Raises ActionRefused when the record has no number."""
+    if not record.mobile_phone:
+        raise ActionRefused(_("Cette fiche n'a pas de numéro de téléphone portable : il n'y a "
+                              "rien à débloquer. L'établissement doit d'abord saisir le numéro."))
+    activation_counters_clear(phones=[str(record.mobile_phone)], reason="helpdesk",
+                              actor=actor, request=request)
+    journal_record(EventKind.HELPDESK_ACTIVATION_UNBLOCKED, request=request, actor=actor,
+                   account=record.account, guardian_record=record.pk, reason=reason)

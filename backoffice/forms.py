@@ -135,3 +135,13 @@ class StaffPasswordChangeForm(PasswordChangeForm):
         # The session keeps a hash of the new password (update_session_auth_hash).
         self.user.password = account.password
         return self.user
+
+
+class CloseForm(ReasonForm):
+    """Closing an account cannot be undone: the agent confirms it (issue 16 §5)."""
+
+    confirm = forms.BooleanField(
+        label=_("Je confirme la fermeture de ce compte : elle ne s'annule pas."),
+        error_messages={"required": _(
+            "Confirmation : cochez la case pour confirmer la fermeture du compte.")},
+    )

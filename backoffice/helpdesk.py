@@ -27,7 +27,7 @@ from core.journal import EventKind, journal_record
 from core.ratelimit import wait_text
 
 from . import activation, services
-from .forms import ReasonForm, SearchForm
+from .forms import CloseForm, ReasonForm, SearchForm
 from .journal_labels import describe_event
 from .limits import search_admit
 
@@ -81,7 +81,8 @@ def search(request):
     return response
 
 
-def _account_page(request, pk, *, unlock_form=None, close_form=None, status=200):
+def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_form=None,
+                  status=200):
     _require(request, SEARCH_PERMISSION)
     file = account_file(account_id=pk, scope=staff_scope(request.user))
     if file is None:
@@ -105,7 +106,8 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, status=200)
         can_close=user.has_perm("accounts.account_close") and account.state != AccountState.CLOSED,
         can_resend=user.has_perm("accounts.activation_resend"),
         unlock_form=unlock_form or ReasonForm(prefix="unlock"),
-        close_form=close_form or ReasonForm(prefix="close"),
+        close_form=close_form or CloseForm(prefix="close"),
+        identifier_form=identifier_form or ReasonForm(prefix="identifier"),
     )
     return TemplateResponse(request, "admin/helpdesk/account.html", context, status=status)
 
@@ -114,12 +116,12 @@ def account(request, pk):
     return _account_page(request, pk)
 
 
-def _account_action(request, pk, *, permission, prefix, service, done):
+def _account_action(request, pk, *, permission, prefix, service, done, form_class=None):
     _require(request, permission)
     file = account_file(account_id=pk, scope=staff_scope(request.user))
     if file is None:
         raise Http404
-    form = ReasonForm(request.POST, prefix=prefix)
+    form = (form_class or ReasonForm)(request.POST, prefix=prefix)
     if not form.is_valid():
         return _account_page(request, pk, status=400, **{f"{prefix}_form": form})
     try:
@@ -145,7 +147,7 @@ def account_unlock(request, pk):
 def account_close(request, pk):
     return _account_action(
         request, pk, permission="accounts.account_close", prefix="close",
-        service=services.account_close,
+        service=services.account_close, form_class=CloseForm,
         done=(
             gettext("Le compte est fermé. Les fiches responsables qu'il couvrait sont libérées : "
             "une nouvelle activation est possible.")
@@ -153,7 +155,16 @@ def account_close(request, pk):
     )
 
 
-def _record_page(request, pk, *, resend_form=None, status=200):
+@require_POST
+def account_identifier_send(request, pk):
+    return _account_action(
+        request, pk, permission="accounts.activation_resend", prefix="identifier",
+        service=services.account_identifier_send,
+        done=gettext("L'identifiant a été envoyé par SMS au numéro vérifié du compte."),
+    )
+
+
+def _record_page(request, pk, *, resend_form=None, unblock_form=None, status=200):
     _require(request, SEARCH_PERMISSION)
     file = guardian_record_file(record_id=pk, scope=staff_scope(request.user))
     if file is None:
@@ -169,8 +180,36 @@ def _record_page(request, pk, *, resend_form=None, status=200):
         stalled_flow=activation.stalled_flow(file.flows),
         can_resend=request.user.has_perm("accounts.activation_resend"),
         resend_form=resend_form or ReasonForm(prefix="resend"),
+        counters=(activation.number_counters(str(file.record.mobile_phone))
+                  if file.record.mobile_phone else None),
+        unblock_form=unblock_form or ReasonForm(prefix="unblock"),
     )
     return TemplateResponse(request, "admin/helpdesk/record.html", context, status=status)
+
+
+@require_POST
+def record_unblock(request, pk):
+    """« Débloquer l'activation »: clear the counters of the record's number, with a reason
+    (same permission as resending the activation SMS)."""
+    _require(request, "accounts.activation_resend")
+    file = guardian_record_file(record_id=pk, scope=staff_scope(request.user))
+    if file is None:
+        raise Http404
+    form = ReasonForm(request.POST, prefix="unblock")
+    if not form.is_valid():
+        return _record_page(request, pk, unblock_form=form, status=400)
+    try:
+        activation.activation_unblock_by_helpdesk(
+            record=file.record, actor=request.user, reason=form.cleaned_data["reason"],
+            request=request,
+        )
+    except services.ActionRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, gettext(
+            "L'activation est débloquée : le parent peut la recommencer depuis « Je n'ai pas "
+            "de compte », avec toutes ses tentatives."))
+    return HttpResponseRedirect(reverse("admin:helpdesk_record", args=[pk]))
 
 
 def record(request, pk):

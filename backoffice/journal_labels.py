@@ -58,6 +58,27 @@ DETAIL_LABELS = {
 # Why a password changed (accounts.services.account_password_set's `reason`).
 PASSWORD_CHANGE_REASONS = {
     "my_account": _("modifié par son titulaire dans « Mon compte »"),
+    # Issue 16: counters cleared, the assistance form, an account closed.
+    "numbers": _("numéros"),
+    "released_guardian_records": _("fiches responsables libérées"),
+    "assistance_request": _("demande d'assistance n°"),
+    "category": _("objet"),
+    "taken_over": _("reprise à un autre agent"),
+    "replies": _("réponses envoyées"),
+    "purpose": _("message"),
+}
+# Values written as codes, read in French (the reason a counter was cleared, the category of
+# an assistance request, the purpose of a message).
+VALUE_LABELS = {
+    "birth_date_fixed": _("date de naissance corrigée par l'établissement"),
+    "mobile_phone_fixed": _("numéro corrigé par l'établissement"),
+    "roster_fixed": _("données corrigées par un import de l'annuaire"),
+    "helpdesk": _("déblocage par l'assistance"),
+    "birth_date": _("date de naissance incorrecte"),
+    "phone_unknown": _("numéro de téléphone non reconnu"),
+    "lost_credentials": _("identifiant ou mot de passe perdu"),
+    "other": _("autre demande"),
+    "activation_code": _("code d'activation"),
 }
 # Field names listed under « changed », as the back-office's forms label them.
 FIELD_LABELS = {
@@ -80,8 +101,12 @@ class EventLine:
 
 
 def _text(value) -> str:
+    if value is None:
+        return "—"
     if isinstance(value, bool):
         return str(_("oui") if value else _("non"))
+    if isinstance(value, str) and value in VALUE_LABELS:
+        return str(VALUE_LABELS[value])
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value) or "—"
     return str(value)

@@ -47,6 +47,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "services_portal.add_establishmentmessage",
         "services_portal.change_establishmentmessage",
         "services_portal.delete_establishmentmessage",
+        # The assistance requests about their schools, to fix the data (issue 16 §6).
+        "assistance.view_assistancerequest",
     ],
     # Their academy's accounts through the helpdesk pages, and its schools' data read-only.
     StaffRole.HELPDESK: [
@@ -55,6 +57,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "pupils.view_pupil",
         "pupils.view_guardianrecord",
         "pupils.view_responsibility",
+        # Their academy's assistance requests: the queue, answer, close (issue 16 §6).
+        "assistance.view_assistancerequest",
+        "assistance.assistancerequest_handle",
     ],
     # Everything the back-office offers, staff management included; audit rows read-only.
     StaffRole.NATIONAL: [
@@ -108,6 +113,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "oidc_idp.view_clientpolicy",
         "oidc_idp.add_clientpolicy",
         "oidc_idp.change_clientpolicy",
+        "assistance.view_assistancerequest",
+        "assistance.assistancerequest_handle",
     ],
 }
 

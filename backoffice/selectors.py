@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, AccountState, StaffProfile, StaffRole
 from activation.flows import SMS_ACTIVATION, ActivationData
-from core.models import Flow, JournalEvent
+from core.models import Flow, FlowStatus, JournalEvent
 from core.normalization import mobile_phone_readings, name_key
 from notifications.models import OutboundMessage
 from pupils.models import (
@@ -390,6 +390,8 @@ class SearchResults:
     accounts_truncated: bool
     records: list[GuardianRecord]
     records_truncated: bool
+    # A search by number: the SMS activations started with it, matched or not (issue 16 §5).
+    attempts: list = field(default_factory=list)
 
 
 # Case-insensitive, and not the order of any B-tree index: for a partial name the planner
@@ -443,7 +445,61 @@ def helpdesk_search(*, query: SearchQuery, scope: StaffScope, limit: int = SEARC
         accounts_truncated=len(accounts) > limit,
         records=records[:limit],
         records_truncated=len(records) > limit,
+        attempts=activation_attempts(phones=query.phones, scope=scope)
+        if query.shape == Shape.PHONE else [],
     )
+
+
+ATTEMPTS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class ActivationAttempt:
+    """An SMS activation started with a number, as the helpdesk reads it: when, the name
+    typed, and what happened (`outcome`, a French label)."""
+
+    started_at: object
+    last_name: str
+    first_name: str
+    outcome: str
+
+
+def _attempt_outcome(flow: Flow, data: dict) -> str:
+    if not data.get("matched_record_ids"):
+        return gettext("Aucune fiche ne correspond au nom et au numéro saisis (aucun SMS "
+                       "envoyé)")
+    if flow.status == FlowStatus.BLOCKED:
+        return gettext("Bloquée : trop de dates de naissance erronées")
+    if flow.status == FlowStatus.COMPLETED:
+        return gettext("Terminée : compte créé")
+    if flow.status == FlowStatus.ALREADY_ACTIVE:
+        return gettext("Arrêtée : un compte couvre déjà ces fiches")
+    if flow.step == "code":
+        return gettext("Code envoyé, en attente de sa saisie")
+    return gettext("Code vérifié, activation en cours")
+
+
+def activation_attempts(*, phones, scope: StaffScope) -> list[ActivationAttempt]:
+    """The newest SMS activations started with one of `phones` (E.164), matched or not — a
+    parent's failed attempt is what the helpdesk needs to see (issue 16 §5). An attempt that
+    matched records is shown only when one of them is in the agent's scope; an attempt that
+    matched nothing belongs to no school and is shown to whoever searched its number.
+    One query on the flows' (phone, -created_at) index, one on the matched records."""
+    flows = list(Flow.objects.filter(kind=SMS_ACTIVATION.name, phone__in=list(phones))
+                 .order_by("-created_at")[:ATTEMPTS_SHOWN])
+    matched_ids = {pk for flow in flows for pk in (flow.data or {}).get("matched_record_ids", [])}
+    in_scope = set(GuardianRecord.objects.filter(
+        scope.establishment_q("establishment"), pk__in=matched_ids).values_list("pk", flat=True))
+    attempts = []
+    for flow in flows:
+        data = flow.data or {}
+        matched = data.get("matched_record_ids") or []
+        if matched and not in_scope.intersection(matched):
+            continue
+        attempts.append(ActivationAttempt(
+            started_at=flow.created_at, last_name=data.get("last_name", ""),
+            first_name=data.get("first_name", ""), outcome=_attempt_outcome(flow, data)))
+    return attempts
 
 
 def _attach_schools(accounts: list[Account]) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils.translation import gettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -19,6 +20,7 @@ from accounts.services import account_create
 from backoffice.limits import staff_sign_in_failures_clear
 from backoffice.roles import group_for_role
 from core.journal import EventKind, journal_record
+from notifications.services import sms_enqueue
 from pupils.models import Academy, Establishment, Pupil
 
 # The staff policy (accounts.password_policy): the published rules, STAFF_MIN_LENGTH
@@ -252,3 +254,29 @@ def account_close(*, account: Account, actor: Account, reason: str, request=None
                    reason=reason, state_before=state_before, released_guardian_records=released,
                    released_pupils=pupil_ids)
     return account
+
+
+IDENTIFIER_SMS_PURPOSE = "identifier_reminder"
+
+
+@transaction.atomic
+def account_identifier_send(*, account: Account, actor: Account, reason: str,
+                            request=None) -> None:
+    """« Renvoyer l'identifiant par SMS » (issue 16 §5): the account's identifier, by SMS, to
+    the mobile number verified on the account — never to a number typed by the agent —
+    journaled with the agent and their reason. Raises ActionRefused when the account has no
+    verified number or is closed."""
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    if account.state == AccountState.CLOSED:
+        raise ActionRefused(gettext("Ce compte est fermé : il n'a plus d'identifiant utilisable."))
+    if not account.phone or not account.phone_verified:
+        raise ActionRefused(gettext(
+            "Ce compte n'a pas de numéro de téléphone portable vérifié : l'identifiant ne peut "
+            "pas être envoyé par SMS. Le titulaire peut utiliser le formulaire d'assistance "
+            "académique, ou l'établissement lui remettre un courrier."))
+    body = render_to_string("sms/identifier_reminder.txt",
+                            {"identifier": account.display_identifier}).strip()
+    sms_enqueue(to=str(account.phone), body=body, purpose=IDENTIFIER_SMS_PURPOSE,
+                account=account)
+    journal_record(EventKind.HELPDESK_IDENTIFIER_SENT, request=request, account=account,
+                   actor=actor, reason=reason)

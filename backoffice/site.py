@@ -43,7 +43,7 @@ class BackOfficeSite(admin.AdminSite):
         return StaffPasswordChangeView.as_view(**defaults)(request)
 
     def get_urls(self):
-        from . import helpdesk
+        from . import assistance_queue, helpdesk
 
         view = self.admin_view
         return [
@@ -59,17 +59,51 @@ class BackOfficeSite(admin.AdminSite):
                 view(helpdesk.account_close),
                 name="helpdesk_account_close",
             ),
+            path(
+                "assistance/comptes/<int:pk>/identifiant/",
+                view(helpdesk.account_identifier_send),
+                name="helpdesk_account_identifier",
+            ),
             path("assistance/fiches/<int:pk>/", view(helpdesk.record), name="helpdesk_record"),
             path(
                 "assistance/fiches/<int:pk>/renvoyer-sms/",
                 view(helpdesk.record_resend_sms),
                 name="helpdesk_record_resend",
             ),
+            path(
+                "assistance/fiches/<int:pk>/debloquer/",
+                view(helpdesk.record_unblock),
+                name="helpdesk_record_unblock",
+            ),
+            path("demandes/", view(assistance_queue.queue), name="assistance_queue"),
+            path("demandes/<int:pk>/", view(assistance_queue.detail), name="assistance_request"),
+            path("demandes/<int:pk>/prendre/", view(assistance_queue.take),
+                 name="assistance_request_take"),
+            path("demandes/<int:pk>/repondre/", view(assistance_queue.answer),
+                 name="assistance_request_answer"),
+            path("demandes/<int:pk>/clore/", view(assistance_queue.close),
+                 name="assistance_request_close"),
             *super().get_urls(),
         ]
 
     def get_app_list(self, request, app_label=None):
         apps = super().get_app_list(request, app_label)
+        if app_label is None and request.user.has_perm("assistance.view_assistancerequest"):
+            url = reverse("admin:assistance_queue", current_app=self.name)
+            apps.insert(0, {
+                "name": _("Demandes des familles"),
+                "app_label": "assistance_requests",
+                "app_url": url,
+                "has_module_perms": True,
+                "models": [{
+                    "name": _("Demandes d'assistance"),
+                    "object_name": "assistancerequest",
+                    "admin_url": url,
+                    "add_url": None,
+                    "view_only": True,
+                    "perms": {"view": True},
+                }],
+            })
         if app_label is None and request.user.has_perm("accounts.helpdesk_search"):
             url = reverse("admin:helpdesk_search", current_app=self.name)
             apps.insert(

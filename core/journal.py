@@ -144,6 +144,27 @@ class EventKind(models.TextChoices):
     SAML_REFUSED = "saml.refused", _("Demande de connexion SAML refusée")
     SAML_LOGOUT = "saml.logout", _("Déconnexion demandée par un service (SAML)")
     SAML_PROVIDER_SAVED = "saml.provider_saved", _("Fournisseur de services SAML enregistré")
+    # Issue 16: counters of a number cleared (the school fixed its data; the helpdesk).
+    ACTIVATION_COUNTERS_CLEARED = "activation_counters_cleared", _(
+        "Activation : compteurs d'un numéro remis à zéro après une correction"
+    )
+    HELPDESK_ACTIVATION_UNBLOCKED = "helpdesk.activation_unblocked", _(
+        "Activation débloquée par l'assistance"
+    )
+    HELPDESK_IDENTIFIER_SENT = "helpdesk.identifier_sent", _(
+        "Identifiant renvoyé par SMS par l'assistance"
+    )
+    # Issue 16 §6: the academic assistance form.
+    ASSISTANCE_REQUEST_SUBMITTED = "assistance.request_submitted", _(
+        "Demande d'assistance envoyée par une famille"
+    )
+    ASSISTANCE_REQUEST_TAKEN = "assistance.request_taken", _(
+        "Demande d'assistance prise en charge"
+    )
+    ASSISTANCE_REQUEST_ANSWERED = "assistance.request_answered", _(
+        "Réponse envoyée à une demande d'assistance"
+    )
+    ASSISTANCE_REQUEST_CLOSED = "assistance.request_closed", _("Demande d'assistance close")
     # Demo data (DEBUG only).
     DEMO_ACCOUNT_CREATED = "demo_account_created", _("Compte de démonstration créé")
     DEMO_ACCOUNT_RESET = "demo_account_reset", _("Compte de démonstration réinitialisé")

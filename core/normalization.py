@@ -3,19 +3,61 @@ pasted with invisible characters, passwords in another Unicode form.
 
 Pure functions, used by the roster import, activation matching, identifiers, sign-in, codes
 and the back-office alike, so that every entry point reads a name or a number the same way.
+
+## Names
+
+A name's comparison key (`name_key`) is its ASCII transliteration by anyascii, lowercased,
+with everything but letters and digits dropped. anyascii rather than Unicode decomposition:
+decomposition leaves whole the letters that have none (Turkish ı, Polish ł, Scandinavian ø,
+Icelandic ð and þ, German ß), so « Halıcı » lost its ı and never met « HALICI »; anyascii
+spells every letter of every script (ı → i, ß → ss, Œ → OE, Ψ → Ps). anyascii rather than
+Unidecode: it is ISC-licensed (Unidecode is GPL, which this project's dependents could not
+take), covers more of Unicode and is maintained. The transliteration is one table lookup per
+character, so the key of a text is the concatenation of its characters' keys: the SQL twin
+`educonnect_name_key()` (pupils migrations 0002 and 0007) rests on that.
+
+Invisible characters (Unicode « format » characters: zero-width space and joiners, soft
+hyphen, bidirectional marks and overrides; line and paragraph separators) never belong in a
+name, an identifier, a number or a code: `strip_invisible` removes them from anything a
+person types, and the roster import refuses them in a name (pupils.roster).
 """
 
+import functools
 import re
 import unicodedata
 
 import phonenumbers
+from anyascii import anyascii
 from django.utils.translation import gettext_lazy as _
 
-# Letters that Unicode decomposition leaves whole.
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o",
-                            "Ø": "o", "đ": "d", "Đ": "d", "ł": "l", "Ł": "l"})
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _SPACES = re.compile(r"\s+")
+# Every character of Unicode category Cf (format), plus the line and paragraph separators
+# (Zl, Zp), which str.split() would read as spaces but a roster cell never means as one.
+
+
+def _category_class(categories: tuple[str, ...]) -> str:
+    """A regex character class of every code point in `categories`, as ranges."""
+    ranges: list[list[int]] = []
+    # Planes 0 and 1 and the tags of plane 14: every format character Unicode assigns (the
+    # other planes hold none); walking all of Unicode would cost 0.3 s at each start.
+    for cp in (*range(0x80, 0x20000), *range(0xE0000, 0xE1000)):
+        if unicodedata.category(chr(cp)) in categories:
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1][1] = cp
+            else:
+                ranges.append([cp, cp])
+    return "[" + "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges
+    ) + "]"
+
+
+INVISIBLE_CHARACTERS = re.compile(_category_class(("Cf", "Zl", "Zp")))
+
+
+def has_invisible(text: str) -> bool:
+    return INVISIBLE_CHARACTERS.search(text or "") is not None
 
 
 # --- Invisible characters and Unicode forms ------------------------------------------------
@@ -32,10 +74,11 @@ _INVISIBLE_EXTRA = frozenset("\u115f\u1160\u2800\u3164\uffa0")
 def strip_invisible(text: str) -> str:
     """`text` without the characters a person cannot see or did not mean to type.
 
-    Format characters (Unicode category Cf: U+00AD soft hyphen, U+200B zero-width space,
-    U+200C/U+200D ZWNJ/ZWJ, U+2060 word joiner, U+FEFF BOM, bidirectional marks…) and blank
-    fillers are removed; every other Unicode space (U+00A0 no-break space, U+202F narrow
-    no-break space, U+2009 thin space…) becomes an ASCII space, which callers strip or
+    Format characters (INVISIBLE_CHARACTERS: Unicode category Cf — U+00AD soft hyphen,
+    U+200B zero-width space, U+200C/U+200D ZWNJ/ZWJ, U+2060 word joiner, U+FEFF BOM,
+    bidirectional marks… — and the line and paragraph separators) and blank fillers are
+    removed; every other Unicode space (U+00A0 no-break space, U+202F narrow no-break space,
+    U+2009 thin space…) becomes an ASCII space, which callers strip or
     collapse as they already do. They come with copy and paste from an SMS, an e-mail, a PDF
     letter or a word processor, and make « p.nom12 » look right and match nothing.
 
@@ -43,10 +86,9 @@ def strip_invisible(text: str) -> str:
     AccountManager.get_by_natural_key, core.codes.code_normalize). Never for passwords:
     a password is compared as typed, after NFKC only (`password_normalize`).
     """
-    cleaned = "".join(
-        c for c in (text or "")
-        if c not in _INVISIBLE_EXTRA and unicodedata.category(c) != "Cf"
-    )
+    cleaned = INVISIBLE_CHARACTERS.sub("", text or "")
+    if any(c in _INVISIBLE_EXTRA for c in cleaned):
+        cleaned = "".join(c for c in cleaned if c not in _INVISIBLE_EXTRA)
     return _UNICODE_SPACES.sub(" ", cleaned)
 
 
@@ -64,22 +106,44 @@ def password_normalize(password: str) -> str:
 
 
 def ascii_fold(text: str) -> str:
-    """Lowercase ASCII: accents dropped, ligatures spelled out, other characters kept."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    """Lowercase ASCII transliteration (anyascii): « Halıcı » → « halici », « Œuvre » →
+    « oeuvre »; spaces and punctuation kept."""
+    return anyascii(text or "").lower()
 
 
 def name_key(name: str) -> str:
-    """The comparison key of a name: case, accents, hyphens, apostrophes and spaces ignored.
+    """The comparison key of a name: case, accents, hyphens, apostrophes and spaces ignored,
+    every letter transliterated to ASCII (module docstring).
 
-    « Jean-Éric  N'DIAYE » and « jean eric ndiaye » have the same key.
+    « Jean-Éric  N'DIAYE » and « jean eric ndiaye » have the same key; so do « Halıcı » and
+    « HALICI », « Łukasz » and « LUKASZ ».
     """
     return _NOT_ALNUM.sub("", ascii_fold(name or ""))
 
 
+# The characters whose keys a browser needs to fold a password as name_key does (the live
+# check of the password page, static/js/password-rules.js): the Latin letters of every
+# European language and Vietnamese. A letter outside them is dropped by the browser's check;
+# the server's check, which decides, reads every script.
+_JS_FOLD_RANGES = ((0x80, 0x250), (0x1E00, 0x1F00), (0xFB00, 0xFB07))
+
+
+@functools.cache
+def name_key_js_table() -> dict[str, str]:
+    """{character: its name_key} for the non-ASCII characters of _JS_FOLD_RANGES whose key is
+    not empty (~600 entries, ~5 kB of JSON)."""
+    table = {}
+    for start, end in _JS_FOLD_RANGES:
+        for codepoint in range(start, end):
+            if key := name_key(chr(codepoint)):
+                table[chr(codepoint)] = key
+    return table
+
+
 def clean_name(name: str) -> str:
-    """A name as typed, with runs of spaces collapsed and the ends trimmed."""
-    return _SPACES.sub(" ", (name or "").strip())
+    """A name as typed: invisible characters removed, runs of spaces collapsed, the ends
+    trimmed."""
+    return _SPACES.sub(" ", strip_invisible(name).strip())
 
 
 # --- Phone numbers ---------------------------------------------------------------------
@@ -126,25 +190,71 @@ def _as_mobile(number: phonenumbers.PhoneNumber) -> str | None:
     return None
 
 
+# Country codes of France and its overseas regions: a number written after one of them may
+# carry the national « 0 » too (« +33 (0)6 12 34 56 78 »).
+_FRENCH_COUNTRY_CODES = frozenset(
+    phonenumbers.country_code_for_region(region) for region in FRENCH_REGIONS
+)
+# The overseas regions whose national numbers have metropolitan France's shape (0 + nine
+# digits): a mobile of theirs written after +33 is theirs (« +33 6 92 41 18 07 » is the
+# Réunion mobile +262 692 41 18 07). Derived from libphonenumber's metadata, not listed.
+_OVERSEAS_LIKE_METROPOLE = tuple(
+    region for region in FRENCH_REGIONS
+    if region != "FR"
+    and (metadata := phonenumbers.PhoneMetadata.metadata_for_region(region)) is not None
+    and metadata.national_prefix == "0"
+    and 9 in (metadata.mobile.possible_length or ())
+)
+
+
+def _international_mobile(compact: str) -> str | None:
+    """The E.164 mobile of an international form (« +33… », already without « 00 »)."""
+    try:
+        number = phonenumbers.parse(compact, None)
+    except phonenumbers.NumberParseException:
+        return None
+    national = str(number.national_number)
+    if (number.country_code in _FRENCH_COUNTRY_CODES
+            and compact[1 + len(str(number.country_code)):].startswith("0")):
+        # « +33 (0)6… »: the national prefix written after the country code.
+        try:
+            number = phonenumbers.parse("+" + str(number.country_code) + national, None)
+        except phonenumbers.NumberParseException:
+            return None
+    e164 = _as_mobile(number)
+    if e164 is not None or number.country_code != 33:
+        return e164
+    # Not a metropolitan mobile: an overseas mobile written behind +33, as families and
+    # school files often do. Read its national number in each overseas region.
+    for region in _OVERSEAS_LIKE_METROPOLE:
+        try:
+            overseas = phonenumbers.parse("0" + str(number.national_number), region)
+        except phonenumbers.NumberParseException:
+            continue
+        if (e164 := _as_mobile(overseas)) is not None:
+            return e164
+    return None
+
+
 def parse_mobile_phone(raw: str, *, preferred_region: str = "FR") -> str:
     """Return the E.164 form of a French (metropolitan or overseas) mobile number.
 
-    International forms (+33…, 0033…, +262…) are read as written. A national form (06…,
-    0692…) is read in `preferred_region` first (the school's region), then in metropolitan
-    France and each overseas region: « 0692 12 34 56 » is not a valid +33 number but is a
-    valid +262 mobile. Raises InvalidPhoneNumber when nothing gives a mobile number.
+    International forms (+33…, 0033…, +262…, with or without « (0) » after the country
+    code) are read as written, except that an overseas mobile written behind the
+    metropolitan code is read as its overseas number: « +33 6 92 41 18 07 » and « 0033 692
+    41 18 07 » are +262 692 41 18 07 (issue 16). A national form (06…, 0692…) is read in
+    `preferred_region` first (the school's region), then in metropolitan France and each
+    overseas region: « 0692 12 34 56 » is not a valid +33 number but is a valid +262 mobile.
+    Invisible characters are ignored. Raises InvalidPhoneNumber when nothing gives a mobile
+    number.
     """
-    compact = PHONE_SEPARATORS.sub("", raw or "")
+    compact = PHONE_SEPARATORS.sub("", strip_invisible(raw))
     if compact.startswith("00"):
         compact = "+" + compact[2:]
     if not re.fullmatch(r"\+?\d{6,15}", compact):
         raise InvalidPhoneNumber()
     if compact.startswith("+"):
-        try:
-            number = phonenumbers.parse(compact, None)
-        except phonenumbers.NumberParseException as exc:
-            raise InvalidPhoneNumber() from exc
-        e164 = _as_mobile(number)
+        e164 = _international_mobile(compact)
         if e164 is None:
             raise InvalidPhoneNumber()
         return e164
@@ -174,7 +284,7 @@ def mobile_phone_readings(raw: str) -> tuple[str, ...]:
             return ()
         if e164 not in found:
             found.append(e164)
-        if (raw or "").strip().startswith(("+", "00")):
+        if strip_invisible(raw).strip().startswith(("+", "00")):
             break  # international form: one reading only
     return tuple(found)
 

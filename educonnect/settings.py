@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     # scopes and pages (before the back-office, whose admin replaces DOT's).
     "oauth2_provider",
     "oidc_idp",
+    "assistance",
     "backoffice.apps.BackofficeConfig",
 ]
 
@@ -519,3 +520,10 @@ OAUTH2_PROVIDER = {
     "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
     "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
 }
+# --- Academic assistance form (issue 16 §6) ----------------------------------------------
+# Requests per client IP address (its /64 for IPv6) and per e-mail address: enough for a
+# family who writes again, a brake on spam (assistance.limits).
+ASSISTANCE_MAX_REQUESTS_PER_IP = env.int("ASSISTANCE_MAX_REQUESTS_PER_IP", default=10)
+ASSISTANCE_IP_WINDOW_SECONDS = env.int("ASSISTANCE_IP_WINDOW_SECONDS", default=3600)
+ASSISTANCE_MAX_REQUESTS_PER_EMAIL = env.int("ASSISTANCE_MAX_REQUESTS_PER_EMAIL", default=5)
+ASSISTANCE_EMAIL_WINDOW_SECONDS = env.int("ASSISTANCE_EMAIL_WINDOW_SECONDS", default=24 * 3600)

@@ -7,10 +7,12 @@ urlpatterns = [
     path("services/", include("services_portal.urls")),
     path("idp/", include("saml_idp.urls")),
     path("notifications/", include("notifications.urls")),
+    path("assistance/", include("assistance.urls")),
     path("gestion/", admin.site.urls),
     # OpenID Connect provider: /.well-known/openid-configuration and /oidc/… (oidc_idp).
     path("", include("oidc_idp.urls")),
 ]
 
+handler403 = "educonnect.views.permission_denied"
 handler404 = "educonnect.views.page_not_found"
 handler500 = "educonnect.views.server_error"

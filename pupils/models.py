@@ -161,8 +161,8 @@ class GuardianRecord(models.Model):
     history = HistoricalRecords(excluded_fields=["last_name_key", "first_name_key"])
 
     class Meta:
-        verbose_name = _("responsable (fiche établissement)")
-        verbose_name_plural = _("responsables (fiches établissement)")
+        verbose_name = _("fiche responsable")
+        verbose_name_plural = _("fiches responsables")
         ordering = ["last_name", "first_name"]
         indexes = [
             # Back-office lists: a school's guardians by name, and all guardians by name.

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ftfy
+import ftfy.bad_codecs  # registers the codec « sloppy-windows-1252 »
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -30,9 +32,11 @@ from core.normalization import (
     InvalidPhoneNumber,
     ascii_fold,
     clean_name,
+    has_invisible,
     name_key,
     parse_mobile_phone,
     region_for_uai,
+    strip_invisible,
 )
 
 from .models import (
@@ -105,7 +109,13 @@ _KINDS = {kind.value for kind in EstablishmentKind}
 _CIVILITIES = {"mme": "Mme", "madame": "Mme", "mlle": "Mme", "mademoiselle": "Mme",
                "m": "M.", "mr": "M.", "monsieur": "M.", "": ""}
 _YES_NO = {"oui": True, "non": False}
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 and C1 controls (tab, line feed and carriage return excepted): C1 controls are what is
+# left of a double-encoded text that could not be repaired (« Ã\x81 »).
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Columns of free text, where a double-encoded value (« HÃ©lÃ¨ne ») is looked for and where
+# invisible characters are stripped with a warning.
+TEXT_COLUMNS = ("etablissement", "academie", "eleve_nom", "eleve_prenoms", "niveau",
+                "responsable_nom", "responsable_prenom")
 _validate_email = EmailValidator()
 _READ_BLOCK = 1 << 20
 # What a required column holds, as its error message names it.
@@ -166,6 +176,12 @@ class RosterRow:
     # Optional columns (OPTIONAL_COLUMNS): "" when absent or empty.
     national_id: str = ""
     academy_code: str = ""
+    # True when the file's number could not be used (a landline, a typo): the row is
+    # imported without it, and the number already stored for the guardian is kept.
+    mobile_phone_unusable: bool = False
+    # What was repaired or left out in this row (a double-encoded name, an invisible
+    # character, an unusable number), by line, column and reason, for the import's report.
+    warnings: tuple[RowError, ...] = ()
 
 
 @dataclass(slots=True)
@@ -414,9 +430,42 @@ class RosterFile:
         for column in OPTIONAL_COLUMNS:
             raw.setdefault(column, "")
         errors: list[RowError] = []
+        warnings: list[RowError] = []
 
         def error(column: str, reason: str) -> None:
             errors.append(RowError(line, column, reason))
+
+        def warning(column: str, reason: str) -> None:
+            warnings.append(RowError(line, column, reason))
+
+        repairs = {column: _repaired_encoding(raw[column]) for column in TEXT_COLUMNS
+                   if not raw[column].isascii()}
+        if any(repaired != raw[column] for column, repaired in repairs.items()):
+            # A row that is double-encoded beyond doubt somewhere is double-encoded
+            # everywhere: a short value ftfy alone leaves alone (« AyÅŸe ») is read back too
+            # when its bytes are valid UTF-8 (a real « JOÃO » is not: it stays).
+            repairs = {column: _undone_double_encoding(raw[column]) or repaired
+                       for column, repaired in repairs.items()}
+        for column in TEXT_COLUMNS:
+            value = raw[column]
+            repaired = repairs.get(column, value)
+            if repaired != value:
+                warning(column, _("texte mal encodé « %(value)s » (un fichier UTF-8 relu comme "
+                                  "Windows-1252 puis réenregistré), corrigé en « %(repaired)s » ; "
+                                  "vérifiez ce nom et corrigez le fichier d'origine.")
+                        % {"value": value, "repaired": repaired})
+                raw[column] = value = repaired
+            if has_invisible(value):
+                warning(column, _("caractère invisible (espace sans largeur, marque de sens "
+                                  "d'écriture, trait d'union conditionnel…) retiré de « "
+                                  "%(value)s ».") % {"value": strip_invisible(value)})
+                raw[column] = strip_invisible(value)
+        for column in ("uai", "ine", "eleve_date_naissance", "responsable_telephone_portable",
+                       "responsable_email", "responsable_civilite", "representant_legal",
+                       "type_etablissement"):
+            # Codes, dates, numbers and addresses: an invisible character is dropped silently.
+            if not raw[column].isascii():
+                raw[column] = strip_invisible(raw[column]).strip()
 
         if _CONTROL_CHARACTERS.search("".join(raw.values())):
             # A NUL or another control character would be refused by the database (and
@@ -481,16 +530,22 @@ class RosterFile:
         guardian_last_name = _required_name(raw, "responsable_nom", error)
         guardian_first_name = _required_name(raw, "responsable_prenom", error)
         mobile_phone = ""
+        mobile_phone_unusable = False
         if raw["responsable_telephone_portable"]:
             try:
                 mobile_phone = _mobile_phone(raw["responsable_telephone_portable"],
                                              region_for_uai(uai))
             except InvalidPhoneNumber:
-                error("responsable_telephone_portable",
-                      _("« %(value)s » n'est pas un numéro de téléphone portable ; écrivez un "
-                        "portable (06…, 07…, ou 0692… dans un établissement d'outre-mer), un "
-                        "numéro international (+33…, +262…), ou laissez la case vide.")
-                      % {"value": raw["responsable_telephone_portable"]})
+                # The pupil and the rest of the row are imported; only the number is left
+                # out (issue 16: a landline used to drop the whole row, pupil included).
+                mobile_phone_unusable = True
+                warning("responsable_telephone_portable",
+                        _("« %(value)s » n'est pas un numéro de téléphone portable : la ligne "
+                          "est importée sans ce numéro (celui déjà connu du responsable est "
+                          "gardé). Écrivez un portable (06…, 07…, ou 0692… dans un "
+                          "établissement d'outre-mer), un numéro international (+33…, "
+                          "+262…), ou laissez la case vide.")
+                        % {"value": raw["responsable_telephone_portable"]})
         email = raw["responsable_email"].lower()
         if email and not _valid_email(email):
             error("responsable_email",
@@ -546,6 +601,8 @@ class RosterFile:
             is_legal_representative=legal,
             national_id=national_id,
             academy_code=academy_code,
+            mobile_phone_unusable=mobile_phone_unusable,
+            warnings=tuple(warnings),
         )
 
 
@@ -572,6 +629,24 @@ def _valid_email(email: str) -> bool:
     except ValidationError:
         return False
     return True
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _repaired_encoding(value: str) -> str:
+    """`value` with its double encoding undone by ftfy (« HÃ©lÃ¨ne » → « Hélène »), or
+    `value` itself: ftfy changes only what is mojibake beyond doubt, so the names really
+    written with these letters (« JOÃO », « CONCEIÇÃO », « FALCÃO ») stay as written."""
+    return ftfy.fix_encoding(value)
+
+
+def _undone_double_encoding(value: str) -> str | None:
+    """`value`'s characters read as Windows-1252 bytes (ftfy's « sloppy » codec, which maps
+    the five holes of Windows-1252 too) then decoded as UTF-8; None when that is not valid
+    UTF-8 — as for any name really written with accented capitals (« JOÃO »)."""
+    try:
+        return value.encode("sloppy-windows-1252").decode("utf-8")
+    except UnicodeError:
+        return None
 
 
 @functools.lru_cache(maxsize=1 << 16)

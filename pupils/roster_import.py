@@ -45,6 +45,8 @@ from .roster import (
     RosterRow,
     RowError,
 )
+from .selectors import guardian_numbers_of_pupils
+from .signals import activation_data_fixed_send
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +103,8 @@ class RosterImportReport:
     rows_read: int = 0
     rows_imported: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # What was repaired or left out in rows that were imported (RosterRow.warnings).
+    warnings: list[RowError] = field(default_factory=list)
     rejected_lines: set[int] = field(default_factory=set)
     establishments: KindTally = field(default_factory=KindTally)
     pupils: KindTally = field(default_factory=KindTally)
@@ -128,6 +132,7 @@ class RosterImportReport:
             "completed": self.completed,
             "rows": {"read": self.rows_read, "imported": self.rows_imported,
                      "rejected": self.rows_rejected},
+            "warnings": len(self.warnings),
             **self.counts(),
             "seconds": round(self.seconds, 1),
         }
@@ -266,6 +271,9 @@ class _RosterImporter:
         # Records a row of this file already wrote: a later row's empty phone or email does
         # not blank what an earlier row said (sibling rows may be filled unevenly).
         self.touched_records: set[int] = set()
+        # Pupils of the current chunk whose birth date the file changed (a fix by the school
+        # that may unblock an activation: pupils.signals).
+        self.birth_dates_fixed: set[int] = set()
 
     def run(self, roster: RosterFile, chunk_size: int,
             on_progress: Callable[[int], None] | None) -> None:
@@ -311,9 +319,16 @@ class _RosterImporter:
                                                    _any(Pupil, "ine", {r.ine for r in rows}))}
                 rows = self._reject_other_pupils(rows, stored)
                 if rows:
+                    self.birth_dates_fixed = set()
                     establishments = self._upsert_establishments(rows)
                     pupils = self._upsert_pupils(rows, establishments, stored)
-                    self._upsert_guardians_and_links(rows, establishments, pupils)
+                    numbers_fixed = self._upsert_guardians_and_links(rows, establishments,
+                                                                     pupils)
+                    if self.birth_dates_fixed:
+                        numbers_fixed |= guardian_numbers_of_pupils(self.birth_dates_fixed)
+                    # After the chunk's commit (never in a dry run): clear the activation
+                    # counters of the numbers whose data the school fixed.
+                    activation_data_fixed_send(numbers=numbers_fixed, reason="roster_fixed")
         except DatabaseError as exc:
             # The chunk's transaction is rolled back; the chunks before it stay written.
             # Class and SQLSTATE only: a database message may quote a row (an INE, a name).
@@ -326,6 +341,8 @@ class _RosterImporter:
                 "sans rien dupliquer."
             ) % {"first": chunk_rows[0].line, "last": chunk_rows[-1].line}) from exc
         self.report.rows_imported += len(rows)
+        for row in rows:
+            self.report.warnings.extend(row.warnings)
 
     def _reject_other_pupils(self, rows: list[RosterRow], stored: dict) -> list[RosterRow]:
         """Reject the rows whose INE is already another child's; return the others.
@@ -428,6 +445,8 @@ class _RosterImporter:
             elif tuple(getattr(pupil, name) for name in PUPIL_FIELDS) != values or any(
                 getattr(pupil, name) != value for name, value in optional.items()
             ):
+                if pupil.birth_date != row.birth_date:
+                    self.birth_dates_fixed.add(pupil.id)
                 for name, value in zip(PUPIL_FIELDS, values, strict=True):
                     setattr(pupil, name, value)
                 for name, value in optional.items():
@@ -443,7 +462,9 @@ class _RosterImporter:
     # --- Guardian records and links --------------------------------------------------------
 
     def _upsert_guardians_and_links(self, rows: list[RosterRow], establishments: dict[str, int],
-                                    pupils: dict) -> None:
+                                    pupils: dict) -> set[str]:
+        """Match, write and link the rows' guardians; return the mobile numbers the file
+        changed (old and new), for pupils.signals."""
         chunk = _ChunkGuardians.load(rows, establishments, pupils)
         matched: set[int] = set()
         # Pass 1: exact names among the records already linked to the pupil, for every row,
@@ -468,7 +489,7 @@ class _RosterImporter:
                 or chunk.new_record(row, establishment_id)
             )
             self._take(chunk, record, pupil_id, row)
-        self._save(chunk)
+        return self._save(chunk)
 
     def _take(self, chunk: _ChunkGuardians, record, pupil_id: int, row: RosterRow) -> None:
         # Applied at once, so that the next rows are matched against what this file says (a
@@ -494,17 +515,25 @@ class _RosterImporter:
         # over an empty one.
         if row.civility or not already:
             record.civility = row.civility
-        if row.mobile_phone or not already:
+        if row.mobile_phone_unusable:
+            pass  # the file's number could not be used: the stored one stays
+        elif row.mobile_phone or not already:
             record.mobile_phone = row.mobile_phone
         if row.email or not already:
             record.email = row.email
 
-    def _save(self, chunk: _ChunkGuardians) -> None:
+    def _save(self, chunk: _ChunkGuardians) -> set[str]:
         guardians, links = self.report.guardians, self.report.links
         touched = [r for r in chunk.records if id(r) in chunk.touched]
         new_records = [r for r in touched if r.id is None]
         changed_records = [r for r in touched if r.id is not None
                            and _record_values(r) != chunk.original[id(r)]]
+        phone_at = RECORD_FIELDS.index("mobile_phone")
+        numbers_fixed = set()
+        for record in changed_records:
+            old = chunk.original[id(record)][phone_at] or ""
+            if str(record.mobile_phone or "") != str(old):
+                numbers_fixed.update((str(old), str(record.mobile_phone or "")))
         _insert_with_history(GuardianRecord, new_records)
         _update_with_history(GuardianRecord, changed_records, RECORD_FIELDS)
         guardians.created.update(r.id for r in new_records)
@@ -524,6 +553,8 @@ class _RosterImporter:
         links.seen.update(link.id for link in chunk.touched_links)
         self.claimed.update((chunk.by_identity[record_identity].id, pupil_id)
                             for record_identity, pupil_id in chunk.claimed)
+        numbers_fixed.discard("")
+        return numbers_fixed
 
 
 def _record_values(record) -> tuple:

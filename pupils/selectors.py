@@ -2,7 +2,7 @@
 
 from django.db.models import Exists, OuterRef, QuerySet
 
-from .models import Pupil, Responsibility, ResponsibilityStatus
+from .models import GuardianRecord, Pupil, Responsibility, ResponsibilityStatus
 
 
 def pupils_of_guardian_account(account) -> QuerySet[Pupil]:
@@ -30,3 +30,13 @@ def pupils_of_guardian_account(account) -> QuerySet[Pupil]:
 def pupil_of_account(account) -> Pupil | None:
     """The pupil record behind a pupil account, with their establishment."""
     return Pupil.objects.select_related("establishment").filter(account=account).first()
+
+
+def guardian_numbers_of_pupils(pupil_ids) -> set[str]:
+    """E.164 mobile numbers of the guardian records linked to these pupils (any link
+    status). One query on Responsibility(pupil) then GuardianRecord's primary key."""
+    return {
+        str(number) for number in GuardianRecord.objects.filter(
+            responsibilities__pupil_id__in=list(pupil_ids)
+        ).exclude(mobile_phone="").values_list("mobile_phone", flat=True)
+    }

@@ -48,6 +48,8 @@ from core.normalization import (
 )
 
 from .models import GuardianRecord, Pupil, Responsibility, ResponsibilityStatus
+from .selectors import guardian_numbers_of_pupils
+from .signals import activation_data_fixed_send
 from .validators import FIELD_LABEL as BIRTH_DATE_LABEL
 from .validators import BirthDateError, birth_date_check
 
@@ -149,6 +151,10 @@ def guardian_record_contact_update(
     journal_record(kind, request=request, account=record.account, actor=actor,
                    guardian_record=record.pk, establishment=record.establishment.uai,
                    changed=changed)
+    if "mobile_phone" in changed:
+        # The parent blocked with the old number (or refused with the new one) starts again.
+        activation_data_fixed_send(numbers=(before["mobile_phone"], after["mobile_phone"]),
+                                   reason="mobile_phone_fixed")
     return record
 
 
@@ -211,7 +217,8 @@ def pupil_update(
     activation). Arguments as pupil_update_validate.
 
     Journal: PUPIL_UPDATED with the names of the changed fields, on the pupil's own account
-    (if any). Returns the pupil as stored.
+    (if any). A changed birth date clears the activation counters of the numbers of the
+    pupil's guardians (pupils.signals). Returns the pupil as stored.
     """
     stored = (Pupil.objects.select_for_update(of=("self",))
               .select_related("establishment", "account").get(pk=pupil.pk))
@@ -227,7 +234,11 @@ def pupil_update(
     _save_with_history(stored, actor=actor, kind=kind, fields=changed)
     journal_record(kind, request=request, account=stored.account, actor=actor,
                    pupil=stored.pk, establishment=stored.establishment.uai, changed=changed)
+    if "birth_date" in changed:
+        activation_data_fixed_send(numbers=guardian_numbers_of_pupils([stored.pk]),
+                                   reason="birth_date_fixed")
     return stored
+
 
 
 # --- Links between guardian records and pupils ------------------------------------------

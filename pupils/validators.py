@@ -36,6 +36,12 @@ EXAMPLE = "14/03/2012"
 
 # JJ/MM/AAAA; one-digit days and months are tolerated (spreadsheets write 1/9/2014).
 _TEXT_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+# AAAA-MM-JJ (ISO 8601, what databases and many exports write): unambiguous too.
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+# A spreadsheet that stores dates as date-times exports midnight after the date
+# (« 23/10/2015 00:00 », « 2015-10-23 00:00:00 »): the time is dropped; another time of day
+# is not a birth date and stays a format error.
+_MIDNIGHT = re.compile(r"(?:\s+|T)00:00(?::00(?:\.0+)?)?$")
 
 
 class BirthDateError(ValueError):
@@ -107,16 +113,24 @@ def birth_date_from_parts(day: str, month: str, year: str) -> datetime.date:
 
 
 def birth_date_parse(text: str) -> datetime.date:
-    """The date written « JJ/MM/AAAA » in `text` (surrounding spaces ignored).
+    """The date written in `text` (surrounding spaces ignored), in one of the unambiguous
+    forms: « JJ/MM/AAAA » (« 1/9/2014 » too) or « AAAA-MM-JJ », either one followed by
+    midnight as spreadsheets export date-times (« 23/10/2015 00:00 »). Anything else
+    (« 10/23/2015 », « 23/10/15 », « 23.10.2015 ») is a format error: a date read wrong
+    would lock a family out of activation.
 
     Raises BirthDateError "format" or "impossible". Bounds are not checked here.
     """
     value = (text or "").strip()
-    match = _TEXT_DATE.fullmatch(value)
-    if match is None:
+    date_part = _MIDNIGHT.sub("", value)
+    if match := _TEXT_DATE.fullmatch(date_part):
+        day, month, year = match.groups()
+    elif match := _ISO_DATE.fullmatch(date_part):
+        year, month, day = match.groups()
+    else:
         raise BirthDateError("format", _reason("format", value))
     try:
-        return birth_date_from_parts(*match.groups())
+        return birth_date_from_parts(day, month, year)
     except BirthDateError as error:
         raise BirthDateError(error.code, _reason(error.code, value)) from None
 

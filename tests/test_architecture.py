@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BUSINESS_APPS = ("accounts", "pupils", "activation", "notifications", "services_portal",
-                 "saml_idp", "oidc_idp")
+                 "saml_idp", "oidc_idp", "assistance")
 APPS = ("core", *BUSINESS_APPS, "backoffice")
 
 # Which project apps each app may import (besides itself and `educonnect` settings/checks).
@@ -25,6 +25,7 @@ ALLOWED = {
     "services_portal": {"core", "accounts", "pupils"},
     "saml_idp": {"core", "accounts", "pupils"},
     "oidc_idp": {"core", "accounts", "pupils"},
+    "assistance": {"core", "accounts", "pupils", "notifications"},
     "backoffice": set(APPS) - {"backoffice"},
 }
 

@@ -18,15 +18,17 @@
   var config = JSON.parse(configNode.textContent);
   var specials = config.special;
 
-  // Same folding as pupils.normalization.name_key: no accents, lowercase, letters and digits.
+  // Same folding as core.normalization.name_key: every Latin letter transliterated by the
+  // server's table (config.fold: « ı » → « i », « ß » → « ss »), lowercase, letters and
+  // digits only.
+  var fold = config.fold || {};
   function nameKey(text) {
-    return text
-      .normalize("NFKD")
-      .replace(/[\u0300-\u036f]/g, "")
-      .toLowerCase()
-      .replace(/œ/g, "oe")
-      .replace(/æ/g, "ae")
-      .replace(/[^a-z0-9]+/g, "");
+    var out = "";
+    for (var i = 0; i < text.length; i += 1) {
+      var c = text.charAt(i);
+      out += c.charCodeAt(0) < 128 ? c : (fold[c] || "");
+    }
+    return out.toLowerCase().replace(/[^a-z0-9]+/g, "");
   }
 
   function checks(value) {

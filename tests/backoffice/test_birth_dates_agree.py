@@ -24,7 +24,8 @@ def _typed_dates():
 
     return [
         ("31/02/2013", False),
-        ("2013-04-12", False),
+        ("2013-04-12", True),  # AAAA-MM-JJ: unambiguous (issue 16 §3)
+        ("12-04-2013", False),
         (typed(today + datetime.timedelta(days=1)), False),  # tomorrow
         (typed(today - datetime.timedelta(days=180)), False),  # six months old
         (typed(years_before(today, 101)), False),

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.limits import SIGN_IN_PER_IDENTIFIER
 from accounts.models import AccountState
-from activation.flows import ACTIVATION_CODE, SMS_ACTIVATION, ActivationData
+from activation.flows import ACTIVATION_CODE, SMS_ACTIVATION, WRONG_DATES_PER_PHONE, ActivationData
 from activation.services import activation_flow_start
 from core import codes, ratelimit
 from core.flows import flow_start
@@ -125,7 +125,15 @@ def test_unlock_lifts_a_portal_sign_in_suspended_after_failures(helpdesk_client,
 
 def test_close_releases_the_guardian_records(helpdesk_client, helpdesk_agent, world):
     account = world.account_a1
-    response = helpdesk_client.post(account_url(account, "close"), {"close-reason": REASON})
+    # Closing cannot be undone: without the confirmation box, nothing happens.
+    unconfirmed = helpdesk_client.post(account_url(account, "close"), {"close-reason": REASON})
+    assert unconfirmed.status_code == 400
+    assert "Confirmation : cochez la case pour confirmer la fermeture du compte." in unescape(
+        unconfirmed.content.decode())
+    account.refresh_from_db()
+    assert account.state == AccountState.ACTIVE
+    response = helpdesk_client.post(account_url(account, "close"),
+                                    {"close-reason": REASON, "close-confirm": "on"})
     assert response.status_code == 302
     account.refresh_from_db()
     world.rec_a1.refresh_from_db()
@@ -237,3 +245,67 @@ def test_resend_tells_the_agent_when_a_silent_limit_held_the_sms(helpdesk_client
     # The flow's journal says why, in words.
     body = helpdesk_client.get(reverse("admin:helpdesk_record", args=[world.rec_a2.pk]))
     assert "envoi trop rapproché au même destinataire" in body.content.decode()
+
+
+# --- Issue 16 §5: « Débloquer l'activation » -------------------------------------------------
+
+def test_unblock_activation_clears_the_numbers_counters_with_a_journaled_reason(
+    helpdesk_client, helpdesk_agent, world
+):
+    phone = "+33622334455"  # world.rec_a2, no account
+    for _ in range(10):
+        ratelimit.hit(WRONG_DATES_PER_PHONE, phone)
+    url = f"/gestion/assistance/fiches/{world.rec_a2.pk}/"
+    page = unescape(helpdesk_client.get(url).content.decode())
+    assert "10 date(s) de naissance erronée(s) sur 10 permises" in page
+    assert "Débloquer l'activation" in page
+
+    refused = helpdesk_client.post(url + "debloquer/", {"unblock-reason": ""})
+    assert refused.status_code == 400
+    assert "Motif : saisissez la raison de cette action" in unescape(refused.content.decode())
+    assert not ratelimit.peek(WRONG_DATES_PER_PHONE, phone)
+
+    response = helpdesk_client.post(url + "debloquer/",
+                                    {"unblock-reason": "Date corrigée par le collège"})
+    assert response.status_code == 302
+    assert ratelimit.used(WRONG_DATES_PER_PHONE, phone) == 0
+    event = JournalEvent.objects.get(kind="helpdesk.activation_unblocked")
+    assert event.actor == helpdesk_agent
+    assert event.data == {"guardian_record": world.rec_a2.pk,
+                          "reason": "Date corrigée par le collège"}
+    assert "L'activation est débloquée" in unescape(
+        helpdesk_client.get(response["Location"]).content.decode())
+
+
+def test_a_secretary_cannot_unblock(secretary_client, world):
+    response = secretary_client.post(
+        f"/gestion/assistance/fiches/{world.rec_a1.pk}/debloquer/", {"unblock-reason": "essai"})
+    assert response.status_code == 403
+
+
+def test_the_identifier_is_sent_by_sms_to_the_accounts_verified_number_only(
+    helpdesk_client, helpdesk_agent, world, settings, django_capture_on_commit_callbacks
+):
+    from notifications import sms
+
+    settings.SMS_BACKEND = "notifications.sms.LocmemSMSBackend"
+    sms.outbox.clear()
+    account = world.account_a1
+    account.phone_verified = True
+    account.save(update_fields=["phone_verified"])
+    url = reverse("admin:helpdesk_account_identifier", args=[account.pk])
+    assert "Renvoyer l'identifiant par SMS" in unescape(
+        helpdesk_client.get(account_url(account)).content.decode())
+    assert helpdesk_client.post(url, {"identifier-reason": ""}).status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        response = helpdesk_client.post(url, {"identifier-reason": REASON})
+    assert response.status_code == 302
+    [message] = sms.outbox
+    assert message.to == "+33611223344" and "H.LEFEVRE12" in message.body
+    event = JournalEvent.objects.get(kind="helpdesk.identifier_sent")
+    assert event.actor == helpdesk_agent and event.data == {"reason": REASON}
+
+    account.phone_verified = False
+    account.save(update_fields=["phone_verified"])
+    helpdesk_client.post(url, {"identifier-reason": REASON})
+    assert len(sms.outbox) == 1  # no verified number: nothing sent

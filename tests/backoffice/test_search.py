@@ -1,9 +1,12 @@
 """The helpdesk search: the shape of the query picks the field; partial, unaccented and
 differently written input finds the account."""
 
+from html import unescape
+
 import pytest
 from django.urls import reverse
 
+from activation.services import activation_flow_start
 from backoffice.selectors import (
     InvalidSearch,
     Shape,
@@ -11,7 +14,12 @@ from backoffice.selectors import (
     helpdesk_search,
     search_query_parse,
 )
-from tests.factories import AccountFactory, GuardianRecordFactory, PupilFactory
+from tests.factories import (
+    AccountFactory,
+    GuardianRecordFactory,
+    PupilFactory,
+    ResponsibilityFactory,
+)
 
 SEARCH = "/gestion/assistance/"
 
@@ -170,3 +178,66 @@ def test_first_and_last_name_find_a_record_without_account(world):
     results = helpdesk_search(query=search_query_parse("Thi Nguyen"),
                               scope=StaffScope(everything=True))
     assert results.records == [world.rec_a2]
+
+
+# --- Issue 16: overseas mobiles behind +33, letters without decomposition --------------------
+
+@pytest.mark.parametrize("typed", ["+33 6 92 41 18 07", "0033 6 92 41 18 07",
+                                   "+33 (0)6 92 41 18 07"])
+def test_an_overseas_mobile_typed_behind_plus_33_is_searched_as_its_overseas_number(typed):
+    query = search_query_parse(typed)
+    assert query.shape == Shape.PHONE
+    assert query.phones == ("+262692411807",)
+
+
+@pytest.mark.django_db
+def test_the_search_page_finds_a_reunion_family_by_its_number_behind_plus_33(
+    helpdesk_client, world
+):
+    GuardianRecordFactory(establishment=world.a1, last_name="Payet", first_name="Marie",
+                          mobile_phone="+262692411807")
+    response = helpdesk_client.get(SEARCH, {"q": "+33 6 92 41 18 07"})
+    assert response.status_code == 200
+    assert "PAYET Marie" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("typed", ["HALICI", "halici", "alic"])
+def test_a_name_with_a_dotless_i_is_found_as_typed_without_it(helpdesk_client, world, typed):
+    # The account is found through the SQL twin educonnect_name_key(), the record through
+    # its stored key: both transliterate the ı.
+    account = AccountFactory(identifier="a.halici10", first_name="Ayşe", last_name="Halıcı")
+    GuardianRecordFactory(establishment=world.a1, last_name="Halıcı", first_name="Ayşe",
+                          mobile_phone="+33644556677", account=account)
+    GuardianRecordFactory(establishment=world.a1, last_name="Halıcı", first_name="Emre",
+                          mobile_phone="+33644556688")
+    body = helpdesk_client.get(SEARCH, {"q": typed}).content.decode()
+    assert "A.HALICI10" in body  # the account
+    assert "HALICI Emre" in body  # the record without account
+
+
+@pytest.mark.django_db
+def test_a_parents_failed_attempts_are_found_by_the_number_typed(
+    helpdesk_client, world, settings
+):
+    settings.SMS_BACKEND = "notifications.sms.LocmemSMSBackend"
+    # A typo in the name: nothing matched, no SMS — the helpdesk still sees the attempt.
+    activation_flow_start(last_name="Lefevre", first_name="Helen", phone="+33611223344")
+    activation_flow_start(last_name="Lefèvre", first_name="Hélène", phone="+33611223344")
+    body = unescape(helpdesk_client.get(SEARCH, {"q": "06 11 22 33 44"}).content.decode())
+    assert "Lefevre Helen" in body
+    assert "Aucune fiche ne correspond au nom et au numéro saisis (aucun SMS envoyé)" in body
+    assert "Code envoyé, en attente de sa saisie" in body
+
+
+@pytest.mark.django_db
+def test_an_attempt_matching_another_academys_records_is_not_shown(helpdesk_client, world,
+                                                                   settings):
+    settings.SMS_BACKEND = "notifications.sms.LocmemSMSBackend"
+    record = GuardianRecordFactory(establishment=world.b1, last_name="Ampère", first_name="Léo",
+                                   mobile_phone="+33699887766")
+    ResponsibilityFactory(guardian_record=record, pupil=world.pupil_b1)
+    activation_flow_start(last_name="Ampère", first_name="Léo", phone="+33699887766")  # Lyon
+    body = unescape(helpdesk_client.get(SEARCH, {"q": "06 99 88 77 66"}).content.decode())
+    assert "Code envoyé" not in body and "Ampère" not in body
+    assert "Aucune activation récente n'a été commencée avec ce numéro." in body

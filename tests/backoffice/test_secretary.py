@@ -146,7 +146,8 @@ def test_birth_date_fix_is_audited(secretary_client, secretary, world):
     ("typed", "message"),
     [("31/02/2013", "Date de naissance : la date « 31/02/2013 » n&#x27;existe pas ; vérifiez "
                     "le jour et le mois."),
-     ("2013-04-12", "Date de naissance : la date « 2013-04-12 » est mal écrite ; écrivez-la au "
+     # (AAAA-MM-JJ is accepted since issue 16 §3; a day-first form with dashes is not.)
+     ("12-04-2013", "Date de naissance : la date « 12-04-2013 » est mal écrite ; écrivez-la au "
                     "format JJ/MM/AAAA"),
      ("01/01/2099", "Date de naissance : la date « 01/01/2099 » est dans le futur ; vérifiez "
                     "l&#x27;année."),

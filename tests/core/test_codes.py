@@ -232,3 +232,7 @@ def test_the_recipient_cooldown_holds_back_other_flows_not_the_flows_own_resend(
     # … and the cooldown still runs from the flow's own resend.
     assert issue(a_flow(), minutes=2).not_sent_reason == "recipient_cooldown"
     assert OutboundMessage.objects.count() == 2
+
+
+def test_invisible_characters_pasted_with_a_code_are_dropped():
+    assert codes.code_normalize("K7P\u200bMX4\u2060") == "K7PMX4"

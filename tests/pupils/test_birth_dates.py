@@ -37,8 +37,12 @@ def test_dates_written_jj_mm_aaaa_are_read(typed, date):
                                   "mois."),
      ("29/02/2015", "impossible", "la date « 29/02/2015 » n'existe pas ; vérifiez le jour et le "
                                   "mois."),
-     ("2013-02-01", "format", "la date « 2013-02-01 » est mal écrite ; écrivez-la au format "
+     # AAAA-MM-JJ is read since issue 16 §3; day first with dashes is still not.
+     ("01-02-2013", "format", "la date « 01-02-2013 » est mal écrite ; écrivez-la au format "
                               "JJ/MM/AAAA, par exemple 14/03/2012."),
+     ("2013-02-30", "impossible", "la date « 2013-02-30 » n'existe pas ; vérifiez le jour et "
+                                  "le mois."),
+     ("23/10/2015 14:30", "format", None),
      ("14/03/12", "format", None), ("14/03/２０１２", "format", None), ("", "format", None)],
 )
 def test_unreadable_dates_say_what_to_fix(typed, code, reason):

@@ -179,13 +179,13 @@ def test_every_bad_row_is_reported_by_line_column_and_reason_and_good_rows_are_k
         row(ine="100000002AA", uai="075001A"),                           # 3
         row(ine="10000003AA"),                                           # 4
         row(ine="100000004AA", eleve_date_naissance="31/02/2015"),       # 5
-        row(ine="100000005AA", responsable_telephone_portable="01 23 45 67 89"),  # 6
-        row(ine="100000006AA", responsable_telephone_portable="pas de portable"),  # 7
+        row(ine="100000005AA", eleve_date_naissance="10/23/2015"),       # 6, month 23
+        row(ine="100000006AA", eleve_date_naissance="23/10/15"),         # 7, two-digit year
         row(ine="100000007AA", eleve_nom=""),                            # 8
         row(ine="100000008AA", type_etablissement="universite"),         # 9
         row(ine="100000009AA", representant_legal="peut-être"),          # 10
         "",                                                              # 11, blank: skipped
-        row(ine="100000010AA", eleve_date_naissance="2015-02-01",
+        row(ine="100000010AA", eleve_date_naissance="01-02-2015",
             responsable_prenom="  ", responsable_email="pas-une-adresse"),  # 12, three problems
         row(ine="100000011AA", responsable_civilite="Dr"),               # 13
         row(ine="100000012AA", responsable_prenom="Marc"),               # 14, good
@@ -202,20 +202,16 @@ def test_every_bad_row_is_reported_by_line_column_and_reason_and_good_rows_are_k
         "9 chiffres, puis un chiffre ou une lettre, puis une lettre, par exemple 123456789AB.",
         "ligne 5, colonne eleve_date_naissance: la date « 31/02/2015 » n'existe pas ; vérifiez "
         "le jour et le mois.",
-        "ligne 6, colonne responsable_telephone_portable: « 01 23 45 67 89 » n'est pas un "
-        "numéro de téléphone portable ; écrivez un portable (06…, 07…, ou 0692… dans un "
-        "établissement d'outre-mer), un numéro international (+33…, +262…), ou laissez la "
-        "case vide.",
-        "ligne 7, colonne responsable_telephone_portable: « pas de portable » n'est pas un "
-        "numéro de téléphone portable ; écrivez un portable (06…, 07…, ou 0692… dans un "
-        "établissement d'outre-mer), un numéro international (+33…, +262…), ou laissez la "
-        "case vide.",
+        "ligne 6, colonne eleve_date_naissance: la date « 10/23/2015 » n'existe pas ; "
+        "vérifiez le jour et le mois.",
+        "ligne 7, colonne eleve_date_naissance: la date « 23/10/15 » est mal écrite ; "
+        "écrivez-la au format JJ/MM/AAAA, par exemple 14/03/2012.",
         "ligne 8, colonne eleve_nom: valeur manquante ; le nom de l'élève est obligatoire.",
         "ligne 9, colonne type_etablissement: type « universite » inconnu ; valeurs "
         "possibles : ecole, college, lycee, lp.",
         "ligne 10, colonne representant_legal: valeur « peut-être » inconnue ; écrivez oui "
         "ou non.",
-        "ligne 12, colonne eleve_date_naissance: la date « 2015-02-01 » est mal écrite ; "
+        "ligne 12, colonne eleve_date_naissance: la date « 01-02-2015 » est mal écrite ; "
         "écrivez-la au format JJ/MM/AAAA, par exemple 14/03/2012.",
         "ligne 12, colonne responsable_prenom: valeur manquante ; le prénom du responsable "
         "est obligatoire.",
@@ -228,7 +224,7 @@ def test_every_bad_row_is_reported_by_line_column_and_reason_and_good_rows_are_k
     assert "Lignes : 12 lues, 2 importées, 10 rejetées." in output
     assert set(Pupil.objects.values_list("ine", flat=True)) == {"100000001AA", "100000012AA"}
     table = summary(output)
-    assert table["Élèves"] == [2, 0, 0, 4]  # lines 4, 5, 8 and 12
+    assert table["Élèves"] == [2, 0, 0, 6]  # lines 4, 5, 6, 7, 8 and 12
     assert table["Établissements"] == [1, 0, 0, 2]  # lines 3 (another UAI) and 9
     assert table["Liens responsable–élève"][3] == 10
 

@@ -84,6 +84,11 @@ class Command(BaseCommand):
             out.write(str(error))
         if report.errors:
             out.write("")
+        if report.warnings:
+            out.write(_("Avertissements (ces lignes ont été importées) :"))
+            for warning in sorted(report.warnings, key=lambda e: e.line):
+                out.write(str(warning))
+            out.write("")
         seconds = f"{report.seconds:.1f}".replace(".", ",")
         if report.dry_run:
             out.write(_("Simulation de l'import de « %(file)s » terminée en %(seconds)s s.")
