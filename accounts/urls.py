@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.profile_choice, name="profile_choice"),
     path("connexion/<slug:profile>/", views.sign_in, name="login"),
     path("deconnexion/", views.logout_view, name="logout"),
+    path("", include("accounts.recovery.urls")),
 ]
