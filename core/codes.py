@@ -268,9 +268,9 @@ def code_issue(
 def _recipient_allows(
     purpose: CodePurpose, recipient: str, *, flow: Flow, deliver: bool
 ) -> tuple[str, int]:
-    """(not-sent reason or "", seconds to wait). The quota is read for a non-match too;
-    only a message actually sent is counted. What differs between the two is a message's
-    own work: the counting here (a few Redis calls) and the outbox row.
+    """(not-sent reason or "", seconds to wait). A non-match makes the same Redis round trips
+    as a message sent, as reads (only a message actually sent is counted): what differs
+    between the two is the outbox row.
 
     The cooldown holds back codes of *other* flows: when the last code sent to this
     recipient came from this very flow, the flow's own resend cooldown (already passed) is
@@ -278,11 +278,18 @@ def _recipient_allows(
     """
     key = recipient_key(purpose.channel, recipient)
     quota = ratelimit.peek(purpose.recipient_rule, key)
+    window = RECIPIENT_COOLDOWN.window_seconds
     if not deliver:
+        # The same Redis round trips as a message sent (cooldown, quota, last sender), as
+        # reads: a non-match takes as long and counts nothing against the number typed.
+        if window > 0:
+            ratelimit.peek(RECIPIENT_COOLDOWN, key)
+        ratelimit.peek(purpose.recipient_rule, key)
+        if window > 0:
+            cache.get(_last_sender_key(key))
         return CodeNotSentReason.NO_MATCH, 0
     if not quota:
         return CodeNotSentReason.RECIPIENT_QUOTA, quota.retry_after
-    window = RECIPIENT_COOLDOWN.window_seconds
     if window > 0:
         cooldown = ratelimit.hit(RECIPIENT_COOLDOWN, key)
         last_sender = _last_sender_key(key)

@@ -214,14 +214,24 @@ def _send_refusal(refused: CodeRefused) -> RecoveryRefused:
                            retry_after=refused.retry_after)
 
 
-def _code_send(flow: Flow, data: RecoveryData, *, request, now) -> None:
-    account = flow.account if data.phone_known else None
+def _flow_account(flow: Flow) -> Account | None:
+    """The flow's account, read with one query whether there is one or not (a lazy
+    `flow.account` would query for a known identifier only)."""
+    return Account.objects.filter(pk=flow.account_id).first()
+
+
+def _code_send(flow: Flow, data: RecoveryData, account: Account | None, *, request,
+               now) -> None:
+    if not data.phone_known:
+        account = None
     codes.code_issue(
         flow=flow, purpose=PASSWORD_RESET_SMS,
         recipient=str(account.phone) if account is not None else "",
         deliver=account is not None,
         ip=client_ip(request) if request is not None else "", request=request, now=now,
     )
+    # The helpdesk finds an account's recoveries by the number too (flow_phone_created).
+    flow.phone = str(account.phone) if account is not None else ""
 
 
 def password_recovery_channel_choose(
@@ -238,20 +248,19 @@ def password_recovery_channel_choose(
         with transaction.atomic():
             flow = flow_lock(flow_id=flow_id, kind=PASSWORD_RECOVERY, step="channel", now=now)
             data = RecoveryData.of(flow)
+            account = _flow_account(flow)
             if channel == Channel.SMS and data.profile == AccountKind.GUARDIAN:
-                if data.phone_known:
-                    flow.phone = flow.account.phone
-                _code_send(flow, data, request=request, now=now)
+                _code_send(flow, data, account, request=request, now=now)
                 flow_move(flow, step="code")
             elif channel == Channel.EMAIL:
-                _link_send(flow, data, request=request, now=now)
+                _link_send(flow, data, account, request=request, now=now)
                 flow_move(flow, step="link")
             else:
                 raise ValueError(f"Unknown recovery channel {channel!r}")
             data.channel = channel
             data.store(flow)
             journal_record(EventKind.PASSWORD_RECOVERY_CHANNEL_CHOSEN, request=request,
-                           account=flow.account, flow_id=flow.id, channel=channel)
+                           account=account, flow_id=flow.id, channel=channel)
             flow_touch(flow, now=now)
             flow.save()
     except CodeRefused as refused:
@@ -267,7 +276,8 @@ def password_recovery_code_resend(*, flow_id: UUID, request: HttpRequest | None 
     try:
         with transaction.atomic():
             flow = flow_lock(flow_id=flow_id, kind=PASSWORD_RECOVERY, step="code", now=now)
-            _code_send(flow, RecoveryData.of(flow), request=request, now=now)
+            _code_send(flow, RecoveryData.of(flow), _flow_account(flow), request=request,
+                       now=now)
             flow_touch(flow, now=now)
             flow.save()
     except CodeRefused as refused:
@@ -359,7 +369,8 @@ def _tell_other_channel(account: Account, *, flow: Flow, channel: str, request,
 # --- The e-mail path (core.tokens, notifications.emails) ---------------------------------
 
 
-def _link_send(flow: Flow, data: RecoveryData, *, request, now) -> None:
+def _link_send(flow: Flow, data: RecoveryData, account: Account | None, *, request,
+               now) -> None:
     raise NotImplementedError
 
 
