@@ -31,6 +31,15 @@ DETAIL_LABELS = {
     "status_after": _("état après"),
     "kept": _("lien maintenu"),
     "is_legal_representative": _("représentant légal"),
+    # Recoveries (accounts.recovery).
+    "channel": _("canal"),
+}
+# Values of « channel », and the reasons a password was changed (accounts.services
+# .account_password_set), as the helpdesk reads them.
+CHANNEL_LABELS = {"sms": _("SMS"), "email": _("courriel")}
+PASSWORD_CHANGE_REASONS = {
+    "recovery_sms": _("mot de passe oublié, code reçu par SMS"),
+    "recovery_email": _("mot de passe oublié, lien reçu par courriel"),
 }
 # Field names listed under « changed », as the back-office's forms label them.
 FIELD_LABELS = {
@@ -77,6 +86,10 @@ def _detail(key: str, value) -> str:
     # Why a code was not sent (core.codes) reads in French; an agent's typed reason as typed.
     if key == "reason" and value in CodeNotSentReason.values:
         return str(CodeNotSentReason(value).label)
+    if key == "reason" and value in PASSWORD_CHANGE_REASONS:
+        return str(PASSWORD_CHANGE_REASONS[value])
+    if key == "channel" and value in CHANNEL_LABELS:
+        return str(CHANNEL_LABELS[value])
     return _text(_field_labels(value) if key == "changed" else value)
 
 
