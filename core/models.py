@@ -212,3 +212,51 @@ class FlowCode(models.Model):
 
     def __str__(self):
         return f"{self.purpose} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# --- Link tokens ------------------------------------------------------------------------
+
+
+class LinkToken(models.Model):
+    """One single-use link sent by e-mail (an address validation, a password reset…).
+
+    Only the SHA-256 of the random token is kept (core.tokens): the token is 256 random bits,
+    so the hash alone cannot be reversed or guessed, and no key is needed. `payload` holds
+    what the link is about (e.g. the new e-mail address), never a secret. Rows are written
+    and changed only by core.tokens, and purged LINK_TOKEN_RETENTION_DAYS after they expired.
+    """
+
+    purpose = models.CharField(_("usage"), max_length=40)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="link_tokens",
+        verbose_name=_("compte"),
+        db_index=False,  # link_token_account_purpose below serves the FK and revocation
+    )
+    flow_id = models.UUIDField(_("parcours"), null=True, blank=True)
+    # Hex SHA-256 of the raw token: the only lookup key, unique (its index serves the lookup).
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    payload = models.JSONField(_("données du lien"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    expires_at = models.DateTimeField(_("valable jusqu'au"))
+    used_at = models.DateTimeField(_("utilisé le"), null=True, blank=True)
+    # A newer link of the same purpose replaced this one (core.tokens.link_tokens_revoke).
+    revoked_at = models.DateTimeField(_("annulé le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lien à usage unique")
+        verbose_name_plural = _("liens à usage unique")
+        ordering = ["-created_at"]
+        indexes = [
+            # Revocation ("void this account's live reset links") and the FK's deletes.
+            models.Index(fields=["account", "purpose"], name="link_token_account_purpose"),
+            # Purge of expired rows, whatever the size of the table.
+            models.Index(fields=["expires_at"], name="link_token_expires"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(purpose=""), name="link_token_purpose_named"),
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")),
+                                   name="link_token_expires_after_creation"),
+        ]
+
+    def __str__(self):
+        return f"{self.purpose} {self.created_at:%Y-%m-%d %H:%M}"

@@ -225,17 +225,33 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {}
 
 # --- Email and SMS ----------------------------------------------------------------------
-EMAIL_BACKEND = env.str(
-    "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+# Every e-mail, the portal's and any send_mail by Django or a library, is written to the
+# outbox in the caller's transaction (notifications/backends.py); the worker side delivers it
+# through NOTIFICATIONS_EMAIL_DELIVERY_BACKEND: SMTP with the EMAIL_HOST… settings below in
+# production, the console (and a file for the demo page) in a DEBUG demo.
+EMAIL_BACKEND = "notifications.backends.OutboxEmailBackend"
+NOTIFICATIONS_EMAIL_DELIVERY_BACKEND = env.str(
+    "NOTIFICATIONS_EMAIL_DELIVERY_BACKEND",
+    default="notifications.mail.DemoEmailBackend" if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
 )
+# Seconds an SMTP connection or command may take before the attempt counts as transient.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str(
-    "DEFAULT_FROM_EMAIL", default="ÉduConnect <ne-pas-repondre@educonnect.example>"
+    "DEFAULT_FROM_EMAIL",
+    default="Administrateur des services en ligne <ne-pas-repondre@educonnect.example>",
 )
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# The portal's public address, for links in e-mails (notifications.emails.absolute_url):
+# never taken from the request's Host header. `check --deploy` requires https.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000" if DEBUG else "")
+# The demo's e-mails are also written there, for the demo page « Messages envoyés ».
+EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=VAR_DIR / "emails")
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.ConsoleSMSBackend")
 SMS_FILE_PATH = env.path("SMS_FILE_PATH", default=VAR_DIR / "sms")
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
@@ -290,6 +306,13 @@ CODE_RECIPIENT_COOLDOWN_SECONDS = env.int("CODE_RECIPIENT_COOLDOWN_SECONDS", def
 # Flows of every kind are deleted once their kind's retention has passed (core.tasks).
 CELERY_BEAT_SCHEDULE["flows-purge"] = {
     "task": "core.tasks.flows_purge_task",
+    "schedule": 6 * 3600,
+}
+# Single-use links sent by e-mail (core.tokens): rows are deleted this many days after they
+# expired (the helpdesk can still see a link that was used or expired recently).
+LINK_TOKEN_RETENTION_DAYS = env.int("LINK_TOKEN_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["link-tokens-purge"] = {
+    "task": "core.tasks.link_tokens_purge_task",
     "schedule": 6 * 3600,
 }
 

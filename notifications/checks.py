@@ -42,3 +42,37 @@ def outbox_ready_for_production(app_configs, **kwargs):
             id="notifications.E004",
         ))
     return errors
+
+
+DEVELOPMENT_EMAIL_BACKENDS = {
+    "notifications.mail.DemoEmailBackend",
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    # The outbox itself: delivering through it would write the message back to the outbox.
+    "notifications.backends.OutboxEmailBackend",
+}
+
+
+@register(Tags.security, deploy=True)
+def email_ready_for_production(app_configs, **kwargs):
+    """Links in e-mails must point at the real portal over https (they carry single-use
+    tokens), and e-mails must really leave."""
+    errors = []
+    if not settings.PORTAL_BASE_URL.startswith("https://"):
+        errors.append(Error(
+            "PORTAL_BASE_URL is missing or not https: links in e-mails (password reset, "
+            "address validation) would be wrong or travel in clear.",
+            hint="Set PORTAL_BASE_URL to the public https address of the portal, e.g. "
+            "https://educonnect.example.",
+            id="notifications.E005",
+        ))
+    if settings.NOTIFICATIONS_EMAIL_DELIVERY_BACKEND in DEVELOPMENT_EMAIL_BACKENDS:
+        errors.append(Error(
+            f"NOTIFICATIONS_EMAIL_DELIVERY_BACKEND is "
+            f"{settings.NOTIFICATIONS_EMAIL_DELIVERY_BACKEND}: e-mails would not be sent.",
+            hint="Leave it unset (SMTP with EMAIL_HOST, EMAIL_PORT…) or name a real backend.",
+            id="notifications.E006",
+        ))
+    return errors

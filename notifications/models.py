@@ -12,8 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-# What a message that held a secret (a code) reads once it has left for the provider: a
-# marker stored in the row (and compared), not a text translated on display.
+# What a message that held a secret (a code, a link token) reads once it has left for the
+# provider: a marker stored in the row (and compared), not a text translated on display.
 WIPED_BODY = "[contenu effacé après envoi]"
 
 
@@ -37,12 +37,18 @@ class OutboundMessage(models.Model):
     recipient = models.CharField(_("destinataire"), max_length=254)
     subject = models.CharField(_("objet"), max_length=255, blank=True)
     body = models.TextField(_("texte"))
+    # E-mail only: the HTML alternative of `body`, the sender when it is not
+    # DEFAULT_FROM_EMAIL (a library's send_mail may name one), the Reply-To addresses.
+    html_body = models.TextField(_("version HTML"), blank=True)
+    from_email = models.CharField(_("expéditeur"), max_length=254, blank=True)
+    reply_to = models.JSONField(_("adresses de réponse"), default=list, blank=True)
     purpose = models.CharField(
         _("motif"), max_length=50, help_text=_("Ce qui a déclenché l'envoi (ex. activation_code).")
     )
     contains_secret = models.BooleanField(
         _("contient un secret"), default=False,
-        help_text=_("Le texte contient un code : il est effacé dès l'envoi."),
+        help_text=_("Le texte contient un code ou un lien à usage unique : il est effacé dès "
+                    "l'envoi."),
     )
     status = models.CharField(
         _("état"), max_length=12, choices=MessageStatus.choices, default=MessageStatus.QUEUED
@@ -97,7 +103,7 @@ class OutboundMessage(models.Model):
             # A secret never stays in the table once the message has left.
             models.CheckConstraint(
                 condition=Q(contains_secret=False) | Q(status__in=["queued", "sending"])
-                | Q(body=WIPED_BODY),
+                | Q(body=WIPED_BODY, html_body=""),
                 name="outbox_secret_wiped_after_send",
             ),
         ]

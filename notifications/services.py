@@ -23,7 +23,7 @@ from datetime import timedelta
 from email.utils import make_msgid
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.utils import DNS_NAME
 from django.db import transaction
 from django.db.models import Q
@@ -79,12 +79,28 @@ def sms_enqueue(*, to: str, body: str, purpose: str, contains_secret: bool = Fal
                     contains_secret=contains_secret, account=account, flow_id=flow_id)
 
 
+def _one_line(value: str) -> bool:
+    return "\n" not in value and "\r" not in value
+
+
 def email_enqueue(*, to: str, subject: str, body: str, purpose: str,
-                  contains_secret: bool = False, account=None, flow_id=None) -> OutboundMessage:
-    """Write the outbox row in the caller's transaction; send after commit (Celery task)."""
-    if "@" not in (to or "") or "\n" in to or "\n" in subject or not body or not purpose:
+                  contains_secret: bool = False, account=None, flow_id=None,
+                  html_body: str = "", from_email: str = "",
+                  reply_to: list[str] | None = None) -> OutboundMessage:
+    """Write the outbox row in the caller's transaction; send after commit (Celery task).
+
+    One row per recipient `to` (one address). `body` is the text part, `html_body` the HTML
+    alternative ("" for none); `from_email` "" means DEFAULT_FROM_EMAIL at sending time.
+    Prefer notifications.emails.email_send, which renders both bodies from templates.
+    Raises ValueError on anything that could inject a header (a line break in an address or
+    the subject) or on a missing body or purpose.
+    """
+    reply_to = list(reply_to or [])
+    if ("@" not in (to or "") or not all(map(_one_line, [to, subject, from_email, *reply_to]))
+            or not body or not purpose):
         raise ValueError("email_enqueue needs one address, a one-line subject, a body, a purpose")
     return _enqueue(channel=Channel.EMAIL, recipient=to, subject=subject, body=body,
+                    html_body=html_body, from_email=from_email, reply_to=reply_to,
                     purpose=purpose, contains_secret=contains_secret, account=account,
                     flow_id=flow_id)
 
@@ -125,23 +141,46 @@ def _deliver(message: OutboundMessage) -> SMSResult:
 
 
 def _deliver_email(message: OutboundMessage) -> SMSResult:
+    """Hand one e-mail to NOTIFICATIONS_EMAIL_DELIVERY_BACKEND (SMTP in production), never to
+    EMAIL_BACKEND, which is the outbox itself."""
     # Our own Message-ID, so that the provider id is known before the SMTP dialogue.
     message_id = make_msgid(domain=DNS_NAME)
-    email = EmailMessage(subject=message.subject, body=message.body,
-                         from_email=settings.DEFAULT_FROM_EMAIL, to=[message.recipient],
-                         headers={"Message-ID": message_id})
+    email = EmailMultiAlternatives(
+        subject=message.subject, body=message.body,
+        from_email=message.from_email or settings.DEFAULT_FROM_EMAIL, to=[message.recipient],
+        reply_to=message.reply_to or None, headers={"Message-ID": message_id},
+        connection=get_connection(settings.NOTIFICATIONS_EMAIL_DELIVERY_BACKEND,
+                                  fail_silently=False),
+    )
+    if message.html_body:
+        email.attach_alternative(message.html_body, "text/html")
     try:
         email.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as exc:
-        raise SMSPermanentError("SMTP recipient refused") from exc
+        # The one recipient refused at RCPT TO: 4xx (greylisting, full mailbox) is retried.
+        codes = [code for code, _text in exc.recipients.values()] or [550]
+        _raise_smtp_error(max(codes), exc)
     except smtplib.SMTPResponseException as exc:
-        detail = f"SMTP {exc.smtp_code}"
-        if 400 <= exc.smtp_code < 500:
-            raise SMSTransientError(detail) from exc
-        raise SMSPermanentError(detail) from exc
-    except (smtplib.SMTPException, OSError) as exc:  # OSError covers timeouts
-        raise SMSTransientError(f"SMTP unreachable: {exc.__class__.__name__}") from exc
+        _raise_smtp_error(exc.smtp_code, exc)
+    except (smtplib.SMTPException, OSError) as exc:  # OSError covers refusals and timeouts
+        raise SMSTransientError(
+            f"Serveur de messagerie injoignable ({exc.__class__.__name__}), nouvel essai"
+        ) from exc
     return SMSResult(provider_message_id=message_id, provider_status="sent")
+
+
+def _raise_smtp_error(code: int, exc: Exception):
+    """4xx: transient (RFC 5321 §4.2.1), tried again; anything else: permanent. The text
+    read in the admin is French and names the code only (the server's words may quote the
+    address)."""
+    if 400 <= code < 500:
+        raise SMSTransientError(
+            f"Refus temporaire du serveur de messagerie (SMTP {code}), nouvel essai"
+        ) from exc
+    raise SMSPermanentError(
+        f"Refusé par le serveur de messagerie (SMTP {code}) : adresse inexistante ou message "
+        "rejeté"
+    ) from exc
 
 
 def message_send(*, message_id: int) -> SendOutcome:
@@ -173,7 +212,7 @@ def message_send(*, message_id: int) -> SendOutcome:
         "updated_at": now,
     }
     if message.contains_secret:
-        fields["body"] = WIPED_BODY
+        fields.update(body=WIPED_BODY, html_body="")
     # Conditional on `sending`: never overwrite what a fast status callback wrote already.
     OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(**fields)
     logger.info("Outbox message %s sent (%s, %s)", message.pk, message.channel, message.purpose)
@@ -197,7 +236,7 @@ def _record_failure(message: OutboundMessage, *, error: str, transient: bool) ->
         return SendOutcome(status=MessageStatus.QUEUED, retry_in=delay)
     fields = {"status": MessageStatus.FAILED, "last_error": error, "updated_at": now}
     if message.contains_secret:
-        fields["body"] = WIPED_BODY
+        fields.update(body=WIPED_BODY, html_body="")
     OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(**fields)
     logger.error("Outbox message %s failed after %s attempt(s): %s",
                  message.pk, message.attempts, error)
@@ -251,7 +290,7 @@ def messages_requeue_stale(*, batch_size: int | None = None,
                                created_at__lt=secret_cutoff)
                        .values_list("pk", flat=True)[:batch_size])
             OutboundMessage.objects.filter(pk__in=ids, status=MessageStatus.QUEUED).update(
-                status=MessageStatus.FAILED, body=WIPED_BODY, updated_at=now,
+                status=MessageStatus.FAILED, body=WIPED_BODY, html_body="", updated_at=now,
                 last_error="Non envoyé à temps : le code qu'il contenait a expiré",
             )
         expired += len(ids)

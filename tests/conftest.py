@@ -168,3 +168,37 @@ def _fail_on_invalid_template_variables():
     templates[0]["OPTIONS"]["string_if_invalid"] = StrictStringIfInvalid("")
     with override_settings(TEMPLATES=templates):
         yield
+
+
+# --- E-mail ------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _email_through_the_outbox(settings):
+    """As in production, EMAIL_BACKEND is the outbox (pytest-django swaps in locmem at start:
+    this puts the project's back). Delivery goes to django.core.mail.outbox unless a test
+    takes the `smtp_server` fixture; links in e-mails start with http://testserver, the test
+    client's host (a browser test sets PORTAL_BASE_URL = live_server.url)."""
+    settings.EMAIL_BACKEND = "notifications.backends.OutboxEmailBackend"
+    settings.NOTIFICATIONS_EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PORTAL_BASE_URL = "http://testserver"
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (aiosmtpd) on loopback, with the outbox's delivery pointed at it:
+    `.messages` (parsed email.message.EmailMessage), `.wait_for(count, timeout)`,
+    `.refuse("451 …", times)`. See tests/mailbox.py (and its `link_from`)."""
+    from tests.mailbox import SMTPTestServer
+
+    server = SMTPTestServer().start()
+    settings.NOTIFICATIONS_EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = server.host
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    try:
+        yield server
+    finally:
+        server.stop()

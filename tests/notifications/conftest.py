@@ -7,7 +7,6 @@ from notifications import sms
 def _sms_locmem(settings):
     """Every notifications test sends through the in-memory backend unless it says otherwise."""
     settings.SMS_BACKEND = "notifications.sms.LocmemSMSBackend"
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     sms.outbox.clear()
     yield
     sms.outbox.clear()

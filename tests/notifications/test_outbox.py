@@ -264,7 +264,15 @@ def test_smtp_errors_are_sorted_into_transient_and_permanent():
         outcome = services.message_send(message_id=message.pk)
     assert outcome.status == MessageStatus.QUEUED
     message.refresh_from_db()
-    assert message.last_error == "SMTP 451"
+    assert message.last_error == (
+        "Refus temporaire du serveur de messagerie (SMTP 451), nouvel essai")
+
+    # A recipient refused for now at RCPT TO (greylisting, full mailbox) is tried again too.
+    OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    with mock.patch("django.core.mail.EmailMessage.send",
+                    side_effect=smtplib.SMTPRecipientsRefused({"a@example.org": (450, b"grey")})):
+        outcome = services.message_send(message_id=message.pk)
+    assert outcome.status == MessageStatus.QUEUED
 
     OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
     with mock.patch("django.core.mail.EmailMessage.send",
