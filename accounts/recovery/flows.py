@@ -112,7 +112,8 @@ class RecoveryData:
     `profile` is the account kind of the sign-in page the person came from; `identifier` as
     typed (lowercased). `phone_known`/`email_known`: whether a message on that channel
     reaches the account (deliver); `phone_mask`/`email_mask`: what the channel page shows,
-    real or derived (masking.py). `channel`: the one chosen.
+    real or derived (masking.py). `channel`: the one chosen. `links_sent`, `last_link_at`:
+    the e-mails of the flow (sent or held back), for their limits.
     """
 
     profile: str
@@ -122,6 +123,8 @@ class RecoveryData:
     phone_mask: str = ""
     email_mask: str = ""
     channel: str = ""
+    links_sent: int = 0
+    last_link_at: str = ""  # ISO 8601, for the resend wait
 
     @classmethod
     def of(cls, flow: Flow) -> RecoveryData:
@@ -134,6 +137,8 @@ class RecoveryData:
             phone_mask=data.get("phone_mask", ""),
             email_mask=data.get("email_mask", ""),
             channel=data.get("channel", ""),
+            links_sent=int(data.get("links_sent", 0)),
+            last_link_at=data.get("last_link_at", ""),
         )
 
     def store(self, flow: Flow) -> None:

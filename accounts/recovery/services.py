@@ -25,15 +25,26 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from core import codes, ratelimit
 from core.codes import CodeRefusalReason, CodeRefused, CodeVerdict
-from core.flows import FlowUnavailable, flow_end, flow_lock, flow_move, flow_start, flow_touch
+from core.flows import (
+    FlowUnavailable,
+    flow_end,
+    flow_lock,
+    flow_move,
+    flow_rebind,
+    flow_start,
+    flow_touch,
+)
 from core.http import client_ip, ip_rate_subject
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowStatus
 from core.normalization import name_key
+from core.tokens import link_token_consume, link_token_issue, link_token_peek, link_tokens_revoke
+from notifications.emails import absolute_url, email_send
 from notifications.services import sms_enqueue
 
 from ..limits import sign_in_failures_clear
@@ -44,6 +55,7 @@ from . import messages
 from .flows import (
     IDENTIFIER_REMINDERS_PER_IP,
     IDENTIFIER_REMINDERS_PER_RECIPIENT,
+    LINKS_PER_RECIPIENT,
     PASSWORD_RECOVERY,
     PASSWORD_RESET_SMS,
     RECOVERY_STARTS_PER_IP,
@@ -368,31 +380,145 @@ def _tell_other_channel(account: Account, *, flow: Flow, channel: str, request,
 
 # --- The e-mail path (core.tokens, notifications.emails) ---------------------------------
 
-
-def _link_send(flow: Flow, data: RecoveryData, account: Account | None, *, request,
-               now) -> None:
-    raise NotImplementedError
-
-
-def _links_revoke(account: Account) -> None:
-    pass
-
-
-def _password_changed_email(account: Account, *, flow: Flow, context: dict) -> None:
-    pass
+# The link token's purpose (core.tokens) and the outbox purposes of the e-mails.
+LINK_PURPOSE = "password_reset"
 
 
 def identifier_reminder_by_email(*, email: str, request: HttpRequest | None = None) -> None:
-    raise NotImplementedError
+    """Send one e-mail listing the identifiers of the active accounts whose *validated*
+    address is `email` — or send nothing. The caller shows the same page either way. Raises
+    RecoveryRefused when the client's address made too many requests; the per-address quota
+    is silent."""
+    _ip_admit(IDENTIFIER_REMINDERS_PER_IP, request)
+    with transaction.atomic():
+        found = accounts_for_email(email=email)
+        reason = _recipient_admit(f"email:{email.strip().lower()}", deliver=bool(found))
+        if reason:
+            journal_record(EventKind.IDENTIFIER_REMINDER_NOT_SENT, request=request,
+                           channel=Channel.EMAIL, reason=reason)
+            return
+        email_send(
+            to=found[0].email, template="identifier_reminder",
+            context={"identifiers": [a.identifier for a in found], "count": len(found),
+                     "sign_in_url": absolute_url(reverse("accounts:profile_choice"))},
+            purpose="identifier_reminder", account=found[0],
+        )
+        for account in found:
+            journal_record(EventKind.IDENTIFIER_REMINDER_SENT, request=request, account=account,
+                           channel=Channel.EMAIL)
+
+
+def _link_send(flow: Flow, data: RecoveryData, account: Account | None, *, request,
+               now: datetime.datetime) -> None:
+    """Send the reset link to the account's validated address, or, when there is none (or
+    no account), do the same checks and counting and send nothing.
+
+    Limits, as for the codes (core.codes): the resend wait and the number of e-mails per
+    flow (PASSWORD_RESET_RESEND_COOLDOWN_SECONDS, PASSWORD_RESET_MAX_SENDS_PER_FLOW) and per
+    IP address (the codes' per-IP rule: one budget for both channels), shown; per address
+    (PASSWORD_RESET_MAX_SENDS_PER_EMAIL), silent. Raises CodeRefused."""
+    if data.last_link_at:
+        elapsed = (now - datetime.datetime.fromisoformat(data.last_link_at)).total_seconds()
+        cooldown = PASSWORD_RESET_SMS.resend_cooldown_seconds
+        if elapsed < cooldown:
+            raise CodeRefused(CodeRefusalReason.RESEND_COOLDOWN,
+                              retry_after=int(cooldown - elapsed) + 1)
+        if data.links_sent >= PASSWORD_RESET_SMS.max_sends_per_flow:
+            raise CodeRefused(CodeRefusalReason.FLOW_LIMIT)
+    ip = client_ip(request) if request is not None else ""
+    if ip:
+        decision = ratelimit.hit(PASSWORD_RESET_SMS.ip_rule, ip_rate_subject(ip))
+        if not decision:
+            raise CodeRefused(CodeRefusalReason.IP_LIMIT, retry_after=decision.retry_after)
+    deliver = data.email_known and account is not None
+    address = account.email.strip().lower() if deliver else data.identifier
+    key = f"email:{address}"
+    # One Redis script either way: a match counts, a non-match reads.
+    if deliver:
+        reason = "" if ratelimit.hit(LINKS_PER_RECIPIENT, key) else NOT_SENT_RECIPIENT_QUOTA
+    else:
+        ratelimit.peek(LINKS_PER_RECIPIENT, key)
+        reason = NOT_SENT_NO_MATCH
+    data.links_sent += 1
+    data.last_link_at = now.isoformat()
+    if reason:
+        journal_record(EventKind.PASSWORD_RESET_LINK_NOT_SENT, request=request, account=account,
+                       flow_id=flow.id, send=data.links_sent, reason=reason)
+        return
+    token = link_token_issue(purpose=LINK_PURPOSE, account=account, flow_id=flow.id,
+                             ttl_seconds=settings.PASSWORD_RESET_LINK_TTL_SECONDS)
+    email_send(
+        to=account.email, template="password_reset",
+        context={"identifier": account.identifier,
+                 "url": absolute_url(reverse("accounts:password_recovery_link_open",
+                                             args=[token])),
+                 "minutes": max(1, round(settings.PASSWORD_RESET_LINK_TTL_SECONDS / 60))},
+        purpose="password_reset_link", contains_secret=True, account=account, flow_id=flow.id,
+    )
+    journal_record(EventKind.PASSWORD_RESET_LINK_SENT, request=request, account=account,
+                   flow_id=flow.id, send=data.links_sent)
 
 
 def password_recovery_link_resend(*, flow_id: UUID, request: HttpRequest | None = None) -> None:
-    raise NotImplementedError
+    """« Renvoyer le mail »: one more link to the same address; earlier links stay valid
+    until used or expired. Raises RecoveryRefused or FlowUnavailable."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            flow = flow_lock(flow_id=flow_id, kind=PASSWORD_RECOVERY, step="link", now=now)
+            data = RecoveryData.of(flow)
+            _link_send(flow, data, _flow_account(flow), request=request, now=now)
+            data.store(flow)
+            flow_touch(flow, now=now)
+            flow.save()
+    except CodeRefused as refused:
+        raise _send_refusal(refused) from refused
+
+
+def _flow_waiting_for(link, *, now) -> Flow | None:
+    flow = Flow.objects.filter(pk=link.flow_id, kind=PASSWORD_RECOVERY.name).first()
+    if flow is None or not flow.is_open_at("link", now) or flow.account_id != link.account_id:
+        return None
+    return flow
 
 
 def password_recovery_link_valid(*, token: str) -> bool:
-    return False
+    """Whether the e-mail's link may still be used: its token is live (core.tokens, nothing
+    spent) and its flow waits for it. For the GET of the link's page."""
+    link = link_token_peek(token=token, purpose=LINK_PURPOSE)
+    return link is not None and _flow_waiting_for(link, now=timezone.now()) is not None
 
 
-def password_recovery_link_consume(*, token: str, request: HttpRequest | None = None):
-    return None
+def password_recovery_link_consume(
+    *, token: str, request: HttpRequest | None = None
+) -> tuple[Flow, str] | None:
+    """The POST of the e-mail's link: spend the token (once, whoever races), move its flow to
+    « password » and give the flow a new browser secret, returned with the flow for the
+    browser that posted (core.flows.flow_rebind): the browser where the mail was read goes
+    on, the one that started no longer opens the flow. None when the token is not live or its
+    flow no longer waits for it (the token then stays unspent)."""
+    now = timezone.now()
+    with transaction.atomic():
+        link = link_token_peek(token=token, purpose=LINK_PURPOSE)
+        if link is None or _flow_waiting_for(link, now=now) is None:
+            return None
+        flow = flow_lock(flow_id=link.flow_id, kind=PASSWORD_RECOVERY, step="link", now=now)
+        if link_token_consume(token=token, purpose=LINK_PURPOSE) is None:
+            return None  # another request spent it a moment ago
+        flow_move(flow, step="password")
+        secret = flow_rebind(flow)
+        journal_record(EventKind.PASSWORD_RESET_LINK_USED, request=request,
+                       account=_flow_account(flow), flow_id=flow.id)
+        flow_touch(flow, now=now)
+        flow.save()
+    return flow, secret
+
+
+def _links_revoke(account: Account) -> None:
+    """After a reset, every reset link still in the account's mailbox is void."""
+    link_tokens_revoke(account=account, purpose=LINK_PURPOSE)
+
+
+def _password_changed_email(account: Account, *, flow: Flow, context: dict) -> None:
+    email_send(to=account.email, template="password_changed", context=context,
+               purpose="password_changed", account=account, flow_id=flow.id)
