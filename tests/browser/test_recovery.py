@@ -1,6 +1,8 @@
 """« Identifiant oublié ? » and « Mot de passe oublié ? » in Chromium, from the sign-in page,
-with axe on every page: the identifier by SMS, the password by SMS (keyboard only), the
-pupil without an e-mail address, the unknown identifier. SMS are read from the file backend.
+with axe on every page: the identifier by SMS and by e-mail, the password by SMS (keyboard
+only) and by e-mail (the link opened in another browser context), the pupil without an
+e-mail address, the unknown identifier. SMS are read from the file backend, e-mails from a
+real SMTP server on loopback (the `smtp_server` fixture).
 """
 
 import re
@@ -14,6 +16,7 @@ from accounts.models import AccountKind
 from notifications.sms import FileSMSBackend
 from tests.browser.a11y import assert_accessible
 from tests.factories import AccountFactory
+from tests.mailbox import link_from, text_of
 
 NEW_PASSWORD = "Vanille-Bourbon-2032!"
 CODE = re.compile(r"mot de passe est ([A-Z0-9]{6})")
@@ -24,6 +27,12 @@ def sms_folder(settings, tmp_path):
     settings.SMS_BACKEND = "notifications.sms.FileSMSBackend"
     settings.SMS_FILE_PATH = tmp_path / "sms"
     return settings.SMS_FILE_PATH
+
+
+@pytest.fixture
+def mailbox(smtp_server, settings, live_server):
+    settings.PORTAL_BASE_URL = live_server.url
+    return smtp_server
 
 
 @pytest.fixture
@@ -161,3 +170,52 @@ def test_an_unknown_identifier_walks_the_same_pages_and_nothing_is_sent(
         "Le code de sécurité saisi est incorrect")
     assert_accessible(page)
     assert FileSMSBackend.read_messages(file_path=sms_folder) == []
+
+
+def test_identifier_by_email(page, live_server, sms_folder, mailbox, guardian):
+    page.goto(live_server.url + reverse("accounts:login", args=["representant-legal"]))
+    page.get_by_role("link", name="Identifiant oublié ?").click()
+    page.get_by_role("link", name="Par mail").click()
+    page.get_by_role("textbox", name=re.compile("^Adresse mail")).fill("Anchya.Madi@wanadoo.fr")
+    assert_accessible(page)
+    page.get_by_role("button", name="Recevoir mon identifiant").click()
+    expect(page.get_by_text("Si cette adresse est l'adresse mail validée d'un compte"))\
+        .to_be_visible()
+    assert_accessible(page)
+    [message] = mailbox.wait_for(1)
+    assert "- a.madi31" in text_of(message)
+    page.goto(link_from(message))
+    expect(page.get_by_role("heading", name="Je sélectionne mon profil")).to_be_visible()
+
+
+def test_password_by_email_with_the_link_opened_on_another_device(
+    page, browser, live_server, sms_folder, mailbox, guardian
+):
+    page.goto(live_server.url + reverse("accounts:login", args=["representant-legal"]))
+    page.get_by_role("link", name="Mot de passe oublié ?").click()
+    page.get_by_role("textbox", name=re.compile("^Identifiant")).fill("a.madi31")
+    page.get_by_role("button", name="Suivant").click()
+    page.get_by_text("Par mail, un lien à a•••@w•••.fr").click()
+    page.get_by_role("button", name="Recevoir").click()
+    expect(page.get_by_role("heading", name="Consultez votre messagerie")).to_be_visible()
+    assert_accessible(page)
+
+    [message] = mailbox.wait_for(1)
+    phone = browser.new_context().new_page()  # the mail is read on another device
+    phone.goto(link_from(message))
+    expect(phone.get_by_role("button", name="Choisir un nouveau mot de passe")).to_be_visible()
+    assert_accessible(phone)
+    phone.get_by_role("button", name="Choisir un nouveau mot de passe").click()
+    expect(phone.get_by_text("Étape 4 sur 5")).to_be_visible()
+    assert_accessible(phone)
+    phone.get_by_label("Nouveau mot de passe", exact=True).fill(NEW_PASSWORD)
+    phone.get_by_label("Confirmation du nouveau mot de passe", exact=True).fill(NEW_PASSWORD)
+    phone.get_by_role("button", name="Valider").click()
+    expect(phone.get_by_role("heading", name="Votre mot de passe a été modifié")).to_be_visible()
+    assert_accessible(phone)
+    # The number is told by SMS; the link served once.
+    assert "a été modifié" in sms_bodies(sms_folder)[0]
+    phone.goto(link_from(message))
+    expect(phone.get_by_role("heading", name="Ce lien n'est plus valable")).to_be_visible()
+    assert_accessible(phone)
+    phone.context.close()
