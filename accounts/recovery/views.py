@@ -104,13 +104,13 @@ def identifier_forgotten(request):
 
 def _identifier_form_view(request, *, form_class, template, heading, channel, send):
     form = form_class(request.POST or None)
-    status = 200
+    status, retry_after = 200, 0
     if request.method == "POST" and form.is_valid():
         try:
             send(form.cleaned_data, request)
         except services.RecoveryRefused as refusal:
             form.add_error(None, refusal.message)
-            status = 429
+            status, retry_after = 429, refusal.retry_after
         else:
             url = reverse("accounts:identifier_forgotten_sent")
             return HttpResponseRedirect(
@@ -118,7 +118,7 @@ def _identifier_form_view(request, *, form_class, template, heading, channel, se
             )
     response = _identifier_page(request, template, heading=heading, form=form, status=status)
     if status == 429:
-        response["Retry-After"] = "60"
+        response["Retry-After"] = str(max(retry_after, 1))  # RFC 9110 §10.2.3
     return response
 
 
@@ -202,7 +202,7 @@ def password_forgotten(request):
     the next page is the same for an identifier that is no account."""
     profile = _profile(request)
     form = RecoveryIdentifierForm(request.POST or None)
-    status = 200
+    status, retry_after = 200, 0
     if request.method == "POST" and form.is_valid():
         try:
             flow, secret = services.password_recovery_start(
@@ -211,14 +211,14 @@ def password_forgotten(request):
             )
         except services.RecoveryRefused as refusal:
             form.add_error(None, refusal.message)
-            status = 429
+            status, retry_after = 429, refusal.retry_after
         else:
             flow_bind(request, flow, secret)
             return redirect("accounts:password_recovery_channel", flow_id=flow.id)
     response = render(request, "accounts/recovery/password_identifier.html",
                       _step_context("identifier", profile, form), status=status)
     if status == 429:
-        response["Retry-After"] = "60"
+        response["Retry-After"] = str(max(retry_after, 1))
     return response
 
 
