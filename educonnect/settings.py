@@ -288,6 +288,14 @@ NOTIFICATIONS_SECRET_MAX_AGE_SECONDS = env.int(
     "NOTIFICATIONS_SECRET_MAX_AGE_SECONDS", default=30 * 60
 )
 TWILIO_TIMEOUT_SECONDS = env.int("TWILIO_TIMEOUT_SECONDS", default=15)
+# The web request only writes outbox rows; the dispatcher (`manage.py outbox_dispatch`) is
+# woken by PostgreSQL's NOTIFY at commit and hands them to Celery. It also looks every
+# POLL seconds (retries that fall due, a notification missed while it restarted).
+NOTIFICATIONS_DISPATCH_POLL_SECONDS = env.float("NOTIFICATIONS_DISPATCH_POLL_SECONDS", default=5)
+NOTIFICATIONS_DISPATCH_BATCH_SIZE = env.int("NOTIFICATIONS_DISPATCH_BATCH_SIZE", default=100)
+# Without a broker (the demo: tasks run eagerly) a message is sent in the process right after
+# commit instead, so that the demo page shows it at once.
+NOTIFICATIONS_SEND_ON_COMMIT = CELERY_TASK_ALWAYS_EAGER
 CELERY_BEAT_SCHEDULE["notifications-requeue"] = {
     "task": "notifications.tasks.requeue_stale_messages",
     "schedule": env.int("NOTIFICATIONS_REQUEUE_EVERY_SECONDS", default=60),

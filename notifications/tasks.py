@@ -9,19 +9,15 @@ from . import services
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True)
-def send_message(self, message_id: int) -> str:
+@shared_task(acks_late=True, ignore_result=True)
+def send_message(message_id: int) -> str:
     """Send one outbox message; safe to run any number of times (sends once).
 
-    The number of attempts is counted on the row (NOTIFICATIONS_MAX_ATTEMPTS), not by Celery,
-    so that attempts made through the periodic requeue count too.
+    A transient failure is not retried by Celery: the row goes back to `queued` with its
+    next_attempt_at moved by the backoff (services.retry_delay), and the dispatcher hands it
+    over again when it is due. Attempts are counted on the row (NOTIFICATIONS_MAX_ATTEMPTS).
     """
-    outcome = services.message_send(message_id=message_id)
-    if outcome.retry_in is not None and not self.request.is_eager:
-        # An eager run (the demo, without a broker) would retry at once inside the user's
-        # request: there the row simply stays queued for the periodic task.
-        raise self.retry(countdown=outcome.retry_in, max_retries=None)
-    return outcome.status
+    return services.message_send(message_id=message_id).status
 
 
 @shared_task(ignore_result=True)

@@ -130,22 +130,22 @@ def test_transient_failure_is_retried_with_backoff_then_sent(flaky, settings):
     message = services.sms_enqueue(to="+33612345678", body=CODE_SMS, purpose="activation_code",
                                    contains_secret=True)
 
-    # First run, as a worker would (not eager): the task asks Celery for a delayed retry.
-    with mock.patch.object(tasks.send_message, "retry", side_effect=RuntimeError("retry")) as r:
-        tasks.send_message.push_request(is_eager=False, retries=0)
-        try:
-            with pytest.raises(RuntimeError, match="retry"):
-                tasks.send_message.run(message.pk)
-        finally:
-            tasks.send_message.pop_request()
-    countdown = r.call_args.kwargs["countdown"]
-    assert 8 <= countdown <= 12  # 10 s ± 20 % for the first retry
+    # First run, as a worker would: no Celery retry; the row is due again after the backoff.
+    with mock.patch.object(tasks.send_message, "retry") as celery_retry:
+        assert tasks.send_message.apply(args=[message.pk]).get() == MessageStatus.QUEUED
+    celery_retry.assert_not_called()
     message.refresh_from_db()
     assert message.status == MessageStatus.QUEUED
     assert message.attempts == 1
     assert message.last_error == "Twilio HTTP 503, code 20503"
     assert message.body == CODE_SMS  # still needed for the next attempt
-    assert message.next_attempt_at > timezone.now() + timedelta(seconds=7)
+    # 10 s ± 20 % for the first retry: the dispatcher hands it over then, not before.
+    assert timezone.now() + timedelta(seconds=7) < message.next_attempt_at
+    assert message.next_attempt_at < timezone.now() + timedelta(seconds=13)
+    assert services.messages_dispatch_due() == []
+    assert 7 < services.messages_next_due_in() < 13
+    OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    assert services.messages_dispatch_due() == [message.pk]
 
     # The retried task: sent this time.
     tasks.send_message.apply(args=[message.pk])

@@ -1,8 +1,9 @@
-"""The outbox with a real Celery worker and a real Redis broker.
+"""The outbox with a real Celery worker, a real Redis broker and the real dispatcher.
 
-CELERY_TEST_BROKER_URL names the broker (CI: redis://127.0.0.1:6379/14). The worker runs in a
-thread of this process and reads the committed rows of the test
-database (transactional_db), exactly as a production worker reads the web node's commits.
+CELERY_TEST_BROKER_URL names the broker (CI: redis://127.0.0.1:6379/14). The worker and the
+dispatcher (notifications/dispatch.py, LISTEN/NOTIFY on PostgreSQL) run in threads of this
+process and read the committed rows of the test database (transactional_db), exactly as in
+production they read the web node's commits. The "request" (the test) only writes rows.
 """
 
 import os
@@ -14,7 +15,7 @@ import pytest
 from django.db import connection, transaction
 
 from educonnect.celery import app
-from notifications import services, sms, tasks
+from notifications import dispatch, services, sms, tasks
 from notifications.models import WIPED_BODY, MessageStatus, OutboundMessage
 
 BROKER_URL = os.environ.get("CELERY_TEST_BROKER_URL", "redis://127.0.0.1:6379/5")
@@ -97,6 +98,28 @@ def redis_worker(concurrency: int = 1, pool: str = "solo"):
         app.conf.update(saved)
 
 
+@contextmanager
+def dispatcher(settings, poll: float = 5.0):
+    """The dispatcher in a thread, as `manage.py outbox_dispatch` runs it; the request side
+    in production mode (nothing sent or published after commit)."""
+    settings.NOTIFICATIONS_SEND_ON_COMMIT = False
+    stop = threading.Event()
+
+    def run():
+        try:
+            dispatch.run(stop=stop, poll_seconds=poll)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name="outbox-dispatcher")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
 def _wait_status(message_id: int, status: str, timeout: float = 20.0) -> OutboundMessage:
     deadline = time.monotonic() + timeout
     while True:
@@ -109,8 +132,8 @@ def _wait_status(message_id: int, status: str, timeout: float = 20.0) -> Outboun
 CODE_SMS = "ÉduConnect : votre code de sécurité est K7P2QX. Il est valable 30 minutes."
 
 
-def test_a_worker_sends_the_committed_message_once_even_when_its_task_runs_twice():
-    with redis_worker() as finished:
+def test_a_worker_sends_the_committed_message_once_even_when_its_task_runs_twice(settings):
+    with redis_worker() as finished, dispatcher(settings):
         with transaction.atomic():
             message = services.sms_enqueue(to="+262692123456", body=CODE_SMS,
                                            purpose="activation_code", contains_secret=True)
@@ -132,8 +155,8 @@ def test_a_worker_sends_the_committed_message_once_even_when_its_task_runs_twice
     assert sent.attempts == 1
 
 
-def test_a_rolled_back_enqueue_never_reaches_the_worker():
-    with redis_worker() as finished:
+def test_a_rolled_back_enqueue_never_reaches_the_worker(settings):
+    with redis_worker() as finished, dispatcher(settings):
         with pytest.raises(RuntimeError), transaction.atomic():
             services.sms_enqueue(to="+33612345678", body="x", purpose="t")
             raise RuntimeError("the action failed")
@@ -145,8 +168,9 @@ def test_a_rolled_back_enqueue_never_reaches_the_worker():
 
 
 @pytest.mark.needs_postgres
-def test_concurrent_duplicate_tasks_send_once():
+def test_concurrent_duplicate_tasks_send_once(settings):
     """Four copies of the task at once on four worker threads: the row lock lets one send."""
+    settings.NOTIFICATIONS_SEND_ON_COMMIT = False
     message = services.sms_enqueue(to="+33612345678", body=CODE_SMS, purpose="activation_code",
                                    contains_secret=True)
     with redis_worker(concurrency=4, pool="threads") as finished:
@@ -156,3 +180,42 @@ def test_concurrent_duplicate_tasks_send_once():
     assert len(sms.outbox) == 1
     message.refresh_from_db()
     assert (message.status, message.attempts) == (MessageStatus.SENT, 1)
+
+
+@pytest.mark.needs_postgres
+def test_commit_to_sent_latency_through_dispatcher_broker_and_worker(settings):
+    """The figure of the README: from the commit of the row to the provider's acceptance,
+    through NOTIFY, the dispatcher, Redis and the worker (poll 30 s: only NOTIFY is fast)."""
+    latencies = []
+    with redis_worker() as finished, dispatcher(settings, poll=30.0):
+        for n in range(20):
+            with transaction.atomic():
+                message = services.sms_enqueue(to="+33612345678", body=f"m{n}", purpose="t")
+            committed = time.monotonic()
+            finished.wait_for(n + 1)
+            sent = _wait_status(message.pk, MessageStatus.SENT)
+            assert sent.status == MessageStatus.SENT
+            latencies.append(time.monotonic() - committed)
+    latencies.sort()
+    print(f"\ncommit → sent through dispatcher + Redis + worker, 20 messages: median "
+          f"{latencies[10] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
+    assert len(sms.outbox) == 20
+    assert latencies[10] < 1.0
+
+
+def test_a_failed_attempt_is_handed_over_again_when_due(settings):
+    """A transient failure: the row is due again after the backoff, and the dispatcher (not a
+    Celery retry) hands it over then."""
+    from tests.notifications.test_outbox import FlakyBackend
+
+    settings.SMS_BACKEND = "tests.notifications.test_outbox.FlakyBackend"
+    settings.NOTIFICATIONS_RETRY_BACKOFF_SECONDS = 1
+    FlakyBackend.errors = [sms.SMSTransientError("Twilio HTTP 503, code 20503")]
+    FlakyBackend.calls = 0
+    with redis_worker() as finished, dispatcher(settings, poll=30.0):
+        message = services.sms_enqueue(to="+33612345678", body=CODE_SMS,
+                                       purpose="activation_code", contains_secret=True)
+        finished.wait_for(2, timeout=20)
+        sent = _wait_status(message.pk, MessageStatus.SENT)
+    assert (sent.status, sent.attempts, FlakyBackend.calls) == (MessageStatus.SENT, 2, 2)
+    assert sms.outbox == [sms.SentSMS(to="+33612345678", body=CODE_SMS)]
