@@ -29,7 +29,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import codes, ratelimit
-from core.codes import CodeRefusalReason, CodeRefused, CodeVerdict
+from core.codes import (
+    DECOY_RECIPIENTS,
+    CodeRefusalReason,
+    CodeRefused,
+    CodeVerdict,
+    write_or_rehearse,
+)
 from core.flows import (
     FlowUnavailable,
     flow_end,
@@ -41,7 +47,7 @@ from core.flows import (
 )
 from core.http import client_ip, ip_rate_subject
 from core.journal import EventKind, journal_record
-from core.models import Flow, FlowStatus
+from core.models import CodeChannel, Flow, FlowStatus
 from core.normalization import name_key
 from core.tokens import link_token_consume, link_token_issue, link_token_peek, link_tokens_revoke
 from notifications.emails import absolute_url, email_send
@@ -69,6 +75,8 @@ __all__ = ["FlowUnavailable", "RecoveryRefused"]  # FlowUnavailable: for the vie
 # Characters a copy-paste brings along and nobody means (zero-width, soft hyphen, BOM).
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 NOT_SENT_NO_MATCH = "no_match"
+# What a message rendered for nobody lists (the same work as a match, never sent).
+DECOY_IDENTIFIER = "p.identifiant00"
 NOT_SENT_RECIPIENT_QUOTA = "recipient_quota"
 
 
@@ -155,15 +163,20 @@ def identifier_reminder_by_sms(
         found = accounts_for_phone_and_names(phone=phone, last_name=last_name,
                                              first_name=first_name)
         reason = _recipient_admit(f"sms:{phone}", deliver=bool(found))
+        # Rendered whether or not it leaves (a decoy for a non-match): the same work.
+        identifiers = [a.identifier for a in found] or [DECOY_IDENTIFIER]
+        body = render_to_string(
+            "sms/identifier_reminder.txt", {"identifiers": identifiers, "count": len(identifiers)},
+        ).strip()
+        write_or_rehearse(
+            lambda: sms_enqueue(to=phone, body=body, purpose="identifier_reminder",
+                                account=found[0] if found else None),
+            deliver=not reason,
+        )
         if reason:
             journal_record(EventKind.IDENTIFIER_REMINDER_NOT_SENT, request=request,
                            channel=Channel.SMS, reason=reason)
             return
-        body = render_to_string(
-            "sms/identifier_reminder.txt",
-            {"identifiers": [a.identifier for a in found], "count": len(found)},
-        ).strip()
-        sms_enqueue(to=phone, body=body, purpose="identifier_reminder", account=found[0])
         for account in found:
             journal_record(EventKind.IDENTIFIER_REMINDER_SENT, request=request, account=account,
                            channel=Channel.SMS)
@@ -393,16 +406,20 @@ def identifier_reminder_by_email(*, email: str, request: HttpRequest | None = No
     with transaction.atomic():
         found = accounts_for_email(email=email)
         reason = _recipient_admit(f"email:{email.strip().lower()}", deliver=bool(found))
+        identifiers = [a.identifier for a in found] or [DECOY_IDENTIFIER]
+        context = {"identifiers": identifiers, "count": len(identifiers),
+                   "sign_in_url": absolute_url(reverse("accounts:profile_choice"))}
+        write_or_rehearse(
+            lambda: email_send(to=found[0].email if found else email,
+                               template="identifier_reminder", context=context,
+                               purpose="identifier_reminder",
+                               account=found[0] if found else None),
+            deliver=not reason,
+        )
         if reason:
             journal_record(EventKind.IDENTIFIER_REMINDER_NOT_SENT, request=request,
                            channel=Channel.EMAIL, reason=reason)
             return
-        email_send(
-            to=found[0].email, template="identifier_reminder",
-            context={"identifiers": [a.identifier for a in found], "count": len(found),
-                     "sign_in_url": absolute_url(reverse("accounts:profile_choice"))},
-            purpose="identifier_reminder", account=found[0],
-        )
         for account in found:
             journal_record(EventKind.IDENTIFIER_REMINDER_SENT, request=request, account=account,
                            channel=Channel.EMAIL)
@@ -441,20 +458,29 @@ def _link_send(flow: Flow, data: RecoveryData, account: Account | None, *, reque
         reason = NOT_SENT_NO_MATCH
     data.links_sent += 1
     data.last_link_at = now.isoformat()
+    minutes = max(1, round(settings.PASSWORD_RESET_LINK_TTL_SECONDS / 60))
+
+    def write():
+        # A rehearsal (nothing to send) names the flow's account if any, else an account
+        # that does not exist: its rows are rolled back before the deferred FK check.
+        token = link_token_issue(purpose=LINK_PURPOSE, account=account or Account(pk=0),
+                                 flow_id=flow.id,
+                                 ttl_seconds=settings.PASSWORD_RESET_LINK_TTL_SECONDS)
+        email_send(
+            to=account.email if reason == "" else DECOY_RECIPIENTS[CodeChannel.EMAIL],
+            template="password_reset",
+            context={"identifier": data.identifier, "minutes": minutes,
+                     "url": absolute_url(reverse("accounts:password_recovery_link_open",
+                                                 args=[token]))},
+            purpose="password_reset_link", contains_secret=True, account=account,
+            flow_id=flow.id,
+        )
+
+    write_or_rehearse(write, deliver=not reason)
     if reason:
         journal_record(EventKind.PASSWORD_RESET_LINK_NOT_SENT, request=request, account=account,
                        flow_id=flow.id, send=data.links_sent, reason=reason)
         return
-    token = link_token_issue(purpose=LINK_PURPOSE, account=account, flow_id=flow.id,
-                             ttl_seconds=settings.PASSWORD_RESET_LINK_TTL_SECONDS)
-    email_send(
-        to=account.email, template="password_reset",
-        context={"identifier": account.identifier,
-                 "url": absolute_url(reverse("accounts:password_recovery_link_open",
-                                             args=[token])),
-                 "minutes": max(1, round(settings.PASSWORD_RESET_LINK_TTL_SECONDS / 60))},
-        purpose="password_reset_link", contains_secret=True, account=account, flow_id=flow.id,
-    )
     journal_record(EventKind.PASSWORD_RESET_LINK_SENT, request=request, account=account,
                    flow_id=flow.id, send=data.links_sent)
 

@@ -12,9 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import AccountKind, AccountState
+from accounts.recovery import services
 from core import ratelimit
-from core.models import Flow
+from core.models import Flow, LinkToken
 from notifications import sms
+from notifications.models import OutboundMessage
 from tests.factories import AccountFactory
 
 from .conftest import EMAIL_MASK, PHONE_MASK, Recovery, normalized
@@ -77,15 +79,20 @@ def test_an_unknown_identifier_never_gets_a_code_accepted(recovery, db):
 
 
 def _shapes(queries) -> list[str]:
+    """Each statement's verb and table, not its values; a savepoint's end is one shape,
+    kept (RELEASE) or rehearsed (ROLLBACK TO): core.codes.write_or_rehearse."""
     shapes = []
     for query in queries.captured_queries:
         sql = query["sql"]
         table = re.search(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', sql)
-        shapes.append(f"{sql.split()[0]} {table.group(1) if table else ''}")
+        verb = sql.split()[0]
+        verb = "END-SAVEPOINT" if verb in ("RELEASE", "ROLLBACK") else verb
+        shapes.append(f"{verb} {table.group(1) if table else ''}")
     return shapes
 
 
-def test_the_same_database_work_for_a_known_and_an_unknown_identifier(guardian):
+@pytest.mark.parametrize("channel", ["sms", "email"])
+def test_the_same_database_work_for_a_known_and_an_unknown_identifier(guardian, channel):
     def work(identifier):
         client = Client()
         client.get(reverse("accounts:password_forgotten"))
@@ -93,16 +100,19 @@ def test_the_same_database_work_for_a_known_and_an_unknown_identifier(guardian):
             response = client.post(reverse("accounts:password_forgotten"),
                                    {"identifier": identifier})
         with CaptureQueriesContext(connection) as choose:
-            client.post(response["Location"], {"channel": "sms"})
+            client.post(response["Location"], {"channel": channel})
         return _shapes(start), _shapes(choose)
 
     start_known, choose_known = work("s.nguyen21")
     start_unknown, choose_unknown = work("p.personne99")
     assert start_known == start_unknown
-    # The SMS's outbox row is the only difference (sent after commit, by the worker).
-    outbox = [s for s in choose_known if "notifications_" in s]
-    assert outbox == ["INSERT notifications_outboundmessage"]
-    assert [s for s in choose_known if s not in outbox] == choose_unknown
+    # The message's rows are written for both: kept for the account, rolled back otherwise.
+    assert "INSERT notifications_outboundmessage" in choose_unknown
+    assert choose_known == choose_unknown
+    assert Flow.objects.filter(account__isnull=True).get().codes.count() == (
+        1 if channel == "sms" else 0)
+    assert OutboundMessage.objects.count() == 1
+    assert LinkToken.objects.count() == (1 if channel == "email" else 0)
 
 
 def test_the_same_rate_limit_work_for_a_known_and_an_unknown_identifier(guardian, monkeypatch,
@@ -127,3 +137,13 @@ def test_the_same_rate_limit_work_for_a_known_and_an_unknown_identifier(guardian
 
     known, unknown = two
     assert counted(known, "s.nguyen21") == counted(unknown, "p.personne99")
+
+
+def test_a_rehearsed_message_is_neither_kept_nor_sent(settings, db,
+                                                      django_capture_on_commit_callbacks):
+    """The demo sends each message right after commit: a rehearsal registers nothing."""
+    settings.NOTIFICATIONS_SEND_ON_COMMIT = True
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.identifier_reminder_by_sms(last_name="Personne", first_name="Paul",
+                                            phone="+33611111111")
+    assert callbacks == [] and OutboundMessage.objects.count() == 0 and not sms.outbox
