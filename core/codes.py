@@ -193,19 +193,26 @@ def write_or_rehearse(write: Callable[[], object], *, deliver: bool) -> None:
     savepoint). Foreign keys are checked at commit (PostgreSQL, deferred): a rehearsed row may
     name an account that does not exist, as long as it is rolled back.
     """
-    if not transaction.get_connection().in_atomic_block:
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
         raise RuntimeError("write_or_rehearse runs inside the caller's transaction")
-    savepoint = transaction.savepoint()
+    # Not transaction.atomic(): its rollback also releases the savepoint, one statement more
+    # than a kept one. Its bookkeeping is kept: the savepoint id is listed while `write` runs,
+    # so that the on_commit callbacks registered meanwhile are dropped with a rollback.
+    savepoint = connection.savepoint()
+    connection.savepoint_ids.append(savepoint)
     try:
         write()
     except BaseException:
-        transaction.savepoint_rollback(savepoint)
+        connection.savepoint_ids.pop()
+        connection.savepoint_rollback(savepoint)
         raise
+    connection.savepoint_ids.pop()
     if deliver:
-        transaction.savepoint_commit(savepoint)  # RELEASE SAVEPOINT
+        connection.savepoint_commit(savepoint)  # RELEASE SAVEPOINT
     else:
         # ROLLBACK TO SAVEPOINT: the rows go, and the on_commit callbacks registered since.
-        transaction.savepoint_rollback(savepoint)
+        connection.savepoint_rollback(savepoint)
 
 
 
