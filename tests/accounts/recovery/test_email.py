@@ -150,3 +150,16 @@ def test_the_email_path_reads_the_same_for_an_unknown_identifier(guardian, smtp_
     flow = Flow.objects.get(account__isnull=True)
     assert flow.status == FlowStatus.OPEN and flow.step == "link"
     assert guardian.check_password(DEFAULT_PASSWORD)
+
+
+def test_a_pupil_resets_the_password_with_the_link(client, pupil, smtp_server,
+                                                   django_capture_on_commit_callbacks):
+    recovery = Recovery(client, django_capture_on_commit_callbacks, profile="eleve")
+    _message, path = _email_reset(recovery, smtp_server, identifier="l.nguyen07")
+    response = client.post(path)
+    client.post(response["Location"], {"password": NEW_PASSWORD,
+                                       "password_confirm": NEW_PASSWORD})
+    pupil.refresh_from_db()
+    assert pupil.check_password(NEW_PASSWORD)
+    done = client.get(recovery.url("done")).content.decode()
+    assert reverse("accounts:login", args=["eleve"]) in done

@@ -167,3 +167,13 @@ def test_every_step_is_journaled_without_a_secret(recovery, guardian):
     ]
     everything = " ".join(str(e.data) for e in JournalEvent.objects.all())
     assert NEW_PASSWORD not in everything
+
+
+def test_an_expired_recovery_says_so_and_offers_to_start_again(recovery, guardian):
+    recovery.start("s.nguyen21")
+    Flow.objects.update(expires_at=Flow.objects.get().created_at)
+    response = recovery.client.get(recovery.url("channel"), follow=True)
+    assert response.status_code == 410
+    page = html.parse(response)
+    assert "Cette demande a expiré" in html.text(html.main(page))
+    assert not sms.outbox
