@@ -34,6 +34,8 @@ from .tasks import send_message
 logger = logging.getLogger(__name__)
 
 CHANNEL = "educonnect_outbox"  # the trigger's channel (migrations/0003_outbox_notify_trigger)
+# After a database or broker error, the loop starts again after this pause (or the poll).
+ERROR_PAUSE_SECONDS = 2.0
 
 
 def dispatch_once(*, limit: int | None = None) -> int:
@@ -108,7 +110,8 @@ def run(*, stop: threading.Event, poll_seconds: float | None = None) -> None:
     """The dispatcher's loop, until `stop` is set: dispatch what is due, then wait for a
     notification, the next retry's due time, or the poll interval, whichever comes first.
 
-    Database and broker errors are logged and waited out (one poll interval), never fatal.
+    Database and broker errors are logged and waited out (ERROR_PAUSE_SECONDS), never fatal:
+    a cut LISTEN connection is opened again.
     """
     poll = settings.NOTIFICATIONS_DISPATCH_POLL_SECONDS if poll_seconds is None else poll_seconds
     listener = Listener() if connection.vendor == "postgresql" else None
@@ -127,12 +130,14 @@ def run(*, stop: threading.Event, poll_seconds: float | None = None) -> None:
                 timeout = poll if due_in is None else min(poll, max(due_in, 0.01))
                 _wait(listener, stop, timeout)
             except Exception as exc:
-                logger.error("Outbox dispatcher: %s, waiting %ss", exc.__class__.__name__, poll)
+                pause = min(poll, ERROR_PAUSE_SECONDS)
+                logger.error("Outbox dispatcher: %s, trying again in %ss",
+                             exc.__class__.__name__, pause)
                 if listener is not None:
-                    listener.close()
+                    listener.close()  # reconnects and LISTENs again on the next turn
                 if isinstance(exc, DatabaseError):
                     connection.close()
-                stop.wait(poll)
+                stop.wait(pause)
             finally:
                 close_old_connections()
     finally:

@@ -71,7 +71,8 @@ def email_send(*, to: str, template: str, context: dict, purpose: str,
     sends it after commit (SMTP via NOTIFICATIONS_EMAIL_DELIVERY_BACKEND), retried on 4xx and
     timeouts. `contains_secret=True` for a message holding a link token or a code: its text
     and HTML are wiped from the table as soon as it has left. `purpose` names what triggered
-    it (e.g. "password_reset_link"), read by the helpdesk. Sender: DEFAULT_FROM_EMAIL.
+    it (e.g. "password_reset_link"), read by the helpdesk. Sender: DEFAULT_FROM_EMAIL. The
+    subject is kept after sending: never put a code or a link in it.
     Raises ValueError on an address with a line break or without "@"; a template that is
     missing raises TemplateDoesNotExist.
     """

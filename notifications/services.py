@@ -264,14 +264,17 @@ def messages_requeue_stale(*, batch_size: int | None = None,
 
     - `sending` for longer than NOTIFICATIONS_SENDING_TIMEOUT_SECONDS: the worker died → queued
       and sent again.
-    - secret messages still queued past NOTIFICATIONS_SECRET_MAX_AGE_SECONDS: the code they
-      carry has expired; sending it would only confuse → failed, text wiped.
+    - secret SMS still queued past NOTIFICATIONS_SECRET_MAX_AGE_SECONDS: the code they carry
+      has expired; sending it would only confuse → failed, text wiped. (E-mails are sent
+      however late: a late link opens a page that says it expired and how to get a new one.)
     - `queued` and overdue by NOTIFICATIONS_REQUEUE_AFTER_SECONDS: handed to Celery again.
-    Each batch is a short transaction; a re-queued row's next_attempt_at moves to now, so the
-    next batch (and the next run) does not pick it again.
+    Each batch is a short transaction; a row handed over is leased like the dispatcher's
+    (next_attempt_at moves NOTIFICATIONS_REQUEUE_AFTER_SECONDS ahead), so neither the next
+    batch, nor the next run, nor the dispatcher hands it over again meanwhile.
     """
     batch_size = batch_size or settings.NOTIFICATIONS_REQUEUE_BATCH_SIZE
     now = timezone.now()
+    lease_until = now + timedelta(seconds=settings.NOTIFICATIONS_REQUEUE_AFTER_SECONDS)
     unstuck = expired = 0
     ids_to_send: list[int] = []
 
@@ -282,7 +285,8 @@ def messages_requeue_stale(*, batch_size: int | None = None,
                        .filter(status=MessageStatus.SENDING, sending_started_at__lt=stuck_cutoff)
                        .order_by("sending_started_at").values_list("pk", flat=True)[:batch_size])
             OutboundMessage.objects.filter(pk__in=ids, status=MessageStatus.SENDING).update(
-                status=MessageStatus.QUEUED, sending_started_at=None, next_attempt_at=now,
+                status=MessageStatus.QUEUED, sending_started_at=None,
+                next_attempt_at=lease_until,
                 last_error="Envoi interrompu (worker arrêté), nouvel essai", updated_at=now,
             )
         unstuck += len(ids)
@@ -295,7 +299,7 @@ def messages_requeue_stale(*, batch_size: int | None = None,
         with transaction.atomic():
             ids = list(OutboundMessage.objects.select_for_update(skip_locked=True)
                        .filter(status=MessageStatus.QUEUED, contains_secret=True,
-                               created_at__lt=secret_cutoff)
+                               channel=Channel.SMS, created_at__lt=secret_cutoff)
                        .values_list("pk", flat=True)[:batch_size])
             OutboundMessage.objects.filter(pk__in=ids, status=MessageStatus.QUEUED).update(
                 status=MessageStatus.FAILED, body=WIPED_BODY, html_body="", updated_at=now,
@@ -311,7 +315,7 @@ def messages_requeue_stale(*, batch_size: int | None = None,
             ids = list(OutboundMessage.objects.select_for_update(skip_locked=True)
                        .filter(status=MessageStatus.QUEUED, next_attempt_at__lt=due_cutoff)
                        .order_by("next_attempt_at").values_list("pk", flat=True)[:batch_size])
-            OutboundMessage.objects.filter(pk__in=ids).update(next_attempt_at=now,
+            OutboundMessage.objects.filter(pk__in=ids).update(next_attempt_at=lease_until,
                                                               updated_at=now)
         ids_to_send.extend(ids)
         if len(ids) < batch_size:

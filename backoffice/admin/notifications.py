@@ -30,8 +30,9 @@ class OutboundMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     list_select_related = ["account"]
     raw_id_fields = ["account"]
-    fields = ["channel", "purpose", "recipient", "subject", "body_shown", "contains_secret",
-              "status", "provider_message_id", "provider_status", "attempts", "last_error",
+    fields = ["channel", "purpose", "recipient", "from_email", "reply_to", "subject",
+              "body_shown", "html_body_shown", "contains_secret", "status",
+              "provider_message_id", "provider_status", "attempts", "last_error",
               "account", "flow_id", "created_at", "next_attempt_at", "sending_started_at",
               "sent_at", "updated_at"]
     readonly_fields = fields
@@ -39,8 +40,15 @@ class OutboundMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("texte"))
     def body_shown(self, obj):
         if obj.contains_secret:
-            return _("[masqué : ce message contient un code]")
+            return _("[masqué : ce message contient un code ou un lien à usage unique]")
         return obj.body
+
+    @admin.display(description=_("version HTML"))
+    def html_body_shown(self, obj):
+        # Shown as source text (escaped by the admin), never rendered: no remote content.
+        if obj.contains_secret and obj.html_body:
+            return _("[masqué : ce message contient un code ou un lien à usage unique]")
+        return obj.html_body
 
     def get_search_results(self, request, queryset, search_term):
         # Exact lookups on indexed columns only, chosen by the shape of the term.

@@ -1,4 +1,5 @@
-"""The demo page of sent messages in Chromium: readable code, and no axe violation."""
+"""The demo page of sent messages in Chromium: readable code, a link received by e-mail that
+can be followed, and no axe violation."""
 
 import pytest
 from playwright.sync_api import expect
@@ -26,4 +27,52 @@ def test_demo_page_shows_the_code_and_is_accessible(page, live_server, settings,
     expect(table).to_contain_text("K7P2QX")
     expect(table).to_contain_text("+262692123456")
     expect(table).to_contain_text("Votre compte ÉduConnect")
+    assert_accessible(page)
+
+
+def test_a_link_received_by_email_is_followed_from_the_demo_page(
+        page, live_server, settings, tmp_path, transactional_db):
+    from notifications.emails import absolute_url
+
+    settings.DEBUG = True
+    settings.NOTIFICATIONS_EMAIL_DELIVERY_BACKEND = "notifications.mail.DemoEmailBackend"
+    settings.EMAIL_FILE_PATH = tmp_path
+    settings.PORTAL_BASE_URL = live_server.url
+    link = absolute_url("/")
+    # Sent after commit, as in the demo (no broker): the body is then wiped from the table.
+    services.email_enqueue(to="marie.dupont@example.org", subject="Validez votre adresse mail",
+                           body=f"Pour continuer, ouvrez ce lien :\n{link}\n",
+                           purpose="email_validation", contains_secret=True)
+
+    page.goto(f"{live_server.url}/notifications/demonstration/")
+    table = page.get_by_role("table")
+    expect(table).to_contain_text("Validez votre adresse mail")
+    assert_accessible(page)
+    page.get_by_role("link", name=link).focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/**")
+    expect(page.get_by_role("heading", level=1)).not_to_have_text(
+        "Messages envoyés (démonstration)")
+
+
+def test_an_html_email_passes_axe(page, smtp_server, settings, transactional_db):
+    """The HTML part as a mail client shows it (received over SMTP, loaded in Chromium):
+    lang="fr", a title, readable contrast, a link with its name — no serious violation."""
+    import copy
+    from pathlib import Path
+
+    from notifications import emails
+    from tests.mailbox import html_of
+
+    templates = copy.deepcopy(settings.TEMPLATES)
+    templates[0]["DIRS"] = [*templates[0]["DIRS"], Path(__file__).parent / "templates"]
+    settings.TEMPLATES = templates
+    emails.email_send(to="marie.dupont@example.org", template="sample_link",
+                      context={"first_name": "Marie", "url": emails.absolute_url("/x/")},
+                      purpose="t")
+    [received] = smtp_server.wait_for(1)
+    page.set_content(html_of(received))
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("link", name="Continuer")).to_have_attribute(
+        "href", "http://testserver/x/")
     assert_accessible(page)

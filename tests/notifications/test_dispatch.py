@@ -178,3 +178,38 @@ def test_the_command_runs_the_dispatcher():
     with mock.patch.object(dispatch, "run") as run:
         call_command("outbox_dispatch")
     assert isinstance(run.call_args.kwargs["stop"], threading.Event)
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_dispatcher_reconnects_when_its_listening_connection_is_cut(settings, caplog):
+    """PostgreSQL restarted or a proxy cut the idle LISTEN connection: the dispatcher logs,
+    reconnects, LISTENs again and is woken by the next commit (a 30 s poll: only a new
+    LISTEN can hand the row over within seconds)."""
+    settings.NOTIFICATIONS_SEND_ON_COMMIT = False
+    handed = threading.Event()
+    stop = threading.Event()
+    with mock.patch.object(tasks.send_message, "delay", side_effect=lambda _id: handed.set()):
+        thread = threading.Thread(target=_run_and_close, args=(stop, 30.0))
+        thread.start()
+        try:
+            time.sleep(0.5)
+            with connection.cursor() as cursor:
+                deadline = time.monotonic() + 5
+                cut = 0
+                while not cut and time.monotonic() < deadline:
+                    cursor.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE query LIKE %s AND pid <> pg_backend_pid()",
+                        [f"LISTEN {dispatch.CHANNEL}%"])
+                    cut = len(cursor.fetchall())
+                    time.sleep(0.1)
+            assert cut, "the dispatcher's LISTEN connection was not found"
+            # It notices within a second, pauses 2 s, then LISTENs again.
+            time.sleep(dispatch.ERROR_PAUSE_SECONDS + 2.0)
+            services.sms_enqueue(to="+33612345678", body="after the cut", purpose="t")
+            assert handed.wait(5), "no hand-over after the LISTEN connection was cut"
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+    assert "Outbox dispatcher: OperationalError" in caplog.text

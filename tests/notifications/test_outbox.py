@@ -361,6 +361,20 @@ class TestRequeue:
         assert sms.outbox == []
 
 
+def test_a_late_secret_email_is_still_sent(settings):
+    """A link e-mail held up past the SMS codes' limit is sent anyway (its page says whether
+    the link still works): an e-mail is never dropped for being late."""
+    settings.NOTIFICATIONS_SECRET_MAX_AGE_SECONDS = 1800
+    message = services.email_enqueue(to="a@example.org", subject="Lien", body="http://x/r/T/",
+                                     purpose="password_reset_email", contains_secret=True)
+    _age(message, 7200)
+    result = tasks.requeue_stale_messages.apply().get()
+    assert result == {"requeued": 1, "unstuck": 0, "expired": 0}
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert len(mail.outbox) == 1
+
+
 def test_the_requeue_task_is_scheduled():
     from django.conf import settings
 

@@ -55,6 +55,46 @@ def test_demo_page_says_when_a_wiped_text_cannot_be_shown(client, settings,
     assert "FileSMSBackend" in html
 
 
+def test_demo_page_shows_a_wiped_email_with_its_link_clickable(
+        client, settings, tmp_path, django_capture_on_commit_callbacks, capsys):
+    from tests.html import parse
+
+    settings.DEBUG = True
+    settings.NOTIFICATIONS_EMAIL_DELIVERY_BACKEND = "notifications.mail.DemoEmailBackend"
+    settings.EMAIL_FILE_PATH = tmp_path
+    link = "http://testserver/compte/valider/Zq8LINKTOKEN_x/"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.email_enqueue(
+            to="marie.dupont@example.org", subject="Validez votre adresse mail",
+            body=f"Bonjour,\n\nPour valider votre adresse, ouvrez ce lien :\n{link}\n",
+            html_body=f'<p><a href="{link}">Valider</a></p>', purpose="email_validation",
+            contains_secret=True)
+    # Printed on the console, as a developer expects; gone from the database.
+    assert link in capsys.readouterr().out
+    assert OutboundMessage.objects.get().body == WIPED_BODY
+    response = client.get(reverse("notifications:demo_outbox"))
+    soup = parse(response.content)
+    row = soup.find("td", string=lambda text: text and "marie.dupont@example.org" in text)
+    assert row is not None
+    cells = row.find_parent("tr")
+    assert "Validez votre adresse mail" in cells.get_text()
+    assert "Pour valider votre adresse, ouvrez ce lien" in cells.get_text()
+    assert [a["href"] for a in cells.find_all("a")] == [link]
+
+
+def test_demo_page_says_when_a_wiped_email_cannot_be_shown(
+        client, settings, tmp_path, django_capture_on_commit_callbacks):
+    settings.DEBUG = True
+    settings.EMAIL_FILE_PATH = tmp_path  # locmem delivery: no file kept
+    with django_capture_on_commit_callbacks(execute=True):
+        services.email_enqueue(to="marie.dupont@example.org", subject="Lien",
+                               body="http://testserver/r/SECRET/", purpose="t",
+                               contains_secret=True)
+    html = client.get(reverse("notifications:demo_outbox")).content.decode()
+    assert "SECRET" not in html
+    assert "notifications.mail.DemoEmailBackend" in html
+
+
 def test_demo_page_lists_at_most_fifty_messages_in_few_queries(
         client, settings, django_assert_max_num_queries):
     settings.DEBUG = True
@@ -128,3 +168,21 @@ class TestAdmin:
             reverse("admin:notifications_outboundmessage_add")).status_code == 403
         queued_secret.refresh_from_db()
         assert queued_secret.body == CODE_SMS
+
+    def test_a_refused_email_shows_its_french_reason_and_hides_its_link(self, staff_client,
+                                                                       smtp_server):
+        smtp_server.refuse("550 5.1.1 Mailbox unavailable")
+        message = services.email_enqueue(
+            to="marie.dupont@example.org", subject="Réinitialisation de votre mot de passe",
+            body="Votre lien : http://testserver/r/SECRETTOKEN123/",
+            html_body='<a href="http://testserver/r/SECRETTOKEN123/">lien</a>',
+            purpose="password_reset_link", contains_secret=True)
+        services.message_send(message_id=message.pk)
+        url = reverse("admin:notifications_outboundmessage_change", args=[message.pk])
+        response = staff_client.get(url)
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert ("Refusé par le serveur de messagerie (SMTP 550) : adresse inexistante ou "
+                "message rejeté") in page.replace("&#x27;", "'")
+        assert "Échec" in page
+        assert "SECRETTOKEN123" not in page
