@@ -147,3 +147,16 @@ def test_a_rehearsed_message_is_neither_kept_nor_sent(settings, db,
         services.identifier_reminder_by_sms(last_name="Personne", first_name="Paul",
                                             phone="+33611111111")
     assert callbacks == [] and OutboundMessage.objects.count() == 0 and not sms.outbox
+
+
+def test_the_per_address_limit_of_recoveries_is_shown_known_or_not(guardian, settings,
+                                                                   django_capture_on_commit_callbacks):
+    settings.PASSWORD_RECOVERY_MAX_STARTS_PER_IP = 2
+    recovery = Recovery(Client(REMOTE_ADDR="198.51.100.9"), django_capture_on_commit_callbacks)
+    assert recovery.start("s.nguyen21").status_code == 302
+    assert recovery.start("p.personne99").status_code == 302
+    refused = recovery.start("s.nguyen21")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "Trop de demandes ont été faites depuis votre connexion internet" in \
+        refused.content.decode().replace("&#x27;", "'")
+    assert Flow.objects.count() == 2
