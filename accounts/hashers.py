@@ -1,18 +1,60 @@
-"""Argon2id at explicit, configurable parameters (never below OWASP's minimum)."""
+"""Argon2id at explicit, configurable parameters (never below OWASP's minimum), on passwords
+in Unicode normalisation form NFKC.
+
+Why NFKC, and why here. The same password can reach us as different code points: « é » is
+one character typed on Windows or Android (NFC) and « e » + a combining accent on some macOS
+and iOS keyboards or pasted from a PDF (NFD); a full-width « Ａ » from a Japanese keyboard is
+« A » to the eye. NIST SP 800-63B §5.1.1.2 asks verifiers to normalise (NFKC or NFKD) before
+hashing. The hasher is the one place every path goes through: `set_password` and
+`check_password` of every account (sign-in, activation, recovery, « Mon compte », the admin's
+forms, `changepassword`, `createsuperuser`) end in `encode()` and `verify()`; a form or a
+service that forgot to normalise could not make a hash that another path then fails to
+match. Password rules judge the same normalised form (accounts.password_policy).
+
+Hashes made before normalisation. They keep Django's algorithm name « argon2 » and are read
+by `LegacyArgon2Hasher`, which tries the NFKC form of the typed password and then the raw
+form, and its NFC and NFD forms (the hash is of the password as typed then, maybe in the
+other canonical form than today's keyboard); new hashes are named
+« argon2_nfkc » (`EduConnectArgon2Hasher`, first in PASSWORD_HASHERS). Django's
+`check_password` re-hashes with the first hasher after any success on a hash of another
+algorithm: an old hash is replaced by an NFKC one at its owner's next sign-in.
+
+Equal cost whatever the outcome (no enumeration by timing): `verify()` of both hashers runs
+one Argon2 computation per distinct form of the typed password (one for ASCII, two for most
+accented passwords), all computed even when the first matches and whatever the hash;
+`dummy_verify()` does the same work for an identifier that matches no account
+(accounts.backends).
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
 
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.utils.crypto import get_random_string
+
+from core.normalization import password_normalize
 
 OWASP_MIN_MEMORY_KIB = 19 * 1024
 OWASP_MIN_TIME_COST = 2
 
 
-class EduConnectArgon2Hasher(Argon2PasswordHasher):
-    """Django's Argon2 hasher (argon2-cffi, Argon2id) with our parameters from settings.
+def _typed_forms(password: str) -> list[str]:
+    """The distinct forms a typed password is checked in: NFKC first, then as typed, NFC
+    and NFD (hashes made before normalisation)."""
+    forms = []
+    for form in (password_normalize(password), password,
+                 unicodedata.normalize("NFC", password), unicodedata.normalize("NFD", password)):
+        if form not in forms:
+            forms.append(form)
+    return forms
 
-    Keeps the algorithm name "argon2": hashes stay readable by Django's own hasher, and
-    changing the parameters makes Django re-hash at the next successful sign-in.
-    """
+
+class _NfkcArgon2Hasher(Argon2PasswordHasher):
+    """Django's Argon2 hasher (argon2-cffi, Argon2id) with our parameters from settings, on
+    NFKC passwords."""
 
     def __init__(self):
         memory = max(settings.ARGON2_MEMORY_COST_KIB, OWASP_MIN_MEMORY_KIB)
@@ -20,3 +62,69 @@ class EduConnectArgon2Hasher(Argon2PasswordHasher):
         self.memory_cost = memory
         self.time_cost = time_cost
         self.parallelism = max(settings.ARGON2_PARALLELISM, 1)
+
+    def encode(self, password, salt):
+        return super().encode(password_normalize(password), salt)
+
+    def verify(self, password, encoded):
+        """Whether `password` (as typed) matches `encoded`: its NFKC form or, for a hash made
+        before normalisation, the password as typed then, which may have been in the other
+        canonical form (typed now in NFC on a phone, then in NFD on a Mac): the raw, NFC and
+        NFD forms. Every distinct form is computed, whatever matches first and whatever the
+        hash, so the cost depends on what was typed only: one Argon2 computation for an
+        ASCII password, two for « Crème-Brûlée-1 », rarely three."""
+        return any([self._verify_as_is(form, encoded) for form in _typed_forms(password)])
+
+    def _verify_as_is(self, password: str, encoded: str) -> bool:
+        # Django's Argon2PasswordHasher.verify, for our algorithm names.
+        argon2 = self._load_library()
+        algorithm, rest = encoded.split("$", 1)
+        assert algorithm == self.algorithm
+        try:
+            return argon2.PasswordHasher().verify("$" + rest, password)
+        except argon2.exceptions.VerificationError:
+            return False
+
+
+class EduConnectArgon2Hasher(_NfkcArgon2Hasher):
+    """The hasher of every new password (first in PASSWORD_HASHERS): Argon2id of its NFKC
+    form. Changing the parameters in settings makes Django re-hash at the next successful
+    sign-in (`must_update`)."""
+
+    algorithm = "argon2_nfkc"
+
+
+class LegacyArgon2Hasher(_NfkcArgon2Hasher):
+    """Hashes made before passwords were normalised (algorithm « argon2 », Django's own
+    Argon2 format): they verify with the NFKC form or the raw form of the typed password,
+    and are replaced by an EduConnectArgon2Hasher hash at the next success."""
+
+    algorithm = "argon2"
+
+
+@functools.lru_cache(maxsize=4)
+def _dummy_encoded(memory_cost: int, time_cost: int, parallelism: int) -> str:
+    hasher = EduConnectArgon2Hasher()
+    # Through Django's encode, not ours: a test counting our hasher's work sees only the
+    # dummy verification, as it sees one verification for a real account.
+    return Argon2PasswordHasher.encode(hasher, get_random_string(32), hasher.salt())
+
+
+def dummy_verify(password: str) -> bool:
+    """Verify `password` against a hash that matches nothing, at the current parameters:
+    the work `EduConnectArgon2Hasher.verify` does for a real account (one Argon2
+    computation per distinct form of the typed password, see the module docstring), for an
+    identifier that matches no account. Always False. The dummy hash is made once per
+    process and parameters (`dummy_hash_prepare`, called when the app is ready, so that no
+    request pays for it)."""
+    hasher = EduConnectArgon2Hasher()
+    encoded = _dummy_encoded(hasher.memory_cost, hasher.time_cost, hasher.parallelism)
+    hasher.verify(password, encoded)
+    return False
+
+
+def dummy_hash_prepare() -> None:
+    """Make the dummy hash of the current parameters now (AccountsConfig.ready): else the
+    first unknown identifier of each process would cost one more Argon2 computation."""
+    hasher = EduConnectArgon2Hasher()
+    _dummy_encoded(hasher.memory_cost, hasher.time_cost, hasher.parallelism)

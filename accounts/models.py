@@ -1,6 +1,7 @@
 """Accounts (AUTH_USER_MODEL) and back-office staff profiles."""
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -8,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
+
+from core.normalization import strip_invisible
 
 
 class AccountKind(models.TextChoices):
@@ -27,8 +30,9 @@ class AccountManager(BaseUserManager):
     use_in_migrations = True
 
     def get_by_natural_key(self, identifier):
-        # Identifiers are stored in lowercase; letters print them in capitals.
-        return self.get(identifier=identifier.strip().lower())
+        # Identifiers are stored in lowercase; letters print them in capitals. Pasted from an
+        # SMS or a PDF they may carry invisible characters (zero-width space, soft hyphen).
+        return self.get(identifier=strip_invisible(identifier).strip().lower())
 
     def create_user(self, identifier, password=None, **fields):
         account = self.model(identifier=identifier.strip().lower(), **fields)
@@ -92,6 +96,22 @@ class Account(AbstractBaseUser, PermissionsMixin):
     def is_active(self):
         # Django's auth machinery refuses inactive users; locked and closed accounts are.
         return self.state in (AccountState.ACTIVE, AccountState.PROVISIONAL)
+
+    def check_password(self, raw_password):
+        """Whether `raw_password` is this account's (accounts.hashers: NFKC, old hashes too).
+
+        When the stored hash must be replaced (made before NFKC normalisation, or at older
+        Argon2 parameters), the new hash is written to its one column: a re-hash changes
+        neither the password nor anything the history (simple_history) records, so it adds
+        no audit row, unlike Django's own setter (a full save). Like any change of the hash,
+        it ends the account's sessions on other devices (Django's session auth hash)."""
+
+        def setter(password):
+            self.set_password(password)
+            self._password = None  # not a password change: validators are not told
+            type(self).objects.filter(pk=self.pk).update(password=self.password)
+
+        return check_password(raw_password, self.password, setter)
 
     @property
     def display_identifier(self) -> str:

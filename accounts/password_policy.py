@@ -32,7 +32,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.i18n import lazy_interpolate
-from core.normalization import name_key
+from core.normalization import name_key, password_normalize
 
 from .models import AccountKind
 
@@ -114,7 +114,11 @@ ERROR_MISMATCH = _(
 ERROR_REQUIRED = _("Saisissez un mot de passe.")
 ERROR_CONFIRMATION_REQUIRED = _("Saisissez une deuxième fois le mot de passe pour le confirmer.")
 
-_SPECIAL_RE = re.compile("[" + re.escape(SPECIAL_CHARACTERS) + "]")
+# Passwords are judged in NFKC (accounts.hashers), which turns the listed micro sign « µ »
+# (U+00B5) into the Greek « μ » (U+03BC): the list's NFKC forms count too.
+_SPECIAL_RE = re.compile(
+    "[" + re.escape(SPECIAL_CHARACTERS + password_normalize(SPECIAL_CHARACTERS)) + "]"
+)
 # Names shorter than this are not looked for (« Li » would forbid every password with "li").
 _MIN_NAME_PART = 3
 
@@ -130,14 +134,16 @@ def _checks(password: str) -> dict[str, bool]:
 
 
 def rule_results(password: str) -> list[tuple[Rule, bool]]:
-    """Each published rule with whether `password` meets it (the checklist's state)."""
-    checks = _checks(password or "")
+    """Each published rule with whether `password` meets it (the checklist's state), judged
+    on its NFKC form, the form that is hashed (accounts.hashers)."""
+    checks = _checks(password_normalize(password or ""))
     return [(rule, checks[rule.key]) for rule in RULES]
 
 
 def strength(password: str) -> str:
-    """« Faible » until every rule is met, then « Moyen », then « Fort » from 12 characters."""
-    password = password or ""
+    """« Faible » until every rule is met, then « Moyen », then « Fort » from 12 characters
+    (of the NFKC form)."""
+    password = password_normalize(password or "")
     if not all(_checks(password).values()):
         return str(STRENGTH_WEAK)
     return str(STRENGTH_STRONG if len(password) >= STRONG_LENGTH else STRENGTH_MEDIUM)
@@ -199,6 +205,9 @@ def _errors(password: str, *, first_name: str, last_name: str, identifier: str,
             email: str = "", staff: bool) -> list[str]:
     if not password:
         return [str(ERROR_REQUIRED)]
+    # Judged as it is hashed (accounts.hashers): « é » in two code points is one letter,
+    # a full-width « Ａ » is an upper-case A, the ligature « ﬁ » is two lower-case letters.
+    password = password_normalize(password)
     if len(password) > MAX_LENGTH:
         return [str(ERROR_TOO_LONG)]
     errors = [rule.error for rule, ok in rule_results(password)

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST, require_safe
 from core.journal import EventKind, journal_record
 
 from .forms import SignInForm
+from .limits import device_cookie_set
 from .models import AccountKind
 
 logger = logging.getLogger(__name__)
@@ -135,6 +136,9 @@ class SignInView(LoginView):
 
     def form_valid(self, form):
         response = super().form_valid(form)  # django.contrib.auth.login: new session key
+        # This browser is now one of the account's devices: its attempts no longer share
+        # the identifier's window with everybody else's (accounts.limits).
+        device_cookie_set(response, self.request, identifier=form.get_user().identifier)
         journal_record(
             EventKind.LOGIN_SUCCEEDED, request=self.request, account=form.get_user(),
             profile=str(self.profile),

@@ -68,7 +68,10 @@ def _titled(title: str) -> str:
 @require_http_methods(["GET", "POST"])
 def start(request):
     """Step 1 has no flow yet: its form answers directly (a refused step 1 counts nothing,
-    so a refresh that posts it again spends nothing)."""
+    so a refresh that posts it again spends nothing). A signed-in family has its account
+    already: it is sent to « Mes services »."""
+    if request.user.is_authenticated and not request.user.is_staff:
+        return redirect("services_portal:my_services")
     form = IdentityForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         recent = activation_flow_just_started(

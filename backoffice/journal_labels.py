@@ -33,11 +33,19 @@ DETAIL_LABELS = {
     "is_legal_representative": _("représentant légal"),
     # Recoveries (accounts.recovery).
     "channel": _("canal"),
+    # « Mon compte » (accounts.my_account).
+    "old_phone": _("ancien numéro"),
+    "new_phone": _("nouveau numéro"),
+    "old_email": _("ancienne adresse"),
+    "new_email": _("nouvelle adresse"),
+    "replaced": _("remplace une demande en cours"),
+    "old_told": _("ancienne adresse prévenue"),
 }
-# Values of « channel », and the reasons a password was changed (accounts.services
-# .account_password_set), as the helpdesk reads them.
+# Values of « channel » (accounts.recovery), as the helpdesk reads them.
 CHANNEL_LABELS = {"sms": _("SMS"), "email": _("courriel")}
+# Why a password changed (accounts.services.account_password_set's `reason`).
 PASSWORD_CHANGE_REASONS = {
+    "my_account": _("modifié par son titulaire dans « Mon compte »"),
     "recovery_sms": _("mot de passe oublié, code reçu par SMS"),
     "recovery_email": _("mot de passe oublié, lien reçu par courriel"),
 }

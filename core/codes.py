@@ -54,6 +54,7 @@ from . import ratelimit
 from .http import ip_rate_subject
 from .journal import EventKind, journal_record
 from .models import CodeChannel, CodeNotSentReason, Flow, FlowCode
+from .normalization import strip_invisible
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 LENGTH = 6
@@ -69,8 +70,10 @@ def code_generate() -> str:
 
 
 def code_normalize(typed: str) -> str | None:
-    """The code as typed, uppercased, spaces and dashes dropped; None if it cannot be one."""
-    compact = _TYPED_SEPARATORS.sub("", typed or "").upper()
+    """The code as typed, uppercased, spaces, dashes and invisible characters (zero-width
+    space, soft hyphen… see core.normalization.strip_invisible) dropped; None if it cannot
+    be one."""
+    compact = _TYPED_SEPARATORS.sub("", strip_invisible(typed or "")).upper()
     if len(compact) != LENGTH or any(c not in ALPHABET for c in compact):
         return None
     return compact

@@ -147,6 +147,42 @@ class EventKind(models.TextChoices):
     PASSWORD_CHANGE_NOTIFIED = "recovery.password_change_notified", _(
         "Avis de modification du mot de passe envoyé"
     )
+    # « Mon compte » (accounts/my_account).
+    MY_ACCOUNT_PASSWORD_REJECTED = "my_account.password_rejected", _(
+        "Mon compte : mot de passe actuel erroné"
+    )
+    MY_ACCOUNT_REAUTHENTICATED = "my_account.reauthenticated", _(
+        "Mon compte : mot de passe confirmé avant une modification"
+    )
+    PHONE_CHANGE_STARTED = "my_account.phone_change_started", _(
+        "Changement de numéro de téléphone demandé"
+    )
+    PHONE_CHANGE_CODE_SENT = "my_account.phone_change_code_sent", _(
+        "Changement de numéro : code envoyé par SMS au nouveau numéro"
+    )
+    PHONE_CHANGE_CODE_NOT_SENT = "my_account.phone_change_code_not_sent", _(
+        "Changement de numéro : aucun SMS envoyé (envoi trop rapproché)"
+    )
+    PHONE_CHANGE_CODE_REJECTED = "my_account.phone_change_code_rejected", _(
+        "Changement de numéro : code de sécurité erroné"
+    )
+    PHONE_CHANGE_TOO_MANY_CODES = "my_account.phone_change_too_many_codes", _(
+        "Changement de numéro : trop de codes erronés"
+    )
+    PHONE_CHANGE_CODE_VERIFIED = "my_account.phone_change_code_verified", _(
+        "Changement de numéro : code de sécurité vérifié"
+    )
+    PHONE_CHANGED = "my_account.phone_changed", _("Numéro de téléphone modifié")
+    EMAIL_CHANGE_REQUESTED = "my_account.email_change_requested", _(
+        "Changement d'adresse mail demandé (lien de validation envoyé)"
+    )
+    EMAIL_CHANGE_LINK_RESENT = "my_account.email_change_link_resent", _(
+        "Changement d'adresse mail : lien de validation renvoyé"
+    )
+    EMAIL_CHANGE_CANCELLED = "my_account.email_change_cancelled", _(
+        "Changement d'adresse mail annulé"
+    )
+    EMAIL_CHANGED = "my_account.email_changed", _("Adresse mail modifiée et validée")
     # Demo data (DEBUG only).
     DEMO_ACCOUNT_CREATED = "demo_account_created", _("Compte de démonstration créé")
     DEMO_ACCOUNT_RESET = "demo_account_reset", _("Compte de démonstration réinitialisé")

@@ -1,7 +1,8 @@
-"""Normalisation of what people type: names and mobile phone numbers.
+"""Normalisation of what people type: names, mobile phone numbers, identifiers and codes
+pasted with invisible characters, passwords in another Unicode form.
 
-Pure functions, used by the roster import, activation matching, identifiers and the
-back-office alike, so that every entry point reads a name or a number the same way.
+Pure functions, used by the roster import, activation matching, identifiers, sign-in, codes
+and the back-office alike, so that every entry point reads a name or a number the same way.
 """
 
 import re
@@ -15,6 +16,51 @@ _LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß"
                             "Ø": "o", "đ": "d", "Đ": "d", "ł": "l", "Ł": "l"})
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _SPACES = re.compile(r"\s+")
+
+
+# --- Invisible characters and Unicode forms ------------------------------------------------
+
+# Unicode space separators (category Zs) other than the ASCII space: no-break space U+00A0,
+# narrow no-break space U+202F (French typography puts one before « : »), thin spaces…
+_UNICODE_SPACES = re.compile(r"[^\S\n\r\t\f\v ]")  # whitespace that is not ASCII
+# Characters nobody sees: the format characters (category Cf) — soft hyphen U+00AD, zero-width
+# space U+200B, ZWNJ U+200C, ZWJ U+200D, LRM/RLM, bidi embeddings and isolates, word joiner
+# U+2060, BOM U+FEFF… — and the Hangul and braille fillers that fonts draw as blanks.
+_INVISIBLE_EXTRA = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+
+
+def strip_invisible(text: str) -> str:
+    """`text` without the characters a person cannot see or did not mean to type.
+
+    Format characters (Unicode category Cf: U+00AD soft hyphen, U+200B zero-width space,
+    U+200C/U+200D ZWNJ/ZWJ, U+2060 word joiner, U+FEFF BOM, bidirectional marks…) and blank
+    fillers are removed; every other Unicode space (U+00A0 no-break space, U+202F narrow
+    no-break space, U+2009 thin space…) becomes an ASCII space, which callers strip or
+    collapse as they already do. They come with copy and paste from an SMS, an e-mail, a PDF
+    letter or a word processor, and make « p.nom12 » look right and match nothing.
+
+    For identifiers and verification codes, before lookup (accounts.forms.SignInForm,
+    AccountManager.get_by_natural_key, core.codes.code_normalize). Never for passwords:
+    a password is compared as typed, after NFKC only (`password_normalize`).
+    """
+    cleaned = "".join(
+        c for c in (text or "")
+        if c not in _INVISIBLE_EXTRA and unicodedata.category(c) != "Cf"
+    )
+    return _UNICODE_SPACES.sub(" ", cleaned)
+
+
+def password_normalize(password: str) -> str:
+    """`password` in Unicode normalisation form NFKC (NIST SP 800-63B §5.1.1.2; RFC 8265's
+    OpaqueString profile uses NFC, NFKC also folds compatibility forms).
+
+    « é » typed as one character (NFC, Windows, Android) or as « e » + combining acute (NFD,
+    some macOS and iOS keyboards, pasted from a PDF) gives the same password; so do a
+    full-width « Ａ » and « A ». Applied at set and at check by accounts.hashers, and
+    before the password rules judge a password (accounts.password_policy). Nothing else is
+    changed: case, spaces and every visible character count.
+    """
+    return unicodedata.normalize("NFKC", password)
 
 
 def ascii_fold(text: str) -> str:

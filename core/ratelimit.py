@@ -13,6 +13,10 @@ number, and the hash cannot be reversed by trying every phone number without the
 
 Shapes: limits are counts of events, windows are seconds; `Decision.retry_after` is a whole
 number of seconds, for the French messages that say how long to wait.
+
+Round trips to Redis: `hit()` costs two (the `limits` Lua script, then the window's count);
+`hit_in_order()` counts several windows in one Lua script, one round trip whatever their
+number; `clear()` one, `clear_many()` one for any number of windows.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from django.conf import settings
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext, ngettext
 from limits import RateLimitItemPerSecond
-from limits.storage import Storage, storage_from_string
+from limits.storage import RedisClusterStorage, RedisStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 _HMAC_SALT = "core.ratelimit.subject"
@@ -153,3 +157,100 @@ def clear(rule: Rule, subject: str) -> None:
 def reset_all() -> None:
     """Forget every counter of the configured storage. Tests and the demo only."""
     _limiter_for(settings.RATELIMIT_STORAGE_URL)[0].reset()
+
+
+# --- Several windows in one step --------------------------------------------------------------
+
+# The `limits` moving window (acquire_moving_window.lua), for several windows in order, in one
+# script: Redis runs it atomically, so it keeps hit()'s guarantee across every window. The
+# data is the same (a list of timestamps per key, newest first, trimmed to the limit, expiring
+# with the window): peek(), used() and clear() read and clear what it counts.
+_HIT_IN_ORDER_LUA = """
+local now = tonumber(ARGV[1])
+local result = {0, 0}
+for i, key in ipairs(KEYS) do
+    local limit = tonumber(ARGV[2 * i])
+    local expiry = tonumber(ARGV[2 * i + 1])
+    if limit <= 0 then
+        result[1] = i
+        result[2] = expiry
+        return result
+    end
+    local last = redis.call('lindex', key, limit - 1)
+    if last and tonumber(last) >= now - expiry then
+        result[1] = i
+        result[2] = math.max(1, math.ceil(tonumber(last) + expiry - now))
+        return result
+    end
+    redis.call('lpush', key, ARGV[1])
+    redis.call('ltrim', key, 0, limit - 1)
+    redis.call('expire', key, expiry)
+    local count = 0
+    for _, entry in ipairs(redis.call('lrange', key, 0, limit - 1)) do
+        if tonumber(entry) >= now - expiry then
+            count = count + 1
+        end
+    end
+    result[i + 2] = limit - count
+end
+return result
+"""
+
+
+@functools.cache
+def _hit_in_order_script(url: str):
+    storage = _limiter_for(url)[0]
+    return storage.get_connection().register_script(_HIT_IN_ORDER_LUA)
+
+
+def _single_redis(storage: Storage) -> bool:
+    # A cluster would refuse a script over keys of several slots: it counts window by window.
+    return isinstance(storage, RedisStorage) and not isinstance(storage, RedisClusterStorage)
+
+
+def _redis_key(storage: RedisStorage, rule: Rule, subject: str) -> str:
+    return storage.prefixed_key(rule.item().key_for(rule.scope, subject_key(subject or "")))
+
+
+def hit_in_order(*steps: tuple[Rule, str]) -> list[Decision]:
+    """Count one event for each `(rule, subject)` of `steps`, in order, until a window is
+    full: that window and the ones after it count nothing.
+
+    Returns one Decision per window reached: allowed ones (with `remaining`), then, when a
+    window was full, its refusal (with `retry_after` seconds) last. `decisions[-1].allowed`
+    is the verdict. On Redis it is one atomic script, one round trip whatever the number of
+    windows (parallel requests can never both take a window's last place, as with hit());
+    on another storage (the demo's memory), one hit() after the other.
+    """
+    storage = _limiter_for(settings.RATELIMIT_STORAGE_URL)[0]
+    if not _single_redis(storage):
+        decisions = []
+        for rule, subject in steps:
+            decisions.append(hit(rule, subject))
+            if not decisions[-1].allowed:
+                break
+        return decisions
+    keys = [_redis_key(storage, rule, subject) for rule, subject in steps]
+    args: list[str | int] = [repr(time.time())]
+    for rule, _subject in steps:
+        args += [max(rule.limit, 0), max(rule.window_seconds, 1)]
+    refused, wait, *remaining = _hit_in_order_script(settings.RATELIMIT_STORAGE_URL)(
+        keys=keys, args=args
+    )
+    decisions = [Decision(allowed=True, remaining=int(left)) for left in remaining]
+    if refused:
+        decisions.append(Decision(allowed=False, remaining=0, retry_after=int(wait)))
+    return decisions
+
+
+def clear_many(*steps: tuple[Rule, str]) -> None:
+    """Forget the events of each `(rule, subject)`: one round trip on Redis (one DEL)."""
+    storage = _limiter_for(settings.RATELIMIT_STORAGE_URL)[0]
+    if not _single_redis(storage):
+        for rule, subject in steps:
+            clear(rule, subject)
+        return
+    if steps:
+        storage.get_connection().delete(
+            *(_redis_key(storage, rule, subject) for rule, subject in steps)
+        )

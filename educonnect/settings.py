@@ -167,7 +167,10 @@ LOGOUT_REDIRECT_URL = "accounts:profile_choice"
 ARGON2_MEMORY_COST_KIB = env.int("ARGON2_MEMORY_COST_KIB", default=19 * 1024)
 ARGON2_TIME_COST = env.int("ARGON2_TIME_COST", default=2)
 ARGON2_PARALLELISM = env.int("ARGON2_PARALLELISM", default=1)
-PASSWORD_HASHERS = ["accounts.hashers.EduConnectArgon2Hasher"]
+PASSWORD_HASHERS = ["accounts.hashers.EduConnectArgon2Hasher",
+                    # Hashes made before passwords were NFKC-normalised: still verified,
+                    # replaced at their owner's next sign-in (accounts/hashers.py).
+                    "accounts.hashers.LegacyArgon2Hasher"]
 # The product's password policy for every Django path that validates a password (password
 # change pages, changepassword, createsuperuser): the published rules for families and
 # pupils, the stronger staff policy for back-office accounts (accounts/password_policy.py).
@@ -179,6 +182,17 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_MAX_FAILURES_PER_IDENTIFIER = env.int("LOGIN_MAX_FAILURES_PER_IDENTIFIER", default=10)
 LOGIN_MAX_FAILURES_PER_IP = env.int("LOGIN_MAX_FAILURES_PER_IP", default=100)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+# Per identifier from one address (an IPv6 /64): a guesser at one address stops here, before
+# the identifier's shared window (which then refuses browsers without a device cookie only).
+LOGIN_MAX_FAILURES_PER_IDENTIFIER_AND_IP = env.int(
+    "LOGIN_MAX_FAILURES_PER_IDENTIFIER_AND_IP", default=5
+)
+# A browser where the account signed in before carries a device cookie: its attempts count
+# in their own window, untouched by other browsers' failures (accounts/limits.py).
+LOGIN_MAX_FAILURES_PER_DEVICE = env.int("LOGIN_MAX_FAILURES_PER_DEVICE", default=10)
+LOGIN_DEVICE_COOKIE_MAX_AGE_SECONDS = env.int(
+    "LOGIN_DEVICE_COOKIE_MAX_AGE_SECONDS", default=365 * 24 * 3600
+)
 
 # --- Internationalisation ---------------------------------------------------------------
 # French is the source language: every text the user reads is written in French in the code
@@ -384,6 +398,42 @@ IDENTIFIER_REMINDER_MAX_PER_RECIPIENT = env.int("IDENTIFIER_REMINDER_MAX_PER_REC
 IDENTIFIER_REMINDER_RECIPIENT_WINDOW_SECONDS = env.int(
     "IDENTIFIER_REMINDER_RECIPIENT_WINDOW_SECONDS", default=24 * 3600
 )
+# --- « Mon compte » (accounts/my_account) ---------------------------------------------------
+# A change of e-mail address or phone number asks for the password again when the last
+# sign-in (or re-authentication) is older than this (seconds).
+ACCOUNT_REAUTHENTICATION_SECONDS = env.int("ACCOUNT_REAUTHENTICATION_SECONDS", default=300)
+# Wrong current passwords (password change, re-authentication) per account and window: past
+# them, one attempt per MY_ACCOUNT_PASSWORD_SLOWDOWN_SECONDS — slowed down, never locked: the
+# right password, once admitted, still works; it clears the count.
+MY_ACCOUNT_MAX_WRONG_PASSWORDS = env.int("MY_ACCOUNT_MAX_WRONG_PASSWORDS", default=5)
+MY_ACCOUNT_WRONG_PASSWORD_WINDOW_SECONDS = env.int(
+    "MY_ACCOUNT_WRONG_PASSWORD_WINDOW_SECONDS", default=3600
+)
+MY_ACCOUNT_PASSWORD_SLOWDOWN_SECONDS = env.int("MY_ACCOUNT_PASSWORD_SLOWDOWN_SECONDS", default=60)
+# Change of phone number (flow kind phone_change): a code by SMS to the new number.
+PHONE_CHANGE_CODE_TTL_SECONDS = env.int("PHONE_CHANGE_CODE_TTL_SECONDS", default=15 * 60)
+PHONE_CHANGE_FLOW_IDLE_SECONDS = env.int("PHONE_CHANGE_FLOW_IDLE_SECONDS", default=30 * 60)
+PHONE_CHANGE_FLOW_MAX_AGE_SECONDS = env.int("PHONE_CHANGE_FLOW_MAX_AGE_SECONDS", default=2 * 3600)
+PHONE_CHANGE_MAX_WRONG_CODES = env.int("PHONE_CHANGE_MAX_WRONG_CODES", default=5)
+PHONE_CHANGE_RESEND_COOLDOWN_SECONDS = env.int("PHONE_CHANGE_RESEND_COOLDOWN_SECONDS", default=60)
+PHONE_CHANGE_MAX_SENDS_PER_FLOW = env.int("PHONE_CHANGE_MAX_SENDS_PER_FLOW", default=3)
+PHONE_CHANGE_MAX_SENDS_PER_PHONE = env.int("PHONE_CHANGE_MAX_SENDS_PER_PHONE", default=5)
+PHONE_CHANGE_PHONE_WINDOW_SECONDS = env.int("PHONE_CHANGE_PHONE_WINDOW_SECONDS", default=24 * 3600)
+PHONE_CHANGE_MAX_SENDS_PER_IP = env.int("PHONE_CHANGE_MAX_SENDS_PER_IP", default=30)
+PHONE_CHANGE_IP_WINDOW_SECONDS = env.int("PHONE_CHANGE_IP_WINDOW_SECONDS", default=3600)
+PHONE_CHANGE_FLOW_RETENTION_DAYS = env.int("PHONE_CHANGE_FLOW_RETENTION_DAYS", default=30)
+# Phone changes started per account and window (each sends up to PHONE_CHANGE_MAX_SENDS_PER_FLOW
+# SMS): a session cannot be used to send SMS to any number it likes (SMS pumping).
+PHONE_CHANGE_MAX_STARTS_PER_ACCOUNT = env.int("PHONE_CHANGE_MAX_STARTS_PER_ACCOUNT", default=5)
+PHONE_CHANGE_ACCOUNT_WINDOW_SECONDS = env.int("PHONE_CHANGE_ACCOUNT_WINDOW_SECONDS",
+                                              default=24 * 3600)
+# Change of e-mail address: the validation link's lifetime, which is also the pending
+# change's (7 days, issue 8 §1).
+EMAIL_CHANGE_LINK_TTL_SECONDS = env.int("EMAIL_CHANGE_LINK_TTL_SECONDS", default=7 * 24 * 3600)
+# Validation links sent per account and window (a new address or « Renvoyer l'email de
+# validation »): a signed-in session cannot flood someone's mailbox.
+EMAIL_CHANGE_MAX_LINKS_PER_ACCOUNT = env.int("EMAIL_CHANGE_MAX_LINKS_PER_ACCOUNT", default=5)
+EMAIL_CHANGE_LINK_WINDOW_SECONDS = env.int("EMAIL_CHANGE_LINK_WINDOW_SECONDS", default=24 * 3600)
 
 # --- Back-office --------------------------------------------------------------------------
 # Between the password and the code: how long the half-signed-in state lasts, how many wrong

@@ -380,7 +380,7 @@ def _tell_other_channel(account: Account, *, flow: Flow, channel: str, request,
     context = {"identifier": account.identifier, "at": timezone.localtime(now),
                "assistance_phone": settings.EDUCONNECT_ASSISTANCE_PHONE}
     if channel == Channel.EMAIL and account.phone and account.phone_verified:
-        body = render_to_string("sms/password_changed.txt", context).strip()
+        body = render_to_string("sms/password_recovered.txt", context).strip()
         sms_enqueue(to=str(account.phone), body=body, purpose="password_changed",
                     account=account, flow_id=flow.id)
         journal_record(EventKind.PASSWORD_CHANGE_NOTIFIED, request=request, account=account,

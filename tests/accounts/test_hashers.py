@@ -10,7 +10,7 @@ from accounts.hashers import EduConnectArgon2Hasher
 from tests.factories import DEFAULT_PASSWORD, AccountFactory
 
 ENCODED = re.compile(
-    r"^argon2\$(?P<variant>argon2id)\$v=19\$m=(?P<m>\d+),t=(?P<t>\d+),p=(?P<p>\d+)\$[^$]+\$[^$]+$"
+    r"^argon2_nfkc\$(?P<variant>argon2id)\$v=19\$m=(?P<m>\d+),t=(?P<t>\d+),p=(?P<p>\d+)\$[^$]+\$[^$]+$"
 )
 
 
@@ -57,3 +57,99 @@ def test_raising_the_parameters_asks_for_a_rehash_at_next_sign_in():
         assert parameters(stronger.encode("Motdepasse1!", stronger.salt()))["t"] == 3
     # The old hash still verifies meanwhile.
     assert check_password("Motdepasse1!", encoded)
+
+
+# --- NFKC -----------------------------------------------------------------------------------
+
+import unicodedata  # noqa: E402
+
+from django.contrib.auth.hashers import Argon2PasswordHasher  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from accounts.hashers import LegacyArgon2Hasher  # noqa: E402
+from accounts.models import Account  # noqa: E402
+from accounts.password_policy import password_errors  # noqa: E402
+
+ACCENTED = "Crème-Brûlée-2026!"
+NFC, NFD = unicodedata.normalize("NFC", ACCENTED), unicodedata.normalize("NFD", ACCENTED)
+GUARDIAN_URL = "/connexion/representant-legal/"
+
+
+def signs_in(identifier: str, password: str) -> bool:
+    response = Client().post(GUARDIAN_URL, {"identifier": identifier, "password": password})
+    return response.status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("set_as", "typed"), [(NFC, NFD), (NFD, NFC), (NFC, NFC)])
+def test_an_accented_password_signs_in_typed_in_either_unicode_form(set_as, typed):
+    assert NFC != NFD
+    AccountFactory(identifier="m.dupont12", password=set_as)
+    assert signs_in("m.dupont12", typed)
+
+
+@pytest.mark.django_db
+def test_a_full_width_password_is_its_ascii_form():
+    AccountFactory(identifier="m.dupont12", password="Motdepasse1!")
+    assert signs_in("m.dupont12", "Ｍｏｔｄｅｐａｓｓｅ１！")
+    assert not signs_in("m.dupont12", "motdepasse1!")  # case still counts
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("typed", [NFD, NFC])
+def test_an_old_hash_of_an_unnormalised_password_works_and_is_replaced(typed):
+    account = AccountFactory(identifier="m.dupont12")
+    # As Django's own Argon2 hasher stored it before: the NFD password as typed on a Mac.
+    legacy = LegacyArgon2Hasher()
+    old_hash = Argon2PasswordHasher.encode(legacy, NFD, legacy.salt())
+    assert old_hash.startswith("argon2$")
+    Account.objects.filter(pk=account.pk).update(password=old_hash)
+    history = account.history.count()
+
+    assert signs_in("m.dupont12", typed)
+    account.refresh_from_db()
+    assert account.password.startswith("argon2_nfkc$")  # re-hashed at this success
+    assert account.history.count() == history  # a re-hash is no change to audit
+    assert signs_in("m.dupont12", NFC) and signs_in("m.dupont12", NFD)
+
+
+@pytest.mark.django_db
+def test_an_old_hash_refuses_a_wrong_password_and_stays():
+    account = AccountFactory(identifier="m.dupont12")
+    legacy = LegacyArgon2Hasher()
+    old_hash = Argon2PasswordHasher.encode(legacy, NFD, legacy.salt())
+    Account.objects.filter(pk=account.pk).update(password=old_hash)
+    assert not signs_in("m.dupont12", "Crème-Brûlée-2025!")
+    account.refresh_from_db()
+    assert account.password == old_hash
+
+
+def test_the_cost_depends_on_the_typed_password_only(monkeypatch):
+    """One Argon2 computation per distinct form, for a match, a mismatch, an old hash and no
+    account at all (accounts.backends' dummy verification): no timing tells them apart."""
+    from accounts import hashers
+
+    runs = []
+    real = hashers._NfkcArgon2Hasher._verify_as_is
+    monkeypatch.setattr(hashers._NfkcArgon2Hasher, "_verify_as_is",
+                        lambda self, p, e: runs.append(1) or real(self, p, e))
+    new = EduConnectArgon2Hasher()
+    new_hash = new.encode(NFC, new.salt())
+    legacy = LegacyArgon2Hasher()
+    old_hash = Argon2PasswordHasher.encode(legacy, NFD, legacy.salt())
+    for typed, expected in [("Motdepasse1!", 1), (NFC, 2), (NFD, 2)]:
+        for check in (lambda t: new.verify(t, new_hash), lambda t: legacy.verify(t, old_hash),
+                      hashers.dummy_verify):
+            runs.clear()
+            check(typed)
+            assert len(runs) == expected, (typed, check)
+
+
+def test_password_rules_judge_the_normalised_form():
+    # A full-width « Ａ » is an upper-case A, and « ﬁ » two lower-case letters.
+    assert password_errors("Ａbcdefg1!") == []
+    assert password_errors("ﬁABCDE1!") == []
+    # NFD « é » is one character: 7 characters are too short, in either form.
+    short = unicodedata.normalize("NFD", "Aéé1!xy")
+    assert len(short) == 9
+    assert any("8 caractères" in error for error in password_errors(short))

@@ -310,13 +310,19 @@ def test_locked_and_closed_accounts_get_the_generic_message_and_are_journaled(cl
 # --- Journal -----------------------------------------------------------------------------
 
 
-def test_journal_records_success_and_failures_of_existing_accounts_only(client, guardian):
-    post_sign_in(client, identifier="x.inconnu10", password="Mauvais-1!")
-    assert not JournalEvent.objects.exists()  # nothing typed for an unknown account is kept
+def test_journal_records_success_and_failures_and_nothing_typed_for_no_account(
+    client, guardian
+):
+    # The same work after the response for every refusal (issue 8 §6): a row for an unknown
+    # identifier too, which keeps nothing typed (it may be a password in the wrong field).
+    post_sign_in(client, identifier="Mauvais-Secret-1!", password="Mauvais-1!")
+    unknown = JournalEvent.objects.get(kind="login_failed")
+    assert unknown.account is None
+    assert unknown.data == {"reason": "unknown_identifier", "profile": "guardian"}
+    assert "Mauvais" not in str(unknown.data) and "mauvais" not in str(unknown.data)
 
     post_sign_in(client, identifier="m.dupont12", password="Mauvais-1!")
-    failed = JournalEvent.objects.get(kind="login_failed")
-    assert failed.account == guardian
+    failed = JournalEvent.objects.get(kind="login_failed", account=guardian)
     assert failed.data == {"reason": "wrong_password", "profile": "guardian"}
     assert failed.ip_address == "127.0.0.1"
 
@@ -366,7 +372,9 @@ def test_per_identifier_limit_refuses_even_the_right_password_without_hashing(
     assert h.summary_title(page) == "Connexion momentanément suspendue"
     assert h.text(alert) == (
         "Connexion momentanément suspendue Trop de tentatives de connexion ont échoué. Pour "
-        "protéger les comptes, la connexion est suspendue : réessayez dans 15 minutes."
+        "protéger les comptes, la connexion est suspendue : réessayez dans 15 minutes. Depuis "
+        "un navigateur où vous vous êtes déjà connecté(e) à ce compte, la connexion reste "
+        "possible sans attendre."
     )
     # Too many attempts says nothing about what was typed: the fields are not invalid.
     assert "aria-invalid" not in h.field(page, "id_password").attrs
@@ -506,3 +514,11 @@ def test_header_offers_sign_out_as_a_form_with_csrf(client, guardian):
     assert (form["method"], form["action"]) == ("post", "/deconnexion/")
     assert form.find("input", attrs={"name": "csrfmiddlewaretoken"})["value"]
     assert h.text(form.button) == "Se déconnecter"
+
+
+@pytest.mark.parametrize("typed", ["m.dupont\u200b12", "\ufeffm.dupont12", "m.du\u00adpont12",
+                                   "m.dupont12\u00a0", "m.\u2060dupont\u200c12\u200d"])
+def test_an_identifier_pasted_with_invisible_characters_signs_in(client, guardian, typed):
+    response = post_sign_in(client, identifier=typed)
+    assert response.status_code == 302
+    assert signed_in_account_id(client) == str(guardian.pk)

@@ -107,7 +107,8 @@ def test_unlock_lifts_a_portal_sign_in_suspended_after_failures(helpdesk_client,
     assert refused.status_code == 429
     # The agent sees the suspension and how long it lasts, and may lift it.
     body = unescape(helpdesk_client.get(account_url(account)).content.decode())
-    assert "Suspendue après trop d'échecs, encore 15 minutes" in body
+    assert ("Suspendue après trop d'échecs, encore 15 minutes, sauf depuis les navigateurs où "
+            "le compte s'est déjà connecté") in body
     assert "Déverrouiller le compte" in body
 
     response = helpdesk_client.post(account_url(account, "unlock"), {"unlock-reason": REASON})

@@ -139,3 +139,57 @@ def test_pupil_signs_in_through_the_pupil_profile(page, live_server, transaction
     expect(page.get_by_role("heading", name="Mon établissement")).to_be_visible()
     expect(page.get_by_text("Collège Victor-Hugo")).to_be_visible()
     assert_accessible(page)
+
+
+def test_the_owner_signs_in_on_their_device_while_another_browser_is_refused(
+    browser, live_server, family, settings
+):
+    """Issue 8 §5: guessing from elsewhere slows down browsers without the account's device
+    cookie, never the owner's own browser."""
+    settings.LOGIN_MAX_FAILURES_PER_IDENTIFIER = 3
+    url = f"{live_server.url}/connexion/representant-legal/"
+    owner, attacker = browser.new_context(), browser.new_context()
+    try:
+        # The owner signed in on this browser before (it received its device cookie).
+        phone = owner.new_page()
+        phone.goto(url)
+        phone.get_by_label("Identifiant").fill("h.duprelagarde12")
+        phone.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+        phone.get_by_role("button", name="Se connecter").click()
+        expect(phone.get_by_role("heading", level=1)).to_have_text("Mes services")
+        phone.get_by_role("button", name="Se déconnecter").click()
+
+        # Another browser spends the identifier's attempts, then is refused even with the
+        # right password, and told how long to wait.
+        other = attacker.new_page()
+        other.goto(url)
+        for _ in range(3):
+            other.get_by_label("Identifiant").fill("h.duprelagarde12")
+            other.get_by_label("Mot de passe", exact=True).fill("Pas-le-bon-1!")
+            other.get_by_role("button", name="Se connecter").click()
+            expect(other.get_by_role("alert")).to_contain_text(
+                "Identifiant ou mot de passe incorrect.")
+        other.get_by_label("Identifiant").fill("h.duprelagarde12")
+        other.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+        other.get_by_role("button", name="Se connecter").click()
+        alert = other.locator("main [role=alert]#error-summary")
+        expect(alert).to_contain_text("Connexion momentanément suspendue")
+        expect(alert).to_contain_text(re.compile(r"réessayez dans 1[45] minutes"))
+        expect(alert).to_contain_text(
+            "Depuis un navigateur où vous vous êtes déjà connecté(e) à ce compte, la connexion "
+            "reste possible sans attendre.")
+        expect(other).to_have_title(re.compile(r"^Erreur – Je me connecte"))
+        assert_accessible(other)
+
+        # The owner, on their own browser, with the keyboard only, signs in at once.
+        phone.goto(url)
+        phone.get_by_label("Identifiant").focus()
+        phone.keyboard.type("h.duprelagarde12")
+        phone.keyboard.press("Tab")
+        expect(phone.get_by_label("Mot de passe", exact=True)).to_be_focused()
+        phone.keyboard.type(PASSWORD)
+        phone.keyboard.press("Enter")
+        expect(phone.get_by_role("heading", level=1)).to_have_text("Mes services")
+    finally:
+        owner.close()
+        attacker.close()

@@ -36,6 +36,8 @@ def test_generated_codes_use_the_alphabet_and_vary():
 def test_what_people_type_is_read_case_insensitively_with_spaces():
     assert codes.code_normalize(" k7p mx4 ") == "K7PMX4"
     assert codes.code_normalize("K7P-MX4") == "K7PMX4"
+    # Pasted from an SMS with a zero-width space, a soft hyphen, a BOM or a no-break space.
+    assert codes.code_normalize("\ufeffK7P\u200bMX\u00ad4\u00a0") == "K7PMX4"
     assert codes.code_normalize("K7PMX") is None
     assert codes.code_normalize("K7PMX44") is None
     assert codes.code_normalize("K7PMX0") is None  # 0 is not in the alphabet

@@ -106,3 +106,61 @@ def test_the_deploy_check_refuses_counters_in_process_memory(settings):
     assert [e.id for e in shared_rate_limits_in_production(None)] == ["educonnect.E003"]
     settings.RATELIMIT_STORAGE_URL = "redis://redis:6379/0"
     assert shared_rate_limits_in_production(None) == []
+
+
+# --- hit_in_order: several windows in one step ---------------------------------------------
+
+OTHER = ratelimit.Rule("test:other", "TEST_OTHER_LIMIT", "TEST_WINDOW")
+
+
+@pytest.fixture
+def memory_storage(settings):
+    settings.RATELIMIT_STORAGE_URL = "memory://"
+    ratelimit.reset_all()  # one storage per process and URL: other tests may have used it
+    yield
+    ratelimit.reset_all()
+
+
+@pytest.mark.parametrize("storage", [
+    pytest.param("redis", marks=pytest.mark.needs_redis), "memory",
+])
+def test_hit_in_order_stops_at_the_first_full_window_and_counts_nothing_after(
+    storage, settings, request
+):
+    if storage == "memory":
+        request.getfixturevalue("memory_storage")
+    settings.TEST_OTHER_LIMIT = 2
+    first = ratelimit.hit_in_order((RULE, "a"), (OTHER, "b"))
+    assert [(d.allowed, d.remaining) for d in first] == [(True, 2), (True, 1)]
+    ratelimit.hit_in_order((RULE, "a"), (OTHER, "b"))
+    # The second window is full: the first counted, the second refused with the wait.
+    third = ratelimit.hit_in_order((RULE, "a"), (OTHER, "b"))
+    assert [d.allowed for d in third] == [True, False]
+    assert 1 <= third[-1].retry_after <= 60
+    # The first window is full: nothing after it is counted.
+    assert ratelimit.used(OTHER, "b") == 2
+    fourth = ratelimit.hit_in_order((RULE, "a"), (OTHER, "c"))
+    assert len(fourth) == 1 and not fourth[0].allowed
+    assert ratelimit.used(OTHER, "c") == 0
+    # What it counts, hit(), peek(), used() and clear() read.
+    assert ratelimit.used(RULE, "a") == 3 and not ratelimit.peek(RULE, "a")
+    ratelimit.clear_many((RULE, "a"), (OTHER, "b"))
+    assert ratelimit.used(RULE, "a") == ratelimit.used(OTHER, "b") == 0
+
+
+@pytest.mark.needs_redis
+def test_on_redis_hit_in_order_is_atomic_across_windows():
+    barrier = threading.Barrier(12)
+    results = []
+
+    def attempt(n):
+        barrier.wait()
+        results.append(ratelimit.hit_in_order((OTHER, f"x{n}"), (RULE, "shared"))[-1].allowed)
+
+    with override_settings(TEST_OTHER_LIMIT=5):
+        threads = [threading.Thread(target=attempt, args=(n,)) for n in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert results.count(True) == 3

@@ -1,0 +1,425 @@
+"""« Mon compte »: parse, call a service, redirect or render. Nothing else.
+
+Every page is for a signed-in family or pupil account (staff have the back-office), except
+the page a validation link opens (`email_validate`), which works signed out and from any
+device: its GET only shows a button, its POST validates. The
+change of e-mail address and of phone number ask for the password again when the session's
+last sign-in or confirmation is older than ACCOUNT_REAUTHENTICATION_SECONDS
+(`reauthentication_required`). The phone change runs on the flow engine (core.flows: bound
+to the browser, the row's step is the truth, POST → redirect → GET).
+"""
+
+import re
+from functools import wraps
+from urllib.parse import urlencode
+
+import phonenumbers
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from core.flows import (
+    flow_bind,
+    flow_form,
+    flow_form_refused,
+    flow_home,
+    flow_not_found,
+    flow_redirect_to_step,
+    flow_view,
+)
+from core.models import Flow, FlowStatus
+from core.normalization import FRENCH_REGIONS, mask_phone
+from core.tokens import link_token_peek
+
+from ..models import AccountKind
+from ..password_policy import password_rules_for_js, personal_parts, rule_results, strength
+from ..views import safe_next_url
+from . import messages as texts
+from . import services
+from .flows import PHONE_CHANGE, PHONE_CHANGE_CODE
+from .forms import CodeForm, CurrentPasswordForm, EmailChangeForm, PasswordChangeForm, PhoneForm
+from .selectors import EMAIL_CHANGE_PURPOSE, email_change_pending
+
+MASK = "••"
+_GROUP_SEPARATORS = re.compile(r"[\s.\-]+")
+
+
+def masked_mobile(e164: str) -> str:
+    """« 06 •• •• •• 12 »: a French number (metropolitan or overseas) in its national form,
+    any other in its international form, every group but the first and the last hidden.
+    Enough for the owner to recognise their number, not for a passer-by to read it."""
+    try:
+        number = phonenumbers.parse(str(e164), None)
+    except phonenumbers.NumberParseException:
+        return MASK
+    region = phonenumbers.region_code_for_number(number)
+    style = (phonenumbers.PhoneNumberFormat.NATIONAL if region in FRENCH_REGIONS
+             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    groups = _GROUP_SEPARATORS.split(phonenumbers.format_number(number, style))
+    if len(groups) < 3:
+        return "\u00a0".join([groups[0], MASK])
+    return "\u00a0".join([groups[0], *(MASK for _ in groups[1:-1]), groups[-1]])
+
+
+# --- Access ------------------------------------------------------------------------------
+
+
+def portal_account_required(view):
+    """Signed in as a family or pupil account; staff go to the back-office."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.kind == AccountKind.STAFF:
+            return redirect("admin:index")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def reauthentication_required(view):
+    """Asks for the password again (then comes back) when the session's last sign-in or
+    confirmation is older than ACCOUNT_REAUTHENTICATION_SECONDS. A POST that arrives too late
+    is not carried out: the person confirms, then finds the form again."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not services.recently_authenticated(request):
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('accounts:my_account:reauthenticate')}?{query}")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _context(request, current: str, title: str, form=None, **extra) -> dict:
+    has_errors = form is not None and form.is_bound and bool(form.errors)
+    page_title = _("%(page)s — Mon compte") % {"page": title}
+    return {
+        "page_title": _("Erreur : %(title)s") % {"title": page_title} if has_errors
+        else page_title,
+        "heading": title,
+        "current": current,
+        "account": request.user,
+        "is_guardian": request.user.kind == AccountKind.GUARDIAN,
+        "form": form,
+        **extra,
+    }
+
+
+# --- Mes informations --------------------------------------------------------------------
+
+
+@never_cache
+@require_GET
+@portal_account_required
+def information(request):
+    account = request.user
+    pending = email_change_pending(account)
+    context = _context(
+        request, "information", _("Mes informations"),
+        masked_phone=masked_mobile(str(account.phone)) if account.phone else "",
+        pending_email=pending.payload["email"] if pending else "",
+    )
+    return render(request, "accounts/my_account/information.html", context)
+
+
+# --- Re-authentication -------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@portal_account_required
+def reauthenticate(request):
+    next_url = safe_next_url(request) or reverse("accounts:my_account:information")
+    form = CurrentPasswordForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.account_reauthenticate(account=request.user,
+                                            password=form.cleaned_data["password"],
+                                            request=request)
+        except services.MyAccountRefused as refusal:
+            form.add_error(refusal.field or None, refusal.message)
+        else:
+            return redirect(next_url)
+    if form.errors:
+        status = 400
+    context = _context(request, "", _("Je confirme mon mot de passe"), form,
+                       next=next_url,
+                       minutes=max(1, round(settings.ACCOUNT_REAUTHENTICATION_SECONDS / 60)))
+    return render(request, "accounts/my_account/reauthenticate.html", context, status=status)
+
+
+# --- Modifier mon mot de passe -----------------------------------------------------------
+
+
+def _password_checklist(form) -> dict:
+    typed = form.data.get("password", "") if form.is_bound else ""
+    account = form.account
+    js_config = password_rules_for_js()
+    js_config["personal"] = sorted(personal_parts(
+        first_name=account.first_name, last_name=account.last_name,
+        identifier=account.identifier,
+    ))
+    return {
+        "checklist": [{"key": rule.key, "label": rule.label, "state": (ok if typed else None)}
+                      for rule, ok in rule_results(typed)],
+        "strength": strength(typed) if typed else "",
+        "password_js": js_config,
+    }
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@portal_account_required
+def password(request):
+    account = request.user
+    form = PasswordChangeForm(request.POST if request.method == "POST" else None,
+                              account=account)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.my_account_password_change(
+                account=account, current_password=form.cleaned_data["current_password"],
+                new_password=form.cleaned_data["password"], request=request,
+            )
+        except services.MyAccountRefused as refusal:
+            form.add_error(refusal.field or None, refusal.message)
+        else:
+            messages.success(request, _(
+                "Votre mot de passe a été modifié. Utilisez-le à votre prochaine connexion : "
+                "vos autres connexions en cours ont été fermées."
+            ))
+            return redirect("accounts:my_account:information")
+    if form.errors:
+        status = 400
+    context = _context(request, "password", _("Modifier mon mot de passe"), form,
+                       **_password_checklist(form))
+    return render(request, "accounts/my_account/password.html", context, status=status)
+
+
+# --- Modifier mon numéro de téléphone (flow kind PHONE_CHANGE) ---------------------------
+
+
+def _phone_flow_view(step: str | None = None):
+    """flow_view, for the signed-in account that started the flow only."""
+
+    def decorator(view):
+        @portal_account_required
+        @flow_view(PHONE_CHANGE, step=step)
+        @wraps(view)
+        def wrapper(request, flow: Flow, *args, **kwargs):
+            if flow.account_id != request.user.pk:
+                return flow_not_found(request, PHONE_CHANGE)
+            return view(request, flow, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _phone_context(request, step: str, form=None, **extra) -> dict:
+    context = _context(request, "phone", _("Modifier mon numéro de téléphone"), form, **extra)
+    has_errors = form is not None and form.is_bound and bool(form.errors)
+    context.update(PHONE_CHANGE.stepper(step),
+                   page_title=PHONE_CHANGE.page_title(step, error=has_errors))
+    return context
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@portal_account_required
+@reauthentication_required
+def phone(request):
+    """The first stage: the new number. Its form starts the flow (a refused one starts
+    nothing, so it answers directly)."""
+    form = PhoneForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            flow, secret = services.phone_change_start(
+                account=request.user, phone=form.cleaned_data["phone"], request=request,
+            )
+        except services.MyAccountRefused as refusal:
+            form.add_error(refusal.field or None, refusal.message)
+        else:
+            flow_bind(request, flow, secret)
+            return redirect("accounts:my_account:phone_code", flow_id=flow.id)
+    if form.errors:
+        status = 400
+    account = request.user
+    context = _phone_context(
+        request, "number", form,
+        masked_phone=masked_mobile(str(account.phone)) if account.phone else "",
+    )
+    return render(request, "accounts/my_account/phone.html", context, status=status)
+
+
+@never_cache
+@require_GET
+@_phone_flow_view()
+def phone_flow(request, flow: Flow):
+    if flow.status == FlowStatus.COMPLETED:
+        return redirect("accounts:my_account:phone_done", flow_id=flow.id)
+    if flow.status != FlowStatus.OPEN or flow.is_expired():
+        context = _phone_context(
+            request, flow.step,
+            idle_minutes=max(1, round(PHONE_CHANGE.idle_seconds / 60)),
+        )
+        context["page_title"] = _("Modification expirée — %(title)s") % {
+            "title": PHONE_CHANGE.title}
+        return render(request, "accounts/my_account/phone_expired.html", context, status=410)
+    return flow_redirect_to_step(flow)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@_phone_flow_view(step="code")
+def phone_code(request, flow: Flow):
+    if request.method == "POST":
+        form = CodeForm(request.POST)
+        if form.is_valid():
+            try:
+                services.phone_change_code_verify(
+                    flow_id=flow.id, account=request.user,
+                    typed_code=form.cleaned_data["code"], request=request,
+                )
+            except services.FlowUnavailable:
+                return flow_home(flow)
+            except services.MyAccountRefused as refusal:
+                form.add_error(refusal.field or None, refusal.message)
+            else:
+                return flow_home(flow)
+        return flow_form_refused(request, flow, form)
+    form = flow_form(request, flow, CodeForm)
+    context = _phone_context(
+        request, "code", form, flow=flow,
+        # Non-breaking spaces: the number never breaks across two lines.
+        masked_new_phone=mask_phone(str(flow.phone)).replace(" ", "\u00a0"),
+        code_minutes=PHONE_CHANGE_CODE.ttl_minutes,
+    )
+    return render(request, "accounts/my_account/phone_code.html", context)
+
+
+@never_cache
+@require_POST
+@_phone_flow_view()
+def phone_resend(request, flow: Flow):
+    try:
+        services.phone_change_code_resend(flow_id=flow.id, account=request.user,
+                                          request=request)
+    except services.FlowUnavailable:
+        return flow_home(flow)
+    except services.MyAccountRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, texts.message_code_resent(
+            mask_phone(str(flow.phone))))
+    return redirect("accounts:my_account:phone_code", flow_id=flow.id)
+
+
+@never_cache
+@require_GET
+@_phone_flow_view()
+def phone_done(request, flow: Flow):
+    if flow.status != FlowStatus.COMPLETED:
+        return flow_home(flow)
+    context = _phone_context(
+        request, "done", None, flow=flow,
+        masked_phone=masked_mobile(str(flow.phone)),
+    )
+    context["page_title"] = _("Votre numéro de téléphone a été modifié — Mon compte")
+    return render(request, "accounts/my_account/phone_done.html", context)
+
+
+# --- Modifier mon adresse mail -----------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@portal_account_required
+@reauthentication_required
+def email(request):
+    """The new address and its confirmation (FAQ §11); with a change pending, its state,
+    « Renvoyer l'email de validation » and « J'ai fait une erreur de saisie dans mon adresse
+    mail » (FAQ §8), which shows the form again (`?corriger=1`)."""
+    account = request.user
+    form = EmailChangeForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        new_email = form.cleaned_data["email"]
+        try:
+            services.email_change_request(account=account, email=new_email, request=request)
+        except services.MyAccountRefused as refusal:
+            form.add_error(refusal.field or None, refusal.message)
+        else:
+            messages.success(request, texts.message_email_requested(
+                new_email, old_told=bool(account.email)
+                and account.email.strip().lower() != new_email))
+            return redirect("accounts:my_account:email")
+    if form.errors:
+        status = 400
+    pending = email_change_pending(account)
+    correcting = request.GET.get("corriger") == "1"
+    context = _context(
+        request, "email", _("Modifier mon adresse mail"), form,
+        pending_email=pending.payload["email"] if pending else "",
+        show_form=pending is None or correcting or form.is_bound,
+        days=max(1, round(settings.EMAIL_CHANGE_LINK_TTL_SECONDS / 86400)),
+    )
+    return render(request, "accounts/my_account/email.html", context, status=status)
+
+
+@never_cache
+@require_POST
+@portal_account_required
+def email_resend(request):
+    try:
+        sent_to = services.email_change_resend(account=request.user, request=request)
+    except services.MyAccountRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, texts.message_email_resent(sent_to))
+    return redirect("accounts:my_account:email")
+
+
+@never_cache
+@require_POST
+@portal_account_required
+def email_cancel(request):
+    if services.email_change_cancel(account=request.user, request=request):
+        messages.success(request, texts.message_email_cancelled())
+    return redirect("accounts:my_account:email")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def email_validate(request, token: str):
+    """The page a validation link opens: the GET only looks at the link (mail scanners open
+    links), the button's POST validates. Works signed out and from any device."""
+    title = _("Je valide ma nouvelle adresse mail")
+    if request.method == "POST":
+        account = services.email_change_validate(token=token, request=request)
+        if account is not None:
+            return redirect("accounts:my_account:email_validated")
+        row = None
+    else:
+        row = link_token_peek(token=token, purpose=EMAIL_CHANGE_PURPOSE)
+    context = {"page_title": _("%(page)s — ÉduConnect") % {"page": title}, "heading": title,
+               "token": token, "new_email": row.payload["email"] if row else ""}
+    return render(request, "accounts/my_account/email_validate.html", context,
+                  status=200 if row else 410)
+
+
+@never_cache
+@require_GET
+def email_validated(request):
+    title = _("Votre adresse mail est validée")
+    context = {"page_title": _("%(page)s — ÉduConnect") % {"page": title}, "heading": title}
+    return render(request, "accounts/my_account/email_validated.html", context)

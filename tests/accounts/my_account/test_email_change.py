@@ -1,0 +1,258 @@
+"""« Modifier mon adresse mail » (FAQ §11, §8, §9, §7): two e-mails through a real SMTP server
+on loopback (the old address told the new one, the new one a validation link), the old
+address in use until the link's page is POSTed (from any device, signed out too), resend,
+correction, refusals, no enumeration."""
+
+import time
+from urllib.parse import urlsplit
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from freezegun import freeze_time
+
+from accounts.middleware import SIGNED_IN_AT
+from core.models import JournalEvent, LinkToken
+from tests import html
+from tests.factories import AccountFactory
+from tests.mailbox import html_of, link_from, text_of
+
+from .conftest import sign_in
+from .test_password_change import change
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("accounts:my_account:email")
+INFORMATION = reverse("accounts:my_account:information")
+NEW = "amina.b@exemple.fr"
+OLD = "amina.benali@example.org"
+SUBJECT = "Mise à disposition de services en ligne pour suivre la scolarité de votre enfant"
+
+
+def ask(client, commit, email=NEW, confirmation=None):
+    return commit(client.post, URL, {"email": email,
+                                     "email_confirm": email if confirmation is None
+                                     else confirmation})
+
+
+def by_recipient(messages):
+    return {message["To"]: message for message in messages}
+
+
+def test_the_change_from_request_to_validation_through_real_mail(signed_in, guardian, commit,
+                                                                 smtp_server):
+    response = ask(signed_in, commit, email="  Amina.B@Exemple.fr ")
+    assert response.status_code == 302 and response["Location"] == URL
+    page = html.parse(signed_in.get(URL))
+    assert html.messages(page) == [
+        "Votre demande est enregistrée. Un email de validation a été envoyé à "
+        "amina.b@exemple.fr : cliquez sur le lien qu'il contient pour valider cette adresse. "
+        "Votre adresse actuelle a été prévenue du changement."]
+    pending = html.text(page.find(id="pending"))
+    assert "Un mail a été envoyé" in pending and NEW in pending
+    assert page.find("button", string="Renvoyer l'email de validation")
+    assert page.find("a", string="J'ai fait une erreur de saisie dans mon adresse mail")
+
+    mails = by_recipient(smtp_server.wait_for(2))
+    # The old address is told the new one, and carries no link.
+    notice = mails[OLD]
+    assert NEW in text_of(notice) and "http://testserver" not in text_of(notice)
+    # The new address gets the link (the FAQ's subject, text and HTML parts).
+    validation = mails[NEW]
+    # Django folds a long encoded subject after « Subject: »; the parser keeps that space.
+    assert validation["Subject"].strip() == SUBJECT
+    assert "A.BENALI14" in text_of(validation)
+    link = link_from(validation)
+    assert link in html_of(validation)
+
+    # Until validated, the old address stays the account's.
+    guardian.refresh_from_db()
+    assert guardian.email == OLD and guardian.email_verified
+    info = html.main(html.parse(signed_in.get(INFORMATION)))
+    assert html.text(info.find(id="pending-email")) == (
+        f"Nouvelle adresse en attente de validation : {NEW}")
+
+    # From another device, signed out: the GET only shows a button (mail scanners)…
+    phone = Client()
+    path = urlsplit(link).path
+    for _ in range(2):
+        page = html.parse(phone.get(path))
+        assert page.find("button", string="Valider mon adresse mail")
+    guardian.refresh_from_db()
+    assert guardian.email == OLD
+    # …the POST validates, once.
+    response = commit(phone.post, path)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:my_account:email_validated")
+    guardian.refresh_from_db()
+    assert guardian.email == NEW and guardian.email_verified
+    again = phone.post(path)
+    assert again.status_code == 410
+    assert "Ce lien n'est plus valable" in html.text(html.parse(again))
+    assert phone.get(path).status_code == 410
+    # Journaled, addresses masked, no token.
+    changed = JournalEvent.objects.get(kind="my_account.email_changed", account=guardian)
+    assert changed.data == {"old_email": "a•••@example.org", "new_email": "a•••@exemple.fr"}
+    requested = JournalEvent.objects.get(kind="my_account.email_change_requested")
+    assert requested.data == {"new_email": "a•••@exemple.fr", "replaced": False,
+                              "old_told": True}
+    # Nothing pending any more.
+    assert html.parse(signed_in.get(URL)).find(id="pending") is None
+
+
+def test_resend_sends_a_new_link_and_both_work_until_one_is_used(signed_in, guardian, commit,
+                                                                 smtp_server):
+    ask(signed_in, commit)
+    first = link_from(by_recipient(smtp_server.wait_for(2))[NEW])
+    response = commit(signed_in.post, reverse("accounts:my_account:email_resend"))
+    assert response["Location"] == URL
+    assert html.messages(html.parse(signed_in.get(URL)))[-1].startswith(
+        f"Un nouvel email de validation a été envoyé à {NEW}.")
+    messages = smtp_server.wait_for(3)
+    assert [m["To"] for m in messages].count(NEW) == 2
+    assert [m["To"] for m in messages].count(OLD) == 1  # a resend does not tell again
+    second = link_from(messages[-1])
+    assert second != first
+    assert Client().get(urlsplit(first).path).status_code == 200
+    commit(Client().post, urlsplit(second).path)
+    guardian.refresh_from_db()
+    assert guardian.email == NEW
+    # The other link died with the validation.
+    assert Client().get(urlsplit(first).path).status_code == 410
+
+
+def test_a_typing_error_is_corrected_and_the_first_link_dies(signed_in, guardian, commit,
+                                                            smtp_server):
+    ask(signed_in, commit, email="amina.b@exmple.fr")
+    wrong_link = link_from(by_recipient(smtp_server.wait_for(2))["amina.b@exmple.fr"])
+    page = html.parse(signed_in.get(URL))
+    assert page.find(id="id_email") is None  # the pending state, without the form
+    page = html.parse(signed_in.get(URL + "?corriger=1"))
+    assert page.find(id="id_email") is not None
+    assert page.find("button", string="Annuler la demande de modification")
+    ask(signed_in, commit)
+    right_link = link_from(by_recipient(smtp_server.wait_for(4))[NEW])
+    assert Client().post(urlsplit(wrong_link).path).status_code == 410
+    commit(Client().post, urlsplit(right_link).path)
+    guardian.refresh_from_db()
+    assert guardian.email == NEW
+    assert JournalEvent.objects.filter(kind="my_account.email_change_requested",
+                                       data__replaced=True).count() == 1
+
+
+def test_cancel_keeps_the_old_address_and_kills_the_link(signed_in, guardian, commit):
+    ask(signed_in, commit)
+    assert LinkToken.objects.filter(account=guardian, revoked_at__isnull=True).count() == 1
+    response = commit(signed_in.post, reverse("accounts:my_account:email_cancel"))
+    assert html.messages(html.parse(signed_in.get(response["Location"])))[-1].startswith(
+        "La demande de modification est annulée")
+    assert LinkToken.objects.filter(account=guardian, revoked_at__isnull=True).count() == 0
+    assert html.parse(signed_in.get(URL)).find(id="pending") is None
+    guardian.refresh_from_db()
+    assert guardian.email == OLD
+    assert JournalEvent.objects.filter(kind="my_account.email_change_cancelled").exists()
+
+
+@pytest.mark.parametrize(("email", "confirmation", "field", "message"), [
+    ("amina.b@exemple.fr", "amina.b@exemple.com", "id_email_confirm",
+     "La confirmation ne correspond pas à l'adresse mail saisie. Saisissez deux fois la même "
+     "adresse."),
+    ("amina.b@", "amina.b@", "id_email",
+     "Saisissez une adresse mail valide, par exemple prenom.nom@exemple.fr."),
+    ("Amina.Benali@Example.org", None, "id_email",
+     "Cette adresse est déjà l'adresse mail validée de votre compte. Saisissez la nouvelle "
+     "adresse mail."),
+    ("", "", "id_email", "Saisissez votre nouvelle adresse mail."),
+])
+def test_refusals_name_the_field_and_the_fix(signed_in, guardian, commit, email, confirmation,
+                                             field, message):
+    response = ask(signed_in, commit, email=email, confirmation=confirmation)
+    assert response.status_code == 400
+    assert (f"#{field}", message) in [
+        (href, text.split(" : ", 1)[1]) for href, text in html.summary_links(
+            html.parse(response))]
+    assert not LinkToken.objects.exists()
+    assert not JournalEvent.objects.filter(kind__startswith="my_account.email").exists()
+
+
+def test_an_address_another_account_uses_is_accepted_without_a_word(signed_in, guardian,
+                                                                    commit, smtp_server):
+    """Families share mailboxes (issue 8 §2 lists several identifiers in one e-mail), and
+    saying « already used » would tell who has an account: same page, same e-mails."""
+    AccountFactory(identifier="k.benali15", email=NEW, email_verified=True)
+    response = ask(signed_in, commit)
+    assert response.status_code == 302
+    assert html.messages(html.parse(signed_in.get(URL)))[0].startswith(
+        "Votre demande est enregistrée.")
+    commit(Client().post, urlsplit(link_from(by_recipient(smtp_server.wait_for(2))[NEW])).path)
+    guardian.refresh_from_db()
+    assert guardian.email == NEW and guardian.email_verified
+
+
+def test_an_unvalidated_address_can_be_validated_again_as_is(client, commit, smtp_server):
+    """FAQ §7: « Si vous validez l'adresse sans effectuer de correction, un courriel de
+    confirmation vous sera envoyé à cette adresse »."""
+    account = AccountFactory(identifier="l.martin20", email="l.martin@example.org",
+                             email_verified=False)
+    sign_in(client, "l.martin20")
+    ask(client, commit, email="l.martin@example.org")
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == "l.martin@example.org"
+    commit(Client().post, urlsplit(link_from(message)).path)
+    account.refresh_from_db()
+    assert account.email_verified
+
+
+def test_the_link_expires_after_seven_days(signed_in, guardian, commit, smtp_server):
+    ask(signed_in, commit)
+    path = urlsplit(link_from(by_recipient(smtp_server.wait_for(2))[NEW])).path
+    with freeze_time(LinkToken.objects.get().expires_at):
+        assert Client().get(path).status_code == 410
+        assert Client().post(path).status_code == 410
+    guardian.refresh_from_db()
+    assert guardian.email == OLD
+
+
+def test_validation_links_per_account_are_limited(signed_in, guardian, commit, settings):
+    settings.EMAIL_CHANGE_MAX_LINKS_PER_ACCOUNT = 2
+    ask(signed_in, commit)
+    commit(signed_in.post, reverse("accounts:my_account:email_resend"))
+    response = commit(signed_in.post, reverse("accounts:my_account:email_resend"))
+    assert html.messages(html.parse(signed_in.get(response["Location"])))[-1].startswith(
+        "Trop d'emails de validation ont été envoyés pour votre compte. Réessayez dans ")
+    assert LinkToken.objects.count() == 2
+    refused = ask(signed_in, commit, email="autre@exemple.fr")
+    assert refused.status_code == 400
+    assert LinkToken.objects.count() == 2
+
+
+def test_the_change_asks_for_the_password_again_after_five_minutes(signed_in, commit):
+    session = signed_in.session
+    session[SIGNED_IN_AT] = time.time() - 301
+    session.save()
+    response = ask(signed_in, commit)
+    assert response["Location"].startswith(reverse("accounts:my_account:reauthenticate"))
+    assert not LinkToken.objects.exists()
+
+
+def test_an_unknown_or_malformed_link_gets_the_same_page(client):
+    for token in ("x" * 43, "abc", "%20"):
+        response = client.get(reverse("accounts:my_account:email_validate", args=[token]))
+        assert response.status_code == 410
+        assert "Ce lien n'est plus valable" in html.text(html.parse(response))
+
+
+def test_the_password_change_is_told_by_email_too(signed_in, guardian, commit, smtp_server):
+    change(signed_in, commit)
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == OLD
+    assert message["Subject"].strip() == "Le mot de passe de votre compte ÉduConnect a été modifié"
+    assert "A.BENALI14" in text_of(message)
+
+
+def test_resend_without_a_pending_change_says_what_to_do(signed_in, commit):
+    response = commit(signed_in.post, reverse("accounts:my_account:email_resend"))
+    assert html.messages(html.parse(signed_in.get(response["Location"]))) == [
+        "Aucune demande de modification d'adresse mail n'est en cours : saisissez votre "
+        "nouvelle adresse mail ci-dessous."]
+    assert not LinkToken.objects.exists()

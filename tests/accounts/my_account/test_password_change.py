@@ -1,0 +1,172 @@
+"""« Modifier mon mot de passe » (FAQ §10): the current password, the policy, the
+confirmation; other sessions end at once, this one stays; the owner is told by SMS; wrong
+current passwords are slowed down, never locked."""
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.test import Client
+from django.urls import reverse
+
+from accounts.my_account.limits import SLOWDOWN
+from core import ratelimit
+from core.models import JournalEvent
+from notifications import sms
+from tests import html
+from tests.factories import DEFAULT_PASSWORD
+
+from .conftest import NEW_PASSWORD, sign_in
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("accounts:my_account:password")
+MY_SERVICES = reverse("services_portal:my_services")
+
+
+def change(client, commit, *, current=DEFAULT_PASSWORD, new=NEW_PASSWORD, confirmation=None):
+    return commit(client.post, URL, {
+        "current_password": current, "password": new,
+        "password_confirm": new if confirmation is None else confirmation,
+    })
+
+
+def field_errors(response, field_id):
+    page = html.parse(response)
+    return [html.text(p) for p in page.find(id=f"{field_id}_error").find_all(
+        class_="fr-message--error") if "fr-hidden" not in p["class"]]
+
+
+def test_the_page_shows_the_three_fields_and_the_checklist(signed_in):
+    page = html.parse(signed_in.get(URL))
+    assert page.find("h1").get_text() == "Modifier mon mot de passe"
+    for field_id, autocomplete in (("id_current_password", "current-password"),
+                                   ("id_password", "new-password"),
+                                   ("id_password_confirm", "new-password")):
+        assert page.find(id=field_id)["autocomplete"] == autocomplete
+    checklist = page.find(id="id_password_error")
+    assert [p["data-rule"] for p in checklist.find_all(attrs={"data-rule": True})] == [
+        "upper", "lower", "digit", "special", "length", "personal"]
+    assert page.find(id="password-rules-config") is not None
+
+
+def test_a_change_keeps_this_session_ends_the_others_and_tells_the_owner(
+        client, guardian, commit):
+    sign_in(client)
+    other_device = sign_in(Client())
+    assert other_device.get(MY_SERVICES).status_code == 200
+    session_key = client.session.session_key
+
+    response = change(client, commit)
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:my_account:information")
+    page = html.parse(client.get(response["Location"]))
+    assert html.messages(page) == [
+        "Votre mot de passe a été modifié. Utilisez-le à votre prochaine connexion : vos "
+        "autres connexions en cours ont été fermées."]
+    # This browser stays signed in, under a new session key; the other device is out.
+    assert client.session.session_key != session_key
+    assert client.session[SESSION_KEY] == str(guardian.pk)
+    assert client.get(MY_SERVICES).status_code == 200
+    assert other_device.get(MY_SERVICES).status_code == 302
+    # The new password signs in, the old one no longer does.
+    guardian.refresh_from_db()
+    assert guardian.check_password(NEW_PASSWORD)
+    assert not guardian.check_password(DEFAULT_PASSWORD)
+    # The owner's phone is told.
+    assert [m.to for m in sms.outbox] == ["+33612345678"]
+    assert "le mot de passe de votre compte a été modifié" in sms.outbox[0].body
+    assert "0 809 54 06 06" in sms.outbox[0].body
+    event = JournalEvent.objects.get(kind="password_changed", account=guardian)
+    assert event.data == {"reason": "my_account"}
+
+
+def test_a_wrong_current_password_changes_nothing_and_says_so(signed_in, guardian, commit):
+    response = change(signed_in, commit, current="Motdepasse2!")
+    assert response.status_code == 400
+    assert field_errors(response, "id_current_password") == [
+        "Le mot de passe actuel est incorrect. Saisissez le mot de passe avec lequel vous vous "
+        "êtes connecté(e) : il tient compte des majuscules et des minuscules."]
+    assert html.summary_links(html.parse(response))[0][0] == "#id_current_password"
+    guardian.refresh_from_db()
+    assert guardian.check_password(DEFAULT_PASSWORD)
+    assert sms.outbox == []
+    assert JournalEvent.objects.filter(kind="my_account.password_rejected").count() == 1
+    # Nothing typed comes back in the page.
+    assert "Motdepasse2!" not in response.content.decode()
+    assert NEW_PASSWORD not in response.content.decode()
+
+
+def test_a_mismatched_confirmation_is_refused_on_the_confirmation(signed_in, guardian, commit):
+    response = change(signed_in, commit, confirmation="Trousse-Bleue-2025!")
+    assert response.status_code == 400
+    assert field_errors(response, "id_password_confirm") == [
+        "La confirmation ne correspond pas au mot de passe. Saisissez deux fois le même mot de "
+        "passe."]
+    guardian.refresh_from_db()
+    assert guardian.check_password(DEFAULT_PASSWORD)
+
+
+@pytest.mark.parametrize(("new", "message"), [
+    ("trousse-bleue-2025?", "Le mot de passe doit contenir au moins 1 majuscule."),
+    ("Benali-Amina-2025?", "Le mot de passe ne doit pas contenir votre nom, votre prénom ou "
+                           "votre identifiant. Choisissez-en un autre."),
+    ("A.benali14!x", "Le mot de passe ne doit pas contenir votre nom, votre prénom ou "
+                     "votre identifiant. Choisissez-en un autre."),
+])
+def test_the_new_password_follows_the_published_policy(signed_in, guardian, commit, new,
+                                                       message):
+    response = change(signed_in, commit, new=new)
+    assert response.status_code == 400
+    assert message in field_errors(response, "id_password")
+    guardian.refresh_from_db()
+    assert guardian.check_password(DEFAULT_PASSWORD)
+
+
+def test_the_same_password_again_is_refused(signed_in, guardian, commit):
+    response = change(signed_in, commit, new=DEFAULT_PASSWORD)
+    assert response.status_code == 400
+    assert field_errors(response, "id_password") == [
+        "Le nouveau mot de passe est celui que vous utilisez déjà. Choisissez un mot de passe "
+        "différent."]
+
+
+def test_empty_fields_each_say_what_to_type(signed_in, commit):
+    response = commit(signed_in.post, URL, {})
+    assert response.status_code == 400
+    assert [text for _, text in html.summary_links(html.parse(response))] == [
+        "Mot de passe actuel : Saisissez votre mot de passe actuel.",
+        "Nouveau mot de passe : Saisissez un mot de passe.",
+        "Confirmation du nouveau mot de passe : Saisissez une deuxième fois le mot de passe "
+        "pour le confirmer.",
+    ]
+
+
+def test_wrong_current_passwords_slow_down_but_the_right_one_still_works(
+        signed_in, guardian, commit, settings):
+    settings.MY_ACCOUNT_MAX_WRONG_PASSWORDS = 3
+    settings.MY_ACCOUNT_PASSWORD_SLOWDOWN_SECONDS = 60
+    for _ in range(3):
+        response = change(signed_in, commit, current="Mauvais-1!")
+        assert "incorrect" in field_errors(response, "id_current_password")[0]
+    # Past the free ones: one attempt a minute. The fourth is admitted (wrong)…
+    response = change(signed_in, commit, current="Mauvais-1!")
+    assert "incorrect" in field_errors(response, "id_current_password")[0]
+    # …the fifth must wait, even with the right password: it is not even checked.
+    response = change(signed_in, commit)
+    assert response.status_code == 400
+    message = field_errors(response, "id_current_password")[0]
+    assert message.startswith(
+        "Le mot de passe actuel a été saisi trop de fois de manière incorrecte. Pour protéger "
+        "votre compte, patientez ")
+    assert "« Mot de passe oublié ? »" in message
+    guardian.refresh_from_db()
+    assert guardian.check_password(DEFAULT_PASSWORD)
+    # Once the pace allows an attempt, the right password works: slowed down, never locked.
+    ratelimit.clear(SLOWDOWN, f"account:{guardian.pk}")  # the minute has passed
+    response = change(signed_in, commit)
+    assert response.status_code == 302
+    guardian.refresh_from_db()
+    assert guardian.check_password(NEW_PASSWORD)
+    # And the right password cleared the count: the next wrong one is checked at once.
+    response = change(signed_in, commit, current="Mauvais-1!", new="Autre-Trousse-2026!")
+    assert "incorrect" in field_errors(response, "id_current_password")[0]
