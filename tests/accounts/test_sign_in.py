@@ -374,7 +374,8 @@ def test_per_identifier_limit_refuses_even_the_right_password_without_hashing(
         "Connexion momentanément suspendue Trop de tentatives de connexion ont échoué. Pour "
         "protéger les comptes, la connexion est suspendue : réessayez dans 15 minutes. Depuis "
         "un navigateur où vous vous êtes déjà connecté(e) à ce compte, la connexion reste "
-        "possible sans attendre."
+        "possible sans attendre. Si vous avez oublié votre mot de passe, choisissez « Mot de "
+        "passe oublié ? » sur cette page pour en définir un nouveau."
     )
     # Too many attempts says nothing about what was typed: the fields are not invalid.
     assert "aria-invalid" not in h.field(page, "id_password").attrs
