@@ -14,7 +14,6 @@ from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.functional import Promise
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from core.journal import EventKind, journal_record
 
+from .authn import SignInMethod, is_local_path, sign_in_methods_record
 from .forms import SignInForm
 from .limits import device_cookie_set
 from .models import AccountKind
@@ -56,13 +56,9 @@ PROFILES = {
 
 
 def safe_next_url(request) -> str:
-    """The `next` parameter when it points to this site, else ""."""
+    """The `next` parameter when it is a path of this site, else "" (never another host)."""
     candidate = request.POST.get("next", request.GET.get("next", ""))
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return ""
+    return candidate if is_local_path(candidate) else ""
 
 
 @require_safe
@@ -134,11 +130,15 @@ class SignInView(LoginView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "profile": self.profile}
 
+    def get_redirect_url(self):
+        return safe_next_url(self.request)
+
     def form_valid(self, form):
         response = super().form_valid(form)  # django.contrib.auth.login: new session key
         # This browser is now one of the account's devices: its attempts no longer share
         # the identifier's window with everybody else's (accounts.limits).
         device_cookie_set(response, self.request, identifier=form.get_user().identifier)
+        sign_in_methods_record(self.request, SignInMethod.PASSWORD)
         journal_record(
             EventKind.LOGIN_SUCCEEDED, request=self.request, account=form.get_user(),
             profile=str(self.profile),

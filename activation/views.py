@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.authn import SignInMethod, service_return, sign_in_methods_record
 from accounts.password_policy import password_rules_for_js, personal_parts, rule_results, strength
 from core.flows import (
     flow_bind,
@@ -257,6 +258,8 @@ def password(request, flow: Flow):
                 form.add_error("password", refusal.message)
             else:
                 login(request, account, backend="accounts.backends.IdentifierBackend")
+                # Proven by a code sent to the phone, then a password chosen (RFC 8176).
+                sign_in_methods_record(request, SignInMethod.SMS, SignInMethod.PASSWORD)
                 return redirect("activation:done", flow_id=flow.id)
         # The password never reaches the session: the page comes back with the errors only.
         return flow_form_refused(request, flow, form,
@@ -288,5 +291,7 @@ def done(request, flow: Flow):
     context = _step_context("done", None, flow=flow, account=flow.account)
     context["page_title"] = _titled(_("Votre compte a été activé avec succès"))
     context["services_url"] = reverse("services_portal:my_services")
+    # A service sent this person to sign in (OpenID Connect): offer to go back to it.
+    context["service_return"] = service_return(request)
     return render(request, "activation/done.html", context)
 

@@ -40,6 +40,22 @@ DETAIL_LABELS = {
     "new_email": _("nouvelle adresse"),
     "replaced": _("remplace une demande en cours"),
     "old_told": _("ancienne adresse prévenue"),
+    # Single sign-on (saml_idp).
+    "entity_id": _("service (entityID)"),
+    "service": _("service"),
+    "children": _("élèves transmis (n°)"),
+    "attributes": _("attributs transmis"),
+    "initiated_by": _("à l'initiative de"),
+    "encrypted": _("assertion chiffrée"),
+    "detail": _("détail"),
+    "created": _("création"),
+    # Single sign-on (oidc_idp).
+    "client_id": _("identifiant du service"),
+    "scopes": _("portées"),
+    "via": _("transmis par"),
+    "endpoint": _("point d'accès"),
+    "error": _("erreur"),
+    "methods": _("méthodes de connexion"),
 }
 # Values of « channel » (accounts.recovery), as the helpdesk reads them.
 CHANNEL_LABELS = {"sms": _("SMS"), "email": _("courriel")}

@@ -37,6 +37,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "pupils.view_responsibility",
         "pupils.add_responsibility",
         "pupils.change_responsibility",
+        # Their schools' services (the ENT link) and messages (scoped in
+        # backoffice.admin.services).
+        "services_portal.view_service",
+        "services_portal.add_service",
+        "services_portal.change_service",
+        "services_portal.delete_service",
+        "services_portal.view_establishmentmessage",
+        "services_portal.add_establishmentmessage",
+        "services_portal.change_establishmentmessage",
+        "services_portal.delete_establishmentmessage",
     ],
     # Their academy's accounts through the helpdesk pages, and its schools' data read-only.
     StaffRole.HELPDESK: [
@@ -73,6 +83,31 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.view_flow",
         "core.view_flowcode",
         "notifications.view_outboundmessage",
+        # The services catalogue, the news and the SAML service providers.
+        "services_portal.view_service",
+        "services_portal.add_service",
+        "services_portal.change_service",
+        "services_portal.delete_service",
+        "services_portal.view_establishmentmessage",
+        "services_portal.add_establishmentmessage",
+        "services_portal.change_establishmentmessage",
+        "services_portal.delete_establishmentmessage",
+        "services_portal.view_newsitem",
+        "services_portal.add_newsitem",
+        "services_portal.change_newsitem",
+        "services_portal.delete_newsitem",
+        "saml_idp.view_serviceprovider",
+        "saml_idp.add_serviceprovider",
+        "saml_idp.change_serviceprovider",
+        "saml_idp.delete_serviceprovider",
+        # The OpenID Connect services and their rights (backoffice.admin.oidc).
+        "oauth2_provider.view_application",
+        "oauth2_provider.add_application",
+        "oauth2_provider.change_application",
+        "oauth2_provider.delete_application",
+        "oidc_idp.view_clientpolicy",
+        "oidc_idp.add_clientpolicy",
+        "oidc_idp.change_clientpolicy",
     ],
 }
 

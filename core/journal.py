@@ -183,9 +183,21 @@ class EventKind(models.TextChoices):
         "Changement d'adresse mail annulé"
     )
     EMAIL_CHANGED = "my_account.email_changed", _("Adresse mail modifiée et validée")
+    # Single sign-on to services (saml_idp).
+    SAML_SSO = "saml.sso", _("Connexion à un service (SAML)")
+    SAML_REFUSED = "saml.refused", _("Demande de connexion SAML refusée")
+    SAML_LOGOUT = "saml.logout", _("Déconnexion demandée par un service (SAML)")
+    SAML_PROVIDER_SAVED = "saml.provider_saved", _("Fournisseur de services SAML enregistré")
     # Demo data (DEBUG only).
     DEMO_ACCOUNT_CREATED = "demo_account_created", _("Compte de démonstration créé")
     DEMO_ACCOUNT_RESET = "demo_account_reset", _("Compte de démonstration réinitialisé")
+    # OpenID Connect provider (oidc_idp): which service, which account, which children.
+    OIDC_AUTHORIZED = "oidc.authorized", _("Connexion à un service (OpenID Connect)")
+    OIDC_CLAIMS_RELEASED = "oidc.claims_released", _(
+        "Informations transmises à un service (OpenID Connect)"
+    )
+    OIDC_REFUSED = "oidc.refused", _("Demande d'un service refusée (OpenID Connect)")
+    OIDC_LOGOUT = "oidc.logout", _("Déconnexion demandée par un service (OpenID Connect)")
 
 
 # A key named so, at any depth of `data`, is refused (facts about them, such as

@@ -46,3 +46,47 @@ def shared_rate_limits_in_production(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def saml_idp_keys_in_production(app_configs, **kwargs):
+    """The development key pair of the SAML IdP is generated on the machine: services would
+    trust a key nobody manages."""
+    if not (settings.SAML_IDP_KEY and settings.SAML_IDP_CERT):
+        return [
+            Error(
+                "SAML_IDP_KEY and SAML_IDP_CERT are not set: the SAML IdP signs with a "
+                "development key pair.",
+                hint="Set SAML_IDP_KEY and SAML_IDP_CERT to the IdP's PEM files (or PEM text).",
+                id="educonnect.E010",
+            )
+        ]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def oidc_provider_keys_in_production(app_configs, **kwargs):
+    """The OpenID Connect provider signs with a key of the environment, derives pairwise
+    identifiers from a secret of its own, and names one issuer (docs/oidc.md)."""
+    errors = []
+    if settings.OIDC_SIGNING_KEY_IS_DEVELOPMENT:
+        errors.append(Error(
+            "OIDC_RSA_PRIVATE_KEY is not set: ID tokens are signed with the development key "
+            "made in var/.",
+            hint="Set OIDC_RSA_PRIVATE_KEY to an RSA private key (PEM text or file path), the "
+            "same on every web node.",
+            id="educonnect.E013",
+        ))
+    if settings.OIDC_PAIRWISE_SECRET == settings.INSECURE_DEFAULT_OIDC_PAIRWISE_SECRET:
+        errors.append(Error(
+            "OIDC_PAIRWISE_SECRET is the embedded demo value.",
+            hint="Set OIDC_PAIRWISE_SECRET to a long random value, and never change it.",
+            id="educonnect.E014",
+        ))
+    if not settings.OIDC_ISSUER:
+        errors.append(Error(
+            "OIDC_ISSUER is not set: the issuer would be read from each request's host.",
+            hint="Set OIDC_ISSUER to the portal's public URL (https://…, no trailing slash).",
+            id="educonnect.E015",
+        ))
+    return errors

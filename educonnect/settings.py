@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 
+from oidc_idp.signing_key import signing_key_pem
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of the demo (SQLite file, SMS files); never committed.
 VAR_DIR = BASE_DIR / "var"
@@ -55,6 +57,11 @@ INSTALLED_APPS = [
     "activation",
     "notifications",
     "services_portal",
+    "saml_idp",
+    # The OpenID Connect provider: django-oauth-toolkit's models and views, our claims,
+    # scopes and pages (before the back-office, whose admin replaces DOT's).
+    "oauth2_provider",
+    "oidc_idp",
     "backoffice.apps.BackofficeConfig",
 ]
 
@@ -468,3 +475,83 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 # --- Service -----------------------------------------------------------------------------
 EDUCONNECT_ASSISTANCE_PHONE = "0 809 54 06 06"
 EDUCONNECT_ASSISTANCE_URL = "https://assistanceteleservices.education.gouv.fr"
+
+# --- SAML identity provider (saml_idp, docs/saml.md) ----------------------------------------
+# The IdP's entityID: services know the IdP by it (Shibboleth's form: https://host/idp/shibboleth).
+SAML_IDP_ENTITY_ID = env.str("SAML_IDP_ENTITY_ID", default="") or f"{SITE_URL}/idp/shibboleth"
+# Signing and encryption key pair: paths of PEM files, or the PEM text. Empty: a development
+# pair is generated into var/saml_idp/ (`manage.py check --deploy` refuses that).
+SAML_IDP_KEY = env.str("SAML_IDP_KEY", default="")
+SAML_IDP_CERT = env.str("SAML_IDP_CERT", default="")
+SAML_XMLSEC_BINARY = env.str("SAML_XMLSEC_BINARY", default="/usr/bin/xmlsec1")
+# Clocks of services differ a little: validity windows are widened by this margin.
+SAML_CLOCK_SKEW_SECONDS = env.int("SAML_CLOCK_SKEW_SECONDS", default=180)
+# An AuthnRequest older than this (after the margin) is refused as expired.
+SAML_REQUEST_MAX_AGE_SECONDS = env.int("SAML_REQUEST_MAX_AGE_SECONDS", default=300)
+# How long an assertion may be used by the service.
+SAML_ASSERTION_LIFETIME_SECONDS = env.int("SAML_ASSERTION_LIFETIME_SECONDS", default=300)
+# Key of the persistent NameID (HMAC of the account and the service): changing it gives every
+# user a new identifier at every service. Empty: derived from DJANGO_SECRET_KEY.
+SAML_PERSISTENT_ID_KEY = env.str("SAML_PERSISTENT_ID_KEY", default="")
+# --- OpenID Connect provider (oidc_idp on django-oauth-toolkit; docs/oidc.md) --------------
+# The RS256 signing key: a PEM text or the path of a PEM file. Empty: a development key made
+# once in var/ (never committed), which `check --deploy` refuses (educonnect.E010).
+OIDC_RSA_PRIVATE_KEY, OIDC_SIGNING_KEY_IS_DEVELOPMENT = signing_key_pem(
+    env.str("OIDC_RSA_PRIVATE_KEY", default=""), var_dir=VAR_DIR
+)
+# The key of the pairwise `sub` (HMAC-SHA256 of the client's sector and the account): a
+# service sees one stable, opaque identifier per person, never another service's. Never
+# change it once services have stored identifiers. The demo value fails `check --deploy`.
+INSECURE_DEFAULT_OIDC_PAIRWISE_SECRET = "insecure-demo-pairwise-secret-do-not-use-0123456789"  # noqa: S105
+OIDC_PAIRWISE_SECRET = env.str(
+    "OIDC_PAIRWISE_SECRET", default=INSECURE_DEFAULT_OIDC_PAIRWISE_SECRET
+)
+# The issuer (`iss`), also the base of /.well-known/openid-configuration: the public URL of
+# the portal, without a trailing slash. Empty: read from each request's host (demo, tests).
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="").rstrip("/")
+# django-oauth-toolkit's own models, named: its migrations depend on these settings.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+# A client secret checked once (Argon2id) is trusted this long, per web node cluster (the
+# cache): a service's token requests then cost no hash. 0: every request hashes.
+OIDC_CLIENT_SECRET_CACHE_SECONDS = env.int("OIDC_CLIENT_SECRET_CACHE_SECONDS", default=300)
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": OIDC_ISSUER,
+    "OIDC_RSA_PRIVATE_KEY": OIDC_RSA_PRIVATE_KEY,
+    "OAUTH2_VALIDATOR_CLASS": "oidc_idp.validators.EduConnectOAuth2Validator",
+    "SCOPES_BACKEND_CLASS": "oidc_idp.scopes.ClientScopes",
+    # The scopes, their French texts and their claims are declared in oidc_idp/scopes.py
+    # (this list must name the same); which client may ask which is set per client in the
+    # back-office (oidc_idp.models.ClientPolicy).
+    "SCOPES": {"openid": "openid", "profile": "profile", "children": "children"},
+    "DEFAULT_SCOPES": ["openid"],
+    # Authorization code with PKCE (S256 only); no implicit, hybrid or password grant.
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    # Access and refresh tokens are kept as SHA-256 checksums only.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OIDC_SUBJECT_TYPES_SUPPORTED": ["pairwise"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": env.int("OIDC_CODE_TTL_SECONDS", default=60),
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OIDC_ACCESS_TOKEN_TTL_SECONDS", default=600),
+    "ID_TOKEN_EXPIRE_SECONDS": env.int("OIDC_ID_TOKEN_TTL_SECONDS", default=600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": SESSION_ABSOLUTE_SECONDS,
+    # Consent is asked once per client and scopes (while a token lives); never for the
+    # clients the national administration marks « skip authorization ».
+    "REQUEST_APPROVAL_PROMPT": "auto",
+    "ALLOWED_REDIRECT_URI_SCHEMES": env.list("OIDC_REDIRECT_URI_SCHEMES", default=["https"]),
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+}

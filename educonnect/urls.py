@@ -5,8 +5,11 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("activation/", include("activation.urls")),
     path("services/", include("services_portal.urls")),
+    path("idp/", include("saml_idp.urls")),
     path("notifications/", include("notifications.urls")),
     path("gestion/", admin.site.urls),
+    # OpenID Connect provider: /.well-known/openid-configuration and /oidc/… (oidc_idp).
+    path("", include("oidc_idp.urls")),
 ]
 
 handler404 = "educonnect.views.page_not_found"

@@ -95,6 +95,12 @@ class Pupil(models.Model):
         Establishment, on_delete=models.PROTECT, related_name="pupils",
         verbose_name=_("établissement"),
     )
+    # What services (ENTs) need to recognise the child (optional roster columns, see
+    # docs/roster-format.md): the pupil's identifier in the national school information
+    # system (ONDE, SIECLE: the ENTs' join key) and the academy's code (« 01 » Paris…).
+    national_id = models.CharField(_("identifiant national (base élèves)"), max_length=40,
+                                   blank=True)
+    academy_code = models.CharField(_("code de l'académie"), max_length=3, blank=True)
     # The pupil's own account (collège and lycée pupils sign in themselves).
     account = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,

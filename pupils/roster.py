@@ -64,11 +64,18 @@ COLUMNS = (
     "representant_legal",
 )
 HEADER = ";".join(COLUMNS)
+# Optional columns, in any position after or among the others: what services (ENTs) need to
+# recognise a child in the SAML attributes (saml_idp, docs/saml.md). Absent or empty, the
+# stored values are kept.
+OPTIONAL_COLUMNS = ("eleve_identifiant_national", "code_academie")
+_NATIONAL_ID_PATTERN = re.compile(r"^[0-9A-Za-z]{1,40}$")
+_ACADEMY_CODE_PATTERN = re.compile(r"^[0-9]{2}$")
 
 # Which object a column describes: used to count rejected objects per kind.
 ESTABLISHMENT_COLUMNS = frozenset({"uai", "etablissement", "type_etablissement", "academie"})
 PUPIL_COLUMNS = frozenset(
-    {"ine", "eleve_nom", "eleve_prenoms", "eleve_date_naissance", "niveau"}
+    {"ine", "eleve_nom", "eleve_prenoms", "eleve_date_naissance", "niveau",
+     "eleve_identifiant_national", "code_academie"}
 )
 GUARDIAN_COLUMNS = frozenset(
     {"responsable_civilite", "responsable_nom", "responsable_prenom",
@@ -156,6 +163,9 @@ class RosterRow:
     mobile_phone: str  # E.164, or "" when the school has none
     email: str  # lowercased, or ""
     is_legal_representative: bool
+    # Optional columns (OPTIONAL_COLUMNS): "" when absent or empty.
+    national_id: str = ""
+    academy_code: str = ""
 
 
 @dataclass(slots=True)
@@ -368,7 +378,8 @@ class RosterFile:
         if missing:
             problems.append(_("colonne(s) manquante(s) dans l'en-tête (ligne 1) : %(columns)s")
                             % {"columns": ", ".join(missing)})
-        unknown = [name for name in names if name and name not in COLUMNS]
+        unknown = [name for name in names
+                   if name and name not in COLUMNS and name not in OPTIONAL_COLUMNS]
         if unknown:
             problems.append(_("colonne(s) inconnue(s) : %(columns)s")
                             % {"columns": ", ".join(unknown)})
@@ -381,7 +392,8 @@ class RosterFile:
                 _("En-tête invalide : %(problems)s. La première ligne doit être : %(header)s")
                 % {"problems": " ; ".join(problems), "header": HEADER}
             )
-        return {name: names.index(name) for name in COLUMNS}
+        return {name: names.index(name) for name in (*COLUMNS, *OPTIONAL_COLUMNS)
+                if name in names}
 
     def _row(
         self, line: int, end: int, record: list[str], width: int, positions: dict[str, int]
@@ -399,6 +411,8 @@ class RosterFile:
                            "guillemets).") % {"count": len(record), "expected": width}
             return RejectedRow(line, [RowError(line, None, reason)])
         raw = {column: record[index].strip() for column, index in positions.items()}
+        for column in OPTIONAL_COLUMNS:
+            raw.setdefault(column, "")
         errors: list[RowError] = []
 
         def error(column: str, reason: str) -> None:
@@ -446,6 +460,18 @@ class RosterFile:
         pupil_first_names = _required_name(raw, "eleve_prenoms", error)
         birth_date = _birth_date(raw["eleve_date_naissance"], self._today, error)
         level = clean_name(raw["niveau"])
+        national_id = raw["eleve_identifiant_national"]
+        if national_id and not _NATIONAL_ID_PATTERN.match(national_id):
+            error("eleve_identifiant_national",
+                  _("identifiant « %(value)s » invalide ; il s'écrit en chiffres et en lettres "
+                    "sans espace (40 caractères au plus), tel que la base élèves le donne, ou "
+                    "laissez la case vide.") % {"value": national_id[:60]})
+        academy_code = raw["code_academie"]
+        if academy_code and not _ACADEMY_CODE_PATTERN.match(academy_code):
+            error("code_academie",
+                  _("code d'académie « %(value)s » invalide ; il comporte 2 chiffres (01 pour "
+                    "Paris, 25 pour Versailles…), ou laissez la case vide.")
+                  % {"value": academy_code[:20]})
 
         civility = _CIVILITIES.get(_fold(raw["responsable_civilite"]).rstrip("."))
         if civility is None:
@@ -518,6 +544,8 @@ class RosterFile:
             mobile_phone=mobile_phone,
             email=email,
             is_legal_representative=legal,
+            national_id=national_id,
+            academy_code=academy_code,
         )
 
 

@@ -56,6 +56,9 @@ IMPORT_LOCK_KEY = 0x4544_5543_524F_5354  # "EDUC" "ROST"
 _NAME_KEYS_PER_SQLITE_QUERY = 333
 
 PUPIL_FIELDS = ("last_name", "first_names", "birth_date", "level", "establishment_id")
+# Written only when the file gives a value (optional columns): a file without them, or with an
+# empty cell, keeps what is stored.
+PUPIL_OPTIONAL_FIELDS = ("national_id", "academy_code")
 RECORD_FIELDS = ("civility", "last_name", "first_name", "last_name_key", "first_name_key",
                  "mobile_phone", "email")
 # `account` is never among the written fields: an import never changes who a record
@@ -413,18 +416,25 @@ class _RosterImporter:
             done.add(row.ine)
             values = (row.pupil_last_name, row.pupil_first_names, row.birth_date, row.level,
                       establishments[row.uai])
+            optional = {name: value for name, value in (("national_id", row.national_id),
+                                                         ("academy_code", row.academy_code))
+                        if value}
             pupil = pupils.get(row.ine)
             if pupil is None:
                 pupil = _new(_PupilRow, Pupil, ine=row.ine, **dict(zip(PUPIL_FIELDS, values,
-                                                                       strict=True)))
+                                                                       strict=True)), **optional)
                 pupils[row.ine] = pupil
                 to_create.append(pupil)
-            elif tuple(getattr(pupil, name) for name in PUPIL_FIELDS) != values:
+            elif tuple(getattr(pupil, name) for name in PUPIL_FIELDS) != values or any(
+                getattr(pupil, name) != value for name, value in optional.items()
+            ):
                 for name, value in zip(PUPIL_FIELDS, values, strict=True):
+                    setattr(pupil, name, value)
+                for name, value in optional.items():
                     setattr(pupil, name, value)
                 to_update.append(pupil)
         _insert_with_history(Pupil, to_create)
-        _update_with_history(Pupil, to_update, PUPIL_FIELDS)
+        _update_with_history(Pupil, to_update, PUPIL_FIELDS + PUPIL_OPTIONAL_FIELDS)
         tally.created.update(p.id for p in to_create)
         tally.updated.update(p.id for p in to_update)
         tally.seen.update(p.id for p in pupils.values())

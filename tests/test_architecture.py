@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-BUSINESS_APPS = ("accounts", "pupils", "activation", "notifications", "services_portal")
+BUSINESS_APPS = ("accounts", "pupils", "activation", "notifications", "services_portal",
+                 "saml_idp", "oidc_idp")
 APPS = ("core", *BUSINESS_APPS, "backoffice")
 
 # Which project apps each app may import (besides itself and `educonnect` settings/checks).
@@ -22,6 +23,8 @@ ALLOWED = {
     "pupils": {"core", "accounts", "notifications"},
     "activation": {"core", "accounts", "pupils", "notifications"},
     "services_portal": {"core", "accounts", "pupils"},
+    "saml_idp": {"core", "accounts", "pupils"},
+    "oidc_idp": {"core", "accounts", "pupils"},
     "backoffice": set(APPS) - {"backoffice"},
 }
 

@@ -4,4 +4,11 @@ The business apps hold no admin module: their models are administered from here,
 scoping mixins of backoffice.scoping, and their rules are enforced in their own services.
 """
 
-from . import accounts, flows, notifications, pupils  # noqa: F401  (registers the admins)
+from . import (  # noqa: F401  (registers the admins)
+    accounts,
+    flows,
+    notifications,
+    oidc,
+    pupils,
+    services,
+)

@@ -175,7 +175,8 @@ def test_secretary_index_lists_only_school_models(secretary_client):
     response = secretary_client.get(reverse("admin:index"))
     assert response.status_code == 200
     models = {m["object_name"] for app in response.context["app_list"] for m in app["models"]}
-    assert models == {"Pupil", "GuardianRecord", "Responsibility", "Establishment"}
+    assert models == {"Pupil", "GuardianRecord", "Responsibility", "Establishment", "Service",
+                      "EstablishmentMessage"}
 
 
 def test_secretary_sees_only_own_establishment(secretary_client, world):

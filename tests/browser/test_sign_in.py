@@ -81,7 +81,7 @@ def test_guardian_signs_in_with_an_upper_case_identifier(page, live_server, fami
     page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes services")
-    children = page.locator(".fr-card__title")
+    children = page.locator("section.edu-child h3")
     expect(children).to_have_text(["Inès DUPRÉ-LAGARDE", "Lucas DUPRÉ-LAGARDE"])
     expect(page.get_by_text("Collège Victor-Hugo")).to_be_visible()
     expect(page.get_by_text("École élémentaire Jean-Jaurès")).to_be_visible()

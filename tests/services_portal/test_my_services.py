@@ -22,7 +22,7 @@ URL = "/services/"
 
 
 def child_names(html: str) -> list[str]:
-    return re.findall(r'<h3 class="fr-card__title">([^<]+)</h3>', html)
+    return re.findall(r'<h3 class="fr-h4" id="child-\d+">([^<]+)</h3>', html)
 
 
 @pytest.fixture
@@ -60,7 +60,8 @@ def test_guardian_sees_children_of_both_schools(client, family):
     assert "<title>Mes services — ÉduConnect</title>" in html
     assert child_names(html) == ["Inès DUPRÉ-LAGARDE", "Lucas DUPRÉ-LAGARDE"]
     assert "Collège Victor-Hugo" in html and "École élémentaire Jean-Jaurès" in html
-    assert "Niveau : 3E" in html and "Niveau : CM1" in html
+    assert "Collège Victor-Hugo — niveau : 3e" in html
+    assert "École élémentaire Jean-Jaurès — niveau : CM1" in html
     assert "H.DUPRELAGARDE12" in html
 
 
@@ -115,8 +116,9 @@ def test_query_count_does_not_grow_with_the_number_of_children(
     client.get(URL)  # warm-up
 
     # Session read and renewal (up to 4 with the database store, 1 or 2 with Redis), the
-    # account, and one query for the children with their schools.
-    with django_assert_max_num_queries(6) as two_children:
+    # account, one query for the children with their schools, then the news, the services
+    # of their schools and the schools' messages.
+    with django_assert_max_num_queries(9) as two_children:
         assert len(child_names(client.get(URL).content.decode())) == 2
     pupil_queries = [q for q in two_children.captured_queries if "pupils_" in q["sql"]]
     assert len(pupil_queries) == 1
@@ -152,8 +154,8 @@ def test_pupil_sees_their_own_school(client):
     client.force_login(account)
     html = client.get(URL).content.decode()
     assert "Mon établissement" in html
-    assert child_names(html) == ["Collège Victor-Hugo"]
-    assert "Lucas DUPRÉ-LAGARDE — niveau : 3E" in html
+    assert child_names(html) == ["Lucas DUPRÉ-LAGARDE"]
+    assert "Collège Victor-Hugo — niveau : 3e" in html
     assert "Lycée Voisin" not in html
     assert "Mes enfants" not in html
 

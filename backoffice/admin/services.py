@@ -1,0 +1,152 @@
+"""The services catalogue and the SAML service providers in the back-office.
+
+- National administrators manage everything: national services, every school's services,
+  messages, news, and the SAML service providers (registered by their metadata, through
+  saml_idp.services, effective on every node at once).
+- A secretary manages her own schools' services (their ENT link) and messages; national
+  services, news and providers are not hers (scoping: backoffice.scoping, the row's
+  establishment must be one of hers, so national rows, whose establishment is empty, are
+  out of her scope).
+"""
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Q
+from django.utils.translation import gettext_lazy
+
+from backoffice.scoping import ScopedAdminMixin
+from backoffice.selectors import staff_scope
+from saml_idp import services as saml_services
+from saml_idp.attributes import Attribute
+from saml_idp.models import ServiceProvider
+from services_portal.levels import Level
+from services_portal.models import EstablishmentMessage, NewsItem, Service
+
+
+class ServiceForm(forms.ModelForm):
+    levels = forms.MultipleChoiceField(
+        label=gettext_lazy("Niveaux"), choices=Level.choices, required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("Les niveaux des élèves qui voient ce service ; aucun coché : "
+                               "tous les niveaux."),
+    )
+
+    class Meta:
+        model = Service
+        fields = ("title", "description", "url", "establishment", "saml_service_provider",
+                  "oidc_client_id", "for_guardians", "for_pupils", "levels", "position",
+                  "is_active")
+
+
+@admin.register(Service)
+class ServiceAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    form = ServiceForm
+    scope_paths = ("establishment",)
+    list_display = ("title", "establishment", "for_guardians", "for_pupils",
+                    "saml_service_provider", "is_active")
+    list_select_related = ("establishment", "saml_service_provider")
+    ordering = ("position", "title", "id")
+    raw_id_fields = ("establishment",)
+    search_help_text = gettext_lazy("Intitulé (ou une partie) du service.")
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        scope = staff_scope(request.user)
+        return queryset if scope.everything else queryset.filter(establishment__isnull=False)
+
+    def get_fields(self, request, obj=None):
+        fields = ["title", "description", "url", "establishment", "for_guardians",
+                  "for_pupils", "levels", "position", "is_active"]
+        if staff_scope(request.user).everything:
+            fields[4:4] = ["saml_service_provider", "oidc_client_id"]
+        return fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if not staff_scope(request.user).everything:
+            # A school's service always belongs to one of her schools.
+            form.base_fields["establishment"].required = True
+        return form
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        return (queryset.filter(title__icontains=term) if term else queryset), False
+
+
+@admin.register(EstablishmentMessage)
+class EstablishmentMessageAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    scope_paths = ("establishment",)
+    list_display = ("establishment", "__str__", "starts_on", "ends_on")
+    list_select_related = ("establishment",)
+    ordering = ("-starts_on", "id")
+    raw_id_fields = ("establishment",)
+    fields = ("establishment", "text", "starts_on", "ends_on")
+    search_help_text = gettext_lazy("Texte (ou une partie) du message.")
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        return (queryset.filter(text__icontains=term) if term else queryset), False
+
+
+@admin.register(NewsItem)
+class NewsItemAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("title", "starts_on", "ends_on", "for_guardians", "for_pupils")
+    ordering = ("-starts_on", "id")
+    fields = ("title", "text", "starts_on", "ends_on", "for_guardians", "for_pupils")
+    search_help_text = gettext_lazy("Titre (ou une partie) de l'actualité.")
+
+    def scope_q(self, scope):
+        return Q() if scope.everything else Q(pk__in=[])
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        return (queryset.filter(title__icontains=term) if term else queryset), False
+
+
+class ServiceProviderForm(forms.ModelForm):
+    released_attributes = forms.MultipleChoiceField(
+        label=gettext_lazy("Attributs transmis"), choices=Attribute.choices, required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("Les seuls attributs que ce service reçoit (voir docs/saml.md)."),
+    )
+
+    class Meta:
+        model = ServiceProvider
+        fields = ("name", "metadata_xml", "authn_requests_signed", "released_attributes",
+                  "is_active")
+
+    def clean_metadata_xml(self):
+        xml = self.cleaned_data["metadata_xml"]
+        self.metadata = saml_services.metadata_read(xml)  # ValidationError in French
+        existing = ServiceProvider.objects.filter(entity_id=self.metadata.entity_id)
+        if self.instance.pk:
+            existing = existing.exclude(pk=self.instance.pk)
+        if existing.exists():
+            raise forms.ValidationError(gettext_lazy(
+                "Un fournisseur de services est déjà enregistré avec cet entityID : "
+                "modifiez-le plutôt que d'en créer un second."))
+        return xml
+
+
+@admin.register(ServiceProvider)
+class ServiceProviderAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    form = ServiceProviderForm
+    list_display = ("name", "entity_id", "authn_requests_signed", "encrypts_assertions",
+                    "is_active", "updated_at")
+    ordering = ("name", "id")
+    readonly_fields = ("entity_id", "encrypts_assertions", "updated_at")
+    search_help_text = gettext_lazy("Nom ou entityID (ou une partie).")
+
+    def scope_q(self, scope):
+        return Q() if scope.everything else Q(pk__in=[])
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(Q(name__icontains=term) | Q(entity_id__icontains=term)), False
+
+    def save_model(self, request, obj, form, change):
+        saml_services.service_provider_save(
+            provider=obj, metadata=form.metadata, actor=request.user, request=request,
+        )
