@@ -14,6 +14,7 @@ class AccountsConfig(AppConfig):
 
         from .hashers import dummy_hash_prepare
         from .middleware import record_last_login, remember_sign_in_time
+        from .recovery import flows  # noqa: F401  (registers the password recovery's kind)
 
         # Every way of signing in (portal, activation, admin) starts the absolute lifetime.
         user_logged_in.connect(remember_sign_in_time, dispatch_uid="accounts.sign_in_time")

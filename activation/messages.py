@@ -114,6 +114,7 @@ def message_records_taken() -> str:
 
 def message_code_resent(masked_phone: str) -> str:
     return _(
-        "Un nouveau code de sécurité vient de vous être envoyé au %(phone)s. Le SMS peut mettre "
-        "quelques minutes à arriver : un code reçu plus tôt reste valable."
+        "Si vos nom, prénom et numéro sont ceux connus de l'établissement, un nouveau code de "
+        "sécurité vient de vous être envoyé au %(phone)s. Le SMS peut mettre quelques minutes à "
+        "arriver : un code reçu plus tôt reste valable."
     ) % {"phone": masked_phone}

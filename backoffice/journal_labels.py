@@ -31,6 +31,8 @@ DETAIL_LABELS = {
     "status_after": _("état après"),
     "kept": _("lien maintenu"),
     "is_legal_representative": _("représentant légal"),
+    # Recoveries (accounts.recovery).
+    "channel": _("canal"),
     # « Mon compte » (accounts.my_account).
     "old_phone": _("ancien numéro"),
     "new_phone": _("nouveau numéro"),
@@ -54,10 +56,6 @@ DETAIL_LABELS = {
     "endpoint": _("point d'accès"),
     "error": _("erreur"),
     "methods": _("méthodes de connexion"),
-}
-# Why a password changed (accounts.services.account_password_set's `reason`).
-PASSWORD_CHANGE_REASONS = {
-    "my_account": _("modifié par son titulaire dans « Mon compte »"),
     # Issue 16: counters cleared, the assistance form, an account closed.
     "numbers": _("numéros"),
     "released_guardian_records": _("fiches responsables libérées"),
@@ -66,6 +64,14 @@ PASSWORD_CHANGE_REASONS = {
     "taken_over": _("reprise à un autre agent"),
     "replies": _("réponses envoyées"),
     "purpose": _("message"),
+}
+# Values of « channel » (accounts.recovery), as the helpdesk reads them.
+CHANNEL_LABELS = {"sms": _("SMS"), "email": _("courriel")}
+# Why a password changed (accounts.services.account_password_set's `reason`).
+PASSWORD_CHANGE_REASONS = {
+    "my_account": _("modifié par son titulaire dans « Mon compte »"),
+    "recovery_sms": _("mot de passe oublié, code reçu par SMS"),
+    "recovery_email": _("mot de passe oublié, lien reçu par courriel"),
 }
 # Values written as codes, read in French (the reason a counter was cleared, the category of
 # an assistance request, the purpose of a message).
@@ -131,6 +137,8 @@ def _detail(key: str, value) -> str:
         return str(CodeNotSentReason(value).label)
     if key == "reason" and value in PASSWORD_CHANGE_REASONS:
         return str(PASSWORD_CHANGE_REASONS[value])
+    if key == "channel" and value in CHANNEL_LABELS:
+        return str(CHANNEL_LABELS[value])
     return _text(_field_labels(value) if key == "changed" else value)
 
 

@@ -274,8 +274,9 @@ def account_identifier_send(*, account: Account, actor: Account, reason: str,
             "Ce compte n'a pas de numéro de téléphone portable vérifié : l'identifiant ne peut "
             "pas être envoyé par SMS. Le titulaire peut utiliser le formulaire d'assistance "
             "académique, ou l'établissement lui remettre un courrier."))
+    # The same text as « Identifiant oublié ? » sends (accounts.recovery).
     body = render_to_string("sms/identifier_reminder.txt",
-                            {"identifier": account.display_identifier}).strip()
+                            {"identifiers": [account.display_identifier], "count": 1}).strip()
     sms_enqueue(to=str(account.phone), body=body, purpose=IDENTIFIER_SMS_PURPOSE,
                 account=account)
     journal_record(EventKind.HELPDESK_IDENTIFIER_SENT, request=request, account=account,

@@ -44,6 +44,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -179,6 +180,44 @@ def recipient_key(channel: str, recipient: str) -> str:
 
 # --- Sending -----------------------------------------------------------------------------
 
+# Where a rehearsed message is addressed (never sent: its row is rolled back).
+DECOY_RECIPIENTS = {CodeChannel.SMS: "+33600000000", CodeChannel.EMAIL: "personne@example.invalid"}
+
+
+def write_or_rehearse(write: Callable[[], object], *, deliver: bool) -> None:
+    """Run `write` — the outbox writes of a message (and a link token's row) — in a savepoint
+    of the caller's transaction, kept when `deliver`, rolled back otherwise.
+
+    Issue 8 §6: a request that matched nothing must do the same work as one that did, and the
+    outbox INSERT was the one difference left (about 0.2 ms on an idle PostgreSQL, 4 ms and
+    more on a loaded one). Rehearsed, a non-match runs the same statements (SAVEPOINT, the
+    INSERTs, then RELEASE or ROLLBACK TO SAVEPOINT) and keeps nothing: no row, no NOTIFY to
+    the outbox dispatcher, no on_commit callback (Django drops those of a rolled-back
+    savepoint). Foreign keys are checked at commit (PostgreSQL, deferred): a rehearsed row may
+    name an account that does not exist, as long as it is rolled back.
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("write_or_rehearse runs inside the caller's transaction")
+    # Not transaction.atomic(): its rollback also releases the savepoint, one statement more
+    # than a kept one. Its bookkeeping is kept: the savepoint id is listed while `write` runs,
+    # so that the on_commit callbacks registered meanwhile are dropped with a rollback.
+    savepoint = connection.savepoint()
+    connection.savepoint_ids.append(savepoint)
+    try:
+        write()
+    except BaseException:
+        connection.savepoint_ids.pop()
+        connection.savepoint_rollback(savepoint)
+        raise
+    connection.savepoint_ids.pop()
+    if deliver:
+        connection.savepoint_commit(savepoint)  # RELEASE SAVEPOINT
+    else:
+        # ROLLBACK TO SAVEPOINT: the rows go, and the on_commit callbacks registered since.
+        connection.savepoint_rollback(savepoint)
+
+
 
 class CodeRefusalReason(StrEnum):
     RESEND_COOLDOWN = "resend_cooldown"  # the flow's last code is too recent
@@ -222,7 +261,8 @@ def code_issue(
     `recipient` (E.164 number or e-mail address) through the outbox.
 
     `deliver` False when nothing matched what the person typed: the code is made and stored
-    all the same, never sent nor accepted (same page, same work). `ip` empty (an agent's
+    all the same, never sent nor accepted (same page, same work: its message is rendered
+    and its outbox row rehearsed, see write_or_rehearse). `ip` empty (an agent's
     resend) skips the per-IP limit; an IPv6 address counts with its /64
     (core.http.ip_rate_subject), as every per-IP limit.
 
@@ -255,15 +295,20 @@ def code_issue(
         expires_at=now + datetime.timedelta(seconds=purpose.ttl_seconds),
     )
     ordinal = len(issued) + 1
+    # Rendered whether or not it leaves: a non-match takes as long as a match.
+    body = render_to_string(
+        purpose.template, {"code": code, "minutes": purpose.ttl_minutes}
+    ).strip()
+    to = str(recipient) if not reason else DECOY_RECIPIENTS[purpose.channel]
+    write_or_rehearse(
+        lambda: purpose.send(to=to, body=body, purpose=purpose.name, contains_secret=True,
+                             flow_id=flow.id),
+        deliver=not reason,
+    )
     if reason:
         journal_record(purpose.events.not_sent, request=request, flow_id=flow.id, send=ordinal,
                        reason=reason)
     else:
-        body = render_to_string(
-            purpose.template, {"code": code, "minutes": purpose.ttl_minutes}
-        ).strip()
-        purpose.send(to=str(recipient), body=body, purpose=purpose.name, contains_secret=True,
-                     flow_id=flow.id)
         journal_record(purpose.events.sent, request=request, flow_id=flow.id, send=ordinal)
     return CodeIssue(code=row, sent=not reason, not_sent_reason=reason, retry_after=retry_after)
 
@@ -271,9 +316,9 @@ def code_issue(
 def _recipient_allows(
     purpose: CodePurpose, recipient: str, *, flow: Flow, deliver: bool
 ) -> tuple[str, int]:
-    """(not-sent reason or "", seconds to wait). The quota is read for a non-match too;
-    only a message actually sent is counted. What differs between the two is a message's
-    own work: the counting here (a few Redis calls) and the outbox row.
+    """(not-sent reason or "", seconds to wait). A non-match makes the same Redis round trips
+    as a message sent, as reads (only a message actually sent is counted): what differs
+    between the two is the outbox row.
 
     The cooldown holds back codes of *other* flows: when the last code sent to this
     recipient came from this very flow, the flow's own resend cooldown (already passed) is
@@ -281,11 +326,18 @@ def _recipient_allows(
     """
     key = recipient_key(purpose.channel, recipient)
     quota = ratelimit.peek(purpose.recipient_rule, key)
+    window = RECIPIENT_COOLDOWN.window_seconds
     if not deliver:
+        # The same Redis round trips as a message sent (cooldown, quota, last sender), as
+        # reads: a non-match takes as long and counts nothing against the number typed.
+        if window > 0:
+            ratelimit.peek(RECIPIENT_COOLDOWN, key)
+        ratelimit.peek(purpose.recipient_rule, key)
+        if window > 0:
+            cache.get(_last_sender_key(key))
         return CodeNotSentReason.NO_MATCH, 0
     if not quota:
         return CodeNotSentReason.RECIPIENT_QUOTA, quota.retry_after
-    window = RECIPIENT_COOLDOWN.window_seconds
     if window > 0:
         cooldown = ratelimit.hit(RECIPIENT_COOLDOWN, key)
         last_sender = _last_sender_key(key)

@@ -167,6 +167,16 @@ def flow_bind(request: HttpRequest, flow: Flow, secret: str) -> None:
     request.session[SESSION_FLOWS] = flows
 
 
+def flow_rebind(flow: Flow) -> str:
+    """Give `flow` a new browser secret (in the caller's transaction; the caller saves the
+    row) and return it for `flow_bind`: the browser that held the old secret no longer opens
+    the flow. For a step proven from another device — a link opened from an e-mail — after
+    which the flow belongs to the browser that proved it."""
+    secret = secrets.token_urlsafe(32)
+    flow.session_secret_hash = _hash_secret(secret)
+    return secret
+
+
 def session_flow_ids(request: HttpRequest) -> list[str]:
     """Ids of the flows this browser started (newest last)."""
     return list(request.session.get(SESSION_FLOWS, {}))

@@ -103,6 +103,50 @@ class EventKind(models.TextChoices):
     HELPDESK_ACTIVATION_SMS_RESENT = "helpdesk.activation_sms_resent", _(
         "SMS d'activation renvoyé par l'assistance"
     )
+    # Recovery: « Identifiant oublié ? » and « Mot de passe oublié ? » (accounts.recovery).
+    IDENTIFIER_REMINDER_SENT = "recovery.identifier_sent", _(
+        "Identifiant oublié : identifiant envoyé"
+    )
+    IDENTIFIER_REMINDER_NOT_SENT = "recovery.identifier_not_sent", _(
+        "Identifiant oublié : rien envoyé (aucun compte trouvé, ou envois trop nombreux)"
+    )
+    PASSWORD_RECOVERY_STARTED = "recovery.password_started", _(
+        "Mot de passe oublié : demande commencée"
+    )
+    PASSWORD_RECOVERY_CHANNEL_CHOSEN = "recovery.password_channel_chosen", _(
+        "Mot de passe oublié : canal choisi"
+    )
+    PASSWORD_RESET_CODE_SENT = "recovery.password_code_sent", _(
+        "Mot de passe oublié : code envoyé par SMS"
+    )
+    PASSWORD_RESET_CODE_NOT_SENT = "recovery.password_code_not_sent", _(
+        "Mot de passe oublié : aucun SMS envoyé (pas de numéro connu, ou envoi trop rapproché)"
+    )
+    PASSWORD_RESET_CODE_REJECTED = "recovery.password_code_rejected", _(
+        "Mot de passe oublié : code erroné"
+    )
+    PASSWORD_RESET_TOO_MANY_CODES = "recovery.password_too_many_codes", _(
+        "Mot de passe oublié : trop de codes erronés"
+    )
+    PASSWORD_RESET_CODE_VERIFIED = "recovery.password_code_verified", _(
+        "Mot de passe oublié : code vérifié"
+    )
+    PASSWORD_RESET_LINK_SENT = "recovery.password_link_sent", _(
+        "Mot de passe oublié : lien envoyé par courriel"
+    )
+    PASSWORD_RESET_LINK_NOT_SENT = "recovery.password_link_not_sent", _(
+        "Mot de passe oublié : aucun courriel envoyé (pas d'adresse validée, ou envois trop "
+        "nombreux)"
+    )
+    PASSWORD_RESET_LINK_USED = "recovery.password_link_used", _(
+        "Mot de passe oublié : lien du courriel utilisé"
+    )
+    PASSWORD_RECOVERY_COMPLETED = "recovery.password_completed", _(
+        "Mot de passe oublié : nouveau mot de passe choisi"
+    )
+    PASSWORD_CHANGE_NOTIFIED = "recovery.password_change_notified", _(
+        "Avis de modification du mot de passe envoyé"
+    )
     # « Mon compte » (accounts/my_account).
     MY_ACCOUNT_PASSWORD_REJECTED = "my_account.password_rejected", _(
         "Mon compte : mot de passe actuel erroné"

@@ -29,6 +29,9 @@ INSECURE_DEFAULT_SECRET_KEY = "insecure-demo-key-do-not-use-in-production-012345
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# The portal's public address: the start of every link in an e-mail (never taken from the
+# request's Host header), of Twilio's delivery reports, and of the SAML IdP's entityID.
+# `check --deploy` requires https (notifications.E005).
 SITE_URL = env.str("EDUCONNECT_SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
@@ -269,9 +272,6 @@ DEFAULT_FROM_EMAIL = env.str(
     default="Administrateur des services en ligne <ne-pas-repondre@educonnect.example>",
 )
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
-# The portal's public address, for links in e-mails (notifications.emails.absolute_url):
-# never taken from the request's Host header. `check --deploy` requires https.
-PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000" if DEBUG else "")
 # The demo's e-mails are also written there, for the demo page « Messages envoyés ».
 EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=VAR_DIR / "emails")
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.ConsoleSMSBackend")
@@ -370,6 +370,42 @@ ACTIVATION_MAX_WRONG_DATES_PER_PHONE = env.int("ACTIVATION_MAX_WRONG_DATES_PER_P
 # Flows hold what people typed: they are deleted this many days after they started.
 ACTIVATION_FLOW_RETENTION_DAYS = env.int("ACTIVATION_FLOW_RETENTION_DAYS", default=30)
 
+# --- Recovery: « Identifiant oublié ? » and « Mot de passe oublié ? » (accounts/recovery/) ----
+# The password recovery's flows: alive this long without action (long enough to fetch the
+# e-mail: the link lives PASSWORD_RESET_LINK_TTL_SECONDS), never longer than the maximum age.
+PASSWORD_RECOVERY_FLOW_IDLE_SECONDS = env.int("PASSWORD_RECOVERY_FLOW_IDLE_SECONDS", default=3600)
+PASSWORD_RECOVERY_FLOW_MAX_AGE_SECONDS = env.int(
+    "PASSWORD_RECOVERY_FLOW_MAX_AGE_SECONDS", default=2 * 3600
+)
+PASSWORD_RECOVERY_FLOW_RETENTION_DAYS = env.int("PASSWORD_RECOVERY_FLOW_RETENTION_DAYS", default=30)
+# Recoveries started from one IP address per window (PASSWORD_RESET_IP_WINDOW_SECONDS).
+PASSWORD_RECOVERY_MAX_STARTS_PER_IP = env.int("PASSWORD_RECOVERY_MAX_STARTS_PER_IP", default=60)
+# The code by SMS: the activation's limits, under their own names.
+PASSWORD_RESET_CODE_TTL_SECONDS = env.int("PASSWORD_RESET_CODE_TTL_SECONDS", default=30 * 60)
+PASSWORD_RESET_MAX_WRONG_CODES = env.int("PASSWORD_RESET_MAX_WRONG_CODES", default=5)
+PASSWORD_RESET_RESEND_COOLDOWN_SECONDS = env.int(
+    "PASSWORD_RESET_RESEND_COOLDOWN_SECONDS", default=60
+)
+PASSWORD_RESET_MAX_SENDS_PER_FLOW = env.int("PASSWORD_RESET_MAX_SENDS_PER_FLOW", default=3)
+PASSWORD_RESET_MAX_SENDS_PER_PHONE = env.int("PASSWORD_RESET_MAX_SENDS_PER_PHONE", default=5)
+PASSWORD_RESET_PHONE_WINDOW_SECONDS = env.int(
+    "PASSWORD_RESET_PHONE_WINDOW_SECONDS", default=24 * 3600
+)
+PASSWORD_RESET_MAX_SENDS_PER_IP = env.int("PASSWORD_RESET_MAX_SENDS_PER_IP", default=30)
+PASSWORD_RESET_IP_WINDOW_SECONDS = env.int("PASSWORD_RESET_IP_WINDOW_SECONDS", default=3600)
+# The link by e-mail: its lifetime, and e-mails sent to one address per window (silent).
+PASSWORD_RESET_LINK_TTL_SECONDS = env.int("PASSWORD_RESET_LINK_TTL_SECONDS", default=60 * 60)
+PASSWORD_RESET_MAX_SENDS_PER_EMAIL = env.int("PASSWORD_RESET_MAX_SENDS_PER_EMAIL", default=5)
+# « Identifiant oublié ? »: requests per IP address (shown) and messages per phone number or
+# address (silent: the page reads the same) per window.
+IDENTIFIER_REMINDER_MAX_PER_IP = env.int("IDENTIFIER_REMINDER_MAX_PER_IP", default=30)
+IDENTIFIER_REMINDER_IP_WINDOW_SECONDS = env.int(
+    "IDENTIFIER_REMINDER_IP_WINDOW_SECONDS", default=3600
+)
+IDENTIFIER_REMINDER_MAX_PER_RECIPIENT = env.int("IDENTIFIER_REMINDER_MAX_PER_RECIPIENT", default=3)
+IDENTIFIER_REMINDER_RECIPIENT_WINDOW_SECONDS = env.int(
+    "IDENTIFIER_REMINDER_RECIPIENT_WINDOW_SECONDS", default=24 * 3600
+)
 # --- « Mon compte » (accounts/my_account) ---------------------------------------------------
 # A change of e-mail address or phone number asks for the password again when the last
 # sign-in (or re-authentication) is older than this (seconds).

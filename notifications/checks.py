@@ -60,11 +60,11 @@ def email_ready_for_production(app_configs, **kwargs):
     """Links in e-mails must point at the real portal over https (they carry single-use
     tokens), and e-mails must really leave."""
     errors = []
-    if not settings.PORTAL_BASE_URL.startswith("https://"):
+    if not settings.SITE_URL.startswith("https://"):
         errors.append(Error(
-            "PORTAL_BASE_URL is missing or not https: links in e-mails (password reset, "
+            "EDUCONNECT_SITE_URL is missing or not https: links in e-mails (password reset, "
             "address validation) would be wrong or travel in clear.",
-            hint="Set PORTAL_BASE_URL to the public https address of the portal, e.g. "
+            hint="Set EDUCONNECT_SITE_URL to the public https address of the portal, e.g. "
             "https://educonnect.example.",
             id="notifications.E005",
         ))

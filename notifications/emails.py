@@ -8,9 +8,9 @@ An e-mail named `x` is three templates in templates/emails/:
 - `x.html`: the HTML part, `{% extends "emails/base.html" %}` (lang="fr", the header
   « ÉduConnect », a footer saying the message is automatic).
 
-Each is rendered with `context` plus PORTAL_BASE_URL, ASSISTANCE_PHONE and ASSISTANCE_URL.
+Each is rendered with `context` plus EDUCONNECT_SITE_URL, ASSISTANCE_PHONE and ASSISTANCE_URL.
 Links in e-mails are absolute: build them with `absolute_url(reverse(...))`, from the
-PORTAL_BASE_URL setting, never from the request's Host header (a forged Host would otherwise
+EDUCONNECT_SITE_URL setting, never from the request's Host header (a forged Host would otherwise
 send a family's reset link to the attacker's site: host-header poisoning).
 """
 
@@ -30,12 +30,12 @@ _SPACES = re.compile(r"\s+")
 def absolute_url(path: str) -> str:
     """`path` (e.g. reverse(...) + "?…", starting with "/") on the portal's public address.
 
-    Built from settings.PORTAL_BASE_URL (environment), e.g. "https://educonnect.example";
+    Built from settings.SITE_URL (environment), e.g. "https://educonnect.example";
     raises ImproperlyConfigured when it is empty, ValueError when `path` is not a path.
     """
-    base = (settings.PORTAL_BASE_URL or "").rstrip("/")
+    base = (settings.SITE_URL or "").rstrip("/")
     if not base:
-        raise ImproperlyConfigured("PORTAL_BASE_URL is not set: links in e-mails need it")
+        raise ImproperlyConfigured("EDUCONNECT_SITE_URL is not set: links in e-mails need it")
     if not path.startswith("/") or path.startswith("//"):
         raise ValueError("absolute_url expects a path starting with one /")
     return base + path
@@ -43,7 +43,7 @@ def absolute_url(path: str) -> str:
 
 def _context(context: dict) -> dict:
     return {
-        "PORTAL_BASE_URL": (settings.PORTAL_BASE_URL or "").rstrip("/"),
+        "SITE_URL": (settings.SITE_URL or "").rstrip("/"),
         "ASSISTANCE_PHONE": settings.EDUCONNECT_ASSISTANCE_PHONE,
         "ASSISTANCE_URL": settings.EDUCONNECT_ASSISTANCE_URL,
         **context,

@@ -176,10 +176,10 @@ def _email_through_the_outbox(settings):
     """As in production, EMAIL_BACKEND is the outbox (pytest-django swaps in locmem at start:
     this puts the project's back). Delivery goes to django.core.mail.outbox unless a test
     takes the `smtp_server` fixture; links in e-mails start with http://testserver, the test
-    client's host (a browser test sets PORTAL_BASE_URL = live_server.url)."""
+    client's host (a browser test sets EDUCONNECT_SITE_URL = live_server.url)."""
     settings.EMAIL_BACKEND = "notifications.backends.OutboxEmailBackend"
     settings.NOTIFICATIONS_EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.PORTAL_BASE_URL = "http://testserver"
+    settings.SITE_URL = "http://testserver"
 
 
 @pytest.fixture

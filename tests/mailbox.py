@@ -99,11 +99,11 @@ def html_of(message: EmailMessage) -> str:
 
 
 def link_from(message: EmailMessage, base_url: str | None = None) -> str:
-    """The one link to the portal (PORTAL_BASE_URL, or `base_url`) in the text part; fails
+    """The one link to the portal (EDUCONNECT_SITE_URL, or `base_url`) in the text part; fails
     if there is none or several different ones."""
     from django.conf import settings
 
-    base = (base_url or settings.PORTAL_BASE_URL).rstrip("/")
+    base = (base_url or settings.SITE_URL).rstrip("/")
     links = set(re.findall(re.escape(base) + r"/[^\s<>\"']*", text_of(message)))
     assert len(links) == 1, f"expected one link to {base} in the text part, found {links}"
     return links.pop()

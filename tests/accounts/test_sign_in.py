@@ -155,7 +155,11 @@ def test_guardian_form_matches_the_seeds_without_dead_links(client):
     assert show["type"] == "checkbox" and show["aria-label"] == "Afficher le mot de passe"
     assert show.find_parent(class_="fr-password__checkbox") is not None
     assert [h.text(b) for b in main.find_all("button")] == ["Se connecter"]
-    assert [h.text(a) for a in main.find_all("a")] == ["Changer de profil"]
+    # The seeds' « Identifiant oublié ? » and « Mot de passe oublié ? », live (accounts.recovery).
+    assert [h.text(a) for a in main.find_all("a")] == [
+        "Changer de profil", "Identifiant oublié ?", "Mot de passe oublié ?"]
+    for link in main.find_all("a"):
+        assert client.get(link["href"]).status_code == 200
     # Nothing is wrong yet.
     assert h.alerts(page) == [] and h.error_summary(page) is None
 
@@ -168,7 +172,8 @@ def test_no_account_link_appears_once_the_activation_flow_exists(client):
     ]
     # Pupils activate with their school's letter, not by SMS.
     pupil_main = h.main(h.parse(client.get(PUPIL_URL)))
-    assert [h.text(a) for a in pupil_main.find_all("a")] == ["Changer de profil"]
+    assert [h.text(a) for a in pupil_main.find_all("a")] == [
+        "Changer de profil", "Identifiant oublié ?", "Mot de passe oublié ?"]
 
 
 def test_unknown_profile_is_not_found(client):
@@ -369,7 +374,8 @@ def test_per_identifier_limit_refuses_even_the_right_password_without_hashing(
         "Connexion momentanément suspendue Trop de tentatives de connexion ont échoué. Pour "
         "protéger les comptes, la connexion est suspendue : réessayez dans 15 minutes. Depuis "
         "un navigateur où vous vous êtes déjà connecté(e) à ce compte, la connexion reste "
-        "possible sans attendre."
+        "possible sans attendre. Si vous avez oublié votre mot de passe, choisissez « Mot de "
+        "passe oublié ? » sur cette page pour en définir un nouveau."
     )
     # Too many attempts says nothing about what was typed: the fields are not invalid.
     assert "aria-invalid" not in h.field(page, "id_password").attrs

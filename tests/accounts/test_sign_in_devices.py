@@ -8,10 +8,8 @@ from unittest import mock
 import pytest
 from django.conf import settings
 from django.test import Client, override_settings
-from django.urls import include, path
 from freezegun import freeze_time
 
-from accounts import urls as accounts_urls
 from accounts.forms import INVALID_LOGIN_MESSAGE
 from accounts.limits import DEVICE_COOKIE_NAME, SIGN_IN_PER_IDENTIFIER
 from core import ratelimit
@@ -232,34 +230,17 @@ def test_a_success_from_a_new_browser_forgets_the_failures_and_the_helpdesk_can_
     assert post_sign_in(Client(), password=DEFAULT_PASSWORD).status_code == 302
 
 
-def _stub(request):  # pragma: no cover - only its URL matters
-    raise AssertionError
-
-
-class _UrlsWithPasswordForgotten:
-    """The sign-in pages once « Mot de passe oublié ? » exists (the recovery's own branch)."""
-
-    urlpatterns = [
-        path("", include(([
-            *accounts_urls.urlpatterns,
-            path("mot-de-passe-oublie/", _stub, name="password_forgotten"),
-        ], "accounts"))),
-        path("services/", include("services_portal.urls")),
-    ]
-
-
 @override_settings(LOGIN_MAX_FAILURES_PER_IDENTIFIER=1)
-@pytest.mark.parametrize("urls", [None, _UrlsWithPasswordForgotten])
-def test_the_refusal_points_to_the_forgotten_password_once_it_exists(owner_device, urls):
+def test_the_refusal_points_to_the_forgotten_password(owner_device):
+    """« Mot de passe oublié ? » exists (accounts.recovery): both refusals point to it."""
     post_sign_in(Client(REMOTE_ADDR="198.51.100.1"))
-    with override_settings(ROOT_URLCONF=urls or settings.ROOT_URLCONF):
-        refused = post_sign_in(Client(REMOTE_ADDR="203.0.113.99"), password=DEFAULT_PASSWORD)
-        with override_settings(LOGIN_MAX_FAILURES_PER_DEVICE=1):
-            post_sign_in(owner_device)
-            own = post_sign_in(owner_device)
+    refused = post_sign_in(Client(REMOTE_ADDR="203.0.113.99"), password=DEFAULT_PASSWORD)
+    with override_settings(LOGIN_MAX_FAILURES_PER_DEVICE=1):
+        post_sign_in(owner_device)
+        own = post_sign_in(owner_device)
     assert refused.status_code == own.status_code == 429
     untrusted, trusted = (h.text(h.alerts(h.parse(r))[0]) for r in (refused, own))
     assert "Depuis un navigateur où vous vous êtes déjà connecté(e)" in untrusted
     assert "Depuis un navigateur" not in trusted
     advice = "choisissez « Mot de passe oublié ? » sur cette page pour en définir un nouveau"
-    assert (advice in untrusted) is (advice in trusted) is (urls is not None)
+    assert advice in untrusted and advice in trusted

@@ -36,7 +36,7 @@ def test_two_children_in_two_schools_end_with_one_account_covering_both_records(
     assert response.status_code == 302
 
     page = unescape(driver.client.get(driver.url("code")).content.decode())
-    assert "Un code de sécurité a été envoyé" in page
+    assert "Vérifiez vos SMS" in page
     assert "+262\u00a0692\u00a0**\u00a0**\u00a056" in page  # never broken across lines
     assert "Étape 2 sur 5" in page
     assert len(sms.outbox) == 1 and sms.outbox[0].to == "+262692123456"
@@ -201,7 +201,7 @@ def test_already_active_guardian_learns_it_only_after_the_code(driver, family):
     driver.start(last_name=family["last_name"], first_name=family["first_name"],
                  phone=family["phone_typed"])
     page = unescape(driver.client.get(driver.url("code")).content.decode())
-    assert "Un code de sécurité a été envoyé" in page
+    assert "Vérifiez vos SMS" in page
     assert "déjà" not in page
 
     response = driver.send_code(driver.last_code())
@@ -358,7 +358,8 @@ def test_a_message_after_a_resend_is_shown_once_inside_main(driver, family, sett
     response = driver.resend()
     page = h.parse(driver.client.get(response["Location"]))
     [message] = h.messages(page)
-    assert message.startswith("Un nouveau code de sécurité vient de vous être envoyé au ")
+    assert message.startswith("Si vos nom, prénom et numéro sont ceux connus de l'établissement")
+    assert "un nouveau code de sécurité vient de vous être envoyé au " in message
     [status] = h.statuses(page)
     assert status.find_parent("main") is not None
     assert h.alerts(page) == []

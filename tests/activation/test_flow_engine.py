@@ -161,7 +161,7 @@ def test_five_browsers_starting_at_once_send_one_sms_and_read_the_same(
 
     assert len(sms.outbox) == 1 and sms.outbox[0].to == family["phone"]
     assert all(page == pages[0] for page in pages), "every browser reads the same page"
-    assert "Un code de sécurité a été envoyé" in pages[0]
+    assert "Vérifiez vos SMS" in pages[0]
     not_sent = JournalEvent.objects.filter(kind="activation_code_not_sent")
     assert sorted(e.data["reason"] for e in not_sent) == ["no_match"] + ["recipient_cooldown"] * 4
     # Only the first browser's flow can go on with the code it got.

@@ -162,7 +162,7 @@ def test_resend_waits_sixty_seconds(driver, family):
         assert len(sms.outbox) == 1
         clock.tick(datetime.timedelta(seconds=30))
         page = follow(driver, driver.resend())
-    assert "Un nouveau code de sécurité vient de vous être envoyé au +262 692 ** ** 56" in page
+    assert "un nouveau code de sécurité vient de vous être envoyé au +262 692 ** ** 56" in page
     assert len(sms.outbox) == 2 and Flow.objects.get().codes_issued == 2
 
 
@@ -193,7 +193,7 @@ def test_at_most_five_sms_per_phone_number_a_day_and_the_sixth_is_silent(
     # The sixth flow reads like the others (a page that said « too many codes for this
     # number » would tell that the number is known), but no SMS left.
     assert pages[5] == pages[0]
-    assert "Un code de sécurité a été envoyé" in pages[5]
+    assert "Vérifiez vos SMS" in pages[5]
     assert len(sms.outbox) == 5 and Flow.objects.count() == 6
     not_sent = JournalEvent.objects.get(kind="activation_code_not_sent")
     assert not_sent.data == {"send": 1, "reason": "recipient_quota"}
@@ -206,7 +206,7 @@ def test_resends_count_against_the_phone_limit_silently(driver, family, settings
     start(driver, family)
     driver.resend()
     page = follow(driver, driver.resend())
-    assert "Un nouveau code de sécurité vient de vous être envoyé au +262 692 ** ** 56" in page
+    assert "un nouveau code de sécurité vient de vous être envoyé au +262 692 ** ** 56" in page
     assert len(sms.outbox) == 2 and Flow.objects.get().codes_issued == 3
     assert JournalEvent.objects.get(kind="activation_code_not_sent").data == {
         "send": 3, "reason": "recipient_quota"

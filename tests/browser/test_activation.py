@@ -91,7 +91,7 @@ def test_whole_flow_from_sign_in_to_my_services(page, live_server, sms_folder, f
     fill_identity(page, last_name="Saint Eloi", first_name="marie josée", phone="0690 28 12 34")
 
     # Step 2: the code from the SMS file.
-    expect(page.get_by_text("Un code de sécurité a été envoyé")).to_be_visible()
+    expect(page.get_by_text("Vérifiez vos SMS")).to_be_visible()
     expect(page.get_by_text("+590 690 ** ** 34")).to_be_visible()
     assert_accessible(page)
     code = read_code(sms_folder)
@@ -149,7 +149,7 @@ def test_unknown_number_sees_the_same_pages_and_gets_no_sms(page, live_server, s
                                                              family):
     page.goto(live_server.url + reverse("activation:start"))
     fill_identity(page, last_name="Saint Eloi", first_name="Marie-Josée", phone="0690 28 99 34")
-    expect(page.get_by_text("Un code de sécurité a été envoyé")).to_be_visible()
+    expect(page.get_by_text("Vérifiez vos SMS")).to_be_visible()
     expect(page.get_by_text("+590 690 ** ** 34")).to_be_visible()
     page.get_by_label("Code de sécurité").fill("K7PMX4")
     page.get_by_role("button", name="Suivant").click()
@@ -160,7 +160,7 @@ def test_unknown_number_sees_the_same_pages_and_gets_no_sms(page, live_server, s
     assert_accessible(page)
     # The page came from a GET: reloading it sends nothing again and spends no attempt.
     page.reload()
-    expect(page.get_by_text("Un code de sécurité a été envoyé")).to_be_visible()
+    expect(page.get_by_text("Vérifiez vos SMS")).to_be_visible()
     expect(page.locator("#id_code_error .fr-message--error")).to_have_count(0)
     expect(page.get_by_role("alert")).to_have_count(0)
     assert Flow.objects.get().wrong_codes == 1

@@ -133,7 +133,7 @@ def test_secretary_fixes_a_number_then_the_parent_activates_with_it(
         "07 56 34 56 78"
     )
     parent.get_by_role("button", name="Suivant").click()
-    expect(parent.get_by_text("Un code de sécurité a été envoyé")).to_be_visible()
+    expect(parent.get_by_text("Vérifiez vos SMS")).to_be_visible()
     to, code = read_code(sms_folder)
     assert to == "+33756345678"
     parent.get_by_label("Code de sécurité").fill(code)

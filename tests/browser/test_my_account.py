@@ -189,7 +189,7 @@ def test_my_children_and_the_reauthentication(page, live_server, family, setting
 
 def test_email_change_with_the_link_from_the_received_mail(page, live_server, family, settings,
                                                            smtp_server, browser):
-    settings.PORTAL_BASE_URL = live_server.url
+    settings.SITE_URL = live_server.url
     sign_in(page, live_server)
     page.get_by_role("link", name="Mon compte").click()
     page.get_by_role("link", name="Modifier mon adresse mail").first.click()

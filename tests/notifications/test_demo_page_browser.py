@@ -37,7 +37,7 @@ def test_a_link_received_by_email_is_followed_from_the_demo_page(
     settings.DEBUG = True
     settings.NOTIFICATIONS_EMAIL_DELIVERY_BACKEND = "notifications.mail.DemoEmailBackend"
     settings.EMAIL_FILE_PATH = tmp_path
-    settings.PORTAL_BASE_URL = live_server.url
+    settings.SITE_URL = live_server.url
     link = absolute_url("/")
     # Sent after commit, as in the demo (no broker): the body is then wiped from the table.
     services.email_enqueue(to="marie.dupont@example.org", subject="Validez votre adresse mail",

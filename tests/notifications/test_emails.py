@@ -199,20 +199,20 @@ def test_email_send_refuses_a_header_injection():
 
 class TestAbsoluteUrl:
     def test_it_is_built_from_the_setting_never_from_the_request(self, settings, client):
-        settings.PORTAL_BASE_URL = "https://educonnect.example/"
+        settings.SITE_URL = "https://educonnect.example/"
         assert emails.absolute_url("/mot-de-passe/?t=1") == (
             "https://educonnect.example/mot-de-passe/?t=1")
         assert emails.absolute_url(reverse("notifications:twilio_status")).startswith(
             "https://educonnect.example/")
 
     def test_it_refuses_what_is_not_a_path(self, settings):
-        settings.PORTAL_BASE_URL = "https://educonnect.example"
+        settings.SITE_URL = "https://educonnect.example"
         for bad in ("https://evil.example/x", "//evil.example/x", "x"):
             with pytest.raises(ValueError):
                 emails.absolute_url(bad)
 
     def test_it_needs_the_setting(self, settings):
-        settings.PORTAL_BASE_URL = ""
+        settings.SITE_URL = ""
         with pytest.raises(ImproperlyConfigured):
             emails.absolute_url("/x/")
 
@@ -237,19 +237,19 @@ class TestDeployCheck:
     def test_portal_base_url_must_be_https(self, settings):
         settings.NOTIFICATIONS_EMAIL_DELIVERY_BACKEND = (
             "django.core.mail.backends.smtp.EmailBackend")
-        settings.PORTAL_BASE_URL = ""
+        settings.SITE_URL = ""
         assert "notifications.E005" in self._errors()
-        settings.PORTAL_BASE_URL = "http://educonnect.example"
+        settings.SITE_URL = "http://educonnect.example"
         assert "notifications.E005" in self._errors()
-        settings.PORTAL_BASE_URL = "https://educonnect.example"
+        settings.SITE_URL = "https://educonnect.example"
         assert "notifications.E005" not in self._errors()
 
     def test_a_development_delivery_backend_is_refused(self, settings):
-        settings.PORTAL_BASE_URL = "https://educonnect.example"
+        settings.SITE_URL = "https://educonnect.example"
         settings.NOTIFICATIONS_EMAIL_DELIVERY_BACKEND = "notifications.mail.DemoEmailBackend"
         assert self._errors() == {"notifications.E006"}
 
     def test_the_command_reports_it(self, settings):
-        settings.PORTAL_BASE_URL = "http://educonnect.example"
-        with pytest.raises(Exception, match="PORTAL_BASE_URL"):
+        settings.SITE_URL = "http://educonnect.example"
+        with pytest.raises(Exception, match="EDUCONNECT_SITE_URL"):
             call_command("check", "--deploy", "--fail-level", "ERROR")

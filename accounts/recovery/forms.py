@@ -1,0 +1,201 @@
+"""Forms of « Identifiant oublié ? » and « Mot de passe oublié ? »: parse what people type,
+say in French what is wrong and how to fix it (EduConnectForm, DSFR field snippets)."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+from core.codes import LENGTH as CODE_LENGTH
+from core.forms import EduConnectForm, FrenchMobileNumberField
+from core.i18n import lazy_interpolate
+from core.normalization import clean_name, name_key
+
+from ..password_policy import (
+    ERROR_CONFIRMATION_REQUIRED,
+    ERROR_MISMATCH,
+    ERROR_REQUIRED,
+    MAX_LENGTH,
+    password_errors,
+)
+from .flows import Channel
+
+IDENTIFIER_MAX_LENGTH = 100
+
+
+def _text(label, *, required_message, autocomplete: str, max_length: int = 100,
+          help_text="", **attrs) -> forms.CharField:
+    return forms.CharField(
+        label=label, max_length=max_length, help_text=help_text,
+        error_messages={
+            "required": required_message,
+            "max_length": lazy_interpolate(
+                _("Ce champ ne doit pas dépasser %(max_length)s caractères."),
+                max_length=max_length,
+            ),
+        },
+        widget=forms.TextInput(attrs={"autocomplete": autocomplete, "spellcheck": "false",
+                                      **attrs}),
+    )
+
+
+# --- « Identifiant oublié ? » ------------------------------------------------------------
+
+
+class IdentifierBySmsForm(EduConnectForm):
+    last_name = _text(_("Nom"), required_message=_("Saisissez votre nom."),
+                      autocomplete="family-name")
+    first_name = _text(_("Prénom"), required_message=_("Saisissez votre prénom."),
+                       autocomplete="given-name")
+    phone = FrenchMobileNumberField(
+        label=_("N° de téléphone portable"),
+        help_text=_(
+            "Le numéro de votre compte ÉduConnect, par exemple 06 12 34 56 78. Pour les "
+            "numéros hors France métropolitaine, indiquez l'indicatif, par exemple "
+            "+262 692 12 34 56."
+        ),
+        max_length=30,
+        error_messages={"required": _("Saisissez votre numéro de téléphone portable.")},
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel",
+                                      "inputmode": "tel"}),
+    )
+
+    def _clean_person_name(self, name: str, message) -> str:
+        value = clean_name(self.cleaned_data[name])
+        if not name_key(value):
+            raise ValidationError(message)
+        return value
+
+    def clean_last_name(self):
+        return self._clean_person_name("last_name", _(
+            "Votre nom doit contenir au moins une lettre. Saisissez-le tel qu'il figure sur "
+            "votre compte."
+        ))
+
+    def clean_first_name(self):
+        return self._clean_person_name("first_name", _(
+            "Votre prénom doit contenir au moins une lettre. Saisissez-le tel qu'il figure sur "
+            "votre compte."
+        ))
+
+
+class IdentifierByEmailForm(EduConnectForm):
+    email = forms.EmailField(
+        label=_("Adresse mail"),
+        help_text=_("L'adresse mail validée de votre compte, par exemple nom@exemple.fr"),
+        max_length=254,
+        error_messages={
+            "required": _("Saisissez votre adresse mail."),
+            "invalid": _(
+                "Cette adresse mail n'est pas valide. Saisissez une adresse au format "
+                "nom@exemple.fr."
+            ),
+            "max_length": _("Cette adresse mail est trop longue : vérifiez votre saisie."),
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false",
+                                       "autocapitalize": "none"}),
+    )
+
+
+# --- « Mot de passe oublié ? » -----------------------------------------------------------
+
+
+class RecoveryIdentifierForm(EduConnectForm):
+    identifier = _text(
+        _("Identifiant"), required_message=_("Saisissez votre identifiant, au format p.nomXX."),
+        autocomplete="username", max_length=IDENTIFIER_MAX_LENGTH,
+        help_text=_("Identifiant au format p.nomXX"), autocapitalize="none",
+        autocorrect="off",
+    )
+
+
+CHANNEL_CHOICES = [(Channel.SMS, _("Par SMS")), (Channel.EMAIL, _("Par mail"))]
+
+
+class ChannelForm(EduConnectForm):
+    """The radio buttons of the channel page; `labels` gives each choice's text (with its
+    mask), `channels` the choices offered (a pupil: the e-mail only)."""
+
+    channel = forms.ChoiceField(
+        label=_("Je choisis comment recevoir mon code"),
+        choices=CHANNEL_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choisissez de recevoir un code par SMS ou un lien par mail."),
+            "invalid_choice": _("Choisissez de recevoir un code par SMS ou un lien par mail."),
+        },
+    )
+
+    def __init__(self, *args, labels: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = [(value, labels[value]) for value in labels]
+        if len(labels) == 1:
+            self.fields["channel"].initial = next(iter(labels))
+
+
+class CodeForm(EduConnectForm):
+    code = forms.CharField(
+        label=_("Code de sécurité"),
+        help_text=format_lazy(_("{length} caractères, lettres et chiffres, par exemple K7PMX4"),
+                              length=CODE_LENGTH),
+        max_length=20,
+        error_messages={
+            "required": _("Saisissez le code de sécurité reçu par SMS."),
+            "max_length": format_lazy(
+                _("Le code de sécurité comporte {length} caractères, par exemple K7PMX4."),
+                length=CODE_LENGTH,
+            ),
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code",
+                                      "autocapitalize": "characters", "spellcheck": "false"}),
+    )
+
+
+class NewPasswordForm(EduConnectForm):
+    """The new password and its confirmation, under the published policy (the account's
+    names and identifier may not be inside). templates/accounts/recovery/password.html
+    writes the DSFR password markup with the live checklist; each input points at its
+    messages group (`<id>_error`)."""
+
+    password = forms.CharField(
+        label=_("Nouveau mot de passe"), strip=False, max_length=MAX_LENGTH,
+        error_messages={"required": ERROR_REQUIRED},
+        widget=forms.PasswordInput(attrs={
+            "class": "fr-password__input fr-input", "autocomplete": "new-password",
+            "autocapitalize": "off", "autocorrect": "off", "spellcheck": "false",
+        }),
+    )
+    password_confirm = forms.CharField(
+        label=_("Confirmation du nouveau mot de passe"), strip=False, max_length=MAX_LENGTH,
+        error_messages={"required": ERROR_CONFIRMATION_REQUIRED},
+        widget=forms.PasswordInput(attrs={
+            "class": "fr-password__input fr-input", "autocomplete": "new-password",
+            "autocapitalize": "off", "autocorrect": "off", "spellcheck": "false",
+        }),
+    )
+
+    def __init__(self, *args, first_name: str = "", last_name: str = "", identifier: str = "",
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.personal = {"first_name": first_name, "last_name": last_name,
+                         "identifier": identifier}
+        for name, field in self.fields.items():
+            field.error_messages["max_length"] = lazy_interpolate(
+                _("Le mot de passe ne doit pas dépasser %(max_length)s caractères."),
+                max_length=MAX_LENGTH,
+            )
+            field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}_error"
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        errors = password_errors(password, **self.personal)
+        if errors:
+            raise ValidationError(errors)
+        return password
+
+    def clean(self):
+        cleaned = super().clean()
+        password, confirmation = cleaned.get("password"), cleaned.get("password_confirm")
+        if password and confirmation is not None and password != confirmation:
+            self.add_error("password_confirm", ERROR_MISMATCH)
+        return cleaned

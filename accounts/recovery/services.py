@@ -1,0 +1,550 @@
+"""Every write of « Identifiant oublié ? » and « Mot de passe oublié ? »: keyword-only
+arguments, one transaction each.
+
+No enumeration (issue 8 §6). Whatever was typed — an identifier, a name and number, an
+address that is no account's, an account of the other profile, a closed one — the person
+reads the same pages and words, and the request does the same work: the same lookups, the
+same flow and journal rows, the same rate-limit calls (a recipient's silent quota is *read*
+for a non-match where a match *counts* it: one Redis script either way), the same code made
+and stored (`deliver=False`). What a match adds is the message itself: one outbox row,
+written in the transaction, sent by the worker after commit.
+
+A refusal the person may read (too many requests from their connection, a wrong code) is
+raised as RecoveryRefused, after the transaction that counted it has committed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import asdict
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from core import codes, ratelimit
+from core.codes import (
+    DECOY_RECIPIENTS,
+    CodeRefusalReason,
+    CodeRefused,
+    CodeVerdict,
+    write_or_rehearse,
+)
+from core.flows import (
+    FlowUnavailable,
+    flow_end,
+    flow_lock,
+    flow_move,
+    flow_rebind,
+    flow_start,
+    flow_touch,
+)
+from core.http import client_ip, ip_rate_subject
+from core.journal import EventKind, journal_record
+from core.models import CodeChannel, Flow, FlowStatus
+from core.normalization import name_key
+from core.tokens import link_token_consume, link_token_issue, link_token_peek, link_tokens_revoke
+from notifications.emails import absolute_url, email_send
+from notifications.services import sms_enqueue
+
+from ..limits import sign_in_failures_clear
+from ..models import Account, AccountKind, AccountState
+from ..password_policy import password_errors
+from ..services import account_password_set
+from . import messages
+from .flows import (
+    IDENTIFIER_REMINDERS_PER_IP,
+    IDENTIFIER_REMINDERS_PER_RECIPIENT,
+    LINKS_PER_RECIPIENT,
+    PASSWORD_RECOVERY,
+    PASSWORD_RESET_SMS,
+    RECOVERY_STARTS_PER_IP,
+    Channel,
+    RecoveryData,
+)
+from .masking import derived_email_mask, derived_mobile_mask, mask_email, mask_mobile
+
+__all__ = ["FlowUnavailable", "RecoveryRefused"]  # FlowUnavailable: for the views
+
+# Characters a copy-paste brings along and nobody means (zero-width, soft hyphen, BOM).
+_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+NOT_SENT_NO_MATCH = "no_match"
+# What a message rendered for nobody lists (the same work as a match, never sent).
+DECOY_IDENTIFIER = "p.identifiant00"
+NOT_SENT_RECIPIENT_QUOTA = "recipient_quota"
+
+
+class RecoveryRefused(Exception):
+    """A refusal the person reads (recovery.messages); `retry_after` in seconds, for the
+    429's Retry-After when waiting helps (0 otherwise)."""
+
+    def __init__(self, message: str, *, retry_after: int = 0):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+def identifier_clean(typed: str) -> str:
+    """An identifier as typed, as stored: trimmed, invisible characters dropped, lowercase
+    (letters print it in capitals)."""
+    return _INVISIBLE.sub("", typed or "").strip().lower()
+
+
+def _ip_admit(rule: ratelimit.Rule, request: HttpRequest | None) -> None:
+    """Count one request of the client's address under `rule`; RecoveryRefused when full."""
+    ip = client_ip(request) if request is not None else ""
+    decision = ratelimit.hit(rule, ip_rate_subject(ip))
+    if not decision:
+        raise RecoveryRefused(messages.message_ip_limit(decision.retry_after),
+                              retry_after=decision.retry_after)
+
+
+def _recipient_admit(key: str, *, deliver: bool) -> str:
+    """The silent per-recipient quota of identifier reminders: "" when a message may leave,
+    else why not. A match counts one message; a non-match reads the counter (the same single
+    Redis script), never counts: typing someone's number with wrong names spends nothing of
+    theirs."""
+    if not deliver:
+        ratelimit.peek(IDENTIFIER_REMINDERS_PER_RECIPIENT, key)
+        return NOT_SENT_NO_MATCH
+    if not ratelimit.hit(IDENTIFIER_REMINDERS_PER_RECIPIENT, key):
+        return NOT_SENT_RECIPIENT_QUOTA
+    return ""
+
+
+# --- « Identifiant oublié ? » ------------------------------------------------------------
+
+
+def accounts_for_phone_and_names(*, phone: str, last_name: str, first_name: str) -> list[Account]:
+    """Active family and pupil accounts whose proven mobile number is `phone` (E.164) and
+    whose names have the comparison keys of the names typed (core.normalization.name_key:
+    case, accents, hyphens and spaces ignored, as at activation).
+
+    One indexed lookup (account_phone_idx); the few accounts sharing a number are compared
+    in Python."""
+    last_key, first_key = name_key(last_name), name_key(first_name)
+    candidates = Account.objects.filter(
+        phone=phone, phone_verified=True, state=AccountState.ACTIVE,
+        kind__in=(AccountKind.GUARDIAN, AccountKind.PUPIL),
+    ).only("identifier", "first_name", "last_name", "phone").order_by("identifier")
+    return [account for account in candidates
+            if name_key(account.last_name) == last_key
+            and name_key(account.first_name) == first_key]
+
+
+def accounts_for_email(*, email: str) -> list[Account]:
+    """Active family and pupil accounts whose *validated* address is `email`, in any case.
+
+    The filter is on LOWER(email), the expression of the index account_email_ci_idx: one
+    index lookup whatever the number of accounts."""
+    return list(
+        Account.objects.annotate(email_ci=Lower("email"))
+        .filter(email_ci=email.strip().lower(), email_verified=True, state=AccountState.ACTIVE,
+                kind__in=(AccountKind.GUARDIAN, AccountKind.PUPIL))
+        .only("identifier", "email", "kind").order_by("identifier")
+    )
+
+
+def identifier_reminder_by_sms(
+    *, last_name: str, first_name: str, phone: str, request: HttpRequest | None = None
+) -> None:
+    """Send by SMS, to `phone` (E.164), the identifiers of the active accounts that have this
+    number proven and these names — or send nothing. The caller shows the same page either
+    way. Raises RecoveryRefused when the client's address made too many requests
+    (IDENTIFIER_REMINDER_MAX_PER_IP per window); the per-number quota is silent."""
+    _ip_admit(IDENTIFIER_REMINDERS_PER_IP, request)
+    with transaction.atomic():
+        found = accounts_for_phone_and_names(phone=phone, last_name=last_name,
+                                             first_name=first_name)
+        reason = _recipient_admit(f"sms:{phone}", deliver=bool(found))
+        # Rendered whether or not it leaves (a decoy for a non-match): the same work.
+        identifiers = [a.identifier for a in found] or [DECOY_IDENTIFIER]
+        body = render_to_string(
+            "sms/identifier_reminder.txt", {"identifiers": identifiers, "count": len(identifiers)},
+        ).strip()
+        write_or_rehearse(
+            lambda: sms_enqueue(to=phone, body=body, purpose="identifier_reminder",
+                                account=found[0] if found else None),
+            deliver=not reason,
+        )
+        if reason:
+            journal_record(EventKind.IDENTIFIER_REMINDER_NOT_SENT, request=request,
+                           channel=Channel.SMS, reason=reason)
+            return
+        for account in found:
+            journal_record(EventKind.IDENTIFIER_REMINDER_SENT, request=request, account=account,
+                           channel=Channel.SMS)
+
+
+# --- « Mot de passe oublié ? » -----------------------------------------------------------
+
+
+def _account_for_recovery(identifier: str, profile: str) -> Account | None:
+    """The active account of this identifier and this profile, else None (one lookup on the
+    identifier's unique index)."""
+    account = Account.objects.filter(identifier=identifier).first()
+    if account is None or account.kind != profile or account.state != AccountState.ACTIVE:
+        return None
+    return account
+
+
+def password_recovery_start(
+    *, identifier: str, profile: str, request: HttpRequest | None = None
+) -> tuple[Flow, str]:
+    """Open a recovery flow at « channel » for `identifier` typed on the sign-in page of
+    `profile` (an AccountKind value: guardian or pupil).
+
+    The flow names the account when there is one (for the helpdesk), and stores the masks
+    the channel page shows: the account's real ones for a channel that reaches it, derived
+    ones otherwise (masking.py). A pupil is offered the e-mail only. Returns the flow and
+    the secret for the browser's session. Raises RecoveryRefused when this address started
+    too many recoveries (PASSWORD_RECOVERY_MAX_STARTS_PER_IP).
+    """
+    identifier = identifier_clean(identifier)
+    _ip_admit(RECOVERY_STARTS_PER_IP, request)
+    account = _account_for_recovery(identifier, profile)
+    phone_known = bool(account and profile == AccountKind.GUARDIAN and account.phone
+                       and account.phone_verified)
+    email_known = bool(account and account.email and account.email_verified)
+    data = RecoveryData(
+        profile=profile, identifier=identifier, phone_known=phone_known,
+        email_known=email_known,
+        phone_mask=(mask_mobile(str(account.phone)) if phone_known
+                    else derived_mobile_mask(identifier)),
+        email_mask=mask_email(account.email) if email_known else derived_email_mask(identifier),
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        flow, secret = flow_start(kind=PASSWORD_RECOVERY, step="channel", data=asdict(data),
+                                  now=now)
+        flow.account = account
+        flow.save(update_fields=["account"])
+        journal_record(EventKind.PASSWORD_RECOVERY_STARTED, request=request, account=account,
+                       flow_id=flow.id, profile=profile, matched=account is not None)
+    return flow, secret
+
+
+def _send_refusal(refused: CodeRefused) -> RecoveryRefused:
+    if refused.reason == CodeRefusalReason.RESEND_COOLDOWN:
+        return RecoveryRefused(messages.message_resend_cooldown(refused.retry_after))
+    if refused.reason == CodeRefusalReason.FLOW_LIMIT:
+        return RecoveryRefused(messages.message_resend_flow_limit())
+    return RecoveryRefused(messages.message_ip_limit(refused.retry_after),
+                           retry_after=refused.retry_after)
+
+
+def _flow_account(flow: Flow) -> Account | None:
+    """The flow's account, read with one query whether there is one or not (a lazy
+    `flow.account` would query for a known identifier only)."""
+    return Account.objects.filter(pk=flow.account_id).first()
+
+
+def _code_send(flow: Flow, data: RecoveryData, account: Account | None, *, request,
+               now) -> None:
+    if not data.phone_known:
+        account = None
+    codes.code_issue(
+        flow=flow, purpose=PASSWORD_RESET_SMS,
+        recipient=str(account.phone) if account is not None else "",
+        deliver=account is not None,
+        ip=client_ip(request) if request is not None else "", request=request, now=now,
+    )
+    # The helpdesk finds an account's recoveries by the number too (flow_phone_created).
+    flow.phone = str(account.phone) if account is not None else ""
+
+
+def password_recovery_channel_choose(
+    *, flow_id: UUID, channel: str, request: HttpRequest | None = None
+) -> Flow:
+    """« Je choisis comment recevoir mon code »: send a code by SMS (then « code ») or a link
+    by e-mail (then « link ») — to the account's proven number or validated address, or, for
+    a channel that reaches nothing, make and store the code all the same and send nothing.
+
+    Raises RecoveryRefused (too many codes from this address) or FlowUnavailable.
+    """
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            flow = flow_lock(flow_id=flow_id, kind=PASSWORD_RECOVERY, step="channel", now=now)
+            data = RecoveryData.of(flow)
+            account = _flow_account(flow)
+            if channel == Channel.SMS and data.profile == AccountKind.GUARDIAN:
+                _code_send(flow, data, account, request=request, now=now)
+                flow_move(flow, step="code")
+            elif channel == Channel.EMAIL:
+                _link_send(flow, data, account, request=request, now=now)
+                flow_move(flow, step="link")
+            else:
+                raise ValueError(f"Unknown recovery channel {channel!r}")
+            data.channel = channel
+            data.store(flow)
+            journal_record(EventKind.PASSWORD_RECOVERY_CHANNEL_CHOSEN, request=request,
+                           account=account, flow_id=flow.id, channel=channel)
+            flow_touch(flow, now=now)
+            flow.save()
+    except CodeRefused as refused:
+        raise _send_refusal(refused) from refused
+    return flow
+
+
+def password_recovery_code_resend(*, flow_id: UUID, request: HttpRequest | None = None) -> None:
+    """« Renvoyer le SMS »: one more code to the same number; earlier codes stay valid.
+    Raises RecoveryRefused (too early, the flow's maximum, this address's maximum) or
+    FlowUnavailable. Silent limits read the same as a sent SMS."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            flow = flow_lock(flow_id=flow_id, kind=PASSWORD_RECOVERY, step="code", now=now)
+            _code_send(flow, RecoveryData.of(flow), _flow_account(flow), request=request,
+                       now=now)
+            flow_touch(flow, now=now)
+            flow.save()
+    except CodeRefused as refused:
+        raise _send_refusal(refused) from refused
+
+
+def password_recovery_code_verify(
+    *, flow_id: UUID, typed_code: str, request: HttpRequest | None = None
+) -> Flow:
+    """Check the code typed; accepted, the flow moves to « password ». Raises RecoveryRefused
+    (a malformed entry costs no attempt) or FlowUnavailable."""
+    code = codes.code_normalize(typed_code)
+    if code is None:
+        raise RecoveryRefused(messages.message_code_format())
+    now = timezone.now()
+    refusal = None
+    with transaction.atomic():
+        flow = flow_lock(flow_id=flow_id, kind=PASSWORD_RECOVERY, step="code", now=now)
+        check = codes.code_verify(flow=flow, purpose=PASSWORD_RESET_SMS, code=code,
+                                  request=request, now=now)
+        if check.verdict == CodeVerdict.ACCEPTED:
+            flow_move(flow, step="password")
+        elif check.verdict == CodeVerdict.WRONG:
+            refusal = messages.message_code_wrong(check.remaining)
+        elif check.verdict == CodeVerdict.DEAD:
+            refusal = messages.message_code_dead(check.issued)
+        else:
+            refusal = messages.message_code_expired()
+        flow_touch(flow, now=now)
+        flow.save()
+    if refusal:
+        raise RecoveryRefused(refusal)
+    return flow
+
+
+def password_recovery_password_set(
+    *, flow_id: UUID, password: str, request: HttpRequest | None = None
+) -> Account:
+    """Give the account its new password (the published policy, checked again here), end
+    every other session of the account (accounts.services.account_password_set), tell the
+    other channel, forget the identifier's failed sign-ins, and end the flow completed.
+
+    Only a flow whose code or link was accepted reaches « password », and only an account's
+    own number or address ever received one: the flow names its account. Raises
+    RecoveryRefused (the policy) or FlowUnavailable.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        flow = flow_lock(flow_id=flow_id, kind=PASSWORD_RECOVERY, step="password", now=now)
+        account = Account.objects.select_for_update().get(pk=flow.account_id)
+        errors = password_errors(password, first_name=account.first_name,
+                                 last_name=account.last_name, identifier=account.identifier)
+        if errors:
+            raise RecoveryRefused(errors[0])
+        data = RecoveryData.of(flow)
+        account_password_set(account=account, password=password,
+                             reason=f"recovery_{data.channel}", request=request)
+        _links_revoke(account)
+        _tell_other_channel(account, flow=flow, channel=data.channel, request=request, now=now)
+        flow_end(flow, status=FlowStatus.COMPLETED, account=account, step="done")
+        journal_record(EventKind.PASSWORD_RECOVERY_COMPLETED, request=request, account=account,
+                       flow_id=flow.id, channel=data.channel)
+        flow_touch(flow, now=now)
+        flow.save()
+    # The owner proved their number or address: the failures counted against their
+    # identifier (someone else guessing, or themselves) no longer slow them down.
+    sign_in_failures_clear(identifier=account.identifier)
+    return account
+
+
+def _tell_other_channel(account: Account, *, flow: Flow, channel: str, request,
+                        now: datetime.datetime) -> None:
+    """« Votre mot de passe a été modifié »: by e-mail after an SMS reset, by SMS after an
+    e-mail reset, when the account has that channel proven."""
+    context = {"identifier": account.identifier, "at": timezone.localtime(now),
+               "assistance_phone": settings.EDUCONNECT_ASSISTANCE_PHONE}
+    if channel == Channel.EMAIL and account.phone and account.phone_verified:
+        body = render_to_string("sms/password_recovered.txt", context).strip()
+        sms_enqueue(to=str(account.phone), body=body, purpose="password_changed",
+                    account=account, flow_id=flow.id)
+        journal_record(EventKind.PASSWORD_CHANGE_NOTIFIED, request=request, account=account,
+                       flow_id=flow.id, channel=Channel.SMS)
+    elif channel == Channel.SMS and account.email and account.email_verified:
+        _password_changed_email(account, flow=flow, context=context)
+        journal_record(EventKind.PASSWORD_CHANGE_NOTIFIED, request=request, account=account,
+                       flow_id=flow.id, channel=Channel.EMAIL)
+
+
+# --- The e-mail path (core.tokens, notifications.emails) ---------------------------------
+
+# The link token's purpose (core.tokens) and the outbox purposes of the e-mails.
+LINK_PURPOSE = "password_reset"
+
+
+def identifier_reminder_by_email(*, email: str, request: HttpRequest | None = None) -> None:
+    """Send one e-mail listing the identifiers of the active accounts whose *validated*
+    address is `email` — or send nothing. The caller shows the same page either way. Raises
+    RecoveryRefused when the client's address made too many requests; the per-address quota
+    is silent."""
+    _ip_admit(IDENTIFIER_REMINDERS_PER_IP, request)
+    with transaction.atomic():
+        found = accounts_for_email(email=email)
+        reason = _recipient_admit(f"email:{email.strip().lower()}", deliver=bool(found))
+        identifiers = [a.identifier for a in found] or [DECOY_IDENTIFIER]
+        context = {"identifiers": identifiers, "count": len(identifiers),
+                   "sign_in_url": absolute_url(reverse("accounts:profile_choice"))}
+        write_or_rehearse(
+            lambda: email_send(to=found[0].email if found else email,
+                               template="identifier_reminder", context=context,
+                               purpose="identifier_reminder",
+                               account=found[0] if found else None),
+            deliver=not reason,
+        )
+        if reason:
+            journal_record(EventKind.IDENTIFIER_REMINDER_NOT_SENT, request=request,
+                           channel=Channel.EMAIL, reason=reason)
+            return
+        for account in found:
+            journal_record(EventKind.IDENTIFIER_REMINDER_SENT, request=request, account=account,
+                           channel=Channel.EMAIL)
+
+
+def _link_send(flow: Flow, data: RecoveryData, account: Account | None, *, request,
+               now: datetime.datetime) -> None:
+    """Send the reset link to the account's validated address, or, when there is none (or
+    no account), do the same checks and counting and send nothing.
+
+    Limits, as for the codes (core.codes): the resend wait and the number of e-mails per
+    flow (PASSWORD_RESET_RESEND_COOLDOWN_SECONDS, PASSWORD_RESET_MAX_SENDS_PER_FLOW) and per
+    IP address (the codes' per-IP rule: one budget for both channels), shown; per address
+    (PASSWORD_RESET_MAX_SENDS_PER_EMAIL), silent. Raises CodeRefused."""
+    if data.last_link_at:
+        elapsed = (now - datetime.datetime.fromisoformat(data.last_link_at)).total_seconds()
+        cooldown = PASSWORD_RESET_SMS.resend_cooldown_seconds
+        if elapsed < cooldown:
+            raise CodeRefused(CodeRefusalReason.RESEND_COOLDOWN,
+                              retry_after=int(cooldown - elapsed) + 1)
+        if data.links_sent >= PASSWORD_RESET_SMS.max_sends_per_flow:
+            raise CodeRefused(CodeRefusalReason.FLOW_LIMIT)
+    ip = client_ip(request) if request is not None else ""
+    if ip:
+        decision = ratelimit.hit(PASSWORD_RESET_SMS.ip_rule, ip_rate_subject(ip))
+        if not decision:
+            raise CodeRefused(CodeRefusalReason.IP_LIMIT, retry_after=decision.retry_after)
+    deliver = data.email_known and account is not None
+    address = account.email.strip().lower() if deliver else data.identifier
+    key = f"email:{address}"
+    # One Redis script either way: a match counts, a non-match reads.
+    if deliver:
+        reason = "" if ratelimit.hit(LINKS_PER_RECIPIENT, key) else NOT_SENT_RECIPIENT_QUOTA
+    else:
+        ratelimit.peek(LINKS_PER_RECIPIENT, key)
+        reason = NOT_SENT_NO_MATCH
+    data.links_sent += 1
+    data.last_link_at = now.isoformat()
+    minutes = max(1, round(settings.PASSWORD_RESET_LINK_TTL_SECONDS / 60))
+
+    def write():
+        # A rehearsal (nothing to send) names the flow's account if any, else an account
+        # that does not exist: its rows are rolled back before the deferred FK check.
+        token = link_token_issue(purpose=LINK_PURPOSE, account=account or Account(pk=0),
+                                 flow_id=flow.id,
+                                 ttl_seconds=settings.PASSWORD_RESET_LINK_TTL_SECONDS)
+        email_send(
+            to=account.email if reason == "" else DECOY_RECIPIENTS[CodeChannel.EMAIL],
+            template="password_reset",
+            context={"identifier": data.identifier, "minutes": minutes,
+                     "url": absolute_url(reverse("accounts:password_recovery_link_open",
+                                                 args=[token]))},
+            purpose="password_reset_link", contains_secret=True, account=account,
+            flow_id=flow.id,
+        )
+
+    write_or_rehearse(write, deliver=not reason)
+    if reason:
+        journal_record(EventKind.PASSWORD_RESET_LINK_NOT_SENT, request=request, account=account,
+                       flow_id=flow.id, send=data.links_sent, reason=reason)
+        return
+    journal_record(EventKind.PASSWORD_RESET_LINK_SENT, request=request, account=account,
+                   flow_id=flow.id, send=data.links_sent)
+
+
+def password_recovery_link_resend(*, flow_id: UUID, request: HttpRequest | None = None) -> None:
+    """« Renvoyer le mail »: one more link to the same address; earlier links stay valid
+    until used or expired. Raises RecoveryRefused or FlowUnavailable."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            flow = flow_lock(flow_id=flow_id, kind=PASSWORD_RECOVERY, step="link", now=now)
+            data = RecoveryData.of(flow)
+            _link_send(flow, data, _flow_account(flow), request=request, now=now)
+            data.store(flow)
+            flow_touch(flow, now=now)
+            flow.save()
+    except CodeRefused as refused:
+        raise _send_refusal(refused) from refused
+
+
+def _flow_waiting_for(link, *, now) -> Flow | None:
+    flow = Flow.objects.filter(pk=link.flow_id, kind=PASSWORD_RECOVERY.name).first()
+    if flow is None or not flow.is_open_at("link", now) or flow.account_id != link.account_id:
+        return None
+    return flow
+
+
+def password_recovery_link_valid(*, token: str) -> bool:
+    """Whether the e-mail's link may still be used: its token is live (core.tokens, nothing
+    spent) and its flow waits for it. For the GET of the link's page."""
+    link = link_token_peek(token=token, purpose=LINK_PURPOSE)
+    return link is not None and _flow_waiting_for(link, now=timezone.now()) is not None
+
+
+def password_recovery_link_consume(
+    *, token: str, request: HttpRequest | None = None
+) -> tuple[Flow, str] | None:
+    """The POST of the e-mail's link: spend the token (once, whoever races), move its flow to
+    « password » and give the flow a new browser secret, returned with the flow for the
+    browser that posted (core.flows.flow_rebind): the browser where the mail was read goes
+    on, the one that started no longer opens the flow. None when the token is not live or its
+    flow no longer waits for it (the token then stays unspent)."""
+    now = timezone.now()
+    with transaction.atomic():
+        link = link_token_peek(token=token, purpose=LINK_PURPOSE)
+        if link is None or _flow_waiting_for(link, now=now) is None:
+            return None
+        flow = flow_lock(flow_id=link.flow_id, kind=PASSWORD_RECOVERY, step="link", now=now)
+        if link_token_consume(token=token, purpose=LINK_PURPOSE) is None:
+            return None  # another request spent it a moment ago
+        flow_move(flow, step="password")
+        secret = flow_rebind(flow)
+        journal_record(EventKind.PASSWORD_RESET_LINK_USED, request=request,
+                       account=_flow_account(flow), flow_id=flow.id)
+        flow_touch(flow, now=now)
+        flow.save()
+    return flow, secret
+
+
+def _links_revoke(account: Account) -> None:
+    """After a reset, every reset link still in the account's mailbox is void."""
+    link_tokens_revoke(account=account, purpose=LINK_PURPOSE)
+
+
+def _password_changed_email(account: Account, *, flow: Flow, context: dict) -> None:
+    email_send(to=account.email, template="password_changed", context=context,
+               purpose="password_changed", account=account, flow_id=flow.id)
