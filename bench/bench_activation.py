@@ -87,10 +87,10 @@ def load(records: int, establishments: int) -> None:
         cursor.execute(
             """
             INSERT INTO pupils_pupil (ine, last_name, first_names, birth_date, level,
-                                      establishment_id, account_id)
+                                      establishment_id, account_id, national_id, academy_code)
             SELECT lpad(i::text, 9, '0') || '0A', (%(last)s::text[])[1 + i %% %(nl)s],
                    'Élève ' || i, %(born)s::date + (i %% 3000), '6EME',
-                   %(est)s + (i %% %(ne)s), NULL
+                   %(est)s + (i %% %(ne)s), NULL, '', ''
             FROM generate_series(1, %(n)s) AS i
             """,
             {"last": last_names, "nl": len(last_names), "born": FIRST_BIRTH_DATE,

@@ -124,11 +124,12 @@ def load(reset: bool) -> None:
                        now() - (i % 700) * interval '1 day', now() - (i % 700) * interval '1 day'
                 FROM generate_series(1, {ACCOUNTS}) i""",
             f"""INSERT INTO pupils_pupil (id, ine, last_name, first_names, birth_date, level,
-                    establishment_id, account_id)
+                    establishment_id, account_id, national_id, academy_code)
                 SELECT i, lpad(i::text, 9, '0') || '0A',
                        upper(({surnames})[1 + (i::bigint * 7919) % {ns}]),
                        ({first_names})[1 + (i * 17) % {nf}],
-                       date '2008-01-01' + (i % 5000), '6EME', 1 + i % {ESTABLISHMENTS}, NULL
+                       date '2008-01-01' + (i % 5000), '6EME', 1 + i % {ESTABLISHMENTS}, NULL,
+                       '', ''
                 FROM generate_series(1, {PUPILS}) i""",
             f"""INSERT INTO pupils_guardianrecord (id, establishment_id, civility, last_name,
                     first_name, last_name_key, first_name_key, mobile_phone, email, account_id)

@@ -8,8 +8,10 @@ number are those a school knows, from the time a page takes. This script measure
 HTTP, as an attacker would, against gunicorn (2 sync workers) on PostgreSQL and Redis:
 
 - sign-in with a wrong password: an existing identifier vs an unknown one;
-- « Mot de passe oublié ? »: an existing identifier vs an unknown one (when the page exists);
-- « Identifiant oublié ? » by SMS: a matching name and number vs one that matches nothing;
+- « Mot de passe oublié ? »: an existing identifier vs an unknown one, at the identifier step
+  and at the channel step (« SMS »: a code written to the outbox for an account only);
+- « Identifiant oublié ? » by SMS and by e-mail: a name and number (an address) of an account
+  vs ones that match nothing;
 - activation step 1: a name and number a school knows (a code is made and an SMS written to
   the outbox) vs ones it does not know;
 
@@ -80,9 +82,13 @@ def server_env(database_url: str, broker_url: str) -> dict:
         "ACTIVATION_MAX_SENDS_PER_IP": "1000000",
         "ACTIVATION_MAX_SENDS_PER_PHONE": "1000000",
         "CODE_RECIPIENT_COOLDOWN_SECONDS": "0",
-        "RECOVERY_MAX_REQUESTS_PER_IP": "1000000",
+        "PASSWORD_RECOVERY_MAX_STARTS_PER_IP": "1000000",
         "PASSWORD_RESET_MAX_SENDS_PER_IP": "1000000",
         "PASSWORD_RESET_MAX_SENDS_PER_PHONE": "1000000",
+        "PASSWORD_RESET_MAX_SENDS_PER_EMAIL": "1000000",
+        "IDENTIFIER_REMINDER_MAX_PER_IP": "1000000",
+        "IDENTIFIER_REMINDER_MAX_PER_RECIPIENT": "1000000",
+        "EDUCONNECT_SITE_URL": "https://educonnect.example",
     })
     return env
 
@@ -116,9 +122,12 @@ class Server:
         self.process.wait(timeout=30)
 
 
-def timed_post(base: str, path: str, fields: dict) -> tuple[float, int]:
-    """A new browser: GET the form (cookie and token), then the timed POST. (ms, status)"""
+def timed_post(base: str, case, index: int) -> tuple[float, int]:
+    """A new browser: `case(browser, base, index)` does the untimed steps (the GET of the form
+    for its cookie and token, earlier steps of a flow) and returns the path and fields of the
+    POST to time. Returns (ms, status)."""
     with requests.Session() as browser:
+        path, fields = case(browser, base, index)
         page = browser.get(base + path, timeout=10)
         token = CSRF_INPUT.search(page.text)
         data = dict(fields, csrfmiddlewaretoken=token.group(1) if token else "")
@@ -128,17 +137,14 @@ def timed_post(base: str, path: str, fields: dict) -> tuple[float, int]:
         return (time.perf_counter() - started) * 1000, response.status_code
 
 
-def compare(base: str, label: str, path: str, matching, unmatched, samples: int) -> bool:
+def compare(base: str, label: str, matching, unmatched, samples: int) -> bool:
     """Interleave `samples` POSTs of each side in a random order; print the medians."""
     times: dict[str, list[float]] = {"match": [], "no match": []}
     statuses: dict[str, set[int]] = {"match": set(), "no match": set()}
     order = ["match"] * samples + ["no match"] * samples
     random.shuffle(order)
-    counters = {"match": 0, "no match": 0}
-    for side in order:
-        fields = (matching if side == "match" else unmatched)(counters[side])
-        counters[side] += 1
-        elapsed, status = timed_post(base, path, fields)
+    for index, side in enumerate(order):
+        elapsed, status = timed_post(base, matching if side == "match" else unmatched, index)
         times[side].append(elapsed)
         statuses[side].add(status)
     a, b = statistics.median(times["match"]), statistics.median(times["no match"])
@@ -147,6 +153,27 @@ def compare(base: str, label: str, path: str, matching, unmatched, samples: int)
           f"difference {a - b:+6.2f} ms   {'OK' if ok else 'OVER 1 ms'}   "
           f"statuses {sorted(statuses['match'])} / {sorted(statuses['no match'])}")
     return ok
+
+
+def fields_case(path: str, fields):
+    """A case that POSTs `fields(index)` to `path` (a one-page form)."""
+    return lambda browser, base, index: (path, fields(index))
+
+
+def recovery_channel_case(identifier):
+    """« Mot de passe oublié ? »: the identifier (untimed), then the channel « SMS » (timed):
+    where a known account gets its code written to the outbox and an unknown one does not."""
+    def case(browser, base, index):
+        page = browser.get(base + "/mot-de-passe-oublie/", timeout=10)
+        token = CSRF_INPUT.search(page.text).group(1)
+        response = browser.post(
+            base + "/mot-de-passe-oublie/", allow_redirects=True, timeout=30,
+            data={"identifier": identifier(index), "csrfmiddlewaretoken": token},
+            headers={"Referer": base + "/mot-de-passe-oublie/"},
+        )
+        path = response.url.removeprefix(base)
+        return path, {"channel": "sms"}
+    return case
 
 
 def run_cases(base: str, records: int, samples: int) -> bool:
@@ -164,31 +191,57 @@ def run_cases(base: str, records: int, samples: int) -> bool:
         # Same shape of number, in a range the loader never gives.
         return {"last_name": last, "first_name": first, "phone": national_form(90_000_000 + i)}
 
+    def known_account(_):
+        # The accounts loaded below: « Prénom BenchN », mobile +3361 and N on 7 digits.
+        i = rng.randint(1, records)
+        digits = f"1{i:07d}"
+        return {"last_name": f"Bench{i}", "first_name": "Prénom",
+                "phone": "06 " + " ".join(digits[k:k + 2] for k in range(0, 8, 2))}
+
+    def unknown_account(_):
+        i = rng.randint(1, records)
+        digits = f"9{i:07d}"
+        return {"last_name": f"Bench{i}", "first_name": "Prénom",
+                "phone": "06 " + " ".join(digits[k:k + 2] for k in range(0, 8, 2))}
+
     def known_identifier(_):
-        return {"identifier": f"p.bench{rng.randint(1, records)}", "password": "Faux-mot-2024!"}
+        return f"p.bench{rng.randint(1, records)}"
 
     def unknown_identifier(_):
-        return {"identifier": f"p.absent{rng.randint(1, records)}", "password": "Faux-mot-2024!"}
+        return f"p.absent{rng.randint(1, records)}"
 
-    ok = compare(base, "sign-in, wrong password", "/connexion/representant-legal/",
-                 known_identifier, unknown_identifier, samples)
-    ok &= compare(base, "activation step 1", "/activation/", known_record, unknown_record,
-                  samples)
-    recovery_pages = {
+    cases = {
+        "sign-in, wrong password": (
+            fields_case("/connexion/representant-legal/",
+                        lambda i: {"identifier": known_identifier(i),
+                                   "password": "Faux-mot-2024!"}),
+            fields_case("/connexion/representant-legal/",
+                        lambda i: {"identifier": unknown_identifier(i),
+                                   "password": "Faux-mot-2024!"}),
+        ),
+        "activation step 1": (fields_case("/activation/", known_record),
+                              fields_case("/activation/", unknown_record)),
         "« Mot de passe oublié ? » identifier": (
-            "/mot-de-passe-oublie/",
-            lambda i: {"identifier": known_identifier(i)["identifier"]},
-            lambda i: {"identifier": unknown_identifier(i)["identifier"]},
+            fields_case("/mot-de-passe-oublie/", lambda i: {"identifier": known_identifier(i)}),
+            fields_case("/mot-de-passe-oublie/", lambda i: {"identifier": unknown_identifier(i)}),
+        ),
+        "« Mot de passe oublié ? » code by SMS": (
+            recovery_channel_case(known_identifier), recovery_channel_case(unknown_identifier),
         ),
         "« Identifiant oublié ? » by SMS": (
-            "/identifiant-oublie/sms/", known_record, unknown_record,
+            fields_case("/identifiant-oublie/sms/", known_account),
+            fields_case("/identifiant-oublie/sms/", unknown_account),
+        ),
+        "« Identifiant oublié ? » by e-mail": (
+            fields_case("/identifiant-oublie/mail/",
+                        lambda i: {"email": f"bench{rng.randint(1, records)}@example.org"}),
+            fields_case("/identifiant-oublie/mail/",
+                        lambda i: {"email": f"absent{rng.randint(1, records)}@example.org"}),
         ),
     }
-    for label, (path, matching, unmatched) in recovery_pages.items():
-        if requests.get(base + path, timeout=10).status_code != 200:
-            print(f"  {label:44} (no page at {path}: not measured)")
-            continue
-        ok &= compare(base, label, path, matching, unmatched, samples)
+    ok = True
+    for label, (matching, unmatched) in cases.items():
+        ok &= compare(base, label, matching, unmatched, samples)
     return ok
 
 
