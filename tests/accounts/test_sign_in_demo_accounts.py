@@ -5,12 +5,14 @@ import datetime
 from io import StringIO
 
 import pytest
+from bs4 import BeautifulSoup
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from accounts.models import Account, AccountKind, AccountState
 from backoffice.management.commands.demo_accounts import GUARDIAN_PASSWORD, PUPIL_PASSWORD
 from pupils.models import GuardianRecord, Pupil
+from services_portal.models import Service
 from tests.factories import (
     AcademyFactory,
     EstablishmentFactory,
@@ -28,7 +30,7 @@ def demo_roster():
     paris = AcademyFactory(name="Paris")
     college = EstablishmentFactory(uai="0750001A", name="Collège Victor-Hugo", academy=paris)
     ecole = EstablishmentFactory(uai="0750002B", name="École élémentaire Jean-Jaurès",
-                                 academy=paris)
+                                 academy=paris, kind="ecole")
     for school, ine, first_names in [(college, "123456789AA", "Lucas"),
                                      (ecole, "123456789AB", "Inès")]:
         record = GuardianRecordFactory(
@@ -72,6 +74,15 @@ def test_creates_two_accounts_that_sign_in(client, demo_roster):
                             "password": GUARDIAN_PASSWORD}, follow=True)
     html = response.content.decode()
     assert "Lucas DUPRÉ-LAGARDE" in html and "Inès DUPRÉ-LAGARDE" in html
+    # The demo's catalogue: each school's ENT, the national services by level, the collège's
+    # message.
+    main = BeautifulSoup(html, "html.parser").find("main")
+    tiles = [a.get_text(" ", strip=True) for a in main.find_all("a")]
+    assert tiles.count("Accédez à l'ENT") == 2
+    assert tiles.count("Scolarité services") == 2
+    assert tiles.count("Livret scolaire du CP à la 3e") == 2  # 5e and CE2
+    assert "Livret scolaire du lycée" not in tiles
+    assert "Réunion parents-professeurs" in html
     client.post("/deconnexion/")
     response = client.post("/connexion/eleve/", {"identifier": pupil_account.identifier,
                                                  "password": PUPIL_PASSWORD}, follow=True)
@@ -85,9 +96,11 @@ def test_running_again_changes_nothing_and_repairs_what_was_changed(demo_roster)
     password_hash = guardian.password
     history = guardian.history.count()
 
+    services = Service.objects.count()
     run()
     guardian.refresh_from_db()
     assert Account.objects.exclude(kind=AccountKind.STAFF).count() == 2
+    assert Service.objects.count() == services == 5  # three national, two ENTs
     assert guardian.password == password_hash  # not re-hashed when already right
     assert guardian.history.count() == history
 

@@ -8,6 +8,8 @@ what changed (password, state, covered records). Refuses to run unless DEBUG is 
 writes passwords that are printed here and in the README.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -19,6 +21,8 @@ from backoffice.services import staff_create
 from core.journal import EventKind, journal_record
 from core.normalization import clean_name
 from pupils.models import Academy, Establishment, GuardianRecord, Pupil
+from services_portal.levels import COLLEGE_LEVELS, ECOLE_LEVELS, LYCEE_LEVELS
+from services_portal.models import EstablishmentMessage, Service
 
 # Mme Hélène DUPRÉ-LAGARDE of demo/roster.csv: her children Lucas (Collège Victor-Hugo,
 # 0750001A) and Inès (École élémentaire Jean-Jaurès, 0750002B).
@@ -40,6 +44,19 @@ DEMO_STAFF = [
     (StaffRole.HELPDESK, "Karim", "Benali", "assistance.demo@educonnect.example", "Paris"),
     (StaffRole.NATIONAL, "Nathalie", "Roux", "national.demo@educonnect.example", None),
 ]
+
+# The demo's catalogue: the national services every family sees, and each demo school's ENT
+# (plain links: the demo has no SAML service provider; tests/browser/test_sso.py shows the SSO).
+DEMO_NATIONAL_SERVICES = [
+    ("Scolarité services", "https://teleservices.education.gouv.fr/", ()),
+    ("Livret scolaire du CP à la 3e", "https://teleservices.education.gouv.fr/lsu/",
+     (*ECOLE_LEVELS, *COLLEGE_LEVELS)),
+    ("Livret scolaire du lycée", "https://teleservices.education.gouv.fr/lsl/", LYCEE_LEVELS),
+]
+DEMO_SCHOOL_MESSAGE = (
+    "Réunion parents-professeurs de 5e le jeudi à 18 h. Les bulletins du trimestre sont "
+    "disponibles dans le livret scolaire."
+)
 
 ROSTER_MISSING = (
     "Le registre de démonstration n'a pas été importé ({what} introuvable). Importez-le "
@@ -63,6 +80,7 @@ class Command(BaseCommand):
             guardian, records = self._guardian()
             pupil_account, pupil = self._pupil()
             staff = [self._staff(*spec) for spec in DEMO_STAFF]
+            self._catalogue(records)
 
         out = self.stdout
         out.write(self.style.SUCCESS("Comptes de démonstration prêts."))
@@ -85,6 +103,29 @@ class Command(BaseCommand):
         out.write("  second facteur TOTP à enrôler à la première connexion :")
         for account in staff:
             out.write(f"    {account.staff_profile.get_role_display():28} {account.identifier}")
+
+    def _catalogue(self, records: list[GuardianRecord]) -> None:
+        """The national services, each demo school's ENT and a message of the collège, so that
+        « Mes services » shows tiles; found again (by title and school) on a later run."""
+        for position, (title, url, levels) in enumerate(DEMO_NATIONAL_SERVICES, start=10):
+            Service.objects.update_or_create(
+                title=title, establishment=None,
+                defaults={"url": url, "levels": [str(level) for level in levels],
+                          "position": position, "is_active": True},
+            )
+        today = timezone.localdate()
+        for establishment in {record.establishment for record in records}:
+            Service.objects.update_or_create(
+                title="Accédez à l'ENT", establishment=establishment,
+                defaults={"url": establishment.ent_url or "https://ent.example.org/",
+                          "position": 1, "is_active": True},
+            )
+            if establishment.kind == "college":
+                EstablishmentMessage.objects.update_or_create(
+                    establishment=establishment,
+                    defaults={"text": DEMO_SCHOOL_MESSAGE, "starts_on": today,
+                              "ends_on": today + timedelta(days=365)},
+                )
 
     def _guardian(self) -> tuple[Account, list[GuardianRecord]]:
         records = list(
