@@ -94,7 +94,7 @@ def test_secretary_fixes_a_number_then_the_parent_activates_with_it(
     sign_in_back_office(page, live_server, secretary.identifier.upper(), device=device)
 
     # The parent called: the school had an old number. Find the record, fix the number.
-    page.get_by_role("link", name=re.compile("Responsables")).first.click()
+    page.get_by_role("link", name=re.compile("Fiches responsables")).first.click()
     page.get_by_role("searchbox").or_(page.locator("#searchbar")).first.fill("rakoto")
     page.get_by_role("button", name="Rechercher").click()
     expect(page.get_by_role("link", name="RAKOTOMALALA")).to_be_visible()
