@@ -2,39 +2,22 @@
 happened and what to do (the official help documents' words where they have some).
 Functions, not constants: each is translated in the language of the request."""
 
-from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from core import codes
+from core import code_messages
+from core.code_messages import message_code_format, message_code_wrong  # noqa: F401 (this flow says them too)
 
 from .flows import ACTIVATION_CODE
 
+_assistance = code_messages.assistance_text
 
-def _assistance() -> str:
-    return _("l'assistance au %(phone)s (prix d'un appel local) ou sur %(site)s") % {
-        "phone": settings.EDUCONNECT_ASSISTANCE_PHONE,
-        "site": settings.EDUCONNECT_ASSISTANCE_URL.removeprefix("https://"),
-    }
+
+def message_code_expired() -> str:
+    return code_messages.message_code_expired(ACTIVATION_CODE)
 
 
 def _minutes(seconds: int) -> int:
     return max(1, round(seconds / 60))
-
-
-def message_code_format() -> str:
-    return _(
-        "Le code de sécurité comporte %(length)s caractères, lettres et chiffres, par exemple "
-        "K7PMX4. Saisissez le code reçu par SMS."
-    ) % {"length": codes.LENGTH}
-
-
-def message_code_wrong(remaining: int) -> str:
-    tries = ngettext("%(count)s essai", "%(count)s essais", remaining) % {"count": remaining}
-    return _(
-        "Le code de sécurité saisi est incorrect. Vérifiez le code reçu par SMS et saisissez-le "
-        "à nouveau (il vous reste %(tries)s)."
-    ) % {"tries": tries}
 
 
 def message_code_dead(issued: int) -> str:
@@ -48,13 +31,6 @@ def message_code_dead(issued: int) -> str:
         "déjà demandé le nombre maximal de codes pour cette activation. Recommencez "
         "l'activation depuis le début, ou contactez %(assistance)s."
     ) % {"assistance": _assistance()}
-
-
-def message_code_expired() -> str:
-    return _(
-        "Ce code de sécurité n'est plus valable : il expire %(minutes)s minutes après son "
-        "envoi. Demandez un nouveau code avec « Renvoyer le SMS »."
-    ) % {"minutes": ACTIVATION_CODE.ttl_minutes}
 
 
 def message_resend_cooldown(seconds: int) -> str:

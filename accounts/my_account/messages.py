@@ -1,21 +1,19 @@
 """What « Mon compte » tells people when it refuses something: French, says what happened and
 what to do. Functions, not constants: each is translated in the language of the request."""
 
-from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from core import codes
+from core import code_messages
+from core.code_messages import message_code_format, message_code_wrong  # noqa: F401 (this flow says them too)
 from core.ratelimit import wait_text
 
 from .flows import PHONE_CHANGE_CODE
 
+_assistance = code_messages.assistance_text
 
-def _assistance() -> str:
-    return _("l'assistance au %(phone)s (prix d'un appel local) ou sur %(site)s") % {
-        "phone": settings.EDUCONNECT_ASSISTANCE_PHONE,
-        "site": settings.EDUCONNECT_ASSISTANCE_URL.removeprefix("https://"),
-    }
+
+def message_code_expired() -> str:
+    return code_messages.message_code_expired(PHONE_CHANGE_CODE)
 
 
 # --- The current password ----------------------------------------------------------------
@@ -53,21 +51,6 @@ def message_phone_same() -> str:
     )
 
 
-def message_code_format() -> str:
-    return _(
-        "Le code de sécurité comporte %(length)s caractères, lettres et chiffres, par exemple "
-        "K7PMX4. Saisissez le code reçu par SMS."
-    ) % {"length": codes.LENGTH}
-
-
-def message_code_wrong(remaining: int) -> str:
-    tries = ngettext("%(count)s essai", "%(count)s essais", remaining) % {"count": remaining}
-    return _(
-        "Le code de sécurité saisi est incorrect. Vérifiez le code reçu par SMS et saisissez-le "
-        "à nouveau (il vous reste %(tries)s)."
-    ) % {"tries": tries}
-
-
 def message_code_dead(issued: int) -> str:
     if issued < PHONE_CHANGE_CODE.max_sends_per_flow:
         return _(
@@ -79,13 +62,6 @@ def message_code_dead(issued: int) -> str:
         "maximal de codes a été envoyé. Recommencez la modification du numéro depuis le "
         "début, ou contactez %(assistance)s."
     ) % {"assistance": _assistance()}
-
-
-def message_code_expired() -> str:
-    return _(
-        "Ce code de sécurité n'est plus valable : il expire %(minutes)s minutes après son "
-        "envoi. Demandez un nouveau code avec « Renvoyer le SMS »."
-    ) % {"minutes": PHONE_CHANGE_CODE.ttl_minutes}
 
 
 def message_resend_cooldown(seconds: int) -> str:
