@@ -202,3 +202,16 @@ def smtp_server(settings):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def back_to_the_latest_migrations():
+    """For a test that migrates some apps backwards: afterwards every app's latest migrations
+    are applied again (those that depended on what was unapplied too, such as assistance on
+    pupils), so that the tests after it find every table whatever the order."""
+    yield
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())

@@ -13,17 +13,8 @@ BEFORE = [("activation", "0001_initial"), ("core", "0001_initial")]
 AFTER = [("activation", "0002_flows_to_core"), ("core", "0002_flow_flowcode")]
 
 
-@pytest.fixture
-def _back_to_the_latest_migrations():
-    """The test leaves the schema at AFTER; later migrations (of core, notifications…) are
-    applied again so that the tests after this one find every table."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("_back_to_the_latest_migrations")
+@pytest.mark.usefixtures("back_to_the_latest_migrations")
 def test_activation_flows_become_engine_flows_with_their_codes():
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)

@@ -28,6 +28,7 @@ def _sql_key(value: str) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_migrations")
 def test_stored_keys_are_recomputed_and_unchanged_rows_stay_as_they_are():
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
