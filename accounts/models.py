@@ -63,6 +63,12 @@ class Account(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("accès au back-office"), default=False)
     date_joined = models.DateTimeField(_("créé le"), default=timezone.now)
     activated_at = models.DateTimeField(_("activé le"), null=True, blank=True)
+    # Until when the provisional password of a school letter signs in (state PROVISIONAL only;
+    # settings.PROVISIONAL_PASSWORD_VALIDITY_DAYS after the letter's issue); cleared once the
+    # account is activated. Null for accounts that never had a letter.
+    provisional_expires_at = models.DateTimeField(
+        _("mot de passe provisoire valable jusqu'au"), null=True, blank=True
+    )
 
     objects = AccountManager()
     history = HistoricalRecords(excluded_fields=["password", "last_login"])

@@ -346,6 +346,11 @@ CELERY_BEAT_SCHEDULE["link-tokens-purge"] = {
     "schedule": 6 * 3600,
 }
 
+# --- Provisional accounts (school letters, issue 9) ------------------------------------------
+# A provisional password (the school's letter) signs in for this many days after the letter was
+# issued (seed 004: « valable 3 mois »); after that the family must ask the school for a new one.
+PROVISIONAL_PASSWORD_VALIDITY_DAYS = env.int("PROVISIONAL_PASSWORD_VALIDITY_DAYS", default=92)
+
 # --- Activation -------------------------------------------------------------------------------
 # Guardian self-activation by SMS (activation/flows.py). Per-flow counters live on the flow's
 # rows; counters per phone number and per IP address live in the rate-limit storage (Redis in
