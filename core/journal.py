@@ -219,6 +219,17 @@ class EventKind(models.TextChoices):
     )
     OIDC_REFUSED = "oidc.refused", _("Demande d'un service refusée (OpenID Connect)")
     OIDC_LOGOUT = "oidc.logout", _("Déconnexion demandée par un service (OpenID Connect)")
+    # FranceConnect (franceconnect app, and its first link in activation).
+    FRANCECONNECT_REFUSED = "franceconnect.refused", _(
+        "Connexion avec FranceConnect refusée"
+    )
+    FRANCECONNECT_LINK_STARTED = "franceconnect.link_started", _(
+        "Première connexion avec FranceConnect commencée"
+    )
+    FRANCECONNECT_LINKED = "franceconnect.linked", _("Identité FranceConnect associée au compte")
+    FRANCECONNECT_UNLINKED = "franceconnect.unlinked", _(
+        "Identité FranceConnect dissociée du compte"
+    )
 
 
 # A key named so, at any depth of `data`, is refused (facts about them, such as
