@@ -8,14 +8,15 @@ import shutil
 import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
 
-PEER_DIR = __import__("pathlib").Path(__file__).resolve().parent.parent / "peers" / "franceconnect"
+PEER_DIR = Path(__file__).resolve().parent.parent / "peers" / "franceconnect"
 CLIENT_ID = "educonnect-loopback"
-CLIENT_SECRET = "a-secret-of-the-loopback-franceconnect-client"  # noqa: S105
+CLIENT_SECRET = "a-secret-of-the-loopback-franceconnect-client"
 
 
 @dataclass
