@@ -186,3 +186,13 @@ def test_my_account_removes_the_link_of_an_account_without_password(client, fc, 
     assert "Votre compte n'a pas encore de mot de passe" in page
     client.post(url, {})
     assert not FranceConnectLink.objects.exists()
+
+
+def test_services_are_told_franceconnect_signed_the_person_in():
+    """The OpenID Connect provider's acr/amr for a session opened by FranceConnect."""
+    from oidc_idp.claims import ACR_FRANCECONNECT, authentication_claims
+
+    claims = authentication_claims(methods=["fc"], authenticated_at=1)
+    assert claims == {"amr": ["fc"], "acr": ACR_FRANCECONNECT, "auth_time": 1}
+    assert authentication_claims(methods=["fc", "sms"], authenticated_at=1)["acr"] \
+        == ACR_FRANCECONNECT
