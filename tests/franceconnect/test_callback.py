@@ -196,3 +196,24 @@ def test_the_button_on_the_guardian_page_only(client, fc, db):
     assert "nouvelle fenêtre" in page
     pupil_page = client.get(reverse("accounts:login", args=["eleve"])).content.decode()
     assert "fr-connect" not in pupil_page
+
+
+def test_an_expired_state_is_refused(client, fc, linked, settings):
+    settings.FRANCECONNECT_STATE_TTL_SECONDS = 0  # dead as soon as made
+    response = client.get(fc_answer(client, fc))
+    refused(client, response, "state")
+
+
+def test_expired_states_are_purged(client, fc, db, settings):
+    import datetime
+
+    from django.utils import timezone
+
+    from franceconnect.services import franceconnect_states_purge
+
+    client.post(reverse("franceconnect:authorize"))
+    assert franceconnect_states_purge() == 0  # alive
+    ttl = settings.FRANCECONNECT_STATE_TTL_SECONDS
+    later = timezone.now() + datetime.timedelta(seconds=ttl + 1)
+    assert franceconnect_states_purge(now=later) == 1
+    assert not FranceConnectState.objects.exists()
