@@ -9,6 +9,7 @@ Twilio by environment variables only. The README lists every variable (and `.env
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 from oidc_idp.signing_key import signing_key_pem
 
@@ -71,6 +72,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (django-csp) and Permissions-Policy on every answer, static
+    # files included (see « Security headers » below).
+    "csp.middleware.CSPMiddleware",
+    "educonnect.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -131,7 +136,9 @@ if REDIS_URL:
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="educonnect"),
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    # Read from Redis, written to Redis and PostgreSQL: a Redis flush, restart or eviction
+    # signs nobody out (docs/deployment.md, « Sessions »).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -160,7 +167,43 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_HSTS_SECONDS > 0
+)
+# Asking browsers' preload lists (hstspreload.org) to know the domain: a commitment for every
+# subdomain, undone only in months. `check --deploy` warns without it (security.W021).
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+# Content-Security-Policy (django-csp): scripts and styles from our own origin only, plus the
+# few inline blocks that carry the request's nonce (`nonce="{{ request.csp_nonce }}"`); no
+# plug-in, no framing, no <base> elsewhere. DSFR needs nothing more: its JavaScript and CSS
+# are static files, its icons and fonts too (data: URIs for a few SVG masks). No form-action:
+# the SAML POST binding and the OpenID redirects post or redirect to the services' own
+# origins. DJANGO_CSP_REPORT_URI adds a report-uri (a collector of the operator's).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+if env.str("DJANGO_CSP_REPORT_URI", default=""):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [env.str("DJANGO_CSP_REPORT_URI")]
+# Permissions-Policy (educonnect.middleware): the portal uses none of these browser features,
+# so no page (nor anything framed in one) may ask for them.
+PERMISSIONS_POLICY = {
+    feature: [] for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media",
+        "fullscreen", "geolocation", "gyroscope", "magnetometer", "microphone", "midi",
+        "payment", "picture-in-picture", "publickey-credentials-get", "screen-wake-lock",
+        "serial", "usb", "xr-spatial-tracking", "browsing-topics",
+    )
+}
 if env.bool("DJANGO_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Number of trusted reverse proxies in front of the web nodes; the client address used for
