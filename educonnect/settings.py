@@ -291,6 +291,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {}
+# Separate queues `sms`, `email` and `periodic`, each served by its own workers
+# (notifications/routing.py, docker-compose.yml). Off: one default queue for everything.
+CELERY_SEPARATE_QUEUES = env.bool("CELERY_SEPARATE_QUEUES", default=False)
+if CELERY_SEPARATE_QUEUES:
+    CELERY_TASK_ROUTES = ["notifications.routing.task_route"]
 
 # --- Email and SMS ----------------------------------------------------------------------
 # Every e-mail, the portal's and any send_mail by Django or a library, is written to the
@@ -387,6 +392,11 @@ LINK_TOKEN_RETENTION_DAYS = env.int("LINK_TOKEN_RETENTION_DAYS", default=30)
 CELERY_BEAT_SCHEDULE["link-tokens-purge"] = {
     "task": "core.tasks.link_tokens_purge_task",
     "schedule": 6 * 3600,
+}
+# Sessions are kept in PostgreSQL too (cached_db): expired rows are deleted daily.
+CELERY_BEAT_SCHEDULE["sessions-purge"] = {
+    "task": "core.tasks.sessions_purge_task",
+    "schedule": 24 * 3600,
 }
 
 # --- Provisional accounts (school letters, issue 9) ------------------------------------------
