@@ -93,6 +93,12 @@ def start(request):
             )
         except services.ActivationRefused as refusal:
             form.add_error(None, refusal.message)
+            if refusal.retry_after:
+                # Too many codes asked from this address: the same page, as a 429.
+                response = render(request, "activation/identity.html",
+                                  _step_context("identity", form), status=429)
+                response["Retry-After"] = str(refusal.retry_after)
+                return response
         else:
             flow_bind(request, flow, secret)
             return redirect("activation:code", flow_id=flow.id)
