@@ -24,6 +24,7 @@ from core.flows import (
     flow_form_refused,
     flow_home,
     flow_redirect_to_step,
+    flow_session_rotate,
     flow_view,
     session_flow_ids,
 )
@@ -148,6 +149,7 @@ def code(request, flow: Flow):
             except services.ActivationRefused as refusal:
                 form.add_error("code", refusal.message)
             else:
+                flow_session_rotate(request)
                 return flow_home(flow)
         return flow_form_refused(request, flow, form)
     form = flow_form(request, flow, CodeForm)

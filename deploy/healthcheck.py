@@ -17,7 +17,9 @@ import urllib.request
 
 def web(path: str = "/") -> bool:
     host = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost").split(",")[0].strip()
-    bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000").replace("0.0.0.0", "127.0.0.1")
+    port = os.environ.get("GUNICORN_BIND", ":8000").rsplit(":", 1)[1]
+    bind = os.environ.get("GUNICORN_BIND", "").rsplit(":", 1)[0]
+    bind = f"{bind if bind not in ('', '0.0.0.0') else '127.0.0.1'}:{port}"  # noqa: S104
     request = urllib.request.Request(
         f"http://{bind}{path}", headers={"Host": host, "X-Forwarded-Proto": "https"})
     try:
