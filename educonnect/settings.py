@@ -524,6 +524,10 @@ BACKOFFICE_SIGN_IN_IP_CODE_WINDOW_SECONDS = env.int(
 BACKOFFICE_SEARCHES_PER_HOUR = env.int("BACKOFFICE_SEARCHES_PER_HOUR", default=600)
 # The window of that limit: an hour, as its name says (not read from the environment).
 BACKOFFICE_SEARCH_WINDOW_SECONDS = 3600
+# Key of the staff's TOTP seeds in the database (backoffice/totp_keys.py): any long random
+# text, the same on every node; changing it makes staff enrol again. Empty: derived from
+# DJANGO_SECRET_KEY (demo, tests); `check --deploy` requires it (educonnect.E016).
+OTP_TOTP_ENCRYPTION_KEY = env.str("OTP_TOTP_ENCRYPTION_KEY", default="")
 # What authenticator apps show next to the code.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="ÉduConnect back-office")
 # TOTP secrets are never displayed once enrolled.
