@@ -308,7 +308,7 @@ def test_the_compose_topology_serves_an_activation_through_the_proxy(tmp_path):
                 env=native_env("migrate", host_env, **extra), capture_output=True, text=True,
                 timeout=120)
             assert migrate.returncode == 0, migrate.stdout + migrate.stderr
-            timings = {"migrate": time.monotonic() - started}
+            timings["migrate"] = time.monotonic() - started
 
             for index, port in enumerate(node_ports):
                 processes.start(f"web{index + 1}", compose.service_command("web", host_env),
@@ -371,11 +371,12 @@ def test_the_compose_topology_serves_an_activation_through_the_proxy(tmp_path):
                 f"{prefix}_lien": "oui", f"{prefix}_jour": "09", f"{prefix}_mois": "03",
                 f"{prefix}_annee": "2016"})
             assert response.status_code == 302
-            password_path = response.headers["Location"]
+            password_path, page = browser.follow(response.headers["Location"])
+            assert password_path.endswith("/mot-de-passe/"), password_path
             response = browser.post(password_path, {"password": "Cartable-Vert-2024!",
                                                     "password_confirm": "Cartable-Vert-2024!"})
             assert response.status_code == 302
-            done = unescape(browser.get(response.headers["Location"]).text)
+            _, done = browser.follow(response.headers["Location"])
             assert "Votre compte a été activé avec succès" in done
 
             account = Account.objects.get()
