@@ -407,7 +407,8 @@ def test_the_compose_topology_serves_an_activation_through_the_proxy(tmp_path):
             assert journaled == {"127.0.0.1"}
 
             # --- The access logs hold no query string --------------------------------------
-            assert browser.get("/activation/?q=DUPONT+0612345678").status_code == 200
+            visitor = Browser(browser.base, cert_file)  # not signed in: the page answers
+            assert visitor.get("/activation/?q=DUPONT+0612345678").status_code == 200
             time.sleep(0.5)  # nginx writes its log line after the answer
             access = (tmp_path / "nginx-access.log").read_text()
             nodes_log = processes.log("web1") + processes.log("web2")
