@@ -174,7 +174,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
 # subdomain, undone only in months. `check --deploy` warns without it (security.W021).
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 # Content-Security-Policy (django-csp): scripts and styles from our own origin only, plus the
-# few inline blocks that carry the request's nonce (`nonce="{{ request.csp_nonce }}"`); no
+# few inline blocks that carry the answer's nonce (`nonce="{{ CSP_NONCE }}"`); no
 # plug-in, no framing, no <base> elsewhere. DSFR needs nothing more: its JavaScript and CSS
 # are static files, its icons and fonts too (data: URIs for a few SVG masks). No form-action:
 # the SAML POST binding and the OpenID redirects post or redirect to the services' own
