@@ -17,6 +17,9 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 8)))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# The application is imported once by the master, then forked: workers start at once and
+# share its memory pages. Django opens database and Redis connections lazily, per worker.
+preload_app = True
 graceful_timeout = 30
 # Longer than the proxy's keepalive_timeout to its upstreams (deploy/nginx), so that the
 # proxy, not gunicorn, closes idle connections.
