@@ -177,6 +177,17 @@ def flow_rebind(flow: Flow) -> str:
     return secret
 
 
+def flow_session_rotate(request: HttpRequest) -> None:
+    """Give the browser's session a new key, its contents kept (Django's `cycle_key`).
+
+    Called when a code sent by SMS was accepted: from that step on the flow shows personal
+    data (a family's children, an account's identifier). A session key planted in the
+    browser beforehand (session fixation: a cookie set by a sibling site, a shared computer)
+    is deleted then, so whoever planted it does not follow the flow (issue 12 §3).
+    """
+    request.session.cycle_key()
+
+
 def session_flow_ids(request: HttpRequest) -> list[str]:
     """Ids of the flows this browser started (newest last)."""
     return list(request.session.get(SESSION_FLOWS, {}))

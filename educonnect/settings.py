@@ -9,6 +9,7 @@ Twilio by environment variables only. The README lists every variable (and `.env
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 from oidc_idp.signing_key import signing_key_pem
 
@@ -71,6 +72,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (django-csp) and Permissions-Policy on every answer, static
+    # files included (see « Security headers » below).
+    "csp.middleware.CSPMiddleware",
+    "educonnect.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -131,7 +136,9 @@ if REDIS_URL:
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="educonnect"),
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    # Read from Redis, written to Redis and PostgreSQL: a Redis flush, restart or eviction
+    # signs nobody out (docs/deployment.md, « Sessions »).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -160,7 +167,43 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_HSTS_SECONDS > 0
+)
+# Asking browsers' preload lists (hstspreload.org) to know the domain: a commitment for every
+# subdomain, undone only in months. `check --deploy` warns without it (security.W021).
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+# Content-Security-Policy (django-csp): scripts and styles from our own origin only, plus the
+# few inline blocks that carry the answer's nonce (`nonce="{{ CSP_NONCE }}"`); no
+# plug-in, no framing, no <base> elsewhere. DSFR needs nothing more: its JavaScript and CSS
+# are static files, its icons and fonts too (data: URIs for a few SVG masks). No form-action:
+# the SAML POST binding and the OpenID redirects post or redirect to the services' own
+# origins. DJANGO_CSP_REPORT_URI adds a report-uri (a collector of the operator's).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+if env.str("DJANGO_CSP_REPORT_URI", default=""):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [env.str("DJANGO_CSP_REPORT_URI")]
+# Permissions-Policy (educonnect.middleware): the portal uses none of these browser features,
+# so no page (nor anything framed in one) may ask for them.
+PERMISSIONS_POLICY = {
+    feature: [] for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media",
+        "fullscreen", "geolocation", "gyroscope", "magnetometer", "microphone", "midi",
+        "payment", "picture-in-picture", "publickey-credentials-get", "screen-wake-lock",
+        "serial", "usb", "xr-spatial-tracking", "browsing-topics",
+    )
+}
 if env.bool("DJANGO_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Number of trusted reverse proxies in front of the web nodes; the client address used for
@@ -248,6 +291,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {}
+# Separate queues `sms`, `email` and `periodic`, each served by its own workers
+# (notifications/routing.py, docker-compose.yml). Off: one default queue for everything.
+CELERY_SEPARATE_QUEUES = env.bool("CELERY_SEPARATE_QUEUES", default=False)
+if CELERY_SEPARATE_QUEUES:
+    CELERY_TASK_ROUTES = ["notifications.routing.task_route"]
 
 # --- Email and SMS ----------------------------------------------------------------------
 # Every e-mail, the portal's and any send_mail by Django or a library, is written to the
@@ -344,6 +392,11 @@ LINK_TOKEN_RETENTION_DAYS = env.int("LINK_TOKEN_RETENTION_DAYS", default=30)
 CELERY_BEAT_SCHEDULE["link-tokens-purge"] = {
     "task": "core.tasks.link_tokens_purge_task",
     "schedule": 6 * 3600,
+}
+# Sessions are kept in PostgreSQL too (cached_db): expired rows are deleted daily.
+CELERY_BEAT_SCHEDULE["sessions-purge"] = {
+    "task": "core.tasks.sessions_purge_task",
+    "schedule": 24 * 3600,
 }
 
 # --- Provisional accounts (school letters, issue 9) ------------------------------------------
@@ -471,6 +524,10 @@ BACKOFFICE_SIGN_IN_IP_CODE_WINDOW_SECONDS = env.int(
 BACKOFFICE_SEARCHES_PER_HOUR = env.int("BACKOFFICE_SEARCHES_PER_HOUR", default=600)
 # The window of that limit: an hour, as its name says (not read from the environment).
 BACKOFFICE_SEARCH_WINDOW_SECONDS = 3600
+# Key of the staff's TOTP seeds in the database (backoffice/totp_keys.py): any long random
+# text, the same on every node; changing it makes staff enrol again. Empty: derived from
+# DJANGO_SECRET_KEY (demo, tests); `check --deploy` requires it (educonnect.E016).
+OTP_TOTP_ENCRYPTION_KEY = env.str("OTP_TOTP_ENCRYPTION_KEY", default="")
 # What authenticator apps show next to the code.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="ÉduConnect back-office")
 # TOTP secrets are never displayed once enrolled.
