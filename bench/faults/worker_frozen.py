@@ -1,0 +1,39 @@
+"""Fault: a Celery worker frozen (SIGSTOP) past the sending timeout, then resumed (SIGCONT).
+
+    python bench/faults/worker_frozen.py [--frozen-seconds 30]
+
+Two workers; the fake Twilio answers in 0.5 s (each message recorded first), so the frozen one
+holds SMS in flight: some before its fencing check, some already at the provider. After the
+(shortened, 15 s) sending timeout the periodic task takes its rows back and the other worker
+sends them, asking the provider first. When the frozen worker resumes, its claims are void: it
+sends nothing (fencing) and overwrites nothing.
+"""
+
+import argparse
+import signal
+import time
+
+from _stack import run
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--frozen-seconds", type=float, default=30)
+    args = parser.parse_args()
+
+    def fault(stack):
+        stack.twilio("ok", delay=0.5)
+        time.sleep(3)
+        stack.procs["worker1"].signal(signal.SIGSTOP)
+        time.sleep(args.frozen_seconds)
+        stack.procs["worker1"].signal(signal.SIGCONT)
+        time.sleep(5)
+        stack.twilio("ok", delay=0)
+
+    run("worker_frozen", fault, workers=2, after=20,
+        notes=f"worker1 of 2 frozen {args.frozen_seconds:g} s (sending timeout 15 s), "
+              "provider answering in 0.5 s")
+
+
+if __name__ == "__main__":
+    main()
