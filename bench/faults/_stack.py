@@ -172,7 +172,9 @@ class Proc:
 
 class Stack:
     def __init__(self, name: str, *, workers: int = 1, records: int = 3000, accounts: int = 20,
-                 extra_env: dict | None = None, supervised: bool = True):
+                 extra_env: dict | None = None, supervised: bool = True,
+                 real_limits: bool = False):
+        self.real_limits = real_limits
         self.supervised, self.destroyed = supervised, False
         self.root = Path(tempfile.gettempdir()) / f"educonnect-faults-{name}"
         if self.root.exists():
@@ -228,11 +230,15 @@ class Stack:
             "FAKE_TWILIO_URL": f"http://127.0.0.1:{self.twilio_port}",
             "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "bench-token",
             "TWILIO_FROM": "+33700000000", "EDUCONNECT_SITE_URL": "https://educonnect.example",
-            "ACTIVATION_MAX_SENDS_PER_IP": "1000000", "ACTIVATION_MAX_SENDS_PER_PHONE": "1000000",
-            "CODE_RECIPIENT_COOLDOWN_SECONDS": "0",
-            "LOGIN_MAX_FAILURES_PER_IP": "1000000", "PYTHONPATH": str(BASE_DIR),
+            "PYTHONPATH": str(BASE_DIR),
             "DJANGO_SETTINGS_MODULE": "educonnect.settings",
         })
+        if not self.real_limits:
+            # The fault scripts send many activations from one address: limits out of the way.
+            env.update({"ACTIVATION_MAX_SENDS_PER_IP": "1000000",
+                        "ACTIVATION_MAX_SENDS_PER_PHONE": "1000000",
+                        "CODE_RECIPIENT_COOLDOWN_SECONDS": "0",
+                        "LOGIN_MAX_FAILURES_PER_IP": "1000000"})
         env.update(SCALE)
         env.update(extra)
         return env
@@ -262,8 +268,8 @@ class Stack:
                 INSERT INTO accounts_account (identifier, kind, first_name, last_name, email,
                     email_verified, phone, phone_verified, state, is_staff, is_superuser,
                     date_joined, activated_at, password)
-                SELECT 'p.faults' || i, 'guardian', 'Prénom', 'Faults' || i,
-                       'faults' || i || '@example.org', true, '+3369' || lpad(i::text, 7, '0'),
+                SELECT 'p.bench' || i, 'guardian', 'Prénom', 'Bench' || i,
+                       'bench' || i || '@example.org', true, '+3369' || lpad(i::text, 7, '0'),
                        true, 'active', false, false, now(), now(), %s
                 FROM generate_series(1, %s) AS i
                 """, [make_password(PASSWORD), self.accounts])
@@ -341,7 +347,7 @@ class Stack:
             "statuses": dict(statuses),
             "provider refusals (503/429 answered)": log["refused"],
             "max attempts of a row": max((r["attempts"] for r in rows), default=0),
-            "rows checked with the provider before a resend": sum(
+            "rows taken back from « sending » and sent on a later attempt": sum(
                 1 for r in rows if r["attempts"] > 1 and r["check_provider_first"] is False),
             "drained": drained,
             "restarts by the supervisor": {n: p.restarts for n, p in self.procs.items()
@@ -435,7 +441,7 @@ class Load:
         if not token:
             return False
         answer = self._request(browser, "POST", path, data={
-            "identifier": f"p.faults{n}", "password": PASSWORD,
+            "identifier": f"p.bench{n}", "password": PASSWORD,
             "csrfmiddlewaretoken": token.group(1)}, headers={"Referer": path})
         return answer is not None and answer.status_code in (302, 303)
 

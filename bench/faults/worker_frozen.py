@@ -2,7 +2,7 @@
 
     python bench/faults/worker_frozen.py [--frozen-seconds 30]
 
-Two workers; the fake Twilio answers in 0.5 s (each message recorded first), so the frozen one
+Two workers; the fake Twilio answers in 3 s (each message recorded first), so the frozen one
 holds SMS in flight: some before its fencing check, some already at the provider. After the
 (shortened, 15 s) sending timeout the periodic task takes its rows back and the other worker
 sends them, asking the provider first. When the frozen worker resumes, its claims are void: it
@@ -19,11 +19,13 @@ from _stack import run
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frozen-seconds", type=float, default=30)
+    parser.add_argument("--provider-seconds", type=float, default=3,
+                        help="how long the fake Twilio takes to answer a create")
     args = parser.parse_args()
 
     def fault(stack):
-        stack.twilio("ok", delay=0.5)
-        time.sleep(3)
+        stack.twilio("ok", delay=args.provider_seconds)
+        time.sleep(args.provider_seconds + 1)  # every sender of both workers has one in flight
         stack.procs["worker1"].signal(signal.SIGSTOP)
         time.sleep(args.frozen_seconds)
         stack.procs["worker1"].signal(signal.SIGCONT)
@@ -32,7 +34,7 @@ def main():
 
     run("worker_frozen", fault, workers=2, after=20,
         notes=f"worker1 of 2 frozen {args.frozen_seconds:g} s (sending timeout 15 s), "
-              "provider answering in 0.5 s")
+              f"provider answering in {args.provider_seconds:g} s")
 
 
 if __name__ == "__main__":
