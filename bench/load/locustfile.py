@@ -16,8 +16,8 @@ then signing in to reach the ENT and the school life services):
   every few seconds (their children's services);
 - Activation (weight 3): step 1 of the SMS activation for a guardian record of the roster
   (name, first name, mobile): writes the code's SMS to the outbox;
-- Abuser (weight 1): one address posting activation step 1 without pause: the per-IP limit
-  must answer 429 with a French page; counted as « limited », not as a failure.
+- Abuser (weight 1): one address guessing a password every 0.5 s: the sign-in limit must
+  answer 429 with a French page; counted as « limited », not as a failure.
 
 A 5xx or a refused connection is a failure; a 429 whose page is not French is a failure.
 """
@@ -131,17 +131,22 @@ class Activation(EduConnectUser):
 
 
 class Abuser(EduConnectUser):
+    """Password guessing from one address on one identifier (that no family uses): the
+    per-identifier-and-address limit (LOGIN_MAX_FAILURES_PER_IDENTIFIER_AND_IP) must answer 429
+    with a French page and Retry-After. (Activation step 1 for unknown people is limited
+    silently, without a 429, so as not to tell a match from none: no use here.)"""
+
     weight = 1
     wait_time = constant(0.5)
 
     def on_start(self):
         super().on_start()
-        self.ip = "192.0.2.66"  # one address for every abuser: the per-IP limit is reached
+        self.ip = "192.0.2.66"  # one address for every abuser: the limit is reached
 
     @task
-    def hammer(self):
-        i = random.randint(1, RECORDS)
-        token = self.token("/activation/", "abuser: form")
-        self.call("POST", "/activation/", "abuser: step 1", data={
-            "last_name": "INCONNU", "first_name": "Personne", "phone": national_form(i),
+    def guess(self):
+        path = "/connexion/representant-legal/"
+        token = self.token(path, "abuser: form")
+        self.call("POST", path, "abuser: wrong password", expect=(200,), data={
+            "identifier": "p.intrus", "password": f"Devine-{random.randint(0, 10**6)}!",
             "csrfmiddlewaretoken": token})
