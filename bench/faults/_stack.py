@@ -175,7 +175,7 @@ class Stack:
     def __init__(self, name: str, *, workers: int = 1, records: int = 3000, accounts: int = 20,
                  extra_env: dict | None = None, supervised: bool = True,
                  real_limits: bool = False):
-        self.real_limits = real_limits
+        self.real_limits, self.workers = real_limits, workers
         self.supervised, self.destroyed = supervised, False
         self.root = Path(tempfile.gettempdir()) / f"educonnect-faults-{name}"
         if self.root.exists():
@@ -184,7 +184,15 @@ class Stack:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.records, self.accounts = records, accounts
         self.procs: dict[str, Proc] = {}
+        self.cache = self.broker = None
         self.pg = OwnPostgres(self.root)
+        try:
+            self._start(extra_env)
+        except BaseException:
+            self.destroy()  # nothing of a failed start is left running
+            raise
+
+    def _start(self, extra_env):
         self.cache = OwnRedis(self.root, "redis-cache")
         self.broker = OwnRedis(self.root, "redis-broker")
         self.twilio_port = free_port()
@@ -202,13 +210,13 @@ class Stack:
             self.bases.append(f"http://127.0.0.1:{port}")
         self.procs["dispatcher"] = Proc("dispatcher", [sys.executable, "manage.py",
                                                        "outbox_dispatch"], self.env, self.logs,
-                                        supervised=supervised)
-        for n in range(1, workers + 1):
+                                        supervised=self.supervised)
+        for n in range(1, self.workers + 1):
             self.start_worker(f"worker{n}")
         self.procs["beat"] = Proc("beat", [str(BIN / "celery"), "-A", "educonnect", "beat",
                                            "--loglevel=WARNING",
                                            f"--schedule={self.root}/celerybeat-schedule"],
-                                  self.env, self.logs, supervised=supervised)
+                                  self.env, self.logs, supervised=self.supervised)
         self._wait_http()
         self.supervisor = threading.Thread(target=self._supervise, daemon=True)
         self.supervisor.start()
@@ -371,8 +379,9 @@ class Stack:
         self.destroyed = True
         for proc in reversed(list(self.procs.values())):
             proc.stop()
-        self.cache.stop()
-        self.broker.stop()
+        for redis in (self.cache, self.broker):
+            if redis is not None:
+                redis.stop()
         self.pg.destroy()
         shutil.rmtree(self.root, ignore_errors=True)
 
