@@ -209,6 +209,10 @@ class EventKind(models.TextChoices):
         "Réponse envoyée à une demande d'assistance"
     )
     ASSISTANCE_REQUEST_CLOSED = "assistance.request_closed", _("Demande d'assistance close")
+    # The outbox (issue 12 §2): a message retried until it was no longer worth sending.
+    MESSAGE_EXPIRED = "notifications.message_expired", _(
+        "SMS ou courriel non envoyé à temps (expiré)"
+    )
     # Demo data (DEBUG only).
     DEMO_ACCOUNT_CREATED = "demo_account_created", _("Compte de démonstration créé")
     DEMO_ACCOUNT_RESET = "demo_account_reset", _("Compte de démonstration réinitialisé")

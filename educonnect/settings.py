@@ -118,6 +118,9 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# A kept connection is checked before a request reuses it: after a PostgreSQL restart the
+# first request of each worker would otherwise fail on a dead socket (bench/faults).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -339,9 +342,10 @@ LOGGING = {
 }
 
 # --- Notifications (outbox) ---------------------------------------------------------------
-# An SMS or email is tried at most this many times (transient errors only), with exponential
-# backoff: BACKOFF·2^(n-1) seconds (±20 %), capped.
-NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
+# A transient failure (provider down, 429, SMTP 4xx) is tried again with exponential backoff,
+# BACKOFF·2^(n-1) seconds (±20 %), capped, with no limit on the count: for as long as the
+# message is worth sending (the *_MAX_AGE settings below), then it is marked expired,
+# journaled and shown so in the helpdesk file (docs/outbox.md).
 NOTIFICATIONS_RETRY_BACKOFF_SECONDS = env.int("NOTIFICATIONS_RETRY_BACKOFF_SECONDS", default=10)
 NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS = env.int(
     "NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS", default=300
@@ -353,9 +357,17 @@ NOTIFICATIONS_REQUEUE_BATCH_SIZE = env.int("NOTIFICATIONS_REQUEUE_BATCH_SIZE", d
 NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = env.int(
     "NOTIFICATIONS_SENDING_TIMEOUT_SECONDS", default=10 * 60
 )
-# A message holding a code that could not leave within the code's lifetime is dropped, wiped.
+# How long after it was written a message is still worth sending (then: expired, text wiped
+# if it held a secret). An SMS holding a code: the code's lifetime (30 min, the longest of
+# ACTIVATION_CODE_TTL_SECONDS and PASSWORD_RESET_CODE_TTL_SECONDS). Another SMS (« compte
+# activé », identifier reminder): hours. An e-mail (its links open a page that says whether they
+# still work): two days, a long SMTP outage included.
 NOTIFICATIONS_SECRET_MAX_AGE_SECONDS = env.int(
     "NOTIFICATIONS_SECRET_MAX_AGE_SECONDS", default=30 * 60
+)
+NOTIFICATIONS_SMS_MAX_AGE_SECONDS = env.int("NOTIFICATIONS_SMS_MAX_AGE_SECONDS", default=6 * 3600)
+NOTIFICATIONS_EMAIL_MAX_AGE_SECONDS = env.int(
+    "NOTIFICATIONS_EMAIL_MAX_AGE_SECONDS", default=48 * 3600
 )
 TWILIO_TIMEOUT_SECONDS = env.int("TWILIO_TIMEOUT_SECONDS", default=15)
 # The web request only writes outbox rows; the dispatcher (`manage.py outbox_dispatch`) is
