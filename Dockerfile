@@ -5,8 +5,10 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
-# xmlsec1 signs and encrypts the SAML IdP's responses (pysaml2).
+# xmlsec1 signs and encrypts the SAML IdP's responses (pysaml2); Pango and DejaVu fonts
+# render the school letters' PDF (WeasyPrint).
 RUN apt-get update && apt-get install -y --no-install-recommends xmlsec1 \
+    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml ./
 RUN pip install --no-cache-dir .
