@@ -503,7 +503,7 @@ def letter_run_execute(*, run_id: int) -> LetterRun | None:
                                  if final_name else None))
             journal_record(EventKind.LETTER_RUN_DONE, actor=run.requested_by,
                            establishment=establishment.uai, letter_run=run.pk,
-                           created=counts.created, reissued=counts.reissued,
+                           accounts_created=counts.created, reissued=counts.reissued,
                            skipped=counts.skipped, emailed=counts.emailed, pages=pages)
     except Exception:
         # Never the exception's text in the row or the journal: it may quote a template.
