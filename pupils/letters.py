@@ -32,8 +32,9 @@ Public API (the integration's end-to-end test calls it):
   `letter_run_file_open(…)`, `letter_files_purge()`: the back-office's run and its file.
 
 Cost: a letter is one Argon2id hash (≈ 45 ms of CPU at the OWASP parameters; hashed by
-settings.LETTERS_HASH_THREADS threads, argon2-cffi releases the GIL) and ≈ 20 ms of
-WeasyPrint; see bench/bench_letters.py for a whole collège.
+settings.LETTERS_HASH_THREADS threads, argon2-cffi releases the GIL, the next chunk's while
+this chunk renders: PasswordPool) and ≈ 20 ms of WeasyPrint; see bench/bench_letters.py for a
+whole collège.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import shutil
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -174,12 +176,40 @@ def letter_addressees(*, establishment: Establishment, pupil_ids: Sequence[int])
     return found
 
 
-def _hash_all(passwords: list[str]) -> list[str]:
-    threads = max(1, settings.LETTERS_HASH_THREADS)
-    if threads == 1 or len(passwords) < 2:
-        return [make_password(password) for password in passwords]
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        return list(pool.map(make_password, passwords))
+class PasswordPool:
+    """Provisional passwords and their hashes, made ahead on LETTERS_HASH_THREADS threads.
+
+    Argon2 (argon2-cffi) releases the GIL: `prefetch(n)` starts hashing n new passwords in
+    the background and returns at once, so that a run hashes the next chunk's passwords while
+    it renders this chunk's PDF (WeasyPrint holds the GIL, the hashes use the other core).
+    `take(n)` returns n (password, hash) pairs, waiting for those not ready yet. Passwords
+    prefetched and never taken are dropped with the pool (never stored)."""
+
+    def __init__(self, threads: int | None = None):
+        self._executor = ThreadPoolExecutor(
+            max_workers=max(1, threads or settings.LETTERS_HASH_THREADS))
+        self._ahead: list = []
+
+    def prefetch(self, count: int) -> None:
+        for _index in range(count):
+            password = provisional_password_generate()
+            self._ahead.append((password, self._executor.submit(make_password, password)))
+
+    def take(self, count: int) -> list[tuple[str, str]]:
+        if len(self._ahead) < count:
+            self.prefetch(count - len(self._ahead))
+        taken, self._ahead = self._ahead[:count], self._ahead[count:]
+        return [(password, future.result()) for password, future in taken]
+
+    def close(self) -> None:
+        self._ahead = []
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def _children_of_records(establishment: Establishment, record_ids: list[int]) -> dict:
@@ -198,6 +228,7 @@ def _children_of_records(establishment: Establishment, record_ids: list[int]) ->
 def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = (),
                   guardian_record_ids: Sequence[int] = (), actor: Account,
                   by_email: bool = False, letter_run: LetterRun | None = None,
+                  passwords: PasswordPool | None = None,
                   ) -> tuple[list[Letter], LetterCounts]:
     """Create or reissue the provisional accounts of these pupils and guardian records of
     `establishment` and return their letters (clear passwords, in memory) and the counts.
@@ -210,6 +241,8 @@ def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = ()
     (outbox, contains_secret) and the returned Letter has `email` set; nothing else is
     sent. Journals LETTER_ISSUED per account (actor, run, reissued, delivery; never the
     password). Rows are locked (pupils, then guardian records: the import's order).
+    `passwords`: a PasswordPool that may have hashed some ahead (a run's); else one of its
+    own.
     """
     now = timezone.now()
     expires_at = now + timedelta(days=settings.PROVISIONAL_PASSWORD_VALIDITY_DAYS)
@@ -258,10 +291,16 @@ def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = ()
             "facts": {"guardian_record": record.pk},
         }))
 
-    passwords = [provisional_password_generate() for _ in pending]
-    hashes = _hash_all(passwords)
+    if passwords is None:
+        with PasswordPool() as pool:
+            pairs = pool.take(len(pending))
+    else:
+        pairs = passwords.take(len(pending))
+    passwords_clear = [password for password, _hash in pairs]
+    hashes = [hashed for _password, hashed in pairs]
     letters = []
-    for (account, fields), password, hashed in zip(pending, passwords, hashes, strict=True):
+    for (account, fields), password, hashed in zip(pending, passwords_clear, hashes,
+                                                   strict=True):
         account.password = hashed
         account.provisional_expires_at = expires_at
         letters.append(Letter(
@@ -458,6 +497,7 @@ def letter_run_execute(*, run_id: int) -> LetterRun | None:
     work = _letters_dir() / f"part-{run.pk}-{secrets.token_hex(8)}"
     work.mkdir(mode=0o700)
     final_name = ""
+    stack = ExitStack()
     try:
         addressees = letter_addressees(establishment=establishment, pupil_ids=run.pupil_ids)
         run.total = addressees.total
@@ -468,14 +508,17 @@ def letter_run_execute(*, run_id: int) -> LetterRun | None:
         size = max(1, settings.LETTERS_CHUNK_SIZE)
         parts: list[Path] = []
         counts = LetterCounts(skipped=addressees.skipped)
+        pool = stack.enter_context(PasswordPool())
+        pool.prefetch(min(size, len(todo)))
         for start in range(0, len(todo), size):
             chunk = todo[start:start + size]
             letters, chunk_counts = letters_issue(
                 establishment=establishment, actor=run.requested_by, letter_run=run,
                 pupil_ids=[pk for kind, pk in chunk if kind == "pupil"],
                 guardian_record_ids=[pk for kind, pk in chunk if kind == "guardian"],
-                by_email=run.delivery == LetterDelivery.EMAIL_WHEN_KNOWN)
+                by_email=run.delivery == LetterDelivery.EMAIL_WHEN_KNOWN, passwords=pool)
             counts.add(chunk_counts)
+            pool.prefetch(len(todo[start + size:start + 2 * size]))  # while this one renders
             paper = [letter for letter in letters if not letter.email]
             if paper:
                 part = work / f"{len(parts):05d}.pdf"
@@ -516,6 +559,7 @@ def letter_run_execute(*, run_id: int) -> LetterRun | None:
         journal_record(EventKind.LETTER_RUN_FAILED, actor=run.requested_by,
                        establishment=establishment.uai, letter_run=run.pk)
     finally:
+        stack.close()
         shutil.rmtree(work, ignore_errors=True)
     run.refresh_from_db()
     return run
