@@ -39,6 +39,7 @@ whole collège.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import secrets
@@ -360,74 +361,153 @@ def letters_pdf_render(letters: Sequence[Letter], *, establishment: Establishmen
 
 def pdf_parts_merge(parts: Sequence[Path], out, *, title: str) -> int:
     """Concatenate the tagged PDFs `parts` into `out` (a binary file) as one tagged PDF and
-    return its number of pages.
+    return its number of pages; memory bounded by one part, whatever the number of parts.
 
-    pypdf copies pages but not the structure tree; this rebuilds it: one /Document element
-    whose kids are each part's, the parts' /Pg references mapped to the copied pages, and the
-    ParentTree keys (pages' /StructParents, links' /StructParent) shifted part after part.
+    A streaming merge: each part's objects are read by pypdf, renumbered and written out at
+    once; only their offsets (the cross-reference table), the pages' and the top structure
+    elements' references and the ParentTree's entries are kept. The structure tree is
+    rebuilt: one /Document element whose kids are each part's, each part's ParentTree keys
+    (pages' /StructParents, links' /StructParent) shifted after the previous part's. The
+    parts must be written without object streams (`letters_pdf_render(uncompressed=True)`).
     """
-    from pypdf import PdfReader, PdfWriter
+    from pypdf import PdfReader
     from pypdf.generic import (
         ArrayObject,
         BooleanObject,
         DictionaryObject,
+        IndirectObject,
         NameObject,
+        NullObject,
         NumberObject,
+        StreamObject,
         TextStringObject,
     )
 
-    writer = PdfWriter()
-    tree_root = DictionaryObject({NameObject("/Type"): NameObject("/StructTreeRoot")})
-    tree_root_ref = writer._add_object(tree_root)
-    document = DictionaryObject({NameObject("/Type"): NameObject("/StructElem"),
-                                 NameObject("/S"): NameObject("/Document"),
-                                 NameObject("/P"): tree_root_ref})
-    document_ref = writer._add_object(document)
-    kids, nums, offset = ArrayObject(), ArrayObject(), 0
+    catalog_id, pages_id, tree_id, document_id, parent_tree_id = 1, 2, 3, 4, 5
+    offsets: dict[int, int] = {}
+    written = [0]
+    next_id = [6]
+
+    def ref(number: int) -> IndirectObject:
+        return IndirectObject(number, 0, None)
+
+    def emit(data: bytes) -> None:
+        out.write(data)
+        written[0] += len(data)
+
+    def emit_object(number: int, obj) -> None:
+        offsets[number] = written[0]
+        buffer = io.BytesIO()
+        obj.write_to_stream(buffer)
+        emit(b"%d 0 obj\n" % number + buffer.getvalue() + b"\nendobj\n")
+
+    emit(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    page_refs, document_kids, nums = ArrayObject(), ArrayObject(), ArrayObject()
+    key_offset, metadata_id = 0, None
     for index, part in enumerate(parts):
         reader = PdfReader(part)
-        tree = reader.trailer["/Root"]["/StructTreeRoot"]
-        start = len(writer.pages)
-        writer.append(reader)
+        root = reader.trailer["/Root"]
+        tree = root["/StructTreeRoot"]
+        skipped = {root.indirect_reference.idnum, root.raw_get("/Pages").idnum,
+                   root.raw_get("/StructTreeRoot").idnum}
+        if isinstance(tree.raw_get("/ParentTree"), IndirectObject):
+            skipped.add(tree.raw_get("/ParentTree").idnum)
+        tops = {top.idnum for top in tree.raw_get("/K") if isinstance(top, IndirectObject)} \
+            if isinstance(tree.raw_get("/K"), ArrayObject) else set()
+        info = reader.trailer.raw_get("/Info") if "/Info" in reader.trailer else None
+        if isinstance(info, IndirectObject):
+            skipped.add(info.idnum)
+        metadata = root.raw_get("/Metadata") if "/Metadata" in root else None
+        if isinstance(metadata, IndirectObject) and index > 0:
+            skipped.add(metadata.idnum)
+        numbers = sorted({n for generation in reader.xref.values() for n in generation}
+                         | set(reader.xref_objStm))
+        renumbered = {document: document_id for document in tops}
+        for number in numbers:
+            if number not in skipped and number not in tops:
+                renumbered[number] = next_id[0]
+                next_id[0] += 1
+
+        def copy(obj, renumbered=renumbered):
+            if isinstance(obj, IndirectObject):
+                return ref(renumbered[obj.idnum]) if obj.idnum in renumbered else NullObject()
+            if isinstance(obj, StreamObject):
+                stream = StreamObject()
+                stream._data = obj._data
+                for key, value in obj.items():
+                    stream[NameObject(key)] = copy(value)
+                return stream
+            if isinstance(obj, DictionaryObject):
+                return DictionaryObject({NameObject(k): copy(v) for k, v in obj.items()})
+            if isinstance(obj, ArrayObject):
+                return ArrayObject(copy(v) for v in obj)
+            return obj
+
+        page_numbers = [page.indirect_reference.idnum for page in reader.pages]
+        page_set = set(page_numbers)
+        for number in numbers:
+            if number in skipped or number in tops:
+                continue
+            obj = reader.get_object(number)
+            if obj is None:
+                continue
+            copied = copy(obj)
+            if number in page_set:
+                copied[NameObject("/Parent")] = ref(pages_id)
+                if "/StructParents" in obj:
+                    copied[NameObject("/StructParents")] = NumberObject(
+                        obj["/StructParents"] + key_offset)
+            elif isinstance(obj, DictionaryObject) and "/StructParent" in obj:
+                copied[NameObject("/StructParent")] = NumberObject(
+                    obj["/StructParent"] + key_offset)
+            emit_object(renumbered[number], copied)
+            if isinstance(metadata, IndirectObject) and number == metadata.idnum:
+                metadata_id = renumbered[number]
+        page_refs.extend(ref(renumbered[number]) for number in page_numbers)
         for top in tree["/K"]:
-            for kid in top.get_object()["/K"]:
-                copied = kid.clone(writer)
-                copied.get_object()[NameObject("/P")] = document_ref
-                kids.append(copied)
-        part_nums = tree["/ParentTree"].get_object()["/Nums"]
+            document_kids.extend(copy(kid) for kid in top.get_object()["/K"])
+        part_nums = tree["/ParentTree"]["/Nums"]
         next_key = 0
         for i in range(0, len(part_nums), 2):
-            nums.append(NumberObject(part_nums[i] + offset))
-            nums.append(part_nums[i + 1].clone(writer))
+            nums.append(NumberObject(part_nums[i] + key_offset))
+            nums.append(copy(list.__getitem__(part_nums, i + 1)))  # the reference, as is
             next_key = max(next_key, part_nums[i] + 1)
-        for source, page in zip(reader.pages, writer.pages[start:], strict=True):
-            if "/StructParents" in source:
-                page[NameObject("/StructParents")] = NumberObject(
-                    source["/StructParents"] + offset)
-            for annot, source_annot in zip(page.get("/Annots", ()) or (),
-                                           source.get("/Annots", ()) or (), strict=False):
-                source_annot = source_annot.get_object()
-                if "/StructParent" in source_annot:
-                    annot.get_object()[NameObject("/StructParent")] = NumberObject(
-                        source_annot["/StructParent"] + offset)
-        if index == 0 and "/Metadata" in reader.trailer["/Root"]:
-            writer._root_object[NameObject("/Metadata")] = \
-                reader.trailer["/Root"]["/Metadata"].clone(writer)
-        offset += next_key
-    document[NameObject("/K")] = kids
-    tree_root[NameObject("/K")] = ArrayObject([document_ref])
-    tree_root[NameObject("/ParentTree")] = writer._add_object(
-        DictionaryObject({NameObject("/Nums"): nums}))
-    tree_root[NameObject("/ParentTreeNextKey")] = NumberObject(offset)
-    root = writer._root_object
-    root[NameObject("/StructTreeRoot")] = tree_root_ref
-    root[NameObject("/MarkInfo")] = DictionaryObject({NameObject("/Marked"): BooleanObject(True)})
-    root[NameObject("/Lang")] = TextStringObject("fr")
-    root[NameObject("/ViewerPreferences")] = DictionaryObject(
-        {NameObject("/DisplayDocTitle"): BooleanObject(True)})
-    writer.add_metadata({"/Title": title})
-    writer.write(out)
-    return len(writer.pages)
+        key_offset += next_key
+        del reader
+
+    emit_object(pages_id, DictionaryObject({
+        NameObject("/Type"): NameObject("/Pages"), NameObject("/Kids"): page_refs,
+        NameObject("/Count"): NumberObject(len(page_refs))}))
+    emit_object(document_id, DictionaryObject({
+        NameObject("/Type"): NameObject("/StructElem"), NameObject("/S"): NameObject("/Document"),
+        NameObject("/P"): ref(tree_id), NameObject("/K"): document_kids}))
+    emit_object(parent_tree_id, DictionaryObject({NameObject("/Nums"): nums}))
+    emit_object(tree_id, DictionaryObject({
+        NameObject("/Type"): NameObject("/StructTreeRoot"),
+        NameObject("/K"): ArrayObject([ref(document_id)]),
+        NameObject("/ParentTree"): ref(parent_tree_id),
+        NameObject("/ParentTreeNextKey"): NumberObject(key_offset)}))
+    catalog = DictionaryObject({
+        NameObject("/Type"): NameObject("/Catalog"), NameObject("/Pages"): ref(pages_id),
+        NameObject("/StructTreeRoot"): ref(tree_id),
+        NameObject("/MarkInfo"): DictionaryObject({NameObject("/Marked"): BooleanObject(True)}),
+        NameObject("/Lang"): TextStringObject("fr"),
+        NameObject("/ViewerPreferences"): DictionaryObject(
+            {NameObject("/DisplayDocTitle"): BooleanObject(True)})})
+    if metadata_id is not None:
+        catalog[NameObject("/Metadata")] = ref(metadata_id)
+    emit_object(catalog_id, catalog)
+    info_id = next_id[0]
+    emit_object(info_id, DictionaryObject({NameObject("/Title"): TextStringObject(title)}))
+    size = info_id + 1
+    xref_at = written[0]
+    emit(b"xref\n0 %d\n0000000000 65535 f \n" % size)
+    for number in range(1, size):
+        emit(b"%010d 00000 n \n" % offsets[number] if number in offsets
+             else b"0000000000 65535 f \n")
+    emit(b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+         % (size, catalog_id, info_id, xref_at))
+    return len(page_refs)
 
 
 # --- The back-office's runs -----------------------------------------------------------------
