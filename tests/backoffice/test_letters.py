@@ -171,7 +171,7 @@ def test_no_provisional_password_in_the_database_or_the_journal(
     assert issued == 6
     done = JournalEvent.objects.get(kind="letters.run_done")
     assert done.actor == secretary
-    assert done.data["accounts_created"] == 6 and done.data["emailed"] == 1 and done.data["pages"] == 5
+    assert (done.data["accounts_created"], done.data["emailed"], done.data["pages"]) == (6, 1, 5)
 
 
 def test_an_emailed_letter_is_wiped_from_the_outbox_once_sent(world, class_6a, secretary,
