@@ -6,8 +6,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
-# xmlsec1 signs and encrypts the SAML IdP's responses (pysaml2).
+# xmlsec1 signs and encrypts the SAML IdP's responses (pysaml2); Pango and DejaVu fonts
+# render the school letters' PDF (WeasyPrint).
 RUN apt-get update && apt-get install -y --no-install-recommends xmlsec1 \
+    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 # Locked and hashed (pip-compile --generate-hashes from pyproject.toml; docs/deployment.md):
 # pip refuses any file whose hash differs, and resolves nothing at build time.

@@ -223,6 +223,15 @@ class EventKind(models.TextChoices):
     )
     OIDC_REFUSED = "oidc.refused", _("Demande d'un service refusée (OpenID Connect)")
     OIDC_LOGOUT = "oidc.logout", _("Déconnexion demandée par un service (OpenID Connect)")
+    # Issue 9 §1: school letters (pupils.letters): the run, each account's letter, the file.
+    LETTER_RUN_REQUESTED = "letters.run_requested", _("Lettres demandées par l'établissement")
+    LETTER_RUN_DONE = "letters.run_done", _("Lettres de l'établissement produites")
+    LETTER_RUN_FAILED = "letters.run_failed", _("Échec de la production des lettres")
+    LETTER_ISSUED = "letters.issued", _(
+        "Lettre émise : identifiant et mot de passe provisoire"
+    )
+    LETTER_FILE_DOWNLOADED = "letters.file_downloaded", _("PDF des lettres téléchargé")
+    LETTER_FILE_DELETED = "letters.file_deleted", _("PDF des lettres supprimé")
 
 
 # A key named so, at any depth of `data`, is refused (facts about them, such as

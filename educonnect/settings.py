@@ -338,7 +338,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # WeasyPrint (school letters) logs every step of every PDF at INFO.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"},
+                "fontTools": {"level": "WARNING"}},
 }
 
 # --- Notifications (outbox) ---------------------------------------------------------------
@@ -415,6 +417,30 @@ CELERY_BEAT_SCHEDULE["sessions-purge"] = {
 # A provisional password (the school's letter) signs in for this many days after the letter was
 # issued (seed 004: « valable 3 mois »); after that the family must ask the school for a new one.
 PROVISIONAL_PASSWORD_VALIDITY_DAYS = env.int("PROVISIONAL_PASSWORD_VALIDITY_DAYS", default=92)
+# The PDF of a letter run (pupils/letters.py) holds the provisional passwords: it is written
+# under LETTERS_DIR, downloadable by the secretary who asked for it for LETTERS_FILE_TTL_SECONDS,
+# then deleted by the periodic purge (and at once if the run fails).
+LETTERS_DIR = env.path("LETTERS_DIR", default=VAR_DIR / "letters")
+LETTERS_FILE_TTL_SECONDS = env.int("LETTERS_FILE_TTL_SECONDS", default=24 * 3600)
+# Letters are rendered this many pages at a time, then the parts are merged: the memory of a
+# run does not grow with the school's size (bench/bench_letters.py).
+LETTERS_CHUNK_SIZE = env.int("LETTERS_CHUNK_SIZE", default=100)
+# Threads hashing the provisional passwords (Argon2 releases the GIL): one per core.
+LETTERS_HASH_THREADS = env.int("LETTERS_HASH_THREADS", default=2)
+# A run still « running » after this long belongs to a dead worker: it is marked failed.
+LETTERS_RUN_TIMEOUT_SECONDS = env.int("LETTERS_RUN_TIMEOUT_SECONDS", default=30 * 60)
+# The web request only writes the run's row; Celery beat's `letter_runs_start` starts queued
+# runs every LETTERS_START_EVERY_SECONDS. Without a broker (the demo) the run starts in the
+# web process right after commit.
+LETTERS_RUN_ON_COMMIT = CELERY_TASK_ALWAYS_EAGER
+CELERY_BEAT_SCHEDULE["letter-runs-start"] = {
+    "task": "pupils.tasks.letter_runs_start_task",
+    "schedule": env.int("LETTERS_START_EVERY_SECONDS", default=5),
+}
+CELERY_BEAT_SCHEDULE["letter-files-purge"] = {
+    "task": "pupils.tasks.letter_files_purge_task",
+    "schedule": 15 * 60,
+}
 
 # --- Activation -------------------------------------------------------------------------------
 # Guardian self-activation by SMS (activation/flows.py). Per-flow counters live on the flow's
