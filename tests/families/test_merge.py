@@ -72,7 +72,8 @@ def merge(client, identifier="K.HADDAD2", password=DEFAULT_PASSWORD):
     return client.post(MERGE_URL, {"identifier": identifier, "password": password})
 
 
-def test_the_kept_account_lists_every_child_and_the_other_is_closed(family, django_capture_on_commit_callbacks):
+def test_the_kept_account_lists_every_child_and_the_other_is_closed(
+        family, django_capture_on_commit_callbacks):
     client = signed_in(family["kept"])
     page = unescape(client.get(MERGE_URL).content.decode())
     assert "vérifié auprès des établissements" in page

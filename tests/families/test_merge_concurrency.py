@@ -32,7 +32,7 @@ def in_parallel(*attempts):
         try:
             barrier.wait()
             results[index] = attempt()
-        except Exception as exc:  # noqa: BLE001 (the refusal is the outcome under test)
+        except Exception as exc:  # the refusal is the outcome under test
             results[index] = exc
         finally:
             connections.close_all()
