@@ -197,3 +197,14 @@ def test_pupils_and_staff_do_not_see_the_page(family):
     assert signed_in(pupil_account).get(MERGE_URL)["Location"] == reverse(
         "accounts:my_account:information")
     assert Client().get(MERGE_URL).status_code == 302
+
+
+def test_the_closed_accounts_open_sessions_end(family):
+    """A session the other account opened before the merge (on another device) ends at its
+    next request: a closed account is not active for Django's auth."""
+    other_session = signed_in(family["other"])
+    assert other_session.get("/services/").status_code == 200
+    merge(signed_in(family["kept"]))
+    response = other_session.get("/services/")
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('accounts:profile_choice')}?next=/services/"
