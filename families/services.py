@@ -78,14 +78,15 @@ def _notice_context(kept: Account) -> dict:
 
 
 def _merge_notify(kept: Account, closed: Account) -> None:
-    """Tell both accounts' numbers and addresses (each once: a family often gave the same
-    number to both), in the merge's transaction (the outbox sends after commit)."""
+    """Tell both accounts' verified numbers and addresses (each once: a family often gave the
+    same number to both), in the merge's transaction (the outbox sends after commit)."""
     context = _notice_context(kept)
     body = render_to_string("sms/accounts_merged.txt", context).strip()
-    phones = {str(a.phone): a for a in (kept, closed) if a.phone}
+    phones = {str(a.phone): a for a in (kept, closed) if a.phone and a.phone_verified}
     for phone, account in phones.items():
         sms_enqueue(to=phone, body=body, purpose="accounts_merged_notice", account=account)
-    addresses = {a.email.strip().lower(): a for a in (kept, closed) if a.email}
+    addresses = {a.email.strip().lower(): a for a in (kept, closed)
+                 if a.email and a.email_verified}
     for address, account in addresses.items():
         email_send(to=address, template="accounts_merged",
                    context={**context, "account": account, "kept": kept, "closed": closed},

@@ -573,7 +573,8 @@ def _attach_new_records(new_records: list) -> dict[int, list]:
     merges its accounts first, or adds the child itself).
 
     One query per chunk, on the index of GuardianRecord.mobile_phone, whatever the number of
-    new records (none when no new record has a number). Returns {account id: [records]}.
+    new records (none when no new record has a number), and one more that locks the
+    accounts found, when there are any. Returns {account id: [records]}.
     """
     with_phone = [r for r in new_records if r.mobile_phone]
     if not with_phone:
@@ -595,9 +596,21 @@ def _attach_new_records(new_records: list) -> dict[int, list]:
             if not (email and other_email) or email == other_email
         }
         if len(accounts) == 1:
-            record.account_id = accounts.pop()
+            attached[accounts.pop()].append(record)
+    if not attached:
+        return {}
+    # Lock the accounts (primary-key order, as a merge does) and keep those still active: a
+    # merge that closed one since the query above has moved its records, and a record born
+    # on a closed account would be a child lost. Held until the chunk commits.
+    alive = set(Account.objects.select_for_update()
+                .filter(pk__in=list(attached), state=AccountState.ACTIVE)
+                .order_by("pk").values_list("pk", flat=True))
+    attached = {account_id: records for account_id, records in attached.items()
+                if account_id in alive}
+    for account_id, records in attached.items():
+        for record in records:
+            record.account_id = account_id
             record.attached_notice_pending = True
-            attached[record.account_id].append(record)
     return attached
 
 
