@@ -12,7 +12,12 @@ from core.models import Flow, FlowStatus, JournalEvent
 from notifications import sms
 from pupils.models import GuardianRecord
 from pupils.selectors import pupils_of_guardian_account
-from tests.factories import AccountFactory
+from tests.factories import (
+    AccountFactory,
+    GuardianRecordFactory,
+    PupilFactory,
+    ResponsibilityFactory,
+)
 
 
 def partly_covered(family, *, state=AccountState.ACTIVE):
@@ -70,3 +75,31 @@ def test_a_locked_account_still_ends_on_already_active(driver, family):
     page = unescape(driver.client.get(response["Location"]).content.decode())
     assert "Vous avez déjà un compte ÉduConnect" in page
     assert Flow.objects.get().status == FlowStatus.ALREADY_ACTIVE
+
+
+def test_records_covered_by_two_accounts_still_end_on_already_active(driver, family):
+    partly_covered(family)
+    school = family["records"][0].establishment
+    second = AccountFactory(identifier="n.bensaid11", first_name="Nadia", last_name="Ben Saïd")
+    record = GuardianRecordFactory(establishment=school, last_name="BEN SAÏD",
+                                   first_name="Nadia", mobile_phone="+262692123456",
+                                   account=second)
+    ResponsibilityFactory(guardian_record=record, pupil=PupilFactory(establishment=school))
+    driver.start(last_name=family["last_name"], first_name=family["first_name"],
+                 phone=family["phone_typed"])
+    response = driver.send_code(driver.last_code())
+    page = unescape(driver.client.get(response["Location"]).content.decode())
+    assert "Vous avez déjà un compte ÉduConnect" in page  # which one to attach to is unknown
+    assert GuardianRecord.objects.get(pk=family["records"][1].pk).account is None
+
+
+def test_an_account_closed_before_the_birth_dates_attaches_nothing(driver, family):
+    existing = partly_covered(family)
+    driver.start(last_name=family["last_name"], first_name=family["first_name"],
+                 phone=family["phone_typed"])
+    driver.send_code(driver.last_code())
+    Account.objects.filter(pk=existing.pk).update(state=AccountState.CLOSED)  # merged away
+    yanis = family["pupils"][1]
+    driver.confirm_pupils({yanis: ("oui", yanis.birth_date)})
+    assert Flow.objects.get().status == FlowStatus.ALREADY_ACTIVE
+    assert GuardianRecord.objects.get(pk=family["records"][1].pk).account is None
