@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pupils', '0008_guardian_record_french_names'),
+        ('pupils', '0009_letter_run'),
     ]
 
     operations = [
