@@ -7,6 +7,7 @@ urlpatterns = [
     # FranceConnect: /franceconnect/… and /mon-compte/franceconnect/ (franceconnect).
     path("", include("franceconnect.urls")),
     path("services/", include("services_portal.urls")),
+    path("mes-enfants/", include("families.urls")),
     path("idp/", include("saml_idp.urls")),
     path("notifications/", include("notifications.urls")),
     path("assistance/", include("assistance.urls")),
