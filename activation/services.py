@@ -244,21 +244,44 @@ def activation_pupils_confirm(
 
 
 def wrong_dates_exhausted(flow: Flow, data: ActivationData) -> bool:
+    return _dates_exhausted(data, WRONG_DATES_PER_PHONE, str(flow.phone))
+
+
+def _dates_exhausted(data, rule: ratelimit.Rule, subject: str) -> bool:
     return (data.wrong_dates >= settings.ACTIVATION_MAX_WRONG_DATES
-            or not ratelimit.peek(WRONG_DATES_PER_PHONE, str(flow.phone)))
+            or not ratelimit.peek(rule, subject))
 
 
-def _block(flow: Flow, data: ActivationData, *, request) -> None:
+def _block(flow: Flow, data, *, request) -> None:
     flow_end(flow, status=FlowStatus.BLOCKED)
     journal_record(EventKind.ACTIVATION_BLOCKED, request=request, flow_id=flow.id,
                    wrong_dates=data.wrong_dates)
 
 
 def _pupils_apply(flow: Flow, data: ActivationData, answers, *, request) -> _PupilsOutcome:
-    if wrong_dates_exhausted(flow, data):
+    return pupils_answers_apply(
+        flow, data, answers, links=pupil_links_for_records(data.matched_record_ids),
+        rule=WRONG_DATES_PER_PHONE, subject=str(flow.phone), next_step="password",
+        request=request,
+    )
+
+
+def pupils_answers_apply(flow: Flow, data, answers: list[PupilAnswer], *,
+                         links: list, rule: ratelimit.Rule, subject: str, next_step: str,
+                         request) -> _PupilsOutcome:
+    """The rules of « Je confirme mon lien avec les élèves », for every way into an account
+    (the SMS activation; the first sign-in with a school letter): in the caller's
+    transaction, on a locked `flow` whose `data` has `wrong_dates`, `confirmed_pupil_ids`
+    and `confirmed_record_ids` (the caller stores and saves it).
+
+    `links`: the pupils shown (activation.selectors.PupilLink). Wrong birth dates count on
+    the flow (ACTIVATION_MAX_WRONG_DATES) and in `rule` for `subject` across flows (the
+    phone number, or the account); past either limit the flow ends BLOCKED. Success moves
+    the flow to `next_step`. Returns what to tell the person (nothing: applied or blocked).
+    """
+    if _dates_exhausted(data, rule, subject):
         _block(flow, data, request=request)
         return _PupilsOutcome()
-    links = pupil_links_for_records(data.matched_record_ids)
     by_pupil = {link.pupil.pk: link for link in links}
     answers_by_pupil = {a.pupil_id: a for a in answers}
     if set(answers_by_pupil) != set(by_pupil):
@@ -278,12 +301,12 @@ def _pupils_apply(flow: Flow, data: ActivationData, answers, *, request) -> _Pup
     if wrong:
         for answer in wrong:
             data.wrong_dates += 1
-            ratelimit.hit(WRONG_DATES_PER_PHONE, str(flow.phone))
+            ratelimit.hit(rule, subject)
             journal_record(
                 EventKind.ACTIVATION_BIRTHDATE_REJECTED, request=request, flow_id=flow.id,
                 pupil_id=answer.pupil_id, attempt=data.wrong_dates,
             )
-        if wrong_dates_exhausted(flow, data):
+        if _dates_exhausted(data, rule, subject):
             _block(flow, data, request=request)
             return _PupilsOutcome()
         return _PupilsOutcome(field_errors={
@@ -307,7 +330,7 @@ def _pupils_apply(flow: Flow, data: ActivationData, answers, *, request) -> _Pup
     kept = [by_pupil[a.pupil_id] for a in confirmed]
     data.confirmed_pupil_ids = sorted(link.pupil.pk for link in kept)
     data.confirmed_record_ids = sorted({r for link in kept for r in link.record_ids})
-    flow_move(flow, step="password")
+    flow_move(flow, step=next_step)
     journal_record(
         EventKind.ACTIVATION_PUPILS_CONFIRMED, request=request, flow_id=flow.id,
         pupils=len(kept), disputed=len(disputed),

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .provisional import urls as provisional_urls
 
 app_name = "activation"
 
@@ -13,3 +14,6 @@ urlpatterns = [
     path("<uuid:flow_id>/mot-de-passe/", views.password, name="password"),
     path("<uuid:flow_id>/compte-active/", views.done, name="done"),
 ]
+
+# The first sign-in with a school letter (issue 9 §2).
+urlpatterns += provisional_urls.urlpatterns
