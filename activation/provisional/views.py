@@ -147,7 +147,7 @@ def email(request, flow: Flow):
         return ActivationEmailForm(posted, required=not is_pupil)
 
     if request.method == "POST":
-        skip = is_pupil and request.POST.get("action") == "skip"
+        skip = is_pupil and "skip" in request.POST
         form = factory(None if skip else request.POST)
         if skip or form.is_valid():
             address = "" if skip else form.cleaned_data["email"]

@@ -386,7 +386,7 @@ def test_a_pupil_activates_with_the_letter(client, pupil, commit):
     pupil.refresh_from_db()
     assert pupil.state == AccountState.ACTIVE and pupil.provisional_expires_at is None
     # The address is optional.
-    page, path = at_step(client, client.post(path, {"action": "skip"}))
+    page, path = at_step(client, client.post(path, {"skip": ""}))
     assert path == MY_SERVICES
     assert html.messages(page) == [
         "Votre compte est activé : vous pouvez accéder à vos services."]
