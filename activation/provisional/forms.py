@@ -30,8 +30,10 @@ class ActivationEmailForm(EmailChangeForm):
         confirm.error_messages["required"] = _(
             "Saisissez une deuxième fois votre adresse mail pour la confirmer.")
         if not required:
+            # The field snippet adds « (facultatif) » to the label.
             email.required = confirm.required = False
-            email.label = _("Adresse mail (facultatif)")
+        # Bound fields made by the parent's __init__ keep their label: make them again.
+        self._bound_fields_cache.clear()
 
 
 class ProvisionalPasswordForm(PasswordForm):

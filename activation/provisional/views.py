@@ -28,6 +28,7 @@ from core.flows import (
     flow_home,
     flow_not_found,
     flow_redirect_to_step,
+    session_flow_ids,
 )
 from core.models import Flow, FlowStatus
 
@@ -103,6 +104,14 @@ def resume(request):
         return redirect("accounts:profile_choice")
     if user.state != AccountState.PROVISIONAL:
         return redirect(settings.LOGIN_REDIRECT_URL)
+    # This browser holds the account's open flow already (the usual case: the middleware
+    # sends every other page here): straight to it, nothing written.
+    kind = services.kind_for(user)
+    for flow_id in reversed(session_flow_ids(request)):
+        flow = flow_for_request(request, flow_id=flow_id, kind=kind)
+        if flow is not None and flow.account_id == user.pk and flow.status == FlowStatus.OPEN \
+                and not flow.is_expired():
+            return flow_home(flow)
     flow, secret = services.provisional_flow_resume(account=user, request=request)
     flow_bind(request, flow, secret)
     return flow_home(flow)

@@ -247,7 +247,7 @@ def test_leaving_and_signing_in_again_resumes_where_it_stopped(client, guardian,
     client.post(reverse("accounts:logout"))
     # Another browser, the new password: back at the pupils, the address kept.
     other = Client()
-    page, path = at_step(other, sign_in(other, guardian.identifier, NEW_PASSWORD))
+    _page, path = at_step(other, sign_in(other, guardian.identifier, NEW_PASSWORD))
     assert path.endswith("/eleves/")
     assert Flow.objects.filter(account=guardian).count() == 1
     # The first browser no longer opens the flow (bound to the one that signed in last).
@@ -260,7 +260,7 @@ def test_an_expired_flow_gives_way_to_a_new_one_that_keeps_what_was_done(client,
                                                                          commit, settings):
     guardian_to_pupils(client, guardian, commit)
     Flow.objects.filter(account=guardian).update(expires_at=timezone.now())
-    page, path = at_step(client, client.get(RESUME))
+    _page, path = at_step(client, client.get(RESUME))
     assert path.endswith("/eleves/")
     assert Flow.objects.filter(account=guardian).count() == 2
 
@@ -303,10 +303,10 @@ def test_too_many_wrong_birth_dates_block_the_flow_until_the_window_passes(clien
     settings.ACTIVATION_MAX_WRONG_DATES = 2
     settings.ACTIVATION_MAX_WRONG_DATES_PER_PHONE = 3
     page, path = guardian_to_pupils(client, guardian, commit)
-    yanis, ines = in_page_order(guardian)
+    yanis, _ines = in_page_order(guardian)
     wrong = birth_dates((True, yanis.birth_date), (True, datetime.date(2015, 1, 1)))
     at_step(client, commit(client.post, path, wrong))
-    page, blocked = at_step(client, commit(client.post, path, wrong))
+    page, _blocked = at_step(client, commit(client.post, path, wrong))
     assert "Activation impossible : trop de dates de naissance incorrectes" in html.text(
         html.main(page))
     assert Flow.objects.get(account=guardian).status == FlowStatus.BLOCKED
@@ -398,8 +398,10 @@ def test_a_pupil_gives_an_address_validated_by_its_link(client, pupil, commit, s
         "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
     page, path = at_step(client, client.post(path, {"jour": "23", "mois": "11",
                                                     "annee": "2012"}))
+    # Optional for a pupil, and said so.
+    assert html.label_of(page, "id_email").startswith("Adresse mail (facultatif)")
     address = "yanis.bs@exemple.fr"
-    page, path = at_step(client, commit(client.post, path, {"email": address,
+    _page, path = at_step(client, commit(client.post, path, {"email": address,
                                                             "email_confirm": address}))
     assert path == MY_SERVICES
     [message] = smtp_server.wait_for(1)

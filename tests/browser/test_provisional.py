@@ -90,7 +90,8 @@ def test_a_guardian_activates_with_the_keyboard_only(page, live_server, guardian
     page.keyboard.press("Enter")
 
     # « Je renseigne mon adresse mail »: a mismatch first, named and linked to its field.
-    expect(page.get_by_role("heading", name="Je renseigne mon adresse mail")).to_be_visible()
+    expect(page.get_by_role("heading", name="Je renseigne mon adresse mail",
+                                exact=True)).to_be_visible()
     expect(page.get_by_text("Étape 1 sur 5")).to_be_visible()
     assert_accessible(page)
     type_into(page, page.get_by_role("textbox", name=re.compile("^Adresse mail")), ADDRESS)
@@ -164,13 +165,14 @@ def test_a_pupil_activates_with_the_letter(page, live_server, pupil):
     page.get_by_role("button", name="Se connecter").click()
 
     expect(page.get_by_text("Étape 1 sur 4")).to_be_visible()
-    expect(page.get_by_text("Élève", exact=True)).to_be_visible()
+    expect(page.locator("main .fr-tag")).to_have_text("Élève")
     assert_accessible(page)
     page.get_by_label("Mot de passe", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Confirmation du mot de passe", exact=True).fill(NEW_PASSWORD)
     page.get_by_role("button", name="Suivant").click()
 
-    expect(page.get_by_role("heading", name="Confirmation de l'identité")).to_be_visible()
+    expect(page.get_by_role("heading", name="Confirmation de l'identité",
+                            exact=True)).to_be_visible()
     assert_accessible(page)
     for name, value in (("Jour", "18"), ("Mois", "09"), ("Année", "2011")):
         page.get_by_role("textbox", name=name).fill(value)
@@ -217,7 +219,8 @@ def test_a_provisional_account_is_sent_back_to_its_flow(page, live_server, guard
                  "/idp/profile/SAML2/Unsolicited/SSO?providerId=https://ent.example.org",
                  "/oidc/authorize/?client_id=x&response_type=code&scope=openid"):
         page.goto(live_server.url + path)
-        expect(page.get_by_role("heading", name="Je renseigne mon adresse mail")).to_be_visible()
+        expect(page.get_by_role("heading", name="Je renseigne mon adresse mail",
+                                exact=True)).to_be_visible()
     assert_accessible(page)
     # « Terminer plus tard » signs out; signing in again resumes.
     page.get_by_role("button", name="Terminer plus tard (se déconnecter)").click()
