@@ -19,7 +19,6 @@ from accounts.limits import DEVICE_COOKIE_NAME
 from accounts.password_policy import MAX_LENGTH, RULES, STRONG_LENGTH
 from core.flowkinds import registered_kinds
 
-
 # The project's own audit of RGAA 4.1 (issue 13), criterion by criterion: (criterion, title,
 # status, what was seen). Status: "C" conforme, "NC" non conforme, "NA" non applicable. The
 # statement's rate is computed from this list (conforming criteria over applicable ones), so

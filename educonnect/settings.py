@@ -83,6 +83,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
+# The demo shows the product's French 404, not Django's technical page (issue 13 §6).
+if DEBUG:
+    MIDDLEWARE.append("educonnect.middleware.DebugNotFoundMiddleware")
 
 ROOT_URLCONF = "educonnect.urls"
 WSGI_APPLICATION = "educonnect.wsgi.application"
@@ -239,6 +242,11 @@ WHITENOISE_USE_FINDERS = True  # serve straight from the apps in the demo and in
 # Without a broker, tasks run eagerly inside the request's process (demo only).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Eager tasks still open a producer: kombu's in-memory transport, so that the demo
+    # neither looks for a broker on localhost nor warns « No hostname was supplied »
+    # (issue 13 §6). `check --deploy` still refuses running without a broker (E004).
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
