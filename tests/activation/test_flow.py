@@ -74,7 +74,7 @@ def test_two_children_in_two_schools_end_with_one_account_covering_both_records(
 
     page = unescape(driver.client.get(driver.url("done")).content.decode())
     assert "Votre compte a été activé avec succès" in page
-    assert account.identifier in page
+    assert account.display_identifier in page
     assert "Notez votre identifiant ÉduConnect" in page
     assert reverse("services_portal:my_services") in page
     # Signed in as the new account.
