@@ -71,9 +71,10 @@ AUDIT: tuple[tuple[str, object, str, object], ...] = (
     ("12.7", gettext_lazy("Lien d'évitement vers le contenu"), "C", ""),
     ("12.8", gettext_lazy("Ordre de tabulation cohérent"), "C", ""),
     ("13.1", gettext_lazy("Limite de temps contrôlable"), "NC",
-     gettext_lazy("Le code de sécurité, l'activation en cours et la session expirent sans "
-                  "avertissement préalable ni moyen de prolonger (un nouveau code peut être "
-                  "demandé).")),
+     gettext_lazy("La session et les démarches en cours préviennent deux minutes avant "
+                  "d'expirer et peuvent être prolongées ; le code de sécurité reçu par SMS "
+                  "expire toutefois après sa durée de validité sans avertissement propre (un "
+                  "nouveau code peut être demandé sur la page).")),
     ("13.2", gettext_lazy("Ouverture de nouvelle fenêtre signalée"), "C", ""),
     ("13.3", gettext_lazy("Document bureautique accessible"), "NA", ""),
     ("13.8", gettext_lazy("Contenu en mouvement contrôlable"), "NA", ""),

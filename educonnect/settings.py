@@ -149,6 +149,9 @@ SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 # Absolute lifetime: a session dies this long after sign-in, whatever the activity.
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=8 * 60 * 60)
+# Pages of a signed-in family or of a flow warn this long before the idle lifetime ends, with
+# « Prolonger » (RGAA 13.1 asks for at least 20 seconds to react; issue 13 §2).
+SESSION_EXPIRY_WARNING_SECONDS = env.int("SESSION_EXPIRY_WARNING_SECONDS", default=120)
 SESSION_COOKIE_NAME = "educonnect_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

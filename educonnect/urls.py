@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import pages
+from . import pages, views
 
 # The footer's pages (educonnect/pages.py): French paths, as a State site publishes them.
 page_patterns = [
@@ -21,6 +21,7 @@ urlpatterns = [
     path("idp/", include("saml_idp.urls")),
     path("notifications/", include("notifications.urls")),
     path("assistance/", include("assistance.urls")),
+    path("session/prolonger/", views.session_keep_alive, name="session_keep_alive"),
     path("gestion/", admin.site.urls),
     path("", include((page_patterns, "pages"))),
     # OpenID Connect provider: /.well-known/openid-configuration and /oidc/… (oidc_idp).

@@ -23,6 +23,7 @@ from playwright.sync_api import expect
 
 from accounts.models import StaffRole
 from backoffice.services import staff_create
+from core.models import Flow
 from notifications.sms import FileSMSBackend
 from tests.browser.a11y import BLOCKING_IMPACTS, STRICT_IMPACTS, describe, violations
 from tests.factories import (
@@ -321,3 +322,102 @@ def test_the_back_office_pages(at_viewport, live_server, school):
         page.goto(live_server.url + url)
         findings.check(label, reflow=reflow)
     findings.assert_none()
+
+
+def _tab_to(page, locator, *, limit=60) -> None:
+    """Press Tab (only) until `locator` has the focus: the keyboard reaches it, in page order."""
+    handle = locator.element_handle()
+    for _ in range(limit):
+        if page.evaluate("(el) => el === document.activeElement", handle):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {locator}")
+
+
+def test_the_activation_with_the_keyboard_only(page, live_server, school, sms_folder):
+    page.set_viewport_size(VIEWPORTS["360px"])
+    page.goto(live_server.url + reverse("accounts:login", args=["representant-legal"]))
+    # The skip link first, then the way to « Je n'ai pas de compte ».
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Contenu")).to_be_focused()
+    _tab_to(page, page.get_by_role("link", name=re.compile("Je n'ai pas de compte")))
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_text("Étape 1 sur 5")).to_be_visible()
+    _tab_to(page, page.get_by_label("Nom", exact=True))
+    page.keyboard.type("Rakotomalala")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Fanja")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("textbox", name=re.compile("N° de téléphone portable"))).to_be_focused()
+    page.keyboard.type("06 11 11 11 11")
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_text("Étape 2 sur 5")).to_be_visible()
+    _tab_to(page, page.get_by_label("Code de sécurité"))
+    page.keyboard.type(_read_code(sms_folder))
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_text("Étape 3 sur 5")).to_be_visible()
+    radio = page.get_by_label("Je suis le représentant légal de cet élève", exact=True)
+    _tab_to(page, radio)
+    page.keyboard.press("Space")
+    expect(radio).to_be_checked()
+    _tab_to(page, page.get_by_role("textbox", name="Jour"))
+    page.keyboard.type("03")
+    page.keyboard.press("Tab")
+    page.keyboard.type("09")
+    page.keyboard.press("Tab")
+    page.keyboard.type("2012")
+    _tab_to(page, page.get_by_role("button", name="Confirmer"))
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_text("Étape 4 sur 5")).to_be_visible()
+    _tab_to(page, page.get_by_label("Mot de passe", exact=True))
+    page.keyboard.type("Cartable-Vert-2024!")
+    _tab_to(page, page.get_by_label("Confirmation du mot de passe", exact=True))
+    page.keyboard.type("Cartable-Vert-2024!")
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_text("Votre compte a été activé avec succès")).to_be_visible()
+    _tab_to(page, page.get_by_role("link", name="Accéder à mes services"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes services")
+
+
+def test_the_session_warns_before_it_ends_and_can_be_extended(page, live_server, school,
+                                                               sms_folder, settings):
+    settings.SESSION_EXPIRY_WARNING_SECONDS = 120
+    page.set_viewport_size(VIEWPORTS["360px"])
+    page.clock.install()
+    page.goto(live_server.url + "/activation/")
+    page.get_by_label("Nom", exact=True).fill("Rakotomalala")
+    page.get_by_label("Prénom", exact=True).fill("Fanja")
+    page.get_by_role("textbox", name=re.compile("N° de téléphone portable")).fill("0611111111")
+    page.get_by_role("button", name="Suivant").click()
+    expect(page.get_by_text("Étape 2 sur 5")).to_be_visible()
+    flow = Flow.objects.get()
+    before = flow.expires_at
+    warning = page.get_by_role("alert").filter(has_text="Votre session va bientôt expirer")
+    expect(warning).to_have_count(0)
+
+    lifetime = settings.SESSION_COOKIE_AGE
+    page.clock.run_for((lifetime - 119) * 1000)  # two minutes left: the warning, read at once
+    expect(warning).to_be_visible()
+    assert_no_blocking(page)
+    page.get_by_role("button", name=re.compile("^Prolonger de 30 minutes")).click()
+    box = page.locator("#time-limit")
+    expect(box.get_by_role("heading")).to_have_text("Session prolongée")
+    expect(box.get_by_role("button", name=re.compile("^Prolonger"))).to_be_hidden()
+    flow.refresh_from_db()
+    assert flow.expires_at > before
+
+    # Left alone to the end: the page says that the session has expired.
+    page.clock.run_for(lifetime * 1000)
+    expect(box.get_by_role("heading")).to_have_text("Votre session a expiré")
+    expect(box.get_by_text("Votre session a expiré après une période sans action.")).to_be_visible()
+
+
+def assert_no_blocking(page) -> None:
+    found = [v for v in violations(page) if v.get("impact") in STRICT_IMPACTS]
+    assert not found, describe(found)

@@ -1,0 +1,71 @@
+/*
+ * Warns before the session's idle lifetime ends and lets the person extend it (RGAA 13.1,
+ * WCAG 2.2.1; issue 13 §2). The box is templates/components/time_limit.html: shown
+ * `data-warn-seconds` before `data-seconds` have passed since the page loaded (every request
+ * renews the session); « Prolonger » posts to the keep-alive URL with fetch (the form works
+ * without this script too), starts the count again and says so in the box (an alert: read at
+ * once) before hiding it; when the time is up the box says that the session has expired.
+ */
+(function () {
+  "use strict";
+
+  var box = document.getElementById("time-limit");
+  if (!box) {
+    return;
+  }
+  var EXTENDED_SHOWN_MS = 6000;
+  var warning = box.querySelector("[data-time-limit-warning]");
+  var title = box.querySelector("[data-time-limit-title]");
+  var warningTitle = title.textContent;
+  var form = box.querySelector("form");
+  var seconds = parseInt(box.getAttribute("data-seconds"), 10);
+  var warnSeconds = parseInt(box.getAttribute("data-warn-seconds"), 10);
+  var warnTimer = null;
+  var expireTimer = null;
+
+  function schedule(lifetime) {
+    window.clearTimeout(warnTimer);
+    window.clearTimeout(expireTimer);
+    warnTimer = window.setTimeout(function () {
+      title.textContent = warningTitle;
+      warning.hidden = false;
+      box.hidden = false;
+    }, Math.max(0, lifetime - warnSeconds) * 1000);
+    expireTimer = window.setTimeout(expired, lifetime * 1000);
+  }
+
+  function expired() {
+    box.hidden = false;
+    title.textContent = box.getAttribute("data-expired-title");
+    warning.hidden = true;
+    box.querySelector("[data-time-limit-expired]").hidden = false;
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      headers: {"Accept": "application/json"},
+      credentials: "same-origin"
+    }).then(function (response) {
+      if (!response.ok) {
+        throw new Error(String(response.status));
+      }
+      return response.json();
+    }).then(function (data) {
+      warning.hidden = true;
+      title.textContent = box.getAttribute("data-extended-title");
+      schedule(data.seconds);
+      window.setTimeout(function () {
+        if (warning.hidden) {
+          box.hidden = true;
+        }
+      }, EXTENDED_SHOWN_MS);
+    }).catch(function () {
+      form.submit();
+    });
+  });
+
+  schedule(seconds);
+})();
