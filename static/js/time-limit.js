@@ -2,9 +2,10 @@
  * Warns before the session's idle lifetime ends and lets the person extend it (RGAA 13.1,
  * WCAG 2.2.1; issue 13 §2). The box is templates/components/time_limit.html: shown
  * `data-warn-seconds` before `data-seconds` have passed since the page loaded (every request
- * renews the session); « Prolonger » posts to the keep-alive URL with fetch (the form works
- * without this script too), starts the count again and says so in the box (an alert: read at
- * once) before hiding it; when the time is up the box says that the session has expired.
+ * renews the session); « Prolonger » posts to the keep-alive URL (with the header it
+ * requires), starts the count again and says so in the box (an alert: read at once) before
+ * hiding it; when the time is up, or the keep-alive fails, the box says that the session has
+ * expired.
  */
 (function () {
   "use strict";
@@ -17,7 +18,7 @@
   var warning = box.querySelector("[data-time-limit-warning]");
   var title = box.querySelector("[data-time-limit-title]");
   var warningTitle = title.textContent;
-  var form = box.querySelector("form");
+  var button = box.querySelector("[data-keep-alive]");
   var seconds = parseInt(box.getAttribute("data-seconds"), 10);
   var warnSeconds = parseInt(box.getAttribute("data-warn-seconds"), 10);
   var warnTimer = null;
@@ -41,12 +42,10 @@
     box.querySelector("[data-time-limit-expired]").hidden = false;
   }
 
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    fetch(form.action, {
+  button.addEventListener("click", function () {
+    fetch(button.getAttribute("data-keep-alive"), {
       method: "POST",
-      body: new FormData(form),
-      headers: {"Accept": "application/json"},
+      headers: {"Accept": "application/json", "X-EduConnect-Keep-Alive": "1"},
       credentials: "same-origin"
     }).then(function (response) {
       if (!response.ok) {
@@ -63,7 +62,7 @@
         }
       }, EXTENDED_SHOWN_MS);
     }).catch(function () {
-      form.submit();
+      expired();
     });
   });
 

@@ -31,10 +31,9 @@ def test_the_pages_of_a_flow_warn_before_the_session_ends(driver, family, settin
     assert box.has_attr("hidden")  # shown by the script, warn_seconds before the end
     assert box["data-seconds"] == str(settings.SESSION_COOKIE_AGE)
     assert box["data-warn-seconds"] == "90"
-    form = box.find("form")
-    assert form["action"] == KEEP_ALIVE and form.find("button").get_text().startswith(
-        "Prolonger de 30 minutes")
-    assert form.find("input", attrs={"name": "next"})["value"] == driver.url("code")
+    button = box.find("button")
+    assert button["data-keep-alive"] == KEEP_ALIVE
+    assert button.get_text().startswith("Prolonger de 30 minutes")
 
 
 def test_prolonger_pushes_back_this_browsers_flow_within_its_maximum_age(driver, family,
@@ -47,12 +46,12 @@ def test_prolonger_pushes_back_this_browsers_flow_within_its_maximum_age(driver,
 
     # Someone else posting the keep-alive changes nothing.
     with freeze_time(start + datetime.timedelta(minutes=20)):
-        Client().post(KEEP_ALIVE, HTTP_ACCEPT="application/json")
+        Client().post(KEEP_ALIVE, HTTP_X_EDUCONNECT_KEEP_ALIVE="1")
     flow.refresh_from_db()
     assert flow.expires_at == start + datetime.timedelta(minutes=30)
 
     with freeze_time(start + datetime.timedelta(minutes=28)):
-        response = driver.client.post(KEEP_ALIVE, HTTP_ACCEPT="application/json")
+        response = driver.client.post(KEEP_ALIVE, HTTP_X_EDUCONNECT_KEEP_ALIVE="1")
     assert response.status_code == 200
     assert response.json() == {"seconds": settings.SESSION_COOKIE_AGE}
     flow.refresh_from_db()
@@ -64,17 +63,17 @@ def test_prolonger_pushes_back_this_browsers_flow_within_its_maximum_age(driver,
     # Kept alive again and again: never beyond the kind's maximum age (2 hours).
     for minute in (55, 80, 105):
         with freeze_time(start + datetime.timedelta(minutes=minute)):
-            driver.client.post(KEEP_ALIVE, HTTP_ACCEPT="application/json")
+            driver.client.post(KEEP_ALIVE, HTTP_X_EDUCONNECT_KEEP_ALIVE="1")
     flow.refresh_from_db()
     assert flow.expires_at == start + datetime.timedelta(hours=2)
 
 
-def test_prolonger_without_javascript_comes_back_to_the_page(driver, family):
+def test_the_keep_alive_needs_its_header_and_a_post(driver, family):
+    """Without the header a page's script sends (a cross-site form could not send it), nothing
+    is touched."""
     _start(driver, family)
-    response = driver.client.post(KEEP_ALIVE, {"next": driver.url("code")})
-    assert response.status_code == 302 and response["Location"] == driver.url("code")
-    # Another site as `next`: back to the home page, never away.
-    response = driver.client.post(KEEP_ALIVE, {"next": "https://example.org/"})
-    assert response["Location"] == "/"
-    assert driver.client.get(KEEP_ALIVE).status_code == 405
+    before = Flow.objects.get(pk=driver.flow_id).expires_at
+    assert driver.client.post(KEEP_ALIVE).status_code == 400
+    assert driver.client.get(KEEP_ALIVE, HTTP_X_EDUCONNECT_KEEP_ALIVE="1").status_code == 405
+    assert Flow.objects.get(pk=driver.flow_id).expires_at == before
     assert reverse("session_keep_alive") == KEEP_ALIVE
