@@ -27,6 +27,7 @@ from core.flows import (
     flow_form_refused,
     flow_home,
     flow_redirect_to_step,
+    flow_session_rotate,
     flow_view,
     session_flow_ids,
 )
@@ -112,6 +113,12 @@ def start(request):
             )
         except services.ActivationRefused as refusal:
             form.add_error(None, refusal.message)
+            if refusal.retry_after:
+                # Too many codes asked from this address: the same page, as a 429.
+                response = render(request, "activation/identity.html",
+                                  _step_context("identity", form), status=429)
+                response["Retry-After"] = str(refusal.retry_after)
+                return response
         else:
             flow_bind(request, flow, secret)
             return redirect("activation:code", flow_id=flow.id)
@@ -161,6 +168,7 @@ def code(request, flow: Flow):
             except services.ActivationRefused as refusal:
                 form.add_error("code", refusal.message)
             else:
+                flow_session_rotate(request)
                 return flow_home(flow)
         return flow_form_refused(request, flow, form)
     form = flow_form(request, flow, CodeForm)
@@ -307,8 +315,13 @@ def password(request, flow: Flow):
 def done(request, flow: Flow):
     if flow.status != FlowStatus.COMPLETED:
         return flow_home(flow)
-    context = _step_context("done", None, flow=flow, account=flow.account)
-    context["page_title"] = _titled(_("Votre compte a été activé avec succès"))
+    # Issue 11 §2: the records were attached to the account the family already had (no
+    # password was chosen, no session opened): the page says so and leads to the sign-in.
+    attached = ActivationData.of(flow).attach_account_id is not None
+    context = _step_context("done", None, flow=flow, account=flow.account, attached=attached)
+    context["page_title"] = _titled(
+        _("Vos enfants ont été rattachés à votre compte") if attached
+        else _("Votre compte a été activé avec succès"))
     context["services_url"] = reverse("services_portal:my_services")
     # A service sent this person to sign in (OpenID Connect): offer to go back to it.
     context["service_return"] = service_return(request)

@@ -76,6 +76,34 @@ class EventKind(models.TextChoices):
     RESPONSIBILITY_LEGAL_CHANGED = "pupils.link_legal_changed", _(
         "« Représentant légal » modifié par l'établissement"
     )
+    # « Mes enfants » (issue 11): accounts merged, children attached to an account.
+    ACCOUNTS_MERGED = "families.accounts_merged", _(
+        "Comptes regroupés : les enfants d'un autre compte ont été ajoutés à ce compte"
+    )
+    ACCOUNT_CLOSED_BY_MERGE = "families.account_closed_by_merge", _(
+        "Compte fermé : ses enfants ont été ajoutés à un autre compte (regroupement)"
+    )
+    ACCOUNTS_MERGE_REFUSED = "families.accounts_merge_refused", _(
+        "Regroupement de comptes refusé"
+    )
+    CHILDREN_ATTACHED = "families.children_attached", _(
+        "Nouvel enfant rattaché au compte"
+    )
+    CHILD_ATTACH_CODE_SENT = "families.child_attach_code_sent", _(
+        "Ajout d'un enfant : code envoyé par SMS"
+    )
+    CHILD_ATTACH_CODE_NOT_SENT = "families.child_attach_code_not_sent", _(
+        "Ajout d'un enfant : aucun SMS envoyé (aucune fiche trouvée, ou envoi trop rapproché)"
+    )
+    CHILD_ATTACH_CODE_REJECTED = "families.child_attach_code_rejected", _(
+        "Ajout d'un enfant : code de sécurité erroné"
+    )
+    CHILD_ATTACH_TOO_MANY_CODES = "families.child_attach_too_many_codes", _(
+        "Ajout d'un enfant : trop de codes erronés"
+    )
+    CHILD_ATTACH_CODE_VERIFIED = "families.child_attach_code_verified", _(
+        "Ajout d'un enfant : code de sécurité vérifié"
+    )
     # Back-office.
     BACKOFFICE_SIGNED_IN = "backoffice.signed_in", _("Connexion au back-office")
     BACKOFFICE_SIGN_IN_FAILED = "backoffice.sign_in_failed", _(
@@ -209,6 +237,10 @@ class EventKind(models.TextChoices):
         "Réponse envoyée à une demande d'assistance"
     )
     ASSISTANCE_REQUEST_CLOSED = "assistance.request_closed", _("Demande d'assistance close")
+    # The outbox (issue 12 §2): a message retried until it was no longer worth sending.
+    MESSAGE_EXPIRED = "notifications.message_expired", _(
+        "SMS ou courriel non envoyé à temps (expiré)"
+    )
     # Demo data (DEBUG only).
     DEMO_ACCOUNT_CREATED = "demo_account_created", _("Compte de démonstration créé")
     DEMO_ACCOUNT_RESET = "demo_account_reset", _("Compte de démonstration réinitialisé")
@@ -219,6 +251,15 @@ class EventKind(models.TextChoices):
     )
     OIDC_REFUSED = "oidc.refused", _("Demande d'un service refusée (OpenID Connect)")
     OIDC_LOGOUT = "oidc.logout", _("Déconnexion demandée par un service (OpenID Connect)")
+    # Issue 9 §1: school letters (pupils.letters): the run, each account's letter, the file.
+    LETTER_RUN_REQUESTED = "letters.run_requested", _("Lettres demandées par l'établissement")
+    LETTER_RUN_DONE = "letters.run_done", _("Lettres de l'établissement produites")
+    LETTER_RUN_FAILED = "letters.run_failed", _("Échec de la production des lettres")
+    LETTER_ISSUED = "letters.issued", _(
+        "Lettre émise : identifiant et mot de passe provisoire"
+    )
+    LETTER_FILE_DOWNLOADED = "letters.file_downloaded", _("PDF des lettres téléchargé")
+    LETTER_FILE_DELETED = "letters.file_deleted", _("PDF des lettres supprimé")
 
 
 # A key named so, at any depth of `data`, is refused (facts about them, such as

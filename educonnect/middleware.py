@@ -1,16 +1,45 @@
 """Middleware of the project as a whole (installed by settings.py).
 
-`DebugNotFoundMiddleware` (DEBUG only, issue 13 §6): in the demo, an unknown URL or a view's
-Http404 shows the product's French « Page introuvable » (templates/errors/404.html, the page
-production serves through handler404), not Django's English technical page — a family trying
-the demo on a phone should meet the real page. Cost: one URL resolution more per request, in
-DEBUG only.
+- `PermissionsPolicyMiddleware`: response headers the project sets on every answer that
+  Django and django-csp do not.
+- `DebugNotFoundMiddleware` (DEBUG only, issue 13 §6): in the demo, an unknown URL or a view's
+  Http404 shows the product's French « Page introuvable » (templates/errors/404.html, the page
+  production serves through handler404), not Django's English technical page. Cost: one URL
+  resolution more per request, in DEBUG only.
 """
 
+from django.conf import settings
 from django.http import Http404
 from django.urls import Resolver404, resolve
 
 from .views import page_not_found
+
+
+def permissions_policy_header(policy: dict[str, list[str]]) -> str:
+    """The Permissions-Policy header's value for `policy` ({feature: [origins]}).
+
+    An empty list forbids the feature everywhere (`camera=()`); "self" and "*" are written
+    bare, any other origin quoted (Structured Fields, W3C Permissions Policy §5).
+    """
+    parts = []
+    for feature, origins in policy.items():
+        written = " ".join(o if o in {"self", "*"} else f'"{o}"' for o in origins)
+        parts.append(f"{feature}=({written})")
+    return ", ".join(parts)
+
+
+class PermissionsPolicyMiddleware:
+    """Adds PERMISSIONS_POLICY (settings) to every response that has none of its own."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.value = permissions_policy_header(settings.PERMISSIONS_POLICY)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.value:
+            response.headers.setdefault("Permissions-Policy", self.value)
+        return response
 
 
 class DebugNotFoundMiddleware:
