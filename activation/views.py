@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from phonenumber_field.phonenumber import to_python
 
 from accounts.authn import SignInMethod, service_return, sign_in_methods_record
 from accounts.password_policy import password_rules_for_js, personal_parts, rule_results, strength
@@ -81,7 +82,8 @@ def _identity_typed_in(request) -> dict:
     if flow is None:
         return {}
     data = ActivationData.of(flow)
-    phone = flow.phone.as_national if flow.phone else ""
+    number = to_python(str(flow.phone or ""))
+    phone = number.as_national if number and number.is_valid() else str(flow.phone or "")
     return {"last_name": data.last_name, "first_name": data.first_name, "phone": phone}
 
 
