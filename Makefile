@@ -1,10 +1,14 @@
 # Two commands do all the set-up on a fresh machine that has Python 3.11:
 #   make demo   — environment, install, SQLite demo with sample roster and accounts, serve on :8000
+#                 (another port: make demo PORT=8080; the printed URLs and the links in
+#                 e-mails follow it)
 #   make test   — environment, install, run the tests
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN = $(VENV)/bin
-DEMO_ENV = DJANGO_DEBUG=true
+PORT ?= 8000
+DEMO_SITE_URL ?= http://127.0.0.1:$(PORT)
+DEMO_ENV = DJANGO_DEBUG=true EDUCONNECT_SITE_URL=$(DEMO_SITE_URL)
 
 .PHONY: install peers demo test lint bench clean
 
@@ -20,7 +24,7 @@ demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input
 	$(DEMO_ENV) $(BIN)/python manage.py import_roster demo/roster.csv
 	$(DEMO_ENV) $(BIN)/python manage.py demo_accounts
-	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # The real peers of the SSO tests (tests/peers/*/, npm projects with a lock file), when npm
 # is installed; without it those tests are skipped with their reason (a failure under CI=true).

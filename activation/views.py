@@ -7,6 +7,8 @@ POST ends in a redirect, a refused one with its errors kept for the next GET, so
 refresh never sends a code or a date twice.
 """
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -15,6 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from phonenumber_field.phonenumber import to_python
 
 from accounts.authn import (
     SignInMethod,
@@ -25,6 +28,7 @@ from accounts.authn import (
 from accounts.password_policy import password_rules_for_js, personal_parts, rule_results, strength
 from core.flows import (
     flow_bind,
+    flow_for_request,
     flow_form,
     flow_form_refused,
     flow_home,
@@ -83,6 +87,23 @@ def _titled(title: str) -> str:
 # --- Step 1 ------------------------------------------------------------------------------
 
 
+def _identity_typed_in(request) -> dict:
+    """« Précédent » from a later step (`?reprendre=<flow id>`, issue 13 §3): step 1 shows
+    again what was typed in that flow (names, number in national form) — only for a flow this
+    browser started; anything else is a blank form, as before."""
+    try:
+        flow_id = uuid.UUID(request.GET.get("reprendre", ""))
+    except ValueError:
+        return {}
+    flow = flow_for_request(request, flow_id=flow_id, kind=SMS_ACTIVATION)
+    if flow is None:
+        return {}
+    data = ActivationData.of(flow)
+    number = to_python(str(flow.phone or ""))
+    phone = number.as_national if number and number.is_valid() else str(flow.phone or "")
+    return {"last_name": data.last_name, "first_name": data.first_name, "phone": phone}
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def start(request):
@@ -91,7 +112,7 @@ def start(request):
     already: it is sent to « Mes services »."""
     if request.user.is_authenticated and not request.user.is_staff:
         return redirect("services_portal:my_services")
-    form = IdentityForm(request.POST or None)
+    form = IdentityForm(request.POST or None, initial=_identity_typed_in(request))
     if request.method == "POST" and form.is_valid():
         recent = activation_flow_just_started(
             flow_ids=session_flow_ids(request),

@@ -193,6 +193,32 @@ def session_flow_ids(request: HttpRequest) -> list[str]:
     return list(request.session.get(SESSION_FLOWS, {}))
 
 
+def flows_keep_alive(*, request: HttpRequest, now: datetime.datetime | None = None) -> int:
+    """« Prolonger » (issue 13 §2, RGAA 13.1: a time limit can be extended): push back the
+    idle expiry of the open, live flows this browser started, each within its kind's maximum
+    age, as an action would. Returns how many were pushed back. One transaction; at most
+    MAX_FLOWS_PER_SESSION rows, by primary key. Not journaled: it changes no state a
+    person or the helpdesk acts on."""
+    bound = request.session.get(SESSION_FLOWS, {})
+    if not bound:
+        return 0
+    now = now or timezone.now()
+    known = {kind.name for kind in registered_kinds()}
+    touched = 0
+    with transaction.atomic():
+        rows = (Flow.objects.select_for_update()
+                .filter(pk__in=list(bound)[-MAX_FLOWS_PER_SESSION:], status=FlowStatus.OPEN,
+                        expires_at__gt=now, kind__in=known))
+        for flow in rows:
+            if not secrets.compare_digest(_hash_secret(bound[str(flow.pk)]),
+                                          flow.session_secret_hash):
+                continue
+            flow_touch(flow, now=now)
+            flow.save(update_fields=["updated_at", "expires_at"])
+            touched += 1
+    return touched
+
+
 def flow_for_request(request: HttpRequest, *, flow_id: UUID, kind: FlowKind) -> Flow | None:
     """The flow of `kind` with this id if this browser started it, else None (unknown id,
     another browser's flow, another kind, or a session that ended: no difference).

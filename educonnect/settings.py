@@ -93,6 +93,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
+# The demo shows the product's French 404, not Django's technical page (issue 13 §6).
+if DEBUG:
+    MIDDLEWARE.append("educonnect.middleware.DebugNotFoundMiddleware")
 
 ROOT_URLCONF = "educonnect.urls"
 WSGI_APPLICATION = "educonnect.wsgi.application"
@@ -161,6 +164,9 @@ SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 # Absolute lifetime: a session dies this long after sign-in, whatever the activity.
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=8 * 60 * 60)
+# Pages of a signed-in family or of a flow warn this long before the idle lifetime ends, with
+# « Prolonger » (RGAA 13.1 asks for at least 20 seconds to react; issue 13 §2).
+SESSION_EXPIRY_WARNING_SECONDS = env.int("SESSION_EXPIRY_WARNING_SECONDS", default=120)
 SESSION_COOKIE_NAME = "educonnect_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -290,6 +296,11 @@ WHITENOISE_USE_FINDERS = True  # serve straight from the apps in the demo and in
 # Without a broker, tasks run eagerly inside the request's process (demo only).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Eager tasks still open a producer: kombu's in-memory transport, so that the demo
+    # neither looks for a broker on localhost nor warns « No hostname was supplied »
+    # (issue 13 §6). `check --deploy` still refuses running without a broker (E004).
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True

@@ -1,6 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from . import pages, views
+
+# The footer's pages (educonnect/pages.py): French paths, as a State site publishes them.
+page_patterns = [
+    path("accessibilite/", pages.accessibility, name="accessibility"),
+    path("mentions-legales/", pages.legal_notice, name="legal_notice"),
+    path("donnees-personnelles/", pages.personal_data, name="personal_data"),
+    path("gestion-des-cookies/", pages.cookies, name="cookies"),
+    path("plan-du-site/", pages.site_map, name="site_map"),
+    path("aide/", pages.help_page, name="help"),
+    path("aide/mot-de-passe/", pages.password_help, name="password_help"),
+]
+
 urlpatterns = [
     path("", include("accounts.urls")),
     path("activation/", include("activation.urls")),
@@ -11,7 +24,9 @@ urlpatterns = [
     path("idp/", include("saml_idp.urls")),
     path("notifications/", include("notifications.urls")),
     path("assistance/", include("assistance.urls")),
+    path("session/prolonger/", views.session_keep_alive, name="session_keep_alive"),
     path("gestion/", admin.site.urls),
+    path("", include((page_patterns, "pages"))),
     # OpenID Connect provider: /.well-known/openid-configuration and /oidc/… (oidc_idp).
     path("", include("oidc_idp.urls")),
 ]

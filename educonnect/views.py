@@ -1,4 +1,11 @@
+from django.conf import settings
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from core.flows import flows_keep_alive
 
 
 def csrf_failure(request, reason=""):
@@ -17,3 +24,27 @@ def page_not_found(request, exception):
 
 def server_error(request):
     return render(request, "errors/500.html", status=500)
+
+
+KEEP_ALIVE_HEADER = "X-EduConnect-Keep-Alive"
+
+
+@never_cache
+@csrf_exempt
+@require_POST
+def session_keep_alive(request):
+    """« Prolonger » of the time-limit warning (templates/components/time_limit.html, issue
+    13 §2): the request itself renews the session's idle lifetime (SESSION_SAVE_EVERY_REQUEST;
+    never its absolute one), and this browser's open flows are pushed back like an action.
+    Answers {"seconds": the new idle lifetime}.
+
+    No CSRF token, so that the warning's markup is the same on every page of a session (the
+    flows' « not found » pages must not differ by a token): a cross-site page cannot use it,
+    since the session cookie (SameSite=Lax) is not sent on a cross-site POST and the required
+    header makes a cross-origin fetch ask a CORS preflight this site never grants. At worst
+    it keeps alive what the caller's own session already holds. Without the header: 400."""
+    if request.headers.get(KEEP_ALIVE_HEADER) != "1":
+        return HttpResponseBadRequest()
+    flows_keep_alive(request=request)
+    request.session.modified = True
+    return JsonResponse({"seconds": settings.SESSION_COOKIE_AGE})

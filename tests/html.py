@@ -39,12 +39,23 @@ def main(page: BeautifulSoup) -> Tag:
     return mains[0]
 
 
+def _shown(element: Tag) -> bool:
+    """Neither hidden (the `hidden` attribute, on it or an ancestor) nor an empty live region
+    waiting for a script to fill it (the time-limit warning, the password's summary)."""
+    if element.has_attr("hidden") or any(p.has_attr("hidden") for p in element.parents
+                                         if isinstance(p, Tag)):
+        return False
+    return bool(text(element))
+
+
 def alerts(page: BeautifulSoup | Tag) -> list[Tag]:
-    return page.find_all(attrs={"role": "alert"})
+    """The alerts a person is shown (role="alert")."""
+    return [e for e in page.find_all(attrs={"role": "alert"}) if _shown(e)]
 
 
 def statuses(page: BeautifulSoup | Tag) -> list[Tag]:
-    return page.find_all(attrs={"role": "status"})
+    """The statuses a person is shown (role="status")."""
+    return [e for e in page.find_all(attrs={"role": "status"}) if _shown(e)]
 
 
 def messages(page: BeautifulSoup | Tag) -> list[str]:

@@ -1,6 +1,6 @@
 """Forms of « Mon compte »: parse what people type, say in French what is wrong and how to
 fix it. EduConnectForm (core.forms): text fields render through the DSFR snippets; the
-password fields through their own markup (templates/accounts/my_account/_new_password.html
+password fields through their own markup (templates/components/new_password.html
 and components/password_field.html), which each input's aria-describedby points at."""
 
 from django import forms

@@ -3,8 +3,11 @@
  *
  * The server renders the same checklist and says the same things without JavaScript; the
  * rules come from accounts/password_policy.py through the "password-rules-config" JSON
- * script, so browser and server never disagree. Messages live in aria-live="polite" groups:
- * only the text that changes (a rule's state, the strength word) is announced.
+ * script, so browser and server never disagree. The checklist is not a live region (a
+ * screen reader would read the whole list at every keystroke): once typing pauses
+ * (ANNOUNCE_DELAY_MS), a short summary — rules met out of rules, strength word — is written
+ * into the field's role="status" node (templates/components/new_password.html). The page
+ * always starts neutral: after a refused submit the fields are empty, so are the states.
  */
 (function () {
   "use strict";
@@ -58,7 +61,41 @@
     }
   }
 
+  var ANNOUNCE_DELAY_MS = 1200;
+  function resetState(node) {
+    node.classList.remove("fr-message--valid", "fr-message--error");
+    node.classList.add("fr-message--info");
+    var state = node.querySelector("[data-rule-state]");
+    if (state) {
+      state.textContent = "";
+    }
+  }
+
   var group = document.getElementById("id_password_error");
+  var statusNode = document.getElementById("id_password_status");
+  var announceTimer = null;
+
+  function announce(met, total, word, leaks) {
+    if (!statusNode) {
+      return;
+    }
+    window.clearTimeout(announceTimer);
+    announceTimer = window.setTimeout(function () {
+      var text = "";
+      if (password.value) {
+        text = (statusNode.getAttribute("data-summary") || "")
+          .replace("%(ok)s", String(met))
+          .replace("%(total)s", String(total))
+          .replace("%(level)s", word.toLowerCase());
+        if (leaks) {
+          text += " " + (statusNode.getAttribute("data-personal") || "");
+        }
+      }
+      if (statusNode.textContent !== text) {
+        statusNode.textContent = text;
+      }
+    }, ANNOUNCE_DELAY_MS);
+  }
   var strengthNode = group.querySelector("[data-strength]");
   var personalNode = group.querySelector('[data-rule="personal"]');
   var personal = config.personal || [];
@@ -67,18 +104,24 @@
     var value = password.value;
     var results = checks(value);
     var all = true;
+    var met = 0;
     config.rules.forEach(function (rule) {
       var node = group.querySelector('[data-rule="' + rule.key + '"]');
       if (node) {
-        setState(node, results[rule.key]);
+        if (value) {
+          setState(node, results[rule.key]);
+        } else {
+          resetState(node);
+        }
       }
       all = all && results[rule.key];
+      met += results[rule.key] ? 1 : 0;
     });
     var folded = nameKey(value);
     var leaks = personal.some(function (part) { return folded.indexOf(part) !== -1; });
     if (personalNode) {
       // The DSFR's .fr-message sets display, which the hidden attribute cannot beat.
-      personalNode.classList.toggle("fr-hidden", !leaks);
+      personalNode.classList.toggle("fr-hidden", !leaks || !value);
     }
     var word = config.words.weak;
     if (all && !leaks) {
@@ -90,6 +133,7 @@
     if (strengthNode.textContent !== word) {
       strengthNode.textContent = word;
     }
+    announce(met, config.rules.length, word, leaks && Boolean(value));
     updateConfirmation();
   }
 
@@ -122,7 +166,14 @@
   if (confirmation) {
     confirmation.addEventListener("input", updateConfirmation);
   }
+  // A browser may restore typed values (back button): start from what the field holds.
   if (password.value) {
     update();
   }
+  // Returning through the back-forward cache shows a page as it was left: start again.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) {
+      update();
+    }
+  });
 })();

@@ -17,6 +17,8 @@ from accounts.hashers import EduConnectArgon2Hasher
 from accounts.models import AccountKind, AccountState
 from accounts.views import sign_in
 from core.models import JournalEvent
+from educonnect.urls import page_patterns
+from educonnect.views import session_keep_alive
 from tests import html as h
 from tests.factories import DEFAULT_PASSWORD, AccountFactory
 
@@ -34,14 +36,20 @@ def _stub(request):  # pragma: no cover - only its URL matters
 
 # URL configurations for the « Je n'ai pas de compte » link: with and without the activation
 # flow, whatever the state of the real one being built.
+# Every page's frame links to the footer's pages (educonnect.pages).
+site_pages = path("", include((page_patterns, "pages")))
 urls_with_activation = [
     path("", include("accounts.urls")),
     path("services/", include("services_portal.urls")),
     path("activation/", include(([path("", _stub, name="start")], "activation"))),
+    site_pages,
+    path("session/prolonger/", session_keep_alive, name="session_keep_alive"),
 ]
 urls_without_activation = [
     path("", include("accounts.urls")),
     path("services/", include("services_portal.urls")),
+    site_pages,
+    path("session/prolonger/", session_keep_alive, name="session_keep_alive"),
 ]
 
 

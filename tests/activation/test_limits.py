@@ -139,7 +139,7 @@ def test_a_flow_whose_session_ended_gets_a_page_saying_what_to_do(driver, family
     response = driver.client.get(driver.url("code"))
     assert response.status_code == 404
     page = text(response)
-    assert "Cette page d'activation n'est pas disponible" in page
+    assert "Cette activation a expiré ou n'est pas disponible dans ce navigateur" in page
     assert "Recommencer l'activation" in page
 
 

@@ -136,10 +136,12 @@ def test_whole_flow_from_sign_in_to_my_services(page, live_server, sms_folder, f
     # Step 5: the identifier, then « Mes services » with both children.
     expect(page.get_by_text("Votre compte a été activé avec succès")).to_be_visible()
     identifier = page.locator("#identifier").inner_text()
-    assert re.fullmatch(r"m\.sainteloi\d{2}", identifier)
+    # In the one form the letters, « Mes services » and « Mon compte » print (issue 13 §3).
+    assert re.fullmatch(r"M\.SAINTELOI\d{2}", identifier)
     assert_accessible(page)
     page.get_by_role("link", name="Accéder à mes services").click()
     expect(page.get_by_role("heading", name="Mes services", exact=True)).to_be_visible()
+    expect(page.get_by_text(f"Votre identifiant ÉduConnect : {identifier}")).to_be_visible()
     expect(page.get_by_text("Maëlys")).to_be_visible()
     expect(page.get_by_text("Kenzo")).to_be_visible()
     assert_accessible(page)

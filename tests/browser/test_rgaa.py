@@ -1,0 +1,423 @@
+"""RGAA checks of every page (issue 13 §7), in Chromium with axe, at 360 px (a phone) and at
+1280 px: the portal's pages fail on any moderate, serious or critical violation, the
+back-office's on serious or critical ones (moderate ones are printed). Error states are
+included, and after each refused submit the focus must be on the error summary (RGAA 11.10).
+At 360 px no page of the portal, and no result or account page of the back-office, scrolls
+sideways (RGAA 10.11).
+
+One live server (pytest-django's, session-wide) and one browser (pytest-playwright's,
+session-wide); each test opens one context at its viewport and walks its list of pages, so
+the whole module costs a few database flushes, not one per page.
+"""
+
+import datetime
+import re
+import time
+import uuid
+
+import pytest
+from django.urls import reverse
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
+
+from accounts.models import StaffRole
+from backoffice.services import staff_create
+from core.models import Flow
+from notifications.sms import FileSMSBackend
+from tests.browser.a11y import BLOCKING_IMPACTS, STRICT_IMPACTS, describe, violations
+from tests.factories import (
+    AcademyFactory,
+    AccountFactory,
+    EstablishmentFactory,
+    GuardianRecordFactory,
+    PupilFactory,
+    ResponsibilityFactory,
+)
+
+VIEWPORTS = {"360px": {"width": 360, "height": 740}, "1280px": {"width": 1280, "height": 900}}
+PASSWORD = "Goyave-Sucree-2024!"
+STAFF_PASSWORD = "Rentree-Scolaire-2026!"
+CODE_IN_SMS = re.compile(r"code de sécurité est ([A-Z0-9]{6})")
+
+# Every page a visitor reaches without an account (the footer's pages included).
+ANONYMOUS_PAGES = [
+    "/",
+    "/connexion/representant-legal/",
+    "/connexion/eleve/",
+    "/activation/",
+    "/identifiant-oublie/",
+    "/identifiant-oublie/sms/",
+    "/identifiant-oublie/mail/",
+    "/mot-de-passe-oublie/",
+    "/assistance/",
+    "/accessibilite/",
+    "/mentions-legales/",
+    "/donnees-personnelles/",
+    "/gestion-des-cookies/",
+    "/plan-du-site/",
+    "/aide/",
+    "/aide/mot-de-passe/",
+    "/cette-page-n-existe-pas/",
+    f"/activation/{uuid.uuid4()}/code/",
+    f"/mot-de-passe-oublie/{uuid.uuid4()}/code/",
+]
+# A family's pages once signed in.
+SIGNED_IN_PAGES = [
+    "/services/",
+    "/services/mes-enfants/",
+    "/mon-compte/",
+    "/mon-compte/mot-de-passe/",
+    "/mon-compte/adresse-mail/",
+    "/mon-compte/telephone/",
+]
+# Forms refused when sent empty: (page, button).
+EMPTY_SUBMITS = [
+    ("/connexion/representant-legal/", "Se connecter"),
+    ("/activation/", "Suivant"),
+    ("/identifiant-oublie/sms/", "Recevoir mon identifiant"),
+    ("/mot-de-passe-oublie/", "Suivant"),
+    ("/assistance/", "Envoyer ma demande"),
+]
+
+
+@pytest.fixture
+def sms_folder(settings, tmp_path):
+    settings.SMS_BACKEND = "notifications.sms.FileSMSBackend"
+    settings.SMS_FILE_PATH = tmp_path / "sms"
+    return settings.SMS_FILE_PATH
+
+
+@pytest.fixture
+def school(transactional_db):
+    academy = AcademyFactory(name="Créteil")
+    college = EstablishmentFactory(uai="0940021K", name="Collège Paul-Éluard", academy=academy)
+    account = AccountFactory(identifier="j.lapierre21", first_name="Josiane",
+                             last_name="Lapierre", password=PASSWORD, phone="+33696112233",
+                             email="josiane.lapierre@example.org", email_verified=True)
+    ResponsibilityFactory(
+        guardian_record=GuardianRecordFactory(establishment=college, account=account,
+                                              first_name="Josiane", last_name="LAPIERRE"),
+        pupil=PupilFactory(first_names="Océane", last_name="LAPIERRE", establishment=college,
+                           level="4EME"),
+    )
+    # A family without an account yet, for the activation.
+    record = GuardianRecordFactory(establishment=college, last_name="RAKOTOMALALA",
+                                   first_name="Fanja", mobile_phone="+33611111111")
+    ResponsibilityFactory(guardian_record=record, pupil=PupilFactory(
+        establishment=college, last_name="RAKOTOMALALA", first_names="Tiana",
+        birth_date=datetime.date(2012, 9, 3)))
+    return {"academy": academy, "college": college, "account": account, "record": record}
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def at_viewport(request, browser):
+    context = browser.new_context(viewport=VIEWPORTS[request.param])
+    page = context.new_page()
+    page.viewport_name = request.param
+    yield page
+    context.close()
+
+
+# The deepest elements reaching past the viewport's right edge, to say what to fix.
+WIDEST_ELEMENT = """() => Array.from(document.querySelectorAll('body *'))
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+               && !Array.from(e.children).some(c => c.getBoundingClientRect().right
+                                                    > window.innerWidth + 1))
+  .slice(0, 5)
+  .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+            + (e.className && typeof e.className === 'string'
+               ? '.' + e.className.trim().split(/\\s+/).join('.') : ''))
+  .join(', ')"""
+
+
+class Findings:
+    """What the pages of one test got wrong, reported together at the end."""
+
+    def __init__(self, page, *, failing: set[str]):
+        self.page = page
+        self.failing = failing
+        self.problems: list[str] = []
+
+    def check(self, label: str = "", *, reflow: bool = True) -> None:
+        page = self.page
+        where = f"{label or page.url} ({page.viewport_name})"
+        found = violations(page)
+        failing = [v for v in found if v.get("impact") in self.failing]
+        others = [v for v in found if v.get("impact") not in self.failing]
+        if failing:
+            self.problems.append(f"{where}:\n{describe(failing)}")
+        if others:
+            print(f"axe, not failing, {where}:\n{describe(others)}")
+        if reflow and page.viewport_name == "360px":
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 360:
+                widest = page.evaluate(WIDEST_ELEMENT)
+                self.problems.append(f"{where}: scrolls sideways ({width} px wide: {widest})")
+
+    def focus_on_error_summary(self, label: str) -> None:
+        focused = self.page.evaluate("document.activeElement && document.activeElement.id")
+        if focused != "error-summary":
+            self.problems.append(f"{label}: focus on #{focused or 'body'}, not the summary")
+
+    def assert_none(self) -> None:
+        assert not self.problems, "\n".join(self.problems)
+
+
+def test_every_public_page_of_the_portal(at_viewport, live_server, school):
+    page = at_viewport
+    findings = Findings(page, failing=STRICT_IMPACTS)
+    for path in ANONYMOUS_PAGES:
+        page.goto(live_server.url + path)
+        expect(page.locator("h1").first).to_be_visible()
+        findings.check(path)
+    findings.assert_none()
+
+
+def test_every_refused_form_of_the_portal_focuses_its_error_summary(
+    at_viewport, live_server, school
+):
+    page = at_viewport
+    findings = Findings(page, failing=STRICT_IMPACTS)
+    for path, button in EMPTY_SUBMITS:
+        page.goto(live_server.url + path)
+        page.get_by_role("button", name=button, exact=True).click()
+        expect(page.locator("#error-summary")).to_be_visible()
+        expect(page).to_have_title(re.compile(r"^Erreur"))
+        findings.focus_on_error_summary(path)
+        findings.check(f"{path} (refused)")
+    # The summary's link moves the focus to the field in error.
+    page.locator("#error-summary a").first.click()
+    expect(page.locator("main input[aria-invalid=true]").first).to_be_focused()
+    findings.assert_none()
+
+
+def test_the_signed_in_pages_of_the_portal(at_viewport, live_server, school):
+    page = at_viewport
+    findings = Findings(page, failing=STRICT_IMPACTS)
+    page.goto(live_server.url + reverse("accounts:login", args=["representant-legal"]))
+    page.get_by_label("Identifiant").fill("j.lapierre21")
+    page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes services")
+    for path in SIGNED_IN_PAGES:
+        page.goto(live_server.url + path)
+        findings.check(path)
+    # « Mon compte », password change refused: focus on the summary, the checklist neutral.
+    page.goto(live_server.url + "/mon-compte/mot-de-passe/")
+    page.get_by_label("Mot de passe actuel").fill(PASSWORD)
+    page.get_by_label("Nouveau mot de passe", exact=True).fill("court")
+    page.get_by_role("button", name="Modifier mon mot de passe").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    findings.focus_on_error_summary("/mon-compte/mot-de-passe/")
+    expect(page.locator('#id_password_error [data-rule="upper"]')).to_have_class(
+        re.compile("fr-message--info"))
+    expect(page.locator("#id_password_error [data-strength]")).to_have_text("—")
+    findings.check("/mon-compte/mot-de-passe/ (refused)")
+    findings.assert_none()
+
+
+def _read_code(folder, timeout=10.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = FileSMSBackend.read_messages(file_path=folder)
+        if messages:
+            return CODE_IN_SMS.search(messages[-1].body).group(1)
+        time.sleep(0.1)
+    raise AssertionError("no SMS file was written")
+
+
+def test_the_activation_steps_and_their_error_states(at_viewport, live_server, school,
+                                                     sms_folder):
+    page = at_viewport
+    findings = Findings(page, failing=STRICT_IMPACTS)
+    page.goto(live_server.url + "/activation/")
+    page.get_by_label("Nom", exact=True).fill("Rakotomalala")
+    page.get_by_label("Prénom", exact=True).fill("Fanja")
+    page.get_by_role("textbox", name=re.compile("N° de téléphone portable")).fill("0611111111")
+    page.get_by_role("button", name="Suivant").click()
+
+    # Step 2, a wrong code.
+    expect(page.get_by_text("Étape 2 sur 5")).to_be_visible()
+    findings.check("code")
+    page.get_by_label("Code de sécurité").fill("AAAAAA")
+    page.get_by_role("button", name="Suivant").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    findings.focus_on_error_summary("code (refused)")
+    findings.check("code (refused)")
+    page.get_by_label("Code de sécurité").fill(_read_code(sms_folder))
+    page.get_by_role("button", name="Suivant").click()
+
+    # Step 3 sent empty: the radio buttons are described by their error.
+    expect(page.get_by_text("Étape 3 sur 5")).to_be_visible()
+    findings.check("pupils")
+    page.get_by_role("button", name="Confirmer").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    findings.focus_on_error_summary("pupils (refused)")
+    radio = page.get_by_label("Je suis le représentant légal de cet élève", exact=True)
+    expect(radio).to_have_attribute("aria-invalid", "true")
+    expect(radio).to_have_accessible_description(re.compile("."))
+    findings.check("pupils (refused)")
+    # A wrong date: the three inputs stay on one line at 360 px.
+    page.get_by_text("Je suis le représentant légal de cet élève", exact=True).click()
+    page.get_by_role("textbox", name="Jour").fill("04")
+    page.get_by_role("textbox", name="Mois").fill("09")
+    page.get_by_role("textbox", name="Année").fill("2012")
+    page.get_by_role("button", name="Confirmer").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    tops = [page.get_by_role("textbox", name=name).bounding_box()["y"]
+            for name in ("Jour", "Mois", "Année")]
+    assert max(tops) - min(tops) < 2, f"the date is not on one line: {tops}"
+    findings.check("pupils (wrong date)")
+    page.get_by_role("textbox", name="Jour").fill("03")
+    page.get_by_role("textbox", name="Mois").fill("09")
+    page.get_by_role("textbox", name="Année").fill("2012")
+    page.get_by_role("button", name="Confirmer").click()
+
+    # Step 4, a password refused: the fields come back empty, the checklist neutral.
+    expect(page.get_by_text("Étape 4 sur 5")).to_be_visible()
+    findings.check("password")
+    page.get_by_label("Mot de passe", exact=True).fill("Cartable-Vert-2024!")
+    page.get_by_label("Confirmation du mot de passe", exact=True).fill("Autre-Chose-2024!")
+    page.get_by_role("button", name="Suivant").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    findings.focus_on_error_summary("password (refused)")
+    expect(page.locator("#id_password_error [data-strength]")).to_have_text("—")
+    findings.check("password (refused)")
+    findings.assert_none()
+
+
+def test_the_back_office_pages(at_viewport, live_server, school):
+    page = at_viewport
+    findings = Findings(page, failing=BLOCKING_IMPACTS)
+    agent = staff_create(first_name="Paul", last_name="Éluard", email="paul.eluard@ac-creteil.fr",
+                         password=STAFF_PASSWORD, role=StaffRole.HELPDESK,
+                         academy=school["academy"])
+    device = TOTPDevice.objects.create(user=agent, name="Téléphone", confirmed=True)
+    page.goto(live_server.url + "/gestion/")
+    page.get_by_label("Identifiant").fill(agent.identifier)
+    page.get_by_label("Mot de passe", exact=True).fill("Pas-le-bon-1!")
+    page.get_by_role("button", name="Continuer").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    findings.focus_on_error_summary("back-office sign-in (refused)")
+    findings.check("back-office sign-in (refused)")
+    page.get_by_label("Identifiant").fill(agent.identifier)
+    page.get_by_label("Mot de passe", exact=True).fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Continuer").click()
+    page.get_by_label("Code à 6 chiffres").fill(f"{totp(device.bin_key):06d}")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("button", name="Déconnexion").or_(
+        page.get_by_role("link", name="Déconnexion"))).to_be_visible()
+    findings.check("back-office home", reflow=False)
+    account = school["account"]
+    for label, url, reflow in [
+        ("helpdesk search", reverse("admin:helpdesk_search") + "?q=lapierre", True),
+        ("helpdesk account", reverse("admin:helpdesk_account", args=[account.pk]), True),
+        ("helpdesk record", reverse("admin:helpdesk_record", args=[school["record"].pk]), True),
+        ("assistance queue", reverse("admin:assistance_queue"), False),
+        ("guardian records", reverse("admin:pupils_guardianrecord_changelist"), False),
+        ("guardian record", reverse("admin:pupils_guardianrecord_change",
+                                    args=[school["record"].pk]), False),
+    ]:
+        page.goto(live_server.url + url)
+        findings.check(label, reflow=reflow)
+    findings.assert_none()
+
+
+def _tab_to(page, locator, *, limit=60) -> None:
+    """Press Tab (only) until `locator` has the focus: the keyboard reaches it, in page order."""
+    handle = locator.element_handle()
+    for _ in range(limit):
+        if page.evaluate("(el) => el === document.activeElement", handle):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {locator}")
+
+
+def test_the_activation_with_the_keyboard_only(page, live_server, school, sms_folder):
+    page.set_viewport_size(VIEWPORTS["360px"])
+    page.goto(live_server.url + reverse("accounts:login", args=["representant-legal"]))
+    # The skip link first, then the way to « Je n'ai pas de compte ».
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Contenu")).to_be_focused()
+    _tab_to(page, page.get_by_role("link", name=re.compile("Je n'ai pas de compte")))
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_text("Étape 1 sur 5")).to_be_visible()
+    _tab_to(page, page.get_by_label("Nom", exact=True))
+    page.keyboard.type("Rakotomalala")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Fanja")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("textbox", name=re.compile("N° de téléphone portable"))).to_be_focused()
+    page.keyboard.type("06 11 11 11 11")
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_text("Étape 2 sur 5")).to_be_visible()
+    _tab_to(page, page.get_by_label("Code de sécurité"))
+    page.keyboard.type(_read_code(sms_folder))
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_text("Étape 3 sur 5")).to_be_visible()
+    radio = page.get_by_label("Je suis le représentant légal de cet élève", exact=True)
+    _tab_to(page, radio)
+    page.keyboard.press("Space")
+    expect(radio).to_be_checked()
+    _tab_to(page, page.get_by_role("textbox", name="Jour"))
+    page.keyboard.type("03")
+    page.keyboard.press("Tab")
+    page.keyboard.type("09")
+    page.keyboard.press("Tab")
+    page.keyboard.type("2012")
+    _tab_to(page, page.get_by_role("button", name="Confirmer"))
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_text("Étape 4 sur 5")).to_be_visible()
+    _tab_to(page, page.get_by_label("Mot de passe", exact=True))
+    page.keyboard.type("Cartable-Vert-2024!")
+    _tab_to(page, page.get_by_label("Confirmation du mot de passe", exact=True))
+    page.keyboard.type("Cartable-Vert-2024!")
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_text("Votre compte a été activé avec succès")).to_be_visible()
+    _tab_to(page, page.get_by_role("link", name="Accéder à mes services"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes services")
+
+
+def test_the_session_warns_before_it_ends_and_can_be_extended(page, live_server, school,
+                                                               sms_folder, settings):
+    settings.SESSION_EXPIRY_WARNING_SECONDS = 120
+    page.set_viewport_size(VIEWPORTS["360px"])
+    page.clock.install()
+    page.goto(live_server.url + "/activation/")
+    page.get_by_label("Nom", exact=True).fill("Rakotomalala")
+    page.get_by_label("Prénom", exact=True).fill("Fanja")
+    page.get_by_role("textbox", name=re.compile("N° de téléphone portable")).fill("0611111111")
+    page.get_by_role("button", name="Suivant").click()
+    expect(page.get_by_text("Étape 2 sur 5")).to_be_visible()
+    flow = Flow.objects.get()
+    before = flow.expires_at
+    warning = page.get_by_role("alert").filter(has_text="Votre session va bientôt expirer")
+    expect(warning).to_have_count(0)
+
+    lifetime = settings.SESSION_COOKIE_AGE
+    page.clock.run_for((lifetime - 119) * 1000)  # two minutes left: the warning, read at once
+    expect(warning).to_be_visible()
+    assert_no_blocking(page)
+    page.get_by_role("button", name=re.compile("^Prolonger de 30 minutes")).click()
+    box = page.locator("#time-limit")
+    expect(box.get_by_role("heading")).to_have_text("Session prolongée")
+    expect(box.get_by_role("button", name=re.compile("^Prolonger"))).to_be_hidden()
+    flow.refresh_from_db()
+    assert flow.expires_at > before
+
+    # Left alone to the end: the page says that the session has expired.
+    page.clock.run_for(lifetime * 1000)
+    expect(box.get_by_role("heading")).to_have_text("Votre session a expiré")
+    expect(box.get_by_text("Votre session a expiré après une période sans action.")).to_be_visible()
+
+
+def assert_no_blocking(page) -> None:
+    found = [v for v in violations(page) if v.get("impact") in STRICT_IMPACTS]
+    assert not found, describe(found)
