@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import LoginView
+from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.template.response import TemplateResponse
@@ -134,15 +135,18 @@ class SignInView(LoginView):
         return safe_next_url(self.request)
 
     def form_valid(self, form):
-        response = super().form_valid(form)  # django.contrib.auth.login: new session key
+        # The two writes of a sign-in (last_login, from the user_logged_in receiver, and the
+        # journal row) in one transaction: one commit, one WAL flush (issue 14).
+        with transaction.atomic():
+            response = super().form_valid(form)  # django.contrib.auth.login: new session key
+            journal_record(
+                EventKind.LOGIN_SUCCEEDED, request=self.request, account=form.get_user(),
+                profile=str(self.profile),
+            )
         # This browser is now one of the account's devices: its attempts no longer share
         # the identifier's window with everybody else's (accounts.limits).
         device_cookie_set(response, self.request, identifier=form.get_user().identifier)
         sign_in_methods_record(self.request, SignInMethod.PASSWORD)
-        journal_record(
-            EventKind.LOGIN_SUCCEEDED, request=self.request, account=form.get_user(),
-            profile=str(self.profile),
-        )
         return response
 
     def form_invalid(self, form):
