@@ -43,6 +43,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -79,7 +80,7 @@ class Server:
             [gunicorn, app, "--workers", "2", "--bind", f"127.0.0.1:{self.port}",
              "--log-level", "warning"],
             cwd=cwd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-            stderr=open(f"/tmp/bench_signin_{name}.log", "ab"),
+            stderr=open(Path(tempfile.gettempdir()) / f"bench_signin_{name}.log", "ab"),
         )
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 90
@@ -90,7 +91,8 @@ class Server:
             except requests.RequestException:
                 time.sleep(0.5)
         self.stop()
-        raise RuntimeError(f"{name}: gunicorn did not start (see /tmp/bench_signin_{name}.log)")
+        raise RuntimeError(f"{name}: gunicorn did not start (see bench_signin_{name}.log "
+                           "in the temporary directory)")
 
     def cpu(self) -> float:
         total = 0.0
@@ -245,7 +247,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--per-round", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--allauth-dir", default="/tmp/educonnect-bench-allauth")
+    parser.add_argument("--allauth-dir",
+                        default=str(Path(tempfile.gettempdir()) / "educonnect-bench-allauth"))
     parser.add_argument("--no-allauth", action="store_true")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
@@ -317,8 +320,8 @@ def main() -> None:
             subprocess.run(  # noqa: S603
                 [str(python), "-m", "django", "shell", "-c",
                  "from django.contrib.auth.models import User; "
-                 f"User.objects.bulk_create([User(username=f'bench{{i}}', password={'argon2' + raw_hash!r}) "
-                 f"for i in range(1, {ACCOUNTS + 1})])"],
+                 "User.objects.bulk_create([User(username=f'bench{i}', "
+                 f"password={'argon2' + raw_hash!r}) for i in range(1, {ACCOUNTS + 1})])"],
                 env=peer_env, cwd=directory, check=True)
             servers["allauth"] = Server("allauth", str(python.parent / "gunicorn"),
                                         "peer.wsgi", directory, peer_env)
