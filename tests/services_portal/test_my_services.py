@@ -183,7 +183,7 @@ def test_the_children_query_in_sql_answers_as_the_orm_query(family):
 
     from pupils.models import Pupil, Responsibility
 
-    account, record_college, record_ecole = family
+    account, record_college, _record_ecole = family
     college = record_college.establishment
     removed = PupilFactory(first_names="Zoé", last_name="AUBRY", establishment=college)
     ResponsibilityFactory(guardian_record=record_college, pupil=removed,
