@@ -64,9 +64,13 @@ class ActivationRefused(Exception):
     """A refusal the user reads (activation.messages): says what happened and what to do."""
 
     def __init__(self, message: str, *,
-                 field_errors: dict[int, tuple[PupilField, str]] | None = None):
+                 field_errors: dict[int, tuple[PupilField, str]] | None = None,
+                 retry_after: int = 0):
         super().__init__(message)
         self.message = message
+        # Seconds before a rate limit lets this client in again (0: not a rate limit); the
+        # page then answers 429 with Retry-After.
+        self.retry_after = retry_after
         # For step 3: pupil id -> (the answer at fault, the message shown on it).
         self.field_errors = field_errors or {}
 
@@ -76,7 +80,8 @@ def _send_refusal(refused: CodeRefused) -> ActivationRefused:
         return ActivationRefused(messages.message_resend_cooldown(refused.retry_after))
     if refused.reason == CodeRefusalReason.FLOW_LIMIT:
         return ActivationRefused(messages.message_resend_flow_limit())
-    return ActivationRefused(messages.message_ip_limit(refused.retry_after))
+    return ActivationRefused(messages.message_ip_limit(refused.retry_after),
+                             retry_after=refused.retry_after)
 
 # --- Step 1 ------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from core.flows import (
     flow_form_refused,
     flow_home,
     flow_redirect_to_step,
+    flow_session_rotate,
     flow_view,
     session_flow_ids,
 )
@@ -93,6 +94,12 @@ def start(request):
             )
         except services.ActivationRefused as refusal:
             form.add_error(None, refusal.message)
+            if refusal.retry_after:
+                # Too many codes asked from this address: the same page, as a 429.
+                response = render(request, "activation/identity.html",
+                                  _step_context("identity", form), status=429)
+                response["Retry-After"] = str(refusal.retry_after)
+                return response
         else:
             flow_bind(request, flow, secret)
             return redirect("activation:code", flow_id=flow.id)
@@ -142,6 +149,7 @@ def code(request, flow: Flow):
             except services.ActivationRefused as refusal:
                 form.add_error("code", refusal.message)
             else:
+                flow_session_rotate(request)
                 return flow_home(flow)
         return flow_form_refused(request, flow, form)
     form = flow_form(request, flow, CodeForm)

@@ -48,6 +48,12 @@ class BackofficeConfig(AppConfig):
     name = "backoffice"
     verbose_name = _("Back-office")
 
+    def ready(self):
+        # Staff TOTP seeds are encrypted at rest (backoffice/totp_keys.py).
+        from backoffice.totp_keys import install
+
+        install()
+
 
 class BackOfficeAdminConfig(AdminConfig):
     default_site = "backoffice.site.BackOfficeSite"

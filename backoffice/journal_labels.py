@@ -64,6 +64,15 @@ DETAIL_LABELS = {
     "taken_over": _("reprise à un autre agent"),
     "replies": _("réponses envoyées"),
     "purpose": _("message"),
+    # School letters (pupils.letters).
+    "letter_run": _("lot de lettres n°"),
+    "accounts_created": _("comptes créés"),
+    "pupils": _("élèves choisis"),
+    "delivery": _("remise"),
+    "reissued": _("mot de passe renouvelé"),
+    "skipped": _("sans lettre (compte actif)"),
+    "emailed": _("envoyées par courriel"),
+    "pages": _("pages"),
 }
 # Values of « channel » (accounts.recovery), as the helpdesk reads them.
 CHANNEL_LABELS = {"sms": _("SMS"), "email": _("courriel")}
@@ -85,6 +94,9 @@ VALUE_LABELS = {
     "lost_credentials": _("identifiant ou mot de passe perdu"),
     "other": _("autre demande"),
     "activation_code": _("code d'activation"),
+    "paper": _("lettre imprimée"),
+    "email": _("courriel"),
+    "provisional_letter": _("lettre de l'établissement (identifiant et mot de passe provisoire)"),
 }
 # Field names listed under « changed », as the back-office's forms label them.
 FIELD_LABELS = {

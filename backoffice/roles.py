@@ -49,6 +49,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "services_portal.delete_establishmentmessage",
         # The assistance requests about their schools, to fix the data (issue 16 §6).
         "assistance.view_assistancerequest",
+        # Their schools' letters and follow-up of accounts (issue 9 §1, §4).
+        "pupils.letters_make",
+        "pupils.letters_follow",
     ],
     # Their academy's accounts through the helpdesk pages, and its schools' data read-only.
     StaffRole.HELPDESK: [
@@ -60,6 +63,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Their academy's assistance requests: the queue, answer, close (issue 16 §6).
         "assistance.view_assistancerequest",
         "assistance.assistancerequest_handle",
+        # Their academy's follow-up of accounts (issue 9 §4).
+        "pupils.letters_follow",
     ],
     # Everything the back-office offers, staff management included; audit rows read-only.
     StaffRole.NATIONAL: [
@@ -115,6 +120,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "oidc_idp.change_clientpolicy",
         "assistance.view_assistancerequest",
         "assistance.assistancerequest_handle",
+        "pupils.letters_follow",
     ],
 }
 

@@ -43,7 +43,7 @@ class BackOfficeSite(admin.AdminSite):
         return StaffPasswordChangeView.as_view(**defaults)(request)
 
     def get_urls(self):
-        from . import assistance_queue, helpdesk
+        from . import assistance_queue, helpdesk, letters
 
         view = self.admin_view
         return [
@@ -83,11 +83,36 @@ class BackOfficeSite(admin.AdminSite):
                  name="assistance_request_answer"),
             path("demandes/<int:pk>/clore/", view(assistance_queue.close),
                  name="assistance_request_close"),
+            path("lettres/", view(letters.letters_new), name="letters_new"),
+            path("lettres/<int:pk>/", view(letters.letter_run), name="letter_run"),
+            path("lettres/<int:pk>/avancement/", view(letters.letter_run_progress),
+                 name="letter_run_progress"),
+            path("lettres/<int:pk>/pdf/", view(letters.letter_run_download),
+                 name="letter_run_download"),
+            path("suivi-des-comptes/", view(letters.follow_up), name="follow_up"),
             *super().get_urls(),
         ]
 
     def get_app_list(self, request, app_label=None):
         apps = super().get_app_list(request, app_label)
+        schools = []
+        if app_label is None and request.user.has_perm("pupils.letters_make"):
+            schools.append(("letters", _("Lettres des comptes provisoires"),
+                            reverse("admin:letters_new", current_app=self.name)))
+        if app_label is None and request.user.has_perm("pupils.letters_follow"):
+            schools.append(("follow_up", _("Suivi des comptes"),
+                            reverse("admin:follow_up", current_app=self.name)))
+        if schools:
+            apps.insert(0, {
+                "name": _("Comptes des élèves et des familles"),
+                "app_label": "school_accounts",
+                "app_url": schools[0][2],
+                "has_module_perms": True,
+                "models": [{
+                    "name": name, "object_name": key, "admin_url": url, "add_url": None,
+                    "view_only": True, "perms": {"view": True},
+                } for key, name, url in schools],
+            })
         if app_label is None and request.user.has_perm("assistance.view_assistancerequest"):
             url = reverse("admin:assistance_queue", current_app=self.name)
             apps.insert(0, {

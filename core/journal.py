@@ -209,6 +209,10 @@ class EventKind(models.TextChoices):
         "Réponse envoyée à une demande d'assistance"
     )
     ASSISTANCE_REQUEST_CLOSED = "assistance.request_closed", _("Demande d'assistance close")
+    # The outbox (issue 12 §2): a message retried until it was no longer worth sending.
+    MESSAGE_EXPIRED = "notifications.message_expired", _(
+        "SMS ou courriel non envoyé à temps (expiré)"
+    )
     # Demo data (DEBUG only).
     DEMO_ACCOUNT_CREATED = "demo_account_created", _("Compte de démonstration créé")
     DEMO_ACCOUNT_RESET = "demo_account_reset", _("Compte de démonstration réinitialisé")
@@ -219,6 +223,15 @@ class EventKind(models.TextChoices):
     )
     OIDC_REFUSED = "oidc.refused", _("Demande d'un service refusée (OpenID Connect)")
     OIDC_LOGOUT = "oidc.logout", _("Déconnexion demandée par un service (OpenID Connect)")
+    # Issue 9 §1: school letters (pupils.letters): the run, each account's letter, the file.
+    LETTER_RUN_REQUESTED = "letters.run_requested", _("Lettres demandées par l'établissement")
+    LETTER_RUN_DONE = "letters.run_done", _("Lettres de l'établissement produites")
+    LETTER_RUN_FAILED = "letters.run_failed", _("Échec de la production des lettres")
+    LETTER_ISSUED = "letters.issued", _(
+        "Lettre émise : identifiant et mot de passe provisoire"
+    )
+    LETTER_FILE_DOWNLOADED = "letters.file_downloaded", _("PDF des lettres téléchargé")
+    LETTER_FILE_DELETED = "letters.file_deleted", _("PDF des lettres supprimé")
 
 
 # A key named so, at any depth of `data`, is refused (facts about them, such as

@@ -90,3 +90,21 @@ def oidc_provider_keys_in_production(app_configs, **kwargs):
             id="educonnect.E015",
         ))
     return errors
+
+
+@register(Tags.security, deploy=True)
+def totp_seed_key_in_production(app_configs, **kwargs):
+    """Staff TOTP seeds are encrypted with a key of the environment, not one derived from
+    the signing key (backoffice/totp_keys.py)."""
+    if not settings.OTP_TOTP_ENCRYPTION_KEY:
+        return [Error(
+            "OTP_TOTP_ENCRYPTION_KEY is not set: staff TOTP seeds are encrypted with a key "
+            "derived from DJANGO_SECRET_KEY.",
+            hint="Set OTP_TOTP_ENCRYPTION_KEY to a long random value, the same on every node.",
+            id="educonnect.E016",
+        )]
+    if len(settings.OTP_TOTP_ENCRYPTION_KEY) < 32:
+        return [Error("OTP_TOTP_ENCRYPTION_KEY is shorter than 32 characters.",
+                      hint="Use a long random value (e.g. 43 characters of base64).",
+                      id="educonnect.E017")]
+    return []

@@ -9,6 +9,7 @@ Twilio by environment variables only. The README lists every variable (and `.env
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 from oidc_idp.signing_key import signing_key_pem
 
@@ -71,6 +72,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (django-csp) and Permissions-Policy on every answer, static
+    # files included (see « Security headers » below).
+    "csp.middleware.CSPMiddleware",
+    "educonnect.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Right after SessionMiddleware, so that its save decision precedes the session's save.
@@ -115,6 +120,9 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# A kept connection is checked before a request reuses it: after a PostgreSQL restart the
+# first request of each worker would otherwise fail on a dead socket (bench/faults).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -134,7 +142,9 @@ if REDIS_URL:
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="educonnect"),
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    # Read from Redis, written to Redis and PostgreSQL: a Redis flush, restart or eviction
+    # signs nobody out (docs/deployment.md, « Sessions »).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -168,7 +178,43 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_HSTS_SECONDS > 0
+)
+# Asking browsers' preload lists (hstspreload.org) to know the domain: a commitment for every
+# subdomain, undone only in months. `check --deploy` warns without it (security.W021).
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+# Content-Security-Policy (django-csp): scripts and styles from our own origin only, plus the
+# few inline blocks that carry the answer's nonce (`nonce="{{ CSP_NONCE }}"`); no
+# plug-in, no framing, no <base> elsewhere. DSFR needs nothing more: its JavaScript and CSS
+# are static files, its icons and fonts too (data: URIs for a few SVG masks). No form-action:
+# the SAML POST binding and the OpenID redirects post or redirect to the services' own
+# origins. DJANGO_CSP_REPORT_URI adds a report-uri (a collector of the operator's).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+if env.str("DJANGO_CSP_REPORT_URI", default=""):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [env.str("DJANGO_CSP_REPORT_URI")]
+# Permissions-Policy (educonnect.middleware): the portal uses none of these browser features,
+# so no page (nor anything framed in one) may ask for them.
+PERMISSIONS_POLICY = {
+    feature: [] for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media",
+        "fullscreen", "geolocation", "gyroscope", "magnetometer", "microphone", "midi",
+        "payment", "picture-in-picture", "publickey-credentials-get", "screen-wake-lock",
+        "serial", "usb", "xr-spatial-tracking", "browsing-topics",
+    )
+}
 if env.bool("DJANGO_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Number of trusted reverse proxies in front of the web nodes; the client address used for
@@ -256,6 +302,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {}
+# Separate queues `sms`, `email` and `periodic`, each served by its own workers
+# (notifications/routing.py, docker-compose.yml). Off: one default queue for everything.
+CELERY_SEPARATE_QUEUES = env.bool("CELERY_SEPARATE_QUEUES", default=False)
+if CELERY_SEPARATE_QUEUES:
+    CELERY_TASK_ROUTES = ["notifications.routing.task_route"]
 
 # --- Email and SMS ----------------------------------------------------------------------
 # Every e-mail, the portal's and any send_mail by Django or a library, is written to the
@@ -295,13 +346,16 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # WeasyPrint (school letters) logs every step of every PDF at INFO.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"},
+                "fontTools": {"level": "WARNING"}},
 }
 
 # --- Notifications (outbox) ---------------------------------------------------------------
-# An SMS or email is tried at most this many times (transient errors only), with exponential
-# backoff: BACKOFF·2^(n-1) seconds (±20 %), capped.
-NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
+# A transient failure (provider down, 429, SMTP 4xx) is tried again with exponential backoff,
+# BACKOFF·2^(n-1) seconds (±20 %), capped, with no limit on the count: for as long as the
+# message is worth sending (the *_MAX_AGE settings below), then it is marked expired,
+# journaled and shown so in the helpdesk file (docs/outbox.md).
 NOTIFICATIONS_RETRY_BACKOFF_SECONDS = env.int("NOTIFICATIONS_RETRY_BACKOFF_SECONDS", default=10)
 NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS = env.int(
     "NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS", default=300
@@ -313,9 +367,17 @@ NOTIFICATIONS_REQUEUE_BATCH_SIZE = env.int("NOTIFICATIONS_REQUEUE_BATCH_SIZE", d
 NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = env.int(
     "NOTIFICATIONS_SENDING_TIMEOUT_SECONDS", default=10 * 60
 )
-# A message holding a code that could not leave within the code's lifetime is dropped, wiped.
+# How long after it was written a message is still worth sending (then: expired, text wiped
+# if it held a secret). An SMS holding a code: the code's lifetime (30 min, the longest of
+# ACTIVATION_CODE_TTL_SECONDS and PASSWORD_RESET_CODE_TTL_SECONDS). Another SMS (« compte
+# activé », identifier reminder): hours. An e-mail (its links open a page that says whether they
+# still work): two days, a long SMTP outage included.
 NOTIFICATIONS_SECRET_MAX_AGE_SECONDS = env.int(
     "NOTIFICATIONS_SECRET_MAX_AGE_SECONDS", default=30 * 60
+)
+NOTIFICATIONS_SMS_MAX_AGE_SECONDS = env.int("NOTIFICATIONS_SMS_MAX_AGE_SECONDS", default=6 * 3600)
+NOTIFICATIONS_EMAIL_MAX_AGE_SECONDS = env.int(
+    "NOTIFICATIONS_EMAIL_MAX_AGE_SECONDS", default=48 * 3600
 )
 TWILIO_TIMEOUT_SECONDS = env.int("TWILIO_TIMEOUT_SECONDS", default=15)
 # The web request only writes outbox rows; the dispatcher (`manage.py outbox_dispatch`) is
@@ -353,11 +415,40 @@ CELERY_BEAT_SCHEDULE["link-tokens-purge"] = {
     "task": "core.tasks.link_tokens_purge_task",
     "schedule": 6 * 3600,
 }
+# Sessions are kept in PostgreSQL too (cached_db): expired rows are deleted daily.
+CELERY_BEAT_SCHEDULE["sessions-purge"] = {
+    "task": "core.tasks.sessions_purge_task",
+    "schedule": 24 * 3600,
+}
 
 # --- Provisional accounts (school letters, issue 9) ------------------------------------------
 # A provisional password (the school's letter) signs in for this many days after the letter was
 # issued (seed 004: « valable 3 mois »); after that the family must ask the school for a new one.
 PROVISIONAL_PASSWORD_VALIDITY_DAYS = env.int("PROVISIONAL_PASSWORD_VALIDITY_DAYS", default=92)
+# The PDF of a letter run (pupils/letters.py) holds the provisional passwords: it is written
+# under LETTERS_DIR, downloadable by the secretary who asked for it for LETTERS_FILE_TTL_SECONDS,
+# then deleted by the periodic purge (and at once if the run fails).
+LETTERS_DIR = env.path("LETTERS_DIR", default=VAR_DIR / "letters")
+LETTERS_FILE_TTL_SECONDS = env.int("LETTERS_FILE_TTL_SECONDS", default=24 * 3600)
+# Letters are rendered this many pages at a time, then the parts are merged: the memory of a
+# run does not grow with the school's size (bench/bench_letters.py).
+LETTERS_CHUNK_SIZE = env.int("LETTERS_CHUNK_SIZE", default=100)
+# Threads hashing the provisional passwords (Argon2 releases the GIL): one per core.
+LETTERS_HASH_THREADS = env.int("LETTERS_HASH_THREADS", default=2)
+# A run still « running » after this long belongs to a dead worker: it is marked failed.
+LETTERS_RUN_TIMEOUT_SECONDS = env.int("LETTERS_RUN_TIMEOUT_SECONDS", default=30 * 60)
+# The web request only writes the run's row; Celery beat's `letter_runs_start` starts queued
+# runs every LETTERS_START_EVERY_SECONDS. Without a broker (the demo) the run starts in the
+# web process right after commit.
+LETTERS_RUN_ON_COMMIT = CELERY_TASK_ALWAYS_EAGER
+CELERY_BEAT_SCHEDULE["letter-runs-start"] = {
+    "task": "pupils.tasks.letter_runs_start_task",
+    "schedule": env.int("LETTERS_START_EVERY_SECONDS", default=5),
+}
+CELERY_BEAT_SCHEDULE["letter-files-purge"] = {
+    "task": "pupils.tasks.letter_files_purge_task",
+    "schedule": 15 * 60,
+}
 
 # --- Activation -------------------------------------------------------------------------------
 # Guardian self-activation by SMS (activation/flows.py). Per-flow counters live on the flow's
@@ -479,6 +570,10 @@ BACKOFFICE_SIGN_IN_IP_CODE_WINDOW_SECONDS = env.int(
 BACKOFFICE_SEARCHES_PER_HOUR = env.int("BACKOFFICE_SEARCHES_PER_HOUR", default=600)
 # The window of that limit: an hour, as its name says (not read from the environment).
 BACKOFFICE_SEARCH_WINDOW_SECONDS = 3600
+# Key of the staff's TOTP seeds in the database (backoffice/totp_keys.py): any long random
+# text, the same on every node; changing it makes staff enrol again. Empty: derived from
+# DJANGO_SECRET_KEY (demo, tests); `check --deploy` requires it (educonnect.E016).
+OTP_TOTP_ENCRYPTION_KEY = env.str("OTP_TOTP_ENCRYPTION_KEY", default="")
 # What authenticator apps show next to the code.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="ÉduConnect back-office")
 # TOTP secrets are never displayed once enrolled.

@@ -3,8 +3,15 @@
 Lifecycle of `status` (written only by notifications.services):
 
     queued ──claim──▶ sending ──provider accepted──▶ sent ──webhook──▶ delivered / undelivered
-      ▲                 │   └──permanent error / out of attempts──▶ failed
-      └─transient error─┘   (or a crashed worker: requeue_stale_messages after SENDING_TIMEOUT)
+      ▲  │              │   └──permanent error──▶ failed
+      │  │              └──transient error past the message's useful life──▶ expired
+      └──┼─transient error (backoff, no limit on the count)
+         │   or a worker stopped mid-send: requeue_stale_messages after SENDING_TIMEOUT, and
+         │   the provider is asked first whether it has the message (check_provider_first)
+         └──not sent within its useful life (code lifetime, hours for an e-mail)──▶ expired
+
+`attempts` is also the claim's fencing token: each claim adds one, and a worker sends only if
+the row is still `sending` with the number it claimed (docs/outbox.md).
 """
 
 from django.db import models
@@ -29,6 +36,7 @@ class MessageStatus(models.TextChoices):
     FAILED = "failed", _("Échec")
     DELIVERED = "delivered", _("Distribué")
     UNDELIVERED = "undelivered", _("Non distribué")
+    EXPIRED = "expired", _("Expiré : non envoyé à temps")
 
 
 class OutboundMessage(models.Model):
@@ -56,7 +64,12 @@ class OutboundMessage(models.Model):
     provider_message_id = models.CharField(_("identifiant chez le fournisseur"), max_length=100,
                                            blank=True)
     provider_status = models.CharField(_("état chez le fournisseur"), max_length=30, blank=True)
+    # Claims so far; the claim's number is its fencing token (services._claim).
     attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
+    # Set when a worker stopped mid-send (the row was taken back from `sending`): the next
+    # attempt asks the provider whether the message reached it before sending it again.
+    check_provider_first = models.BooleanField(_("vérifier chez le fournisseur avant l'envoi"),
+                                               default=False)
     last_error = models.CharField(_("dernière erreur"), max_length=500, blank=True)
     account = models.ForeignKey(
         "accounts.Account", on_delete=models.PROTECT, null=True, blank=True,

@@ -16,8 +16,18 @@ provider, without holding the lock. A second task for the same row (a duplicate 
 delivery, a periodic re-queue, a task run twice) takes the lock after that commit, sees
 `sending` or `sent` and stops. A row goes back from `sending` to `queued` only when it has
 stayed there longer than NOTIFICATIONS_SENDING_TIMEOUT_SECONDS, far beyond the provider's HTTP
-timeout: that only happens when the worker died mid-send, the one case where the provider may
-or may not have the message (at-least-once; a duplicate SMS beats a lost code).
+timeout: that only happens when the worker died or froze mid-send, the one case where the
+provider may or may not have the message. Two guards keep that case from sending twice
+(docs/outbox.md states the guarantee):
+- fencing: the claim's number (`attempts`) is the worker's token; right before the provider
+  call the worker checks the row is still `sending` with its number, so a worker resumed after
+  its row was taken over (SIGSTOP, a long GC pause, a cut network) does not send;
+- provider check: a row taken back from `sending` is marked `check_provider_first`; the next
+  attempt asks the provider (backend.find_sent) whether the message reached it, and records it
+  sent instead of sending it again. SMTP has no such lookup: an e-mail is sent again.
+Transient failures are retried with no limit on the count for as long as the message is worth
+sending (`message_expires_at`); then the row is `expired`, journaled (EventKind.MESSAGE_EXPIRED)
+and its secret wiped.
 """
 
 import logging
@@ -36,8 +46,16 @@ from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from core.journal import EventKind, journal_record
+
 from .models import WIPED_BODY, Channel, MessageStatus, OutboundMessage
-from .sms import SMSPermanentError, SMSResult, SMSTransientError, get_sms_backend
+from .sms import (
+    BaseSMSBackend,
+    SMSPermanentError,
+    SMSResult,
+    SMSTransientError,
+    get_sms_backend,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -128,24 +146,87 @@ def retry_delay(attempts: int) -> int:
     return max(1, round(capped * random.uniform(0.8, 1.2)))
 
 
+# last_error of an expired row; %s is the last failure.
+NOT_SENT_IN_TIME = "Non envoyé à temps, le message n'était plus utile (dernier échec : %s)"
+
+
+def message_max_age_seconds(*, channel: str, contains_secret: bool) -> int:
+    """How long after it was written a message is still worth sending, in seconds: an SMS
+    holding a code lives as long as the code (NOTIFICATIONS_SECRET_MAX_AGE_SECONDS), another
+    SMS NOTIFICATIONS_SMS_MAX_AGE_SECONDS, an e-mail NOTIFICATIONS_EMAIL_MAX_AGE_SECONDS (its
+    links open a page that says whether they still work)."""
+    if channel == Channel.EMAIL:
+        return settings.NOTIFICATIONS_EMAIL_MAX_AGE_SECONDS
+    if contains_secret:
+        return settings.NOTIFICATIONS_SECRET_MAX_AGE_SECONDS
+    return settings.NOTIFICATIONS_SMS_MAX_AGE_SECONDS
+
+
+def message_expires_at(message: OutboundMessage):
+    """The moment after which `message` is no longer sent (created_at + its max age)."""
+    return message.created_at + timedelta(seconds=message_max_age_seconds(
+        channel=message.channel, contains_secret=message.contains_secret))
+
+
+def _expire(messages: list[OutboundMessage], *, now, cause: str = "") -> int:
+    """Mark these rows `expired` (from queued or sending), wipe the secrets, journal each one;
+    in the caller's transaction, rows locked by it. `cause`: the last failure ("" = the row's
+    own last_error). Returns how many moved."""
+    moved = 0
+    for message in messages:
+        reason = NOT_SENT_IN_TIME % (cause or message.last_error or "aucun essai")
+        fields = {"status": MessageStatus.EXPIRED, "last_error": reason[:500],
+                  "sending_started_at": None, "updated_at": now}
+        if message.contains_secret:
+            fields.update(body=WIPED_BODY, html_body="")
+        if not OutboundMessage.objects.filter(
+                pk=message.pk, status__in=[MessageStatus.QUEUED, MessageStatus.SENDING],
+        ).update(**fields):
+            continue
+        moved += 1
+        # Facts only: never the text (it may hold a code) nor the address.
+        journal_record(EventKind.MESSAGE_EXPIRED, account=message.account,
+                       flow_id=message.flow_id, message_id=message.pk,
+                       channel=message.channel, purpose=message.purpose,
+                       attempts=message.attempts, last_error=reason[:200],
+                       age_seconds=round((now - message.created_at).total_seconds()))
+        logger.error("Outbox message %s expired after %s attempt(s) (%s, %s): %s", message.pk,
+                     message.attempts, message.channel, message.purpose, reason)
+    return moved
+
+
 def _claim(message_id: int) -> OutboundMessage | None:
-    """Move a queued row to `sending` under a row lock; None if it is not ours to send."""
+    """Move a queued row to `sending` under a row lock and give it its fencing token (the new
+    `attempts`); None if it is not ours to send. A row past its useful life is expired here
+    instead (a code that arrives after it expired only confuses)."""
     with transaction.atomic():
-        message = (OutboundMessage.objects.select_for_update()
-                   .filter(pk=message_id).first())
+        message = (OutboundMessage.objects.select_for_update(of=("self",))
+                   .select_related("account").filter(pk=message_id).first())
         if message is None or message.status != MessageStatus.QUEUED:
+            return None
+        now = timezone.now()
+        if now >= message_expires_at(message):
+            _expire([message], now=now)
             return None
         message.status = MessageStatus.SENDING
         message.attempts += 1
-        message.sending_started_at = timezone.now()
+        message.sending_started_at = now
         message.save(update_fields=["status", "attempts", "sending_started_at", "updated_at"])
         return message
 
 
-def _deliver(message: OutboundMessage) -> SMSResult:
-    if message.channel == Channel.SMS:
-        return get_sms_backend().send(to=message.recipient, body=message.body)
-    return _deliver_email(message)
+def _still_ours(message: OutboundMessage) -> bool:
+    """The fencing check, right before the provider call: the row is still `sending` under
+    the claim this worker holds (one primary-key lookup). False when the worker stalled past
+    NOTIFICATIONS_SENDING_TIMEOUT_SECONDS and the row was taken back or claimed again."""
+    return OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING,
+                                          attempts=message.attempts).exists()
+
+
+def _mine(message: OutboundMessage):
+    """The row, if it still is in the state this worker's claim left it (fenced updates)."""
+    return OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING,
+                                          attempts=message.attempts)
 
 
 def _deliver_email(message: OutboundMessage) -> SMSResult:
@@ -191,14 +272,45 @@ def _raise_smtp_error(code: int, exc: Exception):
     ) from exc
 
 
+PROVIDER_CLOCK_MARGIN_SECONDS = 60
+
+
+def _provider_has(message: OutboundMessage, backend: BaseSMSBackend) -> SMSResult | None:
+    """Whether the provider already holds `message` (a previous worker stopped mid-send).
+    Raises SMSTransientError when it cannot tell. E-mail and backends without a lookup: None
+    (SMTP has no way to ask; the message is sent again)."""
+    if message.channel != Channel.SMS or not backend.supports_lookup:
+        return None
+    # The earliest moment a previous attempt could have reached the provider, less a margin
+    # for the provider's clock and its dates rounded to the second.
+    since = message.created_at - timedelta(seconds=PROVIDER_CLOCK_MARGIN_SECONDS)
+    return backend.find_sent(to=message.recipient, body=message.body, since=since)
+
+
 def message_send(*, message_id: int) -> SendOutcome:
     """Send one outbox message once; record the provider's answer. Called by the task,
-    outside any transaction: the provider is called with no row lock held."""
+    outside any transaction: the provider is called with no row lock held.
+
+    Outcomes (SendOutcome.status): "sent", "queued" (retry_in seconds), "failed", "expired",
+    "skipped" (not queued: sent, claimed by another worker, or missing) and "fenced" (this
+    worker's claim was taken over before the provider call: nothing sent).
+    """
     message = _claim(message_id)
     if message is None:
         return SendOutcome(status="skipped")
+    backend = get_sms_backend() if message.channel == Channel.SMS else None
     try:
-        result = _deliver(message)
+        found = _provider_has(message, backend) if message.check_provider_first else None
+        if found is not None:
+            logger.warning("Outbox message %s: the provider had it already (%s), not sent "
+                           "again", message.pk, found.provider_message_id)
+            return _record_sent(message, found)
+        if not _still_ours(message):
+            logger.warning("Outbox message %s: claim %s was taken over, not sent by this worker",
+                           message.pk, message.attempts)
+            return SendOutcome(status="fenced")
+        result = backend.send(to=message.recipient, body=message.body) if backend else (
+            _deliver_email(message))
     except SMSTransientError as exc:
         return _record_failure(message, error=str(exc), transient=True)
     except SMSPermanentError as exc:
@@ -210,6 +322,10 @@ def message_send(*, message_id: int) -> SendOutcome:
                      message_id, "".join(traceback.format_tb(exc.__traceback__)))
         return _record_failure(message, error=f"Erreur inattendue : {exc.__class__.__name__}",
                                transient=True)
+    return _record_sent(message, result)
+
+
+def _record_sent(message: OutboundMessage, result: SMSResult) -> SendOutcome:
     now = timezone.now()
     fields = {
         "status": MessageStatus.SENT,
@@ -217,35 +333,48 @@ def message_send(*, message_id: int) -> SendOutcome:
         "provider_status": result.provider_status[:30],
         "sent_at": now,
         "last_error": "",
+        "check_provider_first": False,
         "updated_at": now,
     }
     if message.contains_secret:
         fields.update(body=WIPED_BODY, html_body="")
-    # Conditional on `sending`: never overwrite what a fast status callback wrote already.
-    OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(**fields)
+    # Fenced, and conditional on `sending`: never overwrite what a fast status callback wrote,
+    # nor a row another worker claimed since.
+    if not _mine(message).update(**fields):
+        logger.warning("Outbox message %s: sent by a worker whose claim %s had been taken "
+                       "over", message.pk, message.attempts)
     logger.info("Outbox message %s sent (%s, %s)", message.pk, message.channel, message.purpose)
     return SendOutcome(status=MessageStatus.SENT)
 
 
 def _record_failure(message: OutboundMessage, *, error: str, transient: bool) -> SendOutcome:
+    """A transient failure goes back to the queue with the backoff, whatever the number of
+    attempts, unless the next attempt would fall past the message's useful life: then it is
+    expired. A permanent one is failed. Both wipe a secret."""
     now = timezone.now()
     error = error[:500]
     if message.contains_secret:
         # Belt and braces: a backend's error text must not carry the code.
         error = error.replace(message.body, "[…]")
-    if transient and message.attempts < settings.NOTIFICATIONS_MAX_ATTEMPTS:
+    if transient:
         delay = retry_delay(message.attempts)
-        OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-            status=MessageStatus.QUEUED, last_error=error, sending_started_at=None,
-            next_attempt_at=now + timedelta(seconds=delay), updated_at=now,
-        )
-        logger.warning("Outbox message %s: attempt %s failed, retry in %ss: %s",
-                       message.pk, message.attempts, delay, error)
-        return SendOutcome(status=MessageStatus.QUEUED, retry_in=delay)
+        next_attempt_at = now + timedelta(seconds=delay)
+        if next_attempt_at < message_expires_at(message):
+            _mine(message).update(
+                status=MessageStatus.QUEUED, last_error=error, sending_started_at=None,
+                next_attempt_at=next_attempt_at, updated_at=now,
+            )
+            logger.warning("Outbox message %s: attempt %s failed, retry in %ss: %s",
+                           message.pk, message.attempts, delay, error)
+            return SendOutcome(status=MessageStatus.QUEUED, retry_in=delay)
+        with transaction.atomic():
+            if _mine(message).select_for_update().exists():
+                _expire([message], now=now, cause=error)
+        return SendOutcome(status=MessageStatus.EXPIRED)
     fields = {"status": MessageStatus.FAILED, "last_error": error, "updated_at": now}
     if message.contains_secret:
         fields.update(body=WIPED_BODY, html_body="")
-    OutboundMessage.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(**fields)
+    _mine(message).update(**fields)
     logger.error("Outbox message %s failed after %s attempt(s): %s",
                  message.pk, message.attempts, error)
     return SendOutcome(status=MessageStatus.FAILED)
@@ -262,11 +391,12 @@ def messages_requeue_stale(*, batch_size: int | None = None,
                            max_batches: int = 20) -> tuple[RequeueReport, list[int]]:
     """Find rows a lost broker message or a dead worker left behind; returns the ids to send.
 
-    - `sending` for longer than NOTIFICATIONS_SENDING_TIMEOUT_SECONDS: the worker died → queued
-      and sent again.
-    - secret SMS still queued past NOTIFICATIONS_SECRET_MAX_AGE_SECONDS: the code they carry
-      has expired; sending it would only confuse → failed, text wiped. (E-mails are sent
-      however late: a late link opens a page that says it expired and how to get a new one.)
+    - `sending` for longer than NOTIFICATIONS_SENDING_TIMEOUT_SECONDS: the worker died or
+      froze → queued with `check_provider_first` (the next attempt asks the provider before
+      sending again) and handed over; the stalled worker's claim is void (fencing).
+    - `queued` past its useful life (message_max_age_seconds: a code's lifetime for an SMS
+      holding one, hours for another SMS, days for an e-mail) → expired, secret wiped,
+      journaled (EventKind.MESSAGE_EXPIRED).
     - `queued` and overdue by NOTIFICATIONS_REQUEUE_AFTER_SECONDS: handed to Celery again.
     Each batch is a short transaction; a row handed over is leased like the dispatcher's
     (next_attempt_at moves NOTIFICATIONS_REQUEUE_AFTER_SECONDS ahead), so neither the next
@@ -286,7 +416,7 @@ def messages_requeue_stale(*, batch_size: int | None = None,
                        .order_by("sending_started_at").values_list("pk", flat=True)[:batch_size])
             OutboundMessage.objects.filter(pk__in=ids, status=MessageStatus.SENDING).update(
                 status=MessageStatus.QUEUED, sending_started_at=None,
-                next_attempt_at=lease_until,
+                next_attempt_at=lease_until, check_provider_first=True,
                 last_error="Envoi interrompu (worker arrêté), nouvel essai", updated_at=now,
             )
         unstuck += len(ids)
@@ -294,19 +424,21 @@ def messages_requeue_stale(*, batch_size: int | None = None,
         if len(ids) < batch_size:
             break
 
-    secret_cutoff = now - timedelta(seconds=settings.NOTIFICATIONS_SECRET_MAX_AGE_SECONDS)
+    past_useful_life = Q(pk__in=[])
+    for channel, secret in ((Channel.SMS, True), (Channel.SMS, False), (Channel.EMAIL, None)):
+        cutoff = now - timedelta(seconds=message_max_age_seconds(channel=channel,
+                                                                 contains_secret=bool(secret)))
+        kind = Q(channel=channel) if secret is None else Q(channel=channel,
+                                                          contains_secret=secret)
+        past_useful_life |= kind & Q(created_at__lt=cutoff)
     for _ in range(max_batches):
         with transaction.atomic():
-            ids = list(OutboundMessage.objects.select_for_update(skip_locked=True)
-                       .filter(status=MessageStatus.QUEUED, contains_secret=True,
-                               channel=Channel.SMS, created_at__lt=secret_cutoff)
-                       .values_list("pk", flat=True)[:batch_size])
-            OutboundMessage.objects.filter(pk__in=ids, status=MessageStatus.QUEUED).update(
-                status=MessageStatus.FAILED, body=WIPED_BODY, html_body="", updated_at=now,
-                last_error="Non envoyé à temps : le code qu'il contenait a expiré",
-            )
-        expired += len(ids)
-        if len(ids) < batch_size:
+            rows = list(OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
+                        .select_related("account")
+                        .filter(past_useful_life, status=MessageStatus.QUEUED)
+                        .order_by("next_attempt_at")[:batch_size])
+            expired += _expire(rows, now=now)
+        if len(rows) < batch_size:
             break
 
     due_cutoff = now - timedelta(seconds=settings.NOTIFICATIONS_REQUEUE_AFTER_SECONDS)

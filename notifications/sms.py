@@ -8,6 +8,12 @@
 A backend's `send(to=, body=)` returns an SMSResult or raises SMSTransientError (worth trying
 again later) or SMSPermanentError (never will work). Error messages must never quote the body:
 it may hold a code.
+
+A backend whose provider can be asked what it received (`supports_lookup`) implements
+`find_sent(to=, body=, since=)`: the SMSResult of a message with that recipient and text
+created at or after `since`, None if the provider has none, SMSTransientError if it could not
+say. The outbox asks it before sending again a message whose worker stopped mid-send
+(docs/outbox.md).
 """
 
 import os
@@ -53,10 +59,16 @@ outbox: list[SentSMS] = []
 
 
 class BaseSMSBackend:
+    # Whether find_sent can tell if the provider already has a message.
+    supports_lookup = False
+
     def __init__(self, **kwargs):
         pass
 
     def send(self, *, to: str, body: str) -> SMSResult:
+        raise NotImplementedError
+
+    def find_sent(self, *, to: str, body: str, since: datetime) -> SMSResult | None:
         raise NotImplementedError
 
 
@@ -75,9 +87,17 @@ class ConsoleSMSBackend(BaseSMSBackend):
 
 
 class LocmemSMSBackend(BaseSMSBackend):
+    supports_lookup = True
+
     def send(self, *, to: str, body: str) -> SMSResult:
         outbox.append(SentSMS(to=to, body=body))
         return SMSResult(provider_message_id=f"locmem:{uuid.uuid4().hex}", provider_status="sent")
+
+    def find_sent(self, *, to: str, body: str, since: datetime) -> SMSResult | None:
+        # The in-memory outbox has no dates: any message with that recipient and text.
+        if SentSMS(to=to, body=body) in outbox:
+            return SMSResult(provider_message_id="locmem:found", provider_status="sent")
+        return None
 
 
 FILE_PROVIDER_PREFIX = "file:"
@@ -206,6 +226,38 @@ class TwilioSMSBackend(BaseSMSBackend):
             raise SMSTransientError(f"Twilio unreachable: {exc.__class__.__name__}") from exc
         return SMSResult(provider_message_id=message.sid or "",
                          provider_status=message.status or "")
+
+    supports_lookup = True
+    # Messages read back per lookup (newest first): a number gets a handful of SMS a day.
+    LOOKUP_PAGE_SIZE = 50
+
+    def find_sent(self, *, to: str, body: str, since: datetime) -> SMSResult | None:
+        """Twilio's Message list, filtered by To and From, newest first; the one whose Body is
+        ours and whose DateCreated is at or after `since` (one GET, LOOKUP_PAGE_SIZE rows).
+
+        Twilio keeps no idempotency key of ours on a message (its StatusCallback is not read
+        back), so the text is the marker: every SMS that matters holds a fresh code, and two
+        other texts alike to one number within the window are the same message for the
+        family anyway. DateSent is left out of the filter: a message Twilio still queues has
+        none.
+        """
+        from twilio.base.exceptions import TwilioException
+
+        try:
+            messages = self._client().messages.list(
+                to=to, from_=settings.TWILIO_FROM, limit=self.LOOKUP_PAGE_SIZE,
+                page_size=self.LOOKUP_PAGE_SIZE,
+            )
+        except (TwilioException, OSError) as exc:
+            status = getattr(exc, "status", "")
+            raise SMSTransientError(
+                f"Twilio lookup failed: {exc.__class__.__name__} {status}".strip()) from exc
+        for message in messages:
+            created = message.date_created
+            if message.body == body and (created is None or created >= since):
+                return SMSResult(provider_message_id=message.sid or "",
+                                 provider_status=message.status or "")
+        return None
 
 
 def get_sms_backend(backend: str | None = None, **kwargs) -> BaseSMSBackend:

@@ -13,9 +13,11 @@ logger = logging.getLogger(__name__)
 def send_message(message_id: int) -> str:
     """Send one outbox message; safe to run any number of times (sends once).
 
-    A transient failure is not retried by Celery: the row goes back to `queued` with its
-    next_attempt_at moved by the backoff (services.retry_delay), and the dispatcher hands it
-    over again when it is due. Attempts are counted on the row (NOTIFICATIONS_MAX_ATTEMPTS).
+    A transient failure is not retried by Celery (`self.retry(max_retries=None)` is a trap:
+    a later `retry()` without the argument falls back to the task's max_retries, 3 by
+    default): the row goes back to `queued` with its next_attempt_at moved by the backoff
+    (services.retry_delay), and the dispatcher hands it over again when it is due, with no
+    limit on the count until the message's useful life is over (then it is expired).
     """
     return services.message_send(message_id=message_id).status
 

@@ -233,3 +233,82 @@ class Responsibility(models.Model):
 
     def __str__(self):
         return f"{self.guardian_record} → {self.pupil}"
+
+
+# --- School letters (issue 9 §1) ----------------------------------------------------------
+
+
+class LetterRunStatus(models.TextChoices):
+    QUEUED = "queued", _("En attente")
+    RUNNING = "running", _("En cours")
+    DONE = "done", _("Terminé")
+    FAILED = "failed", _("Échec")
+
+
+class LetterDelivery(models.TextChoices):
+    PAPER = "paper", _("Toutes les lettres dans le PDF à imprimer")
+    EMAIL_WHEN_KNOWN = "email", _(
+        "Par courriel aux responsables dont l'adresse est connue, les autres dans le PDF"
+    )
+
+
+class LetterRun(models.Model):
+    """One request of a secretary for the letters of some pupils of one school and of their
+    guardians (pupils/letters.py). Holds counts and the progress, never a password: the
+    passwords are only in the PDF (`file_name` under settings.LETTERS_DIR, until
+    `file_expires_at`) and in the e-mails, which the outbox wipes once sent."""
+
+    establishment = models.ForeignKey(
+        Establishment, on_delete=models.PROTECT, related_name="letter_runs",
+        verbose_name=_("établissement"),
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="letter_runs",
+        verbose_name=_("demandé par"),
+    )
+    created_at = models.DateTimeField(_("demandé le"), auto_now_add=True)
+    delivery = models.CharField(_("remise"), max_length=6, choices=LetterDelivery.choices,
+                                default=LetterDelivery.PAPER)
+    # The pupils chosen (ids, in the school); their guardians' records are added at run time.
+    pupil_ids = models.JSONField(_("élèves choisis"), default=list)
+    status = models.CharField(_("état"), max_length=8, choices=LetterRunStatus.choices,
+                              default=LetterRunStatus.QUEUED)
+    started_at = models.DateTimeField(_("commencé le"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    # Progress: letters to make, letters made (the progress bar reads them).
+    total = models.PositiveIntegerField(_("lettres à faire"), default=0)
+    done = models.PositiveIntegerField(_("lettres faites"), default=0)
+    accounts_created = models.PositiveIntegerField(_("comptes créés"), default=0)
+    accounts_reissued = models.PositiveIntegerField(_("mots de passe renouvelés"), default=0)
+    records_skipped = models.PositiveIntegerField(
+        _("fiches déjà couvertes par un compte actif"), default=0
+    )
+    emails_queued = models.PositiveIntegerField(_("lettres envoyées par courriel"), default=0)
+    pages = models.PositiveIntegerField(_("pages du PDF"), default=0)
+    # Random name of the PDF under LETTERS_DIR; emptied when the file is deleted.
+    file_name = models.CharField(max_length=80, blank=True, editable=False)
+    file_expires_at = models.DateTimeField(_("fichier disponible jusqu'au"), null=True,
+                                           blank=True)
+    failure = models.CharField(_("raison de l'échec"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("lot de lettres")
+        verbose_name_plural = _("lots de lettres")
+        ordering = ["-created_at"]
+        permissions = [
+            ("letters_make", _("Faire les lettres des comptes provisoires")),
+            ("letters_follow", _("Suivre les comptes des élèves et des responsables")),
+        ]
+        indexes = [
+            # A school's runs, newest first; the start and purge tasks' few live rows.
+            models.Index(fields=["establishment", "-created_at"], name="letterrun_estab_idx"),
+            models.Index(fields=["status"], condition=~Q(status="done") | ~Q(file_name=""),
+                         name="letterrun_live_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.establishment} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, self.done * 100 // self.total)

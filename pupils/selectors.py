@@ -3,6 +3,8 @@
 import functools
 
 from django.db import connection, connections, router
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from .models import Establishment, GuardianRecord, Pupil, Responsibility, ResponsibilityStatus
 
@@ -74,3 +76,100 @@ def guardian_numbers_of_pupils(pupil_ids) -> set[str]:
             responsibilities__pupil_id__in=list(pupil_ids)
         ).exclude(mobile_phone="").values_list("mobile_phone", flat=True)
     }
+
+
+# --- Follow-up of accounts for schools (issue 9 §4) ----------------------------------------
+
+# The states a pupil or a guardian record is in, as the follow-up counts and filters them.
+FOLLOW_STATES = ("active", "provisional", "expired", "none", "other")
+
+
+def _states(prefix: str, now) -> dict[str, Q]:
+    # `prefix` is "account__" or "guardian_record__account__".
+    base = prefix[:-2]
+    provisional = Q(**{f"{prefix}state": "provisional"})
+    live = Q(**{f"{prefix}provisional_expires_at__isnull": True}) | Q(
+        **{f"{prefix}provisional_expires_at__gt": now})
+    return {
+        "active": Q(**{f"{prefix}state": "active"}),
+        "provisional": provisional & live,
+        "expired": provisional & ~live,
+        "none": Q(**{f"{base}__isnull": True}),
+        "other": Q(**{f"{prefix}state__in": ("locked", "closed")}),
+    }
+
+
+def follow_up_counts(*, establishment, now=None) -> list[dict]:
+    """Per level of `establishment`: pupils and guardian records (legal representatives,
+    ACTIVE link, counted once per level) by state of their account — active, provisional
+    (letter issued, not activated), expired (its provisional password no longer signs in),
+    none, other (locked or closed). Two grouped queries on one school's rows (indexes on
+    Pupil(establishment, …) and Responsibility(pupil, status)): the cost is the school's
+    size, never the table's.
+
+    Returns [{"level": "6EME", "pupils": {state: n}, "guardians": {state: n}}] by level.
+    """
+    now = now or timezone.now()
+    rows: dict[str, dict] = {}
+    pupil_states = _states("account__", now)
+    pupils = (Pupil.objects.filter(establishment=establishment).values("level")
+              .annotate(**{state: Count("pk", filter=q) for state, q in pupil_states.items()}))
+    for row in pupils:
+        rows.setdefault(row["level"], {"level": row["level"], "pupils": {}, "guardians": {}})
+        rows[row["level"]]["pupils"] = {state: row[state] for state in FOLLOW_STATES}
+    record_states = _states("guardian_record__account__", now)
+    guardians = (Responsibility.objects.filter(
+        pupil__establishment=establishment, status=ResponsibilityStatus.ACTIVE,
+        is_legal_representative=True).values("pupil__level")
+        .annotate(**{state: Count("guardian_record", filter=q, distinct=True)
+                     for state, q in record_states.items()}))
+    for row in guardians:
+        level = row["pupil__level"]
+        rows.setdefault(level, {"level": level, "pupils": {}, "guardians": {}})
+        rows[level]["guardians"] = {state: row[state] for state in FOLLOW_STATES}
+    for row in rows.values():
+        for side in ("pupils", "guardians"):
+            row[side] = {state: row[side].get(state, 0) for state in FOLLOW_STATES}
+    return [rows[level] for level in sorted(rows)]
+
+
+def follow_up_pupils(*, establishment, level: str | None = None, state: str | None = None,
+                     now=None) -> QuerySet[Pupil]:
+    """The pupils of `establishment` (of `level`, in `state` of FOLLOW_STATES) with their
+    account, by name."""
+    now = now or timezone.now()
+    pupils = Pupil.objects.filter(establishment=establishment)
+    if level is not None:
+        pupils = pupils.filter(level=level)
+    if state in FOLLOW_STATES:
+        pupils = pupils.filter(_states("account__", now)[state])
+    return pupils.select_related("account").order_by("level", "last_name", "first_names", "pk")
+
+
+def follow_up_guardians(*, establishment, level: str | None = None, state: str | None = None,
+                        now=None) -> QuerySet[GuardianRecord]:
+    """The guardian records of `establishment` that are legal representatives (ACTIVE link)
+    of a pupil of the school (of `level`), in `state`, with their account, by name."""
+    now = now or timezone.now()
+    links = Responsibility.objects.filter(
+        guardian_record=OuterRef("pk"), status=ResponsibilityStatus.ACTIVE,
+        is_legal_representative=True, pupil__establishment=establishment)
+    if level is not None:
+        links = links.filter(pupil__level=level)
+    records = GuardianRecord.objects.filter(Exists(links), establishment=establishment)
+    if state in FOLLOW_STATES:
+        records = records.filter(_states("account__", now)[state])
+    return records.select_related("account").order_by("last_name", "first_name", "pk")
+
+
+def follow_up_state(account, now=None) -> str:
+    """The follow-up state (FOLLOW_STATES) of a pupil's or record's account (or None)."""
+    if account is None:
+        return "none"
+    if account.state == "active":
+        return "active"
+    if account.state == "provisional":
+        now = now or timezone.now()
+        expires = account.provisional_expires_at
+        return "provisional" if expires is None or expires > now else "expired"
+    return "other"

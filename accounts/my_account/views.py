@@ -30,6 +30,7 @@ from core.flows import (
     flow_home,
     flow_not_found,
     flow_redirect_to_step,
+    flow_session_rotate,
     flow_view,
 )
 from core.models import Flow, FlowStatus
@@ -295,6 +296,7 @@ def phone_code(request, flow: Flow):
             except services.MyAccountRefused as refusal:
                 form.add_error(refusal.field or None, refusal.message)
             else:
+                flow_session_rotate(request)
                 return flow_home(flow)
         return flow_form_refused(request, flow, form)
     form = flow_form(request, flow, CodeForm)

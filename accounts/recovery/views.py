@@ -26,6 +26,7 @@ from core.flows import (
     flow_form_refused,
     flow_home,
     flow_redirect_to_step,
+    flow_session_rotate,
     flow_view,
 )
 from core.models import Flow, FlowStatus
@@ -294,6 +295,7 @@ def code(request, flow: Flow):
             except services.RecoveryRefused as refusal:
                 form.add_error("code", refusal.message)
             else:
+                flow_session_rotate(request)
                 return flow_home(flow)
         return flow_form_refused(request, flow, form)
     form = flow_form(request, flow, CodeForm)

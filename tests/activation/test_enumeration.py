@@ -119,7 +119,7 @@ def test_limits_read_the_same_for_a_non_match(
             driver = Driver(Client(REMOTE_ADDR=address), django_capture_on_commit_callbacks)
             response = driver.start(last_name="Ben Saïd", first_name=first_name, phone=phone)
             statuses.append(response.status_code)
-        assert statuses == [302, 302, 200]
+        assert statuses == [302, 302, 429]
         assert "depuis votre connexion internet" in driver.page_text(response)
 
 

@@ -221,7 +221,8 @@ def test_a_limit_per_ip_address(family, settings, django_capture_on_commit_callb
         response = driver.start(last_name="Durand", first_name="Léa",
                                 phone=f"06 12 34 56 {70 + index}")
         statuses.append(response.status_code)
-    assert statuses == [302, 302, 200]
+    assert statuses == [302, 302, 429]
+    assert 3590 <= int(response["Retry-After"]) <= 3600
     assert "depuis votre connexion internet" in text(response)
     assert "Réessayez dans 60 minutes." in text(response)
     assert Flow.objects.count() == 2  # the refused start wrote nothing
@@ -241,7 +242,7 @@ def test_the_limit_per_ip_counts_an_ipv6_client_by_its_64(
         response = driver.start(last_name="Durand", first_name="Léa",
                                 phone=f"06 12 34 56 {70 + index}")
         statuses.append(response.status_code)
-    assert statuses == [302, 302, 200]
+    assert statuses == [302, 302, 429]
     other = Driver(Client(REMOTE_ADDR="2001:db8:1:3::1"), django_capture_on_commit_callbacks)
     assert start(other, family).status_code == 302
 

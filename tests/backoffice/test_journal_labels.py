@@ -35,3 +35,14 @@ def test_assistance_events_read_in_french():
                                 establishment="0750001A", category="phone_unknown"))
     assert line.label == "Demande d'assistance envoyée par une famille"
     assert dict(line.details)["objet"] == "numéro de téléphone non reconnu"
+
+
+def test_letter_events_read_in_french():
+    line = describe_event(event("letters.issued", establishment="0940001A", reissued=True,
+                                delivery="paper", letter_run=4, pupil=12))
+    assert line.label == "Lettre émise : identifiant et mot de passe provisoire"
+    details = dict(line.details)
+    assert details["mot de passe renouvelé"] == "oui"
+    assert details["remise"] == "lettre imprimée"
+    assert details["lot de lettres n°"] == "4"
+

@@ -175,9 +175,10 @@ def test_secretary_index_lists_only_school_models(secretary_client):
     response = secretary_client.get(reverse("admin:index"))
     assert response.status_code == 200
     models = {m["object_name"] for app in response.context["app_list"] for m in app["models"]}
-    # The catalogue's school pages, and the assistance requests about her schools (issue 16 §6).
+    # The catalogue's school pages, the assistance requests about her schools (issue 16 §6),
+    # her schools' letters and follow-up of accounts (issue 9).
     assert models == {"Pupil", "GuardianRecord", "Responsibility", "Establishment", "Service",
-                      "EstablishmentMessage", "assistancerequest"}
+                      "EstablishmentMessage", "assistancerequest", "letters", "follow_up"}
 
 
 def test_secretary_sees_only_own_establishment(secretary_client, world):

@@ -212,20 +212,23 @@ def test_permanent_failure_marks_the_message_failed_without_the_code(flaky):
     assert flaky.calls == 1
 
 
-def test_the_last_transient_failure_marks_the_message_failed(flaky, settings):
-    settings.NOTIFICATIONS_MAX_ATTEMPTS = 3
+def test_a_transient_failure_past_the_message_life_expires_it(flaky, settings):
+    """No count limit any more (tests/notifications/test_outbox_faults.py): a transient
+    failure whose next retry would fall after the code's lifetime ends the message."""
+    settings.NOTIFICATIONS_SECRET_MAX_AGE_SECONDS = 5
+    settings.NOTIFICATIONS_RETRY_BACKOFF_SECONDS = 10
     flaky.errors = [sms.SMSTransientError(f"Twilio HTTP 503, try {n}") for n in range(5)]
     message = services.sms_enqueue(to="+33612345678", body=CODE_SMS, purpose="activation_code",
                                    contains_secret=True)
-    outcomes = [services.message_send(message_id=message.pk) for _ in range(4)]
-    assert [o.status for o in outcomes] == ["queued", "queued", "failed", "skipped"]
-    assert outcomes[2].retry_in is None
+    outcomes = [services.message_send(message_id=message.pk) for _ in range(2)]
+    assert [o.status for o in outcomes] == ["expired", "skipped"]
+    assert outcomes[0].retry_in is None
     message.refresh_from_db()
-    assert message.status == MessageStatus.FAILED
-    assert message.attempts == 3
-    assert message.last_error == "Twilio HTTP 503, try 2"
+    assert message.status == MessageStatus.EXPIRED
+    assert message.attempts == 1
+    assert "Twilio HTTP 503, try 0" in message.last_error
     assert message.body == WIPED_BODY
-    assert flaky.calls == 3
+    assert flaky.calls == 1
 
 
 def test_a_backend_error_quoting_the_body_is_scrubbed(flaky):
@@ -356,7 +359,7 @@ class TestRequeue:
         result = tasks.requeue_stale_messages.apply().get()
         assert result == {"requeued": 0, "unstuck": 0, "expired": 1}
         message.refresh_from_db()
-        assert message.status == MessageStatus.FAILED
+        assert message.status == MessageStatus.EXPIRED
         assert message.body == WIPED_BODY
         assert sms.outbox == []
 

@@ -1,0 +1,253 @@
+"""The school letters and the follow-up of accounts in the back-office (issue 9 §1, §4).
+
+- « Lettres des comptes provisoires »: a secretary chooses one of her schools, a level, the
+  pupils (all ticked), and how letters reach guardians (PDF only, or e-mail when the school
+  knows the address); pupils.letters makes them in a Celery task; the run's page shows a
+  progress bar (static/js/letter-progress.js polls `letter_run_progress`) and, once done, the
+  PDF's link — for the secretary who asked only, until the file expires.
+- « Suivi des comptes »: per level of one school, pupils and guardians by state of their
+  account, the filtered list and its CSV export. A secretary sees her schools, the helpdesk
+  its academy's (backoffice.selectors.staff_scope); one school at a time, so a page costs what
+  a school's rows cost.
+
+Thin views wrapped by BackOfficeSite.admin_view; a run or school outside the user's scope
+is a 404, as everywhere in the back-office.
+"""
+
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+
+from backoffice.selectors import staff_scope
+from pupils import letters as letter_services
+from pupils.models import LetterDelivery, LetterRun, LetterRunStatus, Pupil
+from pupils.selectors import (
+    FOLLOW_STATES,
+    follow_up_counts,
+    follow_up_guardians,
+    follow_up_pupils,
+    follow_up_state,
+)
+
+MAKE_PERMISSION = "pupils.letters_make"
+FOLLOW_PERMISSION = "pupils.letters_follow"
+PAGE_SIZE = 50
+RECENT_RUNS = 10
+STATE_LABELS = {
+    "active": _("compte actif"),
+    "provisional": _("lettre remise, compte non activé"),
+    "expired": _("mot de passe provisoire expiré"),
+    "none": _("aucun compte"),
+    "other": _("compte verrouillé ou fermé"),
+}
+
+
+def _require(request, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def _context(request, **extra):
+    from django.contrib import admin
+
+    return {**admin.site.each_context(request), **extra}
+
+
+def _establishment(request, raw):
+    """The establishment `raw` (an id) if it is in the user's scope; the only one when the
+    scope has exactly one; None otherwise."""
+    establishments = staff_scope(request.user).establishments().order_by("name", "pk")
+    if raw:
+        try:
+            return establishments.filter(pk=int(raw)).first()
+        except (TypeError, ValueError):
+            return None
+    only = list(establishments[:2])
+    return only[0] if len(only) == 1 else None
+
+
+def _run_in_scope(request, pk) -> LetterRun:
+    run = (LetterRun.objects.filter(staff_scope(request.user).establishment_q("establishment"),
+                                    pk=pk).select_related("establishment").first())
+    if run is None:
+        raise Http404
+    return run
+
+
+def _levels(establishment) -> list[str]:
+    return list(Pupil.objects.filter(establishment=establishment).order_by("level")
+                .values_list("level", flat=True).distinct())
+
+
+# --- Letters ----------------------------------------------------------------------------
+
+
+@never_cache
+def letters_new(request):
+    _require(request, MAKE_PERMISSION)
+    source = request.POST if request.method == "POST" else request.GET
+    establishment = _establishment(request, source.get("etablissement"))
+    levels = _levels(establishment) if establishment else []
+    level = source.get("niveau", "")
+    if level not in levels:
+        level = ""
+    errors = {}
+    if request.method == "POST":
+        if establishment is None:
+            raise Http404
+        chosen = []
+        for raw in request.POST.getlist("eleves"):
+            try:
+                chosen.append(int(raw))
+            except ValueError:
+                continue
+        try:
+            run = letter_services.letter_run_request(
+                establishment=establishment, actor=request.user, pupil_ids=chosen,
+                delivery=request.POST.get("remise", LetterDelivery.PAPER), request=request)
+        except ValidationError as error:
+            errors = {key: " ".join(str(m) for m in value)
+                      for key, value in error.message_dict.items()}
+        else:
+            messages.success(request, gettext(
+                "Les lettres sont en préparation ; cette page montre où elles en sont."))
+            return HttpResponseRedirect(reverse("admin:letter_run", args=[run.pk]))
+    pupils = []
+    if establishment and level:
+        pupils = [(pupil, follow_up_state(pupil.account), STATE_LABELS[follow_up_state(
+            pupil.account)]) for pupil in follow_up_pupils(establishment=establishment,
+                                                           level=level)]
+    runs = LetterRun.objects.filter(
+        staff_scope(request.user).establishment_q("establishment")).select_related(
+        "establishment", "requested_by")[:RECENT_RUNS]
+    return TemplateResponse(request, "admin/letters/new.html", _context(
+        request, title=gettext("Lettres des comptes provisoires"),
+        establishments=staff_scope(request.user).establishments().order_by("name", "pk"),
+        establishment=establishment, levels=levels, level=level, pupils=pupils,
+        deliveries=LetterDelivery.choices, errors=errors, runs=runs,
+    ), status=400 if errors else 200)
+
+
+@never_cache
+def letter_run(request, pk):
+    _require(request, MAKE_PERMISSION)
+    run = _run_in_scope(request, pk)
+    now = timezone.now()
+    downloadable = (run.requested_by_id == request.user.pk and bool(run.file_name)
+                    and run.file_expires_at is not None and run.file_expires_at > now)
+    return TemplateResponse(request, "admin/letters/run.html", _context(
+        request, title=gettext("Lettres de %(school)s") % {"school": run.establishment.name},
+        run=run, downloadable=downloadable, finished=run.status in (
+            LetterRunStatus.DONE, LetterRunStatus.FAILED),
+        progress_url=reverse("admin:letter_run_progress", args=[run.pk]),
+    ))
+
+
+@never_cache
+def letter_run_progress(request, pk):
+    _require(request, MAKE_PERMISSION)
+    run = _run_in_scope(request, pk)
+    return JsonResponse({
+        "status": run.status, "status_label": run.get_status_display(),
+        "done": run.done, "total": run.total, "percent": run.percent,
+        "finished": run.status in (LetterRunStatus.DONE, LetterRunStatus.FAILED),
+    })
+
+
+@never_cache
+def letter_run_download(request, pk):
+    _require(request, MAKE_PERMISSION)
+    run = _run_in_scope(request, pk)
+    try:
+        handle = letter_services.letter_run_file_open(run=run, actor=request.user,
+                                                      request=request)
+    except PermissionDenied as exc:
+        raise Http404 from exc  # another secretary of the school: as if it did not exist
+    except letter_services.LetterFileGone:
+        return TemplateResponse(request, "admin/letters/gone.html", _context(
+            request, title=gettext("Fichier supprimé"), run=run), status=410)
+    name = f"lettres-{run.establishment.uai}-{timezone.localtime(run.created_at):%Y%m%d-%H%M}.pdf"
+    response = FileResponse(handle, as_attachment=True, filename=name,
+                            content_type="application/pdf")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Follow-up --------------------------------------------------------------------------
+
+
+def _follow_rows(establishment, population, level, state):
+    if population == "responsables":
+        for record in follow_up_guardians(establishment=establishment, level=level,
+                                          state=state):
+            yield record, record.last_name, record.first_name, "", follow_up_state(
+                record.account)
+    else:
+        for pupil in follow_up_pupils(establishment=establishment, level=level, state=state):
+            yield pupil, pupil.last_name, pupil.first_name, pupil.level, follow_up_state(
+                pupil.account)
+
+
+def _csv(establishment, population, level, state):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="suivi-{establishment.uai}-{population}.csv"')
+    response["Cache-Control"] = "no-store"
+    response.write("\ufeff")  # Excel reads UTF-8 with a BOM
+    writer = csv.writer(response, delimiter=";")
+    writer.writerow([gettext("Nom"), gettext("Prénom"), gettext("Niveau"),
+                     gettext("Identifiant"), gettext("État du compte")])
+    for row, last_name, first_name, row_level, row_state in _follow_rows(
+            establishment, population, level, state):
+        account = row.account
+        identifier = account.display_identifier if account else ""
+        writer.writerow([_csv_cell(last_name.upper()), _csv_cell(first_name),
+                         _csv_cell(row_level), identifier, str(STATE_LABELS[row_state])])
+    return response
+
+
+def _csv_cell(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@never_cache
+def follow_up(request):
+    _require(request, FOLLOW_PERMISSION)
+    establishment = _establishment(request, request.GET.get("etablissement"))
+    levels = _levels(establishment) if establishment else []
+    level = request.GET.get("niveau") or None
+    if level not in levels:
+        level = None
+    population = "responsables" if request.GET.get("qui") == "responsables" else "eleves"
+    state = request.GET.get("etat") or None
+    if state not in FOLLOW_STATES:
+        state = None
+    if establishment and request.GET.get("format") == "csv":
+        return _csv(establishment, population, level, state)
+    counts, page = [], None
+    if establishment:
+        counts = follow_up_counts(establishment=establishment)
+        rows = [(row, last, first, lvl, st, STATE_LABELS[st]) for row, last, first, lvl, st
+                in _follow_rows(establishment, population, level, state)]
+        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("format", None)
+    return TemplateResponse(request, "admin/letters/follow_up.html", _context(
+        request, title=gettext("Suivi des comptes"),
+        establishments=staff_scope(request.user).establishments().order_by("name", "pk"),
+        establishment=establishment, levels=levels, level=level or "",
+        population=population, state=state or "", states=[(s, STATE_LABELS[s])
+                                                          for s in FOLLOW_STATES],
+        counts=counts, page=page, query=query.urlencode(),
+    ))

@@ -1,0 +1,710 @@
+"""School letters (issue 9 §1): provisional accounts and the letter that hands them out.
+
+A secretary chooses pupils of her school (backoffice/letters.py); a `LetterRun` row records the
+request, and a Celery task (pupils.tasks) makes the letters:
+
+- for each chosen pupil, and each guardian record linked to one of them as legal
+  representative (ACTIVE link, same school), a provisional account (`AccountState.PROVISIONAL`,
+  identifier `p.nomNN` of accounts.identifiers): a pupil account set as `Pupil.account`, a
+  guardian account set as the record's `account`;
+- a record or pupil that an account already covers: PROVISIONAL → a new password (the old one
+  no longer signs in: reissue); any other state (ACTIVE, LOCKED, CLOSED) → no letter, ever (a
+  family that activated by SMS keeps its account);
+- a provisional password of PASSWORD_LENGTH characters drawn by `secrets` from
+  PASSWORD_ALPHABET (no look-alikes: no 0/O, 1/I/L, 2/Z, 5/S, 6/G… see below), stored only as
+  the account's normal password hash (Argon2id, accounts.hashers), valid until
+  `Account.provisional_expires_at` = issue + settings.PROVISIONAL_PASSWORD_VALIDITY_DAYS;
+- one A4 page per account in a tagged PDF (WeasyPrint, PDF/UA-1), the seed's wording (seed 003,
+  « Distribution d'un identifiant et d'un mot de passe provisoire par l'établissement »);
+  or, when the run says so and the school knows the guardian's address, an e-mail
+  (`emails/provisional_letter`, outbox row marked `contains_secret`: wiped once sent).
+
+The clear passwords live only in memory, in the PDF (under settings.LETTERS_DIR, downloadable
+by the secretary who asked until `file_expires_at`, then deleted by `letter_files_purge`) and
+in the outbox until the e-mail has left; never in the database, the journal or the logs.
+
+Public API (the integration's end-to-end test calls it):
+
+- `letters_issue(establishment=…, pupil_ids=…, guardian_record_ids=…, actor=…)` → the
+  `Letter`s (with the clear passwords) and the counts; one transaction.
+- `letter_addressees(establishment=…, pupil_ids=…)` → who gets a letter for these pupils.
+- `letter_run_request(…)`, `letter_run_execute(run_id=…)`, `letter_runs_start()`,
+  `letter_run_file_open(…)`, `letter_files_purge()`: the back-office's run and its file.
+
+Cost: a letter is one Argon2id hash (≈ 45 ms of CPU at the OWASP parameters; hashed by
+settings.LETTERS_HASH_THREADS threads, argon2-cffi releases the GIL, the next chunk's while
+this chunk renders: PasswordPool) and ≈ 20 ms of WeasyPrint; see bench/bench_letters.py for a
+whole collège.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import secrets
+import shutil
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.models import Account, AccountKind, AccountState
+from accounts.services import account_create
+from core.journal import EventKind, journal_record
+from notifications.emails import email_send
+
+from .models import (
+    Establishment,
+    GuardianRecord,
+    LetterDelivery,
+    LetterRun,
+    LetterRunStatus,
+    Pupil,
+    Responsibility,
+    ResponsibilityStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+# Capitals and digits that cannot be taken for one another, printed or typed: no O/0/Q/D,
+# I/1/L/J, Z/2, S/5, G/6, B/8, U/V. 18 symbols: 18⁸ ≈ 1.1·10¹⁰ passwords (33 bits), against an
+# online guess rate bounded by accounts.limits, for three months at most.
+PASSWORD_ALPHABET = "ACEFHKMNPRTWXY3479"  # noqa: S105 (an alphabet, not a password)
+PASSWORD_LENGTH = 8
+EMAIL_TEMPLATE = "provisional_letter"
+EMAIL_PURPOSE = "provisional_letter"
+
+
+def provisional_password_generate() -> str:
+    """A provisional password: PASSWORD_LENGTH characters of PASSWORD_ALPHABET (secrets)."""
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One account's letter, in memory only (it holds the clear password)."""
+
+    account_id: int
+    kind: str  # AccountKind value
+    first_name: str
+    last_name: str
+    identifier: str  # as printed: P.NOM12
+    password: str
+    children: tuple[str, ...]  # « Prénom NOM » of the pupils concerned
+    expires_at: datetime
+    reissued: bool
+    email: str = ""  # the address it is e-mailed to; "" = printed in the PDF
+
+    def __repr__(self):  # never print the password (logs, tracebacks)
+        return f"Letter(account_id={self.account_id}, identifier={self.identifier!r})"
+
+
+@dataclass
+class LetterCounts:
+    created: int = 0
+    reissued: int = 0
+    skipped: int = 0
+    emailed: int = 0
+
+    def add(self, other: LetterCounts) -> None:
+        self.created += other.created
+        self.reissued += other.reissued
+        self.skipped += other.skipped
+        self.emailed += other.emailed
+
+
+@dataclass
+class Addressees:
+    """Who gets a letter for a choice of pupils, in print order (pupils by level and name,
+    then guardian records by name); `skipped`: pupils and records an account that is not
+    provisional covers (no letter)."""
+
+    pupil_ids: list[int] = field(default_factory=list)
+    guardian_record_ids: list[int] = field(default_factory=list)
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return len(self.pupil_ids) + len(self.guardian_record_ids)
+
+
+def _may_get_letter(account_id, state) -> bool:
+    return account_id is None or state == AccountState.PROVISIONAL
+
+
+def _legal_links(establishment: Establishment) -> Q:
+    return Q(status=ResponsibilityStatus.ACTIVE, is_legal_representative=True,
+             guardian_record__establishment=establishment, pupil__establishment=establishment)
+
+
+def letter_addressees(*, establishment: Establishment, pupil_ids: Sequence[int]) -> Addressees:
+    """The pupils among `pupil_ids` (of `establishment` only) and their guardian records
+    (legal representatives, ACTIVE link) that get a letter. Two queries, on Pupil's primary
+    key and Responsibility's (pupil, status) index."""
+    found = Addressees()
+    rows = (Pupil.objects.filter(establishment=establishment, pk__in=list(pupil_ids))
+            .order_by("level", "last_name", "first_names", "pk")
+            .values_list("pk", "account_id", "account__state"))
+    for pk, account_id, state in rows:
+        if _may_get_letter(account_id, state):
+            found.pupil_ids.append(pk)
+        else:
+            found.skipped += 1
+    linked = Responsibility.objects.filter(
+        _legal_links(establishment), guardian_record=OuterRef("pk"),
+        pupil_id__in=list(pupil_ids))
+    records = (GuardianRecord.objects.filter(Exists(linked))
+               .order_by("last_name", "first_name", "pk")
+               .values_list("pk", "account_id", "account__state"))
+    for pk, account_id, state in records:
+        if _may_get_letter(account_id, state):
+            found.guardian_record_ids.append(pk)
+        else:
+            found.skipped += 1
+    return found
+
+
+class PasswordPool:
+    """Provisional passwords and their hashes, made ahead on LETTERS_HASH_THREADS threads.
+
+    Argon2 (argon2-cffi) releases the GIL: `prefetch(n)` starts hashing n new passwords in
+    the background and returns at once, so that a run hashes the next chunk's passwords while
+    it renders this chunk's PDF (WeasyPrint holds the GIL, the hashes use the other core).
+    `take(n)` returns n (password, hash) pairs, waiting for those not ready yet. Passwords
+    prefetched and never taken are dropped with the pool (never stored)."""
+
+    def __init__(self, threads: int | None = None):
+        self._executor = ThreadPoolExecutor(
+            max_workers=max(1, threads or settings.LETTERS_HASH_THREADS))
+        self._ahead: list = []
+
+    def prefetch(self, count: int) -> None:
+        for _index in range(count):
+            password = provisional_password_generate()
+            self._ahead.append((password, self._executor.submit(make_password, password)))
+
+    def take(self, count: int) -> list[tuple[str, str]]:
+        if len(self._ahead) < count:
+            self.prefetch(count - len(self._ahead))
+        taken, self._ahead = self._ahead[:count], self._ahead[count:]
+        return [(password, future.result()) for password, future in taken]
+
+    def close(self) -> None:
+        self._ahead = []
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _children_of_records(establishment: Establishment, record_ids: list[int]) -> dict:
+    children = defaultdict(list)
+    links = (Responsibility.objects.filter(_legal_links(establishment),
+                                           guardian_record_id__in=record_ids)
+             .order_by("pupil__last_name", "pupil__first_names")
+             .values_list("guardian_record_id", "pupil__first_names", "pupil__last_name"))
+    for record_id, first_names, last_name in links:
+        first = first_names.split(",")[0].split(" ")[0]
+        children[record_id].append(f"{first} {last_name.upper()}")
+    return children
+
+
+@transaction.atomic
+def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = (),
+                  guardian_record_ids: Sequence[int] = (), actor: Account,
+                  by_email: bool = False, letter_run: LetterRun | None = None,
+                  passwords: PasswordPool | None = None,
+                  ) -> tuple[list[Letter], LetterCounts]:
+    """Create or reissue the provisional accounts of these pupils and guardian records of
+    `establishment` and return their letters (clear passwords, in memory) and the counts.
+
+    Rows of another school are ignored; a pupil or record covered by an account that is not
+    PROVISIONAL gets no letter (counted in `skipped`); a PROVISIONAL one gets a new password
+    and a new expiry (`reissued`: the old password no longer signs in). A guardian account
+    covers the record (its `account`); a pupil account is the pupil's `account`. With
+    `by_email`, a guardian whose record has an e-mail address gets the letter by e-mail
+    (outbox, contains_secret) and the returned Letter has `email` set; nothing else is
+    sent. Journals LETTER_ISSUED per account (actor, run, reissued, delivery; never the
+    password). Rows are locked (pupils, then guardian records: the import's order).
+    `passwords`: a PasswordPool that may have hashed some ahead (a run's); else one of its
+    own.
+    """
+    now = timezone.now()
+    expires_at = now + timedelta(days=settings.PROVISIONAL_PASSWORD_VALIDITY_DAYS)
+    counts = LetterCounts()
+    pending: list[tuple[Account, dict]] = []  # (account, letter fields) before hashing
+
+    pupils = list(Pupil.objects.select_for_update(of=("self",))
+                  .filter(establishment=establishment, pk__in=list(pupil_ids))
+                  .select_related("account").order_by("level", "last_name", "first_names", "pk"))
+    for pupil in pupils:
+        account = pupil.account
+        if account is not None and account.state != AccountState.PROVISIONAL:
+            counts.skipped += 1
+            continue
+        reissued = account is not None
+        if account is None:
+            account = account_create(kind=AccountKind.PUPIL, first_name=pupil.first_name,
+                                     last_name=pupil.last_name, password=None,
+                                     state=AccountState.PROVISIONAL)
+            Pupil.objects.filter(pk=pupil.pk).update(account=account)
+        pending.append((account, {
+            "children": (), "reissued": reissued, "email": "",
+            "first_name": pupil.first_name, "last_name": pupil.last_name,
+            "facts": {"pupil": pupil.pk},
+        }))
+
+    records = list(GuardianRecord.objects.select_for_update(of=("self",))
+                   .filter(establishment=establishment, pk__in=list(guardian_record_ids))
+                   .select_related("account").order_by("last_name", "first_name", "pk"))
+    children = _children_of_records(establishment, [record.pk for record in records])
+    for record in records:
+        account = record.account
+        if account is not None and account.state != AccountState.PROVISIONAL:
+            counts.skipped += 1
+            continue
+        reissued = account is not None
+        if account is None:
+            account = account_create(kind=AccountKind.GUARDIAN, first_name=record.first_name,
+                                     last_name=record.last_name, password=None,
+                                     state=AccountState.PROVISIONAL)
+            GuardianRecord.objects.filter(pk=record.pk).update(account=account)
+        pending.append((account, {
+            "children": tuple(children.get(record.pk, ())), "reissued": reissued,
+            "email": record.email if by_email else "",
+            "first_name": record.first_name, "last_name": record.last_name,
+            "facts": {"guardian_record": record.pk},
+        }))
+
+    if passwords is None:
+        with PasswordPool() as pool:
+            pairs = pool.take(len(pending))
+    else:
+        pairs = passwords.take(len(pending))
+    passwords_clear = [password for password, _hash in pairs]
+    hashes = [hashed for _password, hashed in pairs]
+    letters = []
+    for (account, fields), password, hashed in zip(pending, passwords_clear, hashes,
+                                                   strict=True):
+        account.password = hashed
+        account.provisional_expires_at = expires_at
+        letters.append(Letter(
+            account_id=account.pk, kind=account.kind, first_name=fields["first_name"],
+            last_name=fields["last_name"], identifier=account.display_identifier,
+            password=password, children=fields["children"], expires_at=expires_at,
+            reissued=fields["reissued"], email=fields["email"],
+        ))
+        if fields["reissued"]:
+            counts.reissued += 1
+        else:
+            counts.created += 1
+    Account.objects.bulk_update([account for account, _fields in pending],
+                                ["password", "provisional_expires_at"], batch_size=500)
+
+    for (account, fields), letter in zip(pending, letters, strict=True):
+        if letter.email:
+            email_send(to=letter.email, template=EMAIL_TEMPLATE,
+                       context=_letter_context(letter, establishment), purpose=EMAIL_PURPOSE,
+                       contains_secret=True, account=account)
+            counts.emailed += 1
+        journal_record(EventKind.LETTER_ISSUED, account=account, actor=actor,
+                       establishment=establishment.uai, reissued=fields["reissued"],
+                       delivery="email" if letter.email else "paper",
+                       letter_run=letter_run.pk if letter_run else None, **fields["facts"])
+    return letters, counts
+
+
+# --- Rendering ------------------------------------------------------------------------------
+
+
+def _letter_context(letter: Letter, establishment: Establishment) -> dict:
+    return {
+        "letter": letter,
+        "establishment": establishment,
+        "is_guardian": letter.kind == AccountKind.GUARDIAN,
+        "portal_url": settings.SITE_URL.rstrip("/") + "/",
+        "expires_on": timezone.localtime(letter.expires_at).date(),
+    }
+
+
+def letters_pdf_render(letters: Sequence[Letter], *, establishment: Establishment,
+                       uncompressed: bool = False) -> bytes:
+    """A tagged PDF (PDF/UA-1: structure tree, MarkInfo, language, title) of `letters`, one
+    A4 page each, from templates/pupils/letters_pdf.html. `uncompressed`: no object streams
+    (a run's parts: pypdf reads them in half the time when merging)."""
+    from weasyprint import HTML
+
+    with translation.override(settings.LANGUAGE_CODE):
+        html = render_to_string("pupils/letters_pdf.html", {
+            "pages": [_letter_context(letter, establishment) for letter in letters],
+            "establishment": establishment,
+        })
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(
+        pdf_variant="pdf/ua-1", pdf_tags=True, uncompressed_pdf=uncompressed)
+
+
+def pdf_parts_merge(parts: Sequence[Path], out, *, title: str) -> int:
+    """Concatenate the tagged PDFs `parts` into `out` (a binary file) as one tagged PDF and
+    return its number of pages; memory bounded by one part, whatever the number of parts.
+
+    A streaming merge: each part's objects are read by pypdf, renumbered and written out at
+    once; only their offsets (the cross-reference table), the pages' and the top structure
+    elements' references and the ParentTree's entries are kept. The structure tree is
+    rebuilt: one /Document element whose kids are each part's, each part's ParentTree keys
+    (pages' /StructParents, links' /StructParent) shifted after the previous part's. The
+    parts must be written without object streams (`letters_pdf_render(uncompressed=True)`).
+    """
+    from pypdf import PdfReader
+    from pypdf.generic import (
+        ArrayObject,
+        BooleanObject,
+        DictionaryObject,
+        IndirectObject,
+        NameObject,
+        NullObject,
+        NumberObject,
+        StreamObject,
+        TextStringObject,
+    )
+
+    catalog_id, pages_id, tree_id, document_id, parent_tree_id = 1, 2, 3, 4, 5
+    offsets: dict[int, int] = {}
+    written = [0]
+    next_id = [6]
+
+    def ref(number: int) -> IndirectObject:
+        return IndirectObject(number, 0, None)
+
+    def emit(data: bytes) -> None:
+        out.write(data)
+        written[0] += len(data)
+
+    def emit_object(number: int, obj) -> None:
+        offsets[number] = written[0]
+        buffer = io.BytesIO()
+        obj.write_to_stream(buffer)
+        emit(b"%d 0 obj\n" % number + buffer.getvalue() + b"\nendobj\n")
+
+    emit(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    page_refs, document_kids, nums = ArrayObject(), ArrayObject(), ArrayObject()
+    key_offset, metadata_id = 0, None
+    for index, part in enumerate(parts):
+        reader = PdfReader(part)
+        root = reader.trailer["/Root"]
+        tree = root["/StructTreeRoot"]
+        skipped = {root.indirect_reference.idnum, root.raw_get("/Pages").idnum,
+                   root.raw_get("/StructTreeRoot").idnum}
+        if isinstance(tree.raw_get("/ParentTree"), IndirectObject):
+            skipped.add(tree.raw_get("/ParentTree").idnum)
+        tops = {top.idnum for top in tree.raw_get("/K") if isinstance(top, IndirectObject)} \
+            if isinstance(tree.raw_get("/K"), ArrayObject) else set()
+        info = reader.trailer.raw_get("/Info") if "/Info" in reader.trailer else None
+        if isinstance(info, IndirectObject):
+            skipped.add(info.idnum)
+        metadata = root.raw_get("/Metadata") if "/Metadata" in root else None
+        if isinstance(metadata, IndirectObject) and index > 0:
+            skipped.add(metadata.idnum)
+        numbers = sorted({n for generation in reader.xref.values() for n in generation}
+                         | set(reader.xref_objStm))
+        renumbered = {document: document_id for document in tops}
+        for number in numbers:
+            if number not in skipped and number not in tops:
+                renumbered[number] = next_id[0]
+                next_id[0] += 1
+
+        def copy(obj, renumbered=renumbered):
+            if isinstance(obj, IndirectObject):
+                return ref(renumbered[obj.idnum]) if obj.idnum in renumbered else NullObject()
+            if isinstance(obj, StreamObject):
+                stream = StreamObject()
+                stream._data = obj._data
+                for key, value in obj.items():
+                    stream[NameObject(key)] = copy(value)
+                return stream
+            if isinstance(obj, DictionaryObject):
+                return DictionaryObject({NameObject(k): copy(v) for k, v in obj.items()})
+            if isinstance(obj, ArrayObject):
+                return ArrayObject(copy(v) for v in obj)
+            return obj
+
+        page_numbers = [page.indirect_reference.idnum for page in reader.pages]
+        page_set = set(page_numbers)
+        for number in numbers:
+            if number in skipped or number in tops:
+                continue
+            obj = reader.get_object(number)
+            if obj is None:
+                continue
+            copied = copy(obj)
+            if number in page_set:
+                copied[NameObject("/Parent")] = ref(pages_id)
+                if "/StructParents" in obj:
+                    copied[NameObject("/StructParents")] = NumberObject(
+                        obj["/StructParents"] + key_offset)
+            elif isinstance(obj, DictionaryObject) and "/StructParent" in obj:
+                copied[NameObject("/StructParent")] = NumberObject(
+                    obj["/StructParent"] + key_offset)
+            emit_object(renumbered[number], copied)
+            if isinstance(metadata, IndirectObject) and number == metadata.idnum:
+                metadata_id = renumbered[number]
+        page_refs.extend(ref(renumbered[number]) for number in page_numbers)
+        for top in tree["/K"]:
+            document_kids.extend(copy(kid) for kid in top.get_object()["/K"])
+        part_nums = tree["/ParentTree"]["/Nums"]
+        next_key = 0
+        for i in range(0, len(part_nums), 2):
+            nums.append(NumberObject(part_nums[i] + key_offset))
+            nums.append(copy(list.__getitem__(part_nums, i + 1)))  # the reference, as is
+            next_key = max(next_key, part_nums[i] + 1)
+        key_offset += next_key
+        del reader
+
+    emit_object(pages_id, DictionaryObject({
+        NameObject("/Type"): NameObject("/Pages"), NameObject("/Kids"): page_refs,
+        NameObject("/Count"): NumberObject(len(page_refs))}))
+    emit_object(document_id, DictionaryObject({
+        NameObject("/Type"): NameObject("/StructElem"), NameObject("/S"): NameObject("/Document"),
+        NameObject("/P"): ref(tree_id), NameObject("/K"): document_kids}))
+    emit_object(parent_tree_id, DictionaryObject({NameObject("/Nums"): nums}))
+    emit_object(tree_id, DictionaryObject({
+        NameObject("/Type"): NameObject("/StructTreeRoot"),
+        NameObject("/K"): ArrayObject([ref(document_id)]),
+        NameObject("/ParentTree"): ref(parent_tree_id),
+        NameObject("/ParentTreeNextKey"): NumberObject(key_offset)}))
+    catalog = DictionaryObject({
+        NameObject("/Type"): NameObject("/Catalog"), NameObject("/Pages"): ref(pages_id),
+        NameObject("/StructTreeRoot"): ref(tree_id),
+        NameObject("/MarkInfo"): DictionaryObject({NameObject("/Marked"): BooleanObject(True)}),
+        NameObject("/Lang"): TextStringObject("fr"),
+        NameObject("/ViewerPreferences"): DictionaryObject(
+            {NameObject("/DisplayDocTitle"): BooleanObject(True)})})
+    if metadata_id is not None:
+        catalog[NameObject("/Metadata")] = ref(metadata_id)
+    emit_object(catalog_id, catalog)
+    info_id = next_id[0]
+    emit_object(info_id, DictionaryObject({NameObject("/Title"): TextStringObject(title)}))
+    size = info_id + 1
+    xref_at = written[0]
+    emit(b"xref\n0 %d\n0000000000 65535 f \n" % size)
+    for number in range(1, size):
+        emit(b"%010d 00000 n \n" % offsets[number] if number in offsets
+             else b"0000000000 65535 f \n")
+    emit(b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+         % (size, catalog_id, info_id, xref_at))
+    return len(page_refs)
+
+
+# --- The back-office's runs -----------------------------------------------------------------
+
+
+def letter_run_request(*, establishment: Establishment, actor: Account,
+                       pupil_ids: Sequence[int], delivery: str = LetterDelivery.PAPER,
+                       request=None) -> LetterRun:
+    """Record a secretary's request for the letters of `pupil_ids` (pupils of
+    `establishment`) and their guardians; the run starts after commit (settings
+    LETTERS_RUN_ON_COMMIT) or at Celery beat's next `letter_runs_start`.
+
+    Raises ValidationError (key "pupils") when no pupil is chosen or one is not of this
+    school; whether `actor` may act on this school is the caller's check (backoffice).
+    """
+    chosen = sorted({int(pk) for pk in pupil_ids})
+    if not chosen:
+        raise ValidationError({"pupils": _(
+            "Élèves : cochez au moins un élève pour faire ses lettres.")})
+    found = Pupil.objects.filter(establishment=establishment, pk__in=chosen).count()
+    if found != len(chosen):
+        raise ValidationError({"pupils": _(
+            "Élèves : un élève choisi n'est pas de cet établissement ; rechargez la liste.")})
+    if delivery not in LetterDelivery.values:
+        raise ValidationError({"delivery": _("Remise : choisissez le PDF ou le courriel.")})
+    with transaction.atomic():
+        run = LetterRun.objects.create(establishment=establishment, requested_by=actor,
+                                       pupil_ids=chosen, delivery=delivery)
+        journal_record(EventKind.LETTER_RUN_REQUESTED, request=request, actor=actor,
+                       establishment=establishment.uai, letter_run=run.pk,
+                       pupils=len(chosen), delivery=delivery)
+        if settings.LETTERS_RUN_ON_COMMIT:
+            from .tasks import letter_run_task
+
+            transaction.on_commit(lambda: letter_run_task.delay(run.pk))
+    return run
+
+
+def _letters_dir() -> Path:
+    folder = Path(settings.LETTERS_DIR)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def _claim(run_id: int) -> LetterRun | None:
+    with transaction.atomic():
+        run = (LetterRun.objects.select_for_update(skip_locked=True)
+               .filter(pk=run_id, status=LetterRunStatus.QUEUED)
+               .select_related("establishment", "requested_by").first())
+        if run is None:
+            return None
+        run.status = LetterRunStatus.RUNNING
+        run.started_at = timezone.now()
+        run.save(update_fields=["status", "started_at"])
+    return run
+
+
+def letter_run_execute(*, run_id: int) -> LetterRun | None:
+    """Make the letters of a queued run, LETTERS_CHUNK_SIZE accounts at a time (each chunk:
+    one `letters_issue` transaction, then its PDF part on disk), then merge the parts into
+    the run's file. Updates `done` after each chunk (the progress bar). Returns the run, or
+    None when it was not queued (another worker has it). On any error the run is FAILED,
+    its partial files deleted, and its accounts already made keep working letters only if
+    the secretary asks again (a reissue)."""
+    run = _claim(run_id)
+    if run is None:
+        return None
+    establishment = run.establishment
+    work = _letters_dir() / f"part-{run.pk}-{secrets.token_hex(8)}"
+    work.mkdir(mode=0o700)
+    final_name = ""
+    stack = ExitStack()
+    try:
+        addressees = letter_addressees(establishment=establishment, pupil_ids=run.pupil_ids)
+        run.total = addressees.total
+        run.records_skipped = addressees.skipped
+        run.save(update_fields=["total", "records_skipped"])
+        todo = [("pupil", pk) for pk in addressees.pupil_ids] + \
+               [("guardian", pk) for pk in addressees.guardian_record_ids]
+        size = max(1, settings.LETTERS_CHUNK_SIZE)
+        parts: list[Path] = []
+        counts = LetterCounts(skipped=addressees.skipped)
+        pool = stack.enter_context(PasswordPool())
+        pool.prefetch(min(size, len(todo)))
+        for start in range(0, len(todo), size):
+            chunk = todo[start:start + size]
+            letters, chunk_counts = letters_issue(
+                establishment=establishment, actor=run.requested_by, letter_run=run,
+                pupil_ids=[pk for kind, pk in chunk if kind == "pupil"],
+                guardian_record_ids=[pk for kind, pk in chunk if kind == "guardian"],
+                by_email=run.delivery == LetterDelivery.EMAIL_WHEN_KNOWN, passwords=pool)
+            counts.add(chunk_counts)
+            pool.prefetch(len(todo[start + size:start + 2 * size]))  # while this one renders
+            paper = [letter for letter in letters if not letter.email]
+            if paper:
+                part = work / f"{len(parts):05d}.pdf"
+                part.write_bytes(letters_pdf_render(paper, establishment=establishment,
+                                                    uncompressed=True))
+                parts.append(part)
+            del letters, paper
+            LetterRun.objects.filter(pk=run.pk).update(
+                done=min(run.total, start + len(chunk)), accounts_created=counts.created,
+                accounts_reissued=counts.reissued, records_skipped=counts.skipped,
+                emails_queued=counts.emailed)
+        pages = 0
+        if parts:
+            final_name = f"lettres-{secrets.token_urlsafe(24)}.pdf"
+            descriptor = os.open(_letters_dir() / final_name,
+                                 os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as out:
+                pages = pdf_parts_merge(parts, out, title=_(
+                    "Lettres ÉduConnect — %(school)s") % {"school": establishment.name})
+        with transaction.atomic():
+            LetterRun.objects.filter(pk=run.pk).update(
+                status=LetterRunStatus.DONE, finished_at=timezone.now(), done=run.total,
+                pages=pages, file_name=final_name,
+                file_expires_at=(timezone.now()
+                                 + timedelta(seconds=settings.LETTERS_FILE_TTL_SECONDS)
+                                 if final_name else None))
+            journal_record(EventKind.LETTER_RUN_DONE, actor=run.requested_by,
+                           establishment=establishment.uai, letter_run=run.pk,
+                           accounts_created=counts.created, reissued=counts.reissued,
+                           skipped=counts.skipped, emailed=counts.emailed, pages=pages)
+    except Exception:
+        # Never the exception's text in the row or the journal: it may quote a template.
+        logger.exception("Letter run %s failed", run.pk)
+        if final_name:
+            (_letters_dir() / final_name).unlink(missing_ok=True)
+        LetterRun.objects.filter(pk=run.pk).update(
+            status=LetterRunStatus.FAILED, finished_at=timezone.now(), file_name="",
+            failure=_("Erreur pendant la production ; demandez les lettres à nouveau."))
+        journal_record(EventKind.LETTER_RUN_FAILED, actor=run.requested_by,
+                       establishment=establishment.uai, letter_run=run.pk)
+    finally:
+        stack.close()
+        shutil.rmtree(work, ignore_errors=True)
+    run.refresh_from_db()
+    return run
+
+
+def letter_runs_start() -> int:
+    """Run every queued run (oldest first) and fail the runs « running » for longer than
+    LETTERS_RUN_TIMEOUT_SECONDS (a dead worker); returns the number of runs made."""
+    stale = timezone.now() - timedelta(seconds=settings.LETTERS_RUN_TIMEOUT_SECONDS)
+    LetterRun.objects.filter(status=LetterRunStatus.RUNNING, started_at__lt=stale).update(
+        status=LetterRunStatus.FAILED, finished_at=timezone.now(),
+        failure=_("Production interrompue ; demandez les lettres à nouveau."))
+    made = 0
+    for run_id in (LetterRun.objects.filter(status=LetterRunStatus.QUEUED)
+                   .order_by("created_at").values_list("pk", flat=True)[:20]):
+        if letter_run_execute(run_id=run_id) is not None:
+            made += 1
+    return made
+
+
+class LetterFileGone(Exception):
+    """The run's file was deleted (expired) or never made."""
+
+
+def letter_run_file_open(*, run: LetterRun, actor: Account, request=None):
+    """The run's PDF, opened for reading, for the secretary who asked for it only
+    (PermissionDenied for anyone else, even a national administrator: the file holds
+    passwords); LetterFileGone once deleted or past `file_expires_at`. Journaled."""
+    if run.requested_by_id != actor.pk:
+        raise PermissionDenied
+    if not run.file_name or run.file_expires_at is None \
+            or run.file_expires_at <= timezone.now():
+        raise LetterFileGone
+    try:
+        handle = open(_letters_dir() / run.file_name, "rb")
+    except FileNotFoundError as exc:
+        raise LetterFileGone from exc
+    journal_record(EventKind.LETTER_FILE_DOWNLOADED, request=request, actor=actor,
+                   establishment=run.establishment.uai, letter_run=run.pk)
+    return handle
+
+
+def letter_files_purge(*, now: datetime | None = None) -> int:
+    """Delete the files of runs past their `file_expires_at` (and the stray parts of dead
+    runs); returns the number of files deleted. Journals LETTER_FILE_DELETED per run."""
+    now = now or timezone.now()
+    deleted = 0
+    for run in (LetterRun.objects.exclude(file_name="").filter(file_expires_at__lte=now)
+                .select_related("establishment")):
+        (_letters_dir() / run.file_name).unlink(missing_ok=True)
+        LetterRun.objects.filter(pk=run.pk).update(file_name="")
+        journal_record(EventKind.LETTER_FILE_DELETED, actor=None,
+                       establishment=run.establishment.uai, letter_run=run.pk)
+        deleted += 1
+    live = {name for name in LetterRun.objects.exclude(file_name="")
+            .values_list("file_name", flat=True)}
+    cutoff = now.timestamp() - settings.LETTERS_RUN_TIMEOUT_SECONDS
+    for path in _letters_dir().iterdir():
+        if path.name not in live and path.stat().st_mtime < cutoff:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+    return deleted
+
