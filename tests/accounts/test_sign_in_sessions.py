@@ -166,8 +166,11 @@ def test_a_sign_in_commits_its_writes_once(client):
     account = AccountFactory(identifier="m.dupont12")
     with CaptureQueriesContext(connection) as captured:
         sign_in(client)
-    statements = [q["sql"].split()[0].upper() for q in captured.captured_queries]
-    writes = [i for i, s in enumerate(statements) if s in ("INSERT", "UPDATE", "DELETE")]
+    sqls = [q["sql"] for q in captured.captured_queries]
+    statements = [sql.split()[0].upper() for sql in sqls]
+    # The sign-in's own writes (the session store's, with cached_db, are the store's).
+    writes = [i for i, s in enumerate(statements)
+              if s in ("INSERT", "UPDATE", "DELETE") and "django_session" not in sqls[i]]
     assert len(writes) == 2
     account.refresh_from_db()
     assert account.last_login is not None
