@@ -11,6 +11,10 @@ documents (Auto-inscription par SMS).
                   │          └─► ended: blocked (too many wrong birth dates)
                   └─► ended: already_active (the records are covered by an account)
 
+When the records matched are partly covered by one active account, the uncovered ones go
+through the same proofs (code, birth dates) and are then attached to that account: the flow
+completes at « done » without a password step (issue 11 §2).
+
 The row starts at « code » (« identity » is the form that starts it); its JSON data is
 `ActivationData`. One code purpose: ACTIVATION_CODE, by SMS.
 """
@@ -90,6 +94,11 @@ class ActivationData:
     confirmed_pupil_ids: list[int] = field(default_factory=list)
     confirmed_record_ids: list[int] = field(default_factory=list)
     wrong_dates: int = 0
+    # Set when the records matched are partly covered by one active account (issue 11 §2):
+    # `matched_record_ids` then holds the uncovered ones only, and the proofs attach them to
+    # this account instead of creating one (no password step). Also the id of the account
+    # a « Ajouter un enfant » flow (families.flows) attaches to.
+    attach_account_id: int | None = None
 
     @classmethod
     def of(cls, flow: Flow) -> ActivationData:
@@ -101,6 +110,7 @@ class ActivationData:
             confirmed_pupil_ids=list(data.get("confirmed_pupil_ids", [])),
             confirmed_record_ids=list(data.get("confirmed_record_ids", [])),
             wrong_dates=int(data.get("wrong_dates", 0)),
+            attach_account_id=data.get("attach_account_id"),
         )
 
     def store(self, flow: Flow) -> None:

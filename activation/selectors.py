@@ -79,6 +79,17 @@ def accounts_covering(record_ids: list[int]) -> list[Account]:
     )
 
 
+def records_uncovered(record_ids: list[int]) -> list[int]:
+    """Those of these records (ids, in order) that no active or locked account covers."""
+    if not record_ids:
+        return []
+    return list(
+        GuardianRecord.objects.filter(pk__in=record_ids)
+        .exclude(account__state__in=COVERING_STATES)
+        .order_by("pk").values_list("pk", flat=True)
+    )
+
+
 @dataclass(frozen=True)
 class PupilLink:
     """A pupil shown at step 3, with the links (responsibilities) that make it the guardian's."""

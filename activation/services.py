@@ -24,6 +24,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Account, AccountKind, AccountState
@@ -36,6 +37,7 @@ from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowStatus
 from core.normalization import clean_name
+from notifications.services import sms_enqueue
 from pupils.models import GuardianRecord, Responsibility, ResponsibilityStatus
 
 from . import messages
@@ -45,6 +47,7 @@ from .selectors import (
     accounts_covering,
     guardian_records_matching,
     pupil_links_for_records,
+    records_uncovered,
 )
 
 __all__ = ["ActivationRefused", "FlowUnavailable"]  # FlowUnavailable: for the views
@@ -199,8 +202,21 @@ def activation_code_verify(
 
 
 def _code_accepted(flow: Flow, *, request) -> None:
-    covering = accounts_covering(ActivationData.of(flow).matched_record_ids)
+    data = ActivationData.of(flow)
+    covering = accounts_covering(data.matched_record_ids)
     if not covering:
+        flow_move(flow, step="pupils")
+        return
+    # Issue 11 §2: some records are covered by one active account and others by none (a new
+    # child in a new school): the uncovered ones go on to the birth dates, then are attached
+    # to that account, instead of the dead end « vous avez déjà un compte ».
+    uncovered = records_uncovered(data.matched_record_ids)
+    owner = covering[0]
+    if (len(covering) == 1 and owner.state == AccountState.ACTIVE
+            and owner.kind == AccountKind.GUARDIAN and pupil_links_for_records(uncovered)):
+        data.matched_record_ids = uncovered
+        data.attach_account_id = owner.pk
+        data.store(flow)
         flow_move(flow, step="pupils")
         return
     flow_end(flow, status=FlowStatus.ALREADY_ACTIVE)
@@ -239,7 +255,8 @@ def activation_pupils_confirm(
     with transaction.atomic():
         flow = flow_lock(flow_id=flow_id, kind=SMS_ACTIVATION, step="pupils", now=now)
         data = ActivationData.of(flow)
-        outcome = _pupils_apply(flow, data, answers, request=request)
+        outcome = pupil_answers_apply(flow, data, answers, request=request,
+                                      then=_after_pupils)
         data.store(flow)
         flow_touch(flow, now=now)
         flow.save()
@@ -259,7 +276,15 @@ def _block(flow: Flow, data: ActivationData, *, request) -> None:
                    wrong_dates=data.wrong_dates)
 
 
-def _pupils_apply(flow: Flow, data: ActivationData, answers, *, request) -> _PupilsOutcome:
+def pupil_answers_apply(flow: Flow, data: ActivationData, answers: list[PupilAnswer], *,
+                        request, then) -> _PupilsOutcome:
+    """The pupils' step of a flow (SMS activation, or families' « Ajouter un enfant »), in
+    the caller's transaction with `flow` locked: the links and birth dates of `answers`
+    against the pupils of `data.matched_record_ids`, wrong dates counted on the flow and per
+    phone number (WRONG_DATES_PER_PHONE, shared by both kinds), disputed links marked. When
+    every confirmed pupil's date is right, `data.confirmed_*` are set and `then(flow, data,
+    request=…)` moves the flow on (returns a refusal message, or None). Returns what to tell
+    the person (`refusal`, `field_errors`; both empty: applied, or blocked)."""
     if wrong_dates_exhausted(flow, data):
         _block(flow, data, request=request)
         return _PupilsOutcome()
@@ -312,12 +337,74 @@ def _pupils_apply(flow: Flow, data: ActivationData, answers, *, request) -> _Pup
     kept = [by_pupil[a.pupil_id] for a in confirmed]
     data.confirmed_pupil_ids = sorted(link.pupil.pk for link in kept)
     data.confirmed_record_ids = sorted({r for link in kept for r in link.record_ids})
-    flow_move(flow, step="password")
     journal_record(
         EventKind.ACTIVATION_PUPILS_CONFIRMED, request=request, flow_id=flow.id,
         pupils=len(kept), disputed=len(disputed),
     )
-    return _PupilsOutcome()
+    return _PupilsOutcome(refusal=then(flow, data, request=request))
+
+
+def _after_pupils(flow: Flow, data: ActivationData, *, request) -> str | None:
+    if data.attach_account_id is None:
+        flow_move(flow, step="password")
+        return None
+    account = guardian_records_attach(
+        account_id=data.attach_account_id, record_ids=data.confirmed_record_ids,
+        method="sms_activation", flow=flow, request=request,
+    )
+    if account is None:
+        flow_end(flow, status=FlowStatus.ALREADY_ACTIVE)
+        return None
+    flow_end(flow, status=FlowStatus.COMPLETED, account=account, step="done")
+    return None
+
+
+# --- Attaching records to an account that exists -------------------------------------------
+
+
+def guardian_records_attach(*, account_id: int, record_ids: list[int], method: str,
+                            flow: Flow | None = None,
+                            request: HttpRequest | None = None) -> Account | None:
+    """Attach the guardian records `record_ids` to the ACTIVE guardian account `account_id`
+    after their proofs (issue 11 §2: the SMS activation of records partly covered by that
+    account, or « Ajouter un enfant »), in the caller's transaction.
+
+    Locks the account, then the records in primary-key order (the order of
+    families.services.accounts_merge, so that an attach and a merge never deadlock), and
+    attaches nothing — returning None — when the account is no longer active (closed by a
+    merge meanwhile) or when another covering account took one of the records. Records
+    already the account's are left as they are. Journaled CHILDREN_ATTACHED on the account
+    (`method`, the records' ids); the account's owner is told by SMS on its verified number
+    (purpose « children_attached_notice »).
+    """
+    account = (Account.objects.select_for_update()
+               .filter(pk=account_id, state=AccountState.ACTIVE, kind=AccountKind.GUARDIAN)
+               .first())
+    if account is None or not record_ids:
+        return None
+    records = list(
+        GuardianRecord.objects.select_for_update(of=("self",))
+        .filter(pk__in=record_ids).select_related("account").order_by("pk")
+    )
+    if any(r.account_id not in (None, account.pk) and r.account.state in COVERING_STATES
+           for r in records):
+        return None
+    attached = []
+    for record in records:
+        if record.account_id == account.pk:
+            continue
+        record.account = account
+        record._change_reason = "Enfant rattaché à un compte existant"
+        record.save(update_fields=["account"])
+        attached.append(record.pk)
+    journal_record(EventKind.CHILDREN_ATTACHED, request=request, account=account,
+                   flow_id=flow.id if flow is not None else None, method=method,
+                   guardian_record_ids=attached)
+    if attached and account.phone and account.phone_verified:
+        sms_enqueue(to=str(account.phone),
+                    body=render_to_string("sms/children_attached.txt", {}).strip(),
+                    purpose="children_attached_notice", account=account)
+    return account
 
 
 # --- Step 4 ------------------------------------------------------------------------------

@@ -296,8 +296,13 @@ def password(request, flow: Flow):
 def done(request, flow: Flow):
     if flow.status != FlowStatus.COMPLETED:
         return flow_home(flow)
-    context = _step_context("done", None, flow=flow, account=flow.account)
-    context["page_title"] = _titled(_("Votre compte a été activé avec succès"))
+    # Issue 11 §2: the records were attached to the account the family already had (no
+    # password was chosen, no session opened): the page says so and leads to the sign-in.
+    attached = ActivationData.of(flow).attach_account_id is not None
+    context = _step_context("done", None, flow=flow, account=flow.account, attached=attached)
+    context["page_title"] = _titled(
+        _("Vos enfants ont été rattachés à votre compte") if attached
+        else _("Votre compte a été activé avec succès"))
     context["services_url"] = reverse("services_portal:my_services")
     # A service sent this person to sign in (OpenID Connect): offer to go back to it.
     context["service_return"] = service_return(request)

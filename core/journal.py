@@ -76,6 +76,34 @@ class EventKind(models.TextChoices):
     RESPONSIBILITY_LEGAL_CHANGED = "pupils.link_legal_changed", _(
         "« Représentant légal » modifié par l'établissement"
     )
+    # « Mes enfants » (issue 11): accounts merged, children attached to an account.
+    ACCOUNTS_MERGED = "families.accounts_merged", _(
+        "Comptes regroupés : les enfants d'un autre compte ont été ajoutés à ce compte"
+    )
+    ACCOUNT_CLOSED_BY_MERGE = "families.account_closed_by_merge", _(
+        "Compte fermé : ses enfants ont été ajoutés à un autre compte (regroupement)"
+    )
+    ACCOUNTS_MERGE_REFUSED = "families.accounts_merge_refused", _(
+        "Regroupement de comptes refusé"
+    )
+    CHILDREN_ATTACHED = "families.children_attached", _(
+        "Nouvel enfant rattaché au compte"
+    )
+    CHILD_ATTACH_CODE_SENT = "families.child_attach_code_sent", _(
+        "Ajout d'un enfant : code envoyé par SMS"
+    )
+    CHILD_ATTACH_CODE_NOT_SENT = "families.child_attach_code_not_sent", _(
+        "Ajout d'un enfant : aucun SMS envoyé (aucune fiche trouvée, ou envoi trop rapproché)"
+    )
+    CHILD_ATTACH_CODE_REJECTED = "families.child_attach_code_rejected", _(
+        "Ajout d'un enfant : code de sécurité erroné"
+    )
+    CHILD_ATTACH_TOO_MANY_CODES = "families.child_attach_too_many_codes", _(
+        "Ajout d'un enfant : trop de codes erronés"
+    )
+    CHILD_ATTACH_CODE_VERIFIED = "families.child_attach_code_verified", _(
+        "Ajout d'un enfant : code de sécurité vérifié"
+    )
     # Back-office.
     BACKOFFICE_SIGNED_IN = "backoffice.signed_in", _("Connexion au back-office")
     BACKOFFICE_SIGN_IN_FAILED = "backoffice.sign_in_failed", _(

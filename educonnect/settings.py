@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "accounts",
     "pupils",
     "activation",
+    # « Mes enfants » (issue 11): merge of two accounts, a child added by SMS proof.
+    "families",
     "notifications",
     "services_portal",
     "saml_idp",

@@ -5,6 +5,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("activation/", include("activation.urls")),
     path("services/", include("services_portal.urls")),
+    path("mes-enfants/", include("families.urls")),
     path("idp/", include("saml_idp.urls")),
     path("notifications/", include("notifications.urls")),
     path("assistance/", include("assistance.urls")),

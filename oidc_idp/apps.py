@@ -8,3 +8,11 @@ class OidcIdpConfig(AppConfig):
 
     name = "oidc_idp"
     verbose_name = _("Fournisseur d'identité OpenID Connect")
+
+    def ready(self):
+        from accounts.signals import accounts_merged
+
+        from .merge import closed_account_tokens_end
+
+        # A merge closes an account: its OAuth grants and tokens end (oidc_idp/merge.py).
+        accounts_merged.connect(closed_account_tokens_end, dispatch_uid="oidc_idp.merge")

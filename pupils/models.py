@@ -158,7 +158,15 @@ class GuardianRecord(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
         related_name="guardian_records", verbose_name=_("compte"),
     )
-    history = HistoricalRecords(excluded_fields=["last_name_key", "first_name_key"])
+    # Set when a roster import attached this new record to an active account by itself
+    # (same name keys, mobile, and e-mail when both have one: issue 11 §2); cleared when the
+    # family has been told, at its next sign-in (families.apps).
+    # db_default too: the bulk loaders that write rows in SQL (bench/) need not know it.
+    attached_notice_pending = models.BooleanField(
+        _("rattachement automatique à annoncer"), default=False, db_default=False
+    )
+    history = HistoricalRecords(excluded_fields=["last_name_key", "first_name_key",
+                                                 "attached_notice_pending"])
 
     class Meta:
         verbose_name = _("fiche responsable")

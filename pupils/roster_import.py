@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from accounts.models import Account, AccountKind, AccountState
 from core.journal import EventKind, journal_record
 from core.normalization import name_key
 
@@ -64,7 +65,8 @@ PUPIL_OPTIONAL_FIELDS = ("national_id", "academy_code")
 RECORD_FIELDS = ("civility", "last_name", "first_name", "last_name_key", "first_name_key",
                  "mobile_phone", "email")
 # `account` is never among the written fields: an import never changes who a record
-# belongs to, and it never deletes anything.
+# belongs to, and it never deletes anything. A *new* record may be born covered by an
+# account, though (issue 11 §2, `_attach_new_records`).
 
 
 class RosterImportBusy(Exception):
@@ -534,7 +536,12 @@ class _RosterImporter:
             old = chunk.original[id(record)][phone_at] or ""
             if str(record.mobile_phone or "") != str(old):
                 numbers_fixed.update((str(old), str(record.mobile_phone or "")))
+        attached = _attach_new_records(new_records)
         _insert_with_history(GuardianRecord, new_records)
+        for account_id, records in attached.items():
+            journal_record(EventKind.CHILDREN_ATTACHED, account=Account(pk=account_id),
+                           method="roster_import",
+                           guardian_record_ids=sorted(r.id for r in records))
         _update_with_history(GuardianRecord, changed_records, RECORD_FIELDS)
         guardians.created.update(r.id for r in new_records)
         guardians.updated.update(r.id for r in changed_records)
@@ -555,6 +562,56 @@ class _RosterImporter:
                             for record_identity, pupil_id in chunk.claimed)
         numbers_fixed.discard("")
         return numbers_fixed
+
+
+def _attach_new_records(new_records: list) -> dict[int, list]:
+    """Issue 11 §2: a new record whose name keys and mobile number — and e-mail address,
+    when both sides have one — equal those of a record an ACTIVE guardian account covers is
+    born covered by that account, and flagged so that the family is told at its next sign-in
+    (« Un nouvel enfant a été rattaché à votre compte », families.apps). When the same
+    person matches records of two different active accounts, nothing is attached (the family
+    merges its accounts first, or adds the child itself).
+
+    One query per chunk, on the index of GuardianRecord.mobile_phone, whatever the number of
+    new records (none when no new record has a number), and one more that locks the
+    accounts found, when there are any. Returns {account id: [records]}.
+    """
+    with_phone = [r for r in new_records if r.mobile_phone]
+    if not with_phone:
+        return {}
+    covered = defaultdict(list)  # (last name key, first name key, mobile) -> [(account, email)]
+    for account_id, last_key, first_key, phone, email in GuardianRecord.objects.filter(
+        _any(GuardianRecord, "mobile_phone", sorted({str(r.mobile_phone) for r in with_phone})),
+        account__state=AccountState.ACTIVE, account__kind=AccountKind.GUARDIAN,
+    ).values_list("account_id", "last_name_key", "first_name_key",
+                  Cast("mobile_phone", output_field=CharField()), "email"):
+        covered[(last_key, first_key, phone)].append((account_id, email.lower()))
+    attached = defaultdict(list)
+    for record in with_phone:
+        email = (record.email or "").lower()
+        accounts = {
+            account_id
+            for account_id, other_email in covered.get(
+                (record.last_name_key, record.first_name_key, str(record.mobile_phone)), ())
+            if not (email and other_email) or email == other_email
+        }
+        if len(accounts) == 1:
+            attached[accounts.pop()].append(record)
+    if not attached:
+        return {}
+    # Lock the accounts (primary-key order, as a merge does) and keep those still active: a
+    # merge that closed one since the query above has moved its records, and a record born
+    # on a closed account would be a child lost. Held until the chunk commits.
+    alive = set(Account.objects.select_for_update()
+                .filter(pk__in=list(attached), state=AccountState.ACTIVE)
+                .order_by("pk").values_list("pk", flat=True))
+    attached = {account_id: records for account_id, records in attached.items()
+                if account_id in alive}
+    for account_id, records in attached.items():
+        for record in records:
+            record.account_id = account_id
+            record.attached_notice_pending = True
+    return attached
 
 
 def _record_values(record) -> tuple:

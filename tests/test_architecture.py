@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BUSINESS_APPS = ("accounts", "pupils", "activation", "notifications", "services_portal",
-                 "saml_idp", "oidc_idp", "assistance")
+                 "saml_idp", "oidc_idp", "assistance", "families")
 APPS = ("core", *BUSINESS_APPS, "backoffice")
 
 # Which project apps each app may import (besides itself and `educonnect` settings/checks).
@@ -26,6 +26,7 @@ ALLOWED = {
     "saml_idp": {"core", "accounts", "pupils"},
     "oidc_idp": {"core", "accounts", "pupils"},
     "assistance": {"core", "accounts", "pupils", "notifications"},
+    "families": {"core", "accounts", "pupils", "notifications", "activation"},
     "backoffice": set(APPS) - {"backoffice"},
 }
 

@@ -1,0 +1,27 @@
+"""What « Mes enfants » tells people when it refuses something: French, says what happened
+and what to do. Functions, not constants: each is translated in the language of the
+request."""
+
+from django.utils.translation import gettext as _
+
+
+def message_merge_same_account() -> str:
+    return _(
+        "Cet identifiant est celui du compte avec lequel vous êtes connecté(e). Saisissez "
+        "l'identifiant de l'autre compte, celui dont vous voulez ajouter les enfants."
+    )
+
+
+def message_merge_names_differ() -> str:
+    return _(
+        "Les deux comptes ne sont pas au même nom : ils ne peuvent pas être regroupés. "
+        "Vérifiez auprès des établissements de vos enfants que vos nom et prénom y sont "
+        "écrits de la même façon ; une fois leurs fiches corrigées, recommencez."
+    )
+
+
+def message_merge_too_late() -> str:
+    return _(
+        "L'autre compte vient d'être fermé ou regroupé : ses enfants ne peuvent plus être "
+        "ajoutés depuis ce compte. Consultez la liste de vos enfants ci-dessous."
+    )

@@ -1,0 +1,314 @@
+"""Every write of « Mes enfants » (issue 11): keyword-only arguments, one transaction each.
+
+- `accounts_merge`: « Ajouter des enfants depuis un autre compte » (seeds FAQ §12).
+- `child_attach_*`: « Ajouter un enfant » by SMS proof (families.flows.CHILD_ATTACH), on the
+  SMS activation's stages (activation.services.pupil_answers_apply,
+  activation.services.guardian_records_attach).
+- `new_children_notice_take`: the one-time notice of children a roster import attached.
+
+A refusal is raised after the transaction that counted it has committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from uuid import UUID
+
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from accounts.forms import INVALID_LOGIN_MESSAGE, throttled_message
+from accounts.limits import sign_in_attempt_admit, sign_in_device, sign_in_success_forget
+from accounts.models import Account, AccountKind, AccountState
+from accounts.signals import accounts_merged
+from activation import messages as activation_messages
+from activation.flows import ActivationData
+from activation.selectors import guardian_records_matching, records_uncovered
+from activation.services import PupilAnswer, guardian_records_attach, pupil_answers_apply
+from core import codes
+from core.codes import CodeIssue, CodeRefusalReason, CodeRefused, CodeVerdict
+from core.flows import FlowUnavailable, flow_end, flow_lock, flow_move, flow_start, flow_touch
+from core.http import client_ip
+from core.journal import EventKind, journal_record
+from core.models import Flow, FlowStatus
+from core.normalization import name_key, strip_invisible
+from notifications.emails import email_send
+from notifications.services import sms_enqueue
+from pupils.models import GuardianRecord
+
+from . import messages
+from .flows import CHILD_ATTACH, CHILD_ATTACH_CODE
+
+__all__ = ["FamiliesRefused", "FlowUnavailable", "PupilAnswer"]
+
+
+class FamiliesRefused(Exception):
+    """A refusal the person reads (families.messages); `field` names the form field it is
+    about ("" for the form as a whole); `retry_after` (seconds) when it is a wait (429);
+    `field_errors` for the pupils' step, as activation.services.ActivationRefused."""
+
+    def __init__(self, message: str, *, field: str = "", retry_after: int = 0,
+                 field_errors: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.retry_after = retry_after
+        self.field_errors = field_errors or {}
+
+
+# --- Merge ---------------------------------------------------------------------------------
+
+
+def _same_person(kept: Account, other: Account) -> bool:
+    """The two accounts' names are the same by their comparison keys (core.normalization
+    .name_key: case, accents, hyphens, transliteration), as the SMS activation compares the
+    names typed with the school's."""
+    return (name_key(kept.last_name), name_key(kept.first_name)) == (
+        name_key(other.last_name), name_key(other.first_name))
+
+
+def _notice_context(kept: Account) -> dict:
+    now = timezone.localtime()
+    return {"date": now.strftime("%d/%m/%Y"), "time": now.strftime("%H:%M"),
+            "kept_identifier": kept.display_identifier}
+
+
+def _merge_notify(kept: Account, closed: Account) -> None:
+    """Tell both accounts' verified numbers and addresses (each once: a family often gave the
+    same number to both), in the merge's transaction (the outbox sends after commit)."""
+    context = _notice_context(kept)
+    body = render_to_string("sms/accounts_merged.txt", context).strip()
+    phones = {str(a.phone): a for a in (kept, closed) if a.phone and a.phone_verified}
+    for phone, account in phones.items():
+        sms_enqueue(to=phone, body=body, purpose="accounts_merged_notice", account=account)
+    addresses = {a.email.strip().lower(): a for a in (kept, closed)
+                 if a.email and a.email_verified}
+    for address, account in addresses.items():
+        email_send(to=address, template="accounts_merged",
+                   context={**context, "account": account, "kept": kept, "closed": closed},
+                   purpose="accounts_merged_notice", account=account)
+
+
+def accounts_merge(*, account: Account, identifier: str, password: str,
+                   request: HttpRequest | None = None) -> Account:
+    """« Ajouter des enfants depuis un autre compte » (seeds FAQ §12; issue 11 §1): the
+    signed-in guardian `account` (kept) takes the guardian records — so the children — of
+    the account whose `identifier` and `password` (or provisional password) are typed; that
+    account is closed. Returns the closed account.
+
+    Limits: the typed pair goes through the portal sign-in's limits
+    (accounts.limits.sign_in_attempt_admit: per address, per identifier and address, per
+    identifier, or the device's own window), counted before the password is checked; a wrong
+    pair gets the sign-in's generic refusal, whatever the identifier. Then the names of both
+    accounts must be the same by their comparison keys (« vérifiez auprès des
+    établissements »).
+
+    One transaction: both accounts locked in primary-key order, then their guardian records
+    in primary-key order (the order of activation.services.guardian_records_attach), states
+    checked again under the locks — so two merges at once, or a merge racing an activation
+    or an attach, serialise: no record is left on a closed account and none is moved twice.
+    The other account: state CLOSED (its sessions end at their next request, its sign-in
+    gets the generic refusal), its records moved with a history reason. `accounts_merged`
+    (accounts.signals) is sent inside the transaction: OIDC grants and tokens of the closed
+    account end (oidc_idp), a FranceConnect link moves there (issue 10). Both phones and
+    addresses are told (outbox). Journal: ACCOUNTS_MERGED on the kept account and
+    ACCOUNT_CLOSED_BY_MERGE on the closed one, each naming the other (both helpdesk files).
+
+    Raises FamiliesRefused (field « identifier », or « password », or the form).
+    """
+    typed = strip_invisible(identifier).strip().lower()
+    if typed == account.identifier:
+        raise FamiliesRefused(messages.message_merge_same_account(), field="identifier")
+    ip = client_ip(request) if request is not None else ""
+    device = sign_in_device(request, identifier=typed) if request is not None else ""
+    admission = sign_in_attempt_admit(identifier=typed, ip=ip, device=device)
+    if not admission.allowed:
+        raise FamiliesRefused(throttled_message(admission.retry_after),
+                              retry_after=admission.retry_after)
+    other = authenticate(request, identifier=typed, password=password)
+    if other is None or other.kind != AccountKind.GUARDIAN or other.pk == account.pk:
+        journal_record(EventKind.ACCOUNTS_MERGE_REFUSED, request=request, account=account,
+                       reason="wrong_pair")
+        raise FamiliesRefused(gettext(INVALID_LOGIN_MESSAGE), field="password")
+    sign_in_success_forget(identifier=typed, ip=ip, device=device)
+    if not _same_person(account, other):
+        journal_record(EventKind.ACCOUNTS_MERGE_REFUSED, request=request, account=account,
+                       reason="names_differ", other_account_id=other.pk)
+        raise FamiliesRefused(messages.message_merge_names_differ())
+
+    refusal = None
+    with transaction.atomic():
+        locked = {a.pk: a for a in Account.objects.select_for_update()
+                  .filter(pk__in=(account.pk, other.pk)).order_by("pk")}
+        kept, closed = locked[account.pk], locked[other.pk]
+        if kept.state != AccountState.ACTIVE or not closed.is_active:
+            # The other account was closed meanwhile (a merge at the same time), or this one.
+            refusal = messages.message_merge_too_late()
+        else:
+            records = list(GuardianRecord.objects.select_for_update()
+                           .filter(account_id__in=(kept.pk, closed.pk)).order_by("pk"))
+            moved = []
+            for record in records:
+                if record.account_id == closed.pk:
+                    record.account = kept
+                    record._change_reason = "Comptes regroupés (Mes enfants)"
+                    record.save(update_fields=["account"])
+                    moved.append(record.pk)
+            closed.state = AccountState.CLOSED
+            closed.save(update_fields=["state"])
+            if not kept.phone and closed.phone and closed.phone_verified:
+                kept.phone, kept.phone_verified = closed.phone, True
+                kept.save(update_fields=["phone", "phone_verified"])
+            accounts_merged.send(sender=Account, kept=kept, closed=closed, request=request)
+            journal_record(EventKind.ACCOUNTS_MERGED, request=request, account=kept,
+                           other_account_id=closed.pk, other_identifier=closed.identifier,
+                           guardian_record_ids=moved)
+            journal_record(EventKind.ACCOUNT_CLOSED_BY_MERGE, request=request, account=closed,
+                           kept_account_id=kept.pk, kept_identifier=kept.identifier,
+                           guardian_record_ids=moved)
+            _merge_notify(kept, closed)
+    if refusal:
+        raise FamiliesRefused(refusal)
+    return closed
+
+
+# --- « Ajouter un enfant » ------------------------------------------------------------------
+
+
+def _send_refusal(refused: CodeRefused) -> FamiliesRefused:
+    if refused.reason == CodeRefusalReason.RESEND_COOLDOWN:
+        return FamiliesRefused(activation_messages.message_resend_cooldown(refused.retry_after))
+    if refused.reason == CodeRefusalReason.FLOW_LIMIT:
+        return FamiliesRefused(activation_messages.message_resend_flow_limit())
+    return FamiliesRefused(activation_messages.message_ip_limit(refused.retry_after),
+                           field="phone")
+
+
+def child_attach_start(*, account: Account, phone: str,
+                       request: HttpRequest | None = None) -> tuple[Flow, str]:
+    """« Ajouter un enfant », first stage: the mobile number the new child's school has for
+    the signed-in guardian (E.164). Matches the records of that number and of the account's
+    names (activation.selectors.guardian_records_matching) that no active or locked account
+    covers; opens a CHILD_ATTACH flow naming the account and sends a code — or, when nothing
+    matched, makes one and sends nothing (the same page, counters and work: the SMS
+    activation's rule). Returns the flow and its browser secret. Raises FamiliesRefused
+    when this address asked for too many codes."""
+    phone = str(phone)
+    ip = client_ip(request) if request is not None else ""
+    matched = records_uncovered(guardian_records_matching(
+        phone=phone, last_name=account.last_name, first_name=account.first_name))
+    data = ActivationData(last_name=account.last_name, first_name=account.first_name,
+                          matched_record_ids=matched, attach_account_id=account.pk)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            flow, secret = flow_start(kind=CHILD_ATTACH, step="code", phone=phone,
+                                      data=asdict(data), now=now)
+            flow.account = account
+            flow.save(update_fields=["account"])
+            codes.code_issue(flow=flow, purpose=CHILD_ATTACH_CODE, recipient=phone,
+                             deliver=data.matched, ip=ip, request=request, now=now)
+    except CodeRefused as refused:
+        raise _send_refusal(refused) from refused
+    return flow, secret
+
+
+def _lock(*, flow_id: UUID, account: Account, step: str, now) -> Flow:
+    flow = flow_lock(flow_id=flow_id, kind=CHILD_ATTACH, step=step, now=now)
+    if flow.account_id != account.pk:
+        raise FlowUnavailable("This flow belongs to another account")
+    return flow
+
+
+def child_attach_code_resend(*, flow_id: UUID, account: Account,
+                             request: HttpRequest | None = None) -> CodeIssue:
+    """« Renvoyer le SMS »: one more code to the flow's number (the earlier ones stay
+    valid). Raises FamiliesRefused or FlowUnavailable."""
+    now = timezone.now()
+    ip = client_ip(request) if request is not None else ""
+    try:
+        with transaction.atomic():
+            flow = _lock(flow_id=flow_id, account=account, step="code", now=now)
+            issue = codes.code_issue(
+                flow=flow, purpose=CHILD_ATTACH_CODE, recipient=str(flow.phone),
+                deliver=ActivationData.of(flow).matched, ip=ip, request=request, now=now,
+            )
+            flow_touch(flow, now=now)
+            flow.save()
+    except CodeRefused as refused:
+        raise _send_refusal(refused) from refused
+    return issue
+
+
+def child_attach_code_verify(*, flow_id: UUID, account: Account, typed_code: str,
+                             request: HttpRequest | None = None) -> Flow:
+    """Check the typed code; on success the flow moves to the children's birth dates.
+    Raises FamiliesRefused (a malformed entry costs no attempt) or FlowUnavailable."""
+    code = codes.code_normalize(typed_code)
+    if code is None:
+        raise FamiliesRefused(activation_messages.message_code_format(), field="code")
+    now = timezone.now()
+    refusal = None
+    with transaction.atomic():
+        flow = _lock(flow_id=flow_id, account=account, step="code", now=now)
+        check = codes.code_verify(flow=flow, purpose=CHILD_ATTACH_CODE, code=code,
+                                  request=request, now=now)
+        if check.verdict == CodeVerdict.ACCEPTED:
+            flow_move(flow, step="pupils")
+        elif check.verdict == CodeVerdict.WRONG:
+            refusal = activation_messages.message_code_wrong(check.remaining)
+        elif check.verdict == CodeVerdict.DEAD:
+            refusal = activation_messages.message_code_dead(check.issued)
+        else:
+            refusal = activation_messages.message_code_expired()
+        flow_touch(flow, now=now)
+        flow.save()
+    if refusal:
+        raise FamiliesRefused(refusal, field="code")
+    return flow
+
+
+def _attach(flow: Flow, data: ActivationData, *, request) -> str | None:
+    attached_to = guardian_records_attach(
+        account_id=flow.account_id, record_ids=data.confirmed_record_ids,
+        method="child_attach", flow=flow, request=request,
+    )
+    if attached_to is None:
+        flow_end(flow, status=FlowStatus.ALREADY_ACTIVE)
+        return None
+    flow_end(flow, status=FlowStatus.COMPLETED, account=attached_to, step="done")
+    return None
+
+
+def child_attach_pupils_confirm(*, flow_id: UUID, account: Account,
+                                answers: list[PupilAnswer],
+                                request: HttpRequest | None = None) -> Flow:
+    """The children's birth dates (the SMS activation's step 3, its rules and limits:
+    activation.services.pupil_answers_apply); when right, the records are attached to the
+    account (activation.services.guardian_records_attach) and the flow completes. Raises
+    FamiliesRefused (with `field_errors` per pupil) when nothing was applied."""
+    now = timezone.now()
+    with transaction.atomic():
+        flow = _lock(flow_id=flow_id, account=account, step="pupils", now=now)
+        data = ActivationData.of(flow)
+        outcome = pupil_answers_apply(flow, data, answers, request=request, then=_attach)
+        data.store(flow)
+        flow_touch(flow, now=now)
+        flow.save()
+    if outcome.refusal or outcome.field_errors:
+        raise FamiliesRefused(outcome.refusal or "", field_errors=outcome.field_errors)
+    return flow
+
+
+# --- The notice at sign-in -------------------------------------------------------------------
+
+
+def new_children_notice_take(*, account: Account) -> int:
+    """How many of the account's records a roster import attached since the family was last
+    told, clearing the flag (one UPDATE; two sign-ins at once tell it once between them)."""
+    return GuardianRecord.objects.filter(account=account, attached_notice_pending=True) \
+        .update(attached_notice_pending=False)

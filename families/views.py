@@ -1,0 +1,273 @@
+"""« Mes enfants » pages (issue 11): parse, call a service, redirect or render. Nothing else.
+
+For signed-in guardians only (staff go to the back-office, pupils to « Mon compte »). « Ajouter
+un enfant » runs on the flow engine (core.flows: bound to the browser and to the account
+that started it, the row's step is the truth, POST → redirect → GET), like the SMS
+activation whose stages it reuses.
+"""
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import AccountKind
+from activation.flows import ActivationData
+from activation.forms import LINK_YES, CodeForm, PupilsForm
+from activation.selectors import pupil_links_for_records
+from activation.services import PupilField
+from core.flows import (
+    flow_bind,
+    flow_form,
+    flow_form_refused,
+    flow_home,
+    flow_not_found,
+    flow_redirect_to_step,
+    flow_view,
+)
+from core.models import Flow, FlowStatus
+from core.normalization import mask_phone
+
+from . import services
+from .flows import CHILD_ATTACH, CHILD_ATTACH_CODE
+from .forms import ChildNumberForm, MergeForm
+
+
+def guardian_required(view):
+    """Signed in as a guardian; staff go to the back-office, pupils to « Mon compte »."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.kind == AccountKind.STAFF:
+            return redirect("admin:index")
+        if request.user.kind != AccountKind.GUARDIAN:
+            return redirect("accounts:my_account:information")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _context(request, title: str, form=None, **extra) -> dict:
+    has_errors = form is not None and form.is_bound and bool(form.errors)
+    page_title = _("%(page)s — Mon compte") % {"page": title}
+    return {
+        "page_title": _("Erreur : %(title)s") % {"title": page_title} if has_errors
+        else page_title,
+        "heading": title,
+        "current": "children",
+        "account": request.user,
+        "is_guardian": True,
+        "form": form,
+        **extra,
+    }
+
+
+# --- Ajouter des enfants depuis un autre compte ---------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@guardian_required
+def merge(request):
+    form = MergeForm(request.POST if request.method == "POST" else None)
+    status = 200
+    retry_after = 0
+    if request.method == "POST" and form.is_valid():
+        try:
+            closed = services.accounts_merge(
+                account=request.user, identifier=form.cleaned_data["identifier"],
+                password=form.cleaned_data["password"], request=request,
+            )
+        except services.FamiliesRefused as refusal:
+            form.add_error(refusal.field or None, refusal.message)
+            retry_after = refusal.retry_after
+        else:
+            messages.success(request, _(
+                "Les enfants du compte %(closed)s ont été ajoutés à votre compte. Le compte "
+                "%(closed)s est fermé : connectez-vous désormais avec l'identifiant %(kept)s."
+            ) % {"closed": closed.display_identifier,
+                 "kept": request.user.display_identifier})
+            return redirect("services_portal:my_children")
+    if form.errors:
+        status = 429 if retry_after else 400
+    context = _context(request, _("Ajouter des enfants depuis un autre compte"), form)
+    response = render(request, "families/merge.html", context, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+# --- Ajouter un enfant (flow kind CHILD_ATTACH) ----------------------------------------------
+
+
+def _child_flow_view(step: str | None = None):
+    """flow_view, for the signed-in guardian that started the flow only."""
+
+    def decorator(view):
+        @guardian_required
+        @flow_view(CHILD_ATTACH, step=step)
+        @wraps(view)
+        def wrapper(request, flow: Flow, *args, **kwargs):
+            if flow.account_id != request.user.pk:
+                return flow_not_found(request, CHILD_ATTACH)
+            return view(request, flow, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _child_context(request, step: str, form=None, **extra) -> dict:
+    context = _context(request, _("Ajouter un enfant"), form, **extra)
+    has_errors = form is not None and form.is_bound and bool(form.errors)
+    context.update(CHILD_ATTACH.stepper(step),
+                   page_title=CHILD_ATTACH.page_title(step, error=has_errors))
+    return context
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@guardian_required
+def child_add(request):
+    """The first stage: the number the school has. Its form starts the flow (a refused one
+    starts nothing, so it answers directly)."""
+    form = ChildNumberForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            flow, secret = services.child_attach_start(
+                account=request.user, phone=form.cleaned_data["phone"], request=request,
+            )
+        except services.FamiliesRefused as refusal:
+            form.add_error(refusal.field or None, refusal.message)
+        else:
+            flow_bind(request, flow, secret)
+            return redirect("families:child_code", flow_id=flow.id)
+    if form.errors:
+        status = 400
+    return render(request, "families/child_number.html",
+                  _child_context(request, "number", form), status=status)
+
+
+@never_cache
+@require_GET
+@_child_flow_view()
+def child_flow(request, flow: Flow):
+    if flow.status == FlowStatus.COMPLETED:
+        return redirect("families:child_done", flow_id=flow.id)
+    if flow.status == FlowStatus.OPEN and not flow.is_expired():
+        return flow_redirect_to_step(flow)
+    context = _child_context(request, flow.step, ended=flow.status,
+                             assistance_phone=settings.EDUCONNECT_ASSISTANCE_PHONE)
+    context["page_title"] = _("Ajout interrompu — %(title)s") % {"title": CHILD_ATTACH.title}
+    status = 410 if flow.status == FlowStatus.OPEN else 200
+    return render(request, "families/child_ended.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@_child_flow_view(step="code")
+def child_code(request, flow: Flow):
+    if request.method == "POST":
+        form = CodeForm(request.POST)
+        if form.is_valid():
+            try:
+                services.child_attach_code_verify(
+                    flow_id=flow.id, account=request.user,
+                    typed_code=form.cleaned_data["code"], request=request,
+                )
+            except services.FlowUnavailable:
+                return flow_home(flow)
+            except services.FamiliesRefused as refusal:
+                form.add_error("code", refusal.message)
+            else:
+                return flow_home(flow)
+        return flow_form_refused(request, flow, form)
+    form = flow_form(request, flow, CodeForm)
+    context = _child_context(
+        request, "code", form, flow=flow,
+        masked_phone=mask_phone(str(flow.phone)).replace(" ", "\u00a0"),
+        code_minutes=CHILD_ATTACH_CODE.ttl_minutes,
+    )
+    return render(request, "families/child_code.html", context)
+
+
+@never_cache
+@require_POST
+@_child_flow_view()
+def child_resend(request, flow: Flow):
+    try:
+        services.child_attach_code_resend(flow_id=flow.id, account=request.user,
+                                          request=request)
+    except services.FlowUnavailable:
+        return flow_home(flow)
+    except services.FamiliesRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, _(
+            "Si ce numéro est celui que l'établissement connaît, un nouveau code de sécurité "
+            "vient de vous être envoyé au %(phone)s. Un code reçu plus tôt reste valable."
+        ) % {"phone": mask_phone(str(flow.phone))})
+    return redirect("families:child_code", flow_id=flow.id)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@_child_flow_view(step="pupils")
+def child_pupils(request, flow: Flow):
+    data = ActivationData.of(flow)
+    links = pupil_links_for_records(data.matched_record_ids)
+    if request.method == "POST":
+        form = PupilsForm(request.POST, links=links)
+        if form.is_valid():
+            answers = [
+                services.PupilAnswer(pupil_id=link.pupil.pk, is_legal_representative=legal,
+                                     birth_date=birth_date)
+                for link, legal, birth_date in form.answers
+            ]
+            try:
+                services.child_attach_pupils_confirm(
+                    flow_id=flow.id, account=request.user, answers=answers, request=request)
+            except services.FlowUnavailable:
+                return flow_home(flow)
+            except services.FamiliesRefused as refusal:
+                flow.refresh_from_db()
+                if flow.status != FlowStatus.OPEN:
+                    return flow_home(flow)
+                rows = {row.link.pupil.pk: row for row in form.rows}
+                for pupil_id, (part, message) in refusal.field_errors.items():
+                    row = rows.get(pupil_id)
+                    if row is not None:
+                        target = row.day if part == PupilField.BIRTH_DATE else row.link_field
+                        form.add_error(target.name, message)
+                if refusal.message:
+                    form.add_error(None, refusal.message)
+            else:
+                return flow_home(flow)
+        return flow_form_refused(request, flow, form)
+    form = flow_form(request, flow, lambda posted: PupilsForm(posted, links=links))
+    remaining = settings.ACTIVATION_MAX_WRONG_DATES - data.wrong_dates
+    context = _child_context(
+        request, "pupils", form, flow=flow, rows=form.rows, only_link=len(links) == 1,
+        wrong_dates=data.wrong_dates, remaining_dates=max(remaining, 0), link_yes=LINK_YES,
+    )
+    return render(request, "families/child_pupils.html", context)
+
+
+@never_cache
+@require_GET
+@_child_flow_view()
+def child_done(request, flow: Flow):
+    if flow.status != FlowStatus.COMPLETED:
+        return flow_home(flow)
+    data = ActivationData.of(flow)
+    context = _child_context(request, "done", None, flow=flow,
+                             pupils=len(data.confirmed_pupil_ids))
+    context["page_title"] = _("L'enfant a été rattaché à votre compte — Mon compte")
+    return render(request, "families/child_done.html", context)

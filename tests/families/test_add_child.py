@@ -1,0 +1,145 @@
+"""« Mes enfants » → « Ajouter un enfant » (issue 11 §2): the mobile number the school has →
+SMS code → the child's birth date, with the SMS activation's rules and limits; the record is
+attached to the signed-in account."""
+
+import datetime
+import re
+from html import unescape
+
+import pytest
+from django.test import Client
+
+from core.journal import EventKind
+from core.models import Flow, FlowStatus, JournalEvent
+from notifications import sms
+from pupils.models import GuardianRecord
+from pupils.selectors import pupils_of_guardian_account
+from tests.factories import (
+    AccountFactory,
+    EstablishmentFactory,
+    GuardianRecordFactory,
+    PupilFactory,
+    ResponsibilityFactory,
+)
+
+ADD_URL = "/mes-enfants/ajouter/"
+CODE_IN_SMS = re.compile(r"ajouter un enfant à votre compte est ([A-Z0-9]{6})")
+NOUR_BIRTH = datetime.date(2019, 6, 30)
+
+
+@pytest.fixture(autouse=True)
+def _locmem_sms(settings):
+    settings.SMS_BACKEND = "notifications.sms.LocmemSMSBackend"
+
+
+@pytest.fixture
+def parent(db):
+    """Karim Haddad's account (Sami, école); the maternelle lists Nour under another number
+    he gave it (+33 7 81 23 45 67), not covered by any account."""
+    account = AccountFactory(identifier="k.haddad1", first_name="Karim", last_name="Haddad",
+                             phone="+33611111111", phone_verified=True)
+    ecole = EstablishmentFactory(kind="ecole")
+    record = GuardianRecordFactory(establishment=ecole, first_name="Karim",
+                                   last_name="HADDAD", mobile_phone="+33611111111",
+                                   account=account)
+    ResponsibilityFactory(guardian_record=record,
+                          pupil=PupilFactory(establishment=ecole, first_names="Sami"))
+    maternelle = EstablishmentFactory(kind="ecole", name="École maternelle Les Lilas")
+    new_record = GuardianRecordFactory(establishment=maternelle, first_name="KARIM",
+                                       last_name="Haddad", mobile_phone="+33781234567")
+    nour = PupilFactory(establishment=maternelle, first_names="Nour", last_name="HADDAD",
+                        birth_date=NOUR_BIRTH)
+    ResponsibilityFactory(guardian_record=new_record, pupil=nour)
+    return {"account": account, "record": new_record, "nour": nour}
+
+
+class Walker:
+    def __init__(self, client, capture):
+        self.client, self.capture = client, capture
+
+    def post(self, url, data):
+        with self.capture(execute=True):
+            return self.client.post(url, data)
+
+    def start(self, phone="07 81 23 45 67"):
+        response = self.post(ADD_URL, {"phone": phone})
+        assert response.status_code == 302, response.status_code
+        self.code_url = response["Location"]
+        self.base = self.code_url.removesuffix("code/")
+        return response
+
+    def code(self):
+        return CODE_IN_SMS.search(sms.outbox[-1].body).group(1)
+
+    def send_code(self, code):
+        return self.post(self.code_url, {"code": code})
+
+    def confirm(self, birth_date, choice="oui"):
+        return self.post(self.base + "eleves/", {
+            "eleve1_lien": choice, "eleve1_jour": f"{birth_date.day:02d}",
+            "eleve1_mois": f"{birth_date.month:02d}", "eleve1_annee": str(birth_date.year)})
+
+    def follow(self, response) -> str:
+        return unescape(self.client.get(response["Location"], follow=True).content.decode())
+
+
+@pytest.fixture
+def walker(parent, django_capture_on_commit_callbacks):
+    client = Client()
+    client.force_login(parent["account"])
+    return Walker(client, django_capture_on_commit_callbacks)
+
+
+def test_a_parent_adds_a_child_by_sms_proof(walker, parent):
+    page = unescape(walker.client.get("/services/mes-enfants/").content.decode())
+    assert "Ajouter un enfant" in page and "Ajouter des enfants depuis un autre compte" in page
+
+    walker.start()
+    assert sms.outbox[-1].to == "+33781234567"
+    page = walker.follow(walker.send_code(walker.code()))
+    assert "Nour" in page
+    page = walker.follow(walker.confirm(NOUR_BIRTH))
+    assert "L'enfant a été rattaché à votre compte" in page
+    assert parent["nour"] in pupils_of_guardian_account(parent["account"])
+    assert GuardianRecord.objects.get(pk=parent["record"].pk).account == parent["account"]
+    assert Flow.objects.get().status == FlowStatus.COMPLETED
+    assert JournalEvent.objects.filter(kind=EventKind.CHILDREN_ATTACHED,
+                                       account=parent["account"],
+                                       data__method="child_attach").exists()
+    # The account's own number is told.
+    assert sms.outbox[-1].to == "+33611111111"
+
+
+def test_a_number_the_school_does_not_have_reads_the_same_and_sends_nothing(walker, parent):
+    walker.start("07 99 99 99 99")
+    assert not sms.outbox
+    page = walker.follow(walker.send_code("ABCDEF"))
+    assert "Si ce numéro est celui que l'établissement connaît" in page
+    assert "code" in page.lower()
+    assert Flow.objects.get().step == "code"
+
+
+def test_a_record_covered_by_another_active_account_is_not_offered(walker, parent):
+    other = AccountFactory(first_name="Karim", last_name="Haddad")
+    GuardianRecord.objects.filter(pk=parent["record"].pk).update(account=other)
+    walker.start()
+    assert not sms.outbox  # merging the two accounts is the way
+
+
+def test_wrong_birth_dates_count_and_block(walker, parent, settings):
+    settings.ACTIVATION_MAX_WRONG_DATES = 2
+    walker.start()
+    walker.send_code(walker.code())
+    page = walker.follow(walker.confirm(NOUR_BIRTH.replace(year=2018)))
+    assert "date de naissance" in page
+    page = walker.follow(walker.confirm(NOUR_BIRTH.replace(year=2017)))
+    assert "Trop de dates de naissance incorrectes" in page
+    assert Flow.objects.get().status == FlowStatus.BLOCKED
+    assert GuardianRecord.objects.get(pk=parent["record"].pk).account is None
+
+
+def test_another_account_gets_the_not_found_page(walker, parent):
+    walker.start()
+    intruder = Client()
+    intruder.force_login(AccountFactory())
+    assert intruder.get(walker.code_url).status_code == 404
