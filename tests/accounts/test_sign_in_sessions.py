@@ -156,8 +156,8 @@ def test_a_visitor_without_a_session_gets_none_from_the_refresh(client, db):
 
 
 def test_a_sign_in_commits_its_writes_once(client):
-    """Issue 14: last_login and the journal row of a successful sign-in are written in one
-    transaction (one commit, one WAL flush), not in two autocommits."""
+    """Issue 14: last_login, the journal row and the other writes of a successful sign-in
+    are written in one transaction (one commit, one WAL flush), not in autocommits."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -171,7 +171,10 @@ def test_a_sign_in_commits_its_writes_once(client):
     # The sign-in's own writes (the session store's, with cached_db, are the store's).
     writes = [i for i, s in enumerate(statements)
               if s in ("INSERT", "UPDATE", "DELETE") and "django_session" not in sqls[i]]
-    assert len(writes) == 2
+    # last_login, the journal row, and whatever receivers of user_logged_in write (the
+    # guardian records' follow-up since issue 9): all of them in the one block below.
+    assert any('"last_login"' in sqls[i] for i in writes)
+    assert any("accounts_journalevent" in sqls[i] for i in writes)
     account.refresh_from_db()
     assert account.last_login is not None
     assert JournalEvent.objects.filter(account=account, kind="login_succeeded").exists()
