@@ -3,7 +3,8 @@ which service sent them to sign in.
 
 - The methods are RFC 8176 « Authentication Method Reference » values: `pwd` (the password
   of the account), `sms` (a code received by SMS on the account's phone, as in the SMS
-  activation, which ends signed in). The OpenID Connect provider (oidc_idp) releases them
+  activation, which ends signed in), `fc` (FranceConnect, the franceconnect app). The
+  OpenID Connect provider (oidc_idp) releases them
   as `amr` and derives `acr` from them; the time is `auth_time` (OpenID Connect Core §2).
 - A service that sent someone to sign in (an OpenID Connect authorization request) is
   remembered as a local path and the service's name, so that the end of a first activation
@@ -20,11 +21,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 SIGN_IN_METHODS_KEY = "educonnect_sign_in_methods"
 SIGN_IN_AT_KEY = "educonnect_sign_in_at"
 SERVICE_RETURN_KEY = "educonnect_service_return"
+PROVIDER_LOGOUT_KEY = "educonnect_provider_logout_url"
 
 
 class SignInMethod(models.TextChoices):
     PASSWORD = "pwd", "pwd"
     SMS = "sms", "sms"
+    FRANCECONNECT = "fc", "fc"
 
 
 def sign_in_methods_record(request, *methods: SignInMethod) -> None:
@@ -68,3 +71,16 @@ def service_return(request) -> dict | None:
 
 def service_return_forget(request) -> None:
     request.session.pop(SERVICE_RETURN_KEY, None)
+
+
+def provider_logout_remember(request, url: str) -> None:
+    """The session was signed in by an identity provider (FranceConnect) whose own session
+    must end with ours: `url` is where the browser goes once ours is over (its end-session
+    endpoint, with what it needs). Set by the franceconnect app at sign-in."""
+    request.session[PROVIDER_LOGOUT_KEY] = url
+
+
+def provider_logout_url(request) -> str:
+    """The URL remembered by `provider_logout_remember`, or ""."""
+    value = request.session.get(PROVIDER_LOGOUT_KEY)
+    return value if isinstance(value, str) else ""

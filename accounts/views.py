@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from core.journal import EventKind, journal_record
 
-from .authn import SignInMethod, is_local_path, sign_in_methods_record
+from .authn import SignInMethod, is_local_path, provider_logout_url, sign_in_methods_record
 from .forms import SignInForm
 from .limits import device_cookie_set
 from .models import AccountKind
@@ -220,8 +220,14 @@ sign_in = SignInView.as_view()
 @require_POST
 def logout_view(request):
     account = request.user if request.user.is_authenticated else None
+    # Signed in with FranceConnect: its session ends too (its end-session endpoint, which
+    # comes back to franceconnect:logout_callback).
+    provider_logout = provider_logout_url(request) if account is not None else ""
     logout(request)  # flushes the session: its key is dead on the server too
     if account is not None:
-        journal_record(EventKind.LOGOUT, request=request, account=account)
+        journal_record(EventKind.LOGOUT, request=request, account=account,
+                       provider=bool(provider_logout))
         messages.success(request, _("Vous êtes déconnecté(e) d'ÉduConnect."))
+    if provider_logout:
+        return HttpResponseRedirect(provider_logout)
     return redirect("accounts:profile_choice")

@@ -120,3 +120,50 @@ class ActivationData:
     @property
     def matched(self) -> bool:
         return bool(self.matched_record_ids)
+
+
+# --- The first link of a FranceConnect identity -------------------------------------------
+#
+# A FranceConnect identity no account knows yet proves, once, that it is a guardian the
+# schools know: the mobile number given to the school (phone), the code sent to it (code),
+# the children's birth dates (pupils); then the identity is linked to the account covering
+# those records, or to a new account whose identifier is shown (done). Seeds 001 and 003
+# (« Par FranceConnect »), FAQ §2.3. The same code purpose, limits and birth-date rules as
+# the SMS activation: a number and its children cannot be guessed faster through here.
+#
+#    phone ──► code ──► pupils ──► done
+#                          └─► ended: blocked (too many wrong birth dates), already_active
+#                              (the records' accounts cannot take this identity)
+#
+# The row starts at « code » (« phone » is the form that starts it); its JSON data is
+# `FranceConnectLinkData`. The FranceConnect identity itself (and its ID token) stays in
+# the browser's session (franceconnect.services.pending_identity): the row keeps its `sub`.
+
+FRANCECONNECT_LINK = register(FlowKind(
+    name="franceconnect_link",
+    label=_("Première connexion avec FranceConnect"),
+    title=_("Activation du compte"),
+    stages=(
+        Stage("phone", "activation:franceconnect", _("Je renseigne mon n° de téléphone portable")),
+        Stage("code", "activation:fc_code", _("Je saisis le code de sécurité")),
+        Stage("pupils", "activation:fc_pupils", _("Je confirme mon lien avec les élèves")),
+        Stage("done", "activation:fc_done", _("Mon compte est activé")),
+    ),
+    home_url_name="activation:fc_flow",
+    idle_setting="ACTIVATION_FLOW_IDLE_SECONDS",
+    max_age_setting="ACTIVATION_FLOW_MAX_AGE_SECONDS",
+    retention_setting="ACTIVATION_FLOW_RETENTION_DAYS",
+    not_found_template="activation/not_found.html",
+))
+
+
+@dataclass
+class FranceConnectLinkData(ActivationData):
+    """ActivationData (the names are FranceConnect's, for the record only: matching is on
+    the number, then on the birth dates) and the FranceConnect `sub` to link."""
+
+    sub: str = ""
+
+    @classmethod
+    def of(cls, flow: Flow) -> FranceConnectLinkData:
+        return cls(**asdict(ActivationData.of(flow)), sub=str((flow.data or {}).get("sub", "")))

@@ -327,3 +327,10 @@ class PasswordForm(EduConnectForm):
         if password and confirmation is not None and password != confirmation:
             self.add_error("password_confirm", ERROR_MISMATCH)
         return cleaned
+
+
+class FranceConnectPhoneForm(EduConnectForm):
+    """Step « phone » of a FranceConnect first link: the number only (FranceConnect gave
+    the names). The same field as the SMS activation's."""
+
+    phone = IdentityForm.base_fields["phone"]

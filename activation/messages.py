@@ -94,3 +94,17 @@ def message_code_resent(masked_phone: str) -> str:
         "sécurité vient de vous être envoyé au %(phone)s. Le SMS peut mettre quelques minutes à "
         "arriver : un code reçu plus tôt reste valable."
     ) % {"phone": masked_phone}
+
+
+def message_franceconnect_expired() -> str:
+    return _(
+        "Votre connexion avec FranceConnect a expiré avant la fin de la première connexion. "
+        "Cliquez de nouveau sur « S'identifier avec FranceConnect »."
+    )
+
+
+def message_franceconnect_code_resent(masked_phone: str) -> str:
+    return _(
+        "Si ce numéro est celui connu de l'établissement, un nouveau code de sécurité vient de "
+        "vous être envoyé au %(phone)s. Le SMS peut mettre quelques minutes à arriver."
+    ) % {"phone": masked_phone}

@@ -45,6 +45,41 @@ def guardian_records_matching(*, phone: str, last_name: str, first_name: str) ->
     )
 
 
+def guardian_records_for_franceconnect(
+    *, phone: str, family_name: str, given_name: str, preferred_username: str = ""
+) -> list[int]:
+    """Ids of the guardian records with this mobile number (E.164) and an activating link,
+    for the first link of a FranceConnect identity (the seeds ask for the number only).
+
+    Records of one person (same name keys) are all kept. When the number is shared by
+    several people (two guardians on one phone), only the person whose names FranceConnect
+    gives is kept: last name = the birth name (`family_name`) or the usage name
+    (`preferred_username`), first name = one of `given_name`'s first names; when that does
+    not single one person out, nothing matches (the birth dates would not tell them apart).
+    Names alone never link anything: the number, its code and the birth dates still do.
+    One indexed query (mobile_phone), whatever the outcome.
+    """
+    active_link = Responsibility.objects.filter(ACTIVATING_LINK, guardian_record=OuterRef("pk"))
+    rows = list(
+        GuardianRecord.objects.filter(mobile_phone=phone)
+        .filter(Exists(active_link))
+        .order_by("pk")
+        .values_list("pk", "last_name_key", "first_name_key")
+    )
+    people: dict[tuple[str, str], list[int]] = {}
+    for pk, last_key, first_key in rows:
+        people.setdefault((last_key, first_key), []).append(pk)
+    if len(people) <= 1:
+        return next(iter(people.values()), [])
+    last_keys = {name_key(family_name), name_key(preferred_username)} - {""}
+    first_names = [part for part in (given_name or "").split() if part]
+    first_keys = {name_key(" ".join(first_names[:n])) for n in range(1, len(first_names) + 1)}
+    first_keys |= {name_key(part) for part in first_names}
+    named = [ids for (last_key, first_key), ids in people.items()
+             if last_key in last_keys and first_key in first_keys]
+    return named[0] if len(named) == 1 else []
+
+
 def activation_flow_just_started(
     *, flow_ids: list[str], phone: str, last_name: str, first_name: str, within_seconds: int
 ) -> Flow | None:

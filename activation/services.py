@@ -32,19 +32,29 @@ from accounts.password_policy import password_errors
 from accounts.services import account_create
 from core import codes, ratelimit
 from core.codes import CodeIssue, CodeRefusalReason, CodeRefused, CodeVerdict
+from core.flowkinds import FlowKind
 from core.flows import FlowUnavailable, flow_end, flow_lock, flow_move, flow_start, flow_touch
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowStatus
 from core.normalization import clean_name
+from franceconnect.services import franceconnect_link_create, link_of_account, link_of_sub
 from notifications.services import sms_enqueue
 from pupils.models import GuardianRecord, Responsibility, ResponsibilityStatus
 
 from . import messages
-from .flows import ACTIVATION_CODE, SMS_ACTIVATION, WRONG_DATES_PER_PHONE, ActivationData
+from .flows import (
+    ACTIVATION_CODE,
+    FRANCECONNECT_LINK,
+    SMS_ACTIVATION,
+    WRONG_DATES_PER_PHONE,
+    ActivationData,
+    FranceConnectLinkData,
+)
 from .selectors import (
     COVERING_STATES,
     accounts_covering,
+    guardian_records_for_franceconnect,
     guardian_records_matching,
     pupil_links_for_records,
     records_uncovered,
@@ -150,7 +160,8 @@ def activation_counters_clear(*, phones, reason: str, actor: Account | None = No
 # --- Step 2 ------------------------------------------------------------------------------
 
 
-def activation_code_resend(*, flow_id: UUID, request: HttpRequest | None = None) -> CodeIssue:
+def activation_code_resend(*, flow_id: UUID, request: HttpRequest | None = None,
+                           kind: FlowKind = SMS_ACTIVATION) -> CodeIssue:
     """« Renvoyer le SMS »: one more code, to the number the flow was started with; the
     earlier codes stay valid. Raises ActivationRefused (too early, the flow's maximum, this
     IP's maximum) or FlowUnavailable. The returned issue says whether the SMS really left
@@ -159,7 +170,7 @@ def activation_code_resend(*, flow_id: UUID, request: HttpRequest | None = None)
     ip = client_ip(request) if request is not None else ""
     try:
         with transaction.atomic():
-            flow = flow_lock(flow_id=flow_id, kind=SMS_ACTIVATION, step="code", now=now)
+            flow = flow_lock(flow_id=flow_id, kind=kind, step="code", now=now)
             issue = codes.code_issue(
                 flow=flow, purpose=ACTIVATION_CODE, recipient=str(flow.phone),
                 deliver=ActivationData.of(flow).matched, ip=ip, request=request, now=now,
@@ -172,21 +183,25 @@ def activation_code_resend(*, flow_id: UUID, request: HttpRequest | None = None)
 
 
 def activation_code_verify(
-    *, flow_id: UUID, typed_code: str, request: HttpRequest | None = None
+    *, flow_id: UUID, typed_code: str, request: HttpRequest | None = None,
+    kind: FlowKind = SMS_ACTIVATION,
 ) -> Flow:
-    """Check the typed code. On success the flow moves to the pupils, or ends on « you
-    already have an account » when the records are covered. Raises ActivationRefused
-    otherwise (a malformed entry costs no attempt), or FlowUnavailable."""
+    """Check the typed code. On success the flow moves to the pupils, or (SMS activation)
+    ends on « you already have an account » when the records are covered; a FranceConnect
+    first link always goes on to the pupils (it may join an existing account). Raises
+    ActivationRefused otherwise (a malformed entry costs no attempt), or FlowUnavailable."""
     code = codes.code_normalize(typed_code)
     if code is None:
         raise ActivationRefused(messages.message_code_format())
     now = timezone.now()
     refusal = None
     with transaction.atomic():
-        flow = flow_lock(flow_id=flow_id, kind=SMS_ACTIVATION, step="code", now=now)
+        flow = flow_lock(flow_id=flow_id, kind=kind, step="code", now=now)
         check = codes.code_verify(flow=flow, purpose=ACTIVATION_CODE, code=code,
                                   request=request, now=now)
-        if check.verdict == CodeVerdict.ACCEPTED:
+        if check.verdict == CodeVerdict.ACCEPTED and kind == FRANCECONNECT_LINK:
+            flow_move(flow, step="pupils")
+        elif check.verdict == CodeVerdict.ACCEPTED:
             _code_accepted(flow, request=request)
         elif check.verdict == CodeVerdict.WRONG:
             refusal = messages.message_code_wrong(check.remaining)
@@ -491,3 +506,117 @@ def activation_account_create(
     if refusal:
         raise ActivationRefused(refusal)
     return account
+
+
+# --- The first link of a FranceConnect identity (FRANCECONNECT_LINK) ------------------------
+
+
+def activation_franceconnect_start(
+    *, sub: str, family_name: str, given_name: str, preferred_username: str, phone: str,
+    request: HttpRequest | None = None,
+) -> tuple[Flow, str]:
+    """Step « phone » of a FranceConnect identity not linked yet (`sub`, the names it
+    gave): open a flow for this number (E.164) and send a code — or, when no record of a
+    guardian has this number (franceconnect: guardian_records_for_franceconnect), make one
+    and send nothing. The same limits as the SMS activation (ACTIVATION_CODE), the same page
+    whatever matched. Returns the flow and its browser secret (core.flows.flow_bind).
+    Raises ActivationRefused when this IP address has asked for too many codes."""
+    phone = str(phone)
+    ip = client_ip(request) if request is not None else ""
+    matched = guardian_records_for_franceconnect(
+        phone=phone, family_name=family_name, given_name=given_name,
+        preferred_username=preferred_username,
+    )
+    data = FranceConnectLinkData(last_name=clean_name(family_name),
+                                 first_name=clean_name(given_name),
+                                 matched_record_ids=matched, sub=sub)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            flow, secret = flow_start(kind=FRANCECONNECT_LINK, step="code", phone=phone,
+                                      data=asdict(data), now=now)
+            journal_record(EventKind.FRANCECONNECT_LINK_STARTED, request=request,
+                           flow_id=flow.id, matched=bool(matched), records=len(matched))
+            codes.code_issue(flow=flow, purpose=ACTIVATION_CODE, recipient=phone,
+                             deliver=data.matched, ip=ip, request=request, now=now)
+    except CodeRefused as refused:
+        raise _send_refusal(refused) from refused
+    return flow, secret
+
+
+def activation_franceconnect_pupils_confirm(
+    *, flow_id: UUID, answers: list[PupilAnswer], request: HttpRequest | None = None
+) -> Flow:
+    """Step « pupils » of a FranceConnect first link: the birth dates, with the rules and
+    limits of the SMS activation (pupil_answers_apply); then, in the same transaction, the
+    identity is linked:
+
+    - to the one account (active or locked) that covers the confirmed records;
+    - or, when none does, to a new guardian account for those records (the school's names,
+      no password yet: FranceConnect signs it in, « Mot de passe oublié ? » gives it one);
+    - never when the records are covered by several accounts, or the account is linked to
+      another FranceConnect identity, or this identity got linked meanwhile: the flow ends
+      on « already active » (the helpdesk or the account merge sorts it out).
+
+    The flow is completed (done) naming the account. Raises ActivationRefused as step 3 of
+    the SMS activation does, or FlowUnavailable.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        flow = flow_lock(flow_id=flow_id, kind=FRANCECONNECT_LINK, step="pupils", now=now)
+        data = FranceConnectLinkData.of(flow)
+        outcome = pupil_answers_apply(flow, data, answers, request=request,
+                                      then=_franceconnect_link)
+        data.store(flow)
+        flow_touch(flow, now=now)
+        flow.save()
+    if outcome.refusal or outcome.field_errors:
+        raise ActivationRefused(outcome.refusal or "", field_errors=outcome.field_errors)
+    return flow
+
+
+def _franceconnect_link(flow: Flow, data: FranceConnectLinkData, *, request) -> None:
+    """`then` of pupil_answers_apply: link, or end the flow (returns no refusal)."""
+    records = list(
+        GuardianRecord.objects.select_for_update(of=("self",))
+        .filter(pk__in=data.confirmed_record_ids)
+        .select_related("account")
+        .order_by("pk")
+    )
+    covering = {r.account for r in records
+                if r.account is not None and r.account.state in COVERING_STATES}
+    if len(covering) > 1 or not records:
+        flow_end(flow, status=FlowStatus.ALREADY_ACTIVE)
+        for account in covering:
+            journal_record(EventKind.ACTIVATION_ALREADY_ACTIVE, request=request,
+                           flow_id=flow.id, account=account)
+        return
+    account = next(iter(covering), None)
+    if link_of_sub(data.sub) is not None or (
+            account is not None and link_of_account(account) is not None):
+        # Linked meanwhile (another tab), or the account has another FranceConnect identity.
+        flow_end(flow, status=FlowStatus.ALREADY_ACTIVE)
+        journal_record(EventKind.ACTIVATION_ALREADY_ACTIVE, request=request, flow_id=flow.id,
+                       account=account)
+        return
+    created = account is None
+    if created:
+        first_name, last_name = account_owner_names(flow)
+        account = account_create(
+            kind=AccountKind.GUARDIAN, first_name=first_name, last_name=last_name,
+            password=None, state=AccountState.ACTIVE, phone=str(flow.phone),
+            phone_verified=True,
+        )
+    # A race lost here (the same identity linked by a parallel request) raises LinkRefused:
+    # the whole transaction, the new account included, is rolled back.
+    franceconnect_link_create(account=account, sub=data.sub, request=request, flow_id=flow.id)
+    for record in records:
+        if record.account_id != account.pk:
+            record.account = account
+            record._change_reason = "Compte associé à FranceConnect"
+            record.save(update_fields=["account"])
+    flow_end(flow, status=FlowStatus.COMPLETED, account=account, step="done")
+    if created:
+        journal_record(EventKind.ACCOUNT_ACTIVATED, request=request, flow_id=flow.id,
+                       account=account, method="franceconnect", records=len(records),
+                       pupils=len(data.confirmed_pupil_ids))

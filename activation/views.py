@@ -16,7 +16,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.authn import SignInMethod, service_return, sign_in_methods_record
+from accounts.authn import (
+    SignInMethod,
+    provider_logout_remember,
+    service_return,
+    sign_in_methods_record,
+)
 from accounts.password_policy import password_rules_for_js, personal_parts, rule_results, strength
 from core.flows import (
     flow_bind,
@@ -30,11 +35,23 @@ from core.flows import (
 )
 from core.models import Flow, FlowStatus
 from core.normalization import mask_phone
+from franceconnect.services import (
+    franceconnect_logout_url,
+    pending_identity,
+    pending_identity_forget,
+)
 
 from . import messages as texts
 from . import services
-from .flows import ACTIVATION_CODE, SMS_ACTIVATION, ActivationData
-from .forms import LINK_YES, CodeForm, IdentityForm, PasswordForm, PupilsForm
+from .flows import ACTIVATION_CODE, FRANCECONNECT_LINK, SMS_ACTIVATION, ActivationData
+from .forms import (
+    LINK_YES,
+    CodeForm,
+    FranceConnectPhoneForm,
+    IdentityForm,
+    PasswordForm,
+    PupilsForm,
+)
 from .selectors import accounts_covering, activation_flow_just_started, pupil_links_for_records
 
 # --- Rendering ---------------------------------------------------------------------------
@@ -308,3 +325,178 @@ def done(request, flow: Flow):
     context["service_return"] = service_return(request)
     return render(request, "activation/done.html", context)
 
+
+
+# --- The first link of a FranceConnect identity (FRANCECONNECT_LINK) ------------------------
+#
+# The same steps and rules as above, for an identity FranceConnect vouched for and no
+# account knows yet (franceconnect.views.callback sends it here with the identity kept in
+# the session): the number, the code, the birth dates; then signed in, the identity linked.
+
+
+def _fc_context(step: str, form=None, **extra) -> dict:
+    has_errors = form is not None and form.is_bound and bool(form.errors)
+    return {
+        "page_title": FRANCECONNECT_LINK.page_title(step, error=has_errors),
+        **FRANCECONNECT_LINK.stepper(step),
+        "form": form,
+        "franceconnect": True,
+        **extra,
+    }
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def fc_phone(request):
+    """Step « phone »: no flow yet, its form starts one for the FranceConnect identity
+    waiting in the session (none: back to the sign-in page)."""
+    identity = pending_identity(request)
+    if identity is None:
+        messages.error(request, texts.message_franceconnect_expired())
+        return redirect("accounts:login", "representant-legal")
+    form = FranceConnectPhoneForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            flow, secret = services.activation_franceconnect_start(
+                sub=identity.sub, family_name=identity.family_name,
+                given_name=identity.given_name,
+                preferred_username=identity.preferred_username,
+                phone=form.cleaned_data["phone"], request=request,
+            )
+        except services.ActivationRefused as refusal:
+            form.add_error(None, refusal.message)
+        else:
+            flow_bind(request, flow, secret)
+            return redirect("activation:fc_code", flow_id=flow.id)
+    context = _fc_context("phone", form, identity=identity)
+    return render(request, "activation/franceconnect/phone.html", context)
+
+
+@never_cache
+@require_GET
+@flow_view(FRANCECONNECT_LINK)
+def fc_flow_page(request, flow: Flow):
+    if flow.status == FlowStatus.COMPLETED:
+        return redirect("activation:fc_done", flow_id=flow.id)
+    context = {"flow": flow, "franceconnect": True, **_assistance_context()}
+    if flow.status == FlowStatus.ALREADY_ACTIVE:
+        context["accounts"] = accounts_covering(ActivationData.of(flow).matched_record_ids)
+        context["page_title"] = _titled(_("Vous avez déjà un compte ÉduConnect"))
+        return render(request, "activation/already_active.html", context)
+    if flow.status == FlowStatus.BLOCKED:
+        context["page_title"] = _titled(_("Activation bloquée"))
+        return render(request, "activation/blocked.html", context)
+    if flow.is_expired():
+        context["page_title"] = _titled(_("Activation expirée"))
+        context["idle_minutes"] = max(1, round(FRANCECONNECT_LINK.idle_seconds / 60))
+        return render(request, "activation/expired.html", context, status=410)
+    return flow_redirect_to_step(flow)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@flow_view(FRANCECONNECT_LINK, step="code")
+def fc_code(request, flow: Flow):
+    if request.method == "POST":
+        form = CodeForm(request.POST)
+        if form.is_valid():
+            try:
+                services.activation_code_verify(
+                    flow_id=flow.id, typed_code=form.cleaned_data["code"], request=request,
+                    kind=FRANCECONNECT_LINK,
+                )
+            except services.FlowUnavailable:
+                return flow_home(flow)
+            except services.ActivationRefused as refusal:
+                form.add_error("code", refusal.message)
+            else:
+                return flow_home(flow)
+        return flow_form_refused(request, flow, form)
+    form = flow_form(request, flow, CodeForm)
+    context = _fc_context(
+        "code", form, flow=flow,
+        masked_phone=mask_phone(str(flow.phone)).replace(" ", "\u00a0"),
+        code_minutes=ACTIVATION_CODE.ttl_minutes,
+    )
+    return render(request, "activation/franceconnect/code.html", context)
+
+
+@never_cache
+@require_POST
+@flow_view(FRANCECONNECT_LINK)
+def fc_resend(request, flow: Flow):
+    try:
+        services.activation_code_resend(flow_id=flow.id, request=request,
+                                        kind=FRANCECONNECT_LINK)
+    except services.FlowUnavailable:
+        return flow_home(flow)
+    except services.ActivationRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request,
+                         texts.message_franceconnect_code_resent(mask_phone(str(flow.phone))))
+    return redirect("activation:fc_code", flow_id=flow.id)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@flow_view(FRANCECONNECT_LINK, step="pupils")
+def fc_pupils(request, flow: Flow):
+    data = ActivationData.of(flow)
+    links = pupil_links_for_records(data.matched_record_ids)
+    if request.method == "POST":
+        form = PupilsForm(request.POST, links=links)
+        if form.is_valid():
+            answers = [
+                services.PupilAnswer(pupil_id=link.pupil.pk, is_legal_representative=legal,
+                                     birth_date=birth_date)
+                for link, legal, birth_date in form.answers
+            ]
+            try:
+                flow = services.activation_franceconnect_pupils_confirm(
+                    flow_id=flow.id, answers=answers, request=request
+                )
+            except services.FlowUnavailable:
+                return flow_home(flow)
+            except services.ActivationRefused as refusal:
+                flow.refresh_from_db()
+                if flow.status != FlowStatus.OPEN:
+                    return flow_home(flow)
+                _file_pupil_errors(form, refusal)
+            else:
+                if flow.status == FlowStatus.COMPLETED:
+                    _fc_sign_in(request, flow)
+                return flow_home(flow)
+        return flow_form_refused(request, flow, form)
+    form = flow_form(request, flow, lambda posted: PupilsForm(posted, links=links))
+    remaining = settings.ACTIVATION_MAX_WRONG_DATES - data.wrong_dates
+    context = _fc_context(
+        "pupils", form, flow=flow, rows=form.rows, only_link=len(links) == 1,
+        wrong_dates=data.wrong_dates, remaining_dates=max(remaining, 0), link_yes=LINK_YES,
+    )
+    return render(request, "activation/franceconnect/pupils.html", context)
+
+
+def _fc_sign_in(request, flow: Flow) -> None:
+    """The identity is linked: sign the account in, as FranceConnect and the SMS code
+    proved it; FranceConnect's logout will follow ours."""
+    identity = pending_identity(request)
+    login(request, flow.account, backend="accounts.backends.IdentifierBackend")
+    sign_in_methods_record(request, SignInMethod.FRANCECONNECT, SignInMethod.SMS)
+    if identity is not None:
+        provider_logout_remember(request, franceconnect_logout_url(id_token=identity.id_token))
+    pending_identity_forget(request)
+
+
+@never_cache
+@require_GET
+@flow_view(FRANCECONNECT_LINK)
+def fc_done(request, flow: Flow):
+    if flow.status != FlowStatus.COMPLETED:
+        return flow_home(flow)
+    context = _fc_context("done", None, flow=flow, account=flow.account)
+    context["page_title"] = _titled(_("Votre compte a été activé avec succès"))
+    context["services_url"] = reverse("services_portal:my_services")
+    context["service_return"] = service_return(request)
+    context["has_password"] = flow.account.has_usable_password()
+    return render(request, "activation/franceconnect/done.html", context)

@@ -260,6 +260,17 @@ class EventKind(models.TextChoices):
     )
     LETTER_FILE_DOWNLOADED = "letters.file_downloaded", _("PDF des lettres téléchargé")
     LETTER_FILE_DELETED = "letters.file_deleted", _("PDF des lettres supprimé")
+    # FranceConnect (franceconnect app, and its first link in activation).
+    FRANCECONNECT_REFUSED = "franceconnect.refused", _(
+        "Connexion avec FranceConnect refusée"
+    )
+    FRANCECONNECT_LINK_STARTED = "franceconnect.link_started", _(
+        "Première connexion avec FranceConnect commencée"
+    )
+    FRANCECONNECT_LINKED = "franceconnect.linked", _("Identité FranceConnect associée au compte")
+    FRANCECONNECT_UNLINKED = "franceconnect.unlinked", _(
+        "Identité FranceConnect dissociée du compte"
+    )
 
 
 # A key named so, at any depth of `data`, is refused (facts about them, such as

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     # scopes and pages (before the back-office, whose admin replaces DOT's).
     "oauth2_provider",
     "oidc_idp",
+    "franceconnect",
     "assistance",
     "backoffice.apps.BackofficeConfig",
 ]
@@ -673,3 +674,30 @@ ASSISTANCE_MAX_REQUESTS_PER_IP = env.int("ASSISTANCE_MAX_REQUESTS_PER_IP", defau
 ASSISTANCE_IP_WINDOW_SECONDS = env.int("ASSISTANCE_IP_WINDOW_SECONDS", default=3600)
 ASSISTANCE_MAX_REQUESTS_PER_EMAIL = env.int("ASSISTANCE_MAX_REQUESTS_PER_EMAIL", default=5)
 ASSISTANCE_EMAIL_WINDOW_SECONDS = env.int("ASSISTANCE_EMAIL_WINDOW_SECONDS", default=24 * 3600)
+
+# --- FranceConnect v2 (franceconnect app: the OpenID Connect client) ----------------------
+# Hidden (no button, every URL 404) unless the issuer, the client id and its secret are set.
+# The endpoints are FranceConnect's route names under the issuer (…/authorize, /token,
+# /userinfo, /jwks, /session/end): production https://oidc.franceconnect.gouv.fr/api/v2,
+# integration https://fcp-low.integ01.dev-franceconnect.fr/api/v2 (research/domain.md §2.3).
+FRANCECONNECT_ISSUER = env.str("FRANCECONNECT_ISSUER", default="").rstrip("/")
+FRANCECONNECT_CLIENT_ID = env.str("FRANCECONNECT_CLIENT_ID", default="")
+FRANCECONNECT_CLIENT_SECRET = env.str("FRANCECONNECT_CLIENT_SECRET", default="")
+FRANCECONNECT_SCOPES = env.str(
+    "FRANCECONNECT_SCOPES", default="openid given_name family_name birthdate gender email"
+)
+# Seconds a state (and its nonce) waits for FranceConnect's answer; single use.
+FRANCECONNECT_STATE_TTL_SECONDS = env.int("FRANCECONNECT_STATE_TTL_SECONDS", default=10 * 60)
+# Seconds the provider's keys (JWKS) are kept; an unknown key id fetches them again once.
+FRANCECONNECT_JWKS_CACHE_SECONDS = env.int("FRANCECONNECT_JWKS_CACHE_SECONDS", default=24 * 3600)
+# Seconds of clock difference tolerated on exp/iat (FranceConnect's access token lives 60 s).
+FRANCECONNECT_LEEWAY_SECONDS = env.int("FRANCECONNECT_LEEWAY_SECONDS", default=5)
+FRANCECONNECT_HTTP_TIMEOUT_SECONDS = env.int("FRANCECONNECT_HTTP_TIMEOUT_SECONDS", default=10)
+# Seconds a FranceConnect identity not linked yet waits for its first link (the phone step).
+FRANCECONNECT_PENDING_IDENTITY_SECONDS = env.int(
+    "FRANCECONNECT_PENDING_IDENTITY_SECONDS", default=30 * 60
+)
+CELERY_BEAT_SCHEDULE["franceconnect-states-purge"] = {
+    "task": "franceconnect.tasks.states_purge_task",
+    "schedule": 6 * 3600,
+}

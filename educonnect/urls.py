@@ -4,6 +4,8 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("accounts.urls")),
     path("activation/", include("activation.urls")),
+    # FranceConnect: /franceconnect/… and /mon-compte/franceconnect/ (franceconnect).
+    path("", include("franceconnect.urls")),
     path("services/", include("services_portal.urls")),
     path("mes-enfants/", include("families.urls")),
     path("idp/", include("saml_idp.urls")),

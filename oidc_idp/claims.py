@@ -41,10 +41,12 @@ CLAIM_SCOPES = {
     "affiliation": PROFILE,
     "children": CHILDREN,
 }
-# `acr` values, from the strongest method used (both single-factor today).
+# `acr` values, from the strongest method used (single-factor here; FranceConnect's own
+# sign-in is at eIDAS « faible », eidas1, which the franceconnect app requires).
 ACR_SMS = "educonnect-sms"
 ACR_PASSWORD = "educonnect-pwd"  # noqa: S105  (an acr value, not a password)
-ACR_VALUES = (ACR_PASSWORD, ACR_SMS)
+ACR_FRANCECONNECT = "educonnect-franceconnect"
+ACR_VALUES = (ACR_PASSWORD, ACR_SMS, ACR_FRANCECONNECT)
 
 
 @dataclass(frozen=True)
@@ -120,12 +122,15 @@ def release_for(*, account, application, scopes: list[str]) -> Release:
 
 
 def authentication_claims(*, methods: list[str], authenticated_at: int | None) -> dict:
-    """`amr` (RFC 8176 values: "pwd", "sms"), `acr` (ACR_SMS when an SMS code was part of the
-    sign-in, else ACR_PASSWORD) and `auth_time` (Unix seconds) — {} when the sign-in is not
-    known (a session older than this code)."""
+    """`amr` (RFC 8176 values: "pwd", "sms"; and "fc" for FranceConnect), `acr`
+    (ACR_FRANCECONNECT when FranceConnect signed the person in, ACR_SMS when an SMS code was
+    part of the sign-in, else ACR_PASSWORD) and `auth_time` (Unix seconds) — {} when the
+    sign-in is not known (a session older than this code)."""
     if not methods:
         return {}
-    claims = {"amr": list(methods), "acr": ACR_SMS if "sms" in methods else ACR_PASSWORD}
+    acr = (ACR_FRANCECONNECT if "fc" in methods
+           else ACR_SMS if "sms" in methods else ACR_PASSWORD)
+    claims = {"amr": list(methods), "acr": acr}
     if authenticated_at is not None:
         claims["auth_time"] = authenticated_at
     return claims

@@ -12,7 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BUSINESS_APPS = ("accounts", "pupils", "activation", "notifications", "services_portal",
-                 "saml_idp", "oidc_idp", "assistance", "families")
+                 "saml_idp", "oidc_idp", "assistance", "families",
+                 "franceconnect")
 APPS = ("core", *BUSINESS_APPS, "backoffice")
 
 # Which project apps each app may import (besides itself and `educonnect` settings/checks).
@@ -21,7 +22,8 @@ ALLOWED = {
     "notifications": {"core"},
     "accounts": {"core", "notifications"},
     "pupils": {"core", "accounts", "notifications"},
-    "activation": {"core", "accounts", "pupils", "notifications"},
+    "activation": {"core", "accounts", "pupils", "notifications", "franceconnect"},
+    "franceconnect": {"core", "accounts"},
     "services_portal": {"core", "accounts", "pupils"},
     "saml_idp": {"core", "accounts", "pupils"},
     "oidc_idp": {"core", "accounts", "pupils"},

@@ -61,10 +61,15 @@ def _digest(identifier: str, what: str) -> bytes:
 
 
 def derived_mobile_mask(identifier: str) -> str:
-    """A metropolitan-looking mask (« 07 •• •• •• 38 ») derived from `identifier`."""
+    """A metropolitan-looking mask (« 07 •• •• •• 38 ») derived from `identifier`.
+
+    Made from a derived number by mask_mobile itself, so that an unknown identifier's page
+    does the same work (phonenumbers' parse and formatting, about 0.1 ms) as a real
+    number's (issue 8 §6)."""
     digest = _digest(identifier, "mobile")
     prefix = _MOBILE_PREFIXES[digest[0] % len(_MOBILE_PREFIXES)]
-    return " ".join([prefix, HIDDEN, HIDDEN, HIDDEN, f"{digest[1] % 100:02d}"])
+    digits = int.from_bytes(digest[2:8], "big") % 10**6
+    return mask_mobile(f"+33{prefix[1]}{digits:06d}{digest[1] % 100:02d}")
 
 
 def derived_email_mask(identifier: str) -> str:

@@ -46,7 +46,7 @@ def test_my_information_shows_names_identifier_email_and_masked_mobile(signed_in
     entries = [html.text(a) for a in menu.find_all("a")]
     assert entries == ["Mes informations", "Modifier mon mot de passe",
                        "Modifier mon adresse mail", "Modifier mon numéro de téléphone",
-                       "Mes enfants", "Contacter l'assistance académique"]
+                       "Mes enfants", "FranceConnect", "Contacter l'assistance académique"]
     assert menu.find("a", attrs={"aria-current": "page"}).get_text() == "Mes informations"
     # A family stuck with its school's data writes to the academy (issue 16 §6).
     assistance = menu.find("a", string="Contacter l'assistance académique")
