@@ -16,6 +16,7 @@ from functools import partial
 from django import forms
 from django.contrib.auth import authenticate
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from core.forms import EduConnectForm
@@ -25,7 +26,7 @@ from core.normalization import strip_invisible
 from core.ratelimit import wait_text
 
 from .limits import sign_in_attempt_admit, sign_in_device, sign_in_success_forget
-from .models import Account, AccountKind
+from .models import Account, AccountKind, AccountState
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,24 @@ def throttled_message(retry_after: int) -> str:
         "Trop de tentatives de connexion ont échoué. Pour protéger les comptes, la connexion "
         "est suspendue : réessayez dans %(wait)s."
     ) % {"wait": wait_text(retry_after)}
+
+
+def provisional_expired_message() -> str:
+    """A school letter's provisional password past its validity (issue 9 §1, §2): said only
+    to whoever typed the right password, so it tells nothing about unknown identifiers."""
+    return gettext(
+        "Le mot de passe provisoire de votre courrier a expiré : il n'est plus valable. "
+        "Demandez un nouveau courrier à l'école ou à l'établissement, qui vous remettra un "
+        "nouveau mot de passe provisoire."
+    )
+
+
+def provisional_password_expired(account: Account) -> bool:
+    """Whether `account` is provisional and its letter's password has passed
+    `provisional_expires_at` (accounts.models.Account)."""
+    return (account.state == AccountState.PROVISIONAL
+            and account.provisional_expires_at is not None
+            and account.provisional_expires_at <= timezone.now())
 
 
 class SignInForm(EduConnectForm):
@@ -120,6 +139,15 @@ class SignInForm(EduConnectForm):
 
         account = authenticate(self.request, identifier=identifier, password=password)
         if account is not None and account.kind == self.profile:
+            if provisional_password_expired(account):
+                # The right password of a letter too old: the family asks the school for a
+                # new one. Counted like a refusal (no device cookie, no session).
+                self.after_response.append(partial(
+                    journal_record, EventKind.PROVISIONAL_EXPIRED_SIGN_IN,
+                    request=self.request, account=account, profile=str(self.profile),
+                ))
+                raise ValidationError(provisional_expired_message(),
+                                      code="provisional_expired")
             sign_in_success_forget(identifier=identifier, ip=ip, device=device)
             self.account = account
             return cleaned

@@ -2,7 +2,7 @@
 
 import logging
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -29,6 +29,7 @@ from .authn import SignInMethod, is_local_path, provider_logout_url, sign_in_met
 from .forms import SignInForm
 from .limits import device_cookie_set
 from .models import AccountKind
+from .my_account.selectors import email_check_needed
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +175,15 @@ class SignInView(LoginView):
 
     def get_redirect_url(self):
         return safe_next_url(self.request)
+
+    def get_success_url(self):
+        """Where the sign-in leads (`next`, else « Mes services »), by way of « Vérifiez
+        votre adresse mail » for an account whose address is not validated (FAQ §7)."""
+        target = super().get_success_url()
+        if email_check_needed(self.request.user):
+            query = urlencode({"next": target})
+            return f"{reverse('accounts:my_account:email_check')}?{query}"
+        return target
 
     def form_valid(self, form):
         # The two writes of a sign-in (last_login, from the user_logged_in receiver, and the

@@ -167,3 +167,109 @@ class FranceConnectLinkData(ActivationData):
     @classmethod
     def of(cls, flow: Flow) -> FranceConnectLinkData:
         return cls(**asdict(ActivationData.of(flow)), sub=str((flow.data or {}).get("sub", "")))
+
+
+# --- First sign-in with a school letter (issue 9 §2) ------------------------------------------
+#
+# A provisional account (state PROVISIONAL: a school letter's identifier and provisional
+# password, accounts.models) signs in, and reaches nothing but its kind's flow until it is
+# done (activation.provisional.middleware). The row names its account from the start; it is
+# started, or found again and bound to the new browser, by the sign-in that proves the
+# password (activation.provisional.services.provisional_flow_resume).
+#
+# Guardian (seed 003 « Distribution d'un identifiant et d'un mot de passe provisoire »):
+#
+#     email ──► password ──► pupils ──► sent ─── the link of the e-mail (POST) ──► done
+#       ▲          │ « Précédent »        │  « J'ai fait une erreur de saisie… »   (account
+#       └──────────┴──────────────────────┘                                         ACTIVE)
+#
+# Pupil: password ──► identity (own birth date) ──► email (optional) ──► done (« Mes services »;
+# the account is ACTIVE from the identity step on; an address typed goes through « Mon
+# compte »'s validation link, accounts.my_account).
+#
+# The JSON data is `ProvisionalData` (never a password, never a token).
+
+PROVISIONAL_GUARDIAN = register(FlowKind(
+    name="provisional_guardian",
+    label=_("Première connexion avec un courrier de l'établissement (représentant légal)"),
+    title=_("Activation du compte"),
+    stages=(
+        Stage("email", "activation:provisional_email", _("Je renseigne mon adresse mail")),
+        Stage("password", "activation:provisional_password",
+              _("Je choisis mon nouveau mot de passe")),
+        Stage("pupils", "activation:provisional_pupils",
+              _("Je confirme mon lien avec les élèves")),
+        Stage("sent", "activation:provisional_sent",
+              _("Je confirme mon adresse mail en cliquant sur le lien reçu")),
+        Stage("done", "activation:provisional_done", _("Mon compte est activé")),
+    ),
+    home_url_name="activation:provisional_flow",
+    idle_setting="PROVISIONAL_FLOW_IDLE_SECONDS",
+    max_age_setting="PROVISIONAL_FLOW_MAX_AGE_SECONDS",
+    retention_setting="PROVISIONAL_FLOW_RETENTION_DAYS",
+    not_found_template="activation/provisional/not_found.html",
+))
+
+PROVISIONAL_PUPIL = register(FlowKind(
+    name="provisional_pupil",
+    label=_("Première connexion avec un courrier de l'établissement (élève)"),
+    title=_("Activation du compte"),
+    stages=(
+        Stage("password", "activation:provisional_password",
+              _("Je choisis mon nouveau mot de passe")),
+        Stage("identity", "activation:provisional_identity", _("Confirmation de l'identité")),
+        Stage("email", "activation:provisional_email",
+              _("Je renseigne mon adresse mail (facultatif)")),
+        Stage("done", "activation:provisional_done", _("Mon compte est activé")),
+    ),
+    home_url_name="activation:provisional_flow",
+    idle_setting="PROVISIONAL_FLOW_IDLE_SECONDS",
+    max_age_setting="PROVISIONAL_FLOW_MAX_AGE_SECONDS",
+    retention_setting="PROVISIONAL_FLOW_RETENTION_DAYS",
+    not_found_template="activation/provisional/not_found.html",
+))
+
+# The link that validates a guardian's address and activates the account (core.tokens); also
+# the outbox row's purpose of the e-mail carrying it.
+ACCOUNT_ACTIVATION_EMAIL_PURPOSE = "account_activation_email"
+
+# Wrong birth dates per account, across flows (the SMS path counts them per phone number,
+# WRONG_DATES_PER_PHONE, with the same settings): signing in again gives no more guesses.
+WRONG_DATES_PER_ACCOUNT = Rule("activation:wrong-dates:account",
+                               "ACTIVATION_MAX_WRONG_DATES_PER_PHONE",
+                               "ACTIVATION_PHONE_WINDOW_SECONDS")
+
+
+@dataclass
+class ProvisionalData:
+    """The JSON data of a first sign-in with a school letter (both kinds).
+
+    `email`: the address typed (guardian: the one the link goes to; never the account's
+    until validated). `password_set`, `pupils_confirmed`: the steps done, so that going back
+    to correct the address skips nothing and repeats nothing. `confirmed_pupil_ids`,
+    `confirmed_record_ids`, `wrong_dates`: as in ActivationData (the guardian's pupils, or
+    the pupil's own birth date).
+    """
+
+    email: str = ""
+    password_set: bool = False
+    pupils_confirmed: bool = False
+    confirmed_pupil_ids: list[int] = field(default_factory=list)
+    confirmed_record_ids: list[int] = field(default_factory=list)
+    wrong_dates: int = 0
+
+    @classmethod
+    def of(cls, flow: Flow) -> ProvisionalData:
+        data = flow.data or {}
+        return cls(
+            email=str(data.get("email", "")),
+            password_set=bool(data.get("password_set", False)),
+            pupils_confirmed=bool(data.get("pupils_confirmed", False)),
+            confirmed_pupil_ids=list(data.get("confirmed_pupil_ids", [])),
+            confirmed_record_ids=list(data.get("confirmed_record_ids", [])),
+            wrong_dates=int(data.get("wrong_dates", 0)),
+        )
+
+    def store(self, flow: Flow) -> None:
+        """Write back into the flow's row (saved by the caller)."""
+        flow.data = asdict(self)

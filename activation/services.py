@@ -281,11 +281,15 @@ def activation_pupils_confirm(
 
 
 def wrong_dates_exhausted(flow: Flow, data: ActivationData) -> bool:
+    return _dates_exhausted(data, WRONG_DATES_PER_PHONE, str(flow.phone))
+
+
+def _dates_exhausted(data, rule: ratelimit.Rule, subject: str) -> bool:
     return (data.wrong_dates >= settings.ACTIVATION_MAX_WRONG_DATES
-            or not ratelimit.peek(WRONG_DATES_PER_PHONE, str(flow.phone)))
+            or not ratelimit.peek(rule, subject))
 
 
-def _block(flow: Flow, data: ActivationData, *, request) -> None:
+def _block(flow: Flow, data, *, request) -> None:
     flow_end(flow, status=FlowStatus.BLOCKED)
     journal_record(EventKind.ACTIVATION_BLOCKED, request=request, flow_id=flow.id,
                    wrong_dates=data.wrong_dates)
@@ -293,17 +297,35 @@ def _block(flow: Flow, data: ActivationData, *, request) -> None:
 
 def pupil_answers_apply(flow: Flow, data: ActivationData, answers: list[PupilAnswer], *,
                         request, then) -> _PupilsOutcome:
-    """The pupils' step of a flow (SMS activation, or families' « Ajouter un enfant »), in
-    the caller's transaction with `flow` locked: the links and birth dates of `answers`
-    against the pupils of `data.matched_record_ids`, wrong dates counted on the flow and per
-    phone number (WRONG_DATES_PER_PHONE, shared by both kinds), disputed links marked. When
-    every confirmed pupil's date is right, `data.confirmed_*` are set and `then(flow, data,
+    """The pupils' step of a flow that started from a mobile number (SMS activation,
+    families' « Ajouter un enfant », the FranceConnect first link): pupils_answers_apply on
+    the pupils of `data.matched_record_ids`, wrong dates counted per phone number
+    (WRONG_DATES_PER_PHONE, shared by these kinds)."""
+    return pupils_answers_apply(
+        flow, data, answers, links=pupil_links_for_records(data.matched_record_ids),
+        rule=WRONG_DATES_PER_PHONE, subject=str(flow.phone), request=request, then=then,
+    )
+
+
+def pupils_answers_apply(flow: Flow, data, answers: list[PupilAnswer], *,
+                         links: list, rule: ratelimit.Rule, subject: str, request,
+                         then) -> _PupilsOutcome:
+    """The rules of « Je confirme mon lien avec les élèves », for every way into an account
+    (the SMS activation, « Ajouter un enfant », the FranceConnect first link, the first
+    sign-in with a school letter): in the caller's transaction, on a locked `flow` whose
+    `data` has `wrong_dates`, `confirmed_pupil_ids` and `confirmed_record_ids` (the caller
+    stores and saves it).
+
+    `links`: the pupils shown (activation.selectors.PupilLink). Wrong birth dates count on
+    the flow (ACTIVATION_MAX_WRONG_DATES) and in `rule` for `subject` across flows (the
+    phone number, or the account); past either limit the flow ends BLOCKED. When every
+    confirmed pupil's date is right, `data.confirmed_*` are set and `then(flow, data,
     request=…)` moves the flow on (returns a refusal message, or None). Returns what to tell
-    the person (`refusal`, `field_errors`; both empty: applied, or blocked)."""
-    if wrong_dates_exhausted(flow, data):
+    the person (`refusal`, `field_errors`; both empty: applied, or blocked).
+    """
+    if _dates_exhausted(data, rule, subject):
         _block(flow, data, request=request)
         return _PupilsOutcome()
-    links = pupil_links_for_records(data.matched_record_ids)
     by_pupil = {link.pupil.pk: link for link in links}
     answers_by_pupil = {a.pupil_id: a for a in answers}
     if set(answers_by_pupil) != set(by_pupil):
@@ -323,12 +345,12 @@ def pupil_answers_apply(flow: Flow, data: ActivationData, answers: list[PupilAns
     if wrong:
         for answer in wrong:
             data.wrong_dates += 1
-            ratelimit.hit(WRONG_DATES_PER_PHONE, str(flow.phone))
+            ratelimit.hit(rule, subject)
             journal_record(
                 EventKind.ACTIVATION_BIRTHDATE_REJECTED, request=request, flow_id=flow.id,
                 pupil_id=answer.pupil_id, attempt=data.wrong_dates,
             )
-        if wrong_dates_exhausted(flow, data):
+        if _dates_exhausted(data, rule, subject):
             _block(flow, data, request=request)
             return _PupilsOutcome()
         return _PupilsOutcome(field_errors={

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .provisional import urls as provisional_urls
 
 app_name = "activation"
 
@@ -20,3 +21,6 @@ urlpatterns = [
     path("franceconnect/<uuid:flow_id>/eleves/", views.fc_pupils, name="fc_pupils"),
     path("franceconnect/<uuid:flow_id>/compte-active/", views.fc_done, name="fc_done"),
 ]
+
+# The first sign-in with a school letter (issue 9 §2).
+urlpatterns += provisional_urls.urlpatterns

@@ -55,6 +55,29 @@ class EventKind(models.TextChoices):
         "Activation : un compte existe déjà"
     )
     ACCOUNT_ACTIVATED = "account_activated", _("Compte activé")
+    # First sign-in with a school letter's provisional password (issue 9 §2) and the check of
+    # an address not validated yet (issue 9 §3).
+    PROVISIONAL_FLOW_STARTED = "provisional.flow_started", _(
+        "Première connexion avec un courrier : activation commencée"
+    )
+    PROVISIONAL_FLOW_RESUMED = "provisional.flow_resumed", _(
+        "Première connexion avec un courrier : activation reprise"
+    )
+    PROVISIONAL_PASSWORD_CHOSEN = "provisional.password_chosen", _(
+        "Première connexion avec un courrier : nouveau mot de passe choisi"
+    )
+    PROVISIONAL_IDENTITY_CONFIRMED = "provisional.identity_confirmed", _(
+        "Première connexion d'un élève : date de naissance confirmée"
+    )
+    PROVISIONAL_EMAIL_LINK_SENT = "provisional.email_link_sent", _(
+        "Activation : lien de validation de l'adresse mail envoyé"
+    )
+    PROVISIONAL_EXPIRED_SIGN_IN = "provisional.expired_sign_in", _(
+        "Connexion refusée : mot de passe provisoire expiré"
+    )
+    EMAIL_CHECK_ASKED = "email_check.asked", _(
+        "Connexion : vérification de l'adresse mail non validée proposée"
+    )
     # School data.
     ROSTER_IMPORTED = "roster_imported", _("Import de l'annuaire d'un établissement")
     GUARDIAN_RECORD_CONTACT_UPDATED = "pupils.guardian_contact_updated", _(

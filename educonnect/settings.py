@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.AbsoluteSessionLifetimeMiddleware",
+    # A provisional account (school letter) reaches nothing but its first sign-in's flow.
+    "activation.provisional.middleware.ProvisionalAccountMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -476,6 +478,16 @@ ACTIVATION_MAX_WRONG_DATES = env.int("ACTIVATION_MAX_WRONG_DATES", default=5)
 ACTIVATION_MAX_WRONG_DATES_PER_PHONE = env.int("ACTIVATION_MAX_WRONG_DATES_PER_PHONE", default=10)
 # Flows hold what people typed: they are deleted this many days after they started.
 ACTIVATION_FLOW_RETENTION_DAYS = env.int("ACTIVATION_FLOW_RETENTION_DAYS", default=30)
+
+# First sign-in with a school letter (activation/flows.py, PROVISIONAL_GUARDIAN and
+# PROVISIONAL_PUPIL): the flow waits for the e-mail's link (EMAIL_CHANGE_LINK_TTL_SECONDS), and
+# signing in again finds it and binds it to the new browser; past its maximum age a new one
+# starts at the first step not done. Wrong birth dates follow ACTIVATION_MAX_WRONG_DATES (per
+# flow) and ACTIVATION_MAX_WRONG_DATES_PER_PHONE (here per account, same window).
+PROVISIONAL_FLOW_IDLE_SECONDS = env.int("PROVISIONAL_FLOW_IDLE_SECONDS", default=7 * 24 * 3600)
+PROVISIONAL_FLOW_MAX_AGE_SECONDS = env.int("PROVISIONAL_FLOW_MAX_AGE_SECONDS",
+                                           default=14 * 24 * 3600)
+PROVISIONAL_FLOW_RETENTION_DAYS = env.int("PROVISIONAL_FLOW_RETENTION_DAYS", default=30)
 
 # --- Recovery: « Identifiant oublié ? » and « Mot de passe oublié ? » (accounts/recovery/) ----
 # The password recovery's flows: alive this long without action (long enough to fetch the

@@ -312,7 +312,8 @@ def email_change_request(*, account: Account, email: str,
     with transaction.atomic():
         replaced = link_tokens_revoke(account=account, purpose=EMAIL_CHANGE_PURPOSE)
         _validation_send(account, email)
-        old_told = bool(current) and email != current
+        # An address never validated is not told (it may be a stranger's: a typing error).
+        old_told = bool(current) and email != current and account.email_verified
         if old_told:
             email_send(to=account.email, template="my_account_email_change_notice",
                        context={**_notice_context(), "account": account, "new_email": email},

@@ -15,6 +15,7 @@ urlpatterns = [
     path("adresse-mail/annuler/", views.email_cancel, name="email_cancel"),
     path("adresse-mail/valider/<str:token>/", views.email_validate, name="email_validate"),
     path("adresse-mail/validee/", views.email_validated, name="email_validated"),
+    path("adresse-mail/verifier/", views.email_check, name="email_check"),
     path("telephone/", views.phone, name="phone"),
     path("telephone/<uuid:flow_id>/", views.phone_flow, name="phone_flow"),
     path("telephone/<uuid:flow_id>/code/", views.phone_code, name="phone_code"),

@@ -44,7 +44,7 @@ from . import messages as texts
 from . import services
 from .flows import PHONE_CHANGE, PHONE_CHANGE_CODE
 from .forms import CodeForm, CurrentPasswordForm, EmailChangeForm, PasswordChangeForm, PhoneForm
-from .selectors import EMAIL_CHANGE_PURPOSE, email_change_pending
+from .selectors import EMAIL_CHANGE_PURPOSE, email_change_pending, email_to_check
 
 MASK = "••"
 _GROUP_SEPARATORS = re.compile(r"[\s.\-]+")
@@ -362,7 +362,7 @@ def email(request):
             form.add_error(refusal.field or None, refusal.message)
         else:
             messages.success(request, texts.message_email_requested(
-                new_email, old_told=bool(account.email)
+                new_email, old_told=bool(account.email) and account.email_verified
                 and account.email.strip().lower() != new_email))
             return redirect("accounts:my_account:email")
     if form.errors:
@@ -425,3 +425,43 @@ def email_validated(request):
     title = _("Votre adresse mail est validée")
     context = {"page_title": _("%(page)s — ÉduConnect") % {"page": title}, "heading": title}
     return render(request, "accounts/my_account/email_validated.html", context)
+
+
+# --- Vérifier mon adresse mail (at sign-in, FAQ §7) -------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@portal_account_required
+def email_check(request):
+    """Asked right after signing in when the account's address is not validated (FAQ §7):
+    « Je garde cette adresse » (a new validation e-mail to it) or a corrected address (the
+    e-mail goes there), or « Plus tard » — the services are open meanwhile, except what needs
+    the validated address (« Mot de passe oublié ? » by e-mail). Then on to `next`. Same
+    limits as « Modifier mon adresse mail » (email_change_request); no password asked again:
+    the person has just signed in."""
+    account = request.user
+    next_url = safe_next_url(request) or reverse(settings.LOGIN_REDIRECT_URL)
+    address = email_to_check(account)
+    if not address:
+        return redirect(next_url)
+    action = request.POST.get("action") if request.method == "POST" else None
+    form = EmailChangeForm(request.POST if action == "correct" else None)
+    status = 200
+    if action == "keep" or (action == "correct" and form.is_valid()):
+        chosen = address if action == "keep" else form.cleaned_data["email"]
+        try:
+            services.email_change_request(account=account, email=chosen, request=request)
+        except services.MyAccountRefused as refusal:
+            if action == "keep":
+                messages.error(request, refusal.message)
+                return redirect(next_url)
+            form.add_error(refusal.field or None, refusal.message)
+        else:
+            messages.success(request, texts.message_email_requested(chosen, old_told=False))
+            return redirect(next_url)
+    if form.errors:
+        status = 400
+    context = _context(request, "email", _("Vérifiez votre adresse mail"), form,
+                       address=address, next_url=next_url)
+    return render(request, "accounts/my_account/email_check.html", context, status=status)

@@ -1,0 +1,110 @@
+"""Forms of the first sign-in with a school letter. The password and the pupils' step are the
+SMS activation's forms (activation.forms); the address is « Mon compte »'s, with the seed's
+labels; the pupil's own birth date is three inputs (JJ MM AAAA) like the pupils' step."""
+
+import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.my_account.forms import EmailChangeForm
+from accounts.password_policy import password_errors
+from core.forms import EduConnectForm
+from pupils.validators import BirthDateError, birth_date_from_parts
+
+from ..forms import DATE_MESSAGES, MESSAGE_DATE_FORMAT, PasswordForm
+
+
+class ActivationEmailForm(EmailChangeForm):
+    """« Je renseigne mon adresse mail » (seed: « Adresse mail », « Confirmation de l'adresse
+    mail »). Mandatory for a guardian; optional for a pupil (`required=False`: both fields
+    empty means « no address »)."""
+
+    def __init__(self, *args, required: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        email, confirm = self.fields["email"], self.fields["email_confirm"]
+        email.label = _("Adresse mail")
+        email.error_messages["required"] = _("Saisissez votre adresse mail.")
+        confirm.label = _("Confirmation de l'adresse mail")
+        confirm.error_messages["required"] = _(
+            "Saisissez une deuxième fois votre adresse mail pour la confirmer.")
+        if not required:
+            # The field snippet adds « (facultatif) » to the label.
+            email.required = confirm.required = False
+        # Bound fields made by the parent's __init__ keep their label: make them again.
+        self._bound_fields_cache.clear()
+
+
+class ProvisionalPasswordForm(PasswordForm):
+    """The activation's password form; the identifier is refused inside too (the letter
+    prints it)."""
+
+    def __init__(self, *args, identifier: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.identifier = identifier
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        errors = password_errors(password, first_name=self.first_name,
+                                 last_name=self.last_name, identifier=self.identifier)
+        if errors:
+            raise ValidationError(errors)
+        return password
+
+
+MESSAGE_OWN_DATE_REQUIRED = _(
+    "Saisissez votre date de naissance : jour, mois et année, par exemple 17 05 2010."
+)
+
+
+class BirthDateForm(EduConnectForm):
+    """« Confirmation de l'identité »: the pupil's own birth date, JJ MM AAAA. Errors are
+    filed on the day and shown under the group (templates/activation/provisional/identity.html)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for part, label, size, placeholder in (
+            ("jour", _("Jour"), 2, _("JJ")), ("mois", _("Mois"), 2, _("MM")),
+            ("annee", _("Année"), 4, _("AAAA")),
+        ):
+            self.fields[part] = forms.CharField(
+                label=label, required=False,
+                widget=forms.TextInput(attrs={
+                    "class": "fr-input", "inputmode": "numeric", "autocomplete": "off",
+                    "maxlength": size, "placeholder": placeholder, "pattern": "[0-9]*",
+                }),
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        parts = [(cleaned.get(p) or "").strip() for p in ("jour", "mois", "annee")]
+        if not any(parts):
+            self.add_error("jour", MESSAGE_OWN_DATE_REQUIRED)
+            return cleaned
+        # Read only: whether it is the pupil's is the service's question (counted there).
+        try:
+            cleaned["birth_date"] = birth_date_from_parts(*parts)
+        except BirthDateError as error:
+            self.add_error("jour", DATE_MESSAGES.get(error.code, MESSAGE_DATE_FORMAT))
+        return cleaned
+
+    @property
+    def birth_date(self) -> datetime.date:
+        return self.cleaned_data["birth_date"]
+
+    def field_described_by(self, field) -> str | None:
+        return "birth-date-messages" if self["jour"].errors else ""
+
+    def field_invalid(self, field) -> bool:
+        return bool(self["jour"].errors)
+
+    def error_summary_items(self) -> list[dict]:
+        summary = [{"anchor": "", "label": "", "message": str(e)}
+                   for e in self.non_field_errors()]
+        for message in self["jour"].errors:
+            summary.append({"anchor": self["jour"].id_for_label,
+                            "label": _("Date de naissance"), "message": message})
+        return summary
+
+

@@ -1,0 +1,450 @@
+"""Every write of the first sign-in with a school letter (issue 9 §2; flow kinds
+PROVISIONAL_GUARDIAN and PROVISIONAL_PUPIL, activation/flows.py): keyword-only arguments,
+one transaction each, journaled (never a password, a token or an address in clear: masked).
+
+The account is PROVISIONAL (a school letter: identifier + provisional password, issue 9 §1);
+it signed in with that password (accounts.forms.SignInForm refuses it once
+`provisional_expires_at` has passed). Every function takes the signed-in `account` and
+refuses a flow of another account (FlowUnavailable), in a browser shared by two.
+
+- Guardian: address (kept in the flow's data) → new password → the pupils' birth dates (the
+  SMS activation's rules, activation.services.pupils_answers_apply, counted per account) →
+  an e-mail with a single-use link (core.tokens, purpose ACCOUNT_ACTIVATION_EMAIL_PURPOSE,
+  EMAIL_CHANGE_LINK_TTL_SECONDS) → the link's POST validates the address and activates the
+  account (`provisional_email_validate`).
+- Pupil: new password → own birth date (ACTIVATION_MAX_WRONG_DATES per flow, per account
+  across flows; the account becomes ACTIVE there) → an optional address, validated through
+  « Mon compte »'s link (accounts.my_account.services.email_change_request).
+
+A refusal is raised after the transaction that counted it has committed.
+"""
+
+from __future__ import annotations
+
+import datetime
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Account, AccountKind, AccountState
+from accounts.my_account.limits import email_link_send_admit
+from accounts.my_account.services import MyAccountRefused, email_change_request, mask_email
+from accounts.password_policy import password_errors
+from accounts.services import account_password_set
+from core import ratelimit
+from core.flowkinds import FlowKind
+from core.flows import (
+    FlowUnavailable,
+    flow_end,
+    flow_lock,
+    flow_move,
+    flow_rebind,
+    flow_start,
+    flow_touch,
+)
+from core.journal import EventKind, journal_record
+from core.models import Flow, FlowStatus
+from core.tokens import (
+    link_token_consume,
+    link_token_issue,
+    link_token_peek,
+    link_tokens_revoke,
+)
+from notifications.emails import absolute_url, email_send
+from pupils.models import GuardianRecord, Pupil
+
+from ..flows import (
+    ACCOUNT_ACTIVATION_EMAIL_PURPOSE,
+    PROVISIONAL_GUARDIAN,
+    PROVISIONAL_PUPIL,
+    WRONG_DATES_PER_ACCOUNT,
+    ProvisionalData,
+)
+from ..selectors import PupilLink, pupil_links_for_records
+from ..services import PupilAnswer, _block, _dates_exhausted, pupils_answers_apply
+from . import messages
+
+__all__ = ["FlowUnavailable", "ProvisionalRefused"]
+
+
+class ProvisionalRefused(Exception):
+    """A refusal the person reads; `field` names the form field it is about ("" for the
+    form as a whole); `field_errors` as in activation.services.ActivationRefused (pupils)."""
+
+    def __init__(self, message: str, *, field: str = "", field_errors: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.field_errors = field_errors or {}
+
+
+def kind_for(account: Account) -> FlowKind:
+    """The flow kind of this account's first sign-in (guardian or pupil)."""
+    return PROVISIONAL_PUPIL if account.kind == AccountKind.PUPIL else PROVISIONAL_GUARDIAN
+
+
+def _limit_subject(account: Account) -> str:
+    return f"account:{account.pk}"
+
+
+def _to_sent(flow: Flow, data, *, request) -> None:
+    """`then` of pupils_answers_apply: the birth dates are right, on to « Un mail a été
+    envoyé » (the caller sends the link)."""
+    flow_move(flow, step="sent")
+
+
+def next_step(kind: FlowKind, data: ProvisionalData) -> str:
+    """The first step not done yet (the flow's data says what is done)."""
+    if kind is PROVISIONAL_PUPIL:
+        return "identity" if data.password_set else "password"
+    if not data.email:
+        return "email"
+    if not data.password_set:
+        return "password"
+    if not data.pupils_confirmed:
+        return "pupils"
+    return "sent"
+
+
+# --- Start, or find again ----------------------------------------------------------------
+
+
+def provisional_flow_resume(*, account: Account,
+                            request: HttpRequest | None = None) -> tuple[Flow, str]:
+    """The first sign-in flow of the signed-in provisional `account`, bound anew to this
+    browser: its latest flow when it is open and alive (« leaving and signing in again
+    resumes »), or blocked while the per-account wrong-date window is still full; else a new
+    flow, started at the first step the latest one had not done (what it had done is kept).
+
+    Returns the flow and the secret for core.flows.flow_bind. The account's row is locked,
+    so that two parallel sign-ins do not start two flows. Raises ValueError for an account
+    that is not provisional (the callers never pass one). Two queries on the flows (the
+    account's foreign key index) whatever the case.
+    """
+    if account.state != AccountState.PROVISIONAL:
+        raise ValueError("provisional_flow_resume needs a provisional account")
+    kind = kind_for(account)
+    now = timezone.now()
+    with transaction.atomic():
+        Account.objects.select_for_update().filter(pk=account.pk).first()
+        latest = (Flow.objects.select_for_update().filter(account=account, kind=kind.name)
+                  .order_by("-created_at").first())
+        keep = latest is not None and (
+            (latest.status == FlowStatus.OPEN and not latest.is_expired(now))
+            or (latest.status == FlowStatus.BLOCKED
+                and not ratelimit.peek(WRONG_DATES_PER_ACCOUNT, _limit_subject(account)))
+        )
+        if keep:
+            secret = flow_rebind(latest)
+            latest.save(update_fields=["session_secret_hash"])
+            journal_record(EventKind.PROVISIONAL_FLOW_RESUMED, request=request,
+                           account=account, flow_id=latest.id, step=latest.step)
+            return latest, secret
+        data = ProvisionalData.of(latest) if latest is not None else ProvisionalData()
+        data.wrong_dates = 0
+        step = next_step(kind, data)
+        flow, secret = flow_start(kind=kind, step=step, now=now)
+        data.store(flow)
+        flow.account = account
+        flow.save(update_fields=["account", "data"])
+        journal_record(EventKind.PROVISIONAL_FLOW_STARTED, request=request, account=account,
+                       flow_id=flow.id, step=step)
+    return flow, secret
+
+
+def _lock(*, flow_id: UUID, account: Account, step: str, now) -> Flow:
+    flow = flow_lock(flow_id=flow_id, kind=kind_for(account), step=step, now=now)
+    if flow.account_id != account.pk:
+        raise FlowUnavailable()  # another account's flow, in a browser shared by two
+    return flow
+
+
+def _save(flow: Flow, now) -> None:
+    flow_touch(flow, now=now)
+    flow.save()
+
+
+# --- Guardian: the address ---------------------------------------------------------------
+
+
+def provisional_email_set(*, flow_id: UUID, account: Account, email: str,
+                          request: HttpRequest | None = None) -> Flow:
+    """« Je renseigne mon adresse mail » (guardian; `email` valid and lowercased by the
+    form): kept in the flow, then on to the first step not done. After « J'ai fait une
+    erreur de saisie… » (every other step done) a new link goes to the corrected address
+    at once. Raises ProvisionalRefused (the account's e-mail limit) or FlowUnavailable."""
+    now = timezone.now()
+    with transaction.atomic():
+        flow = _lock(flow_id=flow_id, account=account, step="email", now=now)
+        data = ProvisionalData.of(flow)
+        data.email = email
+        data.store(flow)
+        step = next_step(PROVISIONAL_GUARDIAN, data)
+        if step == "sent":
+            decision = email_link_send_admit(account_id=account.pk)
+            if not decision:
+                raise ProvisionalRefused(messages.message_links_limit(decision.retry_after),
+                                         field="email")
+            _link_send(flow, account, email, request=request)
+        flow_move(flow, step=step)
+        _save(flow, now)
+    return flow
+
+
+# --- The new password (both) -------------------------------------------------------------
+
+
+def provisional_password_set(*, flow_id: UUID, account: Account, password: str,
+                             request: HttpRequest | None = None) -> Flow:
+    """« Je choisis mon nouveau mot de passe »: the published policy (names and identifier
+    refused), and not the letter's provisional password. Sets it with
+    accounts.services.account_password_set (this session kept, any other ended; journaled
+    PASSWORD_CHANGED « provisional_letter »). Raises ProvisionalRefused (field « password »)
+    or FlowUnavailable. Cost: one Argon2 check and one Argon2 hash."""
+    errors = password_errors(password, first_name=account.first_name,
+                             last_name=account.last_name, identifier=account.identifier)
+    if errors:
+        raise ProvisionalRefused(errors[0], field="password")
+    now = timezone.now()
+    with transaction.atomic():
+        flow = _lock(flow_id=flow_id, account=account, step="password", now=now)
+        locked = Account.objects.select_for_update().get(pk=account.pk)
+        if locked.check_password(password):
+            raise ProvisionalRefused(messages.message_password_unchanged(), field="password")
+        account_password_set(account=locked, password=password, reason="provisional_letter",
+                             request=request)
+        account.password = locked.password
+        data = ProvisionalData.of(flow)
+        data.password_set = True
+        data.store(flow)
+        kind = kind_for(account)
+        flow_move(flow, step=next_step(kind, data))
+        journal_record(EventKind.PROVISIONAL_PASSWORD_CHOSEN, request=request, account=account,
+                       flow_id=flow.id)
+        _save(flow, now)
+    return flow
+
+
+def provisional_step_back(*, flow_id: UUID, account: Account) -> Flow:
+    """« Précédent » on the guardian's password step: back to the address."""
+    now = timezone.now()
+    with transaction.atomic():
+        flow = _lock(flow_id=flow_id, account=account, step="password", now=now)
+        flow_move(flow, step="email")
+        _save(flow, now)
+    return flow
+
+
+# --- Guardian: the pupils ----------------------------------------------------------------
+
+
+def guardian_pupil_links(account: Account) -> list[PupilLink]:
+    """The pupils of the records this account covers (activation.selectors.ACTIVATING_LINK):
+    one query for the record ids (index guardian_account_estab_idx), one for the links."""
+    record_ids = list(GuardianRecord.objects.filter(account=account).order_by("pk")
+                      .values_list("pk", flat=True))
+    return pupil_links_for_records(record_ids)
+
+
+def provisional_pupils_confirm(*, flow_id: UUID, account: Account, answers: list[PupilAnswer],
+                               request: HttpRequest | None = None) -> Flow:
+    """« Je confirme mon lien avec les élèves »: the SMS activation's rules
+    (activation.services.pupils_answers_apply: birth dates, « Je ne suis pas le représentant
+    légal » disputes the link, the only link cannot be disputed), wrong dates counted on the
+    flow and per account across flows; past the limit the flow ends BLOCKED. Once confirmed,
+    the validation e-mail leaves (unless the account's e-mail limit holds it: the « sent »
+    page offers « Renvoyer le mail »). Raises ProvisionalRefused with the messages per pupil,
+    or FlowUnavailable."""
+    now = timezone.now()
+    with transaction.atomic():
+        flow = _lock(flow_id=flow_id, account=account, step="pupils", now=now)
+        data = ProvisionalData.of(flow)
+        outcome = pupils_answers_apply(
+            flow, data, answers, links=guardian_pupil_links(account),
+            rule=WRONG_DATES_PER_ACCOUNT, subject=_limit_subject(account), request=request,
+            then=_to_sent,
+        )
+        if flow.step == "sent" and flow.status == FlowStatus.OPEN:
+            data.pupils_confirmed = True
+            if email_link_send_admit(account_id=account.pk):
+                _link_send(flow, account, data.email, request=request)
+        data.store(flow)
+        _save(flow, now)
+    if outcome.refusal or outcome.field_errors:
+        raise ProvisionalRefused(outcome.refusal or "", field_errors=outcome.field_errors)
+    return flow
+
+
+# --- Guardian: the e-mail and its link ---------------------------------------------------
+
+
+def _link_send(flow: Flow, account: Account, email: str, *, request) -> None:
+    token = link_token_issue(purpose=ACCOUNT_ACTIVATION_EMAIL_PURPOSE, account=account,
+                             ttl_seconds=settings.EMAIL_CHANGE_LINK_TTL_SECONDS,
+                             flow_id=flow.id, payload={"email": email})
+    url = absolute_url(reverse("activation:provisional_validate", args=[token]))
+    email_send(to=email, template="activation_email_validation",
+               context={"account": account, "url": url,
+                        "days": max(1, round(settings.EMAIL_CHANGE_LINK_TTL_SECONDS / 86400))},
+               purpose=ACCOUNT_ACTIVATION_EMAIL_PURPOSE, contains_secret=True,
+               account=account, flow_id=flow.id)
+    journal_record(EventKind.PROVISIONAL_EMAIL_LINK_SENT, request=request, account=account,
+                   flow_id=flow.id, email=mask_email(email))
+
+
+def provisional_link_resend(*, flow_id: UUID, account: Account,
+                            request: HttpRequest | None = None) -> str:
+    """« Renvoyer le mail »: one more link to the flow's address (the earlier ones stay
+    valid: e-mails arrive late). Returns the address. Raises ProvisionalRefused (the
+    account's limit, EMAIL_CHANGE_MAX_LINKS_PER_ACCOUNT per window; nothing sent) or
+    FlowUnavailable."""
+    decision = email_link_send_admit(account_id=account.pk)
+    if not decision:
+        raise ProvisionalRefused(messages.message_links_limit(decision.retry_after))
+    now = timezone.now()
+    with transaction.atomic():
+        flow = _lock(flow_id=flow_id, account=account, step="sent", now=now)
+        email = ProvisionalData.of(flow).email
+        _link_send(flow, account, email, request=request)
+        _save(flow, now)
+    return email
+
+
+def provisional_email_correct(*, flow_id: UUID, account: Account) -> Flow:
+    """« J'ai fait une erreur de saisie dans mon adresse mail »: the links already sent die
+    (they would validate the wrong address) and the flow goes back to the address; the
+    password and the pupils stay done."""
+    now = timezone.now()
+    with transaction.atomic():
+        flow = _lock(flow_id=flow_id, account=account, step="sent", now=now)
+        link_tokens_revoke(account=account, purpose=ACCOUNT_ACTIVATION_EMAIL_PURPOSE)
+        flow_move(flow, step="email")
+        _save(flow, now)
+    return flow
+
+
+def provisional_link_email(token: str):
+    """The address a live activation link would validate (for the GET of its page), or ""."""
+    row = link_token_peek(token=token, purpose=ACCOUNT_ACTIVATION_EMAIL_PURPOSE)
+    return row.payload.get("email", "") if row else ""
+
+
+def _activate(account: Account, *, reason: str) -> None:
+    account.state = AccountState.ACTIVE
+    account.activated_at = timezone.now()
+    account.provisional_expires_at = None
+    account._change_reason = reason
+
+
+def provisional_email_validate(*, token: str,
+                               request: HttpRequest | None = None) -> Account | None:
+    """The POST of the page the e-mail's link opens (signed in or not, from any device):
+    consume the token; the address becomes the account's, validated; the account becomes
+    ACTIVE (activated_at set, provisional_expires_at cleared); its flow ends completed; the
+    other links die. Returns the account, or None when the link is not valid (used,
+    replaced, expired, unknown) or the account is no longer provisional (closed, locked,
+    activated otherwise): nothing changes then. One transaction; the token is consumed by
+    one conditional UPDATE (core.tokens), so two clicks activate once."""
+    with transaction.atomic():
+        row = link_token_consume(token=token, purpose=ACCOUNT_ACTIVATION_EMAIL_PURPOSE)
+        if row is None:
+            return None
+        account = Account.objects.select_for_update().get(pk=row.account_id)
+        if account.state != AccountState.PROVISIONAL:
+            transaction.set_rollback(True)
+            return None
+        account.email = row.payload["email"]
+        account.email_verified = True
+        _activate(account, reason="Compte activé : courrier de l'établissement, adresse validée")
+        account.save(update_fields=["email", "email_verified", "state", "activated_at",
+                                    "provisional_expires_at"])
+        link_tokens_revoke(account=account, purpose=ACCOUNT_ACTIVATION_EMAIL_PURPOSE)
+        flow = (Flow.objects.select_for_update()
+                .filter(pk=row.flow_id, kind=PROVISIONAL_GUARDIAN.name).first())
+        data = ProvisionalData.of(flow) if flow is not None else ProvisionalData()
+        if flow is not None and flow.status == FlowStatus.OPEN:
+            flow_end(flow, status=FlowStatus.COMPLETED, account=account, step="done")
+            flow.save()
+        journal_record(EventKind.ACCOUNT_ACTIVATED, request=request, account=account,
+                       flow_id=row.flow_id, method="letter",
+                       pupils=len(data.confirmed_pupil_ids))
+    return account
+
+
+# --- Pupil: identity and the optional address --------------------------------------------
+
+
+def provisional_identity_confirm(*, flow_id: UUID, account: Account,
+                                 birth_date: datetime.date,
+                                 request: HttpRequest | None = None) -> Flow:
+    """« Confirmation de l'identité » (pupil): `birth_date` must be the one the school knows
+    (pupils.Pupil whose `account` is this one). A wrong date counts on the flow
+    (ACTIVATION_MAX_WRONG_DATES) and per account across flows; past either limit the flow
+    ends BLOCKED. Right: the account becomes ACTIVE (journaled ACCOUNT_ACTIVATED « letter »)
+    and the flow moves to the optional address. Raises ProvisionalRefused (field
+    « birth_date »: the essays left) or FlowUnavailable."""
+    now = timezone.now()
+    refusal = None
+    with transaction.atomic():
+        flow = _lock(flow_id=flow_id, account=account, step="identity", now=now)
+        data = ProvisionalData.of(flow)
+        subject = _limit_subject(account)
+        pupil = Pupil.objects.filter(account=account).only("birth_date").first()
+        if pupil is None:
+            refusal = messages.message_no_pupil_record()
+        elif _dates_exhausted(data, WRONG_DATES_PER_ACCOUNT, subject):
+            _block(flow, data, request=request)
+        elif pupil.birth_date != birth_date:
+            data.wrong_dates += 1
+            ratelimit.hit(WRONG_DATES_PER_ACCOUNT, subject)
+            journal_record(EventKind.ACTIVATION_BIRTHDATE_REJECTED, request=request,
+                           account=account, flow_id=flow.id, pupil_id=pupil.pk,
+                           attempt=data.wrong_dates)
+            if _dates_exhausted(data, WRONG_DATES_PER_ACCOUNT, subject):
+                _block(flow, data, request=request)
+            else:
+                refusal = messages.message_identity_wrong(
+                    settings.ACTIVATION_MAX_WRONG_DATES - data.wrong_dates)
+        else:
+            locked = Account.objects.select_for_update().get(pk=account.pk)
+            if locked.state != AccountState.PROVISIONAL:
+                raise FlowUnavailable()
+            _activate(locked, reason="Compte élève activé : courrier de l'établissement")
+            locked.save(update_fields=["state", "activated_at", "provisional_expires_at"])
+            account.state = locked.state
+            flow_move(flow, step="email")
+            journal_record(EventKind.PROVISIONAL_IDENTITY_CONFIRMED, request=request,
+                           account=account, flow_id=flow.id)
+            journal_record(EventKind.ACCOUNT_ACTIVATED, request=request, account=account,
+                           flow_id=flow.id, method="letter", pupils=1)
+        data.store(flow)
+        _save(flow, now)
+    if refusal:
+        raise ProvisionalRefused(refusal, field="birth_date")
+    return flow
+
+
+def provisional_pupil_email(*, flow_id: UUID, account: Account, email: str,
+                            request: HttpRequest | None = None) -> Flow:
+    """The pupil's optional address (`email` "" when skipped): a validation link through
+    « Mon compte » (accounts.my_account.services.email_change_request: same link, same
+    limits, same page); the flow ends completed either way. Raises ProvisionalRefused
+    (field « email ») or FlowUnavailable."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            flow = _lock(flow_id=flow_id, account=account, step="email", now=now)
+            if email:
+                email_change_request(account=account, email=email, request=request)
+                data = ProvisionalData.of(flow)
+                data.email = email
+                data.store(flow)
+            flow_end(flow, status=FlowStatus.COMPLETED, account=account, step="done")
+            _save(flow, now)
+    except MyAccountRefused as refused:
+        raise ProvisionalRefused(refused.message, field="email") from refused
+    return flow

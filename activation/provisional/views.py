@@ -1,0 +1,392 @@
+"""Views of the first sign-in with a school letter: parse, call a service, redirect or render.
+
+Every stage view runs for the signed-in provisional account only, on a flow of its kind
+(guardian or pupil) bound to this browser and naming this account (anything else: the same
+404 page); the row's step is the truth, as for every flow (core.flows). A provisional
+account reaches nothing else (activation.provisional.middleware). The link's page works
+signed out and from any device.
+"""
+
+from functools import wraps
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import AccountKind, AccountState
+from accounts.password_policy import password_rules_for_js, personal_parts, rule_results, strength
+from core.flows import (
+    flow_bind,
+    flow_for_request,
+    flow_form,
+    flow_form_refused,
+    flow_home,
+    flow_not_found,
+    flow_redirect_to_step,
+    session_flow_ids,
+)
+from core.models import Flow, FlowStatus
+
+from ..flows import PROVISIONAL_GUARDIAN, PROVISIONAL_PUPIL, ProvisionalData
+from ..forms import LINK_YES, PupilsForm
+from ..services import ActivationRefused, PupilAnswer
+from ..views import _file_pupil_errors
+from . import messages as texts
+from . import services
+from .forms import ActivationEmailForm, BirthDateForm, ProvisionalPasswordForm
+
+# --- Rendering ---------------------------------------------------------------------------
+
+
+def _profile_label(account) -> str:
+    return _("Élève") if account.kind == AccountKind.PUPIL else _("Représentant légal")
+
+
+def _context(request, flow: Flow, step: str, form=None, **extra) -> dict:
+    kind = services.kind_for(request.user)
+    has_errors = form is not None and form.is_bound and bool(form.errors)
+    return {
+        "page_title": kind.page_title(step, error=has_errors),
+        **kind.stepper(step),
+        "form": form,
+        "flow": flow,
+        "account": request.user,
+        "profile_label": _profile_label(request.user),
+        "is_pupil": request.user.kind == AccountKind.PUPIL,
+        **extra,
+    }
+
+
+def _titled(title: str) -> str:
+    return _("%(page)s — %(flow)s") % {"page": title, "flow": PROVISIONAL_GUARDIAN.title}
+
+
+def provisional_view(step: str | None = None):
+    """Like core.flows.flow_view, for the signed-in account's own first sign-in flow: the
+    kind follows the account (guardian or pupil); a flow of another account, of another
+    kind or of another browser gets the kind's 404 page; signed out: the profile choice."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, flow_id: UUID, *args, **kwargs):
+            user = request.user
+            if not user.is_authenticated or user.kind not in (AccountKind.GUARDIAN,
+                                                              AccountKind.PUPIL):
+                return redirect("accounts:profile_choice")
+            kind = services.kind_for(user)
+            flow = flow_for_request(request, flow_id=flow_id, kind=kind)
+            if flow is None or flow.account_id != user.pk:
+                return flow_not_found(request, kind)
+            if step is not None and not flow.is_open_at(step):
+                return flow_home(flow)
+            return view(request, flow, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+# --- Entry: start or resume --------------------------------------------------------------
+
+
+@never_cache
+@require_GET
+def resume(request):
+    """Where a signed-in provisional account is sent from anywhere (the middleware): its
+    flow, started or found again and bound to this browser."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("accounts:profile_choice")
+    if user.state != AccountState.PROVISIONAL:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    # This browser holds the account's open flow already (the usual case: the middleware
+    # sends every other page here): straight to it, nothing written.
+    kind = services.kind_for(user)
+    for flow_id in reversed(session_flow_ids(request)):
+        flow = flow_for_request(request, flow_id=flow_id, kind=kind)
+        if flow is not None and flow.account_id == user.pk and flow.status == FlowStatus.OPEN \
+                and not flow.is_expired():
+            return flow_home(flow)
+    flow, secret = services.provisional_flow_resume(account=user, request=request)
+    flow_bind(request, flow, secret)
+    return flow_home(flow)
+
+
+@never_cache
+@require_GET
+@provisional_view()
+def flow_page(request, flow: Flow):
+    if flow.status == FlowStatus.COMPLETED:
+        return redirect("activation:provisional_done", flow_id=flow.id)
+    if flow.status == FlowStatus.BLOCKED:
+        context = _context(request, flow, flow.step)
+        context.update(page_title=_titled(_("Activation bloquée")), step=None,
+                       **_assistance_context())
+        return render(request, "activation/provisional/blocked.html", context)
+    if flow.is_expired():
+        # Signed in with the password: a new flow takes over where this one stopped.
+        return redirect("activation:provisional")
+    return flow_redirect_to_step(flow)
+
+
+def _assistance_context() -> dict:
+    return {
+        "assistance_phone": settings.EDUCONNECT_ASSISTANCE_PHONE,
+        "assistance_url": settings.EDUCONNECT_ASSISTANCE_URL,
+        "assistance_host": settings.EDUCONNECT_ASSISTANCE_URL.removeprefix("https://"),
+    }
+
+
+# --- The address -------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@provisional_view(step="email")
+def email(request, flow: Flow):
+    account = request.user
+    is_pupil = account.kind == AccountKind.PUPIL
+
+    def factory(posted):
+        return ActivationEmailForm(posted, required=not is_pupil)
+
+    if request.method == "POST":
+        skip = is_pupil and "skip" in request.POST
+        form = factory(None if skip else request.POST)
+        if skip or form.is_valid():
+            address = "" if skip else form.cleaned_data["email"]
+            try:
+                if is_pupil:
+                    services.provisional_pupil_email(flow_id=flow.id, account=account,
+                                                     email=address, request=request)
+                else:
+                    services.provisional_email_set(flow_id=flow.id, account=account,
+                                                   email=address, request=request)
+            except services.FlowUnavailable:
+                return flow_home(flow)
+            except services.ProvisionalRefused as refusal:
+                form = factory(request.POST)
+                form.is_valid()
+                form.add_error(refusal.field or None, refusal.message)
+            else:
+                if is_pupil:
+                    messages.success(request, texts.message_pupil_email_sent(address)
+                                     if address else texts.message_pupil_activated())
+                return flow_home(flow)
+        return flow_form_refused(request, flow, form)
+    form = flow_form(request, flow, factory)
+    data = ProvisionalData.of(flow)
+    if not form.is_bound and data.email:
+        form = factory(None)
+        form.initial = {"email": data.email}
+    context = _context(request, flow, "email", form)
+    return render(request, "activation/provisional/email.html", context)
+
+
+# --- The new password --------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@provisional_view(step="password")
+def password(request, flow: Flow):
+    account = request.user
+    is_pupil = account.kind == AccountKind.PUPIL
+    if request.method == "POST" and request.POST.get("action") == "back" and not is_pupil:
+        try:
+            services.provisional_step_back(flow_id=flow.id, account=account)
+        except services.FlowUnavailable:
+            pass
+        return flow_home(flow)
+
+    def factory(posted):
+        return ProvisionalPasswordForm(posted, first_name=account.first_name,
+                                       last_name=account.last_name,
+                                       identifier=account.identifier)
+
+    if request.method == "POST":
+        form = factory(request.POST)
+        if form.is_valid():
+            try:
+                services.provisional_password_set(
+                    flow_id=flow.id, account=account, password=form.cleaned_data["password"],
+                    request=request,
+                )
+            except services.FlowUnavailable:
+                return flow_home(flow)
+            except services.ProvisionalRefused as refusal:
+                form.add_error("password", refusal.message)
+            else:
+                return flow_home(flow)
+        return flow_form_refused(request, flow, form,
+                                 secret_fields=("password", "password_confirm"))
+    form = flow_form(request, flow, factory)
+    checklist = [{"key": rule.key, "label": rule.label, "state": None}
+                 for rule, _ok in rule_results("")]
+    js_config = password_rules_for_js()
+    js_config["personal"] = sorted(personal_parts(
+        first_name=account.first_name, last_name=account.last_name,
+        identifier=account.identifier))
+    context = _context(
+        request, flow, "password", form, checklist=checklist, strength=strength(""),
+        password_js=js_config,
+        action_url=reverse("activation:provisional_password", args=[flow.id]),
+        back_possible=not is_pupil,
+    )
+    return render(request, "activation/provisional/password.html", context)
+
+
+# --- Guardian: the pupils ----------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@provisional_view(step="pupils")
+def pupils(request, flow: Flow):
+    account = request.user
+    data = ProvisionalData.of(flow)
+    links = services.guardian_pupil_links(account)
+    if request.method == "POST":
+        form = PupilsForm(request.POST, links=links)
+        if form.is_valid():
+            answers = [PupilAnswer(pupil_id=link.pupil.pk, is_legal_representative=legal,
+                                   birth_date=birth_date)
+                       for link, legal, birth_date in form.answers]
+            try:
+                services.provisional_pupils_confirm(flow_id=flow.id, account=account,
+                                                    answers=answers, request=request)
+            except services.FlowUnavailable:
+                return flow_home(flow)
+            except services.ProvisionalRefused as refusal:
+                flow.refresh_from_db()
+                if flow.status != FlowStatus.OPEN:
+                    return flow_home(flow)
+                _file_pupil_errors(form, ActivationRefused(
+                    refusal.message, field_errors=refusal.field_errors))
+            else:
+                return flow_home(flow)
+        return flow_form_refused(request, flow, form)
+    form = flow_form(request, flow, lambda posted: PupilsForm(posted, links=links))
+    remaining = settings.ACTIVATION_MAX_WRONG_DATES - data.wrong_dates
+    context = _context(
+        request, flow, "pupils", form, rows=form.rows, only_link=len(links) == 1,
+        wrong_dates=data.wrong_dates, remaining_dates=max(remaining, 0), link_yes=LINK_YES,
+        action_url=reverse("activation:provisional_pupils", args=[flow.id]),
+    )
+    return render(request, "activation/provisional/pupils.html", context)
+
+
+# --- Guardian: the e-mail sent -----------------------------------------------------------
+
+
+@never_cache
+@require_GET
+@provisional_view(step="sent")
+def sent(request, flow: Flow):
+    context = _context(request, flow, "sent", None, email=ProvisionalData.of(flow).email)
+    return render(request, "activation/provisional/sent.html", context)
+
+
+@never_cache
+@require_POST
+@provisional_view(step="sent")
+def resend(request, flow: Flow):
+    try:
+        address = services.provisional_link_resend(flow_id=flow.id, account=request.user,
+                                                   request=request)
+    except services.FlowUnavailable:
+        return flow_home(flow)
+    except services.ProvisionalRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, texts.message_link_resent(address))
+    return flow_home(flow)
+
+
+@never_cache
+@require_POST
+@provisional_view(step="sent")
+def correct(request, flow: Flow):
+    try:
+        services.provisional_email_correct(flow_id=flow.id, account=request.user)
+    except services.FlowUnavailable:
+        pass
+    return flow_home(flow)
+
+
+# --- Pupil: identity ---------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@provisional_view(step="identity")
+def identity(request, flow: Flow):
+    if request.method == "POST":
+        form = BirthDateForm(request.POST)
+        if form.is_valid():
+            try:
+                services.provisional_identity_confirm(
+                    flow_id=flow.id, account=request.user, birth_date=form.birth_date,
+                    request=request)
+            except services.FlowUnavailable:
+                return flow_home(flow)
+            except services.ProvisionalRefused as refusal:
+                form.add_error("jour", refusal.message)
+            else:
+                return flow_home(flow)
+        return flow_form_refused(request, flow, form)
+    form = flow_form(request, flow, BirthDateForm)
+    data = ProvisionalData.of(flow)
+    context = _context(request, flow, "identity", form, wrong_dates=data.wrong_dates,
+                       remaining_dates=max(settings.ACTIVATION_MAX_WRONG_DATES
+                                           - data.wrong_dates, 0))
+    return render(request, "activation/provisional/identity.html", context)
+
+
+# --- Done --------------------------------------------------------------------------------
+
+
+@never_cache
+@require_GET
+@provisional_view()
+def done(request, flow: Flow):
+    if flow.status != FlowStatus.COMPLETED:
+        return flow_home(flow)
+    if flow.kind == PROVISIONAL_PUPIL.name:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    return redirect("activation:provisional_validated")
+
+
+# --- The link of the e-mail (signed in or not, any device) -------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def validate(request, token: str):
+    """The page the e-mail's link opens: the GET only looks at the link (mail scanners open
+    links), the button's POST validates the address and activates the account."""
+    title = _("Je confirme mon adresse mail")
+    if request.method == "POST":
+        account = services.provisional_email_validate(token=token, request=request)
+        if account is not None:
+            return redirect("activation:provisional_validated")
+        address = ""
+    else:
+        address = services.provisional_link_email(token)
+    context = {"page_title": _titled(title), "heading": title, "email": address}
+    return render(request, "activation/provisional/validate.html", context,
+                  status=200 if address else 410)
+
+
+@never_cache
+@require_GET
+def validated(request):
+    title = _("Votre compte est activé")
+    signed_in = request.user.is_authenticated and request.user.state == AccountState.ACTIVE
+    context = {"page_title": _titled(title), "heading": title, "signed_in": signed_in}
+    return render(request, "activation/provisional/validated.html", context)

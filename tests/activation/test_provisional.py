@@ -1,0 +1,479 @@
+"""The first sign-in with a school letter's provisional password (issue 9 §2), through Django's
+test client: the guardian's activation to the link received by a real SMTP server on
+loopback, the pupil's, the account held in its flow until then (« Mes services », « Mon
+compte », SAML, OpenID Connect), resuming after signing in again, the expired letter, the
+limits of the birth dates, the correction of the address."""
+
+import datetime
+from urllib.parse import urlsplit
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Account, AccountKind, AccountState
+from core.models import Flow, FlowStatus, JournalEvent, LinkToken
+from pupils.models import Responsibility, ResponsibilityStatus
+from tests import html
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    AccountFactory,
+    EstablishmentFactory,
+    GuardianRecordFactory,
+    PupilFactory,
+    ResponsibilityFactory,
+)
+from tests.mailbox import html_of, link_from, text_of
+
+pytestmark = pytest.mark.django_db
+
+LETTER_PASSWORD = "7GMPGYF3"
+NEW_PASSWORD = "Cartable-Vert-2024!"
+GUARDIAN_LOGIN = reverse("accounts:login", args=["representant-legal"])
+PUPIL_LOGIN = reverse("accounts:login", args=["eleve"])
+MY_SERVICES = reverse("services_portal:my_services")
+RESUME = reverse("activation:provisional")
+ADDRESS = "nadia.bensaid@exemple.fr"
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    def run(call, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return call(*args, **kwargs)
+
+    return run
+
+
+def provisional(kind=AccountKind.GUARDIAN, *, identifier, first_name, last_name, days=30):
+    account = AccountFactory(identifier=identifier, kind=kind, first_name=first_name,
+                             last_name=last_name, state=AccountState.PROVISIONAL,
+                             provisional_expires_at=timezone.now()
+                             + datetime.timedelta(days=days))
+    account.set_password(LETTER_PASSWORD)
+    account.save()
+    return account
+
+
+@pytest.fixture
+def guardian():
+    """Nadia Ben Saïd's letter: her records at two schools point to a provisional account."""
+    account = provisional(identifier="n.bensaid12", first_name="Nadia", last_name="Ben Saïd")
+    school = EstablishmentFactory(uai="9740001A", name="École élémentaire Les Alizés",
+                                  kind="ecole")
+    college = EstablishmentFactory(uai="9740002B", name="Collège Leconte-de-Lisle")
+    ines = PupilFactory(establishment=school, first_names="Inès", last_name="BEN SAÏD",
+                        birth_date=datetime.date(2016, 3, 9))
+    yanis = PupilFactory(establishment=college, first_names="Yanis", last_name="BEN SAÏD",
+                         birth_date=datetime.date(2012, 11, 23))
+    for establishment, pupil in ((school, ines), (college, yanis)):
+        record = GuardianRecordFactory(establishment=establishment, last_name="BEN SAÏD",
+                                       first_name="Nadia", account=account)
+        ResponsibilityFactory(guardian_record=record, pupil=pupil)
+    account.pupils = {"ines": ines, "yanis": yanis}
+    return account
+
+
+@pytest.fixture
+def pupil():
+    account = provisional(AccountKind.PUPIL, identifier="y.bensaid3", first_name="Yanis",
+                          last_name="Ben Saïd")
+    PupilFactory(first_names="Yanis", last_name="BEN SAÏD", account=account,
+                 birth_date=datetime.date(2012, 11, 23),
+                 establishment=EstablishmentFactory(uai="9740003C", name="Collège Bourbon"))
+    return account
+
+
+def sign_in(client, identifier, password=LETTER_PASSWORD, url=GUARDIAN_LOGIN):
+    return client.post(url, {"identifier": identifier, "password": password})
+
+
+def follow(client, response, limit=6):
+    """Follow redirects; returns the last response and the path it answered."""
+    path = None
+    for _ in range(limit):
+        if response.status_code != 302:
+            return response, path
+        path = response["Location"]
+        response = client.get(path)
+    raise AssertionError("too many redirects")
+
+
+def at_step(client, response):
+    """Follow to the page shown (200); returns it parsed (tests/html.py) and its path."""
+    page, path = follow(client, response)
+    assert page.status_code == 200, (page.status_code, path)
+    return html.parse(page), path
+
+
+def birth_dates(*dates):
+    data = {}
+    for index, (legal, date) in enumerate(dates, start=1):
+        data[f"eleve{index}_lien"] = "oui" if legal else "non"
+        if date:
+            data[f"eleve{index}_jour"] = f"{date.day:02d}"
+            data[f"eleve{index}_mois"] = f"{date.month:02d}"
+            data[f"eleve{index}_annee"] = str(date.year)
+    return data
+
+
+def guardian_to_pupils(client, guardian, commit):
+    """Sign in with the letter, give the address and a new password: at the pupils' page."""
+    page, path = at_step(client, sign_in(client, guardian.identifier))
+    assert path.endswith("/adresse-mail/")
+    page, path = at_step(client, commit(client.post, path, {"email": ADDRESS,
+                                                            "email_confirm": ADDRESS}))
+    assert path.endswith("/mot-de-passe/")
+    page, path = at_step(client, commit(client.post, path, {
+        "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
+    assert path.endswith("/eleves/")
+    return page, path
+
+
+def in_page_order(guardian):
+    """The pupils as the page lists them (school name, then birth date)."""
+    return [guardian.pupils["yanis"], guardian.pupils["ines"]]
+
+
+def test_a_guardian_activates_with_the_letter_and_the_link_received(client, guardian, commit,
+                                                                     smtp_server):
+    response = sign_in(client, guardian.identifier)
+    # The sign-in leads to « Mes services », which sends the provisional account to its flow.
+    assert response.status_code == 302
+    page, path = at_step(client, response)
+    assert path.endswith("/adresse-mail/")
+    assert "Étape 1 sur 5 : Je renseigne mon adresse mail" in html.text(page.find("title"))
+
+    # Mandatory, and confirmed.
+    refused = commit(client.post, path, {"email": ADDRESS, "email_confirm": "autre@exemple.fr"})
+    page, again = at_step(client, refused)
+    assert again == path
+    assert html.field_errors(page, "id_email_confirm") == [
+        "La confirmation ne correspond pas à l'adresse mail saisie. Saisissez deux fois la "
+        "même adresse."]
+    page, path = at_step(client, commit(client.post, path, {"email": "", "email_confirm": ""}))
+    assert html.field_errors(page, "id_email") == ["Saisissez votre adresse mail."]
+    page, path = at_step(client, commit(client.post, path, {"email": ADDRESS,
+                                                            "email_confirm": ADDRESS}))
+    assert path.endswith("/mot-de-passe/")
+
+    # The policy, then not the letter's password, then a new one.
+    page, path = at_step(client, commit(client.post, path, {
+        "password": "court", "password_confirm": "court"}))
+    assert path.endswith("/mot-de-passe/") and html.error_summary(page) is not None
+    page, path = at_step(client, commit(client.post, path, {
+        "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
+    assert path.endswith("/eleves/")
+    guardian.refresh_from_db()
+    assert guardian.check_password(NEW_PASSWORD) and not guardian.check_password(LETTER_PASSWORD)
+    assert guardian.state == AccountState.PROVISIONAL
+
+    # The pupils: a wrong birth date first (the SMS path's words), then the right ones.
+    yanis, ines = in_page_order(guardian)
+    page, path = at_step(client, commit(client.post, path, birth_dates(
+        (True, yanis.birth_date), (True, datetime.date(2016, 3, 10)))))
+    assert path.endswith("/eleves/")
+    assert "La date de naissance saisie est incorrecte." in html.text(html.error_summary(page))
+    assert not smtp_server.messages
+    page, path = at_step(client, commit(client.post, path, birth_dates(
+        (True, yanis.birth_date), (True, ines.birth_date))))
+    assert path.endswith("/mail-envoye/")
+    main = html.main(page)
+    assert "Un mail a été envoyé" in html.text(main)
+    assert ADDRESS in html.text(main.find(id="sent-to"))
+    assert main.find("button", string="Renvoyer le mail")
+    assert main.find("button", string="J'ai fait une erreur de saisie dans mon adresse mail")
+
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == ADDRESS
+    body = text_of(message)
+    assert "Vous souhaitez activer votre compte ÉduConnect avec l'identifiant N.BENSAID12." in (
+        " ".join(body.split()))
+    assert "confirmez votre adresse mail en cliquant sur le lien" in " ".join(body.split())
+    link = link_from(message)
+    assert link in html_of(message)
+    # Still provisional until the link is followed: « Mes services » is closed.
+    assert client.get(MY_SERVICES)["Location"] == RESUME
+
+    # The link, on another device: the GET shows a button (mail scanners), the POST activates.
+    phone = Client()
+    link_path = urlsplit(link).path
+    for _ in range(2):
+        shown = phone.get(link_path)
+        assert shown.status_code == 200
+        assert html.parse(shown).find("button", string="Valider mon adresse mail et activer "
+                                                        "mon compte")
+    guardian.refresh_from_db()
+    assert guardian.state == AccountState.PROVISIONAL
+    done = commit(phone.post, link_path)
+    assert done["Location"] == reverse("activation:provisional_validated")
+    guardian.refresh_from_db()
+    assert guardian.state == AccountState.ACTIVE
+    assert guardian.email == ADDRESS and guardian.email_verified
+    assert guardian.provisional_expires_at is None and guardian.activated_at is not None
+    assert Flow.objects.get(account=guardian).status == FlowStatus.COMPLETED
+    # Used once.
+    assert phone.post(link_path).status_code == 410
+
+    # The first browser, still signed in, reaches « Mes services » now.
+    services = client.get(MY_SERVICES)
+    assert services.status_code == 200
+    activated = JournalEvent.objects.get(kind="account_activated", account=guardian)
+    assert activated.data["method"] == "letter"
+    # Nothing secret in the journal or the flow.
+    flow = Flow.objects.get(account=guardian)
+    assert NEW_PASSWORD not in str(flow.data) and LETTER_PASSWORD not in str(flow.data)
+
+
+@pytest.mark.parametrize("path", [
+    MY_SERVICES,
+    reverse("accounts:my_account:information"),
+    "/idp/profile/SAML2/Redirect/SSO?SAMLRequest=x",
+    "/idp/profile/SAML2/Unsolicited/SSO?providerId=https://sp.example.org",
+    "/oidc/authorize/?client_id=x&response_type=code&scope=openid",
+    reverse("activation:start"),
+])
+def test_a_provisional_account_reaches_nothing_but_its_flow(client, guardian, path):
+    sign_in(client, guardian.identifier)
+    response = client.get(path)
+    assert response.status_code == 302 and response["Location"] == RESUME
+    # The sign-out and the academic assistance form stay open.
+    assert client.get(reverse("assistance:form")).status_code == 200
+
+
+def test_leaving_and_signing_in_again_resumes_where_it_stopped(client, guardian, commit):
+    guardian_to_pupils(client, guardian, commit)
+    client.post(reverse("accounts:logout"))
+    # Another browser, the new password: back at the pupils, the address kept.
+    other = Client()
+    _page, path = at_step(other, sign_in(other, guardian.identifier, NEW_PASSWORD))
+    assert path.endswith("/eleves/")
+    assert Flow.objects.filter(account=guardian).count() == 1
+    # The first browser no longer opens the flow (bound to the one that signed in last).
+    assert client.get(path).status_code == 302
+    assert JournalEvent.objects.filter(kind="provisional.flow_resumed",
+                                       account=guardian).exists()
+
+
+def test_an_expired_flow_gives_way_to_a_new_one_that_keeps_what_was_done(client, guardian,
+                                                                         commit, settings):
+    guardian_to_pupils(client, guardian, commit)
+    Flow.objects.filter(account=guardian).update(expires_at=timezone.now())
+    _page, path = at_step(client, client.get(RESUME))
+    assert path.endswith("/eleves/")
+    assert Flow.objects.filter(account=guardian).count() == 2
+
+
+def test_the_first_step_back_and_another_accounts_flow(client, guardian, commit):
+    page, path = at_step(client, sign_in(client, guardian.identifier))
+    page, path = at_step(client, commit(client.post, path, {"email": ADDRESS,
+                                                            "email_confirm": ADDRESS}))
+    page, back = at_step(client, client.post(path, {"action": "back"}))
+    assert back.endswith("/adresse-mail/")
+    # The address typed is shown again.
+    assert html.field(page, "id_email").get("value") == ADDRESS
+
+    # Another provisional account signed in in the same browser gets the 404 page.
+    other = provisional(identifier="j.payet4", first_name="Jean", last_name="Payet")
+    client.post(reverse("accounts:logout"))
+    sign_in(client, other.identifier)
+    assert client.get(back).status_code == 404
+
+
+def test_an_expired_letter_is_told_only_after_the_right_password(client, guardian):
+    guardian.provisional_expires_at = timezone.now() - datetime.timedelta(minutes=1)
+    guardian.save()
+    refused = sign_in(client, guardian.identifier)
+    assert refused.status_code == 200
+    assert html.text(html.error_summary(html.parse(refused))).count(
+        "Le mot de passe provisoire de votre courrier a expiré") == 1
+    assert "_auth_user_id" not in client.session
+    # A wrong password, an unknown identifier: the usual words, nothing about a letter.
+    for identifier, password in ((guardian.identifier, "Mauvais-1!"),
+                                 ("x.inconnu99", LETTER_PASSWORD)):
+        page = html.parse(sign_in(Client(), identifier, password))
+        summary = html.text(html.error_summary(page))
+        assert "Identifiant ou mot de passe incorrect." in summary
+        assert "provisoire" not in summary
+
+
+def test_too_many_wrong_birth_dates_block_the_flow_until_the_window_passes(client, guardian,
+                                                                           commit, settings):
+    settings.ACTIVATION_MAX_WRONG_DATES = 2
+    settings.ACTIVATION_MAX_WRONG_DATES_PER_PHONE = 3
+    page, path = guardian_to_pupils(client, guardian, commit)
+    yanis, _ines = in_page_order(guardian)
+    wrong = birth_dates((True, yanis.birth_date), (True, datetime.date(2015, 1, 1)))
+    at_step(client, commit(client.post, path, wrong))
+    page, _blocked = at_step(client, commit(client.post, path, wrong))
+    assert "Activation impossible : trop de dates de naissance incorrectes" in html.text(
+        html.main(page))
+    assert Flow.objects.get(account=guardian).status == FlowStatus.BLOCKED
+    # Signing in again gives a new flow (the per-account window has room for one more)…
+    page, again = at_step(client, client.get(RESUME))
+    assert again.endswith("/eleves/")
+    assert Flow.objects.filter(account=guardian).count() == 2
+    # … whose one wrong date fills the window: blocked, and signing in again finds it so.
+    page, _path = at_step(client, commit(client.post, again, birth_dates(
+        (True, yanis.birth_date), (True, datetime.date(2015, 1, 1)))))
+    assert "Activation impossible" in html.text(html.main(page))
+    page, _path = at_step(client, client.get(RESUME))
+    assert "Activation impossible" in html.text(html.main(page))
+    assert Flow.objects.filter(account=guardian).count() == 2
+
+
+def test_disputing_a_link_and_correcting_the_address(client, guardian, commit, smtp_server):
+    page, path = guardian_to_pupils(client, guardian, commit)
+    yanis, ines = in_page_order(guardian)
+    page, sent = at_step(client, commit(client.post, path, birth_dates(
+        (True, yanis.birth_date), (False, None))))
+    assert sent.endswith("/mail-envoye/")
+    assert Responsibility.objects.get(pupil=ines).status == ResponsibilityStatus.DISPUTED
+    [first] = smtp_server.wait_for(1)
+
+    # « J'ai fait une erreur de saisie »: back to the address; the first link dies.
+    flow = Flow.objects.get(account=guardian)
+    page, path = at_step(client, client.post(
+        reverse("activation:provisional_correct", args=[flow.id])))
+    assert path.endswith("/adresse-mail/")
+    corrected = "nadia.ben-said@exemple.fr"
+    page, again = at_step(client, commit(client.post, path, {"email": corrected,
+                                                             "email_confirm": corrected}))
+    assert again == sent
+    second = smtp_server.wait_for(2)[1]
+    assert second["To"] == corrected
+    assert Client().get(urlsplit(link_from(first)).path).status_code == 410
+
+    # « Renvoyer le mail »: one more, to the corrected address; both live.
+    page, _path = at_step(client, commit(client.post, reverse(
+        "activation:provisional_resend", args=[flow.id])))
+    assert html.messages(page) == [
+        f"Un nouveau mail a été envoyé à {corrected}. Le lien des mails précédents reste "
+        "valable."]
+    third = smtp_server.wait_for(3)[2]
+    assert third["To"] == corrected
+    commit(Client().post, urlsplit(link_from(second)).path)
+    guardian.refresh_from_db()
+    assert guardian.state == AccountState.ACTIVE and guardian.email == corrected
+    assert LinkToken.objects.filter(account=guardian, used_at__isnull=True,
+                                    revoked_at__isnull=True).count() == 0
+
+
+def test_a_pupil_activates_with_the_letter(client, pupil, commit):
+    page, path = at_step(client, sign_in(client, pupil.identifier, url=PUPIL_LOGIN))
+    assert path.endswith("/mot-de-passe/")
+    assert "Étape 1 sur 4 : Je choisis mon nouveau mot de passe" in html.text(page.find("title"))
+    page, path = at_step(client, commit(client.post, path, {
+        "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
+    assert path.endswith("/identite/")
+    assert "Confirmation de l'identité" in html.text(page.find("title"))
+
+    page, path = at_step(client, client.post(path, {"jour": "24", "mois": "11",
+                                                    "annee": "2012"}))
+    assert path.endswith("/identite/")
+    assert html.field_errors(page, "id_jour") == [
+        "La date de naissance saisie est incorrecte. Il vous reste 4 essais."]
+    page, path = at_step(client, client.post(path, {"jour": "31", "mois": "02",
+                                                    "annee": "2012"}))
+    assert "Cette date n'existe pas." in html.text(html.error_summary(page))
+    pupil.refresh_from_db()
+    assert pupil.state == AccountState.PROVISIONAL
+
+    page, path = at_step(client, client.post(path, {"jour": "23", "mois": "11",
+                                                    "annee": "2012"}))
+    assert path.endswith("/adresse-mail/")
+    pupil.refresh_from_db()
+    assert pupil.state == AccountState.ACTIVE and pupil.provisional_expires_at is None
+    # The address is optional.
+    page, path = at_step(client, client.post(path, {"skip": ""}))
+    assert path == MY_SERVICES
+    assert html.messages(page) == [
+        "Votre compte est activé : vous pouvez accéder à vos services."]
+
+
+def test_a_pupil_gives_an_address_validated_by_its_link(client, pupil, commit, smtp_server):
+    page, path = at_step(client, sign_in(client, pupil.identifier, url=PUPIL_LOGIN))
+    page, path = at_step(client, commit(client.post, path, {
+        "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
+    page, path = at_step(client, client.post(path, {"jour": "23", "mois": "11",
+                                                    "annee": "2012"}))
+    # Optional for a pupil, and said so.
+    assert html.label_of(page, "id_email").startswith("Adresse mail (facultatif)")
+    address = "yanis.bs@exemple.fr"
+    _page, path = at_step(client, commit(client.post, path, {"email": address,
+                                                            "email_confirm": address}))
+    assert path == MY_SERVICES
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == address
+    commit(Client().post, urlsplit(link_from(message)).path)
+    pupil.refresh_from_db()
+    assert pupil.email == address and pupil.email_verified
+
+
+def test_a_pupil_blocked_after_too_many_wrong_dates(client, pupil, commit, settings):
+    settings.ACTIVATION_MAX_WRONG_DATES = 2
+    page, path = at_step(client, sign_in(client, pupil.identifier, url=PUPIL_LOGIN))
+    page, path = at_step(client, commit(client.post, path, {
+        "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
+    for _ in range(2):
+        page, _path = at_step(client, client.post(path, {"jour": "01", "mois": "01",
+                                                         "annee": "2012"}))
+    assert "Activation impossible" in html.text(html.main(page))
+    pupil.refresh_from_db()
+    assert pupil.state == AccountState.PROVISIONAL
+    assert client.get(MY_SERVICES)["Location"] == RESUME
+
+
+# --- §3: an address not validated ----------------------------------------------------------------
+
+
+@pytest.fixture
+def unvalidated():
+    return AccountFactory(identifier="l.martin20", first_name="Lucie", last_name="Martin",
+                          email="l.martin@exemple.org", email_verified=False)
+
+
+def test_signing_in_with_an_unvalidated_address_asks_to_check_it(client, unvalidated, commit,
+                                                                 smtp_server):
+    response = sign_in(client, unvalidated.identifier, "Motdepasse-Long-1!")
+    assert response.status_code == 200  # wrong password first: nothing asked
+    response = sign_in(client, unvalidated.identifier, DEFAULT_PASSWORD)
+    check = reverse("accounts:my_account:email_check")
+    assert response["Location"].startswith(check)
+    page = html.parse(client.get(response["Location"]))
+    assert "l.martin@exemple.org" in html.text(page.find(id="address-to-check"))
+    # The services are open meanwhile.
+    assert client.get(MY_SERVICES).status_code == 200
+
+    # « Cette adresse est correcte »: a new validation e-mail to it, then on to the services.
+    kept = commit(client.post, check, {"action": "keep", "next": MY_SERVICES})
+    assert kept["Location"] == MY_SERVICES
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == "l.martin@exemple.org"
+
+
+def test_correcting_an_unvalidated_address_does_not_write_to_the_old_one(client, unvalidated,
+                                                                         commit, smtp_server):
+    response = sign_in(client, unvalidated.identifier, DEFAULT_PASSWORD)
+    check = response["Location"]
+    refused = commit(client.post, check, {"action": "correct", "email": "lucie@exemple.fr",
+                                          "email_confirm": "lucie@exemple.com"})
+    assert refused.status_code == 400
+    done = commit(client.post, check, {"action": "correct", "email": "lucie@exemple.fr",
+                                       "email_confirm": "lucie@exemple.fr"})
+    assert done["Location"] == MY_SERVICES
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == "lucie@exemple.fr"
+    commit(Client().post, urlsplit(link_from(message)).path)
+    unvalidated.refresh_from_db()
+    assert unvalidated.email == "lucie@exemple.fr" and unvalidated.email_verified
+    # Validated: the next sign-in asks nothing.
+    again = sign_in(Client(), unvalidated.identifier, DEFAULT_PASSWORD)
+    assert again["Location"] == MY_SERVICES
+
+
+def test_a_validated_address_is_not_asked_about(client):
+    account = AccountFactory(email="ok@exemple.fr", email_verified=True)
+    assert sign_in(client, account.identifier, DEFAULT_PASSWORD)["Location"] == MY_SERVICES
+    assert Account.objects.get(pk=account.pk).email_verified
