@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "educonnect.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Right after SessionMiddleware, so that its save decision precedes the session's save.
+    "accounts.middleware.SessionRefreshMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -142,7 +144,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache with its client reused across calls (core/cache.py).
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="educonnect"),
         }
@@ -159,9 +162,14 @@ else:
 # process's memory. Empty means: the REDIS_URL.
 RATELIMIT_STORAGE_URL = env.str("RATELIMIT_STORAGE_URL", default="") or REDIS_URL or "memory://"
 
-# Idle lifetime: the cookie is renewed on every request and dies after this many idle seconds.
+# Idle lifetime: a session dies after this many idle seconds. It is not saved at every
+# request (a store write and a Set-Cookie each time): accounts.middleware.SessionRefreshMiddleware
+# saves it, renewing its lifetime, once its last save is older than SESSION_REFRESH_SECONDS
+# (never more than a tenth of the idle lifetime), so it dies between SESSION_COOKIE_AGE minus
+# that and SESSION_COOKIE_AGE after the last request.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = env.int("SESSION_REFRESH_SECONDS", default=3 * 60)
 # Absolute lifetime: a session dies this long after sign-in, whatever the activity.
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=8 * 60 * 60)
 # Pages of a signed-in family or of a flow warn this long before the idle lifetime ends, with

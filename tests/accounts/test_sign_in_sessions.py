@@ -125,3 +125,64 @@ def test_a_new_password_ends_every_other_session_and_keeps_the_one_that_set_it(g
     event = JournalEvent.objects.get(kind="password_changed")
     assert event.account_id == guardian.pk
     assert event.data == {"reason": "my_account"}
+
+
+def test_an_unchanged_session_is_saved_only_once_its_last_save_is_old(client, guardian):
+    """Issue 14: the idle lifetime is renewed without a store write at every request. Within
+    the refresh interval a page sends no session cookie and leaves the store's entry as it
+    was; past it, the session is saved again and its cookie renewed."""
+    from accounts.middleware import session_refresh_interval
+
+    interval = session_refresh_interval()
+    assert 0 < interval <= settings.SESSION_COOKIE_AGE / 10
+    with freeze_time("2026-09-01 08:00:00") as frozen:
+        sign_in(client)
+        frozen.tick(interval / 2)
+        quiet = client.get(MY_SERVICES)
+        assert quiet.status_code == 200
+        assert settings.SESSION_COOKIE_NAME not in quiet.cookies
+        frozen.tick(interval)
+        renewed = client.get(MY_SERVICES)
+        assert renewed.status_code == 200
+        assert renewed.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == (
+            settings.SESSION_COOKIE_AGE
+        )
+
+
+def test_a_visitor_without_a_session_gets_none_from_the_refresh(client, db):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+
+
+def test_a_sign_in_commits_its_writes_once(client):
+    """Issue 14: last_login, the journal row and the other writes of a successful sign-in
+    are written in one transaction (one commit, one WAL flush), not in autocommits."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core.models import JournalEvent
+
+    account = AccountFactory(identifier="m.dupont12")
+    with CaptureQueriesContext(connection) as captured:
+        sign_in(client)
+    sqls = [q["sql"] for q in captured.captured_queries]
+    statements = [sql.split()[0].upper() for sql in sqls]
+    # The sign-in's own writes (the session store's, with cached_db, are the store's).
+    writes = [i for i, s in enumerate(statements)
+              if s in ("INSERT", "UPDATE", "DELETE") and "django_session" not in sqls[i]]
+    # last_login, the journal row, and whatever receivers of user_logged_in write (the
+    # guardian records' follow-up since issue 9): all of them in the one block below.
+    assert any('"last_login"' in sqls[i] for i in writes)
+    assert any("accounts_journalevent" in sqls[i] for i in writes)
+    account.refresh_from_db()
+    assert account.last_login is not None
+    assert JournalEvent.objects.filter(account=account, kind="login_succeeded").exists()
+    # Both inside one atomic block (a savepoint here, the test's transaction being
+    # outermost; a transaction in production): opened before the first, released after the
+    # last, nothing opened or closed between them.
+    opened = [i for i, s in enumerate(statements) if s == "SAVEPOINT"]
+    released = [i for i, s in enumerate(statements) if s == "RELEASE"]
+    assert [i for i in opened if i < writes[0]]
+    assert [i for i in released if i > writes[-1]]
+    assert not [i for i in opened + released if writes[0] < i < writes[-1]]

@@ -173,3 +173,36 @@ def test_staff_are_sent_to_the_back_office(client):
     response = client.get(URL)
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:index")
+
+
+def test_the_children_query_in_sql_answers_as_the_orm_query(family):
+    """pupils_of_guardian_account is written in SQL (issue 14: the ORM's EXISTS cost more to
+    compile than to run); it answers what the ORM query answers: the same pupils, in the
+    same order, with their school loaded, whatever the links' statuses and other accounts."""
+    from django.db.models import Exists, OuterRef
+
+    from pupils.models import Pupil, Responsibility
+
+    account, record_college, _record_ecole = family
+    college = record_college.establishment
+    removed = PupilFactory(first_names="Zoé", last_name="AUBRY", establishment=college)
+    ResponsibilityFactory(guardian_record=record_college, pupil=removed,
+                          status=ResponsibilityStatus.REMOVED)
+    namesake = PupilFactory(first_names="Adam", last_name="DUPRÉ-LAGARDE", establishment=college)
+    ResponsibilityFactory(guardian_record=record_college, pupil=namesake)
+    other = GuardianRecordFactory(establishment=college, account=AccountFactory())
+    ResponsibilityFactory(guardian_record=other, pupil=PupilFactory(establishment=college))
+    ResponsibilityFactory(guardian_record=other, pupil=namesake)
+
+    orm = Pupil.objects.filter(Exists(Responsibility.objects.filter(
+        pupil=OuterRef("pk"), guardian_record__account=account,
+        status=ResponsibilityStatus.ACTIVE,
+    ))).select_related("establishment").order_by("last_name", "first_names", "pk")
+    expected = [(p.pk, p.ine, p.first_names, p.level, p.establishment.name) for p in orm]
+    found = pupils_of_guardian_account(account)
+    assert [(p.pk, p.ine, p.first_names, p.level, p.establishment.name) for p in found] == (
+        expected
+    )
+    assert [p.first_name for p in found] == ["Adam", "Inès", "Lucas"]
+    assert found[0].establishment_id == college.pk
+    assert pupils_of_guardian_account(AccountFactory()) == []
