@@ -14,10 +14,9 @@ docs/architecture.md, « Merging two accounts »):
   family under the kept account's `sub` at its next sign-in.
 - saml_idp keeps nothing per account (the persistent NameID is derived from the account's
   id): nothing to end; the same as OIDC, the kept account's NameID is used from then on.
-- FranceConnect (issue 10, built in parallel): the link of the closed account to a
-  FranceConnect identity should *move* to the kept account when the kept one has none (the
-  same person proved by the same names), else end — its app connects this signal in its
-  AppConfig.ready().
+- franceconnect (FranceConnectConfig.ready, franceconnect/merge.py): the closed account's
+  link to a FranceConnect identity *moves* to the kept account when the kept one has none
+  (the same person proved by the same names), else ends.
 """
 
 from django.dispatch import Signal

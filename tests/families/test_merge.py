@@ -208,3 +208,19 @@ def test_the_closed_accounts_open_sessions_end(family):
     response = other_session.get("/services/")
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('accounts:profile_choice')}?next=/services/"
+
+
+@pytest.mark.parametrize("kept_has_a_link", [False, True])
+def test_the_closed_accounts_franceconnect_link_moves_or_ends(family, kept_has_a_link):
+    """franceconnect/merge.py: the other account's FranceConnect identity now signs the
+    family into the kept account, unless the kept one has an identity of its own."""
+    from franceconnect.models import FranceConnectLink
+
+    FranceConnectLink.objects.create(account=family["other"], sub="a" * 64 + "v1")
+    if kept_has_a_link:
+        FranceConnectLink.objects.create(account=family["kept"], sub="b" * 64 + "v1")
+    assert merge(signed_in(family["kept"])).status_code == 302
+    links = dict(FranceConnectLink.objects.values_list("account_id", "sub"))
+    assert links == {family["kept"].pk: ("b" if kept_has_a_link else "a") * 64 + "v1"}
+    unlinked = JournalEvent.objects.filter(kind=EventKind.FRANCECONNECT_UNLINKED)
+    assert [e.account_id for e in unlinked] == [family["other"].pk]
