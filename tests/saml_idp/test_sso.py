@@ -61,7 +61,9 @@ def refusal(response) -> str:
     assert response.status_code == 400
     soup = BeautifulSoup(response.content.decode(), "html.parser")
     assert soup.h1.get_text(strip=True) == "Connexion au service impossible"
-    return soup.find(class_="fr-alert__title").get_text(strip=True)
+    # The refusal's alert, not the hidden time-limit warning of a signed-in page.
+    titles = [t for t in soup.find_all(class_="fr-alert__title") if not t.find_parent(hidden=True)]
+    return titles[0].get_text(strip=True)
 
 
 def attributes(parsed) -> dict:
