@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from core.flows import session_flow_ids
 from core.journal import EventKind, journal_record
 
 from .authn import SignInMethod, is_local_path, provider_logout_url, sign_in_methods_record
@@ -151,7 +152,12 @@ class SignInView(LoginView):
             if target == request.path:
                 target = self.get_default_redirect_url()
             return HttpResponseRedirect(target)
-        if request.user.is_authenticated or request.GET or _has_pending_messages(request):
+        # Rendered for this visitor alone: a signed-in person, a `next`, pending messages, or
+        # a browser in the middle of a flow (its pages carry the session's time-limit
+        # warning, templates/components/time_limit.html, which a kept page would show to
+        # every later visitor).
+        if (request.user.is_authenticated or request.GET or _has_pending_messages(request)
+                or session_flow_ids(request)):
             return super().get(request, *args, **kwargs)
         return self._empty_page(request, *args, **kwargs)
 

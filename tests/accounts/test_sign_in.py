@@ -531,3 +531,17 @@ def test_an_identifier_pasted_with_invisible_characters_signs_in(client, guardia
     response = post_sign_in(client, identifier=typed)
     assert response.status_code == 302
     assert signed_in_account_id(client) == str(guardian.pk)
+
+
+def test_a_browser_in_a_flow_does_not_leave_its_time_limit_on_the_kept_sign_in_page(client, db):
+    """The empty sign-in page is kept per process (issue 14); a browser in the middle of a
+    flow gets the session's time-limit warning on it, and that page must not be the one
+    later visitors are served."""
+    from core.flows import SESSION_FLOWS
+
+    session = client.session
+    session[SESSION_FLOWS] = {"00000000-0000-0000-0000-000000000000": "secret"}
+    session.save()
+    url = reverse("accounts:login", args=["representant-legal"])
+    assert 'id="time-limit"' in client.get(url).content.decode()
+    assert 'id="time-limit"' not in Client().get(url).content.decode()
