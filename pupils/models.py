@@ -91,6 +91,10 @@ class Pupil(models.Model):
     # One reading and one set of bounds for the import, the back-office and activation.
     birth_date = models.DateField(_("date de naissance"), validators=[validate_birth_date])
     level = models.CharField(_("niveau"), max_length=40, blank=True)
+    # The class (« division » in SIECLE: « 6A », « 2NDE3 »): how a school hands out its
+    # letters; blank where the roster does not say (optional column « classe »).
+    division = models.CharField(_("classe"), max_length=40, blank=True, default="",
+                                db_default="")
     establishment = models.ForeignKey(
         Establishment, on_delete=models.PROTECT, related_name="pupils",
         verbose_name=_("établissement"),
