@@ -30,7 +30,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "educonnect.settings")
 
 from bench_signin import CSRF_INPUT, PASSWORD, Server  # noqa: E402
 
-REDIS_DB = 14
+# Redis databases (sessions and cache, Celery broker): BENCH_REDIS_DB and BENCH_BROKER_DB
+# to run beside other engineers' servers on the shared Redis.
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "14"))
+BROKER_DB = int(os.environ.get("BENCH_BROKER_DB", "13"))
 
 
 def main() -> None:
@@ -91,7 +94,7 @@ def main() -> None:
 
     env = dict(os.environ, DJANGO_DEBUG="false", DJANGO_SECURE_COOKIES="false",
                DJANGO_SECRET_KEY="bench-my-services-not-a-real-secret-" + "x" * 40,
-               CELERY_BROKER_URL="redis://127.0.0.1:6379/13")
+               CELERY_BROKER_URL=f"redis://127.0.0.1:6379/{BROKER_DB}")
     server = Server("my_services", str(Path(sys.executable).parent / "gunicorn"),
                     "hello_wsgi:application", BASE_DIR / "bench", env)
     try:
