@@ -141,6 +141,7 @@ def cached_page(request, *, account, base_names: tuple[str, ...], time_limit: di
         missing = [n for n in kept_tokens if n not in tokens and n not in guess]
         if missing:
             tokens.update(versions_get(missing))
+            _LAST_NAMES[account.pk] = tuple(kept_tokens)
         if kept_day == today and kept_frame == frame and all(
                 tokens.get(n) == t for n, t in kept_tokens.items()):
             return HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)))
