@@ -320,6 +320,8 @@ class _RosterImporter:
             with transaction.atomic():
                 stored = {p.ine: p for p in _fetch(Pupil, _PupilRow,
                                                    _any(Pupil, "ine", {r.ine for r in rows}))}
+                # Issue 14: the schools these pupils are in before the chunk (see below).
+                schools_before = {p.establishment_id for p in stored.values()}
                 rows = self._reject_other_pupils(rows, stored)
                 if rows:
                     self.birth_dates_fixed = set()
@@ -336,8 +338,7 @@ class _RosterImporter:
                     # bulk writes send no model signal, so the chunk's schools, and the
                     # schools its pupils left, are bumped here (after the chunk's commit).
                     versions_bump(*(school_version(pk) for pk in {
-                        *establishments.values(),
-                        *(p.establishment_id for p in stored.values())}))
+                        *establishments.values(), *schools_before}))
         except DatabaseError as exc:
             # The chunk's transaction is rolled back; the chunks before it stay written.
             # Class and SQLSTATE only: a database message may quote a row (an INE, a name).

@@ -47,6 +47,12 @@ def test_a_child_of_a_new_school_the_import_attaches_shows_at_once(imported, tmp
 
 
 def test_a_child_the_import_moves_to_another_school_shows_there_at_once(imported, tmp_path):
+    """The new school's row gives another address: its record is not Hélène's (issue 11
+    §2), so only the school Lucas left, bumped by the import, says that he moved."""
     roster_import(path=write_roster(tmp_path, [row(
-        uai="0750003C", etablissement="Collège Albert-Camus", niveau="4EME")]))
+        uai="0750003C", etablissement="Collège Albert-Camus", niveau="4EME",
+        responsable_email="autre@example.org")]))
+    assert GuardianRecord.objects.get(establishment__uai="0750003C").account_id is None
     assert "Collège Albert-Camus — niveau : 4e" in page(imported)
+
+
