@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts.models import Account, AccountKind, AccountState
 from activation.provisional.services import provisional_flow_resume
+from backoffice.journal_labels import describe_event
 from core.journal import EventKind
 from core.models import Flow, FlowStatus, JournalEvent
 from pupils import letters
@@ -84,6 +85,11 @@ def test_the_sms_activation_takes_the_records_and_closes_the_pending_letter(driv
     assert event.data["taken_guardian_records"] == [college_record.pk]
     assert event.data["released_guardian_records"] == []
     assert letter_password not in str(event.data)
+    line = describe_event(event)  # the helpdesk reads it in French
+    assert line.label == ("Compte provisoire fermé : la famille a activé un compte par SMS ou "
+                          "FranceConnect")
+    assert ("fiches reprises par le compte activé", str(college_record.pk)) in line.details
+    assert ("identifiant du compte activé", account.identifier) in line.details
     activated = JournalEvent.objects.get(kind=EventKind.ACCOUNT_ACTIVATED, account=account)
     assert activated.data["provisional_closed"] == [pending.pk]
 
