@@ -140,3 +140,26 @@ def test_an_attach_to_an_active_account_closes_the_pending_letter_too(driver, fa
                                           "password": letter_password}).status_code == 200
     assert Flow.objects.filter(kind="sms_activation", status=FlowStatus.COMPLETED).exists()
 
+
+
+def test_a_letter_activated_meanwhile_is_not_taken(family):
+    """The race: the activation read the records while the letter's account was still
+    provisional; the family's e-mail link activated it before the accounts were locked.
+    Once locked, the account is seen ACTIVE: nothing is taken from it (None), and the SMS
+    activation ends as when an active account covers a record."""
+    from django.db import transaction
+
+    from activation.services import provisional_accounts_lock
+
+    college_record = family["records"][1]
+    pending, _password = letter_for(college_record, secretary())
+    with transaction.atomic():
+        records = list(GuardianRecord.objects.select_for_update(of=("self",))
+                       .filter(pk=college_record.pk).select_related("account"))
+        assert provisional_accounts_lock(records=records) == [pending]
+        Account.objects.filter(pk=pending.pk).update(state=AccountState.ACTIVE)
+        assert provisional_accounts_lock(records=records) is None
+    # Nothing closed, nothing moved.
+    assert GuardianRecord.objects.get(pk=college_record.pk).account_id == pending.pk
+    assert not JournalEvent.objects.filter(
+        kind=EventKind.PROVISIONAL_CLOSED_BY_ACTIVATION).exists()
