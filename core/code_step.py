@@ -125,12 +125,10 @@ def code_step_page(request: HttpRequest, flow: Flow, *, step: CodeStep) -> HttpR
                 return flow_home(flow)
         return flow_form_refused(request, flow, form)
     form = flow_form(request, flow, step.form_class)
-    context = {
-        "flow": flow,
+    context = {"flow": flow, **step.context(request, flow, form)}
+    if "masked_phone" not in context:
         # Non-breaking spaces: the number never breaks across two lines.
-        "masked_phone": mask_phone(str(flow.phone or "")).replace(" ", "\u00a0"),
-        **step.context(request, flow, form),
-    }
+        context["masked_phone"] = mask_phone(str(flow.phone or "")).replace(" ", "\u00a0")
     minutes = step.purpose.ttl_minutes
     warn_seconds = code_expiry_warning_seconds(step.purpose)
     context["code_minutes"] = minutes
