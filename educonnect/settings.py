@@ -175,6 +175,9 @@ SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=8 * 60 * 
 # Pages of a signed-in family or of a flow warn this long before the idle lifetime ends, with
 # « Prolonger » (RGAA 13.1 asks for at least 20 seconds to react; issue 13 §2).
 SESSION_EXPIRY_WARNING_SECONDS = env.int("SESSION_EXPIRY_WARNING_SECONDS", default=120)
+# The SMS code's page warns this long before the last code of its flow expires, with
+# « Recevoir un nouveau code » (issue 13 §2; at most half the code's lifetime; core.code_step).
+CODE_EXPIRY_WARNING_SECONDS = env.int("CODE_EXPIRY_WARNING_SECONDS", default=120)
 SESSION_COOKIE_NAME = "educonnect_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
