@@ -331,7 +331,10 @@ def done(request, flow: Flow):
     # Issue 11 §2: the records were attached to the account the family already had (no
     # password was chosen, no session opened): the page says so and leads to the sign-in.
     attached = ActivationData.of(flow).attach_account_id is not None
-    context = _step_context("done", None, flow=flow, account=flow.account, attached=attached)
+    # The account step 4 just signed in is request.user already: no second query for it.
+    user = request.user
+    account = user if user.is_authenticated and user.pk == flow.account_id else flow.account
+    context = _step_context("done", None, flow=flow, account=account, attached=attached)
     context["page_title"] = _titled(
         _("Vos enfants ont été rattachés à votre compte") if attached
         else _("Votre compte a été activé avec succès"))
