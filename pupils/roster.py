@@ -626,7 +626,7 @@ class RosterFile:
 
 class _FirstPupilRows:
     """The first valid row of each pupil of a file, by INE: `get` and `setdefault` of a dict
-    of `ine -> (line, (uai, last name key, first names key, birth date, level))`.
+    of `ine -> (line, (uai, last name key, first names key, birth date, level, class))`.
 
     Kept in a private temporary SQLite file rather than in memory, so that reading a roster
     of a million rows holds no structure that grows with its rows: SQLite keeps a page cache
@@ -639,23 +639,26 @@ class _FirstPupilRows:
         self._db.executescript(
             "PRAGMA cache_size = -2048; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
             "CREATE TABLE first_row (ine TEXT PRIMARY KEY, line INTEGER, uai TEXT, "
-            "last_key TEXT, first_key TEXT, birth_date INTEGER, level TEXT) WITHOUT ROWID;"
+            "last_key TEXT, first_key TEXT, birth_date INTEGER, level TEXT, division TEXT) "
+            "WITHOUT ROWID;"
             "BEGIN;"
         )
 
     def get(self, ine: str) -> tuple[int, tuple] | None:
         found = self._db.execute(
-            "SELECT line, uai, last_key, first_key, birth_date, level FROM first_row "
+            "SELECT line, uai, last_key, first_key, birth_date, level, division FROM first_row "
             "WHERE ine = ?", (ine,)).fetchone()
         if found is None:
             return None
-        line, uai, last_key, first_key, birth_date, level = found
-        return line, (uai, last_key, first_key, datetime.date.fromordinal(birth_date), level)
+        line, uai, last_key, first_key, birth_date, level, division = found
+        return line, (uai, last_key, first_key, datetime.date.fromordinal(birth_date), level,
+                      division)
 
     def setdefault(self, ine: str, line: int, values: tuple) -> None:
-        uai, last_key, first_key, birth_date, level = values
-        self._db.execute("INSERT OR IGNORE INTO first_row VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (ine, line, uai, last_key, first_key, birth_date.toordinal(), level))
+        uai, last_key, first_key, birth_date, level, division = values
+        self._db.execute("INSERT OR IGNORE INTO first_row VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (ine, line, uai, last_key, first_key, birth_date.toordinal(), level,
+                          division))
 
     def close(self) -> None:
         self._db.close()
