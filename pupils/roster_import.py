@@ -488,7 +488,8 @@ class _RosterImporter:
                 chunk.linked_by_name(row, pupil_id, establishment_id, self._is_claimed)
                 or chunk.linked_by_phone(row, pupil_id, establishment_id, self._is_claimed)
                 or chunk.sibling_record(row, establishment_id)
-                or chunk.new_record(row, establishment_id)
+                or chunk.new_record(row, establishment_id,
+                                    academy_id=self.establishments[row.uai].academy_id)
             )
             self._take(chunk, record, pupil_id, row)
         return self._save(chunk)
@@ -735,11 +736,12 @@ class _ChunkGuardians:
                 return record
         return None
 
-    def new_record(self, row: RosterRow, establishment_id: int):
-        """d. Nobody matches: a new record."""
+    def new_record(self, row: RosterRow, establishment_id: int, *, academy_id: int):
+        """d. Nobody matches: a new record (in the establishment's academy: issue 14)."""
         return self._register(_new(
             _RecordRow, GuardianRecord,
             establishment_id=establishment_id,
+            academy_id=academy_id,
             civility=row.civility,
             last_name=row.guardian_last_name,
             first_name=row.guardian_first_name,
