@@ -405,6 +405,11 @@ class _RosterImporter:
                     for name in changed:
                         setattr(establishment, name, wanted[name])
                     establishment.save(update_fields=changed)
+                    if "academy_id" in changed:
+                        # Its records follow, in one statement (on PostgreSQL the trigger
+                        # of pupils 0012 has done it already: then no row is left here).
+                        GuardianRecord.objects.filter(establishment=establishment).exclude(
+                            academy_id=academy.pk).update(academy_id=academy.pk)
                     tally.updated.add(uai)
             for establishment in Establishment.objects.bulk_create(new):
                 self.establishments[establishment.uai] = establishment

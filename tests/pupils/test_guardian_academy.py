@@ -86,7 +86,6 @@ def test_a_school_moved_to_another_academy_takes_its_records_and_their_search_al
         assert len(found) == count
 
 
-@pytest.mark.needs_postgres
 def test_a_roster_that_moves_a_school_to_another_academy_moves_its_records(tmp_path):
     status, _ = run_import(write_roster(tmp_path, [row()], name="avant.csv"))
     assert status == 0
