@@ -75,6 +75,11 @@ class EventKind(models.TextChoices):
     PROVISIONAL_EXPIRED_SIGN_IN = "provisional.expired_sign_in", _(
         "Connexion refusée : mot de passe provisoire expiré"
     )
+    # A family activated by SMS (or FranceConnect) records a school letter's account covered
+    # while it was not activated yet: the new account takes them, the letter's account closes.
+    PROVISIONAL_CLOSED_BY_ACTIVATION = "provisional.closed_by_activation", _(
+        "Compte provisoire fermé : la famille a activé un compte par SMS ou FranceConnect"
+    )
     EMAIL_CHECK_ASKED = "email_check.asked", _(
         "Connexion : vérification de l'adresse mail non validée proposée"
     )

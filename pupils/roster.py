@@ -71,7 +71,8 @@ HEADER = ";".join(COLUMNS)
 # Optional columns, in any position after or among the others: what services (ENTs) need to
 # recognise a child in the SAML attributes (saml_idp, docs/saml.md). Absent or empty, the
 # stored values are kept.
-OPTIONAL_COLUMNS = ("eleve_identifiant_national", "code_academie")
+# « classe »: the pupil's class (SIECLE's « division »: 6A, 2NDE3), what letters are chosen by.
+OPTIONAL_COLUMNS = ("eleve_identifiant_national", "code_academie", "classe")
 _NATIONAL_ID_PATTERN = re.compile(r"^[0-9A-Za-z]{1,40}$")
 _ACADEMY_CODE_PATTERN = re.compile(r"^[0-9]{2}$")
 
@@ -79,7 +80,7 @@ _ACADEMY_CODE_PATTERN = re.compile(r"^[0-9]{2}$")
 ESTABLISHMENT_COLUMNS = frozenset({"uai", "etablissement", "type_etablissement", "academie"})
 PUPIL_COLUMNS = frozenset(
     {"ine", "eleve_nom", "eleve_prenoms", "eleve_date_naissance", "niveau",
-     "eleve_identifiant_national", "code_academie"}
+     "eleve_identifiant_national", "code_academie", "classe"}
 )
 GUARDIAN_COLUMNS = frozenset(
     {"responsable_civilite", "responsable_nom", "responsable_prenom",
@@ -99,6 +100,7 @@ MAX_LENGTHS = {
     "eleve_nom": _max_length(Pupil, "last_name"),
     "eleve_prenoms": _max_length(Pupil, "first_names"),
     "niveau": _max_length(Pupil, "level"),
+    "classe": _max_length(Pupil, "division"),
     "responsable_nom": _max_length(GuardianRecord, "last_name"),
     "responsable_prenom": _max_length(GuardianRecord, "first_name"),
     "responsable_email": _max_length(GuardianRecord, "email"),
@@ -115,7 +117,7 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Columns of free text, where a double-encoded value (« HÃ©lÃ¨ne ») is looked for and where
 # invisible characters are stripped with a warning.
 TEXT_COLUMNS = ("etablissement", "academie", "eleve_nom", "eleve_prenoms", "niveau",
-                "responsable_nom", "responsable_prenom")
+                "classe", "responsable_nom", "responsable_prenom")
 _validate_email = EmailValidator()
 _READ_BLOCK = 1 << 20
 # What a required column holds, as its error message names it.
@@ -176,6 +178,7 @@ class RosterRow:
     # Optional columns (OPTIONAL_COLUMNS): "" when absent or empty.
     national_id: str = ""
     academy_code: str = ""
+    division: str = ""  # the class (« classe »), spaces collapsed
     # True when the file's number could not be used (a landline, a typo): the row is
     # imported without it, and the number already stored for the guardian is kept.
     mobile_phone_unusable: bool = False
@@ -509,6 +512,7 @@ class RosterFile:
         pupil_first_names = _required_name(raw, "eleve_prenoms", error)
         birth_date = _birth_date(raw["eleve_date_naissance"], self._today, error)
         level = clean_name(raw["niveau"])
+        division = clean_name(raw["classe"])
         national_id = raw["eleve_identifiant_national"]
         if national_id and not _NATIONAL_ID_PATTERN.match(national_id):
             error("eleve_identifiant_national",
@@ -562,7 +566,7 @@ class RosterFile:
         if not errors:
             establishment_values = (_key(establishment_name), kind, _key(academy_name))
             pupil_values = (uai, _key(pupil_last_name), _key(pupil_first_names),
-                            birth_date, level.upper())
+                            birth_date, level.upper(), division.upper())
             errors += _contradictions(
                 self._establishments.get(uai), line, establishment_values,
                 ("etablissement", "type_etablissement", "academie"),
@@ -570,7 +574,8 @@ class RosterFile:
             )
             errors += _contradictions(
                 self._pupils.get(ine), line, pupil_values,
-                ("uai", "eleve_nom", "eleve_prenoms", "eleve_date_naissance", "niveau"),
+                ("uai", "eleve_nom", "eleve_prenoms", "eleve_date_naissance", "niveau",
+                 "classe"),
                 _("le même élève (INE %(ine)s)") % {"ine": ine},
             )
             if not errors:
@@ -601,6 +606,7 @@ class RosterFile:
             is_legal_representative=legal,
             national_id=national_id,
             academy_code=academy_code,
+            division=division,
             mobile_phone_unusable=mobile_phone_unusable,
             warnings=tuple(warnings),
         )

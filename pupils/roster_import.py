@@ -61,7 +61,7 @@ _NAME_KEYS_PER_SQLITE_QUERY = 333
 PUPIL_FIELDS = ("last_name", "first_names", "birth_date", "level", "establishment_id")
 # Written only when the file gives a value (optional columns): a file without them, or with an
 # empty cell, keeps what is stored.
-PUPIL_OPTIONAL_FIELDS = ("national_id", "academy_code")
+PUPIL_OPTIONAL_FIELDS = ("national_id", "academy_code", "division")
 RECORD_FIELDS = ("civility", "last_name", "first_name", "last_name_key", "first_name_key",
                  "mobile_phone", "email")
 # `account` is never among the written fields: an import never changes who a record
@@ -441,7 +441,8 @@ class _RosterImporter:
             values = (row.pupil_last_name, row.pupil_first_names, row.birth_date, row.level,
                       establishments[row.uai])
             optional = {name: value for name, value in (("national_id", row.national_id),
-                                                         ("academy_code", row.academy_code))
+                                                         ("academy_code", row.academy_code),
+                                                         ("division", row.division))
                         if value}
             pupil = pupils.get(row.ine)
             if pupil is None:
