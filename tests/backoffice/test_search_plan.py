@@ -1,7 +1,8 @@
 """Issue 14: an academy's agent searching a common name reads that academy's rows only.
 
 Two academies share the country's most common name: Créteil has 150 « Martin » among
-15,000 guardian records (1 %), Lyon 2,500 among 4,000. The helpdesk's records query for
+15,000 guardian records (1 %), Lyon 2,500 among 4,000 (and 1,500 « Ly », against Créteil's
+928, for the short name matched whole). The helpdesk's records query for
 Créteil's agent is run under EXPLAIN (ANALYZE, FORMAT JSON) on PostgreSQL, with the
 planner's statistics fresh and sequential scans off (as at national scale), and every node
 that scans the guardian records (a sequential scan, an index scan, a bitmap index or heap
@@ -31,8 +32,9 @@ OTHER_NAMES = ["Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Dur
 FIRST_NAMES = ["Marie", "Nathalie", "Isabelle", "Sylvie", "Jean", "Philippe", "Karim", "Léa"]
 
 
-def _records(establishments, *, martins: int, others: int) -> list[GuardianRecord]:
-    names = ["Martin"] * martins + [OTHER_NAMES[i % len(OTHER_NAMES)] for i in range(others)]
+def _records(establishments, *, martins: int, others: int,
+             other_names=OTHER_NAMES) -> list[GuardianRecord]:
+    names = ["Martin"] * martins + [other_names[i % len(other_names)] for i in range(others)]
     return [
         GuardianRecord(
             establishment=establishments[i % len(establishments)], civility="Mme",
@@ -54,7 +56,9 @@ def two_academies(db):
     # bulk_create skips save(): the academy column is the database trigger's work here.
     GuardianRecord.objects.bulk_create(
         _records(schools[creteil], martins=150, others=14850)
-        + _records(schools[lyon], martins=2500, others=1500),
+        # Lyon's others are all « Ly »: the country has more of them than Créteil, as it
+        # has of any name (with as many, a national index would cost the planner the same).
+        + _records(schools[lyon], martins=2500, others=1500, other_names=["Ly"]),
         batch_size=5000,
     )
     with connection.cursor() as cursor:
