@@ -456,6 +456,11 @@ class _RosterImporter:
                     for name in changed:
                         setattr(establishment, name, wanted[name])
                     establishment.save(update_fields=changed)
+                    if "academy_id" in changed:
+                        # Its records follow, in one statement (on PostgreSQL the trigger
+                        # of pupils 0012 has done it already: then no row is left here).
+                        GuardianRecord.objects.filter(establishment=establishment).exclude(
+                            academy_id=academy.pk).update(academy_id=academy.pk)
                     tally.updated.add(uai)
             for establishment in Establishment.objects.bulk_create(new):
                 self.establishments[establishment.uai] = establishment
@@ -540,7 +545,8 @@ class _RosterImporter:
                 chunk.linked_by_name(row, pupil_id, establishment_id, self._is_claimed)
                 or chunk.linked_by_phone(row, pupil_id, establishment_id, self._is_claimed)
                 or chunk.sibling_record(row, establishment_id)
-                or chunk.new_record(row, establishment_id)
+                or chunk.new_record(row, establishment_id,
+                                    academy_id=self.establishments[row.uai].academy_id)
             )
             self._take(chunk, record, pupil_id, row)
         return self._save(chunk)
@@ -795,11 +801,12 @@ class _ChunkGuardians:
                 return record
         return None
 
-    def new_record(self, row: RosterRow, establishment_id: int):
-        """d. Nobody matches: a new record."""
+    def new_record(self, row: RosterRow, establishment_id: int, *, academy_id: int):
+        """d. Nobody matches: a new record (in the establishment's academy: issue 14)."""
         return self._register(_new(
             _RecordRow, GuardianRecord,
             establishment_id=establishment_id,
+            academy_id=academy_id,
             civility=row.civility,
             last_name=row.guardian_last_name,
             first_name=row.guardian_first_name,
