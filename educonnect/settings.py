@@ -152,7 +152,7 @@ if REDIS_URL:
     }
     # Read from Redis, written to Redis and PostgreSQL: a Redis flush, restart or eviction
     # signs nobody out (docs/deployment.md, « Sessions »).
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_ENGINE = "accounts.sessions"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
