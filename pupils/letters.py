@@ -76,6 +76,7 @@ from .models import (
     Responsibility,
     ResponsibilityStatus,
 )
+from .signals import provisional_credentials_renewed
 
 logger = logging.getLogger(__name__)
 
@@ -240,8 +241,11 @@ def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = ()
     covers the record (its `account`); a pupil account is the pupil's `account`. With
     `by_email`, a guardian whose record has an e-mail address gets the letter by e-mail
     (outbox, contains_secret) and the returned Letter has `email` set; nothing else is
-    sent. Journals LETTER_ISSUED per account (actor, run, reissued, delivery; never the
-    password). Rows are locked (pupils, then guardian records: the import's order).
+    sent. A reissued account's first sign-in under way starts over (the signal
+    pupils.signals.provisional_credentials_renewed: its validation links die, its chosen
+    password is forgotten). Journals LETTER_ISSUED per account (actor, run, reissued,
+    delivery, first_sign_in_restarted; never the password). Rows are locked (pupils, then
+    guardian records: the import's order).
     `passwords`: a PasswordPool that may have hashed some ahead (a run's); else one of its
     own.
     """
@@ -316,6 +320,14 @@ def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = ()
             counts.created += 1
     Account.objects.bulk_update([account for account, _fields in pending],
                                 ["password", "provisional_expires_at"], batch_size=500)
+    # A reissued letter starts the family's first sign-in over (pupils.signals): its pending
+    # validation link would otherwise activate the account with this new password.
+    restarted: set[int] = set()
+    reissued_ids = [account.pk for account, fields in pending if fields["reissued"]]
+    if reissued_ids:
+        for _receiver, started_over in provisional_credentials_renewed.send(
+                sender=provisional_credentials_renewed, account_ids=reissued_ids):
+            restarted.update(started_over or ())
 
     for (account, fields), letter in zip(pending, letters, strict=True):
         if letter.email:
@@ -326,6 +338,7 @@ def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = ()
         journal_record(EventKind.LETTER_ISSUED, account=account, actor=actor,
                        establishment=establishment.uai, reissued=fields["reissued"],
                        delivery="email" if letter.email else "paper",
+                       first_sign_in_restarted=account.pk in restarted,
                        letter_run=letter_run.pk if letter_run else None, **fields["facts"])
     return letters, counts
 
