@@ -72,16 +72,26 @@ def load(*, uai: str, pupils: int, records: int, ine_base: int):
     return school, [pupil.pk for pupil in created_pupils]
 
 
-def child(run_id: int) -> None:
-    """Run one letter run and print its figures (the parent reads the child's peak RSS)."""
+def child(run_id: int, profile: str = "") -> None:
+    """Run one letter run and print its figures (the parent reads the child's peak RSS).
+    `profile`: write cProfile's statistics of the run's main thread to this file."""
     import django
 
     django.setup()
     from pupils.letters import letter_run_execute
 
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     started, cpu = time.perf_counter(), time.process_time()
     run = letter_run_execute(run_id=run_id)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
     from django.conf import settings
 
     path = Path(settings.LETTERS_DIR) / run.file_name
@@ -100,10 +110,12 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=4,
                         help="the second school is this many times smaller")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--profile", default="",
+                        help="write cProfile statistics of the full-size run to this file")
     parser.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.profile)
         return
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("DATABASE_URL=postgres://… is required.")
@@ -141,7 +153,8 @@ def main() -> None:
             connection.close()
             print(f"{pupils} pupils, {records} guardian records:", flush=True)
             env = {**os.environ, "DATABASE_URL": bench_url}
-            subprocess.run([sys.executable, __file__, "--child", str(run.pk)],  # noqa: S603
+            profile = ["--profile", args.profile] if args.profile and index == 1 else []
+            subprocess.run([sys.executable, __file__, "--child", str(run.pk), *profile],  # noqa: S603
                            env=env, check=True)
     finally:
         connection.close()
