@@ -86,9 +86,15 @@ def child(run_id: int, profile: str = "") -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
-    started, cpu = time.perf_counter(), time.process_time()
+
+    def renderers_cpu() -> float:  # the renderer processes, once they have exited
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    started, cpu, children_cpu = time.perf_counter(), time.process_time(), renderers_cpu()
     run = letter_run_execute(run_id=run_id)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    children_cpu = renderers_cpu() - children_cpu
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(profile)
@@ -97,8 +103,12 @@ def child(run_id: int, profile: str = "") -> None:
     path = Path(settings.LETTERS_DIR) / run.file_name
     size = path.stat().st_size if run.file_name else 0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    renderer_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"  status {run.status}, {run.accounts_created} accounts, {run.pages} pages, "
-          f"{size / 1e6:.1f} MB; wall {wall:.1f} s, CPU {cpu:.1f} s; peak RSS {peak:.0f} MB")
+          f"{size / 1e6:.1f} MB; wall {wall:.1f} s, CPU {cpu:.1f} s + renderers "
+          f"{children_cpu:.1f} s = {cpu + children_cpu:.1f} s; peak RSS {peak:.0f} MB, "
+          f"largest renderer {renderer_peak:.0f} MB (x {settings.LETTERS_RENDER_PROCESSES})",
+          flush=True)
     if run.file_name:
         path.unlink()  # the bench's fake passwords: not left on disk
 
