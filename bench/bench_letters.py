@@ -8,10 +8,13 @@ Creates a database of its own (`<DATABASE_URL's name>_bench_letters`, dropped at
 --keep), migrates it, loads two collèges — the full size and one `--small` times smaller — and
 runs `pupils.letters.letter_run_execute` for each in a child process of its own, so that
 each child's peak RSS (its own ru_maxrss) is the run's alone. Prints per run: wall clock, the
-child's CPU time (user + system: Argon2 runs on LETTERS_HASH_THREADS threads, so CPU can exceed wall
-clock), peak RSS, pages and file size. Goal: the full run under 60 s; peak RSS of the two
-sizes about equal (rendering is done LETTERS_CHUNK_SIZE letters at a time and the parts are
-merged, so memory does not grow with the school).
+child's CPU time (user + system: Argon2 runs on LETTERS_HASH_THREADS threads, so CPU can exceed
+wall clock) plus its renderer processes' (LETTERS_RENDER_PROCESSES of them, WeasyPrint), the
+child's peak RSS and its largest renderer's, pages and file size. Goal: the full run under
+60 s; peak RSS of the two sizes about equal (rendering is done LETTERS_CHUNK_SIZE letters at a
+time, at most one part per renderer in flight, and the parts are merged as they come, so
+memory does not grow with the school). `--profile FILE`: cProfile of the full-size run's main
+thread (the hashes and the renderers are not in it).
 
 Not part of the tests. Run it alone: the machine's other load shows in the figures.
 """

@@ -31,10 +31,11 @@ Public API (the integration's end-to-end test calls it):
 - `letter_run_request(…)`, `letter_run_execute(run_id=…)`, `letter_runs_start()`,
   `letter_run_file_open(…)`, `letter_files_purge()`: the back-office's run and its file.
 
-Cost: a letter is one Argon2id hash (≈ 45 ms of CPU at the OWASP parameters; hashed by
-settings.LETTERS_HASH_THREADS threads, argon2-cffi releases the GIL, the next chunk's while
-this chunk renders: PasswordPool) and ≈ 20 ms of WeasyPrint; see bench/bench_letters.py for a
-whole collège.
+Cost (bench/bench_letters.py, bench/README.md): a letter is one Argon2id hash (≈ 18 ms of CPU
+at m = 19 MiB, t = 2, on settings.LETTERS_HASH_THREADS threads: argon2-cffi releases the GIL,
+the next chunk's hashed while this one is written: PasswordPool), ≈ 16 ms of WeasyPrint (in
+LETTERS_RENDER_PROCESSES renderer processes: PdfPartRenderer), < 1 ms of merge
+(PdfPartsMerge) and its rows (account, history, journal); the run uses both cores.
 """
 
 from __future__ import annotations
