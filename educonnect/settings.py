@@ -454,6 +454,10 @@ LETTERS_FILE_TTL_SECONDS = env.int("LETTERS_FILE_TTL_SECONDS", default=24 * 3600
 LETTERS_CHUNK_SIZE = env.int("LETTERS_CHUNK_SIZE", default=100)
 # Threads hashing the provisional passwords (Argon2 releases the GIL): one per core.
 LETTERS_HASH_THREADS = env.int("LETTERS_HASH_THREADS", default=2)
+# Processes rendering a run's PDF parts (WeasyPrint holds the GIL: one process per core lets the
+# rendering use every core while the run's own process writes accounts and merges); 0 renders
+# in the run's process.
+LETTERS_RENDER_PROCESSES = env.int("LETTERS_RENDER_PROCESSES", default=2)
 # A run still « running » after this long belongs to a dead worker: it is marked failed.
 LETTERS_RUN_TIMEOUT_SECONDS = env.int("LETTERS_RUN_TIMEOUT_SECONDS", default=30 * 60)
 # The web request only writes the run's row; Celery beat's `letter_runs_start` starts queued
