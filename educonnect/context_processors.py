@@ -13,7 +13,7 @@ def site(request):
     return {
         "ASSISTANCE_PHONE": settings.EDUCONNECT_ASSISTANCE_PHONE,
         "ASSISTANCE_URL": settings.EDUCONNECT_ASSISTANCE_URL,
-        "time_limit": _time_limit(request),
+        "time_limit": time_limit_of(request),
         # The answer's Content-Security-Policy nonce (django-csp), for the few inline
         # <style>/<script> blocks: `nonce="{{ CSP_NONCE }}"`. Lazy: the header names a nonce
         # only when a template used it. Empty for a request that did not cross the middleware.
@@ -29,7 +29,7 @@ class _LazyNonce:
         return str(getattr(self.request, "csp_nonce", ""))
 
 
-def _time_limit(request) -> dict | None:
+def time_limit_of(request) -> dict | None:
     """The time limit a page warns about (issue 13 §2, templates/components/time_limit.html):
     the session's idle lifetime, renewed by every request, for a family signed in or a browser
     in the middle of a flow (the flow lives in the session; every kind's idle lifetime is at

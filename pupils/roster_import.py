@@ -34,6 +34,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from accounts.models import Account, AccountKind, AccountState
 from core.journal import EventKind, journal_record
 from core.normalization import name_key
+from core.versions import account_version, school_version, versions_bump
 
 from .models import Academy, Establishment, GuardianRecord, Pupil, Responsibility
 from .roster import (
@@ -370,6 +371,8 @@ class _RosterImporter:
             with transaction.atomic():
                 stored = {p.ine: p for p in _fetch(Pupil, _PupilRow,
                                                    _any(Pupil, "ine", {r.ine for r in rows}))}
+                # Issue 14: the schools these pupils are in before the chunk (see below).
+                schools_before = {p.establishment_id for p in stored.values()}
                 rows = self._reject_other_pupils(rows, stored)
                 if rows:
                     self.birth_dates_fixed = set()
@@ -382,6 +385,11 @@ class _RosterImporter:
                     # After the chunk's commit (never in a dry run): clear the activation
                     # counters of the numbers whose data the school fixed.
                     activation_data_fixed_send(numbers=numbers_fixed, reason="roster_fixed")
+                    # Issue 14, « Mes services » kept per account (services_portal.page_cache):
+                    # bulk writes send no model signal, so the chunk's schools, and the
+                    # schools its pupils left, are bumped here (after the chunk's commit).
+                    versions_bump(*(school_version(pk) for pk in {
+                        *establishments.values(), *schools_before}))
         except DatabaseError as exc:
             # The chunk's transaction is rolled back; the chunks before it stay written.
             # Class and SQLSTATE only: a database message may quote a row (an INE, a name).
@@ -596,6 +604,8 @@ class _RosterImporter:
             if str(record.mobile_phone or "") != str(old):
                 numbers_fixed.update((str(old), str(record.mobile_phone or "")))
         attached = _attach_new_records(new_records)
+        # Issue 14: the accounts given a record in bulk (« Mes services », see _write_chunk).
+        versions_bump(*(account_version(account_id) for account_id in attached))
         _insert_with_history(GuardianRecord, new_records)
         for account_id, records in attached.items():
             journal_record(EventKind.CHILDREN_ATTACHED, account=Account(pk=account_id),

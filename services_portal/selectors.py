@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import AccountKind
-from pupils.models import Pupil
+from pupils.models import GuardianRecord, Pupil
 from pupils.selectors import pupil_of_account, pupils_of_guardian_account
 
 from .levels import level_code, level_in_words
@@ -93,3 +93,16 @@ def my_services_for(account, *, today: datetime.date | None = None) -> MyService
         for pupil in pupils
     ]
     return MyServices(children=children, news=news)
+
+
+def schools_of_account(account) -> set[int]:
+    """The establishments (ids) of a guardian account's guardian records, or of the pupil
+    behind a pupil account: the schools whose writes may change its « Mes services » (a
+    link added in one of them shows a child). One query on GuardianRecord(account) or
+    Pupil(account)."""
+    if account.kind == AccountKind.GUARDIAN:
+        rows = GuardianRecord.objects.filter(account=account).values_list("establishment_id",
+                                                                         flat=True)
+    else:
+        rows = Pupil.objects.filter(account=account).values_list("establishment_id", flat=True)
+    return set(rows)

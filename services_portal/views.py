@@ -5,13 +5,17 @@ message; the national news."""
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import AccountKind
+from core.versions import CATALOGUE, NEWS, account_version, school_version
+from educonnect.context_processors import time_limit_of
 
-from .selectors import my_services_for
+from .page_cache import cached_page
+from .selectors import my_services_for, schools_of_account
 
 
 def tile_url(service) -> str:
@@ -27,21 +31,34 @@ def tile_url(service) -> str:
 
 @login_required
 def my_services(request):
+    """« Mes services », served from the account's kept page while nothing it shows has
+    changed (services_portal.page_cache; the writes that change it: services_portal.receivers
+    and the roster import)."""
     account = request.user
     if account.kind == AccountKind.STAFF:
         return redirect("admin:index")  # staff have no children here: their tools are there
-    page = my_services_for(account)
-    urls = {}
-    for child in page.children:
-        for service in child.services:
-            if service.pk not in urls:
-                urls[service.pk] = tile_url(service)
-            service.tile_url = urls[service.pk]
-    context = {
-        "page_title": _("Mes services"),
-        "account": account,
-        "children": page.children,
-        "news": page.news,
-        "is_guardian": account.kind == AccountKind.GUARDIAN,
-    }
-    return render(request, "services_portal/my_services.html", context)
+
+    def render(extra: dict) -> tuple[str, set[str]]:
+        page = my_services_for(account)
+        urls = {}
+        for child in page.children:
+            for service in child.services:
+                if service.pk not in urls:
+                    urls[service.pk] = tile_url(service)
+                service.tile_url = urls[service.pk]
+        context = {
+            "page_title": _("Mes services"),
+            "account": account,
+            "children": page.children,
+            "news": page.news,
+            "is_guardian": account.kind == AccountKind.GUARDIAN,
+            **extra,
+        }
+        html = render_to_string("services_portal/my_services.html", context, request)
+        schools = schools_of_account(account) | {c.pupil.establishment_id
+                                                 for c in page.children}
+        return html, {*base_names, *(school_version(pk) for pk in schools)}
+
+    base_names = (account_version(account.pk), CATALOGUE, NEWS)
+    return cached_page(request, account=account, base_names=base_names,
+                       time_limit=time_limit_of(request), render=render)

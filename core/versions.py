@@ -1,0 +1,88 @@
+"""Version tokens of what a cached page shows (issue 14: « Mes services » served from a cache).
+
+A version is a random token kept in the default cache (Redis in production) under a name
+such as `account:42`, `school:7`, `catalogue` or `news`. A page kept in the cache remembers
+the tokens of every name it was built from; it is served again only while each of them is
+unchanged. A write that changes what such a page shows *bumps* the names it touches: each
+gets a new random token after the write's transaction commits, so the next reader builds the
+page again from the committed rows.
+
+Random tokens rather than counters: a token that Redis evicted or lost comes back as a new
+random value (never an old one that a kept page could still match), and a missing token
+means « build the page », never « serve it ». Tokens never expire.
+
+The names are plain strings so that any app can bump them without importing the app that
+keeps the pages (core imports no project app): `school_version(pk)`, `account_version(pk)`,
+`CATALOGUE`, `NEWS`. Bulk writes (`bulk_create`, `QuerySet.update`) send no model signals:
+their callers bump explicitly (pupils.roster_import bumps the schools of each chunk).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from django.core.cache import cache
+from django.db import transaction
+
+_PREFIX = "version:"
+
+# The national services catalogue (every Service, national or a school's own, and the SAML
+# service providers behind them) and the national news.
+CATALOGUE = "catalogue"
+NEWS = "news"
+
+
+def account_version(account_id: int) -> str:
+    """The name of what is known of one account's family: its guardian records, its pupil."""
+    return f"account:{account_id}"
+
+
+def school_version(establishment_id: int) -> str:
+    """The name of one establishment's data shown to its families: its name, its pupils, the
+    links of its guardian records, its messages."""
+    return f"school:{establishment_id}"
+
+
+def _new_token() -> str:
+    return secrets.token_hex(8)
+
+
+def versions_get(names: Iterable[str]) -> dict[str, str]:
+    """The current token of each name that has one (one cache round trip: MGET); a name
+    without a token is absent from the answer."""
+    names = list(names)
+    found = cache.get_many([_PREFIX + n for n in names])
+    return {n: found[_PREFIX + n] for n in names if _PREFIX + n in found}
+
+
+def versions_ensure(names: Iterable[str], known: dict[str, str]) -> dict[str, str]:
+    """`known` (from versions_get) completed with a token for every name of `names`: a name
+    without one gets a new random token (set only if still absent: `cache.add`, so that two
+    workers agree on it). Returns the tokens of all of `names`."""
+    tokens = {n: known[n] for n in names if n in known}
+    for name in names:
+        if name not in tokens:
+            cache.add(_PREFIX + name, _new_token(), timeout=None)
+            tokens[name] = cache.get(_PREFIX + name)
+    return tokens
+
+
+def versions_bump(*names: str, using: str | None = None) -> None:
+    """Give each name a new token now and again once the current transaction of `using`
+    commits (once only outside a transaction). Empty names are skipped.
+
+    Now: the pages kept so far are unusable from the write on (the writing request's own
+    next page included, and a test's, whose transaction never commits). After the commit: a
+    reader that built its page between the two from rows not yet committed kept it under
+    the first new token; the second makes it unusable too. A rollback leaves pages rebuilt
+    for nothing, never wrong."""
+    wanted = sorted({n for n in names if n})
+    if wanted:
+        _bump_now(wanted)
+        if transaction.get_connection(using).in_atomic_block:
+            transaction.on_commit(lambda: _bump_now(wanted), using=using)
+
+
+def _bump_now(names: list[str]) -> None:
+    cache.set_many({_PREFIX + n: _new_token() for n in names}, timeout=None)
