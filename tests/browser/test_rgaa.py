@@ -418,6 +418,46 @@ def test_the_session_warns_before_it_ends_and_can_be_extended(page, live_server,
     expect(box.get_by_text("Votre session a expiré après une période sans action.")).to_be_visible()
 
 
+def test_an_expired_session_says_why_at_the_sign_in_page_and_leads_back(
+    page, live_server, school, settings
+):
+    """Issue 13 §2: a signed-in session left idle past its lifetime (5 s here, real time:
+    the browser drops the session cookie itself) says so at the next page, on the sign-in
+    page that page sends the person to, and signing in there leads back to the page."""
+    settings.SESSION_COOKIE_AGE = 5
+    page.set_viewport_size(VIEWPORTS["360px"])
+    page.goto(live_server.url + "/connexion/representant-legal/?next=/mon-compte/")
+    page.get_by_label("Identifiant").fill("j.lapierre21")
+    page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes informations")
+
+    time.sleep(settings.SESSION_COOKIE_AGE + 1.5)
+    page.reload()
+    notice = page.get_by_role("alert").filter(has_text="Votre session a expiré après")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("d'inactivité")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Je sélectionne mon profil")
+    assert_no_blocking(page)
+
+    settings.SESSION_COOKIE_AGE = 30 * 60
+    page.get_by_role("link", name=re.compile("Représentant légal")).click()
+    page.get_by_label("Identifiant").fill("j.lapierre21")
+    page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page).to_have_url(live_server.url + "/mon-compte/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes informations")
+
+    # A deliberate sign-out is not an expiry: its own words, never « expiré » (the header's
+    # button, shown without the menu at 1280 px).
+    page.set_viewport_size(VIEWPORTS["1280px"])
+    page.get_by_role("button", name=re.compile("Se déconnecter")).first.click()
+    expect(page.get_by_text("Vous êtes déconnecté(e) d'ÉduConnect.")).to_be_visible()
+    page.goto(live_server.url + "/mon-compte/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Je sélectionne mon profil")
+    expect(page.get_by_text("Votre session a expiré après")).to_have_count(0)
+
+
 def assert_no_blocking(page) -> None:
     found = [v for v in violations(page) if v.get("impact") in STRICT_IMPACTS]
     assert not found, describe(found)
