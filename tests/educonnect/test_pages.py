@@ -10,6 +10,7 @@ from django.test import Client, override_settings
 from django.urls import clear_url_caches, reverse
 
 from accounts.limits import DEVICE_COOKIE_NAME
+from accounts.middleware import SIGNED_IN_MARKER_COOKIE
 from educonnect import pages
 from tests import html as h
 from tests.factories import DEFAULT_PASSWORD, AccountFactory
@@ -75,7 +76,8 @@ def test_the_cookies_page_lists_the_cookies_a_sign_in_really_sets(client):
     assert response.status_code == 302
     set_by_sign_in = set(client.cookies)
     assert set_by_sign_in == {django_settings.SESSION_COOKIE_NAME,
-                              django_settings.CSRF_COOKIE_NAME, DEVICE_COOKIE_NAME}
+                              django_settings.CSRF_COOKIE_NAME, DEVICE_COOKIE_NAME,
+                              SIGNED_IN_MARKER_COOKIE}
     table = h.parse(client.get(reverse("pages:cookies"))).find(id="cookies-table")
     listed = {h.text(tr.th) for tr in table.tbody.find_all("tr")}
     assert listed == set_by_sign_in
