@@ -138,7 +138,8 @@ class SessionEndNoticeMiddleware:
     there: the session ended by its idle lifetime when its last save is at least the idle
     lifetime minus the refresh interval ago, by its absolute lifetime when the sign-in is more
     than SESSION_ABSOLUTE_SECONDS ago; else it was ended on the server (a new password set
-    elsewhere, a merge) and the message says only that it ended. A sign-out deletes the
+    elsewhere, a merge) and the message says only that it ended; the request carries
+    `signed_in_session_ended = True` (the keep-alive answers 410). A sign-out deletes the
     marker: no message. Sits after AbsoluteSessionLifetimeMiddleware (whose logout it then
     sees) and MessageMiddleware; costs nothing to a visitor without the marker, and reads no
     database row.
@@ -152,6 +153,7 @@ class SessionEndNoticeMiddleware:
             marker = signed_in_marker_read(request)
             if marker is not None:
                 messages.warning(request, session_end_message(*marker, now=time.time()))
+                request.signed_in_session_ended = True
         return self.get_response(request)
 
 

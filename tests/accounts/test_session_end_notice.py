@@ -90,6 +90,21 @@ def test_a_public_page_asked_after_the_expiry_says_it_too(client, guardian):
 
 
 @db_store
+def test_prolonger_after_the_end_says_it_is_too_late_and_the_next_page_says_why(client,
+                                                                              guardian):
+    """« Prolonger » clicked once the session is over extends nothing: 410 (the warning
+    then says « Votre session a expiré »), and the next page explains."""
+    keep_alive = {"HTTP_X_EDUCONNECT_KEEP_ALIVE": "1"}
+    with freeze_time("2026-09-01 08:00:00") as frozen:
+        sign_in(client)
+        assert client.post("/session/prolonger/", **keep_alive).status_code == 200
+        frozen.tick(settings.SESSION_COOKIE_AGE + 1)
+        assert client.post("/session/prolonger/", **keep_alive).status_code == 410
+        page = client.get(MY_ACCOUNT, follow=True)
+        assert IDLE_WORDS in notice(page)
+
+
+@db_store
 def test_a_sign_out_is_not_an_expiry(client, guardian):
     with freeze_time("2026-09-01 08:00:00") as frozen:
         sign_in(client)
