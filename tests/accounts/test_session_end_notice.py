@@ -105,6 +105,21 @@ def test_prolonger_after_the_end_says_it_is_too_late_and_the_next_page_says_why(
 
 
 @db_store
+def test_the_sign_in_page_asked_straight_after_the_expiry_says_it(client, guardian):
+    """The empty sign-in page is kept and served to everybody (accounts.views): not when it
+    must carry this visitor's notice."""
+    client.get(SIGN_IN)  # the kept page exists
+    with freeze_time("2026-09-01 08:00:00") as frozen:
+        sign_in(client)
+        frozen.tick(settings.SESSION_COOKIE_AGE + 1)
+        page = client.get(SIGN_IN)
+        assert IDLE_WORDS in notice(page)
+        # Signing in there: the next page does not say it again.
+        sign_in(client)
+        assert not notice(client.get("/aide/"))
+
+
+@db_store
 def test_a_sign_out_is_not_an_expiry(client, guardian):
     with freeze_time("2026-09-01 08:00:00") as frozen:
         sign_in(client)
