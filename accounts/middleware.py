@@ -4,12 +4,14 @@ the notice of a signed-in session that ended without a sign-out (SessionEndNotic
 issue 13 §2, RGAA 13.1).
 """
 
+import functools
 import time
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core import signing
+from django.db import connections, router
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -188,6 +190,22 @@ def remember_sign_in_time(sender, request, user, **kwargs):
 
 
 def record_last_login(sender, request, user, **kwargs):
+    """user_logged_in receiver: write `last_login` alone (no history row), by one UPDATE
+    written once per process (`_last_login_sql`) rather than built by the ORM at each
+    sign-in (0.45 ms against 0.19 ms of CPU, issue 14)."""
     now = timezone.now()
-    type(user).objects.filter(pk=user.pk).update(last_login=now)
+    model = type(user)
+    db = router.db_for_write(model, instance=user)
+    field = model._meta.get_field("last_login")
+    with connections[db].cursor() as cursor:
+        cursor.execute(_last_login_sql(model, db),
+                       [field.get_db_prep_save(now, connections[db]), user.pk])
     user.last_login = now
+
+
+@functools.cache
+def _last_login_sql(model, db: str) -> str:
+    quote = connections[db].ops.quote_name
+    return (f"UPDATE {quote(model._meta.db_table)} "  # noqa: S608 (names from the model)
+            f"SET {quote(model._meta.get_field('last_login').column)} = %s "
+            f"WHERE {quote(model._meta.pk.column)} = %s")

@@ -426,6 +426,11 @@ def guardian_records_attach(*, account_id: int, record_ids: list[int], method: s
     if any(r.account_id not in (None, account.pk) and r.account.state in COVERING_STATES
            for r in records):
         return None
+    pending = provisional_accounts_lock(records=records, taking_id=account.pk)
+    if pending is None:
+        return None
+    closed = provisional_accounts_close(accounts=pending, records=records, taking=account,
+                                        method=method, flow=flow, request=request)
     attached = []
     for record in records:
         if record.account_id == account.pk:
@@ -436,12 +441,78 @@ def guardian_records_attach(*, account_id: int, record_ids: list[int], method: s
         attached.append(record.pk)
     journal_record(EventKind.CHILDREN_ATTACHED, request=request, account=account,
                    flow_id=flow.id if flow is not None else None, method=method,
-                   guardian_record_ids=attached)
+                   guardian_record_ids=attached, provisional_closed=closed)
     if attached and account.phone and account.phone_verified:
         sms_enqueue(to=str(account.phone),
                     body=render_to_string("sms/children_attached.txt", {}).strip(),
                     purpose="children_attached_notice", account=account)
     return account
+
+
+# --- Records a pending school letter covers (issue 9) ------------------------------------
+
+
+def provisional_accounts_lock(*, records: list[GuardianRecord],
+                              taking_id: int | None = None) -> list[Account] | None:
+    """Lock the PROVISIONAL accounts (a school letter not activated yet) that cover some of
+    `records` (locked by the caller, their `account` selected with them), other than
+    `taking_id`; return them by primary key — or None when one of them is no longer
+    provisional once locked (its family activated it with the letter meanwhile: the caller
+    then takes nothing, as when an active account covers a record). Locks in the order
+    records, then accounts, then flows: the order of provisional_accounts_close."""
+    pending = sorted({r.account_id for r in records if r.account_id not in (None, taking_id)
+                      and r.account.state == AccountState.PROVISIONAL})
+    if not pending:
+        return []
+    accounts = list(Account.objects.select_for_update().filter(pk__in=pending).order_by("pk"))
+    if any(a.state != AccountState.PROVISIONAL for a in accounts):
+        return None
+    return accounts
+
+
+def provisional_accounts_close(*, accounts: list[Account], records: list[GuardianRecord],
+                               taking: Account, method: str, flow: Flow | None = None,
+                               request: HttpRequest | None = None) -> list[int]:
+    """Close the provisional `accounts` (provisional_accounts_lock's) whose records the
+    active account `taking` is about to take — `records`, from an SMS activation, a
+    FranceConnect first link or an attach — in the caller's transaction.
+
+    Why (seeds 002 §2.2 and 004: a family may activate by SMS or with the school's letter):
+    a parent who lost the letter, or never got it, activates by SMS; two accounts over the
+    same children would be one too many, so the proof the family just gave wins and the
+    letter's account ends. Each closed account: state CLOSED (its letter, its sessions and
+    its e-mail link no longer work: Account.is_active, provisional_email_validate), its open
+    first-sign-in flow ended (already_active), the records it covered that `records` does not
+    hold released (no account: the school may make a new letter). Journaled
+    PROVISIONAL_CLOSED_BY_ACTIVATION on the closed account (`method`, the new account, the
+    records taken and released; never a password). Returns the closed accounts' ids.
+    """
+    taken = {r.pk for r in records}
+    closed_ids = []
+    for account in accounts:
+        account.state = AccountState.CLOSED
+        account._change_reason = "Compte provisoire fermé : activation par la famille"
+        account.save(update_fields=["state"])
+        released = []
+        for record in (GuardianRecord.objects.select_for_update(of=("self",))
+                       .filter(account=account).exclude(pk__in=taken).order_by("pk")):
+            record.account = None
+            record._change_reason = "Compte provisoire fermé : activation par la famille"
+            record.save(update_fields=["account"])
+            released.append(record.pk)
+        for open_flow in (Flow.objects.select_for_update()
+                          .filter(account=account, status=FlowStatus.OPEN).order_by("pk")):
+            flow_end(open_flow, status=FlowStatus.ALREADY_ACTIVE)
+            open_flow.save()
+        journal_record(
+            EventKind.PROVISIONAL_CLOSED_BY_ACTIVATION, request=request, account=account,
+            flow_id=flow.id if flow is not None else None, method=method,
+            new_account_id=taking.pk, new_identifier=taking.identifier,
+            taken_guardian_records=sorted(r.pk for r in records if r.account_id == account.pk),
+            released_guardian_records=released,
+        )
+        closed_ids.append(account.pk)
+    return closed_ids
 
 
 # --- Step 4 ------------------------------------------------------------------------------
@@ -500,7 +571,8 @@ def activation_account_create(
             .order_by("pk")
         )
         taken = [r for r in records if r.account is not None and r.account.state in COVERING_STATES]
-        if taken or not records:
+        pending = provisional_accounts_lock(records=records) if not taken else []
+        if taken or not records or pending is None:
             flow_end(flow, status=FlowStatus.ALREADY_ACTIVE)
             refusal = messages.message_records_taken()
             for account_ in {r.account for r in taken}:
@@ -514,6 +586,9 @@ def activation_account_create(
                 password=password, state=AccountState.ACTIVE, phone=str(flow.phone),
                 phone_verified=True,
             )
+            closed = provisional_accounts_close(accounts=pending, records=records,
+                                                taking=account, method="sms", flow=flow,
+                                                request=request)
             for record in records:
                 record.account = account
                 record._change_reason = "Compte activé par SMS"
@@ -522,6 +597,7 @@ def activation_account_create(
             journal_record(
                 EventKind.ACCOUNT_ACTIVATED, request=request, flow_id=flow.id, account=account,
                 method="sms", records=len(records), pupils=len(data.confirmed_pupil_ids),
+                provisional_closed=closed,
             )
         flow_touch(flow, now=now)
         flow.save()
@@ -607,7 +683,10 @@ def _franceconnect_link(flow: Flow, data: FranceConnectLinkData, *, request) -> 
     )
     covering = {r.account for r in records
                 if r.account is not None and r.account.state in COVERING_STATES}
-    if len(covering) > 1 or not records:
+    taking = next(iter(covering)) if len(covering) == 1 else None
+    pending = provisional_accounts_lock(
+        records=records, taking_id=taking.pk if taking is not None else None)
+    if len(covering) > 1 or not records or pending is None:
         flow_end(flow, status=FlowStatus.ALREADY_ACTIVE)
         for account in covering:
             journal_record(EventKind.ACTIVATION_ALREADY_ACTIVE, request=request,
@@ -632,6 +711,8 @@ def _franceconnect_link(flow: Flow, data: FranceConnectLinkData, *, request) -> 
     # A race lost here (the same identity linked by a parallel request) raises LinkRefused:
     # the whole transaction, the new account included, is rolled back.
     franceconnect_link_create(account=account, sub=data.sub, request=request, flow_id=flow.id)
+    provisional_accounts_close(accounts=pending, records=records, taking=account,
+                               method="franceconnect", flow=flow, request=request)
     for record in records:
         if record.account_id != account.pk:
             record.account = account

@@ -15,6 +15,7 @@ from django.contrib.auth import login
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from phonenumber_field.phonenumber import to_python
@@ -26,6 +27,7 @@ from accounts.authn import (
     sign_in_methods_record,
 )
 from accounts.password_policy import password_rules_for_js, personal_parts, rule_results, strength
+from core.code_step import CodeStep, code_step_page, code_step_resend
 from core.flows import (
     flow_bind,
     flow_for_request,
@@ -33,7 +35,6 @@ from core.flows import (
     flow_form_refused,
     flow_home,
     flow_redirect_to_step,
-    flow_session_rotate,
     flow_view,
     session_flow_ids,
 )
@@ -171,51 +172,44 @@ def flow_page(request, flow: Flow):
 # --- Step 2 ------------------------------------------------------------------------------
 
 
+def _sms_code_verify(*, request, flow: Flow, typed_code: str) -> None:
+    services.activation_code_verify(flow_id=flow.id, typed_code=typed_code, request=request)
+
+
+def _sms_code_resend(*, request, flow: Flow) -> None:
+    # Whether the SMS really left is not told: the page is the same for a number no school
+    # knows and for a number that got a code moments ago.
+    services.activation_code_resend(flow_id=flow.id, request=request)
+
+
+CODE_STEP = CodeStep(
+    kind=SMS_ACTIVATION, stage="code", purpose=ACTIVATION_CODE,
+    resend_url_name="activation:resend", template="activation/code.html",
+    form_class=CodeForm, verify=_sms_code_verify, resend=_sms_code_resend,
+    resent_message=lambda flow: texts.message_code_resent(mask_phone(str(flow.phone))),
+    context=lambda request, flow, form: _step_context("code", form),
+    refused=services.ActivationRefused, rotate_session=True, heading_level=3,
+    no_code_help=gettext_lazy(
+        "Rien reçu après quelques minutes ? Vérifiez les nom, prénom et numéro saisis : le "
+        "numéro doit être celui de la fiche de renseignements remise à l'école. S'ils sont "
+        "justes, contactez l'école ou l'établissement de votre enfant : il peut corriger ses "
+        "informations."),
+    validity_notice=True,
+)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 @flow_view(SMS_ACTIVATION, step="code")
 def code(request, flow: Flow):
-    if request.method == "POST":
-        form = CodeForm(request.POST)
-        if form.is_valid():
-            try:
-                services.activation_code_verify(
-                    flow_id=flow.id, typed_code=form.cleaned_data["code"], request=request
-                )
-            except services.FlowUnavailable:
-                return flow_home(flow)
-            except services.ActivationRefused as refusal:
-                form.add_error("code", refusal.message)
-            else:
-                flow_session_rotate(request)
-                return flow_home(flow)
-        return flow_form_refused(request, flow, form)
-    form = flow_form(request, flow, CodeForm)
-    context = _step_context(
-        "code", form,
-        flow=flow,
-        # Non-breaking spaces: the number never breaks across two lines.
-        masked_phone=mask_phone(str(flow.phone)).replace(" ", "\u00a0"),
-        code_minutes=ACTIVATION_CODE.ttl_minutes,
-    )
-    return render(request, "activation/code.html", context)
+    return code_step_page(request, flow, step=CODE_STEP)
 
 
 @never_cache
 @require_POST
 @flow_view(SMS_ACTIVATION)
 def resend(request, flow: Flow):
-    try:
-        # Whether the SMS really left is not told: the page is the same for a number no
-        # school knows and for a number that got a code moments ago.
-        services.activation_code_resend(flow_id=flow.id, request=request)
-    except services.FlowUnavailable:
-        return flow_home(flow)
-    except services.ActivationRefused as refusal:
-        messages.error(request, refusal.message)
-    else:
-        messages.success(request, texts.message_code_resent(mask_phone(str(flow.phone))))
-    return redirect("activation:code", flow_id=flow.id)
+    return code_step_resend(request, flow, step=CODE_STEP)
 
 
 # --- Step 3 ------------------------------------------------------------------------------
@@ -337,7 +331,10 @@ def done(request, flow: Flow):
     # Issue 11 §2: the records were attached to the account the family already had (no
     # password was chosen, no session opened): the page says so and leads to the sign-in.
     attached = ActivationData.of(flow).attach_account_id is not None
-    context = _step_context("done", None, flow=flow, account=flow.account, attached=attached)
+    # The account step 4 just signed in is request.user already: no second query for it.
+    user = request.user
+    account = user if user.is_authenticated and user.pk == flow.account_id else flow.account
+    context = _step_context("done", None, flow=flow, account=account, attached=attached)
     context["page_title"] = _titled(
         _("Vos enfants ont été rattachés à votre compte") if attached
         else _("Votre compte a été activé avec succès"))
@@ -414,49 +411,43 @@ def fc_flow_page(request, flow: Flow):
     return flow_redirect_to_step(flow)
 
 
+def _fc_code_verify(*, request, flow: Flow, typed_code: str) -> None:
+    services.activation_code_verify(flow_id=flow.id, typed_code=typed_code, request=request,
+                                    kind=FRANCECONNECT_LINK)
+
+
+def _fc_code_resend(*, request, flow: Flow) -> None:
+    services.activation_code_resend(flow_id=flow.id, request=request, kind=FRANCECONNECT_LINK)
+
+
+FC_CODE_STEP = CodeStep(
+    kind=FRANCECONNECT_LINK, stage="code", purpose=ACTIVATION_CODE,
+    resend_url_name="activation:fc_resend", template="activation/franceconnect/code.html",
+    form_class=CodeForm, verify=_fc_code_verify, resend=_fc_code_resend,
+    resent_message=lambda flow: texts.message_franceconnect_code_resent(
+        mask_phone(str(flow.phone))),
+    context=lambda request, flow, form: _fc_context("code", form),
+    refused=services.ActivationRefused,
+    no_code_help=gettext_lazy(
+        "Rien reçu après quelques minutes ? Vérifiez le numéro saisi : il doit être celui de "
+        "la fiche de renseignements remise à l'école. S'il est juste, contactez l'école ou "
+        "l'établissement de votre enfant : il peut corriger ses informations."),
+    validity_notice=True,
+)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 @flow_view(FRANCECONNECT_LINK, step="code")
 def fc_code(request, flow: Flow):
-    if request.method == "POST":
-        form = CodeForm(request.POST)
-        if form.is_valid():
-            try:
-                services.activation_code_verify(
-                    flow_id=flow.id, typed_code=form.cleaned_data["code"], request=request,
-                    kind=FRANCECONNECT_LINK,
-                )
-            except services.FlowUnavailable:
-                return flow_home(flow)
-            except services.ActivationRefused as refusal:
-                form.add_error("code", refusal.message)
-            else:
-                return flow_home(flow)
-        return flow_form_refused(request, flow, form)
-    form = flow_form(request, flow, CodeForm)
-    context = _fc_context(
-        "code", form, flow=flow,
-        masked_phone=mask_phone(str(flow.phone)).replace(" ", "\u00a0"),
-        code_minutes=ACTIVATION_CODE.ttl_minutes,
-    )
-    return render(request, "activation/franceconnect/code.html", context)
+    return code_step_page(request, flow, step=FC_CODE_STEP)
 
 
 @never_cache
 @require_POST
 @flow_view(FRANCECONNECT_LINK)
 def fc_resend(request, flow: Flow):
-    try:
-        services.activation_code_resend(flow_id=flow.id, request=request,
-                                        kind=FRANCECONNECT_LINK)
-    except services.FlowUnavailable:
-        return flow_home(flow)
-    except services.ActivationRefused as refusal:
-        messages.error(request, refusal.message)
-    else:
-        messages.success(request,
-                         texts.message_franceconnect_code_resent(mask_phone(str(flow.phone))))
-    return redirect("activation:fc_code", flow_id=flow.id)
+    return code_step_resend(request, flow, step=FC_CODE_STEP)
 
 
 @never_cache

@@ -73,6 +73,11 @@ DETAIL_LABELS = {
     "skipped": _("sans lettre (compte actif)"),
     "emailed": _("envoyées par courriel"),
     "pages": _("pages"),
+    # A provisional account closed by an SMS or FranceConnect activation (activation.services).
+    "taken_guardian_records": _("fiches reprises par le compte activé"),
+    "new_account_id": _("compte activé n°"),
+    "new_identifier": _("identifiant du compte activé"),
+    "provisional_closed": _("comptes provisoires fermés (n°)"),
 }
 # Values of « channel » (accounts.recovery), as the helpdesk reads them.
 CHANNEL_LABELS = {"sms": _("SMS"), "email": _("courriel")}
@@ -105,6 +110,7 @@ FIELD_LABELS = {
     "last_name": _("nom"),
     "first_names": _("prénoms"),
     "birth_date": _("date de naissance"),
+    "division": _("classe"),
 }
 
 

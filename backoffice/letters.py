@@ -1,14 +1,16 @@
 """The school letters and the follow-up of accounts in the back-office (issue 9 §1, §4).
 
-- « Lettres des comptes provisoires »: a secretary chooses one of her schools, a level, the
-  pupils (all ticked), and how letters reach guardians (PDF only, or e-mail when the school
-  knows the address); pupils.letters makes them in a Celery task; the run's page shows a
-  progress bar (static/js/letter-progress.js polls `letter_run_progress`) and, once done, the
-  PDF's link — for the secretary who asked only, until the file expires.
+- « Lettres des comptes provisoires »: a secretary chooses one of her schools, a level or a
+  class (only her school's classes are offered; an unknown one is ignored), the pupils (all
+  without an active account ticked, each one can be unticked), and how letters reach
+  guardians (PDF only, or e-mail when the school knows the address); pupils.letters makes
+  them in a Celery task; the run's page shows a progress bar (static/js/letter-progress.js
+  polls `letter_run_progress`) and, once done, the PDF's link — for the secretary who asked
+  only, until the file expires.
 - « Suivi des comptes »: per level of one school, pupils and guardians by state of their
-  account, the filtered list and its CSV export. A secretary sees her schools, the helpdesk
-  its academy's (backoffice.selectors.staff_scope); one school at a time, so a page costs what
-  a school's rows cost.
+  account, the list filtered by level, class and state, and its CSV export. A secretary
+  sees her schools, the helpdesk its academy's (backoffice.selectors.staff_scope); one
+  school at a time, so a page costs what a school's rows cost.
 
 Thin views wrapped by BackOfficeSite.admin_view; a run or school outside the user's scope
 is a 404, as everywhere in the back-office.
@@ -32,6 +34,7 @@ from pupils import letters as letter_services
 from pupils.models import LetterDelivery, LetterRun, LetterRunStatus, Pupil
 from pupils.selectors import (
     FOLLOW_STATES,
+    establishment_divisions,
     follow_up_counts,
     follow_up_guardians,
     follow_up_pupils,
@@ -100,6 +103,11 @@ def letters_new(request):
     level = source.get("niveau", "")
     if level not in levels:
         level = ""
+    # Only this school's classes: a class of another school (or a typo) shows nobody.
+    divisions = establishment_divisions(establishment=establishment) if establishment else []
+    division = source.get("classe", "")
+    if division not in divisions:
+        division = ""
     errors = {}
     if request.method == "POST":
         if establishment is None:
@@ -122,18 +130,19 @@ def letters_new(request):
                 "Les lettres sont en préparation ; cette page montre où elles en sont."))
             return HttpResponseRedirect(reverse("admin:letter_run", args=[run.pk]))
     pupils = []
-    if establishment and level:
+    if establishment and (level or division):
         pupils = [(pupil, follow_up_state(pupil.account), STATE_LABELS[follow_up_state(
-            pupil.account)]) for pupil in follow_up_pupils(establishment=establishment,
-                                                           level=level)]
+            pupil.account)]) for pupil in follow_up_pupils(
+                establishment=establishment, level=level or None, division=division or None)]
     runs = LetterRun.objects.filter(
         staff_scope(request.user).establishment_q("establishment")).select_related(
         "establishment", "requested_by")[:RECENT_RUNS]
     return TemplateResponse(request, "admin/letters/new.html", _context(
         request, title=gettext("Lettres des comptes provisoires"),
         establishments=staff_scope(request.user).establishments().order_by("name", "pk"),
-        establishment=establishment, levels=levels, level=level, pupils=pupils,
-        deliveries=LetterDelivery.choices, errors=errors, runs=runs,
+        establishment=establishment, levels=levels, level=level, divisions=divisions,
+        division=division, pupils=pupils, deliveries=LetterDelivery.choices, errors=errors,
+        runs=runs,
     ), status=400 if errors else 200)
 
 
@@ -185,19 +194,20 @@ def letter_run_download(request, pk):
 # --- Follow-up --------------------------------------------------------------------------
 
 
-def _follow_rows(establishment, population, level, state):
+def _follow_rows(establishment, population, level, state, division=None):
     if population == "responsables":
         for record in follow_up_guardians(establishment=establishment, level=level,
-                                          state=state):
+                                          state=state, division=division):
             yield record, record.last_name, record.first_name, "", follow_up_state(
                 record.account)
     else:
-        for pupil in follow_up_pupils(establishment=establishment, level=level, state=state):
+        for pupil in follow_up_pupils(establishment=establishment, level=level, state=state,
+                                      division=division):
             yield pupil, pupil.last_name, pupil.first_name, pupil.level, follow_up_state(
                 pupil.account)
 
 
-def _csv(establishment, population, level, state):
+def _csv(establishment, population, level, state, division=None):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="suivi-{establishment.uai}-{population}.csv"')
@@ -207,7 +217,7 @@ def _csv(establishment, population, level, state):
     writer.writerow([gettext("Nom"), gettext("Prénom"), gettext("Niveau"),
                      gettext("Identifiant"), gettext("État du compte")])
     for row, last_name, first_name, row_level, row_state in _follow_rows(
-            establishment, population, level, state):
+            establishment, population, level, state, division):
         account = row.account
         identifier = account.display_identifier if account else ""
         writer.writerow([_csv_cell(last_name.upper()), _csv_cell(first_name),
@@ -228,17 +238,21 @@ def follow_up(request):
     level = request.GET.get("niveau") or None
     if level not in levels:
         level = None
+    divisions = establishment_divisions(establishment=establishment) if establishment else []
+    division = request.GET.get("classe") or None
+    if division not in divisions:
+        division = None
     population = "responsables" if request.GET.get("qui") == "responsables" else "eleves"
     state = request.GET.get("etat") or None
     if state not in FOLLOW_STATES:
         state = None
     if establishment and request.GET.get("format") == "csv":
-        return _csv(establishment, population, level, state)
+        return _csv(establishment, population, level, state, division)
     counts, page = [], None
     if establishment:
         counts = follow_up_counts(establishment=establishment)
         rows = [(row, last, first, lvl, st, STATE_LABELS[st]) for row, last, first, lvl, st
-                in _follow_rows(establishment, population, level, state)]
+                in _follow_rows(establishment, population, level, state, division)]
         page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -247,7 +261,7 @@ def follow_up(request):
         request, title=gettext("Suivi des comptes"),
         establishments=staff_scope(request.user).establishments().order_by("name", "pk"),
         establishment=establishment, levels=levels, level=level or "",
-        population=population, state=state or "", states=[(s, STATE_LABELS[s])
-                                                          for s in FOLLOW_STATES],
+        divisions=divisions, division=division or "", population=population,
+        state=state or "", states=[(s, STATE_LABELS[s]) for s in FOLLOW_STATES],
         counts=counts, page=page, query=query.urlencode(),
     ))

@@ -8,10 +8,13 @@ Creates a database of its own (`<DATABASE_URL's name>_bench_letters`, dropped at
 --keep), migrates it, loads two collèges — the full size and one `--small` times smaller — and
 runs `pupils.letters.letter_run_execute` for each in a child process of its own, so that
 each child's peak RSS (its own ru_maxrss) is the run's alone. Prints per run: wall clock, the
-child's CPU time (user + system: Argon2 runs on LETTERS_HASH_THREADS threads, so CPU can exceed wall
-clock), peak RSS, pages and file size. Goal: the full run under 60 s; peak RSS of the two
-sizes about equal (rendering is done LETTERS_CHUNK_SIZE letters at a time and the parts are
-merged, so memory does not grow with the school).
+child's CPU time (user + system: Argon2 runs on LETTERS_HASH_THREADS threads, so CPU can exceed
+wall clock) plus its renderer processes' (LETTERS_RENDER_PROCESSES of them, WeasyPrint), the
+child's peak RSS and its largest renderer's, pages and file size. Goal: the full run under
+60 s; peak RSS of the two sizes about equal (rendering is done LETTERS_CHUNK_SIZE letters at a
+time, at most one part per renderer in flight, and the parts are merged as they come, so
+memory does not grow with the school). `--profile FILE`: cProfile of the full-size run's main
+thread (the hashes and the renderers are not in it).
 
 Not part of the tests. Run it alone: the machine's other load shows in the figures.
 """
@@ -72,23 +75,43 @@ def load(*, uai: str, pupils: int, records: int, ine_base: int):
     return school, [pupil.pk for pupil in created_pupils]
 
 
-def child(run_id: int) -> None:
-    """Run one letter run and print its figures (the parent reads the child's peak RSS)."""
+def child(run_id: int, profile: str = "") -> None:
+    """Run one letter run and print its figures (the parent reads the child's peak RSS).
+    `profile`: write cProfile's statistics of the run's main thread to this file."""
     import django
 
     django.setup()
     from pupils.letters import letter_run_execute
 
-    started, cpu = time.perf_counter(), time.process_time()
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+
+    def renderers_cpu() -> float:  # the renderer processes, once they have exited
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    started, cpu, children_cpu = time.perf_counter(), time.process_time(), renderers_cpu()
     run = letter_run_execute(run_id=run_id)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    children_cpu = renderers_cpu() - children_cpu
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
     from django.conf import settings
 
     path = Path(settings.LETTERS_DIR) / run.file_name
     size = path.stat().st_size if run.file_name else 0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    renderer_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"  status {run.status}, {run.accounts_created} accounts, {run.pages} pages, "
-          f"{size / 1e6:.1f} MB; wall {wall:.1f} s, CPU {cpu:.1f} s; peak RSS {peak:.0f} MB")
+          f"{size / 1e6:.1f} MB; wall {wall:.1f} s, CPU {cpu:.1f} s + renderers "
+          f"{children_cpu:.1f} s = {cpu + children_cpu:.1f} s; peak RSS {peak:.0f} MB, "
+          f"largest renderer {renderer_peak:.0f} MB (x {settings.LETTERS_RENDER_PROCESSES})",
+          flush=True)
     if run.file_name:
         path.unlink()  # the bench's fake passwords: not left on disk
 
@@ -100,10 +123,12 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=4,
                         help="the second school is this many times smaller")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--profile", default="",
+                        help="write cProfile statistics of the full-size run to this file")
     parser.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.profile)
         return
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("DATABASE_URL=postgres://… is required.")
@@ -141,7 +166,8 @@ def main() -> None:
             connection.close()
             print(f"{pupils} pupils, {records} guardian records:", flush=True)
             env = {**os.environ, "DATABASE_URL": bench_url}
-            subprocess.run([sys.executable, __file__, "--child", str(run.pk)],  # noqa: S603
+            profile = ["--profile", args.profile] if args.profile and index == 1 else []
+            subprocess.run([sys.executable, __file__, "--child", str(run.pk), *profile],  # noqa: S603
                            env=env, check=True)
     finally:
         connection.close()

@@ -82,8 +82,11 @@ def _written(rng, national, code, home_region):
     return rng.choice([" ", ".", "-", ""]).join(pairs)
 
 
-def generate(rows: int, seed: int = 42):
-    """Families until `rows` rows; returns the rows as lists of values."""
+def generate_rows(rows: int, seed: int = 42, stats: dict | None = None):
+    """Yield `rows` rows as lists of values, family by family, holding none of them.
+
+    `stats`, when given, receives the number of families and establishments at the end.
+    """
     rng = random.Random(seed)
     weights = [r[4] for r in REGIONS]
     schools = []
@@ -96,11 +99,11 @@ def generate(rows: int, seed: int = 42):
     by_region = {}
     for school in schools:
         by_region.setdefault(school[3][0], []).append(school)
-    out = []
+    produced = 0
     family = 0
     serial = 0
     ine = 100000000
-    while len(out) < rows:
+    while produced < rows:
         family += 1
         region = rng.choices(REGIONS, weights)[0]
         last_name = rng.choice(LAST_NAMES)
@@ -135,9 +138,18 @@ def generate(rows: int, seed: int = 42):
                 phone = _written(rng, national, region[2], True) if national else ""
                 if rng.random() < 0.002:
                     phone = "01 23 45 67 89"  # a landline: the row is rejected, as it should
-                out.append([*pupil, civility, g_last, g_first, phone, email, legal])
-    del out[rows:]
-    return out, family, len(schools)
+                if produced < rows:
+                    produced += 1
+                    yield [*pupil, civility, g_last, g_first, phone, email, legal]
+    if stats is not None:
+        stats.update(families=family, establishments=len(schools))
+
+
+def generate(rows: int, seed: int = 42):
+    """Families until `rows` rows; returns the rows as lists of values."""
+    stats = {}
+    out = list(generate_rows(rows, seed, stats))
+    return out, stats["families"], stats["establishments"]
 
 
 def write(path: Path, rows) -> None:

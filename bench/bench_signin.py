@@ -2,7 +2,8 @@
 django-allauth and a bare WSGI app on the same hash (issue 14).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/educonnect \\
-        python bench/bench_signin.py [--rounds 8] [--per-round 20] [--seconds 20] [--keep]
+        python bench/bench_signin.py [--rounds 8] [--per-round 20] [--seconds 20] [--keep] \\
+            [--redis-dbs 14,15] [--in-process 300]
 
 Three servers, each gunicorn with 2 sync workers on PostgreSQL and Redis, run side by side:
 
@@ -26,6 +27,15 @@ Figures, every kind interleaved round by round in the same run:
 2. **Sign-ins per second**, two client processes (the server's workers and the clients
    share the 2 cores), `--seconds` each, product, bare and allauth in turn: the product
    against allauth (goal ≥ 1.5×) and against the bare app (goal ≥ 0.95).
+
+3. With `--in-process N`, before the servers: N sign-ins (GET + POST, a new browser each)
+   through Django's test client in this process, with the whole middleware stack and CSRF
+   checks: the SQL statements and Redis round trips of each request, and the CPU per
+   sign-in besides the Argon2 verify (`--profile FILE` writes a cProfile of them, timed in
+   CPU time).
+
+`--redis-dbs A,B`: the Redis databases of the product (its cache, sessions, limits and
+Celery broker) and of allauth; both are flushed.
 
 The accounts all share one password hash (made once at the production parameters), so the
 hash work is the same for every server. Limits are raised for the run (they are counted, as
@@ -58,8 +68,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "educonnect.settings")
 PASSWORD = "Cartable-Vert-2024!"
 ACCOUNTS = 2000
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-PRODUCT_REDIS_DB = 14
-ALLAUTH_REDIS_DB = 15
 ALLAUTH_PACKAGES = ["django>=5.2,<5.3", "django-allauth", "gunicorn", "argon2-cffi",
                     "psycopg[binary]", "redis"]
 
@@ -240,6 +248,94 @@ def allauth_project(directory: Path) -> Path:
     return python
 
 
+# --- In process: statements, round trips, CPU besides the hash ------------------------------
+
+def in_process(count: int, profile_path: str) -> None:
+    """Sign in `count` times through Django's test client (whole middleware stack, CSRF
+    enforced, Host 127.0.0.1); print the SQL statements and Redis round trips of one GET and
+    one POST, and the CPU per sign-in with and without the Argon2 verify."""
+    import cProfile
+    from http.cookies import SimpleCookie
+
+    import argon2
+    import redis.connection
+    from django.db import connection
+    from django.test import Client
+
+    statements: list[str] = []
+    round_trips = [0]
+    hashing = [0.0]
+
+    def count_sql(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    def counted_send(self, command, check_health=True):
+        round_trips[0] += 1  # one send per command or pipeline: one round trip
+        return send(self, command, check_health)
+
+    verify = argon2.PasswordHasher.verify
+
+    def timed_verify(self, hash, password):
+        started = time.process_time()
+        try:
+            return verify(self, hash, password)
+        finally:
+            hashing[0] += time.process_time() - started
+
+    redis.connection.AbstractConnection.send_packed_command = counted_send
+    argon2.PasswordHasher.verify = timed_verify
+    browser = Client(enforce_csrf_checks=True, REMOTE_ADDR="127.0.0.1", HTTP_HOST="127.0.0.1")
+    path = "/connexion/representant-legal/"
+
+    def sign_in(index: int) -> list[tuple[int, int, list[str]]]:
+        browser.cookies = SimpleCookie()  # a new browser
+        seen = []
+        statements.clear()
+        round_trips[0] = 0
+        page = browser.get(path)
+        seen.append((len(statements), round_trips[0], list(statements)))
+        token = CSRF_INPUT.search(page.content.decode()).group(1)
+        statements.clear()
+        round_trips[0] = 0
+        response = browser.post(path, {"identifier": f"p.bench{1 + index % ACCOUNTS}",
+                                       "password": PASSWORD, "csrfmiddlewaretoken": token},
+                                HTTP_REFERER=f"http://127.0.0.1{path}")
+        assert response.status_code == 302, response.status_code
+        response.close()  # the work after the response (SignInView)
+        seen.append((len(statements), round_trips[0], list(statements)))
+        return seen
+
+    try:
+        with connection.execute_wrapper(count_sql):
+            for i in range(5):  # warm up
+                sign_in(i)
+            for name, (sql, trips, texts) in zip(("GET", "POST"), sign_in(5), strict=True):
+                print(f"In process, {name}: {sql} SQL statements, {trips} Redis round trips")
+                for text in texts:
+                    print(f"    {text[:110]}")
+        hashing[0] = 0.0
+        profiler = cProfile.Profile(time.process_time) if profile_path else None
+        started = time.process_time()
+        if profiler:
+            profiler.enable()
+        for i in range(count):
+            sign_in(10 + i)
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(profile_path)
+        total = (time.process_time() - started) / count * 1000
+        argon = hashing[0] / count * 1000
+        print(f"In process, {count} sign-ins: {total:.2f} ms of CPU each, of which Argon2 "
+              f"{argon:.2f} ms and the rest {total - argon:.2f} ms"
+              + (" (under cProfile)" if profiler else "") + "\n")
+    finally:
+        redis.connection.AbstractConnection.send_packed_command = send
+        argon2.PasswordHasher.verify = verify
+
+
 # --- Main ---------------------------------------------------------------------------------
 
 def main() -> None:
@@ -251,7 +347,12 @@ def main() -> None:
                         default=str(Path(tempfile.gettempdir()) / "educonnect-bench-allauth"))
     parser.add_argument("--no-allauth", action="store_true")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--redis-dbs", default="14,15",
+                        help="the product's and allauth's Redis databases (flushed)")
+    parser.add_argument("--in-process", type=int, default=0, metavar="N")
+    parser.add_argument("--profile", default="", metavar="FILE")
     args = parser.parse_args()
+    product_redis_db, allauth_redis_db = (int(n) for n in args.redis_dbs.split(","))
 
     import argon2
     import django
@@ -267,7 +368,15 @@ def main() -> None:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{name}"')
     os.environ["DATABASE_URL"] = f"{root}/{product_db}"
-    os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{PRODUCT_REDIS_DB}"
+    os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{product_redis_db}"
+    product_env = dict(os.environ, DJANGO_DEBUG="false", DJANGO_SECURE_COOKIES="false",
+                       DJANGO_SECRET_KEY="bench-signin-not-a-real-secret-" + "x" * 40,
+                       CELERY_BROKER_URL=f"redis://127.0.0.1:6379/{product_redis_db}",
+                       LOGIN_MAX_FAILURES_PER_IP="100000000",
+                       LOGIN_MAX_FAILURES_PER_IDENTIFIER="100000000",
+                       LOGIN_MAX_FAILURES_PER_IDENTIFIER_AND_IP="100000000")
+    if args.in_process:
+        os.environ.update(product_env)  # the same settings as the product's gunicorn
     django.setup()
     from django.conf import settings
     from django.contrib.auth.hashers import make_password
@@ -288,16 +397,13 @@ def main() -> None:
             FROM generate_series(1, %s) AS i
             """, [encoded, ACCOUNTS])
     connection.close()
-    for number in (PRODUCT_REDIS_DB, ALLAUTH_REDIS_DB):
+    for number in (product_redis_db, allauth_redis_db):
         redis.Redis(db=number).flushdb()
+    if args.in_process:
+        in_process(args.in_process, args.profile)
+        connection.close()
 
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    product_env = dict(os.environ, DJANGO_DEBUG="false", DJANGO_SECURE_COOKIES="false",
-                       DJANGO_SECRET_KEY="bench-signin-not-a-real-secret-" + "x" * 40,
-                       CELERY_BROKER_URL="redis://127.0.0.1:6379/13",
-                       LOGIN_MAX_FAILURES_PER_IP="100000000",
-                       LOGIN_MAX_FAILURES_PER_IDENTIFIER="100000000",
-                       LOGIN_MAX_FAILURES_PER_IDENTIFIER_AND_IP="100000000")
     bare_env = dict(os.environ, BENCH_HASH=raw_hash)
     servers = {
         "product": Server("product", gunicorn, "educonnect.wsgi", BASE_DIR, product_env),
@@ -309,7 +415,7 @@ def main() -> None:
             directory = Path(args.allauth_dir)
             python = allauth_project(directory)
             peer_env = dict(os.environ, PEER_DB=peer_db, PEER_DB_USER=db["USER"] or "postgres",
-                            PEER_REDIS=f"redis://127.0.0.1:6379/{ALLAUTH_REDIS_DB}",
+                            PEER_REDIS=f"redis://127.0.0.1:6379/{allauth_redis_db}",
                             PEER_ARGON2_MEMORY=str(settings.ARGON2_MEMORY_COST_KIB),
                             PEER_ARGON2_TIME=str(settings.ARGON2_TIME_COST),
                             PEER_ARGON2_PARALLELISM=str(settings.ARGON2_PARALLELISM),

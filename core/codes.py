@@ -436,3 +436,31 @@ def code_verify(
 def codes_issued(*, flow: Flow, purpose: CodePurpose) -> int:
     """Codes made in `flow` for `purpose`, sent or not."""
     return flow.codes.filter(purpose=purpose.name).count()
+
+
+def code_seconds_left(
+    *, flow: Flow, purpose: CodePurpose, now: datetime.datetime | None = None
+) -> int | None:
+    """Seconds (rounded down, ≥ 0) until no code of `flow` for `purpose` can be accepted any
+    more, as the code page counts them (issue 13 §2, RGAA 13.1: warn before the code expires).
+
+    Every live code counts, sent or not, as code_verify reads them: a code that is neither
+    used nor void nor out of wrong entries, until its own `expires_at` (the latest of them
+    wins, since any of them is accepted). A flow whose number matched nothing holds codes
+    made the same way and gets the same count. 0: every code has expired (code_verify's
+    EXPIRED: the page says so and offers a new one). None: no code made yet, or code_verify
+    would answer DEAD (the refusal already says what to do; there is no time to count).
+    """
+    now = now or timezone.now()
+    pending = list(
+        flow.codes.filter(purpose=purpose.name, used_at__isnull=True, revoked_at__isnull=True)
+        .order_by("-created_at").only("expires_at", "wrong_attempts")
+    )
+    if not pending:
+        return None
+    max_wrong = purpose.max_wrong
+    live = [c for c in pending if now < c.expires_at and c.wrong_attempts < max_wrong]
+    if live:
+        return int((max(c.expires_at for c in live) - now).total_seconds())
+    # The same reading as code_verify's DEAD / EXPIRED when nothing is alive.
+    return None if pending[0].wrong_attempts >= max_wrong else 0

@@ -71,11 +71,12 @@ AUDIT: tuple[tuple[str, object, str, object], ...] = (
     ("12.6", gettext_lazy("Zones de regroupement (en-tête, contenu, pied de page)"), "C", ""),
     ("12.7", gettext_lazy("Lien d'évitement vers le contenu"), "C", ""),
     ("12.8", gettext_lazy("Ordre de tabulation cohérent"), "C", ""),
-    ("13.1", gettext_lazy("Limite de temps contrôlable"), "NC",
+    ("13.1", gettext_lazy("Limite de temps contrôlable"), "C",
      gettext_lazy("La session et les démarches en cours préviennent deux minutes avant "
-                  "d'expirer et peuvent être prolongées ; le code de sécurité reçu par SMS "
-                  "expire toutefois après sa durée de validité sans avertissement propre (un "
-                  "nouveau code peut être demandé sur la page).")),
+                  "d'expirer et peuvent être prolongées ; la page du code de sécurité reçu "
+                  "par SMS prévient deux minutes avant que le code expire et propose d'en "
+                  "recevoir un nouveau, puis indique qu'il a expiré, avec la même "
+                  "proposition.")),
     ("13.2", gettext_lazy("Ouverture de nouvelle fenêtre signalée"), "C", ""),
     ("13.3", gettext_lazy("Document bureautique accessible"), "NA", ""),
     ("13.8", gettext_lazy("Contenu en mouvement contrôlable"), "NA", ""),

@@ -155,7 +155,7 @@ if REDIS_URL:
     }
     # Read from Redis, written to Redis and PostgreSQL: a Redis flush, restart or eviction
     # signs nobody out (docs/deployment.md, « Sessions »).
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_ENGINE = "accounts.sessions"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -178,6 +178,9 @@ SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=8 * 60 * 
 # Pages of a signed-in family or of a flow warn this long before the idle lifetime ends, with
 # « Prolonger » (RGAA 13.1 asks for at least 20 seconds to react; issue 13 §2).
 SESSION_EXPIRY_WARNING_SECONDS = env.int("SESSION_EXPIRY_WARNING_SECONDS", default=120)
+# The SMS code's page warns this long before the last code of its flow expires, with
+# « Recevoir un nouveau code » (issue 13 §2; at most half the code's lifetime; core.code_step).
+CODE_EXPIRY_WARNING_SECONDS = env.int("CODE_EXPIRY_WARNING_SECONDS", default=120)
 SESSION_COOKIE_NAME = "educonnect_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -454,6 +457,10 @@ LETTERS_FILE_TTL_SECONDS = env.int("LETTERS_FILE_TTL_SECONDS", default=24 * 3600
 LETTERS_CHUNK_SIZE = env.int("LETTERS_CHUNK_SIZE", default=100)
 # Threads hashing the provisional passwords (Argon2 releases the GIL): one per core.
 LETTERS_HASH_THREADS = env.int("LETTERS_HASH_THREADS", default=2)
+# Processes rendering a run's PDF parts (WeasyPrint holds the GIL: one process per core lets the
+# rendering use every core while the run's own process writes accounts and merges); 0 renders
+# in the run's process.
+LETTERS_RENDER_PROCESSES = env.int("LETTERS_RENDER_PROCESSES", default=2)
 # A run still « running » after this long belongs to a dead worker: it is marked failed.
 LETTERS_RUN_TIMEOUT_SECONDS = env.int("LETTERS_RUN_TIMEOUT_SECONDS", default=30 * 60)
 # The web request only writes the run's row; Celery beat's `letter_runs_start` starts queued

@@ -21,6 +21,7 @@ from activation.flows import ActivationData
 from activation.forms import LINK_YES, CodeForm, PupilsForm
 from activation.selectors import pupil_links_for_records
 from activation.services import PupilField
+from core.code_step import CodeStep, code_step_page, code_step_resend
 from core.flows import (
     flow_bind,
     flow_form,
@@ -170,51 +171,44 @@ def child_flow(request, flow: Flow):
     return render(request, "families/child_ended.html", context, status=status)
 
 
+def _child_code_verify(*, request, flow: Flow, typed_code: str) -> None:
+    services.child_attach_code_verify(flow_id=flow.id, account=request.user,
+                                      typed_code=typed_code, request=request)
+
+
+def _child_code_resend(*, request, flow: Flow) -> None:
+    services.child_attach_code_resend(flow_id=flow.id, account=request.user, request=request)
+
+
+def _child_code_resent(flow: Flow) -> str:
+    return _(
+        "Si ce numéro est celui que l'établissement connaît, un nouveau code de sécurité "
+        "vient de vous être envoyé au %(phone)s. Un code reçu plus tôt reste valable."
+    ) % {"phone": mask_phone(str(flow.phone))}
+
+
+CODE_STEP = CodeStep(
+    kind=CHILD_ATTACH, stage="code", purpose=CHILD_ATTACH_CODE,
+    resend_url_name="families:child_resend", template="families/child_code.html",
+    form_class=CodeForm, verify=_child_code_verify, resend=_child_code_resend,
+    resent_message=_child_code_resent,
+    context=lambda request, flow, form: _child_context(request, "code", form),
+    refused=services.FamiliesRefused,
+)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 @_child_flow_view(step="code")
 def child_code(request, flow: Flow):
-    if request.method == "POST":
-        form = CodeForm(request.POST)
-        if form.is_valid():
-            try:
-                services.child_attach_code_verify(
-                    flow_id=flow.id, account=request.user,
-                    typed_code=form.cleaned_data["code"], request=request,
-                )
-            except services.FlowUnavailable:
-                return flow_home(flow)
-            except services.FamiliesRefused as refusal:
-                form.add_error("code", refusal.message)
-            else:
-                return flow_home(flow)
-        return flow_form_refused(request, flow, form)
-    form = flow_form(request, flow, CodeForm)
-    context = _child_context(
-        request, "code", form, flow=flow,
-        masked_phone=mask_phone(str(flow.phone)).replace(" ", "\u00a0"),
-        code_minutes=CHILD_ATTACH_CODE.ttl_minutes,
-    )
-    return render(request, "families/child_code.html", context)
+    return code_step_page(request, flow, step=CODE_STEP)
 
 
 @never_cache
 @require_POST
 @_child_flow_view()
 def child_resend(request, flow: Flow):
-    try:
-        services.child_attach_code_resend(flow_id=flow.id, account=request.user,
-                                          request=request)
-    except services.FlowUnavailable:
-        return flow_home(flow)
-    except services.FamiliesRefused as refusal:
-        messages.error(request, refusal.message)
-    else:
-        messages.success(request, _(
-            "Si ce numéro est celui que l'établissement connaît, un nouveau code de sécurité "
-            "vient de vous être envoyé au %(phone)s. Un code reçu plus tôt reste valable."
-        ) % {"phone": mask_phone(str(flow.phone))})
-    return redirect("families:child_code", flow_id=flow.id)
+    return code_step_resend(request, flow, step=CODE_STEP)
 
 
 @never_cache

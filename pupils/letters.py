@@ -31,23 +31,29 @@ Public API (the integration's end-to-end test calls it):
 - `letter_run_request(…)`, `letter_run_execute(run_id=…)`, `letter_runs_start()`,
   `letter_run_file_open(…)`, `letter_files_purge()`: the back-office's run and its file.
 
-Cost: a letter is one Argon2id hash (≈ 45 ms of CPU at the OWASP parameters; hashed by
-settings.LETTERS_HASH_THREADS threads, argon2-cffi releases the GIL, the next chunk's while
-this chunk renders: PasswordPool) and ≈ 20 ms of WeasyPrint; see bench/bench_letters.py for a
-whole collège.
+Cost (bench/bench_letters.py, bench/README.md): a letter is one Argon2id hash (≈ 18 ms of CPU
+at m = 19 MiB, t = 2, on settings.LETTERS_HASH_THREADS threads: argon2-cffi releases the GIL,
+the next chunk's hashed while this one is written: PasswordPool), ≈ 16 ms of WeasyPrint (in
+LETTERS_RENDER_PROCESSES renderer processes: PdfPartRenderer), < 1 ms of merge
+(PdfPartsMerge) and its rows (account, history, journal); the run uses both cores.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
+import re
 import secrets
 import shutil
-from collections import defaultdict
+import subprocess
+import sys
+import threading
+from collections import defaultdict, deque
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -66,6 +72,7 @@ from accounts.services import account_create
 from core.journal import EventKind, journal_record
 from notifications.emails import email_send
 
+from . import pdf_render
 from .models import (
     Establishment,
     GuardianRecord,
@@ -76,6 +83,7 @@ from .models import (
     Responsibility,
     ResponsibilityStatus,
 )
+from .signals import provisional_credentials_renewed
 
 logger = logging.getLogger(__name__)
 
@@ -240,8 +248,11 @@ def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = ()
     covers the record (its `account`); a pupil account is the pupil's `account`. With
     `by_email`, a guardian whose record has an e-mail address gets the letter by e-mail
     (outbox, contains_secret) and the returned Letter has `email` set; nothing else is
-    sent. Journals LETTER_ISSUED per account (actor, run, reissued, delivery; never the
-    password). Rows are locked (pupils, then guardian records: the import's order).
+    sent. A reissued account's first sign-in under way starts over (the signal
+    pupils.signals.provisional_credentials_renewed: its validation links die, its chosen
+    password is forgotten). Journals LETTER_ISSUED per account (actor, run, reissued,
+    delivery, first_sign_in_restarted; never the password). Rows are locked (pupils, then
+    guardian records: the import's order).
     `passwords`: a PasswordPool that may have hashed some ahead (a run's); else one of its
     own.
     """
@@ -316,6 +327,14 @@ def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = ()
             counts.created += 1
     Account.objects.bulk_update([account for account, _fields in pending],
                                 ["password", "provisional_expires_at"], batch_size=500)
+    # A reissued letter starts the family's first sign-in over (pupils.signals): its pending
+    # validation link would otherwise activate the account with this new password.
+    restarted: set[int] = set()
+    reissued_ids = [account.pk for account, fields in pending if fields["reissued"]]
+    if reissued_ids:
+        for _receiver, started_over in provisional_credentials_renewed.send(
+                sender=provisional_credentials_renewed, account_ids=reissued_ids):
+            restarted.update(started_over or ())
 
     for (account, fields), letter in zip(pending, letters, strict=True):
         if letter.email:
@@ -326,6 +345,7 @@ def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = ()
         journal_record(EventKind.LETTER_ISSUED, account=account, actor=actor,
                        establishment=establishment.uai, reissued=fields["reissued"],
                        delivery="email" if letter.email else "paper",
+                       first_sign_in_restarted=account.pk in restarted,
                        letter_run=letter_run.pk if letter_run else None, **fields["facts"])
     return letters, counts
 
@@ -343,73 +363,197 @@ def _letter_context(letter: Letter, establishment: Establishment) -> dict:
     }
 
 
-def letters_pdf_render(letters: Sequence[Letter], *, establishment: Establishment,
-                       uncompressed: bool = False) -> bytes:
-    """A tagged PDF (PDF/UA-1: structure tree, MarkInfo, language, title) of `letters`, one
-    A4 page each, from templates/pupils/letters_pdf.html. `uncompressed`: no object streams
-    (a run's parts: pypdf reads them in half the time when merging)."""
-    from weasyprint import HTML
-
+def letters_html(letters: Sequence[Letter], *, establishment: Establishment) -> str:
+    """The HTML of `letters` (templates/pupils/letters_pdf.html, one <section> per letter),
+    in the site's language: what WeasyPrint lays out, in this process or a renderer's."""
     with translation.override(settings.LANGUAGE_CODE):
-        html = render_to_string("pupils/letters_pdf.html", {
+        return render_to_string("pupils/letters_pdf.html", {
             "pages": [_letter_context(letter, establishment) for letter in letters],
             "establishment": establishment,
         })
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(
-        pdf_variant="pdf/ua-1", pdf_tags=True, uncompressed_pdf=uncompressed)
 
 
-def pdf_parts_merge(parts: Sequence[Path], out, *, title: str) -> int:
-    """Concatenate the tagged PDFs `parts` into `out` (a binary file) as one tagged PDF and
-    return its number of pages; memory bounded by one part, whatever the number of parts.
+def letters_pdf_render(letters: Sequence[Letter], *, establishment: Establishment,
+                       uncompressed: bool = False) -> bytes:
+    """A tagged PDF (PDF/UA-1: structure tree, MarkInfo, language, title) of `letters`, one
+    A4 page each, from templates/pupils/letters_pdf.html, rendered in this process.
+    `uncompressed`: no object streams (a run's parts: pypdf reads them in half the time when
+    merging)."""
+    buffer = io.BytesIO()
+    pdf_render.pdf_write(letters_html(letters, establishment=establishment),
+                         base_url=str(settings.BASE_DIR), target=buffer,
+                         uncompressed=uncompressed)
+    return buffer.getvalue()
 
-    A streaming merge: each part's objects are read by pypdf, renumbered and written out at
-    once; only their offsets (the cross-reference table), the pages' and the top structure
-    elements' references and the ParentTree's entries are kept. The structure tree is
-    rebuilt: one /Document element whose kids are each part's, each part's ParentTree keys
-    (pages' /StructParents, links' /StructParent) shifted after the previous part's. The
-    parts must be written without object streams (`letters_pdf_render(uncompressed=True)`).
-    """
-    from pypdf import PdfReader
-    from pypdf.generic import (
-        ArrayObject,
-        BooleanObject,
-        DictionaryObject,
-        IndirectObject,
-        NameObject,
-        NullObject,
-        NumberObject,
-        StreamObject,
-        TextStringObject,
-    )
 
-    catalog_id, pages_id, tree_id, document_id, parent_tree_id = 1, 2, 3, 4, 5
-    offsets: dict[int, int] = {}
-    written = [0]
-    next_id = [6]
+class LetterRenderError(RuntimeError):
+    """A renderer process failed or died (its reason is in its own stderr, never here)."""
 
-    def ref(number: int) -> IndirectObject:
+
+# The renderer's command line (tests replace it by one that dies).
+RENDERER_COMMAND = (sys.executable, "-m", "pupils.pdf_render")
+
+
+class PdfPartRenderer:
+    """Writes a run's PDF parts on LETTERS_RENDER_PROCESSES renderer processes (`python -m
+    pupils.pdf_render`, started once per run, WeasyPrint only), so that rendering uses every
+    core while this process writes the accounts and merges, and Argon2 hashes on its threads.
+
+    `submit(html, path)` returns a Future that is done once the part is written at `path`
+    (its `result()` raises LetterRenderError if the renderer failed or died). One thread per
+    process talks to it over its stdin and stdout (a JSON header line, then the HTML; the
+    reply « ok »). With 0 processes, `submit` renders in this process before returning.
+    The caller bounds the parts in flight (memory: their HTML, ~5 KB a letter). `close()`
+    lets the processes finish and exit (end of their stdin); `close(kill=True)` kills them
+    (a failed run). The processes also exit when this one dies (end of their stdin)."""
+
+    def __init__(self, processes: int | None = None):
+        self.processes = max(0, settings.LETTERS_RENDER_PROCESSES
+                             if processes is None else processes)
+        self._executor = ThreadPoolExecutor(max_workers=max(1, self.processes),
+                                            thread_name_prefix="letters-render")
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._started: list[subprocess.Popen] = []
+
+    def submit(self, html: str, path: Path) -> Future:
+        if self.processes == 0:
+            future: Future = Future()
+            pdf_render.pdf_write(html, base_url=str(settings.BASE_DIR), target=str(path),
+                                 uncompressed=True)
+            future.set_result(path)
+            return future
+        return self._executor.submit(self._render, html, path)
+
+    def _process(self) -> subprocess.Popen:
+        process = getattr(self._local, "process", None)
+        if process is None:
+            process = subprocess.Popen(  # noqa: S603 (our own module, no shell, no input)
+                RENDERER_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                cwd=settings.BASE_DIR)
+            self._local.process = process
+            with self._lock:
+                self._started.append(process)
+        return process
+
+    def _render(self, html: str, path: Path) -> Path:
+        process = self._process()
+        data = html.encode()
+        header = {"length": len(data), "path": str(path), "base_url": str(settings.BASE_DIR)}
+        try:
+            process.stdin.write(json.dumps(header).encode() + b"\n" + data)
+            process.stdin.flush()
+            reply = process.stdout.readline()
+        except OSError as exc:  # a dead renderer: broken pipe
+            raise LetterRenderError("renderer gone") from exc
+        if reply != b"ok\n":
+            raise LetterRenderError("renderer failed")
+        return path
+
+    def close(self, *, kill: bool = False) -> None:
+        with self._lock:
+            started = list(self._started)
+        for process in started:
+            if kill:
+                process.kill()
+            else:
+                with suppress(OSError):
+                    process.stdin.close()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        for process in started:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            for stream in (process.stdin, process.stdout):
+                with suppress(OSError):
+                    stream.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        self.close(kill=exc_type is not None)
+
+
+class PdfPartsMerge:
+    """Concatenates tagged PDF parts, added in order, into `out` (a binary file) as one
+    tagged PDF; memory bounded by one part, whatever the number of parts.
+
+    A streaming merge: `add(part)` reads a part with pypdf, renumbers its objects and writes
+    them out at once; only their offsets (the cross-reference table), the pages' and the top
+    structure elements' references and the ParentTree's entries are kept. `finish()` writes
+    the rebuilt structure tree (one /Document element whose kids are each part's, each
+    part's ParentTree keys — pages' /StructParents, links' /StructParent — shifted after the
+    previous part's), the catalog, the cross-reference table and the trailer, and returns the
+    number of pages. The parts must be written without object streams
+    (`uncompressed_pdf`)."""
+
+    CATALOG, PAGES, TREE, DOCUMENT, PARENT_TREE = 1, 2, 3, 4, 5
+
+    def __init__(self, out, *, title: str):
+        from pypdf.generic import ArrayObject
+
+        self._out = out
+        self._title = title
+        self._offsets: dict[int, int] = {}
+        self._written = 0
+        self._next_id = 6
+        self._parts = 0
+        self._page_refs, self._document_kids, self._nums = (ArrayObject(), ArrayObject(),
+                                                            ArrayObject())
+        self._key_offset, self._metadata_id = 0, None
+        self._emit(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+
+    @staticmethod
+    def _ref(number: int):
+        from pypdf.generic import IndirectObject
+
         return IndirectObject(number, 0, None)
 
-    def emit(data: bytes) -> None:
-        out.write(data)
-        written[0] += len(data)
+    def _emit(self, data: bytes) -> None:
+        self._out.write(data)
+        self._written += len(data)
 
-    def emit_object(number: int, obj) -> None:
-        offsets[number] = written[0]
+    def _emit_object(self, number: int, obj) -> None:
+        self._offsets[number] = self._written
         buffer = io.BytesIO()
         obj.write_to_stream(buffer)
-        emit(b"%d 0 obj\n" % number + buffer.getvalue() + b"\nendobj\n")
+        self._emit(b"%d 0 obj\n" % number + buffer.getvalue() + b"\nendobj\n")
 
-    emit(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    page_refs, document_kids, nums = ArrayObject(), ArrayObject(), ArrayObject()
-    key_offset, metadata_id = 0, None
-    for index, part in enumerate(parts):
-        reader = PdfReader(part)
+    # Outside a stream, in a part's object: a literal string (kept as it is: pydyf escapes
+    # parentheses in strings) or an indirect reference « N 0 R » (renumbered).
+    _STRING_OR_REFERENCE = re.compile(rb"\((?:\\.|[^\\()])*\)|(?<![\d.])(\d+) 0 R\b")
+    _STRUCT_PARENT = re.compile(rb"(/StructParents? )(\d+)")
+
+    def add(self, part: Path) -> None:
+        """Append the pages (and structure) of the tagged PDF `part`.
+
+        pypdf reads only the part's top objects (catalog, structure tree root, its
+        ParentTree, the pages); every other object is copied as bytes, its references
+        renumbered by a regular expression outside its stream (WeasyPrint's writer, pydyf,
+        writes « N 0 obj », the dictionary, « stream » and the data, « endobj »): a tenth of
+        the time of parsing each of a part's ~60 objects per page with pypdf."""
+        from pypdf import PdfReader
+        from pypdf.generic import (
+            ArrayObject,
+            DictionaryObject,
+            IndirectObject,
+            NullObject,
+            NumberObject,
+        )
+
+        ref = self._ref
+        data = part.read_bytes()
+        reader = PdfReader(io.BytesIO(data))
+        if reader.xref_objStm:
+            raise ValueError("PDF part with object streams: render it uncompressed")
         root = reader.trailer["/Root"]
         tree = root["/StructTreeRoot"]
-        skipped = {root.indirect_reference.idnum, root.raw_get("/Pages").idnum,
-                   root.raw_get("/StructTreeRoot").idnum}
+        pages_number = root.raw_get("/Pages").idnum
+        tree_number = root.raw_get("/StructTreeRoot").idnum
+        skipped = {root.indirect_reference.idnum, pages_number, tree_number}
         if isinstance(tree.raw_get("/ParentTree"), IndirectObject):
             skipped.add(tree.raw_get("/ParentTree").idnum)
         tops = {top.idnum for top in tree.raw_get("/K") if isinstance(top, IndirectObject)} \
@@ -418,96 +562,130 @@ def pdf_parts_merge(parts: Sequence[Path], out, *, title: str) -> int:
         if isinstance(info, IndirectObject):
             skipped.add(info.idnum)
         metadata = root.raw_get("/Metadata") if "/Metadata" in root else None
-        if isinstance(metadata, IndirectObject) and index > 0:
+        if isinstance(metadata, IndirectObject) and self._parts > 0:
             skipped.add(metadata.idnum)
-        numbers = sorted({n for generation in reader.xref.values() for n in generation}
-                         | set(reader.xref_objStm))
-        renumbered = {document: document_id for document in tops}
+        offsets = {number: offset for generation in reader.xref.values()
+                   for number, offset in generation.items()}
+        numbers = sorted(offsets)
+        renumbered = {document: self.DOCUMENT for document in tops}
+        renumbered[pages_number] = self.PAGES  # the pages' /Parent
+        renumbered[tree_number] = self.TREE
         for number in numbers:
             if number not in skipped and number not in tops:
-                renumbered[number] = next_id[0]
-                next_id[0] += 1
+                renumbered[number] = self._next_id
+                self._next_id += 1
 
-        def copy(obj, renumbered=renumbered):
+        def copy(obj, renumbered=renumbered):  # the few objects pypdf has read
             if isinstance(obj, IndirectObject):
                 return ref(renumbered[obj.idnum]) if obj.idnum in renumbered else NullObject()
-            if isinstance(obj, StreamObject):
-                stream = StreamObject()
-                stream._data = obj._data
-                for key, value in obj.items():
-                    stream[NameObject(key)] = copy(value)
-                return stream
             if isinstance(obj, DictionaryObject):
-                return DictionaryObject({NameObject(k): copy(v) for k, v in obj.items()})
+                return DictionaryObject({k: copy(v) for k, v in obj.items()})
             if isinstance(obj, ArrayObject):
                 return ArrayObject(copy(v) for v in obj)
             return obj
 
-        page_numbers = [page.indirect_reference.idnum for page in reader.pages]
-        page_set = set(page_numbers)
+        def reference(match, renumbered=renumbered) -> bytes:
+            if match.group(1) is None:
+                return match.group(0)  # a string
+            number = renumbered.get(int(match.group(1)))
+            return b"null" if number is None else b"%d 0 R" % number
+
+        key_offset = self._key_offset
+
+        def struct_parent(match) -> bytes:
+            return match.group(1) + b"%d" % (int(match.group(2)) + key_offset)
+
+        starts = sorted(offsets.values())  # each object ends where the next (or the xref) starts
+        xref_at = int(data[data.rindex(b"startxref") + len(b"startxref"):].split()[0])
+        end_of = dict(zip(starts, [*starts[1:], xref_at], strict=True))
         for number in numbers:
             if number in skipped or number in tops:
                 continue
-            obj = reader.get_object(number)
-            if obj is None:
-                continue
-            copied = copy(obj)
-            if number in page_set:
-                copied[NameObject("/Parent")] = ref(pages_id)
-                if "/StructParents" in obj:
-                    copied[NameObject("/StructParents")] = NumberObject(
-                        obj["/StructParents"] + key_offset)
-            elif isinstance(obj, DictionaryObject) and "/StructParent" in obj:
-                copied[NameObject("/StructParent")] = NumberObject(
-                    obj["/StructParent"] + key_offset)
-            emit_object(renumbered[number], copied)
+            start = offsets[number]
+            header = b"%d 0 obj\n" % number
+            body = data[start:end_of[start]]
+            if not body.startswith(header):
+                raise ValueError(f"PDF part: object {number} not where its xref says")
+            body = body[len(header):body.rindex(b"endobj")].rstrip(b"\n")
+            split = body.find(b"\nstream\n")
+            head, tail = (body, b"") if split < 0 else (body[:split], body[split:])
+            head = self._STRING_OR_REFERENCE.sub(reference, head)
+            if key_offset:
+                head = self._STRUCT_PARENT.sub(struct_parent, head)
+            self._offsets[renumbered[number]] = self._written
+            self._emit(b"%d 0 obj\n%s%s\nendobj\n" % (renumbered[number], head, tail))
             if isinstance(metadata, IndirectObject) and number == metadata.idnum:
-                metadata_id = renumbered[number]
-        page_refs.extend(ref(renumbered[number]) for number in page_numbers)
+                self._metadata_id = renumbered[number]
+        self._page_refs.extend(ref(renumbered[page.indirect_reference.idnum])
+                               for page in reader.pages)
         for top in tree["/K"]:
-            document_kids.extend(copy(kid) for kid in top.get_object()["/K"])
+            self._document_kids.extend(copy(kid) for kid in top.get_object()["/K"])
         part_nums = tree["/ParentTree"]["/Nums"]
         next_key = 0
         for i in range(0, len(part_nums), 2):
-            nums.append(NumberObject(part_nums[i] + key_offset))
-            nums.append(copy(list.__getitem__(part_nums, i + 1)))  # the reference, as is
+            self._nums.append(NumberObject(part_nums[i] + key_offset))
+            self._nums.append(copy(list.__getitem__(part_nums, i + 1)))  # the reference, as is
             next_key = max(next_key, part_nums[i] + 1)
-        key_offset += next_key
-        del reader
+        self._key_offset += next_key
+        self._parts += 1
 
-    emit_object(pages_id, DictionaryObject({
-        NameObject("/Type"): NameObject("/Pages"), NameObject("/Kids"): page_refs,
-        NameObject("/Count"): NumberObject(len(page_refs))}))
-    emit_object(document_id, DictionaryObject({
-        NameObject("/Type"): NameObject("/StructElem"), NameObject("/S"): NameObject("/Document"),
-        NameObject("/P"): ref(tree_id), NameObject("/K"): document_kids}))
-    emit_object(parent_tree_id, DictionaryObject({NameObject("/Nums"): nums}))
-    emit_object(tree_id, DictionaryObject({
-        NameObject("/Type"): NameObject("/StructTreeRoot"),
-        NameObject("/K"): ArrayObject([ref(document_id)]),
-        NameObject("/ParentTree"): ref(parent_tree_id),
-        NameObject("/ParentTreeNextKey"): NumberObject(key_offset)}))
-    catalog = DictionaryObject({
-        NameObject("/Type"): NameObject("/Catalog"), NameObject("/Pages"): ref(pages_id),
-        NameObject("/StructTreeRoot"): ref(tree_id),
-        NameObject("/MarkInfo"): DictionaryObject({NameObject("/Marked"): BooleanObject(True)}),
-        NameObject("/Lang"): TextStringObject("fr"),
-        NameObject("/ViewerPreferences"): DictionaryObject(
-            {NameObject("/DisplayDocTitle"): BooleanObject(True)})})
-    if metadata_id is not None:
-        catalog[NameObject("/Metadata")] = ref(metadata_id)
-    emit_object(catalog_id, catalog)
-    info_id = next_id[0]
-    emit_object(info_id, DictionaryObject({NameObject("/Title"): TextStringObject(title)}))
-    size = info_id + 1
-    xref_at = written[0]
-    emit(b"xref\n0 %d\n0000000000 65535 f \n" % size)
-    for number in range(1, size):
-        emit(b"%010d 00000 n \n" % offsets[number] if number in offsets
-             else b"0000000000 65535 f \n")
-    emit(b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-         % (size, catalog_id, info_id, xref_at))
-    return len(page_refs)
+    def finish(self) -> int:
+        """Write the document's top objects and cross-reference table; the page count."""
+        from pypdf.generic import (
+            ArrayObject,
+            BooleanObject,
+            DictionaryObject,
+            NameObject,
+            NumberObject,
+            TextStringObject,
+        )
+
+        ref, emit_object = self._ref, self._emit_object
+        emit_object(self.PAGES, DictionaryObject({
+            NameObject("/Type"): NameObject("/Pages"), NameObject("/Kids"): self._page_refs,
+            NameObject("/Count"): NumberObject(len(self._page_refs))}))
+        emit_object(self.DOCUMENT, DictionaryObject({
+            NameObject("/Type"): NameObject("/StructElem"),
+            NameObject("/S"): NameObject("/Document"), NameObject("/P"): ref(self.TREE),
+            NameObject("/K"): self._document_kids}))
+        emit_object(self.PARENT_TREE, DictionaryObject({NameObject("/Nums"): self._nums}))
+        emit_object(self.TREE, DictionaryObject({
+            NameObject("/Type"): NameObject("/StructTreeRoot"),
+            NameObject("/K"): ArrayObject([ref(self.DOCUMENT)]),
+            NameObject("/ParentTree"): ref(self.PARENT_TREE),
+            NameObject("/ParentTreeNextKey"): NumberObject(self._key_offset)}))
+        catalog = DictionaryObject({
+            NameObject("/Type"): NameObject("/Catalog"), NameObject("/Pages"): ref(self.PAGES),
+            NameObject("/StructTreeRoot"): ref(self.TREE),
+            NameObject("/MarkInfo"): DictionaryObject(
+                {NameObject("/Marked"): BooleanObject(True)}),
+            NameObject("/Lang"): TextStringObject("fr"),
+            NameObject("/ViewerPreferences"): DictionaryObject(
+                {NameObject("/DisplayDocTitle"): BooleanObject(True)})})
+        if self._metadata_id is not None:
+            catalog[NameObject("/Metadata")] = ref(self._metadata_id)
+        emit_object(self.CATALOG, catalog)
+        info_id = self._next_id
+        emit_object(info_id, DictionaryObject(
+            {NameObject("/Title"): TextStringObject(self._title)}))
+        size = info_id + 1
+        xref_at = self._written
+        self._emit(b"xref\n0 %d\n0000000000 65535 f \n" % size)
+        self._emit(b"".join(b"%010d 00000 n \n" % self._offsets[number]
+                            if number in self._offsets else b"0000000000 65535 f \n"
+                            for number in range(1, size)))
+        self._emit(b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+                   % (size, self.CATALOG, info_id, xref_at))
+        return len(self._page_refs)
+
+
+def pdf_parts_merge(parts: Sequence[Path], out, *, title: str) -> int:
+    """Concatenate the tagged PDFs `parts` into `out` (a binary file) as one tagged PDF and
+    return its number of pages (PdfPartsMerge, one part after the other)."""
+    merge = PdfPartsMerge(out, title=title)
+    for part in parts:
+        merge.add(part)
+    return merge.finish()
 
 
 # --- The back-office's runs -----------------------------------------------------------------
@@ -567,8 +745,10 @@ def _claim(run_id: int) -> LetterRun | None:
 
 def letter_run_execute(*, run_id: int) -> LetterRun | None:
     """Make the letters of a queued run, LETTERS_CHUNK_SIZE accounts at a time (each chunk:
-    one `letters_issue` transaction, then its PDF part on disk), then merge the parts into
-    the run's file. Updates `done` after each chunk (the progress bar). Returns the run, or
+    one `letters_issue` transaction, then its PDF part, written on disk by a renderer process
+    while the next chunk is issued), merging the parts into the run's file as they come
+    (in order; at most LETTERS_RENDER_PROCESSES parts in flight, so memory does not grow with
+    the school). Updates `done` after each chunk (the progress bar). Returns the run, or
     None when it was not queued (another worker has it). On any error the run is FAILED,
     its partial files deleted, and its accounts already made keep working letters only if
     the secretary asks again (a reissue)."""
@@ -580,6 +760,7 @@ def letter_run_execute(*, run_id: int) -> LetterRun | None:
     work.mkdir(mode=0o700)
     final_name = ""
     stack = ExitStack()
+    renderer = None
     try:
         addressees = letter_addressees(establishment=establishment, pupil_ids=run.pupil_ids)
         run.total = addressees.total
@@ -588,9 +769,27 @@ def letter_run_execute(*, run_id: int) -> LetterRun | None:
         todo = [("pupil", pk) for pk in addressees.pupil_ids] + \
                [("guardian", pk) for pk in addressees.guardian_record_ids]
         size = max(1, settings.LETTERS_CHUNK_SIZE)
-        parts: list[Path] = []
         counts = LetterCounts(skipped=addressees.skipped)
         pool = stack.enter_context(PasswordPool())
+        renderer = stack.enter_context(PdfPartRenderer())
+        rendering: deque[tuple[Future, Path]] = deque()  # parts in flight, in print order
+        merge = None
+        parts = 0
+
+        def merge_next() -> None:
+            nonlocal merge, final_name
+            future, part = rendering.popleft()
+            future.result()
+            if merge is None:
+                final_name = f"lettres-{secrets.token_urlsafe(24)}.pdf"
+                descriptor = os.open(_letters_dir() / final_name,
+                                     os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                out = stack.enter_context(os.fdopen(descriptor, "wb"))
+                merge = PdfPartsMerge(out, title=_(
+                    "Lettres ÉduConnect — %(school)s") % {"school": establishment.name})
+            merge.add(part)
+            part.unlink()
+
         pool.prefetch(min(size, len(todo)))
         for start in range(0, len(todo), size):
             chunk = todo[start:start + size]
@@ -603,23 +802,24 @@ def letter_run_execute(*, run_id: int) -> LetterRun | None:
             pool.prefetch(len(todo[start + size:start + 2 * size]))  # while this one renders
             paper = [letter for letter in letters if not letter.email]
             if paper:
-                part = work / f"{len(parts):05d}.pdf"
-                part.write_bytes(letters_pdf_render(paper, establishment=establishment,
-                                                    uncompressed=True))
-                parts.append(part)
+                part = work / f"{parts:05d}.pdf"
+                parts += 1
+                rendering.append((renderer.submit(
+                    letters_html(paper, establishment=establishment), part), part))
             del letters, paper
+            # Merge the parts already written; never more parts in flight than renderers
+            # (memory: their HTML and pages, whatever the school's size).
+            while rendering and (rendering[0][0].done()
+                                 or len(rendering) > max(1, renderer.processes)):
+                merge_next()
             LetterRun.objects.filter(pk=run.pk).update(
                 done=min(run.total, start + len(chunk)), accounts_created=counts.created,
                 accounts_reissued=counts.reissued, records_skipped=counts.skipped,
                 emails_queued=counts.emailed)
-        pages = 0
-        if parts:
-            final_name = f"lettres-{secrets.token_urlsafe(24)}.pdf"
-            descriptor = os.open(_letters_dir() / final_name,
-                                 os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as out:
-                pages = pdf_parts_merge(parts, out, title=_(
-                    "Lettres ÉduConnect — %(school)s") % {"school": establishment.name})
+        while rendering:
+            merge_next()
+        pages = merge.finish() if merge is not None else 0
+        stack.close()  # the file written, the renderers gone
         with transaction.atomic():
             LetterRun.objects.filter(pk=run.pk).update(
                 status=LetterRunStatus.DONE, finished_at=timezone.now(), done=run.total,
@@ -634,6 +834,8 @@ def letter_run_execute(*, run_id: int) -> LetterRun | None:
     except Exception:
         # Never the exception's text in the row or the journal: it may quote a template.
         logger.exception("Letter run %s failed", run.pk)
+        if renderer is not None:
+            renderer.close(kill=True)  # the parts still rendering are of no use
         if final_name:
             (_letters_dir() / final_name).unlink(missing_ok=True)
         LetterRun.objects.filter(pk=run.pk).update(

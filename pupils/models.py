@@ -149,6 +149,15 @@ class GuardianRecord(models.Model):
         Establishment, on_delete=models.PROTECT, related_name="guardian_records",
         verbose_name=_("établissement"),
     )
+    # The establishment's academy, copied here so that the helpdesk's name search starts
+    # from the agent's academy (index guardian_academy_name_trgm, issue 14). Set by save()
+    # and by the roster import; on PostgreSQL a trigger (pupils 0012) sets it on every
+    # INSERT and on every UPDATE of establishment_id or academy_id, whatever the writer,
+    # and another follows an establishment moved to another academy, in one statement.
+    academy = models.ForeignKey(
+        Academy, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False,
+        verbose_name=_("académie"),
+    )
     civility = models.CharField(_("civilité"), max_length=3, choices=Civility.choices, blank=True)
     last_name = models.CharField(_("nom"), max_length=100)
     first_name = models.CharField(_("prénom"), max_length=100)
@@ -170,7 +179,7 @@ class GuardianRecord(models.Model):
         _("rattachement automatique à annoncer"), default=False, db_default=False
     )
     history = HistoricalRecords(excluded_fields=["last_name_key", "first_name_key",
-                                                 "attached_notice_pending"])
+                                                 "attached_notice_pending", "academy"])
 
     class Meta:
         verbose_name = _("fiche responsable")
@@ -190,6 +199,9 @@ class GuardianRecord(models.Model):
                 fields=["establishment", "last_name_key", "first_name_key"],
                 name="guardian_school_namekey_idx",
             ),
+            # Helpdesk search of a short name (« Ly »: matched whole) in the agent's academy;
+            # a longer one is served by guardian_academy_name_trgm (GIN, pupils 0012).
+            models.Index(fields=["academy", "last_name_key"], name="guardian_academy_key_idx"),
             # Helpdesk scope: « does this account cover a record of my academy? », answered
             # from the index alone for each candidate account.
             models.Index(fields=["account", "establishment"], condition=Q(account__isnull=False),
@@ -198,6 +210,17 @@ class GuardianRecord(models.Model):
 
     def __str__(self):
         return f"{self.first_name} {self.last_name.upper()}"
+
+    def save(self, *args, **kwargs):
+        # The academy follows the establishment (the database's trigger does the same on
+        # PostgreSQL; this keeps the object in memory right, and SQLite too).
+        update_fields = kwargs.get("update_fields")
+        if self.establishment_id is not None and (update_fields is None or "establishment" in {
+                name.removesuffix("_id") for name in update_fields}):
+            self.academy_id = self.establishment.academy_id
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "academy"}
+        super().save(*args, **kwargs)
 
     def clean(self):
         if not self.last_name.strip() or not self.first_name.strip():

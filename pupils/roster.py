@@ -13,6 +13,7 @@ import csv
 import datetime
 import functools
 import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,7 +72,8 @@ HEADER = ";".join(COLUMNS)
 # Optional columns, in any position after or among the others: what services (ENTs) need to
 # recognise a child in the SAML attributes (saml_idp, docs/saml.md). Absent or empty, the
 # stored values are kept.
-OPTIONAL_COLUMNS = ("eleve_identifiant_national", "code_academie")
+# « classe »: the pupil's class (SIECLE's « division »: 6A, 2NDE3), what letters are chosen by.
+OPTIONAL_COLUMNS = ("eleve_identifiant_national", "code_academie", "classe")
 _NATIONAL_ID_PATTERN = re.compile(r"^[0-9A-Za-z]{1,40}$")
 _ACADEMY_CODE_PATTERN = re.compile(r"^[0-9]{2}$")
 
@@ -79,7 +81,7 @@ _ACADEMY_CODE_PATTERN = re.compile(r"^[0-9]{2}$")
 ESTABLISHMENT_COLUMNS = frozenset({"uai", "etablissement", "type_etablissement", "academie"})
 PUPIL_COLUMNS = frozenset(
     {"ine", "eleve_nom", "eleve_prenoms", "eleve_date_naissance", "niveau",
-     "eleve_identifiant_national", "code_academie"}
+     "eleve_identifiant_national", "code_academie", "classe"}
 )
 GUARDIAN_COLUMNS = frozenset(
     {"responsable_civilite", "responsable_nom", "responsable_prenom",
@@ -99,6 +101,7 @@ MAX_LENGTHS = {
     "eleve_nom": _max_length(Pupil, "last_name"),
     "eleve_prenoms": _max_length(Pupil, "first_names"),
     "niveau": _max_length(Pupil, "level"),
+    "classe": _max_length(Pupil, "division"),
     "responsable_nom": _max_length(GuardianRecord, "last_name"),
     "responsable_prenom": _max_length(GuardianRecord, "first_name"),
     "responsable_email": _max_length(GuardianRecord, "email"),
@@ -115,7 +118,7 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Columns of free text, where a double-encoded value (« HÃ©lÃ¨ne ») is looked for and where
 # invisible characters are stripped with a warning.
 TEXT_COLUMNS = ("etablissement", "academie", "eleve_nom", "eleve_prenoms", "niveau",
-                "responsable_nom", "responsable_prenom")
+                "classe", "responsable_nom", "responsable_prenom")
 _validate_email = EmailValidator()
 _READ_BLOCK = 1 << 20
 # What a required column holds, as its error message names it.
@@ -176,6 +179,7 @@ class RosterRow:
     # Optional columns (OPTIONAL_COLUMNS): "" when absent or empty.
     national_id: str = ""
     academy_code: str = ""
+    division: str = ""  # the class (« classe »), spaces collapsed
     # True when the file's number could not be used (a landline, a typo): the row is
     # imported without it, and the number already stored for the guardian is kept.
     mobile_phone_unusable: bool = False
@@ -331,9 +335,11 @@ class RosterFile:
                 _("Le fichier est vide. Sa première ligne doit être l'en-tête : %(header)s")
                 % {"header": HEADER}
             )
-        # First valid row of each establishment and pupil: line and comparable values.
+        # First valid row of each establishment (a few hundred at most) and of each pupil (one
+        # per row or two: kept on disk while iterating, see _FirstPupilRows): line and
+        # comparable values.
         self._establishments: dict[str, tuple[int, tuple]] = {}
-        self._pupils: dict[str, tuple[int, tuple]] = {}
+        self._pupils: _FirstPupilRows | None = None
         self._today = timezone.localdate()  # the bounds of pupils.validators
 
     @property
@@ -356,26 +362,35 @@ class RosterFile:
                 header.pop()  # trailing separators
             positions = self._check_header(header)
             previous_end = reader.line_num
-            while True:
-                line = previous_end + 1
-                try:
-                    record = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error:
-                    # The reader skips the line and goes on: only this row is lost.
-                    previous_end = reader.line_num
-                    yield RejectedRow(line, [RowError(
-                        line, None,
-                        _("ligne illisible : une valeur dépasse %(limit)s caractères (un "
-                          "guillemet non refermé ?).")
-                        % {"limit": f"{csv.field_size_limit():,}".replace(",", " ")},
-                    )])
-                    continue
+            self._pupils = _FirstPupilRows()
+            try:
+                yield from self._records(reader, previous_end, len(header), positions)
+            finally:
+                self._pupils.close()
+                self._pupils = None
+
+    def _records(self, reader, previous_end: int, width: int,
+                 positions: dict[str, int]) -> Iterator[RosterRow | RejectedRow]:
+        while True:
+            line = previous_end + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                # The reader skips the line and goes on: only this row is lost.
                 previous_end = reader.line_num
-                if not any(value.strip() for value in record):
-                    continue  # blank line, or a line of separators only
-                yield self._row(line, previous_end, record, len(header), positions)
+                yield RejectedRow(line, [RowError(
+                    line, None,
+                    _("ligne illisible : une valeur dépasse %(limit)s caractères (un "
+                      "guillemet non refermé ?).")
+                    % {"limit": f"{csv.field_size_limit():,}".replace(",", " ")},
+                )])
+                continue
+            previous_end = reader.line_num
+            if not any(value.strip() for value in record):
+                continue  # blank line, or a line of separators only
+            yield self._row(line, previous_end, record, width, positions)
 
     @staticmethod
     def _check_header(header: list[str]) -> dict[str, int]:
@@ -509,6 +524,7 @@ class RosterFile:
         pupil_first_names = _required_name(raw, "eleve_prenoms", error)
         birth_date = _birth_date(raw["eleve_date_naissance"], self._today, error)
         level = clean_name(raw["niveau"])
+        division = clean_name(raw["classe"])
         national_id = raw["eleve_identifiant_national"]
         if national_id and not _NATIONAL_ID_PATTERN.match(national_id):
             error("eleve_identifiant_national",
@@ -562,7 +578,7 @@ class RosterFile:
         if not errors:
             establishment_values = (_key(establishment_name), kind, _key(academy_name))
             pupil_values = (uai, _key(pupil_last_name), _key(pupil_first_names),
-                            birth_date, level.upper())
+                            birth_date, level.upper(), division.upper())
             errors += _contradictions(
                 self._establishments.get(uai), line, establishment_values,
                 ("etablissement", "type_etablissement", "academie"),
@@ -570,13 +586,14 @@ class RosterFile:
             )
             errors += _contradictions(
                 self._pupils.get(ine), line, pupil_values,
-                ("uai", "eleve_nom", "eleve_prenoms", "eleve_date_naissance", "niveau"),
+                ("uai", "eleve_nom", "eleve_prenoms", "eleve_date_naissance", "niveau",
+                 "classe"),
                 _("le même élève (INE %(ine)s)") % {"ine": ine},
             )
             if not errors:
                 # Only a fully valid row sets the reference values of its establishment/pupil.
                 self._establishments.setdefault(uai, (line, establishment_values))
-                self._pupils.setdefault(ine, (line, pupil_values))
+                self._pupils.setdefault(ine, line, pupil_values)
         if errors:
             return RejectedRow(line, errors, uai=uai, ine=ine, guardian_key=guardian_key,
                                columns={e.column for e in errors if e.column})
@@ -601,9 +618,50 @@ class RosterFile:
             is_legal_representative=legal,
             national_id=national_id,
             academy_code=academy_code,
+            division=division,
             mobile_phone_unusable=mobile_phone_unusable,
             warnings=tuple(warnings),
         )
+
+
+class _FirstPupilRows:
+    """The first valid row of each pupil of a file, by INE: `get` and `setdefault` of a dict
+    of `ine -> (line, (uai, last name key, first names key, birth date, level, class))`.
+
+    Kept in a private temporary SQLite file rather than in memory, so that reading a roster
+    of a million rows holds no structure that grows with its rows: SQLite keeps a page cache
+    of 2 MiB and the rest on disk (the file is deleted when closed). About 3 µs a row.
+    """
+
+    def __init__(self):
+        # "" is SQLite's private temporary database: a file of its own, deleted on close.
+        self._db = sqlite3.connect("", isolation_level=None)
+        self._db.executescript(
+            "PRAGMA cache_size = -2048; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+            "CREATE TABLE first_row (ine TEXT PRIMARY KEY, line INTEGER, uai TEXT, "
+            "last_key TEXT, first_key TEXT, birth_date INTEGER, level TEXT, division TEXT) "
+            "WITHOUT ROWID;"
+            "BEGIN;"
+        )
+
+    def get(self, ine: str) -> tuple[int, tuple] | None:
+        found = self._db.execute(
+            "SELECT line, uai, last_key, first_key, birth_date, level, division FROM first_row "
+            "WHERE ine = ?", (ine,)).fetchone()
+        if found is None:
+            return None
+        line, uai, last_key, first_key, birth_date, level, division = found
+        return line, (uai, last_key, first_key, datetime.date.fromordinal(birth_date), level,
+                      division)
+
+    def setdefault(self, ine: str, line: int, values: tuple) -> None:
+        uai, last_key, first_key, birth_date, level, division = values
+        self._db.execute("INSERT OR IGNORE INTO first_row VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (ine, line, uai, last_key, first_key, birth_date.toordinal(), level,
+                          division))
+
+    def close(self) -> None:
+        self._db.close()
 
 
 def _contradictions(

@@ -61,7 +61,7 @@ _NAME_KEYS_PER_SQLITE_QUERY = 333
 PUPIL_FIELDS = ("last_name", "first_names", "birth_date", "level", "establishment_id")
 # Written only when the file gives a value (optional columns): a file without them, or with an
 # empty cell, keeps what is stored.
-PUPIL_OPTIONAL_FIELDS = ("national_id", "academy_code")
+PUPIL_OPTIONAL_FIELDS = ("national_id", "academy_code", "division")
 RECORD_FIELDS = ("civility", "last_name", "first_name", "last_name_key", "first_name_key",
                  "mobile_phone", "email")
 # `account` is never among the written fields: an import never changes who a record
@@ -79,14 +79,65 @@ class RosterImportInterrupted(Exception):
 
 # --- Report ---------------------------------------------------------------------------------
 
+class IdSet:
+    """A set of database ids (positive integers) as a bitmap: one bit per id up to the
+    largest one added, however many ids are added (1.25 MB for ids up to 10 million).
+
+    What an import remembers across its chunks (the pupils, records and links it created,
+    updated, saw) is kept this way, so that its memory does not grow with the file's rows.
+    Supports `add`, `update`, `in`, `len` and `-` (the ids of the left set not in the right).
+    """
+
+    __slots__ = ("_bits", "_count")
+
+    def __init__(self):
+        self._bits = bytearray()
+        self._count = 0
+
+    def add(self, item: int) -> None:
+        byte = item >> 3
+        if byte >= len(self._bits):
+            # Doubling: amortised appends, and at most twice the largest id's size.
+            self._bits.extend(bytes(max(byte + 1 - len(self._bits), len(self._bits))))
+        mask = 1 << (item & 7)
+        if not self._bits[byte] & mask:
+            self._bits[byte] |= mask
+            self._count += 1
+
+    def update(self, items: Iterable[int]) -> None:
+        for item in items:
+            self.add(item)
+
+    def __contains__(self, item: int) -> bool:
+        byte = item >> 3
+        return byte < len(self._bits) and bool(self._bits[byte] & (1 << (item & 7)))
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __sub__(self, other: IdSet) -> IdSet:
+        difference = (int.from_bytes(self._bits, "little")
+                      & ~int.from_bytes(other._bits, "little"))
+        result = IdSet()
+        result._bits = bytearray(difference.to_bytes(len(self._bits), "little"))
+        result._count = difference.bit_count()
+        return result
+
+
 @dataclass
 class KindTally:
-    """Distinct objects of one kind met by an import, by outcome."""
+    """Distinct objects of one kind met by an import, by outcome: sets of keys (UAIs for
+    establishments), or IdSets of database ids (pupils, records, links; `ids()`). `rejected`
+    holds the keys of rejected rows (INEs, names, lines): it grows only with those."""
 
-    created: set = field(default_factory=set)
-    updated: set = field(default_factory=set)
-    seen: set = field(default_factory=set)
+    created: set | IdSet = field(default_factory=set)
+    updated: set | IdSet = field(default_factory=set)
+    seen: set | IdSet = field(default_factory=set)
     rejected: set = field(default_factory=set)
+
+    @classmethod
+    def ids(cls) -> KindTally:
+        return cls(created=IdSet(), updated=IdSet(), seen=IdSet())
 
     def counts(self) -> dict[str, int]:
         updated = self.updated - self.created
@@ -109,9 +160,9 @@ class RosterImportReport:
     warnings: list[RowError] = field(default_factory=list)
     rejected_lines: set[int] = field(default_factory=set)
     establishments: KindTally = field(default_factory=KindTally)
-    pupils: KindTally = field(default_factory=KindTally)
-    guardians: KindTally = field(default_factory=KindTally)
-    links: KindTally = field(default_factory=KindTally)
+    pupils: KindTally = field(default_factory=KindTally.ids)
+    guardians: KindTally = field(default_factory=KindTally.ids)
+    links: KindTally = field(default_factory=KindTally.ids)
     seconds: float = 0.0
     completed: bool = False
 
@@ -267,12 +318,12 @@ class _RosterImporter:
         self.report = report
         self.academies: dict[str, Academy] = {}
         self.establishments: dict[str, Establishment] = {}
-        # (record id, pupil id) pairs a row of this file matched: a record taken by one row of
-        # a pupil is not offered to another row of that pupil by phone (see linked_by_phone).
-        self.claimed: set[tuple[int, int]] = set()
+        # Links (record, pupil) a row of this file matched: a record taken by one row of a
+        # pupil is not offered to another row of that pupil by phone (see linked_by_phone).
+        self.claimed_links = IdSet()
         # Records a row of this file already wrote: a later row's empty phone or email does
         # not blank what an earlier row said (sibling rows may be filled unevenly).
-        self.touched_records: set[int] = set()
+        self.touched_records = IdSet()
         # Pupils of the current chunk whose birth date the file changed (a fix by the school
         # that may unblock an activation: pupils.signals).
         self.birth_dates_fixed: set[int] = set()
@@ -405,6 +456,11 @@ class _RosterImporter:
                     for name in changed:
                         setattr(establishment, name, wanted[name])
                     establishment.save(update_fields=changed)
+                    if "academy_id" in changed:
+                        # Its records follow, in one statement (on PostgreSQL the trigger
+                        # of pupils 0012 has done it already: then no row is left here).
+                        GuardianRecord.objects.filter(establishment=establishment).exclude(
+                            academy_id=academy.pk).update(academy_id=academy.pk)
                     tally.updated.add(uai)
             for establishment in Establishment.objects.bulk_create(new):
                 self.establishments[establishment.uai] = establishment
@@ -436,7 +492,8 @@ class _RosterImporter:
             values = (row.pupil_last_name, row.pupil_first_names, row.birth_date, row.level,
                       establishments[row.uai])
             optional = {name: value for name, value in (("national_id", row.national_id),
-                                                         ("academy_code", row.academy_code))
+                                                         ("academy_code", row.academy_code),
+                                                         ("division", row.division))
                         if value}
             pupil = pupils.get(row.ine)
             if pupil is None:
@@ -488,7 +545,8 @@ class _RosterImporter:
                 chunk.linked_by_name(row, pupil_id, establishment_id, self._is_claimed)
                 or chunk.linked_by_phone(row, pupil_id, establishment_id, self._is_claimed)
                 or chunk.sibling_record(row, establishment_id)
-                or chunk.new_record(row, establishment_id)
+                or chunk.new_record(row, establishment_id,
+                                    academy_id=self.establishments[row.uai].academy_id)
             )
             self._take(chunk, record, pupil_id, row)
         return self._save(chunk)
@@ -501,9 +559,10 @@ class _RosterImporter:
         chunk.link(record, pupil_id, row.is_legal_representative)
 
     def _is_claimed(self, chunk: _ChunkGuardians, record, pupil_id: int) -> bool:
-        return (id(record), pupil_id) in chunk.claimed or (
-            record.id is not None and (record.id, pupil_id) in self.claimed
-        )
+        if (id(record), pupil_id) in chunk.claimed:
+            return True
+        link_id = chunk.stored_link_id(record, pupil_id)
+        return link_id is not None and link_id in self.claimed_links
 
     def _apply_row(self, chunk: _ChunkGuardians, record, row: RosterRow) -> None:
         already = id(record) in chunk.touched or (
@@ -558,8 +617,8 @@ class _RosterImporter:
         links.created.update(link.id for link in new_links)
         links.updated.update(link.id for link in changed_links)
         links.seen.update(link.id for link in chunk.touched_links)
-        self.claimed.update((chunk.by_identity[record_identity].id, pupil_id)
-                            for record_identity, pupil_id in chunk.claimed)
+        # Every (record, pupil) a row took is one of the touched links (_take).
+        self.claimed_links.update(link.id for link in chunk.touched_links)
         numbers_fixed.discard("")
         return numbers_fixed
 
@@ -684,6 +743,13 @@ class _ChunkGuardians:
             self.by_name[new].append(record)
             record.last_name_key, record.first_name_key = last_name_key, first_name_key
 
+    def stored_link_id(self, record, pupil_id: int) -> int | None:
+        """The id of the stored link between `record` and the pupil, or None."""
+        for link in self.links_by_pupil.get(pupil_id, ()):
+            if link.record is record:
+                return link.id
+        return None
+
     def _linked(self, pupil_id: int, establishment_id: int) -> Iterator:
         for link in self.links_by_pupil.get(pupil_id, ()):
             if link.record.establishment_id == establishment_id:
@@ -735,11 +801,12 @@ class _ChunkGuardians:
                 return record
         return None
 
-    def new_record(self, row: RosterRow, establishment_id: int):
-        """d. Nobody matches: a new record."""
+    def new_record(self, row: RosterRow, establishment_id: int, *, academy_id: int):
+        """d. Nobody matches: a new record (in the establishment's academy: issue 14)."""
         return self._register(_new(
             _RecordRow, GuardianRecord,
             establishment_id=establishment_id,
+            academy_id=academy_id,
             civility=row.civility,
             last_name=row.guardian_last_name,
             first_name=row.guardian_first_name,

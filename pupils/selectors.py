@@ -133,29 +133,42 @@ def follow_up_counts(*, establishment, now=None) -> list[dict]:
     return [rows[level] for level in sorted(rows)]
 
 
+def establishment_divisions(*, establishment) -> list[str]:
+    """The classes (Pupil.division, non-blank) of `establishment`'s pupils, sorted: what a
+    secretary chooses letters by. One query on the school's rows (index on
+    Pupil(establishment, …))."""
+    return list(Pupil.objects.filter(establishment=establishment).exclude(division="")
+                .order_by("division").values_list("division", flat=True).distinct())
+
+
 def follow_up_pupils(*, establishment, level: str | None = None, state: str | None = None,
-                     now=None) -> QuerySet[Pupil]:
-    """The pupils of `establishment` (of `level`, in `state` of FOLLOW_STATES) with their
-    account, by name."""
+                     division: str | None = None, now=None) -> QuerySet[Pupil]:
+    """The pupils of `establishment` (of `level`, of class `division`, in `state` of
+    FOLLOW_STATES) with their account, by name."""
     now = now or timezone.now()
     pupils = Pupil.objects.filter(establishment=establishment)
     if level is not None:
         pupils = pupils.filter(level=level)
+    if division is not None:
+        pupils = pupils.filter(division=division)
     if state in FOLLOW_STATES:
         pupils = pupils.filter(_states("account__", now)[state])
     return pupils.select_related("account").order_by("level", "last_name", "first_names", "pk")
 
 
 def follow_up_guardians(*, establishment, level: str | None = None, state: str | None = None,
-                        now=None) -> QuerySet[GuardianRecord]:
+                        division: str | None = None, now=None) -> QuerySet[GuardianRecord]:
     """The guardian records of `establishment` that are legal representatives (ACTIVE link)
-    of a pupil of the school (of `level`), in `state`, with their account, by name."""
+    of a pupil of the school (of `level`, of class `division`), in `state`, with their
+    account, by name."""
     now = now or timezone.now()
     links = Responsibility.objects.filter(
         guardian_record=OuterRef("pk"), status=ResponsibilityStatus.ACTIVE,
         is_legal_representative=True, pupil__establishment=establishment)
     if level is not None:
         links = links.filter(pupil__level=level)
+    if division is not None:
+        links = links.filter(pupil__division=division)
     records = GuardianRecord.objects.filter(Exists(links), establishment=establishment)
     if state in FOLLOW_STATES:
         records = records.filter(_states("account__", now)[state])

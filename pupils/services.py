@@ -62,6 +62,7 @@ _validate_email = EmailValidator()
 _EMAIL_MAX_LENGTH = GuardianRecord._meta.get_field("email").max_length
 _LAST_NAME_MAX_LENGTH = Pupil._meta.get_field("last_name").max_length
 _FIRST_NAMES_MAX_LENGTH = Pupil._meta.get_field("first_names").max_length
+_DIVISION_MAX_LENGTH = Pupil._meta.get_field("division").max_length
 
 
 def _save_with_history(instance, *, actor: Account, kind: EventKind, fields: list[str]) -> None:
@@ -203,6 +204,19 @@ def pupil_update_validate(
     return last_name, first_names, birth_date
 
 
+def pupil_division_validate(division: str) -> str:
+    """Check and normalise a pupil's class (« 6A », « 2NDE3 »; blank: none): spaces
+    collapsed and trimmed, as the roster import writes it (optional column « classe »),
+    within the column's length. Raises ValidationError keyed "division"."""
+    division = clean_name(division or "")
+    if len(division) > _DIVISION_MAX_LENGTH:
+        raise _field_error(
+            "division", _("Classe"),
+            _("saisissez au plus %(limit)s caractères (par exemple 6A ou 2NDE3).")
+            % {"limit": _DIVISION_MAX_LENGTH}, "max_length")
+    return division
+
+
 @transaction.atomic
 def pupil_update(
     *,
@@ -211,10 +225,12 @@ def pupil_update(
     first_names: str,
     birth_date: datetime.date | None,
     actor: Account,
+    division: str | None = None,
     request: HttpRequest | None = None,
 ) -> Pupil:
     """Fix a pupil's last name, first names and birth date (what guardians type at
-    activation). Arguments as pupil_update_validate.
+    activation), and its class (`division`, pupil_division_validate; None: left as it is).
+    Arguments as pupil_update_validate.
 
     Journal: PUPIL_UPDATED with the names of the changed fields, on the pupil's own account
     (if any). A changed birth date clears the activation counters of the numbers of the
@@ -225,6 +241,8 @@ def pupil_update(
     values = dict(zip(("last_name", "first_names", "birth_date"),
                       pupil_update_validate(last_name=last_name, first_names=first_names,
                                             birth_date=birth_date), strict=True))
+    if division is not None:
+        values["division"] = pupil_division_validate(division)
     changed = [name for name, value in values.items() if getattr(stored, name) != value]
     if not changed:
         return stored

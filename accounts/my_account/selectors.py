@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+
+from django.db import connections, router
 from django.utils import timezone
 
 from core.models import LinkToken
@@ -34,14 +37,47 @@ def email_to_check(account: Account) -> str:
     """The address an active family or pupil account should validate (FAQ §7), or "": its
     pending new address if a change is pending, else its own address when not validated.
     No query for an account whose address is validated (most of them); one indexed query
-    (email_change_pending) otherwise."""
+    (`_pending_email_address`, on the same index as email_change_pending) otherwise."""
     if (account.state != AccountState.ACTIVE or account.email_verified
             or account.kind not in (AccountKind.GUARDIAN, AccountKind.PUPIL)):
         return ""
-    pending = email_change_pending(account)
+    pending = _pending_email_address(account)
     if pending is not None:
-        return str(pending.payload.get("email", ""))
+        return pending
     return account.email or ""
+
+
+@functools.cache
+def _pending_email_sql(db: str) -> str:
+    """email_change_pending's query, reading the new address only, written once per process
+    from the model's columns (the ORM built it in 0.6 ms of CPU at every sign-in of an
+    account whose address is not validated, issue 14)."""
+    quote = connections[db].ops.quote_name
+    meta = LinkToken._meta
+
+    def column(name):
+        return quote(meta.get_field(name).column)
+
+    return (
+        f"SELECT {column('payload')} ->> 'email' FROM {quote(meta.db_table)} "  # noqa: S608
+        f"WHERE {column('account')} = %s AND {column('purpose')} = %s "
+        f"AND {column('used_at')} IS NULL AND {column('revoked_at')} IS NULL "
+        f"AND {column('expires_at')} > %s ORDER BY {column('created_at')} DESC LIMIT 1"
+    )
+
+
+def _pending_email_address(account: Account) -> str | None:
+    """The new address of the account's pending change (`payload["email"]` of
+    `email_change_pending`, "" when the link holds none), or None when nothing is pending.
+    The same index (account, purpose) and rows as email_change_pending."""
+    db = router.db_for_read(LinkToken)
+    with connections[db].cursor() as cursor:
+        cursor.execute(_pending_email_sql(db),
+                       [account.pk, EMAIL_CHANGE_PURPOSE, timezone.now()])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return row[0] or ""
 
 
 def email_check_needed(account) -> bool:

@@ -23,14 +23,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.code_step import CodeStep, code_step_page, code_step_resend
 from core.flows import (
     flow_bind,
-    flow_form,
-    flow_form_refused,
     flow_home,
     flow_not_found,
     flow_redirect_to_step,
-    flow_session_rotate,
     flow_view,
 )
 from core.models import Flow, FlowStatus
@@ -279,51 +277,39 @@ def phone_flow(request, flow: Flow):
     return flow_redirect_to_step(flow)
 
 
+def _phone_code_verify(*, request, flow: Flow, typed_code: str) -> None:
+    services.phone_change_code_verify(flow_id=flow.id, account=request.user,
+                                      typed_code=typed_code, request=request)
+
+
+def _phone_code_resend(*, request, flow: Flow) -> None:
+    services.phone_change_code_resend(flow_id=flow.id, account=request.user, request=request)
+
+
+CODE_STEP = CodeStep(
+    kind=PHONE_CHANGE, stage="code", purpose=PHONE_CHANGE_CODE,
+    resend_url_name="accounts:my_account:phone_resend",
+    template="accounts/my_account/phone_code.html",
+    form_class=CodeForm, verify=_phone_code_verify, resend=_phone_code_resend,
+    resent_message=lambda flow: texts.message_code_resent(mask_phone(str(flow.phone))),
+    context=lambda request, flow, form: _phone_context(request, "code", form),
+    # Every refusal of the code is about the code field (services.phone_change_code_verify).
+    refused=services.MyAccountRefused, rotate_session=True,
+)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 @_phone_flow_view(step="code")
 def phone_code(request, flow: Flow):
-    if request.method == "POST":
-        form = CodeForm(request.POST)
-        if form.is_valid():
-            try:
-                services.phone_change_code_verify(
-                    flow_id=flow.id, account=request.user,
-                    typed_code=form.cleaned_data["code"], request=request,
-                )
-            except services.FlowUnavailable:
-                return flow_home(flow)
-            except services.MyAccountRefused as refusal:
-                form.add_error(refusal.field or None, refusal.message)
-            else:
-                flow_session_rotate(request)
-                return flow_home(flow)
-        return flow_form_refused(request, flow, form)
-    form = flow_form(request, flow, CodeForm)
-    context = _phone_context(
-        request, "code", form, flow=flow,
-        # Non-breaking spaces: the number never breaks across two lines.
-        masked_new_phone=mask_phone(str(flow.phone)).replace(" ", "\u00a0"),
-        code_minutes=PHONE_CHANGE_CODE.ttl_minutes,
-    )
-    return render(request, "accounts/my_account/phone_code.html", context)
+    return code_step_page(request, flow, step=CODE_STEP)
 
 
 @never_cache
 @require_POST
 @_phone_flow_view()
 def phone_resend(request, flow: Flow):
-    try:
-        services.phone_change_code_resend(flow_id=flow.id, account=request.user,
-                                          request=request)
-    except services.FlowUnavailable:
-        return flow_home(flow)
-    except services.MyAccountRefused as refusal:
-        messages.error(request, refusal.message)
-    else:
-        messages.success(request, texts.message_code_resent(
-            mask_phone(str(flow.phone))))
-    return redirect("accounts:my_account:phone_code", flow_id=flow.id)
+    return code_step_resend(request, flow, step=CODE_STEP)
 
 
 @never_cache

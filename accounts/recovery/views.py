@@ -20,13 +20,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.code_step import CodeStep, code_step_page, code_step_resend
 from core.flows import (
     flow_bind,
     flow_form,
     flow_form_refused,
     flow_home,
     flow_redirect_to_step,
-    flow_session_rotate,
     flow_view,
 )
 from core.models import Flow, FlowStatus
@@ -279,47 +279,46 @@ def channel(request, flow: Flow):
                   _step_context("channel", _flow_profile(flow), form, flow=flow))
 
 
+def _code_verify(*, request, flow: Flow, typed_code: str) -> None:
+    services.password_recovery_code_verify(flow_id=flow.id, typed_code=typed_code,
+                                           request=request)
+
+
+def _code_resend(*, request, flow: Flow) -> None:
+    services.password_recovery_code_resend(flow_id=flow.id, request=request)
+
+
+def _code_context(request, flow: Flow, form) -> dict:
+    # The number as the channel step showed it (the flow's own number is never shown).
+    return _step_context(
+        "code", _flow_profile(flow), form,
+        masked_phone=RecoveryData.of(flow).phone_mask.replace(" ", "\u00a0"),
+    )
+
+
+CODE_STEP = CodeStep(
+    kind=PASSWORD_RECOVERY, stage="code", purpose=PASSWORD_RESET_SMS,
+    resend_url_name="accounts:password_recovery_code_resend",
+    template="accounts/recovery/password_code.html",
+    form_class=CodeForm, verify=_code_verify, resend=_code_resend,
+    resent_message=lambda flow: texts.message_code_resent(),
+    context=_code_context, refused=services.RecoveryRefused, rotate_session=True,
+    heading_level=0,
+)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 @flow_view(PASSWORD_RECOVERY, step="code")
 def code(request, flow: Flow):
-    if request.method == "POST":
-        form = CodeForm(request.POST)
-        if form.is_valid():
-            try:
-                services.password_recovery_code_verify(
-                    flow_id=flow.id, typed_code=form.cleaned_data["code"], request=request
-                )
-            except services.FlowUnavailable:
-                return flow_home(flow)
-            except services.RecoveryRefused as refusal:
-                form.add_error("code", refusal.message)
-            else:
-                flow_session_rotate(request)
-                return flow_home(flow)
-        return flow_form_refused(request, flow, form)
-    form = flow_form(request, flow, CodeForm)
-    data = RecoveryData.of(flow)
-    return render(request, "accounts/recovery/password_code.html", _step_context(
-        "code", _flow_profile(flow), form, flow=flow,
-        masked_phone=data.phone_mask.replace(" ", "\u00a0"),
-        code_minutes=PASSWORD_RESET_SMS.ttl_minutes,
-    ))
+    return code_step_page(request, flow, step=CODE_STEP)
 
 
 @never_cache
 @require_POST
 @flow_view(PASSWORD_RECOVERY)
 def code_resend(request, flow: Flow):
-    try:
-        services.password_recovery_code_resend(flow_id=flow.id, request=request)
-    except services.FlowUnavailable:
-        return flow_home(flow)
-    except services.RecoveryRefused as refusal:
-        messages.error(request, refusal.message)
-    else:
-        messages.success(request, texts.message_code_resent())
-    return redirect("accounts:password_recovery_code", flow_id=flow.id)
+    return code_step_resend(request, flow, step=CODE_STEP)
 
 
 @never_cache

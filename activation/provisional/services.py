@@ -47,7 +47,7 @@ from core.flows import (
     flow_touch,
 )
 from core.journal import EventKind, journal_record
-from core.models import Flow, FlowStatus
+from core.models import Flow, FlowStatus, LinkToken
 from core.tokens import (
     link_token_consume,
     link_token_issue,
@@ -108,6 +108,43 @@ def next_step(kind: FlowKind, data: ProvisionalData) -> str:
     if not data.pupils_confirmed:
         return "pupils"
     return "sent"
+
+
+# --- A reissued letter ---------------------------------------------------------------------
+
+
+def provisional_first_sign_in_restart(*, account_ids: list[int]) -> list[int]:
+    """Start over the first sign-in of these PROVISIONAL accounts, whose letter the school
+    has just reissued (pupils.signals.provisional_credentials_renewed, inside the letters'
+    transaction): their live validation links are revoked (an old link never activates an
+    account with the new letter's password: the password the family had chosen was just
+    replaced), and what their flows had done is forgotten, so that signing in with the new
+    letter starts at the first step (an open flow is sent back there, a later one keeps
+    nothing). The family's signed-in sessions end by themselves (the session hash follows
+    the password). Returns the ids of the accounts that had begun (a link, or a step done);
+    three statements whatever the number of accounts."""
+    if not account_ids:
+        return []
+    now = timezone.now()
+    revoked = set(LinkToken.objects.filter(
+        account_id__in=account_ids, purpose=ACCOUNT_ACTIVATION_EMAIL_PURPOSE,
+        used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now,
+    ).values_list("account_id", flat=True))
+    LinkToken.objects.filter(account_id__in=revoked, purpose=ACCOUNT_ACTIVATION_EMAIL_PURPOSE,
+                             used_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=now)
+    begun = set()
+    for kind in (PROVISIONAL_GUARDIAN, PROVISIONAL_PUPIL):
+        flows = (Flow.objects.select_for_update()
+                 .filter(account_id__in=account_ids, kind=kind.name).exclude(data={}))
+        for flow in flows:
+            if ProvisionalData.of(flow) != ProvisionalData():
+                begun.add(flow.account_id)
+            ProvisionalData().store(flow)
+            if flow.status == FlowStatus.OPEN:
+                flow_move(flow, step=next_step(kind, ProvisionalData()))
+            flow.save(update_fields=["data", "step"])
+    return sorted(begun | revoked)
 
 
 # --- Start, or find again ----------------------------------------------------------------

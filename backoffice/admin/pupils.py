@@ -392,10 +392,15 @@ class PupilForm(forms.ModelForm):
 
     class Meta:
         model = Pupil
-        fields = ["last_name", "first_names", "birth_date"]
+        fields = ["last_name", "first_names", "birth_date", "division"]
         widgets = {
             "last_name": forms.TextInput(attrs=NO_AUTOFILL),
             "first_names": forms.TextInput(attrs=NO_AUTOFILL),
+            "division": forms.TextInput(attrs=NO_AUTOFILL),
+        }
+        help_texts = {
+            "division": gettext_lazy("Par exemple 6A ou 2NDE3 ; les lettres des comptes "
+                                     "provisoires se choisissent par classe."),
         }
         error_messages = {
             "last_name": {"required": gettext_lazy("Nom : saisissez le nom de l'élève.")},
@@ -414,6 +419,10 @@ class PupilForm(forms.ModelForm):
             _add_service_errors(self, error)
         else:
             cleaned.update(zip(("last_name", "first_names", "birth_date"), values, strict=True))
+        try:
+            cleaned["division"] = services.pupil_division_validate(cleaned.get("division") or "")
+        except ValidationError as error:
+            _add_service_errors(self, error)
         return cleaned
 
 
@@ -421,7 +430,7 @@ class PupilForm(forms.ModelForm):
 class PupilAdmin(LinkInlineWritesMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     form = PupilForm
     scope_paths = ("establishment",)
-    list_display = ("last_name_upper", "first_names", "birth_date", "level",
+    list_display = ("last_name_upper", "first_names", "birth_date", "level", "division",
                     "establishment_short", "ine", "account_cover")
     list_display_links = ("last_name_upper",)
     list_select_related = ("establishment", "account")
@@ -433,12 +442,13 @@ class PupilAdmin(LinkInlineWritesMixin, ScopedAdminMixin, SimpleHistoryAdmin):
         "Nom (ou une partie), INE, UAI, ou téléphone ou adresse d'un responsable."
     )
     fieldsets = (
-        (gettext_lazy("Élève"), {"fields": ("ine", "establishment", "level", "account_cover")}),
+        (gettext_lazy("Élève"), {"fields": ("ine", "establishment", "level", "division",
+                                             "account_cover")}),
         (gettext_lazy("État civil"), {"fields": ("last_name", "first_names", "birth_date")}),
     )
     readonly_fields = ("ine", "establishment", "level", "account_cover")
     inlines = (LinksOfPupilInline,)
-    history_list_display = ("last_name", "first_names", "birth_date")
+    history_list_display = ("last_name", "first_names", "birth_date", "division")
 
     @admin.display(description="nom", ordering="last_name")
     def last_name_upper(self, pupil):
@@ -461,7 +471,8 @@ class PupilAdmin(LinkInlineWritesMixin, ScopedAdminMixin, SimpleHistoryAdmin):
         data = form.cleaned_data
         services.pupil_update(
             pupil=obj, last_name=data["last_name"], first_names=data["first_names"],
-            birth_date=data["birth_date"], actor=request.user, request=request,
+            birth_date=data["birth_date"], division=data["division"], actor=request.user,
+            request=request,
         )
 
     def has_add_permission(self, request):

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Account, AccountKind, AccountState
 from core.models import Flow, FlowStatus, JournalEvent, LinkToken
+from pupils.letters import letters_issue
 from pupils.models import Responsibility, ResponsibilityStatus
 from tests import html
 from tests.factories import (
@@ -263,6 +264,43 @@ def test_an_expired_flow_gives_way_to_a_new_one_that_keeps_what_was_done(client,
     _page, path = at_step(client, client.get(RESUME))
     assert path.endswith("/eleves/")
     assert Flow.objects.filter(account=guardian).count() == 2
+
+
+def test_a_letter_reissued_during_the_first_sign_in_starts_it_over(client, guardian, commit,
+                                                                    smtp_server):
+    """Found by a tryout: a letter reissued while the family waited for its validation e-mail
+    replaced the password the family had chosen, and the link then activated the account
+    with the school's new password. Now the link dies and the first sign-in starts over."""
+    _page, path = guardian_to_pupils(client, guardian, commit)
+    yanis, ines = in_page_order(guardian)
+    at_step(client, commit(client.post, path, birth_dates((True, yanis.birth_date),
+                                                          (True, ines.birth_date))))
+    [message] = smtp_server.wait_for(1)
+    link_path = urlsplit(link_from(message)).path
+
+    record = guardian.guardian_records.get(establishment__uai="9740002B")
+    [letter], counts = commit(letters_issue, establishment=record.establishment,
+                              guardian_record_ids=[record.pk], actor=AccountFactory())
+    assert counts.reissued == 1 and letter.identifier == guardian.display_identifier
+
+    # The old link activates nothing, and says so.
+    phone = Client()
+    assert commit(phone.post, link_path).status_code == 410
+    guardian.refresh_from_db()
+    assert guardian.state == AccountState.PROVISIONAL and not guardian.email_verified
+    # The password the family chose is gone with the old letter; the first browser is out.
+    assert not guardian.check_password(NEW_PASSWORD)
+    out = client.get(MY_SERVICES)
+    assert out.status_code == 302 and out["Location"] != RESUME
+    assert "_auth_user_id" not in client.session
+    # The new letter starts at step 1, and nothing of the old attempt is kept.
+    again = Client()
+    _page, path = at_step(again, sign_in(again, guardian.identifier, letter.password))
+    assert path.endswith("/adresse-mail/")
+    assert html.field(_page, "id_email").get("value") in (None, "")
+    issued = JournalEvent.objects.filter(kind="letters.issued", account=guardian).latest("at")
+    assert issued.data["reissued"] and issued.data["first_sign_in_restarted"]
+    assert letter.password not in str(issued.data)
 
 
 def test_the_first_step_back_and_another_accounts_flow(client, guardian, commit):

@@ -7,9 +7,12 @@ requester's only and is deleted once expired. Follow-up (§4): counts per level,
 import csv
 import datetime
 import io
+import os
 import re
 import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -309,18 +312,78 @@ def test_a_file_past_its_time_is_refused_even_before_the_purge(world, class_6a, 
         letters.letter_run_file_open(run=run, actor=secretary)
 
 
+def _assert_failed_without_file(run, settings):
+    run.refresh_from_db()
+    assert run.status == LetterRunStatus.FAILED and run.file_name == ""
+    assert "demandez les lettres à nouveau" in run.failure
+    assert list(settings.LETTERS_DIR.iterdir()) == []
+    assert JournalEvent.objects.filter(kind="letters.run_failed").exists()
+
+
 def test_a_failed_run_leaves_no_file(world, class_6a, secretary, monkeypatch, settings):
+    """In the run's own process (LETTERS_RENDER_PROCESSES = 0), WeasyPrint raises."""
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(letters, "letters_pdf_render", broken)
+    settings.LETTERS_RENDER_PROCESSES = 0
+    monkeypatch.setattr(letters.pdf_render, "pdf_write", broken)
     run = letters.letter_run_request(establishment=world.a1, actor=secretary,
                                      pupil_ids=[p.pk for p in class_6a["pupils"]])
     letters.letter_runs_start()
+    _assert_failed_without_file(run, settings)
+
+
+@pytest.mark.parametrize("renderer", [
+    "import sys; sys.exit(3)",  # dies at once (a crash, the OOM killer)
+    "import sys; sys.stdin.buffer.readline(); print('error MemoryError', flush=True)",
+])
+def test_a_renderer_process_that_dies_or_fails_fails_the_run_without_a_file(
+        world, class_6a, secretary, monkeypatch, settings, renderer):
+    settings.LETTERS_RENDER_PROCESSES = 2
+    monkeypatch.setattr(letters, "RENDERER_COMMAND", (sys.executable, "-c", renderer))
+    run = letters.letter_run_request(establishment=world.a1, actor=secretary,
+                                     pupil_ids=[p.pk for p in class_6a["pupils"]])
+    letters.letter_runs_start()
+    _assert_failed_without_file(run, settings)
+
+
+def test_the_renderer_processes_render_the_run_and_exit(world, class_6a, secretary,
+                                                        settings):
+    """Two renderer processes, parts of 2 letters: the merged file has every page, in the
+    print order (pupils, then guardian records), and no renderer is left running."""
+    settings.LETTERS_RENDER_PROCESSES = 2
+    pupil_ids = [p.pk for p in class_6a["pupils"]]
+    run = letters.letter_run_request(establishment=world.a1, actor=secretary,
+                                     pupil_ids=pupil_ids)
+    letters.letter_runs_start()
     run.refresh_from_db()
-    assert run.status == LetterRunStatus.FAILED and run.file_name == ""
-    assert list(settings.LETTERS_DIR.iterdir()) == []
-    assert JournalEvent.objects.filter(kind="letters.run_failed").exists()
+    assert run.status == LetterRunStatus.DONE and run.pages == run.total > 2
+    order = letters.letter_addressees(establishment=world.a1, pupil_ids=pupil_ids)
+    expected = [Pupil.objects.get(pk=pk).account.display_identifier
+                for pk in order.pupil_ids] + \
+               [GuardianRecord.objects.get(pk=pk).account.display_identifier
+                for pk in order.guardian_record_ids]
+    reader = PdfReader(settings.LETTERS_DIR / run.file_name)
+    printed = [IDENTIFIER.search(page.extract_text()).group(1) for page in reader.pages]
+    assert printed == expected
+    assert _renderer_processes() == []
+
+
+def _renderer_processes() -> list[int]:
+    """The pids of this process's children running pupils.pdf_render (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == os.getpid() and b"pupils.pdf_render" in cmdline:
+            found.append(int(entry.name))
+    return found
 
 
 # --- Follow-up (§4) -----------------------------------------------------------------------

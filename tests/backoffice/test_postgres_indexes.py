@@ -51,7 +51,7 @@ def test_sql_name_key_reads_names_like_python(name):
          "accounts_account_identifier"),
         (lambda: pupils_matching(Pupil.objects.all(), parse("lefev")), "pupil_last_name_trgm"),
         (lambda: guardian_records_matching(GuardianRecord.objects.all(), parse("lefev")),
-         "guardian_last_name_key_trgm"),
+         "guardian_academy_name_trgm"),
         (lambda: guardian_records_matching(GuardianRecord.objects.all(),
                                            parse("Helene@Exemple.fr")),
          "guardian_email_ci_idx"),

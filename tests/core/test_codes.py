@@ -236,3 +236,52 @@ def test_the_recipient_cooldown_holds_back_other_flows_not_the_flows_own_resend(
 
 def test_invisible_characters_pasted_with_a_code_are_dropped():
     assert codes.code_normalize("K7P\u200bMX4\u2060") == "K7PMX4"
+
+
+# --- The code's time limit, as the code page counts it (issue 13 §2) -----------------------
+
+
+def seconds_left(flow, *, minutes):
+    return codes.code_seconds_left(flow=flow, purpose=EMAIL_CODE,
+                                   now=T0 + datetime.timedelta(minutes=minutes))
+
+
+@pytest.mark.django_db
+def test_the_time_left_is_counted_from_the_codes_real_expiry_not_from_the_page(no_cooldowns):
+    flow = a_flow()
+    assert seconds_left(flow, minutes=0) is None  # no code yet: nothing to count
+    issue(flow)
+    # Ten minutes after the send, a page shown then has twenty minutes left, not thirty.
+    assert seconds_left(flow, minutes=10) == 20 * 60
+    assert seconds_left(flow, minutes=29.5) == 30
+    # A resend: the latest code counts (any live code is accepted).
+    issue(flow, minutes=12)
+    assert seconds_left(flow, minutes=29.5) == 12 * 60 + 30
+    assert seconds_left(flow, minutes=42) == 0  # all expired: the page says so
+    assert verify(flow, "ABCDEF", minutes=42).verdict == codes.CodeVerdict.EXPIRED
+
+
+@pytest.mark.django_db
+def test_a_code_that_was_never_sent_counts_the_same_as_one_that_was():
+    sent, not_sent = a_flow(), a_flow()
+    issue(sent)
+    issue(not_sent, deliver=False, recipient="personne@example.org")
+    assert seconds_left(sent, minutes=5) == seconds_left(not_sent, minutes=5) == 25 * 60
+
+
+@pytest.mark.django_db
+def test_a_used_code_or_codes_out_of_wrong_entries_leave_no_time_to_count(settings):
+    settings.ACTIVATION_MAX_WRONG_CODES = 2
+    flow = a_flow()
+    issue(flow)
+    for _ in range(2):
+        verify(flow, "ABCDEF", minutes=1)
+    # Dead, not expired: the refusal says what to do, there is nothing to count down.
+    assert verify(flow, "ABCDEF", minutes=2).verdict == codes.CodeVerdict.DEAD
+    assert seconds_left(flow, minutes=2) is None
+
+    used = a_flow()
+    issue(used, recipient="autre.parent@example.org")
+    assert verify(used, sent_code(OutboundMessage.objects.order_by("pk").last()),
+                  minutes=1).accepted
+    assert seconds_left(used, minutes=2) is None

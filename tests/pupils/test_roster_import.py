@@ -257,6 +257,23 @@ def test_rows_of_one_pupil_that_disagree_are_rejected_naming_the_first_line(tmp_
     assert GuardianRecord.objects.count() == 1
 
 
+def test_rows_of_one_pupil_far_apart_in_the_file_are_still_compared(tmp_path):
+    # The reader keeps each pupil's first row on disk, not in memory (a million-row file):
+    # a row many chunks later is still checked against it, and named by its line.
+    others = [row(ine=f"1234567{n:02d}BB", eleve_prenoms=f"Élève {n}",
+                  responsable_telephone_portable=f"06 12 00 01 {n:02d}") for n in range(6)]
+    path = write_roster(tmp_path, [row(), *others, row(niveau="4EME")])
+
+    report = roster_import(path=path, chunk_size=2)
+
+    assert [str(error) for error in report.errors] == [
+        "ligne 9, colonne niveau: différent de la ligne 2 pour le même élève (INE 123456789AA) ; "
+        "toutes ses lignes doivent porter la même valeur."]
+    assert report.counts()["pupils"] == {"created": 7, "updated": 0, "unchanged": 0,
+                                         "rejected": 1}
+    assert Pupil.objects.get(ine="123456789AA").level == "5EME"
+
+
 def test_values_longer_than_the_database_allows_are_row_errors(tmp_path):
     path = write_roster(tmp_path, [
         row(ine="100000001AA", etablissement="É" * 201),
@@ -692,6 +709,27 @@ def test_two_parents_sharing_one_mobile_keep_their_own_records(tmp_path):
     assert sorted(GuardianRecord.objects.values_list("first_name", flat=True)) == [
         "Marie-Claire", "Paul"]
     assert Responsibility.objects.count() == 2
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2000])
+def test_two_parents_sharing_one_mobile_keep_their_records_across_chunks(tmp_path, chunk_size):
+    # The record a row took stays taken for the rest of the file, in the next chunks too.
+    shared = {"responsable_telephone_portable": "06 12 34 56 78", "responsable_email": ""}
+    roster_import(path=write_roster(tmp_path, [
+        row(responsable_prenom="Marie", **shared),
+        row(responsable_civilite="M.", responsable_prenom="Paul", **shared),
+    ], name="a.csv"))
+    marie = GuardianRecord.objects.get(first_name="Marie")
+
+    report = roster_import(path=write_roster(tmp_path, [
+        row(responsable_civilite="M.", responsable_prenom="Paul", **shared),
+        row(responsable_prenom="Marie-Claire", **shared),
+    ], name="b.csv"), chunk_size=chunk_size)
+
+    assert GuardianRecord.objects.get(pk=marie.pk).first_name == "Marie-Claire"
+    assert GuardianRecord.objects.count() == 2
+    assert report.counts()["guardians"] == {"created": 0, "updated": 1, "unchanged": 1,
+                                            "rejected": 0}
 
 
 def test_a_guardian_with_children_in_two_schools_has_one_record_per_school(tmp_path):

@@ -255,3 +255,19 @@ def test_phone_changes_are_purged_after_their_retention(signed_in, commit):
     with freeze_time(flow.created_at + datetime.timedelta(days=31)):
         assert flows_purge(kind=PHONE_CHANGE) == 1
     assert not Flow.objects.filter(pk=flow.pk).exists()
+
+
+def test_the_code_page_warns_before_the_code_expires_with_a_new_code_in_reach(
+        signed_in, guardian, commit, settings):
+    """The shared code step (core.code_step): the phone change's own code lifetime (15 min),
+    its own resend, counted from the code's expiry (issue 13 §2)."""
+    settings.CODE_EXPIRY_WARNING_SECONDS = 120
+    flow = flow_of(start(signed_in, commit))
+    sent_at = flow.codes.get().created_at
+    with freeze_time(sent_at + datetime.timedelta(minutes=5)):
+        box = html.parse(signed_in.get(code_url(flow))).find(id="code-expiry")
+    assert box.has_attr("hidden") and box["data-seconds-left"] == str(10 * 60)
+    assert box["data-warn-seconds"] == "120"
+    form = box.find("form")
+    assert form["action"] == reverse("accounts:my_account:phone_resend", args=[flow.id])
+    assert html.text(form.find("button")) == "Recevoir un nouveau code"

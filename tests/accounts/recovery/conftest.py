@@ -16,6 +16,9 @@ CODE_IN_SMS = re.compile(r"mot de passe est ([A-Z0-9]{6})")
 NEW_PASSWORD = "Goyave-Piment-2031!"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+# The seconds left before the code expires (components/code_step.html): two flows started a
+# moment apart may read one second apart, whatever they matched.
+SECONDS_LEFT = re.compile(r'data-seconds-left="\d+"')
 # Masks of the channel page (real or derived), and the masked number of the code page.
 PHONE_MASK = re.compile(r"(?:\+\d+[ \u00a0]\d+|0\d)(?:[ \u00a0]••)+[ \u00a0]\d{2}")
 EMAIL_MASK = re.compile(r"\w•••@\w•••(?:\.\w+)?")
@@ -24,7 +27,7 @@ EMAIL_MASK = re.compile(r"\w•••@\w•••(?:\.\w+)?")
 def normalized(html: str) -> str:
     """A page with what differs by nature between two flows replaced: the flow's id, the
     CSRF token, and the masks (a real one for an account, a derived one otherwise)."""
-    html = CSRF.sub("csrf", UUID.sub("uuid", html))
+    html = SECONDS_LEFT.sub("seconds-left", CSRF.sub("csrf", UUID.sub("uuid", html)))
     return EMAIL_MASK.sub("email-mask", PHONE_MASK.sub("phone-mask", html))
 
 
