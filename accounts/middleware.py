@@ -1,18 +1,78 @@
 """Session lifetimes: absolute (a session dies SESSION_ABSOLUTE_SECONDS after sign-in) and
-idle (SESSION_COOKIE_AGE after the last request, renewed by SessionRefreshMiddleware).
+idle (SESSION_COOKIE_AGE after the last request, renewed by SessionRefreshMiddleware); and
+the notice of a signed-in session that ended without a sign-out (SessionEndNoticeMiddleware,
+issue 13 §2, RGAA 13.1).
 """
 
 import functools
 import time
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import logout
+from django.core import signing
 from django.db import connections, router
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 SIGNED_IN_AT = "signed_in_at"
 # Unix seconds of the session's last save by SessionRefreshMiddleware.
 REFRESHED_AT = "refreshed_at"
+
+# The signed-in marker: a cookie that outlives the session cookie, so that the request after
+# a session's end can tell « your session expired » from « you were never signed in » (the
+# browser drops the expired session cookie). It holds two Unix times (the sign-in, the
+# session's last save), signed (django.core.signing, its own salt), HttpOnly: no identifier,
+# nothing about the account. Written with the session's cookie while signed in, deleted by a
+# sign-out and by the notice; it lives SESSION_ABSOLUTE_SECONDS after its last write, so a
+# visitor coming back later than that is not told about a session of yesterday.
+SIGNED_IN_MARKER_COOKIE = "educonnect_signed_in"
+_SIGNED_IN_MARKER_SALT = "accounts.middleware.signed_in_marker"
+
+
+def signed_in_marker_read(request) -> tuple[float, float] | None:
+    """(signed in at, last saved at), Unix seconds, from the request's marker cookie; None
+    without a cookie or when it is forged, damaged or older than SESSION_ABSOLUTE_SECONDS."""
+    value = request.COOKIES.get(SIGNED_IN_MARKER_COOKIE)
+    if not value:
+        return None
+    try:
+        signed_in_at, saved_at = signing.loads(
+            value, salt=_SIGNED_IN_MARKER_SALT, max_age=settings.SESSION_ABSOLUTE_SECONDS)
+        return float(signed_in_at), float(saved_at)
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+
+
+def _signed_in_marker_write(response, *, signed_in_at: float, saved_at: float) -> None:
+    response.set_cookie(
+        SIGNED_IN_MARKER_COOKIE,
+        signing.dumps([round(signed_in_at), round(saved_at)], salt=_SIGNED_IN_MARKER_SALT),
+        max_age=settings.SESSION_ABSOLUTE_SECONDS,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _signed_in_marker_follow(request, response, *, session_saved: bool, now: float) -> None:
+    """Writes the marker along with the session's cookie while a person is signed in;
+    deletes it once the request ends signed out (a sign-out, or the notice already given).
+    Leaves it alone when the request never reached the authentication middleware."""
+    user = getattr(request, "user", None)
+    if user is None:
+        return
+    if user.is_authenticated:
+        if session_saved or not request.COOKIES.get(SIGNED_IN_MARKER_COOKIE):
+            signed_in_at = request.session.get(SIGNED_IN_AT)
+            _signed_in_marker_write(
+                response,
+                signed_in_at=signed_in_at if isinstance(signed_in_at, (int, float)) else now,
+                saved_at=now,
+            )
+    elif request.COOKIES.get(SIGNED_IN_MARKER_COOKIE):
+        response.delete_cookie(SIGNED_IN_MARKER_COOKIE, samesite="Lax")
 
 
 def session_refresh_interval() -> float:
@@ -42,15 +102,19 @@ class SessionRefreshMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         session = getattr(request, "session", None)
-        if session is None or not session.accessed or session.is_empty():
+        if session is None:
             return response
         now = time.time()
+        if not session.accessed or session.is_empty():
+            _signed_in_marker_follow(request, response, session_saved=False, now=now)
+            return response
         if session.modified:
             session[REFRESHED_AT] = now
-            return response
-        last = session.get(REFRESHED_AT)
-        if not isinstance(last, (int, float)) or now - last >= session_refresh_interval():
-            session[REFRESHED_AT] = now  # marks it modified: Django saves it
+        else:
+            last = session.get(REFRESHED_AT)
+            if not isinstance(last, (int, float)) or now - last >= session_refresh_interval():
+                session[REFRESHED_AT] = now  # marks it modified: Django saves it
+        _signed_in_marker_follow(request, response, session_saved=session.modified, now=now)
         return response
 
 
@@ -64,6 +128,60 @@ class AbsoluteSessionLifetimeMiddleware:
             if started is None or time.time() - started > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
         return self.get_response(request)
+
+
+class SessionEndNoticeMiddleware:
+    """Tells the person whose signed-in session ended without a sign-out why, at the next
+    request (issue 13 §2; RGAA 13.1, WCAG 2.2.1): a warning message (Django's messages,
+    shown at the top of the next rendered page: the sign-in page that a page needing sign-in
+    redirects to with its `next`, or the public page asked for).
+
+    The session is gone but the signed-in marker cookie (see SIGNED_IN_MARKER_COOKIE) is
+    there: the session ended by its idle lifetime when its last save is at least the idle
+    lifetime minus the refresh interval ago, by its absolute lifetime when the sign-in is more
+    than SESSION_ABSOLUTE_SECONDS ago; else it was ended on the server (a new password set
+    elsewhere, a merge) and the message says only that it ended; the request carries
+    `signed_in_session_ended = True` (the keep-alive answers 410). A sign-out deletes the
+    marker: no message. Sits after AbsoluteSessionLifetimeMiddleware (whose logout it then
+    sees) and MessageMiddleware; costs nothing to a visitor without the marker, and reads no
+    database row.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.COOKIES.get(SIGNED_IN_MARKER_COOKIE) and not request.user.is_authenticated:
+            marker = signed_in_marker_read(request)
+            if marker is not None:
+                messages.warning(request, session_end_message(*marker, now=time.time()))
+                request.signed_in_session_ended = True
+        return self.get_response(request)
+
+
+def session_end_message(signed_in_at: float, saved_at: float, *, now: float) -> str:
+    """The French words for a session that ended `now` (Unix seconds), signed in at
+    `signed_in_at` and last saved at `saved_at` (see SessionEndNoticeMiddleware)."""
+    idle = settings.SESSION_COOKIE_AGE
+    if now - signed_in_at > settings.SESSION_ABSOLUTE_SECONDS:
+        hours = max(1, round(settings.SESSION_ABSOLUTE_SECONDS / 3600))
+        return ngettext(
+            "Votre session a expiré : pour votre sécurité, elle dure au plus %(hours)d heure. "
+            "Reconnectez-vous pour continuer.",
+            "Votre session a expiré : pour votre sécurité, elle dure au plus %(hours)d heures. "
+            "Reconnectez-vous pour continuer.",
+            hours,
+        ) % {"hours": hours}
+    if now - saved_at >= idle - session_refresh_interval():
+        minutes = max(1, round(idle / 60))
+        return ngettext(
+            "Votre session a expiré après %(minutes)d minute d'inactivité, pour protéger vos "
+            "données. Reconnectez-vous pour continuer.",
+            "Votre session a expiré après %(minutes)d minutes d'inactivité, pour protéger vos "
+            "données. Reconnectez-vous pour continuer.",
+            minutes,
+        ) % {"minutes": minutes}
+    return _("Votre session a pris fin. Reconnectez-vous pour continuer.")
 
 
 def remember_sign_in_time(sender, request, user, **kwargs):

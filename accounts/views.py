@@ -124,6 +124,10 @@ def _empty_pages_forget(**kwargs):
 
 
 def _has_pending_messages(request) -> bool:
+    # Added by this very request (the notice of a session that has just ended,
+    # accounts.middleware.SessionEndNoticeMiddleware).
+    if getattr(request, "signed_in_session_ended", False):
+        return True
     # Django's default storage: a cookie, then the session (read only if already loaded
     # from a cookie that exists: an anonymous visitor without one has none).
     if request.COOKIES.get(getattr(settings, "MESSAGE_COOKIE_NAME", "messages")):

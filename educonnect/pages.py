@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from accounts.limits import DEVICE_COOKIE_NAME
+from accounts.middleware import SIGNED_IN_MARKER_COOKIE
 from accounts.password_policy import MAX_LENGTH, RULES, STRONG_LENGTH
 from core.flowkinds import registered_kinds
 
@@ -26,7 +27,7 @@ from core.flowkinds import registered_kinds
 # every page listed in tests/browser/test_rgaa.py (360 px and 1280 px, error states), the
 # keyboard-only browser tests of activation, sign-in, recovery and « Mon compte », and a
 # reading of the templates.
-AUDIT_DATE = "2026-11-29"
+AUDIT_DATE = "2026-11-30"
 AUDIT: tuple[tuple[str, object, str, object], ...] = (
     ("1.1", gettext_lazy("Image porteuse d'information : alternative textuelle"), "C",
      gettext_lazy("Les logos et pictogrammes du DSFR sont des textes ou des icônes décoratives.")),
@@ -36,9 +37,9 @@ AUDIT: tuple[tuple[str, object, str, object], ...] = (
     ("3.3", gettext_lazy("Contraste des composants d'interface"), "C", ""),
     ("4.1", gettext_lazy("Média temporel : transcription ou audiodescription"), "NA",
      gettext_lazy("Aucune vidéo ni aucun son sur le site.")),
-    ("5.6", gettext_lazy("Tableau de données : en-têtes identifiés"), "NC",
-     gettext_lazy("Espace de gestion : la colonne de cases à cocher des listes a un en-tête "
-                  "sans texte.")),
+    ("5.6", gettext_lazy("Tableau de données : en-têtes identifiés"), "C",
+     gettext_lazy("Espace de gestion : chaque colonne a un en-tête nommé, y compris la "
+                  "première et la dernière colonne des tableaux modifiables d'une fiche.")),
     ("6.1", gettext_lazy("Lien explicite"), "C", ""),
     ("7.1", gettext_lazy("Script compatible avec les technologies d'assistance"), "C",
      gettext_lazy("Affichage du mot de passe, menu : composants du DSFR.")),
@@ -53,12 +54,12 @@ AUDIT: tuple[tuple[str, object, str, object], ...] = (
     ("9.1", gettext_lazy("Titres hiérarchisés"), "C", ""),
     ("9.3", gettext_lazy("Listes structurées"), "C", ""),
     ("10.7", gettext_lazy("Focus visible"), "C", ""),
-    ("10.11", gettext_lazy("Contenu lisible sans défilement horizontal à 320 px"), "NC",
-     gettext_lazy("Espace de gestion : les listes de fiches défilent horizontalement sur un "
-                  "téléphone.")),
-    ("11.1", gettext_lazy("Champ de formulaire étiqueté"), "NC",
+    ("10.11", gettext_lazy("Contenu lisible sans défilement horizontal à 320 px"), "C",
+     gettext_lazy("Espace de gestion : un tableau large défile dans sa propre zone, nommée et "
+                  "atteignable au clavier ; la page elle-même ne défile pas horizontalement.")),
+    ("11.1", gettext_lazy("Champ de formulaire étiqueté"), "C",
      gettext_lazy("Espace de gestion : les listes de choix avec recherche (autocomplétion) "
-                  "n'ont pas de nom accessible.")),
+                  "portent le nom de leur champ.")),
     ("11.2", gettext_lazy("Étiquette pertinente"), "C", ""),
     ("11.5", gettext_lazy("Champs de même nature regroupés"), "C",
      gettext_lazy("Jour, mois et année d'une date de naissance dans un groupe.")),
@@ -152,6 +153,8 @@ def cookies(request):
         csrf_cookie_days=_days(settings.CSRF_COOKIE_AGE),
         device_cookie=DEVICE_COOKIE_NAME,
         device_cookie_days=_days(settings.LOGIN_DEVICE_COOKIE_MAX_AGE_SECONDS),
+        signed_in_cookie=SIGNED_IN_MARKER_COOKIE,
+        signed_in_cookie_hours=max(1, round(settings.SESSION_ABSOLUTE_SECONDS / 3600)),
     )
 
 

@@ -92,6 +92,9 @@ MIDDLEWARE = [
     "activation.provisional.middleware.ProvisionalAccountMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A signed-in session that ended without a sign-out says why at the next request (after
+    # AbsoluteSessionLifetimeMiddleware, whose logout it sees, and MessageMiddleware).
+    "accounts.middleware.SessionEndNoticeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]

@@ -36,7 +36,8 @@ def session_keep_alive(request):
     """« Prolonger » of the time-limit warning (templates/components/time_limit.html, issue
     13 §2): the request itself renews the session's idle lifetime (SESSION_SAVE_EVERY_REQUEST;
     never its absolute one), and this browser's open flows are pushed back like an action.
-    Answers {"seconds": the new idle lifetime}.
+    Answers {"seconds": the new idle lifetime}; 410 when the signed-in session has already
+    ended.
 
     No CSRF token, so that the warning's markup is the same on every page of a session (the
     flows' « not found » pages must not differ by a token): a cross-site page cannot use it,
@@ -45,6 +46,11 @@ def session_keep_alive(request):
     it keeps alive what the caller's own session already holds. Without the header: 400."""
     if request.headers.get(KEEP_ALIVE_HEADER) != "1":
         return HttpResponseBadRequest()
+    # The signed-in session it would extend is already over (accounts.middleware.
+    # SessionEndNoticeMiddleware): 410, and the warning says that the session has expired
+    # rather than « Session prolongée »; the next page says why.
+    if getattr(request, "signed_in_session_ended", False):
+        return JsonResponse({"seconds": 0}, status=410)
     flows_keep_alive(request=request)
     request.session.modified = True
     return JsonResponse({"seconds": settings.SESSION_COOKIE_AGE})

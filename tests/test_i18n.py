@@ -23,10 +23,13 @@ SINGULAR = {"_", "gettext", "gettext_lazy", "gettext_noop"}
 PLURAL = {"ngettext", "ngettext_lazy"}
 CONTEXT = {"pgettext", "pgettext_lazy"}
 CONTEXT_PLURAL = {"npgettext", "npgettext_lazy"}
-# templates/admin/pagination.html and search_form.html are copies of Django's: they keep the
-# admin's English msgids, which Django's French catalogue translates.
+# templates/admin/pagination.html, search_form.html, change_list_results.html and
+# edit_inline/tabular.html are copies of Django's: they keep the admin's English msgids, which
+# Django's French catalogue translates.
 DJANGO_ADMIN_MSGIDS = {"Show all", "Save", "Search", "%(counter)s result", "%(counter)s results",
-                       "%(full_result_count)s total"}
+                       "%(full_result_count)s total", "Remove from sorting",
+                       "Sorting priority: %(priority_number)s", "Toggle sorting", "Delete?",
+                       "Change", "View", "View on site"}
 
 
 def _python_msgids():

@@ -348,6 +348,10 @@ def test_pupils_removed_by_the_school_meanwhile_are_explained(driver, family):
     page = unescape(driver.client.get(driver.url("pupils")).content.decode())
     assert "Aucun élève n'est plus rattaché aux informations que vous avez saisies" in page
     assert "Confirmer" not in page
+    # Not a dead end: the ways to help are linked (issue 13 §3).
+    links = {a["href"]: h.text(a) for a in h.main(h.parse(page)).find_all("a")}
+    assert links.get(reverse("assistance:form")) == "écrivez à l'assistance de votre académie"
+    assert links.get(reverse("pages:help")) == "l'aide et les contacts de l'assistance"
 
 
 def test_a_message_after_a_resend_is_shown_once_inside_main(driver, family, settings):
