@@ -194,6 +194,8 @@ def test_an_emailed_letter_is_wiped_from_the_outbox_once_sent(world, class_6a, s
     from tests.mailbox import text_of
 
     assert PASSWORD.search(text_of(received))
+    # A guardian's letter (only guardians' are e-mailed): the profile to choose at sign-in.
+    assert re.search(r"Profil à choisir\s*:\s*Représentant légal", text_of(received))
     message.refresh_from_db()
     assert PASSWORD.search(message.body) is None
 
