@@ -406,9 +406,11 @@ class SearchResults:
     attempts: list = field(default_factory=list)
 
 
-# Case-insensitive, and not the order of any B-tree index: for a partial name the planner
-# then reads the few rows the trigram index finds and sorts them, rather than walking a name
-# index from « A » hoping to meet matches early.
+# Case-insensitive, and not the order of any B-tree index that starts with the name: for a
+# partial name the planner then reads the few rows the trigram index finds and sorts them,
+# rather than walking a name index from « A » hoping to meet matches early. Within one
+# academy and one name key it IS the order of guardian_academy_exact_idx (pupils 0013),
+# which serves the exact part of a name search in order: change both together.
 ACCOUNT_ORDER = (Lower("last_name"), Lower("first_name"), "identifier")
 RECORD_ORDER = (Lower("last_name"), Lower("first_name"), "pk")
 
