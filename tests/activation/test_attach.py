@@ -41,7 +41,7 @@ def test_the_new_child_is_attached_after_the_code_and_its_birth_date(driver, fam
     page = unescape(driver.client.get(response["Location"], follow=True).content.decode())
 
     assert "Vos enfants ont été rattachés à votre compte" in page
-    assert "n.bensaid10" in page
+    assert "N.BENSAID10" in page  # as letters print it
     assert reverse("accounts:login", args=["representant-legal"]) in page
     assert Account.objects.count() == 1  # no second account
     assert set(pupils_of_guardian_account(existing)) == {ines, yanis}

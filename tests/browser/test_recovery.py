@@ -69,7 +69,7 @@ def test_identifier_by_sms(page, live_server, sms_folder, guardian):
         .to_be_visible()
     assert_accessible(page)
     assert sms_bodies(sms_folder) == [
-        "ÉduConnect : votre identifiant est a.madi31. Connectez-vous avec cet identifiant et "
+        "ÉduConnect : votre identifiant est A.MADI31. Connectez-vous avec cet identifiant et "
         "votre mot de passe."
     ]
     page.get_by_role("link", name="Se connecter").click()
@@ -183,7 +183,7 @@ def test_identifier_by_email(page, live_server, sms_folder, mailbox, guardian):
         .to_be_visible()
     assert_accessible(page)
     [message] = mailbox.wait_for(1)
-    assert "- a.madi31" in text_of(message)
+    assert "- A.MADI31" in text_of(message)
     page.goto(link_from(message))
     expect(page.get_by_role("heading", name="Je sélectionne mon profil")).to_be_visible()
 
