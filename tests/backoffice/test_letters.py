@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from datetime import timedelta
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -190,6 +191,10 @@ def test_an_emailed_letter_is_wiped_from_the_outbox_once_sent(world, class_6a, s
     from tests.mailbox import text_of
 
     assert PASSWORD.search(text_of(received))
+    # The school named as an establishment, whatever kind it is (no « de Collège »).
+    assert (" ".join(received["Subject"].split())
+            == f"Votre compte ÉduConnect, de la part de l'établissement {world.a1.name}")
+    assert "enfants sous votre responsabilité permet de simplifier" in text_of(received)
     message.refresh_from_db()
     assert PASSWORD.search(message.body) is None
 
@@ -249,6 +254,10 @@ def test_secretary_makes_letters_of_a_level_from_the_back_office(world, class_6a
     assert response.status_code == 302
     run = LetterRun.objects.get()
     assert response["Location"] == f"/gestion/lettres/{run.pk}/"
+    asked = unescape(client.get(response["Location"]).content.decode())
+    # The message tells what was done (asked for), so it never contradicts « Terminé ».
+    assert "Les lettres ont été demandées" in asked and "en préparation" not in asked
+    assert f"Lettres — {world.a1.name}" in asked and "Lettres de " not in asked
     progress = client.get(f"/gestion/lettres/{run.pk}/avancement/").json()
     assert progress["status"] == "queued" and progress["finished"] is False
     letters.letter_runs_start()
