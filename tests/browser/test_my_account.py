@@ -171,7 +171,8 @@ def test_my_children_and_the_reauthentication(page, live_server, family, setting
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes enfants")
     row = page.get_by_role("row", name=re.compile("Océane LAPIERRE"))
     expect(row).to_contain_text("Collège Tartane")
-    expect(row).to_contain_text("4EME")
+    expect(row).to_contain_text("4e")
+    expect(row).not_to_contain_text("4EME")
     assert_accessible(page)
 
     page.get_by_role("link", name="Modifier mon numéro de téléphone").first.click()

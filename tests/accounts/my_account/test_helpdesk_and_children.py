@@ -48,7 +48,8 @@ def test_my_children_lists_each_child_with_school_and_level(signed_in, guardian)
             for row in page.find("tbody").find_all("tr")]
     assert sorted(rows) == [
         ["Ilyes BENALI", "École maternelle Les Calanques", "Non renseigné"],
-        ["Yasmine BENALI", "Collège Jean-Moulin", "5EME"],
+        # The words of « Mes services » (« niveau : 5e »), not the roster's code.
+        ["Yasmine BENALI", "Collège Jean-Moulin", "5e"],
     ]
     menu = page.find("nav", class_="fr-sidemenu")
     assert menu.find("a", attrs={"aria-current": "page"}).get_text() == "Mes enfants"
