@@ -20,8 +20,9 @@ from __future__ import annotations
 import phonenumbers
 from django.utils.crypto import salted_hmac
 
+from core.normalization import mask_phone
+
 DOT = "\u2022"  # •
-HIDDEN = DOT * 2
 _SALT = "accounts.recovery.masking"
 # What derived masks are drawn from: the commonest shapes of families' numbers and addresses.
 _MOBILE_PREFIXES = ("06", "06", "06", "07")
@@ -31,20 +32,13 @@ _TLDS = ("fr", "fr", "fr", "com", "com", "net")
 
 
 def mask_mobile(e164: str) -> str:
-    """« 06 •• •• •• 12 » for a metropolitan number, « +262 692 •• •• 56 » for another."""
+    """« 06 •• •• •• 12 », « 0692 •• •• 56 »: the product's one mask of a number
+    (core.normalization.mask_phone), or "" when `e164` is no number."""
     try:
-        number = phonenumbers.parse(e164, None)
+        phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return ""
-    if number.country_code == 33:
-        national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-        groups = national.split(" ")
-        return " ".join([groups[0], *([HIDDEN] * (len(groups) - 2)), groups[-1]])
-    international = phonenumbers.format_number(
-        number, phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    groups = international.split(" ")
-    return " ".join([*groups[:2], *([HIDDEN] * (len(groups) - 3)), groups[-1]])
+    return mask_phone(e164)
 
 
 def mask_email(address: str) -> str:
