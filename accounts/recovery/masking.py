@@ -17,10 +17,9 @@ address is not told.
 
 from __future__ import annotations
 
-import phonenumbers
 from django.utils.crypto import salted_hmac
 
-from core.normalization import mask_phone
+from core.normalization import PHONE_MASK, mask_phone
 
 DOT = "\u2022"  # •
 _SALT = "accounts.recovery.masking"
@@ -34,11 +33,8 @@ _TLDS = ("fr", "fr", "fr", "com", "com", "net")
 def mask_mobile(e164: str) -> str:
     """« 06 •• •• •• 12 », « 0692 •• •• 56 »: the product's one mask of a number
     (core.normalization.mask_phone), or "" when `e164` is no number."""
-    try:
-        phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return ""
-    return mask_phone(e164)
+    masked = mask_phone(e164)  # one parse, for a derived number too (issue 8 §6)
+    return "" if masked == PHONE_MASK else masked
 
 
 def mask_email(address: str) -> str:
