@@ -112,7 +112,9 @@ class JournalKindFilter(admin.SimpleListFilter):
 
 
 @admin.register(JournalEvent)
-class JournalEventAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
+class JournalEventAdmin(ChangelistTitleMixin, ReadOnlyAdminMixin, ScopedAdminMixin,
+                        admin.ModelAdmin):
+    changelist_noun = _("un événement du journal")
     list_display = ("at", "label", "account", "actor", "ip_address", "details")
     list_select_related = ("account", "actor")
     list_filter = (JournalKindFilter,)
@@ -250,7 +252,8 @@ class StaffChangeForm(StaffProfileFormBase):
 
 
 @admin.register(StaffProfile)
-class StaffProfileAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class StaffProfileAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
+    changelist_noun = _("un membre du personnel du back-office")
     list_display = ("identifier", "full_name", "role", "scope_summary", "state",
                     "second_factor")
     list_select_related = ("account", "academy")
