@@ -126,8 +126,10 @@ def letters_new(request):
             errors = {key: " ".join(str(m) for m in value)
                       for key, value in error.message_dict.items()}
         else:
+            # Said once, about the request: the page below tells the progress, and a
+            # « en préparation » banner would stay next to « Terminé ».
             messages.success(request, gettext(
-                "Les lettres sont en préparation ; cette page montre où elles en sont."))
+                "Les lettres ont été demandées ; cette page montre où elles en sont."))
             return HttpResponseRedirect(reverse("admin:letter_run", args=[run.pk]))
     pupils = []
     if establishment and (level or division):
@@ -154,7 +156,7 @@ def letter_run(request, pk):
     downloadable = (run.requested_by_id == request.user.pk and bool(run.file_name)
                     and run.file_expires_at is not None and run.file_expires_at > now)
     return TemplateResponse(request, "admin/letters/run.html", _context(
-        request, title=gettext("Lettres de %(school)s") % {"school": run.establishment.name},
+        request, title=gettext("Lettres — %(school)s") % {"school": run.establishment.name},
         run=run, downloadable=downloadable, finished=run.status in (
             LetterRunStatus.DONE, LetterRunStatus.FAILED),
         progress_url=reverse("admin:letter_run_progress", args=[run.pk]),

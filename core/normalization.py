@@ -289,18 +289,28 @@ def mobile_phone_readings(raw: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+PHONE_MASK = "\u2022\u2022"  # ••, one hidden group
+_MASK_GROUP_SEPARATORS = re.compile(r"[\s.\-]+")
+
+
 def mask_phone(e164: str) -> str:
-    """« +33 6 ** ** ** 26 »: enough for the owner to recognise the number, not to read it."""
+    """« 06 •• •• •• 12 », « 0692 •• •• 56 »: the one form a family reads of a masked number
+    (issue 13 §5), enough for the owner to recognise it, not for a passer-by to read it.
+
+    A French number (metropolitan or overseas, FRENCH_REGIONS) in its national form, any
+    other in its international form (« +32 •• •• •• 56 »); every group but the first and the
+    last hidden; groups separated by plain spaces (an HTML page that must not break the
+    number replaces them with no-break spaces). « •• » when `e164` is no number."""
     try:
-        number = phonenumbers.parse(e164, None)
+        number = phonenumbers.parse(str(e164), None)
     except phonenumbers.NumberParseException:
-        return "**"
-    international = phonenumbers.format_number(
-        number, phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    prefix, _, national = international.partition(" ")
-    groups = national.split(" ")
-    if len(groups) <= 2:
-        return f"{prefix} {'*' * len(national[:-2])}{national[-2:]}"
-    masked = [groups[0], *("*" * len(g) for g in groups[1:-1]), groups[-1]]
-    return f"{prefix} {' '.join(masked)}"
+        return PHONE_MASK
+    # A number no range knows yet still reads as its country writes it.
+    region = (phonenumbers.region_code_for_number(number)
+              or phonenumbers.region_code_for_country_code(number.country_code))
+    style = (phonenumbers.PhoneNumberFormat.NATIONAL if region in FRENCH_REGIONS
+             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    groups = _MASK_GROUP_SEPARATORS.split(phonenumbers.format_number(number, style))
+    if len(groups) < 3:
+        return " ".join([groups[0], PHONE_MASK])
+    return " ".join([groups[0], *(PHONE_MASK for _ in groups[1:-1]), groups[-1]])

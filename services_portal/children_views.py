@@ -11,15 +11,17 @@ from django.views.decorators.http import require_GET
 from accounts.models import AccountKind
 from pupils.selectors import pupils_of_guardian_account
 
+from .levels import level_in_words
+
 
 @never_cache
 @require_GET
 @login_required
 def my_children(request):
     """One query for the children and their schools, whatever their number
-    (pupils.selectors.pupils_of_guardian_account). The level is shown as the school's
-    roster gives it (no helper turns level codes into words yet). A pupil's account has no
-    children: it goes to its « Mon compte »."""
+    (pupils.selectors.pupils_of_guardian_account). The level is shown in the words of
+    « Mes services » (services_portal.levels.level_in_words: « 5e » for the roster's `5EME`).
+    A pupil's account has no children: it goes to its « Mon compte »."""
     account = request.user
     if account.kind == AccountKind.STAFF:
         return redirect("admin:index")
@@ -33,6 +35,7 @@ def my_children(request):
         "account": account,
         "is_guardian": True,
         "form": None,
-        "children": list(pupils_of_guardian_account(account)),
+        "children": [{"pupil": pupil, "level_words": level_in_words(pupil.level)}
+                     for pupil in pupils_of_guardian_account(account)],
     }
     return render(request, "services_portal/my_children.html", context)

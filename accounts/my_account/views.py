@@ -9,11 +9,9 @@ last sign-in or confirmation is older than ACCOUNT_REAUTHENTICATION_SECONDS
 to the browser, the row's step is the truth, POST → redirect → GET).
 """
 
-import re
 from functools import wraps
 from urllib.parse import urlencode
 
-import phonenumbers
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -32,7 +30,7 @@ from core.flows import (
     flow_view,
 )
 from core.models import Flow, FlowStatus
-from core.normalization import FRENCH_REGIONS, mask_phone
+from core.normalization import mask_phone
 from core.tokens import link_token_peek
 
 from ..models import AccountKind
@@ -44,25 +42,11 @@ from .flows import PHONE_CHANGE, PHONE_CHANGE_CODE
 from .forms import CodeForm, CurrentPasswordForm, EmailChangeForm, PasswordChangeForm, PhoneForm
 from .selectors import EMAIL_CHANGE_PURPOSE, email_change_pending, email_to_check
 
-MASK = "••"
-_GROUP_SEPARATORS = re.compile(r"[\s.\-]+")
-
 
 def masked_mobile(e164: str) -> str:
-    """« 06 •• •• •• 12 »: a French number (metropolitan or overseas) in its national form,
-    any other in its international form, every group but the first and the last hidden.
-    Enough for the owner to recognise their number, not for a passer-by to read it."""
-    try:
-        number = phonenumbers.parse(str(e164), None)
-    except phonenumbers.NumberParseException:
-        return MASK
-    region = phonenumbers.region_code_for_number(number)
-    style = (phonenumbers.PhoneNumberFormat.NATIONAL if region in FRENCH_REGIONS
-             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    groups = _GROUP_SEPARATORS.split(phonenumbers.format_number(number, style))
-    if len(groups) < 3:
-        return "\u00a0".join([groups[0], MASK])
-    return "\u00a0".join([groups[0], *(MASK for _ in groups[1:-1]), groups[-1]])
+    """The product's mask (core.normalization.mask_phone: « 06 •• •• •• 12 ») with no-break
+    spaces, so that the page never breaks the number across lines."""
+    return mask_phone(str(e164)).replace(" ", "\u00a0")
 
 
 # --- Access ------------------------------------------------------------------------------

@@ -17,11 +17,11 @@ address is not told.
 
 from __future__ import annotations
 
-import phonenumbers
 from django.utils.crypto import salted_hmac
 
+from core.normalization import PHONE_MASK, mask_phone
+
 DOT = "\u2022"  # •
-HIDDEN = DOT * 2
 _SALT = "accounts.recovery.masking"
 # What derived masks are drawn from: the commonest shapes of families' numbers and addresses.
 _MOBILE_PREFIXES = ("06", "06", "06", "07")
@@ -31,20 +31,10 @@ _TLDS = ("fr", "fr", "fr", "com", "com", "net")
 
 
 def mask_mobile(e164: str) -> str:
-    """« 06 •• •• •• 12 » for a metropolitan number, « +262 692 •• •• 56 » for another."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return ""
-    if number.country_code == 33:
-        national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-        groups = national.split(" ")
-        return " ".join([groups[0], *([HIDDEN] * (len(groups) - 2)), groups[-1]])
-    international = phonenumbers.format_number(
-        number, phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    groups = international.split(" ")
-    return " ".join([*groups[:2], *([HIDDEN] * (len(groups) - 3)), groups[-1]])
+    """« 06 •• •• •• 12 », « 0692 •• •• 56 »: the product's one mask of a number
+    (core.normalization.mask_phone), or "" when `e164` is no number."""
+    masked = mask_phone(e164)  # one parse, for a derived number too (issue 8 §6)
+    return "" if masked == PHONE_MASK else masked
 
 
 def mask_email(address: str) -> str:

@@ -77,7 +77,7 @@ __all__ = ["FlowUnavailable", "RecoveryRefused"]  # FlowUnavailable: for the vie
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 NOT_SENT_NO_MATCH = "no_match"
 # What a message rendered for nobody lists (the same work as a match, never sent).
-DECOY_IDENTIFIER = "p.identifiant00"
+DECOY_IDENTIFIER = "P.IDENTIFIANT00"
 NOT_SENT_RECIPIENT_QUOTA = "recipient_quota"
 
 
@@ -165,7 +165,7 @@ def identifier_reminder_by_sms(
                                              first_name=first_name)
         reason = _recipient_admit(f"sms:{phone}", deliver=bool(found))
         # Rendered whether or not it leaves (a decoy for a non-match): the same work.
-        identifiers = [a.identifier for a in found] or [DECOY_IDENTIFIER]
+        identifiers = [a.display_identifier for a in found] or [DECOY_IDENTIFIER]
         body = render_to_string(
             "sms/identifier_reminder.txt", {"identifiers": identifiers, "count": len(identifiers)},
         ).strip()
@@ -391,7 +391,7 @@ def _tell_other_channel(account: Account, *, flow: Flow, channel: str, request,
                         now: datetime.datetime) -> None:
     """« Votre mot de passe a été modifié »: by e-mail after an SMS reset, by SMS after an
     e-mail reset, when the account has that channel proven."""
-    context = {"identifier": account.identifier, "at": timezone.localtime(now),
+    context = {"identifier": account.display_identifier, "at": timezone.localtime(now),
                "assistance_phone": settings.EDUCONNECT_ASSISTANCE_PHONE}
     if channel == Channel.EMAIL and account.phone and account.phone_verified:
         body = render_to_string("sms/password_recovered.txt", context).strip()
@@ -420,7 +420,7 @@ def identifier_reminder_by_email(*, email: str, request: HttpRequest | None = No
     with transaction.atomic():
         found = accounts_for_email(email=email)
         reason = _recipient_admit(f"email:{email.strip().lower()}", deliver=bool(found))
-        identifiers = [a.identifier for a in found] or [DECOY_IDENTIFIER]
+        identifiers = [a.display_identifier for a in found] or [DECOY_IDENTIFIER]
         context = {"identifiers": identifiers, "count": len(identifiers),
                    "sign_in_url": absolute_url(reverse("accounts:profile_choice"))}
         write_or_rehearse(
@@ -483,7 +483,7 @@ def _link_send(flow: Flow, data: RecoveryData, account: Account | None, *, reque
         email_send(
             to=account.email if reason == "" else DECOY_RECIPIENTS[CodeChannel.EMAIL],
             template="password_reset",
-            context={"identifier": data.identifier, "minutes": minutes,
+            context={"identifier": data.identifier.upper(), "minutes": minutes,
                      "url": absolute_url(reverse("accounts:password_recovery_link_open",
                                                  args=[token]))},
             purpose="password_reset_link", contains_secret=True, account=account,

@@ -24,6 +24,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts.models import Account, AccountKind, AccountState, StaffProfile, StaffRole
 from accounts.password_policy import STAFF_HELP_TEXT
 from backoffice import services
+from backoffice.admin.titles import ChangelistTitleMixin
 from backoffice.forms import NO_AUTOFILL
 from backoffice.journal_labels import describe_event
 from backoffice.scoping import ReadOnlyAdminMixin, ScopedAdminMixin
@@ -47,7 +48,8 @@ def _national_only(scope) -> Q:
 
 
 @admin.register(Account)
-class AccountAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class AccountAdmin(ChangelistTitleMixin, ScopedAdminMixin, SimpleHistoryAdmin):
+    changelist_noun = _("un compte")
     list_display = ("identifier_upper", "last_name", "first_name", "kind", "state",
                     "date_joined")
     list_filter = ("kind", "state")
@@ -110,7 +112,9 @@ class JournalKindFilter(admin.SimpleListFilter):
 
 
 @admin.register(JournalEvent)
-class JournalEventAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
+class JournalEventAdmin(ChangelistTitleMixin, ReadOnlyAdminMixin, ScopedAdminMixin,
+                        admin.ModelAdmin):
+    changelist_noun = _("un événement du journal")
     list_display = ("at", "label", "account", "actor", "ip_address", "details")
     list_select_related = ("account", "actor")
     list_filter = (JournalKindFilter,)
@@ -248,7 +252,8 @@ class StaffChangeForm(StaffProfileFormBase):
 
 
 @admin.register(StaffProfile)
-class StaffProfileAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class StaffProfileAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
+    changelist_noun = _("un membre du personnel du back-office")
     list_display = ("identifier", "full_name", "role", "scope_summary", "state",
                     "second_factor")
     list_select_related = ("account", "academy")

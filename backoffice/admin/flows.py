@@ -14,6 +14,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.admin.titles import ChangelistTitleMixin
 from backoffice.scoping import ReadOnlyAdminMixin
 from core.flowkinds import registered_kinds
 from core.models import Flow, FlowCode
@@ -60,7 +61,8 @@ class FlowCodeInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Flow)
-class FlowAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class FlowAdmin(ChangelistTitleMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    changelist_noun = _("un parcours")
     list_display = (
         "id", "created_at", "kind_display", "status", "step_display", "masked_phone",
         "codes_sent_display", "wrong_codes", "account",

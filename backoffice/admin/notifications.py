@@ -9,13 +9,15 @@ import uuid
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.admin.titles import ChangelistTitleMixin
 from backoffice.scoping import BoundedCountPaginator, ReadOnlyAdminMixin
 from core.normalization import InvalidPhoneNumber, parse_mobile_phone
 from notifications.models import OutboundMessage
 
 
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OutboundMessageAdmin(ChangelistTitleMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    changelist_noun = _("un message sortant")
     list_display = ["created_at", "channel", "purpose", "recipient", "status", "provider_status",
                     "attempts", "sent_at"]
     list_filter = ["channel", "status"]

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import AccountState
+from backoffice.admin.titles import ChangelistTitleMixin
 from backoffice.forms import NO_AUTOFILL
 from backoffice.scoping import ScopedAdminMixin, ScopedInlineMixin
 from backoffice.selectors import (
@@ -321,7 +322,9 @@ class GuardianRecordForm(forms.ModelForm):
 
 
 @admin.register(GuardianRecord)
-class GuardianRecordAdmin(LinkInlineWritesMixin, ScopedAdminMixin, SimpleHistoryAdmin):
+class GuardianRecordAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
+                          SimpleHistoryAdmin):
+    changelist_noun = gettext_lazy("une fiche responsable")
     form = GuardianRecordForm
     scope_paths = ("establishment",)
     list_display = ("last_name_upper", "first_name", "establishment_short", "phone",
@@ -427,7 +430,9 @@ class PupilForm(forms.ModelForm):
 
 
 @admin.register(Pupil)
-class PupilAdmin(LinkInlineWritesMixin, ScopedAdminMixin, SimpleHistoryAdmin):
+class PupilAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
+                 SimpleHistoryAdmin):
+    changelist_noun = gettext_lazy("un élève")
     form = PupilForm
     scope_paths = ("establishment",)
     list_display = ("last_name_upper", "first_names", "birth_date", "level", "division",
@@ -509,7 +514,9 @@ class ResponsibilityForm(forms.ModelForm):
 
 
 @admin.register(Responsibility)
-class ResponsibilityAdmin(ServiceWritesMixin, ScopedAdminMixin, SimpleHistoryAdmin):
+class ResponsibilityAdmin(ChangelistTitleMixin, ServiceWritesMixin, ScopedAdminMixin,
+                          SimpleHistoryAdmin):
+    changelist_noun = gettext_lazy("un lien responsable–élève")
     form = ResponsibilityForm
     scope_paths = ("pupil__establishment", "guardian_record__establishment")
     list_display = ("pupil_name", "guardian_name", "establishment_short",
@@ -630,7 +637,8 @@ class ResponsibilityAdmin(ServiceWritesMixin, ScopedAdminMixin, SimpleHistoryAdm
 
 
 @admin.register(Establishment)
-class EstablishmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class EstablishmentAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
+    changelist_noun = gettext_lazy("un établissement")
     scope_paths = ("pk",)
     list_display = ("name", "uai", "kind", "academy")
     list_select_related = ("academy",)
@@ -657,7 +665,8 @@ class EstablishmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Academy)
-class AcademyAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class AcademyAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
+    changelist_noun = gettext_lazy("une académie")
     list_display = ("name",)
     ordering = ("name",)
     fields = ("name",)

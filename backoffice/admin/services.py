@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy
 
+from backoffice.admin.titles import ChangelistTitleMixin
 from backoffice.scoping import ScopedAdminMixin
 from backoffice.selectors import staff_scope
 from saml_idp import services as saml_services
@@ -39,7 +40,8 @@ class ServiceForm(forms.ModelForm):
 
 
 @admin.register(Service)
-class ServiceAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class ServiceAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
+    changelist_noun = gettext_lazy("un service")
     form = ServiceForm
     scope_paths = ("establishment",)
     list_display = ("title", "establishment", "for_guardians", "for_pupils",
@@ -74,7 +76,8 @@ class ServiceAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(EstablishmentMessage)
-class EstablishmentMessageAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class EstablishmentMessageAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
+    changelist_noun = gettext_lazy("un message d'établissement")
     scope_paths = ("establishment",)
     list_display = ("establishment", "__str__", "starts_on", "ends_on")
     list_select_related = ("establishment",)
@@ -89,7 +92,8 @@ class EstablishmentMessageAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(NewsItem)
-class NewsItemAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class NewsItemAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
+    changelist_noun = gettext_lazy("une actualité")
     list_display = ("title", "starts_on", "ends_on", "for_guardians", "for_pupils")
     ordering = ("-starts_on", "id")
     fields = ("title", "text", "starts_on", "ends_on", "for_guardians", "for_pupils")
@@ -129,7 +133,8 @@ class ServiceProviderForm(forms.ModelForm):
 
 
 @admin.register(ServiceProvider)
-class ServiceProviderAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class ServiceProviderAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
+    changelist_noun = gettext_lazy("un fournisseur de services SAML")
     form = ServiceProviderForm
     list_display = ("name", "entity_id", "authn_requests_signed", "encrypts_assertions",
                     "is_active", "updated_at")

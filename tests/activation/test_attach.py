@@ -41,7 +41,7 @@ def test_the_new_child_is_attached_after_the_code_and_its_birth_date(driver, fam
     page = unescape(driver.client.get(response["Location"], follow=True).content.decode())
 
     assert "Vos enfants ont été rattachés à votre compte" in page
-    assert "n.bensaid10" in page
+    assert "N.BENSAID10" in page  # as letters print it
     assert reverse("accounts:login", args=["representant-legal"]) in page
     assert Account.objects.count() == 1  # no second account
     assert set(pupils_of_guardian_account(existing)) == {ines, yanis}
@@ -103,3 +103,13 @@ def test_an_account_closed_before_the_birth_dates_attaches_nothing(driver, famil
     driver.confirm_pupils({yanis: ("oui", yanis.birth_date)})
     assert Flow.objects.get().status == FlowStatus.ALREADY_ACTIVE
     assert GuardianRecord.objects.get(pk=family["records"][1].pk).account is None
+
+
+def test_the_birth_date_is_asked_with_the_words_for_a_girl_or_a_boy(driver, family):
+    """The seeds' form « né(e) le »: a mother confirming her daughter does not read « Né le »."""
+    driver.start(last_name=family["last_name"], first_name=family["first_name"],
+                 phone=family["phone_typed"])
+    driver.send_code(driver.last_code())
+    page = driver.page_text(driver.client.get(driver.url("pupils")))
+    assert "Né(e) le" in page
+    assert "Né le" not in page

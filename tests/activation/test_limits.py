@@ -165,7 +165,7 @@ def test_resend_waits_sixty_seconds(driver, family):
         assert len(sms.outbox) == 1
         clock.tick(datetime.timedelta(seconds=30))
         page = follow(driver, driver.resend())
-    assert "un nouveau code de sécurité vient de vous être envoyé au +262 692 ** ** 56" in page
+    assert "un nouveau code de sécurité vient de vous être envoyé au 0692 •• •• 56" in page
     assert len(sms.outbox) == 2 and Flow.objects.get().codes_issued == 2
 
 
@@ -209,7 +209,7 @@ def test_resends_count_against_the_phone_limit_silently(driver, family, settings
     start(driver, family)
     driver.resend()
     page = follow(driver, driver.resend())
-    assert "un nouveau code de sécurité vient de vous être envoyé au +262 692 ** ** 56" in page
+    assert "un nouveau code de sécurité vient de vous être envoyé au 0692 •• •• 56" in page
     assert len(sms.outbox) == 2 and Flow.objects.get().codes_issued == 3
     assert JournalEvent.objects.get(kind="activation_code_not_sent").data == {
         "send": 3, "reason": "recipient_quota"

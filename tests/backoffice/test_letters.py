@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from datetime import timedelta
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -199,6 +200,10 @@ def test_an_emailed_letter_is_wiped_from_the_outbox_once_sent(world, class_6a, s
     assert PASSWORD.search(text_of(received))
     # A guardian's letter (only guardians' are e-mailed): the profile to choose at sign-in.
     assert re.search(r"Profil à choisir\s*:\s*Représentant légal", text_of(received))
+    # The school named as an establishment, whatever kind it is (no « de Collège »).
+    assert (" ".join(received["Subject"].split())
+            == f"Votre compte ÉduConnect, de la part de l'établissement {world.a1.name}")
+    assert "enfants sous votre responsabilité permet de simplifier" in text_of(received)
     message.refresh_from_db()
     assert PASSWORD.search(message.body) is None
 
@@ -258,6 +263,10 @@ def test_secretary_makes_letters_of_a_level_from_the_back_office(world, class_6a
     assert response.status_code == 302
     run = LetterRun.objects.get()
     assert response["Location"] == f"/gestion/lettres/{run.pk}/"
+    asked = unescape(client.get(response["Location"]).content.decode())
+    # The message tells what was done (asked for), so it never contradicts « Terminé ».
+    assert "Les lettres ont été demandées" in asked and "en préparation" not in asked
+    assert f"Lettres — {world.a1.name}" in asked and "Lettres de " not in asked
     progress = client.get(f"/gestion/lettres/{run.pk}/avancement/").json()
     assert progress["status"] == "queued" and progress["finished"] is False
     letters.letter_runs_start()

@@ -112,6 +112,22 @@ def test_changelist_shows_account_cover(secretary_client, world):
     assert "Compte actif : H.LEFEVRE12" in body
 
 
+@pytest.mark.parametrize(("model", "title"), [
+    ("pupil", "Choisissez un élève à modifier"),
+    ("guardianrecord", "Choisissez une fiche responsable à modifier"),
+    ("responsibility", "Choisissez un lien responsable–élève à modifier"),
+])
+def test_changelists_are_titled_in_plain_french(secretary_client, world, model, title):
+    body = secretary_client.get(reverse(f"admin:pupils_{model}_changelist")).content.decode()
+    assert f"<h1>{title}</h1>" in body
+    assert "à changer" not in body  # Django's « Sélectionnez l’objet élève à changer »
+
+
+def test_a_list_nobody_may_change_is_titled_to_consult(national_client, world):
+    body = national_client.get(reverse("admin:core_journalevent_changelist")).content.decode()
+    assert "<h1>Choisissez un événement du journal à consulter</h1>" in body
+
+
 def pupil_form(pupil, **changes):
     data = {
         "last_name": pupil.last_name, "first_names": pupil.first_names,

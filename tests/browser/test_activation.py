@@ -92,7 +92,7 @@ def test_whole_flow_from_sign_in_to_my_services(page, live_server, sms_folder, f
 
     # Step 2: the code from the SMS file.
     expect(page.get_by_text("Vérifiez vos SMS")).to_be_visible()
-    expect(page.get_by_text("+590 690 ** ** 34")).to_be_visible()
+    expect(page.get_by_text("0690 •• •• 34")).to_be_visible()
     assert_accessible(page)
     code = read_code(sms_folder)
     page.get_by_label("Code de sécurité").fill(code.lower())
@@ -152,7 +152,7 @@ def test_unknown_number_sees_the_same_pages_and_gets_no_sms(page, live_server, s
     page.goto(live_server.url + reverse("activation:start"))
     fill_identity(page, last_name="Saint Eloi", first_name="Marie-Josée", phone="0690 28 99 34")
     expect(page.get_by_text("Vérifiez vos SMS")).to_be_visible()
-    expect(page.get_by_text("+590 690 ** ** 34")).to_be_visible()
+    expect(page.get_by_text("0690 •• •• 34")).to_be_visible()
     page.get_by_label("Code de sécurité").fill("K7PMX4")
     page.get_by_role("button", name="Suivant").click()
     expect(page.locator("#id_code_error")).to_contain_text(

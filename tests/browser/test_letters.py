@@ -91,7 +91,7 @@ def test_a_secretary_makes_the_letters_of_a_level_and_downloads_them(page, live_
 
     worker = worker_when_asked()
     page.get_by_role("button", name="Faire les lettres").click()
-    expect(page.get_by_text("Les lettres sont en préparation")).to_be_visible()
+    expect(page.get_by_text("Les lettres ont été demandées")).to_be_visible()
     expect(page.get_by_role("progressbar", name="Avancement")).to_be_visible()
     assert_accessible(page)
     # The bar fills as the worker goes, then the page offers the file.

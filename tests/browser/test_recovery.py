@@ -69,7 +69,7 @@ def test_identifier_by_sms(page, live_server, sms_folder, guardian):
         .to_be_visible()
     assert_accessible(page)
     assert sms_bodies(sms_folder) == [
-        "ÉduConnect : votre identifiant est a.madi31. Connectez-vous avec cet identifiant et "
+        "ÉduConnect : votre identifiant est A.MADI31. Connectez-vous avec cet identifiant et "
         "votre mot de passe."
     ]
     page.get_by_role("link", name="Se connecter").click()
@@ -89,7 +89,7 @@ def test_password_by_sms_with_the_keyboard_only(page, live_server, sms_folder, g
     page.keyboard.press("Enter")
 
     expect(page.get_by_text("Étape 2 sur 5")).to_be_visible()
-    sms_choice = page.get_by_label("Par SMS, un code au +262 639 •• •• 22")
+    sms_choice = page.get_by_label("Par SMS, un code au 0639 •• •• 22")
     expect(page.get_by_label("Par mail, un lien à a•••@w•••.fr")).to_be_visible()
     assert_accessible(page)
     sms_choice.focus()
@@ -99,7 +99,7 @@ def test_password_by_sms_with_the_keyboard_only(page, live_server, sms_folder, g
     page.keyboard.press("Enter")
 
     expect(page.get_by_text("Étape 3 sur 5")).to_be_visible()
-    expect(page.get_by_text("+262\u00a0639\u00a0••\u00a0••\u00a022")).to_be_visible()
+    expect(page.get_by_text("0639\u00a0••\u00a0••\u00a022")).to_be_visible()
     assert_accessible(page)
     code = CODE.search(sms_bodies(sms_folder)[0]).group(1)
     page.get_by_label("Code de sécurité").focus()
@@ -183,7 +183,7 @@ def test_identifier_by_email(page, live_server, sms_folder, mailbox, guardian):
         .to_be_visible()
     assert_accessible(page)
     [message] = mailbox.wait_for(1)
-    assert "- a.madi31" in text_of(message)
+    assert "- A.MADI31" in text_of(message)
     page.goto(link_from(message))
     expect(page.get_by_role("heading", name="Je sélectionne mon profil")).to_be_visible()
 

@@ -67,10 +67,14 @@ def test_school_region_reads_national_form_first():
     assert parse_mobile_phone("0692 12 34 56", preferred_region="RE") == "+262692123456"
 
 
-def test_mask_shows_only_the_country_and_the_last_digits():
-    assert mask_phone("+33617904426") == "+33 6 ** ** ** 26"
-    masked = mask_phone("+262692123456")
-    assert masked.startswith("+262 692") and masked.endswith("56") and "1234" not in masked
+def test_mask_is_the_one_form_families_read_national_for_french_numbers():
+    """Issue 13 §5: « 0692 •• •• 56 » everywhere, never also « +262 692 ** ** 56 »."""
+    assert mask_phone("+33617904426") == "06 •• •• •• 26"
+    assert mask_phone("+262692123456") == "0692 •• •• 56"  # La Réunion
+    assert mask_phone("+262639401122") == "0639 •• •• 22"  # Mayotte
+    assert mask_phone("+590690123434") == "0690 •• •• 34"  # Guadeloupe
+    assert mask_phone("+32470123456") == "+32 •• •• •• 56"  # abroad: international form
+    assert mask_phone("pas un numéro") == "••"
 
 
 # --- Issue 16 §1: overseas mobiles behind the metropolitan code ---------------------------

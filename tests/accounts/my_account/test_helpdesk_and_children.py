@@ -48,7 +48,8 @@ def test_my_children_lists_each_child_with_school_and_level(signed_in, guardian)
             for row in page.find("tbody").find_all("tr")]
     assert sorted(rows) == [
         ["Ilyes BENALI", "École maternelle Les Calanques", "Non renseigné"],
-        ["Yasmine BENALI", "Collège Jean-Moulin", "5EME"],
+        # The words of « Mes services » (« niveau : 5e »), not the roster's code.
+        ["Yasmine BENALI", "Collège Jean-Moulin", "5e"],
     ]
     menu = page.find("nav", class_="fr-sidemenu")
     assert menu.find("a", attrs={"aria-current": "page"}).get_text() == "Mes enfants"
@@ -104,7 +105,7 @@ def test_the_helpdesk_file_shows_the_changes_with_their_labels(client, guardian,
     assert journal["Changement de numéro : code envoyé par SMS au nouveau numéro"] == (
         "envoi n° : 1")
     assert set(journal["Numéro de téléphone modifié"].split(" ; ")) == {
-        "ancien numéro : +33 6 ** ** ** 78", "nouveau numéro : +33 7 ** ** ** 44"}
+        "ancien numéro : 06 •• •• •• 78", "nouveau numéro : 07 •• •• •• 44"}
     assert set(journal["Changement d'adresse mail demandé (lien de validation envoyé)"].split(
         " ; ")) == {"nouvelle adresse : a•••@exemple.fr", "remplace une demande en cours : non",
         "ancienne adresse prévenue : oui"}

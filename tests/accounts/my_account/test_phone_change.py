@@ -64,7 +64,7 @@ def test_the_whole_change_from_the_new_number_to_the_old_one_told(signed_in, gua
     assert [m.to for m in sms.outbox] == [NEW_NUMBER]
     page = html.parse(signed_in.get(code_url(flow)))
     assert "Étape 2 sur 3" in html.text(page)
-    assert "+33 6 ** ** ** 32" in html.text(page)
+    assert "06 •• •• •• 32" in html.text(page)
 
     response = commit(signed_in.post, code_url(flow), {"code": last_code().lower()})
     assert response.status_code == 302
@@ -87,7 +87,7 @@ def test_the_whole_change_from_the_new_number_to_the_old_one_told(signed_in, gua
     assert "my_account.phone_change_started" in kinds
     assert "my_account.phone_changed" in kinds
     changed = JournalEvent.objects.get(kind="my_account.phone_changed")
-    assert changed.data == {"old_phone": "+33 6 ** ** ** 78", "new_phone": "+33 6 ** ** ** 32"}
+    assert changed.data == {"old_phone": "06 •• •• •• 78", "new_phone": "06 •• •• •• 32"}
     assert JournalEvent.objects.filter(kind="my_account.phone_change_code_sent",
                                        flow_id=flow.id).exists()
     # « Mes informations » shows the new number.

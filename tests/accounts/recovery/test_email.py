@@ -42,7 +42,7 @@ def test_the_identifiers_of_a_validated_address_arrive_in_one_email(client, guar
     [message] = smtp_server.wait_for(1)
     assert message["To"].lower() == "lina.nguyen@laposte.net"
     assert message["Subject"].strip() == "Vos identifiants ÉduConnect"
-    assert "- l.nguyen07" in text_of(message) and "- s.nguyen21" in text_of(message)
+    assert "- L.NGUYEN07" in text_of(message) and "- S.NGUYEN21" in text_of(message)
     assert urlsplit(link_from(message)).path == reverse("accounts:profile_choice")
 
 
@@ -68,6 +68,8 @@ def test_the_link_opens_in_another_browser_and_the_first_one_loses_the_flow(
     message, path = _email_reset(recovery, smtp_server)
     assert message["To"] == "seb.nguyen@orange.fr"
     assert "valable 60 minutes et ne sert qu'une fois" in text_of(message)
+    # The identifier in the form screens and letters print (issue 13 §3).
+    assert "compte ÉduConnect S.NGUYEN21." in text_of(message)
     phone = Client()  # the mail is read on the phone
     # A mail scanner (or the person) opening the link spends nothing.
     for _ in range(2):
@@ -93,7 +95,7 @@ def test_the_link_opens_in_another_browser_and_the_first_one_loses_the_flow(
     assert "Ce lien n'est plus valable" in again.content.decode()
     # The number is told by SMS.
     assert [m.to for m in sms.outbox] == ["+33612345678"]
-    assert "le mot de passe du compte s.nguyen21 a été modifié" in sms.outbox[0].body
+    assert "le mot de passe du compte S.NGUYEN21 a été modifié" in sms.outbox[0].body
     changed = JournalEvent.objects.get(kind=EventKind.PASSWORD_CHANGED)
     assert changed.data == {"reason": "recovery_email"}
 
@@ -132,6 +134,7 @@ def test_the_email_after_an_sms_reset_tells_the_address(recovery, guardian, smtp
     [message] = smtp_server.wait_for(1)
     assert message["Subject"].strip() == "Votre mot de passe ÉduConnect a été modifié"
     assert "avec un code reçu par SMS" in text_of(message)
+    assert "le mot de passe du compte ÉduConnect S.NGUYEN21 a été changé" in text_of(message)
 
 
 def test_the_email_path_reads_the_same_for_an_unknown_identifier(guardian, smtp_server,

@@ -46,7 +46,7 @@ def test_the_identifier_arrives_by_sms_and_the_page_is_the_same_for_a_stranger(
            "recevoir un SMS avec votre identifiant." in html.text(html.main(page))
     assert [(m.to, m.body) for m in sms.outbox] == [(
         "+33612345678",
-        "ÉduConnect : votre identifiant est s.nguyen21. Connectez-vous avec cet identifiant et "
+        "ÉduConnect : votre identifiant est S.NGUYEN21. Connectez-vous avec cet identifiant et "
         "votre mot de passe.",
     )]
     sent = JournalEvent.objects.get(kind=EventKind.IDENTIFIER_REMINDER_SENT)
@@ -62,7 +62,7 @@ def test_two_accounts_of_one_person_are_listed_in_one_sms(client, guardian,
     with django_capture_on_commit_callbacks(execute=True):
         ask(client)
     assert len(sms.outbox) == 1
-    assert "vos identifiants sont s.nguyen21, s.nguyen22." in sms.outbox[0].body
+    assert "vos identifiants sont S.NGUYEN21, S.NGUYEN22." in sms.outbox[0].body
 
 
 def test_an_unproven_number_or_a_closed_account_gets_nothing(client, db,
