@@ -215,8 +215,9 @@ def letter_renewals(*, establishment: Establishment,
     renewals: dict[int, list[tuple[int, str]]] = {int(pk): [] for pk in pupil_ids}
     own = (Pupil.objects.filter(establishment=establishment, pk__in=list(renewals),
                                 account__state=AccountState.PROVISIONAL)
-           .values_list("pk", "account_id", "last_name", "first_name"))
-    for pk, account_id, last_name, first_name in own:
+           .values_list("pk", "account_id", "last_name", "first_names"))
+    for pk, account_id, last_name, first_names in own:
+        first_name = Pupil(first_names=first_names).first_name  # the usual one
         renewals[pk].append((account_id, f"{last_name.upper()} {first_name}"))
     guardians = (Responsibility.objects.filter(
                      _legal_links(establishment), pupil_id__in=list(renewals),
