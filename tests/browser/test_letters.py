@@ -145,7 +145,7 @@ def test_a_secretary_makes_the_letters_of_a_level_and_downloads_them(page, live_
     page.keyboard.press("Enter")
     expect(page.get_by_text("La nouvelle lettre de BENALI Samia est en préparation")
            ).to_be_visible()
-    one_letter = page.get_by_role("link", name="Télécharger le PDF de la lettre (1 page)")
+    one_letter = page.get_by_role("link", name="Télécharger le PDF des lettres (1 page)")
     expect(one_letter).to_be_visible(timeout=60_000)
     worker.join(timeout=5)
     assert_accessible(page)
