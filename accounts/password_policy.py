@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from django import forms
 from django.contrib.auth.password_validation import CommonPasswordValidator
 from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
@@ -42,6 +43,8 @@ MIN_LENGTH = 8
 # short first one acceptable.
 STAFF_MIN_LENGTH = 14
 # Long enough for any passphrase, short enough that nobody posts megabytes to the hasher.
+# The one maximum of a new password: the policy (below), the new-password fields
+# (NewPasswordField) and their error read it.
 MAX_LENGTH = 128
 # The seeds' list, in their order.
 SPECIAL_CHARACTERS = "!?@#$(){}[]_&=+-%°*<>£µ/.:;,"
@@ -84,6 +87,12 @@ RULES: tuple[Rule, ...] = (
 
 ERROR_TOO_LONG = lazy_interpolate(
     _("Le mot de passe ne doit pas dépasser %(max_length)s caractères."), max_length=MAX_LENGTH
+)
+# Under a new-password field whose typed or pasted value is over MAX_LENGTH (issue 13): the
+# field's label, the limit, and how long the value was, so that nobody wonders what is wrong.
+ERROR_FIELD_TOO_LONG = _(
+    "Le champ « %(label)s » ne doit pas dépasser %(max_length)s caractères ; vous en avez "
+    "saisi %(length)s : raccourcissez le mot de passe."
 )
 ERROR_COMMON = _(
     "Ce mot de passe est trop courant : il figure parmi les mots de passe les plus utilisés. "
@@ -287,3 +296,37 @@ class StaffPasswordValidator:
 
     def get_help_text(self):
         return STAFF_HELP_TEXT
+
+
+NEW_PASSWORD_ATTRS = {
+    "class": "fr-password__input fr-input", "autocomplete": "new-password",
+    "autocapitalize": "off", "autocorrect": "off", "spellcheck": "false",
+}
+
+
+class NewPasswordField(forms.CharField):
+    """A new password or its confirmation (activation, « Mot de passe oublié ? », « Mon
+    compte »): kept as typed (no strip), refused above MAX_LENGTH characters with
+    ERROR_FIELD_TOO_LONG, which names the field, the limit and the length typed.
+
+    The input has no HTML `maxlength` on purpose (issue 13): a browser cuts a pasted
+    304-character password to the limit without a word, the cut one would be accepted and
+    the one the person keeps would never sign in. The length is judged on the server only.
+    `label` and `required_message` are (lazy) French texts.
+    """
+
+    default_error_messages = {"too_long": ERROR_FIELD_TOO_LONG}
+
+    def __init__(self, *, label, required_message, **kwargs):
+        kwargs.setdefault("widget", forms.PasswordInput(attrs=dict(NEW_PASSWORD_ATTRS)))
+        super().__init__(label=label, strip=False,
+                         error_messages={"required": required_message}, **kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if value and len(value) > MAX_LENGTH:
+            raise ValidationError(
+                self.error_messages["too_long"], code="max_length",
+                params={"label": str(self.label), "max_length": MAX_LENGTH,
+                        "length": len(value)},
+            )

@@ -19,7 +19,7 @@ from accounts.password_policy import (
     ERROR_CONFIRMATION_REQUIRED,
     ERROR_MISMATCH,
     ERROR_REQUIRED,
-    MAX_LENGTH,
+    NewPasswordField,
     password_errors,
 )
 from core.codes import LENGTH as CODE_LENGTH
@@ -286,32 +286,15 @@ class PasswordForm(EduConnectForm):
     messages group (`<id>_error`) always exists — the password's holds the rule checklist —
     so each input always points at it."""
 
-    password = forms.CharField(
-        label=_("Mot de passe"), strip=False, max_length=MAX_LENGTH,
-        error_messages={"required": ERROR_REQUIRED},
-        widget=forms.PasswordInput(attrs={
-            "class": "fr-password__input fr-input", "autocomplete": "new-password",
-            "autocapitalize": "off", "autocorrect": "off", "spellcheck": "false",
-        }),
-    )
-    password_confirm = forms.CharField(
-        label=_("Confirmation du mot de passe"), strip=False, max_length=MAX_LENGTH,
-        error_messages={"required": ERROR_CONFIRMATION_REQUIRED},
-        widget=forms.PasswordInput(attrs={
-            "class": "fr-password__input fr-input", "autocomplete": "new-password",
-            "autocapitalize": "off", "autocorrect": "off", "spellcheck": "false",
-        }),
-    )
+    password = NewPasswordField(label=_("Mot de passe"), required_message=ERROR_REQUIRED)
+    password_confirm = NewPasswordField(label=_("Confirmation du mot de passe"),
+                                        required_message=ERROR_CONFIRMATION_REQUIRED)
 
     def __init__(self, *args, first_name: str = "", last_name: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.first_name = first_name
         self.last_name = last_name
         for name, field in self.fields.items():
-            field.error_messages["max_length"] = lazy_interpolate(
-                _("Le mot de passe ne doit pas dépasser %(max_length)s caractères."),
-                max_length=MAX_LENGTH,
-            )
             field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}_error"
 
     def clean_password(self):

@@ -406,9 +406,11 @@ class SearchResults:
     attempts: list = field(default_factory=list)
 
 
-# Case-insensitive, and not the order of any B-tree index: for a partial name the planner
-# then reads the few rows the trigram index finds and sorts them, rather than walking a name
-# index from « A » hoping to meet matches early.
+# Case-insensitive, and not the order of any B-tree index that starts with the name: for a
+# partial name the planner then reads the few rows the trigram index finds and sorts them,
+# rather than walking a name index from « A » hoping to meet matches early. Within one
+# academy and one name key it IS the order of guardian_academy_exact_idx (pupils 0013),
+# which serves the exact part of a name search in order: change both together.
 ACCOUNT_ORDER = (Lower("last_name"), Lower("first_name"), "identifier")
 RECORD_ORDER = (Lower("last_name"), Lower("first_name"), "pk")
 
@@ -436,26 +438,64 @@ def accounts_search(*, query: SearchQuery, scope: StaffScope, limit: int) -> lis
     return sorted(accounts.values(), key=_sort_key)[:limit]
 
 
-def records_search(*, query: SearchQuery, scope: StaffScope, limit: int) -> QuerySet:
-    """The guardian records of the scope that no account covers and that the query finds,
-    by name, at most `limit` (a lazy queryset). An academy's agent searching a name reads
-    that academy's records of the name only (index guardian_academy_name_trgm): the cost
-    follows the academy, not the country (issue 14; tests/backoffice/test_search_plan.py)."""
+def _unlinked_records(scope: StaffScope) -> QuerySet:
+    return GuardianRecord.objects.filter(scope.guardian_records_q(), account__isnull=True)
+
+
+def exact_name_records(*, query: SearchQuery, scope: StaffScope, limit: int) -> QuerySet:
+    """The records of `records_search` whose whole last name is what was typed (name keys
+    equal: « martin » finds « Martin », « MARTIN », not « Martinez »), in RECORD_ORDER, at
+    most `limit` (a lazy queryset). For an academy's agent it is read in that order from
+    the B-tree guardian_academy_exact_name_idx (pupils 0013) and stops after `limit` rows:
+    the cost is the limit's, not the number of Martins of the academy (issue 14)."""
     return (
-        guardian_records_matching(
-            GuardianRecord.objects.filter(scope.guardian_records_q(), account__isnull=True),
-            query,
-        )
-        .select_related("establishment")
-        .order_by(*RECORD_ORDER)[:limit]
+        _unlinked_records(scope).filter(last_name_key=query.value)
+        .select_related("establishment").order_by(*RECORD_ORDER)[:limit]
     )
+
+
+def partial_name_records(*, query: SearchQuery, scope: StaffScope, limit: int) -> QuerySet:
+    """The records of `records_search` that the query finds but `exact_name_records` does
+    not (a last name containing what was typed, or « Prénom Nom » in either order), in
+    RECORD_ORDER, at most `limit` (a lazy queryset; trigram index
+    guardian_academy_name_trgm: every match of the academy is read and sorted)."""
+    return (
+        guardian_records_matching(_unlinked_records(scope), query)
+        .exclude(last_name_key=query.value)
+        .select_related("establishment").order_by(*RECORD_ORDER)[:limit]
+    )
+
+
+def records_search(*, query: SearchQuery, scope: StaffScope, limit: int) -> list[GuardianRecord]:
+    """The guardian records of the scope that no account covers and that the query finds,
+    at most `limit`. An academy's agent reads that academy's records only: the cost follows
+    the academy, not the country (issue 14; tests/backoffice/test_search_plan.py).
+
+    A name is searched in two steps, and the list is in that order: first the records whose
+    last name is exactly the name typed (`exact_name_records`: an ordered index read that
+    stops at `limit`, so « martin » costs the same with 60 or 6,000 Martins in the academy),
+    then, only if they are fewer than `limit`, the partial matches not already listed
+    (`partial_name_records`). Each part is sorted by name (RECORD_ORDER). A name shorter
+    than PARTIAL_NAME_MIN_LENGTH typed as one word is matched whole: the first step is all.
+    Other shapes (number, e-mail, INE, UAI, identifier): one query, sorted by name.
+    """
+    if query.shape != Shape.NAME:
+        return list(
+            guardian_records_matching(_unlinked_records(scope), query)
+            .select_related("establishment").order_by(*RECORD_ORDER)[:limit]
+        )
+    records = list(exact_name_records(query=query, scope=scope, limit=limit))
+    whole_only = len(query.value) < PARTIAL_NAME_MIN_LENGTH and not query.words
+    if len(records) < limit and not whole_only:
+        records += partial_name_records(query=query, scope=scope, limit=limit - len(records))
+    return records
 
 
 def helpdesk_search(*, query: SearchQuery, scope: StaffScope, limit: int = SEARCH_LIMIT):
     """Accounts of the scope found by the query, and the guardian records that no account
     covers yet (parents who have not activated: the usual reason to call)."""
     accounts = accounts_search(query=query, scope=scope, limit=limit + 1)
-    records = list(records_search(query=query, scope=scope, limit=limit + 1))
+    records = records_search(query=query, scope=scope, limit=limit + 1)
     _attach_schools(accounts)
     return SearchResults(
         query=query,

@@ -12,7 +12,9 @@ for the most frequent names (bench_backoffice's surnames: « Martin » is one na
 « Martinez » one more):
 
 - the helpdesk's list of unlinked guardian records of the academy matching the name
-  (backoffice.selectors.records_search, keyed by the academy column);
+  (backoffice.selectors.records_search, keyed by the academy column: the exact name first,
+  from an ordered B-tree up to the limit, then the partial matches if fewer);
+- the same records in one query, every match fetched and sorted (before « exact first »);
 - the whole `helpdesk_search` (accounts + records);
 - for « martin », the query before issue 14 (a join on the academy's establishments);
 - activation step 1 (activation.selectors.guardian_records_matching): known name + number
@@ -52,8 +54,10 @@ from activation.selectors import guardian_records_matching as step1_matching  # 
 from backoffice.selectors import (  # noqa: E402
     RECORD_ORDER,
     StaffScope,
+    exact_name_records,
     guardian_records_matching,
     helpdesk_search,
+    partial_name_records,
     records_search,
     search_query_parse,
 )
@@ -287,6 +291,25 @@ def old_records(scope, query):
     ).select_related("establishment").order_by(*RECORD_ORDER)[:51]
 
 
+def all_sorted_records(scope, query):
+    """The records query before « exact name first »: every match of the academy (exact
+    and partial) fetched and sorted for the first 51 (branch `helpdesk`)."""
+    return guardian_records_matching(
+        GuardianRecord.objects.filter(scope.guardian_records_q(), account__isnull=True), query,
+    ).select_related("establishment").order_by(*RECORD_ORDER)[:51]
+
+
+def parts_read(query, scope) -> str:
+    """Guardian rows read by the exact part, and by the partial part when it runs."""
+    exact = exact_name_records(query=query, scope=scope, limit=51)
+    text = f"exact part {rows_read(exact):,}"
+    found = len(list(exact))
+    if found < 51:
+        partial = partial_name_records(query=query, scope=scope, limit=51 - found)
+        text += f", partial part {rows_read(partial):,}"
+    return text + f" (all matches sorted: {rows_read(all_sorted_records(scope, query)):,})"
+
+
 def timed(works: dict, runs: int) -> dict:
     times = {label: [] for label in works}
     for _ in range(runs):
@@ -310,6 +333,8 @@ def measure(records: int, runs: int, lookups: int, former: bool = True) -> dict:
                 lambda q=query, s=scope: list(records_search(query=q, scope=s, limit=51)),
             "helpdesk_search (accounts + records)":
                 lambda q=query, s=scope: helpdesk_search(query=q, scope=s),
+            "all matches sorted (before exact first)":
+                lambda q=query, s=scope: list(all_sorted_records(s, q)),
         }
         if name == "martin" and former:
             works["before issue 14 (join on the schools)"] = (
@@ -320,7 +345,7 @@ def measure(records: int, runs: int, lookups: int, former: bool = True) -> dict:
             GuardianRecord.objects.filter(academy_id=scope.academy_id), query).count()
         print(f"« {name} », agent of academy {scope.academy_id} ({in_academy:,} records of "
               f"the name there): {listed} listed; guardian rows read by the largest scan "
-              f"node: {rows_read(records_search(query=query, scope=scope, limit=51)):,}"
+              f"node: {parts_read(query, scope)}"
               + (f" (before issue 14: {rows_read(old_records(scope, query)):,})"
                  if name == "martin" and former else ""))
         for label, values in times.items():

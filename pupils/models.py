@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
@@ -202,6 +202,12 @@ class GuardianRecord(models.Model):
             # Helpdesk search of a short name (« Ly »: matched whole) in the agent's academy;
             # a longer one is served by guardian_academy_name_trgm (GIN, pupils 0012).
             models.Index(fields=["academy", "last_name_key"], name="guardian_academy_key_idx"),
+            # Helpdesk search of a name: the unlinked records of the academy whose last name
+            # is exactly the name typed, in the list's order (backoffice.selectors
+            # .RECORD_ORDER), read up to the list's limit and no further (issue 14, pupils 0013).
+            models.Index(F("academy"), F("last_name_key"), Lower("last_name"),
+                         Lower("first_name"), F("id"), condition=Q(account__isnull=True),
+                         name="guardian_academy_exact_idx"),
             # Helpdesk scope: « does this account cover a record of my academy? », answered
             # from the index alone for each candidate account.
             models.Index(fields=["account", "establishment"], condition=Q(account__isnull=False),

@@ -16,6 +16,7 @@ from ..password_policy import (
     ERROR_MISMATCH,
     ERROR_REQUIRED,
     MAX_LENGTH,
+    NewPasswordField,
     password_errors,
 )
 
@@ -54,12 +55,9 @@ class PasswordChangeForm(EduConnectForm):
         _("Mot de passe actuel"), required_message=_("Saisissez votre mot de passe actuel."),
         autocomplete="current-password",
     )
-    password = _password_field(_("Nouveau mot de passe"), required_message=ERROR_REQUIRED,
-                               autocomplete="new-password")
-    password_confirm = _password_field(
-        _("Confirmation du nouveau mot de passe"),
-        required_message=ERROR_CONFIRMATION_REQUIRED, autocomplete="new-password",
-    )
+    password = NewPasswordField(label=_("Nouveau mot de passe"), required_message=ERROR_REQUIRED)
+    password_confirm = NewPasswordField(label=_("Confirmation du nouveau mot de passe"),
+                                        required_message=ERROR_CONFIRMATION_REQUIRED)
 
     def __init__(self, *args, account, **kwargs):
         super().__init__(*args, **kwargs)

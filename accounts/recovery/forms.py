@@ -15,7 +15,7 @@ from ..password_policy import (
     ERROR_CONFIRMATION_REQUIRED,
     ERROR_MISMATCH,
     ERROR_REQUIRED,
-    MAX_LENGTH,
+    NewPasswordField,
     password_errors,
 )
 from .flows import Channel
@@ -157,22 +157,9 @@ class NewPasswordForm(EduConnectForm):
     writes the DSFR password markup with the live checklist; each input points at its
     messages group (`<id>_error`)."""
 
-    password = forms.CharField(
-        label=_("Nouveau mot de passe"), strip=False, max_length=MAX_LENGTH,
-        error_messages={"required": ERROR_REQUIRED},
-        widget=forms.PasswordInput(attrs={
-            "class": "fr-password__input fr-input", "autocomplete": "new-password",
-            "autocapitalize": "off", "autocorrect": "off", "spellcheck": "false",
-        }),
-    )
-    password_confirm = forms.CharField(
-        label=_("Confirmation du nouveau mot de passe"), strip=False, max_length=MAX_LENGTH,
-        error_messages={"required": ERROR_CONFIRMATION_REQUIRED},
-        widget=forms.PasswordInput(attrs={
-            "class": "fr-password__input fr-input", "autocomplete": "new-password",
-            "autocapitalize": "off", "autocorrect": "off", "spellcheck": "false",
-        }),
-    )
+    password = NewPasswordField(label=_("Nouveau mot de passe"), required_message=ERROR_REQUIRED)
+    password_confirm = NewPasswordField(label=_("Confirmation du nouveau mot de passe"),
+                                        required_message=ERROR_CONFIRMATION_REQUIRED)
 
     def __init__(self, *args, first_name: str = "", last_name: str = "", identifier: str = "",
                  **kwargs):
@@ -180,10 +167,6 @@ class NewPasswordForm(EduConnectForm):
         self.personal = {"first_name": first_name, "last_name": last_name,
                          "identifier": identifier}
         for name, field in self.fields.items():
-            field.error_messages["max_length"] = lazy_interpolate(
-                _("Le mot de passe ne doit pas dépasser %(max_length)s caractères."),
-                max_length=MAX_LENGTH,
-            )
             field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}_error"
 
     def clean_password(self):

@@ -81,3 +81,39 @@ def test_django_validator_uses_the_same_rules():
     assert policy.ERROR_CONTAINS_NAME in error.value.messages
     validator.validate("Polonium-1898!", user=User())
     assert "Doit contenir 1 majuscule" in validator.get_help_text()
+
+
+# A pasted passphrase of 304 characters: every rule met, too long for the policy.
+PASTED = ("Cartable-Vert-24!" * 18)[:304]
+
+
+@pytest.mark.parametrize(("form_class", "kwargs", "labels"), [
+    ("activation.forms.PasswordForm", {},
+     ("Mot de passe", "Confirmation du mot de passe")),
+    ("accounts.recovery.forms.NewPasswordForm", {},
+     ("Nouveau mot de passe", "Confirmation du nouveau mot de passe")),
+])
+def test_a_new_password_over_the_maximum_is_refused_naming_the_field_and_the_limit(
+        form_class, kwargs, labels):
+    # Issue 13: the input used to carry maxlength="128", so the browser cut a pasted
+    # password silently and the cut one was accepted. Now the whole value reaches the
+    # server and is refused with the field's name, the limit and the length typed.
+    module, _dot, name = form_class.rpartition(".")
+    form_cls = getattr(__import__(module, fromlist=[name]), name)
+    form = form_cls(data={"password": PASTED, "password_confirm": PASTED}, **kwargs)
+    assert not form.is_valid()
+    for field, label in zip(("password", "password_confirm"), labels, strict=True):
+        assert form.errors[field] == [
+            f"Le champ « {label} » ne doit pas dépasser {policy.MAX_LENGTH} caractères ; "
+            "vous en avez saisi 304 : raccourcissez le mot de passe."]
+        assert "maxlength" not in str(form[field])
+    # At the maximum exactly, the length is no reason to refuse.
+    at_limit = PASTED[:policy.MAX_LENGTH]
+    assert form_cls(data={"password": at_limit, "password_confirm": at_limit},
+                    **kwargs).is_valid()
+
+
+def test_one_maximum_for_the_policy_and_the_fields():
+    assert policy.MAX_LENGTH == 128
+    assert policy.password_errors(PASTED[:policy.MAX_LENGTH]) == []
+    assert policy.password_errors(PASTED[:policy.MAX_LENGTH + 1]) == [policy.ERROR_TOO_LONG]

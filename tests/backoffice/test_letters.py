@@ -106,6 +106,13 @@ def test_each_page_holds_its_own_account_identifier_and_password_and_nobody_else
         assert account.state == AccountState.PROVISIONAL
         assert account.check_password(password)
         assert f"Bonjour {account.first_name} {account.last_name.upper()}" in text
+        # The profile to choose on the sign-in page, as the page names it (issue 13): a
+        # pupil's letter used on « Représentant légal » is refused as a wrong password.
+        profile = "Élève" if account.kind == AccountKind.PUPIL else "Représentant légal"
+        other = "Représentant légal" if account.kind == AccountKind.PUPIL else "Élève"
+        assert re.search(rf"Profil à choisir\s*:\s*{profile}", text), text
+        assert f"choisissez le profil « {profile} »" in " ".join(text.split())
+        assert other not in text
         seen[identifier] = password
     assert len(seen) == 6 and len(set(seen.values())) == 6
     for text in texts:  # nobody else's credentials on a page
@@ -190,6 +197,8 @@ def test_an_emailed_letter_is_wiped_from_the_outbox_once_sent(world, class_6a, s
     from tests.mailbox import text_of
 
     assert PASSWORD.search(text_of(received))
+    # A guardian's letter (only guardians' are e-mailed): the profile to choose at sign-in.
+    assert re.search(r"Profil à choisir\s*:\s*Représentant légal", text_of(received))
     message.refresh_from_db()
     assert PASSWORD.search(message.body) is None
 

@@ -121,6 +121,32 @@ def test_many_results_are_capped_and_said_so(world):
     assert len(results.records) == 3 and results.records_truncated
 
 
+@pytest.mark.django_db
+def test_the_exact_name_comes_before_the_names_that_contain_it(world):
+    """Issue 14: « martin » lists the Martins first (by first name), then Martinez and
+    Saint-Martin, though alphabetically Martinez would come between two Martins."""
+    scope = StaffScope(academy_id=world.academy_a.pk)
+    for last, first in [("Martinez", "Ana"), ("Martin", "Zoé"), ("Saint-Martin", "Paul"),
+                        ("MARTIN", "Bruno"), ("Martin", "Yves")]:
+        GuardianRecordFactory(establishment=world.a2, last_name=last, first_name=first)
+    GuardianRecordFactory(establishment=world.b1, last_name="Martin", first_name="Léo")
+
+    results = helpdesk_search(query=search_query_parse("Martin"), scope=scope)
+
+    assert [(r.last_name, r.first_name) for r in results.records] == [
+        ("MARTIN", "Bruno"), ("Martin", "Yves"), ("Martin", "Zoé"),
+        ("Martinez", "Ana"), ("Saint-Martin", "Paul")]
+    assert not results.records_truncated
+    # Past the limit: the exact names fill the list, the partial ones are not read.
+    capped = helpdesk_search(query=search_query_parse("Martin"), scope=scope, limit=2)
+    assert [r.first_name for r in capped.records] == ["Bruno", "Yves"]
+    assert capped.records_truncated
+    # Exactly at the limit with the first partial match: it is what says « more ».
+    at_limit = helpdesk_search(query=search_query_parse("Martin"), scope=scope, limit=3)
+    assert [r.first_name for r in at_limit.records] == ["Bruno", "Yves", "Zoé"]
+    assert at_limit.records_truncated
+
+
 # --- The page -----------------------------------------------------------------------------
 
 
@@ -139,6 +165,15 @@ def test_search_page_by_name_without_accents_shows_only_own_academy(helpdesk_cli
     body = helpdesk_client.get(SEARCH, {"q": "lefevre"}).content.decode()
     assert "H.LEFEVRE12" in body
     assert "M.LEFEVRE40" not in body
+
+
+@pytest.mark.django_db
+def test_the_search_page_says_exact_names_come_first(helpdesk_client, world):
+    body = unescape(helpdesk_client.get(SEARCH, {"q": "nguyen"}).content.decode())
+    assert ("d'abord celles dont le nom est exactement celui saisi, puis celles dont le nom "
+            "le contient") in body
+    by_number = unescape(helpdesk_client.get(SEARCH, {"q": "06 22 33 44 55"}).content.decode())
+    assert "exactement celui saisi" not in by_number
 
 
 @pytest.mark.django_db

@@ -194,6 +194,45 @@ def test_a_pupil_activates_with_the_letter(page, live_server, pupil):
     assert_accessible(page)
 
 
+def test_a_pupil_who_types_an_address_and_presses_enter_is_sent_the_validation_mail(
+        page, live_server, pupil, mailbox):
+    # Issue 9: « Passer cette étape » came first in the form, so Enter in the address
+    # field pressed it and the account was activated without the address, silently.
+    page.goto(live_server.url + reverse("accounts:login", args=["eleve"]))
+    type_into(page, page.get_by_label("Identifiant"), "n.hoarau48")
+    type_into(page, page.get_by_label("Mot de passe", exact=True), LETTER_PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Étape 1 sur 4")).to_be_visible()
+    type_into(page, page.get_by_label("Mot de passe", exact=True), NEW_PASSWORD)
+    type_into(page, page.get_by_label("Confirmation du mot de passe", exact=True), NEW_PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Confirmation de l'identité",
+                            exact=True)).to_be_visible()
+    type_into(page, page.get_by_role("textbox", name="Jour"), "17")
+    type_into(page, page.get_by_role("textbox", name="Mois"), "09")
+    type_into(page, page.get_by_role("textbox", name="Année"), "2011")
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_text("Étape 3 sur 4")).to_be_visible()
+    # The seed's order is kept, on screen and for Tab: the skip, then « Confirmer ».
+    buttons = page.locator("main .fr-btns-group button")
+    expect(buttons).to_have_text(["Passer cette étape", "Confirmer"])
+    type_into(page, page.get_by_role("textbox", name=re.compile("^Adresse mail")),
+              "noah.hoarau@exemple.re")
+    type_into(page, page.get_by_label("Confirmation de l'adresse mail"),
+              "noah.hoarau@exemple.re")
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", name="Mes services", exact=True)).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Un mail de validation a été envoyé à noah.hoarau@exemple.re")
+    assert_accessible(page)
+    [message] = mailbox.wait_for(1)
+    assert message["To"] == "noah.hoarau@exemple.re"
+    pupil.refresh_from_db()
+    assert pupil.state == AccountState.ACTIVE
+
+
 def test_an_expired_letter_says_to_ask_the_school(page, live_server, guardian):
     guardian.provisional_expires_at = timezone.now() - datetime.timedelta(days=1)
     guardian.save()

@@ -122,6 +122,27 @@ def test_the_new_password_follows_the_published_policy(signed_in, guardian, comm
     assert guardian.check_password(DEFAULT_PASSWORD)
 
 
+def test_a_pasted_password_over_the_maximum_is_refused_not_cut(signed_in, guardian, commit):
+    # Issue 13: maxlength="128" on the input cut a pasted 304-character password silently;
+    # the cut one was saved and the full one, which the owner keeps, never signed in.
+    pasted = ("Trousse-Bleue-2025?" * 16)[:304]
+    page = html.parse(signed_in.get(URL))
+    for field_id in ("id_password", "id_password_confirm"):
+        assert not page.find(id=field_id).has_attr("maxlength")
+
+    response = change(signed_in, commit, new=pasted)
+
+    assert response.status_code == 400
+    assert field_errors(response, "id_password") == [
+        "Le champ « Nouveau mot de passe » ne doit pas dépasser 128 caractères ; vous en avez "
+        "saisi 304 : raccourcissez le mot de passe."]
+    assert field_errors(response, "id_password_confirm") == [
+        "Le champ « Confirmation du nouveau mot de passe » ne doit pas dépasser 128 "
+        "caractères ; vous en avez saisi 304 : raccourcissez le mot de passe."]
+    guardian.refresh_from_db()
+    assert guardian.check_password(DEFAULT_PASSWORD)
+
+
 def test_the_same_password_again_is_refused(signed_in, guardian, commit):
     response = change(signed_in, commit, new=DEFAULT_PASSWORD)
     assert response.status_code == 400
