@@ -10,13 +10,18 @@
 - « Suivi des comptes »: per level of one school, pupils and guardians by state of their
   account, the list filtered by level, class and state, and its CSV export. A secretary
   sees her schools, the helpdesk its academy's (backoffice.selectors.staff_scope); one
-  school at a time, so a page costs what a school's rows cost.
+  school at a time, so a page costs what a school's rows cost. A row whose letter was
+  issued (expired or not) has « Refaire la lettre » (a POST to the same page, for whoever
+  may make letters): a run of that one account, so that remaking a pupil's letter does not
+  renew both parents' passwords; the letters page names, before « Faire les lettres », the
+  accounts that would get a new password.
 
 Thin views wrapped by BackOfficeSite.admin_view; a run or school outside the user's scope
 is a 404, as everywhere in the back-office.
 """
 
 import csv
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -31,7 +36,7 @@ from django.views.decorators.cache import never_cache
 
 from backoffice.selectors import staff_scope
 from pupils import letters as letter_services
-from pupils.models import LetterDelivery, LetterRun, LetterRunStatus, Pupil
+from pupils.models import GuardianRecord, LetterDelivery, LetterRun, LetterRunStatus, Pupil
 from pupils.selectors import (
     FOLLOW_STATES,
     establishment_divisions,
@@ -45,6 +50,10 @@ MAKE_PERMISSION = "pupils.letters_make"
 FOLLOW_PERMISSION = "pupils.letters_follow"
 PAGE_SIZE = 50
 RECENT_RUNS = 10
+# Pupils ticked when the letters page lists them: no account, or a password past its time.
+TICKED_STATES = ("none", "expired")
+# Follow-up rows whose letter can be remade alone: a letter issued, expired or not.
+REISSUE_STATES = ("provisional", "expired")
 STATE_LABELS = {
     "active": _("compte actif"),
     "provisional": _("lettre remise, compte non activé"),
@@ -131,11 +140,18 @@ def letters_new(request):
             messages.success(request, gettext(
                 "Les lettres ont été demandées ; cette page montre où elles en sont."))
             return HttpResponseRedirect(reverse("admin:letter_run", args=[run.pk]))
-    pupils = []
+    pupils, renewed_by_default = [], {}
     if establishment and (level or division):
-        pupils = [(pupil, follow_up_state(pupil.account), STATE_LABELS[follow_up_state(
-            pupil.account)]) for pupil in follow_up_pupils(
-                establishment=establishment, level=level or None, division=division or None)]
+        listed = list(follow_up_pupils(establishment=establishment, level=level or None,
+                                       division=division or None))
+        renewals = letter_services.letter_renewals(
+            establishment=establishment, pupil_ids=[pupil.pk for pupil in listed])
+        for pupil in listed:
+            state = follow_up_state(pupil.account)
+            names = [name for _account_id, name in renewals[pupil.pk]]
+            pupils.append((pupil, state, STATE_LABELS[state], names))
+            if state in TICKED_STATES:
+                renewed_by_default.update(renewals[pupil.pk])
     runs = LetterRun.objects.filter(
         staff_scope(request.user).establishment_q("establishment")).select_related(
         "establishment", "requested_by")[:RECENT_RUNS]
@@ -144,7 +160,8 @@ def letters_new(request):
         establishments=staff_scope(request.user).establishments().order_by("name", "pk"),
         establishment=establishment, levels=levels, level=level, divisions=divisions,
         division=division, pupils=pupils, deliveries=LetterDelivery.choices, errors=errors,
-        runs=runs,
+        runs=runs, ticked_states=TICKED_STATES,
+        renewed_by_default=sorted(renewed_by_default.values()),
     ), status=400 if errors else 200)
 
 
@@ -157,7 +174,10 @@ def letter_run(request, pk):
                     and run.file_expires_at is not None and run.file_expires_at > now)
     return TemplateResponse(request, "admin/letters/run.html", _context(
         request, title=gettext("Lettres — %(school)s") % {"school": run.establishment.name},
-        run=run, downloadable=downloadable, finished=run.status in (
+        run=run, downloadable=downloadable, selection=dict(zip(
+            ("with_guardians", "alone", "records"),
+            (len(ids) for ids in letter_services.letter_run_selection(run)), strict=True)),
+        finished=run.status in (
             LetterRunStatus.DONE, LetterRunStatus.FAILED),
         progress_url=reverse("admin:letter_run_progress", args=[run.pk]),
     ))
@@ -232,9 +252,54 @@ def _csv_cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+def _reissue_one(request):
+    """« Refaire la lettre » of one follow-up row: a run of that one account (a pupil's own
+    account, or one guardian record's), nobody else's password renewed; then its run page.
+    A school or row outside the user's scope is a 404; an account that is not provisional
+    is refused (a French message on the follow-up page)."""
+    _require(request, MAKE_PERMISSION)
+    establishment = _establishment(request, request.POST.get("etablissement"))
+    if establishment is None or not request.POST.get("etablissement"):
+        raise Http404
+    population = "responsables" if request.POST.get("qui") == "responsables" else "eleves"
+    try:
+        pk = int(request.POST.get("id", ""))
+    except ValueError:
+        raise Http404 from None
+    model = GuardianRecord if population == "responsables" else Pupil
+    row = (model.objects.filter(establishment=establishment, pk=pk)
+           .select_related("account").first())
+    if row is None:
+        raise Http404
+    back = reverse("admin:follow_up") + "?" + urlencode(
+        {"etablissement": establishment.pk, "qui": population})
+    name = f"{row.last_name.upper()} {row.first_name}"
+    if follow_up_state(row.account) not in REISSUE_STATES:
+        messages.error(request, gettext(
+            "%(name)s : aucune lettre à refaire, son compte n'est pas un compte provisoire "
+            "(actif, verrouillé, fermé ou pas encore créé). Pour une première lettre, "
+            "passez par « Lettres des comptes provisoires ».") % {"name": name})
+        return HttpResponseRedirect(back)
+    try:
+        run = letter_services.letter_run_request(
+            establishment=establishment, actor=request.user, request=request,
+            **({"guardian_record_ids": [row.pk]} if model is GuardianRecord
+               else {"pupil_ids_alone": [row.pk]}))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return HttpResponseRedirect(back)
+    messages.success(request, gettext(
+        "La nouvelle lettre de %(name)s est en préparation ; son ancien mot de passe "
+        "provisoire ne fonctionnera plus. Les autres comptes de la famille ne changent "
+        "pas.") % {"name": name})
+    return HttpResponseRedirect(reverse("admin:letter_run", args=[run.pk]))
+
+
 @never_cache
 def follow_up(request):
     _require(request, FOLLOW_PERMISSION)
+    if request.method == "POST":
+        return _reissue_one(request)
     establishment = _establishment(request, request.GET.get("etablissement"))
     levels = _levels(establishment) if establishment else []
     level = request.GET.get("niveau") or None
@@ -266,4 +331,5 @@ def follow_up(request):
         divisions=divisions, division=division or "", population=population,
         state=state or "", states=[(s, STATE_LABELS[s]) for s in FOLLOW_STATES],
         counts=counts, page=page, query=query.urlencode(),
+        may_reissue=request.user.has_perm(MAKE_PERMISSION), reissue_states=REISSUE_STATES,
     ))

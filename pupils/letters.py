@@ -27,7 +27,8 @@ Public API (the integration's end-to-end test calls it):
 
 - `letters_issue(establishment=…, pupil_ids=…, guardian_record_ids=…, actor=…)` → the
   `Letter`s (with the clear passwords) and the counts; one transaction.
-- `letter_addressees(establishment=…, pupil_ids=…)` → who gets a letter for these pupils.
+- `letter_addressees(establishment=…, pupil_ids=…)` → who gets a letter for these pupils;
+  `letter_renewals(…)` → which accounts such letters would give a new password.
 - `letter_run_request(…)`, `letter_run_execute(run_id=…)`, `letter_runs_start()`,
   `letter_run_file_open(…)`, `letter_files_purge()`: the back-office's run and its file.
 
@@ -158,12 +159,18 @@ def _legal_links(establishment: Establishment) -> Q:
              guardian_record__establishment=establishment, pupil__establishment=establishment)
 
 
-def letter_addressees(*, establishment: Establishment, pupil_ids: Sequence[int]) -> Addressees:
+def letter_addressees(*, establishment: Establishment, pupil_ids: Sequence[int],
+                      pupil_ids_alone: Sequence[int] = (),
+                      guardian_record_ids: Sequence[int] = ()) -> Addressees:
     """The pupils among `pupil_ids` (of `establishment` only) and their guardian records
-    (legal representatives, ACTIVE link) that get a letter. Two queries, on Pupil's primary
-    key and Responsibility's (pupil, status) index."""
+    (legal representatives, ACTIVE link) that get a letter; with them, the pupils of
+    `pupil_ids_alone` (their own letter, not their guardians') and the guardian records of
+    `guardian_record_ids` (chosen directly: one account's letter, from the follow-up page).
+    Two queries (three with both kinds of records), on Pupil's and GuardianRecord's primary
+    keys and Responsibility's (pupil, status) index."""
     found = Addressees()
-    rows = (Pupil.objects.filter(establishment=establishment, pk__in=list(pupil_ids))
+    rows = (Pupil.objects.filter(establishment=establishment,
+                                 pk__in=list(pupil_ids) + list(pupil_ids_alone))
             .order_by("level", "last_name", "first_names", "pk")
             .values_list("pk", "account_id", "account__state"))
     for pk, account_id, state in rows:
@@ -171,18 +178,56 @@ def letter_addressees(*, establishment: Establishment, pupil_ids: Sequence[int])
             found.pupil_ids.append(pk)
         else:
             found.skipped += 1
-    linked = Responsibility.objects.filter(
-        _legal_links(establishment), guardian_record=OuterRef("pk"),
-        pupil_id__in=list(pupil_ids))
-    records = (GuardianRecord.objects.filter(Exists(linked))
-               .order_by("last_name", "first_name", "pk")
-               .values_list("pk", "account_id", "account__state"))
-    for pk, account_id, state in records:
+    # Two plain queries rather than one with an OR (which PostgreSQL cannot turn into a
+    # semi-join: a scan of every record); each in the database's name order, a record in
+    # both counts once (a mixed choice, never made by the back-office, is re-sorted here).
+    columns = ("last_name", "first_name", "pk", "account_id", "account__state")
+    by_name = ("last_name", "first_name", "pk")
+    records = {}
+    if pupil_ids:
+        linked = Responsibility.objects.filter(
+            _legal_links(establishment), guardian_record=OuterRef("pk"),
+            pupil_id__in=list(pupil_ids))
+        records.update((row[2], row) for row in GuardianRecord.objects.filter(
+            Exists(linked)).order_by(*by_name).values_list(*columns))
+    if guardian_record_ids:
+        records.update((row[2], row) for row in GuardianRecord.objects.filter(
+            establishment=establishment, pk__in=list(guardian_record_ids))
+            .order_by(*by_name).values_list(*columns))
+    ordered = list(records.values())
+    if pupil_ids and guardian_record_ids:
+        ordered.sort(key=lambda row: row[:3])
+    for _last, _first, pk, account_id, state in ordered:
         if _may_get_letter(account_id, state):
             found.guardian_record_ids.append(pk)
         else:
             found.skipped += 1
     return found
+
+
+def letter_renewals(*, establishment: Establishment,
+                    pupil_ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
+    """For each pupil of `pupil_ids` (of `establishment`), the accounts that a letter asked
+    for this pupil would give a NEW password (those whose letter is already issued: state
+    PROVISIONAL, expired or not): the pupil's own, then its legal guardians' (ACTIVE link),
+    as (account id, « NOM Prénom ») pairs — what the letters page says before « Faire les
+    lettres ». Two queries (Pupil's primary key, Responsibility's (pupil, status) index)."""
+    renewals: dict[int, list[tuple[int, str]]] = {int(pk): [] for pk in pupil_ids}
+    own = (Pupil.objects.filter(establishment=establishment, pk__in=list(renewals),
+                                account__state=AccountState.PROVISIONAL)
+           .values_list("pk", "account_id", "last_name", "first_names"))
+    for pk, account_id, last_name, first_names in own:
+        first_name = Pupil(first_names=first_names).first_name  # the usual one
+        renewals[pk].append((account_id, f"{last_name.upper()} {first_name}"))
+    guardians = (Responsibility.objects.filter(
+                     _legal_links(establishment), pupil_id__in=list(renewals),
+                     guardian_record__account__state=AccountState.PROVISIONAL)
+                 .order_by("guardian_record__last_name", "guardian_record__first_name")
+                 .values_list("pupil_id", "guardian_record__account_id",
+                              "guardian_record__last_name", "guardian_record__first_name"))
+    for pupil_id, account_id, last_name, first_name in guardians:
+        renewals[pupil_id].append((account_id, f"{last_name.upper()} {first_name}"))
+    return renewals
 
 
 class PasswordPool:
@@ -691,32 +736,81 @@ def pdf_parts_merge(parts: Sequence[Path], out, *, title: str) -> int:
 # --- The back-office's runs -----------------------------------------------------------------
 
 
+# A run's `pupil_ids` (LetterRun, a JSON list) holds the pupils chosen with their guardians
+# (ints), then the accounts chosen one by one from the follow-up page: {"eleve": pk} (a
+# pupil's own letter, not its guardians') and {"responsable": pk} (one guardian record's).
+# A list still, so that runs made before keep their meaning (no migration).
+ALONE_PUPIL_KEY = "eleve"
+ALONE_RECORD_KEY = "responsable"
+
+
+def letter_run_selection(run: LetterRun) -> tuple[list[int], list[int], list[int]]:
+    """The choice recorded by `letter_run_request`: (pupil ids with their guardians, pupil
+    ids alone, guardian record ids chosen directly)."""
+    with_guardians, alone, records = [], [], []
+    for entry in run.pupil_ids:
+        if isinstance(entry, dict):
+            if ALONE_PUPIL_KEY in entry:
+                alone.append(int(entry[ALONE_PUPIL_KEY]))
+            elif ALONE_RECORD_KEY in entry:
+                records.append(int(entry[ALONE_RECORD_KEY]))
+        else:
+            with_guardians.append(int(entry))
+    return with_guardians, alone, records
+
+
+def _covered_by_another_account(rows) -> bool:
+    return any(not _may_get_letter(account_id, state) for account_id, state in rows)
+
+
 def letter_run_request(*, establishment: Establishment, actor: Account,
-                       pupil_ids: Sequence[int], delivery: str = LetterDelivery.PAPER,
-                       request=None) -> LetterRun:
+                       pupil_ids: Sequence[int] = (), pupil_ids_alone: Sequence[int] = (),
+                       guardian_record_ids: Sequence[int] = (),
+                       delivery: str = LetterDelivery.PAPER, request=None) -> LetterRun:
     """Record a secretary's request for the letters of `pupil_ids` (pupils of
-    `establishment`) and their guardians; the run starts after commit (settings
+    `establishment`) and their guardians, of `pupil_ids_alone` (a pupil's own letter only)
+    and of `guardian_record_ids` (records of `establishment` chosen directly: one guardian
+    account's letter, without the other parent's); the run starts after commit (settings
     LETTERS_RUN_ON_COMMIT) or at Celery beat's next `letter_runs_start`.
 
-    Raises ValidationError (key "pupils") when no pupil is chosen or one is not of this
-    school; whether `actor` may act on this school is the caller's check (backoffice).
+    Raises ValidationError: key "pupils" when nothing is chosen or a pupil or record is not
+    of this school; key "account" when a pupil or record chosen directly is covered by an
+    account that is not provisional (active, locked, closed: it never gets a letter).
+    Whether `actor` may act on this school is the caller's check (backoffice).
     """
     chosen = sorted({int(pk) for pk in pupil_ids})
-    if not chosen:
+    alone = sorted({int(pk) for pk in pupil_ids_alone} - set(chosen))
+    records = sorted({int(pk) for pk in guardian_record_ids})
+    if not (chosen or alone or records):
         raise ValidationError({"pupils": _(
             "Élèves : cochez au moins un élève pour faire ses lettres.")})
-    found = Pupil.objects.filter(establishment=establishment, pk__in=chosen).count()
-    if found != len(chosen):
+    pupils = list(Pupil.objects.filter(establishment=establishment, pk__in=chosen + alone)
+                  .values_list("pk", "account_id", "account__state"))
+    found_records = list(GuardianRecord.objects.filter(establishment=establishment,
+                                                       pk__in=records)
+                         .values_list("pk", "account_id", "account__state"))
+    if len(pupils) != len(chosen) + len(alone) or len(found_records) != len(records):
         raise ValidationError({"pupils": _(
             "Élèves : un élève choisi n'est pas de cet établissement ; rechargez la liste.")})
+    alone_set = set(alone)
+    if _covered_by_another_account(
+            [(account_id, state) for pk, account_id, state in pupils if pk in alone_set]
+            + [(account_id, state) for _pk, account_id, state in found_records]):
+        raise ValidationError({"account": _(
+            "Compte : ce compte n'est pas provisoire (il est actif, verrouillé ou fermé) ; "
+            "aucune lettre n'est faite pour lui. La famille se connecte avec son propre mot "
+            "de passe, ou le récupère par « Mot de passe oublié ».")})
     if delivery not in LetterDelivery.values:
         raise ValidationError({"delivery": _("Remise : choisissez le PDF ou le courriel.")})
+    selection = (chosen + [{ALONE_PUPIL_KEY: pk} for pk in alone]
+                 + [{ALONE_RECORD_KEY: pk} for pk in records])
     with transaction.atomic():
         run = LetterRun.objects.create(establishment=establishment, requested_by=actor,
-                                       pupil_ids=chosen, delivery=delivery)
+                                       pupil_ids=selection, delivery=delivery)
         journal_record(EventKind.LETTER_RUN_REQUESTED, request=request, actor=actor,
                        establishment=establishment.uai, letter_run=run.pk,
-                       pupils=len(chosen), delivery=delivery)
+                       pupils=len(chosen), pupils_alone=len(alone),
+                       guardian_records=len(records), delivery=delivery)
         if settings.LETTERS_RUN_ON_COMMIT:
             from .tasks import letter_run_task
 
@@ -762,7 +856,9 @@ def letter_run_execute(*, run_id: int) -> LetterRun | None:
     stack = ExitStack()
     renderer = None
     try:
-        addressees = letter_addressees(establishment=establishment, pupil_ids=run.pupil_ids)
+        with_guardians, alone, records = letter_run_selection(run)
+        addressees = letter_addressees(establishment=establishment, pupil_ids=with_guardians,
+                                       pupil_ids_alone=alone, guardian_record_ids=records)
         run.total = addressees.total
         run.records_skipped = addressees.skipped
         run.save(update_fields=["total", "records_skipped"])

@@ -134,3 +134,27 @@ def test_a_secretary_makes_the_letters_of_a_level_and_downloads_them(page, live_
     rows = list(csv.reader(io.StringIO(open(waiting.value.path(), encoding="utf-8-sig").read()),
                            delimiter=";"))
     assert [row[:2] for row in rows[1:]] == [["BENALI", "Samia"], ["GIRARD", "Marc"]]
+
+    # « Refaire la lettre » of Samia alone (keyboard only): her password is renewed, not
+    # Marc's nor the pupils'; the run page shows its one page.
+    before = {IDENTIFIER.search(text)[1].lower(): PASSWORD.search(text)[1] for text in texts}
+    remake = listing.get_by_role("button", name="Refaire la lettre de BENALI Samia")
+    expect(remake).to_have_accessible_description(re.compile("à ce seul compte"))
+    worker = worker_when_asked()
+    remake.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("La nouvelle lettre de BENALI Samia est en préparation")
+           ).to_be_visible()
+    one_letter = page.get_by_role("link", name="Télécharger le PDF des lettres (1 page)")
+    expect(one_letter).to_be_visible(timeout=60_000)
+    worker.join(timeout=5)
+    assert_accessible(page)
+    with page.expect_download() as waiting:
+        one_letter.click()
+    (text,) = [p.extract_text() for p in PdfReader(waiting.value.path()).pages]
+    assert "Bonjour Samia BENALI" in text
+    still = {identifier for identifier, password in before.items()
+             if Account.objects.get(identifier=identifier).check_password(password)}
+    samia = IDENTIFIER.search(text)[1].lower()
+    assert still == set(before) - {samia}
+    assert Account.objects.get(identifier=samia).check_password(PASSWORD.search(text)[1])

@@ -101,7 +101,7 @@ def school(transactional_db, settings, tmp_path):
             "address": f"{mother.lower()}.{first.lower()}@exemple.fr".replace("é", "e")}
 
 
-def letters_of_class(page, live_server, division: str, *, untick=()) -> list[str]:
+def letters_of_class(page, live_server, division: str, *, untick=(), tick=()) -> list[str]:
     """In the back-office: the class's letters made and downloaded; the PDF's page texts."""
     page.goto(f"{live_server.url}/gestion/")
     page.get_by_role("link", name="Lettres des comptes provisoires").first.click()
@@ -112,6 +112,8 @@ def letters_of_class(page, live_server, division: str, *, untick=()) -> list[str
     assert_accessible(page)
     for label in untick:
         page.get_by_label(label).uncheck()
+    for label in tick:
+        page.get_by_label(label).check()
     worker = worker_when_asked()
     page.get_by_role("button", name="Faire les lettres").click()
     download_link = page.get_by_role("link", name=re.compile("Télécharger le PDF des lettres"))
@@ -236,7 +238,9 @@ def test_a_class_letters_activate_a_guardian_and_a_pupil_and_a_reissue_kills_the
     # --- A reissue: class 4C again. The pupil who activated comes unticked (and with him
     # his parent's letter); the guardian is active: no letter. Her daughter's own pupil
     # account still waits: its letter is made again, with a new password.
-    texts = letters_of_class(page, live_server, "4C")
+    # Her letter was handed out: she comes unticked (main's rule), the secretary ticks her.
+    texts = letters_of_class(page, live_server, "4C",
+                             tick=[f"{child.last_name.upper()} {child.first_name}"])
     assert len(texts) == 1
     reissued_id, new_password = credentials(texts, f"{child.first_name} {child.last_name}")
     old_password = first_letters[reissued_id]
