@@ -44,12 +44,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpResponse
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, get_token
 from django.utils import timezone
+from django.utils.functional import empty
 from django.utils.translation import get_language
 
 from core.versions import versions_ensure, versions_get
@@ -84,7 +85,7 @@ def entry_key(account_id: int) -> str:
 def _raw_client():
     """The `redis.Redis` client of the default cache when it is Django's Redis backend (the
     product's core.cache.RedisCache), else None (the demo's memory cache)."""
-    client_of = getattr(cache, "_cache", None)
+    client_of = getattr(caches["default"], "_cache", None)
     if client_of is None or not hasattr(client_of, "get_client"):
         return None
     return client_of.get_client()
@@ -96,7 +97,8 @@ def _read(keys: list[str]) -> list[bytes | None]:
     entry), or the same bytes from another backend; None for a missing key."""
     client = _raw_client()
     if client is not None:
-        return client.mget([cache.make_key(k) for k in keys])
+        make_key = caches["default"].make_key  # one lookup of this thread's cache object
+        return client.mget([make_key(k) for k in keys])
     found = cache.get_many(keys)
     return [_token_bytes(found[k]) if isinstance(found.get(k), str) else found.get(k)
             for k in keys]
@@ -144,7 +146,7 @@ def csrf_token(request) -> str:
     secret in the request, Django's own `get_token` makes one."""
     secret = request.META.get("CSRF_COOKIE")
     if (not isinstance(secret, str) or len(secret) != CSRF_SECRET_LENGTH
-            or not all(c in _CSRF_INDEX for c in secret)):
+            or not _CSRF_INDEX.keys() >= set(secret)):
         return get_token(request)
     request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
     mask: list[int] = []
@@ -192,6 +194,10 @@ def has_pending_messages(request) -> bool:
 
 
 def _frame(request, account, time_limit: dict | None) -> tuple:
+    # request.user is a SimpleLazyObject, loaded by the time a view runs: its attributes are
+    # read from the account itself (each through the proxy costs a few µs).
+    wrapped = getattr(account, "_wrapped", empty)
+    account = account if wrapped is empty else wrapped
     # Everything besides the data that the kept page depends on; compared for equality.
     limit = tuple(sorted(time_limit.items())) if time_limit else None
     return (account.pk, account.first_name, account.last_name, account.identifier,
