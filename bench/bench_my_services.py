@@ -68,6 +68,7 @@ def main() -> None:
     from django.db import connection
 
     from services_portal.models import EstablishmentMessage, NewsItem, Service
+    from services_portal.page_cache import entry_key
     from tests.factories import (
         AccountFactory,
         EstablishmentFactory,
@@ -123,7 +124,7 @@ def main() -> None:
                 total = 0.0
                 for _ in range(args.per_round):
                     if url == rebuilt:
-                        cache.delete(f"mes-services:{account.pk}")
+                        cache.delete(entry_key(account.pk))
                     before = server.cpu()
                     assert browser.get(server.base + url.split()[0]).status_code == 200
                     total += server.cpu() - before

@@ -279,3 +279,35 @@ def test_a_lost_token_means_the_page_is_built_again(helene):
     Responsibility.objects.filter(pk=helene["link"].pk).update(status="removed")  # no signal
     cache.delete_many([f"version:{school_version(helene['college'].pk)}"])
     assert children(page(helene["client"])) == []
+
+
+def test_the_kept_page_s_csrf_token_is_django_s_masked_secret_drawn_anew_each_time():
+    """page_cache.csrf_token: what Django's middleware unmasks to the cookie's secret, a new
+    mask each time, only allowed characters; the cookie is sent again (as get_token does)."""
+    from django.middleware.csrf import (
+        CSRF_ALLOWED_CHARS,
+        _get_new_csrf_string,
+        _unmask_cipher_token,
+    )
+
+    request = HttpRequest()
+    secret = _get_new_csrf_string()
+    request.META["CSRF_COOKIE"] = secret
+    tokens = {page_cache.csrf_token(request) for _ in range(200)}
+    assert len(tokens) == 200
+    assert all(len(t) == 64 and set(t) <= set(CSRF_ALLOWED_CHARS) for t in tokens)
+    assert {_unmask_cipher_token(t) for t in tokens} == {secret}
+    assert request.META["CSRF_COOKIE_NEEDS_UPDATE"] is True
+    # Each of the 62 characters shows in the masks (32 × 200 draws).
+    assert set("".join(t[:32] for t in tokens)) == set(CSRF_ALLOWED_CHARS)
+    # No cookie yet: Django's get_token makes the secret.
+    fresh = HttpRequest()
+    assert _unmask_cipher_token(page_cache.csrf_token(fresh)) == fresh.META["CSRF_COOKIE"]
+
+
+def test_the_kept_page_loses_its_indentation_but_never_a_pre_s_or_a_textarea_s_spaces():
+    html = "<ul>\n    <li>\n      <a href='/x'>Un\n   lien</a>\n\n    </li>\n</ul>\n"
+    assert (page_cache.without_indentation(html)
+            == "<ul>\n<li>\n<a href='/x'>Un\nlien</a>\n</li>\n</ul>")
+    for kept in ("<PRE>\n  a\n    b</PRE>", "<div>\n  <textarea>\n  x</textarea></div>"):
+        assert page_cache.without_indentation(kept) == kept
