@@ -38,7 +38,6 @@ import datetime
 import hashlib
 import importlib.metadata
 import json
-import os
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -48,7 +47,7 @@ from django.core.cache import cache, caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpResponse
-from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, get_token
+from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.functional import empty
 from django.utils.translation import get_language
@@ -132,30 +131,12 @@ def without_indentation(html: str) -> str:
     return "\n".join(filter(None, (line.strip() for line in html.splitlines())))
 
 
-_CSRF_INDEX = {c: i for i, c in enumerate(CSRF_ALLOWED_CHARS)}
-_CSRF_BASE = len(CSRF_ALLOWED_CHARS)  # 62
-_CSRF_BYTES_BELOW = 256 - 256 % _CSRF_BASE  # 248: bytes below it map evenly onto the 62
-
-
 def csrf_token(request) -> str:
-    """Django's `get_token(request)`, masked at a fifth of its cost: the same token (the
-    cookie's secret, Django's mask: 32 characters drawn uniformly among the 62 allowed, each
-    added to the secret's), the same side effect (the cookie is sent again). Django draws the
-    mask with 32 calls of `secrets.choice` (32 µs); this draws it from one `os.urandom` read,
-    keeping the bytes below 248 (4 × 62: each character equally likely). Without a valid
-    secret in the request, Django's own `get_token` makes one."""
-    secret = request.META.get("CSRF_COOKIE")
-    if (not isinstance(secret, str) or len(secret) != CSRF_SECRET_LENGTH
-            or not _CSRF_INDEX.keys() >= set(secret)):
-        return get_token(request)
-    request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
-    mask: list[int] = []
-    while len(mask) < CSRF_SECRET_LENGTH:
-        mask.extend(b % _CSRF_BASE for b in os.urandom(40) if b < _CSRF_BYTES_BELOW)
-    mask = mask[:CSRF_SECRET_LENGTH]
-    chars = CSRF_ALLOWED_CHARS
-    return "".join([chars[m] for m in mask] + [
-        chars[(_CSRF_INDEX[c] + m) % _CSRF_BASE] for c, m in zip(secret, mask, strict=True)])
+    """The CSRF token put in the kept page's sign-out form: Django's own `get_token`, masked
+    anew for each response (BREACH). A copy of Django's masking drawn from one `os.urandom`
+    read saved 0.03 ms a hit; it was left out: it leaned on the CSRF middleware's private
+    `request.META` keys, and the CSRF protection stays Django's."""
+    return get_token(request)
 
 
 def release() -> str:
