@@ -163,6 +163,8 @@ def test_cancel_keeps_the_old_address_and_kills_the_link(signed_in, guardian, co
      "Cette adresse est déjà l'adresse mail validée de votre compte. Saisissez la nouvelle "
      "adresse mail."),
     ("", "", "id_email", "Saisissez votre nouvelle adresse mail."),
+    ("a" * 300 + "@exemple.fr", "a" * 300 + "@exemple.fr", "id_email",
+     "Une adresse mail comporte au plus 254 caractères : vérifiez votre saisie."),
 ])
 def test_refusals_name_the_field_and_the_fix(signed_in, guardian, commit, email, confirmation,
                                              field, message):
