@@ -149,6 +149,12 @@ class EmailChangeForm(EduConnectForm):
                                        "spellcheck": "false", "autocapitalize": "none"}),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # As for the address (core.forms.EmailAddressField): no maxlength that would cut a
+        # pasted confirmation silently and make it « ne correspond pas » instead of too long.
+        self.fields["email_confirm"].widget.attrs.pop("maxlength", None)
+
     def clean_email(self):
         # The domain is case-insensitive everywhere; the local part in practice: stored
         # lowercased, as the helpdesk searches it.
