@@ -45,6 +45,17 @@ def test_a_name_longer_than_its_column_gets_the_length_only():
         "Votre prénom comporte au plus 20 caractères : vérifiez votre saisie."]
 
 
+def test_a_page_of_text_is_refused_as_too_long_without_being_cleaned(monkeypatch):
+    import core.forms
+
+    cleaned = []
+    monkeypatch.setattr(core.forms, "clean_name", lambda v: cleaned.append(v) or v)
+    form = NamesForm(data={"last_name": "a" * 1_000_000, "first_name": "Nadia"})
+    assert form.errors["last_name"] == [
+        "Votre nom comporte au plus 100 caractères : vérifiez votre saisie."]
+    assert cleaned == ["Nadia"]
+
+
 def test_the_length_is_that_of_the_name_once_cleaned():
     form = NamesForm(data={"last_name": "  Ben   Saïd\u200b  ", "first_name": "a" * 20})
     assert form.is_valid(), form.errors
