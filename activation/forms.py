@@ -23,9 +23,9 @@ from accounts.password_policy import (
     password_errors,
 )
 from core.codes import LENGTH as CODE_LENGTH
-from core.forms import EduConnectForm, FrenchMobileNumberField
+from core.forms import EduConnectForm, FrenchMobileNumberField, PersonNameField
 from core.i18n import lazy_interpolate
-from core.normalization import clean_name, name_key
+from pupils.models import GuardianRecord
 from pupils.validators import BirthDateError, birth_date_check, birth_date_from_parts
 
 from .selectors import PupilLink
@@ -54,10 +54,23 @@ def _text(label, *, required_message, autocomplete: str, max_length: int = 100,
 
 
 class IdentityForm(EduConnectForm):
-    last_name = _text(_("Nom"), required_message=_("Saisissez votre nom."),
-                      autocomplete="family-name")
-    first_name = _text(_("Prénom"), required_message=_("Saisissez votre prénom."),
-                       autocomplete="given-name")
+    """Step 1: the names and the phone a school recorded. Every check reads only what was
+    typed (core.forms.PersonNameField: the length of GuardianRecord's columns, the
+    characters of a name): a refused name costs the same whoever typed it, before any
+    lookup."""
+
+    last_name = PersonNameField(
+        kind="last_name", label=_("Nom"), autocomplete="family-name",
+        max_length=GuardianRecord._meta.get_field("last_name").max_length,
+        no_letter=_("Votre nom doit contenir au moins une lettre. Saisissez-le tel qu'il est "
+                    "connu de l'école ou de l'établissement."),
+    )
+    first_name = PersonNameField(
+        kind="first_name", label=_("Prénom"), autocomplete="given-name",
+        max_length=GuardianRecord._meta.get_field("first_name").max_length,
+        no_letter=_("Votre prénom doit contenir au moins une lettre. Saisissez-le tel qu'il "
+                    "est connu de l'école ou de l'établissement."),
+    )
     # Cleaned value: the E.164 string. No school is known yet: a national form is read in
     # metropolitan France first, then in each overseas region (core.forms).
     phone = FrenchMobileNumberField(
@@ -74,23 +87,6 @@ class IdentityForm(EduConnectForm):
         ),
     )
 
-    def _clean_person_name(self, name: str, message) -> str:
-        value = clean_name(self.cleaned_data[name])
-        if not name_key(value):
-            raise ValidationError(message)
-        return value
-
-    def clean_last_name(self):
-        return self._clean_person_name("last_name", _(
-            "Votre nom doit contenir au moins une lettre. Saisissez-le tel qu'il est connu de "
-            "l'école ou de l'établissement."
-        ))
-
-    def clean_first_name(self):
-        return self._clean_person_name("first_name", _(
-            "Votre prénom doit contenir au moins une lettre. Saisissez-le tel qu'il est connu "
-            "de l'école ou de l'établissement."
-        ))
 
 
 # --- Step 2 ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ happened and what to do (the official help documents' words where they have some
 Functions, not constants: each is translated in the language of the request."""
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core import code_messages
 from core.code_messages import message_code_format, message_code_wrong  # noqa: F401 (this flow says them too)
@@ -54,8 +55,17 @@ def message_ip_limit(retry_after: int) -> str:
     ) % {"minutes": _minutes(retry_after)}
 
 
-def message_date_wrong() -> str:
-    return _("La date de naissance saisie est incorrecte.")
+def message_date_wrong(remaining: int) -> str:
+    """A wrong birth date on the pupils' step, with the tries left in the flow (`remaining`:
+    ACTIVATION_MAX_WRONG_DATES less the wrong dates so far), as the pupil's own identity step
+    says it (activation.provisional.messages.message_identity_wrong). Only a flow past the
+    code (SMS) or the letter's password reaches this step: the count tells nothing about
+    who is known."""
+    return ngettext(
+        "La date de naissance saisie est incorrecte. Il vous reste %(count)s essai.",
+        "La date de naissance saisie est incorrecte. Il vous reste %(count)s essais.",
+        remaining,
+    ) % {"count": remaining}
 
 
 def message_only_link() -> str:

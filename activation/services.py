@@ -353,8 +353,10 @@ def pupils_answers_apply(flow: Flow, data, answers: list[PupilAnswer], *,
         if _dates_exhausted(data, rule, subject):
             _block(flow, data, request=request)
             return _PupilsOutcome()
+        remaining = settings.ACTIVATION_MAX_WRONG_DATES - data.wrong_dates
         return _PupilsOutcome(field_errors={
-            a.pupil_id: (PupilField.BIRTH_DATE, messages.message_date_wrong()) for a in wrong
+            a.pupil_id: (PupilField.BIRTH_DATE, messages.message_date_wrong(remaining))
+            for a in wrong
         })
 
     disputed = [by_pupil[a.pupil_id] for a in answers if not a.is_legal_representative]

@@ -7,9 +7,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import EduConnectForm, FrenchMobileNumberField
+from core.forms import EduConnectForm, EmailAddressField, FrenchMobileNumberField, PersonNameField
 from core.i18n import lazy_interpolate
-from core.normalization import clean_name, name_key, strip_invisible
+from core.normalization import name_key, strip_invisible
 from pupils.models import Establishment, is_valid_uai
 
 from .models import MESSAGE_MAX_LENGTH, Category
@@ -53,20 +53,18 @@ class AssistanceForm(EduConnectForm):
         error_messages={"required": _("Choisissez l'objet de votre demande."),
                         "invalid_choice": _("Choisissez l'objet de votre demande.")},
     )
-    last_name = _text(_("Votre nom"), required_message=_("Saisissez votre nom."),
-                      autocomplete="family-name")
-    first_name = _text(_("Votre prénom"), required_message=_("Saisissez votre prénom."),
-                       autocomplete="given-name")
-    email = forms.EmailField(
+    last_name = PersonNameField(kind="last_name", label=_("Votre nom"),
+                                autocomplete="family-name")
+    first_name = PersonNameField(kind="first_name", label=_("Votre prénom"),
+                                 autocomplete="given-name")
+    email = EmailAddressField(
         label=_("Votre adresse électronique"),
         help_text=_("La réponse de l'assistance vous sera envoyée à cette adresse. Format "
                     "attendu : nom@domaine.fr"),
-        max_length=254,
         error_messages={
             "required": _("Saisissez votre adresse électronique : la réponse y sera envoyée."),
             "invalid": _("Saisissez une adresse électronique valide, par exemple "
                          "prenom.nom@exemple.fr."),
-            "max_length": _too_long(254),
         },
         widget=forms.EmailInput(attrs={"class": "fr-input", "autocomplete": "email"}),
     )
@@ -77,8 +75,8 @@ class AssistanceForm(EduConnectForm):
         widget=forms.TextInput(attrs={"class": "fr-input", "type": "tel", "inputmode": "tel",
                                       "autocomplete": "tel"}),
     )
-    pupil_name = _text(_("Nom et prénom de votre enfant"), required=False,
-                       max_length=200)
+    pupil_name = PersonNameField(kind="pupil_name", label=_("Nom et prénom de votre enfant"),
+                                 required=False, max_length=200)
     message = forms.CharField(
         label=_("Votre message"),
         help_text=lazy_interpolate(
@@ -140,22 +138,6 @@ class AssistanceForm(EduConnectForm):
                     "choices": shown, "more": "…" if len(found) > ESTABLISHMENT_CHOICES_SHOWN
                     else ""})
         return found[0]
-
-    def _person_name(self, name: str, message) -> str:
-        value = clean_name(self.cleaned_data[name])
-        if not name_key(value):
-            raise ValidationError(message)
-        return value
-
-    def clean_last_name(self) -> str:
-        return self._person_name("last_name", _("Votre nom doit contenir au moins une lettre."))
-
-    def clean_first_name(self) -> str:
-        return self._person_name("first_name",
-                                 _("Votre prénom doit contenir au moins une lettre."))
-
-    def clean_pupil_name(self) -> str:
-        return clean_name(self.cleaned_data["pupil_name"])
 
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()

@@ -16,6 +16,8 @@ is then marked invalid and described by the error summary's message (see
 templates/components/error_summary.html, which carries NON_FIELD_ERRORS_ID).
 """
 
+import unicodedata
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import EMPTY_VALUES
@@ -25,9 +27,12 @@ from dsfr.forms import DsfrBaseForm, DsfrBoundField
 from phonenumber_field.formfields import PhoneNumberField
 from phonenumber_field.phonenumber import PhoneNumber
 
+from .i18n import lazy_interpolate
 from .normalization import (
     FRENCH_REGIONS,
     InvalidPhoneNumber,
+    clean_name,
+    name_key,
     parse_mobile_phone,
 )
 
@@ -175,3 +180,167 @@ class FrenchMobileNumberField(PhoneNumberField):
             return value.as_international
         return value
 
+
+
+# --- Names -------------------------------------------------------------------------------
+
+# The characters a name may hold besides letters: spaces, hyphens (the ASCII one and the
+# Unicode hyphens a phone keyboard types), apostrophes (straight, typographic, modifier).
+NAME_PUNCTUATION = frozenset(" -\u2010\u2011'\u2019\u02bc")
+# Variation selectors are combining marks (Mn) that only dress a symbol as an emoji.
+_VARIATION_SELECTORS = (range(0xFE00, 0xFE10), range(0xE0100, 0xE01F0))
+
+
+def name_characters_valid(name: str) -> bool:
+    """Whether `name` holds only the characters of a person's name: letters of any script,
+    with or without accents (precomposed or combining), spaces, hyphens and apostrophes
+    (NAME_PUNCTUATION). Digits, symbols, emoji and other punctuation are refused.
+
+    `name` is read as typed after core.normalization.clean_name (invisible characters, such
+    as an emoji's zero-width joiner, already removed)."""
+    for character in name:
+        if character in NAME_PUNCTUATION:
+            continue
+        category = unicodedata.category(character)
+        if category.startswith("L"):
+            continue
+        if category.startswith("M") and not any(
+                ord(character) in selectors for selectors in _VARIATION_SELECTORS):
+            continue
+        return False
+    return True
+
+
+NAME_MESSAGES = {
+    "last_name": {
+        "required": _("Saisissez votre nom."),
+        "max_length": _("Votre nom comporte au plus %(max_length)s caractères : vérifiez votre "
+                        "saisie."),
+        "characters": _("Votre nom ne peut contenir que des lettres, accentuées ou non, des "
+                        "espaces, des traits d'union et des apostrophes : retirez les chiffres, "
+                        "symboles et émojis."),
+        "no_letter": _("Votre nom doit contenir au moins une lettre."),
+    },
+    "first_name": {
+        "required": _("Saisissez votre prénom."),
+        "max_length": _("Votre prénom comporte au plus %(max_length)s caractères : vérifiez "
+                        "votre saisie."),
+        "characters": _("Votre prénom ne peut contenir que des lettres, accentuées ou non, des "
+                        "espaces, des traits d'union et des apostrophes : retirez les chiffres, "
+                        "symboles et émojis."),
+        "no_letter": _("Votre prénom doit contenir au moins une lettre."),
+    },
+    "pupil_name": {
+        "required": _("Saisissez le nom et le prénom de votre enfant."),
+        "max_length": _("Le nom et le prénom de votre enfant comportent au plus "
+                        "%(max_length)s caractères : vérifiez votre saisie."),
+        "characters": _("Le nom et le prénom de votre enfant ne peuvent contenir que des "
+                        "lettres, accentuées ou non, des espaces, des traits d'union et des "
+                        "apostrophes : retirez les chiffres, symboles et émojis."),
+        "no_letter": _("Le nom et le prénom de votre enfant doivent contenir au moins une "
+                       "lettre."),
+    },
+}
+
+
+# How many characters a name may have as typed, per character once cleaned (clean_name drops
+# invisible characters and runs of spaces).
+RAW_NAME_FACTOR = 4
+
+
+class PersonNameField(forms.CharField):
+    """A person's name as people type it, checked the same way on every public form.
+
+    `kind`: « last_name », « first_name » or « pupil_name » (NAME_MESSAGES: each message
+    names the field and says the fix). `max_length`: the column the name is compared with
+    or stored in (GuardianRecord.last_name/first_name: 100), checked first: as typed against
+    RAW_NAME_FACTOR times it (a page of text is never scanned), then after clean_name. Then
+    the characters (name_characters_valid), then at least one letter
+    (core.normalization.name_key).
+    `no_letter` overrides the last message (a form whose fix names its source).
+
+    The checks read only what was typed: a form that looks a person up does the same work
+    for every name it refuses, before any lookup.
+
+    Cleaned value: core.normalization.clean_name of the input ("" when optional and empty).
+    """
+
+    def __init__(self, *, kind: str, max_length: int = 100, no_letter=None,
+                 autocomplete: str = "off", widget=None, **kwargs):
+        messages = dict(NAME_MESSAGES[kind])
+        messages["max_length"] = lazy_interpolate(messages["max_length"],
+                                                  max_length=max_length)
+        if no_letter is not None:
+            messages["no_letter"] = no_letter
+        messages.update(kwargs.pop("error_messages", {}) or {})
+        if widget is None:
+            widget = forms.TextInput(attrs={"class": "fr-input", "autocomplete": autocomplete,
+                                            "spellcheck": "false"})
+        super().__init__(max_length=max_length, error_messages=messages, widget=widget,
+                         **kwargs)
+
+    def to_python(self, value) -> str:
+        value = super().to_python(value)
+        # Before cleaning: a page of text is refused without being scanned (cleaning 1 MB
+        # takes ~0.2 s). Room is left for the invisible characters and spaces cleaning drops.
+        if self.max_length is not None and len(value) > RAW_NAME_FACTOR * self.max_length:
+            raise ValidationError(self.error_messages["max_length"], code="max_length")
+        value = clean_name(value)
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ValidationError(self.error_messages["max_length"], code="max_length")
+        return value
+
+    def validate(self, value) -> None:
+        super().validate(value)
+        if value in self.empty_values:
+            return
+        if not name_characters_valid(value):
+            raise ValidationError(self.error_messages["characters"], code="characters")
+        if not name_key(value):
+            raise ValidationError(self.error_messages["no_letter"], code="no_letter")
+
+    def widget_attrs(self, widget):
+        # No maxlength in the page: the browser would cut a pasted name silently; the
+        # server says it is too long.
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
+
+
+# --- E-mail addresses --------------------------------------------------------------------
+
+EMAIL_MAX_LENGTH = 254  # RFC 5321's path limit, Django's EmailField's
+EMAIL_TOO_LONG = lazy_interpolate(
+    _("Une adresse mail comporte au plus %(max_length)s caractères : vérifiez votre saisie."),
+    max_length=EMAIL_MAX_LENGTH,
+)
+EMAIL_INVALID = _("Saisissez une adresse mail valide, par exemple prenom.nom@exemple.fr.")
+
+
+class EmailAddressField(forms.EmailField):
+    """An e-mail address as people type it, on every form that asks for one.
+
+    Its length is checked first (at most EMAIL_MAX_LENGTH characters once trimmed): an
+    over-long address gets the length message only, never the « adresse mail valide » one,
+    and is not handed to the address validator. `error_messages` may reword « required » and
+    « invalid ». Cleaned value: the address trimmed (forms lowercase it where they store it).
+    """
+
+    default_error_messages = {"invalid": EMAIL_INVALID, "max_length": EMAIL_TOO_LONG}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", EMAIL_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> str:
+        value = super().to_python(value)
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ValidationError(self.error_messages["max_length"], code="max_length")
+        return value
+
+    def widget_attrs(self, widget):
+        # No maxlength in the page: the browser would cut a pasted address silently, and the
+        # cut address would get the « valide » message instead of the length one.
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs

@@ -8,7 +8,13 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from core.codes import LENGTH as CODE_LENGTH
-from core.forms import EduConnectForm, FrenchMobileNumberField
+from core.forms import (
+    EMAIL_MAX_LENGTH,
+    EMAIL_TOO_LONG,
+    EduConnectForm,
+    EmailAddressField,
+    FrenchMobileNumberField,
+)
 from core.i18n import lazy_interpolate
 
 from ..password_policy import (
@@ -117,23 +123,15 @@ class CodeForm(EduConnectForm):
     )
 
 
-EMAIL_MAX_LENGTH = 254  # RFC 5321's path limit, Django's EmailField's
 
 
 class EmailChangeForm(EduConnectForm):
     """« Modifier mon adresse mail » (FAQ §11): the new address and its confirmation."""
 
-    email = forms.EmailField(
+    email = EmailAddressField(
         label=_("Nouvelle adresse mail"),
         help_text=_("Par exemple prenom.nom@exemple.fr"),
-        max_length=EMAIL_MAX_LENGTH,
-        error_messages={
-            "required": _("Saisissez votre nouvelle adresse mail."),
-            "invalid": _("Saisissez une adresse mail valide, par exemple prenom.nom@exemple.fr."),
-            "max_length": lazy_interpolate(
-                _("Une adresse mail ne dépasse pas %(max_length)s caractères : vérifiez votre "
-                  "saisie."), max_length=EMAIL_MAX_LENGTH),
-        },
+        error_messages={"required": _("Saisissez votre nouvelle adresse mail.")},
         widget=forms.EmailInput(attrs={"class": "fr-input", "autocomplete": "email",
                                        "spellcheck": "false", "autocapitalize": "none"}),
     )
@@ -143,13 +141,17 @@ class EmailChangeForm(EduConnectForm):
         error_messages={
             "required": _("Saisissez une deuxième fois votre nouvelle adresse mail pour la "
                           "confirmer."),
-            "max_length": lazy_interpolate(
-                _("Une adresse mail ne dépasse pas %(max_length)s caractères : vérifiez votre "
-                  "saisie."), max_length=EMAIL_MAX_LENGTH),
+            "max_length": EMAIL_TOO_LONG,
         },
         widget=forms.EmailInput(attrs={"class": "fr-input", "autocomplete": "email",
                                        "spellcheck": "false", "autocapitalize": "none"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # As for the address (core.forms.EmailAddressField): no maxlength that would cut a
+        # pasted confirmation silently and make it « ne correspond pas » instead of too long.
+        self.fields["email_confirm"].widget.attrs.pop("maxlength", None)
 
     def clean_email(self):
         # The domain is case-insensitive everywhere; the local part in practice: stored

@@ -7,10 +7,10 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.codes import LENGTH as CODE_LENGTH
-from core.forms import EduConnectForm, FrenchMobileNumberField
+from core.forms import EduConnectForm, EmailAddressField, FrenchMobileNumberField, PersonNameField
 from core.i18n import lazy_interpolate
-from core.normalization import clean_name, name_key
 
+from ..models import Account
 from ..password_policy import (
     ERROR_CONFIRMATION_REQUIRED,
     ERROR_MISMATCH,
@@ -43,10 +43,21 @@ def _text(label, *, required_message, autocomplete: str, max_length: int = 100,
 
 
 class IdentifierBySmsForm(EduConnectForm):
-    last_name = _text(_("Nom"), required_message=_("Saisissez votre nom."),
-                      autocomplete="family-name")
-    first_name = _text(_("Prénom"), required_message=_("Saisissez votre prénom."),
-                       autocomplete="given-name")
+    """The names are checked like activation's (core.forms.PersonNameField), on what was
+    typed only, before any lookup."""
+
+    last_name = PersonNameField(
+        kind="last_name", label=_("Nom"), autocomplete="family-name",
+        max_length=Account._meta.get_field("last_name").max_length,
+        no_letter=_("Votre nom doit contenir au moins une lettre. Saisissez-le tel qu'il "
+                    "figure sur votre compte."),
+    )
+    first_name = PersonNameField(
+        kind="first_name", label=_("Prénom"), autocomplete="given-name",
+        max_length=Account._meta.get_field("first_name").max_length,
+        no_letter=_("Votre prénom doit contenir au moins une lettre. Saisissez-le tel qu'il "
+                    "figure sur votre compte."),
+    )
     phone = FrenchMobileNumberField(
         label=_("N° de téléphone portable"),
         help_text=_(
@@ -60,37 +71,18 @@ class IdentifierBySmsForm(EduConnectForm):
                                       "inputmode": "tel"}),
     )
 
-    def _clean_person_name(self, name: str, message) -> str:
-        value = clean_name(self.cleaned_data[name])
-        if not name_key(value):
-            raise ValidationError(message)
-        return value
-
-    def clean_last_name(self):
-        return self._clean_person_name("last_name", _(
-            "Votre nom doit contenir au moins une lettre. Saisissez-le tel qu'il figure sur "
-            "votre compte."
-        ))
-
-    def clean_first_name(self):
-        return self._clean_person_name("first_name", _(
-            "Votre prénom doit contenir au moins une lettre. Saisissez-le tel qu'il figure sur "
-            "votre compte."
-        ))
 
 
 class IdentifierByEmailForm(EduConnectForm):
-    email = forms.EmailField(
+    email = EmailAddressField(
         label=_("Adresse mail"),
         help_text=_("L'adresse mail validée de votre compte, par exemple nom@exemple.fr"),
-        max_length=254,
         error_messages={
             "required": _("Saisissez votre adresse mail."),
             "invalid": _(
                 "Cette adresse mail n'est pas valide. Saisissez une adresse au format "
                 "nom@exemple.fr."
             ),
-            "max_length": _("Cette adresse mail est trop longue : vérifiez votre saisie."),
         },
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false",
                                        "autocapitalize": "none"}),

@@ -66,6 +66,22 @@ def _titled(title: str) -> str:
     return _("%(page)s — %(flow)s") % {"page": title, "flow": PROVISIONAL_GUARDIAN.title}
 
 
+def _signed_in_active(request) -> bool:
+    user = request.user
+    return user.is_authenticated and user.state == AccountState.ACTIVE
+
+
+def _already_active(request):
+    """« Votre compte est déjà activé », leading to « Mes services »: for a signed-in ACTIVE
+    account that opens a first sign-in page it no longer has (a flow this browser does not
+    hold, a used or expired link). It depends on the signed-in account only, never on the
+    flow or the link: a link tells nothing more than before. Signed out, those pages are
+    unchanged (the flow's 404 page, « Ce lien n'est plus valable »)."""
+    title = _("Votre compte est déjà activé")
+    return render(request, "activation/provisional/already_active.html",
+                  {"page_title": _titled(title), "heading": title})
+
+
 def provisional_view(step: str | None = None):
     """Like core.flows.flow_view, for the signed-in account's own first sign-in flow: the
     kind follows the account (guardian or pupil); a flow of another account, of another
@@ -81,8 +97,12 @@ def provisional_view(step: str | None = None):
             kind = services.kind_for(user)
             flow = flow_for_request(request, flow_id=flow_id, kind=kind)
             if flow is None or flow.account_id != user.pk:
+                if user.state == AccountState.ACTIVE:
+                    return _already_active(request)
                 return flow_not_found(request, kind)
             if step is not None and not flow.is_open_at(step):
+                if user.state == AccountState.ACTIVE:
+                    return _already_active(request)
                 return flow_home(flow)
             return view(request, flow, *args, **kwargs)
 
@@ -378,6 +398,8 @@ def validate(request, token: str):
         address = ""
     else:
         address = services.provisional_link_email(token)
+    if not address and _signed_in_active(request):
+        return _already_active(request)
     context = {"page_title": _titled(title), "heading": title, "email": address}
     return render(request, "activation/provisional/validate.html", context,
                   status=200 if address else 410)
@@ -387,6 +409,6 @@ def validate(request, token: str):
 @require_GET
 def validated(request):
     title = _("Votre compte est activé")
-    signed_in = request.user.is_authenticated and request.user.state == AccountState.ACTIVE
+    signed_in = _signed_in_active(request)
     context = {"page_title": _titled(title), "heading": title, "signed_in": signed_in}
     return render(request, "activation/provisional/validated.html", context)

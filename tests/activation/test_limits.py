@@ -269,6 +269,8 @@ def test_a_wrong_birth_date_is_refused_on_that_pupil(driver, family):
     prefix = driver.pupil_prefixes()["Yanis"]
     assert f'id="{prefix}-date-messages"' in page
     assert "Il vous reste 4 essais" in page
+    # The message under the date says the tries left too (the pupil's identity step does).
+    assert page.count("La date de naissance saisie est incorrecte. Il vous reste 4 essais.") == 2
     flow = Flow.objects.get()
     assert ActivationData.of(flow).wrong_dates == 1 and flow.step == "pupils"
     event = JournalEvent.objects.get(kind="activation_birthdate_rejected")

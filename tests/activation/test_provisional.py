@@ -175,7 +175,9 @@ def test_a_guardian_activates_with_the_letter_and_the_link_received(client, guar
     page, path = at_step(client, commit(client.post, path, birth_dates(
         (True, yanis.birth_date), (True, datetime.date(2016, 3, 10)))))
     assert path.endswith("/eleves/")
-    assert "La date de naissance saisie est incorrecte." in html.text(html.error_summary(page))
+    # … with the tries left, as the pupil's own identity step says them.
+    assert ("La date de naissance saisie est incorrecte. Il vous reste 4 essais."
+            in html.text(html.error_summary(page)))
     assert not smtp_server.messages
     page, path = at_step(client, commit(client.post, path, birth_dates(
         (True, yanis.birth_date), (True, ines.birth_date))))
@@ -216,6 +218,17 @@ def test_a_guardian_activates_with_the_letter_and_the_link_received(client, guar
     assert Flow.objects.get(account=guardian).status == FlowStatus.COMPLETED
     # Used once.
     assert phone.post(link_path).status_code == 410
+    # Replayed by the first browser, signed in and active now: nothing left to do, and the
+    # way to « Mes services » (signed out, the phone still reads « plus valable »).
+    for replay in (client.get, client.post):
+        page = html.parse(replay(link_path))
+        assert html.text(page.find("h1")) == "Votre compte est déjà activé"
+        assert html.main(page).find("a", href=MY_SERVICES)
+        assert "Reprendre" not in html.text(html.main(page))
+    assert phone.get(link_path).status_code == 410
+    # A step of the finished flow, from this browser: the same.
+    page = html.parse(client.get(path))
+    assert html.text(page.find("h1")) == "Votre compte est déjà activé"
 
     # The first browser, still signed in, reaches « Mes services » now.
     services = client.get(MY_SERVICES)

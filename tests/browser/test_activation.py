@@ -169,6 +169,19 @@ def test_unknown_number_sees_the_same_pages_and_gets_no_sms(page, live_server, s
     assert FileSMSBackend.read_messages(file_path=sms_folder) == []
 
 
+def test_a_name_with_an_emoji_is_refused_on_its_field_and_sends_nothing(page, live_server,
+                                                                        sms_folder, family):
+    page.goto(live_server.url + reverse("activation:start"))
+    fill_identity(page, last_name="Saint Eloi 🌴", first_name="Marie-Josée",
+                  phone="0690 28 12 34")
+    expect(page.locator("#error-summary")).to_contain_text(
+        "Votre nom ne peut contenir que des lettres, accentuées ou non, des espaces, des traits "
+        "d'union et des apostrophes : retirez les chiffres, symboles et émojis.")
+    expect(page.get_by_label("Nom", exact=True)).to_have_attribute("aria-invalid", "true")
+    assert_accessible(page)
+    assert FileSMSBackend.read_messages(file_path=sms_folder) == []
+
+
 def test_wrong_dates_are_refused_then_the_flow_stops(page, live_server, sms_folder, family):
     page.goto(live_server.url + reverse("activation:start"))
     fill_identity(page, last_name="SAINT-ÉLOI", first_name="Marie-Josée", phone="+590690281234")
@@ -183,7 +196,8 @@ def test_wrong_dates_are_refused_then_the_flow_stops(page, live_server, sms_fold
         page.get_by_role("button", name="Confirmer").click()
         if attempt == 1:
             kenzo_section = page.locator("section", has=page.get_by_role("heading", name="Kenzo"))
-            expect(kenzo_section.get_by_text("La date de naissance saisie est incorrecte."))\
+            expect(kenzo_section.get_by_text(
+                "La date de naissance saisie est incorrecte. Il vous reste 4 essais."))\
                 .to_be_visible()
             day = kenzo_section.get_by_role("textbox", name="Jour")
             expect(day).to_have_attribute("aria-invalid", "true")

@@ -157,6 +157,15 @@ def test_a_guardian_activates_with_the_keyboard_only(page, live_server, guardian
     guardian.refresh_from_db()
     assert guardian.state == AccountState.ACTIVE and guardian.email_verified
 
+    # The used link, opened again while signed in: nothing left to do, the way to « Mes
+    # services » (not « Ce lien n'est plus valable » and « Se connecter »).
+    page.goto(link_from(message))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Votre compte est déjà activé")
+    assert_accessible(page)
+    tab_to(page, page.get_by_role("link", name="Accéder à mes services"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Mes services", exact=True)).to_be_visible()
+
 
 def test_a_pupil_activates_with_the_letter(page, live_server, pupil):
     page.goto(live_server.url + reverse("accounts:login", args=["eleve"]))

@@ -163,6 +163,8 @@ def test_cancel_keeps_the_old_address_and_kills_the_link(signed_in, guardian, co
      "Cette adresse est déjà l'adresse mail validée de votre compte. Saisissez la nouvelle "
      "adresse mail."),
     ("", "", "id_email", "Saisissez votre nouvelle adresse mail."),
+    ("a" * 300 + "@exemple.fr", "a" * 300 + "@exemple.fr", "id_email",
+     "Une adresse mail comporte au plus 254 caractères : vérifiez votre saisie."),
 ])
 def test_refusals_name_the_field_and_the_fix(signed_in, guardian, commit, email, confirmation,
                                              field, message):
@@ -256,3 +258,12 @@ def test_resend_without_a_pending_change_says_what_to_do(signed_in, commit):
         "Aucune demande de modification d'adresse mail n'est en cours : saisissez votre "
         "nouvelle adresse mail ci-dessous."]
     assert not LinkToken.objects.exists()
+
+
+def test_no_maxlength_cuts_a_pasted_address_or_its_confirmation():
+    """A browser cuts silently at maxlength: a 312-character paste would read « valide » or
+    « ne correspond pas » instead of the length message."""
+    from accounts.my_account.forms import EmailChangeForm
+
+    form = EmailChangeForm()
+    assert "maxlength" not in str(form["email"]) + str(form["email_confirm"])

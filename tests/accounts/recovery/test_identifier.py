@@ -86,6 +86,31 @@ def test_bad_input_names_the_field_and_the_fix(client, db):
     assert "Erreur" in html.text(page.find("title"))
 
 
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("last_name", "Nguyen 🙂", "Votre nom ne peut contenir que des lettres, accentuées ou non"),
+    ("first_name", "S" * 500, "Votre prénom comporte au plus 100 caractères"),
+])
+def test_a_name_that_cannot_be_one_is_refused_before_any_lookup(client, guardian, field,
+                                                               value, message):
+    with CaptureQueriesContext(connection) as queries:
+        response = ask(client, **{field: value})
+    assert response.status_code == 200
+    page = html.parse(response)
+    assert any(message in text and href == f"#id_{field}"
+               for href, text in html.summary_links(page))
+    assert not any("accounts_account" in q["sql"] for q in queries.captured_queries)
+    assert not sms.outbox
+
+
+def test_an_over_long_address_gets_the_length_message_by_email_too(client, guardian):
+    response = client.post(reverse("accounts:identifier_forgotten_email")
+                           + "?profil=representant-legal", {"email": "a" * 300 + "@orange.fr"})
+    assert response.status_code == 200
+    page = html.parse(response)
+    assert html.field_errors(page, "id_email") == [
+        "Une adresse mail comporte au plus 254 caractères : vérifiez votre saisie."]
+
+
 def test_the_per_address_limit_is_shown_and_the_per_number_limit_is_silent(
     guardian, settings, django_capture_on_commit_callbacks
 ):

@@ -1,0 +1,96 @@
+"""core.forms.PersonNameField and EmailAddressField: one reading of a person's name and of an
+e-mail address for every public form (activation, « Identifiant oublié ? », « Mon compte »,
+assistance)."""
+
+import pytest
+from django import forms
+
+from core.forms import EmailAddressField, PersonNameField, name_characters_valid
+
+
+class NamesForm(forms.Form):
+    last_name = PersonNameField(kind="last_name", label="Nom")
+    first_name = PersonNameField(kind="first_name", label="Prénom", max_length=20)
+
+
+@pytest.mark.parametrize("typed", [
+    "Ben Saïd", "Jean-Éric", "N'DIAYE", "O’Connor", "Łukasz", "Nguyễn Thị", "Halıcı",
+    "Zoé", "Zoe\u0301",  # « é » typed as e + combining acute (macOS, some PDFs)
+    "Μαρία", "Иван", "محمد", "Anne\u2011Sophie",
+])
+def test_the_names_of_families_are_accepted_as_typed(typed):
+    form = NamesForm(data={"last_name": typed, "first_name": "Nadia"})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["last_name"] == typed
+
+
+@pytest.mark.parametrize("typed", [
+    "😀" * 50, "Nadia 😀", "👨\u200d👩\u200d👧", "Nadia2", "Jean & Marie", "Ben_Saïd",
+    "<script>", "Nadia!", "★Nadia", "Nadia\ufe0f",
+])
+def test_emoji_digits_and_symbols_get_a_message_naming_the_field_and_the_fix(typed):
+    form = NamesForm(data={"last_name": typed, "first_name": "Nadia"})
+    assert not form.is_valid()
+    assert form.errors["last_name"] == [
+        "Votre nom ne peut contenir que des lettres, accentuées ou non, des espaces, des traits "
+        "d'union et des apostrophes : retirez les chiffres, symboles et émojis."]
+
+
+def test_a_name_longer_than_its_column_gets_the_length_only():
+    form = NamesForm(data={"last_name": "a" * 101, "first_name": "😀" * 21})
+    assert not form.is_valid()
+    assert form.errors["last_name"] == [
+        "Votre nom comporte au plus 100 caractères : vérifiez votre saisie."]
+    assert form.errors["first_name"] == [
+        "Votre prénom comporte au plus 20 caractères : vérifiez votre saisie."]
+
+
+def test_a_page_of_text_is_refused_as_too_long_without_being_cleaned(monkeypatch):
+    import core.forms
+
+    cleaned = []
+    monkeypatch.setattr(core.forms, "clean_name", lambda v: cleaned.append(v) or v)
+    form = NamesForm(data={"last_name": "a" * 1_000_000, "first_name": "Nadia"})
+    assert form.errors["last_name"] == [
+        "Votre nom comporte au plus 100 caractères : vérifiez votre saisie."]
+    assert cleaned == ["Nadia"]
+
+
+def test_the_length_is_that_of_the_name_once_cleaned():
+    form = NamesForm(data={"last_name": "  Ben   Saïd\u200b  ", "first_name": "a" * 20})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["last_name"] == "Ben Saïd"
+
+
+def test_a_name_without_a_letter_is_refused():
+    form = NamesForm(data={"last_name": "- '", "first_name": "Nadia"})
+    assert form.errors["last_name"] == ["Votre nom doit contenir au moins une lettre."]
+
+
+def test_the_page_sets_no_maxlength_that_would_cut_a_pasted_name_silently():
+    assert "maxlength" not in str(NamesForm()["last_name"])
+    assert not name_characters_valid("Nadia😀") and name_characters_valid("Jean-Éric")
+
+
+class EmailForm(forms.Form):
+    email = EmailAddressField(label="Adresse mail")
+
+
+@pytest.mark.parametrize("typed", [
+    "a" * 300 + "@exemple.fr",
+    "prenom.nom@" + "x" * 63 + "." + "y" * 63 + "." + "z" * 63 + "." + "w" * 63 + ".fr",
+    "x" * 312,
+])
+def test_an_over_long_address_gets_the_length_message_only(typed):
+    form = EmailForm(data={"email": typed})
+    assert not form.is_valid()
+    assert form.errors["email"] == [
+        "Une adresse mail comporte au plus 254 caractères : vérifiez votre saisie."]
+    assert "maxlength" not in str(form["email"])
+
+
+def test_a_well_formed_address_of_254_characters_is_accepted():
+    address = "a" * 60 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 62 + ".fr"
+    assert len(address) == 254
+    form = EmailForm(data={"email": address})
+    assert form.is_valid(), form.errors
