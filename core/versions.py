@@ -9,7 +9,10 @@ page again from the committed rows.
 
 Random tokens rather than counters: a token that Redis evicted or lost comes back as a new
 random value (never an old one that a kept page could still match), and a missing token
-means « build the page », never « serve it ». Tokens never expire.
+means « build the page », never « serve it ». So tokens may expire: they live
+TOKEN_TTL_SECONDS (longer than any kept page), which also makes them evictable under the
+production Redis' `volatile-lru` policy (docker-compose.yml) — tokens without an expiry would
+never be evicted and would, one per family, crowd out the sessions and rate-limit windows.
 
 The names are plain strings so that any app can bump them without importing the app that
 keeps the pages (core imports no project app): `school_version(pk)`, `account_version(pk)`,
@@ -26,6 +29,9 @@ from django.core.cache import cache
 from django.db import transaction
 
 _PREFIX = "version:"
+# Longer than a kept page lives (services_portal.page_cache: an hour at most); an expired or
+# evicted token only costs a page built again.
+TOKEN_TTL_SECONDS = 2 * 24 * 3600
 
 # The national services catalogue (every Service, national or a school's own, and the SAML
 # service providers behind them) and the national news.
@@ -63,7 +69,7 @@ def versions_ensure(names: Iterable[str], known: dict[str, str]) -> dict[str, st
     tokens = {n: known[n] for n in names if n in known}
     for name in names:
         if name not in tokens:
-            cache.add(_PREFIX + name, _new_token(), timeout=None)
+            cache.add(_PREFIX + name, _new_token(), timeout=TOKEN_TTL_SECONDS)
             tokens[name] = cache.get(_PREFIX + name)
     return tokens
 
@@ -85,4 +91,4 @@ def versions_bump(*names: str, using: str | None = None) -> None:
 
 
 def _bump_now(names: list[str]) -> None:
-    cache.set_many({_PREFIX + n: _new_token() for n in names}, timeout=None)
+    cache.set_many({_PREFIX + n: _new_token() for n in names}, timeout=TOKEN_TTL_SECONDS)

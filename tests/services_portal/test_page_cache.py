@@ -20,7 +20,13 @@ from freezegun import freeze_time
 
 from accounts.models import Account, AccountKind
 from accounts.signals import accounts_merged
-from core.versions import account_version, school_version, versions_bump, versions_get
+from core.versions import (
+    account_version,
+    school_version,
+    versions_bump,
+    versions_ensure,
+    versions_get,
+)
 from families.services import accounts_merge
 from pupils.models import Responsibility
 from pupils.services import pupil_update, responsibility_remove
@@ -311,3 +317,18 @@ def test_the_kept_page_loses_its_indentation_but_never_a_pre_s_or_a_textarea_s_s
             == "<ul>\n<li>\n<a href='/x'>Un\nlien</a>\n</li>\n</ul>")
     for kept in ("<PRE>\n  a\n    b</PRE>", "<div>\n  <textarea>\n  x</textarea></div>"):
         assert page_cache.without_indentation(kept) == kept
+
+
+@pytest.mark.needs_redis
+def test_version_tokens_expire_so_that_redis_may_evict_them():
+    """The production Redis evicts only keys with an expiry (volatile-lru): a token without
+    one, one per family, would never leave and would crowd out sessions and limits."""
+    versions_bump("catalogue", account_version(7))
+    client = page_cache._raw_client()
+    assert client is not None
+    for name in ("catalogue", account_version(7)):
+        ttl = client.ttl(cache.make_key("version:" + name))
+        assert 0 < ttl <= 2 * 24 * 3600
+    # A name read for the first time gets an expiring token too.
+    versions_ensure([school_version(3)], {})
+    assert 0 < client.ttl(cache.make_key("version:" + school_version(3))) <= 2 * 24 * 3600
