@@ -79,7 +79,8 @@ def test_first_link_creates_an_account_whose_identifier_is_shown(walk, client, f
     page = walk.page(response)
     assert "Votre compte a été activé avec succès" in page
     account = Account.objects.get(kind="guardian")
-    assert account.identifier in page and re.fullmatch(r"s\.dupont\d{2}", account.identifier)
+    assert re.fullmatch(r"s\.dupont\d{2}", account.identifier)
+    assert account.display_identifier in page and account.identifier not in page
     assert not account.has_usable_password() and account.phone_verified
     assert FranceConnectLink.objects.get().account == account
     assert str(account.pk) == client.session["_auth_user_id"]
@@ -105,7 +106,7 @@ def test_first_link_joins_the_account_that_covers_the_records(walk, client, fami
     walk.phone(family["phone_typed"])
     walk.code()
     page = walk.page(walk.pupils(family["pupil"], family["pupil"].birth_date))
-    assert "s.dupont07" in page
+    assert "S.DUPONT07" in page and "s.dupont07" not in page
     assert Account.objects.count() == 1
     assert FranceConnectLink.objects.get().account == account
     assert client.session["_auth_user_id"] == str(account.pk)
