@@ -19,6 +19,7 @@ from accounts.limits import DEVICE_COOKIE_NAME
 from accounts.middleware import SIGNED_IN_MARKER_COOKIE
 from accounts.password_policy import MAX_LENGTH, RULES, STRONG_LENGTH
 from core.flowkinds import registered_kinds
+from services_portal.page_cache import MAX_SECONDS as MY_SERVICES_KEPT_SECONDS
 
 # The project's own audit of RGAA 4.1 (issue 13), criterion by criterion: (criterion, title,
 # status, what was seen). Status: "C" conforme, "NC" non conforme, "NA" non applicable. The
@@ -137,6 +138,8 @@ def personal_data(request):
         session_absolute_hours=max(1, round(settings.SESSION_ABSOLUTE_SECONDS / 3600)),
         device_cookie_days=_days(settings.LOGIN_DEVICE_COOKIE_MAX_AGE_SECONDS),
         secret_max_age_minutes=_minutes(settings.NOTIFICATIONS_SECRET_MAX_AGE_SECONDS),
+        my_services_kept_minutes=_minutes(MY_SERVICES_KEPT_SECONDS),
+        letters_file_hours=max(1, round(settings.LETTERS_FILE_TTL_SECONDS / 3600)),
     )
 
 

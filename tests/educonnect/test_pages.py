@@ -12,6 +12,7 @@ from django.urls import clear_url_caches, reverse
 from accounts.limits import DEVICE_COOKIE_NAME
 from accounts.middleware import SIGNED_IN_MARKER_COOKIE
 from educonnect import pages
+from services_portal import page_cache
 from tests import html as h
 from tests.factories import DEFAULT_PASSWORD, AccountFactory
 
@@ -52,6 +53,7 @@ def test_the_personal_data_page_states_the_retention_settings_in_force(client, s
     settings.SESSION_COOKIE_AGE = 20 * 60
     settings.SESSION_ABSOLUTE_SECONDS = 6 * 3600
     settings.NOTIFICATIONS_SECRET_MAX_AGE_SECONDS = 25 * 60
+    settings.LETTERS_FILE_TTL_SECONDS = 6 * 3600
     table = h.parse(client.get(reverse("pages:personal_data"))).find(id="retention-table")
     rows = {h.text(tr.th): h.text(tr.td) for tr in table.tbody.find_all("tr")}
     activation = next(v for k, v in rows.items() if "Auto-inscription par SMS" in k)
@@ -60,6 +62,10 @@ def test_the_personal_data_page_states_the_retention_settings_in_force(client, s
     assert rows["Session de connexion"] == (
         "Fermée après 20 minutes sans activité, et au plus tard 6 heures après la connexion.")
     assert any("au plus tard après 25 minutes" in v for v in rows.values())
+    assert any(v == "Le fichier est supprimé 6 heures après sa préparation." for v in rows.values())
+    # « Mes services » kept in Redis (services_portal.page_cache): its real bound.
+    kept = next(v for k, v in rows.items() if k.startswith("Page « Mes services »"))
+    assert kept.startswith(f"Au plus {page_cache.MAX_SECONDS // 60} minutes, jamais au-delà")
     # One row per kind of flow the product runs.
     assert sum("Démarche en cours" in k for k in rows) == len(pages.registered_kinds())
 
