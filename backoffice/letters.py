@@ -289,7 +289,7 @@ def _reissue_one(request):
         messages.error(request, " ".join(error.messages))
         return HttpResponseRedirect(back)
     messages.success(request, gettext(
-        "La nouvelle lettre de %(name)s est en préparation ; son ancien mot de passe "
+        "La nouvelle lettre de %(name)s a été demandée ; son ancien mot de passe "
         "provisoire ne fonctionnera plus. Les autres comptes de la famille ne changent "
         "pas.") % {"name": name})
     return HttpResponseRedirect(reverse("admin:letter_run", args=[run.pk]))

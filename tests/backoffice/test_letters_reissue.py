@@ -71,7 +71,7 @@ def test_remaking_one_parents_letter_renews_that_account_only(world, class_6a, s
     # Noé's and Paul's letters still work; Claire's old one does not.
     assert _still_sign_in(martins_issued) == set(martins_issued) - {claire.account_id}
     page = client.get(response["Location"]).content.decode()
-    assert "La nouvelle lettre de MARTIN Claire est en préparation" in page
+    assert "La nouvelle lettre de MARTIN Claire a été demandée" in page
     assert "Comptes choisis un par un" in page
 
 

@@ -143,7 +143,7 @@ def test_a_secretary_makes_the_letters_of_a_level_and_downloads_them(page, live_
     worker = worker_when_asked()
     remake.focus()
     page.keyboard.press("Enter")
-    expect(page.get_by_text("La nouvelle lettre de BENALI Samia est en préparation")
+    expect(page.get_by_text("La nouvelle lettre de BENALI Samia a été demandée")
            ).to_be_visible()
     one_letter = page.get_by_role("link", name="Télécharger le PDF des lettres (1 page)")
     expect(one_letter).to_be_visible(timeout=60_000)
