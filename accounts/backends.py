@@ -11,7 +11,9 @@ from .hashers import dummy_verify
 from .models import Account
 
 
-@functools.cache
+# Bounded: Django makes one connection object per thread, and a threaded server (the demo's
+# runserver: a thread per request) would otherwise keep every one of them here for good.
+@functools.lru_cache(maxsize=16)
 def _account_sql(connection) -> tuple[str, list[str], list[tuple[int, list]]]:
     """The SELECT of one account by identifier, written once per process and connection
     (Django's connections are per thread) from the model's columns, so that a new column is
