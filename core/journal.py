@@ -9,7 +9,7 @@ no credentials).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -323,7 +323,7 @@ def _leaked_keys(value, path: str = "") -> list[str]:
     return leaked
 
 
-def journal_record(
+def journal_event_build(
     kind: EventKind,
     *,
     request=None,
@@ -332,7 +332,8 @@ def journal_record(
     flow_id: UUID | None = None,
     **data,
 ) -> JournalEvent:
-    """Append one event and return it.
+    """One event, checked and not yet written (`journal_record` writes one,
+    `journal_record_many` several in one INSERT).
 
     `kind` must be an `EventKind` member (TypeError otherwise); `data` holds JSON-able facts
     (counts, ids, reasons). A key naming a secret (see FORBIDDEN_KEYS), at any depth,
@@ -344,7 +345,7 @@ def journal_record(
     leaked = _leaked_keys(data)
     if leaked:
         raise ValueError(f"Secrets must not be journaled: {sorted(leaked)}")
-    event = JournalEvent(
+    return JournalEvent(
         at=timezone.now(),
         kind=kind.value,
         account=account,
@@ -353,8 +354,28 @@ def journal_record(
         ip_address=(client_ip(request) or None) if request is not None else None,
         data=data,
     )
+
+
+def journal_record(
+    kind: EventKind,
+    *,
+    request=None,
+    account: AbstractBaseUser | None = None,
+    actor: AbstractBaseUser | None = None,
+    flow_id: UUID | None = None,
+    **data,
+) -> JournalEvent:
+    """Append one event and return it (arguments and errors: `journal_event_build`)."""
+    event = journal_event_build(kind, request=request, account=account, actor=actor,
+                                flow_id=flow_id, **data)
     _insert(event)
     return event
+
+
+def journal_record_many(events: Sequence[JournalEvent]) -> None:
+    """Append `events` (from `journal_event_build`) in one INSERT: a batch's events, such as
+    a letter run's hundred LETTER_ISSUED at a time (pupils.letters)."""
+    JournalEvent.objects.bulk_create(events)
 
 
 @functools.cache

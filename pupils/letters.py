@@ -69,8 +69,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Account, AccountKind, AccountState
-from accounts.services import account_create
-from core.journal import EventKind, journal_record
+from accounts.services import provisional_accounts_create
+from core.journal import EventKind, journal_event_build, journal_record, journal_record_many
 from notifications.emails import email_send
 
 from . import pdf_render
@@ -304,7 +304,8 @@ def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = ()
     now = timezone.now()
     expires_at = now + timedelta(days=settings.PROVISIONAL_PASSWORD_VALIDITY_DAYS)
     counts = LetterCounts()
-    pending: list[tuple[Account, dict]] = []  # (account, letter fields) before hashing
+    # (covered row, its account or None before creation, letter fields), in letter order.
+    pending: list[tuple[Pupil | GuardianRecord, Account | None, dict]] = []
 
     pupils = list(Pupil.objects.select_for_update(of=("self",))
                   .filter(establishment=establishment, pk__in=list(pupil_ids))
@@ -314,14 +315,8 @@ def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = ()
         if account is not None and account.state != AccountState.PROVISIONAL:
             counts.skipped += 1
             continue
-        reissued = account is not None
-        if account is None:
-            account = account_create(kind=AccountKind.PUPIL, first_name=pupil.first_name,
-                                     last_name=pupil.last_name, password=None,
-                                     state=AccountState.PROVISIONAL)
-            Pupil.objects.filter(pk=pupil.pk).update(account=account)
-        pending.append((account, {
-            "children": (), "reissued": reissued, "email": "",
+        pending.append((pupil, account, {
+            "kind": AccountKind.PUPIL, "children": (), "email": "",
             "first_name": pupil.first_name, "last_name": pupil.last_name,
             "facts": {"pupil": pupil.pk},
         }))
@@ -335,14 +330,8 @@ def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = ()
         if account is not None and account.state != AccountState.PROVISIONAL:
             counts.skipped += 1
             continue
-        reissued = account is not None
-        if account is None:
-            account = account_create(kind=AccountKind.GUARDIAN, first_name=record.first_name,
-                                     last_name=record.last_name, password=None,
-                                     state=AccountState.PROVISIONAL)
-            GuardianRecord.objects.filter(pk=record.pk).update(account=account)
-        pending.append((account, {
-            "children": tuple(children.get(record.pk, ())), "reissued": reissued,
+        pending.append((record, account, {
+            "kind": AccountKind.GUARDIAN, "children": tuple(children.get(record.pk, ())),
             "email": record.email if by_email else "",
             "first_name": record.first_name, "last_name": record.last_name,
             "facts": {"guardian_record": record.pk},
@@ -353,45 +342,68 @@ def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = ()
             pairs = pool.take(len(pending))
     else:
         pairs = passwords.take(len(pending))
-    passwords_clear = [password for password, _hash in pairs]
-    hashes = [hashed for _password, hashed in pairs]
-    letters = []
-    for (account, fields), password, hashed in zip(pending, passwords_clear, hashes,
-                                                   strict=True):
-        account.password = hashed
-        account.provisional_expires_at = expires_at
-        letters.append(Letter(
-            account_id=account.pk, kind=account.kind, first_name=fields["first_name"],
-            last_name=fields["last_name"], identifier=account.display_identifier,
-            password=password, children=fields["children"], expires_at=expires_at,
-            reissued=fields["reissued"], email=fields["email"],
-        ))
-        if fields["reissued"]:
-            counts.reissued += 1
-        else:
-            counts.created += 1
-    Account.objects.bulk_update([account for account, _fields in pending],
-                                ["password", "provisional_expires_at"], batch_size=500)
+
+    # The new accounts in one INSERT (accounts.services), then who they cover in one UPDATE
+    # per table; the reissued ones get their new hash and expiry in one UPDATE.
+    new = [(index, row, fields) for index, (row, account, fields) in enumerate(pending)
+           if account is None]
+    created = provisional_accounts_create(
+        people=[(fields["kind"], fields["first_name"], fields["last_name"])
+                for _index, _row, fields in new],
+        password_hashes=[pairs[index][1] for index, _row, _fields in new],
+        expires_at=expires_at)
+    accounts = [account for _row, account, _fields in pending]
+    for (index, row, _fields), account in zip(new, created, strict=True):
+        accounts[index] = account
+        row.account = account
+    Pupil.objects.bulk_update([row for _i, row, _f in new if isinstance(row, Pupil)],
+                              ["account"])
+    GuardianRecord.objects.bulk_update(
+        [row for _i, row, _f in new if isinstance(row, GuardianRecord)], ["account"])
+    reissued_accounts = []
+    for (_row, before, _fields), account, (_password, hashed) in zip(pending, accounts, pairs,
+                                                                    strict=True):
+        if before is not None:
+            account.password = hashed
+            account.provisional_expires_at = expires_at
+            reissued_accounts.append(account)
+    Account.objects.bulk_update(reissued_accounts, ["password", "provisional_expires_at"])
     # A reissued letter starts the family's first sign-in over (pupils.signals): its pending
     # validation link would otherwise activate the account with this new password.
     restarted: set[int] = set()
-    reissued_ids = [account.pk for account, fields in pending if fields["reissued"]]
-    if reissued_ids:
+    if reissued_accounts:
         for _receiver, started_over in provisional_credentials_renewed.send(
-                sender=provisional_credentials_renewed, account_ids=reissued_ids):
+                sender=provisional_credentials_renewed,
+                account_ids=[account.pk for account in reissued_accounts]):
             restarted.update(started_over or ())
 
-    for (account, fields), letter in zip(pending, letters, strict=True):
+    letters = []
+    events = []
+    for (_row, before, fields), account, (password, _hash) in zip(pending, accounts, pairs,
+                                                                 strict=True):
+        letter = Letter(
+            account_id=account.pk, kind=account.kind, first_name=fields["first_name"],
+            last_name=fields["last_name"], identifier=account.display_identifier,
+            password=password, children=fields["children"], expires_at=expires_at,
+            reissued=before is not None, email=fields["email"],
+        )
+        letters.append(letter)
+        if letter.reissued:
+            counts.reissued += 1
+        else:
+            counts.created += 1
         if letter.email:
             email_send(to=letter.email, template=EMAIL_TEMPLATE,
                        context=_letter_context(letter, establishment), purpose=EMAIL_PURPOSE,
                        contains_secret=True, account=account)
             counts.emailed += 1
-        journal_record(EventKind.LETTER_ISSUED, account=account, actor=actor,
-                       establishment=establishment.uai, reissued=fields["reissued"],
-                       delivery="email" if letter.email else "paper",
-                       first_sign_in_restarted=account.pk in restarted,
-                       letter_run=letter_run.pk if letter_run else None, **fields["facts"])
+        events.append(journal_event_build(
+            EventKind.LETTER_ISSUED, account=account, actor=actor,
+            establishment=establishment.uai, reissued=letter.reissued,
+            delivery="email" if letter.email else "paper",
+            first_sign_in_restarted=account.pk in restarted,
+            letter_run=letter_run.pk if letter_run else None, **fields["facts"]))
+    journal_record_many(events)
     return letters, counts
 
 
@@ -591,7 +603,9 @@ class PdfPartsMerge:
 
         ref = self._ref
         data = part.read_bytes()
-        reader = PdfReader(io.BytesIO(data))
+        # strict: no check of every cross-reference entry (a part just written by WeasyPrint;
+        # a broken one fails the run).
+        reader = PdfReader(io.BytesIO(data), strict=True)
         if reader.xref_objStm:
             raise ValueError("PDF part with object streams: render it uncompressed")
         root = reader.trailer["/Root"]
@@ -661,8 +675,13 @@ class PdfPartsMerge:
             self._emit(b"%d 0 obj\n%s%s\nendobj\n" % (renumbered[number], head, tail))
             if isinstance(metadata, IndirectObject) and number == metadata.idnum:
                 self._metadata_id = renumbered[number]
-        self._page_refs.extend(ref(renumbered[page.indirect_reference.idnum])
-                               for page in reader.pages)
+        # The pages' references from the flat page tree pydyf writes (/Kids, as /Count
+        # says), without reading the pages; pypdf's walk of the tree otherwise.
+        pages = root["/Pages"]
+        kids = pages.raw_get("/Kids")
+        if not (isinstance(kids, ArrayObject) and len(kids) == pages["/Count"]):
+            kids = [page.indirect_reference for page in reader.pages]
+        self._page_refs.extend(ref(renumbered[kid.idnum]) for kid in kids)
         for top in tree["/K"]:
             self._document_kids.extend(copy(kid) for kid in top.get_object()["/K"])
         part_nums = tree["/ParentTree"]["/Nums"]

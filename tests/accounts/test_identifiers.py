@@ -2,14 +2,20 @@
 
 import re
 import threading
+from datetime import UTC, datetime
 from unittest import mock
 
 import pytest
 from django.db import connection
 
 from accounts.identifiers import STEM_LAST_NAME_MAX, identifier_candidates, identifier_stem
-from accounts.models import Account, AccountKind
-from accounts.services import account_create, identifiers_taken
+from accounts.models import Account, AccountKind, AccountState
+from accounts.services import (
+    account_create,
+    identifiers_taken,
+    identifiers_taken_many,
+    provisional_accounts_create,
+)
 
 FORMAT = re.compile(r"^[a-z]\.[a-z0-9]+\d{2,}$")
 
@@ -123,3 +129,65 @@ def test_two_concurrent_creations_on_postgresql_get_distinct_identifiers():
 
     assert not errors, errors
     assert sorted(results) == ["r.course10", "r.course11"]
+
+
+EXPIRES = datetime(2027, 3, 1, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_batch_of_provisional_accounts_gets_distinct_identifiers_and_history():
+    """A letter run's batch: one stem four times, and a stem that prefixes another."""
+    Account.objects.create(identifier="p.nomade10", kind=AccountKind.GUARDIAN)
+    Account.objects.create(identifier="p.nom10", kind=AccountKind.GUARDIAN)
+    people = [(AccountKind.PUPIL, "Paul", "Nom"), (AccountKind.GUARDIAN, "Pia", "Nom"),
+              (AccountKind.GUARDIAN, "Pierre", "Nom"), (AccountKind.PUPIL, "Pat", "Nom"),
+              (AccountKind.PUPIL, "Pam", "Nomade")]
+    hashes = [f"argon2$hash{n}" for n in range(len(people))]
+    accounts = provisional_accounts_create(people=people, password_hashes=hashes,
+                                           expires_at=EXPIRES)
+
+    identifiers = [account.identifier for account in accounts]
+    assert len(set(identifiers)) == 5
+    assert all(re.fullmatch(r"p\.nom\d{2}", i) for i in identifiers[:4])
+    assert re.fullmatch(r"p\.nomade\d{2}", identifiers[4])
+    assert "p.nom10" not in identifiers and "p.nomade10" not in identifiers
+    stored = {a.identifier: a for a in Account.objects.filter(identifier__in=identifiers)}
+    for account, (kind, first_name, _last), hashed in zip(accounts, people, hashes,
+                                                         strict=True):
+        row = stored[account.identifier]
+        assert (row.kind, row.first_name, row.password, row.state,
+                row.provisional_expires_at) == (kind, first_name, hashed,
+                                                AccountState.PROVISIONAL, EXPIRES)
+        assert row.history.filter(history_type="+").count() == 1
+    assert identifiers_taken_many(["p.nom", "p.nomade"]) == {"p.nom10", "p.nomade10",
+                                                            *identifiers}
+
+
+@pytest.mark.django_db
+def test_batch_whose_identifier_was_taken_meanwhile_is_made_one_by_one():
+    """Another activation took r.course10 after the batch read the taken identifiers: the
+    batch's INSERT is refused by the unique index and each account is made again, with
+    account_create's retry; nothing is lost and no identifier is given twice."""
+    Account.objects.create(identifier="r.course10", kind=AccountKind.GUARDIAN)
+
+    def same_order(stem, taken):
+        return iter([f"{stem}{n}" for n in range(10, 20) if f"{stem}{n}" not in taken])
+
+    with mock.patch("accounts.services.identifiers_taken_many", side_effect=lambda stems: set()), \
+            mock.patch("accounts.services.identifier_candidates", side_effect=same_order):
+        accounts = provisional_accounts_create(
+            people=[(AccountKind.GUARDIAN, "Rémi", "Course"),
+                    (AccountKind.PUPIL, "Rose", "Course")],
+            password_hashes=["argon2$a", "argon2$b"], expires_at=EXPIRES)
+
+    assert sorted(a.identifier for a in accounts) == ["r.course11", "r.course12"]
+    rows = Account.objects.filter(identifier__in=["r.course11", "r.course12"])
+    assert sorted(rows.values_list("password", flat=True)) == ["argon2$a", "argon2$b"]
+    assert all(row.provisional_expires_at == EXPIRES for row in rows)
+    assert Account.objects.filter(identifier__startswith="r.course").count() == 3
+
+
+def test_batch_refuses_a_missing_hash():
+    with pytest.raises(ValueError, match="one password hash per account"):
+        provisional_accounts_create(people=[(AccountKind.PUPIL, "Paul", "Nom")],
+                                    password_hashes=[], expires_at=EXPIRES)
