@@ -24,6 +24,7 @@ def identifier_candidates(stem: str, taken: set[str]):
     for digits in (2, 3, 4, 5, 6):
         low = 10 ** (digits - 1) if digits > 2 else 10  # "p.nom07" reads as a typo: start at 10
         numbers = [n for n in range(low, 10**digits) if f"{stem}{n}" not in taken]
-        secrets.SystemRandom().shuffle(numbers)
-        for number in numbers:
-            yield f"{stem}{number}"
+        while numbers:  # a random draw without replacement, one random number per draw
+            index = secrets.randbelow(len(numbers))
+            numbers[index], numbers[-1] = numbers[-1], numbers[index]
+            yield f"{stem}{numbers.pop()}"

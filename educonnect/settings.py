@@ -454,9 +454,11 @@ LETTERS_DIR = env.path("LETTERS_DIR", default=VAR_DIR / "letters")
 LETTERS_FILE_TTL_SECONDS = env.int("LETTERS_FILE_TTL_SECONDS", default=24 * 3600)
 # Letters are rendered this many pages at a time, then the parts are merged: the memory of a
 # run does not grow with the school's size (bench/bench_letters.py).
-LETTERS_CHUNK_SIZE = env.int("LETTERS_CHUNK_SIZE", default=100)
-# Threads hashing the provisional passwords (Argon2 releases the GIL): one per core.
-LETTERS_HASH_THREADS = env.int("LETTERS_HASH_THREADS", default=2)
+LETTERS_CHUNK_SIZE = env.int("LETTERS_CHUNK_SIZE", default=50)
+# Threads hashing the provisional passwords ahead (Argon2 releases the GIL). One is enough on
+# two cores: the renderer processes take the rest (2,800 letters: 59 s with one, 61 s with
+# two, bench/README.md).
+LETTERS_HASH_THREADS = env.int("LETTERS_HASH_THREADS", default=1)
 # Processes rendering a run's PDF parts (WeasyPrint holds the GIL: one process per core lets the
 # rendering use every core while the run's own process writes accounts and merges); 0 renders
 # in the run's process.

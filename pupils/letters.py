@@ -32,15 +32,18 @@ Public API (the integration's end-to-end test calls it):
 - `letter_run_request(…)`, `letter_run_execute(run_id=…)`, `letter_runs_start()`,
   `letter_run_file_open(…)`, `letter_files_purge()`: the back-office's run and its file.
 
-Cost (bench/bench_letters.py, bench/README.md): a letter is one Argon2id hash (≈ 18 ms of CPU
-at m = 19 MiB, t = 2, on settings.LETTERS_HASH_THREADS threads: argon2-cffi releases the GIL,
-the next chunk's hashed while this one is written: PasswordPool), ≈ 16 ms of WeasyPrint (in
-LETTERS_RENDER_PROCESSES renderer processes: PdfPartRenderer), < 1 ms of merge
-(PdfPartsMerge) and its rows (account, history, journal); the run uses both cores.
+Cost (bench/bench_letters.py, bench/README.md): a letter is one Argon2id hash (≈ 15 ms of CPU
+at m = 19 MiB, t = 2, libsodium through accounts.hashers, on settings.LETTERS_HASH_THREADS
+threads: the GIL is released, the next chunk's hashed while this one is written:
+PasswordPool), ≈ 20 ms of WeasyPrint (in LETTERS_RENDER_PROCESSES renderer processes:
+PdfPartRenderer), < 1 ms of merge (PdfPartsMerge) and a chunk's rows in a few statements
+(accounts.services.provisional_accounts_create, core.journal.journal_record_many); the run
+uses both cores: 2,800 letters in 58 s.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -534,6 +537,14 @@ class PdfPartRenderer:
         self.close(kill=exc_type is not None)
 
 
+@functools.cache
+def _indirect_object():
+    """pypdf's IndirectObject class, imported once (pypdf is loaded by letter runs only)."""
+    from pypdf.generic import IndirectObject
+
+    return IndirectObject
+
+
 class PdfPartsMerge:
     """Concatenates tagged PDF parts, added in order, into `out` (a binary file) as one
     tagged PDF; memory bounded by one part, whatever the number of parts.
@@ -565,9 +576,7 @@ class PdfPartsMerge:
 
     @staticmethod
     def _ref(number: int):
-        from pypdf.generic import IndirectObject
-
-        return IndirectObject(number, 0, None)
+        return _indirect_object()(number, 0, None)
 
     def _emit(self, data: bytes) -> None:
         self._out.write(data)

@@ -59,6 +59,55 @@ def test_raising_the_parameters_asks_for_a_rehash_at_next_sign_in():
     assert check_password("Motdepasse1!", encoded)
 
 
+# --- libsodium makes the hashes -------------------------------------------------------------
+
+
+def test_the_hash_is_the_one_argon2_cffi_makes_for_the_same_salt(settings):
+    """libsodium's Argon2id (accounts.hashers._sodium_hash) writes exactly argon2-cffi's PHC
+    string for the 16-byte salt derived from Django's salt: same algorithm, same parameters,
+    same format, so every hash verifies with argon2-cffi and carries its parameters."""
+    import hashlib
+
+    import argon2
+
+    hasher = EduConnectArgon2Hasher()
+    salt = hasher.salt()
+    expected = argon2.low_level.hash_secret(
+        "Crème-Brûlée-1".encode(), hashlib.blake2b(salt.encode(), digest_size=16).digest(),
+        time_cost=settings.ARGON2_TIME_COST, memory_cost=settings.ARGON2_MEMORY_COST_KIB,
+        parallelism=1, hash_len=32, type=argon2.Type.ID).decode()
+    encoded = hasher.encode("Crème-Brûlée-1", salt)
+    assert encoded == "argon2_nfkc" + expected
+    assert check_password("Crème-Brûlée-1", encoded)
+    assert not check_password("Creme-Brulee-1", encoded)
+    assert hasher.encode("Crème-Brûlée-1", hasher.salt()) != encoded  # a salt of its own
+
+
+def test_no_rehash_for_our_salts_nor_older_ones_but_for_a_short_salt():
+    """Our 16-byte salts hold 128 bits, and hashes made by argon2-cffi with Django's
+    22-character salts before stay as they are; a salt of 8 bytes is replaced."""
+    import argon2
+
+    hasher = EduConnectArgon2Hasher()
+    assert not hasher.must_update(hasher.encode("Motdepasse1!", hasher.salt()))
+    older = Argon2PasswordHasher.encode(hasher, "Motdepasse1!", hasher.salt())
+    assert not hasher.must_update(older)
+    short = "argon2_nfkc" + argon2.low_level.hash_secret(
+        b"Motdepasse1!", b"8bytes!!", time_cost=hasher.time_cost,
+        memory_cost=hasher.memory_cost, parallelism=1, hash_len=32,
+        type=argon2.Type.ID).decode()
+    assert hasher.must_update(short)
+
+
+@override_settings(ARGON2_PARALLELISM=2)
+def test_two_lanes_are_hashed_by_argon2_cffi():
+    hasher = EduConnectArgon2Hasher()
+    encoded = hasher.encode("Motdepasse1!", hasher.salt())
+    assert parameters(encoded)["p"] == 2
+    assert hasher.verify("Motdepasse1!", encoded)
+    assert not hasher.must_update(encoded)
+
+
 # --- NFKC -----------------------------------------------------------------------------------
 
 import unicodedata  # noqa: E402
