@@ -379,12 +379,16 @@ def main() -> None:
         os.environ.update(product_env)  # the same settings as the product's gunicorn
     django.setup()
     from django.conf import settings
-    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.hashers import Argon2PasswordHasher, get_hasher
     from django.core.management import call_command
     from django.db import connection
 
     call_command("migrate", verbosity=0)
-    encoded = make_password(PASSWORD)  # argon2_nfkc$argon2id$…, production parameters
+    # argon2_nfkc$argon2id$…, production parameters, made by argon2-cffi with Django's
+    # 22-character salt: the allauth peer's stock hasher counts the 16-byte salt of our own
+    # hashes (libsodium, accounts.hashers) as 95 bits and would re-hash at every sign-in.
+    hasher = get_hasher("default")
+    encoded = Argon2PasswordHasher.encode(hasher, PASSWORD, hasher.salt())
     raw_hash = "$" + encoded.split("$", 1)[1]
     with connection.cursor() as cursor:
         cursor.execute(
