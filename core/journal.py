@@ -356,18 +356,10 @@ def journal_event_build(
     )
 
 
-def journal_record(
-    kind: EventKind,
-    *,
-    request=None,
-    account: AbstractBaseUser | None = None,
-    actor: AbstractBaseUser | None = None,
-    flow_id: UUID | None = None,
-    **data,
-) -> JournalEvent:
-    """Append one event and return it (arguments and errors: `journal_event_build`)."""
-    event = journal_event_build(kind, request=request, account=account, actor=actor,
-                                flow_id=flow_id, **data)
+def journal_record(kind: EventKind, **arguments) -> JournalEvent:
+    """Append one event and return it. `arguments` (request, account, actor, flow_id and
+    the facts) and the errors: `journal_event_build`."""
+    event = journal_event_build(kind, **arguments)
     _insert(event)
     return event
 
