@@ -70,9 +70,10 @@ class CodeStep:
     - `rotate_session`: a new session key once the code is right (the code proved something
       the session now holds: a signed-in account's new number, a password reset);
     - `heading_level` (2 or 3; 0: no heading), `no_code_help` (the words under « Je n'ai
-      pas reçu le code par SMS », may be empty), `validity_notice` (the boxed « Attention :
-      le code n'est valable que pendant N minutes ! » of the activation's seeds): the
-      page's layout.
+      pas reçu le code par SMS », may be empty), `no_code_help_template` (a template
+      included right after them, with the page's context, for help that holds links; may
+      be empty), `validity_notice` (the boxed « Attention : le code n'est valable que
+      pendant N minutes ! » of the activation's seeds): the page's layout.
     """
 
     kind: FlowKind
@@ -89,6 +90,7 @@ class CodeStep:
     rotate_session: bool = False
     heading_level: int = 2
     no_code_help: str = ""
+    no_code_help_template: str = ""
     validity_notice: bool = False
 
     def __post_init__(self):
@@ -138,6 +140,7 @@ def code_step_page(request: HttpRequest, flow: Flow, *, step: CodeStep) -> HttpR
         "form": form,
         "heading_level": step.heading_level,
         "no_code_help": step.no_code_help,
+        "no_code_help_template": step.no_code_help_template,
         "validity_notice": step.validity_notice,
         "minutes": minutes,
         "seconds_left": code_seconds_left(flow=flow, purpose=step.purpose),

@@ -187,27 +187,47 @@ class FrenchMobileNumberField(PhoneNumberField):
 # The characters a name may hold besides letters: spaces, hyphens (the ASCII one and the
 # Unicode hyphens a phone keyboard types), apostrophes (straight, typographic, modifier).
 NAME_PUNCTUATION = frozenset(" -\u2010\u2011'\u2019\u02bc")
+# The period that ends an abbreviation (« St. Pierre », « Ste. Marie », « J.-P. »): civil
+# registries and SIECLE exports write it, the roster import keeps it. Accepted right after a
+# letter only; name_key drops it, so « St. Pierre » and « St Pierre » are one name.
+NAME_ABBREVIATION_PERIOD = "."
 # Variation selectors are combining marks (Mn) that only dress a symbol as an emoji.
 _VARIATION_SELECTORS = (range(0xFE00, 0xFE10), range(0xE0100, 0xE01F0))
+
+
+def _name_letter_or_mark(character: str) -> bool:
+    """Whether `character` is a letter of any script or a combining mark (an accent typed
+    apart), a variation selector excepted."""
+    category = unicodedata.category(character)
+    if category.startswith("L"):
+        return True
+    return category.startswith("M") and not any(
+        ord(character) in selectors for selectors in _VARIATION_SELECTORS)
 
 
 def name_characters_valid(name: str) -> bool:
     """Whether `name` holds only the characters of a person's name: letters of any script,
     with or without accents (precomposed or combining), spaces, hyphens and apostrophes
-    (NAME_PUNCTUATION). Digits, symbols, emoji and other punctuation are refused.
+    (NAME_PUNCTUATION), and a period right after a letter, the end of an abbreviation
+    (« St. Pierre », « Ste. Marie »: NAME_ABBREVIATION_PERIOD). Digits, symbols, emoji,
+    other punctuation and a period after anything but a letter (« . Pierre », « St.. »,
+    « St -. ») are refused.
 
     `name` is read as typed after core.normalization.clean_name (invisible characters, such
     as an emoji's zero-width joiner, already removed)."""
+    previous_is_letter = False
     for character in name:
+        if character == NAME_ABBREVIATION_PERIOD:
+            if not previous_is_letter:
+                return False
+            previous_is_letter = False
+            continue
         if character in NAME_PUNCTUATION:
+            previous_is_letter = False
             continue
-        category = unicodedata.category(character)
-        if category.startswith("L"):
-            continue
-        if category.startswith("M") and not any(
-                ord(character) in selectors for selectors in _VARIATION_SELECTORS):
-            continue
-        return False
+        if not _name_letter_or_mark(character):
+            return False
+        previous_is_letter = True
     return True
 
 
@@ -217,8 +237,8 @@ NAME_MESSAGES = {
         "max_length": _("Votre nom comporte au plus %(max_length)s caractères : vérifiez votre "
                         "saisie."),
         "characters": _("Votre nom ne peut contenir que des lettres, accentuées ou non, des "
-                        "espaces, des traits d'union et des apostrophes : retirez les chiffres, "
-                        "symboles et émojis."),
+                        "espaces, des traits d'union, des apostrophes et le point d'une "
+                        "abréviation (« St. ») : retirez les chiffres, symboles et émojis."),
         "no_letter": _("Votre nom doit contenir au moins une lettre."),
     },
     "first_name": {
@@ -226,8 +246,8 @@ NAME_MESSAGES = {
         "max_length": _("Votre prénom comporte au plus %(max_length)s caractères : vérifiez "
                         "votre saisie."),
         "characters": _("Votre prénom ne peut contenir que des lettres, accentuées ou non, des "
-                        "espaces, des traits d'union et des apostrophes : retirez les chiffres, "
-                        "symboles et émojis."),
+                        "espaces, des traits d'union, des apostrophes et le point d'une "
+                        "abréviation (« St. ») : retirez les chiffres, symboles et émojis."),
         "no_letter": _("Votre prénom doit contenir au moins une lettre."),
     },
     "pupil_name": {
@@ -235,8 +255,9 @@ NAME_MESSAGES = {
         "max_length": _("Le nom et le prénom de votre enfant comportent au plus "
                         "%(max_length)s caractères : vérifiez votre saisie."),
         "characters": _("Le nom et le prénom de votre enfant ne peuvent contenir que des "
-                        "lettres, accentuées ou non, des espaces, des traits d'union et des "
-                        "apostrophes : retirez les chiffres, symboles et émojis."),
+                        "lettres, accentuées ou non, des espaces, des traits d'union, des "
+                        "apostrophes et le point d'une abréviation (« St. ») : retirez les "
+                        "chiffres, symboles et émojis."),
         "no_letter": _("Le nom et le prénom de votre enfant doivent contenir au moins une "
                        "lettre."),
     },

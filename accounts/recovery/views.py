@@ -304,6 +304,9 @@ CODE_STEP = CodeStep(
     resent_message=lambda flow: texts.message_code_resent(),
     context=_code_context, refused=services.RecoveryRefused, rotate_session=True,
     heading_level=0,
+    # Every identifier reaches this page, an account without a mobile number too (no
+    # enumeration): the page always says what to do when no SMS comes.
+    no_code_help_template="accounts/recovery/_password_code_no_sms.html",
 )
 
 

@@ -17,7 +17,8 @@ from tests import html
 
 pytestmark = pytest.mark.django_db
 CHARACTERS = ("ne peut contenir que des lettres, accentuées ou non, des espaces, des traits "
-              "d'union et des apostrophes : retirez les chiffres, symboles et émojis.")
+              "d'union, des apostrophes et le point d'une abréviation (« St. ») : retirez les "
+              "chiffres, symboles et émojis.")
 
 
 def post(client, **values):
@@ -67,3 +68,47 @@ def test_a_refused_name_costs_the_same_for_a_known_and_an_unknown_number(family)
     known, unknown = attempt("0692 12 34 56"), attempt("0692 99 88 77")
     assert known == unknown
     assert not any("pupils_guardianrecord" in sql for sql in known[1])
+
+
+@pytest.mark.parametrize(("typed_last", "typed_first"), [
+    ("St. Pierre", "Ste. Marie"),  # as the civil registry writes it
+    ("St Pierre", "Ste Marie"),    # without the periods
+    ("ST.PIERRE", "ste.-marie"),
+])
+def test_a_name_with_an_abbreviation_period_reaches_the_record_the_roster_import_wrote(
+    typed_last, typed_first, tmp_path, django_capture_on_commit_callbacks
+):
+    """A SIECLE export writes « ST. PIERRE »: the import keeps it as written, and step 1
+    accepts it typed with or without the period and sends the code to the record's number."""
+    from pupils.roster import HEADER
+    from pupils.roster_import import roster_import
+
+    from .conftest import Driver
+
+    values = {"uai": "0750123A", "etablissement": "Collège Saint-Pierre",
+              "type_etablissement": "college", "academie": "Paris", "ine": "123456789AB",
+              "eleve_nom": "ST. PIERRE", "eleve_prenoms": "Lou", "eleve_date_naissance":
+              "2014-09-01", "niveau": "6EME", "responsable_civilite": "Mme",
+              "responsable_nom": "ST. PIERRE", "responsable_prenom": "Ste. Marie",
+              "responsable_telephone_portable": "06 12 34 56 78", "responsable_email": "",
+              "representant_legal": "oui"}
+    path = tmp_path / "roster.csv"
+    path.write_text(HEADER + "\n" + ";".join(values[c] for c in HEADER.split(";")) + "\n",
+                    encoding="utf-8")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert roster_import(path=path).rows_imported == 1
+    record = GuardianRecord.objects.get()
+    assert (record.last_name, record.first_name) == ("ST. PIERRE", "Ste. Marie")
+
+    driver = Driver(Client(), django_capture_on_commit_callbacks)
+    response = driver.start(last_name=typed_last, first_name=typed_first,
+                            phone="06 12 34 56 78")
+    assert response.status_code == 302, html.summary_links(html.parse(response))
+    assert [message.to for message in sms.outbox] == ["+33612345678"]
+
+
+def test_a_period_that_ends_no_abbreviation_is_still_refused(family):
+    response = post(Client(), last_name="Ben . Saïd")
+    assert response.status_code == 200
+    assert any("Votre nom " + CHARACTERS in error
+               for error in html.field_errors(html.parse(response), "id_last_name"))

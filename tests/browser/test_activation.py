@@ -176,7 +176,8 @@ def test_a_name_with_an_emoji_is_refused_on_its_field_and_sends_nothing(page, li
                   phone="0690 28 12 34")
     expect(page.locator("#error-summary")).to_contain_text(
         "Votre nom ne peut contenir que des lettres, accentuées ou non, des espaces, des traits "
-        "d'union et des apostrophes : retirez les chiffres, symboles et émojis.")
+        "d'union, des apostrophes et le point d'une abréviation (« St. ») : retirez les "
+        "chiffres, symboles et émojis.")
     expect(page.get_by_label("Nom", exact=True)).to_have_attribute("aria-invalid", "true")
     assert_accessible(page)
     assert FileSMSBackend.read_messages(file_path=sms_folder) == []

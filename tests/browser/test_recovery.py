@@ -1,8 +1,9 @@
 """« Identifiant oublié ? » and « Mot de passe oublié ? » in Chromium, from the sign-in page,
 with axe on every page: the identifier by SMS and by e-mail, the password by SMS (keyboard
 only) and by e-mail (the link opened in another browser context), the pupil without an
-e-mail address, the unknown identifier. SMS are read from the file backend, e-mails from a
-real SMTP server on loopback (the `smtp_server` fixture).
+e-mail address, the unknown identifier (and the code page's help when no SMS comes). SMS are
+read from the file backend, e-mails from a real SMTP server on loopback (the `smtp_server`
+fixture).
 """
 
 import re
@@ -168,8 +169,19 @@ def test_an_unknown_identifier_walks_the_same_pages_and_nothing_is_sent(
     page.get_by_role("button", name="Suivant").click()
     expect(page.locator("#id_code_error")).to_contain_text(
         "Le code de sécurité saisi est incorrect")
+    # The same words for every identifier say what to do when no SMS comes (an account
+    # without a mobile number, as a school letter's): the e-mail, the assistance, the help.
+    no_sms = page.locator("#no-sms-help")
+    expect(no_sms).to_contain_text("Votre compte n'a peut-être pas de numéro de téléphone "
+                                   "portable")
+    expect(no_sms.get_by_role("link", name="formulaire d'assistance académique"))\
+        .to_have_attribute("href", reverse("assistance:form"))
+    expect(no_sms.get_by_role("link", name="Aide et assistance"))\
+        .to_have_attribute("href", reverse("pages:help"))
     assert_accessible(page)
     assert FileSMSBackend.read_messages(file_path=sms_folder) == []
+    no_sms.get_by_role("link", name="Recommencez").click()
+    expect(page.get_by_text("Étape 1 sur 5")).to_be_visible()
 
 
 def test_identifier_by_email(page, live_server, sms_folder, mailbox, guardian):

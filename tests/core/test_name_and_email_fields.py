@@ -27,13 +27,38 @@ def test_the_names_of_families_are_accepted_as_typed(typed):
 @pytest.mark.parametrize("typed", [
     "😀" * 50, "Nadia 😀", "👨\u200d👩\u200d👧", "Nadia2", "Jean & Marie", "Ben_Saïd",
     "<script>", "Nadia!", "★Nadia", "Nadia\ufe0f",
+    # A period ends an abbreviation: after a letter only, one at a time.
+    ".Pierre", "St.. Pierre", "St .Pierre", "Jean-. Pierre", "St. 2", "St.😀", "...",
+    "St; Pierre", "St, Pierre", "St… Pierre",
 ])
 def test_emoji_digits_and_symbols_get_a_message_naming_the_field_and_the_fix(typed):
     form = NamesForm(data={"last_name": typed, "first_name": "Nadia"})
     assert not form.is_valid()
     assert form.errors["last_name"] == [
         "Votre nom ne peut contenir que des lettres, accentuées ou non, des espaces, des traits "
-        "d'union et des apostrophes : retirez les chiffres, symboles et émojis."]
+        "d'union, des apostrophes et le point d'une abréviation (« St. ») : retirez les "
+        "chiffres, symboles et émojis."]
+
+
+@pytest.mark.parametrize("typed", [
+    "St. Pierre", "Ste. Marie", "Ste.Marie", "J.-P. Martin", "Saint-Just Ste.", "Ste\u0301.",
+])
+def test_a_period_that_ends_an_abbreviation_is_accepted_as_typed(typed):
+    """Civil registries and SIECLE exports write « St. Pierre »; the roster import keeps it."""
+    form = NamesForm(data={"last_name": typed, "first_name": "Nadia"})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["last_name"] == typed
+
+
+def test_a_name_with_an_abbreviation_period_has_the_key_of_the_name_without_it():
+    """The matching of activation and recoveries (name_key) reads « St. Pierre » as the
+    roster import stores its key: the period, like a space or a hyphen, is not compared."""
+    from core.normalization import name_key
+    from pupils.roster import _clean
+
+    stored, stored_key = _clean("  ST. PIERRE ")
+    assert stored == "ST. PIERRE"
+    assert stored_key == name_key("St. Pierre") == name_key("St Pierre") == "stpierre"
 
 
 def test_a_name_longer_than_its_column_gets_the_length_only():
@@ -70,6 +95,7 @@ def test_a_name_without_a_letter_is_refused():
 def test_the_page_sets_no_maxlength_that_would_cut_a_pasted_name_silently():
     assert "maxlength" not in str(NamesForm()["last_name"])
     assert not name_characters_valid("Nadia😀") and name_characters_valid("Jean-Éric")
+    assert name_characters_valid("St. Pierre") and not name_characters_valid(". Pierre")
 
 
 class EmailForm(forms.Form):

@@ -177,3 +177,51 @@ def test_an_expired_recovery_says_so_and_offers_to_start_again(recovery, guardia
     page = html.parse(response)
     assert "Cette demande a expiré" in html.text(html.main(page))
     assert not sms.outbox
+
+
+def _no_sms_help(page):
+    return page.find(id="no-sms-help")
+
+
+def test_an_account_without_a_mobile_number_is_told_what_to_do_when_no_sms_comes(
+    client, django_capture_on_commit_callbacks
+):
+    """A family whose account came from a school letter has no number: choosing SMS shows the
+    same « code sent » page as for anyone (no enumeration), and that page says, under « Je
+    n'ai pas reçu le code par SMS », that the account may have no mobile number, with links
+    that work: start again and choose the e-mail, the academic assistance form, the help."""
+    from notifications.models import OutboundMessage
+    from tests.factories import AccountFactory
+
+    AccountFactory(identifier="f.hoarau33", first_name="Fabrice", last_name="Hoarau",
+                   email="fabrice.hoarau@gmail.com", email_verified=True)
+    recovery = Recovery(client, django_capture_on_commit_callbacks)
+    recovery.start("f.hoarau33")
+    page = html.parse(recovery.page(recovery.choose("sms")))
+    assert not sms.outbox
+    help_box = _no_sms_help(page)
+    assert help_box is not None
+    words = html.text(help_box)
+    assert ("Vous n'avez pas reçu de SMS après quelques minutes ? Votre compte n'a peut-être "
+            "pas de numéro de téléphone portable") in words
+    assert "en choisissant « Par mail »" in words
+    links = {html.text(a): a["href"] for a in help_box.find_all("a")}
+    assert links == {
+        "Recommencez": reverse("accounts:password_forgotten") + "?profil=representant-legal",
+        "formulaire d'assistance académique": reverse("assistance:form"),
+        "Aide et assistance": reverse("pages:help"),
+    }
+    for href in links.values():
+        assert client.get(href).status_code == 200, href
+
+    # The way out works: started again, the e-mail brings the link.
+    recovery.start("f.hoarau33")
+    assert "Consultez votre messagerie" in recovery.page(recovery.choose("email"))
+    assert OutboundMessage.objects.filter(recipient="fabrice.hoarau@gmail.com").count() == 1
+
+
+def test_the_no_sms_help_reads_the_same_for_an_account_with_a_number(recovery, guardian):
+    recovery.start("s.nguyen21")
+    page = html.parse(recovery.page(recovery.choose("sms")))
+    assert [m.to for m in sms.outbox] == ["+33612345678"]
+    assert "Votre compte n'a peut-être pas de numéro" in html.text(_no_sms_help(page))
