@@ -8,12 +8,26 @@ backend keeps it. Everything else (pools, serializer, options, the `LOCATION` li
 Django's.
 
 Settings: `CACHES["default"]["BACKEND"] = "core.cache.RedisCache"` (educonnect/settings.py
-when `REDIS_URL` is set). Django keeps one cache object per thread, so one client per thread
-and pool.
+when `REDIS_URL` is set), its `OPTIONS` the short socket timeouts of `redis_options()`.
+Django keeps one cache object per thread, so one client per thread and pool.
+
+When Redis cannot be reached, Django's backend raises (`REDIS_UNREACHABLE`): each caller on
+the request paths catches it and goes on without the cache (the session from PostgreSQL,
+`accounts.sessions`; a page built as if nothing were kept, `services_portal.page_cache` and
+`core.versions`; the rate limits in the process's memory, `core.ratelimit`) and says so with
+`unreachable_log`, at most once a minute per process. Nothing waits longer than the socket
+timeouts: redis-py makes no retry for a client built on a connection pool (Django's and
+`limits`' are), so a call costs at most one connect timeout, or one read timeout.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+
+import redis
+from django.conf import settings
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
@@ -38,3 +52,51 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusedRedisCacheClient
+
+
+# --- When Redis is unreachable ------------------------------------------------------------
+
+# What a Redis that cannot be reached raises (redis-py wraps socket errors in these): refused
+# or reset connections, the connect and read timeouts of REDIS_SOCKET_CONNECT_TIMEOUT and
+# REDIS_SOCKET_TIMEOUT, a server still loading its data (BusyLoadingError, a ConnectionError).
+# Other Redis errors (a wrong command, a full memory) are bugs or configuration to fix: they
+# are not caught.
+REDIS_UNREACHABLE: tuple[type[Exception], ...] = (redis.exceptions.ConnectionError,
+                                                  redis.exceptions.TimeoutError)
+
+_LOG_EVERY_SECONDS = 60.0
+_last_logged: dict[tuple[str, str], float] = {}
+_log_lock = threading.Lock()
+
+
+def redis_options() -> dict[str, float]:
+    """The socket timeouts every Redis client of a web request gets, in seconds (settings
+    REDIS_SOCKET_CONNECT_TIMEOUT and REDIS_SOCKET_TIMEOUT): a fraction of a second, so that
+    a dead or unreachable Redis costs a request that long per call, never a hung worker.
+    Passed to `redis.ConnectionPool.from_url` (the cache's OPTIONS) and to `limits`'
+    `storage_from_string` (the rate limits)."""
+    return {"socket_connect_timeout": float(settings.REDIS_SOCKET_CONNECT_TIMEOUT),
+            "socket_timeout": float(settings.REDIS_SOCKET_TIMEOUT)}
+
+
+def unreachable_log(logger: logging.Logger, level: int, what: str, error: Exception) -> bool:
+    """Log that Redis could not be reached for `what` (a short English phrase naming the
+    use, never a key, a subject or a secret), at most once a minute per process for each
+    (logger, what): during an outage every request meets the same error. The error's class
+    and text are logged (redis-py's name the host and port, never a password). Returns
+    whether it was logged."""
+    now = time.monotonic()
+    mark = (logger.name, what)
+    with _log_lock:
+        last = _last_logged.get(mark)
+        if last is not None and now - last < _LOG_EVERY_SECONDS:
+            return False
+        _last_logged[mark] = now
+    logger.log(level, "Redis unreachable for %s (%s: %s)", what, type(error).__name__, error)
+    return True
+
+
+def unreachable_log_reset() -> None:
+    """Forget when each outage was last logged (tests)."""
+    with _log_lock:
+        _last_logged.clear()
