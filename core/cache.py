@@ -17,7 +17,10 @@ the request paths catches it and goes on without the cache (the session from Pos
 `core.versions`; the rate limits in the process's memory, `core.ratelimit`) and says so with
 `unreachable_log`, at most once a minute per process. Nothing waits longer than the socket
 timeouts: redis-py makes no retry for a client built on a connection pool (Django's and
-`limits`' are), so a call costs at most one connect timeout, or one read timeout.
+`limits`' are), so a call costs at most one connect timeout, or one read timeout. And once a
+call found a server unreachable, the process does not try it again for REDIS_RETRY_SECONDS
+(`redis_skipped`: the calls raise `RedisSkipped`, one of `REDIS_UNREACHABLE`, at once), so
+that a Redis that hangs costs a worker one timeout per that delay, not several per request.
 """
 
 from __future__ import annotations
@@ -32,8 +35,25 @@ from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
 
+class _WatchedRedis(redis.Redis):
+    """A `redis.Redis` that tells `redis_down()` when its server cannot be reached."""
+
+    def __init__(self, *args, location: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._location = location
+
+    def execute_command(self, *args, **options):
+        try:
+            return super().execute_command(*args, **options)
+        except REDIS_UNREACHABLE:
+            redis_down(self._location)
+            raise
+
+
 class ReusedRedisCacheClient(RedisCacheClient):
-    """`RedisCacheClient` whose `get_client` returns the same `redis.Redis` per pool."""
+    """`RedisCacheClient` whose `get_client` returns the same `redis.Redis` per pool, and
+    raises `RedisSkipped` at once while that server was found unreachable less than
+    REDIS_RETRY_SECONDS ago (`redis_skipped`)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -41,10 +61,14 @@ class ReusedRedisCacheClient(RedisCacheClient):
 
     def get_client(self, key=None, *, write=False):
         index = self._get_connection_pool_index(write)
+        location = self._servers[index]
+        if redis_skipped(location):
+            raise RedisSkipped(location)
         client = self._clients.get(index)
         if client is None:
             pool = self._get_connection_pool(write)
-            client = self._clients[index] = self._client(connection_pool=pool)
+            client = self._clients[index] = _WatchedRedis(connection_pool=pool,
+                                                          location=location)
         return client
 
 
@@ -63,6 +87,47 @@ class RedisCache(DjangoRedisCache):
 # are not caught.
 REDIS_UNREACHABLE: tuple[type[Exception], ...] = (redis.exceptions.ConnectionError,
                                                   redis.exceptions.TimeoutError)
+
+
+
+class RedisSkipped(redis.exceptions.ConnectionError):
+    """Not tried: this server was found unreachable less than REDIS_RETRY_SECONDS ago."""
+
+    def __init__(self, location: str):
+        super().__init__("not tried: unreachable less than REDIS_RETRY_SECONDS ago")
+        self.location = location
+
+
+# Per process: when each Redis (by its URL) may be tried again. A dict read without a lock:
+# a race costs one more try, never a wrong answer.
+_down_until: dict[str, float] = {}
+
+
+def redis_skipped(location: str) -> bool:
+    """Whether calls to the Redis at `location` (a URL, as in settings) are skipped now: it
+    could not be reached, in this process, less than REDIS_RETRY_SECONDS ago. Then the
+    callers go on without it at once instead of waiting a socket timeout on every call of
+    every request (a hung Redis would otherwise cost each request several timeouts). The
+    first call after that delay tries Redis again: its answer ends the outage."""
+    until = _down_until.get(location)
+    if until is None:
+        return False
+    if time.monotonic() < until:
+        return True
+    _down_until.pop(location, None)
+    return False
+
+
+def redis_down(location: str) -> None:
+    """Record that the Redis at `location` could not be reached just now (see
+    `redis_skipped`)."""
+    _down_until[location] = time.monotonic() + float(settings.REDIS_RETRY_SECONDS)
+
+
+def redis_retry_reset() -> None:
+    """Forget which servers were found unreachable (tests)."""
+    _down_until.clear()
+
 
 _LOG_EVERY_SECONDS = 60.0
 _last_logged: dict[tuple[str, str], float] = {}

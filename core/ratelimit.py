@@ -22,8 +22,10 @@ When Redis cannot be reached (a refused connection, a connect or read timeout of
 REDIS_SOCKET_CONNECT_TIMEOUT / REDIS_SOCKET_TIMEOUT: `core.cache.REDIS_UNREACHABLE`), a call
 neither fails nor lets everything through: it is made again, with the same rules, on a moving
 window of `limits`' `MemoryStorage` kept in this process (one per process, shared by its
-threads), and an ERROR is logged at most once a minute per process. The next call tries Redis
-again, so counting goes back to Redis as soon as it answers. The trade-off, chosen for a
+threads), and an ERROR is logged at most once a minute per process. Redis is tried again
+REDIS_RETRY_SECONDS later (core.cache.redis_skipped: meanwhile the calls go to memory at
+once, without waiting a socket timeout each), so counting goes back to Redis within that
+delay of its return. The trade-off, chosen for a
 national service that must keep signing families in: during an outage the limits count per
 web process — stricter for a client whose requests keep reaching the same process (it has
 the whole limit there, and the process's counts start from zero rather than from what Redis
@@ -57,10 +59,17 @@ from limits.storage import (
 )
 from limits.strategies import MovingWindowRateLimiter
 
-from core.cache import REDIS_UNREACHABLE, redis_options, unreachable_log
+from core.cache import (
+    REDIS_UNREACHABLE,
+    redis_down,
+    redis_options,
+    redis_skipped,
+    unreachable_log,
+)
 
 _HMAC_SALT = "core.ratelimit.subject"
 logger = logging.getLogger(__name__)
+_OUTAGE = "rate limits (counting in this process's memory)"
 _T = TypeVar("_T")
 
 
@@ -164,16 +173,25 @@ def _storage() -> Storage:
     return _limiter_for(settings.RATELIMIT_STORAGE_URL)[0]
 
 
+def _unreachable(error: Exception) -> MovingWindowRateLimiter:
+    """The fallback's limiter, once the outage is recorded (core.cache.redis_down: Redis is
+    not tried again for REDIS_RETRY_SECONDS) and logged (at most once a minute)."""
+    redis_down(settings.RATELIMIT_STORAGE_URL)
+    unreachable_log(logger, logging.ERROR, _OUTAGE, error)
+    return _fallback_limiter()
+
+
 def _counted(work: Callable[[MovingWindowRateLimiter], _T]) -> _T:
-    """`work(limiter)` on the configured storage; when Redis cannot be reached, again on this
-    process's memory (the whole of it: an event half-counted in Redis is counted again
-    there, which errs on the strict side), the outage logged at most once a minute."""
+    """`work(limiter)` on the configured storage; when Redis cannot be reached, or was found
+    unreachable less than REDIS_RETRY_SECONDS ago, on this process's memory (the whole of
+    it: an event half-counted in Redis is counted again there, which errs on the strict
+    side)."""
+    if redis_skipped(settings.RATELIMIT_STORAGE_URL):
+        return work(_fallback_limiter())
     try:
         return work(_limiter())
     except REDIS_UNREACHABLE as error:
-        unreachable_log(logger, logging.ERROR,
-                        "rate limits (counting in this process's memory)", error)
-        return work(_fallback_limiter())
+        return work(_unreachable(error))
 
 
 def _refusal(limiter: MovingWindowRateLimiter, rule: Rule, key: str) -> Decision:
@@ -314,7 +332,7 @@ def hit_in_order(*steps: tuple[Rule, str]) -> list[Decision]:
     be reached, one after the other in the process's memory (module docstring).
     """
     storage = _storage()
-    if not _single_redis(storage):
+    if not _single_redis(storage) or redis_skipped(settings.RATELIMIT_STORAGE_URL):
         return _counted(lambda limiter: _hit_one_by_one(limiter, steps))
     keys = [_redis_key(storage, rule, subject) for rule, subject in steps]
     args: list[str | int] = [repr(time.time())]
@@ -325,9 +343,7 @@ def hit_in_order(*steps: tuple[Rule, str]) -> list[Decision]:
             keys=keys, args=args
         )
     except REDIS_UNREACHABLE as error:
-        unreachable_log(logger, logging.ERROR,
-                        "rate limits (counting in this process's memory)", error)
-        return _hit_one_by_one(_fallback_limiter(), steps)
+        return _hit_one_by_one(_unreachable(error), steps)
     decisions = [Decision(allowed=True, remaining=int(left)) for left in remaining]
     if refused:
         decisions.append(Decision(allowed=False, remaining=0, retry_after=int(wait)))
@@ -344,7 +360,7 @@ def clear_many(*steps: tuple[Rule, str]) -> None:
     """Forget the events of each `(rule, subject)`: one round trip on Redis (one DEL); while
     Redis cannot be reached, in the process's memory only."""
     storage = _storage()
-    if not _single_redis(storage):
+    if not _single_redis(storage) or redis_skipped(settings.RATELIMIT_STORAGE_URL):
         _counted(lambda limiter: _clear_one_by_one(limiter, steps))
         return
     if not steps:
@@ -354,6 +370,4 @@ def clear_many(*steps: tuple[Rule, str]) -> None:
             *(_redis_key(storage, rule, subject) for rule, subject in steps)
         )
     except REDIS_UNREACHABLE as error:
-        unreachable_log(logger, logging.ERROR,
-                        "rate limits (counting in this process's memory)", error)
-        _clear_one_by_one(_fallback_limiter(), steps)
+        _clear_one_by_one(_unreachable(error), steps)

@@ -150,6 +150,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # cache and by the rate limits' storage.
 REDIS_SOCKET_CONNECT_TIMEOUT = env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=0.25)
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+# Once a web process found Redis unreachable, it goes on without it for this many seconds
+# before trying again (core.cache.redis_skipped): a hung Redis costs one timeout per delay.
+REDIS_RETRY_SECONDS = env.float("REDIS_RETRY_SECONDS", default=2.0)
 if REDIS_URL:
     CACHES = {
         "default": {
