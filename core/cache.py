@@ -8,7 +8,8 @@ backend keeps it. Everything else (pools, serializer, options, the `LOCATION` li
 Django's.
 
 Settings: `CACHES["default"]["BACKEND"] = "core.cache.RedisCache"` (educonnect/settings.py
-when `REDIS_URL` is set), its `OPTIONS` the short socket timeouts of `redis_options()`.
+when `REDIS_URL` is set), its `OPTIONS` the short socket timeouts REDIS_SOCKET_CONNECT_TIMEOUT
+and REDIS_SOCKET_TIMEOUT (the same as `redis_options()`, which the rate limits use).
 Django keeps one cache object per thread, so one client per thread and pool.
 
 When Redis cannot be reached, Django's backend raises (`REDIS_UNREACHABLE`): each caller on
