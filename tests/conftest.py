@@ -270,11 +270,11 @@ def outage_redis(settings):
 
     outage = Outage()
     outage.start()
-    settings.SESSION_ENGINE = "accounts.sessions"
-    settings.REDIS_RETRY_SECONDS = 0
-    outage.mend()
-    forget_the_outages()
-    try:
+    try:  # the server is stopped whatever happens from here
+        settings.SESSION_ENGINE = "accounts.sessions"
+        settings.REDIS_RETRY_SECONDS = 0
+        outage.mend()
+        forget_the_outages()
         yield outage
     finally:
         outage.stop()
