@@ -16,13 +16,28 @@ Django saves it at the end of the request (SessionMiddleware), by one INSERT (it
 written once per process, not built by the ORM) and one SET. Nothing reads a new session
 from the stores before that: its key reaches the browser in that response's cookie only.
 Everything else (loading, the cache entry, `cycle_key()` deleting the old key, `flush()`,
-`clear_expired()`) is Django's.
+`clear_expired()`) is Django's, but for an unreachable Redis.
+
+When Redis cannot be reached (`core.cache.REDIS_UNREACHABLE`: refused, reset, past the
+short socket timeouts), no request fails: the session is read from PostgreSQL and written
+there, as Django's `db` engine does, and a WARNING says so at most once a minute per process
+(never the session key nor its data). Django's own `cached_db` lets the error through at
+several places: the cache write after a database read in `load()`, `exists()`, `delete()`.
+
+A cache entry this process could not write or delete (a session changed, signed out or
+rotated during the outage) may still be in Redis when it answers again, if Redis kept its
+data (a network cut rather than a restart): it would then be read instead of the newer row,
+bringing a signed-out session back. The process keeps the cache keys of such entries (up to
+STALE_KEYS_MAX, in memory only) and deletes them at its next session read or write that
+reaches Redis, before using the cache; past that bound, or in a process that stopped, they
+live at most until their own expiry (SESSION_COOKIE_AGE).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import threading
 
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDbStore
@@ -30,7 +45,26 @@ from django.contrib.sessions.models import Session
 from django.db import connections, router
 from django.utils.crypto import get_random_string
 
+from core.cache import REDIS_UNREACHABLE, unreachable_log
+
 logger = logging.getLogger("django.contrib.sessions")
+_OUTAGE = "sessions (read and written in the database only)"
+
+# Cache keys of session entries that may be stale in Redis (see the module docstring).
+STALE_KEYS_MAX = 100_000
+_stale_keys: set[str] = set()
+_stale_lock = threading.Lock()
+
+
+def _stale_remember(cache_key: str) -> None:
+    with _stale_lock:
+        if len(_stale_keys) < STALE_KEYS_MAX:
+            _stale_keys.add(cache_key)
+
+
+def stale_keys_count() -> int:
+    """How many session cache entries this process still has to delete from Redis."""
+    return len(_stale_keys)
 
 
 @functools.cache
@@ -50,6 +84,86 @@ class SessionStore(CachedDbStore):
         # A key made by create() whose session is not in the stores yet.
         self._unwritten = False
 
+    # --- The cache, never fatal -------------------------------------------------------------
+
+    def _cache_ready(self) -> bool:
+        """Delete the entries left stale by an outage; False when Redis cannot be reached
+        (then the caller does without the cache)."""
+        if not _stale_keys:
+            return True
+        with _stale_lock:
+            keys = list(_stale_keys)
+        try:
+            self._cache.delete_many(keys)
+        except REDIS_UNREACHABLE as error:
+            unreachable_log(logger, logging.WARNING, _OUTAGE, error)
+            return False
+        with _stale_lock:
+            _stale_keys.difference_update(keys)
+        return True
+
+    def _cache_set(self, cache_key: str, data, timeout) -> None:
+        try:
+            self._cache.set(cache_key, data, timeout)
+        except REDIS_UNREACHABLE as error:
+            unreachable_log(logger, logging.WARNING, _OUTAGE, error)
+            _stale_remember(cache_key)
+
+    def _cache_delete(self, cache_key: str) -> None:
+        try:
+            self._cache.delete(cache_key)
+        except REDIS_UNREACHABLE as error:
+            unreachable_log(logger, logging.WARNING, _OUTAGE, error)
+            _stale_remember(cache_key)
+
+    def load(self) -> dict:
+        """The session's data: from Redis, else from PostgreSQL (then put in Redis). An
+        unreachable Redis reads PostgreSQL; an expired or missing session is {}."""
+        data = None
+        reachable = self._cache_ready()
+        if reachable:
+            try:
+                data = self._cache.get(self.cache_key)
+            except REDIS_UNREACHABLE as error:
+                unreachable_log(logger, logging.WARNING, _OUTAGE, error)
+                reachable = False  # one timeout per request is enough
+            except Exception:  # as Django: a key some backends refuse (#17810)
+                data = None
+        if data is None:
+            row = self._get_session_from_db()
+            if row:
+                data = self.decode(row.session_data)
+                if reachable:
+                    self._cache_set(self.cache_key, data,
+                                    self.get_expiry_age(expiry=row.expire_date))
+            else:
+                data = {}
+        return data
+
+    def exists(self, session_key) -> bool:
+        """Whether a session has this key, in Redis or in PostgreSQL (PostgreSQL only while
+        Redis cannot be reached)."""
+        if not session_key:
+            return False
+        try:
+            if (self.cache_key_prefix + session_key) in self._cache:
+                return True
+        except REDIS_UNREACHABLE as error:
+            unreachable_log(logger, logging.WARNING, _OUTAGE, error)
+        return super(CachedDbStore, self).exists(session_key)
+
+    def delete(self, session_key=None) -> None:
+        """Delete the session from PostgreSQL and Redis (a Redis that cannot be reached is
+        remembered: see the module docstring)."""
+        super(CachedDbStore, self).delete(session_key)
+        if session_key is None:
+            if self.session_key is None:
+                return
+            session_key = self.session_key
+        self._cache_delete(self.cache_key_prefix + session_key)
+
+    # --- A new session written once -------------------------------------------------------
+
     def _get_new_session_key(self) -> str:
         """A random key, not looked up: the INSERT of `save()` refuses a taken one."""
         return get_random_string(32, VALID_KEY_CHARS)
@@ -65,11 +179,15 @@ class SessionStore(CachedDbStore):
         """Write the session: an UPDATE and a SET, or for a session created in this request,
         an INSERT and a SET (another key is drawn in the impossible event that the INSERT
         finds its key taken). `must_create=True` raises CreateError when the key is taken,
-        as Django's stores do."""
+        as Django's stores do. While Redis cannot be reached, the database write only."""
         if self.session_key is None:
             self.create()
         if not self._unwritten:
-            super().save(must_create=must_create)
+            super(CachedDbStore, self).save(must_create=must_create)
+            if self._cache_ready():
+                self._cache_set(self.cache_key, self._session, self.get_expiry_age())
+            else:
+                _stale_remember(self.cache_key)
             return
         data = self._get_session(no_load=True)
         db = router.db_for_write(self.model)
@@ -87,7 +205,5 @@ class SessionStore(CachedDbStore):
                 raise CreateError
             self._session_key = self._get_new_session_key()
         self._unwritten = False
-        try:
-            self._cache.set(self.cache_key, self._session, self.get_expiry_age())
-        except Exception:
-            logger.exception("Error saving to cache (%s)", self._cache)
+        if self._cache_ready():
+            self._cache_set(self.cache_key, self._session, self.get_expiry_age())

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -51,6 +52,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from . import ratelimit
+from .cache import REDIS_UNREACHABLE, unreachable_log
 from .http import ip_rate_subject
 from .journal import EventKind, journal_record
 from .models import CodeChannel, CodeNotSentReason, Flow, FlowCode
@@ -60,6 +62,8 @@ ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 LENGTH = 6
 _TYPED_SEPARATORS = re.compile(r"[\s\-.]")
 _HMAC_SALT = "core.codes"
+logger = logging.getLogger(__name__)
+_OUTAGE = "codes (the last sender of a recipient unknown)"
 
 
 # --- The code itself ---------------------------------------------------------------------
@@ -334,15 +338,14 @@ def _recipient_allows(
             ratelimit.peek(RECIPIENT_COOLDOWN, key)
         ratelimit.peek(purpose.recipient_rule, key)
         if window > 0:
-            cache.get(_last_sender_key(key))
+            _last_sender_get(key)
         return CodeNotSentReason.NO_MATCH, 0
     if not quota:
         return CodeNotSentReason.RECIPIENT_QUOTA, quota.retry_after
     if window > 0:
         cooldown = ratelimit.hit(RECIPIENT_COOLDOWN, key)
-        last_sender = _last_sender_key(key)
         if not cooldown:
-            if cache.get(last_sender) != str(flow.id):
+            if _last_sender_get(key) != str(flow.id):
                 return CodeNotSentReason.RECIPIENT_COOLDOWN, cooldown.retry_after
             ratelimit.clear(RECIPIENT_COOLDOWN, key)  # restart the window from this send
             ratelimit.hit(RECIPIENT_COOLDOWN, key)
@@ -350,12 +353,26 @@ def _recipient_allows(
     if not counted:  # another request took the last place meanwhile
         return CodeNotSentReason.RECIPIENT_QUOTA, counted.retry_after
     if window > 0:
-        cache.set(_last_sender_key(key), str(flow.id), timeout=window + 5)
+        try:
+            cache.set(_last_sender_key(key), str(flow.id), timeout=window + 5)
+        except REDIS_UNREACHABLE as error:
+            unreachable_log(logger, logging.WARNING, _OUTAGE, error)
     return "", 0
 
 
 def _last_sender_key(key: str) -> str:
     return f"codes:last-sender:{ratelimit.subject_key(key)}"
+
+
+def _last_sender_get(key: str) -> str | None:
+    """The flow id that last sent a code to this recipient, or None: none within the
+    cooldown, or Redis unreachable (then the cooldown holds back every flow's code, its own
+    resend included: the strict side)."""
+    try:
+        return cache.get(_last_sender_key(key))
+    except REDIS_UNREACHABLE as error:
+        unreachable_log(logger, logging.WARNING, _OUTAGE, error)
+        return None
 
 
 # --- Checking ----------------------------------------------------------------------------

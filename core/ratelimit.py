@@ -17,23 +17,60 @@ number of seconds, for the French messages that say how long to wait.
 Round trips to Redis: `hit()` costs two (the `limits` Lua script, then the window's count);
 `hit_in_order()` counts several windows in one Lua script, one round trip whatever their
 number; `clear()` one, `clear_many()` one for any number of windows.
+
+When Redis cannot be reached (a refused connection, a connect or read timeout of
+REDIS_SOCKET_CONNECT_TIMEOUT / REDIS_SOCKET_TIMEOUT: `core.cache.REDIS_UNREACHABLE`), a call
+neither fails nor lets everything through: it is made again, with the same rules, on a moving
+window of `limits`' `MemoryStorage` kept in this process (one per process, shared by its
+threads), and an ERROR is logged at most once a minute per process. Redis is tried again
+REDIS_RETRY_SECONDS later (core.cache.redis_skipped: meanwhile the calls go to memory at
+once, without waiting a socket timeout each), so counting goes back to Redis within that
+delay of its return. The trade-off, chosen for a
+national service that must keep signing families in: during an outage the limits count per
+web process — stricter for a client whose requests keep reaching the same process (it has
+the whole limit there, and the process's counts start from zero rather than from what Redis
+held), looser across the platform (an attacker spread over N processes gets up to N times
+the limit, and counters held in Redis before the outage are not seen). What was counted in
+memory is not copied to Redis afterwards, and a `clear()` made during the outage clears the
+memory only. docs/architecture.md, « Rate limits », says the same.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import math
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext, ngettext
 from limits import RateLimitItemPerSecond
-from limits.storage import RedisClusterStorage, RedisStorage, Storage, storage_from_string
+from limits.storage import (
+    MemoryStorage,
+    RedisClusterStorage,
+    RedisStorage,
+    Storage,
+    storage_from_string,
+)
 from limits.strategies import MovingWindowRateLimiter
 
+from core.cache import (
+    REDIS_UNREACHABLE,
+    redis_down,
+    redis_options,
+    redis_skipped,
+    unreachable_log,
+)
+
 _HMAC_SALT = "core.ratelimit.subject"
+logger = logging.getLogger(__name__)
+_OUTAGE = "rate limits (counting in this process's memory)"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -103,18 +140,72 @@ def subject_key(subject: str) -> str:
 @functools.cache
 def _limiter_for(url: str) -> tuple[Storage, MovingWindowRateLimiter]:
     # One storage (and so one connection pool) per process and URL, reused by every call.
-    storage = storage_from_string(url)
+    # Redis clients get the short socket timeouts of core.cache.redis_options().
+    options = redis_options() if url.startswith(("redis", "rediss", "valkey")) else {}
+    storage = storage_from_string(url, **options)
     return storage, MovingWindowRateLimiter(storage)
+
+
+# The fallback while Redis cannot be reached: this process's memory (see the module
+# docstring). Created once; `limits`' MemoryStorage is thread-safe (a lock per key).
+_fallback_lock = threading.Lock()
+_fallback: tuple[MemoryStorage, MovingWindowRateLimiter] | None = None
+
+
+def _fallback_pair() -> tuple[MemoryStorage, MovingWindowRateLimiter]:
+    global _fallback
+    with _fallback_lock:
+        if _fallback is None:
+            storage = MemoryStorage()
+            _fallback = (storage, MovingWindowRateLimiter(storage))
+        return _fallback
+
+
+def _fallback_limiter() -> MovingWindowRateLimiter:
+    return _fallback_pair()[1]
 
 
 def _limiter() -> MovingWindowRateLimiter:
     return _limiter_for(settings.RATELIMIT_STORAGE_URL)[1]
 
 
-def _refusal(rule: Rule, key: str) -> Decision:
-    stats = _limiter().get_window_stats(rule.item(), rule.scope, key)
+def _storage() -> Storage:
+    return _limiter_for(settings.RATELIMIT_STORAGE_URL)[0]
+
+
+def _unreachable(error: Exception) -> MovingWindowRateLimiter:
+    """The fallback's limiter, once the outage is recorded (core.cache.redis_down: Redis is
+    not tried again for REDIS_RETRY_SECONDS) and logged (at most once a minute)."""
+    redis_down(settings.RATELIMIT_STORAGE_URL)
+    unreachable_log(logger, logging.ERROR, _OUTAGE, error)
+    return _fallback_limiter()
+
+
+def _counted(work: Callable[[MovingWindowRateLimiter], _T]) -> _T:
+    """`work(limiter)` on the configured storage; when Redis cannot be reached, or was found
+    unreachable less than REDIS_RETRY_SECONDS ago, on this process's memory (the whole of
+    it: an event half-counted in Redis is counted again there, which errs on the strict
+    side)."""
+    if redis_skipped(settings.RATELIMIT_STORAGE_URL):
+        return work(_fallback_limiter())
+    try:
+        return work(_limiter())
+    except REDIS_UNREACHABLE as error:
+        return work(_unreachable(error))
+
+
+def _refusal(limiter: MovingWindowRateLimiter, rule: Rule, key: str) -> Decision:
+    stats = limiter.get_window_stats(rule.item(), rule.scope, key)
     wait = max(1, math.ceil(stats.reset_time - time.time()))
     return Decision(allowed=False, remaining=0, retry_after=wait)
+
+
+def _hit(limiter: MovingWindowRateLimiter, rule: Rule, key: str, cost: int) -> Decision:
+    item = rule.item()
+    if rule.limit > 0 and limiter.hit(item, rule.scope, key, cost=cost):
+        remaining = limiter.get_window_stats(item, rule.scope, key).remaining
+        return Decision(allowed=True, remaining=remaining)
+    return _refusal(limiter, rule, key)
 
 
 def hit(rule: Rule, subject: str, *, cost: int = 1) -> Decision:
@@ -122,41 +213,48 @@ def hit(rule: Rule, subject: str, *, cost: int = 1) -> Decision:
 
     Returns Decision(allowed=True, remaining=…) when counted; Decision(allowed=False,
     retry_after=seconds) when the window is full, and then nothing is counted. An empty
-    subject (no IP address known) is counted under the empty string, never skipped.
+    subject (no IP address known) is counted under the empty string, never skipped. Never
+    raises for an unreachable Redis: the process's memory counts instead (module docstring).
     """
     key = subject_key(subject or "")
-    limiter = _limiter()
+    return _counted(lambda limiter: _hit(limiter, rule, key, cost))
+
+
+def _peek(limiter: MovingWindowRateLimiter, rule: Rule, key: str) -> Decision:
     item = rule.item()
-    if rule.limit > 0 and limiter.hit(item, rule.scope, key, cost=cost):
+    if rule.limit > 0 and limiter.test(item, rule.scope, key):
         remaining = limiter.get_window_stats(item, rule.scope, key).remaining
         return Decision(allowed=True, remaining=remaining)
-    return _refusal(rule, key)
+    return _refusal(limiter, rule, key)
 
 
 def peek(rule: Rule, subject: str) -> Decision:
-    """Whether one more event would be allowed now, without counting it."""
+    """Whether one more event would be allowed now, without counting it (from the process's
+    memory while Redis cannot be reached)."""
     key = subject_key(subject or "")
-    item = rule.item()
-    if rule.limit > 0 and _limiter().test(item, rule.scope, key):
-        remaining = _limiter().get_window_stats(item, rule.scope, key).remaining
-        return Decision(allowed=True, remaining=remaining)
-    return _refusal(rule, key)
+    return _counted(lambda limiter: _peek(limiter, rule, key))
 
 
 def used(rule: Rule, subject: str) -> int:
-    """How many events of `subject` the current window holds (for the helpdesk)."""
-    stats = _limiter().get_window_stats(rule.item(), rule.scope, subject_key(subject or ""))
+    """How many events of `subject` the current window holds (for the helpdesk; while Redis
+    cannot be reached, what this process counted)."""
+    key = subject_key(subject or "")
+    stats = _counted(lambda limiter: limiter.get_window_stats(rule.item(), rule.scope, key))
     return max(rule.limit - stats.remaining, 0)
 
 
 def clear(rule: Rule, subject: str) -> None:
-    """Forget the events of `subject` under `rule` (an unlock by the helpdesk, a success)."""
-    _limiter().clear(rule.item(), rule.scope, subject_key(subject or ""))
+    """Forget the events of `subject` under `rule` (an unlock by the helpdesk, a success).
+    While Redis cannot be reached, only the process's memory is cleared."""
+    key = subject_key(subject or "")
+    _counted(lambda limiter: limiter.clear(rule.item(), rule.scope, key))
 
 
 def reset_all() -> None:
-    """Forget every counter of the configured storage. Tests and the demo only."""
-    _limiter_for(settings.RATELIMIT_STORAGE_URL)[0].reset()
+    """Forget every counter of the configured storage and of the process's fallback memory.
+    Tests and the demo only."""
+    _storage().reset()
+    _fallback_pair()[0].reset()
 
 
 # --- Several windows in one step --------------------------------------------------------------
@@ -212,6 +310,16 @@ def _redis_key(storage: RedisStorage, rule: Rule, subject: str) -> str:
     return storage.prefixed_key(rule.item().key_for(rule.scope, subject_key(subject or "")))
 
 
+def _hit_one_by_one(limiter: MovingWindowRateLimiter,
+                    steps: tuple[tuple[Rule, str], ...]) -> list[Decision]:
+    decisions = []
+    for rule, subject in steps:
+        decisions.append(_hit(limiter, rule, subject_key(subject or ""), 1))
+        if not decisions[-1].allowed:
+            break
+    return decisions
+
+
 def hit_in_order(*steps: tuple[Rule, str]) -> list[Decision]:
     """Count one event for each `(rule, subject)` of `steps`, in order, until a window is
     full: that window and the ones after it count nothing.
@@ -220,37 +328,46 @@ def hit_in_order(*steps: tuple[Rule, str]) -> list[Decision]:
     window was full, its refusal (with `retry_after` seconds) last. `decisions[-1].allowed`
     is the verdict. On Redis it is one atomic script, one round trip whatever the number of
     windows (parallel requests can never both take a window's last place, as with hit());
-    on another storage (the demo's memory), one hit() after the other.
+    on another storage (the demo's memory), one hit() after the other; while Redis cannot
+    be reached, one after the other in the process's memory (module docstring).
     """
-    storage = _limiter_for(settings.RATELIMIT_STORAGE_URL)[0]
-    if not _single_redis(storage):
-        decisions = []
-        for rule, subject in steps:
-            decisions.append(hit(rule, subject))
-            if not decisions[-1].allowed:
-                break
-        return decisions
+    storage = _storage()
+    if not _single_redis(storage) or redis_skipped(settings.RATELIMIT_STORAGE_URL):
+        return _counted(lambda limiter: _hit_one_by_one(limiter, steps))
     keys = [_redis_key(storage, rule, subject) for rule, subject in steps]
     args: list[str | int] = [repr(time.time())]
     for rule, _subject in steps:
         args += [max(rule.limit, 0), max(rule.window_seconds, 1)]
-    refused, wait, *remaining = _hit_in_order_script(settings.RATELIMIT_STORAGE_URL)(
-        keys=keys, args=args
-    )
+    try:
+        refused, wait, *remaining = _hit_in_order_script(settings.RATELIMIT_STORAGE_URL)(
+            keys=keys, args=args
+        )
+    except REDIS_UNREACHABLE as error:
+        return _hit_one_by_one(_unreachable(error), steps)
     decisions = [Decision(allowed=True, remaining=int(left)) for left in remaining]
     if refused:
         decisions.append(Decision(allowed=False, remaining=0, retry_after=int(wait)))
     return decisions
 
 
+def _clear_one_by_one(limiter: MovingWindowRateLimiter,
+                      steps: tuple[tuple[Rule, str], ...]) -> None:
+    for rule, subject in steps:
+        limiter.clear(rule.item(), rule.scope, subject_key(subject or ""))
+
+
 def clear_many(*steps: tuple[Rule, str]) -> None:
-    """Forget the events of each `(rule, subject)`: one round trip on Redis (one DEL)."""
-    storage = _limiter_for(settings.RATELIMIT_STORAGE_URL)[0]
-    if not _single_redis(storage):
-        for rule, subject in steps:
-            clear(rule, subject)
+    """Forget the events of each `(rule, subject)`: one round trip on Redis (one DEL); while
+    Redis cannot be reached, in the process's memory only."""
+    storage = _storage()
+    if not _single_redis(storage) or redis_skipped(settings.RATELIMIT_STORAGE_URL):
+        _counted(lambda limiter: _clear_one_by_one(limiter, steps))
         return
-    if steps:
+    if not steps:
+        return
+    try:
         storage.get_connection().delete(
             *(_redis_key(storage, rule, subject) for rule, subject in steps)
         )
+    except REDIS_UNREACHABLE as error:
+        _clear_one_by_one(_unreachable(error), steps)

@@ -18,17 +18,35 @@ The names are plain strings so that any app can bump them without importing the 
 keeps the pages (core imports no project app): `school_version(pk)`, `account_version(pk)`,
 `CATALOGUE`, `NEWS`. Bulk writes (`bulk_create`, `QuerySet.update`) send no model signals:
 their callers bump explicitly (pupils.roster_import bumps the schools of each chunk).
+
+When Redis cannot be reached (`core.cache.REDIS_UNREACHABLE`), nothing raises: a name whose
+token cannot be read has none (the page is built, not kept), and a bump that cannot be
+written is kept in this process (`versions_settle`) and written again before this process
+reads or serves a kept page: until then it serves none. A WARNING says so, at most once a
+minute per process. The bound of a bump lost with its process (a worker restarted during
+the outage, while Redis kept its data) is the kept page's own lifetime (an hour at most).
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
 from collections.abc import Iterable
 
 from django.core.cache import cache
 from django.db import transaction
 
+from core.cache import REDIS_UNREACHABLE, unreachable_log
+
+logger = logging.getLogger(__name__)
+_OUTAGE = "version tokens (pages built, not kept)"
 _PREFIX = "version:"
+# Names whose bump could not be written (Redis unreachable), written again by
+# versions_settle(); bounded: past it, their pages live out their own lifetime.
+_PENDING_MAX = 100_000
+_pending: set[str] = set()
+_pending_lock = threading.Lock()
 # Longer than a kept page lives (services_portal.page_cache: an hour at most); an expired or
 # evicted token only costs a page built again.
 TOKEN_TTL_SECONDS = 2 * 24 * 3600
@@ -54,23 +72,57 @@ def _new_token() -> str:
     return secrets.token_hex(8)
 
 
+def versions_settle() -> bool:
+    """Write again the bumps this process could not write while Redis was unreachable.
+    Returns True when none is left (the tokens in Redis can be trusted), False while Redis
+    still cannot be reached (then no kept page may be served nor kept). One round trip when
+    some are pending, none otherwise."""
+    if not _pending:
+        return True
+    with _pending_lock:
+        names = sorted(_pending)
+    try:
+        cache.set_many({_PREFIX + n: _new_token() for n in names}, timeout=TOKEN_TTL_SECONDS)
+    except REDIS_UNREACHABLE as error:
+        unreachable_log(logger, logging.WARNING, _OUTAGE, error)
+        return False
+    with _pending_lock:
+        _pending.difference_update(names)
+    return True
+
+
 def versions_get(names: Iterable[str]) -> dict[str, str]:
     """The current token of each name that has one (one cache round trip: MGET); a name
-    without a token is absent from the answer."""
+    without a token is absent from the answer, and so is every name while Redis cannot be
+    reached or a bump of this process is still unwritten (versions_settle)."""
     names = list(names)
-    found = cache.get_many([_PREFIX + n for n in names])
+    if not versions_settle():
+        return {}
+    try:
+        found = cache.get_many([_PREFIX + n for n in names])
+    except REDIS_UNREACHABLE as error:
+        unreachable_log(logger, logging.WARNING, _OUTAGE, error)
+        return {}
     return {n: found[_PREFIX + n] for n in names if _PREFIX + n in found}
 
 
 def versions_ensure(names: Iterable[str], known: dict[str, str]) -> dict[str, str]:
     """`known` (from versions_get) completed with a token for every name of `names`: a name
     without one gets a new random token (set only if still absent: `cache.add`, so that two
-    workers agree on it). Returns the tokens of all of `names`."""
+    workers agree on it). Returns the tokens of all of `names`, but for the names whose token
+    could not be read or set (Redis unreachable, or evicted meanwhile): a page that depends
+    on one of those is not kept."""
     tokens = {n: known[n] for n in names if n in known}
     for name in names:
         if name not in tokens:
-            cache.add(_PREFIX + name, _new_token(), timeout=TOKEN_TTL_SECONDS)
-            tokens[name] = cache.get(_PREFIX + name)
+            try:
+                cache.add(_PREFIX + name, _new_token(), timeout=TOKEN_TTL_SECONDS)
+                token = cache.get(_PREFIX + name)
+            except REDIS_UNREACHABLE as error:
+                unreachable_log(logger, logging.WARNING, _OUTAGE, error)
+                return tokens
+            if token is not None:
+                tokens[name] = token
     return tokens
 
 
@@ -82,7 +134,8 @@ def versions_bump(*names: str, using: str | None = None) -> None:
     next page included, and a test's, whose transaction never commits). After the commit: a
     reader that built its page between the two from rows not yet committed kept it under
     the first new token; the second makes it unusable too. A rollback leaves pages rebuilt
-    for nothing, never wrong."""
+    for nothing, never wrong. Never raises for an unreachable Redis: the bump waits in this
+    process (versions_settle)."""
     wanted = sorted({n for n in names if n})
     if wanted:
         _bump_now(wanted)
@@ -91,4 +144,9 @@ def versions_bump(*names: str, using: str | None = None) -> None:
 
 
 def _bump_now(names: list[str]) -> None:
-    cache.set_many({_PREFIX + n: _new_token() for n in names}, timeout=TOKEN_TTL_SECONDS)
+    try:
+        cache.set_many({_PREFIX + n: _new_token() for n in names}, timeout=TOKEN_TTL_SECONDS)
+    except REDIS_UNREACHABLE as error:
+        unreachable_log(logger, logging.WARNING, _OUTAGE, error)
+        with _pending_lock:
+            _pending.update(names[:max(_PENDING_MAX - len(_pending), 0)])

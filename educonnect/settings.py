@@ -144,6 +144,15 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 # Counters must be shared by every web node: in production REDIS_URL points at Redis. The
 # embedded default is a per-process memory cache, fine for a one-process demo only.
 REDIS_URL = env.str("REDIS_URL", default="")
+# Seconds a web request waits for Redis to accept a connection, then to answer a command:
+# a fraction of a second, so that a dead or unreachable Redis never hangs the workers (the
+# request goes on without it: core/cache.py, « When Redis is unreachable »). Used by the
+# cache and by the rate limits' storage.
+REDIS_SOCKET_CONNECT_TIMEOUT = env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=0.25)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+# Once a web process found Redis unreachable, it goes on without it for this many seconds
+# before trying again (core.cache.redis_skipped): a hung Redis costs one timeout per delay.
+REDIS_RETRY_SECONDS = env.float("REDIS_RETRY_SECONDS", default=2.0)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -151,6 +160,8 @@ if REDIS_URL:
             "BACKEND": "core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="educonnect"),
+            "OPTIONS": {"socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+                        "socket_timeout": REDIS_SOCKET_TIMEOUT},
         }
     }
     # Read from Redis, written to Redis and PostgreSQL: a Redis flush, restart or eviction
@@ -162,7 +173,8 @@ else:
 
 # Rate limits (core.ratelimit, the `limits` library): moving windows in Redis, shared by
 # every web node (`manage.py check --deploy` refuses memory://); the demo keeps them in this
-# process's memory. Empty means: the REDIS_URL.
+# process's memory. Empty means: the REDIS_URL. While that Redis cannot be reached, each web
+# process counts in its own memory (core/ratelimit.py) and logs it at most once a minute.
 RATELIMIT_STORAGE_URL = env.str("RATELIMIT_STORAGE_URL", default="") or REDIS_URL or "memory://"
 
 # Idle lifetime: a session dies after this many idle seconds. It is not saved at every

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlencode
@@ -31,6 +32,11 @@ import jwt
 import requests
 from django.conf import settings
 from django.core.cache import cache
+
+from core.cache import REDIS_UNREACHABLE, unreachable_log
+
+logger = logging.getLogger(__name__)
+_OUTAGE = "FranceConnect keys (fetched from the provider)"
 
 ALGORITHMS = ["ES256"]
 # eIDAS levels FranceConnect states in `acr`, weakest first; FranceConnect (not +) gives eidas1.
@@ -117,14 +123,27 @@ def _jwks_fetch() -> dict:
         keys = {jwk["kid"]: jwk for jwk in response.json().get("keys", []) if "kid" in jwk}
     except (requests.RequestException, ValueError, TypeError, KeyError) as error:
         raise FranceConnectRefused(Refusal.PROVIDER_UNAVAILABLE, f"jwks: {error}") from error
-    cache.set(_jwks_cache_key(), json.dumps(keys), settings.FRANCECONNECT_JWKS_CACHE_SECONDS)
+    try:
+        cache.set(_jwks_cache_key(), json.dumps(keys),
+                  settings.FRANCECONNECT_JWKS_CACHE_SECONDS)
+    except REDIS_UNREACHABLE as error:
+        unreachable_log(logger, logging.WARNING, _OUTAGE, error)
     return keys
+
+
+def _jwks_cached() -> str | None:
+    try:
+        return cache.get(_jwks_cache_key())
+    except REDIS_UNREACHABLE as error:
+        unreachable_log(logger, logging.WARNING, _OUTAGE, error)
+        return None
 
 
 def signing_key(kid: str | None):
     """The public key of `kid` in FranceConnect's JWKS: from the cache, else fetched once
-    more. Raises FranceConnectRefused(UNKNOWN_KEY) when still unknown."""
-    cached = cache.get(_jwks_cache_key())
+    more (at each call while Redis cannot be reached). Raises FranceConnectRefused
+    (UNKNOWN_KEY) when still unknown."""
+    cached = _jwks_cached()
     keys = json.loads(cached) if cached else _jwks_fetch()
     if kid not in keys and cached:
         keys = _jwks_fetch()  # a rotation: the provider may have published a new key

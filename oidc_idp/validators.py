@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -19,12 +20,15 @@ from django.db import transaction
 from oauth2_provider.models import get_grant_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
+from core.cache import REDIS_UNREACHABLE, unreachable_log
 from core.journal import EventKind, journal_record
 
 from .claims import CLAIM_SCOPES, authentication_claims, release_for
 from .models import AuthorizationSignIn
 
 Grant = get_grant_model()
+logger = logging.getLogger(__name__)
+_OUTAGE = "OpenID Connect client secrets (each check hashed)"
 
 # The credential under which the authorization view hands over the session's sign-in facts
 # (oauthlib sets each credential as an attribute of its request).
@@ -47,17 +51,25 @@ class EduConnectOAuth2Validator(OAuth2Validator):
         for OIDC_CLIENT_SECRET_CACHE_SECONDS in the cache (Redis in production, so every web
         node shares it). The cache key is an HMAC (SECRET_KEY) of the stored hash and of the
         secret presented: it holds no secret, a changed secret misses it, and only a
-        successful check is remembered (a wrong secret always pays the full hash)."""
+        successful check is remembered (a wrong secret always pays the full hash). While
+        Redis cannot be reached, every check pays the hash."""
         seconds = settings.OIDC_CLIENT_SECRET_CACHE_SECONDS
         key = "oidc:client-secret-ok:" + hmac.new(
             settings.SECRET_KEY.encode(),
             f"{stored_secret}\0{provided_secret}".encode(), hashlib.sha256,
         ).hexdigest()
-        if seconds > 0 and cache.get(key):
-            return True
+        try:
+            if seconds > 0 and cache.get(key):
+                return True
+        except REDIS_UNREACHABLE as error:  # then the hash is computed, as on a miss
+            unreachable_log(logger, logging.WARNING, _OUTAGE, error)
+            seconds = 0
         valid = super()._check_secret(provided_secret, stored_secret)
         if valid and seconds > 0:
-            cache.set(key, True, seconds)
+            try:
+                cache.set(key, True, seconds)
+            except REDIS_UNREACHABLE as error:
+                unreachable_log(logger, logging.WARNING, _OUTAGE, error)
         return valid
 
     # --- Authorization code: keep how the user signed in next to the code ----------------

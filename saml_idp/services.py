@@ -15,6 +15,7 @@ import calendar
 import datetime
 import hashlib
 import hmac
+import logging
 import zlib
 from dataclasses import asdict, dataclass
 from urllib.parse import unquote_plus
@@ -37,6 +38,7 @@ from saml2.saml import AUTHN_PASSWORD_PROTECTED, NAMEID_FORMAT_PERSISTENT, NameI
 from saml2.time_util import str_to_time
 
 from accounts.models import AccountKind
+from core.cache import REDIS_UNREACHABLE, unreachable_log
 from core.journal import EventKind, journal_record
 from pupils.models import EstablishmentKind
 from pupils.selectors import pupil_of_account, pupils_of_guardian_account
@@ -44,6 +46,9 @@ from pupils.selectors import pupil_of_account, pupils_of_guardian_account
 from .attributes import Attribute
 from .idp import endpoint, idp_server_for
 from .models import ServiceProvider
+
+logger = logging.getLogger(__name__)
+_OUTAGE = "SAML requests (refused as unavailable)"
 
 MD = "{urn:oasis:names:tc:SAML:2.0:metadata}"
 SAMLP = "{urn:oasis:names:tc:SAML:2.0:protocol}"
@@ -72,7 +77,13 @@ REFUSALS = {
     "staff": gettext_lazy(
         "Les comptes du personnel ne se connectent pas aux services des familles."),
     "lost": gettext_lazy("Cette demande de connexion n'est plus en cours."),
+    # Redis (the shared cache of the replay check and of parked requests) unreachable.
+    "unavailable": gettext_lazy(
+        "La connexion au service est momentanément indisponible. Réessayez dans quelques "
+        "minutes."),
 }
+# Refusals that say « try again later » (503 with Retry-After), not « this request is bad ».
+UNAVAILABLE_RETRY_AFTER_SECONDS = 60
 
 
 class SamlRefused(Exception):
@@ -281,7 +292,8 @@ def authn_request_read(*, binding: str, saml_request: str, relay_state: str = ""
     metadata or row says so; always checked when present), issued within
     SAML_REQUEST_MAX_AGE_SECONDS (± SAML_CLOCK_SKEW_SECONDS), ACS registered in the
     metadata, request id never seen before (a key per provider and id in the shared cache,
-    Redis in production, kept as long as the request could be valid).
+    Redis in production, kept as long as the request could be valid; while Redis cannot be
+    reached the request is refused as "unavailable", never answered unchecked).
     """
     redirect = binding == BINDING_HTTP_REDIRECT
     xml = _decode(saml_request, deflated=redirect)
@@ -327,7 +339,13 @@ def _remember_once(provider: ServiceProvider, request_id: str) -> None:
     key = "saml:authnrequest:" + hashlib.sha256(
         f"{provider.entity_id}\0{request_id}".encode()).hexdigest()
     ttl = settings.SAML_REQUEST_MAX_AGE_SECONDS + 2 * settings.SAML_CLOCK_SKEW_SECONDS
-    if not cache.add(key, 1, timeout=ttl):
+    try:
+        first = cache.add(key, 1, timeout=ttl)
+    except REDIS_UNREACHABLE as error:
+        # Refused rather than answered unchecked: a replay could not be told apart.
+        unreachable_log(logger, logging.WARNING, _OUTAGE, error)
+        raise SamlRefused("unavailable", provider=provider) from error
+    if not first:
         raise SamlRefused("replayed", provider=provider, detail=request_id[:80])
 
 

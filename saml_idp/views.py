@@ -6,6 +6,7 @@ their session (the request itself is never read twice: its id is single-use). Ev
 shows a French error page (400) and is journaled; never a 500 for bad input.
 """
 
+import logging
 import secrets
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 
 from accounts.models import AccountKind
+from core.cache import REDIS_UNREACHABLE, unreachable_log
 from core.journal import EventKind, journal_record
 
 from . import services
@@ -33,6 +35,8 @@ MAX_PENDING = 5
 # sent on with a GET, which carries the cookie.
 PARKED_PREFIX = "saml:parked:"
 PARKED_SECONDS = 120
+logger = logging.getLogger(__name__)
+_OUTAGE = "SAML requests (refused as unavailable)"
 
 
 @require_safe
@@ -44,10 +48,14 @@ def _refused(request, refusal: services.SamlRefused):
     journal_record(EventKind.SAML_REFUSED, request=request,
                    account=request.user if request.user.is_authenticated else None,
                    reason=refusal.reason, entity_id=refusal.entity_id, detail=refusal.detail)
-    return render(request, "saml_idp/error.html", {
+    unavailable = refusal.reason == "unavailable"
+    response = render(request, "saml_idp/error.html", {
         "page_title": _("Connexion au service impossible"),
         "message": refusal.message,
-    }, status=400)
+    }, status=503 if unavailable else 400)
+    if unavailable:
+        response["Retry-After"] = str(services.UNAVAILABLE_RETRY_AFTER_SECONDS)
+    return response
 
 
 def _answer(request, pending: services.PendingSso):
@@ -95,13 +103,35 @@ def _park(kind: str, data: dict, continue_view: str):
     return redirect(f"{reverse(continue_view)}?parked={ticket}", permanent=False)
 
 
+def _parked_or_refused(request, kind: str, data: dict, continue_view: str):
+    """`_park`, or the « momentanément indisponible » refusal (503) while Redis cannot be
+    reached: the continuation may reach another web process, so nothing else can keep it."""
+    try:
+        return _park(kind, data, continue_view)
+    except REDIS_UNREACHABLE as error:
+        unreachable_log(logger, logging.WARNING, _OUTAGE, error)
+        return _refused(request, services.SamlRefused("unavailable"))
+
+
 def _unpark(kind: str, ticket: str) -> dict | None:
-    """The parked data, once (the first to delete the key gets it)."""
+    """The parked data, once (the first to delete the key gets it). Raises one of
+    core.cache.REDIS_UNREACHABLE while Redis cannot be reached."""
     key = f"{PARKED_PREFIX}{kind}:{ticket}"
     data = cache.get(key) if ticket else None
     if data is None or not cache.delete(key):
         return None
     return data
+
+
+def _unparked(request, kind: str, ticket: str) -> dict | services.SamlRefused:
+    """The parked data, or the refusal to show: « lost » (unknown, expired or taken
+    ticket), « unavailable » (Redis unreachable)."""
+    try:
+        data = _unpark(kind, ticket)
+    except REDIS_UNREACHABLE as error:
+        unreachable_log(logger, logging.WARNING, _OUTAGE, error)
+        return services.SamlRefused("unavailable")
+    return services.SamlRefused("lost") if data is None else data
 
 
 @csrf_exempt  # a cross-site POST from the service by design (SAML POST binding)
@@ -117,7 +147,7 @@ def post_sso(request):
         return _refused(request, refusal)
     if not request.user.is_authenticated:
         # Perhaps signed in, but the session cookie stays home on a cross-site POST.
-        return _park("sso", pending.as_dict(), "saml_idp:continue_sso")
+        return _parked_or_refused(request, "sso", pending.as_dict(), "saml_idp:continue_sso")
     return _answer(request, pending)
 
 
@@ -140,9 +170,9 @@ def continue_sso(request):
     """Back from the sign-in page (`ticket`: kept in the session), or on from a POST binding
     request (`parked`: kept in the cache): answer the request, once."""
     if "parked" in request.GET:
-        data = _unpark("sso", request.GET["parked"])
-        if data is None:
-            return _refused(request, services.SamlRefused("lost"))
+        data = _unparked(request, "sso", request.GET["parked"])
+        if isinstance(data, services.SamlRefused):
+            return _refused(request, data)
         return _answer(request, services.PendingSso(**data))
     if not request.user.is_authenticated:
         next_url = quote(request.get_full_path())
@@ -177,9 +207,9 @@ def _slo_done(request, answer: dict):
 def redirect_slo(request):
     """Single logout by the Redirect binding, or on from a POST one (`parked`)."""
     if "parked" in request.GET:
-        answer = _unpark("slo", request.GET["parked"])
-        if answer is None:
-            return _refused(request, services.SamlRefused("lost"))
+        answer = _unparked(request, "slo", request.GET["parked"])
+        if isinstance(answer, services.SamlRefused):
+            return _refused(request, answer)
         return _slo_done(request, answer)
     try:
         answer = _slo_read(request, BINDING_HTTP_REDIRECT, request.GET)
@@ -198,7 +228,7 @@ def post_slo(request):
         return _refused(request, refusal)
     if not request.user.is_authenticated:
         # The session cookie stays home on a cross-site POST: end it on a GET.
-        return _park("slo", answer, "saml_idp:redirect_slo")
+        return _parked_or_refused(request, "slo", answer, "saml_idp:redirect_slo")
     return _slo_done(request, answer)
 
 

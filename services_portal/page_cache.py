@@ -30,6 +30,11 @@ only value loaded (one `pickle.loads`). The page is kept without its indentation
 of its bytes: nothing inside `<pre>` or `<textarea>`, which keep it) and compressed (zlib
 level 1: 30 kB of HTML for 4 children take 3.9 kB in Redis; compressing costs about 0.05 ms
 once, inflating about 0.025 ms per hit).
+
+When Redis cannot be reached (`core.cache.REDIS_UNREACHABLE`), the page is rendered from the
+database as if nothing were kept, and not kept; a WARNING says so at most once a minute per
+process. Nor is a kept page served, or a page kept, while this process holds a version bump
+it could not write (core.versions.versions_settle): its kept pages could be stale.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import datetime
 import hashlib
 import importlib.metadata
 import json
+import logging
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -52,7 +58,11 @@ from django.utils import timezone
 from django.utils.functional import empty
 from django.utils.translation import get_language
 
-from core.versions import versions_ensure, versions_get
+from core.cache import REDIS_UNREACHABLE, unreachable_log
+from core.versions import versions_ensure, versions_get, versions_settle
+
+logger = logging.getLogger(__name__)
+_OUTAGE = "« Mes services » (pages built, not kept)"
 
 # The length of a masked CSRF token (64), so that the page's length does not change.
 CSRF_PLACEHOLDER = "educonnectmyservicescsrf" + "0" * 40
@@ -210,7 +220,23 @@ def cached_page(request, *, account, base_names: tuple[str, ...], time_limit: di
         html, _names = render({})
         return HttpResponse(html)
 
+    if not versions_settle():
+        html, _names = render({})
+        return HttpResponse(html)
     guess = _LAST_NAMES.get(account.pk, base_names)
+    try:
+        return _kept_or_built(request, account=account, key=key, guess=guess, today=today,
+                              now=now, frame=frame, render=render)
+    except REDIS_UNREACHABLE as error:
+        # Before the page was rendered (a read): render it now, as if nothing were kept.
+        unreachable_log(logger, logging.WARNING, _OUTAGE, error)
+        html, _names = render({})
+        return HttpResponse(html)
+
+
+def _kept_or_built(request, *, account, key: str, guess: tuple[str, ...],
+                   today: datetime.date, now: datetime.datetime, frame: tuple,
+                   render: Callable[[dict], tuple[str, set[str]]]) -> HttpResponse:
     values = _read([key] + [_VERSION_PREFIX + n for n in guess])
     if values[0] is not None:
         # The entry: a JSON head (the tokens as Redis holds them, latin-1 text of their
@@ -238,8 +264,11 @@ def cached_page(request, *, account, base_names: tuple[str, ...], time_limit: di
     if set(names) <= set(tokens) and not nonce_used:
         kept = {n: _token_bytes(tokens[n]).decode("latin-1") for n in names}
         head = json.dumps([kept, today.toordinal(), repr(frame)]).encode()
-        _write(key, head + b"\n" + zlib.compress(html.encode(), 1),
-               _seconds_to_keep(now))
+        try:
+            _write(key, head + b"\n" + zlib.compress(html.encode(), 1),
+                   _seconds_to_keep(now))
+        except REDIS_UNREACHABLE as error:
+            unreachable_log(logger, logging.WARNING, _OUTAGE, error)
     if len(_LAST_NAMES) >= _LAST_NAMES_MAX:
         _LAST_NAMES.clear()
     # A page whose schools were not known before its queries is not kept this time: their

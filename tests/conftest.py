@@ -215,3 +215,67 @@ def back_to_the_latest_migrations():
 
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.fixture
+def outage_redis(settings):
+    """A Redis of the test's own (tests/redis_server.py: a real redis-server on a free port),
+    started, with the cache, the sessions and the rate limits pointed at it as in production
+    (one URL for all three). `.stop()` makes it unreachable (connections refused), `.start()`
+    brings it back empty on the same port; `.cut()` points everything at a closed port while
+    the server keeps its data, `.mend()` back at the server (a network cut rather than a
+    restart). REDIS_RETRY_SECONDS is 0, every call tries Redis, unless the test sets it."""
+    from accounts import sessions
+    from core import cache as core_cache
+    from core import versions
+    from tests.redis_server import OwnRedis, free_port
+
+    if not OwnRedis.available():
+        pytest.skip("needs redis-server (apt-get install -y redis-server)")
+
+    class Outage:
+        def __init__(self):
+            self.server = OwnRedis()
+            self.closed_port = free_port()
+
+        def point_at(self, url):
+            settings.CACHES = {"default": {
+                "BACKEND": "core.cache.RedisCache", "LOCATION": url,
+                "KEY_PREFIX": "educonnect",
+                "OPTIONS": {"socket_connect_timeout": settings.REDIS_SOCKET_CONNECT_TIMEOUT,
+                            "socket_timeout": settings.REDIS_SOCKET_TIMEOUT},
+            }}
+            settings.RATELIMIT_STORAGE_URL = url
+
+        def start(self):
+            self.server.start()
+
+        def stop(self):
+            self.server.stop()
+
+        def cut(self):
+            self.point_at(f"redis://127.0.0.1:{self.closed_port}/0")
+
+        def mend(self):
+            self.point_at(self.server.url(0))
+
+        def client(self):
+            return self.server.client(0)
+
+    def forget_the_outages():
+        core_cache.redis_retry_reset()
+        core_cache.unreachable_log_reset()
+        versions._pending.clear()
+        sessions._stale_keys.clear()
+
+    outage = Outage()
+    outage.start()
+    try:  # the server is stopped whatever happens from here
+        settings.SESSION_ENGINE = "accounts.sessions"
+        settings.REDIS_RETRY_SECONDS = 0
+        outage.mend()
+        forget_the_outages()
+        yield outage
+    finally:
+        outage.stop()
+        forget_the_outages()
