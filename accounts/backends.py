@@ -71,6 +71,11 @@ class IdentifierBackend(ModelBackend):
             # (one or two Argon2 computations, depending on the typed password only).
             dummy_verify(password)
             return None
-        if account.check_password(password) and self.user_can_authenticate(account):
-            return account
+        if account.check_password(password):
+            if self.user_can_authenticate(account):
+                return account
+            if request is not None:
+                # The right password of an account that may not sign in (locked, closed):
+                # the sign-in form may say why to whoever proved it (accounts.forms).
+                request.refused_account = account
         return None

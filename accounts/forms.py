@@ -22,6 +22,7 @@ from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from core.forms import EduConnectForm
 from core.http import client_ip
 from core.journal import EventKind, journal_record
+from core.models import JournalEvent
 from core.normalization import strip_invisible
 from core.ratelimit import wait_text
 
@@ -53,6 +54,41 @@ def provisional_expired_message() -> str:
         "Demandez un nouveau courrier à l'école ou à l'établissement, qui vous remettra un "
         "nouveau mot de passe provisoire."
     )
+
+
+def wrong_profile_message(kind: str) -> str:
+    """The right identifier and password typed under the other profile's tile (a pupil's
+    letter on « Représentant légal », or the other way round). Said only to whoever typed
+    the right password: it tells nothing about identifiers one does not hold."""
+    return gettext(
+        "Cet identifiant est celui d'un compte « %(profile)s » : revenez au choix du profil "
+        "et choisissez « %(profile)s », puis saisissez à nouveau votre identifiant et votre "
+        "mot de passe."
+    ) % {"profile": AccountKind(kind).label}
+
+
+def letter_replaced_message(account: Account) -> str | None:
+    """For the right password of a school letter whose provisional account was closed
+    because the family activated its account by SMS or FranceConnect
+    (activation.services.provisional_accounts_close, journaled
+    PROVISIONAL_CLOSED_BY_ACTIVATION): the message that names the active account's
+    identifier, else None. Said only to whoever typed the letter's right password."""
+    if account.state != AccountState.CLOSED:
+        return None
+    event = (JournalEvent.objects
+             .filter(account=account, kind=EventKind.PROVISIONAL_CLOSED_BY_ACTIVATION.value)
+             .order_by("-at").first())
+    new_id = event.data.get("new_account_id") if event is not None else None
+    active = Account.objects.filter(pk=new_id, state=AccountState.ACTIVE).first() \
+        if new_id else None
+    if active is None:
+        return None
+    return gettext(
+        "Ce courrier n'est plus valable : le compte ÉduConnect de votre famille a déjà été "
+        "activé (par SMS ou avec FranceConnect). Connectez-vous avec l'identifiant "
+        "%(identifier)s et le mot de passe choisi à l'activation. Mot de passe oublié ? "
+        "Utilisez « Mot de passe oublié ? » ci-dessous."
+    ) % {"identifier": active.display_identifier}
 
 
 def provisional_password_expired(account: Account) -> bool:
@@ -105,6 +141,9 @@ class SignInForm(EduConnectForm):
         # Whether the browser carried a device cookie for the identifier typed (see
         # accounts.limits): the refusal page words its advice accordingly.
         self.trusted_device = False
+        # A refusal whose message says why and what to do (the right password under the
+        # other profile, a letter replaced by an activation): no generic advice beside it.
+        self.refusal_explained = False
         # Work to run once the response has been sent (see SignInView): a refusal must take
         # the same time whether the account exists or not, and journaling it means a commit.
         self.after_response: list[Callable[[], None]] = []
@@ -155,6 +194,14 @@ class SignInForm(EduConnectForm):
         self.after_response.append(
             partial(self._journal_failure, identifier, authenticated=account)
         )
+        if account is not None and account.kind in (AccountKind.GUARDIAN, AccountKind.PUPIL):
+            self.refusal_explained = True
+            raise ValidationError(wrong_profile_message(account.kind), code="wrong_profile")
+        refused = getattr(self.request, "refused_account", None)
+        replaced = letter_replaced_message(refused) if refused is not None else None
+        if replaced is not None:
+            self.refusal_explained = True
+            raise ValidationError(replaced, code="letter_replaced")
         raise ValidationError(gettext(INVALID_LOGIN_MESSAGE), code="invalid_login")
 
     def _journal_failure(self, identifier: str, *, authenticated: Account | None) -> None:

@@ -252,7 +252,8 @@ def test_each_refusal_costs_exactly_one_argon2_computation(client, guardian, arg
     ]:
         argon2_runs.clear()
         response = post_sign_in(client, url, identifier=identifier, password=password)
-        assert INVALID_LOGIN_MESSAGE in response.content.decode()
+        assert response.status_code == 200
+        assert signed_in_account_id(client) is None
         assert len(argon2_runs) == 1, (identifier, argon2_runs)
 
 
@@ -283,10 +284,18 @@ def test_a_wrong_password_page_never_echoes_the_password(client, guardian):
      (AccountKind.STAFF, GUARDIAN_URL), (AccountKind.STAFF, PUPIL_URL)],
 )
 def test_an_account_signs_in_only_through_its_own_profile(client, kind, url):
+    """The right password under the other profile's tile is refused and, for a family's
+    account, names the profile to choose (the tryout: a pupil's letter typed on
+    « Représentant légal » read « incorrect »); a staff account gets the generic refusal."""
     account = AccountFactory(identifier="c.compte10", kind=kind)
     response = post_sign_in(client, url, identifier="c.compte10")
     assert response.status_code == 200
-    assert INVALID_LOGIN_MESSAGE in response.content.decode()
+    summary = h.summary_title(h.parse(response))
+    if kind == AccountKind.STAFF:
+        assert summary == INVALID_LOGIN_MESSAGE
+    else:
+        label = "Élève" if kind == AccountKind.PUPIL else "Représentant légal"
+        assert summary.startswith(f"Cet identifiant est celui d'un compte « {label} »")
     assert signed_in_account_id(client) is None
     event = JournalEvent.objects.get(kind="login_failed", account=account)
     expected = "staff_account" if kind == AccountKind.STAFF else "wrong_profile"
@@ -545,3 +554,35 @@ def test_a_browser_in_a_flow_does_not_leave_its_time_limit_on_the_kept_sign_in_p
     url = reverse("accounts:login", args=["representant-legal"])
     assert 'id="time-limit"' in client.get(url).content.decode()
     assert 'id="time-limit"' not in Client().get(url).content.decode()
+
+
+def test_a_wrong_password_under_the_other_profile_says_nothing_of_the_profile(client):
+    AccountFactory(identifier="c.compte10", kind=AccountKind.PUPIL)
+    response = post_sign_in(client, GUARDIAN_URL, identifier="c.compte10",
+                            password="Mauvais-1!")
+    assert h.summary_title(h.parse(response)) == INVALID_LOGIN_MESSAGE
+
+
+def test_a_letter_replaced_by_an_sms_activation_names_the_active_identifier(client):
+    """The family activated by SMS while the school's letter was pending: the letter's
+    account was closed (activation.services.provisional_accounts_close). Its right password
+    says so and gives the identifier to use; a wrong one, or a closed account that was not
+    replaced, gets the generic refusal."""
+    from core.journal import EventKind, journal_record
+
+    letter = AccountFactory(identifier="l.oconnor85", state=AccountState.CLOSED)
+    active = AccountFactory(identifier="l.oconnor28")
+    journal_record(EventKind.PROVISIONAL_CLOSED_BY_ACTIVATION, account=letter, method="sms",
+                   new_account_id=active.pk, new_identifier=active.identifier)
+    AccountFactory(identifier="f.ferme10", state=AccountState.CLOSED)
+
+    response = post_sign_in(client, GUARDIAN_URL, identifier="L.OCONNOR85")
+    summary = h.summary_title(h.parse(response))
+    assert summary.startswith("Ce courrier n'est plus valable")
+    assert "L.OCONNOR28" in summary
+    assert signed_in_account_id(client) is None
+    for identifier, password in [("l.oconnor85", "Mauvais-1!"),
+                                 ("f.ferme10", DEFAULT_PASSWORD)]:
+        response = post_sign_in(client, GUARDIAN_URL, identifier=identifier,
+                                password=password)
+        assert h.summary_title(h.parse(response)) == INVALID_LOGIN_MESSAGE

@@ -74,10 +74,15 @@ def test_the_sms_activation_takes_the_records_and_closes_the_pending_letter(driv
     flow.refresh_from_db()
     assert flow.status == FlowStatus.ALREADY_ACTIVE
 
-    # The letter no longer signs in, with the sign-in's usual words (nothing about a letter).
+    # The letter no longer signs in. Its right password says why and gives the identifier
+    # to use (the tryout: the family was left with « incorrect »); a wrong one gets the
+    # sign-in's usual words, as a stranger does.
     summary = sign_in_refused(pending.identifier, letter_password)
-    assert summary == sign_in_refused("x.inconnu99", letter_password)
+    assert summary.startswith("Ce courrier n'est plus valable")
+    assert account.display_identifier in summary
     assert "provisoire" not in summary
+    assert (sign_in_refused(pending.identifier, letter_password + "X")
+            == sign_in_refused("x.inconnu99", letter_password))
 
     event = JournalEvent.objects.get(kind=EventKind.PROVISIONAL_CLOSED_BY_ACTIVATION)
     assert event.account == pending
