@@ -211,6 +211,8 @@ def test_already_active_guardian_learns_it_only_after_the_code(driver, family):
     assert "Vous avez déjà un compte ÉduConnect" in page
     assert "N.BENSAID10" in page  # as letters and « Mes services » print it
     assert reverse("accounts:login", args=["representant-legal"]) in page
+    # A forgotten password has its own way, before the helpdesk (the tryout's finding).
+    assert f'{reverse("accounts:password_forgotten")}?profil=representant-legal' in page
     assert "0 809 54 06 06" in page
     assert Flow.objects.get().status == FlowStatus.ALREADY_ACTIVE
     # No second account, and the pupils' step stays closed.
