@@ -14,7 +14,9 @@
       .then(function (run) {
         bar.value = run.percent;
         bar.textContent = run.percent + " %";
-        status.textContent = run.status_label + " : " + run.done + " " + box.getAttribute("data-of") + " " + run.total + ".";
+        // French agrees with the first number: « 1 lettre sur 3 », « 2 lettres sur 3 ».
+        var of = box.getAttribute(run.done > 1 ? "data-of-many" : "data-of-one");
+        status.textContent = run.status_label + " : " + run.done + " " + of + " " + run.total + ".";
         if (run.finished) { window.location.reload(); } else { window.setTimeout(tick, 1500); }
       })
       .catch(function () { window.setTimeout(tick, 5000); });

@@ -100,6 +100,7 @@ def test_a_secretary_makes_the_letters_of_a_level_and_downloads_them(page, live_
     worker.join(timeout=5)
     expect(page.get_by_role("progressbar", name="Avancement")).to_have_attribute("value", "100")
     expect(download_link).to_contain_text("4 pages")
+    expect(page.get_by_role("status")).to_have_text("Terminé : 4 lettres sur 4.")
     assert_accessible(page)
 
     with page.expect_download() as waiting:
@@ -147,6 +148,7 @@ def test_a_secretary_makes_the_letters_of_a_level_and_downloads_them(page, live_
            ).to_be_visible()
     one_letter = page.get_by_role("link", name="Télécharger le PDF des lettres (1 page)")
     expect(one_letter).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("status")).to_have_text("Terminé : 1 lettre sur 1.")
     worker.join(timeout=5)
     assert_accessible(page)
     with page.expect_download() as waiting:
