@@ -26,7 +26,7 @@ def message_code_format() -> str:
     """What a code looks like, when what was typed cannot be one."""
     return _(
         "Le code de sécurité comporte %(length)s caractères, lettres et chiffres, par exemple "
-        "K7PMX4. Saisissez le code reçu par SMS."
+        "K7PMX4 ; il ne contient jamais 0, 1, I, L ni O. Saisissez le code reçu par SMS."
     ) % {"length": codes.LENGTH}
 
 

@@ -285,3 +285,16 @@ def test_a_used_code_or_codes_out_of_wrong_entries_leave_no_time_to_count(settin
     assert verify(used, sent_code(OutboundMessage.objects.order_by("pk").last()),
                   minutes=1).accepted
     assert seconds_left(used, minutes=2) is None
+
+
+def test_the_format_message_names_the_characters_a_code_never_holds():
+    """A code typed with an O or a 1 (the tryout) is told which characters never appear,
+    exactly those of A–Z and 0–9 left out of codes.ALPHABET."""
+    import string
+
+    from core.code_messages import message_code_format
+
+    never = sorted(set(string.ascii_uppercase + string.digits) - set(codes.ALPHABET))
+    assert never == ["0", "1", "I", "L", "O"]
+    assert "jamais 0, 1, I, L ni O" in message_code_format()
+    assert codes.code_normalize("K7PMO4") is None  # hence that message
