@@ -32,6 +32,7 @@ from .normalization import (
     FRENCH_REGIONS,
     InvalidPhoneNumber,
     clean_name,
+    is_french_landline,
     name_key,
     parse_mobile_phone,
 )
@@ -46,6 +47,11 @@ MOBILE_PHONE_TOO_LONG = _(
     "06 12 34 56 78."
 )
 MOBILE_PHONE_REQUIRED = _("Saisissez un numéro de téléphone portable.")
+MOBILE_PHONE_LANDLINE = _(
+    "Ce numéro n'est pas un numéro de téléphone portable valide : c'est celui d'un téléphone "
+    "fixe, qui ne reçoit pas de SMS. Saisissez un numéro de portable, par exemple "
+    "06 12 34 56 78."
+)
 
 
 # Ids of the error summary and of its element holding the non-field errors.
@@ -140,6 +146,7 @@ class FrenchMobileNumberField(PhoneNumberField):
 
     default_error_messages = {
         "invalid": MOBILE_PHONE_INVALID,
+        "landline": MOBILE_PHONE_LANDLINE,
         "required": MOBILE_PHONE_REQUIRED,
         "max_length": MOBILE_PHONE_TOO_LONG,
     }
@@ -153,7 +160,7 @@ class FrenchMobileNumberField(PhoneNumberField):
                                             "autocomplete": autocomplete})
         super().__init__(region=region, widget=widget, max_length=max_length, **kwargs)
         if label_in_errors and self.label:
-            for code in ("invalid", "required", "max_length"):
+            for code in ("invalid", "landline", "required", "max_length"):
                 self.error_messages[code] = format_lazy("{} : {}", self.label,
                                                         self.error_messages[code])
 
@@ -171,6 +178,9 @@ class FrenchMobileNumberField(PhoneNumberField):
         try:
             return parse_mobile_phone(text, preferred_region=self.region)
         except InvalidPhoneNumber:
+            if is_french_landline(text, preferred_region=self.region):
+                raise ValidationError(self.error_messages["landline"],
+                                      code="landline") from None
             raise ValidationError(self.error_messages["invalid"], code="invalid") from None
 
     def prepare_value(self, value):

@@ -270,6 +270,27 @@ def parse_mobile_phone(raw: str, *, preferred_region: str = "FR") -> str:
     raise InvalidPhoneNumber()
 
 
+def is_french_landline(raw: str, *, preferred_region: str = "FR") -> bool:
+    """Whether `raw` is a valid French fixed-line number (« 01 45 67 89 10 », « 0596 … »),
+    read as `parse_mobile_phone` reads a national or international form: the forms then say
+    that such a number receives no SMS, rather than only « not a valid mobile number »."""
+    compact = PHONE_SEPARATORS.sub("", strip_invisible(raw))
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if not re.fullmatch(r"\+?\d{6,15}", compact):
+        return False
+    for region in (preferred_region, *(r for r in FRENCH_REGIONS if r != preferred_region)):
+        try:
+            number = phonenumbers.parse(compact, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if (phonenumbers.is_valid_number(number)
+                and phonenumbers.region_code_for_number(number) in FRENCH_REGIONS
+                and phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE):
+            return True
+    return False
+
+
 def mobile_phone_readings(raw: str) -> tuple[str, ...]:
     """Every E.164 mobile number `raw` can mean when nobody knows its region (the helpdesk's
     search): an international form has one reading; a national form is read in metropolitan
