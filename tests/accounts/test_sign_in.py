@@ -586,3 +586,12 @@ def test_a_letter_replaced_by_an_sms_activation_names_the_active_identifier(clie
         response = post_sign_in(client, GUARDIAN_URL, identifier=identifier,
                                 password=password)
         assert h.summary_title(h.parse(response)) == INVALID_LOGIN_MESSAGE
+
+
+def test_the_pupil_page_says_where_a_pupil_without_an_account_gets_one(client):
+    """The guardian's page links to the SMS activation; a pupil's account comes only from
+    the school's letter, which the pupil's page now says (the tryout found it silent)."""
+    pupil_page = h.parse(client.get(PUPIL_URL))
+    help_text = h.text(pupil_page.find(id="pupil-no-account"))
+    assert "Ton établissement te remet un courrier" in help_text
+    assert h.parse(client.get(GUARDIAN_URL)).find(id="pupil-no-account") is None
