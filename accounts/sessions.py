@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDbStore
@@ -45,21 +44,18 @@ from django.contrib.sessions.models import Session
 from django.db import connections, router
 from django.utils.crypto import get_random_string
 
-from core.cache import REDIS_UNREACHABLE, unreachable_log
+from core.cache import REDIS_UNREACHABLE, OwedToRedis, unreachable_log
 
 logger = logging.getLogger("django.contrib.sessions")
 _OUTAGE = "sessions (read and written in the database only)"
 
 # Cache keys of session entries that may be stale in Redis (see the module docstring).
 STALE_KEYS_MAX = 100_000
-_stale_keys: set[str] = set()
-_stale_lock = threading.Lock()
+_stale_keys = OwedToRedis(limit=STALE_KEYS_MAX, logger=logger, what=_OUTAGE)
 
 
 def _stale_remember(cache_key: str) -> None:
-    with _stale_lock:
-        if len(_stale_keys) < STALE_KEYS_MAX:
-            _stale_keys.add(cache_key)
+    _stale_keys.add([cache_key])
 
 
 def stale_keys_count() -> int:
@@ -89,18 +85,7 @@ class SessionStore(CachedDbStore):
     def _cache_ready(self) -> bool:
         """Delete the entries left stale by an outage; False when Redis cannot be reached
         (then the caller does without the cache)."""
-        if not _stale_keys:
-            return True
-        with _stale_lock:
-            keys = list(_stale_keys)
-        try:
-            self._cache.delete_many(keys)
-        except REDIS_UNREACHABLE as error:
-            unreachable_log(logger, logging.WARNING, _OUTAGE, error)
-            return False
-        with _stale_lock:
-            _stale_keys.difference_update(keys)
-        return True
+        return _stale_keys.settle(self._cache.delete_many)
 
     def _cache_set(self, cache_key: str, data, timeout) -> None:
         try:

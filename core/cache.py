@@ -162,6 +162,54 @@ def unreachable_log(logger: logging.Logger, level: int, what: str, error: Except
     return True
 
 
+class OwedToRedis:
+    """What this process owes Redis: writes it could not make while Redis was unreachable
+    (session entries to delete, accounts.sessions; version bumps to write again,
+    core.versions), kept in memory, at most `limit` of them (past it, what is not kept lives
+    out its own expiry in Redis). Thread-safe.
+
+    `add(items)` remembers them; `settle(write)` calls `write(items)` (a list, one round
+    trip) for all of them and forgets them once it returned, and returns True when nothing
+    is owed any more — False, with a WARNING at most once a minute (`unreachable_log`,
+    `what`), while Redis still cannot be reached."""
+
+    def __init__(self, *, limit: int, logger: logging.Logger, what: str):
+        self._items: set[str] = set()
+        self._lock = threading.Lock()
+        self._limit = limit
+        self._logger = logger
+        self._what = what
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, items) -> None:
+        with self._lock:
+            for item in items:
+                if len(self._items) >= self._limit:
+                    return
+                self._items.add(item)
+
+    def settle(self, write) -> bool:
+        if not self._items:
+            return True
+        with self._lock:
+            items = sorted(self._items)
+        try:
+            write(items)
+        except REDIS_UNREACHABLE as error:
+            unreachable_log(self._logger, logging.WARNING, self._what, error)
+            return False
+        with self._lock:
+            self._items.difference_update(items)
+        return True
+
+    def clear(self) -> None:
+        """Forget everything owed (tests)."""
+        with self._lock:
+            self._items.clear()
+
+
 def unreachable_log_reset() -> None:
     """Forget when each outage was last logged (tests)."""
     with _log_lock:

@@ -31,13 +31,12 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from collections.abc import Iterable
 
 from django.core.cache import cache
 from django.db import transaction
 
-from core.cache import REDIS_UNREACHABLE, unreachable_log
+from core.cache import REDIS_UNREACHABLE, OwedToRedis, unreachable_log
 
 logger = logging.getLogger(__name__)
 _OUTAGE = "version tokens (pages built, not kept)"
@@ -45,8 +44,7 @@ _PREFIX = "version:"
 # Names whose bump could not be written (Redis unreachable), written again by
 # versions_settle(); bounded: past it, their pages live out their own lifetime.
 _PENDING_MAX = 100_000
-_pending: set[str] = set()
-_pending_lock = threading.Lock()
+_pending = OwedToRedis(limit=_PENDING_MAX, logger=logger, what=_OUTAGE)
 # Longer than a kept page lives (services_portal.page_cache: an hour at most); an expired or
 # evicted token only costs a page built again.
 TOKEN_TTL_SECONDS = 2 * 24 * 3600
@@ -77,18 +75,8 @@ def versions_settle() -> bool:
     Returns True when none is left (the tokens in Redis can be trusted), False while Redis
     still cannot be reached (then no kept page may be served nor kept). One round trip when
     some are pending, none otherwise."""
-    if not _pending:
-        return True
-    with _pending_lock:
-        names = sorted(_pending)
-    try:
-        cache.set_many({_PREFIX + n: _new_token() for n in names}, timeout=TOKEN_TTL_SECONDS)
-    except REDIS_UNREACHABLE as error:
-        unreachable_log(logger, logging.WARNING, _OUTAGE, error)
-        return False
-    with _pending_lock:
-        _pending.difference_update(names)
-    return True
+    return _pending.settle(lambda names: cache.set_many(
+        {_PREFIX + n: _new_token() for n in names}, timeout=TOKEN_TTL_SECONDS))
 
 
 def versions_get(names: Iterable[str]) -> dict[str, str]:
@@ -148,5 +136,4 @@ def _bump_now(names: list[str]) -> None:
         cache.set_many({_PREFIX + n: _new_token() for n in names}, timeout=TOKEN_TTL_SECONDS)
     except REDIS_UNREACHABLE as error:
         unreachable_log(logger, logging.WARNING, _OUTAGE, error)
-        with _pending_lock:
-            _pending.update(names[:max(_PENDING_MAX - len(_pending), 0)])
+        _pending.add(names)

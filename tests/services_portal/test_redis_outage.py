@@ -5,7 +5,6 @@ again. A redis-server of the test's own (`outage_redis`, tests/conftest.py): rea
 stopped, or cut off while it keeps its data."""
 
 import logging
-import re
 from html import unescape
 
 import pytest
@@ -21,14 +20,11 @@ from tests.factories import (
     PupilFactory,
     ResponsibilityFactory,
 )
+from tests.services_portal.test_my_services import child_names
 
 pytestmark = pytest.mark.django_db
 
 URL = "/services/"
-
-
-def children(html: str) -> list[str]:
-    return re.findall(r'<h3 class="fr-h4" id="child-\d+">([^<]+)</h3>', html)
 
 
 def page(client) -> str:
@@ -62,26 +58,26 @@ def test_my_services_is_built_while_redis_is_down(helene, outage_redis, caplog):
     with caplog.at_level(logging.WARNING):
         for _ in range(2):
             html = page(client)
-            assert children(html) == ["Lucas MARTIN"]
+            assert child_names(html) == ["Lucas MARTIN"]
             assert "Bonjour Hélène MARTIN" in html
             assert page_cache.CSRF_PLACEHOLDER not in html
     assert any("Redis unreachable" in r.getMessage() for r in caplog.records
                if r.levelno == logging.WARNING)
     outage_redis.start()  # back, empty: the page is built and kept again
-    assert children(page(helene["client"])) == ["Lucas MARTIN"]
+    assert child_names(page(helene["client"])) == ["Lucas MARTIN"]
 
 
 def test_a_bump_lost_in_a_cut_never_lets_the_page_kept_before_it_be_served(helene,
                                                                          outage_redis):
     client = helene["client"]
     for _ in range(3):
-        assert children(page(client)) == ["Lucas MARTIN"]  # kept, then served from Redis
+        assert child_names(page(client)) == ["Lucas MARTIN"]  # kept, then served from Redis
     outage_redis.cut()  # Redis keeps the page and the old tokens
     lucas = helene["lucas"]
     pupil_update(pupil=lucas, last_name="MARTIN-DURAND", first_names="Lucas",
                  birth_date=lucas.birth_date, actor=AccountFactory(kind=AccountKind.STAFF))
-    assert children(page(client)) == ["Lucas MARTIN-DURAND"]  # built from the database
+    assert child_names(page(client)) == ["Lucas MARTIN-DURAND"]  # built from the database
     outage_redis.mend()
     # The kept page's tokens are still in Redis, but the lost bump is written first.
-    assert children(page(client)) == ["Lucas MARTIN-DURAND"]
-    assert children(page(client)) == ["Lucas MARTIN-DURAND"]
+    assert child_names(page(client)) == ["Lucas MARTIN-DURAND"]
+    assert child_names(page(client)) == ["Lucas MARTIN-DURAND"]
