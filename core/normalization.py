@@ -248,47 +248,51 @@ def parse_mobile_phone(raw: str, *, preferred_region: str = "FR") -> str:
     Invisible characters are ignored. Raises InvalidPhoneNumber when nothing gives a mobile
     number.
     """
-    compact = PHONE_SEPARATORS.sub("", strip_invisible(raw))
-    if compact.startswith("00"):
-        compact = "+" + compact[2:]
-    if not re.fullmatch(r"\+?\d{6,15}", compact):
+    compact = _compact_phone(raw)
+    if compact is None:
         raise InvalidPhoneNumber()
     if compact.startswith("+"):
         e164 = _international_mobile(compact)
         if e164 is None:
             raise InvalidPhoneNumber()
         return e164
-    regions = (preferred_region, *(r for r in FRENCH_REGIONS if r != preferred_region))
-    for region in regions:
-        try:
-            number = phonenumbers.parse(compact, region)
-        except phonenumbers.NumberParseException:
-            continue
+    for number in _national_readings(compact, preferred_region):
         e164 = _as_mobile(number)
         if e164 is not None:
             return e164
     raise InvalidPhoneNumber()
 
 
+def _compact_phone(raw: str) -> str | None:
+    """`raw` without separators nor invisible characters, « 00 » written « + »; None when
+    that is not 6 to 15 digits, with or without a leading « + »."""
+    compact = PHONE_SEPARATORS.sub("", strip_invisible(raw))
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    return compact if re.fullmatch(r"\+?\d{6,15}", compact) else None
+
+
+def _national_readings(compact: str, preferred_region: str):
+    """The numbers a national form reads as, in `preferred_region` first, then in each other
+    French region (FRENCH_REGIONS order); an international form reads as itself."""
+    regions = (preferred_region, *(r for r in FRENCH_REGIONS if r != preferred_region))
+    for region in regions:
+        try:
+            yield phonenumbers.parse(compact, region)
+        except phonenumbers.NumberParseException:
+            continue
+
+
 def is_french_landline(raw: str, *, preferred_region: str = "FR") -> bool:
     """Whether `raw` is a valid French fixed-line number (« 01 45 67 89 10 », « 0596 … »),
     read as `parse_mobile_phone` reads a national or international form: the forms then say
     that such a number receives no SMS, rather than only « not a valid mobile number »."""
-    compact = PHONE_SEPARATORS.sub("", strip_invisible(raw))
-    if compact.startswith("00"):
-        compact = "+" + compact[2:]
-    if not re.fullmatch(r"\+?\d{6,15}", compact):
-        return False
-    for region in (preferred_region, *(r for r in FRENCH_REGIONS if r != preferred_region)):
-        try:
-            number = phonenumbers.parse(compact, region)
-        except phonenumbers.NumberParseException:
-            continue
-        if (phonenumbers.is_valid_number(number)
-                and phonenumbers.region_code_for_number(number) in FRENCH_REGIONS
-                and phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE):
-            return True
-    return False
+    compact = _compact_phone(raw)
+    return compact is not None and any(
+        phonenumbers.is_valid_number(number)
+        and phonenumbers.region_code_for_number(number) in FRENCH_REGIONS
+        and phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE
+        for number in _national_readings(compact, preferred_region))
 
 
 def mobile_phone_readings(raw: str) -> tuple[str, ...]:

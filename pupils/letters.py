@@ -43,7 +43,6 @@ uses both cores: 2,800 letters in 58 s.
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import logging
@@ -537,14 +536,6 @@ class PdfPartRenderer:
         self.close(kill=exc_type is not None)
 
 
-@functools.cache
-def _indirect_object():
-    """pypdf's IndirectObject class, imported once (pypdf is loaded by letter runs only)."""
-    from pypdf.generic import IndirectObject
-
-    return IndirectObject
-
-
 class PdfPartsMerge:
     """Concatenates tagged PDF parts, added in order, into `out` (a binary file) as one
     tagged PDF; memory bounded by one part, whatever the number of parts.
@@ -561,8 +552,9 @@ class PdfPartsMerge:
     CATALOG, PAGES, TREE, DOCUMENT, PARENT_TREE = 1, 2, 3, 4, 5
 
     def __init__(self, out, *, title: str):
-        from pypdf.generic import ArrayObject
+        from pypdf.generic import ArrayObject, IndirectObject
 
+        self._indirect = IndirectObject  # pypdf is loaded by letter runs only
         self._out = out
         self._title = title
         self._offsets: dict[int, int] = {}
@@ -574,9 +566,8 @@ class PdfPartsMerge:
         self._key_offset, self._metadata_id = 0, None
         self._emit(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
 
-    @staticmethod
-    def _ref(number: int):
-        return _indirect_object()(number, 0, None)
+    def _ref(self, number: int):
+        return self._indirect(number, 0, None)
 
     def _emit(self, data: bytes) -> None:
         self._out.write(data)

@@ -50,28 +50,30 @@ def test_every_written_form_gives_e164(typed, region, e164):
     assert clean(typed, region=region) == e164
 
 
-@pytest.mark.parametrize("typed", ["0800 123 456", "06 12", "abc", "+44 20 7946 0958"])
-def test_what_is_not_a_french_mobile_is_refused_in_french(typed):
-    form = PhoneForm({"phone": typed})
-    assert not form.is_valid()
-    assert form.errors["phone"] == [
-        "Téléphone portable : Ce numéro n'est pas un numéro de téléphone portable valide. "
-        "Saisissez un numéro de portable, par exemple 06 12 34 56 78, ou avec l'indicatif "
-        "pour un numéro hors de France métropolitaine, par exemple +262 692 12 34 56."
-    ]
+NOT_A_MOBILE = (
+    "Téléphone portable : Ce numéro n'est pas un numéro de téléphone portable valide. "
+    "Saisissez un numéro de portable, par exemple 06 12 34 56 78, ou avec l'indicatif "
+    "pour un numéro hors de France métropolitaine, par exemple +262 692 12 34 56."
+)
+# The tryout typed a landline and was told only « not a valid mobile number ».
+A_LANDLINE = (
+    "Téléphone portable : Ce numéro n'est pas un numéro de téléphone portable valide : "
+    "c'est celui d'un téléphone fixe, qui ne reçoit pas de SMS. Saisissez un numéro de "
+    "portable, par exemple 06 12 34 56 78."
+)
 
 
-@pytest.mark.parametrize("typed", ["01 23 45 67 89", "01 45 67 89 10", "0590 12 34 56",
-                                   "+33 1 23 45 67 89", "05 96 12 34 56"])
-def test_a_landline_is_refused_saying_it_receives_no_sms(typed):
-    """The tryout typed a landline and was told only « not a valid mobile number »."""
+@pytest.mark.parametrize(("typed", "message"), [
+    ("0800 123 456", NOT_A_MOBILE), ("06 12", NOT_A_MOBILE), ("abc", NOT_A_MOBILE),
+    ("+44 20 7946 0958", NOT_A_MOBILE),
+    ("01 23 45 67 89", A_LANDLINE), ("01 45 67 89 10", A_LANDLINE),
+    ("0590 12 34 56", A_LANDLINE), ("+33 1 23 45 67 89", A_LANDLINE),
+    ("05 96 12 34 56", A_LANDLINE),
+])
+def test_what_is_not_a_french_mobile_is_refused_in_french(typed, message):
     form = PhoneForm({"phone": typed})
     assert not form.is_valid()
-    assert form.errors["phone"] == [
-        "Téléphone portable : Ce numéro n'est pas un numéro de téléphone portable valide : "
-        "c'est celui d'un téléphone fixe, qui ne reçoit pas de SMS. Saisissez un numéro de "
-        "portable, par exemple 06 12 34 56 78."
-    ]
+    assert form.errors["phone"] == [message]
 
 
 def test_messages_without_the_label_for_pages_that_show_it_beside_them():
