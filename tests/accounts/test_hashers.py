@@ -108,6 +108,38 @@ def test_two_lanes_are_hashed_by_argon2_cffi():
     assert not hasher.must_update(encoded)
 
 
+def test_one_lane_hashes_are_verified_by_libsodium_as_argon2_cffi_would(monkeypatch):
+    """libsodium verifies every one-lane Argon2id hash (ours, with a 16-byte salt, and
+    argon2-cffi's with Django's 22-character salt) with argon2-cffi's answer; two lanes and
+    a string too long for libsodium go to argon2-cffi."""
+    import argon2
+
+    hasher = EduConnectArgon2Hasher()
+    ours = hasher.encode("Motdepasse1!", hasher.salt())
+    older = Argon2PasswordHasher.encode(hasher, "Motdepasse1!", hasher.salt())
+    long_salt = "argon2_nfkc" + argon2.low_level.hash_secret(
+        b"Motdepasse1!", b"s" * 64, time_cost=hasher.time_cost,
+        memory_cost=hasher.memory_cost, parallelism=1, hash_len=32,
+        type=argon2.Type.ID).decode()
+    two_lanes = "argon2_nfkc" + argon2.low_level.hash_secret(
+        b"Motdepasse1!", b"s" * 16, time_cost=hasher.time_cost,
+        memory_cost=hasher.memory_cost, parallelism=2, hash_len=32,
+        type=argon2.Type.ID).decode()
+    by_cffi = []
+    real = argon2.PasswordHasher.verify
+    monkeypatch.setattr(argon2.PasswordHasher, "verify",
+                        lambda self, h, p: by_cffi.append(h) or real(self, h, p))
+    for encoded, cffi in [(ours, False), (older, False), (long_salt, True), (two_lanes, True)]:
+        by_cffi.clear()
+        assert hasher.verify("Motdepasse1!", encoded)
+        assert not hasher.verify("Motdepasse1?", encoded)
+        assert not hasher.verify("", encoded)
+        assert bool(by_cffi) == cffi, encoded
+    # A damaged hash is a refusal, not an error.
+    assert not hasher.verify("Motdepasse1!", ours[:-4] + "AAAA")
+    assert not hasher.verify("Motdepasse1!", ours.rsplit("$", 1)[0] + "$")
+
+
 # --- NFKC -----------------------------------------------------------------------------------
 
 import unicodedata  # noqa: E402
