@@ -11,11 +11,12 @@ A refusal is raised after the transaction that counted it has committed.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict
 from uuid import UUID
 
 from django.contrib.auth import authenticate
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -309,6 +310,20 @@ def child_attach_pupils_confirm(*, flow_id: UUID, account: Account,
 
 def new_children_notice_take(*, account: Account) -> int:
     """How many of the account's records a roster import attached since the family was last
-    told, clearing the flag (one UPDATE; two sign-ins at once tell it once between them)."""
-    return GuardianRecord.objects.filter(account=account, attached_notice_pending=True) \
-        .update(attached_notice_pending=False)
+    told, clearing the flag (one UPDATE on the records' index by account; two sign-ins at
+    once tell it once between them). It runs at every guardian's sign-in: its SQL is written
+    once per process (`_notice_take_sql`), as the ORM's `update()` cost about 0.6 ms of CPU
+    to build it each time (issue 14)."""
+    db = router.db_for_write(GuardianRecord)
+    with connections[db].cursor() as cursor:
+        cursor.execute(_notice_take_sql(db), [account.pk])
+        return cursor.rowcount
+
+
+@functools.cache
+def _notice_take_sql(db: str) -> str:
+    quote = connections[db].ops.quote_name
+    flag = quote(GuardianRecord._meta.get_field("attached_notice_pending").column)
+    owner = quote(GuardianRecord._meta.get_field("account").column)
+    return (f"UPDATE {quote(GuardianRecord._meta.db_table)} SET {flag} = false "  # noqa: S608
+            f"WHERE {owner} = %s AND {flag}")
