@@ -434,9 +434,14 @@ if DEBUG and not env.str("SMS_BACKEND", default=""):
 
 # --- Flows and verification codes (core.flows, core.codes) -----------------------------------
 # One code per recipient (phone number or e-mail address) at most this often, whatever flow
-# asks for it: five browsers starting an activation for one number within a second send one
-# SMS. Silent: the page reads the same (0 turns the cooldown off).
-CODE_RECIPIENT_COOLDOWN_SECONDS = env.int("CODE_RECIPIENT_COOLDOWN_SECONDS", default=60)
+# asks for it; silent: the page reads the same. Off by default (0): a parent who starts on
+# the phone, then again on a computer within the minute, had a page reading « code envoyé »
+# with no SMS coming, and the first SMS's code belongs to the first flow (a code is bound to
+# its flow, core.codes) — a dead end. What bounds the codes a stranger can make a number
+# receive is the per-recipient quota of each purpose (ACTIVATION_MAX_SENDS_PER_PHONE…: 5 a
+# day); activation SMS only go to numbers a school's roster holds, and a second start in the
+# same browser resumes the first flow instead of sending again.
+CODE_RECIPIENT_COOLDOWN_SECONDS = env.int("CODE_RECIPIENT_COOLDOWN_SECONDS", default=0)
 # Flows of every kind are deleted once their kind's retention has passed (core.tasks).
 CELERY_BEAT_SCHEDULE["flows-purge"] = {
     "task": "core.tasks.flows_purge_task",
@@ -505,8 +510,12 @@ ACTIVATION_MAX_SENDS_PER_FLOW = env.int("ACTIVATION_MAX_SENDS_PER_FLOW", default
 # SMS actually sent to one number per window, across flows; silent once reached.
 ACTIVATION_MAX_SENDS_PER_PHONE = env.int("ACTIVATION_MAX_SENDS_PER_PHONE", default=5)
 ACTIVATION_PHONE_WINDOW_SECONDS = env.int("ACTIVATION_PHONE_WINDOW_SECONDS", default=24 * 3600)
-# Generous: families behind one carrier-grade NAT, a school's computer room.
-ACTIVATION_MAX_SENDS_PER_IP = env.int("ACTIVATION_MAX_SENDS_PER_IP", default=30)
+# Generous: families behind one carrier-grade NAT (a mobile operator's public IPv4 address
+# is shared by many subscribers, busiest on September evenings), a school's Wi-Fi during the
+# « réunion de rentrée » (a hundred parents in an hour on one address). Codes are only sent
+# to numbers a roster holds and each number has its own daily quota, so this limit only
+# slows one address's bulk attempts; it is not what stops SMS abuse.
+ACTIVATION_MAX_SENDS_PER_IP = env.int("ACTIVATION_MAX_SENDS_PER_IP", default=200)
 ACTIVATION_IP_WINDOW_SECONDS = env.int("ACTIVATION_IP_WINDOW_SECONDS", default=3600)
 ACTIVATION_MAX_WRONG_DATES = env.int("ACTIVATION_MAX_WRONG_DATES", default=5)
 # Across flows, so that starting again does not give five more guesses of a birth date.

@@ -146,12 +146,39 @@ def test_a_wrong_entry_counts_against_every_live_code(driver, family, settings):
     assert Flow.objects.get().step == "pupils"
 
 
-# --- One SMS per number, whatever the number of browsers --------------------------------
+# --- Several browsers for one number -----------------------------------------------------
+
+
+def test_a_second_device_within_the_minute_gets_its_own_sms_and_goes_on(
+    family, django_capture_on_commit_callbacks
+):
+    """A parent starts on the phone, then again on a computer a few seconds later: the
+    computer's page says a code was sent, and one is (by default no cross-flow cooldown
+    holds it back, settings.CODE_RECIPIENT_COOLDOWN_SECONDS); each code works where it was
+    asked for."""
+    with freeze_time(START) as clock:
+        phone = Driver(Client(), django_capture_on_commit_callbacks)
+        assert start(phone, family).status_code == 302
+        phone_code = phone.last_code()
+        clock.tick(datetime.timedelta(seconds=10))
+        computer = Driver(Client(), django_capture_on_commit_callbacks)
+        assert start(computer, family).status_code == 302
+        assert len(sms.outbox) == 2 and {m.to for m in sms.outbox} == {family["phone"]}
+        computer_code = computer.last_code()
+        assert computer_code != phone_code
+        assert computer.send_code(computer_code)["Location"] == computer.url("flow")
+        assert Flow.objects.get(pk=computer.flow_id).step == "pupils"
+        assert phone.send_code(phone_code)["Location"] == phone.url("flow")
+        assert Flow.objects.get(pk=phone.flow_id).step == "pupils"
+
+
+# --- One SMS per number, when an operator turns the cross-flow cooldown on ----------------
 
 
 def test_five_browsers_starting_at_once_send_one_sms_and_read_the_same(
-    family, django_capture_on_commit_callbacks
+    family, django_capture_on_commit_callbacks, settings
 ):
+    settings.CODE_RECIPIENT_COOLDOWN_SECONDS = 60
     pages = []
     for _ in range(5):
         driver = Driver(Client(), django_capture_on_commit_callbacks)

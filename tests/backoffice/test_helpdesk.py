@@ -227,10 +227,11 @@ def test_resend_follows_the_activation_limits(helpdesk_client, world, stalled_fl
 
 
 def test_resend_tells_the_agent_when_a_silent_limit_held_the_sms(helpdesk_client, world,
-                                                                  stalled_flow):
+                                                                  stalled_flow, settings):
     # Another flow sent a code to the same number moments ago (another browser, another
-    # purpose): the per-number cooldown holds the SMS back. The parent's page would not say
-    # so; the agent's does.
+    # purpose): the per-number cooldown, when an operator turns it on, holds the SMS back.
+    # The parent's page would not say so; the agent's does.
+    settings.CODE_RECIPIENT_COOLDOWN_SECONDS = 60
     other, _ = flow_start(kind=SMS_ACTIVATION, step="code", phone="+33622334455")
     assert codes.code_issue(flow=other, purpose=ACTIVATION_CODE, recipient="+33622334455",
                             deliver=True).sent
