@@ -230,3 +230,21 @@ def test_email_change_with_the_link_from_the_received_mail(page, live_server, fa
     page.goto(live_server.url + reverse("accounts:my_account:information"))
     expect(page.locator("#email")).to_contain_text("josiane.l@exemple.fr")
     expect(page.locator("#email")).to_contain_text("Validée")
+
+def test_the_current_password_as_the_new_one_is_refused_on_its_field(page, live_server,
+                                                                     family):
+    """The password typed again as the new one: the error names the new-password field,
+    is linked to it and the summary points at it; axe on the refused page."""
+    sign_in(page, live_server)
+    page.goto(live_server.url + reverse("accounts:my_account:password"))
+    page.get_by_label("Mot de passe actuel").fill(PASSWORD)
+    page.get_by_label("Nouveau mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_label("Confirmation du nouveau mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Modifier mon mot de passe").click()
+    expect(page).to_have_title(re.compile(r"^Erreur : Modifier mon mot de passe"))
+    expect(page.locator("#error-summary")).to_contain_text(
+        "Nouveau mot de passe : Ce mot de passe est déjà celui de votre compte.")
+    expect(page.get_by_label("Nouveau mot de passe", exact=True)
+           ).to_have_accessible_description(
+        re.compile("différent de votre mot de passe actuel"))
+    assert_accessible(page)
