@@ -407,10 +407,11 @@ class CheckedAddress(str):
 
 
 class EmailAddressInput(forms.EmailInput):
-    """The e-mail input, and after a typo warning a hidden input holding the address warned
-    about: posting the same address again accepts it (no script, no session)."""
-
-    warned = ""  # set by EmailAddressField.clean on the form's own copy of the widget
+    """The e-mail input; when it shows a posted address that gets a typo warning, a hidden
+    input holding that address too: posting the same address again accepts it (no script,
+    no session). Decided from the value alone, so a page rebuilt from stored data (a flow's
+    refused POST, core.flows.flow_form) has it too; an address the page offers (initial,
+    not posted) has none, and is warned about when first sent."""
 
     def value_from_datadict(self, data, files, name):
         value = super().value_from_datadict(data, files, name)
@@ -422,10 +423,10 @@ class EmailAddressInput(forms.EmailInput):
 
     def render(self, name, value, attrs=None, renderer=None):
         html = super().render(name, value, attrs, renderer)
-        if not self.warned:
+        if not isinstance(value, CheckedAddress) or not email_domain_suggestion(value):
             return html
         return html + format_html('<input type="hidden" name="{}" value="{}">',
-                                  name + EMAIL_CHECKED_SUFFIX, self.warned)
+                                  name + EMAIL_CHECKED_SUFFIX, value.strip())
 
 
 class EmailAddressField(forms.EmailField):
@@ -465,11 +466,9 @@ class EmailAddressField(forms.EmailField):
         checked = getattr(value, "checked", "")
         value = super().clean(value)
         suggestion = email_domain_suggestion(value) if value else ""
-        if suggestion:
-            self.widget.warned = value
-            if checked.strip().lower() != value.lower():
-                raise ValidationError(self.error_messages["typo"], code="typo",
-                                      params={"suggestion": suggestion})
+        if suggestion and checked.strip().lower() != value.lower():
+            raise ValidationError(self.error_messages["typo"], code="typo",
+                                  params={"suggestion": suggestion})
         return value
 
     def widget_attrs(self, widget):
