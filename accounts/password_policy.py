@@ -120,6 +120,10 @@ STAFF_HELP_TEXT = lazy_interpolate(
 ERROR_MISMATCH = _(
     "La confirmation ne correspond pas au mot de passe. Saisissez deux fois le même mot de passe."
 )
+ERROR_SAME_AS_CURRENT = _(
+    "Ce mot de passe est déjà celui de votre compte. Choisissez un mot de passe différent de "
+    "votre mot de passe actuel."
+)
 ERROR_REQUIRED = _("Saisissez un mot de passe.")
 ERROR_CONFIRMATION_REQUIRED = _("Saisissez une deuxième fois le mot de passe pour le confirmer.")
 

@@ -12,9 +12,11 @@
   sees her schools, the helpdesk its academy's (backoffice.selectors.staff_scope); one
   school at a time, so a page costs what a school's rows cost. A row whose letter was
   issued (expired or not) has « Refaire la lettre » (a POST to the same page, for whoever
-  may make letters): a run of that one account, so that remaking a pupil's letter does not
-  renew both parents' passwords; the letters page names, before « Faire les lettres », the
-  accounts that would get a new password.
+  may make letters): first a confirmation page naming the account and saying its current
+  letter will stop working (nothing changes yet), then, once confirmed, a run of that one
+  account, so that remaking a pupil's letter does not renew both parents' passwords; the
+  letters page names, before « Faire les lettres », the accounts that would get a new
+  password.
 
 Thin views wrapped by BackOfficeSite.admin_view; a run or school outside the user's scope
 is a 404, as everywhere in the back-office.
@@ -255,6 +257,8 @@ def _csv_cell(value: str) -> str:
 def _reissue_one(request):
     """« Refaire la lettre » of one follow-up row: a run of that one account (a pupil's own
     account, or one guardian record's), nobody else's password renewed; then its run page.
+    Without `confirmer=oui` in the POST nothing is written: the page asking to confirm names
+    the account and says its current letter will stop working (a plain form, no script).
     A school or row outside the user's scope is a 404; an account that is not provisional
     is refused (a French message on the follow-up page)."""
     _require(request, MAKE_PERMISSION)
@@ -280,6 +284,11 @@ def _reissue_one(request):
             "(actif, verrouillé, fermé ou pas encore créé). Pour une première lettre, "
             "passez par « Lettres des comptes provisoires ».") % {"name": name})
         return HttpResponseRedirect(back)
+    if request.POST.get("confirmer") != "oui":
+        return TemplateResponse(request, "admin/letters/reissue_confirm.html", _context(
+            request, title=gettext("Refaire la lettre de %(name)s ?") % {"name": name},
+            establishment=establishment, population=population, row=row, name=name,
+            back=back))
     try:
         run = letter_services.letter_run_request(
             establishment=establishment, actor=request.user, request=request,

@@ -11,7 +11,10 @@ their establishments), and every other way in goes through it:
   404 outside the scope (Django would redirect to the index with a message);
 - object permissions (`has_*_permission(request, obj)`) check the object is in scope;
 - form choices (foreign keys, many-to-many) only offer objects of the scope, and a posted id
-  outside it is refused by the form field.
+  outside it is refused by the form field;
+- a read-only foreign key (a view-only page, or a field the page does not let change) links
+  to its object's page only when the user may open it, else it is plain text
+  (`render_change_form`): a secretary sees her school's academy named, not a link to a 403.
 
 Lists never count a whole table: BoundedCountPaginator counts at most COUNT_BOUND rows.
 """
@@ -19,7 +22,7 @@ Lists never count a whole table: BoundedCountPaginator counts at most COUNT_BOUN
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import SEARCH_VAR
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
@@ -72,6 +75,27 @@ def _scoped_choices(model, scope: StaffScope):
     if model is Account:
         return Account.objects.filter(accounts_scope_q(scope))
     return None
+
+
+_PLAIN_DISPLAYS: dict[tuple[str, str], object] = {}
+
+
+def _plain_display(model, name: str):
+    """A read-only display of the foreign key `name` of `model` as plain text: the same
+    function for the same field every time, so that the admin finds it among the read-only
+    fields of the page."""
+    key = (model._meta.label, name)
+    if key not in _PLAIN_DISPLAYS:
+        field = model._meta.get_field(name)
+
+        def display(obj):
+            target = getattr(obj, name)
+            return "-" if target is None else str(target)
+
+        display.short_description = field.verbose_name
+        display.__name__ = name
+        _PLAIN_DISPLAYS[key] = display
+    return _PLAIN_DISPLAYS[key]
 
 
 class ScopedQuerysetMixin:
@@ -145,6 +169,42 @@ class ScopedAdminMixin(ScopedQuerysetMixin):
         return super().has_delete_permission(request, obj) and (
             obj is None or self.in_scope(request, obj)
         )
+
+    # --- read-only foreign keys: a link only to a page the user may open -------------------
+
+    def _may_open(self, request, field, target) -> bool:
+        target_admin = self.admin_site._registry.get(field.related_model)
+        return target_admin is not None and target_admin.has_view_permission(request, target)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="",
+                           obj=None):
+        """Django links every read-only foreign key to its object's change page without
+        asking whether the user may open it; here a target the user may not view (another
+        role's model, or an object outside the scope) is shown as plain text."""
+        adminform = context.get("adminform")
+        if obj is not None and adminform is not None and adminform.readonly_fields:
+            plain = {}
+            for name in adminform.readonly_fields:
+                if not isinstance(name, str):
+                    continue
+                try:
+                    field = self.model._meta.get_field(name)
+                except FieldDoesNotExist:
+                    continue
+                if not (field.many_to_one or field.one_to_one) or not field.concrete:
+                    continue
+                target = getattr(obj, name)
+                if target is not None and not self._may_open(request, field, target):
+                    plain[name] = _plain_display(self.model, name)
+            if plain:
+                adminform.readonly_fields = [plain.get(n, n) if isinstance(n, str) else n
+                                             for n in adminform.readonly_fields]
+                adminform.fieldsets = [
+                    (title, {**options, "fields": [
+                        tuple(plain.get(n, n) for n in line) if isinstance(line, (list, tuple))
+                        else plain.get(line, line) for line in options["fields"]]})
+                    for title, options in adminform.fieldsets]
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- history (simple-history): read-only, and only for objects in scope ---------------
 

@@ -21,6 +21,7 @@ import unicodedata
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import EMPTY_VALUES
+from django.utils.html import format_html
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm, DsfrBoundField
@@ -348,6 +349,86 @@ EMAIL_TOO_LONG = lazy_interpolate(
 EMAIL_INVALID = _("Saisissez une adresse mail valide, par exemple prenom.nom@exemple.fr.")
 
 
+# The domains most French families' addresses are at, most used first: an address at a
+# domain one typing slip away from one of them is probably that one (« gmial.com »).
+COMMON_EMAIL_DOMAINS = (
+    "gmail.com", "hotmail.fr", "hotmail.com", "outlook.fr", "outlook.com", "live.fr",
+    "yahoo.fr", "yahoo.com", "orange.fr", "wanadoo.fr", "free.fr", "sfr.fr", "laposte.net",
+    "icloud.com", "neuf.fr", "bbox.fr",
+)
+# Real-looking domains of those services that hold no mailboxes (the wrong ending).
+EMAIL_DOMAIN_SLIPS = {"gmail.fr": "gmail.com", "icloud.fr": "icloud.com"}
+EMAIL_TYPO = _(
+    "Vérifiez votre adresse : vouliez-vous écrire %(suggestion)s ? Si l'adresse saisie est "
+    "la bonne, validez de nouveau sans la changer."
+)
+# The hidden input that carries the address a warning was about (EmailAddressInput).
+EMAIL_CHECKED_SUFFIX = "_verifiee"
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether `a` and `b` differ by exactly one edit: a character inserted, deleted or
+    replaced, or two neighbours swapped (Damerau-Levenshtein distance 1)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) < len(b):  # one character inserted into a
+        return a[i:] == b[i + 1:]
+    if a[i + 1:] == b[i + 1:]:  # one character replaced
+        return True
+    return (i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i]  # two swapped
+            and a[i + 2:] == b[i + 2:])
+
+
+def email_domain_suggestion(address: str) -> str:
+    """The address with the common domain its domain is probably a slip of (« gmial.com » →
+    « gmail.com »), or "" when the domain is a common one or is not one edit from any."""
+    local, at, domain = address.strip().rpartition("@")
+    domain = domain.lower()
+    if not at or not local or domain in COMMON_EMAIL_DOMAINS:
+        return ""
+    if domain in EMAIL_DOMAIN_SLIPS:
+        return f"{local}@{EMAIL_DOMAIN_SLIPS[domain]}"
+    for common in COMMON_EMAIL_DOMAINS:
+        if _one_edit_apart(domain, common):
+            return f"{local}@{common}"
+    return ""
+
+
+class CheckedAddress(str):
+    """An address as posted, with `checked`: the address the page had warned about (the
+    hidden input), "" when it had warned about none."""
+
+    checked = ""
+
+
+class EmailAddressInput(forms.EmailInput):
+    """The e-mail input; when it shows a posted address that gets a typo warning, a hidden
+    input holding that address too: posting the same address again accepts it (no script,
+    no session). Decided from the value alone, so a page rebuilt from stored data (a flow's
+    refused POST, core.flows.flow_form) has it too; an address the page offers (initial,
+    not posted) has none, and is warned about when first sent."""
+
+    def value_from_datadict(self, data, files, name):
+        value = super().value_from_datadict(data, files, name)
+        if not isinstance(value, str):
+            return value
+        posted = CheckedAddress(value)
+        posted.checked = str(data.get(name + EMAIL_CHECKED_SUFFIX, ""))
+        return posted
+
+    def render(self, name, value, attrs=None, renderer=None):
+        html = super().render(name, value, attrs, renderer)
+        if not isinstance(value, CheckedAddress) or not email_domain_suggestion(value):
+            return html
+        return html + format_html('<input type="hidden" name="{}" value="{}">',
+                                  name + EMAIL_CHECKED_SUFFIX, value.strip())
+
+
 class EmailAddressField(forms.EmailField):
     """An e-mail address as people type it, on every form that asks for one.
 
@@ -355,18 +436,39 @@ class EmailAddressField(forms.EmailField):
     over-long address gets the length message only, never the « adresse mail valide » one,
     and is not handed to the address validator. `error_messages` may reword « required » and
     « invalid ». Cleaned value: the address trimmed (forms lowercase it where they store it).
+
+    An address at a domain one slip from a common one (COMMON_EMAIL_DOMAINS: « gmial.com »,
+    « orange.fe ») is refused once with the suggestion (EMAIL_TYPO, code « typo »); the same
+    address posted again is accepted (EmailAddressInput remembers it in the page): a real
+    address is never blocked.
     """
 
-    default_error_messages = {"invalid": EMAIL_INVALID, "max_length": EMAIL_TOO_LONG}
+    default_error_messages = {"invalid": EMAIL_INVALID, "max_length": EMAIL_TOO_LONG,
+                              "typo": EMAIL_TYPO}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", EMAIL_MAX_LENGTH)
+        widget = kwargs.get("widget") or forms.EmailInput
+        if isinstance(widget, type):
+            widget = widget()
+        if not isinstance(widget, EmailAddressInput):
+            widget = EmailAddressInput(attrs=dict(widget.attrs))
+        kwargs["widget"] = widget
         super().__init__(**kwargs)
 
     def to_python(self, value) -> str:
         value = super().to_python(value)
         if self.max_length is not None and len(value) > self.max_length:
             raise ValidationError(self.error_messages["max_length"], code="max_length")
+        return value
+
+    def clean(self, value):
+        checked = getattr(value, "checked", "")
+        value = super().clean(value)
+        suggestion = email_domain_suggestion(value) if value else ""
+        if suggestion and checked.strip().lower() != value.lower():
+            raise ValidationError(self.error_messages["typo"], code="typo",
+                                  params={"suggestion": suggestion})
         return value
 
     def widget_attrs(self, widget):

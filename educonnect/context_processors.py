@@ -5,6 +5,7 @@ django-dsfr's own context processor reads a DsfrConfig row on every request; our
 """
 
 from django.conf import settings
+from django.urls import reverse
 
 from core.flows import SESSION_FLOWS
 
@@ -14,6 +15,9 @@ def site(request):
         "ASSISTANCE_PHONE": settings.EDUCONNECT_ASSISTANCE_PHONE,
         "ASSISTANCE_URL": settings.EDUCONNECT_ASSISTANCE_URL,
         "time_limit": time_limit_of(request),
+        # The demo page of the SMS and e-mails sent (notifications.views.demo_outbox), linked
+        # from the footer in DEBUG only: the page itself is a 404 without DEBUG.
+        "DEMO_OUTBOX_URL": reverse("notifications:demo_outbox") if settings.DEBUG else "",
         # The answer's Content-Security-Policy nonce (django-csp), for the few inline
         # <style>/<script> blocks: `nonce="{{ CSP_NONCE }}"`. Lazy: the header names a nonce
         # only when a template used it. Empty for a request that did not cross the middleware.

@@ -68,6 +68,14 @@ def pupil_of_account(account) -> Pupil | None:
     return Pupil.objects.select_related("establishment").filter(account=account).first()
 
 
+def guardian_roster_email(account) -> str:
+    """The e-mail address the schools' rosters hold for the guardian `account` (the records
+    it covers; the most recently created one that has an address), "" when none has one:
+    what the first sign-in with a letter offers, still editable. One indexed query."""
+    return (GuardianRecord.objects.filter(account=account).exclude(email="")
+            .order_by("-pk").values_list("email", flat=True).first() or "")
+
+
 def guardian_numbers_of_pupils(pupil_ids) -> set[str]:
     """E.164 mobile numbers of the guardian records linked to these pupils (any link
     status). One query on Responsibility(pupil) then GuardianRecord's primary key."""

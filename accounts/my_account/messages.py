@@ -7,6 +7,7 @@ from core import code_messages
 from core.code_messages import message_code_format, message_code_wrong  # noqa: F401 (this flow says them too)
 from core.ratelimit import wait_text
 
+from ..password_policy import ERROR_SAME_AS_CURRENT
 from .flows import PHONE_CHANGE_CODE
 
 _assistance = code_messages.assistance_text
@@ -35,10 +36,7 @@ def message_current_password_slowed(retry_after: int) -> str:
 
 
 def message_password_unchanged() -> str:
-    return _(
-        "Le nouveau mot de passe est celui que vous utilisez déjà. Choisissez un mot de passe "
-        "différent."
-    )
+    return str(ERROR_SAME_AS_CURRENT)
 
 
 # --- The phone number --------------------------------------------------------------------

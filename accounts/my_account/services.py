@@ -9,6 +9,7 @@ password, a wrong code) must stick even though the person reads an error.
 
 from __future__ import annotations
 
+import hmac
 import time
 from uuid import UUID
 
@@ -25,7 +26,7 @@ from core.flows import FlowUnavailable, flow_end, flow_lock, flow_start, flow_to
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowStatus
-from core.normalization import mask_phone
+from core.normalization import mask_phone, password_normalize
 from core.tokens import link_token_consume, link_token_issue, link_tokens_revoke
 from notifications.emails import absolute_url, email_send
 from notifications.services import sms_enqueue
@@ -124,10 +125,17 @@ def my_account_password_change(*, account: Account, current_password: str, new_p
     one: every other session of the account ends at once, this one is kept with a new key
     (accounts.services.account_password_set, journaled PASSWORD_CHANGED with reason
     « my_account »). The owner is told by SMS on the account's phone (purpose
-    « password_changed_notice »), in the same transaction. Raises MyAccountRefused.
+    « password_changed_notice »), in the same transaction. Raises MyAccountRefused, on the
+    new password when it is the current one.
+
+    Cost: one Argon2 verification (the current password's). Once the current password is
+    proven, the new one is the same password exactly when both have the same NFKC form
+    (accounts.hashers hashes that form, and every form a legacy hash may match has the same
+    NFKC form), so comparing the two strings says it without a second verification.
     """
     current_password_check(account=account, password=current_password, request=request)
-    if account.check_password(new_password):
+    if hmac.compare_digest(password_normalize(new_password).encode(),
+                           password_normalize(current_password).encode()):
         raise MyAccountRefused(messages.message_password_unchanged(), field="password")
     with transaction.atomic():
         account_password_set(account=account, password=new_password, reason="my_account",

@@ -113,7 +113,9 @@ class RecoveryData:
     typed (lowercased). `phone_known`/`email_known`: whether a message on that channel
     reaches the account (deliver); `phone_mask`/`email_mask`: what the channel page shows,
     real or derived (masking.py). `channel`: the one chosen. `links_sent`, `last_link_at`:
-    the e-mails of the flow (sent or held back), for their limits.
+    the e-mails of the flow (sent or held back), for their limits. `same_checks`: how many
+    new passwords of this flow were compared with the current one (at most
+    SAME_PASSWORD_CHECKS, see password_recovery_password_set).
     """
 
     profile: str
@@ -125,6 +127,7 @@ class RecoveryData:
     channel: str = ""
     links_sent: int = 0
     last_link_at: str = ""  # ISO 8601, for the resend wait
+    same_checks: int = 0
 
     @classmethod
     def of(cls, flow: Flow) -> RecoveryData:
@@ -139,6 +142,7 @@ class RecoveryData:
             channel=data.get("channel", ""),
             links_sent=int(data.get("links_sent", 0)),
             last_link_at=data.get("last_link_at", ""),
+            same_checks=int(data.get("same_checks", 0)),
         )
 
     def store(self, flow: Flow) -> None:

@@ -21,6 +21,7 @@ from dataclasses import asdict
 from uuid import UUID
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password
 from django.db import transaction
 from django.db.models import CharField
 from django.db.models.functions import Cast, Lower
@@ -56,7 +57,7 @@ from notifications.services import sms_enqueue
 
 from ..limits import sign_in_failures_clear
 from ..models import Account, AccountKind, AccountState
-from ..password_policy import password_errors
+from ..password_policy import ERROR_SAME_AS_CURRENT, password_errors
 from ..services import account_password_set
 from . import messages
 from .flows import (
@@ -352,6 +353,12 @@ def password_recovery_code_verify(
     return flow
 
 
+# How many new passwords one recovery flow compares with the current one (an Argon2
+# verification each): enough for a person who typed their old password again, too few to
+# make a flow an oracle that tests guesses without changing the password.
+SAME_PASSWORD_CHECKS = 3
+
+
 def password_recovery_password_set(
     *, flow_id: UUID, password: str, request: HttpRequest | None = None
 ) -> Account:
@@ -361,7 +368,13 @@ def password_recovery_password_set(
 
     Only a flow whose code or link was accepted reaches « password », and only an account's
     own number or address ever received one: the flow names its account. Raises
-    RecoveryRefused (the policy) or FlowUnavailable.
+    RecoveryRefused (the policy, or the current password typed again) or FlowUnavailable.
+
+    The current password is refused: one Argon2 verification of the new password against
+    the account's hash, the cost of a sign-in, paid only by a password that meets the
+    policy, and only SAME_PASSWORD_CHECKS times per flow (each flow needs a code or a link
+    of its own, themselves limited). The person proved the account's number or address;
+    past that count the password is set without the comparison.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -372,15 +385,25 @@ def password_recovery_password_set(
         if errors:
             raise RecoveryRefused(errors[0])
         data = RecoveryData.of(flow)
-        account_password_set(account=account, password=password,
-                             reason=f"recovery_{data.channel}", request=request)
-        _links_revoke(account)
-        _tell_other_channel(account, flow=flow, channel=data.channel, request=request, now=now)
-        flow_end(flow, status=FlowStatus.COMPLETED, account=account, step="done")
-        journal_record(EventKind.PASSWORD_RECOVERY_COMPLETED, request=request, account=account,
-                       flow_id=flow.id, channel=data.channel)
+        same = False
+        if data.same_checks < SAME_PASSWORD_CHECKS:
+            data.same_checks += 1
+            data.store(flow)
+            # Django's check_password without the account's setter: nothing re-hashed here.
+            same = check_password(password, account.password)
+        if not same:
+            account_password_set(account=account, password=password,
+                                 reason=f"recovery_{data.channel}", request=request)
+            _links_revoke(account)
+            _tell_other_channel(account, flow=flow, channel=data.channel, request=request,
+                                now=now)
+            flow_end(flow, status=FlowStatus.COMPLETED, account=account, step="done")
+            journal_record(EventKind.PASSWORD_RECOVERY_COMPLETED, request=request,
+                           account=account, flow_id=flow.id, channel=data.channel)
         flow_touch(flow, now=now)
         flow.save()
+    if same:  # the count of comparisons is saved; nothing else changed
+        raise RecoveryRefused(str(ERROR_SAME_AS_CURRENT))
     # The owner proved their number or address: the failures counted against their
     # identifier (someone else guessing, or themselves) no longer slow them down.
     sign_in_failures_clear(identifier=account.identifier)

@@ -31,6 +31,7 @@ from core.flows import (
     session_flow_ids,
 )
 from core.models import Flow, FlowStatus
+from pupils.selectors import guardian_roster_email
 
 from ..flows import PROVISIONAL_GUARDIAN, PROVISIONAL_PUPIL, ProvisionalData
 from ..forms import LINK_YES, PupilsForm
@@ -201,10 +202,20 @@ def email(request, flow: Flow):
         return flow_form_refused(request, flow, form)
     form = flow_form(request, flow, factory)
     data = ProvisionalData.of(flow)
+    from_roster = False
     if not form.is_bound and data.email:
         form = factory(None)
         form.initial = {"email": data.email}
-    context = _context(request, flow, "email", form)
+    elif not form.is_bound and not is_pupil:
+        # The address the school gave for this guardian, offered in both fields (a family
+        # whose address is right just confirms it; still editable, and still checked for a
+        # slip in its domain when sent).
+        roster_email = guardian_roster_email(account).strip().lower()
+        if roster_email:
+            form = factory(None)
+            form.initial = {"email": roster_email, "email_confirm": roster_email}
+            from_roster = True
+    context = _context(request, flow, "email", form, from_roster=from_roster)
     return render(request, "activation/provisional/email.html", context)
 
 

@@ -68,6 +68,11 @@ def test_creates_two_accounts_that_sign_in(client, demo_roster):
     for text in (guardian.identifier, guardian.display_identifier, GUARDIAN_PASSWORD,
                  pupil_account.identifier, PUPIL_PASSWORD):
         assert text in output
+    # Where the demo's SMS and e-mails can be read (the page of sent messages).
+    from django.conf import settings
+
+    assert (f"SMS et e-mails envoyés (démonstration) : {settings.SITE_URL}"
+            "/notifications/demonstration/") in output
 
     response = client.post("/connexion/representant-legal/",
                            {"identifier": guardian.display_identifier,

@@ -528,3 +528,47 @@ def test_a_validated_address_is_not_asked_about(client):
     account = AccountFactory(email="ok@exemple.fr", email_verified=True)
     assert sign_in(client, account.identifier, DEFAULT_PASSWORD)["Location"] == MY_SERVICES
     assert Account.objects.get(pk=account.pk).email_verified
+
+
+def test_the_address_step_offers_the_address_the_school_holds(client, guardian, commit):
+    """The roster's address for this guardian is in both fields, said to come from the
+    school, and can be changed (a guardian without one: the fields stay empty, see
+    test_a_letter_reissued_during_the_first_sign_in_starts_it_over)."""
+    first, second = guardian.guardian_records.order_by("pk")
+    first.email = "nadia.ancienne@exemple.fr"
+    first.save(update_fields=["email"])
+    second.email = "Nadia.BenSaid@Exemple.fr"
+    second.save(update_fields=["email"])
+    page, path = at_step(client, sign_in(client, guardian.identifier))
+    assert path.endswith("/adresse-mail/")
+    # The most recent record's address, as stored (lowercase), in both fields.
+    assert html.field(page, "id_email")["value"] == "nadia.bensaid@exemple.fr"
+    assert html.field(page, "id_email_confirm")["value"] == "nadia.bensaid@exemple.fr"
+    assert "que l'établissement de votre enfant nous a transmise" in html.text(
+        page.find(id="email-from-roster"))
+    # Still editable: another address is taken as typed.
+    page, path = at_step(client, commit(client.post, path, {"email": ADDRESS,
+                                                            "email_confirm": ADDRESS}))
+    assert path.endswith("/mot-de-passe/")
+    page, _back = at_step(client, client.post(path, {"action": "back"}))
+    assert html.field(page, "id_email")["value"] == ADDRESS  # the one typed, not the roster's
+    assert page.find(id="email-from-roster") is None
+
+
+def test_a_roster_address_with_a_slip_is_warned_about_when_sent(client, guardian, commit):
+    record = guardian.guardian_records.first()
+    record.email = "nadia.bensaid@hotmial.fr"
+    record.save(update_fields=["email"])
+    page, path = at_step(client, sign_in(client, guardian.identifier))
+    assert html.field(page, "id_email")["value"] == "nadia.bensaid@hotmial.fr"
+    assert page.find("input", attrs={"name": "email_verifiee"}) is None  # offered, not sent
+    data = {"email": "nadia.bensaid@hotmial.fr", "email_confirm": "nadia.bensaid@hotmial.fr"}
+    page, path = at_step(client, commit(client.post, path, data))
+    assert html.field_errors(page, "id_email") == [
+        "Vérifiez votre adresse : vouliez-vous écrire nadia.bensaid@hotmail.fr ? Si "
+        "l'adresse saisie est la bonne, validez de nouveau sans la changer."]
+    remembered = page.find("input", attrs={"name": "email_verifiee"})["value"]
+    page, path = at_step(client, commit(client.post, path, {**data,
+                                                            "email_verifiee": remembered}))
+    assert path.endswith("/mot-de-passe/")
+

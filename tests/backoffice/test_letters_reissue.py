@@ -57,7 +57,7 @@ def test_remaking_one_parents_letter_renews_that_account_only(world, class_6a, s
     assert buttons == ["Refaire la lettre de MARTIN Claire", "Refaire la lettre de MARTIN Paul"]
 
     response = client.post(FOLLOW_UP, {"etablissement": world.a1.pk, "qui": "responsables",
-                                       "id": claire.pk})
+                                       "id": claire.pk, "confirmer": "oui"})
     run = LetterRun.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/gestion/lettres/{run.pk}/"
     assert letters.letter_runs_start() == 1
@@ -80,12 +80,47 @@ def test_remaking_a_pupils_letter_leaves_the_parents_letters_alone(
     noe = Pupil.objects.get(pk=world.pupil_a1_bis.pk)
     sign_in(client, secretary)
     response = client.post(FOLLOW_UP, {"etablissement": world.a1.pk, "qui": "eleves",
-                                       "id": noe.pk})
+                                       "id": noe.pk, "confirmer": "oui"})
     assert response.status_code == 302
     letters.letter_runs_start()
     run = LetterRun.objects.get()
     assert (run.total, run.accounts_reissued, run.pages) == (1, 1, 1)
     assert _still_sign_in(martins_issued) == set(martins_issued) - {noe.account_id}
+
+
+def test_the_button_asks_for_confirmation_and_changes_nothing(world, class_6a, secretary,
+                                                              martins_issued, client):
+    """The row's button leads to a page that names the account and says its letter will
+    stop working; nothing is written until « Confirmer » (a plain form, no script)."""
+    claire = GuardianRecord.objects.get(pk=class_6a["martin_mother"].pk)
+    sign_in(client, secretary)
+    response = client.post(FOLLOW_UP, {"etablissement": world.a1.pk, "qui": "responsables",
+                                       "id": claire.pk})
+    assert response.status_code == 200
+    assert not LetterRun.objects.exists()
+    assert _still_sign_in(martins_issued) == set(martins_issued)
+    soup = BeautifulSoup(response.content.decode(), "html.parser")
+    consequence = soup.find(id="reissue-consequence").get_text(" ", strip=True)
+    identifier = Account.objects.get(pk=claire.account_id).display_identifier
+    assert f"compte de MARTIN Claire (identifiant {identifier})" in consequence
+    assert "ne fonctionnera plus" in consequence
+    form = soup.find("form", method="post", action=FOLLOW_UP)
+    fields = {i["name"]: i["value"] for i in form("input", type="hidden")}
+    assert fields == {"csrfmiddlewaretoken": fields["csrfmiddlewaretoken"],
+                      "etablissement": str(world.a1.pk), "qui": "responsables",
+                      "id": str(claire.pk), "confirmer": "oui"}
+    button = form.find("button", type="submit")
+    assert button.get_text(strip=True) == "Confirmer : refaire la lettre de MARTIN Claire"
+    assert button["aria-describedby"] == "reissue-consequence"
+    cancel = soup.find("a", string="Annuler")
+    assert cancel["href"] == f"{FOLLOW_UP}?etablissement={world.a1.pk}&qui=responsables"
+    # Any other value than « oui » is not a confirmation either.
+    client.post(FOLLOW_UP, {"etablissement": world.a1.pk, "qui": "responsables",
+                            "id": claire.pk, "confirmer": "1"})
+    assert not LetterRun.objects.exists()
+
+    response = client.post(FOLLOW_UP, {**fields, "csrfmiddlewaretoken": ""})
+    assert response.status_code == 302 and LetterRun.objects.count() == 1
 
 
 def test_another_schools_row_is_not_found(world, class_6a, secretary, martins_issued,
@@ -94,12 +129,12 @@ def test_another_schools_row_is_not_found(world, class_6a, secretary, martins_is
     # A record of Lyon's school, under her own school's id or under Lyon's: 404 both ways.
     for school in (world.a1, world.b1):
         response = client.post(FOLLOW_UP, {"etablissement": school.pk, "qui": "responsables",
-                                           "id": world.rec_b1.pk})
+                                           "id": world.rec_b1.pk, "confirmer": "oui"})
         assert response.status_code == 404
     elsewhere = make_staff(StaffRole.SECRETARY, establishments=[world.b1], last_name="Ailleurs")
     sign_in(client, elsewhere)
     response = client.post(FOLLOW_UP, {"etablissement": world.a1.pk, "qui": "responsables",
-                                       "id": class_6a["martin_mother"].pk})
+                                       "id": class_6a["martin_mother"].pk, "confirmer": "oui"})
     assert response.status_code == 404
     assert not LetterRun.objects.exists()
     assert _still_sign_in(martins_issued) == set(martins_issued)
@@ -129,7 +164,7 @@ def test_the_helpdesk_follows_but_cannot_remake_a_letter(world, class_6a, helpde
     assert "MARTIN Claire" in page.content.decode()
     assert "Refaire la lettre" not in page.content.decode()
     response = client.post(FOLLOW_UP, {"etablissement": world.a1.pk, "qui": "responsables",
-                                       "id": class_6a["martin_mother"].pk})
+                                       "id": class_6a["martin_mother"].pk, "confirmer": "oui"})
     assert response.status_code == 403
     assert not LetterRun.objects.exists()
 
@@ -140,7 +175,7 @@ def test_the_follow_up_form_needs_the_csrf_token(world, class_6a, secretary, mar
     client = Client(enforce_csrf_checks=True)
     sign_in(client, secretary)
     response = client.post(FOLLOW_UP, {"etablissement": world.a1.pk, "qui": "responsables",
-                                       "id": class_6a["martin_mother"].pk})
+                                       "id": class_6a["martin_mother"].pk, "confirmer": "oui"})
     assert response.status_code == 403
     assert not LetterRun.objects.exists()
 

@@ -197,3 +197,20 @@ def test_helpdesk_enrols_then_finds_accounts_by_phone_and_unaccented_name(
     page.get_by_role("button", name="Rechercher").click()
     expect(page.locator("#id_q_error")).to_contain_text("numéro de téléphone portable valide")
     assert_accessible(page)
+
+
+def test_a_secretary_reads_her_schools_academy_as_text_not_a_dead_link(page, live_server,
+                                                                       school):
+    """The establishment's page names its academy; a secretary may not open academies, so
+    the name is plain text rather than a link to a 403 (a tryout finding)."""
+    secretary = staff_create(
+        first_name="Claire", last_name="Bonnet", email="claire.bonnet@ac-creteil.fr",
+        password=STAFF_PASSWORD, role=StaffRole.SECRETARY, establishments=[school["college"]])
+    device = TOTPDevice.objects.create(user=secretary, name="Téléphone", confirmed=True)
+    sign_in_back_office(page, live_server, secretary.identifier, device=device)
+    page.goto(f"{live_server.url}/gestion/pupils/establishment/{school['college'].pk}/change/")
+    row = page.locator(".field-academy")
+    expect(row.locator(".readonly")).to_have_text("Créteil")
+    expect(row.get_by_role("link")).to_have_count(0)
+    expect(page.locator("#content-main a[href*='/pupils/academy/']")).to_have_count(0)
+    assert_accessible(page)

@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from accounts.models import Account, AccountState, StaffRole
 from backoffice.services import staff_create
 from pupils import letters
-from pupils.models import LetterRun
+from pupils.models import GuardianRecord, LetterRun
 from tests.browser.a11y import assert_accessible
 from tests.browser.test_backoffice import STAFF_PASSWORD, sign_in_back_office
 from tests.factories import (
@@ -141,8 +141,27 @@ def test_a_secretary_makes_the_letters_of_a_level_and_downloads_them(page, live_
     before = {IDENTIFIER.search(text)[1].lower(): PASSWORD.search(text)[1] for text in texts}
     remake = listing.get_by_role("button", name="Refaire la lettre de BENALI Samia")
     expect(remake).to_have_accessible_description(re.compile("à ce seul compte"))
-    worker = worker_when_asked()
     remake.focus()
+    page.keyboard.press("Enter")
+    # First a page that names the account and asks to confirm; nothing is made yet.
+    expect(page.get_by_role("heading", name="Refaire la lettre de BENALI Samia ?")
+           ).to_be_visible()
+    samia_account = GuardianRecord.objects.get(first_name="Samia").account
+    expect(page.locator("#reissue-consequence")).to_contain_text(
+        f"BENALI Samia (identifiant {samia_account.display_identifier})")
+    confirm = page.get_by_role("button", name="Confirmer : refaire la lettre de BENALI Samia")
+    expect(confirm).to_have_accessible_description(re.compile("ne fonctionnera plus"))
+    assert not LetterRun.objects.filter(total=1).exists()
+    assert_accessible(page)
+    # « Annuler » goes back to the list, still nothing made; then again, and confirm.
+    page.get_by_role("link", name="Annuler").focus()
+    page.keyboard.press("Enter")
+    expect(listing.get_by_role("row", name=re.compile("BENALI Samia"))).to_be_visible()
+    assert not LetterRun.objects.filter(total=1).exists()
+    listing.get_by_role("button", name="Refaire la lettre de BENALI Samia").focus()
+    page.keyboard.press("Enter")
+    worker = worker_when_asked()
+    confirm.focus()
     page.keyboard.press("Enter")
     expect(page.get_by_text("La nouvelle lettre de BENALI Samia a été demandée")
            ).to_be_visible()

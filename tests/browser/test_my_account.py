@@ -230,3 +230,47 @@ def test_email_change_with_the_link_from_the_received_mail(page, live_server, fa
     page.goto(live_server.url + reverse("accounts:my_account:information"))
     expect(page.locator("#email")).to_contain_text("josiane.l@exemple.fr")
     expect(page.locator("#email")).to_contain_text("Validée")
+
+
+def test_the_current_password_as_the_new_one_is_refused_on_its_field(page, live_server,
+                                                                     family):
+    """The password typed again as the new one: the error names the new-password field,
+    is linked to it and the summary points at it; axe on the refused page."""
+    sign_in(page, live_server)
+    page.goto(live_server.url + reverse("accounts:my_account:password"))
+    page.get_by_label("Mot de passe actuel").fill(PASSWORD)
+    page.get_by_label("Nouveau mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_label("Confirmation du nouveau mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Modifier mon mot de passe").click()
+    expect(page).to_have_title(re.compile(r"^Erreur : Modifier mon mot de passe"))
+    expect(page.locator("#error-summary")).to_contain_text(
+        "Nouveau mot de passe : Ce mot de passe est déjà celui de votre compte.")
+    expect(page.get_by_label("Nouveau mot de passe", exact=True)
+           ).to_have_accessible_description(
+        re.compile("différent de votre mot de passe actuel"))
+    assert_accessible(page)
+
+
+def test_a_slip_in_the_address_domain_is_warned_about_once(page, live_server, family,
+                                                           settings, smtp_server):
+    """« gmial.com »: the page says which address was probably meant, on the field and in
+    the error summary; sending the same address again (keyboard only) is accepted."""
+    settings.SITE_URL = live_server.url
+    sign_in(page, live_server)
+    page.goto(live_server.url + reverse("accounts:my_account:email"))
+    page.get_by_role("textbox", name=re.compile("^Nouvelle adresse mail")).fill(
+        "josiane.l@gmial.com")
+    page.get_by_label("Confirmation de la nouvelle adresse mail").fill("josiane.l@gmial.com")
+    page.get_by_role("button", name="Modifier mon adresse mail").click()
+    warning = "Vérifiez votre adresse : vouliez-vous écrire josiane.l@gmail.com ?"
+    expect(page.locator("#error-summary")).to_contain_text(warning)
+    address = page.get_by_role("textbox", name=re.compile("^Nouvelle adresse mail"))
+    expect(address).to_have_value("josiane.l@gmial.com")
+    expect(address).to_have_accessible_description(re.compile(re.escape(warning)))
+    assert_accessible(page)
+
+    tab_to(page, page.get_by_label("Confirmation de la nouvelle adresse mail"))
+    page.keyboard.type("josiane.l@gmial.com")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Votre demande est enregistrée.")
+    assert_accessible(page)

@@ -273,3 +273,39 @@ def test_a_provisional_account_is_sent_back_to_its_flow(page, live_server, guard
     # « Terminer plus tard » signs out; signing in again resumes.
     page.get_by_role("button", name="Terminer plus tard (se déconnecter)").click()
     expect(page.get_by_text("Vous êtes déconnecté(e) d'ÉduConnect.")).to_be_visible()
+
+
+def test_the_address_step_offers_the_schools_address_and_warns_of_a_slip(page, live_server,
+                                                                         guardian):
+    """The school's roster holds « …@gmial.com » for Armelle: the step offers it in both
+    fields and says where it comes from; sending it gets the slip warning once (keyboard,
+    axe); sending it unchanged again goes on to the password."""
+    guardian.guardian_records.update(email="armelle.hoarau@gmial.com")
+    page.goto(live_server.url + reverse("accounts:login", args=["representant-legal"]))
+    type_into(page, page.get_by_label("Identifiant"), "A.HOARAU47")
+    type_into(page, page.get_by_label("Mot de passe", exact=True), LETTER_PASSWORD)
+    page.keyboard.press("Enter")
+    address = page.get_by_role("textbox", name=re.compile("^Adresse mail"))
+    expect(address).to_have_value("armelle.hoarau@gmial.com")
+    expect(page.get_by_label("Confirmation de l'adresse mail")).to_have_value(
+        "armelle.hoarau@gmial.com")
+    expect(page.locator("#email-from-roster")).to_contain_text(
+        "celle que l'établissement de votre enfant nous a transmise")
+    assert_accessible(page)
+
+    tab_to(page, page.get_by_role("button", name="Confirmer"))
+    page.keyboard.press("Enter")
+    warning = "Vérifiez votre adresse : vouliez-vous écrire armelle.hoarau@gmail.com ?"
+    expect(page.locator("#error-summary")).to_contain_text(warning)
+    expect(address).to_have_accessible_description(re.compile(re.escape(warning)))
+    expect(address).to_have_value("armelle.hoarau@gmial.com")
+    assert_accessible(page)
+
+    # The family checks: the address is right after all (a real address is never blocked).
+    confirmation = page.get_by_label("Confirmation de l'adresse mail")
+    tab_to(page, confirmation)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("armelle.hoarau@gmial.com")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Je choisis mon nouveau mot de passe",
+                            exact=True)).to_be_visible()

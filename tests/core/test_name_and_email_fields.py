@@ -120,3 +120,68 @@ def test_a_well_formed_address_of_254_characters_is_accepted():
     assert len(address) == 254
     form = EmailForm(data={"email": address})
     assert form.is_valid(), form.errors
+
+
+# --- A slip in a common domain: warned once, then accepted ----------------------------------
+
+@pytest.mark.parametrize(("typed", "suggestion"), [
+    ("camille.roux@gmial.com", "camille.roux@gmail.com"),       # two letters swapped
+    ("camille.roux@hotmial.fr", "camille.roux@hotmail.fr"),
+    ("camille.roux@gmail.fr", "camille.roux@gmail.com"),        # gmail has no .fr
+    ("camille.roux@orange.fe", "camille.roux@orange.fr"),       # a neighbouring key
+    ("camille.roux@wanadoo.ft", "camille.roux@wanadoo.fr"),
+    ("camille.roux@laposte.ner", "camille.roux@laposte.net"),
+    ("camille.roux@yahoo.fe", "camille.roux@yahoo.fr"),
+    ("camille.roux@gmai.com", "camille.roux@gmail.com"),        # a letter missing
+    ("camille.roux@ouutlook.fr", "camille.roux@outlook.fr"),    # a letter doubled
+    ("Camille.Roux@GMIAL.COM", "Camille.Roux@gmail.com"),       # the domain in capitals
+])
+def test_a_slip_in_a_common_domain_is_warned_about_with_the_suggestion(typed, suggestion):
+    form = EmailForm(data={"email": typed})
+    assert not form.is_valid()
+    assert form.errors["email"] == [
+        f"Vérifiez votre adresse : vouliez-vous écrire {suggestion} ? Si l'adresse saisie "
+        "est la bonne, validez de nouveau sans la changer."]
+    # The page shown again keeps what was typed and remembers the address warned about.
+    html = str(form["email"])
+    assert f'value="{typed}"' in html
+    assert f'<input type="hidden" name="email_verifiee" value="{typed}">' in html
+
+
+def test_the_same_address_posted_again_is_accepted():
+    first = EmailForm(data={"email": "camille.roux@gmial.com"})
+    assert not first.is_valid()
+    again = EmailForm(data={"email": " camille.roux@gmial.com ",
+                            "email_verifiee": "camille.roux@gmial.com"})
+    assert again.is_valid(), again.errors
+    assert again.cleaned_data["email"] == "camille.roux@gmial.com"
+    # Re-shown for another reason, the page still remembers it: no second warning.
+    assert 'name="email_verifiee"' in str(again["email"])
+
+
+def test_another_slip_after_a_warning_is_warned_about_again():
+    form = EmailForm(data={"email": "camille.roux@hotmial.fr",
+                           "email_verifiee": "camille.roux@gmial.com"})
+    assert not form.is_valid()
+    assert "camille.roux@hotmail.fr" in form.errors["email"][0]
+
+
+@pytest.mark.parametrize("typed", [
+    "camille.roux@gmail.com", "camille.roux@orange.fr", "camille.roux@free.fr",
+    "camille.roux@ac-creteil.fr", "camille.roux@exemple.fr", "camille.roux@sfr.fr",
+    "camille.roux@gmail.co.uk", "camille.roux@live.com",
+])
+def test_common_and_unrelated_domains_pass_at_once(typed):
+    form = EmailForm(data={"email": typed})
+    assert form.is_valid(), form.errors
+    assert "email_verifiee" not in str(form["email"])
+
+
+def test_a_form_declaring_its_own_input_keeps_its_attributes():
+    class Declared(forms.Form):
+        email = EmailAddressField(widget=forms.EmailInput(attrs={"autocomplete": "email",
+                                                                 "class": "fr-input"}))
+
+    html = str(Declared()["email"])
+    assert 'type="email"' in html and 'autocomplete="email"' in html
+    assert 'class="fr-input"' in html

@@ -35,3 +35,35 @@ def test_the_demo_without_a_broker_sends_eagerly_without_a_broker_warning():
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("memory")
     assert "No hostname was supplied" not in done.stderr
+
+
+def test_the_readme_shows_every_roster_column_with_an_example_line_that_imports():
+    """README « Roster format »: the header names the importer's every column (required and
+    optional, « classe » included), the table documents each, and the example line is read
+    without a rejected row."""
+    import re
+    import tempfile
+
+    from pupils.roster import COLUMNS, OPTIONAL_COLUMNS, RosterFile, RosterRow
+
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Roster format")[1]
+    block = re.search(r"```\n(.*?)```", section, re.S).group(1)
+    header, _example = block.strip().splitlines()
+    assert header.split(";") == [*COLUMNS, *OPTIONAL_COLUMNS]
+    documented = set(re.findall(r"^\| `([a-z_]+)`(?:, `([a-z_]+)`)?", section, re.M))
+    assert {name for pair in documented for name in pair if name} == {*COLUMNS,
+                                                                        *OPTIONAL_COLUMNS}
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", encoding="utf-8") as file:
+        file.write(block)
+        file.flush()
+        rows = list(RosterFile(file.name))
+    assert len(rows) == 1 and isinstance(rows[0], RosterRow), rows
+    assert rows[0].division == "5B"
+
+
+def test_the_readme_links_the_demo_page_of_sent_messages():
+    from django.urls import reverse
+
+    demo = (ROOT / "README.md").read_text(encoding="utf-8").split("## ")[1]
+    url = "http://127.0.0.1:8000" + reverse("notifications:demo_outbox")
+    assert f"[{url}]({url})" in demo

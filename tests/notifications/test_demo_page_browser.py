@@ -76,3 +76,19 @@ def test_an_html_email_passes_axe(page, smtp_server, settings, transactional_db)
     expect(page.get_by_role("link", name="Continuer")).to_have_attribute(
         "href", "http://testserver/x/")
     assert_accessible(page)
+
+
+def test_the_demo_page_is_reached_from_the_footer_of_any_page(page, live_server, settings,
+                                                             transactional_db):
+    """In the demo (DEBUG), every page's footer links to the page of sent messages; the
+    link is reached with the keyboard; axe on both pages."""
+    settings.DEBUG = True
+    page.goto(f"{live_server.url}/")
+    link = page.get_by_role("contentinfo").get_by_role(
+        "link", name="Démonstration : SMS et e-mails envoyés")
+    expect(link).to_have_attribute("href", "/notifications/demonstration/")
+    assert_accessible(page)
+    link.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Messages envoyés (démonstration)")
+    assert_accessible(page)

@@ -186,3 +186,15 @@ class TestAdmin:
                 "message rejeté") in page.replace("&#x27;", "'")
         assert "Échec" in page
         assert "SECRETTOKEN123" not in page
+
+
+def test_every_page_links_to_the_demo_page_in_debug_only(client, settings):
+    """The demo's pages make the page of sent messages findable (the footer); without DEBUG
+    no page names it."""
+    settings.DEBUG = True
+    page = client.get(reverse("pages:site_map")).content.decode()
+    assert ('href="/notifications/demonstration/" id="demo-outbox-link">Démonstration : SMS '
+            'et e-mails envoyés</a>') in page
+    settings.DEBUG = False
+    page = client.get(reverse("pages:site_map")).content.decode()
+    assert "demonstration" not in page and "demo-outbox-link" not in page

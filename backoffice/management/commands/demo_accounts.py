@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account, AccountKind, AccountState, StaffRole
@@ -98,6 +99,8 @@ class Command(BaseCommand):
         out.write(f"    Mot de passe : {PUPIL_PASSWORD}")
         out.write("")
         out.write(f"  Connexion : {settings.SITE_URL}/")
+        out.write(f"  SMS et e-mails envoyés (démonstration) : {settings.SITE_URL}"
+                  f"{reverse('notifications:demo_outbox')}")
         out.write("")
         out.write(f"  Back-office ({settings.SITE_URL}/gestion/), mot de passe {STAFF_PASSWORD},")
         out.write("  second facteur TOTP à enrôler à la première connexion :")

@@ -267,3 +267,26 @@ def test_no_maxlength_cuts_a_pasted_address_or_its_confirmation():
 
     form = EmailChangeForm()
     assert "maxlength" not in str(form["email"]) + str(form["email_confirm"])
+
+
+def test_a_slip_in_a_common_domain_is_warned_about_once_then_accepted(signed_in, guardian,
+                                                                      commit):
+    """« gmial.com »: the page comes back once, the suggestion on the address field and in
+    the error summary; the same address posted again (the page remembers it) is taken."""
+    typed = "amina.b@gmial.com"
+    response = ask(signed_in, commit, email=typed)
+    assert response.status_code == 400
+    page = html.parse(response)
+    warning = ("Vérifiez votre adresse : vouliez-vous écrire amina.b@gmail.com ? Si l'adresse "
+               "saisie est la bonne, validez de nouveau sans la changer.")
+    assert html.text(page.find(id="id_email_error")) == warning
+    assert [text for _, text in html.summary_links(page)] == [f"Nouvelle adresse mail : {warning}"]
+    assert page.find(id="id_email")["value"] == typed
+    remembered = page.find("input", attrs={"name": "email_verifiee"})
+    assert remembered["type"] == "hidden" and remembered["value"] == typed
+    assert not JournalEvent.objects.filter(kind="my_account.email_change_requested").exists()
+
+    response = commit(signed_in.post, URL, {"email": typed, "email_confirm": typed,
+                                            "email_verifiee": remembered["value"]})
+    assert response.status_code == 302
+    assert html.text(html.parse(signed_in.get(URL)).find(id="pending")).count(typed) == 1

@@ -143,12 +143,38 @@ def test_a_pasted_password_over_the_maximum_is_refused_not_cut(signed_in, guardi
     assert guardian.check_password(DEFAULT_PASSWORD)
 
 
-def test_the_same_password_again_is_refused(signed_in, guardian, commit):
+SAME_AS_CURRENT = ("Ce mot de passe est déjà celui de votre compte. Choisissez un mot de passe "
+                   "différent de votre mot de passe actuel.")
+
+
+def test_the_same_password_again_is_refused(signed_in, guardian, commit, monkeypatch):
+    from accounts import hashers
+
+    verified = []
+    real = hashers._NfkcArgon2Hasher._verify_as_is
+    monkeypatch.setattr(hashers._NfkcArgon2Hasher, "_verify_as_is",
+                        lambda self, *args: verified.append(1) or real(self, *args))
     response = change(signed_in, commit, new=DEFAULT_PASSWORD)
     assert response.status_code == 400
-    assert field_errors(response, "id_password") == [
-        "Le nouveau mot de passe est celui que vous utilisez déjà. Choisissez un mot de passe "
-        "différent."]
+    assert field_errors(response, "id_password") == [SAME_AS_CURRENT]
+    # One Argon2 verification: the current password's; the new one is compared to it.
+    assert len(verified) == 1
+    guardian.refresh_from_db()
+    assert guardian.check_password(DEFAULT_PASSWORD)
+
+
+def test_the_same_password_in_another_unicode_form_is_refused_too(client, commit):
+    from unicodedata import normalize
+
+    from tests.factories import AccountFactory
+
+    composed = normalize("NFC", "Crème-Brûlée-12")
+    AccountFactory(identifier="c.brulee12", first_name="Paul", last_name="Durand",
+                   password=composed)
+    sign_in(client, "c.brulee12", composed)
+    response = change(client, commit, current=composed, new=normalize("NFD", composed))
+    assert response.status_code == 400
+    assert field_errors(response, "id_password") == [SAME_AS_CURRENT]
 
 
 def test_empty_fields_each_say_what_to_type(signed_in, commit):

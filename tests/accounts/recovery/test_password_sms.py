@@ -225,3 +225,47 @@ def test_the_no_sms_help_reads_the_same_for_an_account_with_a_number(recovery, g
     page = html.parse(recovery.page(recovery.choose("sms")))
     assert [m.to for m in sms.outbox] == ["+33612345678"]
     assert "Votre compte n'a peut-être pas de numéro" in html.text(_no_sms_help(page))
+
+
+SAME_AS_CURRENT = ("Ce mot de passe est déjà celui de votre compte. Choisissez un mot de passe "
+                   "différent de votre mot de passe actuel.")
+
+
+def test_the_current_password_is_refused_as_the_new_one(recovery, guardian):
+    """A person who remembers their password after all and types it again is told so on the
+    new-password field, and the flow stays at the password step; another password works."""
+    guardian.set_password(NEW_PASSWORD)
+    guardian.save(update_fields=["password"])
+    recovery.start("s.nguyen21")
+    recovery.choose("sms")
+    recovery.send_code(last_code())
+    page = html.parse(recovery.page(recovery.new_password(NEW_PASSWORD)))
+    errors = [html.text(e) for e in page.select("#id_password_error .fr-message--error")]
+    assert SAME_AS_CURRENT in errors
+    assert html.error_summary(page) is not None
+    flow = Flow.objects.get()
+    assert (flow.step, flow.status) == ("password", FlowStatus.OPEN)
+    assert flow.data["same_checks"] == 1
+    assert not JournalEvent.objects.filter(kind=EventKind.PASSWORD_RECOVERY_COMPLETED).exists()
+    assert "différent" not in str(flow.data)  # the refusal is said, not stored
+
+    recovery.page(recovery.new_password("Autre-Cartable-2031!"))
+    guardian.refresh_from_db()
+    assert guardian.check_password("Autre-Cartable-2031!")
+    assert Flow.objects.get().status == FlowStatus.COMPLETED
+
+
+def test_a_flow_compares_with_the_current_password_a_few_times_only(recovery, guardian):
+    """Each comparison is an Argon2 verification that tells whether a guess is the current
+    password: a flow makes SAME_PASSWORD_CHECKS of them, then sets what is typed."""
+    from accounts.recovery.services import SAME_PASSWORD_CHECKS
+
+    guardian.set_password(NEW_PASSWORD)
+    guardian.save(update_fields=["password"])
+    recovery.start("s.nguyen21")
+    recovery.choose("sms")
+    recovery.send_code(last_code())
+    for _ in range(SAME_PASSWORD_CHECKS):
+        assert SAME_AS_CURRENT in recovery.page(recovery.new_password(NEW_PASSWORD))
+    recovery.page(recovery.new_password(NEW_PASSWORD))
+    assert Flow.objects.get().status == FlowStatus.COMPLETED
