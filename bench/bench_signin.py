@@ -28,6 +28,9 @@ Figures, every kind interleaved round by round in the same run:
    verify ») and by argon2-cffi's `PasswordHasher().verify` (« raw verify (cffi) », the
    floor the issue was written against, and allauth's). The product's ratio « raw verify /
    sign-in » is the goal: ≥ 0.90, judged against the product's own implementation.
+   Beside them, the floor of the stack: two requests of an empty view through the
+   product's middleware on the same server (`/bench/bonjour/`, bench/hello_wsgi.py), and
+   the ratio a sign-in that did nothing but the hash would reach on it.
 2. **Sign-ins per second**, two client processes (the server's workers and the clients
    share the 2 cores), `--seconds` each, product, bare and allauth in turn: the product
    against allauth (goal ≥ 1.5×) and against the bare app (goal ≥ 0.95).
@@ -421,7 +424,9 @@ def main() -> None:
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     bare_env = dict(os.environ, BENCH_HASH=raw_hash)
     servers = {
-        "product": Server("product", gunicorn, "educonnect.wsgi", BASE_DIR, product_env),
+        # The product's WSGI app plus /bench/bonjour/ (hello_wsgi.py), for the floor below.
+        "product": Server("product", gunicorn, "hello_wsgi:application", BASE_DIR / "bench",
+                          product_env),
         "bare": Server("bare", gunicorn, "bare_signin_wsgi:application", BASE_DIR / "bench",
                        bare_env),
     }
@@ -456,6 +461,10 @@ def main() -> None:
 
         cpu: dict[str, list[float]] = {name: [] for name in [*servers, "raw verify",
                                                              "raw verify (cffi)"]}
+        # The floor of any sign-in through the product's middleware: two requests (a GET and
+        # a POST's worth) of an empty view, /bench/bonjour/, on the product's own server.
+        floor: list[float] = []
+        empty = requests.Session()
         counter = 0
         for _round in range(args.rounds):
             for name, server in servers.items():
@@ -465,6 +474,12 @@ def main() -> None:
                     status = SIGN_INS[name](server.base, counter)
                     assert status == 302, f"{name}: {status}"
                 cpu[name].append((server.cpu() - before) / args.per_round * 1000)
+            before = servers["product"].cpu()
+            for _ in range(args.per_round):
+                for _request in range(2):
+                    assert empty.get(servers["product"].base + "/bench/bonjour/",
+                                     timeout=30).status_code == 200
+            floor.append((servers["product"].cpu() - before) / args.per_round * 1000)
             started = time.process_time()
             for _ in range(args.per_round):
                 assert crypto_pwhash_str_verify(raw_hash_bytes, PASSWORD.encode())
@@ -484,6 +499,13 @@ def main() -> None:
             ratio_cffi = medians["raw verify (cffi)"] / value
             print(f"  {name:18} {value:6.2f} ms  (rounds {spread})  raw verify / this = "
                   f"{ratio:.3f}  (cffi: {ratio_cffi:.3f})")
+
+        empty_pair = statistics.median(floor)
+        raw = medians["raw verify"]
+        print(f"  two empty requests through the product's middleware (/bench/bonjour/): "
+              f"{empty_pair:.2f} ms; product − raw verify {medians['product'] - raw:.2f} ms; "
+              f"a sign-in that only hashed on this stack: raw verify / (raw + that) = "
+              f"{raw / (raw + empty_pair):.3f}")
 
         rates: dict[str, list[float]] = {name: [] for name in servers}
         with multiprocessing.Pool(2) as pool:
