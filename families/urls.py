@@ -2,12 +2,15 @@
 services_portal:my_children."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import views
 
 app_name = "families"
 
 urlpatterns = [
+    # The address people shorten the pages below to (or type from a letter): the list.
+    path("", RedirectView.as_view(pattern_name="services_portal:my_children"), name="index"),
     path("regrouper/", views.merge, name="merge"),
     path("ajouter/", views.child_add, name="child_add"),
     path("ajouter/<uuid:flow_id>/", views.child_flow, name="child_flow"),

@@ -55,6 +55,15 @@ def test_my_children_lists_each_child_with_school_and_level(signed_in, guardian)
     assert menu.find("a", attrs={"aria-current": "page"}).get_text() == "Mes enfants"
 
 
+def test_the_families_pages_address_alone_leads_to_my_children(signed_in):
+    # /mes-enfants/ prefixes « Regrouper » and « Ajouter un enfant »: shortened or typed
+    # alone, it leads to the list rather than to a 404.
+    response = signed_in.get("/mes-enfants/")
+    assert response.status_code == 302 and response["Location"] == CHILDREN
+    signed_in.logout()
+    assert signed_in.get("/mes-enfants/", follow=True).status_code == 200
+
+
 def test_my_children_costs_the_same_queries_for_one_child_or_six(signed_in, guardian):
     school = EstablishmentFactory()
     add_child(guardian, school, "Sami", "CP")
