@@ -256,6 +256,18 @@ def test_a_provisional_account_reaches_nothing_but_its_flow(client, guardian, pa
     assert client.get(reverse("assistance:form")).status_code == 200
 
 
+@pytest.mark.parametrize("name", ["pages:accessibility", "pages:legal_notice",
+                                  "pages:personal_data", "pages:cookies", "pages:site_map",
+                                  "pages:help", "pages:password_help"])
+def test_the_footer_pages_open_during_the_first_sign_in(client, guardian, name):
+    # The e-mail step refers to « Données personnelles »; the accessibility statement and the
+    # help must be reachable from every page. They open, and the flow is still where it was.
+    sign_in(client, guardian.identifier)
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    assert client.get(MY_SERVICES)["Location"] == RESUME
+
+
 def test_leaving_and_signing_in_again_resumes_where_it_stopped(client, guardian, commit):
     guardian_to_pupils(client, guardian, commit)
     client.post(reverse("accounts:logout"))
