@@ -56,14 +56,18 @@ def message_ip_limit(retry_after: int) -> str:
 
 
 def message_date_wrong(remaining: int) -> str:
-    """A wrong birth date on the pupils' step, with the tries left in the flow (`remaining`:
-    ACTIVATION_MAX_WRONG_DATES less the wrong dates so far), as the pupil's own identity step
-    says it (activation.provisional.messages.message_identity_wrong). Only a flow past the
-    code (SMS) or the letter's password reaches this step: the count tells nothing about
-    who is known."""
+    """A wrong birth date on the pupils' step, with the wrong dates the flow still takes
+    before it is blocked (`remaining`: ACTIVATION_MAX_WRONG_DATES less the wrong dates so
+    far). Each wrong date counts, child by child (activation.services.pupils_answers_apply):
+    a parent of two who swaps their dates spends two at once, so the words count dates, not
+    « essais » (a tryout read « 5 essais » as five submissions). Only a flow past the code
+    (SMS) or the letter's password reaches this step: the count tells nothing about who is
+    known."""
     return ngettext(
-        "La date de naissance saisie est incorrecte. Il vous reste %(count)s essai.",
-        "La date de naissance saisie est incorrecte. Il vous reste %(count)s essais.",
+        "La date de naissance saisie est incorrecte. Encore %(count)s date incorrecte "
+        "possible avant le blocage de l'activation.",
+        "La date de naissance saisie est incorrecte. Encore %(count)s dates incorrectes "
+        "possibles avant le blocage de l'activation.",
         remaining,
     ) % {"count": remaining}
 

@@ -268,13 +268,26 @@ def test_a_wrong_birth_date_is_refused_on_that_pupil(driver, family):
     assert page.count("La date de naissance saisie est incorrecte.") == 2  # summary + pupil
     prefix = driver.pupil_prefixes()["Yanis"]
     assert f'id="{prefix}-date-messages"' in page
-    assert "Il vous reste 4 essais" in page
-    # The message under the date says the tries left too (the pupil's identity step does).
-    assert page.count("La date de naissance saisie est incorrecte. Il vous reste 4 essais.") == 2
+    # Dates are counted, not submissions: the words say « dates incorrectes », not « essais ».
+    assert "Encore 4 dates incorrectes possibles." in page
+    assert "essai" not in page
+    # The message under the date says how many wrong dates are left too.
+    assert page.count("La date de naissance saisie est incorrecte. Encore 4 dates incorrectes "
+                      "possibles avant le blocage de l'activation.") == 2
     flow = Flow.objects.get()
     assert ActivationData.of(flow).wrong_dates == 1 and flow.step == "pupils"
     event = JournalEvent.objects.get(kind="activation_birthdate_rejected")
     assert event.data == {"pupil_id": yanis.pk, "attempt": 1}
+
+
+def test_two_wrong_dates_at_once_count_two_and_the_page_says_so(driver, family):
+    walk_to_pupils(driver, family)
+    ines, yanis = family["pupils"]
+    page = driver.page(driver.confirm_pupils({  # the two dates swapped
+        ines: ("oui", yanis.birth_date), yanis: ("oui", ines.birth_date),
+    }))
+    assert ActivationData.of(Flow.objects.get()).wrong_dates == 2
+    assert "Encore 3 dates incorrectes possibles." in page
 
 
 def test_five_wrong_birth_dates_stop_the_flow(driver, family):

@@ -175,9 +175,9 @@ def test_a_guardian_activates_with_the_letter_and_the_link_received(client, guar
     page, path = at_step(client, commit(client.post, path, birth_dates(
         (True, yanis.birth_date), (True, datetime.date(2016, 3, 10)))))
     assert path.endswith("/eleves/")
-    # … with the tries left, as the pupil's own identity step says them.
-    assert ("La date de naissance saisie est incorrecte. Il vous reste 4 essais."
-            in html.text(html.error_summary(page)))
+    # … with the wrong dates left before the flow is blocked.
+    assert ("La date de naissance saisie est incorrecte. Encore 4 dates incorrectes possibles "
+            "avant le blocage de l'activation." in html.text(html.error_summary(page)))
     assert not smtp_server.messages
     page, path = at_step(client, commit(client.post, path, birth_dates(
         (True, yanis.birth_date), (True, ines.birth_date))))

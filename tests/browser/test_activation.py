@@ -198,7 +198,8 @@ def test_wrong_dates_are_refused_then_the_flow_stops(page, live_server, sms_fold
         if attempt == 1:
             kenzo_section = page.locator("section", has=page.get_by_role("heading", name="Kenzo"))
             expect(kenzo_section.get_by_text(
-                "La date de naissance saisie est incorrecte. Il vous reste 4 essais."))\
+                "La date de naissance saisie est incorrecte. Encore 4 dates "
+                "incorrectes possibles avant le blocage de l'activation."))\
                 .to_be_visible()
             day = kenzo_section.get_by_role("textbox", name="Jour")
             expect(day).to_have_attribute("aria-invalid", "true")
