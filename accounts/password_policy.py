@@ -168,8 +168,27 @@ def _common_passwords() -> frozenset[str]:
     return frozenset(CommonPasswordValidator().passwords)
 
 
+# Look-alike digits and signs people put for letters (« p@ssw0rd »): « 1 » is tried as both.
+_LOOK_ALIKES = (str.maketrans("0345$@7!", "oeasaati"), str.maketrans("0345$@7!1", "oeasaatil"),
+                str.maketrans("0345$@7!1", "oeasaatll"))
+# What people add around a common word to pass the rules: digits and signs at either end.
+_AFFIXES = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+
+
 def is_common(password: str) -> bool:
-    return password.lower().strip() in _common_passwords()
+    """Whether `password` is one of the most used passwords (Django's list of 20,000) or one
+    of them dressed up to pass the rules: capitals, digits and signs added at either end,
+    look-alike digits for letters (« Passw0rd! », « Azerty2024! », « P@ssword1 »). NIST
+    SP 800-63B §5.1.1.2 asks to refuse passwords from breach corpuses and dictionary words;
+    these variations are what those corpuses hold most (a tryout set « Passw0rd! »)."""
+    common = _common_passwords()
+    typed = password.lower().strip()
+    bare = _AFFIXES.sub("", typed)
+    candidates = {typed, bare}
+    for table in _LOOK_ALIKES:
+        candidates.add(typed.translate(table))
+        candidates.add(_AFFIXES.sub("", typed.translate(table)))
+    return any(len(word) >= 4 and word in common for word in candidates)
 
 
 def personal_parts(*, first_name: str = "", last_name: str = "", identifier: str = "",
