@@ -46,11 +46,15 @@ from pupils.selectors import (
     follow_up_guardians,
     follow_up_pupils,
     follow_up_state,
+    guardian_records_levels,
 )
 
 MAKE_PERMISSION = "pupils.letters_make"
 FOLLOW_PERMISSION = "pupils.letters_follow"
 PAGE_SIZE = 50
+# The follow-up list's filters a « Refaire la lettre » carries, so that its page, « Annuler »
+# and the return after a refusal show the list as it was.
+FOLLOW_FILTERS = ("niveau", "classe", "etat", "page")
 RECENT_RUNS = 10
 # Pupils ticked when the letters page lists them: no account, or a password past its time.
 TICKED_STATES = ("none", "expired")
@@ -220,10 +224,15 @@ def letter_run_download(request, pk):
 
 def _follow_rows(establishment, population, level, state, division=None):
     if population == "responsables":
-        for record in follow_up_guardians(establishment=establishment, level=level,
-                                          state=state, division=division):
-            yield record, record.last_name, record.first_name, "", follow_up_state(
-                record.account)
+        records = list(follow_up_guardians(establishment=establishment, level=level,
+                                           state=state, division=division))
+        # A guardian's « Niveau »: the levels of their children at the school (one query).
+        levels = guardian_records_levels(establishment=establishment,
+                                         record_ids=[record.pk for record in records])
+        for record in records:
+            yield record, record.last_name, record.first_name, ", ".join(
+                level or gettext("sans niveau") for level in levels.get(record.pk, [])
+            ), follow_up_state(record.account)
     else:
         for pupil in follow_up_pupils(establishment=establishment, level=level, state=state,
                                       division=division):
@@ -275,8 +284,9 @@ def _reissue_one(request):
            .select_related("account").first())
     if row is None:
         raise Http404
+    filters = [(key, request.POST[key]) for key in FOLLOW_FILTERS if request.POST.get(key)]
     back = reverse("admin:follow_up") + "?" + urlencode(
-        {"etablissement": establishment.pk, "qui": population})
+        [("etablissement", establishment.pk), ("qui", population), *filters])
     name = f"{row.last_name.upper()} {row.first_name}"
     if follow_up_state(row.account) not in REISSUE_STATES:
         messages.error(request, gettext(
@@ -288,7 +298,7 @@ def _reissue_one(request):
         return TemplateResponse(request, "admin/letters/reissue_confirm.html", _context(
             request, title=gettext("Refaire la lettre de %(name)s ?") % {"name": name},
             establishment=establishment, population=population, row=row, name=name,
-            back=back))
+            back=back, filters=filters))
     try:
         run = letter_services.letter_run_request(
             establishment=establishment, actor=request.user, request=request,
@@ -341,4 +351,5 @@ def follow_up(request):
         state=state or "", states=[(s, STATE_LABELS[s]) for s in FOLLOW_STATES],
         counts=counts, page=page, query=query.urlencode(),
         may_reissue=request.user.has_perm(MAKE_PERMISSION), reissue_states=REISSUE_STATES,
+        filters=[(key, request.GET[key]) for key in FOLLOW_FILTERS if request.GET.get(key)],
     ))

@@ -183,6 +183,21 @@ def follow_up_guardians(*, establishment, level: str | None = None, state: str |
     return records.select_related("account").order_by("last_name", "first_name", "pk")
 
 
+def guardian_records_levels(*, establishment, record_ids: list[int]) -> dict[int, list[str]]:
+    """{record id: the levels of the pupils of `establishment` it is the legal
+    representative of (ACTIVE link), sorted, without repeats} for the follow-up's « Niveau »
+    column of guardians; one query on the links' index by record. A record without such a
+    pupil is absent."""
+    levels: dict[int, set[str]] = {}
+    rows = Responsibility.objects.filter(
+        guardian_record_id__in=record_ids, status=ResponsibilityStatus.ACTIVE,
+        is_legal_representative=True, pupil__establishment=establishment,
+    ).values_list("guardian_record_id", "pupil__level").distinct()
+    for record_id, level in rows:
+        levels.setdefault(record_id, set()).add(level)
+    return {record_id: sorted(found) for record_id, found in levels.items()}
+
+
 def follow_up_state(account, now=None) -> str:
     """The follow-up state (FOLLOW_STATES) of a pupil's or record's account (or None)."""
     if account is None:

@@ -206,3 +206,31 @@ def test_the_letters_page_names_the_accounts_that_get_a_new_password(
                   .get_text(" ", strip=True))
     assert "3 comptes ont déjà reçu une lettre et recevront un NOUVEAU mot de passe" in note
     assert all(name in note for name in ("MARTIN Noé", "MARTIN Claire", "MARTIN Paul"))
+
+
+def test_the_list_keeps_its_filters_through_a_reissue_and_names_guardians_levels(
+        world, class_6a, secretary, martins_issued, client):
+    """A tryout filtered the guardians by level: their « Niveau » read « — », and « Annuler »
+    on the confirmation came back without the level. A guardian's level is their children's
+    at the school; the filters go through the confirmation and back."""
+    claire = GuardianRecord.objects.get(pk=class_6a["martin_mother"].pk)
+    sign_in(client, secretary)
+    listing = client.get(FOLLOW_UP, {"etablissement": world.a1.pk, "qui": "responsables",
+                                     "niveau": "6EME"})
+    soup = BeautifulSoup(listing.content.decode(), "html.parser")
+    row = soup.find("th", string=re.compile("MARTIN Claire")).find_parent("tr")
+    assert row.find("td").get_text(strip=True) == "6EME"
+    form = row.find("form")
+    fields = {i["name"]: i["value"] for i in form("input", type="hidden")}
+    assert fields["niveau"] == "6EME"
+
+    confirm = client.post(FOLLOW_UP, {k: v for k, v in fields.items()
+                                      if k != "csrfmiddlewaretoken"})
+    page = BeautifulSoup(confirm.content.decode(), "html.parser")
+    cancel = page.find("a", string="Annuler")["href"]
+    assert cancel == (f"{FOLLOW_UP}?etablissement={world.a1.pk}&qui=responsables"
+                      "&niveau=6EME")
+    hidden = {i["name"]: i["value"] for i in page.find("form", method="post",
+                                                       action=FOLLOW_UP)("input", type="hidden")}
+    assert hidden["niveau"] == "6EME" and hidden["confirmer"] == "oui"
+    assert claire.pk == int(hidden["id"])
