@@ -220,15 +220,80 @@ def sign_in_success_forget(*, identifier: str, ip: str, device: str = "") -> Non
                              (SIGN_IN_PER_IDENTIFIER, identifier))
 
 
+def sign_in_owner_proven(*, identifier: str, ip: str) -> None:
+    """After a path that proves the owner as well as a password does (a new password set
+    through « Mot de passe oublié ? », by the SMS code or the e-mail link): forget the
+    untrusted failures that would refuse the new password from the browser that proved it —
+    the (identifier, `ip`) window (2) and the identifier's shared window (3), one Redis round
+    trip. The caller also gives that browser the device cookie (device_cookie_set).
+
+    The rule is OWASP's « Slow Down Online Guessing Attacks with Device Cookies »: a lockout
+    may stop untrusted guessing, never the owner once proven (the module docstring, « The
+    design »). The address's own window (1) is kept, as after a right password: proving one
+    account of one's own must not reset an address's count of attempts across identifiers.
+    """
+    ratelimit.clear_many((SIGN_IN_PER_IDENTIFIER_AND_IP, _pair_subject(identifier, ip)),
+                         (SIGN_IN_PER_IDENTIFIER, identifier))
+
+
+@dataclass(frozen=True)
+class SignInSuspensions:
+    """Where sign-in of one identifier is suspended for browsers without its device cookie
+    (for the helpdesk): `shared_retry_after`, the seconds its shared window (3) still refuses
+    every such browser (0: not full); `addresses`, the client IPs (as given) whose
+    (identifier, address) window (2) is full, with the seconds each still refuses, longest
+    last-known wait first."""
+
+    shared_retry_after: int
+    addresses: tuple[tuple[str, int], ...]
+
+    @property
+    def suspended(self) -> bool:
+        return bool(self.shared_retry_after or self.addresses)
+
+
+def _pair_steps(identifier: str, ips) -> dict[str, tuple[ratelimit.Rule, str]]:
+    """The (identifier, address) windows of `ips`, by the first address naming each: one
+    window per ip_rate_subject (the addresses of one IPv6 /64 share it)."""
+    seen: dict[str, str] = {}
+    for ip in ips:
+        seen.setdefault(ip_rate_subject(ip), ip)
+    return {ip: (SIGN_IN_PER_IDENTIFIER_AND_IP, _pair_subject(identifier, ip))
+            for ip in seen.values()}
+
+
+def sign_in_suspensions(*, identifier: str, ips=()) -> SignInSuspensions:
+    """Read, without counting, the windows that refuse untrusted sign-ins of `identifier`
+    (normalised): its shared window (3) and its (identifier, address) windows (2) of `ips`,
+    the client IPs to look at (strings of core.http.client_ip). The pair windows cannot be
+    listed from Redis (their keys are keyed hashes): the caller names the addresses, the
+    helpdesk from the journal's recent failed sign-ins. One Redis round trip
+    (core.ratelimit.peek_many)."""
+    pairs = _pair_steps(identifier, ips)
+    shared, *pair_decisions = ratelimit.peek_many((SIGN_IN_PER_IDENTIFIER, identifier),
+                                                  *pairs.values())
+    addresses = [(ip, decision.retry_after)
+                 for ip, decision in zip(pairs, pair_decisions, strict=True)
+                 if not decision.allowed]
+    return SignInSuspensions(
+        shared_retry_after=0 if shared.allowed else shared.retry_after,
+        addresses=tuple(sorted(addresses, key=lambda pair: -pair[1])),
+    )
+
+
 def sign_in_suspension(*, identifier: str) -> ratelimit.Decision:
     """Whether `identifier` may try to sign in now from a browser without its device cookie,
-    without counting (for the helpdesk): a refusing Decision tells how long its sign-in
-    stays suspended for such browsers."""
+    without counting, as far as its shared window (3) says: a refusing Decision tells how
+    long its sign-in stays suspended for every such browser. sign_in_suspensions reads the
+    (identifier, address) windows too."""
     return ratelimit.peek(SIGN_IN_PER_IDENTIFIER, identifier)
 
 
-def sign_in_failures_clear(*, identifier: str) -> None:
-    """Forget the failed attempts of `identifier` in its shared window: at the helpdesk's
-    « unlock », and after a new password set by its owner. (The windows of an identifier
-    from one address, or of one device, cannot be listed: they end with their window.)"""
-    ratelimit.clear(SIGN_IN_PER_IDENTIFIER, identifier)
+def sign_in_failures_clear(*, identifier: str, ips=()) -> None:
+    """Forget the failed attempts of `identifier` in its shared window (3) and in its
+    (identifier, address) windows (2) of `ips` (client IPs), one Redis round trip: the
+    helpdesk's « unlock », which names the addresses of the account's recent failed sign-ins
+    (the pair windows cannot be listed). The windows of one device end with their window;
+    the address's own window (1) is never cleared (module docstring)."""
+    ratelimit.clear_many((SIGN_IN_PER_IDENTIFIER, identifier),
+                         *_pair_steps(identifier, ips).values())
