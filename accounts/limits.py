@@ -242,7 +242,7 @@ class SignInSuspensions:
     (for the helpdesk): `shared_retry_after`, the seconds its shared window (3) still refuses
     every such browser (0: not full); `addresses`, the client IPs (as given) whose
     (identifier, address) window (2) is full, with the seconds each still refuses, longest
-    last-known wait first."""
+    wait first."""
 
     shared_retry_after: int
     addresses: tuple[tuple[str, int], ...]
