@@ -35,7 +35,15 @@ Authentication Cheat Sheet points to for account lockout without denial of servi
      that rate, never stopped for the owner's own devices). The owner on a new device during
      an attack waits, or sets a new password with « Mot de passe oublié ? ».
   A success from an untrusted browser clears windows 2 and 3 (the failures since the last
-  success); the helpdesk's « unlock » clears window 3 (`sign_in_failures_clear`).
+  success). A new password set through « Mot de passe oublié ? » (the SMS code or the e-mail
+  link) proves the owner as well as a password: it clears window 3 and the window 2 of the
+  browser that set it (`sign_in_owner_proven`), and that browser gets the device cookie, so
+  the new password signs in at once there, from that address without the cookie too. The
+  helpdesk's « unlock » clears window 3 and the windows 2 of the addresses of the account's
+  recent failed sign-ins (`sign_in_failures_clear`): Redis cannot list windows 2, their keys
+  being keyed hashes, but the journal (LOGIN_FAILED, `ip_address`) names the addresses, and
+  the helpdesk's file reads those windows the same way (`sign_in_suspensions`). None of them
+  clears window 1, for the reason given there.
 
 A device cookie left on a shared computer (a library, a cybercafé) gives whoever uses it next
 the device's window for that account: LOGIN_MAX_FAILURES_PER_DEVICE guesses per window, the
@@ -59,6 +67,8 @@ needs no SMS budget an attacker could spend; we chose it.
   refusal. A trusted attempt needs a cookie that only a successful sign-in gives.
 - Redis round trips per sign-in (issue 14 measures them): a failure or a refusal 1; a
   success 1 from a trusted device, 2 from an untrusted one (the clearing). They were 4 and 5.
+  The helpdesk's file reads windows 3 and 2 of up to 20 addresses in 1 (a pipeline); its
+  « unlock » clears them in 1; a completed recovery clears in 1.
 
 The setting names keep the word « failures » they had when they counted failures only.
 """
