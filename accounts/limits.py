@@ -78,6 +78,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -262,7 +263,7 @@ class SignInSuspensions:
         return bool(self.shared_retry_after or self.addresses)
 
 
-def _pair_steps(identifier: str, ips) -> dict[str, tuple[ratelimit.Rule, str]]:
+def _pair_steps(identifier: str, ips: Iterable[str]) -> dict[str, tuple[ratelimit.Rule, str]]:
     """The (identifier, address) windows of `ips`, by the first address naming each: one
     window per ip_rate_subject (the addresses of one IPv6 /64 share it)."""
     seen: dict[str, str] = {}
@@ -272,7 +273,7 @@ def _pair_steps(identifier: str, ips) -> dict[str, tuple[ratelimit.Rule, str]]:
             for ip in seen.values()}
 
 
-def sign_in_suspensions(*, identifier: str, ips=()) -> SignInSuspensions:
+def sign_in_suspensions(*, identifier: str, ips: Iterable[str] = ()) -> SignInSuspensions:
     """Read, without counting, the windows that refuse untrusted sign-ins of `identifier`
     (normalised): its shared window (3) and its (identifier, address) windows (2) of `ips`,
     the client IPs to look at (strings of core.http.client_ip). The pair windows cannot be
@@ -299,7 +300,7 @@ def sign_in_suspension(*, identifier: str) -> ratelimit.Decision:
     return ratelimit.peek(SIGN_IN_PER_IDENTIFIER, identifier)
 
 
-def sign_in_failures_clear(*, identifier: str, ips=()) -> None:
+def sign_in_failures_clear(*, identifier: str, ips: Iterable[str] = ()) -> None:
     """Forget the failed attempts of `identifier` in its shared window (3) and in its
     (identifier, address) windows (2) of `ips` (client IPs), one Redis round trip: the
     helpdesk's « unlock », which names the addresses of the account's recent failed sign-ins
