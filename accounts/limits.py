@@ -35,7 +35,15 @@ Authentication Cheat Sheet points to for account lockout without denial of servi
      that rate, never stopped for the owner's own devices). The owner on a new device during
      an attack waits, or sets a new password with « Mot de passe oublié ? ».
   A success from an untrusted browser clears windows 2 and 3 (the failures since the last
-  success); the helpdesk's « unlock » clears window 3 (`sign_in_failures_clear`).
+  success). A new password set through « Mot de passe oublié ? » (the SMS code or the e-mail
+  link) proves the owner as well as a password: it clears window 3 and the window 2 of the
+  browser that set it (`sign_in_owner_proven`), and that browser gets the device cookie, so
+  the new password signs in at once there, from that address without the cookie too. The
+  helpdesk's « unlock » clears window 3 and the windows 2 of the addresses of the account's
+  recent failed sign-ins (`sign_in_failures_clear`): Redis cannot list windows 2, their keys
+  being keyed hashes, but the journal (LOGIN_FAILED, `ip_address`) names the addresses, and
+  the helpdesk's file reads those windows the same way (`sign_in_suspensions`). None of them
+  clears window 1, for the reason given there.
 
 A device cookie left on a shared computer (a library, a cybercafé) gives whoever uses it next
 the device's window for that account: LOGIN_MAX_FAILURES_PER_DEVICE guesses per window, the
@@ -59,6 +67,8 @@ needs no SMS budget an attacker could spend; we chose it.
   refusal. A trusted attempt needs a cookie that only a successful sign-in gives.
 - Redis round trips per sign-in (issue 14 measures them): a failure or a refusal 1; a
   success 1 from a trusted device, 2 from an untrusted one (the clearing). They were 4 and 5.
+  The helpdesk's file reads windows 3 and 2 of up to 20 addresses in 1 (a pipeline); its
+  « unlock » clears them in 1; a completed recovery clears in 1.
 
 The setting names keep the word « failures » they had when they counted failures only.
 """
@@ -68,6 +78,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -220,15 +231,80 @@ def sign_in_success_forget(*, identifier: str, ip: str, device: str = "") -> Non
                              (SIGN_IN_PER_IDENTIFIER, identifier))
 
 
+def sign_in_owner_proven(*, identifier: str, ip: str) -> None:
+    """After a path that proves the owner as well as a password does (a new password set
+    through « Mot de passe oublié ? », by the SMS code or the e-mail link): forget the
+    untrusted failures that would refuse the new password from the browser that proved it —
+    the (identifier, `ip`) window (2) and the identifier's shared window (3), one Redis round
+    trip. The caller also gives that browser the device cookie (device_cookie_set).
+
+    The rule is OWASP's « Slow Down Online Guessing Attacks with Device Cookies »: a lockout
+    may stop untrusted guessing, never the owner once proven (the module docstring, « The
+    design »). The address's own window (1) is kept, as after a right password: proving one
+    account of one's own must not reset an address's count of attempts across identifiers.
+    """
+    ratelimit.clear_many((SIGN_IN_PER_IDENTIFIER_AND_IP, _pair_subject(identifier, ip)),
+                         (SIGN_IN_PER_IDENTIFIER, identifier))
+
+
+@dataclass(frozen=True)
+class SignInSuspensions:
+    """Where sign-in of one identifier is suspended for browsers without its device cookie
+    (for the helpdesk): `shared_retry_after`, the seconds its shared window (3) still refuses
+    every such browser (0: not full); `addresses`, the client IPs (as given) whose
+    (identifier, address) window (2) is full, with the seconds each still refuses, longest
+    wait first."""
+
+    shared_retry_after: int
+    addresses: tuple[tuple[str, int], ...]
+
+    @property
+    def suspended(self) -> bool:
+        return bool(self.shared_retry_after or self.addresses)
+
+
+def _pair_steps(identifier: str, ips: Iterable[str]) -> dict[str, tuple[ratelimit.Rule, str]]:
+    """The (identifier, address) windows of `ips`, by the first address naming each: one
+    window per ip_rate_subject (the addresses of one IPv6 /64 share it)."""
+    seen: dict[str, str] = {}
+    for ip in ips:
+        seen.setdefault(ip_rate_subject(ip), ip)
+    return {ip: (SIGN_IN_PER_IDENTIFIER_AND_IP, _pair_subject(identifier, ip))
+            for ip in seen.values()}
+
+
+def sign_in_suspensions(*, identifier: str, ips: Iterable[str] = ()) -> SignInSuspensions:
+    """Read, without counting, the windows that refuse untrusted sign-ins of `identifier`
+    (normalised): its shared window (3) and its (identifier, address) windows (2) of `ips`,
+    the client IPs to look at (strings of core.http.client_ip). The pair windows cannot be
+    listed from Redis (their keys are keyed hashes): the caller names the addresses, the
+    helpdesk from the journal's recent failed sign-ins. One Redis round trip
+    (core.ratelimit.peek_many)."""
+    pairs = _pair_steps(identifier, ips)
+    shared, *pair_decisions = ratelimit.peek_many((SIGN_IN_PER_IDENTIFIER, identifier),
+                                                  *pairs.values())
+    addresses = [(ip, decision.retry_after)
+                 for ip, decision in zip(pairs, pair_decisions, strict=True)
+                 if not decision.allowed]
+    return SignInSuspensions(
+        shared_retry_after=0 if shared.allowed else shared.retry_after,
+        addresses=tuple(sorted(addresses, key=lambda pair: -pair[1])),
+    )
+
+
 def sign_in_suspension(*, identifier: str) -> ratelimit.Decision:
     """Whether `identifier` may try to sign in now from a browser without its device cookie,
-    without counting (for the helpdesk): a refusing Decision tells how long its sign-in
-    stays suspended for such browsers."""
+    without counting, as far as its shared window (3) says: a refusing Decision tells how
+    long its sign-in stays suspended for every such browser. sign_in_suspensions reads the
+    (identifier, address) windows too."""
     return ratelimit.peek(SIGN_IN_PER_IDENTIFIER, identifier)
 
 
-def sign_in_failures_clear(*, identifier: str) -> None:
-    """Forget the failed attempts of `identifier` in its shared window: at the helpdesk's
-    « unlock », and after a new password set by its owner. (The windows of an identifier
-    from one address, or of one device, cannot be listed: they end with their window.)"""
-    ratelimit.clear(SIGN_IN_PER_IDENTIFIER, identifier)
+def sign_in_failures_clear(*, identifier: str, ips: Iterable[str] = ()) -> None:
+    """Forget the failed attempts of `identifier` in its shared window (3) and in its
+    (identifier, address) windows (2) of `ips` (client IPs), one Redis round trip: the
+    helpdesk's « unlock », which names the addresses of the account's recent failed sign-ins
+    (the pair windows cannot be listed). The windows of one device end with their window;
+    the address's own window (1) is never cleared (module docstring)."""
+    ratelimit.clear_many((SIGN_IN_PER_IDENTIFIER, identifier),
+                         *_pair_steps(identifier, ips).values())

@@ -5,15 +5,18 @@ Thin views: parse, call a selector or a service, render. Wrapped by BackOfficeSi
 (signed in with the second factor); each view checks its own permission and the scope.
 """
 
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from accounts.limits import sign_in_suspension
+from accounts.limits import sign_in_suspensions
 from accounts.models import AccountState
 from backoffice.selectors import (
     InvalidSearch,
@@ -21,6 +24,7 @@ from backoffice.selectors import (
     guardian_record_file,
     helpdesk_search,
     search_query_parse,
+    sign_in_failure_addresses,
     staff_scope,
 )
 from core.journal import EventKind, journal_record
@@ -93,16 +97,26 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
                        actor=request.user)
     account = file.account
     user = request.user
-    # Portal sign-in suspended after too many failures: the agent sees it, and can unlock.
-    suspension = sign_in_suspension(identifier=account.identifier)
+    # Portal sign-in suspended after too many failures for browsers without the account's
+    # device cookie — everywhere (the identifier's shared window) or from some addresses
+    # (their (identifier, address) windows, found through the journal's recent failures):
+    # the agent sees it, and can unlock (accounts.limits).
+    suspensions = sign_in_suspensions(identifier=account.identifier,
+                                      ips=sign_in_failure_addresses(account=account))
+    longest = max((wait for _ip, wait in suspensions.addresses), default=0)
     context = _context(
         request,
         title=gettext("Compte %(identifier)s") % {"identifier": account.display_identifier},
         file=file,
         journal=[describe_event(event) for event in file.journal],
-        sign_in_suspended_for=None if suspension.allowed else wait_text(suspension.retry_after),
+        sign_in_suspended_for=(wait_text(suspensions.shared_retry_after)
+                               if suspensions.shared_retry_after else None),
+        # The addresses are shown as the journal below shows them, in full.
+        sign_in_suspended_addresses=", ".join(ip for ip, _wait in suspensions.addresses),
+        sign_in_suspended_address_count=len(suspensions.addresses),
+        sign_in_suspended_until=timezone.now() + datetime.timedelta(seconds=longest),
         can_unlock=user.has_perm("accounts.account_unlock")
-        and (account.state == AccountState.LOCKED or not suspension.allowed),
+        and (account.state == AccountState.LOCKED or suspensions.suspended),
         can_close=user.has_perm("accounts.account_close") and account.state != AccountState.CLOSED,
         can_resend=user.has_perm("accounts.activation_resend"),
         unlock_form=unlock_form or ReasonForm(prefix="unlock"),

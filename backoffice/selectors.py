@@ -7,15 +7,18 @@ one index made for it (see pupils/migrations/0002 and accounts/migrations/0002);
 scans a whole table.
 """
 
+import datetime
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from django.conf import settings
 from django.db.models import (
     BigIntegerField,
     CharField,
     Exists,
     Func,
+    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -24,11 +27,13 @@ from django.db.models import (
     prefetch_related_objects,
 )
 from django.db.models.functions import Cast, Lower
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, AccountState, StaffProfile, StaffRole
 from activation.flows import SMS_ACTIVATION, ActivationData
+from core.journal import EventKind
 from core.models import Flow, FlowStatus, JournalEvent
 from core.normalization import mobile_phone_readings, name_key
 from notifications.models import OutboundMessage
@@ -674,6 +679,30 @@ def journal_for(*, account: Account | None, flows: list) -> list[JournalEvent]:
         .select_related("actor")
         .order_by("-at", "-pk")[:JOURNAL_LIMIT]
     )
+
+
+# At most this many client addresses of an account's recent failed sign-ins are looked at
+# for (identifier, address) sign-in suspensions: each is one more window read in the same
+# Redis round trip, and more than a few means an attack the shared window already slows.
+SIGN_IN_ADDRESSES_LOOKED_AT = 20
+
+
+def sign_in_failure_addresses(*, account: Account, now: datetime.datetime | None = None
+                              ) -> list[str]:
+    """The distinct client IPs (strings) of the account's failed portal sign-ins
+    (EventKind.LOGIN_FAILED, `ip_address`) within the last LOGIN_FAILURE_WINDOW_SECONDS,
+    most recent first, at most SIGN_IN_ADDRESSES_LOOKED_AT: the addresses whose (identifier,
+    address) window may suspend its sign-in (accounts.limits). Redis cannot list those
+    windows, their keys being keyed hashes; the journal knows the addresses. One query on
+    the journal's (account, -at) index."""
+    since = (now or timezone.now()) - datetime.timedelta(
+        seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    return [str(ip) for ip in (
+        JournalEvent.objects.filter(account=account, kind=EventKind.LOGIN_FAILED, at__gte=since,
+                                    ip_address__isnull=False)
+        .values("ip_address").annotate(last=Max("at")).order_by("-last")
+        .values_list("ip_address", flat=True)[:SIGN_IN_ADDRESSES_LOOKED_AT]
+    )]
 
 
 FLOWS_LIMIT = 20

@@ -14,11 +14,12 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.limits import sign_in_failures_clear, sign_in_suspension
+from accounts.limits import sign_in_failures_clear, sign_in_suspensions
 from accounts.models import Account, AccountKind, AccountState, StaffProfile, StaffRole
 from accounts.services import account_create
 from backoffice.limits import staff_sign_in_failures_clear
 from backoffice.roles import group_for_role
+from backoffice.selectors import sign_in_failure_addresses
 from core.journal import EventKind, journal_record
 from notifications.services import sms_enqueue
 from pupils.models import Academy, Establishment, Pupil
@@ -201,14 +202,19 @@ def _state_before_lock(account: Account) -> str:
 @transaction.atomic
 def account_unlock(*, account: Account, actor: Account, reason: str, request=None) -> Account:
     """Give the holder their sign-in back: a locked account returns to the state it had
-    before, and the portal's failed sign-ins of its identifier are forgotten (the window
-    that suspends sign-in after LOGIN_MAX_FAILURES_PER_IDENTIFIER failures).
+    before, and the portal's failed sign-ins of its identifier are forgotten — its shared
+    window (which suspends untrusted sign-ins after LOGIN_MAX_FAILURES_PER_IDENTIFIER
+    failures) and its (identifier, address) windows (LOGIN_MAX_FAILURES_PER_IDENTIFIER_AND_IP
+    from one address) of the addresses of its recent failed sign-ins in the journal
+    (selectors.sign_in_failure_addresses; accounts.limits).
 
     Raises ActionRefused when the account is neither locked nor suspended. The journal
-    says which of the two it was (`state_before`/`state_after`, `sign_in_suspended`).
+    says which of the two it was (`state_before`/`state_after`, `sign_in_suspended`: any of
+    those windows full).
     """
     account = Account.objects.select_for_update().get(pk=account.pk)
-    suspended = not sign_in_suspension(identifier=account.identifier).allowed
+    addresses = sign_in_failure_addresses(account=account)
+    suspended = sign_in_suspensions(identifier=account.identifier, ips=addresses).suspended
     if account.state != AccountState.LOCKED and not suspended:
         raise ActionRefused(gettext(
             "Ce compte n'est pas verrouillé et sa connexion n'est pas suspendue : il n'y a "
@@ -224,8 +230,8 @@ def account_unlock(*, account: Account, actor: Account, reason: str, request=Non
         reason=reason, state_before=state_before, state_after=account.state,
         sign_in_suspended=suspended,
     )
-    # The portal's failed sign-in window of this identifier starts again.
-    sign_in_failures_clear(identifier=account.identifier)
+    # The portal's failed sign-in windows of this identifier start again.
+    sign_in_failures_clear(identifier=account.identifier, ips=addresses)
     return account
 
 

@@ -16,7 +16,8 @@ number of seconds, for the French messages that say how long to wait.
 
 Round trips to Redis: `hit()` costs two (the `limits` Lua script, then the window's count);
 `hit_in_order()` counts several windows in one Lua script, one round trip whatever their
-number; `clear()` one, `clear_many()` one for any number of windows.
+number; `peek_many()` reads several in one pipeline; `clear()` one, `clear_many()` one for
+any number of windows.
 
 When Redis cannot be reached (a refused connection, a connect or read timeout of
 REDIS_SOCKET_CONNECT_TIMEOUT / REDIS_SOCKET_TIMEOUT: `core.cache.REDIS_UNREACHABLE`), a call
@@ -371,3 +372,45 @@ def clear_many(*steps: tuple[Rule, str]) -> None:
         )
     except REDIS_UNREACHABLE as error:
         _clear_one_by_one(_unreachable(error), steps)
+
+
+def _peek_one_by_one(limiter: MovingWindowRateLimiter,
+                     steps: tuple[tuple[Rule, str], ...]) -> list[Decision]:
+    return [_peek(limiter, rule, subject_key(subject or "")) for rule, subject in steps]
+
+
+def peek_many(*steps: tuple[Rule, str]) -> list[Decision]:
+    """Whether one more event would be allowed now in each `(rule, subject)` window, without
+    counting anything: one Decision per step, in order (refusals with `retry_after` seconds,
+    the time until the window's oldest counted event leaves it).
+
+    On Redis, one round trip whatever the number of windows (a pipeline of LRANGE over the
+    lists hit_in_order() and hit() write, newest timestamp first; read-only, so it needs no
+    atomicity); on another storage, or while Redis cannot be reached, peek() after peek()
+    (module docstring). For the helpdesk, which reads many windows of one account at once.
+    """
+    storage = _storage()
+    if not _single_redis(storage) or redis_skipped(settings.RATELIMIT_STORAGE_URL):
+        return _counted(lambda limiter: _peek_one_by_one(limiter, steps))
+    if not steps:
+        return []
+    pipeline = storage.get_connection().pipeline(transaction=False)
+    for rule, subject in steps:
+        pipeline.lrange(_redis_key(storage, rule, subject), 0, max(rule.limit, 1) - 1)
+    try:
+        lists = pipeline.execute()
+    except REDIS_UNREACHABLE as error:
+        return _peek_one_by_one(_unreachable(error), steps)
+    now = time.time()
+    decisions = []
+    for (rule, _subject), entries in zip(steps, lists, strict=True):
+        window = max(rule.window_seconds, 1)
+        live = [float(entry) for entry in entries if float(entry) >= now - window]
+        if rule.limit <= 0:
+            decisions.append(Decision(allowed=False, remaining=0, retry_after=window))
+        elif len(live) >= rule.limit:
+            wait = max(1, math.ceil(min(live) + window - now))
+            decisions.append(Decision(allowed=False, remaining=0, retry_after=wait))
+        else:
+            decisions.append(Decision(allowed=True, remaining=rule.limit - len(live)))
+    return decisions

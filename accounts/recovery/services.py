@@ -55,7 +55,7 @@ from core.tokens import link_token_consume, link_token_issue, link_token_peek, l
 from notifications.emails import absolute_url, email_send
 from notifications.services import sms_enqueue
 
-from ..limits import sign_in_failures_clear
+from ..limits import sign_in_owner_proven
 from ..models import Account, AccountKind, AccountState
 from ..password_policy import ERROR_SAME_AS_CURRENT, password_errors
 from ..services import account_password_set
@@ -364,7 +364,10 @@ def password_recovery_password_set(
 ) -> Account:
     """Give the account its new password (the published policy, checked again here), end
     every other session of the account (accounts.services.account_password_set), tell the
-    other channel, forget the identifier's failed sign-ins, and end the flow completed.
+    other channel, end the flow completed, and forget the failed sign-ins that would refuse
+    the new password from this request's browser (accounts.limits.sign_in_owner_proven: the
+    identifier's shared window and its window at this client IP; the caller gives the
+    browser its device cookie, accounts.limits.device_cookie_set).
 
     Only a flow whose code or link was accepted reaches « password », and only an account's
     own number or address ever received one: the flow names its account. Raises
@@ -405,8 +408,11 @@ def password_recovery_password_set(
     if same:  # the count of comparisons is saved; nothing else changed
         raise RecoveryRefused(str(ERROR_SAME_AS_CURRENT))
     # The owner proved their number or address: the failures counted against their
-    # identifier (someone else guessing, or themselves) no longer slow them down.
-    sign_in_failures_clear(identifier=account.identifier)
+    # identifier (someone else guessing, or themselves) no longer slow them down, neither in
+    # the identifier's shared window nor from this browser's address (accounts.limits); the
+    # view gives this browser the device cookie.
+    sign_in_owner_proven(identifier=account.identifier,
+                         ip=client_ip(request) if request is not None else "")
     return account
 
 

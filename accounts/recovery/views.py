@@ -31,6 +31,7 @@ from core.flows import (
 )
 from core.models import Flow, FlowStatus
 
+from ..limits import device_cookie_set
 from ..models import AccountKind
 from ..password_policy import password_rules_for_js, personal_parts, rule_results
 from ..views import PROFILES, Profile
@@ -391,7 +392,7 @@ def password(request, flow: Flow):
         form = factory(request.POST)
         if form.is_valid():
             try:
-                services.password_recovery_password_set(
+                account = services.password_recovery_password_set(
                     flow_id=flow.id, password=form.cleaned_data["password"], request=request
                 )
             except services.FlowUnavailable:
@@ -399,7 +400,12 @@ def password(request, flow: Flow):
             except services.RecoveryRefused as refusal:
                 form.add_error("password", refusal.message)
             else:
-                return redirect("accounts:password_recovery_done", flow_id=flow.id)
+                # The browser that proved the number or address signs in at once with the
+                # new password, whatever failures other browsers or this one counted: it is
+                # the owner's device now (accounts.limits, OWASP device cookies).
+                response = redirect("accounts:password_recovery_done", flow_id=flow.id)
+                device_cookie_set(response, request, identifier=account.identifier)
+                return response
         # The password never reaches the session: the page comes back with the errors only.
         return flow_form_refused(request, flow, form,
                                  secret_fields=("password", "password_confirm"))
@@ -422,7 +428,9 @@ def done(request, flow: Flow):
     session opened here: the e-mail link may have been opened on a shared or borrowed device,
     signing in once with the new password is what fixes it in the person's memory (and in
     their password manager, which offers to save it on the sign-in form), and a sign-in goes
-    through the sign-in limits and journal like every other."""
+    through the sign-in limits and journal like every other. That sign-in succeeds at once
+    from this browser: the POST that set the password gave it the account's device cookie and
+    cleared the failures that would refuse it (accounts.limits.sign_in_owner_proven)."""
     if flow.status != FlowStatus.COMPLETED:
         return flow_home(flow)
     context = _step_context("done", _flow_profile(flow), None, flow=flow)

@@ -244,3 +244,41 @@ def test_the_refusal_points_to_the_forgotten_password(owner_device):
     assert "Depuis un navigateur" not in trusted
     advice = "choisissez « Mot de passe oublié ? » sur cette page pour en définir un nouveau"
     assert advice in untrusted and advice in trusted
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1)
+def test_the_helpdesk_reads_and_clears_the_windows_of_named_addresses_in_one_round_trip(
+    redis_commands,
+):
+    """sign_in_suspensions: the shared window and the pair windows of the addresses the
+    journal names, one pipeline (one round trip); sign_in_failures_clear: one DEL."""
+    import redis
+
+    from accounts.limits import sign_in_failures_clear, sign_in_suspensions
+
+    AccountFactory(identifier="m.dupont12")
+    for _ in range(settings.LOGIN_MAX_FAILURES_PER_IDENTIFIER_AND_IP):
+        post_sign_in(from_address("198.51.100.1"))
+    post_sign_in(from_address("198.51.100.2"))
+    ips = ["198.51.100.1", "198.51.100.2", "2001:db8::1", "2001:db8::2"]
+    redis_commands.clear()
+    pipelines = []
+    real = redis.client.Pipeline.execute
+
+    def counting(self, *args, **kwargs):
+        pipelines.append(len(self.command_stack))
+        return real(self, *args, **kwargs)
+
+    with mock.patch.object(redis.client.Pipeline, "execute", counting):
+        found = sign_in_suspensions(identifier="m.dupont12", ips=ips)
+    # One pipeline of the shared window and three pair windows (one IPv6 /64: one window).
+    assert pipelines == [4] and redis_commands == []
+    assert found.shared_retry_after == 0 and found.suspended
+    assert [ip for ip, _wait in found.addresses] == ["198.51.100.1"]
+    assert 0 < found.addresses[0][1] <= settings.LOGIN_FAILURE_WINDOW_SECONDS
+
+    sign_in_failures_clear(identifier="m.dupont12", ips=ips)
+    assert redis_commands == ["DEL"]
+    assert not sign_in_suspensions(identifier="m.dupont12", ips=ips).suspended
+    assert window_counts().get("sign-in:identifier-ip", 0) == 0
+    assert window_counts()["sign-in:ip"] == settings.LOGIN_MAX_FAILURES_PER_IDENTIFIER_AND_IP + 1

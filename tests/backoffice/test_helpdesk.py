@@ -123,6 +123,78 @@ def test_unlock_lifts_a_portal_sign_in_suspended_after_failures(helpdesk_client,
                        ).status_code == 302
 
 
+def test_the_file_shows_and_unlock_lifts_a_suspension_from_one_address(helpdesk_client, world,
+                                                                      settings):
+    """The tryout's helpdesk half: wrong passwords from one browser fill the (identifier,
+    address) window; the file said « État : Actif » and nothing else, and « unlock » cleared
+    only the identifier's shared window. The journal's failed sign-ins name the address."""
+    account = world.account_a1
+    portal = Client(REMOTE_ADDR="198.51.100.7")
+    for _ in range(settings.LOGIN_MAX_FAILURES_PER_IDENTIFIER_AND_IP):
+        portal.post("/connexion/representant-legal/",
+                    {"identifier": account.identifier, "password": "Mauvais-1!"})
+    other_browser = Client(REMOTE_ADDR="198.51.100.7")  # same address, no device cookie
+    refused = other_browser.post("/connexion/representant-legal/",
+                                 {"identifier": account.identifier, "password": DEFAULT_PASSWORD})
+    assert refused.status_code == 429
+
+    before = timezone.localtime()
+    body = unescape(helpdesk_client.get(account_url(account)).content.decode())
+    assert "Actif" in body
+    window_end = before + datetime.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    shown = [f"jusqu'à {(window_end + datetime.timedelta(minutes=m)).strftime('%H:%M')} au "
+             for m in (0, 1)]
+    assert ("Suspendue après trop d'échecs depuis 1 adresse IP (198.51.100.7), " in body
+            and any(until in body for until in shown)), body
+    assert "sauf depuis les navigateurs où le compte s'est déjà connecté" in body
+    assert "Déverrouiller le compte" in body
+
+    response = helpdesk_client.post(account_url(account, "unlock"), {"unlock-reason": REASON})
+    assert response.status_code == 302
+    event = JournalEvent.objects.get(kind="helpdesk.account_unlocked")
+    assert event.data == {"reason": REASON, "state_before": "active", "state_after": "active",
+                          "sign_in_suspended": True}
+    body = unescape(helpdesk_client.get(account_url(account)).content.decode())
+    assert "Suspendue" not in body and "Déverrouiller le compte" not in body
+    assert other_browser.post("/connexion/representant-legal/",
+                              {"identifier": account.identifier, "password": DEFAULT_PASSWORD}
+                              ).status_code == 302
+
+
+def test_the_file_counts_the_addresses_whose_window_is_full(
+    helpdesk_client, world, settings
+):
+    account = world.account_a1
+    for n in (1, 2):
+        portal = Client(REMOTE_ADDR=f"198.51.100.{n}")
+        for _ in range(settings.LOGIN_MAX_FAILURES_PER_IDENTIFIER_AND_IP):
+            portal.post("/connexion/representant-legal/",
+                        {"identifier": account.identifier, "password": "Mauvais-1!"})
+    # An address whose window is not full is not counted.
+    Client(REMOTE_ADDR="198.51.100.3").post(
+        "/connexion/representant-legal/",
+        {"identifier": account.identifier, "password": "Mauvais-1!"})
+    body = unescape(helpdesk_client.get(account_url(account)).content.decode())
+    assert "Suspendue après trop d'échecs depuis 2 adresses IP (198.51.100." in body
+    assert "198.51.100.3)" not in body.split("Connexion au portail")[1].split("</dd>")[0]
+
+
+def test_the_addresses_looked_at_are_the_most_recent_ones_and_bounded(world, settings):
+    from backoffice.selectors import SIGN_IN_ADDRESSES_LOOKED_AT, sign_in_failure_addresses
+    from core.models import JournalEvent as Event
+
+    account = world.account_a1
+    now = timezone.now()
+    for n in range(SIGN_IN_ADDRESSES_LOOKED_AT + 5):
+        Event.objects.create(kind=EventKind.LOGIN_FAILED, account=account,
+                             ip_address=f"192.0.2.{n}", at=now - datetime.timedelta(seconds=n))
+    old = now - datetime.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS + 1)
+    Event.objects.create(kind=EventKind.LOGIN_FAILED, account=account, ip_address="192.0.2.250",
+                         at=old)
+    addresses = sign_in_failure_addresses(account=account, now=now)
+    assert addresses == [f"192.0.2.{n}" for n in range(SIGN_IN_ADDRESSES_LOOKED_AT)]
+
+
 def test_close_releases_the_guardian_records(helpdesk_client, helpdesk_agent, world):
     account = world.account_a1
     # Closing cannot be undone: without the confirmation box, nothing happens.

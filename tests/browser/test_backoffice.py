@@ -214,3 +214,47 @@ def test_a_secretary_reads_her_schools_academy_as_text_not_a_dead_link(page, liv
     expect(row.get_by_role("link")).to_have_count(0)
     expect(page.locator("#content-main a[href*='/pupils/academy/']")).to_have_count(0)
     assert_accessible(page)
+
+
+def test_helpdesk_sees_a_suspension_from_one_address_and_lifts_it(page, live_server, school,
+                                                                  settings):
+    """Five wrong passwords from one browser suspend the guardian's sign-in for untrusted
+    browsers at that address: the account file says so (from how many addresses, until
+    when) beside « État : Actif », accessibly, and « Déverrouiller » lifts it."""
+    from django.test import Client
+
+    from tests.factories import DEFAULT_PASSWORD
+
+    lefevre = AccountFactory(identifier="h.lefevre12", first_name="Hélène", last_name="Lefèvre")
+    GuardianRecordFactory(establishment=school["college"], last_name="Lefèvre",
+                          first_name="Hélène", account=lefevre)
+    portal = Client(REMOTE_ADDR="198.51.100.7")
+    for _ in range(settings.LOGIN_MAX_FAILURES_PER_IDENTIFIER_AND_IP):
+        portal.post("/connexion/representant-legal/",
+                    {"identifier": "h.lefevre12", "password": "Mauvais-1!"})
+    assert portal.post("/connexion/representant-legal/", {
+        "identifier": "h.lefevre12", "password": DEFAULT_PASSWORD}).status_code == 429
+
+    agent = staff_create(
+        first_name="Paul", last_name="Éluard", email="paul.eluard@ac-creteil.fr",
+        password=STAFF_PASSWORD, role=StaffRole.HELPDESK, academy=school["academy"],
+    )
+    device = TOTPDevice.objects.create(user=agent, name="Téléphone", confirmed=True)
+    sign_in_back_office(page, live_server, agent.identifier, device=device)
+    page.goto(live_server.url + reverse("admin:helpdesk_account", args=[lefevre.pk]))
+    expect(page.get_by_role("heading", name="Compte H.LEFEVRE12")).to_be_visible()
+    suspension = page.locator("#sign-in-suspended-addresses")
+    expect(suspension).to_contain_text(re.compile(
+        r"Suspendue après trop d'échecs depuis 1 adresse IP \(198\.51\.100\.7\), "
+        r"jusqu'à \d\d:\d\d au plus tard, sauf depuis les navigateurs où le compte s'est "
+        r"déjà connecté"))
+    assert_accessible(page)
+
+    unlock = page.locator("form", has=page.locator("#id_unlock-reason"))
+    unlock.get_by_label("Motif").fill("Appel du parent, identité vérifiée")
+    unlock.get_by_role("button", name="Déverrouiller").click()
+    expect(page.get_by_text("Le compte est déverrouillé")).to_be_visible()
+    expect(page.locator("#sign-in-suspended-addresses")).to_have_count(0)
+    assert_accessible(page)
+    assert Client(REMOTE_ADDR="198.51.100.7").post("/connexion/representant-legal/", {
+        "identifier": "h.lefevre12", "password": DEFAULT_PASSWORD}).status_code == 302
