@@ -57,6 +57,7 @@ from .http import ip_rate_subject
 from .journal import EventKind, journal_record
 from .models import CodeChannel, CodeNotSentReason, Flow, FlowCode
 from .normalization import strip_invisible
+from .sql import model_rows
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 LENGTH = 6
@@ -274,8 +275,11 @@ def code_issue(
     (retry_after = seconds until the window frees a place). Silent limits do not raise.
     """
     now = now or timezone.now()
+    # By flow_id, not flow.codes: the related manager reads each row's flow_id to attach the
+    # flow, and .only() deferred it (one more query per code).
     issued = list(
-        flow.codes.filter(purpose=purpose.name).order_by("-created_at").only("created_at")
+        FlowCode.objects.filter(flow_id=flow.pk, purpose=purpose.name)
+        .order_by("-created_at").only("created_at")
     )
     if issued:
         elapsed = (now - issued[0].created_at).total_seconds()
@@ -418,7 +422,8 @@ def code_verify(
     """
     now = now or timezone.now()
     max_wrong = purpose.max_wrong
-    codes = list(flow.codes.filter(purpose=purpose.name).order_by("-created_at"))
+    codes = model_rows(FlowCode, where={"flow_id": flow.pk, "purpose": purpose.name},
+                       order_by=("-created_at",))
     pending = [c for c in codes if c.used_at is None and c.revoked_at is None]
     live = [c for c in pending if now < c.expires_at and c.wrong_attempts < max_wrong]
     if not live:
@@ -469,8 +474,10 @@ def code_seconds_left(
     would answer DEAD (the refusal already says what to do; there is no time to count).
     """
     now = now or timezone.now()
+    # By flow_id, not flow.codes: see code_issue (a query per code when flow_id is deferred).
     pending = list(
-        flow.codes.filter(purpose=purpose.name, used_at__isnull=True, revoked_at__isnull=True)
+        FlowCode.objects.filter(flow_id=flow.pk, purpose=purpose.name, used_at__isnull=True,
+                                revoked_at__isnull=True)
         .order_by("-created_at").only("expires_at", "wrong_attempts")
     )
     if not pending:
