@@ -547,6 +547,10 @@ def account_owner_names(flow: Flow) -> tuple[str, str]:
     )
     if record is None:
         return data.first_name, data.last_name
+    return _names_of(record)
+
+
+def _names_of(record: GuardianRecord) -> tuple[str, str]:
     return clean_name(record.first_name), clean_name(record.last_name)
 
 
@@ -562,16 +566,19 @@ def activation_account_create(
     with transaction.atomic():
         flow = flow_lock(flow_id=flow_id, kind=SMS_ACTIVATION, step="password", now=now)
         data = ActivationData.of(flow)
-        first_name, last_name = account_owner_names(flow)
-        errors = password_errors(password, first_name=first_name, last_name=last_name)
-        if errors:
-            raise ActivationRefused(errors[0])
         records = list(
             GuardianRecord.objects.select_for_update(of=("self",))
             .filter(pk__in=data.confirmed_record_ids)
             .select_related("account")
             .order_by("pk")
         )
+        # account_owner_names, read from the rows just locked (the first by primary key)
+        # rather than by a query of its own.
+        first_name, last_name = (_names_of(records[0]) if records
+                                 else account_owner_names(flow))
+        errors = password_errors(password, first_name=first_name, last_name=last_name)
+        if errors:
+            raise ActivationRefused(errors[0])
         taken = [r for r in records if r.account is not None and r.account.state in COVERING_STATES]
         pending = provisional_accounts_lock(records=records) if not taken else []
         if taken or not records or pending is None:

@@ -34,6 +34,7 @@ transaction; the outbox row it writes is sent after commit.
 from __future__ import annotations
 
 import datetime
+import functools
 import hmac
 import logging
 import re
@@ -45,7 +46,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -434,10 +435,7 @@ def code_verify(
     hits = [c for c in live if hmac.compare_digest(digest, c.code_hash)]
     matched = next((c for c in hits if c.sent), None)
     if matched is not None:
-        FlowCode.objects.filter(pk=matched.pk).update(used_at=now)
-        FlowCode.objects.filter(
-            flow=flow, purpose=purpose.name, used_at__isnull=True, revoked_at__isnull=True
-        ).exclude(pk=matched.pk).update(revoked_at=now)
+        _code_use(flow=flow, purpose=purpose, matched=matched, now=now)
         journal_record(purpose.events.verified, request=request, flow_id=flow.id)
         return CodeCheck(CodeVerdict.ACCEPTED, issued=len(codes))
 
@@ -453,6 +451,37 @@ def code_verify(
                        sends=len(codes))
         return CodeCheck(CodeVerdict.DEAD, issued=len(codes))
     return CodeCheck(CodeVerdict.WRONG, remaining=remaining, issued=len(codes))
+
+
+@functools.cache
+def _use_sql(db: str) -> str:
+    """_code_use's UPDATE, from the model's table and columns (quoted); the values are
+    parameters: the used code's id (twice), now (twice), the flow, the purpose."""
+    quote = connections[db].ops.quote_name
+    meta = FlowCode._meta
+
+    def col(name):
+        return quote(meta.get_field(name).column)
+
+    used, revoked, pk = col("used_at"), col("revoked_at"), col("id")
+    return (f"UPDATE {quote(meta.db_table)} "  # noqa: S608 (names from the model)
+            f"SET {used} = CASE WHEN {pk} = %s THEN %s ELSE {used} END, "
+            f"{revoked} = CASE WHEN {pk} = %s THEN {revoked} ELSE %s END "
+            f"WHERE {col('flow')} = %s AND {col('purpose')} = %s "
+            f"AND {used} IS NULL AND {revoked} IS NULL")
+
+
+def _code_use(*, flow: Flow, purpose: CodePurpose, matched: FlowCode,
+              now: datetime.datetime) -> None:
+    """`matched` is used at `now` and every other pending code of the purpose void, by one
+    UPDATE (its SQL written once per process) rather than two: `matched` is pending itself
+    (live), and the flow's lock keeps its codes as read."""
+    db = router.db_for_write(FlowCode)
+    connection = connections[db]
+    when = FlowCode._meta.get_field("used_at").get_db_prep_save(now, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_use_sql(db), [matched.pk, when, matched.pk, when, flow.pk,
+                                      purpose.name])
 
 
 def codes_issued(*, flow: Flow, purpose: CodePurpose) -> int:
