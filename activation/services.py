@@ -33,7 +33,15 @@ from accounts.services import account_create
 from core import codes, ratelimit
 from core.codes import CodeIssue, CodeRefusalReason, CodeRefused, CodeVerdict
 from core.flowkinds import FlowKind
-from core.flows import FlowUnavailable, flow_end, flow_lock, flow_move, flow_start, flow_touch
+from core.flows import (
+    FlowUnavailable,
+    flow_end,
+    flow_lock,
+    flow_move,
+    flow_save,
+    flow_start,
+    flow_touch,
+)
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowStatus
@@ -176,7 +184,7 @@ def activation_code_resend(*, flow_id: UUID, request: HttpRequest | None = None,
                 deliver=ActivationData.of(flow).matched, ip=ip, request=request, now=now,
             )
             flow_touch(flow, now=now)
-            flow.save()
+            flow_save(flow)
     except CodeRefused as refused:
         raise _send_refusal(refused) from refused
     return issue
@@ -210,7 +218,7 @@ def activation_code_verify(
         else:
             refusal = messages.message_code_expired()
         flow_touch(flow, now=now)
-        flow.save()
+        flow_save(flow)
     if refusal:
         raise ActivationRefused(refusal)
     return flow
@@ -274,7 +282,7 @@ def activation_pupils_confirm(
                                       then=_after_pupils)
         data.store(flow)
         flow_touch(flow, now=now)
-        flow.save()
+        flow_save(flow)
     if outcome.refusal or outcome.field_errors:
         raise ActivationRefused(outcome.refusal or "", field_errors=outcome.field_errors)
     return flow
@@ -532,7 +540,7 @@ def activation_step_back(*, flow_id: UUID) -> Flow:
         data.store(flow)
         flow_move(flow, step="pupils")
         flow_touch(flow, now=now)
-        flow.save()
+        flow_save(flow)
     return flow
 
 
@@ -609,7 +617,7 @@ def activation_account_create(
                 provisional_closed=closed,
             )
         flow_touch(flow, now=now)
-        flow.save()
+        flow_save(flow)
     if refusal:
         raise ActivationRefused(refusal)
     return account
@@ -676,7 +684,7 @@ def activation_franceconnect_pupils_confirm(
                                       then=_franceconnect_link)
         data.store(flow)
         flow_touch(flow, now=now)
-        flow.save()
+        flow_save(flow)
     if outcome.refusal or outcome.field_errors:
         raise ActivationRefused(outcome.refusal or "", field_errors=outcome.field_errors)
     return flow

@@ -81,3 +81,36 @@ def model_rows(model: type[Model], *, where: dict[str, object],
                     row[index] = convert(row[index], None, connection)
         instances.append(model.from_db(db, attnames, row))
     return instances
+
+
+@functools.lru_cache(maxsize=64)
+def _update_sql(model: type[Model], connection) -> tuple[str, list]:
+    """(sql, fields) of an UPDATE of every concrete column but the primary key, by primary
+    key; the values are parameters, in the order of `fields`, then the key."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    sql = (f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608
+           f"WHERE {quote(meta.pk.column)} = %s")
+    return sql, fields
+
+
+def model_update(instance: Model) -> None:
+    """Write every column of `instance` (a row that exists: a locked flow), as
+    `instance.save()` does for a row it finds — each field's own `pre_save` and
+    `get_db_prep_save` — by one UPDATE written once per process (`_update_sql`), without
+    the ORM's compilation nor its `pre_save`/`post_save` signals: for models that have
+    none (core.models.Flow). Raises `model.DoesNotExist` when no row has its key."""
+    model = type(instance)
+    db = router.db_for_write(model, instance=instance)
+    connection = connections[db]
+    sql, fields = _update_sql(model, connection)
+    values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in fields]
+    values.append(model._meta.pk.get_db_prep_value(instance.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        if cursor.rowcount != 1:
+            raise model.DoesNotExist(f"No {model._meta.object_name} {instance.pk} to update")
+    instance._state.adding = False
+    instance._state.db = db
