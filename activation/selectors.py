@@ -162,6 +162,33 @@ def records_uncovered(record_ids: list[int]) -> list[int]:
     )
 
 
+@functools.cache
+def _first_names_sql(db: str) -> str:
+    quote = connections[db].ops.quote_name
+    record = GuardianRecord._meta
+
+    def col(name):
+        return quote(record.get_field(name).column)
+
+    return (f"SELECT {col('first_name')}, {col('last_name')} "  # noqa: S608
+            f"FROM {quote(record.db_table)} WHERE {col('id')} = ANY(%s) "
+            f"ORDER BY {col('id')} LIMIT 1")
+
+
+def guardian_record_names(record_ids: list[int]) -> tuple[str, str] | None:
+    """(first name, last name) as the school wrote them on the first of these records by
+    primary key, or None when none exists. Asked at every GET and POST of the password
+    step: one query, its SQL written once per process (`_first_names_sql`), where the ORM's
+    `filter(pk__in=…).order_by("pk").only(…).first()` cost about a millisecond of CPU."""
+    if not record_ids:
+        return None
+    db = router.db_for_read(GuardianRecord)
+    with connections[db].cursor() as cursor:
+        cursor.execute(_first_names_sql(db), [[int(pk) for pk in record_ids]])
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
 @dataclass(frozen=True)
 class PupilLink:
     """A pupil shown at step 3, with the links (responsibilities) that make it the guardian's."""

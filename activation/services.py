@@ -62,6 +62,7 @@ from .flows import (
 from .selectors import (
     COVERING_STATES,
     accounts_covering,
+    guardian_record_names,
     guardian_records_for_franceconnect,
     guardian_records_matching,
     pupil_links_for_records,
@@ -547,15 +548,10 @@ def activation_step_back(*, flow_id: UUID) -> Flow:
 def account_owner_names(flow: Flow) -> tuple[str, str]:
     """(first name, last name) for the account: the school's spelling, accents included."""
     data = ActivationData.of(flow)
-    record = (
-        GuardianRecord.objects.filter(pk__in=data.confirmed_record_ids or data.matched_record_ids)
-        .order_by("pk")
-        .only("first_name", "last_name")
-        .first()
-    )
-    if record is None:
+    names = guardian_record_names(data.confirmed_record_ids or data.matched_record_ids)
+    if names is None:
         return data.first_name, data.last_name
-    return _names_of(record)
+    return clean_name(names[0]), clean_name(names[1])
 
 
 def _names_of(record: GuardianRecord) -> tuple[str, str]:
