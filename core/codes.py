@@ -58,7 +58,7 @@ from .http import ip_rate_subject
 from .journal import EventKind, journal_record
 from .models import CodeChannel, CodeNotSentReason, Flow, FlowCode
 from .normalization import strip_invisible
-from .sql import model_rows
+from .sql import model_insert, model_rows
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 LENGTH = 6
@@ -276,12 +276,10 @@ def code_issue(
     (retry_after = seconds until the window frees a place). Silent limits do not raise.
     """
     now = now or timezone.now()
-    # By flow_id, not flow.codes: the related manager reads each row's flow_id to attach the
-    # flow, and .only() deferred it (one more query per code).
-    issued = list(
-        FlowCode.objects.filter(flow_id=flow.pk, purpose=purpose.name)
-        .order_by("-created_at").only("created_at")
-    )
+    # By SQL written once per process (core.sql); by flow_id, not flow.codes, whose related
+    # manager reads each row's flow_id to attach the flow.
+    issued = model_rows(FlowCode, where={"flow_id": flow.pk, "purpose": purpose.name},
+                        order_by=("-created_at",))
     if issued:
         elapsed = (now - issued[0].created_at).total_seconds()
         cooldown = purpose.resend_cooldown_seconds
@@ -297,12 +295,13 @@ def code_issue(
 
     reason, retry_after = _recipient_allows(purpose, recipient, flow=flow, deliver=deliver)
     code = code_generate()
-    row = FlowCode.objects.create(
+    row = FlowCode(
         flow=flow, purpose=purpose.name, channel=purpose.channel,
         code_hash=code_hash(purpose=purpose.name, flow_id=flow.id, code=code),
         sent=not reason, not_sent_reason=reason, created_at=now,
         expires_at=now + datetime.timedelta(seconds=purpose.ttl_seconds),
     )
+    model_insert(row)  # FlowCode.objects.create, its SQL written once per process
     ordinal = len(issued) + 1
     # Rendered whether or not it leaves: a non-match takes as long as a match.
     body = render_to_string(
@@ -503,12 +502,11 @@ def code_seconds_left(
     would answer DEAD (the refusal already says what to do; there is no time to count).
     """
     now = now or timezone.now()
-    # By flow_id, not flow.codes: see code_issue (a query per code when flow_id is deferred).
-    pending = list(
-        FlowCode.objects.filter(flow_id=flow.pk, purpose=purpose.name, used_at__isnull=True,
-                                revoked_at__isnull=True)
-        .order_by("-created_at").only("expires_at", "wrong_attempts")
-    )
+    # By SQL written once per process (core.sql), the used and void codes left out here.
+    pending = [c for c in model_rows(FlowCode, where={"flow_id": flow.pk,
+                                                      "purpose": purpose.name},
+                                     order_by=("-created_at",))
+               if c.used_at is None and c.revoked_at is None]
     if not pending:
         return None
     max_wrong = purpose.max_wrong

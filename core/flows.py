@@ -43,7 +43,7 @@ from django.utils.translation import gettext
 
 from .flowkinds import FlowKind, registered_kinds
 from .models import Flow, FlowStatus
-from .sql import model_rows, model_update
+from .sql import model_insert, model_rows, model_update
 
 SESSION_FLOWS = "flows"
 SESSION_ERRORS = "flow_errors"
@@ -92,7 +92,7 @@ def flow_start(
     flow = Flow(kind=kind.name, step=step, session_secret_hash=_hash_secret(secret),
                 phone=phone or "", data=data or {}, created_at=now)
     flow_touch(flow, now=now)
-    flow.save(force_insert=True)
+    model_insert(flow)  # flow.save(force_insert=True), its SQL written once per process
     return flow, secret
 
 

@@ -114,3 +114,80 @@ def model_update(instance: Model) -> None:
             raise model.DoesNotExist(f"No {model._meta.object_name} {instance.pk} to update")
     instance._state.adding = False
     instance._state.db = db
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(model: type[Model], connection) -> tuple[str, list, list]:
+    """(sql, fields written, fields returned) of the INSERT of one row of `model`: every
+    concrete column but those the database makes (an auto-incremented key), which come back
+    by RETURNING."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    returned = list(meta.db_returning_fields)
+    fields = [f for f in meta.concrete_fields if f not in returned]
+    sql = (f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
+           f"({', '.join(quote(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    if returned:
+        sql += f" RETURNING {', '.join(quote(f.column) for f in returned)}"
+    return sql, fields, returned
+
+
+def model_insert(instance: Model) -> None:
+    """Insert `instance` as `instance.save(force_insert=True)` does — each field's own
+    `pre_save` and `get_db_prep_save`, the key the database makes set on the instance — by
+    one INSERT written once per process (`_insert_sql`), without the ORM's compilation nor
+    its `pre_save`/`post_save` signals: for models that have none (core.models.Flow,
+    FlowCode)."""
+    model = type(instance)
+    db = router.db_for_write(model, instance=instance)
+    connection = connections[db]
+    sql, fields, returned = _insert_sql(model, connection)
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        if returned:
+            for field, value in zip(returned, cursor.fetchone(), strict=True):
+                setattr(instance, field.attname, value)
+    instance._state.adding = False
+    instance._state.db = db
+
+
+@functools.lru_cache(maxsize=64)
+def _columns(model: type[Model], connection, alias: str) -> tuple[str, list[str], list]:
+    """(the SELECT list of every concrete column of `model` prefixed by `alias`, attnames,
+    [(column index, its converters)])."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    fields = meta.concrete_fields
+    converters = []
+    for index, field in enumerate(fields):
+        found = (connection.ops.get_db_converters(field.get_col(meta.db_table))
+                 + field.get_db_converters(connection))
+        if found:
+            converters.append((index, found))
+    return (", ".join(f"{alias}.{quote(f.column)}" for f in fields),
+            [f.attname for f in fields], converters)
+
+
+def model_rows_sql(model: type[Model], *, sql: str, params: list) -> list[Model]:
+    """The instances of `model` read by `sql`, a SELECT written once per process by the
+    caller in which `{columns}` stands for every concrete column of the model, from the
+    table aliased `m` (`SELECT {columns} FROM accounts_account m WHERE …`): the converters
+    the ORM would apply are applied, and each row is built by `Model.from_db`. For reads
+    model_rows cannot say (a join, an EXISTS, an array parameter)."""
+    db = router.db_for_read(model)
+    connection = connections[db]
+    columns, attnames, converters = _columns(model, connection, "m")
+    with connection.cursor() as cursor:
+        cursor.execute(sql.replace("{columns}", columns, 1), params)
+        rows = cursor.fetchall()
+    instances = []
+    for row in rows:
+        if converters:
+            row = list(row)
+            for index, functions in converters:
+                for convert in functions:
+                    row[index] = convert(row[index], None, connection)
+        instances.append(model.from_db(db, attnames, row))
+    return instances

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import Flow, FlowCode, FlowStatus
-from core.sql import model_rows, model_update
+from core.sql import model_insert, model_rows, model_update
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +78,18 @@ def test_model_update_writes_every_column_as_save_does(django_assert_num_queries
     assert _fields(Flow.objects.get(pk=flow.pk)) == _fields(flow)
     with pytest.raises(Flow.DoesNotExist):
         model_update(Flow(id=uuid.uuid4(), kind="x", step="y", expires_at=timezone.now()))
+
+
+def test_model_insert_writes_the_row_save_would_and_takes_the_database_s_key(
+        django_assert_num_queries):
+    flow = _flow()
+    code = FlowCode(flow=flow, purpose="activation_code", channel="sms", code_hash="h",
+                    sent=False, not_sent_reason="no_match", expires_at=timezone.now())
+    with django_assert_num_queries(1):
+        model_insert(code)
+    assert code.pk is not None and not code._state.adding
+    assert _fields(FlowCode.objects.get(pk=code.pk)) == _fields(code)
+    new = Flow(kind="sms_activation", step="code", session_secret_hash="1" * 64,
+               data={"a": 1}, expires_at=timezone.now())
+    model_insert(new)
+    assert _fields(Flow.objects.get(pk=new.pk)) == _fields(new)
