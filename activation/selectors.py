@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import Account, AccountState
 from core.models import Flow, FlowStatus
 from core.normalization import name_key
+from core.sql import model_rows_sql
 from pupils.models import (
     Establishment,
     GuardianRecord,
@@ -140,15 +141,32 @@ def activation_flow_just_started(
     return None
 
 
+@functools.cache
+def _covering_sql(db: str) -> str:
+    quote = connections[db].ops.quote_name
+    account, record = Account._meta, GuardianRecord._meta
+
+    def col(meta, name):
+        return quote(meta.get_field(name).column)
+
+    return (
+        f"SELECT {{columns}} FROM {quote(account.db_table)} m "  # noqa: S608
+        f"WHERE m.{col(account, 'state')} = ANY(%s) AND EXISTS (SELECT 1 FROM "
+        f"{quote(record.db_table)} g WHERE g.{col(record, 'account')} = m.{col(account, 'id')} "
+        f"AND g.{col(record, 'id')} = ANY(%s)) ORDER BY m.{col(account, 'id')}"
+    )
+
+
 def accounts_covering(record_ids: list[int]) -> list[Account]:
-    """The accounts (active or locked) that already cover some of these records."""
+    """The accounts (active or locked) that already cover some of these records, by primary
+    key. Asked at every accepted code: one query, its SQL written once per process
+    (core.sql.model_rows_sql), the rows of `Account.objects.filter(guardian_records__pk__in=…,
+    state__in=COVERING_STATES).distinct().order_by("pk")`."""
     if not record_ids:
         return []
-    return list(
-        Account.objects.filter(
-            guardian_records__pk__in=record_ids, state__in=COVERING_STATES
-        ).distinct().order_by("pk")
-    )
+    db = router.db_for_read(Account)
+    return model_rows_sql(Account, sql=_covering_sql(db), params=[
+        [str(state) for state in COVERING_STATES], [int(pk) for pk in record_ids]])
 
 
 def records_uncovered(record_ids: list[int]) -> list[int]:

@@ -102,3 +102,25 @@ def test_the_pupils_of_step_three_are_those_of_the_orm_query_in_its_order(
     # The pupil linked through both records is shown once, with both links.
     assert any(len(link.record_ids) == 2 for link in links)
     assert pupil_links_for_records([]) == []
+
+
+def test_the_accounts_covering_records_are_those_of_the_orm_query(records):
+    from accounts.models import Account, AccountState
+    from activation.selectors import COVERING_STATES, accounts_covering
+    from tests.factories import AccountFactory
+
+    first, second, other = records
+    active = AccountFactory(state=AccountState.ACTIVE, phone="+33612345678")
+    locked = AccountFactory(state=AccountState.LOCKED)
+    provisional = AccountFactory(state=AccountState.PROVISIONAL)
+    GuardianRecord.objects.filter(pk=first.pk).update(account=active)
+    GuardianRecord.objects.filter(pk=second.pk).update(account=locked)
+    GuardianRecord.objects.filter(pk=other.pk).update(account=provisional)
+    ids = [first.pk, second.pk, other.pk]
+    found = accounts_covering(ids)
+    expected = list(Account.objects.filter(guardian_records__pk__in=ids,
+                                           state__in=COVERING_STATES).distinct().order_by("pk"))
+    assert found == expected == sorted([active, locked], key=lambda a: a.pk)
+    assert [(a.identifier, a.state, a.phone) for a in found] == [
+        (a.identifier, a.state, a.phone) for a in expected]
+    assert accounts_covering([other.pk]) == [] and accounts_covering([]) == []
