@@ -11,11 +11,12 @@ A refusal is raised after the transaction that counted it has committed.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict
 from uuid import UUID
 
 from django.contrib.auth import authenticate
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -307,8 +308,22 @@ def child_attach_pupils_confirm(*, flow_id: UUID, account: Account,
 # --- The notice at sign-in -------------------------------------------------------------------
 
 
+@functools.cache
+def _notice_take_sql(db: str) -> str:
+    quote = connections[db].ops.quote_name
+    record = GuardianRecord._meta
+    pending = quote(record.get_field("attached_notice_pending").column)
+    return (f"UPDATE {quote(record.db_table)} SET {pending} = false "  # noqa: S608
+            f"WHERE {quote(record.get_field('account').column)} = %s AND {pending}")
+
+
 def new_children_notice_take(*, account: Account) -> int:
     """How many of the account's records a roster import attached since the family was last
-    told, clearing the flag (one UPDATE; two sign-ins at once tell it once between them)."""
-    return GuardianRecord.objects.filter(account=account, attached_notice_pending=True) \
-        .update(attached_notice_pending=False)
+    told, clearing the flag (one UPDATE; two sign-ins at once tell it once between them).
+    Run at every guardian sign-in: its SQL is written once per process (the ORM's
+    `filter(…).update(…)` cost 0.3–0.4 ms of CPU to build; issue 14). A raw UPDATE, as
+    QuerySet.update(): no model signal, no history row (the flag is not historised)."""
+    db = router.db_for_write(GuardianRecord)
+    with connections[db].cursor() as cursor:
+        cursor.execute(_notice_take_sql(db), [account.pk])
+        return cursor.rowcount
