@@ -17,6 +17,7 @@ import threading
 
 from django import template
 from django.core.signals import setting_changed
+from django.utils.functional import Promise
 from django.utils.translation import get_language, ngettext
 
 from core.forms import ERROR_SUMMARY_ID, NON_FIELD_ERRORS_ID, error_summary_items
@@ -42,10 +43,21 @@ def _settings_changed(**kwargs) -> None:
 setting_changed.connect(_settings_changed, dispatch_uid="core.rendered_once")
 
 
+def _key_part(value) -> tuple[str, str]:
+    """What a passed value keys a fragment by: its type and its text (a lazy translation
+    as the active language reads it). Never its identity: an object's default repr names
+    its address, which a later object may take."""
+    if isinstance(value, Promise):
+        value = str(value)
+    return (type(value).__name__, str(value))
+
+
 class RenderedOnceNode(template.Node):
     """`{% rendered_once name=value … %}`: the nodes inside rendered with *only* the given
-    names in their context, kept per (active language, the values' text) on this node — that
-    is, per compiled template: the cached template loader keeps it for the process.
+    names in their context, kept per (active language, each value's type and text) on this
+    node — that is, per compiled template: the cached template loader keeps it for the
+    process. Pass values whose text says all the fragment shows of them (strings, numbers,
+    dicts of those).
 
     Safe by construction: the fragment never sees the request, the user, the session or any
     other variable of the page, so it cannot carry one visitor's data to another. A variable
@@ -69,7 +81,7 @@ class RenderedOnceNode(template.Node):
         resolved = {name: value.resolve(context, ignore_failures=True)
                     for name, value in self.kwargs.items()}
         values = {name: value for name, value in resolved.items() if value is not None}
-        key = (get_language(), *(repr(resolved[name]) for name in sorted(resolved)))
+        key = (get_language(), *(_key_part(resolved[name]) for name in sorted(resolved)))
         if self._generation != _generation:
             with self._lock:
                 self._kept, self._generation = {}, _generation
