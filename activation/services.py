@@ -133,7 +133,8 @@ def activation_flow_start(
                 matched=bool(matched), records=len(matched),
             )
             codes.code_issue(flow=flow, purpose=ACTIVATION_CODE, recipient=phone,
-                             deliver=data.matched, ip=ip, request=request, now=now)
+                             deliver=data.matched, ip=ip, request=request, now=now,
+                             new_flow=True)
     except CodeRefused as refused:
         raise _send_refusal(refused) from refused
     return flow, secret
@@ -649,7 +650,8 @@ def activation_franceconnect_start(
             journal_record(EventKind.FRANCECONNECT_LINK_STARTED, request=request,
                            flow_id=flow.id, matched=bool(matched), records=len(matched))
             codes.code_issue(flow=flow, purpose=ACTIVATION_CODE, recipient=phone,
-                             deliver=data.matched, ip=ip, request=request, now=now)
+                             deliver=data.matched, ip=ip, request=request, now=now,
+                             new_flow=True)
     except CodeRefused as refused:
         raise _send_refusal(refused) from refused
     return flow, secret

@@ -262,6 +262,7 @@ def code_issue(
     ip: str = "",
     request=None,
     now: datetime.datetime | None = None,
+    new_flow: bool = False,
 ) -> CodeIssue:
     """Make a code for `flow` (locked by the caller, in its transaction) and send it to
     `recipient` (E.164 number or e-mail address) through the outbox.
@@ -272,14 +273,18 @@ def code_issue(
     resend) skips the per-IP limit; an IPv6 address counts with its /64
     (core.http.ip_rate_subject), as every per-IP limit.
 
+    `new_flow` True: the caller started `flow` in this very transaction (core.flows
+    .flow_start), so it has no code yet and none is read (one query less at the first step
+    of every flow that sends a code; issue 14). A match and a non-match pass the same.
+
     Raises CodeRefused: RESEND_COOLDOWN (retry_after = seconds left), FLOW_LIMIT, IP_LIMIT
     (retry_after = seconds until the window frees a place). Silent limits do not raise.
     """
     now = now or timezone.now()
     # By SQL written once per process (core.sql); by flow_id, not flow.codes, whose related
     # manager reads each row's flow_id to attach the flow.
-    issued = model_rows(FlowCode, where={"flow_id": flow.pk, "purpose": purpose.name},
-                        order_by=("-created_at",))
+    issued = [] if new_flow else model_rows(
+        FlowCode, where={"flow_id": flow.pk, "purpose": purpose.name}, order_by=("-created_at",))
     if issued:
         elapsed = (now - issued[0].created_at).total_seconds()
         cooldown = purpose.resend_cooldown_seconds

@@ -212,7 +212,8 @@ def child_attach_start(*, account: Account, phone: str,
             flow.account = account
             flow.save(update_fields=["account"])
             codes.code_issue(flow=flow, purpose=CHILD_ATTACH_CODE, recipient=phone,
-                             deliver=data.matched, ip=ip, request=request, now=now)
+                             deliver=data.matched, ip=ip, request=request, now=now,
+                             new_flow=True)
     except CodeRefused as refused:
         raise _send_refusal(refused) from refused
     return flow, secret
