@@ -1,12 +1,18 @@
-"""Rows of a model by equality on a few columns, the SQL written once per process.
+"""Rows of a model read and written by SQL written once per process.
 
-The ORM builds and compiles its SQL at every call: for the short lookups a flow makes at
-every step (the flow by its id and kind, its codes) that cost 0.3–0.5 ms of CPU each, more
-than PostgreSQL takes to run them (issue 14). `model_rows` writes the SELECT once per
-process, model, connection and shape of lookup, from the model's concrete columns (a new
-column is read without touching it), and applies to each value the converters the ORM
-would (`from_db_value` of JSON fields…): the instances are those `Model.objects.filter(…)`
-would give, built by `Model.from_db`.
+The ORM builds and compiles its SQL at every call: for the short statements a flow makes at
+every step (the flow by its id and kind, its codes, the flow's INSERT and UPDATE) that cost
+0.3–0.5 ms of CPU each, more than PostgreSQL takes to run them (issue 14). Here each
+statement is written once per process, model, connection and shape, from the model's
+concrete columns (a new column is read and written without touching it), with the ORM's
+own conversions (`get_db_prep_value`/`get_db_prep_save` going in, the converters such as a
+JSON field's `from_db_value` coming out; instances built by `Model.from_db`):
+
+- `model_rows(model, where={…}, order_by=…, for_update=…)`: `filter(**where)` by equality;
+- `model_rows_sql(model, sql=…, params=…)`: the caller's SELECT (a join, an EXISTS, an array
+  parameter), `{columns}` standing for the model's columns;
+- `model_insert(instance)` and `model_update(instance)`: `save()` of a new or an existing
+  row, without the model signals — for models that have none (core.models.Flow, FlowCode).
 
 The precedents it generalises: `accounts.backends.account_by_identifier` and
 `pupils.selectors._children_sql`.
