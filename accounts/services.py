@@ -1,11 +1,12 @@
 """Every write the accounts domain knows. Keyword-only arguments, one transaction each."""
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.contrib.auth import update_session_auth_hash
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -17,12 +18,42 @@ from .models import Account, AccountKind, AccountState
 MAX_IDENTIFIER_RACES = 20
 
 
+@functools.cache
+def _prefix_sql(db: str) -> str:
+    quote = connections[db].ops.quote_name
+    column = quote(Account._meta.get_field("identifier").column)
+    # As the ORM writes `identifier__startswith` on PostgreSQL (the ::text cast included,
+    # which the varchar_pattern_ops index serves).
+    return (f"SELECT {column} FROM {quote(Account._meta.db_table)} "  # noqa: S608
+            f"WHERE {column}::text LIKE %s")
+
+
 def identifiers_taken(stem: str) -> set[str]:
-    """Identifiers already built on `stem` (prefix scan on the identifier's unique index)."""
-    return identifiers_taken_many([stem])
+    """Identifiers already built on `stem` (prefix scan on the identifier's unique index):
+    identifiers_taken_many for one stem, its SQL written once per process (each SMS
+    activation asks once; the ORM's OR of prefixes cost about half a millisecond to build,
+    issue 14). On another database than PostgreSQL, identifiers_taken_many."""
+    db = router.db_for_read(Account)
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        return identifiers_taken_many([stem])
+    with connection.cursor() as cursor:
+        cursor.execute(_prefix_sql(db), [connection.ops.prep_for_like_query(stem) + "%"])
+        found = [row[0] for row in cursor.fetchall()]
+    return _numbered_on(found, {stem})
 
 
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
+
+
+def _numbered_on(identifiers: Iterable[str], stems: set[str]) -> set[str]:
+    """Those of `identifiers` that are one of `stems` followed by digits."""
+    taken = set()
+    for identifier in identifiers:
+        numbered = _NUMBERED.match(identifier)
+        if numbered and numbered.group(1) in stems:
+            taken.add(identifier)
+    return taken
 
 
 def identifiers_taken_many(stems: Iterable[str]) -> set[str]:
@@ -35,12 +66,8 @@ def identifiers_taken_many(stems: Iterable[str]) -> set[str]:
     prefixes = Q()
     for stem in stems:
         prefixes |= Q(identifier__startswith=stem)
-    taken = set()
-    for identifier in Account.objects.filter(prefixes).values_list("identifier", flat=True):
-        numbered = _NUMBERED.match(identifier)
-        if numbered and numbered.group(1) in stems:
-            taken.add(identifier)
-    return taken
+    return _numbered_on(Account.objects.filter(prefixes).values_list("identifier", flat=True),
+                        stems)
 
 
 def account_create(

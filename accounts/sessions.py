@@ -15,8 +15,11 @@ needed inside a transaction), and another key is drawn — and the session is wr
 Django saves it at the end of the request (SessionMiddleware), by one INSERT (its SQL
 written once per process, not built by the ORM) and one SET. Nothing reads a new session
 from the stores before that: its key reaches the browser in that response's cookie only.
-Everything else (loading, the cache entry, `cycle_key()` deleting the old key, `flush()`,
-`clear_expired()`) is Django's, but for an unreachable Redis.
+Deleting a session (`cycle_key()` deleting the old key at a rotation or a sign-in,
+`flush()`) is one DELETE, its SQL written once per process too, where Django's database
+store reads the row first (`get()`, then the instance's `delete()`: a SELECT and a DELETE).
+Everything else (loading, the cache entry, `clear_expired()`) is Django's, but for an
+unreachable Redis.
 
 When Redis cannot be reached (`core.cache.REDIS_UNREACHABLE`: refused, reset, past the
 short socket timeouts), no request fails: the session is read from PostgreSQL and written
@@ -72,6 +75,14 @@ def _insert_sql(db: str) -> str:
             f"{quote(meta.get_field('session_data').column)}, "
             f"{quote(meta.get_field('expire_date').column)}) VALUES (%s, %s, %s) "
             f"ON CONFLICT ({key}) DO NOTHING")
+
+
+@functools.cache
+def _delete_sql(db: str) -> str:
+    quote = connections[db].ops.quote_name
+    meta = Session._meta
+    return (f"DELETE FROM {quote(meta.db_table)} "  # noqa: S608 (names from the model)
+            f"WHERE {quote(meta.get_field('session_key').column)} = %s")
 
 
 class SessionStore(CachedDbStore):
@@ -138,13 +149,15 @@ class SessionStore(CachedDbStore):
         return super(CachedDbStore, self).exists(session_key)
 
     def delete(self, session_key=None) -> None:
-        """Delete the session from PostgreSQL and Redis (a Redis that cannot be reached is
-        remembered: see the module docstring)."""
-        super(CachedDbStore, self).delete(session_key)
+        """Delete the session from PostgreSQL (one DELETE: see the module docstring) and
+        Redis (a Redis that cannot be reached is remembered: see the module docstring)."""
         if session_key is None:
             if self.session_key is None:
                 return
             session_key = self.session_key
+        db = router.db_for_write(self.model)
+        with connections[db].cursor() as cursor:
+            cursor.execute(_delete_sql(db), [session_key])
         self._cache_delete(self.cache_key_prefix + session_key)
 
     # --- A new session written once -------------------------------------------------------

@@ -1,15 +1,33 @@
-"""Named reads of the activation domain."""
+"""Named reads of the activation domain.
+
+The reads every activation makes at a given step — the matching of step 1, the pupils of
+step 3 (three times: the page, the POST's form, the service under the flow's lock) — are
+written in SQL once per process from the models' columns (`_matching_sql`,
+`_pupil_links_sql`), as `pupils.selectors._children_sql`: the ORM compiled their `EXISTS`
+and three-table join in 0.5–1 ms of CPU each, more than PostgreSQL takes to run them
+(issue 14). Tests compare each with the ORM query it replaces
+(tests/activation/test_selectors_sql.py).
+"""
 
 import datetime
+import functools
 from dataclasses import dataclass
 
+from django.db import connections, router
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Account, AccountState
 from core.models import Flow, FlowStatus
 from core.normalization import name_key
-from pupils.models import GuardianRecord, Pupil, Responsibility, ResponsibilityStatus
+from core.sql import model_rows_sql
+from pupils.models import (
+    Establishment,
+    GuardianRecord,
+    Pupil,
+    Responsibility,
+    ResponsibilityStatus,
+)
 
 from .flows import SMS_ACTIVATION, ActivationData
 
@@ -24,25 +42,45 @@ COVERING_STATES = (AccountState.ACTIVE, AccountState.LOCKED)
 ACTIVATING_LINK = Q(status=ResponsibilityStatus.ACTIVE, is_legal_representative=True)
 
 
+@functools.cache
+def _matching_sql(db: str) -> str:
+    """guardian_records_matching's SELECT, from the models' tables and columns (quoted);
+    the values are parameters: number, last name key, first name key, link status."""
+    quote = connections[db].ops.quote_name
+    record, link = GuardianRecord._meta, Responsibility._meta
+
+    def col(meta, name):
+        return quote(meta.get_field(name).column)
+
+    return (
+        f"SELECT g.{col(record, 'id')} FROM {quote(record.db_table)} g "  # noqa: S608
+        f"WHERE g.{col(record, 'mobile_phone')} = %s AND g.{col(record, 'last_name_key')} = %s "
+        f"AND g.{col(record, 'first_name_key')} = %s "
+        f"AND EXISTS (SELECT 1 FROM {quote(link.db_table)} r "
+        f"WHERE r.{col(link, 'guardian_record')} = g.{col(record, 'id')} "
+        f"AND r.{col(link, 'status')} = %s AND r.{col(link, 'is_legal_representative')}) "
+        f"ORDER BY g.{col(record, 'id')}"
+    )
+
+
 def guardian_records_matching(*, phone: str, last_name: str, first_name: str) -> list[int]:
     """Ids of the guardian records of every establishment with this mobile number (E.164)
     and these names (compared by name_key), that have at least one activating link to a
     pupil (active, legal representative: ACTIVATING_LINK).
 
     One indexed query (mobile_phone), whatever the outcome: a match and a non-match cost
-    the same, which step 1 relies on.
+    the same, which step 1 relies on. Its SQL is written once per process (`_matching_sql`):
+    the rows of the ORM query `GuardianRecord.objects.filter(mobile_phone=…, last_name_key=…,
+    first_name_key=…).filter(Exists(activating links)).order_by("pk")`.
     """
-    active_link = Responsibility.objects.filter(ACTIVATING_LINK, guardian_record=OuterRef("pk"))
-    return list(
-        GuardianRecord.objects.filter(
-            mobile_phone=phone,
-            last_name_key=name_key(last_name),
-            first_name_key=name_key(first_name),
-        )
-        .filter(Exists(active_link))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    db = router.db_for_read(GuardianRecord)
+    connection = connections[db]
+    # The number as the ORM sends it (the field's own preparation: E.164 text).
+    number = GuardianRecord._meta.get_field("mobile_phone").get_db_prep_value(phone, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_matching_sql(db), [number, name_key(last_name), name_key(first_name),
+                                           ResponsibilityStatus.ACTIVE.value])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def guardian_records_for_franceconnect(
@@ -103,15 +141,32 @@ def activation_flow_just_started(
     return None
 
 
+@functools.cache
+def _covering_sql(db: str) -> str:
+    quote = connections[db].ops.quote_name
+    account, record = Account._meta, GuardianRecord._meta
+
+    def col(meta, name):
+        return quote(meta.get_field(name).column)
+
+    return (
+        f"SELECT {{columns}} FROM {quote(account.db_table)} m "  # noqa: S608
+        f"WHERE m.{col(account, 'state')} = ANY(%s) AND EXISTS (SELECT 1 FROM "
+        f"{quote(record.db_table)} g WHERE g.{col(record, 'account')} = m.{col(account, 'id')} "
+        f"AND g.{col(record, 'id')} = ANY(%s)) ORDER BY m.{col(account, 'id')}"
+    )
+
+
 def accounts_covering(record_ids: list[int]) -> list[Account]:
-    """The accounts (active or locked) that already cover some of these records."""
+    """The accounts (active or locked) that already cover some of these records, by primary
+    key. Asked at every accepted code: one query, its SQL written once per process
+    (core.sql.model_rows_sql), the rows of `Account.objects.filter(guardian_records__pk__in=…,
+    state__in=COVERING_STATES).distinct().order_by("pk")`."""
     if not record_ids:
         return []
-    return list(
-        Account.objects.filter(
-            guardian_records__pk__in=record_ids, state__in=COVERING_STATES
-        ).distinct().order_by("pk")
-    )
+    db = router.db_for_read(Account)
+    return model_rows_sql(Account, sql=_covering_sql(db), params=[
+        [str(state) for state in COVERING_STATES], [int(pk) for pk in record_ids]])
 
 
 def records_uncovered(record_ids: list[int]) -> list[int]:
@@ -123,6 +178,33 @@ def records_uncovered(record_ids: list[int]) -> list[int]:
         .exclude(account__state__in=COVERING_STATES)
         .order_by("pk").values_list("pk", flat=True)
     )
+
+
+@functools.cache
+def _first_names_sql(db: str) -> str:
+    quote = connections[db].ops.quote_name
+    record = GuardianRecord._meta
+
+    def col(name):
+        return quote(record.get_field(name).column)
+
+    return (f"SELECT {col('first_name')}, {col('last_name')} "  # noqa: S608
+            f"FROM {quote(record.db_table)} WHERE {col('id')} = ANY(%s) "
+            f"ORDER BY {col('id')} LIMIT 1")
+
+
+def guardian_record_names(record_ids: list[int]) -> tuple[str, str] | None:
+    """(first name, last name) as the school wrote them on the first of these records by
+    primary key, or None when none exists. Asked at every GET and POST of the password
+    step: one query, its SQL written once per process (`_first_names_sql`), where the ORM's
+    `filter(pk__in=…).order_by("pk").only(…).first()` cost about a millisecond of CPU."""
+    if not record_ids:
+        return None
+    db = router.db_for_read(GuardianRecord)
+    with connections[db].cursor() as cursor:
+        cursor.execute(_first_names_sql(db), [[int(pk) for pk in record_ids]])
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
 
 
 @dataclass(frozen=True)
@@ -142,28 +224,66 @@ class PupilLink:
         return self.pupil.establishment.name
 
 
+@functools.cache
+def _pupil_links_sql(db: str) -> tuple[str, list[str], list[str]]:
+    """pupil_links_for_records' SELECT: (sql, pupil attnames, establishment attnames). Each
+    row is the link's id and record id, then every pupil column, then every establishment
+    column; the values are parameters: the record ids (an array), the link status."""
+    quote = connections[db].ops.quote_name
+    link, pupil, school = Responsibility._meta, Pupil._meta, Establishment._meta
+
+    def col(meta, name):
+        return quote(meta.get_field(name).column)
+
+    columns = [f"r.{col(link, 'id')}", f"r.{col(link, 'guardian_record')}"]
+    columns += [f"p.{quote(f.column)}" for f in pupil.concrete_fields]
+    columns += [f"e.{quote(f.column)}" for f in school.concrete_fields]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {quote(link.db_table)} r "  # noqa: S608
+        f"JOIN {quote(pupil.db_table)} p ON p.{col(pupil, 'id')} = r.{col(link, 'pupil')} "
+        f"JOIN {quote(school.db_table)} e "
+        f"ON e.{col(school, 'id')} = p.{col(pupil, 'establishment')} "
+        f"WHERE r.{col(link, 'guardian_record')} = ANY(%s) AND r.{col(link, 'status')} = %s "
+        f"AND r.{col(link, 'is_legal_representative')} "
+        f"ORDER BY e.{col(school, 'name')} ASC, p.{col(pupil, 'birth_date')} ASC, "
+        f"r.{col(link, 'pupil')} ASC, r.{col(link, 'id')} ASC"
+    )
+    return (sql, [f.attname for f in pupil.concrete_fields],
+            [f.attname for f in school.concrete_fields])
+
+
 def pupil_links_for_records(record_ids: list[int]) -> list[PupilLink]:
     """The pupils linked to these records by an activating link (ACTIVATING_LINK), once
-    each, in a stable order.
+    each, in a stable order (school name, birth date, pupil, link), each pupil with its
+    establishment.
 
     A pupil linked through two records (a duplicate in one school) is shown once and its
-    answer applies to both links.
+    answer applies to both links. One query, its SQL written once per process
+    (`_pupil_links_sql`): the rows of `Responsibility.objects.filter(ACTIVATING_LINK,
+    guardian_record_id__in=…).select_related("pupil__establishment").order_by(…)`.
     """
     if not record_ids:
         return []
-    responsibilities = (
-        Responsibility.objects.filter(ACTIVATING_LINK, guardian_record_id__in=record_ids)
-        .select_related("pupil__establishment")
-        .order_by("pupil__establishment__name", "pupil__birth_date", "pupil_id", "pk")
-    )
-    grouped: dict[int, list[Responsibility]] = {}
-    for responsibility in responsibilities:
-        grouped.setdefault(responsibility.pupil_id, []).append(responsibility)
+    db = router.db_for_read(Responsibility)
+    sql, pupil_fields, school_fields = _pupil_links_sql(db)
+    with connections[db].cursor() as cursor:
+        cursor.execute(sql, [[int(pk) for pk in record_ids],
+                             ResponsibilityStatus.ACTIVE.value])
+        rows = cursor.fetchall()
+    split = 2 + len(pupil_fields)
+    pupil_pk = 2 + pupil_fields.index(Pupil._meta.pk.attname)
+    grouped: dict[int, tuple[Pupil, list[int], set[int]]] = {}
+    for row in rows:
+        link_id, record_id = row[0], row[1]
+        entry = grouped.get(row[pupil_pk])
+        if entry is None:
+            pupil = Pupil.from_db(db, pupil_fields, row[2:split])
+            pupil.establishment = Establishment.from_db(db, school_fields, row[split:])
+            entry = grouped[pupil.pk] = (pupil, [], set())
+        entry[1].append(link_id)
+        entry[2].add(record_id)
     return [
-        PupilLink(
-            pupil=links[0].pupil,
-            responsibility_ids=tuple(r.pk for r in links),
-            record_ids=tuple(sorted({r.guardian_record_id for r in links})),
-        )
-        for links in grouped.values()
+        PupilLink(pupil=pupil, responsibility_ids=tuple(link_ids),
+                  record_ids=tuple(sorted(record_ids_)))
+        for pupil, link_ids, record_ids_ in grouped.values()
     ]

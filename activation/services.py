@@ -33,7 +33,15 @@ from accounts.services import account_create
 from core import codes, ratelimit
 from core.codes import CodeIssue, CodeRefusalReason, CodeRefused, CodeVerdict
 from core.flowkinds import FlowKind
-from core.flows import FlowUnavailable, flow_end, flow_lock, flow_move, flow_start, flow_touch
+from core.flows import (
+    FlowUnavailable,
+    flow_end,
+    flow_lock,
+    flow_move,
+    flow_save,
+    flow_start,
+    flow_touch,
+)
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowStatus
@@ -54,6 +62,7 @@ from .flows import (
 from .selectors import (
     COVERING_STATES,
     accounts_covering,
+    guardian_record_names,
     guardian_records_for_franceconnect,
     guardian_records_matching,
     pupil_links_for_records,
@@ -124,7 +133,8 @@ def activation_flow_start(
                 matched=bool(matched), records=len(matched),
             )
             codes.code_issue(flow=flow, purpose=ACTIVATION_CODE, recipient=phone,
-                             deliver=data.matched, ip=ip, request=request, now=now)
+                             deliver=data.matched, ip=ip, request=request, now=now,
+                             new_flow=True)
     except CodeRefused as refused:
         raise _send_refusal(refused) from refused
     return flow, secret
@@ -176,7 +186,7 @@ def activation_code_resend(*, flow_id: UUID, request: HttpRequest | None = None,
                 deliver=ActivationData.of(flow).matched, ip=ip, request=request, now=now,
             )
             flow_touch(flow, now=now)
-            flow.save()
+            flow_save(flow)
     except CodeRefused as refused:
         raise _send_refusal(refused) from refused
     return issue
@@ -210,7 +220,7 @@ def activation_code_verify(
         else:
             refusal = messages.message_code_expired()
         flow_touch(flow, now=now)
-        flow.save()
+        flow_save(flow)
     if refusal:
         raise ActivationRefused(refusal)
     return flow
@@ -274,7 +284,7 @@ def activation_pupils_confirm(
                                       then=_after_pupils)
         data.store(flow)
         flow_touch(flow, now=now)
-        flow.save()
+        flow_save(flow)
     if outcome.refusal or outcome.field_errors:
         raise ActivationRefused(outcome.refusal or "", field_errors=outcome.field_errors)
     return flow
@@ -532,21 +542,20 @@ def activation_step_back(*, flow_id: UUID) -> Flow:
         data.store(flow)
         flow_move(flow, step="pupils")
         flow_touch(flow, now=now)
-        flow.save()
+        flow_save(flow)
     return flow
 
 
 def account_owner_names(flow: Flow) -> tuple[str, str]:
     """(first name, last name) for the account: the school's spelling, accents included."""
     data = ActivationData.of(flow)
-    record = (
-        GuardianRecord.objects.filter(pk__in=data.confirmed_record_ids or data.matched_record_ids)
-        .order_by("pk")
-        .only("first_name", "last_name")
-        .first()
-    )
-    if record is None:
+    names = guardian_record_names(data.confirmed_record_ids or data.matched_record_ids)
+    if names is None:
         return data.first_name, data.last_name
+    return clean_name(names[0]), clean_name(names[1])
+
+
+def _names_of(record: GuardianRecord) -> tuple[str, str]:
     return clean_name(record.first_name), clean_name(record.last_name)
 
 
@@ -562,16 +571,19 @@ def activation_account_create(
     with transaction.atomic():
         flow = flow_lock(flow_id=flow_id, kind=SMS_ACTIVATION, step="password", now=now)
         data = ActivationData.of(flow)
-        first_name, last_name = account_owner_names(flow)
-        errors = password_errors(password, first_name=first_name, last_name=last_name)
-        if errors:
-            raise ActivationRefused(errors[0])
         records = list(
             GuardianRecord.objects.select_for_update(of=("self",))
             .filter(pk__in=data.confirmed_record_ids)
             .select_related("account")
             .order_by("pk")
         )
+        # account_owner_names, read from the rows just locked (the first by primary key)
+        # rather than by a query of its own.
+        first_name, last_name = (_names_of(records[0]) if records
+                                 else account_owner_names(flow))
+        errors = password_errors(password, first_name=first_name, last_name=last_name)
+        if errors:
+            raise ActivationRefused(errors[0])
         taken = [r for r in records if r.account is not None and r.account.state in COVERING_STATES]
         pending = provisional_accounts_lock(records=records) if not taken else []
         if taken or not records or pending is None:
@@ -602,7 +614,7 @@ def activation_account_create(
                 provisional_closed=closed,
             )
         flow_touch(flow, now=now)
-        flow.save()
+        flow_save(flow)
     if refusal:
         raise ActivationRefused(refusal)
     return account
@@ -638,7 +650,8 @@ def activation_franceconnect_start(
             journal_record(EventKind.FRANCECONNECT_LINK_STARTED, request=request,
                            flow_id=flow.id, matched=bool(matched), records=len(matched))
             codes.code_issue(flow=flow, purpose=ACTIVATION_CODE, recipient=phone,
-                             deliver=data.matched, ip=ip, request=request, now=now)
+                             deliver=data.matched, ip=ip, request=request, now=now,
+                             new_flow=True)
     except CodeRefused as refused:
         raise _send_refusal(refused) from refused
     return flow, secret
@@ -669,7 +682,7 @@ def activation_franceconnect_pupils_confirm(
                                       then=_franceconnect_link)
         data.store(flow)
         flow_touch(flow, now=now)
-        flow.save()
+        flow_save(flow)
     if outcome.refusal or outcome.field_errors:
         raise ActivationRefused(outcome.refusal or "", field_errors=outcome.field_errors)
     return flow

@@ -34,6 +34,7 @@ transaction; the outbox row it writes is sent after commit.
 from __future__ import annotations
 
 import datetime
+import functools
 import hmac
 import logging
 import re
@@ -45,7 +46,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -57,6 +58,7 @@ from .http import ip_rate_subject
 from .journal import EventKind, journal_record
 from .models import CodeChannel, CodeNotSentReason, Flow, FlowCode
 from .normalization import strip_invisible
+from .sql import model_insert, model_rows
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 LENGTH = 6
@@ -260,6 +262,7 @@ def code_issue(
     ip: str = "",
     request=None,
     now: datetime.datetime | None = None,
+    new_flow: bool = False,
 ) -> CodeIssue:
     """Make a code for `flow` (locked by the caller, in its transaction) and send it to
     `recipient` (E.164 number or e-mail address) through the outbox.
@@ -270,13 +273,18 @@ def code_issue(
     resend) skips the per-IP limit; an IPv6 address counts with its /64
     (core.http.ip_rate_subject), as every per-IP limit.
 
+    `new_flow` True: the caller started `flow` in this very transaction (core.flows
+    .flow_start), so it has no code yet and none is read (one query less at the first step
+    of every flow that sends a code; issue 14). A match and a non-match pass the same.
+
     Raises CodeRefused: RESEND_COOLDOWN (retry_after = seconds left), FLOW_LIMIT, IP_LIMIT
     (retry_after = seconds until the window frees a place). Silent limits do not raise.
     """
     now = now or timezone.now()
-    issued = list(
-        flow.codes.filter(purpose=purpose.name).order_by("-created_at").only("created_at")
-    )
+    # By SQL written once per process (core.sql); by flow_id, not flow.codes, whose related
+    # manager reads each row's flow_id to attach the flow.
+    issued = [] if new_flow else model_rows(
+        FlowCode, where={"flow_id": flow.pk, "purpose": purpose.name}, order_by=("-created_at",))
     if issued:
         elapsed = (now - issued[0].created_at).total_seconds()
         cooldown = purpose.resend_cooldown_seconds
@@ -292,12 +300,13 @@ def code_issue(
 
     reason, retry_after = _recipient_allows(purpose, recipient, flow=flow, deliver=deliver)
     code = code_generate()
-    row = FlowCode.objects.create(
+    row = FlowCode(
         flow=flow, purpose=purpose.name, channel=purpose.channel,
         code_hash=code_hash(purpose=purpose.name, flow_id=flow.id, code=code),
         sent=not reason, not_sent_reason=reason, created_at=now,
         expires_at=now + datetime.timedelta(seconds=purpose.ttl_seconds),
     )
+    model_insert(row)  # FlowCode.objects.create, its SQL written once per process
     ordinal = len(issued) + 1
     # Rendered whether or not it leaves: a non-match takes as long as a match.
     body = render_to_string(
@@ -418,7 +427,8 @@ def code_verify(
     """
     now = now or timezone.now()
     max_wrong = purpose.max_wrong
-    codes = list(flow.codes.filter(purpose=purpose.name).order_by("-created_at"))
+    codes = model_rows(FlowCode, where={"flow_id": flow.pk, "purpose": purpose.name},
+                       order_by=("-created_at",))
     pending = [c for c in codes if c.used_at is None and c.revoked_at is None]
     live = [c for c in pending if now < c.expires_at and c.wrong_attempts < max_wrong]
     if not live:
@@ -429,10 +439,7 @@ def code_verify(
     hits = [c for c in live if hmac.compare_digest(digest, c.code_hash)]
     matched = next((c for c in hits if c.sent), None)
     if matched is not None:
-        FlowCode.objects.filter(pk=matched.pk).update(used_at=now)
-        FlowCode.objects.filter(
-            flow=flow, purpose=purpose.name, used_at__isnull=True, revoked_at__isnull=True
-        ).exclude(pk=matched.pk).update(revoked_at=now)
+        _code_use(flow=flow, purpose=purpose, matched=matched, now=now)
         journal_record(purpose.events.verified, request=request, flow_id=flow.id)
         return CodeCheck(CodeVerdict.ACCEPTED, issued=len(codes))
 
@@ -448,6 +455,37 @@ def code_verify(
                        sends=len(codes))
         return CodeCheck(CodeVerdict.DEAD, issued=len(codes))
     return CodeCheck(CodeVerdict.WRONG, remaining=remaining, issued=len(codes))
+
+
+@functools.cache
+def _use_sql(db: str) -> str:
+    """_code_use's UPDATE, from the model's table and columns (quoted); the values are
+    parameters: the used code's id (twice), now (twice), the flow, the purpose."""
+    quote = connections[db].ops.quote_name
+    meta = FlowCode._meta
+
+    def col(name):
+        return quote(meta.get_field(name).column)
+
+    used, revoked, pk = col("used_at"), col("revoked_at"), col("id")
+    return (f"UPDATE {quote(meta.db_table)} "  # noqa: S608 (names from the model)
+            f"SET {used} = CASE WHEN {pk} = %s THEN %s ELSE {used} END, "
+            f"{revoked} = CASE WHEN {pk} = %s THEN {revoked} ELSE %s END "
+            f"WHERE {col('flow')} = %s AND {col('purpose')} = %s "
+            f"AND {used} IS NULL AND {revoked} IS NULL")
+
+
+def _code_use(*, flow: Flow, purpose: CodePurpose, matched: FlowCode,
+              now: datetime.datetime) -> None:
+    """`matched` is used at `now` and every other pending code of the purpose void, by one
+    UPDATE (its SQL written once per process) rather than two: `matched` is pending itself
+    (live), and the flow's lock keeps its codes as read."""
+    db = router.db_for_write(FlowCode)
+    connection = connections[db]
+    when = FlowCode._meta.get_field("used_at").get_db_prep_save(now, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_use_sql(db), [matched.pk, when, matched.pk, when, flow.pk,
+                                      purpose.name])
 
 
 def codes_issued(*, flow: Flow, purpose: CodePurpose) -> int:
@@ -469,10 +507,11 @@ def code_seconds_left(
     would answer DEAD (the refusal already says what to do; there is no time to count).
     """
     now = now or timezone.now()
-    pending = list(
-        flow.codes.filter(purpose=purpose.name, used_at__isnull=True, revoked_at__isnull=True)
-        .order_by("-created_at").only("expires_at", "wrong_attempts")
-    )
+    # By SQL written once per process (core.sql), the used and void codes left out here.
+    pending = [c for c in model_rows(FlowCode, where={"flow_id": flow.pk,
+                                                      "purpose": purpose.name},
+                                     order_by=("-created_at",))
+               if c.used_at is None and c.revoked_at is None]
     if not pending:
         return None
     max_wrong = purpose.max_wrong

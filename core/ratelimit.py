@@ -216,17 +216,28 @@ def hit(rule: Rule, subject: str, *, cost: int = 1) -> Decision:
     retry_after=seconds) when the window is full, and then nothing is counted. An empty
     subject (no IP address known) is counted under the empty string, never skipped. Never
     raises for an unreachable Redis: the process's memory counts instead (module docstring).
+
+    One event of a window that has room (`limit` > 0) is counted by hit_in_order's script:
+    one round trip on Redis that answers `remaining` too, where `limits`' hit() then
+    get_window_stats() took two (issue 14: the activation's step 1 made six).
     """
+    if cost == 1 and rule.limit > 0:
+        return hit_in_order((rule, subject))[-1]
     key = subject_key(subject or "")
     return _counted(lambda limiter: _hit(limiter, rule, key, cost))
 
 
 def _peek(limiter: MovingWindowRateLimiter, rule: Rule, key: str) -> Decision:
-    item = rule.item()
-    if rule.limit > 0 and limiter.test(item, rule.scope, key):
-        remaining = limiter.get_window_stats(item, rule.scope, key).remaining
-        return Decision(allowed=True, remaining=remaining)
-    return _refusal(limiter, rule, key)
+    # One reading of the window answers both: `limits`' test() is `remaining >= 1` of the
+    # same get_window_stats(), which then gives `remaining` or the wait (one round trip on
+    # Redis instead of two).
+    if rule.limit <= 0:
+        return _refusal(limiter, rule, key)
+    stats = limiter.get_window_stats(rule.item(), rule.scope, key)
+    if stats.remaining >= 1:
+        return Decision(allowed=True, remaining=stats.remaining)
+    return Decision(allowed=False, remaining=0,
+                    retry_after=max(1, math.ceil(stats.reset_time - time.time())))
 
 
 def peek(rule: Rule, subject: str) -> Decision:

@@ -16,7 +16,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
-from simple_history.models import HistoricalRecords
+
+from core.history import HistoricalRecords
 
 from .validators import validate_birth_date
 

@@ -191,7 +191,7 @@ def phone_change_start(*, account: Account, phone: str,
             journal_record(EventKind.PHONE_CHANGE_STARTED, request=request, account=account,
                            flow_id=flow.id)
             codes.code_issue(flow=flow, purpose=PHONE_CHANGE_CODE, recipient=phone,
-                             deliver=True, ip=ip, request=request, now=now)
+                             deliver=True, ip=ip, request=request, now=now, new_flow=True)
     except CodeRefused as refused:
         raise _send_refusal(refused) from refused
     return flow, secret

@@ -191,3 +191,15 @@ def test_batch_refuses_a_missing_hash():
     with pytest.raises(ValueError, match="one password hash per account"):
         provisional_accounts_create(people=[(AccountKind.PUPIL, "Paul", "Nom")],
                                     password_hashes=[], expires_at=EXPIRES)
+
+
+@pytest.mark.django_db
+def test_one_stem_reads_what_the_many_stems_query_reads(django_assert_num_queries):
+    Account.objects.bulk_create(
+        Account(identifier=identifier, kind=AccountKind.GUARDIAN)
+        for identifier in ("a.b_c10", "a.bxc11", "a.b_c12x", "a.b_c", "a.b%c13", "a.b_c99"))
+    for stem in ("a.b_c", "a.b%c", "a.bxc", "z.none"):
+        with django_assert_num_queries(1):
+            taken = identifiers_taken(stem)
+        assert taken == identifiers_taken_many([stem])
+    assert identifiers_taken("a.b_c") == {"a.b_c10", "a.b_c99"}

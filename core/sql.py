@@ -1,0 +1,199 @@
+"""Rows of a model read and written by SQL written once per process.
+
+The ORM builds and compiles its SQL at every call: for the short statements a flow makes at
+every step (the flow by its id and kind, its codes, the flow's INSERT and UPDATE) that cost
+0.3–0.5 ms of CPU each, more than PostgreSQL takes to run them (issue 14). Here each
+statement is written once per process, model, connection and shape, from the model's
+concrete columns (a new column is read and written without touching it), with the ORM's
+own conversions (`get_db_prep_value`/`get_db_prep_save` going in, the converters such as a
+JSON field's `from_db_value` coming out; instances built by `Model.from_db`):
+
+- `model_rows(model, where={…}, order_by=…, for_update=…)`: `filter(**where)` by equality;
+- `model_rows_sql(model, sql=…, params=…)`: the caller's SELECT (a join, an EXISTS, an array
+  parameter), `{columns}` standing for the model's columns;
+- `model_insert(instance)` and `model_update(instance)`: `save()` of a new or an existing
+  row, without the model signals — for models that have none (core.models.Flow, FlowCode).
+
+The precedents it generalises: `accounts.backends.account_by_identifier` and
+`pupils.selectors._children_sql`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+from django.db import connections, router
+from django.db.models import Model
+from django.db.transaction import TransactionManagementError
+
+
+@functools.lru_cache(maxsize=64)
+def _select_sql(model: type[Model], connection, where: tuple[str, ...],
+                order_by: tuple[str, ...], for_update: bool
+                ) -> tuple[str, list, list[str], list[tuple[int, list]]]:
+    """(sql, the fields of `where`, attnames, [(column index, its converters)]) of a SELECT
+    of every concrete column of `model` WHERE each of `where` (field names) equals a
+    parameter, ordered by `order_by` (field names, « - » for descending), FOR UPDATE when
+    asked. Bounded cache: Django's connections are per thread (see account_by_identifier)."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    fields = meta.concrete_fields
+    columns = ", ".join(quote(f.column) for f in fields)
+    conditions = " AND ".join(f"{quote(meta.get_field(name).column)} = %s" for name in where)
+    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {conditions}"  # noqa: S608
+    if order_by:
+        sql += " ORDER BY " + ", ".join(
+            f"{quote(meta.get_field(name.lstrip('-')).column)}"
+            f"{' DESC' if name.startswith('-') else ' ASC'}" for name in order_by)
+    if for_update:
+        sql += " FOR UPDATE"
+    converters = []
+    for index, field in enumerate(fields):
+        found = (connection.ops.get_db_converters(field.get_col(meta.db_table))
+                 + field.get_db_converters(connection))
+        if found:
+            converters.append((index, found))
+    return sql, [meta.get_field(name) for name in where], [f.attname for f in fields], converters
+
+
+def model_rows(model: type[Model], *, where: dict[str, object],
+               order_by: Sequence[str] = (), for_update: bool = False) -> list[Model]:
+    """The instances of `model` whose fields equal `where` (field name → value, e.g.
+    `{"id": flow_id, "kind": "sms_activation"}`, each made ready by its field's
+    `get_db_prep_value` as the ORM does: a malformed UUID raises ValidationError), ordered
+    by `order_by`; with `for_update`, locked until the end of the caller's transaction (as
+    `select_for_update()`, which it requires: TransactionManagementError outside one). One
+    query, its SQL written once per process (`_select_sql`)."""
+    db = router.db_for_write(model) if for_update else router.db_for_read(model)
+    connection = connections[db]
+    if for_update and connection.get_autocommit():
+        raise TransactionManagementError("select_for_update cannot be used outside of a "
+                                         "transaction.")
+    names = tuple(where)
+    sql, where_fields, attnames, converters = _select_sql(
+        model, connection, names, tuple(order_by), for_update)
+    params = [field.get_db_prep_value(where[name], connection)
+              for name, field in zip(names, where_fields, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    instances = []
+    for row in rows:
+        if converters:
+            row = list(row)
+            for index, functions in converters:
+                for convert in functions:
+                    row[index] = convert(row[index], None, connection)
+        instances.append(model.from_db(db, attnames, row))
+    return instances
+
+
+@functools.lru_cache(maxsize=64)
+def _update_sql(model: type[Model], connection) -> tuple[str, list]:
+    """(sql, fields) of an UPDATE of every concrete column but the primary key, by primary
+    key; the values are parameters, in the order of `fields`, then the key."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    sql = (f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608
+           f"WHERE {quote(meta.pk.column)} = %s")
+    return sql, fields
+
+
+def model_update(instance: Model) -> None:
+    """Write every column of `instance` (a row that exists: a locked flow), as
+    `instance.save()` does for a row it finds — each field's own `pre_save` and
+    `get_db_prep_save` — by one UPDATE written once per process (`_update_sql`), without
+    the ORM's compilation nor its `pre_save`/`post_save` signals: for models that have
+    none (core.models.Flow). Raises `model.DoesNotExist` when no row has its key."""
+    model = type(instance)
+    db = router.db_for_write(model, instance=instance)
+    connection = connections[db]
+    sql, fields = _update_sql(model, connection)
+    values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in fields]
+    values.append(model._meta.pk.get_db_prep_value(instance.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        if cursor.rowcount != 1:
+            raise model.DoesNotExist(f"No {model._meta.object_name} {instance.pk} to update")
+    instance._state.adding = False
+    instance._state.db = db
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(model: type[Model], connection) -> tuple[str, list, list]:
+    """(sql, fields written, fields returned) of the INSERT of one row of `model`: every
+    concrete column but those the database makes (an auto-incremented key), which come back
+    by RETURNING."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    returned = list(meta.db_returning_fields)
+    fields = [f for f in meta.concrete_fields if f not in returned]
+    sql = (f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
+           f"({', '.join(quote(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    if returned:
+        sql += f" RETURNING {', '.join(quote(f.column) for f in returned)}"
+    return sql, fields, returned
+
+
+def model_insert(instance: Model) -> None:
+    """Insert `instance` as `instance.save(force_insert=True)` does — each field's own
+    `pre_save` and `get_db_prep_save`, the key the database makes set on the instance — by
+    one INSERT written once per process (`_insert_sql`), without the ORM's compilation nor
+    its `pre_save`/`post_save` signals: for models that have none (core.models.Flow,
+    FlowCode)."""
+    model = type(instance)
+    db = router.db_for_write(model, instance=instance)
+    connection = connections[db]
+    sql, fields, returned = _insert_sql(model, connection)
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        if returned:
+            for field, value in zip(returned, cursor.fetchone(), strict=True):
+                setattr(instance, field.attname, value)
+    instance._state.adding = False
+    instance._state.db = db
+
+
+@functools.lru_cache(maxsize=64)
+def _columns(model: type[Model], connection, alias: str) -> tuple[str, list[str], list]:
+    """(the SELECT list of every concrete column of `model` prefixed by `alias`, attnames,
+    [(column index, its converters)])."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    fields = meta.concrete_fields
+    converters = []
+    for index, field in enumerate(fields):
+        found = (connection.ops.get_db_converters(field.get_col(meta.db_table))
+                 + field.get_db_converters(connection))
+        if found:
+            converters.append((index, found))
+    return (", ".join(f"{alias}.{quote(f.column)}" for f in fields),
+            [f.attname for f in fields], converters)
+
+
+def model_rows_sql(model: type[Model], *, sql: str, params: list) -> list[Model]:
+    """The instances of `model` read by `sql`, a SELECT written once per process by the
+    caller in which `{columns}` stands for every concrete column of the model, from the
+    table aliased `m` (`SELECT {columns} FROM accounts_account m WHERE …`): the converters
+    the ORM would apply are applied, and each row is built by `Model.from_db`. For reads
+    model_rows cannot say (a join, an EXISTS, an array parameter)."""
+    db = router.db_for_read(model)
+    connection = connections[db]
+    columns, attnames, converters = _columns(model, connection, "m")
+    with connection.cursor() as cursor:
+        cursor.execute(sql.replace("{columns}", columns, 1), params)
+        rows = cursor.fetchall()
+    instances = []
+    for row in rows:
+        if converters:
+            row = list(row)
+            for index, functions in converters:
+                for convert in functions:
+                    row[index] = convert(row[index], None, connection)
+        instances.append(model.from_db(db, attnames, row))
+    return instances

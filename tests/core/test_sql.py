@@ -1,0 +1,95 @@
+"""core.sql: rows read and written by SQL written once per process are those of the ORM."""
+
+import datetime
+import uuid
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from core.models import Flow, FlowCode, FlowStatus
+from core.sql import model_insert, model_rows, model_update
+
+pytestmark = pytest.mark.django_db
+
+
+def _flow(**kwargs) -> Flow:
+    now = timezone.now()
+    return Flow.objects.create(
+        kind="sms_activation", step="code", session_secret_hash="0" * 64,
+        phone="+33612345678", data={"last_name": "Dubois", "ids": [3, 1]},
+        expires_at=now + datetime.timedelta(minutes=30), **kwargs)
+
+
+def _fields(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_model_rows_reads_what_the_orm_reads_in_its_order(django_assert_num_queries):
+    flow = _flow()
+    _flow()
+    now = timezone.now()
+    for minutes in (2, 1, 3):
+        FlowCode.objects.create(flow=flow, purpose="activation_code", channel="sms",
+                                code_hash="h", sent=True, expires_at=now,
+                                created_at=now - datetime.timedelta(minutes=minutes))
+    with django_assert_num_queries(1):
+        [found] = model_rows(Flow, where={"id": flow.pk, "kind": "sms_activation"})
+    assert _fields(found) == _fields(Flow.objects.get(pk=flow.pk))
+    assert model_rows(Flow, where={"id": flow.pk, "kind": "phone_change"}) == []
+    codes = model_rows(FlowCode, where={"flow_id": flow.pk, "purpose": "activation_code"},
+                       order_by=("-created_at",))
+    expected = FlowCode.objects.filter(flow=flow).order_by("-created_at")
+    assert [_fields(c) for c in codes] == [_fields(c) for c in expected]
+
+
+def test_model_rows_prepares_values_as_the_orm_does():
+    flow = _flow()
+    assert model_rows(Flow, where={"id": str(flow.pk), "kind": "sms_activation"}) == [flow]
+    with pytest.raises(ValidationError):
+        model_rows(Flow, where={"id": "not-a-uuid", "kind": "sms_activation"})
+
+
+def test_a_locking_read_locks_the_rows():
+    flow = _flow()
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        assert model_rows(Flow, where={"id": flow.pk}, for_update=True) == [flow]
+    assert captured.captured_queries[-1]["sql"].endswith("FOR UPDATE")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_read_needs_a_transaction():
+    with pytest.raises(TransactionManagementError):
+        model_rows(Flow, where={"id": uuid.uuid4()}, for_update=True)
+
+
+def test_model_update_writes_every_column_as_save_does(django_assert_num_queries):
+    flow = _flow()
+    flow.step = "pupils"
+    flow.status = FlowStatus.BLOCKED
+    flow.data = {"nested": {"é": [1, 2]}}
+    flow.wrong_codes = 2
+    flow.updated_at = timezone.now()
+    with django_assert_num_queries(1):
+        model_update(flow)
+    assert _fields(Flow.objects.get(pk=flow.pk)) == _fields(flow)
+    with pytest.raises(Flow.DoesNotExist):
+        model_update(Flow(id=uuid.uuid4(), kind="x", step="y", expires_at=timezone.now()))
+
+
+def test_model_insert_writes_the_row_save_would_and_takes_the_database_s_key(
+        django_assert_num_queries):
+    flow = _flow()
+    code = FlowCode(flow=flow, purpose="activation_code", channel="sms", code_hash="h",
+                    sent=False, not_sent_reason="no_match", expires_at=timezone.now())
+    with django_assert_num_queries(1):
+        model_insert(code)
+    assert code.pk is not None and not code._state.adding
+    assert _fields(FlowCode.objects.get(pk=code.pk)) == _fields(code)
+    new = Flow(kind="sms_activation", step="code", session_secret_hash="1" * 64,
+               data={"a": 1}, expires_at=timezone.now())
+    model_insert(new)
+    assert _fields(Flow.objects.get(pk=new.pk)) == _fields(new)
