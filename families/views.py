@@ -3,7 +3,9 @@
 For signed-in guardians only (staff go to the back-office, pupils to « Mon compte »). « Ajouter
 un enfant » runs on the flow engine (core.flows: bound to the browser and to the account
 that started it, the row's step is the truth, POST → redirect → GET), like the SMS
-activation whose stages it reuses.
+activation whose stages it reuses. « Ajouter des enfants depuis un autre compte » checks the
+other account's password, keeps what was proven in the session (bound to the account, single
+use, FAMILIES_MERGE_CONFIRM_SECONDS) and merges only on « Confirmer le regroupement ».
 """
 
 import secrets
