@@ -98,9 +98,9 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
     context = _context(
         request,
         title=gettext("Compte %(identifier)s") % {"identifier": account.display_identifier},
+        messages_sent=[describe_message(message) for message in file.messages],
         file=file,
         journal=[describe_event(event) for event in file.journal],
-        messages_sent=[describe_message(message) for message in file.messages],
         sign_in_suspended_for=None if suspension.allowed else wait_text(suspension.retry_after),
         can_unlock=user.has_perm("accounts.account_unlock")
         and (account.state == AccountState.LOCKED or not suspension.allowed),
