@@ -67,28 +67,74 @@ def wrong_profile_message(kind: str) -> str:
     ) % {"profile": AccountKind(kind).label}
 
 
-def letter_replaced_message(account: Account) -> str | None:
-    """For the right password of a school letter whose provisional account was closed
-    because the family activated its account by SMS or FranceConnect
-    (activation.services.provisional_accounts_close, journaled
-    PROVISIONAL_CLOSED_BY_ACTIVATION): the message that names the active account's
-    identifier, else None. Said only to whoever typed the letter's right password."""
+# The journal events that close an account and name the account that replaces it: the kind,
+# and the key of its data that names the other account.
+_CLOSED_FOR = {
+    EventKind.PROVISIONAL_CLOSED_BY_ACTIVATION.value: "new_account_id",
+    EventKind.ACCOUNT_CLOSED_BY_MERGE.value: "kept_account_id",
+}
+# How many merges in a row are followed to the account still open (a was merged into b,
+# then b into c): each step is two indexed lookups, for the right password of a closed
+# account only.
+_MERGE_CHAIN_MAX = 3
+
+
+def _closing_event(account: Account) -> JournalEvent | None:
+    """The latest journal event that closed `account` for another account, or None."""
+    return (JournalEvent.objects.filter(account=account, kind__in=list(_CLOSED_FOR))
+            .order_by("-at").first())
+
+
+def closed_account_message(account: Account) -> tuple[str, str] | None:
+    """For the right password of a CLOSED account whose closing named another account: the
+    message that says why and what to do, and its code (« letter_replaced »,
+    « account_merged »); else None. Said only to whoever typed the closed account's right
+    password (the backend sets `request.refused_account` only then): it tells nothing about
+    identifiers one does not hold.
+
+    - a school letter whose provisional account was closed because the family activated its
+      account by SMS or FranceConnect (activation.services.provisional_accounts_close,
+      journaled PROVISIONAL_CLOSED_BY_ACTIVATION): names the active account's identifier;
+    - an account merged into another one by « Ajouter des enfants depuis un autre compte »
+      (families.services.accounts_merge_confirm, journaled ACCOUNT_CLOSED_BY_MERGE): names
+      the kept account's identifier (the same person proved both passwords), following up to
+      `_MERGE_CHAIN_MAX` merges in a row; when the kept account is itself closed, says so
+      without an identifier and points to « Identifiant oublié ? »."""
     if account.state != AccountState.CLOSED:
         return None
-    event = (JournalEvent.objects
-             .filter(account=account, kind=EventKind.PROVISIONAL_CLOSED_BY_ACTIVATION.value)
-             .order_by("-at").first())
-    new_id = event.data.get("new_account_id") if event is not None else None
-    active = Account.objects.filter(pk=new_id, state=AccountState.ACTIVE).first() \
-        if new_id else None
-    if active is None:
+    event = _closing_event(account)
+    if event is None:
         return None
+    target = Account.objects.filter(pk=event.data.get(_CLOSED_FOR[event.kind])).first() \
+        if event.data.get(_CLOSED_FOR[event.kind]) else None
+    if event.kind == EventKind.PROVISIONAL_CLOSED_BY_ACTIVATION.value:
+        if target is None or target.state != AccountState.ACTIVE:
+            return None
+        return gettext(
+            "Ce courrier n'est plus valable : le compte ÉduConnect de votre famille a déjà été "
+            "activé (par SMS ou avec FranceConnect). Connectez-vous avec l'identifiant "
+            "%(identifier)s et le mot de passe choisi à l'activation. Mot de passe oublié ? "
+            "Utilisez « Mot de passe oublié ? » ci-dessous."
+        ) % {"identifier": target.display_identifier}, "letter_replaced"
+    for _step in range(_MERGE_CHAIN_MAX):
+        if target is None or target.state != AccountState.CLOSED:
+            break
+        follow = _closing_event(target)
+        if follow is None or follow.kind != EventKind.ACCOUNT_CLOSED_BY_MERGE.value:
+            break
+        target = Account.objects.filter(pk=follow.data.get("kept_account_id")).first()
+    if target is not None and target.is_active:
+        return gettext(
+            "Ce compte a été regroupé avec un autre de vos comptes ÉduConnect et il est "
+            "fermé : ses enfants sont désormais sur le compte %(identifier)s. Connectez-vous "
+            "avec l'identifiant %(identifier)s et le mot de passe de ce compte. Mot de passe "
+            "oublié ? Utilisez « Mot de passe oublié ? » ci-dessous."
+        ) % {"identifier": target.display_identifier}, "account_merged"
     return gettext(
-        "Ce courrier n'est plus valable : le compte ÉduConnect de votre famille a déjà été "
-        "activé (par SMS ou avec FranceConnect). Connectez-vous avec l'identifiant "
-        "%(identifier)s et le mot de passe choisi à l'activation. Mot de passe oublié ? "
-        "Utilisez « Mot de passe oublié ? » ci-dessous."
-    ) % {"identifier": active.display_identifier}
+        "Ce compte a été regroupé avec un autre de vos comptes ÉduConnect et il est fermé. "
+        "Connectez-vous avec l'identifiant du compte conservé. Identifiant oublié ? Utilisez "
+        "« Identifiant oublié ? » ci-dessous."
+    ), "account_merged"
 
 
 def provisional_password_expired(account: Account) -> bool:
@@ -198,10 +244,10 @@ class SignInForm(EduConnectForm):
             self.refusal_explained = True
             raise ValidationError(wrong_profile_message(account.kind), code="wrong_profile")
         refused = getattr(self.request, "refused_account", None)
-        replaced = letter_replaced_message(refused) if refused is not None else None
-        if replaced is not None:
+        explained = closed_account_message(refused) if refused is not None else None
+        if explained is not None:
             self.refusal_explained = True
-            raise ValidationError(replaced, code="letter_replaced")
+            raise ValidationError(explained[0], code=explained[1])
         raise ValidationError(gettext(INVALID_LOGIN_MESSAGE), code="invalid_login")
 
     def _journal_failure(self, identifier: str, *, authenticated: Account | None) -> None:

@@ -32,7 +32,7 @@ from core.ratelimit import wait_text
 
 from . import activation, services
 from .forms import CloseForm, ReasonForm, SearchForm
-from .journal_labels import describe_event
+from .journal_labels import describe_event, describe_message
 from .limits import search_admit
 
 SEARCH_PERMISSION = "accounts.helpdesk_search"
@@ -107,6 +107,7 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
     context = _context(
         request,
         title=gettext("Compte %(identifier)s") % {"identifier": account.display_identifier},
+        messages_sent=[describe_message(message) for message in file.messages],
         file=file,
         journal=[describe_event(event) for event in file.journal],
         sign_in_suspended_for=(wait_text(suspensions.shared_retry_after)
@@ -191,6 +192,7 @@ def _record_page(request, pk, *, resend_form=None, unblock_form=None, status=200
         title=gettext("Fiche responsable : %(record)s") % {"record": file.record},
         file=file,
         journal=[describe_event(event) for event in file.journal],
+        messages_sent=[describe_message(message) for message in file.messages],
         stalled_flow=activation.stalled_flow(file.flows),
         can_resend=request.user.has_perm("accounts.activation_resend"),
         resend_form=resend_form or ReasonForm(prefix="resend"),

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import StaffRole
 from core.journal import EventKind
 from core.models import CodeNotSentReason
 
@@ -78,8 +79,190 @@ DETAIL_LABELS = {
     "new_account_id": _("compte activé n°"),
     "new_identifier": _("identifiant du compte activé"),
     "provisional_closed": _("comptes provisoires fermés (n°)"),
+    # Sign-in, activation and « Ajouter un enfant » (accounts, activation, families).
+    "pupil_id": _("élève n°"),
+    "attempt": _("tentative n°"),
+    "attempts": _("tentatives d'envoi"),
+    "wrong_dates": _("dates de naissance erronées"),
+    "sends": _("envois"),
+    "pupils_alone": _("élèves sans autre responsable"),
+    "released_pupils": _("élèves libérés (n°)"),
+    "first_sign_in_restarted": _("première connexion à reprendre"),
+    "password_changed": _("mot de passe modifié"),
+    "email": _("adresse"),
+    "guardian_records": _("fiches responsables"),
+    "guardian_record_id": _("fiche responsable n°"),
+    "responsibility_id": _("lien n°"),
+    "disputed": _("liens contestés"),
+    "fields": _("champs modifiés"),
+    # Merging two accounts (families) and its effects (franceconnect, oidc_idp).
+    "other_account_id": _("autre compte n°"),
+    "other_identifier": _("identifiant de l'autre compte"),
+    "kept_account_id": _("compte conservé n°"),
+    "kept_identifier": _("identifiant du compte conservé"),
+    "closed_account_id": _("compte fermé n°"),
+    "guardian_record_ids": _("fiches responsables (n°)"),
+    "provider": _("déconnexion chez le fournisseur"),
+    # The outbox (notifications).
+    "message_id": _("message n°"),
+    "age_seconds": _("âge (secondes)"),
+    "last_error": _("dernière erreur"),
+    # Staff accounts (backoffice.services).
+    "before": _("avant"),
+    "after": _("après"),
+    "role": _("rôle"),
+    "academy": _("académie"),
+    "establishments": _("établissements (UAI)"),
+    # A roster import (pupils.roster_import).
+    "file": _("fichier"),
+    "completed": _("terminé"),
+    "rows": _("lignes"),
+    "warnings": _("avertissements"),
+    "establishments_created": _("établissements créés"),
+    "updated": _("mis à jour"),
+    "unchanged": _("inchangés"),
+    "rejected": _("refusés"),
+    "seconds": _("durée (secondes)"),
+    "read": _("lues"),
+    "imported": _("importées"),
+    "guardians": _("responsables"),
+    "links": _("liens responsable–élève"),
+    # A FranceConnect answer refused (franceconnect.services).
+    "known": _("demande connue"),
+    "this_browser": _("même navigateur"),
 }
-# Values of « channel » (accounts.recovery), as the helpdesk reads them.
+
+
+def detail_name(key: str) -> str:
+    """The French name of a journal fact; a key with no label (an event written before it
+    was labelled) reads as words rather than as a code: « some_key » → « some key »."""
+    label = DETAIL_LABELS.get(key)
+    return str(label) if label is not None else key.replace("_", " ")
+
+
+# What each message of the outbox is for (the `purpose` given to
+# notifications.services.sms_enqueue / email_enqueue and notifications.emails.email_send, and
+# the names of core.codes' code purposes), as the helpdesk reads it.
+MESSAGE_PURPOSE_LABELS = {
+    "activation_code": _("code d'activation"),
+    "child_attach_code": _("code pour ajouter un enfant"),
+    "phone_change_code": _("code de changement de numéro"),
+    "password_reset_sms": _("code de mot de passe oublié"),
+    "password_reset_link": _("lien de mot de passe oublié"),
+    "password_changed": _("avis de mot de passe modifié (mot de passe oublié)"),
+    "password_changed_notice": _("avis de mot de passe modifié (Mon compte)"),
+    "phone_changed_notice": _("avis de changement de numéro"),
+    "email_change": _("lien de validation de la nouvelle adresse"),
+    "email_change_notice": _("avis de changement d'adresse"),
+    "identifier_reminder": _("rappel de l'identifiant"),
+    "children_attached_notice": _("avis d'enfant rattaché au compte"),
+    "accounts_merged_notice": _("avis de regroupement de comptes"),
+    "account_activation_email": _("lien d'activation du compte (courrier de l'établissement)"),
+    "provisional_letter": _("lettre de l'établissement (identifiant et mot de passe provisoire)"),
+    "assistance_acknowledgement": _("accusé de réception d'une demande d'assistance"),
+    "assistance_reply": _("réponse de l'assistance"),
+    "django_mail": _("courriel technique du portail"),
+}
+
+
+def message_purpose_label(purpose: str) -> str:
+    """What a message of the outbox is for, in French; an unlabelled purpose as words."""
+    label = MESSAGE_PURPOSE_LABELS.get(purpose)
+    return str(label) if label is not None else purpose.replace("_", " ")
+
+
+# Values of « reason »: why a sign-in, a merge, a code, a single sign-on… was refused or
+# happened (accounts.forms, families.services, franceconnect, saml_idp, oidc_idp, core.codes).
+REASON_LABELS = {
+    # The portal sign-in (accounts.forms._journal_failure).
+    "unknown_identifier": _("identifiant inconnu"),
+    "wrong_password": _("mot de passe erroné"),
+    "wrong_profile": _("profil choisi différent de celui du compte"),
+    "staff_account": _("compte du personnel"),
+    "account_provisional": _("compte provisoire"),
+    "account_active": _("compte actif"),
+    "account_locked": _("compte verrouillé"),
+    "account_closed": _("compte fermé"),
+    # « Ajouter des enfants depuis un autre compte » (families.services).
+    "wrong_pair": _("identifiant ou mot de passe de l'autre compte erroné"),
+    "names_differ": _("noms différents sur les deux comptes"),
+    # FranceConnect (franceconnect).
+    "logout_state": _("déconnexion FranceConnect inattendue"),
+    "account_unavailable": _("compte indisponible"),
+    "merged_into_account_with_link": _("regroupé avec un compte déjà lié à FranceConnect"),
+    "moved_by_merge": _("déplacé par un regroupement de comptes"),
+    "access_denied": _("annulé par la personne sur FranceConnect"),
+    "provider_unavailable": _("FranceConnect indisponible"),
+    "provider_error": _("erreur de FranceConnect"),
+    "state": _("demande inconnue, déjà utilisée ou expirée"),
+    "malformed": _("réponse ou demande illisible"),
+    "token_exchange": _("échange du code refusé"),
+    "signature": _("signature invalide"),
+    "unknown_key": _("clé de signature inconnue"),
+    "algorithm": _("algorithme de signature refusé"),
+    "expired": _("expiré"),
+    "claims": _("informations d'identité incorrectes"),
+    "nonce": _("nonce incorrect"),
+    "acr": _("niveau de sécurité insuffisant"),
+    "userinfo": _("informations d'identité illisibles"),
+    # SAML (saml_idp.services.REFUSALS).
+    "unknown_provider": _("service inconnu"),
+    "missing_signature": _("demande non signée"),
+    "bad_signature": _("signature de la demande invalide"),
+    "unregistered_acs": _("adresse de retour non déclarée"),
+    "replayed": _("demande déjà utilisée"),
+    "staff": _("compte du personnel"),
+    "lost": _("demande plus en cours"),
+    "unavailable": _("service momentanément indisponible"),
+    # OpenID Connect (oidc_idp.views).
+    "invalid_request": _("demande invalide"),
+    "unknown_client": _("service non enregistré"),
+    # Recoveries (accounts.recovery).
+    "recovery_sms": _("mot de passe oublié, code reçu par SMS"),
+    "recovery_email": _("mot de passe oublié, lien reçu par courriel"),
+}
+# Profiles, account states, channels, methods, steps: the enumerations a fact may hold,
+# by the key that holds them.
+PROFILE_LABELS = {
+    "guardian": _("représentant légal"),
+    "pupil": _("élève"),
+    "staff": _("personnel"),
+}
+STATE_LABELS = {
+    "provisional": _("provisoire"),
+    "active": _("actif"),
+    "locked": _("verrouillé"),
+    "closed": _("fermé"),
+}
+METHOD_LABELS = {
+    "sms": _("SMS"),
+    "sms_activation": _("activation par SMS"),
+    "franceconnect": _("FranceConnect"),
+    "letter": _("courrier de l'établissement"),
+    "roster_import": _("import de l'annuaire de l'établissement"),
+    "child_attach": _("ajout d'un enfant par SMS"),
+    "email": _("courriel"),
+}
+STEP_LABELS = {
+    "password": _("mot de passe"),
+    "second_factor": _("code de l'application d'authentification"),
+    "identity": _("identité"),
+    "identifier": _("identifiant"),
+    "number": _("numéro de téléphone"),
+    "phone": _("numéro de téléphone"),
+    "channel": _("choix du canal"),
+    "code": _("code de sécurité"),
+    "link": _("lien reçu par courriel"),
+    "pupils": _("dates de naissance des enfants"),
+    "email": _("adresse électronique"),
+    "sent": _("courriel envoyé"),
+    "done": _("terminé"),
+}
+INITIATED_BY_LABELS = {
+    "idp": _("ÉduConnect"),
+    "sp": _("le service"),
+}
+# Values of « channel » (accounts.recovery, the outbox), as the helpdesk reads them.
 CHANNEL_LABELS = {"sms": _("SMS"), "email": _("courriel")}
 # Why a password changed (accounts.services.account_password_set's `reason`).
 PASSWORD_CHANGE_REASONS = {
@@ -111,6 +294,20 @@ FIELD_LABELS = {
     "first_names": _("prénoms"),
     "birth_date": _("date de naissance"),
     "division": _("classe"),
+}
+
+
+# The labels of a fact's value, by the fact's key (« reason » has its own rules: _detail).
+VALUE_LABELS_BY_KEY = {
+    "profile": PROFILE_LABELS,
+    "state_before": STATE_LABELS,
+    "state_after": STATE_LABELS,
+    "channel": CHANNEL_LABELS,
+    "method": METHOD_LABELS,
+    "step": STEP_LABELS,
+    "initiated_by": INITIATED_BY_LABELS,
+    "purpose": MESSAGE_PURPOSE_LABELS,
+    "role": dict(StaffRole.choices),
 }
 
 
@@ -155,8 +352,14 @@ def _detail(key: str, value) -> str:
         return str(CodeNotSentReason(value).label)
     if key == "reason" and value in PASSWORD_CHANGE_REASONS:
         return str(PASSWORD_CHANGE_REASONS[value])
-    if key == "channel" and value in CHANNEL_LABELS:
-        return str(CHANNEL_LABELS[value])
+    if key == "reason" and isinstance(value, str) and value in REASON_LABELS:
+        return str(REASON_LABELS[value])
+    labels = VALUE_LABELS_BY_KEY.get(key)
+    if labels is not None and isinstance(value, str) and value in labels:
+        return str(labels[value])
+    if isinstance(value, dict):
+        # A nested count (a roster import's rows): its keys named too.
+        return ", ".join(f"{detail_name(k)} {_text(v)}" for k, v in value.items()) or "—"
     return _text(_field_labels(value) if key == "changed" else value)
 
 
@@ -167,7 +370,28 @@ def describe_event(event) -> EventLine:
         kind=event.kind,
         label=_kind_label(event.kind),
         actor=event.actor.display_identifier if event.actor_id else "",
-        details=[(DETAIL_LABELS.get(key, key), _detail(key, value))
+        details=[(detail_name(key), _detail(key, value))
                  for key, value in data.items()],
         ip_address=event.ip_address,
     )
+
+
+@dataclass(frozen=True)
+class MessageLine:
+    """A message of the outbox as the helpdesk's « Messages envoyés » shows it: no code, no
+    text, its purpose and state in French."""
+
+    created_at: datetime
+    channel: str
+    purpose: str
+    recipient: str
+    status: str
+
+
+def describe_message(message) -> MessageLine:
+    """`message` (notifications.models.OutboundMessage) in French: its channel, what it is
+    for (MESSAGE_PURPOSE_LABELS), its state's label alone (the provider's own word, « sent »,
+    « delivered », stays in the admin of the outbox)."""
+    return MessageLine(created_at=message.created_at, channel=message.get_channel_display(),
+                       purpose=message_purpose_label(message.purpose),
+                       recipient=message.recipient, status=message.get_status_display())

@@ -606,6 +606,10 @@ EMAIL_CHANGE_LINK_TTL_SECONDS = env.int("EMAIL_CHANGE_LINK_TTL_SECONDS", default
 EMAIL_CHANGE_MAX_LINKS_PER_ACCOUNT = env.int("EMAIL_CHANGE_MAX_LINKS_PER_ACCOUNT", default=5)
 EMAIL_CHANGE_LINK_WINDOW_SECONDS = env.int("EMAIL_CHANGE_LINK_WINDOW_SECONDS", default=24 * 3600)
 
+# « Ajouter des enfants depuis un autre compte »: how long the other account's proven password
+# waits for « Confirmer le regroupement » (kept in the session, single use).
+FAMILIES_MERGE_CONFIRM_SECONDS = env.int("FAMILIES_MERGE_CONFIRM_SECONDS", default=300)
+
 # --- Back-office --------------------------------------------------------------------------
 # Between the password and the code: how long the half-signed-in state lasts, how many wrong
 # codes it allows (django-otp also slows a device down after each wrong code).

@@ -12,7 +12,8 @@ from core.normalization import strip_invisible
 
 class MergeForm(EduConnectForm):
     """« Ajouter des enfants depuis un autre compte »: the other account's identifier and
-    password (or provisional password); checked by families.services.accounts_merge."""
+    password (or provisional password); checked by families.services.accounts_merge_prove,
+    then confirmed on the next page (families.views.merge_confirm)."""
 
     identifier = forms.CharField(
         label=_("Identifiant de l'autre compte"),

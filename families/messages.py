@@ -25,3 +25,22 @@ def message_merge_too_late() -> str:
         "L'autre compte vient d'être fermé ou regroupé : ses enfants ne peuvent plus être "
         "ajoutés depuis ce compte. Consultez la liste de vos enfants ci-dessous."
     )
+
+
+def message_merge_changed() -> str:
+    return _(
+        "L'un des deux comptes a changé depuis que vous avez saisi le mot de passe de l'autre "
+        "compte : aucun compte n'a été modifié. Saisissez à nouveau l'identifiant et le mot "
+        "de passe de l'autre compte pour vérifier ses enfants avant de les ajouter."
+    )
+
+
+def message_merge_expired() -> str:
+    return _(
+        "Le délai pour confirmer le regroupement est dépassé : aucun compte n'a été modifié. "
+        "Saisissez à nouveau l'identifiant et le mot de passe de l'autre compte."
+    )
+
+
+def message_merge_cancelled() -> str:
+    return _("Le regroupement est annulé : aucun compte n'a été modifié.")

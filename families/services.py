@@ -1,6 +1,7 @@
 """Every write of « Mes enfants » (issue 11): keyword-only arguments, one transaction each.
 
-- `accounts_merge`: « Ajouter des enfants depuis un autre compte » (seeds FAQ §12).
+- `accounts_merge_prove`, `accounts_merge_confirm`: « Ajouter des enfants depuis un autre
+  compte » (seeds FAQ §12): the other account's password proven, then the merge confirmed.
 - `child_attach_*`: « Ajouter un enfant » by SMS proof (families.flows.CHILD_ATTACH), on the
   SMS activation's stages (activation.services.pupil_answers_apply,
   activation.services.guardian_records_attach).
@@ -12,7 +13,7 @@ A refusal is raised after the transaction that counted it has committed.
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from uuid import UUID
 
 from django.contrib.auth import authenticate
@@ -39,12 +40,13 @@ from core.models import Flow, FlowStatus
 from core.normalization import name_key, strip_invisible
 from notifications.emails import email_send
 from notifications.services import sms_enqueue
-from pupils.models import GuardianRecord
+from pupils.models import GuardianRecord, Pupil
+from pupils.selectors import pupils_of_guardian_account
 
 from . import messages
 from .flows import CHILD_ATTACH, CHILD_ATTACH_CODE
 
-__all__ = ["FamiliesRefused", "FlowUnavailable", "PupilAnswer"]
+__all__ = ["FamiliesRefused", "FlowUnavailable", "MergeProof", "PupilAnswer"]
 
 
 class FamiliesRefused(Exception):
@@ -94,12 +96,52 @@ def _merge_notify(kept: Account, closed: Account) -> None:
                    purpose="accounts_merged_notice", account=account)
 
 
-def accounts_merge(*, account: Account, identifier: str, password: str,
-                   request: HttpRequest | None = None) -> Account:
-    """« Ajouter des enfants depuis un autre compte » (seeds FAQ §12; issue 11 §1): the
-    signed-in guardian `account` (kept) takes the guardian records — so the children — of
-    the account whose `identifier` and `password` (or provisional password) are typed; that
-    account is closed. Returns the closed account.
+@dataclass(frozen=True)
+class MergeProof:
+    """What « Ajouter des enfants depuis un autre compte » proved with the other account's
+    identifier and password, kept server-side (families.views: in the session, single use,
+    for FAMILIES_MERGE_CONFIRM_SECONDS) until the person confirms: the two accounts, the
+    other account's password as it was (its session auth hash: a password changed since
+    voids the proof), its guardian records and the children shown on the confirmation page.
+    Ids and digests only, no names."""
+
+    account_id: int
+    other_id: int
+    other_auth_hash: str
+    record_ids: tuple[int, ...]
+    pupil_ids: tuple[int, ...]
+
+    def as_dict(self) -> dict:
+        """The JSON-serialisable form the session keeps."""
+        return {"account_id": self.account_id, "other_id": self.other_id,
+                "other_auth_hash": self.other_auth_hash, "record_ids": list(self.record_ids),
+                "pupil_ids": list(self.pupil_ids)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MergeProof:
+        """The proof back from `as_dict`; raises KeyError or TypeError when malformed."""
+        return cls(account_id=int(data["account_id"]), other_id=int(data["other_id"]),
+                   other_auth_hash=str(data["other_auth_hash"]),
+                   record_ids=tuple(int(i) for i in data["record_ids"]),
+                   pupil_ids=tuple(int(i) for i in data["pupil_ids"]))
+
+
+def _children_of(other: Account) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The other account's guardian records and the children they show (ids, in a stable
+    order): what a merge moves."""
+    record_ids = tuple(GuardianRecord.objects.filter(account_id=other.pk)
+                       .order_by("pk").values_list("pk", flat=True))
+    pupil_ids = tuple(sorted(p.pk for p in pupils_of_guardian_account(other)))
+    return record_ids, pupil_ids
+
+
+def accounts_merge_prove(*, account: Account, identifier: str, password: str,
+                         request: HttpRequest | None = None) -> MergeProof:
+    """« Ajouter des enfants depuis un autre compte » (seeds FAQ §12; issue 11 §1), first
+    step: checks that the signed-in guardian `account` may take the children of the account
+    whose `identifier` and `password` (or provisional password) are typed, and returns what
+    was proven (MergeProof). Changes no account and moves no record: the merge itself is
+    `accounts_merge_confirm`, once the person has seen the children and confirmed.
 
     Limits: the typed pair goes through the portal sign-in's limits
     (accounts.limits.sign_in_attempt_admit: per address, per identifier and address, per
@@ -107,17 +149,6 @@ def accounts_merge(*, account: Account, identifier: str, password: str,
     pair gets the sign-in's generic refusal, whatever the identifier. Then the names of both
     accounts must be the same by their comparison keys (« vérifiez auprès des
     établissements »).
-
-    One transaction: both accounts locked in primary-key order, then their guardian records
-    in primary-key order (the order of activation.services.guardian_records_attach), states
-    checked again under the locks — so two merges at once, or a merge racing an activation
-    or an attach, serialise: no record is left on a closed account and none is moved twice.
-    The other account: state CLOSED (its sessions end at their next request, its sign-in
-    gets the generic refusal), its records moved with a history reason. `accounts_merged`
-    (accounts.signals) is sent inside the transaction: OIDC grants and tokens of the closed
-    account end (oidc_idp), a FranceConnect link moves there (issue 10). Both phones and
-    addresses are told (outbox). Journal: ACCOUNTS_MERGED on the kept account and
-    ACCOUNT_CLOSED_BY_MERGE on the closed one, each naming the other (both helpdesk files).
 
     Raises FamiliesRefused (field « identifier », or « password », or the form).
     """
@@ -140,41 +171,102 @@ def accounts_merge(*, account: Account, identifier: str, password: str,
         journal_record(EventKind.ACCOUNTS_MERGE_REFUSED, request=request, account=account,
                        reason="names_differ", other_account_id=other.pk)
         raise FamiliesRefused(messages.message_merge_names_differ())
+    record_ids, pupil_ids = _children_of(other)
+    return MergeProof(account_id=account.pk, other_id=other.pk,
+                      other_auth_hash=other.get_session_auth_hash(),
+                      record_ids=record_ids, pupil_ids=pupil_ids)
 
+
+def merge_proof_children(proof: MergeProof) -> list[Pupil]:
+    """The children a proven merge would bring (the confirmation page: first name, school),
+    with their establishment, in a stable order."""
+    return list(Pupil.objects.filter(pk__in=proof.pupil_ids).select_related("establishment")
+                .order_by("establishment__name", "first_names", "pk"))
+
+
+def accounts_merge_confirm(*, account: Account, proof: MergeProof,
+                           request: HttpRequest | None = None) -> Account:
+    """The merge the person confirmed: the signed-in guardian `account` (kept) takes the
+    guardian records — so the children — of the account `proof` names
+    (`accounts_merge_prove`); that account is closed. Returns the closed account.
+
+    One transaction: both accounts locked in primary-key order, then their guardian records
+    in primary-key order (the order of activation.services.guardian_records_attach), and
+    both accounts checked again under the locks: still as they were when the password was
+    proven (the kept one active and signed in, the other one open, with the same password,
+    the same names, the same records and children as the confirmation page showed) — so two
+    merges at once, or a merge racing an activation or an attach, serialise: no record is
+    left on a closed account and none is moved twice, and nothing the person did not see
+    moves. The other account: state CLOSED (its sessions end at their next request, its
+    sign-in says it was merged, to whoever types its right password), its records moved
+    with a history reason. `accounts_merged` (accounts.signals) is sent inside the
+    transaction: OIDC grants and tokens of the closed account end (oidc_idp), a FranceConnect
+    link moves there (issue 10). Both phones and addresses are told (outbox). Journal:
+    ACCOUNTS_MERGED on the kept account and ACCOUNT_CLOSED_BY_MERGE on the closed one, each
+    naming the other (both helpdesk files).
+
+    Raises FamiliesRefused (the form) when either account changed since the proof.
+    """
+    if proof.account_id != account.pk or proof.other_id == account.pk:
+        raise FamiliesRefused(messages.message_merge_changed())
     refusal = None
     with transaction.atomic():
         locked = {a.pk: a for a in Account.objects.select_for_update()
-                  .filter(pk__in=(account.pk, other.pk)).order_by("pk")}
-        kept, closed = locked[account.pk], locked[other.pk]
-        if kept.state != AccountState.ACTIVE or not closed.is_active:
+                  .filter(pk__in=(account.pk, proof.other_id)).order_by("pk")}
+        kept, closed = locked.get(account.pk), locked.get(proof.other_id)
+        if (kept is None or closed is None or kept.state != AccountState.ACTIVE
+                or not closed.is_active):
             # The other account was closed meanwhile (a merge at the same time), or this one.
             refusal = messages.message_merge_too_late()
         else:
             records = list(GuardianRecord.objects.select_for_update()
                            .filter(account_id__in=(kept.pk, closed.pk)).order_by("pk"))
-            moved = []
-            for record in records:
-                if record.account_id == closed.pk:
-                    record.account = kept
-                    record._change_reason = "Comptes regroupés (Mes enfants)"
-                    record.save(update_fields=["account"])
-                    moved.append(record.pk)
-            closed.state = AccountState.CLOSED
-            closed.save(update_fields=["state"])
-            if not kept.phone and closed.phone and closed.phone_verified:
-                kept.phone, kept.phone_verified = closed.phone, True
-                kept.save(update_fields=["phone", "phone_verified"])
-            accounts_merged.send(sender=Account, kept=kept, closed=closed, request=request)
-            journal_record(EventKind.ACCOUNTS_MERGED, request=request, account=kept,
-                           other_account_id=closed.pk, other_identifier=closed.identifier,
-                           guardian_record_ids=moved)
-            journal_record(EventKind.ACCOUNT_CLOSED_BY_MERGE, request=request, account=closed,
-                           kept_account_id=kept.pk, kept_identifier=kept.identifier,
-                           guardian_record_ids=moved)
-            _merge_notify(kept, closed)
+            moved = [record.pk for record in records if record.account_id == closed.pk]
+            if (closed.get_session_auth_hash() != proof.other_auth_hash
+                    or not _same_person(kept, closed)
+                    or tuple(moved) != proof.record_ids
+                    or tuple(sorted(p.pk for p in pupils_of_guardian_account(closed)))
+                    != proof.pupil_ids):
+                refusal = messages.message_merge_changed()
+            else:
+                _merge_locked(kept, closed, records, moved, request=request)
     if refusal:
         raise FamiliesRefused(refusal)
     return closed
+
+
+def _merge_locked(kept: Account, closed: Account, records: list[GuardianRecord],
+                  moved: list[int], *, request: HttpRequest | None) -> None:
+    """The writes of a merge, both accounts and their records locked by the caller."""
+    for record in records:
+        if record.account_id == closed.pk:
+            record.account = kept
+            record._change_reason = "Comptes regroupés (Mes enfants)"
+            record.save(update_fields=["account"])
+    closed.state = AccountState.CLOSED
+    closed.save(update_fields=["state"])
+    if not kept.phone and closed.phone and closed.phone_verified:
+        kept.phone, kept.phone_verified = closed.phone, True
+        kept.save(update_fields=["phone", "phone_verified"])
+    accounts_merged.send(sender=Account, kept=kept, closed=closed, request=request)
+    journal_record(EventKind.ACCOUNTS_MERGED, request=request, account=kept,
+                   other_account_id=closed.pk, other_identifier=closed.identifier,
+                   guardian_record_ids=moved)
+    journal_record(EventKind.ACCOUNT_CLOSED_BY_MERGE, request=request, account=closed,
+                   kept_account_id=kept.pk, kept_identifier=kept.identifier,
+                   guardian_record_ids=moved)
+    _merge_notify(kept, closed)
+
+
+def accounts_merge(*, account: Account, identifier: str, password: str,
+                   request: HttpRequest | None = None) -> Account:
+    """Prove and merge at once (`accounts_merge_prove` then `accounts_merge_confirm`), for
+    callers that have no person to confirm (benchmarks, tests of the merge's locks). The
+    portal's pages never call it: they show the children and ask for a confirmation in
+    between (families.views). Returns the closed account; raises FamiliesRefused."""
+    proof = accounts_merge_prove(account=account, identifier=identifier, password=password,
+                                 request=request)
+    return accounts_merge_confirm(account=account, proof=proof, request=request)
 
 
 # --- « Ajouter un enfant » ------------------------------------------------------------------

@@ -12,6 +12,7 @@ urlpatterns = [
     # The address people shorten the pages below to (or type from a letter): the list.
     path("", RedirectView.as_view(pattern_name="services_portal:my_children"), name="index"),
     path("regrouper/", views.merge, name="merge"),
+    path("regrouper/confirmer/", views.merge_confirm, name="merge_confirm"),
     path("ajouter/", views.child_add, name="child_add"),
     path("ajouter/<uuid:flow_id>/", views.child_flow, name="child_flow"),
     path("ajouter/<uuid:flow_id>/code/", views.child_code, name="child_code"),

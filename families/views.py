@@ -3,20 +3,25 @@
 For signed-in guardians only (staff go to the back-office, pupils to « Mon compte »). « Ajouter
 un enfant » runs on the flow engine (core.flows: bound to the browser and to the account
 that started it, the row's step is the truth, POST → redirect → GET), like the SMS
-activation whose stages it reuses.
+activation whose stages it reuses. « Ajouter des enfants depuis un autre compte » checks the
+other account's password, keeps what was proven in the session (bound to the account, single
+use, FAMILIES_MERGE_CONFIRM_SECONDS) and merges only on « Confirmer le regroupement ».
 """
 
+import secrets
+import time
 from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import AccountKind
+from accounts.models import Account, AccountKind
 from activation.flows import ActivationData
 from activation.forms import LINK_YES, CodeForm, PupilsForm
 from activation.selectors import pupil_links_for_records
@@ -34,6 +39,7 @@ from core.flows import (
 from core.models import Flow, FlowStatus
 from core.normalization import mask_phone
 
+from . import messages as fmessages
 from . import services
 from .flows import CHILD_ATTACH, CHILD_ATTACH_CODE
 from .forms import ChildNumberForm, MergeForm
@@ -72,16 +78,50 @@ def _context(request, title: str, form=None, **extra) -> dict:
 # --- Ajouter des enfants depuis un autre compte ---------------------------------------------
 
 
+# The proof waiting for « Confirmer le regroupement », in the session: {"id": a random id
+# the confirmation form carries back, "since": time.time(), "proof": MergeProof.as_dict()}.
+MERGE_PENDING_KEY = "families_merge_pending"
+
+
+def _merge_pending_take(request, *, pending_id: str | None = None,
+                        pop: bool = False) -> services.MergeProof | None:
+    """The proof this session keeps for the signed-in account, or None (none, another
+    account's, malformed, past FAMILIES_MERGE_CONFIRM_SECONDS — then dropped). With
+    `pending_id`, only the proof of that id (a confirmation page opened for an earlier
+    proof confirms nothing). `pop`: taken out of the session (single use)."""
+    pending = request.session.get(MERGE_PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    try:
+        proof = services.MergeProof.from_dict(pending["proof"])
+        since = float(pending["since"])
+        stored_id = str(pending["id"])
+    except (KeyError, TypeError, ValueError):
+        request.session.pop(MERGE_PENDING_KEY, None)
+        return None
+    expired = time.time() - since > settings.FAMILIES_MERGE_CONFIRM_SECONDS
+    if expired or proof.account_id != request.user.pk:
+        request.session.pop(MERGE_PENDING_KEY, None)
+        return None
+    if pending_id is not None and not constant_time_compare(pending_id, stored_id):
+        return None
+    if pop:
+        request.session.pop(MERGE_PENDING_KEY, None)
+    return proof
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 @guardian_required
 def merge(request):
+    """The other account's identifier and password. Once they are proven, the proof waits in
+    the session and the confirmation page lists the children: nothing changes here."""
     form = MergeForm(request.POST if request.method == "POST" else None)
     status = 200
     retry_after = 0
     if request.method == "POST" and form.is_valid():
         try:
-            closed = services.accounts_merge(
+            proof = services.accounts_merge_prove(
                 account=request.user, identifier=form.cleaned_data["identifier"],
                 password=form.cleaned_data["password"], request=request,
             )
@@ -89,12 +129,11 @@ def merge(request):
             form.add_error(refusal.field or None, refusal.message)
             retry_after = refusal.retry_after
         else:
-            messages.success(request, _(
-                "Les enfants du compte %(closed)s ont été ajoutés à votre compte. Le compte "
-                "%(closed)s est fermé : connectez-vous désormais avec l'identifiant %(kept)s."
-            ) % {"closed": closed.display_identifier,
-                 "kept": request.user.display_identifier})
-            return redirect("services_portal:my_children")
+            request.session[MERGE_PENDING_KEY] = {
+                "id": secrets.token_urlsafe(16), "since": time.time(),
+                "proof": proof.as_dict(),
+            }
+            return redirect("families:merge_confirm")
     if form.errors:
         status = 429 if retry_after else 400
     context = _context(request, _("Ajouter des enfants depuis un autre compte"), form)
@@ -102,6 +141,53 @@ def merge(request):
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@guardian_required
+def merge_confirm(request):
+    """« Confirmer le regroupement »: GET lists the children of the other account whose
+    password this session proved (first name, school), says what the merge does and that it
+    cannot be undone; POST « Confirmer le regroupement » merges (the proof is used once and
+    both accounts are checked again, families.services.accounts_merge_confirm), POST
+    « Annuler » drops the proof. Without a live proof: back to the form, nothing changed."""
+    if request.method == "POST":
+        proof = _merge_pending_take(request, pending_id=request.POST.get("proof", ""),
+                                    pop=True)
+        if "confirm" not in request.POST:
+            messages.info(request, fmessages.message_merge_cancelled())
+            return redirect("services_portal:my_children")
+        if proof is None:
+            messages.error(request, fmessages.message_merge_expired())
+            return redirect("families:merge")
+        try:
+            closed = services.accounts_merge_confirm(account=request.user, proof=proof,
+                                                     request=request)
+        except services.FamiliesRefused as refusal:
+            messages.error(request, refusal.message)
+            return redirect("families:merge")
+        messages.success(request, _(
+            "Les enfants du compte %(closed)s ont été ajoutés à votre compte. Le compte "
+            "%(closed)s est fermé : connectez-vous désormais avec l'identifiant %(kept)s."
+        ) % {"closed": closed.display_identifier,
+             "kept": request.user.display_identifier})
+        return redirect("services_portal:my_children")
+    proof = _merge_pending_take(request)
+    if proof is None:
+        messages.error(request, fmessages.message_merge_expired())
+        return redirect("families:merge")
+    other = Account.objects.filter(pk=proof.other_id).first()
+    if other is None:
+        request.session.pop(MERGE_PENDING_KEY, None)
+        messages.error(request, fmessages.message_merge_changed())
+        return redirect("families:merge")
+    children = services.merge_proof_children(proof)
+    context = _context(request, _("Confirmer le regroupement des comptes"), None,
+                       other=other, children=children,
+                       proof_id=request.session[MERGE_PENDING_KEY]["id"],
+                       minutes=max(settings.FAMILIES_MERGE_CONFIRM_SECONDS // 60, 1))
+    return render(request, "families/merge_confirm.html", context)
 
 
 # --- Ajouter un enfant (flow kind CHILD_ATTACH) ----------------------------------------------

@@ -1,5 +1,6 @@
 """« Mes enfants » in Chromium, axe on every page (issue 11): a parent with two accounts merges
-them and sees every child in « Mes services »; a merge with names that differ is refused; a
+them (the other account's children listed, « Annuler » then « Confirmer le regroupement », by
+keyboard) and sees every child in « Mes services »; a merge with names that differ is refused; a
 new child imported for an active parent appears after sign-in; a parent adds a child by SMS
 proof."""
 
@@ -93,8 +94,36 @@ def test_a_parent_with_two_accounts_merges_them_and_sees_every_child(page, live_
     expect(page.locator("#error-summary")).to_contain_text("Identifiant ou mot de passe incorrect")
     assert_accessible(page)
 
+    # The right pair: the confirmation lists the other account's child, says what the merge
+    # does; nothing has changed yet. Annuler (by keyboard) leaves both accounts as they were.
     page.get_by_label("Mot de passe de l'autre compte").fill(OTHER_PASSWORD)
     page.get_by_role("button", name="Ajouter les enfants de cet autre compte").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Confirmer le regroupement des comptes")
+    expect(page.locator("#merge-children-table tbody tr")).to_have_count(1)
+    expect(page.locator("#merge-children-table tbody tr")).to_contain_text("Fatou")
+    expect(page.locator("#merge-children-table tbody tr")).to_contain_text(
+        "Collège Aimé-Césaire")
+    expect(page.get_by_text("Le compte A.DIALLO4 sera fermé")).to_be_visible()
+    expect(page.get_by_text("ne peut pas être annulé")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Confirmer le regroupement").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Annuler")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes enfants")
+    expect(page.get_by_text("Le regroupement est annulé")).to_be_visible()
+    expect(page.locator("#children-table tbody tr")).to_have_count(1)
+
+    # Again, confirmed by keyboard this time.
+    page.get_by_role("link", name="Ajouter des enfants depuis un autre compte").click()
+    page.get_by_label("Identifiant de l'autre compte").fill("A.DIALLO4")
+    page.get_by_label("Mot de passe de l'autre compte").fill(OTHER_PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Confirmer le regroupement des comptes")
+    page.get_by_role("button", name="Confirmer le regroupement").focus()
+    page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes enfants")
     expect(page.get_by_text("Les enfants du compte A.DIALLO4 ont été ajoutés")).to_be_visible()
     expect(page.locator("#children-table tbody tr")).to_have_count(2)
@@ -105,13 +134,18 @@ def test_a_parent_with_two_accounts_merges_them_and_sees_every_child(page, live_
     expect(page.get_by_role("heading", name="Fatou DIALLO")).to_be_visible()
     assert_accessible(page)
 
-    # The other account signs in no more.
+    # The other account signs in no more: its right password is told it was merged, and
+    # into which account.
     page.get_by_role("button", name="Se déconnecter").click()
     page.goto(live_server.url + reverse("accounts:login", args=["representant-legal"]))
     page.get_by_label("Identifiant").fill("a.diallo4")
     page.get_by_label("Mot de passe", exact=True).fill(OTHER_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
-    expect(page.locator("#error-summary")).to_contain_text("Identifiant ou mot de passe incorrect")
+    expect(page.locator("#error-summary")).to_contain_text(
+        "Ce compte a été regroupé avec un autre de vos comptes")
+    expect(page.locator("#error-summary")).to_contain_text(
+        "Connectez-vous avec l'identifiant A.DIALLO3")
+    assert_accessible(page)
 
 
 def test_a_merge_with_names_that_differ_is_refused(page, live_server, two_accounts):

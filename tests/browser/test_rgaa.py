@@ -209,6 +209,26 @@ def test_the_signed_in_pages_of_the_portal(at_viewport, live_server, school):
     for path in SIGNED_IN_PAGES:
         page.goto(live_server.url + path)
         findings.check(path)
+    # « Ajouter des enfants depuis un autre compte », then its confirmation (a second account
+    # of Josiane's, with a child at the same collège).
+    other = AccountFactory(identifier="j.lapierre22", first_name="Josiane",
+                           last_name="Lapierre", password=PASSWORD)
+    ResponsibilityFactory(
+        guardian_record=GuardianRecordFactory(establishment=school["college"], account=other,
+                                              first_name="Josiane", last_name="LAPIERRE"),
+        pupil=PupilFactory(first_names="Malo", last_name="LAPIERRE",
+                           establishment=school["college"]),
+    )
+    page.goto(live_server.url + "/mes-enfants/regrouper/")
+    findings.check("/mes-enfants/regrouper/")
+    page.get_by_label("Identifiant de l'autre compte").fill("j.lapierre22")
+    page.get_by_label("Mot de passe de l'autre compte").fill(PASSWORD)
+    page.get_by_role("button", name="Ajouter les enfants de cet autre compte").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Confirmer le regroupement des comptes")
+    findings.check("/mes-enfants/regrouper/confirmer/")
+    page.get_by_role("button", name="Annuler").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes enfants")
     # « Mon compte », password change refused: focus on the summary, the checklist neutral.
     page.goto(live_server.url + "/mon-compte/mot-de-passe/")
     page.get_by_label("Mot de passe actuel").fill(PASSWORD)

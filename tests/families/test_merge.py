@@ -3,7 +3,9 @@ two accounts ends with one account listing all the children; the other account i
 signs in no more; both numbers and addresses are told; the helpdesk sees it in both files."""
 
 import datetime
+import time
 from html import unescape
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -29,6 +31,7 @@ from tests.factories import (
 )
 
 MERGE_URL = "/mes-enfants/regrouper/"
+CONFIRM_URL = "/mes-enfants/regrouper/confirmer/"
 SIGN_IN_URL = "/connexion/representant-legal/"
 
 
@@ -68,8 +71,33 @@ def signed_in(account) -> Client:
     return client
 
 
-def merge(client, identifier="K.HADDAD2", password=DEFAULT_PASSWORD):
+def prove(client, identifier="K.HADDAD2", password=DEFAULT_PASSWORD):
+    """The form's step: the other account's identifier and password."""
     return client.post(MERGE_URL, {"identifier": identifier, "password": password})
+
+
+def proof_id(client) -> str:
+    """The id the confirmation page's form carries back."""
+    parsed = h.parse(client.get(CONFIRM_URL))
+    [field] = parsed.select('input[name="proof"]')
+    return field["value"]
+
+
+def confirm(client, *, action="confirm", proof=None):
+    """The confirmation page's form, sent by its button `action` (« confirm » or
+    « cancel »)."""
+    return client.post(CONFIRM_URL, {action: "",
+                                     "proof": proof if proof is not None else proof_id(client)})
+
+
+def merge(client, identifier="K.HADDAD2", password=DEFAULT_PASSWORD):
+    """The whole path: the pair proven, then « Confirmer le regroupement »; returns the
+    refusal of the form's step, else the confirmation's response."""
+    response = prove(client, identifier, password)
+    if response.status_code != 302:
+        return response
+    assert response["Location"] == CONFIRM_URL
+    return confirm(client)
 
 
 def test_the_kept_account_lists_every_child_and_the_other_is_closed(
@@ -91,11 +119,19 @@ def test_the_kept_account_lists_every_child_and_the_other_is_closed(
     other.refresh_from_db()
     assert other.state == AccountState.CLOSED
     assert not GuardianRecord.objects.filter(account=other).exists()
-    # The closed account's identifier gets the sign-in's generic refusal.
+    # The closed account's identifier signs in no more: a wrong password gets the sign-in's
+    # generic refusal; the right one is told the account was merged, and into which one.
+    response = Client().post(SIGN_IN_URL, {"identifier": "k.haddad2",
+                                           "password": "Mauvais-Mot-2!"})
+    assert response.status_code == 200
+    assert INVALID_LOGIN_MESSAGE in unescape(response.content.decode())
     response = Client().post(SIGN_IN_URL, {"identifier": "k.haddad2",
                                            "password": DEFAULT_PASSWORD})
     assert response.status_code == 200
-    assert INVALID_LOGIN_MESSAGE in unescape(response.content.decode())
+    page = unescape(response.content.decode())
+    assert INVALID_LOGIN_MESSAGE not in page
+    assert "Ce compte a été regroupé avec un autre de vos comptes" in page
+    assert "Connectez-vous avec l'identifiant K.HADDAD1" in page
 
 
 def test_both_numbers_and_both_addresses_are_told(family, django_capture_on_commit_callbacks):
@@ -224,3 +260,168 @@ def test_the_closed_accounts_franceconnect_link_moves_or_ends(family, kept_has_a
     assert links == {family["kept"].pk: ("b" if kept_has_a_link else "a") * 64 + "v1"}
     unlinked = JournalEvent.objects.filter(kind=EventKind.FRANCECONNECT_UNLINKED)
     assert [e.account_id for e in unlinked] == [family["other"].pk]
+
+
+# --- The confirmation step ------------------------------------------------------------------
+
+
+def assert_nothing_moved(family):
+    other = family["other"].__class__.objects.get(pk=family["other"].pk)
+    assert other.state == AccountState.ACTIVE
+    assert GuardianRecord.objects.get(pk=family["records"][1].pk).account_id == other.pk
+    assert set(pupils_of_guardian_account(family["kept"])) == {family["pupils"][0]}
+    assert not JournalEvent.objects.filter(kind=EventKind.ACCOUNTS_MERGED).exists()
+    assert not OutboundMessage.objects.filter(purpose="accounts_merged_notice").exists()
+
+
+def test_the_right_pair_changes_nothing_before_the_confirmation(family):
+    client = signed_in(family["kept"])
+    response = prove(client)
+    assert response.status_code == 302
+    assert response["Location"] == CONFIRM_URL
+    assert_nothing_moved(family)
+    client.get(CONFIRM_URL)
+    assert_nothing_moved(family)
+
+
+def test_the_confirmation_lists_the_other_accounts_children_and_what_the_merge_does(family):
+    """First names and schools of the other account's children only (not the kept
+    account's Sami), the closing of the other account, that it is final, both buttons."""
+    client = signed_in(family["kept"])
+    prove(client)
+    response = client.get(CONFIRM_URL)
+    assert response.status_code == 200
+    parsed = h.parse(response)
+    rows = [[h.text(cell) for cell in row.find_all(["th", "td"])]
+            for row in parsed.select("#merge-children-table tbody tr")]
+    assert rows == [["Adam", "Collège Pablo-Picasso"], ["Lina", "Collège Pablo-Picasso"]]
+    assert "2 enfants seront ajoutés à votre compte" in h.text(parsed.find("caption"))
+    page = h.text(h.main(parsed))
+    assert "Le compte K.HADDAD2 sera fermé" in page
+    assert "son identifiant et son mot de passe ne permettront plus de se connecter" in page
+    assert "ne peut pas être annulé" in page
+    assert "Sami" not in page and "HADDAD2" not in page.replace("K.HADDAD2", "")
+    buttons = [h.text(b) for b in parsed.select("main form button")]
+    assert buttons == ["Confirmer le regroupement", "Annuler"]
+
+
+def test_cancel_drops_the_proof_and_changes_nothing(family):
+    client = signed_in(family["kept"])
+    prove(client)
+    proof = proof_id(client)
+    response = confirm(client, action="cancel", proof=proof)
+    assert response["Location"] == reverse("services_portal:my_children")
+    assert "Le regroupement est annulé" in h.messages(h.parse(client.get(response["Location"])))[0]
+    assert_nothing_moved(family)
+    # The dropped proof confirms nothing afterwards.
+    response = confirm(client, proof=proof)
+    assert response["Location"] == MERGE_URL
+    assert_nothing_moved(family)
+
+
+def test_a_confirmation_is_used_once_and_cannot_be_replayed(family):
+    client = signed_in(family["kept"])
+    prove(client)
+    proof = proof_id(client)
+    assert confirm(client, proof=proof)["Location"] == reverse("services_portal:my_children")
+    assert JournalEvent.objects.filter(kind=EventKind.ACCOUNTS_MERGED).count() == 1
+    # The same POST again: the proof is gone; back to the form, nothing more happens.
+    response = confirm(client, proof=proof)
+    assert response["Location"] == MERGE_URL
+    assert any("Le délai pour confirmer le regroupement est dépassé" in shown
+               for shown in h.messages(h.parse(client.get(MERGE_URL))))
+    assert JournalEvent.objects.filter(kind=EventKind.ACCOUNTS_MERGED).count() == 1
+    assert client.get(CONFIRM_URL)["Location"] == MERGE_URL
+
+
+def test_a_confirmation_needs_the_proof_its_page_showed(family):
+    """Another id (a page opened for an earlier proof, a forged form) confirms nothing and
+    leaves the live proof alone."""
+    client = signed_in(family["kept"])
+    prove(client)
+    assert confirm(client, proof="autre-chose")["Location"] == MERGE_URL
+    assert_nothing_moved(family)
+    assert confirm(client)["Location"] == reverse("services_portal:my_children")
+
+
+def test_the_proof_expires(family, settings):
+    settings.FAMILIES_MERGE_CONFIRM_SECONDS = 300
+    client = signed_in(family["kept"])
+    prove(client)
+    proof = proof_id(client)
+    with mock.patch("families.views.time.time", return_value=time.time() + 301):
+        response = confirm(client, proof=proof)
+    assert response["Location"] == MERGE_URL
+    assert_nothing_moved(family)
+    # Dropped: even in time again, it is gone.
+    assert confirm(client, proof=proof)["Location"] == MERGE_URL
+    assert_nothing_moved(family)
+
+
+def test_the_proof_is_bound_to_the_signed_in_account(family):
+    """A proof kept in a session serves the account that proved it only (the session of
+    someone else on the same browser, after a sign-out and sign-in, cannot use it)."""
+    client = signed_in(family["kept"])
+    prove(client)
+    proof = proof_id(client)
+    session = client.session
+    pending = session["families_merge_pending"]
+    stranger = AccountFactory(identifier="k.haddad5", first_name="Karim", last_name="Haddad")
+    client.force_login(stranger)
+    session = client.session
+    session["families_merge_pending"] = pending
+    session.save()
+    assert confirm(client, proof=proof)["Location"] == MERGE_URL
+    assert_nothing_moved(family)
+
+
+@pytest.mark.parametrize("change", ["password", "names", "new_child", "closed"])
+def test_the_accounts_are_checked_again_at_the_confirmation(family, change):
+    client = signed_in(family["kept"])
+    prove(client)
+    proof = proof_id(client)
+    other = family["other"]
+    if change == "password":
+        other.set_password("Un-Autre-Mot-2!")
+        other.save()
+    elif change == "names":
+        other.first_name = "Karima"
+        other.save()
+    elif change == "new_child":
+        child_of(other, first_names="Yanis", school=EstablishmentFactory(), phone="+33622222222")
+    else:
+        other.state = AccountState.CLOSED
+        other.save()
+    response = confirm(client, proof=proof)
+    assert response["Location"] == MERGE_URL
+    shown = h.messages(h.parse(client.get(MERGE_URL)))[0]
+    assert ("a changé" in shown) or ("vient d'être fermé" in shown)
+    assert GuardianRecord.objects.get(pk=family["records"][1].pk).account_id == other.pk
+    assert not JournalEvent.objects.filter(kind=EventKind.ACCOUNTS_MERGED).exists()
+
+
+def test_the_merged_accounts_sign_in_names_the_kept_account_to_the_right_password_only(family):
+    merge(signed_in(family["kept"]))
+    wrong = Client().post(SIGN_IN_URL, {"identifier": "k.haddad2", "password": "Faux-Mot-9!"})
+    right = Client().post(SIGN_IN_URL, {"identifier": "k.haddad2",
+                                        "password": DEFAULT_PASSWORD})
+    assert [h.text(a) for a in h.alerts(h.parse(wrong))] != []
+    wrong_page, right_page = unescape(wrong.content.decode()), unescape(right.content.decode())
+    assert "K.HADDAD1" not in wrong_page and "regroupé" not in wrong_page
+    assert "Ce compte a été regroupé avec un autre de vos comptes ÉduConnect" in right_page
+    assert "Connectez-vous avec l'identifiant K.HADDAD1" in right_page
+    failed = JournalEvent.objects.filter(kind=EventKind.LOGIN_FAILED, account=family["other"])
+    assert {e.data["reason"] for e in failed} == {"account_closed"}
+
+
+def test_a_chain_of_merges_names_the_account_still_open(family):
+    """k.haddad2 merged into k.haddad1, then k.haddad1 into k.haddad6: k.haddad2's right
+    password names k.haddad6."""
+    merge(signed_in(family["kept"]))
+    newest = AccountFactory(identifier="k.haddad6", first_name="Karim", last_name="Haddad")
+    merge(signed_in(newest), "k.haddad1")
+    assert family["kept"].__class__.objects.get(pk=family["kept"].pk).state == \
+        AccountState.CLOSED
+    right = Client().post(SIGN_IN_URL, {"identifier": "k.haddad2",
+                                        "password": DEFAULT_PASSWORD})
+    assert "Connectez-vous avec l'identifiant K.HADDAD6" in unescape(right.content.decode())

@@ -119,8 +119,10 @@ def test_the_helpdesk_file_shows_the_changes_with_their_labels(client, guardian,
         " ; ")) == {"nouvelle adresse : a•••@exemple.fr", "remplace une demande en cours : non",
         "ancienne adresse prévenue : oui"}
     messages = html.text(page.find(string="Messages envoyés").find_parent("table"))
-    for purpose in ("password_changed_notice", "phone_change_code", "phone_changed_notice",
-                    "email_change", "email_change_notice"):
+    # What each message is for, in French (backoffice.journal_labels.MESSAGE_PURPOSE_LABELS).
+    for purpose in ("avis de mot de passe modifié (Mon compte)",
+                    "code de changement de numéro", "avis de changement de numéro",
+                    "lien de validation de la nouvelle adresse", "avis de changement d'adresse"):
         assert purpose in messages
     flows = page.find(string="Parcours").find_parent("table")
     assert "Changement de numéro de téléphone" in html.text(flows)
