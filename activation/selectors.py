@@ -165,6 +165,9 @@ def accounts_covering(record_ids: list[int]) -> list[Account]:
     if not record_ids:
         return []
     db = router.db_for_read(Account)
+    if connections[db].vendor != "postgresql":  # `= ANY(array)`: the demo's SQLite has none
+        return list(Account.objects.filter(guardian_records__pk__in=record_ids,
+                                           state__in=COVERING_STATES).distinct().order_by("pk"))
     return model_rows_sql(Account, sql=_covering_sql(db), params=[
         [str(state) for state in COVERING_STATES], [int(pk) for pk in record_ids]])
 
@@ -201,6 +204,9 @@ def guardian_record_names(record_ids: list[int]) -> tuple[str, str] | None:
     if not record_ids:
         return None
     db = router.db_for_read(GuardianRecord)
+    if connections[db].vendor != "postgresql":  # `= ANY(array)`: the demo's SQLite has none
+        return (GuardianRecord.objects.filter(pk__in=record_ids).order_by("pk")
+                .values_list("first_name", "last_name").first())
     with connections[db].cursor() as cursor:
         cursor.execute(_first_names_sql(db), [[int(pk) for pk in record_ids]])
         row = cursor.fetchone()
@@ -265,6 +271,10 @@ def pupil_links_for_records(record_ids: list[int]) -> list[PupilLink]:
     if not record_ids:
         return []
     db = router.db_for_read(Responsibility)
+    if connections[db].vendor != "postgresql":
+        # `= ANY(array)` and rows without the ORM's converters (SQLite returns dates as
+        # text): the demo's SQLite takes the ORM's query.
+        return _pupil_links_by_orm(record_ids)
     sql, pupil_fields, school_fields = _pupil_links_sql(db)
     with connections[db].cursor() as cursor:
         cursor.execute(sql, [[int(pk) for pk in record_ids],
@@ -282,6 +292,23 @@ def pupil_links_for_records(record_ids: list[int]) -> list[PupilLink]:
             entry = grouped[pupil.pk] = (pupil, [], set())
         entry[1].append(link_id)
         entry[2].add(record_id)
+    return [
+        PupilLink(pupil=pupil, responsibility_ids=tuple(link_ids),
+                  record_ids=tuple(sorted(record_ids_)))
+        for pupil, link_ids, record_ids_ in grouped.values()
+    ]
+
+
+def _pupil_links_by_orm(record_ids: list[int]) -> list[PupilLink]:
+    """pupil_links_for_records by the ORM, on a database other than PostgreSQL."""
+    grouped: dict[int, tuple[Pupil, list[int], set[int]]] = {}
+    links = (Responsibility.objects.filter(ACTIVATING_LINK, guardian_record_id__in=record_ids)
+             .select_related("pupil__establishment")
+             .order_by("pupil__establishment__name", "pupil__birth_date", "pupil", "pk"))
+    for link in links:
+        entry = grouped.setdefault(link.pupil_id, (link.pupil, [], set()))
+        entry[1].append(link.pk)
+        entry[2].add(link.guardian_record_id)
     return [
         PupilLink(pupil=pupil, responsibility_ids=tuple(link_ids),
                   record_ids=tuple(sorted(record_ids_)))

@@ -482,10 +482,13 @@ def _code_use(*, flow: Flow, purpose: CodePurpose, matched: FlowCode,
     (live), and the flow's lock keeps its codes as read."""
     db = router.db_for_write(FlowCode)
     connection = connections[db]
-    when = FlowCode._meta.get_field("used_at").get_db_prep_save(now, connection)
+    meta = FlowCode._meta
+    # Every value as its field prepares it (a UUID is text on the demo's SQLite).
+    when = meta.get_field("used_at").get_db_prep_save(now, connection)
+    code_id = meta.pk.get_db_prep_value(matched.pk, connection)
+    flow_id = meta.get_field("flow").get_db_prep_value(flow.pk, connection)
     with connection.cursor() as cursor:
-        cursor.execute(_use_sql(db), [matched.pk, when, matched.pk, when, flow.pk,
-                                      purpose.name])
+        cursor.execute(_use_sql(db), [code_id, when, code_id, when, flow_id, purpose.name])
 
 
 def codes_issued(*, flow: Flow, purpose: CodePurpose) -> int:

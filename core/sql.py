@@ -46,7 +46,9 @@ def _select_sql(model: type[Model], connection, where: tuple[str, ...],
         sql += " ORDER BY " + ", ".join(
             f"{quote(meta.get_field(name.lstrip('-')).column)}"
             f"{' DESC' if name.startswith('-') else ' ASC'}" for name in order_by)
-    if for_update:
+    # As select_for_update() on a database without row locks (the demo's SQLite, whose
+    # writes lock the whole file): no clause, which it would refuse as a syntax error.
+    if for_update and connection.features.has_select_for_update:
         sql += " FOR UPDATE"
     converters = []
     for index, field in enumerate(fields):
@@ -78,15 +80,7 @@ def model_rows(model: type[Model], *, where: dict[str, object],
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    instances = []
-    for row in rows:
-        if converters:
-            row = list(row)
-            for index, functions in converters:
-                for convert in functions:
-                    row[index] = convert(row[index], None, connection)
-        instances.append(model.from_db(db, attnames, row))
-    return instances
+    return _instances(model, db, connection, attnames, converters, rows)
 
 
 @functools.lru_cache(maxsize=64)
@@ -188,6 +182,12 @@ def model_rows_sql(model: type[Model], *, sql: str, params: list) -> list[Model]
     with connection.cursor() as cursor:
         cursor.execute(sql.replace("{columns}", columns, 1), params)
         rows = cursor.fetchall()
+    return _instances(model, db, connection, attnames, converters, rows)
+
+
+def _instances(model: type[Model], db: str, connection, attnames, converters, rows) -> list:
+    """`rows` (tuples in `attnames`' order) as instances of `model`, each value through the
+    converters the ORM would apply to its column ([(column index, converters)])."""
     instances = []
     for row in rows:
         if converters:
