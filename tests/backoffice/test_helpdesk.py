@@ -94,6 +94,21 @@ def test_unlocking_an_unlocked_account_says_so(helpdesk_client, world):
     assert not JournalEvent.objects.filter(kind="helpdesk.account_unlocked").exists()
 
 
+def _unlock_then_signs_in(helpdesk_client, account, browser):
+    """« Déverrouiller » with a reason, journaled as lifting a suspension; the file no longer
+    shows one, and `browser` (refused before) signs in with the right password."""
+    response = helpdesk_client.post(account_url(account, "unlock"), {"unlock-reason": REASON})
+    assert response.status_code == 302
+    event = JournalEvent.objects.get(kind="helpdesk.account_unlocked")
+    assert event.data == {"reason": REASON, "state_before": "active", "state_after": "active",
+                          "sign_in_suspended": True}
+    body = unescape(helpdesk_client.get(account_url(account)).content.decode())
+    assert "Suspendue" not in body and "Déverrouiller le compte" not in body
+    assert browser.post("/connexion/representant-legal/",
+                        {"identifier": account.identifier, "password": DEFAULT_PASSWORD}
+                        ).status_code == 302
+
+
 def test_unlock_lifts_a_portal_sign_in_suspended_after_failures(helpdesk_client, world,
                                                                settings):
     settings.LOGIN_MAX_FAILURES_PER_IDENTIFIER = 2
@@ -111,16 +126,7 @@ def test_unlock_lifts_a_portal_sign_in_suspended_after_failures(helpdesk_client,
             "le compte s'est déjà connecté") in body
     assert "Déverrouiller le compte" in body
 
-    response = helpdesk_client.post(account_url(account, "unlock"), {"unlock-reason": REASON})
-    assert response.status_code == 302
-    event = JournalEvent.objects.get(kind="helpdesk.account_unlocked")
-    assert event.data == {"reason": REASON, "state_before": "active", "state_after": "active",
-                          "sign_in_suspended": True}
-    body = unescape(helpdesk_client.get(account_url(account)).content.decode())
-    assert "Suspendue" not in body and "Déverrouiller le compte" not in body
-    assert portal.post("/connexion/representant-legal/",
-                       {"identifier": account.identifier, "password": DEFAULT_PASSWORD}
-                       ).status_code == 302
+    _unlock_then_signs_in(helpdesk_client, account, portal)
 
 
 def test_the_file_shows_and_unlock_lifts_a_suspension_from_one_address(helpdesk_client, world,
@@ -149,16 +155,7 @@ def test_the_file_shows_and_unlock_lifts_a_suspension_from_one_address(helpdesk_
     assert "sauf depuis les navigateurs où le compte s'est déjà connecté" in body
     assert "Déverrouiller le compte" in body
 
-    response = helpdesk_client.post(account_url(account, "unlock"), {"unlock-reason": REASON})
-    assert response.status_code == 302
-    event = JournalEvent.objects.get(kind="helpdesk.account_unlocked")
-    assert event.data == {"reason": REASON, "state_before": "active", "state_after": "active",
-                          "sign_in_suspended": True}
-    body = unescape(helpdesk_client.get(account_url(account)).content.decode())
-    assert "Suspendue" not in body and "Déverrouiller le compte" not in body
-    assert other_browser.post("/connexion/representant-legal/",
-                              {"identifier": account.identifier, "password": DEFAULT_PASSWORD}
-                              ).status_code == 302
+    _unlock_then_signs_in(helpdesk_client, account, other_browser)
 
 
 def test_the_file_counts_the_addresses_whose_window_is_full(
