@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.models import Account, AccountState
 from core.models import Flow, FlowStatus
 from core.normalization import name_key
-from core.sql import model_rows_sql
+from core.sql import model_rows_sql, quoted_column
 from pupils.models import (
     Establishment,
     GuardianRecord,
@@ -48,9 +48,7 @@ def _matching_sql(db: str) -> str:
     the values are parameters: number, last name key, first name key, link status."""
     quote = connections[db].ops.quote_name
     record, link = GuardianRecord._meta, Responsibility._meta
-
-    def col(meta, name):
-        return quote(meta.get_field(name).column)
+    col = functools.partial(quoted_column, db=db)
 
     return (
         f"SELECT g.{col(record, 'id')} FROM {quote(record.db_table)} g "  # noqa: S608
@@ -145,9 +143,7 @@ def activation_flow_just_started(
 def _covering_sql(db: str) -> str:
     quote = connections[db].ops.quote_name
     account, record = Account._meta, GuardianRecord._meta
-
-    def col(meta, name):
-        return quote(meta.get_field(name).column)
+    col = functools.partial(quoted_column, db=db)
 
     return (
         f"SELECT {{columns}} FROM {quote(account.db_table)} m "  # noqa: S608
@@ -187,9 +183,7 @@ def records_uncovered(record_ids: list[int]) -> list[int]:
 def _first_names_sql(db: str) -> str:
     quote = connections[db].ops.quote_name
     record = GuardianRecord._meta
-
-    def col(name):
-        return quote(record.get_field(name).column)
+    col = functools.partial(quoted_column, record, db=db)
 
     return (f"SELECT {col('first_name')}, {col('last_name')} "  # noqa: S608
             f"FROM {quote(record.db_table)} WHERE {col('id')} = ANY(%s) "
@@ -237,9 +231,7 @@ def _pupil_links_sql(db: str) -> tuple[str, list[str], list[str]]:
     column; the values are parameters: the record ids (an array), the link status."""
     quote = connections[db].ops.quote_name
     link, pupil, school = Responsibility._meta, Pupil._meta, Establishment._meta
-
-    def col(meta, name):
-        return quote(meta.get_field(name).column)
+    col = functools.partial(quoted_column, db=db)
 
     columns = [f"r.{col(link, 'id')}", f"r.{col(link, 'guardian_record')}"]
     columns += [f"p.{quote(f.column)}" for f in pupil.concrete_fields]

@@ -30,7 +30,8 @@ Figures, every kind interleaved round by round in the same run:
    sign-in » is the goal: ≥ 0.90, judged against the product's own implementation.
    Beside them, the floor of the stack: two requests of an empty view through the
    product's middleware on the same server (`/bench/bonjour/`, bench/hello_wsgi.py), and
-   the ratio a sign-in that did nothing but the hash would reach on it.
+   the ratio a sign-in that did nothing but the hash would reach on it; and gunicorn's own
+   share of that floor (two GETs of the bare app: no framework at all).
 2. **Sign-ins per second**, two client processes (the server's workers and the clients
    share the 2 cores), `--seconds` each, product, bare and allauth in turn: the product
    against allauth (goal ≥ 1.5×) and against the bare app (goal ≥ 0.95).
@@ -464,6 +465,7 @@ def main() -> None:
         # The floor of any sign-in through the product's middleware: two requests (a GET and
         # a POST's worth) of an empty view, /bench/bonjour/, on the product's own server.
         floor: list[float] = []
+        floor_gunicorn: list[float] = []
         empty = requests.Session()
         counter = 0
         for _round in range(args.rounds):
@@ -480,6 +482,12 @@ def main() -> None:
                     assert empty.get(servers["product"].base + "/bench/bonjour/",
                                      timeout=30).status_code == 200
             floor.append((servers["product"].cpu() - before) / args.per_round * 1000)
+            # gunicorn's own share of that floor: two GETs of the bare app (no framework).
+            before = servers["bare"].cpu()
+            for _ in range(args.per_round):
+                for _request in range(2):
+                    assert empty.get(servers["bare"].base + "/", timeout=30).status_code == 200
+            floor_gunicorn.append((servers["bare"].cpu() - before) / args.per_round * 1000)
             started = time.process_time()
             for _ in range(args.per_round):
                 assert crypto_pwhash_str_verify(raw_hash_bytes, PASSWORD.encode())
@@ -506,6 +514,8 @@ def main() -> None:
               f"{empty_pair:.2f} ms; product − raw verify {medians['product'] - raw:.2f} ms; "
               f"a sign-in that only hashed on this stack: raw verify / (raw + that) = "
               f"{raw / (raw + empty_pair):.3f}")
+        print(f"    of which gunicorn and the kernel (two GETs of the bare app, no framework): "
+              f"{statistics.median(floor_gunicorn):.2f} ms")
 
         rates: dict[str, list[float]] = {name: [] for name in servers}
         with multiprocessing.Pool(2) as pool:

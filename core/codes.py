@@ -58,7 +58,7 @@ from .http import ip_rate_subject
 from .journal import EventKind, journal_record
 from .models import CodeChannel, CodeNotSentReason, Flow, FlowCode
 from .normalization import strip_invisible
-from .sql import model_insert, model_rows
+from .sql import model_insert, model_rows, quoted_column
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 LENGTH = 6
@@ -463,9 +463,7 @@ def _use_sql(db: str) -> str:
     parameters: the used code's id (twice), now (twice), the flow, the purpose."""
     quote = connections[db].ops.quote_name
     meta = FlowCode._meta
-
-    def col(name):
-        return quote(meta.get_field(name).column)
+    col = functools.partial(quoted_column, meta, db=db)
 
     used, revoked, pk = col("used_at"), col("revoked_at"), col("id")
     return (f"UPDATE {quote(meta.db_table)} "  # noqa: S608 (names from the model)

@@ -12,7 +12,8 @@ JSON field's `from_db_value` coming out; instances built by `Model.from_db`):
 - `model_rows_sql(model, sql=…, params=…)`: the caller's SELECT (a join, an EXISTS, an array
   parameter), `{columns}` standing for the model's columns;
 - `model_insert(instance)` and `model_update(instance)`: `save()` of a new or an existing
-  row, without the model signals — for models that have none (core.models.Flow, FlowCode).
+  row, without the model signals — for models that have none (core.models.Flow, FlowCode);
+- `quoted_column(model, name, db=…)`: a column's quoted name, for the SQL callers write.
 
 The precedents it generalises: `accounts.backends.account_by_identifier` and
 `pupils.selectors._children_sql`.
@@ -26,6 +27,15 @@ from collections.abc import Sequence
 from django.db import connections, router
 from django.db.models import Model
 from django.db.transaction import TransactionManagementError
+
+
+def quoted_column(model, field_name: str, *, db: str) -> str:
+    """The column of `model`'s field `field_name` (a model class or its `_meta`), quoted
+    for the database `db` (an alias of settings.DATABASES): for the SQL a caller writes
+    once per process (`model_rows_sql` and the statements of the same kind). Raises
+    FieldDoesNotExist for a name the model does not have."""
+    meta = getattr(model, "_meta", model)
+    return connections[db].ops.quote_name(meta.get_field(field_name).column)
 
 
 @functools.lru_cache(maxsize=64)

@@ -8,6 +8,7 @@ from django.db import connections, router
 from django.utils import timezone
 
 from core.models import LinkToken
+from core.sql import quoted_column
 
 from ..models import Account, AccountKind, AccountState
 
@@ -54,9 +55,7 @@ def _pending_email_sql(db: str) -> str:
     account whose address is not validated, issue 14)."""
     quote = connections[db].ops.quote_name
     meta = LinkToken._meta
-
-    def column(name):
-        return quote(meta.get_field(name).column)
+    column = functools.partial(quoted_column, meta, db=db)
 
     return (
         f"SELECT {column('payload')} ->> 'email' FROM {quote(meta.db_table)} "  # noqa: S608
