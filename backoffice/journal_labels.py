@@ -41,6 +41,7 @@ DETAIL_LABELS = {
     "new_email": _("nouvelle adresse"),
     "replaced": _("remplace une demande en cours"),
     "old_told": _("ancienne adresse prévenue"),
+    "phone_told": _("numéro du compte prévenu"),
     # Single sign-on (saml_idp).
     "entity_id": _("service (entityID)"),
     "service": _("service"),
@@ -154,6 +155,7 @@ MESSAGE_PURPOSE_LABELS = {
     "phone_changed_notice": _("avis de changement de numéro"),
     "email_change": _("lien de validation de la nouvelle adresse"),
     "email_change_notice": _("avis de changement d'adresse"),
+    "email_changed_notice": _("avis d'adresse remplacée (SMS au numéro du compte)"),
     "identifier_reminder": _("rappel de l'identifiant"),
     "children_attached_notice": _("avis d'enfant rattaché au compte"),
     "accounts_merged_notice": _("avis de regroupement de comptes"),

@@ -381,7 +381,23 @@ def email_change_validate(*, token: str, request: HttpRequest | None = None) -> 
         account._change_reason = "Adresse mail validée par son titulaire (Mon compte)"
         account.save(update_fields=["email", "email_verified"])
         link_tokens_revoke(account=account, purpose=EMAIL_CHANGE_PURPOSE)
+        # A new address can receive « Mot de passe oublié ? » links: the account's phone is
+        # told, as the old number is of a new number (ASVS 4.0.3 V2.5.5 / V3.7.1).
+        phone_told = _email_changed_notice(account, old_email=old_email)
         journal_record(EventKind.EMAIL_CHANGED, request=request, account=account,
                        old_email=mask_email(old_email) if old_email else "",
-                       new_email=mask_email(account.email))
+                       new_email=mask_email(account.email), phone_told=phone_told)
     return account
+
+
+def _email_changed_notice(account: Account, *, old_email: str) -> bool:
+    """The SMS « l'adresse mail de votre compte a été remplacée » to the account's verified
+    phone once its address has become another one (not when the address it already had is
+    validated). Returns whether it was queued (in the caller's transaction: the outbox)."""
+    changed = (old_email or "").strip().lower() != (account.email or "").strip().lower()
+    if not (changed and account.phone and account.phone_verified):
+        return False
+    body = render_to_string("sms/email_changed.txt", _notice_context()).strip()
+    sms_enqueue(to=str(account.phone), body=body, purpose="email_changed_notice",
+                account=account)
+    return True

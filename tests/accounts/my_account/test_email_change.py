@@ -13,8 +13,9 @@ from freezegun import freeze_time
 
 from accounts.middleware import SIGNED_IN_AT
 from core.models import JournalEvent, LinkToken
+from notifications import sms
 from tests import html
-from tests.factories import AccountFactory
+from tests.factories import DEFAULT_PASSWORD, AccountFactory
 from tests.mailbox import html_of, link_from, text_of
 
 from .conftest import sign_in
@@ -92,7 +93,12 @@ def test_the_change_from_request_to_validation_through_real_mail(signed_in, guar
     assert phone.get(path).status_code == 410
     # Journaled, addresses masked, no token.
     changed = JournalEvent.objects.get(kind="my_account.email_changed", account=guardian)
-    assert changed.data == {"old_email": "a•••@example.org", "new_email": "a•••@exemple.fr"}
+    assert changed.data == {"old_email": "a•••@example.org", "new_email": "a•••@exemple.fr",
+                            "phone_told": True}
+    # The account's verified phone is told that the address was replaced.
+    assert [m.to for m in sms.outbox] == ["+33612345678"]
+    assert "l'adresse mail de votre compte a été remplacée" in sms.outbox[0].body
+    assert NEW not in sms.outbox[0].body
     requested = JournalEvent.objects.get(kind="my_account.email_change_requested")
     assert requested.data == {"new_email": "a•••@exemple.fr", "replaced": False,
                               "old_told": True}
@@ -290,3 +296,65 @@ def test_a_slip_in_a_common_domain_is_warned_about_once_then_accepted(signed_in,
                                             "email_verifiee": remembered["value"]})
     assert response.status_code == 302
     assert html.text(html.parse(signed_in.get(URL)).find(id="pending")).count(typed) == 1
+
+
+# --- The address checked at sign-in (FAQ §7): a correction is a change of address -----------
+
+
+@pytest.fixture
+def unvalidated(db):
+    return AccountFactory(identifier="l.martin20", first_name="Lucie", last_name="Martin",
+                          phone="+33698765432", phone_verified=True,
+                          email="l.martin@exemple.org", email_verified=False)
+
+
+def test_a_late_correction_at_sign_in_asks_for_the_password_first(client, unvalidated,
+                                                                  commit, smtp_server):
+    """A session left open must not let someone give the account their own address (then
+    reset the password by e-mail): past five minutes, « corriger » asks for the password,
+    as « Modifier mon adresse mail » does; and the phone is told once the address changed."""
+    check = client.post(reverse("accounts:login", args=["representant-legal"]), {
+        "identifier": unvalidated.identifier, "password": DEFAULT_PASSWORD})["Location"]
+    assert check.startswith(reverse("accounts:my_account:email_check"))
+    session = client.session
+    session[SIGNED_IN_AT] = time.time() - 301
+    session.save()
+    correction = {"action": "correct", "email": "lucie@exemple.fr",
+                  "email_confirm": "lucie@exemple.fr"}
+    response = commit(client.post, check, correction)
+    reauthenticate = reverse("accounts:my_account:reauthenticate")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reauthenticate + "?next=")
+    assert not LinkToken.objects.exists() and smtp_server.messages == []
+
+    back = client.post(reauthenticate, {"password": DEFAULT_PASSWORD, "next": check})
+    assert back["Location"] == check
+    done = commit(client.post, check, correction)
+    assert done["Location"] == reverse("services_portal:my_services")
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == "lucie@exemple.fr"
+    commit(Client().post, urlsplit(link_from(message)).path)
+    unvalidated.refresh_from_db()
+    assert unvalidated.email == "lucie@exemple.fr" and unvalidated.email_verified
+    assert [m.to for m in sms.outbox] == ["+33698765432"]
+    assert "l'adresse mail de votre compte a été remplacée" in sms.outbox[0].body
+
+
+def test_keeping_the_address_at_sign_in_needs_no_password_and_tells_no_phone(
+        client, unvalidated, commit, smtp_server):
+    check = client.post(reverse("accounts:login", args=["representant-legal"]), {
+        "identifier": unvalidated.identifier, "password": DEFAULT_PASSWORD})["Location"]
+    session = client.session
+    session[SIGNED_IN_AT] = time.time() - 301
+    session.save()
+    kept = commit(client.post, check, {"action": "keep"})
+    assert kept["Location"] == reverse("services_portal:my_services")
+    [message] = smtp_server.wait_for(1)
+    assert message["To"] == "l.martin@exemple.org"
+    commit(Client().post, urlsplit(link_from(message)).path)
+    unvalidated.refresh_from_db()
+    assert unvalidated.email_verified
+    # The same address validated: nothing was replaced, the phone is not told.
+    assert sms.outbox == []
+    changed = JournalEvent.objects.get(kind="my_account.email_changed", account=unvalidated)
+    assert changed.data["phone_told"] is False
