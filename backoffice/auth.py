@@ -35,9 +35,11 @@ from django.utils.translation import gettext, gettext_noop, ngettext
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.limits import device_cookie_set, sign_in_device
 from accounts.models import Account
 from core.http import client_ip
 from core.journal import EventKind, journal_record
+from core.normalization import strip_invisible
 from core.ratelimit import wait_text
 
 from .forms import CodeStepForm, PasswordStepForm, StaffPasswordChangeForm
@@ -189,9 +191,12 @@ def _password_step(request, site):
     form = PasswordStepForm(request.POST)
     if not form.is_valid():
         return _render(request, site, step="password", form=form, status=400)
-    identifier = form.cleaned_data["identifier"].strip().lower()
+    # As the portal and the account lookup read it (accounts.backends): a zero-width space
+    # typed in would otherwise make another identifier for the limits and the journal.
+    identifier = strip_invisible(form.cleaned_data["identifier"]).strip().lower()
     # Counted before the password is checked: parallel requests cannot pass the limits.
-    decision = password_attempt_admit(identifier=identifier, ip=client_ip(request))
+    decision = password_attempt_admit(identifier=identifier, ip=client_ip(request),
+                                      device=sign_in_device(request, identifier=identifier))
     if not decision.allowed:
         form.add_error(None, too_many_attempts(decision.retry_after))
         return _render(request, site, step="password", form=form, status=429,
@@ -290,9 +295,14 @@ def _code_step(request, site, account: Account):
     request.session.pop(PENDING_KEY, None)
     auth_login(request, account, backend=BACKEND)  # new session key
     otp_login(request, device)
-    sign_in_completed(identifier=account.identifier, account_id=account.pk)
+    sign_in_completed(identifier=account.identifier, account_id=account.pk,
+                      ip=client_ip(request),
+                      device=sign_in_device(request, identifier=account.identifier))
     journal_record(EventKind.BACKOFFICE_SIGNED_IN, request=request, account=account, actor=account)
-    return HttpResponseRedirect(next_url)
+    response = HttpResponseRedirect(next_url)
+    # This browser is now one of the account's devices: failures elsewhere never refuse it.
+    device_cookie_set(response, request, identifier=account.identifier)
+    return response
 
 
 class StaffPasswordChangeView(PasswordChangeView):

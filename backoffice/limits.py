@@ -6,10 +6,14 @@ the search), in one atomic Redis step that refuses without counting once the win
 parallel requests can never get more attempts through than the limit (OWASP ASVS 4.0.3
 V2.2.1 anti-automation, V11.1.6 no time-of-check to time-of-use race).
 
-Password step, the portal's settings, apart counters:
-- per identifier: LOGIN_MAX_FAILURES_PER_IDENTIFIER per LOGIN_FAILURE_WINDOW_SECONDS, cleared
-  when the whole sign-in (password and code) succeeds;
-- per client IP (IPv4 address or IPv6 /64): LOGIN_MAX_FAILURES_PER_IP per the same window.
+Password step: the portal's windows and device cookies (accounts.limits, its module
+docstring): staff identifiers are as easy to guess as the families' (initial, name, two
+digits) and show in journals, so a hard limit per identifier would let anyone lock any staff
+member out. A browser that completed a sign-in (password and code) of the identifier carries
+its device cookie and counts in its own window only; every other browser counts per address,
+per (identifier, address), then in the identifier's window shared by all of them. The
+windows are the portal's own for the same identifier: one account, one count. The
+(identifier, address) and identifier windows are cleared when the whole sign-in succeeds.
 
 Code step, the attempt rules of the product's code process (a code has a few tries; a
 subject has a window; see activation.services):
@@ -31,18 +35,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from accounts.limits import (
+    SignInAdmission,
+    sign_in_attempt_admit,
+    sign_in_failures_clear,
+    sign_in_success_forget,
+)
 from core import ratelimit
 from core.http import ip_rate_subject
 
 logger = logging.getLogger(__name__)
 
-PASSWORD_PER_IDENTIFIER = ratelimit.Rule(
-    "backoffice:password:identifier", "LOGIN_MAX_FAILURES_PER_IDENTIFIER",
-    "LOGIN_FAILURE_WINDOW_SECONDS",
-)
-PASSWORD_PER_IP = ratelimit.Rule(
-    "backoffice:password:ip", "LOGIN_MAX_FAILURES_PER_IP", "LOGIN_FAILURE_WINDOW_SECONDS"
-)
 CODE_PER_SIGN_IN = ratelimit.Rule(
     "backoffice:code:sign-in", "BACKOFFICE_SIGN_IN_MAX_CODE_FAILURES",
     "BACKOFFICE_SIGN_IN_PENDING_SECONDS",
@@ -60,18 +63,13 @@ SEARCHES_PER_AGENT = ratelimit.Rule(
 )
 
 
-def password_attempt_admit(*, identifier: str, ip: str) -> ratelimit.Decision:
-    """Count one password attempt of `identifier` (normalised) from `ip` (core.http.client_ip),
-    before the password is checked. A refusing Decision (`retry_after` seconds) means: stop,
-    check nothing. Same hits whether the identifier exists, is staff, or not."""
-    by_ip = ratelimit.hit(PASSWORD_PER_IP, ip_rate_subject(ip))
-    if not by_ip.allowed:
-        return by_ip
-    by_identifier = ratelimit.hit(PASSWORD_PER_IDENTIFIER, identifier)
-    if by_identifier.allowed and by_identifier.remaining == 0:
-        logger.warning("Back-office password attempts limit reached for one identifier "
-                       "(ip=%s)", ip)
-    return by_identifier
+def password_attempt_admit(*, identifier: str, ip: str, device: str) -> SignInAdmission:
+    """Count one password attempt of `identifier` (normalised: accounts.backends) from `ip`
+    (core.http.client_ip) and the browser's `device` (accounts.limits.sign_in_device, ""
+    without its cookie), before the password is checked. Refused (`allowed` False,
+    `retry_after` seconds): stop, check nothing. Same hits whether the identifier exists, is
+    staff, or not; one Redis round trip."""
+    return sign_in_attempt_admit(identifier=identifier, ip=ip, device=device)
 
 
 @dataclass(frozen=True)
@@ -111,17 +109,21 @@ def code_attempt_admit(*, sign_in_id: str, account_id: int, ip: str) -> CodeAdmi
     return CodeAdmission(allowed=True, codes_left=per_sign_in.remaining)
 
 
-def sign_in_completed(*, identifier: str, account_id: int) -> None:
-    """Password and code both right: the account's failures are forgotten (not its
-    address's)."""
-    ratelimit.clear(PASSWORD_PER_IDENTIFIER, identifier)
+def sign_in_completed(*, identifier: str, account_id: int, ip: str, device: str) -> None:
+    """Password and code both right, from `ip` and the browser's `device` (as given to
+    password_attempt_admit): the account's failed codes are forgotten, and from a browser
+    without the device cookie its (identifier, address) and identifier windows (not its
+    address's). The caller gives the browser the device cookie (device_cookie_set)."""
+    sign_in_success_forget(identifier=identifier, ip=ip, device=device)
     ratelimit.clear(CODE_PER_ACCOUNT, str(account_id))
 
 
 def staff_sign_in_failures_clear(*, identifier: str, account_id: int) -> None:
-    """Forget a staff account's failed passwords and codes: its second factor was reset by
-    an administrator, who checked who they are; they must be able to enrol at once."""
-    sign_in_completed(identifier=identifier, account_id=account_id)
+    """Forget a staff account's failed codes and its identifier's shared window: its second
+    factor was reset by an administrator, who checked who they are; they must be able to
+    enrol at once (the (identifier, address) windows end with their own window)."""
+    sign_in_failures_clear(identifier=identifier)
+    ratelimit.clear(CODE_PER_ACCOUNT, str(account_id))
 
 
 def search_admit(*, agent_id: int) -> ratelimit.Decision:

@@ -1,6 +1,8 @@
-"""Back-office sign-in limits on core.ratelimit: the password step counted before the check;
-the code step limited per pending sign-in (then the password is due again), per account
-and per address; every refusal says how long to wait; a second-factor reset clears them."""
+"""Back-office sign-in limits on core.ratelimit: the password step counted before the check,
+in the portal's windows with its device cookies (nobody can lock a staff member out of
+their own browser); the code step limited per pending sign-in (then the password is due
+again), per account and per address; every refusal says how long to wait; a second-factor
+reset clears them."""
 
 import re
 import threading
@@ -202,6 +204,7 @@ def test_on_postgres_one_code_sent_in_parallel_signs_in_once(world, settings):
     """The device's row is locked while a code is checked: the same code, sent by six
     pending sign-ins at once (a phished code replayed), opens one session only."""
     settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    settings.LOGIN_MAX_FAILURES_PER_IDENTIFIER_AND_IP = 10  # six passwords from one address
     staff = make_staff(StaffRole.NATIONAL, last_name="National")
     clients = [Client() for _ in range(6)]
     for client in clients:
@@ -224,3 +227,39 @@ def test_on_postgres_one_code_sent_in_parallel_signs_in_once(world, settings):
         thread.join()
     assert sorted(statuses) == [302] + [400] * 5
     assert JournalEvent.objects.filter(kind="backoffice.signed_in", account=staff).count() == 1
+
+
+def test_failures_elsewhere_never_lock_a_staff_member_out_of_their_own_browser(client, staff,
+                                                                               settings):
+    """Staff identifiers are easy to guess: a stranger filling the identifier's window is
+    refused, the browser that signed in before (its device cookie) is not."""
+    settings.LOGIN_MAX_FAILURES_PER_IDENTIFIER = 5
+    password_step(client, staff)
+    assert code_step(client, code_for(staff)).status_code == 302
+    client.post("/gestion/logout/")
+    assert not signed_in(client)
+    for address in ("198.51.100.7", "198.51.100.8", "203.0.113.9"):
+        stranger = Client(REMOTE_ADDR=address)
+        for _ in range(3):
+            password_step(stranger, staff, WRONG_PASSWORD)
+    refused = password_step(Client(REMOTE_ADDR="203.0.113.10"), staff)
+    assert refused.status_code == 429  # untrusted browsers wait, even with the password
+    own = password_step(client, staff)
+    assert own.status_code == 302 and PENDING_KEY in client.session
+    assert code_step(client, code_for(staff, 1)).status_code == 302
+    assert signed_in(client)
+
+
+def test_invisible_characters_do_not_make_another_identifier(client, staff, settings):
+    """« a\u200b.durand… » is the same identifier for the limits and the journal as for the
+    account lookup (accounts.backends): its failures count, and name the account."""
+    settings.LOGIN_MAX_FAILURES_PER_IDENTIFIER_AND_IP = 3
+    identifier = staff.identifier
+    for position in range(1, 4):
+        disguised = identifier[:position] + "\u200b" + identifier[position:]
+        response = client.post(LOGIN, {"step": "password", "identifier": disguised,
+                                       "password": WRONG_PASSWORD})
+        assert response.status_code == 400
+    assert password_step(client, staff).status_code == 429
+    failures = JournalEvent.objects.filter(kind="backoffice.sign_in_failed", data__step="password")
+    assert failures.count() == 3 and all(event.account_id == staff.pk for event in failures)
