@@ -13,6 +13,14 @@ The access log never holds a query string nor a Referer: helpdesk and admin sear
 
 import multiprocessing
 import os
+import sys
+from pathlib import Path
+
+from gunicorn import glogging
+
+# The project's root (the image's /app), for the one module shared with the application.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from educonnect.log_redaction import path_redact
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", min(2 * multiprocessing.cpu_count() + 1, 8)))
@@ -28,5 +36,18 @@ accesslog = "-"
 errorlog = "-"
 # %(U)s is the path without its query string; no %(r)s, %(q)s or %(f)s (Referer).
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(D)s'
+
+
+class RedactingLogger(glogging.Logger):
+    """gunicorn's logger, the link tokens of paths replaced by *** in the access log
+    (educonnect/log_redaction.py: a password-reset link works from any browser for an hour)."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        atoms["U"] = path_redact(atoms["U"])
+        return atoms
+
+
+logger_class = RedactingLogger
 # The client's address comes from X-Forwarded-For, read by the application
 # (core.http.client_ip with TRUSTED_PROXY_COUNT), not by gunicorn.

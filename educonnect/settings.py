@@ -377,12 +377,25 @@ TWILIO_FROM = env.str("TWILIO_FROM", default="")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "server": {"()": "django.utils.log.ServerFormatter",
+                              "format": "[{server_time}] {message}", "style": "{"}},
+    # Link tokens (password reset, e-mail validation) are in paths: never in a log line.
+    "filters": {"link_tokens": {"()": "educonnect.log_redaction.RedactLinkTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["link_tokens"]},
+                 # runserver's request lines (the demo), as Django's own handler prints them.
+                 "server": {"class": "logging.StreamHandler", "formatter": "server",
+                            "filters": ["link_tokens"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # WeasyPrint (school letters) logs every step of every PDF at INFO.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"},
-                "fontTools": {"level": "WARNING"}},
+                "fontTools": {"level": "WARNING"},
+                # Django's own « console » handler (DEBUG only) would print its warnings a
+                # second time, unredacted: its records go through the one above instead.
+                "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+                "django.server": {"handlers": ["server"], "level": "INFO",
+                                  "propagate": False}},
 }
 
 # --- Notifications (outbox) ---------------------------------------------------------------

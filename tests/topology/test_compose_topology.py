@@ -415,6 +415,17 @@ def test_the_compose_topology_serves_an_activation_through_the_proxy(tmp_path):
             assert '"GET /activation/ HTTP/' in access
             assert "DUPONT" not in access and "0612345678" not in access
             assert "DUPONT" not in nodes_log and "0612345678" not in nodes_log
+            # …nor a link's token, which is in the path (educonnect/log_redaction.py): a
+            # password-reset link works from any browser. An unknown one answers 410, which
+            # Django logs too (« Gone: <path> »).
+            token = "Secret-Token-Dans-Le-Chemin-0123456789abcdef"
+            assert visitor.get(f"/mot-de-passe-oublie/lien/{token}/").status_code == 410
+            time.sleep(0.5)
+            access = (tmp_path / "nginx-access.log").read_text()
+            nodes_log = processes.log("web1") + processes.log("web2")
+            assert '"GET /mot-de-passe-oublie/lien/***/ HTTP/' in access
+            assert "GET /mot-de-passe-oublie/lien/***/" in nodes_log
+            assert token not in access and token not in nodes_log
             # Both nodes served requests (nginx's upstream address is logged).
             for port in node_ports:
                 assert f"127.0.0.1:{port}" in access
