@@ -14,8 +14,9 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from phonenumber_field.phonenumber import to_python
@@ -182,6 +183,24 @@ def _sms_code_resend(*, request, flow: Flow) -> None:
     services.activation_code_resend(flow_id=flow.id, request=request)
 
 
+def _no_code_help(first: str) -> str:
+    """The words under « Je n'ai pas reçu le code par SMS » of the activations: `first`, then
+    the number's own limit (ACTIVATION_MAX_SENDS_PER_PHONE codes per
+    ACTIVATION_PHONE_WINDOW_SECONDS), said to everybody alike — whoever asked for the codes,
+    a parent who asked several times, or someone else who knows the name and the number,
+    gets no more SMS before the window ends — so that silence is never a dead end and tells
+    nothing about an account (the assistance can lift it: « Débloquer »)."""
+    hours = max(1, round(settings.ACTIVATION_PHONE_WINDOW_SECONDS / 3600))
+    limit = ngettext(
+        "Un même numéro reçoit au plus %(count)d code d'activation en %(hours)d heures : "
+        "au-delà, aucun SMS n'est envoyé avant la fin de ce délai.",
+        "Un même numéro reçoit au plus %(count)d codes d'activation en %(hours)d heures : "
+        "au-delà, aucun SMS n'est envoyé avant la fin de ce délai.",
+        settings.ACTIVATION_MAX_SENDS_PER_PHONE,
+    ) % {"count": settings.ACTIVATION_MAX_SENDS_PER_PHONE, "hours": hours}
+    return f"{first} {limit}"
+
+
 CODE_STEP = CodeStep(
     kind=SMS_ACTIVATION, stage="code", purpose=ACTIVATION_CODE,
     resend_url_name="activation:resend", template="activation/code.html",
@@ -189,11 +208,12 @@ CODE_STEP = CodeStep(
     resent_message=lambda flow: texts.message_code_resent(mask_phone(str(flow.phone))),
     context=lambda request, flow, form: _step_context("code", form),
     refused=services.ActivationRefused, rotate_session=True, heading_level=3,
-    no_code_help=gettext_lazy(
+    no_code_help=lazy(lambda: _no_code_help(_(
         "Rien reçu après quelques minutes ? Vérifiez les nom, prénom et numéro saisis : le "
         "numéro doit être celui de la fiche de renseignements remise à l'école. S'ils sont "
         "justes, contactez l'école ou l'établissement de votre enfant : il peut corriger ses "
-        "informations."),
+        "informations.")), str)(),
+    no_code_help_template="activation/_code_no_sms.html",
     validity_notice=True,
 )
 
@@ -428,10 +448,11 @@ FC_CODE_STEP = CodeStep(
         mask_phone(str(flow.phone))),
     context=lambda request, flow, form: _fc_context("code", form),
     refused=services.ActivationRefused,
-    no_code_help=gettext_lazy(
+    no_code_help=lazy(lambda: _no_code_help(_(
         "Rien reçu après quelques minutes ? Vérifiez le numéro saisi : il doit être celui de "
         "la fiche de renseignements remise à l'école. S'il est juste, contactez l'école ou "
-        "l'établissement de votre enfant : il peut corriger ses informations."),
+        "l'établissement de votre enfant : il peut corriger ses informations.")), str)(),
+    no_code_help_template="activation/_code_no_sms.html",
     validity_notice=True,
 )
 

@@ -197,6 +197,12 @@ def test_at_most_five_sms_per_phone_number_a_day_and_the_sixth_is_silent(
     # number » would tell that the number is known), but no SMS left.
     assert pages[5] == pages[0]
     assert "Vérifiez vos SMS" in pages[5]
+    # The limit is said to everybody alike, with where to turn: silence is never a dead end
+    # (a stranger who knows the name and the number can use up the number's codes).
+    page = unescape(pages[5])
+    assert ("Un même numéro reçoit au plus 5 codes d'activation en 24 heures : au-delà, "
+            "aucun SMS n'est envoyé avant la fin de ce délai.") in page
+    assert 'href="/assistance/"' in page and "formulaire d'assistance académique" in page
     assert len(sms.outbox) == 5 and Flow.objects.count() == 6
     not_sent = JournalEvent.objects.get(kind="activation_code_not_sent")
     assert not_sent.data == {"send": 1, "reason": "recipient_quota"}
