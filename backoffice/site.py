@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 
 
 class BackOfficeSite(admin.AdminSite):
-    site_header = _("ÉduConnect — back-office")
+    site_header = _("ÉduConnect — espace de gestion")
     site_title = _("ÉduConnect")
     index_title = _("Administration")
     enable_nav_sidebar = False

@@ -50,6 +50,7 @@ def _national_only(scope) -> Q:
 @admin.register(Account)
 class AccountAdmin(ChangelistTitleMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     changelist_noun = _("un compte")
+    object_noun = _("le compte")
     list_display = ("identifier_upper", "last_name", "first_name", "kind", "state",
                     "date_joined")
     list_filter = ("kind", "state")
@@ -115,6 +116,7 @@ class JournalKindFilter(admin.SimpleListFilter):
 class JournalEventAdmin(ChangelistTitleMixin, ReadOnlyAdminMixin, ScopedAdminMixin,
                         admin.ModelAdmin):
     changelist_noun = _("un événement du journal")
+    object_noun = _("l'événement du journal")
     list_display = ("at", "label", "account", "actor", "ip_address", "details")
     list_select_related = ("account", "actor")
     list_filter = (JournalKindFilter,)
@@ -253,7 +255,8 @@ class StaffChangeForm(StaffProfileFormBase):
 
 @admin.register(StaffProfile)
 class StaffProfileAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
-    changelist_noun = _("un membre du personnel du back-office")
+    changelist_noun = _("un membre du personnel")
+    object_noun = _("le membre du personnel")
     list_display = ("identifier", "full_name", "role", "scope_summary", "state",
                     "second_factor")
     list_select_related = ("account", "academy")

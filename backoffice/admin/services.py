@@ -106,6 +106,7 @@ class ServiceForm(forms.ModelForm):
 @admin.register(Service)
 class ServiceAdmin(ChangelistTitleMixin, SchoolChoiceMixin, ScopedAdminMixin, admin.ModelAdmin):
     changelist_noun = gettext_lazy("un service")
+    object_noun = gettext_lazy("le service")
     form = ServiceForm
     scope_paths = ("establishment",)
     list_display = ("title", "establishment", "for_guardians", "for_pupils",
@@ -141,6 +142,7 @@ class ServiceAdmin(ChangelistTitleMixin, SchoolChoiceMixin, ScopedAdminMixin, ad
 class EstablishmentMessageAdmin(ChangelistTitleMixin, SchoolChoiceMixin, ScopedAdminMixin,
                                 admin.ModelAdmin):
     changelist_noun = gettext_lazy("un message d'établissement")
+    object_noun = gettext_lazy("le message d'établissement")
     scope_paths = ("establishment",)
     list_display = ("establishment", "__str__", "starts_on", "ends_on")
     list_select_related = ("establishment",)
@@ -157,6 +159,7 @@ class EstablishmentMessageAdmin(ChangelistTitleMixin, SchoolChoiceMixin, ScopedA
 @admin.register(NewsItem)
 class NewsItemAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
     changelist_noun = gettext_lazy("une actualité")
+    object_noun = gettext_lazy("l'actualité")
     list_display = ("title", "starts_on", "ends_on", "for_guardians", "for_pupils")
     ordering = ("-starts_on", "id")
     fields = ("title", "text", "starts_on", "ends_on", "for_guardians", "for_pupils")
@@ -198,6 +201,7 @@ class ServiceProviderForm(forms.ModelForm):
 @admin.register(ServiceProvider)
 class ServiceProviderAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
     changelist_noun = gettext_lazy("un fournisseur de services SAML")
+    object_noun = gettext_lazy("le fournisseur de services SAML")
     form = ServiceProviderForm
     list_display = ("name", "entity_id", "authn_requests_signed", "encrypts_assertions",
                     "is_active", "updated_at")

@@ -54,7 +54,7 @@ def school(transactional_db):
 
 def sign_in_back_office(page, live_server, identifier, *, code_from_page=False, device=None):
     page.goto(f"{live_server.url}/gestion/")
-    expect(page.get_by_role("heading", name="Connexion au back-office")).to_be_visible()
+    expect(page.get_by_role("heading", name="Connexion à l'espace de gestion")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Identifiant").fill(identifier)
     page.get_by_label("Mot de passe", exact=True).fill(STAFF_PASSWORD)
