@@ -13,6 +13,9 @@ class BackOfficeSite(admin.AdminSite):
     site_title = _("ÉduConnect")
     index_title = _("Administration")
     enable_nav_sidebar = False
+    # No « Voir le site »: the portal's pages are the families' (/ asks a family's profile;
+    # /services/ and /mon-compte/ send a staff user back here).
+    site_url = None
 
     def has_permission(self, request):
         """A staff account, still open, verified by its second factor in this session."""

@@ -97,3 +97,10 @@ def test_helpdesk_counts_zero_and_one_in_the_singular(helpdesk_client, world, ty
     assert status.endswith(expected), status
 
 
+
+
+def test_no_view_site_link_to_the_families_portal(secretary_client):
+    page = html.parse(secretary_client.get(reverse("admin:index")))
+    tools = page.find(id="user-tools")
+    assert "Voir le site" not in html.text(tools)
+    assert not tools.find("a", href="/")
