@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import AccountState
+from accounts.my_account.services import mask_email
 from backoffice.admin.titles import ChangelistTitleMixin
 from backoffice.forms import NO_AUTOFILL
 from backoffice.scoping import ScopedAdminMixin, ScopedInlineMixin
@@ -31,7 +32,7 @@ from backoffice.selectors import (
     staff_scope,
 )
 from core.forms import FrenchMobileNumberField
-from core.normalization import region_for_uai
+from core.normalization import mask_phone, region_for_uai
 from pupils import services
 from pupils.forms import BirthDateField
 from pupils.models import (
@@ -92,6 +93,22 @@ class AccountCoverFilter(admin.SimpleListFilter):
         if self.value() == "aucun":
             return queryset.exclude(account__state=AccountState.ACTIVE)
         return queryset
+
+
+def guardian_record_label(record) -> str:
+    """How a guardian record reads where one is chosen (links' autocompletes): its name, then
+    what tells two namesakes apart without showing more than the record's page does to the
+    same user — its number and address masked, its school — e.g. « Thomas MARTIN — 06 •• ••
+    •• 78 — t•••@exemple.fr — Collège Jules-Ferry (0940001A) »."""
+    parts = [f"{record.first_name} {record.last_name.upper()}"]
+    if record.mobile_phone:
+        parts.append(mask_phone(str(record.mobile_phone)))
+    if record.email:
+        parts.append(mask_email(record.email))
+    if not record.mobile_phone and not record.email:
+        parts.append(_("sans coordonnées"))
+    parts.append(str(record.establishment))
+    return " — ".join(parts)
 
 
 def _account_summary(account) -> str:
@@ -228,7 +245,18 @@ class LinksOfRecordInline(LinkInlineBase):
         return super().get_queryset(request).select_related("pupil__establishment")
 
 
-class LinksOfPupilInline(LinkInlineBase):
+class GuardianChoiceLabelMixin:
+    """The guardian record chosen on a link's form reads as in the autocomplete's list
+    (guardian_record_label), when the page shows it again (after a refusal)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "guardian_record" and field is not None:
+            field.label_from_instance = guardian_record_label
+        return field
+
+
+class LinksOfPupilInline(GuardianChoiceLabelMixin, LinkInlineBase):
     form = LinkFromPupilForm
     fk_name = "pupil"
     fields = ("guardian_record", "is_legal_representative", "status")
@@ -349,6 +377,12 @@ class GuardianRecordAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdm
     readonly_fields = ("civility_name", "establishment", "account_cover")
     inlines = (LinksOfRecordInline,)
     history_list_display = ("mobile_phone", "email", "account")
+    # The links' autocompletes (backoffice.site.LabelledAutocompleteJsonView).
+    autocomplete_select_related = ("establishment",)
+
+    def autocomplete_label(self, record) -> str:
+        """A record as the links' guardian autocomplete lists it."""
+        return guardian_record_label(record)
 
     @admin.display(description="nom", ordering="last_name")
     def last_name_upper(self, record):
@@ -519,8 +553,8 @@ class ResponsibilityForm(forms.ModelForm):
 
 
 @admin.register(Responsibility)
-class ResponsibilityAdmin(ChangelistTitleMixin, ServiceWritesMixin, ScopedAdminMixin,
-                          SimpleHistoryAdmin):
+class ResponsibilityAdmin(ChangelistTitleMixin, GuardianChoiceLabelMixin, ServiceWritesMixin,
+                          ScopedAdminMixin, SimpleHistoryAdmin):
     changelist_noun = gettext_lazy("un lien responsable–élève")
     object_noun = gettext_lazy("le lien responsable–élève")
     form = ResponsibilityForm

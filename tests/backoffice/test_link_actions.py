@@ -144,3 +144,23 @@ def test_the_helpdesk_reads_the_schools_fixes_in_the_accounts_file(national_clie
     assert "Coordonnées d&#x27;une fiche responsable corrigées par l&#x27;établissement" in body
     assert "téléphone portable, adresse électronique" in body
     assert secretary.display_identifier in body  # who did it
+
+
+def test_two_namesakes_are_told_apart_in_the_guardian_choice(secretary_client, world):
+    # Two « Thomas MARTIN » of her school, and a third in another academy's school.
+    first = GuardianRecordFactory(establishment=world.a1, last_name="Martin",
+                                  first_name="Thomas", mobile_phone="+33612345678",
+                                  email="thomas.martin@exemple.fr")
+    second = GuardianRecordFactory(establishment=world.a1, last_name="MARTIN",
+                                   first_name="Thomas", mobile_phone="", email="")
+    GuardianRecordFactory(establishment=world.b1, last_name="Martin", first_name="Thomas",
+                          mobile_phone="+33698765432")
+    response = secretary_client.get(reverse("admin:autocomplete"), {
+        "app_label": "pupils", "model_name": "responsibility",
+        "field_name": "guardian_record", "term": "Martin"})
+    texts = {int(item["id"]): item["text"] for item in response.json()["results"]}
+    assert texts == {
+        first.pk: "Thomas MARTIN — 06 •• •• •• 78 — t•••@exemple.fr — Collège Jules-Ferry "
+                  "(0940001A)",
+        second.pk: "Thomas MARTIN — sans coordonnées — Collège Jules-Ferry (0940001A)",
+    }
