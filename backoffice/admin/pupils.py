@@ -43,6 +43,7 @@ from pupils.models import (
     Responsibility,
     ResponsibilityStatus,
 )
+from pupils.selectors import PUPIL_NAME_ORDER, RECORD_NAME_ORDER
 
 
 class ScopedEstablishmentFilter(admin.SimpleListFilter):
@@ -362,7 +363,9 @@ class GuardianRecordAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdm
     list_display_links = ("last_name_upper",)
     list_select_related = ("establishment", "account")
     list_filter = (ScopedEstablishmentFilter, AccountCoverFilter)
-    ordering = ("last_name", "first_name", "id")
+    # Case and accents aside (« de La Fontaine » among the D), on the records' stored keys:
+    # a secretary's list walks the index (establishment, last_name_key, first_name_key).
+    ordering = RECORD_NAME_ORDER
     search_ordering = (Lower("last_name"), Lower("first_name"), "id")
     sortable_by = ()
     search_help_text = (
@@ -384,7 +387,7 @@ class GuardianRecordAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdm
         """A record as the links' guardian autocomplete lists it."""
         return guardian_record_label(record)
 
-    @admin.display(description="nom", ordering="last_name")
+    @admin.display(description="nom", ordering="last_name_key")
     def last_name_upper(self, record):
         return record.last_name.upper()
 
@@ -481,6 +484,18 @@ class PupilAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
     list_filter = (ScopedEstablishmentFilter,)
     ordering = ("last_name", "first_names", "id")
     search_ordering = (Lower("last_name"), Lower("first_names"), "id")
+
+    def get_ordering(self, request):
+        """A secretary's list (her schools' rows, a few thousand) in name order, case and
+        accents aside (pupils.selectors.PUPIL_NAME_ORDER, a function sorting her rows only);
+        an academy's or the country's list keeps the index order on the stored names (a
+        function there would sort a million rows for each page)."""
+        ordering = super().get_ordering(request)
+        scope = staff_scope(request.user)
+        if ordering == self.ordering and scope.establishment_ids and not (
+                scope.everything or scope.academy_id is not None):
+            return PUPIL_NAME_ORDER
+        return ordering
     sortable_by = ()
     search_help_text = gettext_lazy(
         "Nom (ou une partie), INE, UAI, ou téléphone ou adresse d'un responsable."
