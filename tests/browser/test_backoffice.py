@@ -112,7 +112,8 @@ def test_secretary_fixes_a_number_then_the_parent_activates_with_it(
     assert_accessible(page)
     page.get_by_label("Téléphone portable").fill("07 56 34 56 78")
     page.get_by_role("button", name="Enregistrer", exact=True).click()
-    expect(page.locator(".messagelist")).to_contain_text("modifié")
+    expect(page.locator(".messagelist")).to_contain_text(
+        "Modifications enregistrées : la fiche responsable « Fanja RAKOTOMALALA ».")
     record = GuardianRecord.objects.get(pk=school["record"].pk)
     assert str(record.mobile_phone) == "+33756345678"
     assert record.history.latest().history_user == secretary
