@@ -14,7 +14,7 @@ gettext_lazy("l'élève")`. The pages then read:
   may only view (the object's name stays beneath, as Django's subtitle);
 - « Supprimer l'élève », « Historique des modifications : Zoé LEFÈVRE »;
 - after a save: « Modifications enregistrées : l'élève « Zoé LEFÈVRE ». », « Ajout
-  enregistré : … », « Suppression effectuée : … »;
+  enregistré : … », « Suppression effectuée : … » (« … : 2 services. » by the list's action);
 - an inline's button: its own `add_text` (« Ajouter un élève rattaché ») instead of
   « Ajouter un objet Élève rattaché supplémentaire ».
 """
@@ -22,7 +22,7 @@ gettext_lazy("l'élève")`. The pages then read:
 import json
 
 from django.contrib import messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import model_ngettext, unquote
 from django.contrib.admin.views.main import IS_POPUP_VAR
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -138,6 +138,16 @@ class ChangelistTitleMixin:
                 gettext("Suppression effectuée : {noun} « {obj} »."), noun=self.object_noun,
                 obj=obj_display))
         return super().response_delete(request, obj_display, obj_id)
+
+    def delete_queryset(self, request, queryset):
+        """Django's « Suppression des objets sélectionnés » action: its message in our words
+        (« Suppression effectuée : 2 services. »)."""
+        count = len(queryset)  # already read by the action
+        super().delete_queryset(request, queryset)
+        if count and self.object_noun is not None:
+            setattr(request, _SUCCESS_ATTRIBUTE, gettext(
+                "Suppression effectuée : %(count)s %(items)s.") % {
+                    "count": count, "items": model_ngettext(self.opts, count)})
 
     # --- inlines ----------------------------------------------------------------------------
 

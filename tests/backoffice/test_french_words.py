@@ -104,3 +104,13 @@ def test_no_view_site_link_to_the_families_portal(secretary_client):
     tools = page.find(id="user-tools")
     assert "Voir le site" not in html.text(tools)
     assert not tools.find("a", href="/")
+
+
+def test_the_delete_action_says_what_it_deleted(secretary_client, world):
+    services = [Service.objects.create(title=f"ENT {n}", url="https://ent.example.test/",
+                                       establishment=world.a1) for n in (1, 2)]
+    response = secretary_client.post(reverse("admin:services_portal_service_changelist"), {
+        "action": "delete_selected", "_selected_action": [s.pk for s in services],
+        "post": "yes"})
+    assert messages_after(response) == ["Suppression effectuée : 2 services."]
+    assert not Service.objects.filter(establishment=world.a1).exists()
