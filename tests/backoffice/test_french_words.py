@@ -114,3 +114,14 @@ def test_the_delete_action_says_what_it_deleted(secretary_client, world):
         "post": "yes"})
     assert messages_after(response) == ["Suppression effectuée : 2 services."]
     assert not Service.objects.filter(establishment=world.a1).exists()
+
+
+def test_an_empty_journal_and_a_numbers_counters_read_without_plural_marks(helpdesk_client,
+                                                                          world):
+    page = html.parse(helpdesk_client.get(reverse("admin:helpdesk_record",
+                                                  args=[world.rec_a2.pk])))
+    captions = [html.text(c) for c in page.find_all("caption")]
+    assert "Journal récent (aucun événement)" in captions
+    text = html.text(page.body)
+    assert "dates de naissance erronées : 0 sur" in text
+    assert "(s)" not in text
