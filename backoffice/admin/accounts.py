@@ -10,6 +10,8 @@ read-only for every role.
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.sites import NotRegistered
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
@@ -42,6 +44,20 @@ except NotRegistered:
 
 def _national_only(scope) -> Q:
     return Q() if scope.everything else Q(pk__in=[])
+
+
+# The roles' groups (backoffice.roles), which national administrators may read: Django's
+# page, with our titles.
+try:
+    admin.site.unregister(Group)
+except NotRegistered:
+    pass
+
+
+@admin.register(Group)
+class StaffGroupAdmin(ChangelistTitleMixin, GroupAdmin):
+    changelist_noun = _("un groupe")
+    object_noun = _("le groupe")
 
 
 # --- Accounts ---------------------------------------------------------------------------

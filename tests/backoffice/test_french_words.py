@@ -4,6 +4,7 @@ no « Aucun(e) », no English « back-office », and the singular after zero."""
 
 
 import pytest
+from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
@@ -125,3 +126,9 @@ def test_an_empty_journal_and_a_numbers_counters_read_without_plural_marks(helpd
     text = html.text(page.body)
     assert "dates de naissance erronées : 0 sur" in text
     assert "(s)" not in text
+
+
+def test_the_roles_groups_page_is_titled_too(national_client):
+    group = Group.objects.get(name="Secrétariat d'établissement")
+    response = national_client.get(reverse("admin:auth_group_change", args=[group.pk]))
+    assert title_and_h1(response)[1] == "Consulter le groupe"
