@@ -46,7 +46,7 @@ class BackofficeConfig(AppConfig):
     helpdesk. It may import every business app; no business app imports it."""
 
     name = "backoffice"
-    verbose_name = _("Back-office")
+    verbose_name = _("Espace de gestion")
 
     def ready(self):
         # Staff TOTP seeds are encrypted at rest (backoffice/totp_keys.py).

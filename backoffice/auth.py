@@ -140,7 +140,7 @@ def _grouped(secret: str) -> str:
 def _render(request, site, *, step, form, account=None, device=None, status=200, retry_after=0):
     context = {
         **site.each_context(request),
-        "title": gettext("Connexion au back-office"),
+        "title": gettext("Connexion à l'espace de gestion"),
         "step": step,
         "form": form,
         "next": _next_url(request, site),

@@ -15,9 +15,7 @@ from enum import StrEnum
 from django.conf import settings
 from django.db.models import (
     BigIntegerField,
-    CharField,
     Exists,
-    Func,
     Max,
     OuterRef,
     Prefetch,
@@ -45,6 +43,7 @@ from pupils.models import (
     Pupil,
     Responsibility,
 )
+from pupils.selectors import NameKey
 
 SEARCH_LIMIT = 50
 JOURNAL_LIMIT = 40
@@ -246,17 +245,6 @@ def search_query_parse(raw: str) -> SearchQuery:
     words = tuple(w for w in (name_key(part) for part in text.split()) if w)
     return SearchQuery(raw=text, shape=Shape.NAME, value=key,
                        words=words if 1 < len(words) <= MAX_NAME_WORDS else ())
-
-
-class NameKey(Func):
-    """educonnect_name_key(column): the SQL twin of core.normalization.name_key().
-
-    Created in PostgreSQL by pupils/migrations/0002 (and indexed with pg_trgm); registered
-    as a Python function on SQLite connections by backoffice.
-    """
-
-    function = "educonnect_name_key"
-    output_field = CharField()
 
 
 def _name_q(lookup_base: str, key: str) -> Q:

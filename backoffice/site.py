@@ -2,17 +2,40 @@
 code (django-otp), and the helpdesk pages live inside it."""
 
 from django.contrib import admin
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 
+class LabelledAutocompleteJsonView(AutocompleteJsonView):
+    """Django's autocomplete, whose options read as the target model's admin words them (its
+    `autocomplete_label(obj)`, with `autocomplete_select_related` loaded in the same query)
+    rather than str(obj): two « Thomas MARTIN » told apart. The rows are still the target
+    admin's scoped queryset and search (backoffice.scoping)."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        related = getattr(self.model_admin, "autocomplete_select_related", ())
+        return queryset.select_related(*related) if related else queryset
+
+    def serialize_result(self, obj, to_field_name):
+        result = super().serialize_result(obj, to_field_name)
+        label = getattr(self.model_admin, "autocomplete_label", None)
+        if label is not None:
+            result["text"] = label(obj)
+        return result
+
+
 class BackOfficeSite(admin.AdminSite):
-    site_header = _("ÉduConnect — back-office")
+    site_header = _("ÉduConnect — espace de gestion")
     site_title = _("ÉduConnect")
     index_title = _("Administration")
     enable_nav_sidebar = False
+    # No « Voir le site »: the portal's pages are the families' (/ asks a family's profile;
+    # /services/ and /mon-compte/ send a staff user back here).
+    site_url = None
 
     def has_permission(self, request):
         """A staff account, still open, verified by its second factor in this session."""
@@ -29,6 +52,9 @@ class BackOfficeSite(admin.AdminSite):
         from .auth import sign_in
 
         return sign_in(request, site=self)
+
+    def autocomplete_view(self, request):
+        return LabelledAutocompleteJsonView.as_view(admin_site=self)(request)
 
     @method_decorator(never_cache)
     def password_change(self, request, extra_context=None):

@@ -65,7 +65,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -86,6 +86,7 @@ from .models import (
     Responsibility,
     ResponsibilityStatus,
 )
+from .selectors import PUPIL_NAME_ORDER, RECORD_NAME_ORDER, NameKey
 from .signals import provisional_credentials_renewed
 
 logger = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ def letter_addressees(*, establishment: Establishment, pupil_ids: Sequence[int],
     found = Addressees()
     rows = (Pupil.objects.filter(establishment=establishment,
                                  pk__in=list(pupil_ids) + list(pupil_ids_alone))
-            .order_by("level", "last_name", "first_names", "pk")
+            .order_by("level", *PUPIL_NAME_ORDER)
             .values_list("pk", "account_id", "account__state"))
     for pk, account_id, state in rows:
         if _may_get_letter(account_id, state):
@@ -183,8 +184,8 @@ def letter_addressees(*, establishment: Establishment, pupil_ids: Sequence[int],
     # Two plain queries rather than one with an OR (which PostgreSQL cannot turn into a
     # semi-join: a scan of every record); each in the database's name order, a record in
     # both counts once (a mixed choice, never made by the back-office, is re-sorted here).
-    columns = ("last_name", "first_name", "pk", "account_id", "account__state")
-    by_name = ("last_name", "first_name", "pk")
+    columns = ("last_name_key", "first_name_key", "pk", "account_id", "account__state")
+    by_name = RECORD_NAME_ORDER
     records = {}
     if pupil_ids:
         linked = Responsibility.objects.filter(
@@ -224,7 +225,8 @@ def letter_renewals(*, establishment: Establishment,
     guardians = (Responsibility.objects.filter(
                      _legal_links(establishment), pupil_id__in=list(renewals),
                      guardian_record__account__state=AccountState.PROVISIONAL)
-                 .order_by("guardian_record__last_name", "guardian_record__first_name")
+                 .order_by("guardian_record__last_name_key",
+                           "guardian_record__first_name_key", "guardian_record_id")
                  .values_list("pupil_id", "guardian_record__account_id",
                               "guardian_record__last_name", "guardian_record__first_name"))
     for pupil_id, account_id, last_name, first_name in guardians:
@@ -272,7 +274,8 @@ def _children_of_records(establishment: Establishment, record_ids: list[int]) ->
     children = defaultdict(list)
     links = (Responsibility.objects.filter(_legal_links(establishment),
                                            guardian_record_id__in=record_ids)
-             .order_by("pupil__last_name", "pupil__first_names")
+             .order_by(NameKey(F("pupil__last_name")), NameKey(F("pupil__first_names")),
+                       "pupil_id")
              .values_list("guardian_record_id", "pupil__first_names", "pupil__last_name"))
     for record_id, first_names, last_name in links:
         first = first_names.split(",")[0].split(" ")[0]
@@ -311,7 +314,7 @@ def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = ()
 
     pupils = list(Pupil.objects.select_for_update(of=("self",))
                   .filter(establishment=establishment, pk__in=list(pupil_ids))
-                  .select_related("account").order_by("level", "last_name", "first_names", "pk"))
+                  .select_related("account").order_by("level", *PUPIL_NAME_ORDER))
     for pupil in pupils:
         account = pupil.account
         if account is not None and account.state != AccountState.PROVISIONAL:
@@ -325,7 +328,7 @@ def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = ()
 
     records = list(GuardianRecord.objects.select_for_update(of=("self",))
                    .filter(establishment=establishment, pk__in=list(guardian_record_ids))
-                   .select_related("account").order_by("last_name", "first_name", "pk"))
+                   .select_related("account").order_by(*RECORD_NAME_ORDER))
     children = _children_of_records(establishment, [record.pk for record in records])
     for record in records:
         account = record.account

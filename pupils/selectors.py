@@ -3,10 +3,31 @@
 import functools
 
 from django.db import connection, connections, router
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from .models import Establishment, GuardianRecord, Pupil, Responsibility, ResponsibilityStatus
+
+
+class NameKey(Func):
+    """educonnect_name_key(column): the SQL twin of core.normalization.name_key().
+
+    Created in PostgreSQL by pupils/migrations/0002 and 0007 (and indexed with pg_trgm);
+    registered as a Python function on SQLite connections by backoffice.apps.
+    """
+
+    function = "educonnect_name_key"
+    output_field = CharField()
+
+
+# One school's pupils in name order, case and accents aside (« de La Fontaine » among the D,
+# « Émile » among the E). Pupil has no stored key: the function runs on the school's rows
+# only (found by the index on Pupil(establishment, …)), a sort of at most a few thousand
+# rows, never over a whole table.
+PUPIL_NAME_ORDER = (NameKey(F("last_name")), NameKey(F("first_names")), "pk")
+# Guardian records in name order, on their stored, indexed keys (GuardianRecord
+# .last_name_key, .first_name_key; index guardian_school_namekey_idx for one school's).
+RECORD_NAME_ORDER = ("last_name_key", "first_name_key", "pk")
 
 
 @functools.cache
@@ -161,7 +182,7 @@ def follow_up_pupils(*, establishment, level: str | None = None, state: str | No
         pupils = pupils.filter(division=division)
     if state in FOLLOW_STATES:
         pupils = pupils.filter(_states("account__", now)[state])
-    return pupils.select_related("account").order_by("level", "last_name", "first_names", "pk")
+    return pupils.select_related("account").order_by("level", *PUPIL_NAME_ORDER)
 
 
 def follow_up_guardians(*, establishment, level: str | None = None, state: str | None = None,
@@ -180,7 +201,7 @@ def follow_up_guardians(*, establishment, level: str | None = None, state: str |
     records = GuardianRecord.objects.filter(Exists(links), establishment=establishment)
     if state in FOLLOW_STATES:
         records = records.filter(_states("account__", now)[state])
-    return records.select_related("account").order_by("last_name", "first_name", "pk")
+    return records.select_related("account").order_by(*RECORD_NAME_ORDER)
 
 
 def guardian_records_levels(*, establishment, record_ids: list[int]) -> dict[int, list[str]]:

@@ -10,6 +10,8 @@ read-only for every role.
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.sites import NotRegistered
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
@@ -44,12 +46,27 @@ def _national_only(scope) -> Q:
     return Q() if scope.everything else Q(pk__in=[])
 
 
+# The roles' groups (backoffice.roles), which national administrators may read: Django's
+# page, with our titles.
+try:
+    admin.site.unregister(Group)
+except NotRegistered:
+    pass
+
+
+@admin.register(Group)
+class StaffGroupAdmin(ChangelistTitleMixin, GroupAdmin):
+    changelist_noun = _("un groupe")
+    object_noun = _("le groupe")
+
+
 # --- Accounts ---------------------------------------------------------------------------
 
 
 @admin.register(Account)
 class AccountAdmin(ChangelistTitleMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     changelist_noun = _("un compte")
+    object_noun = _("le compte")
     list_display = ("identifier_upper", "last_name", "first_name", "kind", "state",
                     "date_joined")
     list_filter = ("kind", "state")
@@ -115,6 +132,7 @@ class JournalKindFilter(admin.SimpleListFilter):
 class JournalEventAdmin(ChangelistTitleMixin, ReadOnlyAdminMixin, ScopedAdminMixin,
                         admin.ModelAdmin):
     changelist_noun = _("un événement du journal")
+    object_noun = _("l'événement du journal")
     list_display = ("at", "label", "account", "actor", "ip_address", "details")
     list_select_related = ("account", "actor")
     list_filter = (JournalKindFilter,)
@@ -253,7 +271,8 @@ class StaffChangeForm(StaffProfileFormBase):
 
 @admin.register(StaffProfile)
 class StaffProfileAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
-    changelist_noun = _("un membre du personnel du back-office")
+    changelist_noun = _("un membre du personnel")
+    object_noun = _("le membre du personnel")
     list_display = ("identifier", "full_name", "role", "scope_summary", "state",
                     "second_factor")
     list_select_related = ("account", "academy")

@@ -63,6 +63,7 @@ class FlowCodeInline(ReadOnlyAdminMixin, admin.TabularInline):
 @admin.register(Flow)
 class FlowAdmin(ChangelistTitleMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     changelist_noun = _("un parcours")
+    object_noun = _("le parcours")
     list_display = (
         "id", "created_at", "kind_display", "status", "step_display", "masked_phone",
         "codes_sent_display", "wrong_codes", "account",

@@ -18,6 +18,7 @@ from notifications.models import OutboundMessage
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(ChangelistTitleMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     changelist_noun = _("un message sortant")
+    object_noun = _("le message sortant")
     list_display = ["created_at", "channel", "purpose", "recipient", "status", "provider_status",
                     "attempts", "sent_at"]
     list_filter = ["channel", "status"]

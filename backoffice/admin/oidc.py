@@ -22,6 +22,7 @@ from oauth2_provider.models import (
     get_refresh_token_model,
 )
 
+from backoffice.admin.titles import ChangelistTitleMixin
 from oidc_idp.models import ClientPolicy
 from oidc_idp.scopes import GRANTABLE_SCOPES, SCOPE_TEXTS
 
@@ -93,7 +94,9 @@ class ClientForm(forms.ModelForm):
 
 
 @admin.register(Application)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(ChangelistTitleMixin, admin.ModelAdmin):
+    changelist_noun = _("un service relié en OpenID Connect")
+    object_noun = _("le service relié en OpenID Connect")
     form = ClientForm
     inlines = [ClientPolicyInline]
     list_display = ("name", "client_id", "client_type", "skip_authorization", "updated")

@@ -10,7 +10,6 @@ No page here can change or delete a history row.
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -18,10 +17,11 @@ from django.db.models.functions import Lower
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import AccountState
+from accounts.my_account.services import mask_email
 from backoffice.admin.titles import ChangelistTitleMixin
 from backoffice.forms import NO_AUTOFILL
 from backoffice.scoping import ScopedAdminMixin, ScopedInlineMixin
@@ -32,7 +32,7 @@ from backoffice.selectors import (
     staff_scope,
 )
 from core.forms import FrenchMobileNumberField
-from core.normalization import region_for_uai
+from core.normalization import mask_phone, region_for_uai
 from pupils import services
 from pupils.forms import BirthDateField
 from pupils.models import (
@@ -43,6 +43,7 @@ from pupils.models import (
     Responsibility,
     ResponsibilityStatus,
 )
+from pupils.selectors import PUPIL_NAME_ORDER, RECORD_NAME_ORDER
 
 
 class ScopedEstablishmentFilter(admin.SimpleListFilter):
@@ -93,6 +94,22 @@ class AccountCoverFilter(admin.SimpleListFilter):
         if self.value() == "aucun":
             return queryset.exclude(account__state=AccountState.ACTIVE)
         return queryset
+
+
+def guardian_record_label(record) -> str:
+    """How a guardian record reads where one is chosen (links' autocompletes): its name, then
+    what tells two namesakes apart without showing more than the record's page does to the
+    same user — its number and address masked, its school — e.g. « Thomas MARTIN — 06 •• ••
+    •• 78 — t•••@exemple.fr — Collège Jules-Ferry (0940001A) »."""
+    parts = [f"{record.first_name} {record.last_name.upper()}"]
+    if record.mobile_phone:
+        parts.append(mask_phone(str(record.mobile_phone)))
+    if record.email:
+        parts.append(mask_email(record.email))
+    if not record.mobile_phone and not record.email:
+        parts.append(_("sans coordonnées"))
+    parts.append(str(record.establishment))
+    return " — ".join(parts)
 
 
 def _account_summary(account) -> str:
@@ -222,18 +239,31 @@ class LinksOfRecordInline(LinkInlineBase):
     fields = ("pupil", "is_legal_representative", "status")
     autocomplete_fields = ("pupil",)
     verbose_name = gettext_lazy("élève rattaché")
+    add_text = gettext_lazy("Ajouter un élève rattaché")
     verbose_name_plural = gettext_lazy("élèves rattachés (liens)")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("pupil__establishment")
 
 
-class LinksOfPupilInline(LinkInlineBase):
+class GuardianChoiceLabelMixin:
+    """The guardian record chosen on a link's form reads as in the autocomplete's list
+    (guardian_record_label), when the page shows it again (after a refusal)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "guardian_record" and field is not None:
+            field.label_from_instance = guardian_record_label
+        return field
+
+
+class LinksOfPupilInline(GuardianChoiceLabelMixin, LinkInlineBase):
     form = LinkFromPupilForm
     fk_name = "pupil"
     fields = ("guardian_record", "is_legal_representative", "status")
     autocomplete_fields = ("guardian_record",)
     verbose_name = gettext_lazy("responsable rattaché")
+    add_text = gettext_lazy("Ajouter un responsable rattaché")
     verbose_name_plural = gettext_lazy("responsables rattachés (liens)")
 
     def get_queryset(self, request):
@@ -325,6 +355,7 @@ class GuardianRecordForm(forms.ModelForm):
 class GuardianRecordAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
                           SimpleHistoryAdmin):
     changelist_noun = gettext_lazy("une fiche responsable")
+    object_noun = gettext_lazy("la fiche responsable")
     form = GuardianRecordForm
     scope_paths = ("establishment",)
     list_display = ("last_name_upper", "first_name", "establishment_short", "phone",
@@ -332,7 +363,9 @@ class GuardianRecordAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdm
     list_display_links = ("last_name_upper",)
     list_select_related = ("establishment", "account")
     list_filter = (ScopedEstablishmentFilter, AccountCoverFilter)
-    ordering = ("last_name", "first_name", "id")
+    # Case and accents aside (« de La Fontaine » among the D), on the records' stored keys:
+    # a secretary's list walks the index (establishment, last_name_key, first_name_key).
+    ordering = RECORD_NAME_ORDER
     search_ordering = (Lower("last_name"), Lower("first_name"), "id")
     sortable_by = ()
     search_help_text = (
@@ -347,8 +380,14 @@ class GuardianRecordAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdm
     readonly_fields = ("civility_name", "establishment", "account_cover")
     inlines = (LinksOfRecordInline,)
     history_list_display = ("mobile_phone", "email", "account")
+    # The links' autocompletes (backoffice.site.LabelledAutocompleteJsonView).
+    autocomplete_select_related = ("establishment",)
 
-    @admin.display(description="nom", ordering="last_name")
+    def autocomplete_label(self, record) -> str:
+        """A record as the links' guardian autocomplete lists it."""
+        return guardian_record_label(record)
+
+    @admin.display(description="nom", ordering="last_name_key")
     def last_name_upper(self, record):
         return record.last_name.upper()
 
@@ -390,8 +429,10 @@ class GuardianRecordAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdm
 
 class PupilForm(forms.ModelForm):
     # The reading and bounds of every birth date (pupils.validators): what the roster import
-    # accepts, a secretary can save, and the other way round.
-    birth_date = BirthDateField(widget=AdminDateWidget(attrs=NO_AUTOFILL, format="%d/%m/%Y"))
+    # accepts, a secretary can save, and the other way round. A plain date box: not the
+    # admin's calendar, whose « Aujourd'hui » and time-zone note mean nothing for a birth date.
+    birth_date = BirthDateField(widget=forms.DateInput(
+        format="%d/%m/%Y", attrs={**NO_AUTOFILL, "inputmode": "numeric", "size": "10"}))
 
     class Meta:
         model = Pupil
@@ -433,6 +474,7 @@ class PupilForm(forms.ModelForm):
 class PupilAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
                  SimpleHistoryAdmin):
     changelist_noun = gettext_lazy("un élève")
+    object_noun = gettext_lazy("l'élève")
     form = PupilForm
     scope_paths = ("establishment",)
     list_display = ("last_name_upper", "first_names", "birth_date", "level", "division",
@@ -442,6 +484,18 @@ class PupilAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
     list_filter = (ScopedEstablishmentFilter,)
     ordering = ("last_name", "first_names", "id")
     search_ordering = (Lower("last_name"), Lower("first_names"), "id")
+
+    def get_ordering(self, request):
+        """A secretary's list (her schools' rows, a few thousand) in name order, case and
+        accents aside (pupils.selectors.PUPIL_NAME_ORDER, a function sorting her rows only);
+        an academy's or the country's list keeps the index order on the stored names (a
+        function there would sort a million rows for each page)."""
+        ordering = super().get_ordering(request)
+        scope = staff_scope(request.user)
+        if ordering == self.ordering and scope.establishment_ids and not (
+                scope.everything or scope.academy_id is not None):
+            return PUPIL_NAME_ORDER
+        return ordering
     sortable_by = ()
     search_help_text = gettext_lazy(
         "Nom (ou une partie), INE, UAI, ou téléphone ou adresse d'un responsable."
@@ -514,9 +568,10 @@ class ResponsibilityForm(forms.ModelForm):
 
 
 @admin.register(Responsibility)
-class ResponsibilityAdmin(ChangelistTitleMixin, ServiceWritesMixin, ScopedAdminMixin,
-                          SimpleHistoryAdmin):
+class ResponsibilityAdmin(ChangelistTitleMixin, GuardianChoiceLabelMixin, ServiceWritesMixin,
+                          ScopedAdminMixin, SimpleHistoryAdmin):
     changelist_noun = gettext_lazy("un lien responsable–élève")
+    object_noun = gettext_lazy("le lien responsable–élève")
     form = ResponsibilityForm
     scope_paths = ("pupil__establishment", "guardian_record__establishment")
     list_display = ("pupil_name", "guardian_name", "establishment_short",
@@ -580,41 +635,112 @@ class ResponsibilityAdmin(ChangelistTitleMixin, ServiceWritesMixin, ScopedAdminM
         obj.pk, obj.status = link.pk, link.status
         obj._state.adding = False
 
-    def _links_apply(self, request, queryset, write, done: str) -> None:
-        """Apply one service to every selected link, all or nothing (one transaction)."""
+    def _links_apply(self, request, queryset, write, said, then=None) -> None:
+        """Apply one service to every selected link, all or nothing (one transaction), and
+        tell what changed: `said(count)` the sentence of the changed links, `then(links)` what
+        follows for them (optional)."""
         links = list(queryset.order_by("pk"))
-        changed = 0
+        changed = []
         try:
             with transaction.atomic():
                 for link in links:
                     stored = write(link)
-                    changed += (stored.status, stored.is_legal_representative) != (
-                        link.status, link.is_legal_representative
-                    )
+                    if (stored.status, stored.is_legal_representative) != (
+                            link.status, link.is_legal_representative):
+                        changed.append(stored)
         except ValidationError as error:
             self.message_user(request, _("Aucun lien n'a été modifié : %(reason)s") % {
                 "reason": " ".join(error.messages)}, messages.ERROR)
             return
-        message = _("%(count)s lien(s) %(done)s.") % {"count": changed, "done": done}
-        if len(links) > changed:
-            message += " " + _("%(count)s lien(s) déjà dans cet état, inchangé(s).") % {
-                "count": len(links) - changed}
-        self.message_user(request, message, messages.SUCCESS)
+        words = [said(len(changed))]
+        unchanged = len(links) - len(changed)
+        if unchanged:
+            words.append(ngettext(
+                "%(count)s lien était déjà dans cet état : inchangé.",
+                "%(count)s liens étaient déjà dans cet état : inchangés.", unchanged,
+            ) % {"count": unchanged})
+        if then is not None and changed:
+            words.extend(then(changed))
+        self.message_user(request, " ".join(words), messages.SUCCESS)
+
+    @staticmethod
+    def _confirmed_next(links) -> list[str]:
+        """What a confirmed link does for the family. A child reaches an account only
+        through a guardian record the account covers (pupils.selectors
+        .pupils_of_guardian_account): a record whose account is known shows the child at
+        once; a record no account covers (its guardian disputed all its children at
+        activation, or has not activated) waits for the family's own proof, « Ajouter un
+        enfant » or an activation (families, activation), and nothing is sent to them."""
+        covered = sum(1 for link in links if link.guardian_record.account_id is not None)
+        waiting = len(links) - covered
+        words = []
+        if covered:
+            words.append(ngettext(
+                "Pour %(count)s lien, la fiche du responsable est couverte par un compte "
+                "ÉduConnect : l'enfant y apparaît dès maintenant.",
+                "Pour %(count)s liens, la fiche du responsable est couverte par un compte "
+                "ÉduConnect : l'enfant y apparaît dès maintenant.", covered,
+            ) % {"count": covered})
+        if waiting:
+            words.append(ngettext(
+                "Pour %(count)s lien, la fiche du responsable n'est couverte par aucun compte : "
+                "l'enfant n'apparaîtra qu'après que le responsable l'aura ajouté lui-même "
+                "(« Ajouter un enfant » dans son compte, ou activation de son compte). Aucun "
+                "message ne lui est envoyé : prévenez-le si besoin.",
+                "Pour %(count)s liens, la fiche du responsable n'est couverte par aucun compte : "
+                "l'enfant n'apparaîtra qu'après que le responsable l'aura ajouté lui-même "
+                "(« Ajouter un enfant » dans son compte, ou activation de son compte). Aucun "
+                "message ne leur est envoyé : prévenez-les si besoin.", waiting,
+            ) % {"count": waiting})
+        return words
+
+    # French takes the singular for 0 and 1; without a French catalogue of our own, ngettext
+    # would say « 0 liens »: zero is said in words.
+    @staticmethod
+    def _said_confirmed(count: int) -> str:
+        if not count:
+            return _("Aucun lien confirmé.")
+        return ngettext("%(count)s lien confirmé.", "%(count)s liens confirmés.",
+                        count) % {"count": count}
+
+    @staticmethod
+    def _said_removed(count: int) -> str:
+        if not count:
+            return _("Aucun lien retiré.")
+        return ngettext("%(count)s lien retiré.", "%(count)s liens retirés.",
+                        count) % {"count": count}
+
+    @staticmethod
+    def _said_legal_set(count: int) -> str:
+        if not count:
+            return _("Aucun lien marqué « représentant légal ».")
+        return ngettext("%(count)s lien marqué « représentant légal ».",
+                        "%(count)s liens marqués « représentant légal ».",
+                        count) % {"count": count}
+
+    @staticmethod
+    def _said_legal_unset(count: int) -> str:
+        if not count:
+            return _("Aucun lien n'a perdu « représentant légal ».")
+        return ngettext("« Représentant légal » retiré de %(count)s lien.",
+                        "« Représentant légal » retiré de %(count)s liens.",
+                        count) % {"count": count}
 
     @admin.action(description=gettext_lazy("Confirmer les liens sélectionnés (état « Actif »)"),
                   permissions=["change"])
     def links_keep(self, request, queryset):
-        self._links_apply(request, queryset, lambda link: services.responsibility_update(
-            responsibility=link, status=ResponsibilityStatus.ACTIVE, actor=request.user,
-            request=request,
-        ), _("confirmé(s)"))
+        self._links_apply(request, queryset.select_related("guardian_record"),
+                          lambda link: services.responsibility_update(
+                              responsibility=link, status=ResponsibilityStatus.ACTIVE,
+                              actor=request.user, request=request,
+                          ), self._said_confirmed, then=self._confirmed_next)
 
     @admin.action(description=gettext_lazy("Retirer les liens sélectionnés (état « Retiré »)"),
                   permissions=["change"])
     def links_remove(self, request, queryset):
         self._links_apply(request, queryset, lambda link: services.responsibility_remove(
             responsibility=link, actor=request.user, request=request,
-        ), _("retiré(s)"))
+        ), self._said_removed)
 
     @admin.action(description=gettext_lazy("Marquer « représentant légal »"),
                   permissions=["change"])
@@ -622,7 +748,7 @@ class ResponsibilityAdmin(ChangelistTitleMixin, ServiceWritesMixin, ScopedAdminM
         self._links_apply(request, queryset, lambda link: services.responsibility_set_legal(
             responsibility=link, is_legal_representative=True, actor=request.user,
             request=request,
-        ), _("marqué(s) représentant légal"))
+        ), self._said_legal_set)
 
     @admin.action(description=gettext_lazy("Retirer « représentant légal »"),
                   permissions=["change"])
@@ -630,7 +756,7 @@ class ResponsibilityAdmin(ChangelistTitleMixin, ServiceWritesMixin, ScopedAdminM
         self._links_apply(request, queryset, lambda link: services.responsibility_set_legal(
             responsibility=link, is_legal_representative=False, actor=request.user,
             request=request,
-        ), _("modifié(s)"))
+        ), self._said_legal_unset)
 
 
 # --- Establishments and academies --------------------------------------------------------
@@ -639,6 +765,7 @@ class ResponsibilityAdmin(ChangelistTitleMixin, ServiceWritesMixin, ScopedAdminM
 @admin.register(Establishment)
 class EstablishmentAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
     changelist_noun = gettext_lazy("un établissement")
+    object_noun = gettext_lazy("l'établissement")
     scope_paths = ("pk",)
     list_display = ("name", "uai", "kind", "academy")
     list_select_related = ("academy",)
@@ -667,6 +794,7 @@ class EstablishmentAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmi
 @admin.register(Academy)
 class AcademyAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
     changelist_noun = gettext_lazy("une académie")
+    object_noun = gettext_lazy("l'académie")
     list_display = ("name",)
     ordering = ("name",)
     fields = ("name",)

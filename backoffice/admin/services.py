@@ -7,6 +7,10 @@
   services, news and providers are not hers (scoping: backoffice.scoping, the row's
   establishment must be one of hers, so national rows, whose establishment is empty, are
   out of her scope).
+
+« Établissement » on a service or a message is a list of the user's own schools (the one
+school already chosen when she has only one); a national administrator, who may pick any of
+some 60 000, types a name or a UAI in an autocomplete. Never a raw database id.
 """
 
 from django import forms
@@ -22,6 +26,66 @@ from saml_idp.attributes import Attribute
 from saml_idp.models import ServiceProvider
 from services_portal.levels import Level
 from services_portal.models import EstablishmentMessage, NewsItem, Service
+
+SCHOOL_REQUIRED = gettext_lazy("Établissement : choisissez l'un de vos établissements.")
+SCHOOL_NOT_YOURS = gettext_lazy(
+    "Établissement : choisissez l'un de vos établissements dans la liste ; les autres "
+    "établissements ne sont pas de votre ressort."
+)
+SCHOOL_REQUIRED_NATIONAL = gettext_lazy(
+    "Établissement : tapez le nom ou l'UAI de l'établissement, puis choisissez-le.")
+
+
+class SchoolChoiceMixin:
+    """« Établissement » of a school's row (service, message): a choice among the user's
+    establishments only (backoffice.scoping scopes the queryset; an id posted outside it is
+    refused with a French message), pre-selected when she has one; an autocomplete for whom
+    may choose any school. `national_help` (services): the field may stay empty, for a
+    national service, only for those whose scope is everything (the national administrators,
+    backoffice.roles)."""
+
+    national_help = None  # the field's help for a national administrator, when it may be empty
+    school_help = None  # the field's help for a secretary
+
+    def get_autocomplete_fields(self, request):
+        return ("establishment",) if staff_scope(request.user).everything else ()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name != "establishment" or field is None:
+            return field
+        if staff_scope(request.user).everything:
+            field.required = self.national_help is None
+            if self.national_help is not None:
+                field.help_text = self.national_help
+            field.error_messages = {**field.error_messages,
+                                    "required": SCHOOL_REQUIRED_NATIONAL}
+            return field
+        field.required = True
+        field.error_messages = {**field.error_messages, "required": SCHOOL_REQUIRED,
+                                "invalid_choice": SCHOOL_NOT_YOURS}
+        field.help_text = self.school_help or ""
+        # The options read « Collège Jules-Ferry (0940001A) » (Establishment.__str__).
+        if self._only_school(request) is not None:
+            field.empty_label = None  # her only school, already chosen
+        else:
+            field.empty_label = gettext_lazy("Choisissez un établissement")
+        return field
+
+    def _only_school(self, request):
+        """The user's establishment when her scope is exactly one school, else None."""
+        scope = staff_scope(request.user)
+        if scope.everything or scope.academy_id is not None:
+            return None
+        schools = list(scope.establishments().order_by("pk").values_list("pk", flat=True)[:2])
+        return schools[0] if len(schools) == 1 else None
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        only = self._only_school(request)
+        if only is not None:
+            initial.setdefault("establishment", only)
+        return initial
 
 
 class ServiceForm(forms.ModelForm):
@@ -40,15 +104,21 @@ class ServiceForm(forms.ModelForm):
 
 
 @admin.register(Service)
-class ServiceAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
+class ServiceAdmin(ChangelistTitleMixin, SchoolChoiceMixin, ScopedAdminMixin, admin.ModelAdmin):
     changelist_noun = gettext_lazy("un service")
+    object_noun = gettext_lazy("le service")
     form = ServiceForm
     scope_paths = ("establishment",)
     list_display = ("title", "establishment", "for_guardians", "for_pupils",
                     "saml_service_provider", "is_active")
     list_select_related = ("establishment", "saml_service_provider")
     ordering = ("position", "title", "id")
-    raw_id_fields = ("establishment",)
+    national_help = gettext_lazy(
+        "Laissez vide pour un service national (visible dans tous les établissements) ; "
+        "sinon, l'établissement dont c'est l'ENT ou un service propre.")
+    school_help = gettext_lazy(
+        "L'établissement dont c'est l'ENT ou un service propre. Les services nationaux sont "
+        "gérés par l'administration nationale.")
     search_help_text = gettext_lazy("Intitulé (ou une partie) du service.")
 
     def get_queryset(self, request):
@@ -63,26 +133,21 @@ class ServiceAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
             fields[4:4] = ["saml_service_provider", "oidc_client_id"]
         return fields
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        if not staff_scope(request.user).everything:
-            # A school's service always belongs to one of her schools.
-            form.base_fields["establishment"].required = True
-        return form
-
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         return (queryset.filter(title__icontains=term) if term else queryset), False
 
 
 @admin.register(EstablishmentMessage)
-class EstablishmentMessageAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
+class EstablishmentMessageAdmin(ChangelistTitleMixin, SchoolChoiceMixin, ScopedAdminMixin,
+                                admin.ModelAdmin):
     changelist_noun = gettext_lazy("un message d'établissement")
+    object_noun = gettext_lazy("le message d'établissement")
     scope_paths = ("establishment",)
     list_display = ("establishment", "__str__", "starts_on", "ends_on")
     list_select_related = ("establishment",)
     ordering = ("-starts_on", "id")
-    raw_id_fields = ("establishment",)
+    school_help = gettext_lazy("Les familles de cet établissement lisent le message.")
     fields = ("establishment", "text", "starts_on", "ends_on")
     search_help_text = gettext_lazy("Texte (ou une partie) du message.")
 
@@ -94,6 +159,7 @@ class EstablishmentMessageAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.Mo
 @admin.register(NewsItem)
 class NewsItemAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
     changelist_noun = gettext_lazy("une actualité")
+    object_noun = gettext_lazy("l'actualité")
     list_display = ("title", "starts_on", "ends_on", "for_guardians", "for_pupils")
     ordering = ("-starts_on", "id")
     fields = ("title", "text", "starts_on", "ends_on", "for_guardians", "for_pupils")
@@ -135,6 +201,7 @@ class ServiceProviderForm(forms.ModelForm):
 @admin.register(ServiceProvider)
 class ServiceProviderAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
     changelist_noun = gettext_lazy("un fournisseur de services SAML")
+    object_noun = gettext_lazy("le fournisseur de services SAML")
     form = ServiceProviderForm
     list_display = ("name", "entity_id", "authn_requests_signed", "encrypts_assertions",
                     "is_active", "updated_at")

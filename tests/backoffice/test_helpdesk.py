@@ -327,7 +327,7 @@ def test_unblock_activation_clears_the_numbers_counters_with_a_journaled_reason(
         ratelimit.hit(WRONG_DATES_PER_PHONE, phone)
     url = f"/gestion/assistance/fiches/{world.rec_a2.pk}/"
     page = unescape(helpdesk_client.get(url).content.decode())
-    assert "10 date(s) de naissance erronée(s) sur 10 permises" in page
+    assert "dates de naissance erronées : 10 sur 10 permises" in page
     assert "Débloquer l'activation" in page
 
     refused = helpdesk_client.post(url + "debloquer/", {"unblock-reason": ""})

@@ -3,11 +3,14 @@ author, all or nothing, and a refusal that comes at save time is a message, neve
 
 import pytest
 from django.contrib.messages import get_messages
+from django.test import Client
 from django.urls import reverse
 
 from core.models import JournalEvent
 from pupils import services
 from pupils.models import Pupil, Responsibility
+from pupils.selectors import pupils_of_guardian_account
+from tests.factories import GuardianRecordFactory, ResponsibilityFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,13 +28,13 @@ def act(client, action, *links):
 
 def test_removing_links_is_journaled_and_says_what_changed(secretary_client, secretary, world):
     messages = act(secretary_client, "links_remove", world.link_a1)
-    assert messages == ["1 lien(s) retiré(s)."]
+    assert messages == ["1 lien retiré."]
     event = JournalEvent.objects.get(kind="pupils.link_removed")
     assert (event.actor, event.account) == (secretary, world.account_a1)
     assert event.data["link"] == world.link_a1.pk
 
     messages = act(secretary_client, "links_remove", world.link_a1)
-    assert messages == ["0 lien(s) retiré(s). 1 lien(s) déjà dans cet état, inchangé(s)."]
+    assert messages == ["Aucun lien retiré. 1 lien était déjà dans cet état : inchangé."]
     assert JournalEvent.objects.filter(kind="pupils.link_removed").count() == 1
 
 
@@ -45,6 +48,41 @@ def test_confirming_a_disputed_link_resolves_the_dispute(secretary_client, secre
     assert world.link_a1.history.latest().history_change_reason == (
         "Lien contesté examiné par l'établissement"
     )
+
+
+def test_confirming_tells_that_a_covered_record_shows_the_child_at_once(
+    secretary_client, world
+):
+    Responsibility.objects.filter(pk=world.link_a1.pk).update(status="disputed")
+    family = Client()
+    family.force_login(world.account_a1)
+    children_url = reverse("services_portal:my_children")
+    assert "Zoé" not in family.get(children_url).content.decode()
+
+    messages = act(secretary_client, "links_keep", world.link_a1)
+    assert messages == [
+        "1 lien confirmé. Pour 1 lien, la fiche du responsable est couverte par un compte "
+        "ÉduConnect : l'enfant y apparaît dès maintenant."]
+    assert world.pupil_a1 in pupils_of_guardian_account(world.account_a1)
+    assert "Zoé" in family.get(children_url).content.decode()
+
+
+def test_confirming_tells_that_an_uncovered_record_waits_for_the_family(secretary_client,
+                                                                        world):
+    # A guardian who disputed his only child at activation: his record stayed out of his
+    # account (activation attaches the records of the children kept).
+    record = GuardianRecordFactory(establishment=world.a1, last_name="Martin",
+                                   first_name="Thomas")
+    link = ResponsibilityFactory(guardian_record=record, pupil=world.pupil_a1_bis,
+                                 status="disputed")
+    messages = act(secretary_client, "links_keep", link, world.link_a1)
+    assert messages == [
+        "1 lien confirmé. 1 lien était déjà dans cet état : inchangé. Pour 1 lien, la fiche "
+        "du responsable n'est couverte par aucun compte : l'enfant n'apparaîtra qu'après que "
+        "le responsable l'aura ajouté lui-même (« Ajouter un enfant » dans son compte, ou "
+        "activation de son compte). Aucun message ne lui est envoyé : prévenez-le si besoin."]
+    link.refresh_from_db()
+    assert link.status == "active"
 
 
 def test_legal_representative_actions(secretary_client, world):
@@ -106,3 +144,23 @@ def test_the_helpdesk_reads_the_schools_fixes_in_the_accounts_file(national_clie
     assert "Coordonnées d&#x27;une fiche responsable corrigées par l&#x27;établissement" in body
     assert "téléphone portable, adresse électronique" in body
     assert secretary.display_identifier in body  # who did it
+
+
+def test_two_namesakes_are_told_apart_in_the_guardian_choice(secretary_client, world):
+    # Two « Thomas MARTIN » of her school, and a third in another academy's school.
+    first = GuardianRecordFactory(establishment=world.a1, last_name="Martin",
+                                  first_name="Thomas", mobile_phone="+33612345678",
+                                  email="thomas.martin@exemple.fr")
+    second = GuardianRecordFactory(establishment=world.a1, last_name="MARTIN",
+                                   first_name="Thomas", mobile_phone="", email="")
+    GuardianRecordFactory(establishment=world.b1, last_name="Martin", first_name="Thomas",
+                          mobile_phone="+33698765432")
+    response = secretary_client.get(reverse("admin:autocomplete"), {
+        "app_label": "pupils", "model_name": "responsibility",
+        "field_name": "guardian_record", "term": "Martin"})
+    texts = {int(item["id"]): item["text"] for item in response.json()["results"]}
+    assert texts == {
+        first.pk: "Thomas MARTIN — 06 •• •• •• 78 — t•••@exemple.fr — Collège Jules-Ferry "
+                  "(0940001A)",
+        second.pk: "Thomas MARTIN — sans coordonnées — Collège Jules-Ferry (0940001A)",
+    }

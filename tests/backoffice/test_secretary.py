@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from core.models import JournalEvent
 from pupils.models import Responsibility
+from tests import html
 from tests.factories import EstablishmentFactory, GuardianRecordFactory
 
 pytestmark = pytest.mark.django_db
@@ -396,3 +397,14 @@ def test_no_role_holds_a_history_or_journal_write_permission(secretary, helpdesk
         assert not {p for p in permissions if p.endswith("_journalevent")} - {
             "core.view_journalevent"
         }
+
+
+def test_a_birth_date_is_a_plain_date_box_without_today_nor_time_zone(secretary_client, world):
+    page = html.parse(secretary_client.get(change_url(world.pupil_a1)))
+    box = page.find("input", attrs={"name": "birth_date"})
+    assert box["value"] == "02/04/2013"
+    assert "vDateField" not in box.get("class", [])  # the admin's calendar hooks on this class
+    scripts = [s.get("src", "") for s in page.find_all("script")]
+    assert not [s for s in scripts if "DateTimeShortcuts" in s or "calendar.js" in s]
+    assert html.text(page.find(id="id_birth_date_helptext")) == (
+        "Au format JJ/MM/AAAA, par exemple 14/03/2012.")

@@ -7,11 +7,14 @@ import datetime
 
 import pytest
 from bs4 import BeautifulSoup
+from django.test import Client
 from django.urls import reverse
 
+from accounts.models import StaffRole
 from core.models import JournalEvent
 from saml_idp.models import ServiceProvider
 from services_portal.models import EstablishmentMessage, Service
+from tests.backoffice.conftest import make_staff, sign_in
 from tests.saml_idp.sp import TestSP
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +156,78 @@ def test_a_second_provider_with_the_same_entity_id_is_refused(national_client):
         assert response.status_code == expected
     assert ServiceProvider.objects.count() == 1
     assert any("déjà enregistré" in e for e in errors(response))
+
+
+def establishment_field(response):
+    soup = BeautifulSoup(response.content.decode(), "html.parser")
+    return soup.find(attrs={"name": "establishment"})
+
+
+@pytest.mark.parametrize("model", ["service", "establishmentmessage"])
+def test_secretary_picks_her_school_from_a_list_already_chosen(secretary_client, world, model):
+    field = establishment_field(secretary_client.get(url(model, "add")))
+    assert field.name == "select"  # not a box for a database id
+    options = [(o.get_text(strip=True), o.has_attr("selected")) for o in field.find_all("option")]
+    assert options == [("Collège Jules-Ferry (0940001A)", True)]
+
+
+@pytest.mark.parametrize("model", ["service", "establishmentmessage"])
+def test_a_secretary_of_two_schools_chooses_between_them_only(client, world, model):
+    sign_in(client, make_staff(StaffRole.SECRETARY, establishments=[world.a1, world.a2],
+                               last_name="Deuxecoles"))
+    field = establishment_field(client.get(url(model, "add")))
+    assert [o.get_text(strip=True) for o in field.find_all("option")] == [
+        "Choisissez un établissement", "Collège Jules-Ferry (0940001A)",
+        "École Les Lilas (0940002B)"]
+
+
+def test_another_schools_id_is_refused_in_french_without_showing_its_name(
+    secretary_client, world
+):
+    for model, data in (
+        ("service", service_form(establishment=world.b1.pk)),
+        ("establishmentmessage", {"establishment": world.b1.pk, "text": "x",
+                                  "starts_on": TODAY.strftime("%d/%m/%Y"),
+                                  "ends_on": TODAY.strftime("%d/%m/%Y")}),
+    ):
+        response = secretary_client.post(url(model, "add"), data)
+        assert response.status_code == 200
+        assert errors(response) == [
+            "Établissement : choisissez l'un de vos établissements dans la liste ; les autres "
+            "établissements ne sont pas de votre ressort."]
+        assert "Lycée Ampère" not in response.content.decode()
+    assert not Service.objects.filter(establishment=world.b1).exists()
+    assert not EstablishmentMessage.objects.exists()
+
+
+def test_a_secretarys_message_cannot_be_moved_to_another_school(secretary_client, world):
+    message = EstablishmentMessage.objects.create(
+        establishment=world.a1, text="Réunion", starts_on=TODAY, ends_on=TODAY)
+    response = secretary_client.post(url("establishmentmessage", "change", message.pk), {
+        "establishment": world.a2.pk, "text": "Réunion", "starts_on": TODAY.strftime("%d/%m/%Y"),
+        "ends_on": TODAY.strftime("%d/%m/%Y")})
+    assert response.status_code == 200 and errors(response)
+    message.refresh_from_db()
+    assert message.establishment == world.a1
+
+
+def test_only_a_national_administrator_leaves_the_school_empty_for_a_national_service(
+    secretary_client, national_admin, world
+):
+    national_client = sign_in(Client(), national_admin)
+    page = secretary_client.get(url("service", "add")).content.decode()
+    assert "service national" not in page.replace("Les services nationaux", "")
+    assert "Les services nationaux sont gérés par l'administration nationale." in page
+    response = secretary_client.post(url("service", "add"), service_form(establishment=""))
+    assert errors(response) == ["Établissement : choisissez l'un de vos établissements."]
+
+    page = national_client.get(url("service", "add")).content.decode()
+    assert "Laissez vide pour un service national" in page
+    response = national_client.post(url("service", "add"),
+                                    service_form(title="Livret scolaire", establishment=""))
+    assert response.status_code == 302, errors(response)
+    assert Service.objects.get(title="Livret scolaire").establishment is None
+    response = national_client.post(url("service", "add"),
+                                    service_form(title="ENT", establishment=world.b1.pk))
+    assert response.status_code == 302, errors(response)
+    assert Service.objects.get(title="ENT").establishment == world.b1

@@ -96,7 +96,7 @@ def test_badly_typed_code_names_the_field(client, secretary):
     response = client.post(LOGIN, {"step": "code", "code": "12a"})
     page = h.parse(response)
     assert response.status_code == 400
-    assert h.text(page.title).startswith("Erreur – Connexion au back-office")
+    assert h.text(page.title).startswith("Erreur – Connexion à l'espace de gestion")
     # One alert, the error summary, inside <main>, linking to the field.
     [alert] = h.alerts(page)
     assert alert.find_parent("main") is not None
@@ -216,7 +216,7 @@ def test_closed_staff_account_cannot_sign_in(client, secretary):
 
 def test_sign_in_page_has_labelled_fields_with_autocomplete(client):
     page = h.parse(client.get(LOGIN))
-    assert h.text(page.h1) == "Connexion au back-office"
+    assert h.text(page.h1) == "Connexion à l'espace de gestion"
     assert h.label_of(page, "id_identifier") == "Identifiant"
     assert h.field(page, "id_identifier")["autocomplete"] == "username"
     assert h.label_of(page, "id_password") == "Mot de passe"

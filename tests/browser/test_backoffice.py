@@ -54,7 +54,7 @@ def school(transactional_db):
 
 def sign_in_back_office(page, live_server, identifier, *, code_from_page=False, device=None):
     page.goto(f"{live_server.url}/gestion/")
-    expect(page.get_by_role("heading", name="Connexion au back-office")).to_be_visible()
+    expect(page.get_by_role("heading", name="Connexion à l'espace de gestion")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Identifiant").fill(identifier)
     page.get_by_label("Mot de passe", exact=True).fill(STAFF_PASSWORD)
@@ -112,7 +112,8 @@ def test_secretary_fixes_a_number_then_the_parent_activates_with_it(
     assert_accessible(page)
     page.get_by_label("Téléphone portable").fill("07 56 34 56 78")
     page.get_by_role("button", name="Enregistrer", exact=True).click()
-    expect(page.locator(".messagelist")).to_contain_text("modifié")
+    expect(page.locator(".messagelist")).to_contain_text(
+        "Modifications enregistrées : la fiche responsable « Fanja RAKOTOMALALA ».")
     record = GuardianRecord.objects.get(pk=school["record"].pk)
     assert str(record.mobile_phone) == "+33756345678"
     assert record.history.latest().history_user == secretary
