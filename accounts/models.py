@@ -60,7 +60,7 @@ class Account(AbstractBaseUser, PermissionsMixin):
     state = models.CharField(
         _("état"), max_length=12, choices=AccountState.choices, default=AccountState.PROVISIONAL
     )
-    is_staff = models.BooleanField(_("accès au back-office"), default=False)
+    is_staff = models.BooleanField(_("accès à l'espace de gestion"), default=False)
     date_joined = models.DateTimeField(_("créé le"), default=timezone.now)
     activated_at = models.DateTimeField(_("activé le"), null=True, blank=True)
     # Until when the provisional password of a school letter signs in (state PROVISIONAL only;
@@ -160,8 +160,8 @@ class StaffProfile(models.Model):
     )
 
     class Meta:
-        verbose_name = _("personnel du back-office")
-        verbose_name_plural = _("personnels du back-office")
+        verbose_name = _("personnel de l'espace de gestion")
+        verbose_name_plural = _("personnels de l'espace de gestion")
         permissions = [
             ("helpdesk_search", _("Rechercher un compte (assistance)")),
             ("account_unlock", _("Déverrouiller un compte")),

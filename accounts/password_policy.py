@@ -104,7 +104,7 @@ ERROR_CONTAINS_NAME = _(
 )
 ERROR_STAFF_TOO_SHORT = lazy_interpolate(
     _("Le mot de passe est trop court : il doit contenir au moins %(min_length)s caractères "
-      "pour un compte du back-office."),
+      "pour un compte de l'espace de gestion."),
     min_length=STAFF_MIN_LENGTH,
 )
 ERROR_STAFF_CONTAINS_PERSONAL_DATA = _(
@@ -303,7 +303,7 @@ class EduConnectPasswordValidator:
 
     def get_help_text(self):
         return " ; ".join(str(rule.label) for rule in RULES) + (
-            gettext(" (%(min_length)s caractères minimum pour un compte du back-office).")
+            gettext(" (%(min_length)s caractères minimum pour un compte de l'espace de gestion).")
             % {"min_length": STAFF_MIN_LENGTH}
         )
 

@@ -60,7 +60,7 @@ ERROR_TEXTS = {
         "La demande de connexion envoyée par ce service est incomplète ou invalide."
     ),
     STAFF_ACCOUNT: gettext_lazy(
-        "Un compte du back-office ne permet pas de se connecter aux services des familles. "
+        "Un compte de l'espace de gestion ne permet pas de se connecter aux services des familles. "
         "Déconnectez-vous, puis connectez-vous avec un compte de représentant légal ou d'élève."
     ),
 }

@@ -158,7 +158,7 @@ def test_a_back_office_account_cannot_sign_in_to_a_service(client, service):
     client.force_login(staff, backend="accounts.backends.IdentifierBackend")
     response = client.get(AuthRequest(service.client_id).url())
     assert response.status_code == 403
-    assert "Un compte du back-office ne permet pas" in _page_text(response)
+    assert "Un compte de l'espace de gestion ne permet pas" in _page_text(response)
     assert _refusal().data["reason"] == "staff_account"
 
 
