@@ -45,12 +45,12 @@ def test_the_change_from_request_to_validation_through_real_mail(signed_in, guar
     assert response.status_code == 302 and response["Location"] == URL
     page = html.parse(signed_in.get(URL))
     assert html.messages(page) == [
-        "Votre demande est enregistrée. Un email de validation a été envoyé à "
+        "Votre demande est enregistrée. Un mail de validation a été envoyé à "
         "amina.b@exemple.fr : cliquez sur le lien qu'il contient pour valider cette adresse. "
         "Votre adresse actuelle a été prévenue du changement."]
     pending = html.text(page.find(id="pending"))
     assert "Un mail a été envoyé" in pending and NEW in pending
-    assert page.find("button", string="Renvoyer l'email de validation")
+    assert page.find("button", string="Renvoyer le mail de validation")
     assert page.find("a", string="J'ai fait une erreur de saisie dans mon adresse mail")
 
     mails = by_recipient(smtp_server.wait_for(2))
@@ -78,12 +78,16 @@ def test_the_change_from_request_to_validation_through_real_mail(signed_in, guar
     for _ in range(2):
         page = html.parse(phone.get(path))
         assert page.find("button", string="Valider mon adresse mail")
+        # The brand once: base.html adds it after the page's own title.
+        assert html.text(page.title) == "Je valide ma nouvelle adresse mail — ÉduConnect"
     guardian.refresh_from_db()
     assert guardian.email == OLD
     # …the POST validates, once.
     response = commit(phone.post, path)
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:my_account:email_validated")
+    assert html.text(html.parse(phone.get(response["Location"])).title) == (
+        "Votre adresse mail est validée — ÉduConnect")
     guardian.refresh_from_db()
     assert guardian.email == NEW and guardian.email_verified
     again = phone.post(path)
@@ -107,7 +111,7 @@ def test_resend_sends_a_new_link_and_both_work_until_one_is_used(signed_in, guar
     response = commit(signed_in.post, reverse("accounts:my_account:email_resend"))
     assert response["Location"] == URL
     assert html.messages(html.parse(signed_in.get(URL)))[-1].startswith(
-        f"Un nouvel email de validation a été envoyé à {NEW}.")
+        f"Un nouveau mail de validation a été envoyé à {NEW}.")
     messages = smtp_server.wait_for(3)
     assert [m["To"] for m in messages].count(NEW) == 2
     assert [m["To"] for m in messages].count(OLD) == 1  # a resend does not tell again
@@ -221,7 +225,7 @@ def test_validation_links_per_account_are_limited(signed_in, guardian, commit, s
     commit(signed_in.post, reverse("accounts:my_account:email_resend"))
     response = commit(signed_in.post, reverse("accounts:my_account:email_resend"))
     assert html.messages(html.parse(signed_in.get(response["Location"])))[-1].startswith(
-        "Trop d'emails de validation ont été envoyés pour votre compte. Réessayez dans ")
+        "Trop de mails de validation ont été envoyés pour votre compte. Réessayez dans ")
     assert LinkToken.objects.count() == 2
     refused = ask(signed_in, commit, email="autre@exemple.fr")
     assert refused.status_code == 400
