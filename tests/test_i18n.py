@@ -161,3 +161,21 @@ def test_the_word_check_finds_the_other_words():
     assert OTHER_WORDS.search("J'ouvre le lien reçu par courriel")
     assert OTHER_WORDS.search("SMS et e-mails envoyés")
     assert not OTHER_WORDS.search("Renvoyer le mail de validation à mon adresse mail")
+
+
+# Pupils are addressed as « vous », like everyone (the seeds, the pupil's letter and its
+# activation): no « tu », « ton », « te »… in any text of the family or pupil side.
+INFORMAL = re.compile(r"(?<![\w'-])(tu|toi|ton|tes|te|ta)(?![\w'-])|(?<![\w-])t'",
+                      re.IGNORECASE)
+
+
+def test_pupils_are_addressed_as_vous():
+    found = [f"{where}: {text!r}" for where, text in _family_texts()
+             if INFORMAL.search(PLACEHOLDER.sub("", text))]
+    assert found == []
+
+
+def test_the_register_check_finds_tu():
+    assert INFORMAL.search("Ton établissement te remet un courrier")
+    assert INFORMAL.search("tu choisiras ton propre mot de passe")
+    assert not INFORMAL.search("Votre établissement vous remet un courrier : votre identifiant")
