@@ -4,6 +4,7 @@ address in use until the link's page is POSTed (from any device, signed out too)
 correction, refusals, no enumeration."""
 
 import time
+from html import unescape
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,9 +13,10 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from accounts.middleware import SIGNED_IN_AT
+from accounts.models import AccountKind
 from core.models import JournalEvent, LinkToken
 from tests import html
-from tests.factories import AccountFactory
+from tests.factories import DEFAULT_PASSWORD, AccountFactory
 from tests.mailbox import html_of, link_from, text_of
 
 from .conftest import sign_in
@@ -59,6 +61,9 @@ def test_the_change_from_request_to_validation_through_real_mail(signed_in, guar
     assert NEW in text_of(notice) and "http://testserver" not in text_of(notice)
     # The new address gets the link (the FAQ's subject, text and HTML parts).
     validation = mails[NEW]
+    # A change: the old address works until the new one is validated, and the mail says so.
+    assert "votre ancienne adresse reste celle de votre compte" in " ".join(
+        text_of(validation).split())
     # Django folds a long encoded subject after « Subject: »; the parser keeps that space.
     assert validation["Subject"].strip() == SUBJECT
     assert "A.BENALI14" in text_of(validation)
@@ -207,6 +212,33 @@ def test_an_unvalidated_address_can_be_validated_again_as_is(client, commit, smt
     commit(Client().post, urlsplit(link_from(message)).path)
     account.refresh_from_db()
     assert account.email_verified
+
+
+def test_a_pupils_first_address_gets_words_for_a_pupil_and_a_first_address(client, commit,
+                                                                          smtp_server):
+    """Zoé, a pupil, had no address: the mail neither speaks of « votre enfant » nor of an
+    « ancienne adresse »."""
+    AccountFactory(identifier="z.coeur70", first_name="Zoé", last_name="Coeur",
+                   kind=AccountKind.PUPIL, email="", email_verified=False)
+    client.post(reverse("accounts:login", args=["eleve"]),
+                {"identifier": "z.coeur70", "password": DEFAULT_PASSWORD})
+    ask(client, commit, email="zoe.coeur@exemple.fr")
+    [message] = smtp_server.wait_for(1)
+    assert message["Subject"].strip() == "Validez l'adresse mail de votre compte ÉduConnect"
+    for part in (text_of(message), html_of(message)):
+        assert "ancienne adresse" not in part
+        assert ("Tant que cette adresse n'est pas validée, elle ne permet pas de récupérer "
+                "votre identifiant ou votre mot de passe.") in " ".join(unescape(part).split())
+
+
+def test_a_parents_first_address_has_the_faq_subject_and_no_old_address(client, commit,
+                                                                        smtp_server):
+    AccountFactory(identifier="l.martin21", email="", email_verified=False)
+    sign_in(client, "l.martin21")
+    ask(client, commit, email="l.martin@example.org")
+    [message] = smtp_server.wait_for(1)
+    assert message["Subject"].strip() == SUBJECT
+    assert "ancienne adresse" not in text_of(message)
 
 
 def test_the_link_expires_after_seven_days(signed_in, guardian, commit, smtp_server):
