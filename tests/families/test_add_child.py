@@ -162,3 +162,12 @@ def test_the_children_step_speaks_of_the_pupils_found_for_the_number(walker, par
     # French elision before a vowel in the legend read by screen readers.
     assert "(date de naissance d'Apolline)" in page
     assert "de Apolline" not in page
+
+
+def test_the_children_step_left_open_in_a_second_tab_reads_the_result(walker, parent):
+    walker.start()
+    walker.send_code(walker.code())
+    walker.confirm(NOUR_BIRTH)
+    page = walker.follow(walker.confirm(NOUR_BIRTH))
+    assert "L'enfant a été rattaché à votre compte" in page
+    assert "Cette démarche est déjà terminée, sans doute dans un autre onglet" in page
