@@ -250,4 +250,10 @@ def logout_view(request):
         messages.success(request, _("Vous êtes déconnecté(e) d'ÉduConnect."))
     if provider_logout:
         return HttpResponseRedirect(provider_logout)
+    if request.POST.get("ensuite") == "franceconnect":
+        # « Mon compte › FranceConnect »: signed out to link FranceConnect, the guardian
+        # lands on the block of the sign-in page that has its button (one fixed place: no
+        # address taken from the request).
+        return HttpResponseRedirect(
+            reverse("accounts:login", args=["representant-legal"]) + "#franceconnect")
     return redirect("accounts:profile_choice")

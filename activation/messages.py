@@ -74,10 +74,10 @@ def message_date_wrong(remaining: int) -> str:
 
 def message_only_link() -> str:
     return _(
-        "Cet élève est le seul qui vous est rattaché : l'indication « Je ne suis pas le "
-        "représentant légal de cet élève » ne peut pas être prise en compte. Si vous êtes son "
-        "représentant légal, cochez « Je suis le représentant légal de cet élève » et saisissez "
-        "sa date de naissance ; sinon, contactez l'école ou l'établissement de l'élève."
+        "Cet élève est le seul trouvé pour cette démarche : l'indication « Je ne suis pas le "
+        "représentant légal de cet élève » ne peut pas être prise en compte pour lui. Si vous "
+        "êtes son représentant légal, cochez « Je suis le représentant légal de cet élève » et "
+        "saisissez sa date de naissance ; sinon, contactez l'école ou l'établissement de l'élève."
     )
 
 

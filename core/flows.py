@@ -14,6 +14,10 @@ activation/flows.py). The rules every kind gets from here:
 - Every action locks the row (`flow_lock`: select_for_update), so two tabs, a double click
   or two web nodes cannot both spend the same attempt, and pushes the idle expiry back,
   never beyond the kind's maximum age (`flow_touch`).
+- A step's POST refused by the CSRF check (the token changed under another tab: finishing a
+  flow signs the person in, which gives the browser a new token) lands on the flow's own
+  page when this browser's flow has ended (`flow_after_csrf_failure`): the second tab reads
+  the result, not « Session expirée », which would invite the person to start again.
 - POST → redirect → GET. A POST always answers with a redirect; a refused one first stores
   its errors (and what was typed, unless secret) in the session for the next GET of that
   stage (`flow_form_refused` / `flow_form`). A refresh shows the page again; it never sends
@@ -32,11 +36,13 @@ from collections.abc import Callable
 from functools import wraps
 from uuid import UUID
 
+from django.contrib import messages as django_messages
 from django.db import transaction
 from django.forms import Form
 from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext
@@ -292,12 +298,58 @@ def flow_view(kind: FlowKind, *, step: str | None = None):
             if flow is None:
                 return flow_not_found(request, kind)
             if step is not None and not flow.is_open_at(step):
+                if request.method == "POST":
+                    # A step posted from a tab left open after the flow ended elsewhere.
+                    _finished_elsewhere_notice(request, flow)
                 return flow_home(flow)
             return view(request, flow, *args, **kwargs)
 
         return wrapper
 
     return decorator
+
+
+def _kind_of_url(view_name: str) -> FlowKind | None:
+    """The flow kind one of whose stages (or its home page) has the URL named `view_name`."""
+    for kind in registered_kinds():
+        if view_name == kind.home_url_name or any(
+            view_name == stage.url_name for stage in kind.stages
+        ):
+            return kind
+    return None
+
+
+def flow_after_csrf_failure(request: HttpRequest) -> HttpResponse | None:
+    """Where a POST refused by the CSRF check goes when it was a step of a flow that this
+    browser finished meanwhile (in another tab: the sign-in that ends an activation rotates
+    the CSRF token, so the other tab's form is refused): the flow's own page, which shows
+    its result (the account activated, the password changed…) and the way on, with a notice.
+
+    None (the usual « Session expirée » page) for any other request: not a flow's step, not
+    this browser's flow (the flow's binding to the session is checked as on every step, so
+    nothing is told to anyone else), or a flow still open. Nothing is acted on: the refused
+    POST is never replayed."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    flow_id = match.kwargs.get("flow_id")
+    kind = _kind_of_url(match.view_name) if flow_id is not None else None
+    if kind is None:
+        return None
+    flow = flow_for_request(request, flow_id=flow_id, kind=kind)
+    if flow is None or flow.status == FlowStatus.OPEN:
+        return None
+    _finished_elsewhere_notice(request, flow)
+    return flow_home(flow)
+
+
+def _finished_elsewhere_notice(request: HttpRequest, flow: Flow) -> None:
+    """The notice of a step posted from a page left open after the flow was completed."""
+    if flow.status == FlowStatus.COMPLETED:
+        django_messages.info(request, gettext(
+            "Cette démarche est déjà terminée, sans doute dans un autre onglet ou une autre "
+            "fenêtre : voici son résultat. Vous n'avez pas besoin de recommencer."))
 
 
 # --- Refused POSTs: errors for the next GET ----------------------------------------------

@@ -5,11 +5,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from core.flows import flows_keep_alive
+from core.flows import flow_after_csrf_failure, flows_keep_alive
 
 
 def csrf_failure(request, reason=""):
-    """A French page instead of Django's English one; the reason is not shown to the user."""
+    """A French page instead of Django's English one; the reason is not shown to the user.
+    A step of a flow this browser has finished meanwhile (another tab) goes to the flow's
+    own page instead (core.flows.flow_after_csrf_failure)."""
+    response = flow_after_csrf_failure(request)
+    if response is not None:
+        return response
     return render(request, "errors/csrf.html", status=403)
 
 

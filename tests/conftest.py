@@ -170,6 +170,33 @@ def _fail_on_invalid_template_variables():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fail_on_a_doubled_brand_in_titles():
+    """Every HTML page any test renders (test client and live server alike) has the brand at
+    most once as a part of its <title>: base.html adds « — ÉduConnect » after `page_title`,
+    so a view must not add it too (tests/html.py, doubled_brand_title)."""
+    from django.core.handlers.base import BaseHandler
+
+    from tests.html import doubled_brand_title
+
+    original = BaseHandler.get_response
+
+    def get_response(self, request):
+        response = original(self, request)
+        if (not getattr(response, "streaming", False)
+                and response.get("Content-Type", "").startswith("text/html")):
+            title = doubled_brand_title(response.content)
+            if title is not None:
+                raise AssertionError(f"{request.path}: the brand twice in <title>: {title!r}")
+        return response
+
+    BaseHandler.get_response = get_response
+    try:
+        yield
+    finally:
+        BaseHandler.get_response = original
+
+
 # --- E-mail ------------------------------------------------------------------------------
 @pytest.fixture(autouse=True)
 def _email_through_the_outbox(settings):

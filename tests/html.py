@@ -112,3 +112,24 @@ def label_of(page: BeautifulSoup | Tag, field_id: str) -> str:
     label = page.find("label", attrs={"for": field_id})
     assert label is not None, f"no label for {field_id!r}"
     return text(label)
+
+
+BRAND = "ÉduConnect"
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.S | re.I)
+
+
+def doubled_brand_title(content: str | bytes) -> str | None:
+    """The page's <title> if the brand stands more than once in it as a part of its own
+    (« Je valide ma nouvelle adresse mail — ÉduConnect — ÉduConnect »), else None. A title
+    naming the brand in a phrase (« Je me connecte avec mon compte ÉduConnect — ÉduConnect »)
+    is fine."""
+    import html as html_module
+
+    if isinstance(content, bytes):
+        content = content.decode(errors="replace")
+    match = _TITLE.search(content)
+    if match is None:
+        return None
+    title = " ".join(html_module.unescape(match.group(1)).split())
+    parts = [part.strip() for part in title.split("—")]
+    return title if parts.count(BRAND) > 1 else None

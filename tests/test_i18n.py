@@ -9,6 +9,7 @@ each one translates to itself.
 
 import ast
 import io
+import re
 import tokenize
 from pathlib import Path
 
@@ -113,3 +114,68 @@ def test_every_msgid_reads_as_written_in_french(language):
             if read != written and written not in DJANGO_ADMIN_MSGIDS
         ]
     assert replaced == []
+
+
+# The family and pupil side says « mail » and « adresse mail », as the seeds do: never
+# « email », « e-mail » or « courriel » in a text a parent or a pupil reads (the back-office
+# and the school's admin keep their own words).
+FAMILY_PYTHON = ("accounts", "activation", "families", "franceconnect", "services_portal",
+                 "assistance", "core/code_messages.py", "core/forms.py", "core/code_step.py")
+STAFF_TEMPLATES = ("templates/admin/", "templates/backoffice/")
+OTHER_WORDS = re.compile(r"\b(e-?mails?|courriels?)\b", re.IGNORECASE)
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+
+
+def _family_python_msgids():
+    for part in FAMILY_PYTHON:
+        base = ROOT / part
+        for path in sorted([base] if base.is_file() else base.rglob("*.py")):
+            if "migrations" in path.parts or path.name in {"models.py", "admin.py"}:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for node in ast.walk(tree):
+                name = getattr(getattr(node, "func", None), "id",
+                               getattr(getattr(node, "func", None), "attr", None))
+                if isinstance(node, ast.Call) and name in SINGULAR | PLURAL | CONTEXT:
+                    for arg in node.args:
+                        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                            yield f"{path.relative_to(ROOT)}:{node.lineno}", arg.value
+
+
+def _family_texts():
+    yield from _family_python_msgids()
+    for where, _name, strings in _template_msgids():
+        if not where.startswith(STAFF_TEMPLATES):
+            for string in strings:
+                yield where, string
+
+
+def test_the_family_side_says_mail():
+    found = [f"{where}: {text!r}" for where, text in _family_texts()
+             if OTHER_WORDS.search(PLACEHOLDER.sub("", text))]
+    assert found == []
+
+
+def test_the_word_check_finds_the_other_words():
+    assert OTHER_WORDS.search("Renvoyer l'email de validation")
+    assert OTHER_WORDS.search("J'ouvre le lien reçu par courriel")
+    assert OTHER_WORDS.search("SMS et e-mails envoyés")
+    assert not OTHER_WORDS.search("Renvoyer le mail de validation à mon adresse mail")
+
+
+# Pupils are addressed as « vous », like everyone (the seeds, the pupil's letter and its
+# activation): no « tu », « ton », « te »… in any text of the family or pupil side.
+INFORMAL = re.compile(r"(?<![\w'-])(tu|toi|ton|tes|te|ta)(?![\w'-])|(?<![\w-])t'",
+                      re.IGNORECASE)
+
+
+def test_pupils_are_addressed_as_vous():
+    found = [f"{where}: {text!r}" for where, text in _family_texts()
+             if INFORMAL.search(PLACEHOLDER.sub("", text))]
+    assert found == []
+
+
+def test_the_register_check_finds_tu():
+    assert INFORMAL.search("Ton établissement te remet un courrier")
+    assert INFORMAL.search("tu choisiras ton propre mot de passe")
+    assert not INFORMAL.search("Votre établissement vous remet un courrier : votre identifiant")

@@ -156,3 +156,15 @@ def test_a_missing_variable_elsewhere_renders_as_in_production():
     engine = Engine.get_default()
     assert engine.from_string("[{{ missing }}]").render(Context()) == "[]"
     assert engine.from_string("[{{ missing|default:'d' }}]").render(Context()) == "[d]"
+
+
+def test_a_doubled_brand_in_a_title_is_found():
+    """tests/conftest.py checks every page rendered in the tests with this function."""
+    from tests.html import doubled_brand_title
+
+    assert doubled_brand_title(
+        "<title>Je valide ma nouvelle adresse mail — ÉduConnect — ÉduConnect</title>")
+    assert doubled_brand_title("<title>A &mdash; ÉduConnect &mdash; ÉduConnect</title>")
+    assert doubled_brand_title(
+        "<title>Je me connecte avec mon compte ÉduConnect — ÉduConnect</title>") is None
+    assert doubled_brand_title("<title>Mes services — ÉduConnect</title>") is None

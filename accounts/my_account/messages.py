@@ -102,14 +102,14 @@ def message_email_same() -> str:
 
 def message_email_links_limit(retry_after: int) -> str:
     return _(
-        "Trop d'emails de validation ont été envoyés pour votre compte. Réessayez dans "
+        "Trop de mails de validation ont été envoyés pour votre compte. Réessayez dans "
         "%(wait)s. Pensez à vérifier vos courriers indésirables (spams)."
     ) % {"wait": wait_text(retry_after)}
 
 
 def message_email_requested(new_email: str, *, old_told: bool) -> str:
     sent = _(
-        "Votre demande est enregistrée. Un email de validation a été envoyé à %(email)s : "
+        "Votre demande est enregistrée. Un mail de validation a été envoyé à %(email)s : "
         "cliquez sur le lien qu'il contient pour valider cette adresse."
     ) % {"email": new_email}
     if old_told:
@@ -119,7 +119,7 @@ def message_email_requested(new_email: str, *, old_told: bool) -> str:
 
 def message_email_resent(new_email: str) -> str:
     return _(
-        "Un nouvel email de validation a été envoyé à %(email)s. Pensez à vérifier vos "
+        "Un nouveau mail de validation a été envoyé à %(email)s. Pensez à vérifier vos "
         "courriers indésirables (spams) s'il n'arrive pas d'ici 5 minutes."
     ) % {"email": new_email}
 

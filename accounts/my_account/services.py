@@ -32,7 +32,7 @@ from notifications.emails import absolute_url, email_send
 from notifications.services import sms_enqueue
 
 from ..middleware import SIGNED_IN_AT
-from ..models import Account
+from ..models import Account, AccountKind
 from ..services import account_password_set
 from . import messages
 from .flows import PHONE_CHANGE, PHONE_CHANGE_CODE
@@ -287,8 +287,14 @@ def _validation_send(account: Account, email: str) -> None:
                              ttl_seconds=settings.EMAIL_CHANGE_LINK_TTL_SECONDS,
                              payload={"email": email})
     url = absolute_url(reverse("accounts:my_account:email_validate", args=[token]))
+    current = (account.email or "").strip().lower()
+    # The words fit the account (a pupil is no parent) and the case: a first address (or
+    # the account's own unvalidated one, FAQ §7) replaces nothing that works.
+    replaces = bool(current) and account.email_verified and current != email
     email_send(to=email, template="my_account_email_validation",
                context={"account": account, "url": url, "new_email": email,
+                        "is_pupil": account.kind == AccountKind.PUPIL,
+                        "replaces_address": replaces,
                         "days": max(1, round(settings.EMAIL_CHANGE_LINK_TTL_SECONDS / 86400))},
                purpose=EMAIL_CHANGE_PURPOSE, contains_secret=True, account=account)
 

@@ -383,7 +383,7 @@ def email_validate(request, token: str):
         row = None
     else:
         row = link_token_peek(token=token, purpose=EMAIL_CHANGE_PURPOSE)
-    context = {"page_title": _("%(page)s — ÉduConnect") % {"page": title}, "heading": title,
+    context = {"page_title": title, "heading": title,
                "token": token, "new_email": row.payload["email"] if row else ""}
     return render(request, "accounts/my_account/email_validate.html", context,
                   status=200 if row else 410)
@@ -393,7 +393,7 @@ def email_validate(request, token: str):
 @require_GET
 def email_validated(request):
     title = _("Votre adresse mail est validée")
-    context = {"page_title": _("%(page)s — ÉduConnect") % {"page": title}, "heading": title}
+    context = {"page_title": title, "heading": title}
     return render(request, "accounts/my_account/email_validated.html", context)
 
 

@@ -50,7 +50,7 @@ PASSWORD_RECOVERY = register(FlowKind(
               _("Je choisis comment recevoir mon code")),
         Stage("code", "accounts:password_recovery_code", _("Je saisis le code reçu par SMS")),
         Stage("link", "accounts:password_recovery_link_sent",
-              _("J'ouvre le lien reçu par courriel")),
+              _("J'ouvre le lien reçu par mail")),
         Stage("password", "accounts:password_recovery_password",
               _("Je choisis mon nouveau mot de passe")),
         Stage("done", "accounts:password_recovery_done", _("Mon mot de passe est modifié")),

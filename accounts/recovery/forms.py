@@ -106,7 +106,7 @@ CHANNEL_CHOICES = [(Channel.SMS, _("Par SMS")), (Channel.EMAIL, _("Par mail"))]
 
 class ChannelForm(EduConnectForm):
     """The radio buttons of the channel page; `labels` gives each choice's text (with its
-    mask), `channels` the choices offered (a pupil: the e-mail only)."""
+    mask) for the choices offered (a pupil: the e-mail only), `legend` the question."""
 
     channel = forms.ChoiceField(
         label=_("Je choisis comment recevoir mon code"),
@@ -118,9 +118,12 @@ class ChannelForm(EduConnectForm):
         },
     )
 
-    def __init__(self, *args, labels: dict[str, str], **kwargs):
+    def __init__(self, *args, labels: dict[str, str], legend: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["channel"].choices = [(value, labels[value]) for value in labels]
+        if legend:
+            # The bound field may exist already (DsfrBaseForm's set-up): both carry it.
+            self.fields["channel"].label = self["channel"].label = legend
         if len(labels) == 1:
             self.fields["channel"].initial = next(iter(labels))
 

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -164,22 +165,41 @@ def identifier_forgotten_sent(request):
 # --- « Mot de passe oublié ? » -----------------------------------------------------------
 
 
-def _stepper(step: str) -> dict:
+# A pupil gets the link by mail only (no SMS: their account has no number to prove): their
+# pages never speak of a code. A parent chooses at the channel step, so the step after it is
+# named by both ways until one is chosen.
+PUPIL_STEP_LABELS = {"channel": gettext_lazy("Je reçois un lien par mail")}
+GUARDIAN_CODE_OR_LINK = gettext_lazy(
+    "Je saisis le code reçu par SMS ou j'ouvre le lien reçu par mail")
+
+
+def _step_label(step: str, kind: str) -> str:
+    """The title of `step` on the pages of a profile of account `kind`."""
+    if kind == AccountKind.PUPIL and step in PUPIL_STEP_LABELS:
+        return PUPIL_STEP_LABELS[step]
+    return PASSWORD_RECOVERY.stage(step).label
+
+
+def _stepper(step: str, kind: str) -> dict:
     position = next(i for i, s in enumerate(STEPS, start=1)
                     if step == s or (isinstance(s, tuple) and step in s))
     following = STEPS[position] if position < len(STEPS) else None
     if isinstance(following, tuple):
-        following = following[0]
+        # The code (SMS) or the link (mail): a pupil has the link only.
+        next_title = (_step_label("link", kind) if kind == AccountKind.PUPIL
+                      else GUARDIAN_CODE_OR_LINK)
+    else:
+        next_title = _step_label(following, kind) if following else ""
     return {
         "step": position,
-        "step_title": PASSWORD_RECOVERY.stage(step).label,
-        "next_step_title": PASSWORD_RECOVERY.stage(following).label if following else "",
+        "step_title": _step_label(step, kind),
+        "next_step_title": next_title,
         "total_steps": len(STEPS),
     }
 
 
 def _step_context(step: str, profile: Profile, form=None, **extra) -> dict:
-    stepper = _stepper(step)
+    stepper = _stepper(step, profile.kind)
     title = _("Étape %(position)s sur %(total)s : %(label)s — %(title)s") % {
         "position": stepper["step"], "total": stepper["total_steps"],
         "label": stepper["step_title"], "title": PASSWORD_RECOVERY.title,
@@ -257,9 +277,10 @@ def _channel_labels(data: RecoveryData) -> dict[str, str]:
 def channel(request, flow: Flow):
     data = RecoveryData.of(flow)
     labels = _channel_labels(data)
+    legend = _step_label("channel", data.profile)
 
     def factory(posted):
-        return ChannelForm(posted, labels=labels)
+        return ChannelForm(posted, labels=labels, legend=legend)
 
     if request.method == "POST":
         form = factory(request.POST)

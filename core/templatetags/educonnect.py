@@ -21,8 +21,15 @@ from django.utils.functional import Promise
 from django.utils.translation import get_language, ngettext
 
 from core.forms import ERROR_SUMMARY_ID, NON_FIELD_ERRORS_ID, error_summary_items
+from core.french import of_name as _of_name
 
 register = template.Library()
+
+
+@register.filter
+def of_name(name) -> str:
+    """« d'Apolline », « de Marc »: `{{ first_name|of_name }}` (core.french.of_name)."""
+    return _of_name(str(name or ""))
 
 # --- Fragments rendered once per process ----------------------------------------------------
 

@@ -593,5 +593,9 @@ def test_the_pupil_page_says_where_a_pupil_without_an_account_gets_one(client):
     the school's letter, which the pupil's page now says (the tryout found it silent)."""
     pupil_page = h.parse(client.get(PUPIL_URL))
     help_text = h.text(pupil_page.find(id="pupil-no-account"))
-    assert "Ton établissement te remet un courrier" in help_text
+    # « vous », as the pupil's letter, its activation and the seeds address pupils.
+    assert help_text == (
+        "Votre établissement vous remet un courrier avec votre identifiant et votre mot de "
+        "passe provisoire : demandez-le au secrétariat ou à votre professeur principal. À la "
+        "première connexion, vous choisirez votre propre mot de passe.")
     assert h.parse(client.get(GUARDIAN_URL)).find(id="pupil-no-account") is None

@@ -236,3 +236,32 @@ def test_already_active_and_unavailable_pages(page, live_server, sms_folder, fam
         assert_accessible(stranger)
     finally:
         other.close()
+
+
+def test_the_password_step_in_a_second_tab_reads_that_the_account_is_activated(
+        page, live_server, sms_folder, family):
+    """Two tabs at step 4: the first finishes (and signs in: a new CSRF token), the second
+    submits after it and reads the result, not « Session expirée… recommencez »."""
+    page.goto(live_server.url + reverse("activation:start"))
+    fill_identity(page, last_name="Saint-Éloi", first_name="Marie-Josée", phone="0690 28 12 34")
+    page.get_by_label("Code de sécurité").fill(read_code(sms_folder))
+    page.get_by_role("button", name="Suivant").click()
+    for name, pupil in family["pupils"].items():
+        fill_pupil(page, name, pupil.birth_date)
+    page.get_by_role("button", name="Confirmer").click()
+    expect(page.get_by_text("Étape 4 sur 5")).to_be_visible()
+
+    second = page.context.new_page()
+    second.goto(page.url)
+    expect(second.get_by_text("Étape 4 sur 5")).to_be_visible()
+    for tab in (page, second):
+        tab.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+        tab.get_by_label("Confirmation du mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Suivant").click()
+    expect(page.get_by_text("Votre compte a été activé avec succès")).to_be_visible()
+
+    second.get_by_role("button", name="Suivant").click()
+    expect(second.get_by_text("Votre compte a été activé avec succès")).to_be_visible()
+    expect(second.get_by_text("Cette démarche est déjà terminée")).to_be_visible()
+    expect(second.get_by_text("Session expirée")).to_have_count(0)
+    assert_accessible(second)

@@ -70,6 +70,8 @@ SIGNED_IN_PAGES = [
     "/mon-compte/mot-de-passe/",
     "/mon-compte/adresse-mail/",
     "/mon-compte/telephone/",
+    "/mon-compte/franceconnect/",
+    "/mes-enfants/ajouter/",
 ]
 # Forms refused when sent empty: (page, button).
 EMPTY_SUBMITS = [

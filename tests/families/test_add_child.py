@@ -143,3 +143,31 @@ def test_another_account_gets_the_not_found_page(walker, parent):
     intruder = Client()
     intruder.force_login(AccountFactory())
     assert intruder.get(walker.code_url).status_code == 404
+
+
+def test_the_number_step_speaks_of_another_parent_account_not_the_childs(walker):
+    page = unescape(walker.client.get(ADD_URL).content.decode())
+    assert "Si votre enfant a un autre compte" not in page
+    assert ("Vous avez vous-même un autre compte ÉduConnect de représentant légal, où figure "
+            "cet enfant ? Utilisez plutôt « Ajouter des enfants depuis un autre compte »") in page
+
+
+def test_the_children_step_speaks_of_the_pupils_found_for_the_number(walker, parent):
+    """Karim already has Sami: the one pupil found for this number is not his only child."""
+    PupilFactory._meta.model.objects.filter(pk=parent["nour"].pk).update(first_names="Apolline")
+    walker.start()
+    page = walker.follow(walker.send_code(walker.code()))
+    assert "Un seul élève vous est rattaché" not in page
+    assert "Un seul élève a été trouvé pour ce numéro" in page
+    # French elision before a vowel in the legend read by screen readers.
+    assert "(date de naissance d'Apolline)" in page
+    assert "de Apolline" not in page
+
+
+def test_the_children_step_left_open_in_a_second_tab_reads_the_result(walker, parent):
+    walker.start()
+    walker.send_code(walker.code())
+    walker.confirm(NOUR_BIRTH)
+    page = walker.follow(walker.confirm(NOUR_BIRTH))
+    assert "L'enfant a été rattaché à votre compte" in page
+    assert "Cette démarche est déjà terminée, sans doute dans un autre onglet" in page

@@ -85,7 +85,7 @@ def test_the_demo_page_is_reached_from_the_footer_of_any_page(page, live_server,
     settings.DEBUG = True
     page.goto(f"{live_server.url}/")
     link = page.get_by_role("contentinfo").get_by_role(
-        "link", name="Démonstration : SMS et e-mails envoyés")
+        "link", name="Démonstration : SMS et mails envoyés")
     expect(link).to_have_attribute("href", "/notifications/demonstration/")
     assert_accessible(page)
     link.focus()

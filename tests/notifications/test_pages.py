@@ -194,7 +194,7 @@ def test_every_page_links_to_the_demo_page_in_debug_only(client, settings):
     settings.DEBUG = True
     page = client.get(reverse("pages:site_map")).content.decode()
     assert ('href="/notifications/demonstration/" id="demo-outbox-link">Démonstration : SMS '
-            'et e-mails envoyés</a>') in page
+            'et mails envoyés</a>') in page
     settings.DEBUG = False
     page = client.get(reverse("pages:site_map")).content.decode()
     assert "demonstration" not in page and "demo-outbox-link" not in page

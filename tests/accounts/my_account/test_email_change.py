@@ -4,6 +4,7 @@ address in use until the link's page is POSTed (from any device, signed out too)
 correction, refusals, no enumeration."""
 
 import time
+from html import unescape
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,6 +13,7 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from accounts.middleware import SIGNED_IN_AT
+from accounts.models import AccountKind
 from core.models import JournalEvent, LinkToken
 from notifications import sms
 from tests import html
@@ -46,12 +48,12 @@ def test_the_change_from_request_to_validation_through_real_mail(signed_in, guar
     assert response.status_code == 302 and response["Location"] == URL
     page = html.parse(signed_in.get(URL))
     assert html.messages(page) == [
-        "Votre demande est enregistrée. Un email de validation a été envoyé à "
+        "Votre demande est enregistrée. Un mail de validation a été envoyé à "
         "amina.b@exemple.fr : cliquez sur le lien qu'il contient pour valider cette adresse. "
         "Votre adresse actuelle a été prévenue du changement."]
     pending = html.text(page.find(id="pending"))
     assert "Un mail a été envoyé" in pending and NEW in pending
-    assert page.find("button", string="Renvoyer l'email de validation")
+    assert page.find("button", string="Renvoyer le mail de validation")
     assert page.find("a", string="J'ai fait une erreur de saisie dans mon adresse mail")
 
     mails = by_recipient(smtp_server.wait_for(2))
@@ -60,6 +62,9 @@ def test_the_change_from_request_to_validation_through_real_mail(signed_in, guar
     assert NEW in text_of(notice) and "http://testserver" not in text_of(notice)
     # The new address gets the link (the FAQ's subject, text and HTML parts).
     validation = mails[NEW]
+    # A change: the old address works until the new one is validated, and the mail says so.
+    assert "votre ancienne adresse reste celle de votre compte" in " ".join(
+        text_of(validation).split())
     # Django folds a long encoded subject after « Subject: »; the parser keeps that space.
     assert validation["Subject"].strip() == SUBJECT
     assert "A.BENALI14" in text_of(validation)
@@ -79,12 +84,16 @@ def test_the_change_from_request_to_validation_through_real_mail(signed_in, guar
     for _ in range(2):
         page = html.parse(phone.get(path))
         assert page.find("button", string="Valider mon adresse mail")
+        # The brand once: base.html adds it after the page's own title.
+        assert html.text(page.title) == "Je valide ma nouvelle adresse mail — ÉduConnect"
     guardian.refresh_from_db()
     assert guardian.email == OLD
     # …the POST validates, once.
     response = commit(phone.post, path)
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:my_account:email_validated")
+    assert html.text(html.parse(phone.get(response["Location"])).title) == (
+        "Votre adresse mail est validée — ÉduConnect")
     guardian.refresh_from_db()
     assert guardian.email == NEW and guardian.email_verified
     again = phone.post(path)
@@ -113,7 +122,7 @@ def test_resend_sends_a_new_link_and_both_work_until_one_is_used(signed_in, guar
     response = commit(signed_in.post, reverse("accounts:my_account:email_resend"))
     assert response["Location"] == URL
     assert html.messages(html.parse(signed_in.get(URL)))[-1].startswith(
-        f"Un nouvel email de validation a été envoyé à {NEW}.")
+        f"Un nouveau mail de validation a été envoyé à {NEW}.")
     messages = smtp_server.wait_for(3)
     assert [m["To"] for m in messages].count(NEW) == 2
     assert [m["To"] for m in messages].count(OLD) == 1  # a resend does not tell again
@@ -211,6 +220,33 @@ def test_an_unvalidated_address_can_be_validated_again_as_is(client, commit, smt
     assert account.email_verified
 
 
+def test_a_pupils_first_address_gets_words_for_a_pupil_and_a_first_address(client, commit,
+                                                                          smtp_server):
+    """Zoé, a pupil, had no address: the mail neither speaks of « votre enfant » nor of an
+    « ancienne adresse »."""
+    AccountFactory(identifier="z.coeur70", first_name="Zoé", last_name="Coeur",
+                   kind=AccountKind.PUPIL, email="", email_verified=False)
+    client.post(reverse("accounts:login", args=["eleve"]),
+                {"identifier": "z.coeur70", "password": DEFAULT_PASSWORD})
+    ask(client, commit, email="zoe.coeur@exemple.fr")
+    [message] = smtp_server.wait_for(1)
+    assert message["Subject"].strip() == "Validez l'adresse mail de votre compte ÉduConnect"
+    for part in (text_of(message), html_of(message)):
+        assert "ancienne adresse" not in part
+        assert ("Tant que cette adresse n'est pas validée, elle ne permet pas de récupérer "
+                "votre identifiant ou votre mot de passe.") in " ".join(unescape(part).split())
+
+
+def test_a_parents_first_address_has_the_faq_subject_and_no_old_address(client, commit,
+                                                                        smtp_server):
+    AccountFactory(identifier="l.martin21", email="", email_verified=False)
+    sign_in(client, "l.martin21")
+    ask(client, commit, email="l.martin@example.org")
+    [message] = smtp_server.wait_for(1)
+    assert message["Subject"].strip() == SUBJECT
+    assert "ancienne adresse" not in text_of(message)
+
+
 def test_the_link_expires_after_seven_days(signed_in, guardian, commit, smtp_server):
     ask(signed_in, commit)
     path = urlsplit(link_from(by_recipient(smtp_server.wait_for(2))[NEW])).path
@@ -227,7 +263,7 @@ def test_validation_links_per_account_are_limited(signed_in, guardian, commit, s
     commit(signed_in.post, reverse("accounts:my_account:email_resend"))
     response = commit(signed_in.post, reverse("accounts:my_account:email_resend"))
     assert html.messages(html.parse(signed_in.get(response["Location"])))[-1].startswith(
-        "Trop d'emails de validation ont été envoyés pour votre compte. Réessayez dans ")
+        "Trop de mails de validation ont été envoyés pour votre compte. Réessayez dans ")
     assert LinkToken.objects.count() == 2
     refused = ask(signed_in, commit, email="autre@exemple.fr")
     assert refused.status_code == 400

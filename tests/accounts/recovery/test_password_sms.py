@@ -1,5 +1,6 @@
 """« Mot de passe oublié ? » by SMS: identifier → channel → code → new password → done."""
 
+import re
 from html import unescape
 
 import pytest
@@ -269,3 +270,23 @@ def test_a_flow_compares_with_the_current_password_a_few_times_only(recovery, gu
         assert SAME_AS_CURRENT in recovery.page(recovery.new_password(NEW_PASSWORD))
     recovery.page(recovery.new_password(NEW_PASSWORD))
     assert Flow.objects.get().status == FlowStatus.COMPLETED
+
+
+def test_the_password_step_left_open_in_a_second_tab_reads_the_result(recovery, guardian):
+    """Tab 1 sets the new password; tab 2, still at the same step, submits: the flow's result
+    (« Votre mot de passe a été modifié ») with a notice, never a second change."""
+    recovery.start(guardian.identifier)
+    recovery.choose("sms")
+    recovery.send_code(last_code())
+    recovery.client.handler.enforce_csrf_checks = True
+    token = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+    first, second = (token.search(recovery.get("password").content.decode()).group(1)
+                     for _ in range(2))
+    data = {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
+    recovery._post(recovery.url("password"), {**data, "csrfmiddlewaretoken": first})
+    response = recovery._post(recovery.url("password"), {**data, "csrfmiddlewaretoken": second})
+    page = html.parse(recovery.client.get(response["Location"], follow=True))
+    assert "Votre mot de passe a été modifié" in html.text(html.main(page))
+    assert html.messages(page) == [
+        "Cette démarche est déjà terminée, sans doute dans un autre onglet ou une autre "
+        "fenêtre : voici son résultat. Vous n'avez pas besoin de recommencer."]

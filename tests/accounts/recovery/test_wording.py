@@ -1,0 +1,61 @@
+"""What the recovery pages say matches what they do: the messages go to the account's own
+validated number and address only (not the school's), and a pupil, who is offered the mail
+only, reads no step about an SMS code."""
+
+import pytest
+from django.urls import reverse
+
+from tests import html
+
+from .conftest import Recovery
+
+pytestmark = pytest.mark.django_db
+
+
+def _stepper(page) -> str:
+    return html.text(page.find(class_="fr-stepper"))
+
+
+@pytest.mark.parametrize("name", ["identifier_forgotten", "identifier_forgotten_sms",
+                                  "identifier_forgotten_email", "password_forgotten"])
+def test_the_guardian_help_says_only_the_accounts_own_contacts_work(client, name):
+    page = html.parse(client.get(reverse(f"accounts:{name}") + "?profil=representant-legal"))
+    contacts = page.find(id="recovery-contacts")
+    text = html.text(contacts)
+    assert "ceux donnés à l'école" not in text and "prévenez l'école" not in text
+    assert text.startswith(
+        "Le SMS ou le mail ne part que vers le numéro de téléphone portable ou l'adresse mail "
+        "de votre compte ÉduConnect, ceux que vous avez validés à l'activation ou dans "
+        "« Mon compte ». Un numéro ou une adresse donnés seulement à l'école ou à "
+        "l'établissement de vos enfants ne suffisent pas.")
+    # What to do then: the academy's assistance form, which exists.
+    assert contacts.find("a", string="formulaire d'assistance académique")["href"] == reverse(
+        "assistance:form")
+
+
+def test_the_pupils_channel_step_speaks_of_the_mail_only(client, pupil,
+                                                         django_capture_on_commit_callbacks):
+    recovery = Recovery(client, django_capture_on_commit_callbacks, profile="eleve")
+    first = html.parse(client.get(reverse("accounts:password_forgotten") + "?profil=eleve"))
+    assert "code par SMS" not in html.text(html.main(first))
+    assert "Étape suivante : Je reçois un lien par mail" in _stepper(first)
+    recovery.start("l.nguyen07")
+    page = html.parse(recovery.get("channel"))
+    main = html.text(html.main(page))
+    assert "Étape suivante : J'ouvre le lien reçu par mail" in _stepper(page)
+    assert "SMS" not in _stepper(page) and "ce numéro" not in main
+    assert page.find("legend").get_text(strip=True) == "Je reçois un lien par mail"
+    [offered] = [html.text(label) for label in page.select("input[name=channel] + label")]
+    assert offered.startswith("Par mail, un lien à ")
+    assert html.text(page.find(id="channel-unknown")).startswith(
+        "Vous ne reconnaissez pas cette adresse ?")
+
+
+def test_the_guardians_channel_step_names_both_ways(recovery, guardian):
+    recovery.start(guardian.identifier)
+    page = html.parse(recovery.get("channel"))
+    assert ("Étape suivante : Je saisis le code reçu par SMS ou j'ouvre le lien reçu par mail"
+            in _stepper(page))
+    unknown = page.find(id="channel-unknown")
+    assert html.text(unknown).startswith("Vous ne reconnaissez pas ce numéro ou cette adresse ?")
+    assert "contactez l'école" not in html.text(unknown)
