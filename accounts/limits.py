@@ -1,5 +1,7 @@
-"""The portal sign-in's attempt limits, on core.ratelimit (moving windows in Redis), and the
-device cookies that keep an attack on an identifier from locking its owner out.
+"""The sign-in's attempt limits, on core.ratelimit (moving windows in Redis), and the device
+cookies that keep an attack on an identifier from locking its owner out: the portal's
+sign-in, and the back-office's password step (backoffice.limits, with the same windows for
+the same identifier; its browser gets the device cookie once the code is right too).
 
 ## The design: device cookies
 
