@@ -86,7 +86,7 @@ from .models import (
     Responsibility,
     ResponsibilityStatus,
 )
-from .selectors import PUPIL_NAME_ORDER, RECORD_NAME_ORDER, NameKey
+from .selectors import PUPIL_NAME_ORDER, RECORD_NAME_ORDER, NameOrder
 from .signals import provisional_credentials_renewed
 
 logger = logging.getLogger(__name__)
@@ -274,7 +274,7 @@ def _children_of_records(establishment: Establishment, record_ids: list[int]) ->
     children = defaultdict(list)
     links = (Responsibility.objects.filter(_legal_links(establishment),
                                            guardian_record_id__in=record_ids)
-             .order_by(NameKey(F("pupil__last_name")), NameKey(F("pupil__first_names")),
+             .order_by(NameOrder(F("pupil__last_name")), NameOrder(F("pupil__first_names")),
                        "pupil_id")
              .values_list("guardian_record_id", "pupil__first_names", "pupil__last_name"))
     for record_id, first_names, last_name in links:

@@ -20,11 +20,29 @@ class NameKey(Func):
     output_field = CharField()
 
 
-# One school's pupils in name order, case and accents aside (« de La Fontaine » among the D,
-# « Émile » among the E). Pupil has no stored key: the function runs on the school's rows
-# only (found by the index on Pupil(establishment, …)), a sort of at most a few thousand
-# rows, never over a whole table.
-PUPIL_NAME_ORDER = (NameKey(F("last_name")), NameKey(F("first_names")), "pk")
+class NameOrder(Func):
+    """A name column as French readers sort it, case and accents aside (« de La Fontaine »
+    among the D, « Émile » among the E), for ORDER BY: on PostgreSQL the column under ICU's
+    French collation (`COLLATE "fr-x-icu"`, PostgreSQL built with ICU, as Debian's and the
+    official image are); elsewhere (the demo's SQLite) educonnect_name_key(column).
+
+    Cost of sorting 3,000 pupils (bench names, accented): 3.9 ms with the collation, 93 ms
+    with educonnect_name_key() (about 20 µs a call on an accented name), 0.9 ms in byte
+    order."""
+
+    template = '%(expressions)s COLLATE "fr-x-icu"'
+    output_field = CharField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        if connection.vendor != "postgresql":
+            return NameKey(*self.get_source_expressions()).as_sql(compiler, connection)
+        return super().as_sql(compiler, connection, **extra_context)
+
+
+# One school's pupils in name order. Pupil has no stored key: the sort runs on the school's
+# rows only (found by the index on Pupil(establishment, …)), at most a few thousand rows,
+# never over a whole table.
+PUPIL_NAME_ORDER = (NameOrder(F("last_name")), NameOrder(F("first_names")), "pk")
 # Guardian records in name order, on their stored, indexed keys (GuardianRecord
 # .last_name_key, .first_name_key; index guardian_school_namekey_idx for one school's).
 RECORD_NAME_ORDER = ("last_name_key", "first_name_key", "pk")

@@ -487,7 +487,7 @@ class PupilAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
 
     def get_ordering(self, request):
         """A secretary's list (her schools' rows, a few thousand) in name order, case and
-        accents aside (pupils.selectors.PUPIL_NAME_ORDER, a function sorting her rows only);
+        accents aside (pupils.selectors.PUPIL_NAME_ORDER: a French collation over her rows only);
         an academy's or the country's list keeps the index order on the stored names (a
         function there would sort a million rows for each page)."""
         ordering = super().get_ordering(request)
