@@ -393,7 +393,8 @@ LOGGING = {
                 "fontTools": {"level": "WARNING"},
                 # Django's own « console » handler (DEBUG only) would print its warnings a
                 # second time, unredacted: its records go through the one above instead.
-                "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+                "django": {"handlers": ["console"],
+                           "level": env.str("LOG_LEVEL", default="INFO"), "propagate": False},
                 "django.server": {"handlers": ["server"], "level": "INFO",
                                   "propagate": False}},
 }
