@@ -28,19 +28,6 @@ def _sync_roles_after_migrate(sender, using="default", **kwargs):
     roles_sync(strict=False)
 
 
-def _register_sqlite_functions(sender, connection, **kwargs):
-    # The SQL function educonnect_name_key() exists in PostgreSQL (pupils migration 0002);
-    # SQLite gets the Python original, so that searches read the same on both.
-    if connection.vendor != "sqlite":
-        return
-    from core.normalization import name_key
-
-    connection.connection.create_function(
-        "educonnect_name_key", 1, lambda value: None if value is None else name_key(value),
-        deterministic=True,
-    )
-
-
 class BackofficeConfig(AppConfig):
     """The back-office app: admin classes of every business model, staff sign-in, roles,
     helpdesk. It may import every business app; no business app imports it."""
@@ -60,14 +47,6 @@ class BackOfficeAdminConfig(AdminConfig):
 
     def ready(self):
         super().ready()
-        from django.db import connections
-        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
         post_migrate.connect(_sync_roles_after_migrate, dispatch_uid="backoffice.sync_roles")
-        connection_created.connect(
-            _register_sqlite_functions, dispatch_uid="backoffice.sqlite_functions"
-        )
-        for connection in connections.all(initialized_only=True):
-            if connection.connection is not None:
-                _register_sqlite_functions(None, connection)

@@ -60,13 +60,8 @@ def _select_sql(model: type[Model], connection, where: tuple[str, ...],
     # writes lock the whole file): no clause, which it would refuse as a syntax error.
     if for_update and connection.features.has_select_for_update:
         sql += " FOR UPDATE"
-    converters = []
-    for index, field in enumerate(fields):
-        found = (connection.ops.get_db_converters(field.get_col(meta.db_table))
-                 + field.get_db_converters(connection))
-        if found:
-            converters.append((index, found))
-    return sql, [meta.get_field(name) for name in where], [f.attname for f in fields], converters
+    return (sql, [meta.get_field(name) for name in where], [f.attname for f in fields],
+            _converters(model, connection))
 
 
 def model_rows(model: type[Model], *, where: dict[str, object],
@@ -168,16 +163,22 @@ def _columns(model: type[Model], connection, alias: str) -> tuple[str, list[str]
     """(the SELECT list of every concrete column of `model` prefixed by `alias`, attnames,
     [(column index, its converters)])."""
     quote = connection.ops.quote_name
+    fields = model._meta.concrete_fields
+    return (", ".join(f"{alias}.{quote(f.column)}" for f in fields),
+            [f.attname for f in fields], _converters(model, connection))
+
+
+def _converters(model: type[Model], connection) -> list[tuple[int, list]]:
+    """[(index of a concrete column of `model`, the converters the ORM applies to it)], for
+    the columns that have some (a JSON field's `from_db_value`, the backend's own)."""
     meta = model._meta
-    fields = meta.concrete_fields
     converters = []
-    for index, field in enumerate(fields):
+    for index, field in enumerate(meta.concrete_fields):
         found = (connection.ops.get_db_converters(field.get_col(meta.db_table))
                  + field.get_db_converters(connection))
         if found:
             converters.append((index, found))
-    return (", ".join(f"{alias}.{quote(f.column)}" for f in fields),
-            [f.attname for f in fields], converters)
+    return converters
 
 
 def model_rows_sql(model: type[Model], *, sql: str, params: list) -> list[Model]:

@@ -13,7 +13,7 @@ class NameKey(Func):
     """educonnect_name_key(column): the SQL twin of core.normalization.name_key().
 
     Created in PostgreSQL by pupils/migrations/0002 and 0007 (and indexed with pg_trgm);
-    registered as a Python function on SQLite connections by backoffice.apps.
+    registered as a Python function on SQLite connections by pupils.apps.
     """
 
     function = "educonnect_name_key"
