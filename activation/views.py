@@ -305,9 +305,15 @@ def password(request, flow: Flow):
     if request.method == "POST":
         form = password_form(request.POST)
         if form.is_valid():
+            def sign_in(account):
+                login(request, account, backend="accounts.backends.IdentifierBackend")
+                # Proven by a code sent to the phone, then a password chosen (RFC 8176).
+                sign_in_methods_record(request, SignInMethod.SMS, SignInMethod.PASSWORD)
+
             try:
-                account = services.activation_account_create(
-                    flow_id=flow.id, password=form.cleaned_data["password"], request=request
+                services.activation_account_create(
+                    flow_id=flow.id, password=form.cleaned_data["password"], request=request,
+                    sign_in=sign_in,
                 )
             except services.FlowUnavailable:
                 return flow_home(flow)
@@ -317,9 +323,6 @@ def password(request, flow: Flow):
                     return flow_home(flow)
                 form.add_error("password", refusal.message)
             else:
-                login(request, account, backend="accounts.backends.IdentifierBackend")
-                # Proven by a code sent to the phone, then a password chosen (RFC 8176).
-                sign_in_methods_record(request, SignInMethod.SMS, SignInMethod.PASSWORD)
                 return redirect("activation:done", flow_id=flow.id)
         # The password never reaches the session: the page comes back with the errors only.
         return flow_form_refused(request, flow, form,
