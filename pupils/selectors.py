@@ -4,9 +4,17 @@ import functools
 
 from django.db import connection, connections, router
 from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from .models import Establishment, GuardianRecord, Pupil, Responsibility, ResponsibilityStatus
+from .models import (
+    Establishment,
+    FrenchCollation,
+    GuardianRecord,
+    Pupil,
+    Responsibility,
+    ResponsibilityStatus,
+)
 
 
 class NameKey(Func):
@@ -20,17 +28,19 @@ class NameKey(Func):
     output_field = CharField()
 
 
-class NameOrder(Func):
+class NameOrder(FrenchCollation):
     """A name column as French readers sort it, case and accents aside (« de La Fontaine »
     among the D, « Émile » among the E), for ORDER BY: on PostgreSQL the column under ICU's
-    French collation (`COLLATE "fr-x-icu"`, PostgreSQL built with ICU, as Debian's and the
-    official image are); elsewhere (the demo's SQLite) educonnect_name_key(column).
+    French collation (`column COLLATE "fr-x-icu"`, pupils.models.FrenchCollation: PostgreSQL
+    built with ICU, as Debian's and the official image are); elsewhere (the demo's SQLite,
+    which has no such collation) educonnect_name_key(column), registered by pupils.apps.
 
     Cost of sorting 3,000 pupils (bench names, accented): 3.9 ms with the collation, 93 ms
     with educonnect_name_key() (about 20 µs a call on an accented name), 0.9 ms in byte
-    order."""
+    order. A list over more rows than one school's must not sort at all: Pupil's indexes
+    pupil_name_fr_idx and pupil_estab_name_fr_idx hold the same expressions, in this order,
+    and PostgreSQL walks them for the first rows."""
 
-    template = '%(expressions)s COLLATE "fr-x-icu"'
     output_field = CharField()
 
     def as_sql(self, compiler, connection, **extra_context):
@@ -39,10 +49,22 @@ class NameOrder(Func):
         return super().as_sql(compiler, connection, **extra_context)
 
 
-# One school's pupils in name order. Pupil has no stored key: the sort runs on the school's
-# rows only (found by the index on Pupil(establishment, …)), at most a few thousand rows,
-# never over a whole table.
+# Pupils in name order, for every staff list (a school's, an academy's, the country's), read
+# from the indexes on (establishment_id, last_name, first_names, id) and (last_name,
+# first_names, id) under the collation (pupils 0014). At 1,000,000 pupils, PostgreSQL walks
+# pupil_name_fr_idx for the national first page instead of sorting the table; an academy's
+# first page walks it too, skipping the other academies' pupils (bench/README.md,
+# « Back-office »). On SQLite, a sort by educonnect_name_key() of the rows (the demo's few).
 PUPIL_NAME_ORDER = (NameOrder(F("last_name")), NameOrder(F("first_names")), "pk")
+# The same order for a list of a few schools' pupils (a secretary's), on an expression no
+# index holds (the names lower-cased, which ICU's order at the levels that count ignores; two
+# names that differ by case only go by first names, then id): PostgreSQL then sorts the
+# schools' rows, found by pupil_estab_name_fr_idx (2.8 ms for two schools of 1,000,000
+# pupils), where with PUPIL_NAME_ORDER its costs see as cheap a walk of pupil_name_fr_idx
+# that skips the other schools' pupils (46 ms there, 74,000 rows read for 51; the more pupils
+# in the country, the longer).
+PUPIL_SCHOOLS_NAME_ORDER = (NameOrder(Lower(F("last_name"))),
+                            NameOrder(Lower(F("first_names"))), "pk")
 # Guardian records in name order, on their stored, indexed keys (GuardianRecord
 # .last_name_key, .first_name_key; index guardian_school_namekey_idx for one school's).
 RECORD_NAME_ORDER = ("last_name_key", "first_name_key", "pk")
