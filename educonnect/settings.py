@@ -736,7 +736,9 @@ OAUTH2_PROVIDER = {
     # Consent is asked once per client and scopes (while a token lives); never for the
     # clients the national administration marks « skip authorization ».
     "REQUEST_APPROVAL_PROMPT": "auto",
-    "ALLOWED_REDIRECT_URI_SCHEMES": env.list("OIDC_REDIRECT_URI_SCHEMES", default=["https"]),
+    # The demo (DEBUG, http://127.0.0.1) has its own service on http (oidc_idp.demo).
+    "ALLOWED_REDIRECT_URI_SCHEMES": env.list(
+        "OIDC_REDIRECT_URI_SCHEMES", default=["https", "http"] if DEBUG else ["https"]),
     "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
     "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
     "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,

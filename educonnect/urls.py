@@ -32,6 +32,8 @@ urlpatterns = [
     path("", include((page_patterns, "pages"))),
     # OpenID Connect provider: /.well-known/openid-configuration and /oidc/… (oidc_idp).
     path("", include("oidc_idp.urls")),
+    # The demo's service, a relying party of that provider (DEBUG only: 404 otherwise).
+    path("demonstration/service/", include("oidc_idp.demo_urls")),
 ]
 
 handler403 = "educonnect.views.permission_denied"

@@ -148,3 +148,21 @@ def test_creates_one_back_office_user_per_role_once(demo_roster):
     assert all(a.is_staff and a.check_password(STAFF_PASSWORD) for a in staff)
     secretary = next(a for a in staff if a.staff_profile.role == StaffRole.SECRETARY)
     assert [e.uai for e in secretary.staff_profile.establishments.all()] == ["0750001A"]
+
+
+def test_every_demo_tile_opens_the_demo_service_by_openid_connect(demo_roster, settings):
+    """The real services' addresses are out of the demo's reach: each tile is the demo's own
+    relying party (oidc_idp.demo), registered as a client on this demo's address."""
+    from oauth2_provider.models import get_application_model
+
+    from oidc_idp.demo import DEMO_CLIENT_ID
+
+    settings.SITE_URL = "http://127.0.0.1:8123"
+    run()
+    run()  # found again, not registered twice
+    client = get_application_model().objects.get(client_id=DEMO_CLIENT_ID)
+    assert client.redirect_uris == "http://127.0.0.1:8123/demonstration/service/retour/"
+    assert client.client_type == "public" and client.policy.scopes == ["profile", "children"]
+    for service in Service.objects.all():
+        assert service.oidc_client_id == DEMO_CLIENT_ID
+        assert service.url.startswith("http://127.0.0.1:8123/demonstration/service/?service=")

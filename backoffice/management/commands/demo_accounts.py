@@ -9,18 +9,23 @@ writes passwords that are printed here and in the README.
 """
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from oauth2_provider.models import AbstractApplication, get_application_model
 
 from accounts.models import Account, AccountKind, AccountState, StaffRole
 from accounts.services import account_create
 from backoffice.services import staff_create
 from core.journal import EventKind, journal_record
 from core.normalization import clean_name
+from notifications.emails import absolute_url
+from oidc_idp.demo import DEMO_CLIENT_ID, demo_redirect_uri
+from oidc_idp.models import ClientPolicy
 from pupils.models import Academy, Establishment, GuardianRecord, Pupil
 from services_portal.levels import COLLEGE_LEVELS, ECOLE_LEVELS, LYCEE_LEVELS
 from services_portal.models import EstablishmentMessage, Service
@@ -46,8 +51,10 @@ DEMO_STAFF = [
     (StaffRole.NATIONAL, "Nathalie", "Roux", "national.demo@educonnect.example", None),
 ]
 
-# The demo's catalogue: the national services every family sees, and each demo school's ENT
-# (plain links: the demo has no SAML service provider; tests/browser/test_sso.py shows the SSO).
+# The demo's catalogue: the national services every family sees, and each demo school's ENT.
+# Their real addresses are out of the demo's reach: every tile opens the demo's own service
+# instead (oidc_idp.demo), a relying party of the portal's OpenID Connect provider, which
+# shows what ÉduConnect released to it (tests/browser/test_sso.py shows SAML).
 DEMO_NATIONAL_SERVICES = [
     ("Scolarité services", "https://teleservices.education.gouv.fr/", ()),
     ("Livret scolaire du CP à la 3e", "https://teleservices.education.gouv.fr/lsu/",
@@ -110,17 +117,20 @@ class Command(BaseCommand):
     def _catalogue(self, records: list[GuardianRecord]) -> None:
         """The national services, each demo school's ENT and a message of the collège, so that
         « Mes services » shows tiles; found again (by title and school) on a later run."""
-        for position, (title, url, levels) in enumerate(DEMO_NATIONAL_SERVICES, start=10):
+        demo_service_register()
+        for position, (title, _url, levels) in enumerate(DEMO_NATIONAL_SERVICES, start=10):
             Service.objects.update_or_create(
                 title=title, establishment=None,
-                defaults={"url": url, "levels": [str(level) for level in levels],
+                defaults={"url": _demo_service_url(title), "oidc_client_id": DEMO_CLIENT_ID,
+                          "levels": [str(level) for level in levels],
                           "position": position, "is_active": True},
             )
         today = timezone.localdate()
         for establishment in {record.establishment for record in records}:
+            title = f"Accédez à l'ENT ({establishment.name})"
             Service.objects.update_or_create(
                 title="Accédez à l'ENT", establishment=establishment,
-                defaults={"url": establishment.ent_url or "https://ent.example.org/",
+                defaults={"url": _demo_service_url(title), "oidc_client_id": DEMO_CLIENT_ID,
                           "position": 1, "is_active": True},
             )
             if establishment.kind == "college":
@@ -223,3 +233,29 @@ class Command(BaseCommand):
         if changed:
             account.save(update_fields=changed)
             journal_record(EventKind.DEMO_ACCOUNT_RESET, account=account, fields=sorted(changed))
+
+
+def _demo_service_url(title: str) -> str:
+    """A demo tile's address: the demo's service (oidc_idp.demo), told the tile's title."""
+    return absolute_url(f"{reverse('oidc_demo:start')}?{urlencode({'service': title})}")
+
+
+def demo_service_register() -> None:
+    """The demo's service as a client of the OpenID Connect provider: public (no secret:
+    PKCE), RS256, its redirect URI on this demo's address, no consent asked (as a national
+    service), the scopes profile and children. Found again by its client id on a later run,
+    its redirect URI following the demo's port."""
+    application, _created = get_application_model().objects.update_or_create(
+        client_id=DEMO_CLIENT_ID,
+        defaults={
+            "name": "Service de démonstration",
+            "client_type": AbstractApplication.CLIENT_PUBLIC,
+            "authorization_grant_type": AbstractApplication.GRANT_AUTHORIZATION_CODE,
+            "algorithm": AbstractApplication.RS256_ALGORITHM,
+            "redirect_uris": demo_redirect_uri(),
+            "post_logout_redirect_uris": absolute_url("/"),
+            "skip_authorization": True,
+        },
+    )
+    ClientPolicy.objects.update_or_create(application=application,
+                                          defaults={"scopes": ["profile", "children"]})

@@ -1,0 +1,160 @@
+"""The demo's service (`make demo`, DEBUG only): a relying party of ÉduConnect's own OpenID
+Connect provider, so that the tiles of « Mes services » open a service signed in, as an ENT
+or Scolarité services do in production, instead of leading to addresses the demo cannot
+reach.
+
+It is a real client of the provider, over HTTP like any other: the authorization code flow
+with PKCE (S256), `state` and `nonce`; the code exchanged at the token endpoint; the ID token's
+RS256 signature checked against the published JWKS, its `iss`, `aud`, `exp` and `nonce`
+(OpenID Connect Core 1.0 §3.1.3.7). It shows what ÉduConnect released: the person, the
+children and how the person signed in. The client (`DEMO_CLIENT_ID`, public, PKCE) is
+registered by `manage.py demo_accounts`; every demo tile points at `start` with the tile's
+title as `service`.
+
+Everything here answers 404 unless DEBUG: production has no such service.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from urllib.parse import urlencode
+
+import requests
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from jwcrypto import jwk, jwt
+
+DEMO_CLIENT_ID = "service-de-demonstration"
+DEMO_SCOPES = "openid profile children"
+# What `start` keeps in the session for `callback` (state, nonce, PKCE verifier, title).
+SESSION_KEY = "oidc_demo_service"
+SERVICE_TITLE_MAX = 120
+HTTP_TIMEOUT_SECONDS = 5
+
+
+def absolute_url(path: str) -> str:
+    """`path` on the demo's address (SITE_URL, which `make demo` sets to its port)."""
+    return settings.SITE_URL.rstrip("/") + path
+
+
+class DemoServiceError(Exception):
+    """The demo service could not complete the sign-in; the message is French, for the page."""
+
+
+def demo_redirect_uri() -> str:
+    """The demo service's redirect URI, on the portal's public address (SITE_URL)."""
+    return absolute_url(reverse("oidc_demo:callback"))
+
+
+def _only_in_the_demo() -> None:
+    if not settings.DEBUG:
+        raise Http404
+
+
+@never_cache
+@require_GET
+def start(request: HttpRequest) -> HttpResponse:
+    """A tile of the demo: send the browser to ÉduConnect's authorization endpoint, as a
+    service does (`?service=` the tile's title, shown on arrival)."""
+    _only_in_the_demo()
+    verifier = secrets.token_urlsafe(48)
+    state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    request.session[SESSION_KEY] = {
+        "state": state, "nonce": nonce, "verifier": verifier,
+        "service": request.GET.get("service", "")[:SERVICE_TITLE_MAX],
+    }
+    challenge = base64.urlsafe_b64encode(
+        hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = urlencode({
+        "response_type": "code", "client_id": DEMO_CLIENT_ID, "scope": DEMO_SCOPES,
+        "redirect_uri": demo_redirect_uri(), "state": state, "nonce": nonce,
+        "code_challenge": challenge, "code_challenge_method": "S256",
+    })
+    return redirect(f"{reverse('oauth2_provider:authorize')}?{query}")
+
+
+@never_cache
+@require_GET
+def callback(request: HttpRequest) -> HttpResponse:
+    """The provider's answer: the code exchanged, the ID token checked, its claims shown; a
+    French page naming what failed otherwise (never a 500)."""
+    _only_in_the_demo()
+    pending = request.session.pop(SESSION_KEY, None)
+    context = {"page_title": _("Service de démonstration")}
+    try:
+        if pending is None or not secrets.compare_digest(
+                request.GET.get("state", ""), pending["state"]):
+            raise DemoServiceError(_("Cette réponse ne fait suite à aucune demande de ce "
+                                     "navigateur : ouvrez de nouveau le service depuis "
+                                     "« Mes services »."))
+        # RFC 9207: the answer names its issuer, which must be the one asked.
+        if request.GET.get("iss", _issuer()) != _issuer():
+            raise DemoServiceError(_("Cette réponse ne vient pas d'ÉduConnect."))
+        if "error" in request.GET or not request.GET.get("code"):
+            raise DemoServiceError(_("ÉduConnect n'a pas donné accès au service : ouvrez-le "
+                                     "de nouveau depuis « Mes services »."))
+        claims = _claims(code=request.GET["code"], verifier=pending["verifier"],
+                         nonce=pending["nonce"])
+    except DemoServiceError as error:
+        context["error"] = str(error)
+        return render(request, "oidc_idp/demo_service.html", context, status=400)
+    context.update(service=pending["service"], claims=claims,
+                   children=claims.get("children", []))
+    return render(request, "oidc_idp/demo_service.html", context)
+
+
+def _claims(*, code: str, verifier: str, nonce: str) -> dict:
+    """The ID token's claims for `code`: exchanged at the token endpoint, the signature
+    checked against the JWKS, then iss, aud, exp (jwcrypto) and nonce. Raises
+    DemoServiceError."""
+    issuer = _issuer()
+    try:
+        answer = requests.post(
+            absolute_url(reverse("oauth2_provider:token")),
+            data={"grant_type": "authorization_code", "code": code,
+                  "redirect_uri": demo_redirect_uri(), "client_id": DEMO_CLIENT_ID,
+                  "code_verifier": verifier},
+            timeout=HTTP_TIMEOUT_SECONDS,
+        )
+        keys = requests.get(absolute_url(reverse("oauth2_provider:jwks-info")),
+                            timeout=HTTP_TIMEOUT_SECONDS)
+    except requests.RequestException as error:
+        raise DemoServiceError(_("Le service de démonstration n'a pas pu joindre ÉduConnect "
+                                 "à l'adresse du site (EDUCONNECT_SITE_URL).")) from error
+    if answer.status_code != 200 or "id_token" not in answer.json():
+        raise DemoServiceError(_("ÉduConnect a refusé le code du service : ouvrez de nouveau "
+                                 "le service depuis « Mes services »."))
+    try:
+        token = jwt.JWT(
+            jwt=answer.json()["id_token"], key=jwk.JWKSet.from_json(keys.content),
+            algs=["RS256"], check_claims={"iss": issuer, "aud": DEMO_CLIENT_ID, "exp": None},
+        )
+        claims = json.loads(token.claims)
+    except Exception as error:  # jwcrypto raises several types; each means « not valid »
+        raise DemoServiceError(_("Le jeton d'identité reçu n'est pas valide.")) from error
+    if not secrets.compare_digest(claims.get("nonce", ""), nonce):
+        raise DemoServiceError(_("Le jeton d'identité reçu n'est pas valide."))
+    # The person and the children, as a service reads them at the userinfo endpoint.
+    try:
+        userinfo = requests.get(
+            absolute_url(reverse("oauth2_provider:user-info")), timeout=HTTP_TIMEOUT_SECONDS,
+            headers={"Authorization": f"Bearer {answer.json()['access_token']}"})
+    except requests.RequestException as error:
+        raise DemoServiceError(_("Le service de démonstration n'a pas pu joindre ÉduConnect "
+                                 "à l'adresse du site (EDUCONNECT_SITE_URL).")) from error
+    if userinfo.status_code != 200 or userinfo.json().get("sub") != claims["sub"]:
+        raise DemoServiceError(_("ÉduConnect n'a pas donné les informations du compte."))
+    return {**userinfo.json(), **claims}
+
+
+def _issuer() -> str:
+    """The provider's issuer as its tokens say it (OIDC_ISSUER, else the site's address)."""
+    return (settings.OAUTH2_PROVIDER.get("OIDC_ISS_ENDPOINT") or settings.SITE_URL).rstrip("/")
