@@ -190,6 +190,9 @@ def test_a_guardian_activates_with_the_letter_and_the_link_received(client, guar
 
     [message] = smtp_server.wait_for(1)
     assert message["To"] == ADDRESS
+    # The subject says what the mail asks.
+    assert message["Subject"].strip() == (
+        "Confirmez votre adresse mail pour activer votre compte ÉduConnect")
     body = text_of(message)
     assert "Vous souhaitez activer votre compte ÉduConnect avec l'identifiant N.BENSAID12." in (
         " ".join(body.split()))
