@@ -399,3 +399,40 @@ def test_keeping_the_address_at_sign_in_needs_no_password_and_tells_no_phone(
     assert sms.outbox == []
     changed = JournalEvent.objects.get(kind="my_account.email_changed", account=unvalidated)
     assert changed.data["phone_told"] is False
+
+
+@pytest.mark.parametrize(("email_verified", "phone_verified", "said"), [
+    (True, True, ["Votre adresse actuelle sera prévenue de la demande.",
+                  "Une fois la nouvelle adresse validée, votre téléphone portable sera "
+                  "prévenu du changement par SMS."]),
+    (True, False, ["Votre adresse actuelle sera prévenue de la demande."]),
+    (False, True, ["Une fois la nouvelle adresse validée, votre téléphone portable sera "
+                   "prévenu du changement par SMS."]),
+    (False, False, []),
+])
+def test_the_page_says_who_is_told_and_only_who_is(client, commit, smtp_server,
+                                                    email_verified, phone_verified, said):
+    """« Modifier mon adresse mail » says who will be told, as the services do: a validated
+    address is told at the request, never one that was not validated; a verified phone is
+    told by SMS once the new address is validated. Then the writes match the words."""
+    AccountFactory(identifier="m.roux31", email="m.roux@exemple.fr",
+                   email_verified=email_verified, phone="+33612340000",
+                   phone_verified=phone_verified)
+    sign_in(client, "m.roux31")
+    page = html.parse(client.get(URL))
+    words = " ".join(html.text(page.find(id="email-change-notices")).split())
+    assert words.startswith("Saisissez votre nouvelle adresse mail et confirmez-la. Un lien de "
+                            "validation lui sera envoyé.")
+    assert "si vous en avez une" not in words
+    for sentence in ("Votre adresse actuelle sera prévenue de la demande.",
+                     "Une fois la nouvelle adresse validée, votre téléphone portable sera "
+                     "prévenu du changement par SMS."):
+        assert (sentence in words) == (sentence in said), words
+
+    ask(client, commit, email="m.roux.2@exemple.fr")
+    received = {m["To"] for m in smtp_server.wait_for(2 if email_verified else 1)}
+    assert ("m.roux@exemple.fr" in received) == email_verified
+    commit(Client().post, urlsplit(link_from(
+        next(m for m in smtp_server.wait_for(len(received)) if m["To"] == "m.roux.2@exemple.fr")
+    )).path)
+    assert [m.to for m in sms.outbox] == (["+33612340000"] if phone_verified else [])
