@@ -344,12 +344,19 @@ def flow_after_csrf_failure(request: HttpRequest) -> HttpResponse | None:
     return flow_home(flow)
 
 
+def finished_elsewhere_message() -> str:
+    """The words of a step posted from a page left open after its démarche was completed
+    (another tab, Back): it is done, here is its result, nothing to start again. Also used
+    by the démarches that are not flows (families.views: the merge's confirmation)."""
+    return gettext(
+        "Cette démarche est déjà terminée, sans doute dans un autre onglet ou une autre "
+        "fenêtre : voici son résultat. Vous n'avez pas besoin de recommencer.")
+
+
 def _finished_elsewhere_notice(request: HttpRequest, flow: Flow) -> None:
     """The notice of a step posted from a page left open after the flow was completed."""
     if flow.status == FlowStatus.COMPLETED:
-        django_messages.info(request, gettext(
-            "Cette démarche est déjà terminée, sans doute dans un autre onglet ou une autre "
-            "fenêtre : voici son résultat. Vous n'avez pas besoin de recommencer."))
+        django_messages.info(request, finished_elsewhere_message())
 
 
 # --- Refused POSTs: errors for the next GET ----------------------------------------------

@@ -33,6 +33,7 @@ from .normalization import (
     FRENCH_REGIONS,
     InvalidPhoneNumber,
     clean_name,
+    foreign_country_code,
     is_french_landline,
     name_key,
     parse_mobile_phone,
@@ -46,6 +47,14 @@ MOBILE_PHONE_INVALID = _(
 MOBILE_PHONE_TOO_LONG = _(
     "Ce numéro est trop long. Saisissez un numéro de téléphone portable, par exemple "
     "06 12 34 56 78."
+)
+# A number in international form with a foreign code that is no valid mobile there. Foreign
+# mobiles are accepted (a family living abroad: FrenchMobileNumberField), so the message says
+# which code the number was read with, not that only French numbers are accepted.
+MOBILE_PHONE_FOREIGN_INVALID = _(
+    "Ce numéro n'est pas un numéro de téléphone portable valide pour l'indicatif "
+    "+%(country_code)s. Vérifiez l'indicatif et le numéro, ou saisissez un numéro de portable "
+    "français, par exemple 06 12 34 56 78."
 )
 MOBILE_PHONE_REQUIRED = _("Saisissez un numéro de téléphone portable.")
 MOBILE_PHONE_LANDLINE = _(
@@ -131,7 +140,9 @@ class FrenchMobileNumberField(PhoneNumberField):
     first (the school's region when it is known: UAI 974… reads « 0692 12 34 56 » in La
     Réunion), then in metropolitan France and every overseas region; international forms
     (+262…, 00262…, and the foreign mobile of a family living abroad) are read as written;
-    spaces, dots, dashes and brackets are ignored; only a mobile number is accepted.
+    spaces, dots, dashes and brackets are ignored; only a mobile number is accepted. A number
+    in international form with a foreign code that is no valid mobile there is told which
+    code it was read with (« … pour l'indicatif +44 »), not the French examples only.
     `region` may be set after construction (a form that learns its school in __init__).
 
     Cleaned value: the E.164 string (« +262692123456 »), or "" when the field is optional and
@@ -147,6 +158,7 @@ class FrenchMobileNumberField(PhoneNumberField):
 
     default_error_messages = {
         "invalid": MOBILE_PHONE_INVALID,
+        "foreign_invalid": MOBILE_PHONE_FOREIGN_INVALID,
         "landline": MOBILE_PHONE_LANDLINE,
         "required": MOBILE_PHONE_REQUIRED,
         "max_length": MOBILE_PHONE_TOO_LONG,
@@ -161,7 +173,7 @@ class FrenchMobileNumberField(PhoneNumberField):
                                             "autocomplete": autocomplete})
         super().__init__(region=region, widget=widget, max_length=max_length, **kwargs)
         if label_in_errors and self.label:
-            for code in ("invalid", "landline", "required", "max_length"):
+            for code in ("invalid", "foreign_invalid", "landline", "required", "max_length"):
                 self.error_messages[code] = format_lazy("{} : {}", self.label,
                                                         self.error_messages[code])
 
@@ -182,6 +194,10 @@ class FrenchMobileNumberField(PhoneNumberField):
             if is_french_landline(text, preferred_region=self.region):
                 raise ValidationError(self.error_messages["landline"],
                                       code="landline") from None
+            if (country_code := foreign_country_code(text)) is not None:
+                raise ValidationError(self.error_messages["foreign_invalid"],
+                                      code="foreign_invalid",
+                                      params={"country_code": country_code}) from None
             raise ValidationError(self.error_messages["invalid"], code="invalid") from None
 
     def prepare_value(self, value):

@@ -283,6 +283,21 @@ def _national_readings(compact: str, preferred_region: str):
             continue
 
 
+def foreign_country_code(raw: str) -> int | None:
+    """The country calling code of `raw` when it is written in international form (« +44… »,
+    « 0044… ») with a code that is not French (metropolitan or overseas, FRENCH_REGIONS), else
+    None: the forms then say which code the number was read with, when it is no valid
+    mobile there (« +44 7700 900123 » is in the range the UK keeps for fiction)."""
+    compact = _compact_phone(raw)
+    if compact is None or not compact.startswith("+"):
+        return None
+    try:
+        code = phonenumbers.parse(compact, None).country_code
+    except phonenumbers.NumberParseException:
+        return None
+    return None if code in _FRENCH_COUNTRY_CODES else code
+
+
 def is_french_landline(raw: str, *, preferred_region: str = "FR") -> bool:
     """Whether `raw` is a valid French fixed-line number (« 01 45 67 89 10 », « 0596 … »),
     read as `parse_mobile_phone` reads a national or international form: the forms then say

@@ -21,13 +21,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Account, AccountKind
+from accounts.models import Account, AccountKind, AccountState
 from activation.flows import ActivationData
 from activation.forms import LINK_YES, CodeForm, PupilsForm
 from activation.selectors import pupil_links_for_records
 from activation.services import PupilField
 from core.code_step import CodeStep, code_step_page, code_step_resend
 from core.flows import (
+    finished_elsewhere_message,
     flow_bind,
     flow_form,
     flow_form_refused,
@@ -80,17 +81,25 @@ def _context(request, title: str, form=None, **extra) -> dict:
 
 # The proof waiting for « Confirmer le regroupement », in the session: {"id": a random id
 # the confirmation form carries back, "since": time.time(), "proof": MergeProof.as_dict()}.
+# Once the merge is confirmed, the slot says so instead: {"done": that id} (a page opened
+# again with Back shows the result, not « délai dépassé »), until another proof replaces it.
 MERGE_PENDING_KEY = "families_merge_pending"
+# The merges this session confirmed, newest last (at most MERGE_DONE_KEPT): [{"id": the
+# proof's id, "account_id": the kept account, "closed_id": the closed one}]. A confirmation
+# posted again from a page left open (a second tab, Back) is answered with the merge's
+# result, never replayed and never refused as expired.
+MERGE_DONE_KEY = "families_merges_done"
+MERGE_DONE_KEPT = 5
 
 
 def _merge_pending_take(request, *, pending_id: str | None = None,
                         pop: bool = False) -> services.MergeProof | None:
-    """The proof this session keeps for the signed-in account, or None (none, another
-    account's, malformed, past FAMILIES_MERGE_CONFIRM_SECONDS — then dropped). With
-    `pending_id`, only the proof of that id (a confirmation page opened for an earlier
-    proof confirms nothing). `pop`: taken out of the session (single use)."""
+    """The proof this session keeps for the signed-in account, or None (none, already
+    confirmed, another account's, malformed, past FAMILIES_MERGE_CONFIRM_SECONDS — then
+    dropped). With `pending_id`, only the proof of that id (a confirmation page opened for
+    an earlier proof confirms nothing). `pop`: taken out of the session (single use)."""
     pending = request.session.get(MERGE_PENDING_KEY)
-    if not isinstance(pending, dict):
+    if not isinstance(pending, dict) or "done" in pending:
         return None
     try:
         proof = services.MergeProof.from_dict(pending["proof"])
@@ -108,6 +117,50 @@ def _merge_pending_take(request, *, pending_id: str | None = None,
     if pop:
         request.session.pop(MERGE_PENDING_KEY, None)
     return proof
+
+
+def _merge_done_record(request, *, proof_id: str, closed: Account) -> None:
+    """After a confirmed merge: the slot says the proof `proof_id` is done, and the merge
+    joins the session's list of confirmed ones (MERGE_DONE_KEY)."""
+    done = [entry for entry in request.session.get(MERGE_DONE_KEY, [])
+            if isinstance(entry, dict)]
+    done.append({"id": proof_id, "account_id": request.user.pk, "closed_id": closed.pk})
+    request.session[MERGE_DONE_KEY] = done[-MERGE_DONE_KEPT:]
+    request.session[MERGE_PENDING_KEY] = {"done": proof_id}
+
+
+def _merge_done_closed(request, *, proof_id: str | None = None) -> Account | None:
+    """The account closed by a merge this session confirmed for the signed-in account, or
+    None: with `proof_id` (a confirmation posted again), the merge of that proof; without
+    (the confirmation page opened again), the merge of the proof the slot last held, if it
+    was confirmed. The account is read again: it is returned only if it is closed indeed."""
+    if proof_id is None:
+        pending = request.session.get(MERGE_PENDING_KEY)
+        if not isinstance(pending, dict) or "done" not in pending:
+            return None
+        proof_id = str(pending["done"])
+    for entry in request.session.get(MERGE_DONE_KEY, []):
+        if (isinstance(entry, dict) and entry.get("account_id") == request.user.pk
+                and constant_time_compare(proof_id, str(entry.get("id", "")))):
+            return Account.objects.filter(pk=entry.get("closed_id"),
+                                          state=AccountState.CLOSED).first()
+    return None
+
+
+def _merge_result_message(request, closed: Account) -> str:
+    return _(
+        "Les enfants du compte %(closed)s ont été ajoutés à votre compte. Le compte "
+        "%(closed)s est fermé : connectez-vous désormais avec l'identifiant %(kept)s."
+    ) % {"closed": closed.display_identifier, "kept": request.user.display_identifier}
+
+
+def _merge_already_done(request, closed: Account):
+    """A confirmation (or its cancel) posted again, or its page opened again, after the
+    merge was confirmed: « Mes enfants » with the notice that the démarche is done (the
+    words of a finished flow, core.flows.finished_elsewhere_message) and its result."""
+    messages.info(request, finished_elsewhere_message())
+    messages.success(request, _merge_result_message(request, closed))
+    return redirect("services_portal:my_children")
 
 
 @never_cache
@@ -151,10 +204,16 @@ def merge_confirm(request):
     password this session proved (first name, school), says what the merge does and that it
     cannot be undone; POST « Confirmer le regroupement » merges (the proof is used once and
     both accounts are checked again, families.services.accounts_merge_confirm), POST
-    « Annuler » drops the proof. Without a live proof: back to the form, nothing changed."""
+    « Annuler » drops the proof. Without a live proof: back to the form, nothing changed —
+    unless the proof was the one of a merge this session confirmed (a second tab, Back):
+    then « Mes enfants » with the notice that the démarche is done and its result
+    (`_merge_already_done`), nothing replayed."""
     if request.method == "POST":
-        proof = _merge_pending_take(request, pending_id=request.POST.get("proof", ""),
-                                    pop=True)
+        posted_id = request.POST.get("proof", "")
+        closed = _merge_done_closed(request, proof_id=posted_id)
+        if closed is not None:
+            return _merge_already_done(request, closed)
+        proof = _merge_pending_take(request, pending_id=posted_id, pop=True)
         if "confirm" not in request.POST:
             messages.info(request, fmessages.message_merge_cancelled())
             return redirect("services_portal:my_children")
@@ -167,14 +226,14 @@ def merge_confirm(request):
         except services.FamiliesRefused as refusal:
             messages.error(request, refusal.message)
             return redirect("families:merge")
-        messages.success(request, _(
-            "Les enfants du compte %(closed)s ont été ajoutés à votre compte. Le compte "
-            "%(closed)s est fermé : connectez-vous désormais avec l'identifiant %(kept)s."
-        ) % {"closed": closed.display_identifier,
-             "kept": request.user.display_identifier})
+        _merge_done_record(request, proof_id=posted_id, closed=closed)
+        messages.success(request, _merge_result_message(request, closed))
         return redirect("services_portal:my_children")
     proof = _merge_pending_take(request)
     if proof is None:
+        closed = _merge_done_closed(request)
+        if closed is not None:
+            return _merge_already_done(request, closed)
         messages.error(request, fmessages.message_merge_expired())
         return redirect("families:merge")
     other = Account.objects.filter(pk=proof.other_id).first()

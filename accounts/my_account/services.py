@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
@@ -299,6 +300,25 @@ def _validation_send(account: Account, email: str) -> None:
                purpose=EMAIL_CHANGE_PURPOSE, contains_secret=True, account=account)
 
 
+@dataclass(frozen=True)
+class EmailChangeNotices:
+    """Who is told of a change of the account's address, for the words of « Modifier mon
+    adresse mail »: `current_address`, by mail at the request (`email_change_request`), only
+    when the account's address was validated (one never validated may be a stranger's: a
+    typing error); `phone`, by SMS once the new address is validated
+    (`_email_changed_notice`), when the account's phone is verified."""
+
+    current_address: bool
+    phone: bool
+
+
+def email_change_notices(account: Account) -> EmailChangeNotices:
+    """Who a change of `account`'s address would be told to (EmailChangeNotices): the same
+    rule as the writes below, read once."""
+    return EmailChangeNotices(current_address=bool(account.email) and account.email_verified,
+                              phone=bool(account.phone) and account.phone_verified)
+
+
 def email_change_request(*, account: Account, email: str,
                          request: HttpRequest | None = None) -> None:
     """« Modifier mon adresse mail » (FAQ §11, §7, §8): `email` (already a valid address,
@@ -327,7 +347,7 @@ def email_change_request(*, account: Account, email: str,
         replaced = link_tokens_revoke(account=account, purpose=EMAIL_CHANGE_PURPOSE)
         _validation_send(account, email)
         # An address never validated is not told (it may be a stranger's: a typing error).
-        old_told = bool(current) and email != current and account.email_verified
+        old_told = email_change_notices(account).current_address and email != current
         if old_told:
             email_send(to=account.email, template="my_account_email_change_notice",
                        context={**_notice_context(), "account": account, "new_email": email},
@@ -401,7 +421,7 @@ def _email_changed_notice(account: Account, *, old_email: str) -> bool:
     phone once its address has become another one (not when the address it already had is
     validated). Returns whether it was queued (in the caller's transaction: the outbox)."""
     changed = (old_email or "").strip().lower() != (account.email or "").strip().lower()
-    if not (changed and account.phone and account.phone_verified):
+    if not (changed and email_change_notices(account).phone):
         return False
     body = render_to_string("sms/email_changed.txt", _notice_context()).strip()
     sms_enqueue(to=str(account.phone), body=body, purpose="email_changed_notice",

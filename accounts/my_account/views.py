@@ -332,7 +332,7 @@ def email(request):
             form.add_error(refusal.field or None, refusal.message)
         else:
             messages.success(request, texts.message_email_requested(
-                new_email, old_told=bool(account.email) and account.email_verified
+                new_email, old_told=services.email_change_notices(account).current_address
                 and account.email.strip().lower() != new_email))
             return redirect("accounts:my_account:email")
     if form.errors:
@@ -344,6 +344,7 @@ def email(request):
         pending_email=pending.payload["email"] if pending else "",
         show_form=pending is None or correcting or form.is_bound,
         days=max(1, round(settings.EMAIL_CHANGE_LINK_TTL_SECONDS / 86400)),
+        notices=services.email_change_notices(account),
     )
     return render(request, "accounts/my_account/email.html", context, status=status)
 

@@ -102,6 +102,12 @@ def provisional_view(step: str | None = None):
                     return _already_active(request)
                 return flow_not_found(request, kind)
             if step is not None and not flow.is_open_at(step):
+                # An earlier step's page asked for again (Back, a tab left open) while the
+                # flow is still open further on: its current step. A pupil is active from
+                # the identity step on but still has the optional address step to go: Back
+                # from it lands on it again, never on « déjà activé », which would drop it.
+                if flow.status == FlowStatus.OPEN and not flow.is_expired():
+                    return flow_home(flow)
                 if user.state == AccountState.ACTIVE:
                     return _already_active(request)
                 return flow_home(flow)

@@ -119,9 +119,16 @@
     });
     var folded = nameKey(value);
     var leaks = personal.some(function (part) { return folded.indexOf(part) !== -1; });
+    var total = config.rules.length;
     if (personalNode) {
-      // The DSFR's .fr-message sets display, which the hidden attribute cannot beat.
-      personalNode.classList.toggle("fr-hidden", !leaks || !value);
+      // Shown from the first display, as the five rules; met while no name is in it.
+      total += 1;
+      met += leaks ? 0 : 1;
+      if (value) {
+        setState(personalNode, !leaks);
+      } else {
+        resetState(personalNode);
+      }
     }
     var word = config.words.weak;
     if (all && !leaks) {
@@ -133,7 +140,7 @@
     if (strengthNode.textContent !== word) {
       strengthNode.textContent = word;
     }
-    announce(met, config.rules.length, word, leaks && Boolean(value));
+    announce(met, total, word, leaks && Boolean(value));
     updateConfirmation();
   }
 

@@ -190,6 +190,9 @@ def test_a_guardian_activates_with_the_letter_and_the_link_received(client, guar
 
     [message] = smtp_server.wait_for(1)
     assert message["To"] == ADDRESS
+    # The subject says what the mail asks.
+    assert message["Subject"].strip() == (
+        "Confirmez votre adresse mail pour activer votre compte ÉduConnect")
     body = text_of(message)
     assert "Vous souhaitez activer votre compte ÉduConnect avec l'identifiant N.BENSAID12." in (
         " ".join(body.split()))
@@ -453,6 +456,34 @@ def test_a_pupil_activates_with_the_letter(client, pupil, commit):
     assert path == MY_SERVICES
     assert html.messages(page) == [
         "Votre compte est activé : vous pouvez accéder à vos services."]
+
+
+@pytest.mark.parametrize("earlier", ["/identite/", "/mot-de-passe/"])
+def test_back_from_the_pupils_address_step_lands_on_it_again(client, pupil, commit, earlier):
+    """At « Étape 3 sur 4 Je renseigne mon adresse mail (facultatif) » the account is active
+    already (the identity step activates it), but the flow is open at the address step:
+    Back to an earlier step's page shows the address step again — with its counter, and
+    saying the account is active — never « Votre compte est déjà activé… plus rien à
+    faire », which contradicted the counter and dropped the optional step."""
+    page, path = at_step(client, sign_in(client, pupil.identifier, url=PUPIL_LOGIN))
+    page, path = at_step(client, commit(client.post, path, {
+        "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
+    identity = path
+    page, email_path = at_step(client, client.post(path, {"jour": "23", "mois": "11",
+                                                          "annee": "2012"}))
+    assert email_path.endswith("/adresse-mail/")
+    pupil.refresh_from_db()
+    assert pupil.state == AccountState.ACTIVE
+
+    page, path = at_step(client, client.get(identity.replace("/identite/", earlier)))
+    assert path == email_path
+    assert "Étape 3 sur 4 : Je renseigne mon adresse mail (facultatif)" in html.text(
+        page.find("title"))
+    assert "Votre compte est déjà activé" not in html.text(html.main(page))
+    assert "Votre compte est activé" in html.text(page.find(id="pupil-active"))
+    # The step still works: skipping it ends the flow.
+    page, path = at_step(client, client.post(email_path, {"skip": ""}))
+    assert path == MY_SERVICES
 
 
 def test_a_pupil_gives_an_address_validated_by_its_link(client, pupil, commit, smtp_server):

@@ -11,6 +11,8 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from core.journal import EventKind
+from core.models import JournalEvent
 from pupils.roster_import import roster_import
 from tests.browser.a11y import assert_accessible
 from tests.browser.test_activation import fill_pupil
@@ -146,6 +148,44 @@ def test_a_parent_with_two_accounts_merges_them_and_sees_every_child(page, live_
     expect(page.locator("#error-summary")).to_contain_text(
         "Connectez-vous avec l'identifiant A.DIALLO3")
     assert_accessible(page)
+
+
+def test_a_merge_confirmed_in_one_tab_is_told_done_in_the_other_and_after_back(
+        page, live_server, two_accounts):
+    """Two tabs on the same confirmation: the first confirms; the second's « Confirmer le
+    regroupement » says the démarche is done and shows its result (every child listed),
+    and so does Back to the confirmation in the first tab — never « délai dépassé », and
+    nothing is merged twice."""
+    sign_in(page, live_server)
+    open_my_children(page)
+    page.get_by_role("link", name="Ajouter des enfants depuis un autre compte").click()
+    page.get_by_label("Identifiant de l'autre compte").fill("a.diallo4")
+    page.get_by_label("Mot de passe de l'autre compte").fill(OTHER_PASSWORD)
+    page.get_by_role("button", name="Ajouter les enfants de cet autre compte").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Confirmer le regroupement des comptes")
+    second = page.context.new_page()
+    second.goto(page.url)
+    expect(second.get_by_role("heading", level=1)).to_have_text(
+        "Confirmer le regroupement des comptes")
+
+    page.get_by_role("button", name="Confirmer le regroupement").click()
+    expect(page.get_by_text("Les enfants du compte A.DIALLO4 ont été ajoutés")).to_be_visible()
+
+    second.get_by_role("button", name="Confirmer le regroupement").click()
+    expect(second.get_by_role("heading", level=1)).to_have_text("Mes enfants")
+    expect(second.get_by_text("Cette démarche est déjà terminée")).to_be_visible()
+    expect(second.get_by_text("Les enfants du compte A.DIALLO4 ont été ajoutés")).to_be_visible()
+    expect(second.get_by_text("Le délai pour confirmer")).to_have_count(0)
+    expect(second.locator("#children-table tbody tr")).to_have_count(2)
+    assert_accessible(second)
+    second.close()
+
+    page.go_back()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes enfants")
+    expect(page.get_by_text("Cette démarche est déjà terminée")).to_be_visible()
+    expect(page.get_by_text("Le délai pour confirmer")).to_have_count(0)
+    assert JournalEvent.objects.filter(kind=EventKind.ACCOUNTS_MERGED).count() == 1
 
 
 def test_a_merge_with_names_that_differ_is_refused(page, live_server, two_accounts):

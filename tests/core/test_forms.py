@@ -65,7 +65,9 @@ A_LANDLINE = (
 
 @pytest.mark.parametrize(("typed", "message"), [
     ("0800 123 456", NOT_A_MOBILE), ("06 12", NOT_A_MOBILE), ("abc", NOT_A_MOBILE),
-    ("+44 20 7946 0958", NOT_A_MOBILE),
+    ("+44 20 7946 0958", "Téléphone portable : Ce numéro n'est pas un numéro de téléphone "
+     "portable valide pour l'indicatif +44. Vérifiez l'indicatif et le numéro, ou saisissez un "
+     "numéro de portable français, par exemple 06 12 34 56 78."),
     ("01 23 45 67 89", A_LANDLINE), ("01 45 67 89 10", A_LANDLINE),
     ("0590 12 34 56", A_LANDLINE), ("+33 1 23 45 67 89", A_LANDLINE),
     ("05 96 12 34 56", A_LANDLINE),
@@ -109,3 +111,17 @@ def test_a_stored_number_is_shown_in_international_form_and_typing_kept_as_typed
 def test_only_french_regions():
     with pytest.raises(ValueError, match="not a French region"):
         FrenchMobileNumberField(region="BE")
+
+
+@pytest.mark.parametrize("typed", ["+44 7700 900123", "0044 7700 900123", "+44 (0)7700 900123"])
+def test_a_foreign_number_that_is_no_mobile_there_is_told_its_code(typed):
+    """« +44 7700 900123 » (a range the UK keeps for fiction) got the French examples only,
+    as if the indicatif were not read. Foreign mobiles are accepted (a family abroad: « +44
+    7911 123456 » is), so the message names the code read, not « only French numbers »."""
+    form = PhoneForm({"phone": typed})
+    assert not form.is_valid()
+    assert form.errors["phone"] == [
+        "Téléphone portable : Ce numéro n'est pas un numéro de téléphone portable valide pour "
+        "l'indicatif +44. Vérifiez l'indicatif et le numéro, ou saisissez un numéro de portable "
+        "français, par exemple 06 12 34 56 78."]
+    assert PhoneForm({"phone": "+44 7911 123456"}).is_valid()

@@ -319,18 +319,100 @@ def test_cancel_drops_the_proof_and_changes_nothing(family):
     assert_nothing_moved(family)
 
 
+ALREADY_DONE = "Cette démarche est déjà terminée"
+EXPIRED = "Le délai pour confirmer le regroupement est dépassé"
+
+
+def assert_told_done_once(client, response):
+    """The answer to a confirmation posted again (or its page opened again) after the merge:
+    « Mes enfants » says the démarche is done and its result, never « délai dépassé »; the
+    list shows every child; nothing more happened (one merge in the journal, no new
+    message in the outbox)."""
+    assert response.status_code == 302
+    assert response["Location"] == reverse("services_portal:my_children")
+    page = h.parse(client.get(response["Location"]))
+    shown = h.messages(page)
+    assert any(ALREADY_DONE in m and "voici son résultat" in m for m in shown), shown
+    assert any("Les enfants du compte K.HADDAD2 ont été ajoutés à votre compte" in m
+               and "connectez-vous désormais avec l'identifiant K.HADDAD1" in m
+               for m in shown), shown
+    assert not any(EXPIRED in m or "annulé" in m for m in shown), shown
+    assert "Lina" in h.text(h.main(page)) and "Adam" in h.text(h.main(page))
+    assert JournalEvent.objects.filter(kind=EventKind.ACCOUNTS_MERGED).count() == 1
+
+
 def test_a_confirmation_is_used_once_and_cannot_be_replayed(family):
+    """The same POST again (a second tab showing the same confirmation, or Back to it):
+    the merge is not replayed and the page says it is done, with its result — not that
+    the time to confirm ran out, which would invite the person to start again."""
     client = signed_in(family["kept"])
     prove(client)
     proof = proof_id(client)
     assert confirm(client, proof=proof)["Location"] == reverse("services_portal:my_children")
+    client.get(reverse("services_portal:my_children"))  # the success message, read
     assert JournalEvent.objects.filter(kind=EventKind.ACCOUNTS_MERGED).count() == 1
-    # The same POST again: the proof is gone; back to the form, nothing more happens.
-    response = confirm(client, proof=proof)
+    sent = OutboundMessage.objects.count()
+    assert_told_done_once(client, confirm(client, proof=proof))
+    assert_told_done_once(client, confirm(client, action="cancel", proof=proof))
+    assert OutboundMessage.objects.count() == sent
+
+
+def test_the_confirmation_page_opened_again_after_the_merge_shows_its_result(family):
+    """Back to /mes-enfants/regrouper/confirmer/ (the browser asks for it again: the page
+    is never cached): the result, not « délai dépassé »."""
+    client = signed_in(family["kept"])
+    prove(client)
+    confirm(client)
+    client.get(reverse("services_portal:my_children"))
+    assert_told_done_once(client, client.get(CONFIRM_URL))
+
+
+def test_a_tab_left_on_an_earlier_merge_is_told_it_is_done_after_a_new_proof(family):
+    """A first merge confirmed, then another proof started (a third account): the tab
+    left on the first confirmation is told that merge is done; the new proof stays live."""
+    client = signed_in(family["kept"])
+    prove(client)
+    first = proof_id(client)
+    confirm(client, proof=first)
+    third = AccountFactory(identifier="k.haddad3", first_name="Karim", last_name="Haddad")
+    assert prove(client, identifier="K.HADDAD3")["Location"] == CONFIRM_URL
+    second = proof_id(client)
+    assert_told_done_once(client, confirm(client, proof=first))
+    assert confirm(client, proof=second)["Location"] == reverse("services_portal:my_children")
+    third.refresh_from_db()
+    assert third.state == AccountState.CLOSED
+
+
+def test_an_expired_proof_after_a_merge_still_says_expired(family, settings):
+    """The result is told for the merge that was confirmed only: a later proof left to
+    expire is refused as expired."""
+    settings.FAMILIES_MERGE_CONFIRM_SECONDS = 300
+    client = signed_in(family["kept"])
+    prove(client)
+    confirm(client)
+    AccountFactory(identifier="k.haddad3", first_name="Karim", last_name="Haddad")
+    prove(client, identifier="K.HADDAD3")
+    later = proof_id(client)
+    with mock.patch("families.views.time.time", return_value=time.time() + 301):
+        response = confirm(client, proof=later)
     assert response["Location"] == MERGE_URL
-    assert any("Le délai pour confirmer le regroupement est dépassé" in shown
-               for shown in h.messages(h.parse(client.get(MERGE_URL))))
-    assert JournalEvent.objects.filter(kind=EventKind.ACCOUNTS_MERGED).count() == 1
+    assert any(EXPIRED in m for m in h.messages(h.parse(client.get(MERGE_URL))))
+
+
+def test_the_result_is_told_to_the_account_that_merged_only(family):
+    """Another account signed in on the same browser is not told about the merge."""
+    client = signed_in(family["kept"])
+    prove(client)
+    proof = proof_id(client)
+    confirm(client, proof=proof)
+    done = client.session["families_merges_done"]
+    stranger = AccountFactory(identifier="k.haddad5", first_name="Karim", last_name="Haddad")
+    client.force_login(stranger)
+    session = client.session
+    session["families_merges_done"] = done
+    session["families_merge_pending"] = {"done": proof}
+    session.save()
+    assert confirm(client, proof=proof)["Location"] == MERGE_URL
     assert client.get(CONFIRM_URL)["Location"] == MERGE_URL
 
 

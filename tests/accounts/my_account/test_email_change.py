@@ -29,7 +29,11 @@ URL = reverse("accounts:my_account:email")
 INFORMATION = reverse("accounts:my_account:information")
 NEW = "amina.b@exemple.fr"
 OLD = "amina.benali@example.org"
-SUBJECT = "Mise à disposition de services en ligne pour suivre la scolarité de votre enfant"
+# The subjects say what each mail is (not the FAQ §9's « Mise à disposition de services en
+# ligne pour suivre la scolarité de votre enfant », which said nothing of an address).
+SUBJECT = "Validez la nouvelle adresse mail de votre compte ÉduConnect"
+FIRST_ADDRESS_SUBJECT = "Validez l'adresse mail de votre compte ÉduConnect"
+NOTICE_SUBJECT = "Une nouvelle adresse mail a été demandée pour votre compte ÉduConnect"
 
 
 def ask(client, commit, email=NEW, confirmation=None):
@@ -60,7 +64,8 @@ def test_the_change_from_request_to_validation_through_real_mail(signed_in, guar
     # The old address is told the new one, and carries no link.
     notice = mails[OLD]
     assert NEW in text_of(notice) and "http://testserver" not in text_of(notice)
-    # The new address gets the link (the FAQ's subject, text and HTML parts).
+    assert notice["Subject"].strip() == NOTICE_SUBJECT
+    # The new address gets the link (its subject says so, text and HTML parts).
     validation = mails[NEW]
     # A change: the old address works until the new one is validated, and the mail says so.
     assert "votre ancienne adresse reste celle de votre compte" in " ".join(
@@ -237,13 +242,13 @@ def test_a_pupils_first_address_gets_words_for_a_pupil_and_a_first_address(clien
                 "votre identifiant ou votre mot de passe.") in " ".join(unescape(part).split())
 
 
-def test_a_parents_first_address_has_the_faq_subject_and_no_old_address(client, commit,
-                                                                        smtp_server):
+def test_a_parents_first_address_has_a_subject_that_says_so_and_no_old_address(
+        client, commit, smtp_server):
     AccountFactory(identifier="l.martin21", email="", email_verified=False)
     sign_in(client, "l.martin21")
     ask(client, commit, email="l.martin@example.org")
     [message] = smtp_server.wait_for(1)
-    assert message["Subject"].strip() == SUBJECT
+    assert message["Subject"].strip() == FIRST_ADDRESS_SUBJECT
     assert "ancienne adresse" not in text_of(message)
 
 
@@ -394,3 +399,40 @@ def test_keeping_the_address_at_sign_in_needs_no_password_and_tells_no_phone(
     assert sms.outbox == []
     changed = JournalEvent.objects.get(kind="my_account.email_changed", account=unvalidated)
     assert changed.data["phone_told"] is False
+
+
+@pytest.mark.parametrize(("email_verified", "phone_verified", "said"), [
+    (True, True, ["Votre adresse actuelle sera prévenue de la demande.",
+                  "Une fois la nouvelle adresse validée, votre téléphone portable sera "
+                  "prévenu du changement par SMS."]),
+    (True, False, ["Votre adresse actuelle sera prévenue de la demande."]),
+    (False, True, ["Une fois la nouvelle adresse validée, votre téléphone portable sera "
+                   "prévenu du changement par SMS."]),
+    (False, False, []),
+])
+def test_the_page_says_who_is_told_and_only_who_is(client, commit, smtp_server,
+                                                    email_verified, phone_verified, said):
+    """« Modifier mon adresse mail » says who will be told, as the services do: a validated
+    address is told at the request, never one that was not validated; a verified phone is
+    told by SMS once the new address is validated. Then the writes match the words."""
+    AccountFactory(identifier="m.roux31", email="m.roux@exemple.fr",
+                   email_verified=email_verified, phone="+33612340000",
+                   phone_verified=phone_verified)
+    sign_in(client, "m.roux31")
+    page = html.parse(client.get(URL))
+    words = " ".join(html.text(page.find(id="email-change-notices")).split())
+    assert words.startswith("Saisissez votre nouvelle adresse mail et confirmez-la. Un lien de "
+                            "validation lui sera envoyé.")
+    assert "si vous en avez une" not in words
+    for sentence in ("Votre adresse actuelle sera prévenue de la demande.",
+                     "Une fois la nouvelle adresse validée, votre téléphone portable sera "
+                     "prévenu du changement par SMS."):
+        assert (sentence in words) == (sentence in said), words
+
+    ask(client, commit, email="m.roux.2@exemple.fr")
+    received = {m["To"] for m in smtp_server.wait_for(2 if email_verified else 1)}
+    assert ("m.roux@exemple.fr" in received) == email_verified
+    commit(Client().post, urlsplit(link_from(
+        next(m for m in smtp_server.wait_for(len(received)) if m["To"] == "m.roux.2@exemple.fr")
+    )).path)
+    assert [m.to for m in sms.outbox] == (["+33612340000"] if phone_verified else [])

@@ -45,7 +45,24 @@ def test_the_page_shows_the_three_fields_and_the_checklist(signed_in):
     checklist = page.find(id="id_password_error")
     assert [p["data-rule"] for p in checklist.find_all(attrs={"data-rule": True})] == [
         "upper", "lower", "digit", "special", "length", "personal"]
-    assert page.find(id="password-rules-config") is not None
+    assert len(page.find_all(id="password-rules-config")) == 1
+
+
+def test_the_names_rule_is_in_the_checklist_from_the_first_display(signed_in):
+    """« Ne doit contenir ni votre nom, ni votre prénom, ni votre identifiant » was hidden
+    until a password broke it: people learnt it from the refusal. It is shown with the five
+    rules, neutral (info) until something is typed, with its state for screen readers."""
+    page = html.parse(signed_in.get(URL))
+    checklist = page.find(id="id_password_error")
+    personal = checklist.find(attrs={"data-rule": "personal"})
+    assert "fr-hidden" not in personal["class"]
+    assert "fr-message--info" in personal["class"]
+    assert html.text(personal) == ("Votre mot de passe ne doit contenir ni votre nom, ni votre "
+                                   "prénom, ni votre identifiant.")
+    assert personal.find(attrs={"data-rule-state": True}) is not None
+    # In the list, after « Votre mot de passe doit contenir : » and its five rules.
+    shown = [html.text(p) for p in checklist.find_all("p", class_="fr-message")]
+    assert shown.index(html.text(personal)) == shown.index("Votre mot de passe doit contenir :") + 6
 
 
 def test_a_change_keeps_this_session_ends_the_others_and_tells_the_owner(
