@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.crypto import constant_time_compare
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -339,6 +340,14 @@ CODE_STEP = CodeStep(
     resent_message=_child_code_resent,
     context=lambda request, flow, form: _child_context(request, "code", form),
     refused=services.FamiliesRefused,
+    # No SMS comes when no record of an uncovered child has this number: say both cases
+    # (the children already in the account are the person's own to see: nothing leaks).
+    no_code_help=lazy(lambda: _(
+        "Rien reçu après quelques minutes ? Aucun code n'est envoyé si les enfants suivis "
+        "avec ce numéro sont déjà dans votre compte (voyez « Mes enfants »), ni si "
+        "l'établissement de l'enfant ne connaît pas ce numéro pour vous : il peut corriger "
+        "ses informations."), str)(),
+    no_code_help_template="activation/_code_no_sms.html",
 )
 
 

@@ -119,6 +119,17 @@ def test_a_number_the_school_does_not_have_reads_the_same_and_sends_nothing(walk
     assert Flow.objects.get().step == "code"
 
 
+def test_the_code_page_says_when_no_sms_comes_and_where_to_turn(walker, parent):
+    """A tryout waited for an SMS that never comes (a number whose children are already in
+    the account): the page says which cases send none, the same for every number."""
+    for phone in ("07 81 23 45 67", "06 11 11 11 11"):
+        walker.start(phone)
+        page = unescape(walker.client.get(walker.code_url).content.decode())
+        assert ("Aucun code n'est envoyé si les enfants suivis avec ce numéro sont déjà dans "
+                "votre compte") in page
+        assert "formulaire d'assistance académique" in page
+
+
 def test_a_record_covered_by_another_active_account_is_not_offered(walker, parent):
     other = AccountFactory(first_name="Karim", last_name="Haddad")
     GuardianRecord.objects.filter(pk=parent["record"].pk).update(account=other)
