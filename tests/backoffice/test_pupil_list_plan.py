@@ -23,6 +23,7 @@ from django.urls import reverse
 
 from accounts.models import StaffRole
 from tests.backoffice.conftest import make_staff, sign_in
+from tests.backoffice.plans import all_nodes, explain
 from tests.factories import AcademyFactory, EstablishmentFactory
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db]
@@ -65,19 +66,6 @@ def first_page(client):
     assert response.status_code == 200
     page = response.context["cl"].result_list
     return page, list(page)
-
-
-def explain(queryset) -> dict:
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    return plan[0]["Plan"]
-
-
-def all_nodes(node: dict) -> list[dict]:
-    return [node] + [n for child in node.get("Plans", []) for n in all_nodes(child)]
 
 
 def pupil_reads(plan: dict) -> list[dict]:

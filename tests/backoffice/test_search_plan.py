@@ -19,7 +19,6 @@ matches. The exact part must read no more than the limit: 51 of Créteil's 150 M
 all of them to sort (checked: with the index dropped, it reads the 150 and sorts them).
 """
 
-import json
 
 import pytest
 from django.db import connection
@@ -33,6 +32,7 @@ from backoffice.selectors import (
 from backoffice.selectors import search_query_parse as parse
 from core.normalization import name_key
 from pupils.models import GuardianRecord
+from tests.backoffice.plans import all_nodes, explain
 from tests.factories import AcademyFactory, EstablishmentFactory
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db]
@@ -80,24 +80,6 @@ def two_academies(db):
     return creteil, lyon
 
 
-def explain(queryset) -> dict:
-    """EXPLAIN (ANALYZE, FORMAT JSON) of the queryset, sequential scans off: the top node."""
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        # At a few thousand rows a sequential scan is the cheapest plan whatever the
-        # indexes; told not to use one, the planner chooses among the indexes as it does
-        # on the country's millions of rows (bench/bench_helpdesk_search.py).
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    return plan[0]["Plan"]
-
-
-def all_nodes(node: dict) -> list[dict]:
-    return [node] + [n for child in node.get("Plans", []) for n in all_nodes(child)]
-
-
 def scan_nodes(queryset) -> list[dict]:
     """The plan's nodes that read guardian records, each with the rows it examined."""
     with connection.cursor() as cursor:
@@ -111,7 +93,7 @@ def scan_nodes(queryset) -> list[dict]:
          "examined": (node["Actual Rows"] * node["Actual Loops"]
                       + node.get("Rows Removed by Filter", 0)
                       + node.get("Rows Removed by Index Recheck", 0))}
-        for node in all_nodes(explain(queryset))
+        for node in all_nodes(explain(queryset, sequential_scans=False))
         if node.get("Relation Name") == "pupils_guardianrecord"
         or node.get("Index Name") in indexes
     ]
@@ -175,7 +157,7 @@ def test_the_exact_name_is_read_in_order_up_to_the_limit(two_academies, typed):
     assert nodes and max(node["examined"] for node in nodes) <= 51, nodes
     assert any(node["index"] == "guardian_academy_exact_idx" for node in nodes), nodes
     assert not any(node["Node Type"] in ("Sort", "Incremental Sort")
-                   for node in all_nodes(explain(exact)))
+                   for node in all_nodes(explain(exact, sequential_scans=False)))
     # And the list the agent reads is that: the first 51 of the name by name, nothing else.
     found = records_search(query=query, scope=scope, limit=51)
     expected = sorted(
