@@ -77,6 +77,17 @@ def open_my_children(page):
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes enfants")
 
 
+def merge_form_sent(page, live_server):
+    """Signed in, « Ajouter des enfants depuis un autre compte » sent with a.diallo4's
+    identifier and password."""
+    sign_in(page, live_server)
+    open_my_children(page)
+    page.get_by_role("link", name="Ajouter des enfants depuis un autre compte").click()
+    page.get_by_label("Identifiant de l'autre compte").fill("a.diallo4")
+    page.get_by_label("Mot de passe de l'autre compte").fill(OTHER_PASSWORD)
+    page.get_by_role("button", name="Ajouter les enfants de cet autre compte").click()
+
+
 def test_a_parent_with_two_accounts_merges_them_and_sees_every_child(page, live_server,
                                                                       two_accounts):
     sign_in(page, live_server)
@@ -156,12 +167,7 @@ def test_a_merge_confirmed_in_one_tab_is_told_done_in_the_other_and_after_back(
     regroupement » says the démarche is done and shows its result (every child listed),
     and so does Back to the confirmation in the first tab — never « délai dépassé », and
     nothing is merged twice."""
-    sign_in(page, live_server)
-    open_my_children(page)
-    page.get_by_role("link", name="Ajouter des enfants depuis un autre compte").click()
-    page.get_by_label("Identifiant de l'autre compte").fill("a.diallo4")
-    page.get_by_label("Mot de passe de l'autre compte").fill(OTHER_PASSWORD)
-    page.get_by_role("button", name="Ajouter les enfants de cet autre compte").click()
+    merge_form_sent(page, live_server)
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Confirmer le regroupement des comptes")
     second = page.context.new_page()
@@ -192,12 +198,7 @@ def test_a_merge_with_names_that_differ_is_refused(page, live_server, two_accoun
     _kept, other = two_accounts
     other.first_name = "Aminata"
     other.save()
-    sign_in(page, live_server)
-    open_my_children(page)
-    page.get_by_role("link", name="Ajouter des enfants depuis un autre compte").click()
-    page.get_by_label("Identifiant de l'autre compte").fill("a.diallo4")
-    page.get_by_label("Mot de passe de l'autre compte").fill(OTHER_PASSWORD)
-    page.get_by_role("button", name="Ajouter les enfants de cet autre compte").click()
+    merge_form_sent(page, live_server)
     expect(page.locator("#error-summary")).to_contain_text(
         "Les deux comptes ne sont pas au même nom")
     assert_accessible(page)
