@@ -85,6 +85,8 @@ DETAIL_LABELS = {
     "attempt": _("tentative n°"),
     "attempts": _("tentatives d'envoi"),
     "wrong_dates": _("dates de naissance erronées"),
+    "sms_sent": _("SMS d'activation comptés"),
+    "letter_wrong_dates": _("dates de naissance erronées (courrier de l'établissement)"),
     "sends": _("envois"),
     "pupils_alone": _("élèves sans autre responsable"),
     "released_pupils": _("élèves libérés (n°)"),

@@ -30,7 +30,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, AccountState, StaffProfile, StaffRole
-from activation.flows import SMS_ACTIVATION, ActivationData
+from activation.flows import PROVISIONAL_GUARDIAN, SMS_ACTIVATION, ActivationData
 from core.journal import EventKind
 from core.models import Flow, FlowStatus, JournalEvent
 from core.normalization import mobile_phone_readings, name_key
@@ -644,21 +644,36 @@ def guardian_record_file(*, record_id: int, scope: StaffScope) -> RecordFile | N
     )
     if record is None:
         return None
-    flows = activation_flows_for(records=[record], account=None)
+    # The first sign-in of the school letter whose account covers the record (that account's
+    # flows of kind PROVISIONAL_GUARDIAN: its journeys, blocked or not, are this record's).
+    flows = activation_flows_for(records=[record], account=None,
+                                 letter_account_id=record.account_id)
     return RecordFile(
         record=record,
-        journal=journal_for(account=None, flows=flows),
+        journal=journal_for(account=None, flows=flows, record_id=record.pk),
         flows=flows,
         messages=messages_for(account=None, flows=flows),
     )
 
 
-def journal_for(*, account: Account | None, flows: list) -> list[JournalEvent]:
-    """The latest events of the account and of the activation flows that concern it."""
+# Events about one guardian record that name it in their `guardian_record` fact rather than
+# by an account or a flow (the record may have neither): found by kind (indexed), then fact.
+RECORD_EVENT_KINDS = (EventKind.HELPDESK_ACTIVATION_UNBLOCKED,
+                      EventKind.GUARDIAN_RECORD_CONTACT_UPDATED)
+
+
+def journal_for(*, account: Account | None, flows: list,
+                record_id: int | None = None) -> list[JournalEvent]:
+    """The latest events of the account, of the activation flows that concern it, and (a
+    guardian record's file, `record_id`) of the actions on that record (RECORD_EVENT_KINDS:
+    the helpdesk's unblock and its reason, the school's contact fixes)."""
     flow_ids = [flow.pk for flow in flows if getattr(flow, "pk", None)]
     condition = Q(pk__in=[])
     if account is not None:
         condition |= Q(account=account)
+    if record_id is not None:
+        condition |= Q(kind__in=[kind.value for kind in RECORD_EVENT_KINDS],
+                       data__guardian_record=record_id)
     if flow_ids:
         condition |= Q(flow_id__in=flow_ids)
     return list(
@@ -697,15 +712,20 @@ FLOWS_LIMIT = 20
 MESSAGES_LIMIT = 20
 
 
-def activation_flows_for(*, records: list[GuardianRecord], account: Account | None) -> list:
+def activation_flows_for(*, records: list[GuardianRecord], account: Account | None,
+                         letter_account_id: int | None = None) -> list:
     """Flows of the account, or SMS activations that matched one of these guardian records,
-    newest first, with their codes (for the counts). Two indexed lookups (flow.account,
-    flow.phone); an activation started with the same number under other names matched none
-    of these records and is left out (it is someone else's)."""
+    or first sign-ins with a school letter (PROVISIONAL_GUARDIAN) of `letter_account_id`
+    (the account covering a record), newest first, with their codes (for the counts).
+    Indexed lookups (flow.account, flow.phone); an activation started with the same number
+    under other names matched none of these records and is left out (it is someone
+    else's)."""
     phones = sorted({str(r.mobile_phone) for r in records if r.mobile_phone})
     condition = Q(pk__in=[])
     if account is not None:
         condition |= Q(account=account)
+    if letter_account_id is not None:
+        condition |= Q(account_id=letter_account_id, kind=PROVISIONAL_GUARDIAN.name)
     if phones:
         condition |= Q(phone__in=phones)
     record_ids = {r.pk for r in records}
@@ -716,6 +736,8 @@ def activation_flows_for(*, records: list[GuardianRecord], account: Account | No
         flow
         for flow in flows
         if (account is not None and flow.account_id == account.pk)
+        or (letter_account_id is not None and flow.account_id == letter_account_id
+            and flow.kind == PROVISIONAL_GUARDIAN.name)
         or (flow.kind == SMS_ACTIVATION.name
             and record_ids.intersection(ActivationData.of(flow).matched_record_ids))
     ][:FLOWS_LIMIT]

@@ -81,6 +81,11 @@ class BackOfficeSite(admin.AdminSite):
                 name="helpdesk_account_unlock",
             ),
             path(
+                "assistance/comptes/<int:pk>/debloquer/",
+                view(helpdesk.account_letter_unblock),
+                name="helpdesk_account_letter_unblock",
+            ),
+            path(
                 "assistance/comptes/<int:pk>/fermer/",
                 view(helpdesk.account_close),
                 name="helpdesk_account_close",
