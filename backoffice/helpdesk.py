@@ -23,6 +23,7 @@ from backoffice.selectors import (
     InvalidSearch,
     account_file,
     guardian_record_file,
+    helpdesk_actions_of,
     helpdesk_search,
     search_query_parse,
     sign_in_failure_addresses,
@@ -48,6 +49,27 @@ def _context(request, **extra):
     from django.contrib import admin
 
     return {**admin.site.each_context(request), **extra}
+
+
+def helpdesk_action_lines(user) -> list[dict]:
+    """« Mes actions » of the back-office index: the user's latest helpdesk actions
+    (selectors.helpdesk_actions_of), each as {"line": EventLine, "url": the file it
+    concerns or "", "target": what to call it}. Empty without the helpdesk permission."""
+    if not user.has_perm(SEARCH_PERMISSION):
+        return []
+    lines = []
+    for event in helpdesk_actions_of(actor=user):
+        data = event.data if isinstance(event.data, dict) else {}
+        url, target = "", ""
+        if data.get("guardian_record"):
+            url = reverse("admin:helpdesk_record", args=[data["guardian_record"]])
+            target = gettext("fiche responsable")
+        if event.account_id:
+            url = url or reverse("admin:helpdesk_account", args=[event.account_id])
+            target = event.account.display_identifier
+        lines.append({"line": describe_event(event), "url": url, "target": target,
+                      "reason": data.get("reason", "")})
+    return lines
 
 
 def search(request):

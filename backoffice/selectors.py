@@ -684,6 +684,23 @@ def journal_for(*, account: Account | None, flows: list,
     )
 
 
+HELPDESK_ACTIONS_SHOWN = 10
+
+
+def helpdesk_actions_of(*, actor: Account, limit: int = HELPDESK_ACTIONS_SHOWN
+                        ) -> list[JournalEvent]:
+    """The latest helpdesk actions of one staff user (journal kinds « helpdesk.* » they are
+    the actor of, consultations aside), newest first: the back-office index's « Mes
+    actions » (Django's LogEntry knows only the admin's own forms). One query on the
+    journal's actor foreign key index."""
+    return list(
+        JournalEvent.objects.filter(actor=actor, kind__startswith="helpdesk.")
+        .exclude(kind__in=CONSULTATION_KINDS)
+        .select_related("account")
+        .order_by("-at", "-pk")[:limit]
+    )
+
+
 # At most this many client addresses of an account's recent failed sign-ins are looked at
 # for (identifier, address) sign-in suspensions: each is one more window read in the same
 # Redis round trip, and more than a few means an attack the shared window already slows.

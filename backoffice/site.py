@@ -53,6 +53,15 @@ class BackOfficeSite(admin.AdminSite):
 
         return sign_in(request, site=self)
 
+    def index(self, request, extra_context=None):
+        """Django's index, with the staff user's helpdesk actions under « Mes actions »
+        (journaled, not in Django's LogEntry): each with its reason and a link to the file
+        it concerns."""
+        from .helpdesk import helpdesk_action_lines
+
+        extra = {"helpdesk_actions": helpdesk_action_lines(request.user)}
+        return super().index(request, extra_context={**extra, **(extra_context or {})})
+
     def autocomplete_view(self, request):
         return LabelledAutocompleteJsonView.as_view(admin_site=self)(request)
 
