@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Account, AccountState, StaffProfile, StaffRole
 from activation.flows import PROVISIONAL_GUARDIAN, SMS_ACTIVATION, ActivationData
 from core.journal import EventKind
-from core.models import Flow, FlowStatus, JournalEvent
+from core.models import CodeNotSentReason, Flow, FlowStatus, JournalEvent
 from core.normalization import mobile_phone_readings, name_key
 from notifications.models import OutboundMessage
 from pupils.models import (
@@ -516,6 +516,10 @@ class ActivationAttempt:
 
 
 def _attempt_outcome(flow: Flow, data: dict) -> str:
+    """What happened to an SMS activation, in words, from the flow and its codes (prefetched
+    `codes`): whether an SMS really left (core.codes keeps a code not sent — quota, cooldown —
+    with its reason), whether the code died of ACTIVATION_MAX_WRONG_CODES wrong entries or
+    expired, whether the journey itself expired."""
     if not data.get("matched_record_ids"):
         return gettext("Aucune fiche ne correspond au nom et au numéro saisis (aucun SMS "
                        "envoyé)")
@@ -525,9 +529,30 @@ def _attempt_outcome(flow: Flow, data: dict) -> str:
         return gettext("Terminée : compte créé")
     if flow.status == FlowStatus.ALREADY_ACTIVE:
         return gettext("Arrêtée : un compte couvre déjà ces fiches")
-    if flow.step == "code":
-        return gettext("Code envoyé, en attente de sa saisie")
-    return gettext("Code vérifié, activation en cours")
+    if flow.step != "code":
+        if flow.is_expired():
+            return gettext("Abandonnée après la vérification du code (parcours expiré)")
+        return gettext("Code vérifié, activation en cours")
+    now = timezone.now()
+    codes = sorted(flow.codes.all(), key=lambda code: code.created_at, reverse=True)
+    sent = [code for code in codes if code.sent]
+    if not sent:
+        reasons = [str(CodeNotSentReason(code.not_sent_reason).label) for code in codes[:1]
+                   if code.not_sent_reason in CodeNotSentReason.values]
+        if reasons:
+            return gettext("Aucun SMS envoyé (%(reason)s)") % {"reason": reasons[0]}
+        return gettext("Aucun SMS envoyé")
+    max_wrong = settings.ACTIVATION_MAX_WRONG_CODES
+    pending = [code for code in sent if code.used_at is None and code.revoked_at is None]
+    if pending and all(code.wrong_attempts >= max_wrong for code in pending):
+        return gettext("Code saisi faux %(count)s fois : code annulé, un nouveau SMS est "
+                       "nécessaire") % {"count": max_wrong}
+    if flow.is_expired(now):
+        return gettext("Abandonnée : code envoyé, jamais saisi correctement (parcours "
+                       "expiré)")
+    if not any(now < code.expires_at for code in pending):
+        return gettext("Code envoyé, expiré sans avoir été saisi")
+    return gettext("Code envoyé, en attente de sa saisie")
 
 
 def activation_attempts(*, phones, scope: StaffScope) -> list[ActivationAttempt]:
@@ -535,9 +560,11 @@ def activation_attempts(*, phones, scope: StaffScope) -> list[ActivationAttempt]
     parent's failed attempt is what the helpdesk needs to see (issue 16 §5). An attempt that
     matched records is shown only when one of them is in the agent's scope; an attempt that
     matched nothing belongs to no school and is shown to whoever searched its number.
-    One query on the flows' (phone, -created_at) index, one on the matched records."""
+    One query on the flows' (phone, -created_at) index, one on their codes, one on the
+    matched records."""
     flows = list(Flow.objects.filter(kind=SMS_ACTIVATION.name, phone__in=list(phones))
                  .order_by("-created_at")[:ATTEMPTS_SHOWN])
+    prefetch_related_objects(flows, "codes")
     matched_ids = {pk for flow in flows for pk in (flow.data or {}).get("matched_record_ids", [])}
     in_scope = set(GuardianRecord.objects.filter(
         scope.establishment_q("establishment"), pk__in=matched_ids).values_list("pk", flat=True))
