@@ -34,7 +34,7 @@ from core.ratelimit import wait_text
 
 from . import activation, services
 from .forms import CloseForm, ReasonForm, SearchForm
-from .journal_labels import describe_event, describe_message
+from .journal_labels import describe_event, describe_events, describe_message
 from .limits import search_admit
 
 SEARCH_PERMISSION = "accounts.helpdesk_search"
@@ -136,7 +136,7 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
         title=gettext("Compte %(identifier)s") % {"identifier": account.display_identifier},
         messages_sent=[describe_message(message) for message in file.messages],
         file=file,
-        journal=[describe_event(event) for event in file.journal],
+        journal=describe_events(file.journal),
         sign_in_suspended_for=(wait_text(suspensions.shared_retry_after)
                                if suspensions.shared_retry_after else None),
         # The addresses are shown as the journal below shows them, in full.
@@ -247,7 +247,7 @@ def _record_page(request, pk, *, resend_form=None, unblock_form=None, status=200
         request,
         title=gettext("Fiche responsable : %(record)s") % {"record": file.record},
         file=file,
-        journal=[describe_event(event) for event in file.journal],
+        journal=describe_events(file.journal),
         messages_sent=[describe_message(message) for message in file.messages],
         stalled_flow=activation.stalled_flow(file.flows),
         can_resend=request.user.has_perm("accounts.activation_resend"),
