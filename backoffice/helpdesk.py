@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from accounts.limits import sign_in_suspensions
 from accounts.models import AccountState
 from activation.provisional.services import provisional_wrong_dates
+from activation.selectors import letter_email_pending
 from backoffice.selectors import (
     InvalidSearch,
     account_file,
@@ -148,6 +149,8 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
         can_close=user.has_perm("accounts.account_close") and account.state != AccountState.CLOSED,
         can_resend=user.has_perm("accounts.activation_resend"),
         letter_dates=letter_dates,
+        # The address typed in the letter's first sign-in, not the account's until validated.
+        email_pending="" if account.email else letter_email_pending(account),
         letter_dates_wait=(wait_text(letter_dates.retry_after)
                            if letter_dates and letter_dates.retry_after else None),
         can_letter_unblock=user.has_perm("accounts.activation_resend")

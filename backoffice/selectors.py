@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, AccountState, StaffProfile, StaffRole
 from activation.flows import PROVISIONAL_GUARDIAN, SMS_ACTIVATION, ActivationData
+from activation.selectors import letter_accounts_with_pending_email
 from core.journal import EventKind
 from core.models import CodeNotSentReason, Flow, FlowStatus, JournalEvent
 from core.normalization import mobile_phone_readings, name_key
@@ -358,6 +359,9 @@ def accounts_matching(queryset: QuerySet, query: SearchQuery) -> QuerySet:
         case Shape.EMAIL:
             ids = set(_email_match(Account.objects.all(), query.value).values_list("pk", flat=True))
             ids |= _covering_account_ids(_email_match(GuardianRecord.objects.all(), query.value))
+            # The address a parent typed in a school letter's first sign-in, pending its link.
+            ids |= set(letter_accounts_with_pending_email(query.value)
+                       .values_list("account_id", flat=True))
             return queryset.filter(pk__in=ids)
         case Shape.INE:
             pupil = Pupil.objects.filter(ine=query.value).first()

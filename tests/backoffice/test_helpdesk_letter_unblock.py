@@ -134,3 +134,22 @@ def test_an_unblock_that_changes_nothing_says_so(helpdesk_client, world):
     assert "Rien n'était bloqué" in body
     assert "L'activation est débloquée" not in body
     assert not JournalEvent.objects.filter(kind="helpdesk.activation_unblocked").exists()
+
+
+def test_the_address_typed_in_the_letters_first_sign_in_is_shown_pending_and_found(
+    helpdesk_client, letter_parent, world, commit
+):
+    parent = Client()
+    guardian_to_pupils(parent, letter_parent, commit)  # address typed, no link sent yet
+    typed = "nadia.bensaid@exemple.fr"  # tests.activation.test_provisional.ADDRESS
+    letter_parent.refresh_from_db()
+    assert letter_parent.email == ""  # not the account's until its link is followed
+
+    found = unescape(helpdesk_client.get(reverse("admin:helpdesk_search"),
+                                         {"q": typed.upper()}).content.decode())
+    assert letter_parent.display_identifier in found
+
+    page = html.parse(helpdesk_client.get(reverse("admin:helpdesk_account",
+                                                  args=[letter_parent.pk])))
+    shown = html.text(page.find(id="account-email"))
+    assert shown.startswith(f"{typed} (en attente de validation")
