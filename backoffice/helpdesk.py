@@ -207,9 +207,8 @@ def account_letter_unblock(request, pk):
         request, pk, permission="accounts.activation_resend", prefix="letter_unblock",
         service=unblock,
         done=gettext("L'activation est débloquée : les dates de naissance erronées comptées "
-                     "sur ce compte sont effacées. À sa prochaine connexion avec l'identifiant "
-                     "et le mot de passe du courrier (ou celui qu'il a choisi), le parent "
-                     "reprend avec toutes ses tentatives."),
+                     "sur ce compte sont effacées. À sa prochaine connexion, son titulaire "
+                     "reprend sa première connexion avec toutes ses tentatives."),
     )
 
 
