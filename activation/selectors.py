@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.db import connections, router
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from accounts.models import Account, AccountState
@@ -29,7 +30,7 @@ from pupils.models import (
     ResponsibilityStatus,
 )
 
-from .flows import SMS_ACTIVATION, ActivationData
+from .flows import PROVISIONAL_GUARDIAN, SMS_ACTIVATION, ActivationData
 
 # An account in one of these states covers its records: the guardian signs in, or asks the
 # helpdesk to unlock, rather than opening a second account. A provisional account (school
@@ -306,3 +307,29 @@ def _pupil_links_by_orm(record_ids: list[int]) -> list[PupilLink]:
                   record_ids=tuple(sorted(record_ids_)))
         for pupil, link_ids, record_ids_ in grouped.values()
     ]
+
+
+# --- The address typed in a school letter's first sign-in, not validated yet ---------------
+
+
+def letter_email_pending(account: Account) -> str:
+    """The address the guardian of a PROVISIONAL `account` typed in its first sign-in with
+    the school letter (the newest flow's `data["email"]`), not validated yet: it becomes the
+    account's only when the e-mail's link is followed (provisional.services.
+    provisional_email_validate). "" when there is none, or the account is not provisional.
+    One query (the flows' account foreign key index)."""
+    if account.state != AccountState.PROVISIONAL:
+        return ""
+    data = (Flow.objects.filter(account=account, kind=PROVISIONAL_GUARDIAN.name)
+            .order_by("-created_at").values_list("data", flat=True).first())
+    return data.get("email", "") if isinstance(data, dict) else ""
+
+
+def letter_accounts_with_pending_email(email: str):
+    """The ids of the PROVISIONAL accounts whose first sign-in flows hold `email` (already
+    lowercased: the form and the helpdesk's search both lowercase) as the address typed, not
+    validated yet — a subquery for the helpdesk's search (index flow_data_email)."""
+    return (Flow.objects.alias(_typed_email=KeyTextTransform("email", "data"))
+            .filter(data__has_key="email", _typed_email=email, kind=PROVISIONAL_GUARDIAN.name,
+                    account__state=AccountState.PROVISIONAL)
+            .order_by().values("account_id"))

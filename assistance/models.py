@@ -31,7 +31,7 @@ class Status(models.TextChoices):
     NEW = "new", _("Nouvelle")
     TAKEN = "taken", _("Prise en charge")
     ANSWERED = "answered", _("Répondue")
-    CLOSED = "closed", _("Close")
+    CLOSED = "closed", _("Fermée")
 
 
 class AssistanceRequest(models.Model):

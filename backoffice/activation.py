@@ -9,8 +9,12 @@ with. Unlike the parent's page, the agent is told when a silent limit held the S
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Account
+from accounts.models import Account, AccountState
 from activation.flows import ACTIVATION_CODE, SMS_ACTIVATION, WRONG_DATES_PER_PHONE
+from activation.provisional.services import (
+    provisional_wrong_dates,
+    provisional_wrong_dates_clear,
+)
 from activation.services import (
     ActivationRefused,
     FlowUnavailable,
@@ -84,15 +88,71 @@ def number_counters(phone: str) -> dict[str, int]:
 
 
 def activation_unblock_by_helpdesk(*, record, actor: Account, reason: str,
-                                   request=None) -> None:
-    """« Débloquer l'activation »: clear the wrong-date, SMS-quota and cooldown counters of
-    the record's number (activation.services.activation_counters_clear), journaled with the
-    agent and their reason (issue 16 §5). The parent starts again with every attempt.
-    Raises ActionRefused when the record has no number."""
-    if not record.mobile_phone:
+                                   request=None) -> dict[str, int]:
+    """« Débloquer l'activation » of a guardian record: clear the wrong-date, SMS-quota and
+    cooldown counters of the record's number (activation.services.activation_counters_clear)
+    and, when the record is covered by a school letter's account still in its first
+    sign-in, that account's wrong dates (letter_unblock's counter); journaled
+    HELPDESK_ACTIVATION_UNBLOCKED with the agent, their reason and what was counted (issue
+    16 §5). The parent starts again with every attempt.
+
+    Returns what was counted before ({"wrong_dates", "sms_sent", "letter_wrong_dates"}).
+    Raises ActionRefused, nothing changed nor journaled, when the record has no number and
+    no letter account, or when nothing was counted (nothing was blocked)."""
+    letter_account = record.account if (
+        record.account_id and record.account.state == AccountState.PROVISIONAL) else None
+    if not record.mobile_phone and letter_account is None:
         raise ActionRefused(_("Cette fiche n'a pas de numéro de téléphone portable : il n'y a "
                               "rien à débloquer. L'établissement doit d'abord saisir le numéro."))
-    activation_counters_clear(phones=[str(record.mobile_phone)], reason="helpdesk",
-                              actor=actor, request=request)
+    phone = str(record.mobile_phone) if record.mobile_phone else ""
+    counted = {"wrong_dates": 0, "sms_sent": 0, "letter_wrong_dates": 0}
+    cooldown = 0
+    if phone:
+        counters = number_counters(phone)
+        counted["wrong_dates"] = counters["wrong_dates"]
+        counted["sms_sent"] = counters["sms_sent"]
+        cooldown = ratelimit.used(codes.RECIPIENT_COOLDOWN,
+                                  codes.recipient_key(ACTIVATION_CODE.channel, phone))
+    if letter_account is not None:
+        counted["letter_wrong_dates"] = provisional_wrong_dates(letter_account).used
+    if not any(counted.values()) and not cooldown:
+        raise ActionRefused(nothing_blocked())
+    if phone:
+        activation_counters_clear(phones=[phone], reason="helpdesk", actor=actor,
+                                  request=request)
+    if letter_account is not None:
+        provisional_wrong_dates_clear(account=letter_account)
+    facts = {key: value for key, value in counted.items() if value}
     journal_record(EventKind.HELPDESK_ACTIVATION_UNBLOCKED, request=request, actor=actor,
-                   account=record.account, guardian_record=record.pk, reason=reason)
+                   account=record.account, guardian_record=record.pk, reason=reason, **facts)
+    return counted
+
+
+def nothing_blocked() -> str:
+    return _("Rien n'était bloqué : aucune date de naissance erronée ni aucun SMS d'activation "
+             "n'est compté ces dernières 24 heures. Rien n'a été modifié. Si le parent voit "
+             "un message de blocage, demandez-lui lequel.")
+
+
+def letter_unblock_by_helpdesk(*, account: Account, actor: Account, reason: str,
+                               request=None) -> int:
+    """« Débloquer l'activation » of a school letter's account still in its first sign-in
+    (state PROVISIONAL, activation/provisional/): forget the wrong birth dates counted on
+    the account (activation.provisional.services.provisional_wrong_dates_clear, the rule
+    WRONG_DATES_PER_ACCOUNT), so that at its next sign-in a blocked journey gives way to a
+    new one with every attempt. Journaled HELPDESK_ACTIVATION_UNBLOCKED with the agent,
+    their reason, `method` « letter » and the count cleared (issue 16 §5).
+
+    Returns how many wrong dates were counted. Raises ActionRefused, nothing changed nor
+    journaled, when the account is not provisional or nothing was counted."""
+    if account.state != AccountState.PROVISIONAL:
+        raise ActionRefused(_("Ce compte n'est pas en cours de première connexion avec le "
+                              "courrier de l'établissement : il n'y a rien à débloquer."))
+    cleared = provisional_wrong_dates_clear(account=account)
+    if not cleared:
+        raise ActionRefused(_("Rien n'était bloqué : aucune date de naissance erronée n'est "
+                              "comptée sur ce compte ces dernières 24 heures. Rien n'a été "
+                              "modifié."))
+    journal_record(EventKind.HELPDESK_ACTIVATION_UNBLOCKED, request=request, actor=actor,
+                   account=account, reason=reason, method="letter", letter_wrong_dates=cleared)
+    return cleared

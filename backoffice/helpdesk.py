@@ -18,10 +18,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.limits import sign_in_suspensions
 from accounts.models import AccountState
+from activation.provisional.services import provisional_wrong_dates
+from activation.selectors import letter_email_pending
 from backoffice.selectors import (
     InvalidSearch,
     account_file,
     guardian_record_file,
+    helpdesk_actions_of,
     helpdesk_search,
     search_query_parse,
     sign_in_failure_addresses,
@@ -32,7 +35,7 @@ from core.ratelimit import wait_text
 
 from . import activation, services
 from .forms import CloseForm, ReasonForm, SearchForm
-from .journal_labels import describe_event, describe_message
+from .journal_labels import describe_event, describe_events, describe_message
 from .limits import search_admit
 
 SEARCH_PERMISSION = "accounts.helpdesk_search"
@@ -47,6 +50,27 @@ def _context(request, **extra):
     from django.contrib import admin
 
     return {**admin.site.each_context(request), **extra}
+
+
+def helpdesk_action_lines(user) -> list[dict]:
+    """« Mes actions » of the back-office index: the user's latest helpdesk actions
+    (selectors.helpdesk_actions_of), each as {"line": EventLine, "url": the file it
+    concerns or "", "target": what to call it}. Empty without the helpdesk permission."""
+    if not user.has_perm(SEARCH_PERMISSION):
+        return []
+    lines = []
+    for event in helpdesk_actions_of(actor=user):
+        data = event.data if isinstance(event.data, dict) else {}
+        url, target = "", ""
+        if data.get("guardian_record"):
+            url = reverse("admin:helpdesk_record", args=[data["guardian_record"]])
+            target = gettext("fiche responsable")
+        if event.account_id:
+            url = url or reverse("admin:helpdesk_account", args=[event.account_id])
+            target = event.account.display_identifier
+        lines.append({"line": describe_event(event), "url": url, "target": target,
+                      "reason": data.get("reason", "")})
+    return lines
 
 
 def search(request):
@@ -86,7 +110,7 @@ def search(request):
 
 
 def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_form=None,
-                  status=200):
+                  letter_unblock_form=None, status=200):
     _require(request, SEARCH_PERMISSION)
     file = account_file(account_id=pk, scope=staff_scope(request.user))
     if file is None:
@@ -104,12 +128,16 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
     suspensions = sign_in_suspensions(identifier=account.identifier,
                                       ips=sign_in_failure_addresses(account=account))
     longest = max((wait for _ip, wait in suspensions.addresses), default=0)
+    # A school letter's first sign-in: the wrong birth dates counted on the account (the
+    # block the parent sees, activation.provisional), which « Débloquer l'activation » lifts.
+    letter_dates = (provisional_wrong_dates(account)
+                    if account.state == AccountState.PROVISIONAL else None)
     context = _context(
         request,
         title=gettext("Compte %(identifier)s") % {"identifier": account.display_identifier},
         messages_sent=[describe_message(message) for message in file.messages],
         file=file,
-        journal=[describe_event(event) for event in file.journal],
+        journal=describe_events(file.journal),
         sign_in_suspended_for=(wait_text(suspensions.shared_retry_after)
                                if suspensions.shared_retry_after else None),
         # The addresses are shown as the journal below shows them, in full.
@@ -120,6 +148,14 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
         and (account.state == AccountState.LOCKED or suspensions.suspended),
         can_close=user.has_perm("accounts.account_close") and account.state != AccountState.CLOSED,
         can_resend=user.has_perm("accounts.activation_resend"),
+        letter_dates=letter_dates,
+        # The address typed in the letter's first sign-in, not the account's until validated.
+        email_pending="" if account.email else letter_email_pending(account),
+        letter_dates_wait=(wait_text(letter_dates.retry_after)
+                           if letter_dates and letter_dates.retry_after else None),
+        can_letter_unblock=user.has_perm("accounts.activation_resend")
+        and letter_dates is not None and letter_dates.used > 0,
+        letter_unblock_form=letter_unblock_form or ReasonForm(prefix="letter_unblock"),
         unlock_form=unlock_form or ReasonForm(prefix="unlock"),
         close_form=close_form or CloseForm(prefix="close"),
         identifier_form=identifier_form or ReasonForm(prefix="identifier"),
@@ -159,6 +195,24 @@ def account_unlock(request, pk):
 
 
 @require_POST
+def account_letter_unblock(request, pk):
+    """« Débloquer l'activation » of a school letter's first sign-in (same permission as the
+    record's unblock): backoffice.activation.letter_unblock_by_helpdesk."""
+
+    def unblock(*, account, actor, reason, request):
+        activation.letter_unblock_by_helpdesk(account=account, actor=actor, reason=reason,
+                                              request=request)
+
+    return _account_action(
+        request, pk, permission="accounts.activation_resend", prefix="letter_unblock",
+        service=unblock,
+        done=gettext("L'activation est débloquée : les dates de naissance erronées comptées "
+                     "sur ce compte sont effacées. À sa prochaine connexion, son titulaire "
+                     "reprend sa première connexion avec toutes ses tentatives."),
+    )
+
+
+@require_POST
 def account_close(request, pk):
     return _account_action(
         request, pk, permission="accounts.account_close", prefix="close",
@@ -187,17 +241,23 @@ def _record_page(request, pk, *, resend_form=None, unblock_form=None, status=200
     if request.method == "GET":
         journal_record(EventKind.HELPDESK_RECORD_VIEWED, request=request, actor=request.user,
                        guardian_record=file.record.pk)
+    # Covered by a school letter's account still in its first sign-in: the parent goes on
+    # with the letter (not « Je n'ai pas de compte »), its wrong dates count on the account.
+    account = file.record.account
+    letter_account = account if account and account.state == AccountState.PROVISIONAL else None
     context = _context(
         request,
         title=gettext("Fiche responsable : %(record)s") % {"record": file.record},
         file=file,
-        journal=[describe_event(event) for event in file.journal],
+        journal=describe_events(file.journal),
         messages_sent=[describe_message(message) for message in file.messages],
         stalled_flow=activation.stalled_flow(file.flows),
         can_resend=request.user.has_perm("accounts.activation_resend"),
         resend_form=resend_form or ReasonForm(prefix="resend"),
         counters=(activation.number_counters(str(file.record.mobile_phone))
                   if file.record.mobile_phone else None),
+        letter_account=letter_account,
+        letter_dates=provisional_wrong_dates(letter_account) if letter_account else None,
         unblock_form=unblock_form or ReasonForm(prefix="unblock"),
     )
     return TemplateResponse(request, "admin/helpdesk/record.html", context, status=status)
@@ -215,16 +275,21 @@ def record_unblock(request, pk):
     if not form.is_valid():
         return _record_page(request, pk, unblock_form=form, status=400)
     try:
-        activation.activation_unblock_by_helpdesk(
+        counted = activation.activation_unblock_by_helpdesk(
             record=file.record, actor=request.user, reason=form.cleaned_data["reason"],
             request=request,
         )
     except services.ActionRefused as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, gettext(
-            "L'activation est débloquée : le parent peut la recommencer depuis « Je n'ai pas "
-            "de compte », avec toutes ses tentatives."))
+        if counted["letter_wrong_dates"]:
+            messages.success(request, gettext(
+                "L'activation est débloquée : le parent reprend, avec toutes ses tentatives, "
+                "en se connectant avec l'identifiant du courrier de l'établissement."))
+        else:
+            messages.success(request, gettext(
+                "L'activation est débloquée : le parent peut la recommencer depuis « Je n'ai "
+                "pas de compte », avec toutes ses tentatives."))
     return HttpResponseRedirect(reverse("admin:helpdesk_record", args=[pk]))
 
 

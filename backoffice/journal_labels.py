@@ -1,14 +1,17 @@
 """How the helpdesk reads journal events: a French label per kind, and the details worth
 showing (the journal never holds a code, a password or a token; see core.journal)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import StaffRole
 from core.journal import EventKind
 from core.models import CodeNotSentReason
+from pupils.models import GuardianRecord, LetterRun, Pupil
 
 DETAIL_LABELS = {
     "reason": _("motif"),
@@ -85,6 +88,8 @@ DETAIL_LABELS = {
     "attempt": _("tentative n°"),
     "attempts": _("tentatives d'envoi"),
     "wrong_dates": _("dates de naissance erronées"),
+    "sms_sent": _("SMS d'activation comptés"),
+    "letter_wrong_dates": _("dates de naissance erronées (courrier de l'établissement)"),
     "sends": _("envois"),
     "pupils_alone": _("élèves sans autre responsable"),
     "released_pupils": _("élèves libérés (n°)"),
@@ -397,3 +402,79 @@ def describe_message(message) -> MessageLine:
     return MessageLine(created_at=message.created_at, channel=message.get_channel_display(),
                        purpose=message_purpose_label(message.purpose),
                        recipient=message.recipient, status=message.get_status_display())
+
+
+# --- Ids read as names (the helpdesk's pages) ----------------------------------------------
+
+
+class Named(str):
+    """A fact's value read as a name (« Zoé LEFÈVRE, Collège Jules-Ferry »), with the page
+    of the helpdesk it opens (`url`, "" when none): a str, so it compares and prints as its
+    text."""
+
+    url: str = ""
+
+    def __new__(cls, text: str, url: str = ""):
+        named = super().__new__(cls, text)
+        named.url = url
+        return named
+
+
+# Facts holding the id of a pupil, a guardian record or a letter run, and the name they are
+# read under once the id is replaced by what it names.
+NAMED_FACTS = {
+    "pupil": ("pupil", _("élève")),
+    "pupil_id": ("pupil", _("élève")),
+    "guardian_record": ("record", _("fiche responsable")),
+    "guardian_record_id": ("record", _("fiche responsable")),
+    "letter_run": ("run", _("lot de lettres")),
+}
+
+
+def _names(events) -> dict[tuple[str, int], Named]:
+    """{(what, id): Named} for the ids the events' NAMED_FACTS hold: one query per kind of
+    row named (none when no event holds one)."""
+    wanted: dict[str, set[int]] = {"pupil": set(), "record": set(), "run": set()}
+    for event in events:
+        data = event.data if isinstance(event.data, dict) else {}
+        for key, (what, _label) in NAMED_FACTS.items():
+            if isinstance(data.get(key), int):
+                wanted[what].add(data[key])
+    names = {}
+    if wanted["pupil"]:
+        for pupil in Pupil.objects.filter(pk__in=wanted["pupil"]).select_related(
+                "establishment").only("last_name", "first_names", "establishment__name"):
+            names["pupil", pupil.pk] = Named(
+                f"{pupil.last_name.upper()} {pupil.first_names}, {pupil.establishment.name}")
+    if wanted["record"]:
+        for record in GuardianRecord.objects.filter(pk__in=wanted["record"]).select_related(
+                "establishment").only("last_name", "first_name", "establishment__name"):
+            names["record", record.pk] = Named(
+                f"{record.last_name.upper()} {record.first_name}, {record.establishment.name}",
+                reverse("admin:helpdesk_record", args=[record.pk]))
+    if wanted["run"]:
+        for run in LetterRun.objects.filter(pk__in=wanted["run"]).select_related(
+                "establishment").only("created_at", "establishment__name"):
+            when = formats.date_format(timezone.localtime(run.created_at), "d/m/Y H:i")
+            names["run", run.pk] = Named(str(_("lettres du %(when)s, %(school)s")) % {
+                "when": when, "school": run.establishment.name})
+    return names
+
+
+def describe_events(events) -> list[EventLine]:
+    """describe_event for each of `events`, the ids of pupils, guardian records and letter
+    runs (NAMED_FACTS) read as names — a guardian record with the link to its helpdesk
+    page; an id whose row is gone stays an id (« élève n° : 8 »)."""
+    events = list(events)
+    names = _names(events)
+    lines = []
+    for event in events:
+        line = describe_event(event)
+        data = event.data if isinstance(event.data, dict) else {}
+        details = []
+        for (name, value), key in zip(line.details, data.keys(), strict=True):
+            what, label = NAMED_FACTS.get(key, (None, None))
+            named = names.get((what, data[key])) if what and isinstance(data[key], int) else None
+            details.append((str(label), named) if named is not None else (name, value))
+        lines.append(replace(line, details=details))
+    return lines

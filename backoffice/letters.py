@@ -48,6 +48,7 @@ from pupils.selectors import (
     follow_up_state,
     guardian_records_levels,
 )
+from services_portal.levels import Level, level_code, level_in_words
 
 MAKE_PERMISSION = "pupils.letters_make"
 FOLLOW_PERMISSION = "pupils.letters_follow"
@@ -102,8 +103,12 @@ def _run_in_scope(request, pk) -> LetterRun:
 
 
 def _levels(establishment) -> list[str]:
-    return list(Pupil.objects.filter(establishment=establishment).order_by("level")
-                .values_list("level", flat=True).distinct())
+    """The school's levels as its roster wrote them (the values of the « niveau » filter), in
+    schooling order (services_portal.levels.Level: 6e before 5e), unknown ones last."""
+    levels = list(Pupil.objects.filter(establishment=establishment).order_by("level")
+                  .values_list("level", flat=True).distinct())
+    order = {code: index for index, code in enumerate(Level.values)}
+    return sorted(levels, key=lambda raw: order.get(level_code(raw), len(order)))
 
 
 # --- Letters ----------------------------------------------------------------------------
@@ -231,13 +236,14 @@ def _follow_rows(establishment, population, level, state, division=None):
                                          record_ids=[record.pk for record in records])
         for record in records:
             yield record, record.last_name, record.first_name, ", ".join(
-                level or gettext("sans niveau") for level in levels.get(record.pk, [])
+                level_in_words(level) or gettext("sans niveau")
+                for level in levels.get(record.pk, [])
             ), follow_up_state(record.account)
     else:
         for pupil in follow_up_pupils(establishment=establishment, level=level, state=state,
                                       division=division):
-            yield pupil, pupil.last_name, pupil.first_name, pupil.level, follow_up_state(
-                pupil.account)
+            yield (pupil, pupil.last_name, pupil.first_name, level_in_words(pupil.level),
+                   follow_up_state(pupil.account))
 
 
 def _csv(establishment, population, level, state, division=None):

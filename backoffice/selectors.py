@@ -30,9 +30,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, AccountState, StaffProfile, StaffRole
-from activation.flows import SMS_ACTIVATION, ActivationData
+from activation.flows import PROVISIONAL_GUARDIAN, SMS_ACTIVATION, ActivationData
+from activation.selectors import letter_accounts_with_pending_email
 from core.journal import EventKind
-from core.models import Flow, FlowStatus, JournalEvent
+from core.models import CodeNotSentReason, Flow, FlowStatus, JournalEvent
 from core.normalization import mobile_phone_readings, name_key
 from notifications.models import OutboundMessage
 from pupils.models import (
@@ -358,6 +359,9 @@ def accounts_matching(queryset: QuerySet, query: SearchQuery) -> QuerySet:
         case Shape.EMAIL:
             ids = set(_email_match(Account.objects.all(), query.value).values_list("pk", flat=True))
             ids |= _covering_account_ids(_email_match(GuardianRecord.objects.all(), query.value))
+            # The address a parent typed in a school letter's first sign-in, pending its link.
+            ids |= set(letter_accounts_with_pending_email(query.value)
+                       .values_list("account_id", flat=True))
             return queryset.filter(pk__in=ids)
         case Shape.INE:
             pupil = Pupil.objects.filter(ine=query.value).first()
@@ -516,6 +520,10 @@ class ActivationAttempt:
 
 
 def _attempt_outcome(flow: Flow, data: dict) -> str:
+    """What happened to an SMS activation, in words, from the flow and its codes (prefetched
+    `codes`): whether an SMS really left (core.codes keeps a code not sent — quota, cooldown —
+    with its reason), whether the code died of ACTIVATION_MAX_WRONG_CODES wrong entries or
+    expired, whether the journey itself expired."""
     if not data.get("matched_record_ids"):
         return gettext("Aucune fiche ne correspond au nom et au numéro saisis (aucun SMS "
                        "envoyé)")
@@ -525,9 +533,30 @@ def _attempt_outcome(flow: Flow, data: dict) -> str:
         return gettext("Terminée : compte créé")
     if flow.status == FlowStatus.ALREADY_ACTIVE:
         return gettext("Arrêtée : un compte couvre déjà ces fiches")
-    if flow.step == "code":
-        return gettext("Code envoyé, en attente de sa saisie")
-    return gettext("Code vérifié, activation en cours")
+    if flow.step != "code":
+        if flow.is_expired():
+            return gettext("Abandonnée après la vérification du code (parcours expiré)")
+        return gettext("Code vérifié, activation en cours")
+    now = timezone.now()
+    codes = sorted(flow.codes.all(), key=lambda code: code.created_at, reverse=True)
+    sent = [code for code in codes if code.sent]
+    if not sent:
+        reasons = [str(CodeNotSentReason(code.not_sent_reason).label) for code in codes[:1]
+                   if code.not_sent_reason in CodeNotSentReason.values]
+        if reasons:
+            return gettext("Aucun SMS envoyé (%(reason)s)") % {"reason": reasons[0]}
+        return gettext("Aucun SMS envoyé")
+    max_wrong = settings.ACTIVATION_MAX_WRONG_CODES
+    pending = [code for code in sent if code.used_at is None and code.revoked_at is None]
+    if pending and all(code.wrong_attempts >= max_wrong for code in pending):
+        return gettext("Code saisi faux %(count)s fois : code annulé, un nouveau SMS est "
+                       "nécessaire") % {"count": max_wrong}
+    if flow.is_expired(now):
+        return gettext("Abandonnée : code envoyé, jamais saisi correctement (parcours "
+                       "expiré)")
+    if not any(now < code.expires_at for code in pending):
+        return gettext("Code envoyé, expiré sans avoir été saisi")
+    return gettext("Code envoyé, en attente de sa saisie")
 
 
 def activation_attempts(*, phones, scope: StaffScope) -> list[ActivationAttempt]:
@@ -535,9 +564,11 @@ def activation_attempts(*, phones, scope: StaffScope) -> list[ActivationAttempt]
     parent's failed attempt is what the helpdesk needs to see (issue 16 §5). An attempt that
     matched records is shown only when one of them is in the agent's scope; an attempt that
     matched nothing belongs to no school and is shown to whoever searched its number.
-    One query on the flows' (phone, -created_at) index, one on the matched records."""
+    One query on the flows' (phone, -created_at) index, one on their codes, one on the
+    matched records."""
     flows = list(Flow.objects.filter(kind=SMS_ACTIVATION.name, phone__in=list(phones))
                  .order_by("-created_at")[:ATTEMPTS_SHOWN])
+    prefetch_related_objects(flows, "codes")
     matched_ids = {pk for flow in flows for pk in (flow.data or {}).get("matched_record_ids", [])}
     in_scope = set(GuardianRecord.objects.filter(
         scope.establishment_q("establishment"), pk__in=matched_ids).values_list("pk", flat=True))
@@ -644,21 +675,36 @@ def guardian_record_file(*, record_id: int, scope: StaffScope) -> RecordFile | N
     )
     if record is None:
         return None
-    flows = activation_flows_for(records=[record], account=None)
+    # The first sign-in of the school letter whose account covers the record (that account's
+    # flows of kind PROVISIONAL_GUARDIAN: its journeys, blocked or not, are this record's).
+    flows = activation_flows_for(records=[record], account=None,
+                                 letter_account_id=record.account_id)
     return RecordFile(
         record=record,
-        journal=journal_for(account=None, flows=flows),
+        journal=journal_for(account=None, flows=flows, record_id=record.pk),
         flows=flows,
         messages=messages_for(account=None, flows=flows),
     )
 
 
-def journal_for(*, account: Account | None, flows: list) -> list[JournalEvent]:
-    """The latest events of the account and of the activation flows that concern it."""
+# Events about one guardian record that name it in their `guardian_record` fact rather than
+# by an account or a flow (the record may have neither): found by kind (indexed), then fact.
+RECORD_EVENT_KINDS = (EventKind.HELPDESK_ACTIVATION_UNBLOCKED,
+                      EventKind.GUARDIAN_RECORD_CONTACT_UPDATED)
+
+
+def journal_for(*, account: Account | None, flows: list,
+                record_id: int | None = None) -> list[JournalEvent]:
+    """The latest events of the account, of the activation flows that concern it, and (a
+    guardian record's file, `record_id`) of the actions on that record (RECORD_EVENT_KINDS:
+    the helpdesk's unblock and its reason, the school's contact fixes)."""
     flow_ids = [flow.pk for flow in flows if getattr(flow, "pk", None)]
     condition = Q(pk__in=[])
     if account is not None:
         condition |= Q(account=account)
+    if record_id is not None:
+        condition |= Q(kind__in=[kind.value for kind in RECORD_EVENT_KINDS],
+                       data__guardian_record=record_id)
     if flow_ids:
         condition |= Q(flow_id__in=flow_ids)
     return list(
@@ -666,6 +712,23 @@ def journal_for(*, account: Account | None, flows: list) -> list[JournalEvent]:
         .exclude(kind__in=CONSULTATION_KINDS)
         .select_related("actor")
         .order_by("-at", "-pk")[:JOURNAL_LIMIT]
+    )
+
+
+HELPDESK_ACTIONS_SHOWN = 10
+
+
+def helpdesk_actions_of(*, actor: Account, limit: int = HELPDESK_ACTIONS_SHOWN
+                        ) -> list[JournalEvent]:
+    """The latest helpdesk actions of one staff user (journal kinds « helpdesk.* » they are
+    the actor of, consultations aside), newest first: the back-office index's « Mes
+    actions » (Django's LogEntry knows only the admin's own forms). One query on the
+    journal's actor foreign key index."""
+    return list(
+        JournalEvent.objects.filter(actor=actor, kind__startswith="helpdesk.")
+        .exclude(kind__in=CONSULTATION_KINDS)
+        .select_related("account")
+        .order_by("-at", "-pk")[:limit]
     )
 
 
@@ -697,15 +760,20 @@ FLOWS_LIMIT = 20
 MESSAGES_LIMIT = 20
 
 
-def activation_flows_for(*, records: list[GuardianRecord], account: Account | None) -> list:
+def activation_flows_for(*, records: list[GuardianRecord], account: Account | None,
+                         letter_account_id: int | None = None) -> list:
     """Flows of the account, or SMS activations that matched one of these guardian records,
-    newest first, with their codes (for the counts). Two indexed lookups (flow.account,
-    flow.phone); an activation started with the same number under other names matched none
-    of these records and is left out (it is someone else's)."""
+    or first sign-ins with a school letter (PROVISIONAL_GUARDIAN) of `letter_account_id`
+    (the account covering a record), newest first, with their codes (for the counts).
+    Indexed lookups (flow.account, flow.phone); an activation started with the same number
+    under other names matched none of these records and is left out (it is someone
+    else's)."""
     phones = sorted({str(r.mobile_phone) for r in records if r.mobile_phone})
     condition = Q(pk__in=[])
     if account is not None:
         condition |= Q(account=account)
+    if letter_account_id is not None:
+        condition |= Q(account_id=letter_account_id, kind=PROVISIONAL_GUARDIAN.name)
     if phones:
         condition |= Q(phone__in=phones)
     record_ids = {r.pk for r in records}
@@ -716,6 +784,8 @@ def activation_flows_for(*, records: list[GuardianRecord], account: Account | No
         flow
         for flow in flows
         if (account is not None and flow.account_id == account.pk)
+        or (letter_account_id is not None and flow.account_id == letter_account_id
+            and flow.kind == PROVISIONAL_GUARDIAN.name)
         or (flow.kind == SMS_ACTIVATION.name
             and record_ids.intersection(ActivationData.of(flow).matched_record_ids))
     ][:FLOWS_LIMIT]

@@ -53,6 +53,15 @@ class BackOfficeSite(admin.AdminSite):
 
         return sign_in(request, site=self)
 
+    def index(self, request, extra_context=None):
+        """Django's index, with the staff user's helpdesk actions under « Mes actions »
+        (journaled, not in Django's LogEntry): each with its reason and a link to the file
+        it concerns."""
+        from .helpdesk import helpdesk_action_lines
+
+        extra = {"helpdesk_actions": helpdesk_action_lines(request.user)}
+        return super().index(request, extra_context={**extra, **(extra_context or {})})
+
     def autocomplete_view(self, request):
         return LabelledAutocompleteJsonView.as_view(admin_site=self)(request)
 
@@ -79,6 +88,11 @@ class BackOfficeSite(admin.AdminSite):
                 "assistance/comptes/<int:pk>/deverrouiller/",
                 view(helpdesk.account_unlock),
                 name="helpdesk_account_unlock",
+            ),
+            path(
+                "assistance/comptes/<int:pk>/debloquer/",
+                view(helpdesk.account_letter_unblock),
+                name="helpdesk_account_letter_unblock",
             ),
             path(
                 "assistance/comptes/<int:pk>/fermer/",

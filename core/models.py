@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -113,6 +114,10 @@ class Flow(models.Model):
             models.Index(fields=["phone", "-created_at"], name="flow_phone_created"),
             # Purge of old flows and the admin's default ordering.
             models.Index(fields=["created_at"], name="flow_created"),
+            # Helpdesk: "whose address is this?" for an address typed in a flow and not yet
+            # validated (a school letter's first sign-in keeps it in `data`, lowercased).
+            models.Index(KeyTextTransform("email", "data"), condition=Q(data__has_key="email"),
+                         name="flow_data_email"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(step=""), name="flow_step_named"),

@@ -22,6 +22,7 @@ A refusal is raised after the transaction that counted it has committed.
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
@@ -108,6 +109,58 @@ def next_step(kind: FlowKind, data: ProvisionalData) -> str:
     if not data.pupils_confirmed:
         return "pupils"
     return "sent"
+
+
+# --- The wrong birth dates counted on the account (the helpdesk reads and clears them) ------
+
+
+@dataclass(frozen=True)
+class LetterDates:
+    """What the first sign-in counted on an account in WRONG_DATES_PER_ACCOUNT's current
+    window (ACTIVATION_MAX_WRONG_DATES_PER_PHONE per ACTIVATION_PHONE_WINDOW_SECONDS):
+    `used` of `limit`; `retry_after` (seconds) until one more guess is allowed when the
+    window is full, else 0. `per_flow`: ACTIVATION_MAX_WRONG_DATES, the wrong dates one
+    journey allows before it ends BLOCKED (signing in again then starts a new one while
+    the window has room, provisional_flow_resume)."""
+
+    used: int
+    limit: int
+    per_flow: int
+    window_seconds: int
+    retry_after: int = 0
+
+    @property
+    def full(self) -> bool:
+        return self.used >= self.limit
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
+def provisional_wrong_dates(account: Account) -> LetterDates:
+    """The account's wrong birth dates in the current window (two Redis reads)."""
+    subject = _limit_subject(account)
+    decision = ratelimit.peek(WRONG_DATES_PER_ACCOUNT, subject)
+    return LetterDates(used=ratelimit.used(WRONG_DATES_PER_ACCOUNT, subject),
+                       limit=WRONG_DATES_PER_ACCOUNT.limit,
+                       per_flow=settings.ACTIVATION_MAX_WRONG_DATES,
+                       window_seconds=WRONG_DATES_PER_ACCOUNT.window_seconds,
+                       retry_after=0 if decision else decision.retry_after)
+
+
+def provisional_wrong_dates_clear(*, account: Account) -> int:
+    """Forget the wrong birth dates counted on this account (the helpdesk's « Débloquer
+    l'activation », issue 16 §5; the SMS activation's twin is
+    activation.services.activation_counters_clear): at its next sign-in a blocked first
+    sign-in gives way to a new journey with every attempt (provisional_flow_resume).
+    Returns how many were counted before (0: nothing was blocked nor counted, nothing
+    changed). The caller journals the action with its author and reason."""
+    subject = _limit_subject(account)
+    before = ratelimit.used(WRONG_DATES_PER_ACCOUNT, subject)
+    if before:
+        ratelimit.clear(WRONG_DATES_PER_ACCOUNT, subject)
+    return before
 
 
 # --- A reissued letter ---------------------------------------------------------------------

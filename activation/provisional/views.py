@@ -31,6 +31,7 @@ from core.flows import (
     session_flow_ids,
 )
 from core.models import Flow, FlowStatus
+from core.ratelimit import wait_text
 from pupils.selectors import guardian_roster_email
 
 from ..flows import PROVISIONAL_GUARDIAN, PROVISIONAL_PUPIL, ProvisionalData
@@ -152,7 +153,13 @@ def flow_page(request, flow: Flow):
         return redirect("activation:provisional_done", flow_id=flow.id)
     if flow.status == FlowStatus.BLOCKED:
         context = _context(request, flow, flow.step)
+        # The real rule, in words (flows.WRONG_DATES_PER_ACCOUNT): this journey ended after
+        # ACTIVATION_MAX_WRONG_DATES wrong dates; signing in again starts another while the
+        # account's 24-hour window has room, else the block holds until a place frees.
+        dates = services.provisional_wrong_dates(request.user)
         context.update(page_title=_titled(_("Activation bloquée")), step=None,
+                       dates=dates, window=wait_text(dates.window_seconds),
+                       wait=wait_text(dates.retry_after) if dates.full else "",
                        **_assistance_context())
         return render(request, "activation/provisional/blocked.html", context)
     if flow.is_expired():

@@ -6,10 +6,12 @@ from html import unescape
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 
 from assistance.models import AssistanceReply, AssistanceRequest, Category, Status
 from backoffice.roles import roles_sync
 from core.models import JournalEvent
+from tests import html
 
 from .conftest import make_staff, sign_in
 
@@ -117,3 +119,11 @@ def test_another_academys_helpdesk_sees_nothing(client, world,
     assert f"/gestion/demandes/{item.pk}/" not in client.get(QUEUE).content.decode()
     assert client.get(f"{QUEUE}{item.pk}/").status_code == 404
     assert client.post(f"{QUEUE}{item.pk}/clore/").status_code == 404
+
+
+def test_the_state_filter_names_states_not_verbs(helpdesk_client, world):
+    # « Close » was Django admin's own msgid: its French catalogue made it the verb « Fermer ».
+    page = html.parse(helpdesk_client.get(reverse("admin:assistance_queue")))
+    options = [html.text(option) for option in page.find_all("option")]
+    assert "Fermée" in options
+    assert "Fermer" not in options

@@ -342,7 +342,7 @@ def test_unblock_activation_clears_the_numbers_counters_with_a_journaled_reason(
     event = JournalEvent.objects.get(kind="helpdesk.activation_unblocked")
     assert event.actor == helpdesk_agent
     assert event.data == {"guardian_record": world.rec_a2.pk,
-                          "reason": "Date corrigée par le collège"}
+                          "reason": "Date corrigée par le collège", "wrong_dates": 10}
     assert "L'activation est débloquée" in unescape(
         helpdesk_client.get(response["Location"]).content.decode())
 

@@ -4,7 +4,11 @@
 import datetime
 from types import SimpleNamespace
 
-from backoffice.journal_labels import describe_event
+import pytest
+from django.urls import reverse
+
+from backoffice.journal_labels import describe_event, describe_events
+from pupils.models import LetterRun
 
 
 def event(kind, **data):
@@ -46,3 +50,24 @@ def test_letter_events_read_in_french():
     assert details["remise"] == "lettre imprimée"
     assert details["lot de lettres n°"] == "4"
 
+
+
+@pytest.mark.django_db
+def test_ids_read_as_names_with_the_records_page(world, secretary):
+    """« élève n° : 8 », « fiche responsable n° : 11 », « lot de lettres n° : 1 » told the
+    agent nothing: the helpdesk's pages name them, a record with the link to its page."""
+    run = LetterRun.objects.create(establishment=world.a1, requested_by=secretary)
+    [line, gone] = describe_events([
+        event("letters.issued", letter_run=run.pk, pupil=world.pupil_a1.pk,
+              guardian_record=world.rec_a1.pk, delivery="paper"),
+        event("activation.birthdate_rejected", pupil_id=987654, attempt=1),
+    ])
+    details = dict(line.details)
+    assert details["élève"] == "LEFÈVRE Zoé, Collège Jules-Ferry"
+    assert details["fiche responsable"] == "LEFÈVRE Hélène, Collège Jules-Ferry"
+    assert details["fiche responsable"].url == reverse("admin:helpdesk_record",
+                                                       args=[world.rec_a1.pk])
+    assert details["lot de lettres"].startswith("lettres du ")
+    assert details["lot de lettres"].endswith(", Collège Jules-Ferry")
+    assert details["remise"] == "lettre imprimée"
+    assert dict(gone.details)["élève n°"] == "987654"  # a row gone stays an id

@@ -423,8 +423,8 @@ def test_follow_up_counts_lists_and_csv(world, class_6a, secretary, helpdesk_age
             for tr in table.tbody.find_all("tr")}
     # 6EME: pupils Zoé (none), Noé (provisional), Inès (none); guardians Hélène (active),
     # Claire (provisional), Paul (expired), Sarah (none).
-    assert rows["6EME"] == ["0", "1", "0", "2", "0", "1", "1", "1", "1", "0"]
-    assert rows["5EME"] == ["0", "0", "0", "1", "0", "0", "0", "0", "0", "0"]
+    assert rows["6e"] == ["0", "1", "0", "2", "0", "1", "1", "1", "1", "0"]
+    assert rows["5e"] == ["0", "0", "0", "1", "0", "0", "0", "0", "0", "0"]
 
     listing = client.get("/gestion/suivi-des-comptes/", {
         "qui": "responsables", "etat": "expired"}).content.decode()
@@ -468,3 +468,21 @@ def test_letter_dates_read_in_french(world, class_6a, secretary):
               "septembre", "octobre", "novembre", "décembre"]
     assert f"{expires.day} {months[expires.month - 1]} {expires.year}" in " ".join(text.split())
     assert isinstance(expires, datetime.date)
+
+
+def test_levels_read_in_words_in_letters_and_follow_up(world, class_6a, secretary, client):
+    # Rosters write « 6EME », « 5EME »; the family side reads « 6e », « 5e » (levels.py).
+    from bs4 import BeautifulSoup
+
+    sign_in(client, secretary)
+    for url, extra in (("/gestion/lettres/", {"niveau": "6EME"}),
+                       ("/gestion/suivi-des-comptes/", {"niveau": "6EME"})):
+        page = BeautifulSoup(client.get(url, extra).content.decode(), "html.parser")
+        select = page.find("select", attrs={"name": "niveau"})
+        options = [(o.get("value"), o.get_text(strip=True)) for o in select.find_all("option")
+                   if o.get("value")]
+        assert options == [("6EME", "6e"), ("5EME", "5e")], url
+        assert "6EME" not in page.get_text() and "5EME" not in page.get_text(), url
+    listing = BeautifulSoup(client.get("/gestion/suivi-des-comptes/", {
+        "qui": "responsables"}).content.decode(), "html.parser").get_text()
+    assert "6EME" not in listing and "6e" in listing

@@ -219,7 +219,7 @@ def test_the_list_keeps_its_filters_through_a_reissue_and_names_guardians_levels
                                      "niveau": "6EME"})
     soup = BeautifulSoup(listing.content.decode(), "html.parser")
     row = soup.find("th", string=re.compile("MARTIN Claire")).find_parent("tr")
-    assert row.find("td").get_text(strip=True) == "6EME"
+    assert row.find("td").get_text(strip=True) == "6e"  # in words (levels.py)
     form = row.find("form")
     fields = {i["name"]: i["value"] for i in form("input", type="hidden")}
     assert fields["niveau"] == "6EME"

@@ -276,3 +276,30 @@ def test_an_attempt_matching_another_academys_records_is_not_shown(helpdesk_clie
     body = unescape(helpdesk_client.get(SEARCH, {"q": "06 99 88 77 66"}).content.decode())
     assert "Code envoyé" not in body and "Ampère" not in body
     assert "Aucune activation récente n'a été commencée avec ce numéro." in body
+
+
+@pytest.mark.django_db
+def test_each_attempt_of_a_number_reads_its_real_state(helpdesk_client, world, settings):
+    """A number at its SMS limit: journeys where no SMS left (quota), the one whose code was
+    entered wrong five times, the one really waiting — each read as it is."""
+    from activation.services import ActivationRefused, activation_code_verify
+
+    settings.SMS_BACKEND = "notifications.sms.LocmemSMSBackend"
+    settings.ACTIVATION_MAX_SENDS_PER_PHONE = 2
+    settings.ACTIVATION_MAX_WRONG_CODES = 5
+    phone = "+33677889900"
+    record = GuardianRecordFactory(establishment=world.a1, last_name="Diallo",
+                                   first_name="Awa", mobile_phone=phone)
+    ResponsibilityFactory(guardian_record=record, pupil=world.pupil_a1_bis)
+    dead, _secret = activation_flow_start(last_name="Diallo", first_name="Awa", phone=phone)
+    for _ in range(5):
+        try:
+            activation_code_verify(flow_id=dead.id, typed_code="ZZZZZZ")
+        except ActivationRefused:
+            pass
+    activation_flow_start(last_name="Diallo", first_name="Awa", phone=phone)  # waiting
+    activation_flow_start(last_name="Diallo", first_name="Awa", phone=phone)  # quota: no SMS
+    body = unescape(helpdesk_client.get(SEARCH, {"q": "06 77 88 99 00"}).content.decode())
+    assert body.count("Code envoyé, en attente de sa saisie") == 1
+    assert "Code saisi faux 5 fois : code annulé" in body
+    assert "Aucun SMS envoyé (trop d'envois au même destinataire)" in body

@@ -1,0 +1,53 @@
+"""The block of the school letter's first sign-in states the real rule: a journey ends after
+ACTIVATION_MAX_WRONG_DATES wrong birth dates and signing in again starts another with the
+tries left of the account's window (ACTIVATION_MAX_WRONG_DATES_PER_PHONE per
+ACTIVATION_PHONE_WINDOW_SECONDS, flows.WRONG_DATES_PER_ACCOUNT); once the window is full the
+block holds, for the time it says, and the assistance form is offered."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from tests import html
+from tests.activation.test_provisional import (
+    RESUME,
+    at_step,
+    birth_dates,
+    commit,  # noqa: F401 (fixture)
+    guardian,  # noqa: F401 (fixture)
+    guardian_to_pupils,
+    in_page_order,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_block_says_how_many_tries_remain_then_how_long_it_holds(client, guardian,  # noqa: F811
+                                                                     commit, settings):  # noqa: F811
+    settings.ACTIVATION_MAX_WRONG_DATES = 2
+    settings.ACTIVATION_MAX_WRONG_DATES_PER_PHONE = 4
+    settings.ACTIVATION_PHONE_WINDOW_SECONDS = 24 * 3600
+    page, path = guardian_to_pupils(client, guardian, commit)
+    yanis, _ines = in_page_order(guardian)
+    wrong = birth_dates((True, yanis.birth_date), (True, datetime.date(2015, 1, 1)))
+    at_step(client, commit(client.post, path, wrong))
+    page, _blocked = at_step(client, commit(client.post, path, wrong))
+    rule = html.text(page.find(id="block-rule"))
+    assert "Vous avez saisi 2 dates de naissance incorrectes" in rule
+    assert "il vous restera 2 essais" in rule
+    assert "Au-delà de 4 dates incorrectes en 24 heures, l'activation est bloquée pendant " \
+           "24 heures" in rule
+    assert "en vous reconnectant plus tard" not in html.text(html.main(page))
+
+    # Signing in again: a new journey, two more tries, then the block that holds.
+    page, again = at_step(client, client.get(RESUME))
+    assert again.endswith("/eleves/")
+    at_step(client, commit(client.post, again, wrong))
+    page, _blocked = at_step(client, commit(client.post, again, wrong))
+    rule = html.text(page.find(id="block-rule"))
+    assert "Vous avez saisi 4 dates de naissance incorrectes en 24 heures" in rule
+    assert "vous pourrez saisir une nouvelle date dans 24 heures" in rule
+    assert page.find("a", href=reverse("assistance:form")) is not None
+    page, _path = at_step(client, client.get(RESUME))
+    assert "bloquée" in html.text(page.find(id="block-rule"))

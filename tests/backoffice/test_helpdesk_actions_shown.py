@@ -1,0 +1,45 @@
+"""A helpdesk action and its reason are kept where the agent looks for them: the journal of
+the file it concerns (a guardian record has neither account nor flow to hang it on) and
+« Mes actions » of the back-office's index."""
+
+from html import unescape
+
+import pytest
+from django.urls import reverse
+
+from activation.flows import WRONG_DATES_PER_PHONE
+from core import ratelimit
+from tests import html
+
+pytestmark = pytest.mark.django_db
+
+REASON = "Date de naissance corrigée par l'école le 4/09"
+
+
+def test_an_unblock_and_its_reason_appear_in_the_records_journal_and_my_actions(
+    helpdesk_client, world
+):
+    for _ in range(10):
+        ratelimit.hit(WRONG_DATES_PER_PHONE, "+33622334455")  # world.rec_a2, no account
+    url = reverse("admin:helpdesk_record", args=[world.rec_a2.pk])
+    helpdesk_client.post(url + "debloquer/", {"unblock-reason": REASON})
+
+    page = html.parse(helpdesk_client.get(url))
+    journal = html.text(page.find("caption", string=lambda s: s and "Journal" in s)
+                        .find_parent("table"))
+    assert "Activation débloquée par l'assistance" in journal
+    assert REASON in journal
+
+    index = html.parse(helpdesk_client.get(reverse("admin:index")))
+    mine = index.find(id="helpdesk-actions")
+    assert mine is not None
+    assert "Activation débloquée par l'assistance" in html.text(mine)
+    assert REASON in html.text(mine)
+    assert mine.find("a")["href"] == url
+    assert "Aucune action pour l'instant" not in unescape(str(index))
+
+
+def test_a_secretary_without_helpdesk_actions_still_reads_no_action(secretary_client):
+    index = html.parse(secretary_client.get(reverse("admin:index")))
+    assert index.find(id="helpdesk-actions") is None
+    assert "Aucune action pour l'instant." in html.text(index.find(id="recent-actions-module"))
