@@ -121,7 +121,7 @@ def test_a_secretary_makes_the_letters_of_a_level_and_downloads_them(page, live_
     page.goto(f"{live_server.url}/gestion/")
     page.get_by_role("link", name="Suivi des comptes").first.click()
     counts = page.locator("#follow-up-counts")
-    expect(counts.get_by_role("row", name=re.compile("^4EME"))).to_contain_text("2")
+    expect(counts.get_by_role("row", name=re.compile(r"^4e\b"))).to_contain_text("2")
     assert_accessible(page)
     page.get_by_label("Qui").select_option("responsables")
     page.get_by_label("État du compte").select_option("provisional")
