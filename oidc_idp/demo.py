@@ -28,6 +28,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from jwcrypto import jwk, jwt
@@ -59,6 +60,14 @@ def _only_in_the_demo() -> None:
         raise Http404
 
 
+# Requests still waiting for their answer, by state (several tabs may each open a tile),
+# at most this many; and the last sign-in's result, shown again by `result` on a reload.
+PENDING_KEPT = 5
+RESULT_KEY = "oidc_demo_service_result"
+AMR_WORDS = {"pwd": _lazy("mot de passe"), "sms": _lazy("code reçu par SMS"),
+             "fc": _lazy("FranceConnect")}
+
+
 @never_cache
 @require_GET
 def start(request: HttpRequest) -> HttpResponse:
@@ -67,10 +76,11 @@ def start(request: HttpRequest) -> HttpResponse:
     _only_in_the_demo()
     verifier = secrets.token_urlsafe(48)
     state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    request.session[SESSION_KEY] = {
-        "state": state, "nonce": nonce, "verifier": verifier,
-        "service": request.GET.get("service", "")[:SERVICE_TITLE_MAX],
-    }
+    pending = request.session.get(SESSION_KEY)
+    pending = pending if isinstance(pending, dict) else {}
+    pending[state] = {"nonce": nonce, "verifier": verifier,
+                      "service": request.GET.get("service", "")[:SERVICE_TITLE_MAX]}
+    request.session[SESSION_KEY] = dict(list(pending.items())[-PENDING_KEPT:])
     challenge = base64.urlsafe_b64encode(
         hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     query = urlencode({
@@ -84,17 +94,22 @@ def start(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
-    """The provider's answer: the code exchanged, the ID token checked, its claims shown; a
+    """The provider's answer: the code exchanged, the ID token checked, then the result page
+    (`result`, so that a reload or Back shows it again instead of using the code twice); a
     French page naming what failed otherwise (never a 500)."""
     _only_in_the_demo()
-    pending = request.session.pop(SESSION_KEY, None)
-    context = {"page_title": _("Service de démonstration")}
+    state = request.GET.get("state", "")
+    pending_all = request.session.get(SESSION_KEY)
+    pending_all = pending_all if isinstance(pending_all, dict) else {}
+    pending = pending_all.pop(state, None)
     try:
-        if pending is None or not secrets.compare_digest(
-                request.GET.get("state", ""), pending["state"]):
-            raise DemoServiceError(_("Cette réponse ne fait suite à aucune demande de ce "
-                                     "navigateur : ouvrez de nouveau le service depuis "
-                                     "« Mes services »."))
+        if pending is None:
+            last = request.session.get(RESULT_KEY)
+            if isinstance(last, dict) and secrets.compare_digest(last.get("state", ""), state):
+                return redirect("oidc_demo:result")  # this answer was used: its result
+            raise DemoServiceError(_("Cette page de retour a déjà servi ou a expiré : ouvrez "
+                                     "de nouveau le service depuis « Mes services »."))
+        request.session[SESSION_KEY] = pending_all
         # RFC 9207: the answer names its issuer, which must be the one asked.
         if request.GET.get("iss", _issuer()) != _issuer():
             raise DemoServiceError(_("Cette réponse ne vient pas d'ÉduConnect."))
@@ -104,11 +119,30 @@ def callback(request: HttpRequest) -> HttpResponse:
         claims = _claims(code=request.GET["code"], verifier=pending["verifier"],
                          nonce=pending["nonce"])
     except DemoServiceError as error:
-        context["error"] = str(error)
-        return render(request, "oidc_idp/demo_service.html", context, status=400)
-    context.update(service=pending["service"], claims=claims,
-                   children=claims.get("children", []))
-    return render(request, "oidc_idp/demo_service.html", context)
+        return render(request, "oidc_idp/demo_service.html",
+                      {"page_title": _("Service de démonstration"), "error": str(error)},
+                      status=400)
+    request.session[RESULT_KEY] = {"state": state, "service": pending["service"],
+                                   "claims": claims}
+    return redirect("oidc_demo:result")
+
+
+@never_cache
+@require_GET
+def result(request: HttpRequest) -> HttpResponse:
+    """What the last sign-in at the demo service received (kept in the session: a reload
+    shows it again); without one, the way back to « Mes services »."""
+    _only_in_the_demo()
+    last = request.session.get(RESULT_KEY)
+    if not isinstance(last, dict) or not request.user.is_authenticated:
+        return redirect("services_portal:my_services")
+    claims = last["claims"]
+    return render(request, "oidc_idp/demo_service.html", {
+        "page_title": _("Service de démonstration"), "service": last["service"],
+        "claims": claims, "children": claims.get("children", []),
+        "identifier": claims.get("identifier", "").upper(),
+        "methods": [str(AMR_WORDS.get(m, m)) for m in claims.get("amr", [])],
+    })
 
 
 def _claims(*, code: str, verifier: str, nonce: str) -> dict:

@@ -9,4 +9,5 @@ app_name = "oidc_demo"
 urlpatterns = [
     path("", demo.start, name="start"),
     path("retour/", demo.callback, name="callback"),
+    path("connecte/", demo.result, name="result"),
 ]

@@ -22,8 +22,8 @@ def test_a_tile_sends_the_browser_to_the_provider_with_pkce_state_and_nonce(clie
     assert response.status_code == 302
     location = response["Location"]
     assert location.startswith(reverse("oauth2_provider:authorize") + "?")
-    kept = client.session[SESSION_KEY]
-    for part in (f"client_id={DEMO_CLIENT_ID}", f"state={kept['state']}",
+    (state, kept), = client.session[SESSION_KEY].items()
+    for part in (f"client_id={DEMO_CLIENT_ID}", f"state={state}",
                  f"nonce={kept['nonce']}", "code_challenge_method=S256",
                  "scope=openid+profile+children"):
         assert part in location
@@ -41,10 +41,25 @@ def test_an_answer_this_browser_did_not_ask_for_gets_a_french_page(client, setti
     assert "Revenir à mes services" in page
 
 
+def test_two_tabs_each_keep_their_own_request(client, settings):
+    settings.DEBUG = True
+    client.get(reverse("oidc_demo:start") + "?service=A")
+    client.get(reverse("oidc_demo:start") + "?service=B")
+    assert [kept["service"] for kept in client.session[SESSION_KEY].values()] == ["A", "B"]
+
+
+def test_the_result_page_without_a_sign_in_at_the_service_leads_to_my_services(client,
+                                                                                settings):
+    settings.DEBUG = True
+    response = client.get(reverse("oidc_demo:result"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("services_portal:my_services")
+
+
 def test_an_answer_from_another_issuer_is_refused(client, settings):
     settings.DEBUG = True
     client.get(reverse("oidc_demo:start"))
-    state = client.session[SESSION_KEY]["state"]
+    (state,) = client.session[SESSION_KEY]
     response = client.get(reverse("oidc_demo:callback"),
                           {"code": "abc", "state": state, "iss": "https://evil.example"})
     assert response.status_code == 400
