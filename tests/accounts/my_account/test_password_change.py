@@ -65,6 +65,17 @@ def test_the_names_rule_is_in_the_checklist_from_the_first_display(signed_in):
     assert shown.index(html.text(personal)) == shown.index("Votre mot de passe doit contenir :") + 6
 
 
+
+def test_the_checklist_says_a_common_password_is_refused_too(signed_in):
+    """A tryout turned every line green with « Azerty123! », then read « trop courant » on
+    sending: the list says so beforehand, as a note the script does not tick."""
+    page = html.parse(signed_in.get(URL))
+    note = page.find(id="id_password_error").find(attrs={"data-rule-note": "common"})
+    assert html.text(note) == ("Il ne doit pas non plus être un mot de passe courant, comme "
+                               "« Azerty123! » : c'est vérifié quand vous validez.")
+    assert note.find(attrs={"data-rule-state": True}) is None
+
+
 def test_a_change_keeps_this_session_ends_the_others_and_tells_the_owner(
         client, guardian, commit):
     sign_in(client)
