@@ -108,7 +108,8 @@ DETAIL_LABELS = {
     "kept_identifier": _("identifiant du compte conservé"),
     "closed_account_id": _("compte fermé n°"),
     "guardian_record_ids": _("fiches responsables (n°)"),
-    "provider": _("déconnexion chez le fournisseur"),
+    # Whether the sign-out ended the FranceConnect session too (accounts.views.logout_view).
+    "provider": _("déconnexion de FranceConnect aussi"),
     # The outbox (notifications).
     "message_id": _("message n°"),
     "age_seconds": _("âge (secondes)"),

@@ -339,8 +339,10 @@ def mask_phone(e164: str) -> str:
 
     A French number (metropolitan or overseas, FRENCH_REGIONS) in its national form, any
     other in its international form (« +32 •• •• •• 56 »); every group but the first and the
-    last hidden; groups separated by plain spaces (an HTML page that must not break the
-    number replaces them with no-break spaces). « •• » when `e164` is no number."""
+    last hidden, and of the last no more than its last 2 digits shown, whatever the
+    country's grouping (« +44 7911 123456 » is « +44 •• •• 56 », not « +44 •• 123456 »);
+    groups separated by plain spaces (an HTML page that must not break the number replaces
+    them with no-break spaces). « •• » when `e164` is no number."""
     try:
         number = phonenumbers.parse(str(e164), None)
     except phonenumbers.NumberParseException:
@@ -353,4 +355,9 @@ def mask_phone(e164: str) -> str:
     groups = _MASK_GROUP_SEPARATORS.split(phonenumbers.format_number(number, style))
     if len(groups) < 3:
         return " ".join([groups[0], PHONE_MASK])
-    return " ".join([groups[0], *(PHONE_MASK for _ in groups[1:-1]), groups[-1]])
+    last = groups[-1]
+    hidden = [PHONE_MASK for _ in groups[1:-1]]
+    if len(last) > 2:  # a longer last group (« 123456 »): its head hidden too
+        hidden.append(PHONE_MASK)
+        last = last[-2:]
+    return " ".join([groups[0], *hidden, last])

@@ -417,13 +417,15 @@ def email_change_validate(*, token: str, request: HttpRequest | None = None) -> 
 
 
 def _email_changed_notice(account: Account, *, old_email: str) -> bool:
-    """The SMS « l'adresse mail de votre compte a été remplacée » to the account's verified
-    phone once its address has become another one (not when the address it already had is
-    validated). Returns whether it was queued (in the caller's transaction: the outbox)."""
+    """The SMS « l'adresse mail de votre compte a été remplacée » (« une adresse mail a été
+    ajoutée à votre compte » when it had none) to the account's verified phone once its
+    address has become another one (not when the address it already had is validated).
+    Returns whether it was queued (in the caller's transaction: the outbox)."""
     changed = (old_email or "").strip().lower() != (account.email or "").strip().lower()
     if not (changed and email_change_notices(account).phone):
         return False
-    body = render_to_string("sms/email_changed.txt", _notice_context()).strip()
+    body = render_to_string("sms/email_changed.txt",
+                            {**_notice_context(), "added": not (old_email or "").strip()}).strip()
     sms_enqueue(to=str(account.phone), body=body, purpose="email_changed_notice",
                 account=account)
     return True

@@ -154,7 +154,8 @@ def flow_page(request, flow: Flow):
     if flow.status == FlowStatus.BLOCKED:
         context = _context(request, flow, flow.step)
         # The real rule, in words (flows.WRONG_DATES_PER_ACCOUNT): this journey ended after
-        # ACTIVATION_MAX_WRONG_DATES wrong dates; signing in again starts another while the
+        # ACTIVATION_MAX_WRONG_DATES wrong dates; going back to the site (the session goes on:
+        # the middleware sends every page to resume) starts another while the
         # account's 24-hour window has room, else the block holds until a place frees.
         dates = services.provisional_wrong_dates(request.user)
         context.update(page_title=_titled(_("Activation bloquée")), step=None,

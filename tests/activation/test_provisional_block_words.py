@@ -1,8 +1,9 @@
 """The block of the school letter's first sign-in states the real rule: a journey ends after
-ACTIVATION_MAX_WRONG_DATES wrong birth dates and signing in again starts another with the
-tries left of the account's window (ACTIVATION_MAX_WRONG_DATES_PER_PHONE per
-ACTIVATION_PHONE_WINDOW_SECONDS, flows.WRONG_DATES_PER_ACCOUNT); once the window is full the
-block holds, for the time it says, and the assistance form is offered."""
+ACTIVATION_MAX_WRONG_DATES wrong birth dates and going back to the site (no new sign-in:
+the session goes on) starts another with the tries left of the account's window
+(ACTIVATION_MAX_WRONG_DATES_PER_PHONE per ACTIVATION_PHONE_WINDOW_SECONDS,
+flows.WRONG_DATES_PER_ACCOUNT), the block coming at the window's last wrong date; once the
+window is full the block holds, for the time it says, and the assistance form is offered."""
 
 import datetime
 
@@ -36,12 +37,20 @@ def test_the_block_says_how_many_tries_remain_then_how_long_it_holds(client, gua
     rule = html.text(page.find(id="block-rule"))
     assert "Vous avez saisi 2 dates de naissance incorrectes" in rule
     assert "il vous restera 2 essais" in rule
-    assert "Au-delà de 4 dates incorrectes en 24 heures, l'activation est bloquée pendant " \
+    # The block comes AT the 4th wrong date of the window (the form's « Encore 1 date
+    # incorrecte possible » at the 3rd), not beyond it.
+    assert "À la 4e date incorrecte en 24 heures, l'activation est bloquée pendant " \
            "24 heures" in rule
-    assert "en vous reconnectant plus tard" not in html.text(html.main(page))
+    assert "Au-delà" not in rule
+    # No new sign-in is needed: the session goes on, going back to the site resumes.
+    assert "reconnectant" not in html.text(html.main(page))
+    assert "dès maintenant, sans vous reconnecter" in rule
+    resume = page.find("a", id="resume")
+    assert resume is not None and resume["href"] == RESUME
 
-    # Signing in again: a new journey, two more tries, then the block that holds.
-    page, again = at_step(client, client.get(RESUME))
+    # Back on the site (the button, or any page: the middleware sends it to the flow): a
+    # new journey, two more tries, then the block that holds.
+    page, again = at_step(client, client.get(resume["href"]))
     assert again.endswith("/eleves/")
     at_step(client, commit(client.post, again, wrong))
     page, _blocked = at_step(client, commit(client.post, again, wrong))
@@ -49,5 +58,6 @@ def test_the_block_says_how_many_tries_remain_then_how_long_it_holds(client, gua
     assert "Vous avez saisi 4 dates de naissance incorrectes en 24 heures" in rule
     assert "vous pourrez saisir une nouvelle date dans 24 heures" in rule
     assert page.find("a", href=reverse("assistance:form")) is not None
+    assert page.find("a", id="resume") is None
     page, _path = at_step(client, client.get(RESUME))
     assert "bloquée" in html.text(page.find(id="block-rule"))

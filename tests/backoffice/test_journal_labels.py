@@ -52,6 +52,15 @@ def test_letter_events_read_in_french():
 
 
 
+def test_a_sign_out_says_whether_franceconnect_was_signed_out_too():
+    """« provider » is whether the sign-out also ended the FranceConnect session
+    (accounts.views.logout_view): said so, not « déconnexion chez le fournisseur »."""
+    for provider, said in ((False, "non"), (True, "oui")):
+        line = describe_event(event("logout", provider=provider))
+        assert line.label == "Déconnexion"
+        assert line.details == [("déconnexion de FranceConnect aussi", said)]
+
+
 @pytest.mark.django_db
 def test_ids_read_as_names_with_the_records_page(world, secretary):
     """« élève n° : 8 », « fiche responsable n° : 11 », « lot de lettres n° : 1 » told the

@@ -274,6 +274,14 @@ def assert_nothing_moved(family):
     assert not OutboundMessage.objects.filter(purpose="accounts_merged_notice").exists()
 
 
+def test_the_page_names_the_paper_as_everywhere_else(family):
+    """The school's paper with the provisional password is the « courrier » (sign-in,
+    activation), never a « notification »."""
+    page = " ".join(unescape(signed_in(family["kept"]).get(MERGE_URL).content.decode()).split())
+    assert "(ou le mot de passe provisoire de son courrier)" in page
+    assert "notification" not in page
+
+
 def test_the_right_pair_changes_nothing_before_the_confirmation(family):
     client = signed_in(family["kept"])
     response = prove(client)

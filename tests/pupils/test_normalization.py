@@ -74,6 +74,10 @@ def test_mask_is_the_one_form_families_read_national_for_french_numbers():
     assert mask_phone("+262639401122") == "0639 •• •• 22"  # Mayotte
     assert mask_phone("+590690123434") == "0690 •• •• 34"  # Guadeloupe
     assert mask_phone("+32470123456") == "+32 •• •• •• 56"  # abroad: international form
+    # Whatever the country's grouping, no more than the country code and the last 2 digits.
+    assert mask_phone("+447911123456") == "+44 •• •• 56"  # « +44 7911 123456 »
+    assert mask_phone("+16502530000") == "+1 •• •• •• 00"  # « +1 650-253-0000 »
+    assert mask_phone("+4915123456789") == "+49 •• •• 89"  # « +49 1512 3456789 »
     assert mask_phone("pas un numéro") == "••"
 
 

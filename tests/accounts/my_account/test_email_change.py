@@ -252,6 +252,28 @@ def test_a_parents_first_address_has_a_subject_that_says_so_and_no_old_address(
     assert "ancienne adresse" not in text_of(message)
 
 
+def test_a_first_address_is_said_to_be_added_not_to_replace_one(client, commit, smtp_server):
+    """An account without an address: while the link waits, no « adresse actuelle » (there
+    is none); once validated, the phone is told that an address was added, not replaced."""
+    AccountFactory(identifier="l.martin21", email="", email_verified=False,
+                   phone="+33612340000", phone_verified=True)
+    sign_in(client, "l.martin21")
+    ask(client, commit, email="l.martin@example.org")
+    page = html.parse(client.get(URL))
+    panel = " ".join(html.text(html.main(page)).split())
+    assert "Votre compte n'a pas encore d'adresse mail." in panel
+    pending = " ".join(html.text(page.find(id="pending")).split())
+    assert "adresse actuelle" not in pending
+    assert ("Cliquez sur le lien affiché dans le mail pour valider cette adresse : d'ici là, "
+            "votre compte reste sans adresse mail.") in pending
+    [message] = smtp_server.wait_for(1)
+    commit(Client().post, urlsplit(link_from(message)).path)
+    [told] = sms.outbox
+    assert told.to == "+33612340000"
+    assert "une adresse mail a été ajoutée à votre compte" in told.body
+    assert "remplacée" not in told.body
+
+
 def test_the_link_expires_after_seven_days(signed_in, guardian, commit, smtp_server):
     ask(signed_in, commit)
     path = urlsplit(link_from(by_recipient(smtp_server.wait_for(2))[NEW])).path
