@@ -193,6 +193,7 @@ REASON_LABELS = {
     # « Ajouter des enfants depuis un autre compte » (families.services).
     "wrong_pair": _("identifiant ou mot de passe de l'autre compte erroné"),
     "names_differ": _("noms différents sur les deux comptes"),
+    "already_merged": _("autre compte déjà regroupé (fermé)"),
     # FranceConnect (franceconnect).
     "logout_state": _("déconnexion FranceConnect inattendue"),
     "account_unavailable": _("compte indisponible"),
