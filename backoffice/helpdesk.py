@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.limits import sign_in_suspensions
 from accounts.models import AccountState
+from accounts.selectors import account_merged_into
 from activation.provisional.services import provisional_wrong_dates
 from activation.selectors import letter_email_pending
 from backoffice.selectors import (
@@ -132,6 +133,10 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
     # block the parent sees, activation.provisional), which « Débloquer l'activation » lifts.
     letter_dates = (provisional_wrong_dates(account)
                     if account.state == AccountState.PROVISIONAL else None)
+    # A closed account signs in no more and has no identifier to send: nothing to unlock
+    # or resend. Closed by a merge, the file names the account kept (its children are there).
+    closed = account.state == AccountState.CLOSED
+    merged_into = account_merged_into(account) if closed else None
     context = _context(
         request,
         title=gettext("Compte %(identifier)s") % {"identifier": account.display_identifier},
@@ -144,10 +149,11 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
         sign_in_suspended_addresses=", ".join(ip for ip, _wait in suspensions.addresses),
         sign_in_suspended_address_count=len(suspensions.addresses),
         sign_in_suspended_until=timezone.now() + datetime.timedelta(seconds=longest),
-        can_unlock=user.has_perm("accounts.account_unlock")
+        merged_into=merged_into,
+        can_unlock=user.has_perm("accounts.account_unlock") and not closed
         and (account.state == AccountState.LOCKED or suspensions.suspended),
-        can_close=user.has_perm("accounts.account_close") and account.state != AccountState.CLOSED,
-        can_resend=user.has_perm("accounts.activation_resend"),
+        can_close=user.has_perm("accounts.account_close") and not closed,
+        can_resend=user.has_perm("accounts.activation_resend") and not closed,
         letter_dates=letter_dates,
         # The address typed in the letter's first sign-in, not the account's until validated.
         email_pending="" if account.email else letter_email_pending(account),

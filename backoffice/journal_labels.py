@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import StaffRole
+from accounts.models import Account, StaffRole
 from core.journal import EventKind
 from core.models import CodeNotSentReason
 from pupils.models import GuardianRecord, LetterRun, Pupil
@@ -194,6 +194,7 @@ REASON_LABELS = {
     # « Ajouter des enfants depuis un autre compte » (families.services).
     "wrong_pair": _("identifiant ou mot de passe de l'autre compte erroné"),
     "names_differ": _("noms différents sur les deux comptes"),
+    "already_merged": _("autre compte déjà regroupé (fermé)"),
     # FranceConnect (franceconnect).
     "logout_state": _("déconnexion FranceConnect inattendue"),
     "account_unavailable": _("compte indisponible"),
@@ -421,26 +422,77 @@ class Named(str):
         return named
 
 
-# Facts holding the id of a pupil, a guardian record or a letter run, and the name they are
-# read under once the id is replaced by what it names.
+class NamedList(str):
+    """A fact holding several ids read as names (« fiches responsables : LEFÈVRE Hélène,
+    Collège Jules-Ferry / … »): a str of the names joined, `parts` the Named of each, so
+    that the page links each one."""
+
+    parts: tuple = ()
+    url: str = ""
+
+    def __new__(cls, parts):
+        named = super().__new__(cls, " / ".join(parts))
+        named.parts = tuple(parts)
+        return named
+
+
+# Facts holding the id of a pupil, a guardian record, a letter run or an account, and the
+# name they are read under once the id is replaced by what it names.
 NAMED_FACTS = {
     "pupil": ("pupil", _("élève")),
     "pupil_id": ("pupil", _("élève")),
     "guardian_record": ("record", _("fiche responsable")),
     "guardian_record_id": ("record", _("fiche responsable")),
     "letter_run": ("run", _("lot de lettres")),
+    # Merging two accounts (families.services): the other account, by its identifier.
+    "other_account_id": ("account", _("autre compte")),
+    "kept_account_id": ("account", _("compte conservé")),
+    "closed_account_id": ("account", _("compte fermé")),
 }
+# Facts named only in some kinds of event: an account another account was merged with is
+# the same person (both passwords proven), while the other account of a refused merge
+# (« noms différents ») may be someone else's, of another academy: it stays an id.
+NAMED_ONLY_IN = {
+    "other_account_id": {EventKind.ACCOUNTS_MERGED.value},
+}
+# Facts holding a list of such ids.
+NAMED_LIST_FACTS = {
+    "guardian_record_ids": ("record", _("fiches responsables")),
+}
+# Facts that only repeat the identifier of an account a NAMED_FACTS id names: left out once
+# that account is named (by the same identifier).
+IDENTIFIER_OF = {
+    "other_identifier": "other_account_id",
+    "kept_identifier": "kept_account_id",
+}
+
+
+def _named_in(key: str, kind: str) -> bool:
+    return key not in NAMED_ONLY_IN or kind in NAMED_ONLY_IN[key]
+
+
+def _ids(value) -> list[int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [value]
+    if isinstance(value, list | tuple) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return list(value)
+    return []
 
 
 def _names(events) -> dict[tuple[str, int], Named]:
     """{(what, id): Named} for the ids the events' NAMED_FACTS hold: one query per kind of
     row named (none when no event holds one)."""
-    wanted: dict[str, set[int]] = {"pupil": set(), "record": set(), "run": set()}
+    wanted: dict[str, set[int]] = {"pupil": set(), "record": set(), "run": set(),
+                                   "account": set()}
     for event in events:
         data = event.data if isinstance(event.data, dict) else {}
         for key, (what, _label) in NAMED_FACTS.items():
-            if isinstance(data.get(key), int):
+            if isinstance(data.get(key), int) and _named_in(key, event.kind):
                 wanted[what].add(data[key])
+        for key, (what, _label) in NAMED_LIST_FACTS.items():
+            if isinstance(data.get(key), list):
+                wanted[what].update(_ids(data[key]))
     names = {}
     if wanted["pupil"]:
         for pupil in Pupil.objects.filter(pk__in=wanted["pupil"]).select_related(
@@ -459,13 +511,29 @@ def _names(events) -> dict[tuple[str, int], Named]:
             when = formats.date_format(timezone.localtime(run.created_at), "d/m/Y H:i")
             names["run", run.pk] = Named(str(_("lettres du %(when)s, %(school)s")) % {
                 "when": when, "school": run.establishment.name})
+    if wanted["account"]:
+        for account in Account.objects.filter(pk__in=wanted["account"]).only("identifier"):
+            names["account", account.pk] = Named(
+                account.display_identifier,
+                reverse("admin:helpdesk_account", args=[account.pk]))
     return names
 
 
+def _named_list(names, what: str, value) -> NamedList | None:
+    """The ids of a NAMED_LIST_FACTS fact read as names, or None when one of them is not
+    (a row gone: the fact stays ids, « fiches responsables (n°) : 17, 18 »)."""
+    ids = _ids(value) if isinstance(value, list) else []
+    parts = [names.get((what, pk)) for pk in ids]
+    if not parts or any(part is None for part in parts):
+        return None
+    return NamedList(parts)
+
+
 def describe_events(events) -> list[EventLine]:
-    """describe_event for each of `events`, the ids of pupils, guardian records and letter
-    runs (NAMED_FACTS) read as names — a guardian record with the link to its helpdesk
-    page; an id whose row is gone stays an id (« élève n° : 8 »)."""
+    """describe_event for each of `events`, the ids of pupils, guardian records, letter runs
+    and accounts (NAMED_FACTS, NAMED_LIST_FACTS) read as names — a guardian record or an
+    account (its identifier as letters print it) with the link to its helpdesk page; an id
+    whose row is gone stays an id (« élève n° : 8 »). One query per kind of row named."""
     events = list(events)
     names = _names(events)
     lines = []
@@ -474,8 +542,18 @@ def describe_events(events) -> list[EventLine]:
         data = event.data if isinstance(event.data, dict) else {}
         details = []
         for (name, value), key in zip(line.details, data.keys(), strict=True):
-            what, label = NAMED_FACTS.get(key, (None, None))
-            named = names.get((what, data[key])) if what and isinstance(data[key], int) else None
+            if key in IDENTIFIER_OF:
+                account = names.get(("account", data.get(IDENTIFIER_OF[key])))
+                if account is not None and str(data[key]).upper() == account:
+                    continue  # the account is named above, by this identifier
+            if key in NAMED_LIST_FACTS:
+                what, label = NAMED_LIST_FACTS[key]
+                named = _named_list(names, what, data[key])
+            else:
+                what, label = (NAMED_FACTS.get(key, (None, None)) if _named_in(key, event.kind)
+                               else (None, None))
+                named = (names.get((what, data[key]))
+                         if what and isinstance(data[key], int) else None)
             details.append((str(label), named) if named is not None else (name, value))
         lines.append(replace(line, details=details))
     return lines

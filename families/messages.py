@@ -20,6 +20,28 @@ def message_merge_names_differ() -> str:
     )
 
 
+def message_merge_already_here() -> str:
+    return _(
+        "Ce compte a déjà été regroupé avec le vôtre et il est fermé : ses enfants sont déjà "
+        "sur votre compte. Consultez la liste de vos enfants dans « Mes enfants »."
+    )
+
+
+def message_merge_already_merged(identifier: str) -> str:
+    return _(
+        "Ce compte a déjà été regroupé avec le compte %(identifier)s et il est fermé : ses "
+        "enfants sont sur le compte %(identifier)s. Pour les ajouter ici, saisissez "
+        "l'identifiant %(identifier)s et le mot de passe de ce compte."
+    ) % {"identifier": identifier}
+
+
+def message_merge_already_merged_closed() -> str:
+    return _(
+        "Ce compte a déjà été regroupé avec un autre compte ÉduConnect et il est fermé : "
+        "ses enfants ne peuvent pas être ajoutés depuis ce compte."
+    )
+
+
 def message_merge_too_late() -> str:
     return _(
         "L'autre compte vient d'être fermé ou regroupé : ses enfants ne peuvent plus être "

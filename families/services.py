@@ -26,6 +26,7 @@ from django.utils.translation import gettext
 from accounts.forms import INVALID_LOGIN_MESSAGE, throttled_message
 from accounts.limits import sign_in_attempt_admit, sign_in_device, sign_in_success_forget
 from accounts.models import Account, AccountKind, AccountState
+from accounts.selectors import account_merged_into
 from accounts.signals import accounts_merged
 from activation import messages as activation_messages
 from activation.flows import ActivationData
@@ -162,6 +163,9 @@ def accounts_merge_prove(*, account: Account, identifier: str, password: str,
         raise FamiliesRefused(throttled_message(admission.retry_after),
                               retry_after=admission.retry_after)
     other = authenticate(request, identifier=typed, password=password)
+    if other is None:
+        _refuse_if_already_merged(account, getattr(request, "refused_account", None),
+                                  typed=typed, request=request)
     if other is None or other.kind != AccountKind.GUARDIAN or other.pk == account.pk:
         journal_record(EventKind.ACCOUNTS_MERGE_REFUSED, request=request, account=account,
                        reason="wrong_pair")
@@ -175,6 +179,33 @@ def accounts_merge_prove(*, account: Account, identifier: str, password: str,
     return MergeProof(account_id=account.pk, other_id=other.pk,
                       other_auth_hash=other.get_session_auth_hash(),
                       record_ids=record_ids, pupil_ids=pupil_ids)
+
+
+# How many merges in a row are followed to the account that holds the children now (as the
+# sign-in does, accounts.forms._MERGE_CHAIN_MAX).
+_MERGE_CHAIN_MAX = 3
+
+
+def _refuse_if_already_merged(account: Account, refused: Account | None, *, typed: str,
+                              request: HttpRequest | None) -> None:
+    """The right password of a guardian account already closed by a merge (the backend
+    sets `request.refused_account` only after the right password of an account that may
+    not sign in): raises FamiliesRefused saying into which account it was merged — the
+    signed-in one (its children are already here) or another one — as the sign-in says it.
+    A wrong password never reaches here: it keeps the generic refusal (no enumeration)."""
+    if (refused is None or refused.identifier != typed or refused.kind != AccountKind.GUARDIAN
+            or refused.state != AccountState.CLOSED):
+        return
+    kept = account_merged_into(refused, follow=_MERGE_CHAIN_MAX - 1)
+    if kept is None:
+        return  # closed otherwise (by the helpdesk): the generic refusal
+    journal_record(EventKind.ACCOUNTS_MERGE_REFUSED, request=request, account=account,
+                   reason="already_merged", other_account_id=refused.pk)
+    if kept.pk == account.pk:
+        raise FamiliesRefused(messages.message_merge_already_here())
+    if kept.is_active:
+        raise FamiliesRefused(messages.message_merge_already_merged(kept.display_identifier))
+    raise FamiliesRefused(messages.message_merge_already_merged_closed())
 
 
 def merge_proof_children(proof: MergeProof) -> list[Pupil]:

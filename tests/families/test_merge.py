@@ -515,3 +515,58 @@ def test_a_chain_of_merges_names_the_account_still_open(family):
     right = Client().post(SIGN_IN_URL, {"identifier": "k.haddad2",
                                         "password": DEFAULT_PASSWORD})
     assert "Connectez-vous avec l'identifiant K.HADDAD6" in unescape(right.content.decode())
+
+
+def _refusal_text(response) -> str:
+    return " ".join(unescape(response.content.decode()).split())
+
+
+def test_an_account_already_merged_into_this_one_says_its_children_are_here(family):
+    """The right pair of the account closed by an earlier merge into this one: not
+    « Identifiant ou mot de passe incorrect. », but what happened (as the sign-in says)."""
+    client = signed_in(family["kept"])
+    merge(client)
+    response = prove(client)
+    assert response.status_code == 400
+    text = _refusal_text(response)
+    assert "Ce compte a déjà été regroupé avec le vôtre et il est fermé : ses enfants sont " \
+           "déjà sur votre compte." in text
+    assert INVALID_LOGIN_MESSAGE not in text
+    refused = JournalEvent.objects.get(kind=EventKind.ACCOUNTS_MERGE_REFUSED)
+    assert refused.data == {"reason": "already_merged", "other_account_id": family["other"].pk}
+
+
+def test_an_account_already_merged_into_another_one_names_it(family):
+    """K.HADDAD2 was merged into a third account of Karim's (k.haddad3): from k.haddad1,
+    its right pair is told where its children are now, and with which identifier."""
+    third = AccountFactory(identifier="k.haddad3", first_name="Karim", last_name="Haddad")
+    merge(signed_in(third), identifier="K.HADDAD2")
+    response = prove(signed_in(family["kept"]))
+    assert response.status_code == 400
+    text = _refusal_text(response)
+    assert "Ce compte a déjà été regroupé avec le compte K.HADDAD3 et il est fermé" in text
+    assert "saisissez l'identifiant K.HADDAD3 et le mot de passe de ce compte" in text
+    # Following it brings the children.
+    assert merge(signed_in(family["kept"]), identifier="K.HADDAD3").status_code == 302
+    assert set(pupils_of_guardian_account(family["kept"])) == set(family["pupils"])
+
+
+def test_a_wrong_password_of_a_merged_account_reads_exactly_as_today(family):
+    """No enumeration: only the right password learns the account was merged."""
+    client = signed_in(family["kept"])
+    merge(client)
+    response = prove(client, password="Mauvais-Mot-2!")
+    assert response.status_code == 400
+    parsed = h.parse(response.content.decode())
+    [messages] = h.described_by(parsed, "id_password")
+    assert INVALID_LOGIN_MESSAGE in h.text(messages)
+    assert "regroupé" not in _refusal_text(response)
+
+
+def test_an_account_closed_by_the_helpdesk_keeps_the_generic_refusal(family):
+    other = family["other"]
+    other.state = AccountState.CLOSED
+    other.save(update_fields=["state"])
+    response = prove(signed_in(family["kept"]))
+    assert response.status_code == 400
+    assert INVALID_LOGIN_MESSAGE in _refusal_text(response)

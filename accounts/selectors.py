@@ -1,0 +1,31 @@
+"""Reads of accounts worth naming."""
+
+from core.journal import EventKind
+from core.models import JournalEvent
+
+from .models import Account, AccountState
+
+
+def account_merged_into(account: Account, *, follow: int = 0) -> Account | None:
+    """The account that the CLOSED `account` was merged into by « Ajouter des enfants depuis
+    un autre compte » (families.services.accounts_merge_confirm): the kept account its
+    latest ACCOUNT_CLOSED_BY_MERGE event names (the journal is where a closed account keeps
+    it; the model has no column for it). None when `account` is not closed, or was closed
+    otherwise, or the kept account is gone. With `follow`, up to that many further merges
+    are followed while the kept account was itself closed by a merge (a into b, then b
+    into c: c); each step is two indexed lookups."""
+    kept = None
+    current = account
+    for _step in range(follow + 1):
+        if current.state != AccountState.CLOSED:
+            break
+        event = (JournalEvent.objects
+                 .filter(account=current, kind=EventKind.ACCOUNT_CLOSED_BY_MERGE.value)
+                 .order_by("-at").first())
+        kept_id = event.data.get("kept_account_id") if event and isinstance(event.data, dict) \
+            else None
+        found = Account.objects.filter(pk=kept_id).first() if kept_id else None
+        if found is None:
+            break
+        kept = current = found
+    return kept

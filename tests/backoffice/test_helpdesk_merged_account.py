@@ -1,0 +1,127 @@
+"""The helpdesk files of two accounts merged by « Ajouter des enfants depuis un autre
+compte » (families.services.accounts_merge): the closed account's file offers no action that
+cannot apply to it and names the kept account; both journals name the accounts and the
+guardian records moved, with links, rather than their ids."""
+
+from html import unescape
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import AccountState
+from backoffice.journal_labels import describe_events
+from core.journal import EventKind
+from core.models import JournalEvent
+from families.services import accounts_merge
+from tests import html as h
+from tests.factories import DEFAULT_PASSWORD, AccountFactory, GuardianRecordFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def account_url(account):
+    return reverse("admin:helpdesk_account", args=[account.pk])
+
+
+@pytest.fixture
+def merged(world):
+    """Hélène Lefèvre's second account (h.lefevre7, école Les Lilas) took the children of
+    her first one (h.lefevre12, collège Jules-Ferry, its number verified), now closed."""
+    closed = world.account_a1
+    closed.phone_verified = True
+    closed.save(update_fields=["phone_verified"])
+    kept = AccountFactory(identifier="h.lefevre7", first_name="Hélène", last_name="LEFÈVRE",
+                          phone="+33699887766", phone_verified=True)
+    GuardianRecordFactory(establishment=world.a2, last_name="Lefèvre", first_name="Hélène",
+                          mobile_phone="+33699887766", account=kept)
+    accounts_merge(account=kept, identifier=closed.identifier, password=DEFAULT_PASSWORD)
+    closed.refresh_from_db()
+    assert closed.state == AccountState.CLOSED
+    return kept, closed
+
+
+def test_the_closed_accounts_file_offers_no_dead_end_and_names_the_kept_account(
+        helpdesk_client, world, merged):
+    kept, closed = merged
+    response = helpdesk_client.get(account_url(closed))
+    assert response.status_code == 200
+    page = unescape(response.content.decode())
+    # Nothing it would refuse (« Ce compte est fermé : il n'a plus d'identifiant
+    # utilisable. »): no identifier to send, nothing to unlock or close.
+    assert "Renvoyer l'identifiant par SMS" not in page
+    assert "Déverrouiller le compte" not in page
+    assert "Fermer le compte" not in page
+    parsed = h.parse(response)
+    [merged_into] = parsed.select("#merged-into")
+    assert "ajoutés au compte conservé H.LEFEVRE7" in h.text(merged_into)
+    [link] = merged_into.select("a")
+    assert link["href"] == account_url(kept) and h.text(link) == "H.LEFEVRE7"
+
+
+def test_the_kept_accounts_file_is_not_said_merged_into_anything(helpdesk_client, merged):
+    kept, _closed = merged
+    response = helpdesk_client.get(account_url(kept))
+    assert not h.parse(response).select("#merged-into")
+    assert "Renvoyer l'identifiant par SMS" in unescape(response.content.decode())
+
+
+def _journal_cell(response, label: str):
+    """The « Détails » cell of the journal line labelled `label`."""
+    for row in h.parse(response).select("table tbody tr"):
+        cells = row.select("td")
+        if len(cells) == 5 and h.text(cells[1]) == label:
+            return cells[3]
+    raise AssertionError(f"no journal line {label!r}")
+
+
+def test_both_journals_name_the_accounts_and_records_with_links(helpdesk_client, world,
+                                                                 merged):
+    kept, closed = merged
+    record_url = reverse("admin:helpdesk_record", args=[world.rec_a1.pk])
+
+    merged_label = str(EventKind.ACCOUNTS_MERGED.label)
+    cell = _journal_cell(helpdesk_client.get(account_url(kept)), merged_label)
+    text = h.text(cell)
+    assert "autre compte : H.LEFEVRE12" in text
+    assert "fiches responsables : LEFÈVRE Hélène, Collège Jules-Ferry" in text
+    assert "n°" not in text and "h.lefevre12" not in text  # no raw id, no repeated identifier
+    links = {h.text(a): a["href"] for a in cell.select("a")}
+    assert links == {"H.LEFEVRE12": account_url(closed),
+                     "LEFÈVRE Hélène, Collège Jules-Ferry": record_url}
+
+    closed_label = str(EventKind.ACCOUNT_CLOSED_BY_MERGE.label)
+    cell = _journal_cell(helpdesk_client.get(account_url(closed)), closed_label)
+    text = h.text(cell)
+    assert "compte conservé : H.LEFEVRE7" in text
+    assert "n°" not in text and "h.lefevre7" not in text
+    links = {h.text(a): a["href"] for a in cell.select("a")}
+    assert links == {"H.LEFEVRE7": account_url(kept),
+                     "LEFÈVRE Hélène, Collège Jules-Ferry": record_url}
+
+
+def test_names_cost_one_query_per_kind_and_gone_ids_stay_ids(merged, world,
+                                                              django_assert_num_queries):
+    events = list(JournalEvent.objects.filter(kind__in=[
+        EventKind.ACCOUNTS_MERGED, EventKind.ACCOUNT_CLOSED_BY_MERGE]))
+    assert len(events) == 2
+    with django_assert_num_queries(2):  # the accounts, the guardian records
+        lines = describe_events(events)
+    assert all(dict(line.details).get("fiches responsables") for line in lines)
+    # An id no row answers (a record deleted since): the fact stays as written.
+    gone = JournalEvent(kind=EventKind.ACCOUNTS_MERGED, data={
+        "other_account_id": 999999, "other_identifier": "x.gone1",
+        "guardian_record_ids": [world.rec_a1.pk, 999999]})
+    [line] = describe_events([gone])
+    details = dict(line.details)
+    assert details["autre compte n°"] == "999999"
+    assert details["identifiant de l'autre compte"] == "x.gone1"
+    assert details["fiches responsables (n°)"] == f"{world.rec_a1.pk}, 999999"
+
+
+def test_the_other_account_of_a_refused_merge_stays_an_id(world):
+    """Names that differ: the other account may be someone else's, of another academy."""
+    refused = JournalEvent(kind=EventKind.ACCOUNTS_MERGE_REFUSED, data={
+        "reason": "names_differ", "other_account_id": world.account_b1.pk})
+    [line] = describe_events([refused])
+    assert dict(line.details)["autre compte n°"] == str(world.account_b1.pk)
+    assert "M.LEFEVRE40" not in str(line.details)
