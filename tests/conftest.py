@@ -306,3 +306,15 @@ def outage_redis(settings):
     finally:
         outage.stop()
         forget_the_outages()
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    """`commit(call, *args, **kwargs)`: run a request (or any call) with its on-commit
+    callbacks executed, as after a real commit (the outbox then sends its SMS and mails)."""
+
+    def run(call, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return call(*args, **kwargs)
+
+    return run

@@ -38,15 +38,6 @@ RESUME = reverse("activation:provisional")
 ADDRESS = "nadia.bensaid@exemple.fr"
 
 
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    def run(call, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return call(*args, **kwargs)
-
-    return run
-
-
 def provisional(kind=AccountKind.GUARDIAN, *, identifier, first_name, last_name, days=30):
     account = AccountFactory(identifier=identifier, kind=kind, first_name=first_name,
                              last_name=last_name, state=AccountState.PROVISIONAL,

@@ -30,15 +30,6 @@ REASON = "Appel du parent, date vérifiée avec le collège"
 
 
 @pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    def run(call, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return call(*args, **kwargs)
-
-    return run
-
-
-@pytest.fixture
 def letter_parent(world):
     """A.OCONNOR27's letter: a provisional account covering a record of collège Jules-Ferry
     (academy A) with one child, Zoé (born 2 April 2013)."""

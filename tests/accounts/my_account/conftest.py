@@ -38,14 +38,3 @@ def sign_in(client, identifier="a.benali14", password=DEFAULT_PASSWORD):
 @pytest.fixture
 def signed_in(client, guardian):
     return sign_in(client)
-
-
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    """Run a request with its on-commit callbacks executed (the outbox sends then)."""
-
-    def run(call, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return call(*args, **kwargs)
-
-    return run
