@@ -15,7 +15,6 @@ from tests.activation.test_provisional import (
     RESUME,
     at_step,
     birth_dates,
-    commit,  # noqa: F401 (fixture)
     guardian,  # noqa: F401 (fixture)
     guardian_to_pupils,
     in_page_order,
@@ -25,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_block_says_how_many_tries_remain_then_how_long_it_holds(client, guardian,  # noqa: F811
-                                                                     commit, settings):  # noqa: F811
+                                                                     commit, settings):
     settings.ACTIVATION_MAX_WRONG_DATES = 2
     settings.ACTIVATION_MAX_WRONG_DATES_PER_PHONE = 4
     settings.ACTIVATION_PHONE_WINDOW_SECONDS = 24 * 3600
