@@ -28,6 +28,7 @@ from core.ratelimit import wait_text
 
 from .limits import sign_in_attempt_admit, sign_in_device, sign_in_success_forget
 from .models import Account, AccountKind, AccountState
+from .selectors import MERGE_CHAIN_MAX, account_merged_into
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +74,6 @@ _CLOSED_FOR = {
     EventKind.PROVISIONAL_CLOSED_BY_ACTIVATION.value: "new_account_id",
     EventKind.ACCOUNT_CLOSED_BY_MERGE.value: "kept_account_id",
 }
-# How many merges in a row are followed to the account still open (a was merged into b,
-# then b into c): each step is two indexed lookups, for the right password of a closed
-# account only.
-_MERGE_CHAIN_MAX = 3
 
 
 def _closing_event(account: Account) -> JournalEvent | None:
@@ -98,8 +95,9 @@ def closed_account_message(account: Account) -> tuple[str, str] | None:
     - an account merged into another one by « Ajouter des enfants depuis un autre compte »
       (families.services.accounts_merge_confirm, journaled ACCOUNT_CLOSED_BY_MERGE): names
       the kept account's identifier (the same person proved both passwords), following up to
-      `_MERGE_CHAIN_MAX` merges in a row; when the kept account is itself closed, says so
-      without an identifier and points to « Identifiant oublié ? »."""
+      MERGE_CHAIN_MAX merges in a row (accounts.selectors.account_merged_into); when the
+      kept account is itself closed, says so without an identifier and points to
+      « Identifiant oublié ? »."""
     if account.state != AccountState.CLOSED:
         return None
     event = _closing_event(account)
@@ -116,13 +114,8 @@ def closed_account_message(account: Account) -> tuple[str, str] | None:
             "%(identifier)s et le mot de passe choisi à l'activation. Mot de passe oublié ? "
             "Utilisez « Mot de passe oublié ? » ci-dessous."
         ) % {"identifier": target.display_identifier}, "letter_replaced"
-    for _step in range(_MERGE_CHAIN_MAX):
-        if target is None or target.state != AccountState.CLOSED:
-            break
-        follow = _closing_event(target)
-        if follow is None or follow.kind != EventKind.ACCOUNT_CLOSED_BY_MERGE.value:
-            break
-        target = Account.objects.filter(pk=follow.data.get("kept_account_id")).first()
+    if target is not None and target.state == AccountState.CLOSED:
+        target = account_merged_into(target, follow=MERGE_CHAIN_MAX - 1) or target
     if target is not None and target.is_active:
         return gettext(
             "Ce compte a été regroupé avec un autre de vos comptes ÉduConnect et il est "

@@ -5,6 +5,11 @@ from core.models import JournalEvent
 
 from .models import Account, AccountState
 
+# How many merges in a row are followed to the account that holds the children now (a was
+# merged into b, then b into c): each step is two indexed lookups, read only for the right
+# password of a closed account (the sign-in, the merge form).
+MERGE_CHAIN_MAX = 3
+
 
 def account_merged_into(account: Account, *, follow: int = 0) -> Account | None:
     """The account that the CLOSED `account` was merged into by « Ajouter des enfants depuis

@@ -26,7 +26,7 @@ from django.utils.translation import gettext
 from accounts.forms import INVALID_LOGIN_MESSAGE, throttled_message
 from accounts.limits import sign_in_attempt_admit, sign_in_device, sign_in_success_forget
 from accounts.models import Account, AccountKind, AccountState
-from accounts.selectors import account_merged_into
+from accounts.selectors import MERGE_CHAIN_MAX, account_merged_into
 from accounts.signals import accounts_merged
 from activation import messages as activation_messages
 from activation.flows import ActivationData
@@ -181,11 +181,6 @@ def accounts_merge_prove(*, account: Account, identifier: str, password: str,
                       record_ids=record_ids, pupil_ids=pupil_ids)
 
 
-# How many merges in a row are followed to the account that holds the children now (as the
-# sign-in does, accounts.forms._MERGE_CHAIN_MAX).
-_MERGE_CHAIN_MAX = 3
-
-
 def _refuse_if_already_merged(account: Account, refused: Account | None, *, typed: str,
                               request: HttpRequest | None) -> None:
     """The right password of a guardian account already closed by a merge (the backend
@@ -196,7 +191,7 @@ def _refuse_if_already_merged(account: Account, refused: Account | None, *, type
     if (refused is None or refused.identifier != typed or refused.kind != AccountKind.GUARDIAN
             or refused.state != AccountState.CLOSED):
         return
-    kept = account_merged_into(refused, follow=_MERGE_CHAIN_MAX - 1)
+    kept = account_merged_into(refused, follow=MERGE_CHAIN_MAX - 1)
     if kept is None:
         return  # closed otherwise (by the helpdesk): the generic refusal
     journal_record(EventKind.ACCOUNTS_MERGE_REFUSED, request=request, account=account,
