@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
 from urllib.parse import urlencode
 
+import jwt
 import requests
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -31,7 +31,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from jwcrypto import jwk, jwt
 
 DEMO_CLIENT_ID = "service-de-demonstration"
 DEMO_SCOPES = "openid profile children"
@@ -147,7 +146,7 @@ def result(request: HttpRequest) -> HttpResponse:
 
 def _claims(*, code: str, verifier: str, nonce: str) -> dict:
     """The ID token's claims for `code`: exchanged at the token endpoint, the signature
-    checked against the JWKS, then iss, aud, exp (jwcrypto) and nonce. Raises
+    checked against the JWKS, then iss, aud, exp (PyJWT) and nonce. Raises
     DemoServiceError."""
     issuer = _issuer()
     try:
@@ -166,13 +165,12 @@ def _claims(*, code: str, verifier: str, nonce: str) -> dict:
     if answer.status_code != 200 or "id_token" not in answer.json():
         raise DemoServiceError(_("ÉduConnect a refusé le code du service : ouvrez de nouveau "
                                  "le service depuis « Mes services »."))
-    try:
-        token = jwt.JWT(
-            jwt=answer.json()["id_token"], key=jwk.JWKSet.from_json(keys.content),
-            algs=["RS256"], check_claims={"iss": issuer, "aud": DEMO_CLIENT_ID, "exp": None},
-        )
-        claims = json.loads(token.claims)
-    except Exception as error:  # jwcrypto raises several types; each means « not valid »
+    id_token = answer.json()["id_token"]
+    try:  # PyJWT, as the FranceConnect client (franceconnect/client.py)
+        key = jwt.PyJWKSet.from_dict(keys.json())[jwt.get_unverified_header(id_token)["kid"]]
+        claims = jwt.decode(id_token, key=key, algorithms=["RS256"], audience=DEMO_CLIENT_ID,
+                            issuer=issuer, options={"require": ["exp", "iss", "aud", "sub"]})
+    except (jwt.PyJWTError, KeyError, ValueError) as error:  # each means « not valid »
         raise DemoServiceError(_("Le jeton d'identité reçu n'est pas valide.")) from error
     if not secrets.compare_digest(claims.get("nonce", ""), nonce):
         raise DemoServiceError(_("Le jeton d'identité reçu n'est pas valide."))
