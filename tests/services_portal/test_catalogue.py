@@ -185,8 +185,8 @@ def test_a_school_message_is_shown_once_for_two_children_of_that_school(client, 
     # Everything else is still there for each child: the school and level line, the tiles.
     assert "Collège Victor-Hugo — niveau : 3e" in page
     assert "Collège Victor-Hugo — niveau : 5e" in page
-    assert [t for t, _ in tiles(page)["Lucas MARTIN"]][0] == "Accédez à l'ENT"
-    assert [t for t, _ in tiles(page)["Camille MARTIN"]][0] == "Accédez à l'ENT"
+    assert tiles(page)["Lucas MARTIN"][0][0] == "Accédez à l'ENT"
+    assert tiles(page)["Camille MARTIN"][0][0] == "Accédez à l'ENT"
 
 
 def test_news_for_the_profile_between_their_dates(client, family):
