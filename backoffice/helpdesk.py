@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.limits import sign_in_suspensions
@@ -25,10 +25,11 @@ from backoffice.selectors import (
     InvalidSearch,
     account_file,
     guardian_record_file,
-    helpdesk_actions_of,
     helpdesk_search,
+    letter_run_summaries,
     search_query_parse,
     sign_in_failure_addresses,
+    staff_actions_of,
     staff_scope,
 )
 from core.journal import EventKind, journal_record
@@ -40,6 +41,7 @@ from .journal_labels import describe_event, describe_events, describe_message
 from .limits import search_admit
 
 SEARCH_PERMISSION = "accounts.helpdesk_search"
+LETTERS_PERMISSION = "pupils.letters_make"
 
 
 def _require(request, permission: str) -> None:
@@ -53,16 +55,34 @@ def _context(request, **extra):
     return {**admin.site.each_context(request), **extra}
 
 
-def helpdesk_action_lines(user) -> list[dict]:
-    """« Mes actions » of the back-office index: the user's latest helpdesk actions
-    (selectors.helpdesk_actions_of), each as {"line": EventLine, "url": the file it
-    concerns or "", "target": what to call it}. Empty without the helpdesk permission."""
-    if not user.has_perm(SEARCH_PERMISSION):
-        return []
+def my_action_lines(user) -> list[dict]:
+    """« Mes actions » of the back-office index: the user's latest actions, newest first,
+    HELPDESK_ACTIONS_SHOWN at most (selectors.staff_actions_of): their helpdesk actions with
+    the helpdesk permission, their requests of school letters with the letters permission
+    (pupils.letters_make: a school secretary's letter runs, found missing by a tryout). Each
+    as {"line": EventLine, "url": the file or the run it concerns or "", "target": what to
+    call it, "reason": the helpdesk action's reason or "", "status": a run's state or ""}.
+    Only the user's own actions (the journal's actor); [] without either permission."""
+    may_make_letters = user.has_perm(LETTERS_PERMISSION)
+    events = staff_actions_of(actor=user, helpdesk=user.has_perm(SEARCH_PERMISSION),
+                              letter_runs=may_make_letters)
+    runs = letter_run_summaries([
+        event.data["letter_run"] for event in events
+        if event.kind == EventKind.LETTER_RUN_REQUESTED and isinstance(event.data, dict)
+        and isinstance(event.data.get("letter_run"), int)])
     lines = []
-    for event in helpdesk_actions_of(actor=user):
+    for event in events:
         data = event.data if isinstance(event.data, dict) else {}
-        url, target = "", ""
+        url, target, status = "", "", ""
+        if event.kind == EventKind.LETTER_RUN_REQUESTED:
+            summary = runs.get(data.get("letter_run"))
+            if summary is not None:
+                url = reverse("admin:letter_run", args=[summary.run.pk])
+                target = _letter_run_words(summary)
+                status = summary.run.get_status_display()
+            lines.append({"line": describe_event(event), "url": url, "target": target,
+                          "reason": "", "status": status})
+            continue
         if data.get("guardian_record"):
             url = reverse("admin:helpdesk_record", args=[data["guardian_record"]])
             target = gettext("fiche responsable")
@@ -70,8 +90,26 @@ def helpdesk_action_lines(user) -> list[dict]:
             url = url or reverse("admin:helpdesk_account", args=[event.account_id])
             target = event.account.display_identifier
         lines.append({"line": describe_event(event), "url": url, "target": target,
-                      "reason": data.get("reason", "")})
+                      "reason": data.get("reason", ""), "status": ""})
     return lines
+
+
+def _letter_run_words(summary) -> str:
+    """« Collège Jules-Ferry, classe 6A, 2 élèves »: the school, the class (or the levels),
+    the pupils and the guardian records chosen directly."""
+    parts = [summary.run.establishment.name]
+    if summary.division:
+        parts.append(gettext("classe %(division)s") % {"division": summary.division})
+    elif summary.levels:
+        parts.append(ngettext("niveau %(levels)s", "niveaux %(levels)s", len(summary.levels))
+                     % {"levels": ", ".join(summary.levels)})
+    if summary.pupils:
+        parts.append(ngettext("%(count)d élève", "%(count)d élèves", summary.pupils)
+                     % {"count": summary.pupils})
+    if summary.records:
+        parts.append(ngettext("%(count)d fiche responsable", "%(count)d fiches responsables",
+                              summary.records) % {"count": summary.records})
+    return ", ".join(parts)
 
 
 def search(request):

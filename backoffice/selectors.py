@@ -36,15 +36,18 @@ from core.journal import EventKind
 from core.models import CodeNotSentReason, Flow, FlowStatus, JournalEvent
 from core.normalization import mobile_phone_readings, name_key
 from notifications.models import OutboundMessage
+from pupils.letters import letter_run_selection
 from pupils.models import (
     INE_PATTERN,
     UAI_PATTERN,
     Establishment,
     GuardianRecord,
+    LetterRun,
     Pupil,
     Responsibility,
 )
 from pupils.selectors import NameKey
+from services_portal.levels import Level, level_code, level_in_words
 
 SEARCH_LIMIT = 50
 JOURNAL_LIMIT = 40
@@ -718,18 +721,76 @@ def journal_for(*, account: Account | None, flows: list,
 HELPDESK_ACTIONS_SHOWN = 10
 
 
-def helpdesk_actions_of(*, actor: Account, limit: int = HELPDESK_ACTIONS_SHOWN
-                        ) -> list[JournalEvent]:
-    """The latest helpdesk actions of one staff user (journal kinds « helpdesk.* » they are
-    the actor of, consultations aside), newest first: the back-office index's « Mes
-    actions » (Django's LogEntry knows only the admin's own forms). One query on the
-    journal's actor foreign key index."""
+def staff_actions_of(*, actor: Account, helpdesk: bool, letter_runs: bool,
+                     limit: int = HELPDESK_ACTIONS_SHOWN) -> list[JournalEvent]:
+    """The latest actions of one staff user, newest first, at most `limit`: the back-office
+    index's « Mes actions » (Django's LogEntry knows only the admin's own forms). With
+    `helpdesk`, the journal kinds « helpdesk.* » they are the actor of, consultations aside;
+    with `letter_runs`, their requests of school letters (LETTER_RUN_REQUESTED, whose facts
+    name the run: `letter_run`, see letter_run_summaries). Both in one list, one order.
+    Neither: []. One query on the journal's actor foreign key index."""
+    condition = Q(pk__in=[])
+    if helpdesk:
+        condition |= Q(kind__startswith="helpdesk.") & ~Q(kind__in=CONSULTATION_KINDS)
+    if letter_runs:
+        condition |= Q(kind=EventKind.LETTER_RUN_REQUESTED)
+    if not (helpdesk or letter_runs):
+        return []
     return list(
-        JournalEvent.objects.filter(actor=actor, kind__startswith="helpdesk.")
-        .exclude(kind__in=CONSULTATION_KINDS)
-        .select_related("account")
+        JournalEvent.objects.filter(condition, actor=actor)
+        .select_related("account", "actor")
         .order_by("-at", "-pk")[:limit]
     )
+
+
+def helpdesk_actions_of(*, actor: Account, limit: int = HELPDESK_ACTIONS_SHOWN
+                        ) -> list[JournalEvent]:
+    """The latest helpdesk actions of one staff user (staff_actions_of without the letter
+    runs), newest first. One query."""
+    return staff_actions_of(actor=actor, helpdesk=True, letter_runs=False, limit=limit)
+
+
+@dataclass(frozen=True)
+class LetterRunSummary:
+    """What « Mes actions » says of one letter run: its row (status, school, dates), the
+    class when every pupil chosen is of one (« 6A », else ""), the levels in words
+    otherwise (schooling order), the number of pupils chosen and of guardian records chosen
+    directly."""
+
+    run: LetterRun
+    division: str
+    levels: list[str]
+    pupils: int
+    records: int
+
+
+def letter_run_summaries(run_ids: list[int]) -> dict[int, LetterRunSummary]:
+    """{run id: LetterRunSummary} for the runs `run_ids` that exist (a missing id is left
+    out). Two queries whatever the number of runs: the runs with their school, then the
+    level and class of every pupil their selections name (pupils.letters
+    .letter_run_selection: the pupils with their guardians and the pupils alone)."""
+    runs = list(LetterRun.objects.filter(pk__in=run_ids).select_related("establishment"))
+    selections = {run.pk: letter_run_selection(run) for run in runs}
+    pupil_ids = {pk for with_guardians, alone, _records in selections.values()
+                 for pk in (*with_guardians, *alone)}
+    places = {pk: (level, division) for pk, level, division in (
+        Pupil.objects.filter(pk__in=pupil_ids).values_list("pk", "level", "division")
+    )} if pupil_ids else {}
+    order = {code: index for index, code in enumerate(Level.values)}
+    summaries = {}
+    for run in runs:
+        with_guardians, alone, records = selections[run.pk]
+        chosen = [places[pk] for pk in (*with_guardians, *alone) if pk in places]
+        divisions = {division for _level, division in chosen}
+        levels = sorted({level for level, _division in chosen},
+                        key=lambda raw: (order.get(level_code(raw), len(order)), raw))
+        summaries[run.pk] = LetterRunSummary(
+            run=run,
+            division=next(iter(divisions)) if len(divisions) == 1 else "",
+            levels=[level_in_words(level) for level in levels if level],
+            pupils=len(with_guardians) + len(alone), records=len(records),
+        )
+    return summaries
 
 
 # At most this many client addresses of an account's recent failed sign-ins are looked at

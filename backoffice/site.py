@@ -54,12 +54,13 @@ class BackOfficeSite(admin.AdminSite):
         return sign_in(request, site=self)
 
     def index(self, request, extra_context=None):
-        """Django's index, with the staff user's helpdesk actions under « Mes actions »
-        (journaled, not in Django's LogEntry): each with its reason and a link to the file
-        it concerns."""
-        from .helpdesk import helpdesk_action_lines
+        """Django's index, with the staff user's own actions under « Mes actions »
+        (journaled, not in Django's LogEntry; helpdesk.my_action_lines): helpdesk actions
+        with their reason and a link to the file they concern, letter runs with their
+        school, class or level, pupils, state and a link to the run."""
+        from .helpdesk import my_action_lines
 
-        extra = {"helpdesk_actions": helpdesk_action_lines(request.user)}
+        extra = {"helpdesk_actions": my_action_lines(request.user)}
         return super().index(request, extra_context={**extra, **(extra_context or {})})
 
     def autocomplete_view(self, request):

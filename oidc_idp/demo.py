@@ -5,8 +5,8 @@ reach.
 
 It is a real client of the provider, over HTTP like any other: the authorization code flow
 with PKCE (S256), `state` and `nonce`; the code exchanged at the token endpoint; the ID token's
-RS256 signature checked against the published JWKS, its `iss`, `aud`, `exp` and `nonce`
-(OpenID Connect Core 1.0 §3.1.3.7). It shows what ÉduConnect released: the person, the
+RS256 signature checked against the published JWKS, its `iss`, `aud`, `azp`, `exp` and
+`nonce` (OpenID Connect Core 1.0 §3.1.3.7). It shows what ÉduConnect released: the person, the
 children and how the person signed in. The client (`DEMO_CLIENT_ID`, public, PKCE) is
 registered by `manage.py demo_accounts`; every demo tile points at `start` with the tile's
 title as `service`.
@@ -146,8 +146,9 @@ def result(request: HttpRequest) -> HttpResponse:
 
 def _claims(*, code: str, verifier: str, nonce: str) -> dict:
     """The ID token's claims for `code`: exchanged at the token endpoint, the signature
-    checked against the JWKS, then iss, aud, exp (PyJWT) and nonce. Raises
-    DemoServiceError."""
+    checked against the JWKS, then iss, aud, exp (PyJWT), azp and nonce
+    (_party_and_nonce_agree); userinfo asked only then. Raises DemoServiceError (« Le jeton
+    d'identité reçu n'est pas valide. » for any check of the token that fails)."""
     issuer = _issuer()
     try:
         answer = requests.post(
@@ -172,7 +173,7 @@ def _claims(*, code: str, verifier: str, nonce: str) -> dict:
                             issuer=issuer, options={"require": ["exp", "iss", "aud", "sub"]})
     except (jwt.PyJWTError, KeyError, ValueError) as error:  # each means « not valid »
         raise DemoServiceError(_("Le jeton d'identité reçu n'est pas valide.")) from error
-    if not secrets.compare_digest(claims.get("nonce", ""), nonce):
+    if not _party_and_nonce_agree(claims, nonce=nonce):
         raise DemoServiceError(_("Le jeton d'identité reçu n'est pas valide."))
     # The person and the children, as a service reads them at the userinfo endpoint.
     try:
@@ -185,6 +186,22 @@ def _claims(*, code: str, verifier: str, nonce: str) -> dict:
     if userinfo.status_code != 200 or userinfo.json().get("sub") != claims["sub"]:
         raise DemoServiceError(_("ÉduConnect n'a pas donné les informations du compte."))
     return {**userinfo.json(), **claims}
+
+
+def _party_and_nonce_agree(claims: dict, *, nonce: str) -> bool:
+    """The checks PyJWT does not make (OpenID Connect Core 1.0 §3.1.3.7, items 4, 5 and 11;
+    `claims` already signature-, iss-, aud- and exp-checked): a token for several audiences
+    names its authorized party (`azp`), an `azp` present is this service, and the `nonce`
+    is a string equal to the one this request sent. A claim of another type (a forged
+    number) is refused, never a 500."""
+    audience = claims.get("aud")
+    if isinstance(audience, list) and len(audience) > 1 and "azp" not in claims:
+        return False
+    if "azp" in claims and claims["azp"] != DEMO_CLIENT_ID:
+        return False
+    received = claims.get("nonce")
+    return isinstance(received, str) and secrets.compare_digest(received.encode(),
+                                                                nonce.encode())
 
 
 def _issuer() -> str:

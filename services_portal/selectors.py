@@ -25,7 +25,9 @@ from .models import EstablishmentMessage, NewsItem, Service
 
 @dataclass
 class ChildServices:
-    """One child as « Mes services » shows them."""
+    """One child as « Mes services » shows them. `messages`: their school's current
+    messages, given to the school's first child in page order only (empty for its other
+    children), so that a family reads a school's message once."""
 
     pupil: Pupil
     level_words: str
@@ -54,7 +56,8 @@ def service_visible_to(service: Service, *, pupil: Pupil, as_guardian: bool) -> 
 
 def my_services_for(account, *, today: datetime.date | None = None) -> MyServices:
     """The children of a guardian account (or the pupil behind a pupil account), each with
-    their services (catalogue order) and their school's messages of `today`, and the news of
+    their services (catalogue order) and their school's messages of `today` (with the
+    school's first child only: shown once per school, not once per child), and the news of
     `today` for the account's profile. Four queries at most, whatever the number of children.
     """
     today = today or timezone.localdate()
@@ -88,7 +91,9 @@ def my_services_for(account, *, today: datetime.date | None = None) -> MyService
             level_words=level_in_words(pupil.level),
             services=[s for s in services
                       if service_visible_to(s, pupil=pupil, as_guardian=as_guardian)],
-            messages=messages.get(pupil.establishment_id, []),
+            # A school's messages once, with its first child on the page: a parent of two
+            # children at one school reads them once (pop: the school's next child gets []).
+            messages=messages.pop(pupil.establishment_id, []),
         )
         for pupil in pupils
     ]

@@ -10,6 +10,7 @@ from bs4 import BeautifulSoup
 from django.db import IntegrityError
 
 from accounts.models import AccountKind
+from pupils.models import GuardianRecord
 from saml_idp.models import ServiceProvider
 from services_portal.levels import Level, level_code, level_in_words
 from services_portal.models import EstablishmentMessage, NewsItem, Service
@@ -153,6 +154,39 @@ def test_the_school_message_shows_between_its_dates(client, family):
         "Inès MARTIN": [], "Jade MARTIN": [],
         "Lucas MARTIN": ["Lorsque le compte est activé, connectez-vous à l'ENT."],
     }
+
+
+def test_a_school_message_is_shown_once_for_two_children_of_that_school(client, family):
+    """A parent of two children in one school reads its message once, with the first of
+    them, the school named in its title; another school's message stays with its child."""
+    account, _children, (college, ecole, _lycee) = family
+    camille = PupilFactory(first_names="Camille", last_name="Martin", establishment=college,
+                           level="3E")
+    ResponsibilityFactory(guardian_record=GuardianRecord.objects.get(
+        account=account, establishment=college), pupil=camille)
+    EstablishmentMessage.objects.create(
+        establishment=college, text="Réunion parents-professeurs jeudi à 18 h.",
+        starts_on=TODAY, ends_on=TODAY)
+    EstablishmentMessage.objects.create(establishment=ecole, text="Sortie au musée lundi.",
+                                        starts_on=TODAY, ends_on=TODAY)
+    client.force_login(account)
+    page = client.get(URL).content.decode()
+
+    assert page.count("Réunion parents-professeurs jeudi à 18 h.") == 1
+    assert school_messages(page) == {
+        "Camille MARTIN": ["Réunion parents-professeurs jeudi à 18 h."],
+        "Inès MARTIN": ["Sortie au musée lundi."], "Jade MARTIN": [], "Lucas MARTIN": [],
+    }
+    soup = BeautifulSoup(page, "html.parser")
+    assert [h.get_text(" ", strip=True) for h in soup.select(".edu-school-message h4")] == [
+        "Message de l'établissement Collège Victor-Hugo",
+        "Message de l'établissement École Jean-Jaurès",
+    ]
+    # Everything else is still there for each child: the school and level line, the tiles.
+    assert "Collège Victor-Hugo — niveau : 3e" in page
+    assert "Collège Victor-Hugo — niveau : 5e" in page
+    assert tiles(page)["Lucas MARTIN"][0][0] == "Accédez à l'ENT"
+    assert tiles(page)["Camille MARTIN"][0][0] == "Accédez à l'ENT"
 
 
 def test_news_for_the_profile_between_their_dates(client, family):
