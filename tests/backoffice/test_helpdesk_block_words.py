@@ -30,6 +30,11 @@ from core import codes, ratelimit
 from core.models import Flow, FlowStatus, JournalEvent
 from tests import html as h
 from tests.backoffice.test_helpdesk_french import table_rows
+from tests.backoffice.test_helpdesk_letter_unblock import (  # noqa: F401 (fixture)
+    REASON,
+    blocked,
+    letter_parent,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +79,11 @@ def sms_limits(world, settings):
     world.link_a2.save(update_fields=["status"])
 
 
+def flow_states(page) -> list[str]:
+    """The « État » column of the « Parcours » table, newest journey first."""
+    return [row[2] for row in table_rows(page, "Parcours")]
+
+
 def journal_rows(page) -> list[list[str]]:
     return table_rows(page, "Journal récent")
 
@@ -114,3 +124,50 @@ def test_an_old_block_event_says_it_does_not_know_which_limit():
                           "enregistrée dans cet événement (celle d'un parcours ou celle de "
                           "plusieurs parcours)")
     assert line.details == [("dates de naissance erronées", "5")]
+
+
+def test_journeys_unblocked_by_the_helpdesk_say_so_and_the_current_block_still_reads_blocked(
+        helpdesk_client, world, sms_limits):
+    sms_journey_blocked(world)
+    sms_journey_blocked(world)
+    url = reverse("admin:helpdesk_record", args=[world.rec_a2.pk])
+    assert flow_states(h.parse(helpdesk_client.get(url))) == ["Bloqué", "Bloqué"]
+
+    response = helpdesk_client.post(url + "debloquer/", {"unblock-reason": REASON})
+    assert response.status_code == 302
+    unblock = JournalEvent.objects.get(kind="helpdesk.activation_unblocked")
+    lifted = "Bloqué, puis débloqué par l'assistance le {} à {}".format(*local(unblock.at))
+    assert flow_states(h.parse(helpdesk_client.get(url))) == [lifted, lifted]
+
+    # The parent tries again and is blocked again: that block is not lifted.
+    sms_journey_blocked(world)
+    page = h.parse(helpdesk_client.get(url))
+    assert flow_states(page) == ["Bloqué", lifted, lifted]
+
+    # The search by number tells the same.
+    found = h.parse(helpdesk_client.get(reverse("admin:helpdesk_search"), {"q": PHONE}))
+    outcomes = [row[2] for row in table_rows(found, "Activations par SMS commencées")]
+    lifted_f = ("Bloquée : trop de dates de naissance erronées ; puis débloquée par "
+                "l'assistance le {} à {}".format(*local(unblock.at)))
+    assert outcomes == ["Bloquée : trop de dates de naissance erronées", lifted_f, lifted_f]
+
+
+def test_a_letters_journeys_unblocked_by_the_helpdesk_say_so_on_the_account_page(
+        helpdesk_client, letter_parent, world, commit, settings):  # noqa: F811
+    blocked(letter_parent, world, commit, settings)  # two journeys: 2 wrong dates, then 4
+    url = reverse("admin:helpdesk_account", args=[letter_parent.pk])
+    page = h.parse(helpdesk_client.get(url))
+    assert flow_states(page) == ["Bloqué", "Bloqué"]
+    labels = [row[1] for row in journal_rows(page)]
+    assert labels.index(WINDOW_LABEL) < labels.index(JOURNEY_LABEL)
+    assert any("sur ce compte" in row[3] for row in journal_rows(page))
+
+    action = reverse("admin:helpdesk_account_letter_unblock", args=[letter_parent.pk])
+    assert helpdesk_client.post(action, {"letter_unblock-reason": REASON}).status_code == 302
+    unblock = JournalEvent.objects.get(kind="helpdesk.activation_unblocked")
+    lifted = "Bloqué, puis débloqué par l'assistance le {} à {}".format(*local(unblock.at))
+    assert flow_states(h.parse(helpdesk_client.get(url))) == [lifted, lifted]
+    # The record's page (the letter's journeys are its own) says so too.
+    record = h.parse(helpdesk_client.get(reverse("admin:helpdesk_record",
+                                                 args=[letter_parent.record.pk])))
+    assert flow_states(record) == [lifted, lifted]
