@@ -300,10 +300,38 @@ def _dates_exhausted(data, rule: ratelimit.Rule, subject: str) -> bool:
             or not ratelimit.peek(rule, subject))
 
 
-def _block(flow: Flow, data, *, request) -> None:
+# Which limit of wrong birth dates ended a flow BLOCKED (the `block` fact of
+# ACTIVATION_BLOCKED): the journey's own (ACTIVATION_MAX_WRONG_DATES; a new journey may start
+# at once), or the window shared by every journey of the number or the account (`rule`:
+# ACTIVATION_MAX_WRONG_DATES_PER_PHONE per ACTIVATION_PHONE_WINDOW_SECONDS; none before a
+# place frees in it, `wait_seconds`). When both are reached at once, the window's, the one
+# that holds.
+BLOCK_JOURNEY = "journey"
+BLOCK_WINDOW = "window"
+# Where the window counts: the phone number (SMS activation, « Ajouter un enfant », the
+# FranceConnect first link) or the account (the first sign-in with a school letter).
+COUNTED_ON_PHONE = "phone"
+COUNTED_ON_ACCOUNT = "account"
+
+
+def _block(flow: Flow, data, *, rule: ratelimit.Rule, subject: str, counted_on: str,
+           request) -> None:
+    """End `flow` BLOCKED and journal ACTIVATION_BLOCKED with what the helpdesk needs to
+    tell the two blocks apart (backoffice.journal_labels): `wrong_dates` (this journey's),
+    `block` (BLOCK_JOURNEY or BLOCK_WINDOW), `journey_limit` (ACTIVATION_MAX_WRONG_DATES),
+    `window_limit` and `window_seconds` (`rule`'s), `counted_on` (COUNTED_ON_PHONE or
+    COUNTED_ON_ACCOUNT) and `wait_seconds` until one more date is allowed (0 for
+    BLOCK_JOURNEY: a new journey may start at once). One more read of `rule`'s window, at
+    the block only."""
+    decision = ratelimit.peek(rule, subject)
     flow_end(flow, status=FlowStatus.BLOCKED)
-    journal_record(EventKind.ACTIVATION_BLOCKED, request=request, flow_id=flow.id,
-                   wrong_dates=data.wrong_dates)
+    facts = {"wrong_dates": data.wrong_dates,
+             "block": BLOCK_JOURNEY if decision else BLOCK_WINDOW,
+             "journey_limit": settings.ACTIVATION_MAX_WRONG_DATES,
+             "window_limit": rule.limit, "window_seconds": rule.window_seconds,
+             "counted_on": counted_on,
+             "wait_seconds": 0 if decision else decision.retry_after}
+    journal_record(EventKind.ACTIVATION_BLOCKED, request=request, flow_id=flow.id, **facts)
 
 
 def pupil_answers_apply(flow: Flow, data: ActivationData, answers: list[PupilAnswer], *,
@@ -334,8 +362,9 @@ def pupils_answers_apply(flow: Flow, data, answers: list[PupilAnswer], *,
     request=…)` moves the flow on (returns a refusal message, or None). Returns what to tell
     the person (`refusal`, `field_errors`; both empty: applied, or blocked).
     """
+    counted_on = COUNTED_ON_PHONE if rule is WRONG_DATES_PER_PHONE else COUNTED_ON_ACCOUNT
     if _dates_exhausted(data, rule, subject):
-        _block(flow, data, request=request)
+        _block(flow, data, rule=rule, subject=subject, counted_on=counted_on, request=request)
         return _PupilsOutcome()
     by_pupil = {link.pupil.pk: link for link in links}
     answers_by_pupil = {a.pupil_id: a for a in answers}
@@ -362,7 +391,8 @@ def pupils_answers_apply(flow: Flow, data, answers: list[PupilAnswer], *,
                 pupil_id=answer.pupil_id, attempt=data.wrong_dates,
             )
         if _dates_exhausted(data, rule, subject):
-            _block(flow, data, request=request)
+            _block(flow, data, rule=rule, subject=subject, counted_on=counted_on,
+                   request=request)
             return _PupilsOutcome()
         remaining = settings.ACTIVATION_MAX_WRONG_DATES - data.wrong_dates
         return _PupilsOutcome(field_errors={

@@ -2,15 +2,17 @@
 showing (the journal never holds a code, a password or a token; see core.journal)."""
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, StaffRole
 from core.journal import EventKind
 from core.models import CodeNotSentReason
+from core.ratelimit import wait_text
 from pupils.models import GuardianRecord, LetterRun, Pupil
 
 DETAIL_LABELS = {
@@ -88,6 +90,14 @@ DETAIL_LABELS = {
     "attempt": _("tentative n°"),
     "attempts": _("tentatives d'envoi"),
     "wrong_dates": _("dates de naissance erronées"),
+    # Which limit of wrong birth dates blocked an activation (activation.services._block);
+    # shown as one « règle » sentence (_blocked_rule), these names for the admin's raw view.
+    "block": _("limite atteinte"),
+    "journey_limit": _("limite d'un parcours"),
+    "window_limit": _("limite sur plusieurs parcours"),
+    "window_seconds": _("durée de cette limite (secondes)"),
+    "counted_on": _("compté sur"),
+    "wait_seconds": _("attente avant une nouvelle date (secondes)"),
     "sms_sent": _("SMS d'activation comptés"),
     "letter_wrong_dates": _("dates de naissance erronées (courrier de l'établissement)"),
     "sends": _("envois"),
@@ -267,6 +277,15 @@ STEP_LABELS = {
     "sent": _("courriel envoyé"),
     "done": _("terminé"),
 }
+# Values of « block » and « counted_on » (activation.services.BLOCK_*, COUNTED_ON_*).
+BLOCK_LABELS = {
+    "journey": _("celle d'un parcours"),
+    "window": _("celle de plusieurs parcours"),
+}
+COUNTED_ON_LABELS = {
+    "phone": _("le numéro de téléphone"),
+    "account": _("le compte"),
+}
 INITIATED_BY_LABELS = {
     "idp": _("ÉduConnect"),
     "sp": _("le service"),
@@ -317,6 +336,8 @@ VALUE_LABELS_BY_KEY = {
     "initiated_by": INITIATED_BY_LABELS,
     "purpose": MESSAGE_PURPOSE_LABELS,
     "role": dict(StaffRole.choices),
+    "block": BLOCK_LABELS,
+    "counted_on": COUNTED_ON_LABELS,
 }
 
 
@@ -372,15 +393,103 @@ def _detail(key: str, value) -> str:
     return _text(_field_labels(value) if key == "changed" else value)
 
 
-def describe_event(event) -> EventLine:
+# --- An activation blocked by wrong birth dates: which limit, what it was, how long --------
+
+# The facts of ACTIVATION_BLOCKED said together in one « règle » sentence (_blocked_rule).
+BLOCK_FACTS = ("block", "journey_limit", "window_limit", "window_seconds", "counted_on",
+               "wait_seconds")
+
+
+def _count(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _blocked_label(data: dict) -> str:
+    """The label of an ACTIVATION_BLOCKED event, by the limit it records (`block`, written
+    by activation.services._block): the journey's own limit (a new journey may start at
+    once) or the limit shared by every journey of the number or the account, which holds
+    until a place frees. An event written before `block` was recorded says that it does
+    not know which, rather than guess."""
+    window = _count(data.get("window_seconds"))
+    if data.get("block") == "journey":
+        return gettext("Activation bloquée : limite d'un parcours atteinte (dates de "
+                       "naissance), nouvel essai possible aussitôt")
+    if data.get("block") == "window" and window:
+        return gettext("Activation bloquée %(window)s : limite sur %(window)s atteinte (dates "
+                       "de naissance)") % {"window": wait_text(window)}
+    return gettext("Activation bloquée (dates de naissance) : limite atteinte non enregistrée "
+                   "dans cet événement (celle d'un parcours ou celle de plusieurs parcours)")
+
+
+def _blocked_rule(event, data: dict) -> str | None:
+    """The rule an ACTIVATION_BLOCKED event applied, in one French sentence, from its own
+    facts (`journey_limit`, `window_limit`, `window_seconds`, `counted_on`, `wait_seconds`):
+    for the journey's limit, how many wrong dates a journey allows and how many the window
+    still bounds; for the window's, how many it allows, over how long, on what, and until
+    when the block holds (`event.at` + `wait_seconds`, local time). None when the event
+    does not record them (written before; its label says so)."""
+    block = data.get("block")
+    journey_limit, window_limit = _count(data.get("journey_limit")), _count(
+        data.get("window_limit"))
+    window, wait = _count(data.get("window_seconds")), _count(data.get("wait_seconds"))
+    on = (gettext("sur ce compte") if data.get("counted_on") == "account"
+          else gettext("sur ce numéro"))
+    if block == "journey" and journey_limit and window_limit and window:
+        return ngettext(
+            "%(count)d date de naissance erronée au plus dans un même parcours : ce parcours "
+            "est arrêté, une nouvelle activation peut commencer aussitôt, dans la limite de "
+            "%(window_limit)d dates erronées en %(window)s %(on)s",
+            "%(count)d dates de naissance erronées au plus dans un même parcours : ce parcours "
+            "est arrêté, une nouvelle activation peut commencer aussitôt, dans la limite de "
+            "%(window_limit)d dates erronées en %(window)s %(on)s",
+            journey_limit,
+        ) % {"count": journey_limit, "window_limit": window_limit,
+             "window": wait_text(window), "on": on}
+    if block == "window" and window_limit and window and wait is not None:
+        until = timezone.localtime(event.at + timedelta(seconds=wait))
+        return ngettext(
+            "%(count)d date de naissance erronée au plus en %(window)s %(on)s, tous parcours "
+            "confondus : aucune nouvelle date avant le %(date)s à %(time)s, sauf déblocage "
+            "par l'assistance",
+            "%(count)d dates de naissance erronées au plus en %(window)s %(on)s, tous parcours "
+            "confondus : aucune nouvelle date avant le %(date)s à %(time)s, sauf déblocage "
+            "par l'assistance",
+            window_limit,
+        ) % {"count": window_limit, "window": wait_text(window), "on": on,
+             "date": formats.date_format(until, "d/m/Y"),
+             "time": formats.time_format(until, "H:i")}
+    return None
+
+
+def _detail_items(event) -> list[tuple[str | None, str, object]]:
+    """(fact key, French name, French value) of each fact shown; key None for a sentence
+    made of several facts (an activation block's « règle », whose facts are then left out)."""
     data = event.data if isinstance(event.data, dict) else {}
+    rule = (_blocked_rule(event, data) if event.kind == EventKind.ACTIVATION_BLOCKED.value
+            else None)
+    items = [(key, detail_name(key), _detail(key, value)) for key, value in data.items()
+             if rule is None or key not in BLOCK_FACTS]
+    if rule is not None:
+        items.append((None, gettext("règle"), rule))
+    return items
+
+
+def _event_label(event) -> str:
+    if event.kind == EventKind.ACTIVATION_BLOCKED.value:
+        return _blocked_label(event.data if isinstance(event.data, dict) else {})
+    return _kind_label(event.kind)
+
+
+def describe_event(event) -> EventLine:
+    """`event` (core.models.JournalEvent, or anything with its attributes) as the helpdesk
+    reads it: its kind's French label (an activation block's says which limit it was,
+    _blocked_label), its author, and each fact by its French name and value."""
     return EventLine(
         at=event.at,
         kind=event.kind,
-        label=_kind_label(event.kind),
+        label=_event_label(event),
         actor=event.actor.display_identifier if event.actor_id else "",
-        details=[(detail_name(key), _detail(key, value))
-                 for key, value in data.items()],
+        details=[(name, value) for _key, name, value in _detail_items(event)],
         ip_address=event.ip_address,
     )
 
@@ -541,7 +650,10 @@ def describe_events(events) -> list[EventLine]:
         line = describe_event(event)
         data = event.data if isinstance(event.data, dict) else {}
         details = []
-        for (name, value), key in zip(line.details, data.keys(), strict=True):
+        for key, name, value in _detail_items(event):
+            if key is None:
+                details.append((name, value))
+                continue
             if key in IDENTIFIER_OF:
                 account = names.get(("account", data.get(IDENTIFIER_OF[key])))
                 if account is not None and str(data[key]).upper() == account:

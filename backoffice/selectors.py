@@ -25,12 +25,18 @@ from django.db.models import (
     prefetch_related_objects,
 )
 from django.db.models.functions import Cast, Lower
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, AccountState, StaffProfile, StaffRole
-from activation.flows import PROVISIONAL_GUARDIAN, SMS_ACTIVATION, ActivationData
+from activation.flows import (
+    PROVISIONAL_GUARDIAN,
+    PROVISIONAL_PUPIL,
+    SMS_ACTIVATION,
+    WRONG_DATES_PER_PHONE,
+    ActivationData,
+)
 from activation.selectors import letter_accounts_with_pending_email
 from core.journal import EventKind
 from core.models import CodeNotSentReason, Flow, FlowStatus, JournalEvent
@@ -526,10 +532,16 @@ def _attempt_outcome(flow: Flow, data: dict) -> str:
     """What happened to an SMS activation, in words, from the flow and its codes (prefetched
     `codes`): whether an SMS really left (core.codes keeps a code not sent — quota, cooldown —
     with its reason), whether the code died of ACTIVATION_MAX_WRONG_CODES wrong entries or
-    expired, whether the journey itself expired."""
+    expired, whether the journey itself expired, whether a block was lifted since by the
+    helpdesk (`flow.unblocked_at`, flows_unblocked_mark)."""
     if not data.get("matched_record_ids"):
         return gettext("Aucune fiche ne correspond au nom et au numéro saisis (aucun SMS "
                        "envoyé)")
+    if flow.status == FlowStatus.BLOCKED and getattr(flow, "unblocked_at", None):
+        at = timezone.localtime(flow.unblocked_at)
+        return gettext("Bloquée : trop de dates de naissance erronées ; puis débloquée par "
+                       "l'assistance le %(date)s à %(time)s") % {
+            "date": formats.date_format(at, "d/m/Y"), "time": formats.time_format(at, "H:i")}
     if flow.status == FlowStatus.BLOCKED:
         return gettext("Bloquée : trop de dates de naissance erronées")
     if flow.status == FlowStatus.COMPLETED:
@@ -568,10 +580,11 @@ def activation_attempts(*, phones, scope: StaffScope) -> list[ActivationAttempt]
     matched records is shown only when one of them is in the agent's scope; an attempt that
     matched nothing belongs to no school and is shown to whoever searched its number.
     One query on the flows' (phone, -created_at) index, one on their codes, one on the
-    matched records."""
+    matched records, and two on the journal when one is blocked (flows_unblocked_mark)."""
     flows = list(Flow.objects.filter(kind=SMS_ACTIVATION.name, phone__in=list(phones))
                  .order_by("-created_at")[:ATTEMPTS_SHOWN])
     prefetch_related_objects(flows, "codes")
+    flows_unblocked_mark(flows)
     matched_ids = {pk for flow in flows for pk in (flow.data or {}).get("matched_record_ids", [])}
     in_scope = set(GuardianRecord.objects.filter(
         scope.establishment_q("establishment"), pk__in=matched_ids).values_list("pk", flat=True))
@@ -651,6 +664,7 @@ def account_file(*, account_id: int, scope: StaffScope) -> AccountFile | None:
         Pupil.objects.select_related("establishment").filter(account=account).first()
     )
     flows = activation_flows_for(records=records, account=account)
+    flows_unblocked_mark(flows)
     return AccountFile(
         account=account,
         records=records,
@@ -682,6 +696,7 @@ def guardian_record_file(*, record_id: int, scope: StaffScope) -> RecordFile | N
     # flows of kind PROVISIONAL_GUARDIAN: its journeys, blocked or not, are this record's).
     flows = activation_flows_for(records=[record], account=None,
                                  letter_account_id=record.account_id)
+    flows_unblocked_mark(flows)
     return RecordFile(
         record=record,
         journal=journal_for(account=None, flows=flows, record_id=record.pk),
@@ -852,6 +867,74 @@ def activation_flows_for(*, records: list[GuardianRecord], account: Account | No
     ][:FLOWS_LIMIT]
     prefetch_related_objects(kept, "codes")
     return kept
+
+
+# The first sign-ins with a school letter: their wrong dates count on the account
+# (WRONG_DATES_PER_ACCOUNT), every other kind's on the number (WRONG_DATES_PER_PHONE).
+LETTER_KINDS = frozenset({PROVISIONAL_GUARDIAN.name, PROVISIONAL_PUPIL.name})
+
+
+def _positive(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _lifts(event: JournalEvent, flow: Flow) -> bool:
+    """Whether the helpdesk's unblock `event` (HELPDESK_ACTIVATION_UNBLOCKED) cleared the
+    wrong dates that blocked `flow`: those of the flow's account for a school letter's
+    first sign-in (`letter_wrong_dates` cleared on that account:
+    backoffice.activation.letter_unblock_by_helpdesk, or a record's unblock covering it),
+    those of the number of a guardian record the flow matched for the others
+    (`wrong_dates` cleared by backoffice.activation.activation_unblock_by_helpdesk)."""
+    data = event.data if isinstance(event.data, dict) else {}
+    if flow.kind in LETTER_KINDS:
+        return (flow.account_id is not None and event.account_id == flow.account_id
+                and _positive(data.get("letter_wrong_dates")))
+    matched = (flow.data or {}).get("matched_record_ids") or []
+    return data.get("guardian_record") in matched and _positive(data.get("wrong_dates"))
+
+
+def flows_unblocked_mark(flows: list) -> None:
+    """Set `unblocked_at` on each flow of `flows` (core.models.Flow): for a BLOCKED flow
+    whose block the helpdesk lifted afterwards, the time of the first unblock that cleared
+    its wrong dates (a HELPDESK_ACTIVATION_UNBLOCKED event, `_lifts`) at or after its
+    ACTIVATION_BLOCKED event and while the dates it counted were still in the window
+    (ACTIVATION_PHONE_WINDOW_SECONDS, the window of both WRONG_DATES_PER_PHONE and
+    WRONG_DATES_PER_ACCOUNT: an unblock later than that cleared other dates); else None,
+    and a block not lifted since reads as blocked. The flow stays BLOCKED in the database
+    (the parent starts a new journey): only the journal says it was lifted.
+
+    Two queries when a flow is blocked (its block events, then the unblocks that may
+    concern it, on the journal's kind index), none otherwise."""
+    for flow in flows:
+        flow.unblocked_at = None
+    blocked = [flow for flow in flows if flow.status == FlowStatus.BLOCKED]
+    if not blocked:
+        return
+    blocked_at = {}
+    for flow_id, at in (JournalEvent.objects.filter(
+            kind=EventKind.ACTIVATION_BLOCKED, flow_id__in=[flow.pk for flow in blocked])
+            .values_list("flow_id", "at")):
+        blocked_at[flow_id] = max(at, blocked_at.get(flow_id, at))
+    # A flow whose block event is gone: the flow's last action was its block.
+    since = {flow.pk: blocked_at.get(flow.pk, flow.updated_at) for flow in blocked}
+    accounts = {flow.account_id for flow in blocked
+                if flow.kind in LETTER_KINDS and flow.account_id is not None}
+    records = {pk for flow in blocked if flow.kind not in LETTER_KINDS
+               for pk in (flow.data or {}).get("matched_record_ids") or []}
+    concerned = Q(pk__in=[])
+    if accounts:
+        concerned |= Q(account_id__in=sorted(accounts))
+    if records:
+        concerned |= Q(data__guardian_record__in=sorted(records))
+    unblocks = list(JournalEvent.objects.filter(
+        concerned, kind=EventKind.HELPDESK_ACTIVATION_UNBLOCKED,
+        at__gte=min(since.values())).order_by("at", "pk"))
+    window = datetime.timedelta(seconds=WRONG_DATES_PER_PHONE.window_seconds)
+    for flow in blocked:
+        start = since[flow.pk]
+        flow.unblocked_at = next(
+            (event.at for event in unblocks
+             if start <= event.at < start + window and _lifts(event, flow)), None)
 
 
 def messages_for(*, account: Account | None, flows: list) -> list:

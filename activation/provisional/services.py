@@ -66,7 +66,13 @@ from ..flows import (
     ProvisionalData,
 )
 from ..selectors import PupilLink, pupil_links_for_records
-from ..services import PupilAnswer, _block, _dates_exhausted, pupils_answers_apply
+from ..services import (
+    COUNTED_ON_ACCOUNT,
+    PupilAnswer,
+    _block,
+    _dates_exhausted,
+    pupils_answers_apply,
+)
 from . import messages
 
 __all__ = ["FlowUnavailable", "ProvisionalRefused"]
@@ -487,7 +493,8 @@ def provisional_identity_confirm(*, flow_id: UUID, account: Account,
         if pupil is None:
             refusal = messages.message_no_pupil_record()
         elif _dates_exhausted(data, WRONG_DATES_PER_ACCOUNT, subject):
-            _block(flow, data, request=request)
+            _block(flow, data, rule=WRONG_DATES_PER_ACCOUNT, subject=subject,
+                   counted_on=COUNTED_ON_ACCOUNT, request=request)
         elif pupil.birth_date != birth_date:
             data.wrong_dates += 1
             ratelimit.hit(WRONG_DATES_PER_ACCOUNT, subject)
@@ -495,7 +502,8 @@ def provisional_identity_confirm(*, flow_id: UUID, account: Account,
                            account=account, flow_id=flow.id, pupil_id=pupil.pk,
                            attempt=data.wrong_dates)
             if _dates_exhausted(data, WRONG_DATES_PER_ACCOUNT, subject):
-                _block(flow, data, request=request)
+                _block(flow, data, rule=WRONG_DATES_PER_ACCOUNT, subject=subject,
+                   counted_on=COUNTED_ON_ACCOUNT, request=request)
             else:
                 refusal = messages.message_identity_wrong(
                     settings.ACTIVATION_MAX_WRONG_DATES - data.wrong_dates)
