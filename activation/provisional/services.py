@@ -503,7 +503,7 @@ def provisional_identity_confirm(*, flow_id: UUID, account: Account,
                            attempt=data.wrong_dates)
             if _dates_exhausted(data, WRONG_DATES_PER_ACCOUNT, subject):
                 _block(flow, data, rule=WRONG_DATES_PER_ACCOUNT, subject=subject,
-                   counted_on=COUNTED_ON_ACCOUNT, request=request)
+                       counted_on=COUNTED_ON_ACCOUNT, request=request)
             else:
                 refusal = messages.message_identity_wrong(
                     settings.ACTIVATION_MAX_WRONG_DATES - data.wrong_dates)
