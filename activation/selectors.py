@@ -14,8 +14,9 @@ import functools
 from dataclasses import dataclass
 
 from django.db import connections, router
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, TextField
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import Account, AccountState
@@ -329,7 +330,12 @@ def letter_accounts_with_pending_email(email: str):
     """The ids of the PROVISIONAL accounts whose first sign-in flows hold `email` (already
     lowercased: the form and the helpdesk's search both lowercase) as the address typed, not
     validated yet — a subquery for the helpdesk's search (index flow_data_email)."""
-    return (Flow.objects.alias(_typed_email=KeyTextTransform("email", "data"))
+    # Compared as text through a Cast: on SQLite (the demo) Django's `exact` on a JSON key
+    # reads the right-hand side as JSON (JSON_EXTRACT('a@b.fr', '$'): « malformed JSON »,
+    # found by a tryout as a 500 on every search by address). On PostgreSQL a text value
+    # cast to text is the same expression, `data ->> 'email'`, which the index holds.
+    return (Flow.objects.alias(_typed_email=Cast(KeyTextTransform("email", "data"),
+                                                 output_field=TextField()))
             .filter(data__has_key="email", _typed_email=email, kind=PROVISIONAL_GUARDIAN.name,
                     account__state=AccountState.PROVISIONAL)
             .order_by().values("account_id"))
