@@ -98,3 +98,18 @@ def test_a_pupil_without_an_address_is_not_told_the_invented_one_was_theirs(
         "recommencez. Si l'identifiant est juste, aucun mail ne vous parviendra à une "
         "adresse que vous ne reconnaissez pas : demandez un nouveau mot de passe à votre "
         "établissement (professeur principal, vie scolaire ou secrétariat).")
+
+
+def test_the_code_page_does_not_say_a_code_went_to_an_account_without_a_number(
+        client, django_capture_on_commit_callbacks):
+    """« Par SMS » chosen for a real account with no validated number: nothing is sent, and
+    the page's words hold for it too (a code goes only to a validated number)."""
+    AccountFactory(identifier="m.girard31", phone="", phone_verified=False,
+                   email="m.girard@free.fr", email_verified=True)
+    recovery = Recovery(client, django_capture_on_commit_callbacks)
+    recovery.start("m.girard31")
+    page = html.parse(recovery.page(recovery.choose("sms")))
+    text = html.text(html.main(page))
+    assert "Si cet identifiant correspond à un compte, un code" not in text
+    assert ("Si cet identifiant correspond à un compte dont le numéro de téléphone portable "
+            "est validé, un code de sécurité") in text
