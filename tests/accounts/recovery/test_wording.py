@@ -96,8 +96,8 @@ def test_a_pupil_without_an_address_is_not_told_the_invented_one_was_theirs(
     assert text == (
         "Vous ne reconnaissez pas cette adresse ? Vérifiez l'identifiant saisi et "
         "recommencez. Si l'identifiant est juste, aucun mail ne vous parviendra à une "
-        "adresse que vous ne reconnaissez pas : demandez un nouveau mot de passe à votre "
-        "établissement (professeur principal, vie scolaire ou secrétariat).")
+        "adresse que vous ne reconnaissez pas : votre établissement peut alors vous donner "
+        "un nouveau mot de passe.")
 
 
 def test_the_code_page_does_not_say_a_code_went_to_an_account_without_a_number(
