@@ -334,21 +334,66 @@ def _block(flow: Flow, data, *, rule: ratelimit.Rule, subject: str, counted_on: 
     journal_record(EventKind.ACTIVATION_BLOCKED, request=request, flow_id=flow.id, **facts)
 
 
+@dataclass(frozen=True)
+class DatesBlock:
+    """Where the number of a flow ended BLOCKED stands, read when its page is shown
+    (dates_block_read).
+
+    `window`: True when the number's own window is full (ACTIVATION_MAX_WRONG_DATES_PER_PHONE
+    wrong dates per ACTIVATION_PHONE_WINDOW_SECONDS): no journey with it may take a date
+    before `until` (an aware datetime). False when only the journey's limit
+    (ACTIVATION_MAX_WRONG_DATES) ended it: a new one may start at once, and `dates_left` wrong
+    dates remain on the number in its window (`until` is None). `journey_limit`,
+    `window_hours`: the settings, for the words."""
+
+    window: bool
+    dates_left: int
+    until: datetime.datetime | None
+    journey_limit: int
+    window_hours: int
+
+
+def dates_block_read(flow: Flow) -> DatesBlock:
+    """The block of `flow` (SMS activation, « Ajouter un enfant », the FranceConnect first
+    link: the wrong dates count per phone number, WRONG_DATES_PER_PHONE) as it stands now,
+    for the page that tells it (the journal's ACTIVATION_BLOCKED says how it stood then,
+    `_block`). Read now, not then: a window that emptied since, or was cleared by the school's
+    fix or the assistance (« Débloquer l'activation »), no longer blocks. One read of the
+    window, no write. Only a flow past the SMS code reaches its blocked page: the number was
+    proven, so its state tells a stranger nothing."""
+    decision = ratelimit.peek(WRONG_DATES_PER_PHONE, str(flow.phone))
+    hours = max(1, round(WRONG_DATES_PER_PHONE.window_seconds / 3600))
+    if decision:
+        return DatesBlock(window=False, dates_left=decision.remaining, until=None,
+                          journey_limit=settings.ACTIVATION_MAX_WRONG_DATES,
+                          window_hours=hours)
+    return DatesBlock(window=True, dates_left=0,
+                      until=timezone.now() + datetime.timedelta(seconds=decision.retry_after),
+                      journey_limit=settings.ACTIVATION_MAX_WRONG_DATES, window_hours=hours)
+
+
 def pupil_answers_apply(flow: Flow, data: ActivationData, answers: list[PupilAnswer], *,
-                        request, then) -> _PupilsOutcome:
+                        request, then,
+                        date_wrong_message: Callable[[int], str] = messages.message_date_wrong,
+                        ) -> _PupilsOutcome:
     """The pupils' step of a flow that started from a mobile number (SMS activation,
     families' « Ajouter un enfant », the FranceConnect first link): pupils_answers_apply on
     the pupils of `data.matched_record_ids`, wrong dates counted per phone number
-    (WRONG_DATES_PER_PHONE, shared by these kinds)."""
+    (WRONG_DATES_PER_PHONE, shared by these kinds). `date_wrong_message(remaining)`: the
+    words of a wrong date, the activation's unless the caller's démarche is another
+    (« Ajouter un enfant »)."""
     return pupils_answers_apply(
         flow, data, answers, links=pupil_links_for_records(data.matched_record_ids),
         rule=WRONG_DATES_PER_PHONE, subject=str(flow.phone), request=request, then=then,
+        date_wrong_message=date_wrong_message,
     )
 
 
 def pupils_answers_apply(flow: Flow, data, answers: list[PupilAnswer], *,
                          links: list, rule: ratelimit.Rule, subject: str, request,
-                         then) -> _PupilsOutcome:
+                         then,
+                         date_wrong_message: Callable[[int], str] = messages.message_date_wrong,
+                         ) -> _PupilsOutcome:
     """The rules of « Je confirme mon lien avec les élèves », for every way into an account
     (the SMS activation, « Ajouter un enfant », the FranceConnect first link, the first
     sign-in with a school letter): in the caller's transaction, on a locked `flow` whose
@@ -396,7 +441,7 @@ def pupils_answers_apply(flow: Flow, data, answers: list[PupilAnswer], *,
             return _PupilsOutcome()
         remaining = settings.ACTIVATION_MAX_WRONG_DATES - data.wrong_dates
         return _PupilsOutcome(field_errors={
-            a.pupil_id: (PupilField.BIRTH_DATE, messages.message_date_wrong(remaining))
+            a.pupil_id: (PupilField.BIRTH_DATE, date_wrong_message(remaining))
             for a in wrong
         })
 

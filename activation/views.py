@@ -162,6 +162,8 @@ def flow_page(request, flow: Flow):
         return render(request, "activation/already_active.html", context)
     if flow.status == FlowStatus.BLOCKED:
         context["page_title"] = _titled(_("Activation bloquée"))
+        # What holds now: this journey only, or the number's window (until when).
+        context["dates_block"] = services.dates_block_read(flow)
         return render(request, "activation/blocked.html", context)
     if flow.is_expired():
         context["page_title"] = _titled(_("Activation expirée"))
@@ -426,6 +428,8 @@ def fc_flow_page(request, flow: Flow):
         return render(request, "activation/already_active.html", context)
     if flow.status == FlowStatus.BLOCKED:
         context["page_title"] = _titled(_("Activation bloquée"))
+        # What holds now: this journey only, or the number's window (until when).
+        context["dates_block"] = services.dates_block_read(flow)
         return render(request, "activation/blocked.html", context)
     if flow.is_expired():
         context["page_title"] = _titled(_("Activation expirée"))

@@ -3,6 +3,7 @@ and what to do. Functions, not constants: each is translated in the language of 
 request."""
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 
 def message_merge_same_account() -> str:
@@ -66,3 +67,17 @@ def message_merge_expired() -> str:
 
 def message_merge_cancelled() -> str:
     return _("Le regroupement est annulé : aucun compte n'a été modifié.")
+
+
+def message_child_date_wrong(remaining: int) -> str:
+    """A wrong birth date on « Ajouter un enfant » (the children's step), with the wrong
+    dates this démarche still takes before it ends (`remaining`: ACTIVATION_MAX_WRONG_DATES
+    less the wrong dates so far; activation.services.pupil_answers_apply counts them). Not
+    the activation's words: the account is active, only this addition stops."""
+    return ngettext(
+        "La date de naissance saisie est incorrecte. Encore %(count)s date incorrecte "
+        "possible avant l'arrêt de cet ajout d'un enfant.",
+        "La date de naissance saisie est incorrecte. Encore %(count)s dates incorrectes "
+        "possibles avant l'arrêt de cet ajout d'un enfant.",
+        remaining,
+    ) % {"count": remaining}

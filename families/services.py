@@ -415,7 +415,8 @@ def child_attach_pupils_confirm(*, flow_id: UUID, account: Account,
     with transaction.atomic():
         flow = _lock(flow_id=flow_id, account=account, step="pupils", now=now)
         data = ActivationData.of(flow)
-        outcome = pupil_answers_apply(flow, data, answers, request=request, then=_attach)
+        outcome = pupil_answers_apply(flow, data, answers, request=request, then=_attach,
+                                      date_wrong_message=messages.message_child_date_wrong)
         data.store(flow)
         flow_touch(flow, now=now)
         flow.save()

@@ -26,7 +26,7 @@ from accounts.models import Account, AccountKind, AccountState
 from activation.flows import ActivationData
 from activation.forms import LINK_YES, CodeForm, PupilsForm
 from activation.selectors import pupil_links_for_records
-from activation.services import PupilField
+from activation.services import PupilField, dates_block_read
 from core.code_step import CodeStep, code_step_page, code_step_resend
 from core.flows import (
     finished_elsewhere_message,
@@ -310,7 +310,10 @@ def child_flow(request, flow: Flow):
         return redirect("families:child_done", flow_id=flow.id)
     if flow.status == FlowStatus.OPEN and not flow.is_expired():
         return flow_redirect_to_step(flow)
-    context = _child_context(request, flow.step, ended=flow.status,
+    # A blocked addition says what holds now: this démarche only (a new one may start, with
+    # the dates left on the number), or the number's 24-hour window (until when).
+    block = dates_block_read(flow) if flow.status == FlowStatus.BLOCKED else None
+    context = _child_context(request, flow.step, ended=flow.status, dates_block=block,
                              assistance_phone=settings.EDUCONNECT_ASSISTANCE_PHONE)
     context["page_title"] = _("Ajout interrompu — %(title)s") % {"title": CHILD_ATTACH.title}
     status = 410 if flow.status == FlowStatus.OPEN else 200

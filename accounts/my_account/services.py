@@ -225,13 +225,19 @@ def phone_change_code_resend(*, flow_id: UUID, account: Account,
     return issue
 
 
+# The key of a completed phone change's `flow.data`: True when the old number got the SMS
+# « phone_changed_notice » (phone_change_code_verify), read by the done page.
+OLD_PHONE_TOLD = "old_phone_told"
+
+
 def phone_change_code_verify(*, flow_id: UUID, account: Account, typed_code: str,
                              request: HttpRequest | None = None) -> Flow:
     """Check the typed code. When right, in one transaction: the new number becomes the
     account's (verified), the flow ends completed, PHONE_CHANGED is journaled (numbers
     masked), and the old number, if any, gets an SMS saying the number changed (purpose
-    « phone_changed_notice »). Raises MyAccountRefused (field « code »; a malformed entry
-    costs no attempt) or FlowUnavailable."""
+    « phone_changed_notice »; `flow.data[OLD_PHONE_TOLD]` says whether it did, for the done
+    page). Raises MyAccountRefused (field « code »; a malformed entry costs no attempt) or
+    FlowUnavailable."""
     code = codes.code_normalize(typed_code)
     if code is None:
         raise MyAccountRefused(messages.message_code_format(), field="code")
@@ -263,11 +269,15 @@ def _phone_set(flow: Flow, *, request) -> None:
     account.phone_verified = True
     account._change_reason = "Numéro modifié par son titulaire (Mon compte)"
     account.save(update_fields=["phone", "phone_verified"])
+    old_told = bool(old_phone) and old_phone != str(flow.phone)
+    # The done page says the old number was told only when it was (an account with no
+    # number, a pupil's often, had none to tell).
+    flow.data = {**(flow.data or {}), OLD_PHONE_TOLD: old_told}
     flow_end(flow, status=FlowStatus.COMPLETED, account=account, step="done")
     journal_record(EventKind.PHONE_CHANGED, request=request, account=account, flow_id=flow.id,
                    old_phone=mask_phone(old_phone) if old_phone else "",
                    new_phone=mask_phone(str(flow.phone)))
-    if old_phone and old_phone != str(flow.phone):
+    if old_told:
         body = render_to_string("sms/phone_changed.txt", _notice_context()).strip()
         sms_enqueue(to=old_phone, body=body, purpose="phone_changed_notice", account=account,
                     flow_id=flow.id)

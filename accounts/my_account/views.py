@@ -305,6 +305,7 @@ def phone_done(request, flow: Flow):
     context = _phone_context(
         request, "done", None, flow=flow,
         masked_phone=masked_mobile(str(flow.phone)),
+        old_phone_told=bool((flow.data or {}).get(services.OLD_PHONE_TOLD)),
     )
     context["page_title"] = _("Votre numéro de téléphone a été modifié — Mon compte")
     return render(request, "accounts/my_account/phone_done.html", context)

@@ -11,6 +11,7 @@ from freezegun import freeze_time
 from activation.flows import ActivationData
 from core.models import Flow, FlowStatus, JournalEvent
 from notifications import sms
+from tests import html
 
 from .conftest import Driver
 
@@ -335,3 +336,42 @@ def test_starting_again_does_not_give_more_birth_date_guesses(
     response = second.confirm_pupils(wrong)
     assert response.status_code == 302
     assert Flow.objects.get(pk=second.flow_id).status == FlowStatus.BLOCKED
+
+
+def test_the_journeys_block_says_a_new_activation_may_start_and_the_dates_left(driver,
+                                                                               family):
+    """Five wrong dates end this activation, not the number: the page says so, counts the
+    dates the number has left before its 24-hour block, and leads to a new activation."""
+    walk_to_pupils(driver, family)
+    ines, yanis = family["pupils"]
+    wrong = {ines: ("oui", datetime.date(2016, 3, 10)), yanis: ("oui", yanis.birth_date)}
+    for _ in range(5):
+        response = driver.confirm_pupils(wrong)
+    page = html.parse(driver.client.get(response["Location"]))
+    assert html.text(page.find(id="activation-blocked")) == (
+        "Les dates de naissance saisies ne correspondent pas à celles connues de l'école ou "
+        "de l'établissement. Pour protéger les informations des élèves, cette activation est "
+        "arrêtée : elle accepte 5 dates de naissance incorrectes au plus. Vous pouvez la "
+        "recommencer avec ce numéro, qui reçoit alors un nouveau code : encore 5 dates "
+        "incorrectes possibles avec ce numéro avant un blocage de 24 heures.")
+    assert html.main(page).find("a", string="Recommencer l'activation")["href"] == "/activation/"
+    assert "qui peut aussi lever le blocage" in html.text(html.main(page))
+
+
+def test_the_numbers_block_says_until_when(family, settings,
+                                           django_capture_on_commit_callbacks):
+    settings.ACTIVATION_MAX_WRONG_DATES_PER_PHONE = 2
+    ines, yanis = family["pupils"]
+    wrong = {ines: ("oui", datetime.date(2016, 3, 10)), yanis: ("oui", yanis.birth_date)}
+    driver = Driver(Client(), django_capture_on_commit_callbacks)
+    with freeze_time("2026-11-30 15:00:00"):
+        walk_to_pupils(driver, family)
+        driver.confirm_pupils(wrong)
+        response = driver.confirm_pupils(wrong)
+        page = html.parse(driver.client.get(response["Location"]))
+    assert html.text(page.find(id="activation-blocked")) == (
+        "Les dates de naissance saisies ne correspondent pas à celles connues de l'école ou "
+        "de l'établissement. Pour protéger les informations des élèves, l'activation avec ce "
+        "numéro est bloquée jusqu'au 1 décembre 2026 à 16 h 00 : trop de dates de naissance "
+        "incorrectes ont été saisies avec ce numéro en 24 heures.")
+    assert html.main(page).find("a", string="Recommencer l'activation") is None

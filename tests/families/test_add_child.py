@@ -8,12 +8,14 @@ from html import unescape
 
 import pytest
 from django.test import Client
+from freezegun import freeze_time
 
 from core.journal import EventKind
 from core.models import Flow, FlowStatus, JournalEvent
 from notifications import sms
 from pupils.models import GuardianRecord
 from pupils.selectors import pupils_of_guardian_account
+from tests import html
 from tests.factories import (
     AccountFactory,
     EstablishmentFactory,
@@ -147,6 +149,59 @@ def test_wrong_birth_dates_count_and_block(walker, parent, settings):
     assert "Trop de dates de naissance incorrectes" in page
     assert Flow.objects.get().status == FlowStatus.BLOCKED
     assert GuardianRecord.objects.get(pk=parent["record"].pk).account is None
+
+
+def _main_text(page: str) -> str:
+    return html.text(html.main(html.parse(page)))
+
+
+def test_the_journeys_limit_says_this_addition_ended_and_the_dates_left_on_the_number(
+        walker, parent, settings):
+    """Five wrong dates end this addition only: a new one may start at once with the same
+    number (a new code), so the page does not say the number is blocked; it counts the dates
+    the number has left before its 24-hour block, and says who lifts a block. The counter
+    speaks of this addition, not of an activation."""
+    settings.ACTIVATION_MAX_WRONG_DATES = 2
+    settings.ACTIVATION_MAX_WRONG_DATES_PER_PHONE = 10
+    walker.start()
+    walker.send_code(walker.code())
+    first = _main_text(walker.follow(walker.confirm(NOUR_BIRTH.replace(year=2018))))
+    assert "blocage de l'activation" not in first
+    assert ("La date de naissance saisie est incorrecte. Encore 1 date incorrecte possible "
+            "avant l'arrêt de cet ajout d'un enfant.") in first
+    ended = html.parse(walker.follow(walker.confirm(NOUR_BIRTH.replace(year=2017))))
+    text = html.text(html.main(ended))
+    assert "L'ajout est bloqué pour ce numéro" not in text
+    assert html.text(ended.find(id="child-blocked")) == (
+        "Trop de dates de naissance incorrectes Cet ajout d'un enfant est arrêté : il accepte "
+        "2 dates de naissance incorrectes au plus. Vous pouvez le recommencer avec ce "
+        "numéro, qui reçoit alors un nouveau code : encore 8 dates incorrectes possibles "
+        "avec ce numéro avant un blocage de 24 heures.")
+    assert "L'assistance peut aussi le lever : appelez-la au" in text
+    assert html.main(ended).find(
+        "a", string="formulaire d'assistance académique")["href"] == "/assistance/"
+    # What the page says holds: the same number starts again and gets a new code.
+    sent = len(sms.outbox)
+    walker.start()
+    assert len(sms.outbox) == sent + 1 and sms.outbox[-1].to == "+33781234567"
+
+
+def test_the_numbers_window_says_until_when_the_number_is_blocked(walker, parent, settings):
+    settings.ACTIVATION_MAX_WRONG_DATES = 5
+    settings.ACTIVATION_MAX_WRONG_DATES_PER_PHONE = 2
+    walker.start()
+    walker.send_code(walker.code())
+    with freeze_time("2026-11-30 15:00:00"):
+        walker.confirm(NOUR_BIRTH.replace(year=2018))
+        ended = html.parse(walker.follow(walker.confirm(NOUR_BIRTH.replace(year=2017))))
+    blocked = html.text(ended.find(id="child-blocked"))
+    assert "Vous pouvez le recommencer" not in blocked
+    # 15:00 UTC is 16 h 00 in Paris (TIME_ZONE); the window holds 24 hours.
+    assert blocked == (
+        "Trop de dates de naissance incorrectes Trop de dates de naissance incorrectes ont "
+        "été saisies avec ce numéro en 24 heures : l'ajout d'un enfant avec ce numéro est "
+        "bloqué jusqu'au 1 décembre 2026 à 16 h 00.")
+    assert "L'assistance peut aussi le lever" in html.text(html.main(ended))
 
 
 def test_another_account_gets_the_not_found_page(walker, parent):

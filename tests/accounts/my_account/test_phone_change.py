@@ -11,6 +11,7 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from accounts.middleware import SIGNED_IN_AT
+from accounts.models import AccountKind
 from accounts.my_account.flows import PHONE_CHANGE
 from core.flows import flows_purge
 from core.models import Flow, FlowStatus, JournalEvent
@@ -71,7 +72,9 @@ def test_the_whole_change_from_the_new_number_to_the_old_one_told(signed_in, gua
     done = signed_in.get(response["Location"], follow=True)
     assert done.redirect_chain[-1][0] == reverse("accounts:my_account:phone_done",
                                                   args=[flow.id])
-    assert "Votre numéro de téléphone a été modifié" in html.text(html.main(html.parse(done)))
+    done_text = html.text(html.main(html.parse(done)))
+    assert "Votre numéro de téléphone a été modifié" in done_text
+    assert "Votre ancien numéro a été prévenu par SMS." in done_text
 
     guardian.refresh_from_db()
     assert str(guardian.phone) == NEW_NUMBER and guardian.phone_verified
@@ -271,3 +274,37 @@ def test_the_code_page_warns_before_the_code_expires_with_a_new_code_in_reach(
     form = box.find("form")
     assert form["action"] == reverse("accounts:my_account:phone_resend", args=[flow.id])
     assert html.text(form.find("button")) == "Recevoir un nouveau code"
+
+
+def test_a_pupil_without_a_phone_reads_no_old_number_and_words_for_a_pupil(client, commit):
+    """Zoé, a pupil, had no number: no « ancien numéro » is promised or said told (none was,
+    and no SMS left but the code), no « vos enfants », and the number is not said to reset
+    her password (a pupil's « Mot de passe oublié ? » is by mail only)."""
+    AccountFactory(identifier="z.coeur70", first_name="Zoé", last_name="Coeur",
+                   kind=AccountKind.PUPIL, phone="", phone_verified=False)
+    client.post(reverse("accounts:login", args=["eleve"]),
+                {"identifier": "z.coeur70", "password": DEFAULT_PASSWORD})
+    page = html.main(html.parse(client.get(START)))
+    text = html.text(page)
+    assert "ancien numéro" not in text
+    assert ("Saisissez votre numéro : un code de sécurité vous sera envoyé par SMS à ce "
+            "numéro pour le vérifier.") in text
+    use = html.text(page.find(id="phone-use"))
+    assert "vos enfants" not in use and "réinitialiser votre mot de passe" not in use
+    assert use.startswith("Ce numéro sert à votre compte ÉduConnect : il vous permet de "
+                          "recevoir votre identifiant par SMS si vous l'oubliez.")
+    assert "Pour que votre établissement connaisse aussi ce numéro, prévenez son secrétariat." \
+        in use
+
+    flow = flow_of(start(client, commit))
+    response = commit(client.post, code_url(flow), {"code": last_code()})
+    done = html.text(html.main(html.parse(client.get(response["Location"], follow=True))))
+    assert "Votre numéro de téléphone a été modifié" in done
+    assert "ancien numéro" not in done
+    assert [m.to for m in sms.outbox] == [NEW_NUMBER]
+
+
+def test_a_guardian_with_a_number_is_told_the_old_one_will_be_told(signed_in):
+    page = html.main(html.parse(signed_in.get(START)))
+    assert "Votre ancien numéro sera prévenu du changement." in html.text(page)
+    assert "l'établissement de vos enfants" in html.text(page.find(id="phone-use"))

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from tests import html
+from tests.factories import AccountFactory
 
 from .conftest import Recovery
 
@@ -59,3 +60,56 @@ def test_the_guardians_channel_step_names_both_ways(recovery, guardian):
     unknown = page.find(id="channel-unknown")
     assert html.text(unknown).startswith("Vous ne reconnaissez pas ce numéro ou cette adresse ?")
     assert "contactez l'école" not in html.text(unknown)
+
+
+def test_a_real_account_without_a_number_is_not_told_the_invented_one_is_its_own(
+        client, django_capture_on_commit_callbacks):
+    """An account with no validated number is shown a derived mask, like an unknown
+    identifier (no enumeration): the page never says the masks are the account's, and says
+    that nothing comes by a way one does not recognise, what to choose then, and whom to ask."""
+    AccountFactory(identifier="m.girard31", phone="", phone_verified=False,
+                   email="m.girard@free.fr", email_verified=True)
+    recovery = Recovery(client, django_capture_on_commit_callbacks)
+    recovery.start("m.girard31")
+    page = html.parse(recovery.get("channel"))
+    unknown = page.find(id="channel-unknown")
+    text = html.text(unknown)
+    assert "ce sont le numéro et l'adresse de votre compte" not in html.text(html.main(page))
+    assert text == (
+        "Vous ne reconnaissez pas ce numéro ou cette adresse ? Vérifiez l'identifiant saisi "
+        "et recommencez. Un code ou un lien ne part que vers le numéro ou l'adresse validés "
+        "du compte : par un moyen que vous ne reconnaissez pas, aucun SMS ni mail ne vous "
+        "parviendra, choisissez l'autre. Si vous n'en reconnaissez aucun, écrivez à "
+        "l'assistance de l'académie de vos enfants avec le formulaire d'assistance "
+        "académique (« Identifiant ou mot de passe perdu »).")
+    assert unknown.find("a", string="formulaire d'assistance académique")["href"] == reverse(
+        "assistance:form")
+
+
+def test_a_pupil_without_an_address_is_not_told_the_invented_one_was_theirs(
+        client, pupil_without_email, django_capture_on_commit_callbacks):
+    recovery = Recovery(client, django_capture_on_commit_callbacks, profile="eleve")
+    recovery.start(pupil_without_email.identifier)
+    page = html.parse(recovery.get("channel"))
+    text = html.text(page.find(id="channel-unknown"))
+    assert "n'est plus la vôtre" not in text
+    assert text == (
+        "Vous ne reconnaissez pas cette adresse ? Vérifiez l'identifiant saisi et "
+        "recommencez. Si l'identifiant est juste, aucun mail ne vous parviendra à une "
+        "adresse que vous ne reconnaissez pas : votre établissement peut alors vous donner "
+        "un nouveau mot de passe.")
+
+
+def test_the_code_page_does_not_say_a_code_went_to_an_account_without_a_number(
+        client, django_capture_on_commit_callbacks):
+    """« Par SMS » chosen for a real account with no validated number: nothing is sent, and
+    the page's words hold for it too (a code goes only to a validated number)."""
+    AccountFactory(identifier="m.girard31", phone="", phone_verified=False,
+                   email="m.girard@free.fr", email_verified=True)
+    recovery = Recovery(client, django_capture_on_commit_callbacks)
+    recovery.start("m.girard31")
+    page = html.parse(recovery.page(recovery.choose("sms")))
+    text = html.text(html.main(page))
+    assert "Si cet identifiant correspond à un compte, un code" not in text
+    assert ("Si cet identifiant correspond à un compte dont le numéro de téléphone portable "
+            "est validé, un code de sécurité") in text
