@@ -651,13 +651,18 @@ def test_the_help_names_the_password_that_signs_in_again_at_each_step(client, gu
     assert resumed == path
 
 
-def test_one_child_the_step_says_up_front_that_no_dispute_is_possible(client,
+def test_one_child_the_step_says_up_front_no_dispute_and_the_way_out(client,
                                                                       one_child_guardian,
                                                                       commit):
     page, _path = guardian_to_pupils(client, one_child_guardian, commit)
     assert ("Un seul élève est rattaché à ce compte provisoire : l'indication « Je ne suis pas "
             "le représentant légal de cet élève » ne pourra pas être prise en compte pour "
             "lui.") in html.text(html.main(page))
+    # And what a person who is not the child's représentant légal can do instead.
+    assert html.text(page.select_one("#only-link-way-out")) == (
+        "Si vous n'êtes pas son représentant légal, n'activez pas ce compte : contactez "
+        "l'école ou l'établissement qui vous a remis ce courrier, puis choisissez « Terminer "
+        "plus tard (se déconnecter) ».")
 
 
 def test_back_from_the_pupils_step_to_the_password_kept_or_changed(client, one_child_guardian,
