@@ -7,7 +7,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import EduConnectForm, EmailAddressField, FrenchMobileNumberField, PersonNameField
+from core.forms import (
+    BidiControlValidator,
+    EduConnectForm,
+    EmailAddressField,
+    FrenchMobileNumberField,
+    PersonNameField,
+)
 from core.i18n import lazy_interpolate
 from core.normalization import name_key, strip_invisible
 from pupils.models import Establishment, is_valid_uai
@@ -84,6 +90,7 @@ class AssistanceForm(EduConnectForm):
               "jamais votre mot de passe. %(limit)s caractères au plus."),
             limit=MESSAGE_MAX_LENGTH),
         max_length=MESSAGE_MAX_LENGTH,
+        validators=[BidiControlValidator(_("Votre message"))],
         error_messages={"required": _("Écrivez votre message."),
                         "max_length": _too_long(MESSAGE_MAX_LENGTH)},
         widget=forms.Textarea(attrs={"class": "fr-input", "rows": 6}),

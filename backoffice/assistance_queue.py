@@ -22,6 +22,7 @@ from assistance import services
 from assistance.models import REPLY_MAX_LENGTH, AssistanceRequest, Status
 from assistance.selectors import assistance_queue, assistance_request_links
 from backoffice.selectors import staff_scope
+from core.forms import BidiControlValidator
 
 VIEW_PERMISSION = "assistance.view_assistancerequest"
 HANDLE_PERMISSION = "assistance.assistancerequest_handle"
@@ -32,6 +33,7 @@ class ReplyForm(forms.Form):
     body = forms.CharField(
         label=_("Réponse à envoyer par courriel"),
         max_length=REPLY_MAX_LENGTH,
+        validators=[BidiControlValidator(_("Réponse"))],
         widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
         error_messages={
             "required": _("Réponse : écrivez la réponse à envoyer à la famille."),

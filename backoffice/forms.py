@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.password_policy import STAFF_HELP_TEXT
 from backoffice import services
 from backoffice.selectors import QUERY_MAX_LENGTH
-from core.forms import EduConnectForm
+from core.forms import BidiControlValidator, EduConnectForm
 
 # Staff forms fill in other people's data or one-time codes: browsers must not autofill.
 NO_AUTOFILL = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"}
@@ -82,6 +82,7 @@ class ReasonForm(forms.Form):
         label=_("Motif"),
         min_length=5,
         max_length=500,
+        validators=[BidiControlValidator(_("Motif"))],
         help_text=_("Obligatoire. Il est conservé au journal du compte avec votre identifiant."),
         widget=forms.Textarea(attrs={**NO_AUTOFILL, "rows": 2, "cols": 60}),
         error_messages={

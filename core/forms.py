@@ -21,6 +21,7 @@ import unicodedata
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import EMPTY_VALUES
+from django.utils.deconstruct import deconstructible
 from django.utils.html import format_html
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -34,6 +35,7 @@ from .normalization import (
     InvalidPhoneNumber,
     clean_name,
     foreign_country_code,
+    has_bidi_control,
     is_french_landline,
     name_key,
     parse_mobile_phone,
@@ -267,6 +269,9 @@ NAME_MESSAGES = {
                         "espaces, des traits d'union, des apostrophes et le point d'une "
                         "abréviation (« St. ») : retirez les chiffres, symboles et émojis."),
         "no_letter": _("Votre nom doit contenir au moins une lettre."),
+        "bidi": _("Votre nom contient un caractère invisible qui change le sens d'affichage "
+                  "du texte (souvent ajouté par un copier-coller) : effacez-le et saisissez "
+                  "votre nom de nouveau au clavier."),
     },
     "first_name": {
         "required": _("Saisissez votre prénom."),
@@ -276,6 +281,9 @@ NAME_MESSAGES = {
                         "espaces, des traits d'union, des apostrophes et le point d'une "
                         "abréviation (« St. ») : retirez les chiffres, symboles et émojis."),
         "no_letter": _("Votre prénom doit contenir au moins une lettre."),
+        "bidi": _("Votre prénom contient un caractère invisible qui change le sens "
+                  "d'affichage du texte (souvent ajouté par un copier-coller) : effacez-le et "
+                  "saisissez votre prénom de nouveau au clavier."),
     },
     "pupil_name": {
         "required": _("Saisissez le nom et le prénom de votre enfant."),
@@ -287,6 +295,9 @@ NAME_MESSAGES = {
                         "chiffres, symboles et émojis."),
         "no_letter": _("Le nom et le prénom de votre enfant doivent contenir au moins une "
                        "lettre."),
+        "bidi": _("Le nom et le prénom de votre enfant contiennent un caractère invisible qui "
+                  "change le sens d'affichage du texte (souvent ajouté par un copier-coller) : "
+                  "effacez-les et saisissez-les de nouveau au clavier."),
     },
 }
 
@@ -302,7 +313,9 @@ class PersonNameField(forms.CharField):
     `kind`: « last_name », « first_name » or « pupil_name » (NAME_MESSAGES: each message
     names the field and says the fix). `max_length`: the column the name is compared with
     or stored in (GuardianRecord.last_name/first_name: 100), checked first: as typed against
-    RAW_NAME_FACTOR times it (a page of text is never scanned), then after clean_name. Then
+    RAW_NAME_FACTOR times it (a page of text is never scanned), then after clean_name; a
+    bidirectional control (core.normalization.has_bidi_control) is refused before clean_name
+    (message « bidi »), the other invisible characters are removed by it. Then
     the characters (name_characters_valid), then at least one letter
     (core.normalization.name_key).
     `no_letter` overrides the last message (a form whose fix names its source).
@@ -333,6 +346,10 @@ class PersonNameField(forms.CharField):
         # takes ~0.2 s). Room is left for the invisible characters and spaces cleaning drops.
         if self.max_length is not None and len(value) > RAW_NAME_FACTOR * self.max_length:
             raise ValidationError(self.error_messages["max_length"], code="max_length")
+        # Before cleaning, which would drop them: a bidirectional control is refused, not
+        # removed (core.normalization.BIDI_CONTROLS); other invisible characters are removed.
+        if has_bidi_control(value):
+            raise ValidationError(self.error_messages["bidi"], code="bidi")
         value = clean_name(value)
         if self.max_length is not None and len(value) > self.max_length:
             raise ValidationError(self.error_messages["max_length"], code="max_length")
@@ -353,6 +370,38 @@ class PersonNameField(forms.CharField):
         attrs = super().widget_attrs(widget)
         attrs.pop("maxlength", None)
         return attrs
+
+
+# --- Free text ---------------------------------------------------------------------------
+
+BIDI_CONTROL_MESSAGE = _(
+    "%(field)s : ce texte contient un caractère invisible qui change le sens d'affichage des "
+    "mots (souvent ajouté par un copier-coller). Saisissez-le de nouveau au clavier plutôt "
+    "que de le coller."
+)
+
+
+@deconstructible
+class BidiControlValidator:
+    """The validator of every free-text field families and staff type (the assistance
+    form's message, the helpdesk's reply and reasons, a school's message, staff names):
+    refuses a text holding a bidirectional control (core.normalization.BIDI_CONTROLS,
+    the rule of UTS #55) with BIDI_CONTROL_MESSAGE naming `field` (the field's label as the
+    page shows it, « Votre message », « Réponse »), code « bidi ». Names have their own
+    messages (PersonNameField, NAME_MESSAGES « bidi »).
+
+    Raises django.core.exceptions.ValidationError; returns None for any other text."""
+
+    def __init__(self, field):
+        self.field = field
+
+    def __call__(self, value) -> None:
+        if isinstance(value, str) and has_bidi_control(value):
+            raise ValidationError(BIDI_CONTROL_MESSAGE, code="bidi",
+                                  params={"field": self.field})
+
+    def __eq__(self, other):
+        return isinstance(other, BidiControlValidator) and str(other.field) == str(self.field)
 
 
 # --- E-mail addresses --------------------------------------------------------------------

@@ -19,7 +19,9 @@ character, so the key of a text is the concatenation of its characters' keys: th
 Invisible characters (Unicode « format » characters: zero-width space and joiners, soft
 hyphen, bidirectional marks and overrides; line and paragraph separators) never belong in a
 name, an identifier, a number or a code: `strip_invisible` removes them from anything a
-person types, and the roster import refuses them in a name (pupils.roster).
+person types, and the roster import refuses them in a name (pupils.roster). The
+bidirectional controls among them (BIDI_CONTROLS) are refused, not removed, in every name and
+free text a form reads (core.forms: PersonNameField, BidiControlValidator).
 """
 
 import functools
@@ -58,6 +60,26 @@ INVISIBLE_CHARACTERS = re.compile(_category_class(("Cf", "Zl", "Zp")))
 
 def has_invisible(text: str) -> bool:
     return INVISIBLE_CHARACTERS.search(text or "") is not None
+
+
+# --- Bidirectional controls -------------------------------------------------------------
+
+# The characters that reorder the text drawn around them (Unicode's « bidirectional
+# formatting characters », UAX #9 §2, and the marks): embeddings and overrides U+202A–U+202E
+# (« \u202eNAIDN » shows as « NDIAN »), isolates U+2066–U+2069, the marks LRM U+200E, RLM
+# U+200F and ALM U+061C. Unicode's security considerations (UTS #55, « Trojan Source ») advise
+# refusing them where a person types a name or a message someone else reads: what a family
+# or a staff member types is displayed to another (a school's message in « Mes services », a
+# helpdesk reply, a name in the back-office), so the text must read as it was written.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def has_bidi_control(text: str) -> bool:
+    """Whether `text` holds a bidirectional control (BIDI_CONTROLS). The one rule of every
+    free-text and name field: core.forms.PersonNameField and core.forms.BidiControlValidator
+    refuse such text with a message naming the field and the fix; the other invisible
+    characters (zero-width space, soft hyphen…) are still only removed (strip_invisible)."""
+    return BIDI_CONTROLS.search(text or "") is not None
 
 
 # --- Invisible characters and Unicode forms ------------------------------------------------

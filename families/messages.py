@@ -13,6 +13,15 @@ def message_merge_same_account() -> str:
     )
 
 
+def message_merge_pupil_account() -> str:
+    return _(
+        "Cet identifiant est celui d'un compte élève : seuls deux comptes de représentant "
+        "légal peuvent être regroupés. Pour ajouter cet enfant à votre compte, utilisez "
+        "« Ajouter un enfant » dans « Mes enfants », avec le numéro de téléphone portable que "
+        "vous avez donné à son établissement."
+    )
+
+
 def message_merge_names_differ() -> str:
     return _(
         "Les deux comptes ne sont pas au même nom : ils ne peuvent pas être regroupés. "

@@ -147,7 +147,10 @@ def accounts_merge_prove(*, account: Account, identifier: str, password: str,
     Limits: the typed pair goes through the portal sign-in's limits
     (accounts.limits.sign_in_attempt_admit: per address, per identifier and address, per
     identifier, or the device's own window), counted before the password is checked; a wrong
-    pair gets the sign-in's generic refusal, whatever the identifier. Then the names of both
+    pair gets the sign-in's generic refusal, whatever the identifier. The right password of a
+    pupil's account (only two accounts of représentant légal are merged) is told so, on the
+    identifier (messages.message_merge_pupil_account): only once the password is proven, so
+    a wrong password reads as every other. Then the names of both
     accounts must be the same by their comparison keys (« vérifiez auprès des
     établissements »).
 
@@ -166,6 +169,12 @@ def accounts_merge_prove(*, account: Account, identifier: str, password: str,
     if other is None:
         _refuse_if_already_merged(account, getattr(request, "refused_account", None),
                                   typed=typed, request=request)
+    if other is not None and other.kind == AccountKind.PUPIL:
+        # The password is proven: the truth tells nothing to someone who does not know it.
+        # Both paths did the same work (authenticate, one journal row, nothing forgotten).
+        journal_record(EventKind.ACCOUNTS_MERGE_REFUSED, request=request, account=account,
+                       reason="pupil_account", other_account_id=other.pk)
+        raise FamiliesRefused(messages.message_merge_pupil_account(), field="identifier")
     if other is None or other.kind != AccountKind.GUARDIAN or other.pk == account.pk:
         journal_record(EventKind.ACCOUNTS_MERGE_REFUSED, request=request, account=account,
                        reason="wrong_pair")

@@ -38,6 +38,7 @@ from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from core.forms import BidiControlValidator
 from core.journal import EventKind, journal_record
 from core.normalization import (
     InvalidPhoneNumber,
@@ -167,7 +168,8 @@ def pupil_update_validate(
 ) -> tuple[str, str, datetime.date]:
     """Check and normalise a pupil's last name, first names and birth date.
 
-    Names: spaces collapsed and trimmed (core.normalization.clean_name), at least one letter,
+    Names: no bidirectional control (core.forms.BidiControlValidator: refused, as on every
+    form), spaces collapsed and trimmed (core.normalization.clean_name), at least one letter,
     within the column's length. Birth date: pupils.validators' bounds.
     Returns (last name, first names, birth date). Raises ValidationError keyed
     "last_name"/"first_names"/"birth_date".
@@ -175,6 +177,11 @@ def pupil_update_validate(
     errors: dict[str, list] = {}
 
     def name(field: str, value: str, label: str, missing: str, limit: int) -> str:
+        try:  # refused, not removed: core.normalization.BIDI_CONTROLS
+            BidiControlValidator(label)(value)
+        except ValidationError as error:
+            errors[field] = [error]
+            return value
         value = clean_name(value)
         if not name_key(value):  # the import's rule: at least one letter or digit
             errors.update(_field_error(field, label, missing, "required").error_dict)

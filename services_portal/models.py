@@ -17,6 +17,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import BidiControlValidator
+
 from .levels import Level
 
 
@@ -81,6 +83,7 @@ class Service(models.Model):
         return self.title
 
     def clean(self):
+        _texts_check(self, title=_("Intitulé de la tuile"), description=_("Description"))
         if not self.for_guardians and not self.for_pupils:
             raise ValidationError(_("Cochez au moins un profil : représentants légaux ou "
                                     "élèves."))
@@ -118,9 +121,25 @@ class EstablishmentMessage(models.Model):
         return self.text[:60]
 
     def clean(self):
+        _texts_check(self, text=_("Message"))
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
             raise ValidationError({"ends_on": _("La date de fin doit être le même jour que la "
                                                 "date de début ou après.")})
+
+
+def _texts_check(instance, **labels) -> None:
+    """Raises ValidationError {field: message} for each of `instance`'s text fields (named
+    by `labels`: field name → its label in the page) holding a bidirectional control: what a
+    school or the ministry writes is read by families exactly as written
+    (core.forms.BidiControlValidator, core.normalization.BIDI_CONTROLS)."""
+    errors = {}
+    for name, label in labels.items():
+        try:
+            BidiControlValidator(label)(getattr(instance, name))
+        except ValidationError as error:
+            errors[name] = error
+    if errors:
+        raise ValidationError(errors)
 
 
 class NewsItem(models.Model):
@@ -145,6 +164,7 @@ class NewsItem(models.Model):
         return self.title
 
     def clean(self):
+        _texts_check(self, title=_("Titre"), text=_("Texte"))
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
             raise ValidationError({"ends_on": _("La date de fin doit être le même jour que la "
                                                 "date de début ou après.")})

@@ -299,8 +299,10 @@ def provisional_password_set(*, flow_id: UUID, account: Account, password: str,
     """« Je choisis mon nouveau mot de passe »: the published policy (names and identifier
     refused), and not the letter's provisional password. Sets it with
     accounts.services.account_password_set (this session kept, any other ended; journaled
-    PASSWORD_CHANGED « provisional_letter »). Raises ProvisionalRefused (field « password »)
-    or FlowUnavailable. Cost: one Argon2 check and one Argon2 hash."""
+    PASSWORD_CHANGED « provisional_letter »). Back at this step from the pupils' step, the
+    password already chosen typed again is kept (nothing written but the step). Raises
+    ProvisionalRefused (field « password ») or FlowUnavailable. Cost: one Argon2 check and
+    one Argon2 hash."""
     errors = password_errors(password, first_name=account.first_name,
                              last_name=account.last_name, identifier=account.identifier)
     if errors:
@@ -309,12 +311,18 @@ def provisional_password_set(*, flow_id: UUID, account: Account, password: str,
     with transaction.atomic():
         flow = _lock(flow_id=flow_id, account=account, step="password", now=now)
         locked = Account.objects.select_for_update().get(pk=account.pk)
+        data = ProvisionalData.of(flow)
         if locked.check_password(password):
-            raise ProvisionalRefused(messages.message_password_unchanged(), field="password")
+            if not data.password_set:
+                raise ProvisionalRefused(messages.message_password_unchanged(),
+                                         field="password")
+            # Back from the pupils' step, the password chosen typed again: kept as it is.
+            flow_move(flow, step=next_step(kind_for(account), data))
+            _save(flow, now)
+            return flow
         account_password_set(account=locked, password=password, reason="provisional_letter",
                              request=request)
         account.password = locked.password
-        data = ProvisionalData.of(flow)
         data.password_set = True
         data.store(flow)
         kind = kind_for(account)
@@ -325,12 +333,37 @@ def provisional_password_set(*, flow_id: UUID, account: Account, password: str,
     return flow
 
 
-def provisional_step_back(*, flow_id: UUID, account: Account) -> Flow:
-    """« Précédent » on the guardian's password step: back to the address."""
+# « Précédent » of the guardian's steps: the step each goes back to.
+GUARDIAN_PREVIOUS_STEPS = {"password": "email", "pupils": "password"}
+
+
+def provisional_step_back(*, flow_id: UUID, account: Account, step: str = "password") -> Flow:
+    """« Précédent » on the guardian's `step` (GUARDIAN_PREVIOUS_STEPS): the password step
+    goes back to the address, the pupils' step to the password (already chosen: its page then
+    offers to keep it, provisional_password_keep). Nothing done is undone: the address and
+    the password stay, the wrong dates stay counted. Raises FlowUnavailable (the flow is not
+    at `step`) or KeyError (a step with no previous one)."""
+    previous = GUARDIAN_PREVIOUS_STEPS[step]
+    now = timezone.now()
+    with transaction.atomic():
+        flow = _lock(flow_id=flow_id, account=account, step=step, now=now)
+        flow_move(flow, step=previous)
+        _save(flow, now)
+    return flow
+
+
+def provisional_password_keep(*, flow_id: UUID, account: Account) -> Flow:
+    """« Garder ce mot de passe » on the password step of a guardian who came back to it
+    (« Précédent » of the pupils' step) after choosing one: on to the first step not done,
+    the password unchanged. Raises FlowUnavailable when the flow is not at the password step
+    or no password was chosen yet (the letter's password must be replaced)."""
     now = timezone.now()
     with transaction.atomic():
         flow = _lock(flow_id=flow_id, account=account, step="password", now=now)
-        flow_move(flow, step="email")
+        data = ProvisionalData.of(flow)
+        if not data.password_set:
+            raise FlowUnavailable
+        flow_move(flow, step=next_step(kind_for(account), data))
         _save(flow, now)
     return flow
 

@@ -60,6 +60,9 @@ def _context(request, flow: Flow, step: str, form=None, **extra) -> dict:
         "account": request.user,
         "profile_label": _profile_label(request.user),
         "is_pupil": request.user.kind == AccountKind.PUPIL,
+        # Which password signs in again (« Terminer plus tard »): the letter's until one is
+        # chosen, then the one chosen.
+        "password_chosen": ProvisionalData.of(flow).password_set,
         **extra,
     }
 
@@ -248,6 +251,12 @@ def password(request, flow: Flow):
         except services.FlowUnavailable:
             pass
         return flow_home(flow)
+    if request.method == "POST" and request.POST.get("action") == "keep" and not is_pupil:
+        try:
+            services.provisional_password_keep(flow_id=flow.id, account=account)
+        except services.FlowUnavailable:
+            pass
+        return flow_home(flow)
 
     def factory(posted):
         return ProvisionalPasswordForm(posted, first_name=account.first_name,
@@ -282,6 +291,7 @@ def password(request, flow: Flow):
         password_js=js_config,
         action_url=reverse("activation:provisional_password", args=[flow.id]),
         back_possible=not is_pupil,
+        keep_possible=not is_pupil and ProvisionalData.of(flow).password_set,
     )
     return render(request, "activation/provisional/password.html", context)
 
@@ -296,6 +306,12 @@ def pupils(request, flow: Flow):
     account = request.user
     data = ProvisionalData.of(flow)
     links = services.guardian_pupil_links(account)
+    if request.method == "POST" and request.POST.get("action") == "back":
+        try:
+            services.provisional_step_back(flow_id=flow.id, account=account, step="pupils")
+        except services.FlowUnavailable:
+            pass
+        return flow_home(flow)
     if request.method == "POST":
         form = PupilsForm(request.POST, links=links)
         if form.is_valid():

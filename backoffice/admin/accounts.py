@@ -31,6 +31,7 @@ from backoffice.forms import NO_AUTOFILL
 from backoffice.journal_labels import describe_event
 from backoffice.scoping import ReadOnlyAdminMixin, ScopedAdminMixin
 from backoffice.selectors import Shape, accounts_matching, accounts_scope_q
+from core.forms import BidiControlValidator
 from core.journal import EventKind
 from core.models import JournalEvent
 
@@ -216,8 +217,10 @@ def _password_fields(required: bool):
 
 class StaffCreateForm(StaffProfileFormBase):
     first_name = forms.CharField(label=_("Prénom"), max_length=100,
+                                 validators=[BidiControlValidator(_("Prénom"))],
                                  widget=forms.TextInput(attrs=NO_AUTOFILL))
     last_name = forms.CharField(label=_("Nom"), max_length=100,
+                                validators=[BidiControlValidator(_("Nom"))],
                                 widget=forms.TextInput(attrs=NO_AUTOFILL))
     email = forms.EmailField(label=_("Adresse électronique professionnelle"),
                              widget=forms.EmailInput(attrs=NO_AUTOFILL))

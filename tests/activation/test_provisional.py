@@ -606,3 +606,104 @@ def test_a_roster_address_with_a_slip_is_warned_about_when_sent(client, guardian
                                                             "email_verifiee": remembered}))
     assert path.endswith("/mot-de-passe/")
 
+
+
+@pytest.fixture
+def one_child_guardian():
+    """Karim Payet's letter: one record, one child."""
+    account = provisional(identifier="k.payet7", first_name="Karim", last_name="Payet")
+    school = EstablishmentFactory(uai="9740004D", name="École primaire Les Camélias",
+                                  kind="ecole")
+    lea = PupilFactory(establishment=school, first_names="Léa", last_name="PAYET",
+                       birth_date=datetime.date(2017, 6, 1))
+    record = GuardianRecordFactory(establishment=school, last_name="PAYET", first_name="Karim",
+                                   account=account)
+    ResponsibilityFactory(guardian_record=record, pupil=lea)
+    account.pupils = {"lea": lea}
+    return account
+
+
+def _help(page) -> str:
+    return html.text(page.select_one(".fr-callout"))
+
+
+def test_the_help_names_the_password_that_signs_in_again_at_each_step(client, guardian,
+                                                                       commit):
+    """Before any password is chosen, « Terminer plus tard » brings the person back with the
+    letter's password; once one is chosen, with that one (the letter's works no more)."""
+    page, path = at_step(client, sign_in(client, guardian.identifier))
+    assert path.endswith("/adresse-mail/")
+    assert "le mot de passe provisoire du courrier" in _help(page)
+    assert "choisi" not in _help(page)
+    page, path = at_step(client, commit(client.post, path, {"email": ADDRESS,
+                                                            "email_confirm": ADDRESS}))
+    assert path.endswith("/mot-de-passe/")
+    assert "le mot de passe provisoire du courrier" in _help(page)
+    page, path = at_step(client, commit(client.post, path, {
+        "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
+    assert path.endswith("/eleves/")
+    assert ("reconnectez-vous avec votre identifiant et le nouveau mot de passe que vous avez "
+            "choisi (celui du courrier ne fonctionne plus)") in _help(page)
+    # What it says is true: signed out, the letter's password is refused, the new one resumes.
+    client.post(reverse("accounts:logout"))
+    assert sign_in(client, guardian.identifier).status_code == 200
+    page, resumed = at_step(client, sign_in(client, guardian.identifier, NEW_PASSWORD))
+    assert resumed == path
+
+
+def test_one_child_the_step_says_up_front_no_dispute_and_the_way_out(client,
+                                                                      one_child_guardian,
+                                                                      commit):
+    page, _path = guardian_to_pupils(client, one_child_guardian, commit)
+    assert ("Un seul élève est rattaché à ce compte provisoire : l'indication « Je ne suis pas "
+            "le représentant légal de cet élève » ne pourra pas être prise en compte pour "
+            "lui.") in html.text(html.main(page))
+    # And what a person who is not the child's représentant légal can do instead.
+    assert html.text(page.select_one("#only-link-way-out")) == (
+        "Si vous n'êtes pas son représentant légal, n'activez pas ce compte : contactez "
+        "l'école ou l'établissement qui vous a remis ce courrier, puis choisissez « Terminer "
+        "plus tard (se déconnecter) ».")
+
+
+def test_back_from_the_pupils_step_to_the_password_kept_or_changed(client, one_child_guardian,
+                                                                   commit):
+    """« Précédent » of « Je confirme mon lien avec les élèves »: the password step, which
+    says a password is already chosen and offers to keep it; nothing is undone."""
+    page, pupils_path = guardian_to_pupils(client, one_child_guardian, commit)
+    [back] = [b for b in html.main(page).select("button") if html.text(b) == "Précédent"]
+    assert back.find_parent("form")["method"] == "post"
+
+    page, path = at_step(client, client.post(pupils_path, {"action": "back"}))
+    assert path.endswith("/mot-de-passe/")
+    assert ("Vous avez déjà choisi votre nouveau mot de passe : c'est avec lui que vous vous "
+            "reconnecterez. Gardez-le, ou choisissez-en un autre ci-dessous."
+            ) in html.text(page.select_one("#password-chosen"))
+    assert "Garder ce mot de passe" in [html.text(b) for b in html.main(page).select("button")]
+
+    # « Garder ce mot de passe »: on to the pupils, the password unchanged.
+    page, again = at_step(client, client.post(path, {"action": "keep"}))
+    assert again == pupils_path
+    changed = JournalEvent.objects.filter(kind="password_changed",
+                                          account=one_child_guardian)
+    assert changed.count() == 1
+
+    # The same password typed again is kept too, without an error.
+    at_step(client, client.post(pupils_path, {"action": "back"}))
+    page, again = at_step(client, commit(client.post, path, {
+        "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
+    assert again == pupils_path and changed.count() == 1
+
+    # Another one replaces it.
+    at_step(client, client.post(pupils_path, {"action": "back"}))
+    other = "Cartable-Bleu-2025!"
+    page, again = at_step(client, commit(client.post, path, {
+        "password": other, "password_confirm": other}))
+    assert again == pupils_path and changed.count() == 2
+    one_child_guardian.refresh_from_db()
+    assert one_child_guardian.check_password(other)
+
+    # The pupil confirmed, the account goes on as before.
+    lea = one_child_guardian.pupils["lea"]
+    page, sent = at_step(client, commit(client.post, pupils_path,
+                                        birth_dates((True, lea.birth_date))))
+    assert sent.endswith("/mail-envoye/")

@@ -106,6 +106,12 @@ def test_the_school_is_found_by_its_name_as_typed_or_its_uai(
         ("message", "", "Écrivez votre message."),
         ("message", "\u200b \u200b", "Écrivez votre message."),
         ("message", "x" * 3001, "Ce champ ne doit pas dépasser 3000 caractères."),
+        ("message", "Mon code \u202e4321 ne marche pas.",
+         "Votre message : ce texte contient un caractère invisible qui change le sens "
+         "d'affichage des mots (souvent ajouté par un copier-coller). Saisissez-le de nouveau "
+         "au clavier plutôt que de le coller."),
+        ("pupil_name", "Yanis \u200fBEN SAÏD",
+         "Le nom et le prénom de votre enfant contiennent un caractère invisible"),
     ],
 )
 def test_bad_input_gets_a_french_error_on_its_field_and_writes_nothing(

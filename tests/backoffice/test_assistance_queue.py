@@ -90,6 +90,22 @@ def test_an_empty_answer_is_refused_on_its_field(helpdesk_client, world,
     assert not mail.outbox and not AssistanceReply.objects.exists()
 
 
+def test_an_answer_with_a_bidirectional_control_is_refused_on_its_field(
+        helpdesk_client, world, django_capture_on_commit_callbacks):
+    """A right-to-left override would show the family another text than the one written."""
+    from django.test import Client
+
+    item = submit(Client(), django_capture_on_commit_callbacks, school="0940001A")
+    mail.outbox.clear()
+    response = helpdesk_client.post(f"{QUEUE}{item.pk}/repondre/",
+                                    {"body": "Votre code est \u202e4321."})
+    assert response.status_code == 400
+    assert ("Réponse : ce texte contient un caractère invisible qui change le sens d'affichage "
+            "des mots (souvent ajouté par un copier-coller). Saisissez-le de nouveau au clavier "
+            "plutôt que de le coller.") in unescape(response.content.decode())
+    assert not mail.outbox and not AssistanceReply.objects.exists()
+
+
 def test_a_secretary_reads_her_schools_requests_but_does_not_handle_them(
     client, world, secretary, django_capture_on_commit_callbacks
 ):

@@ -185,9 +185,12 @@ def test_bad_birth_dates_are_refused(secretary_client, world, typed, message):
     ("field", "typed", "message"),
     [("last_name", "  ", "Nom : saisissez le nom de l&#x27;élève."),
      ("last_name", "--", "Nom : saisissez le nom de l&#x27;élève."),
-     ("first_names", "", "Prénoms : saisissez au moins un prénom.")],
+     ("first_names", "", "Prénoms : saisissez au moins un prénom."),
+     # « \u202eNAIDN » would read « NDIAN » on every page that shows the pupil.
+     ("last_name", "\u202eNAIDN", "Nom : ce texte contient un caractère invisible qui change "
+                                  "le sens d&#x27;affichage des mots")],
 )
-def test_names_without_a_letter_are_refused_naming_the_field(secretary_client, world, field,
+def test_bad_names_are_refused_naming_the_field(secretary_client, world, field,
                                                              typed, message):
     pupil = world.pupil_a1
     response = secretary_client.post(change_url(pupil), pupil_form(pupil, **{field: typed}))

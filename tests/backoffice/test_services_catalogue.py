@@ -103,6 +103,19 @@ def test_secretary_posts_a_message_for_her_school_with_dates_in_order(secretary_
     assert EstablishmentMessage.objects.get().establishment == world.a1
 
 
+def test_a_message_with_a_bidirectional_control_is_refused_on_its_field(secretary_client, world):
+    """« \u202e » would show the families « Mes services » the message reversed."""
+    response = secretary_client.post(url("establishmentmessage", "add"), {
+        "establishment": world.a1.pk, "text": "Réunion \u202ejeudi à 18 h.",
+        "starts_on": TODAY.strftime("%d/%m/%Y"), "ends_on": TODAY.strftime("%d/%m/%Y")})
+    assert response.status_code == 200
+    assert errors(response) == [
+        "Message : ce texte contient un caractère invisible qui change le sens d'affichage des "
+        "mots (souvent ajouté par un copier-coller). Saisissez-le de nouveau au clavier plutôt "
+        "que de le coller."]
+    assert not EstablishmentMessage.objects.exists()
+
+
 def test_secretary_has_no_news_nor_provider_pages(secretary_client):
     assert secretary_client.get(url("newsitem", "changelist")).status_code == 403
     assert secretary_client.get(

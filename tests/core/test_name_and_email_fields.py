@@ -185,3 +185,28 @@ def test_a_form_declaring_its_own_input_keeps_its_attributes():
     html = str(Declared()["email"])
     assert 'type="email"' in html and 'autocomplete="email"' in html
     assert 'class="fr-input"' in html
+
+
+@pytest.mark.parametrize("control", [
+    "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069",
+    "\u200e", "\u200f", "\u061c",
+])
+def test_a_bidirectional_control_is_refused_with_the_field_and_the_fix(control):
+    """« \u202eNAIDN » displays as « NDIAN »: a name reads as it was typed or is refused
+    (core.normalization.BIDI_CONTROLS), never silently cleaned into another."""
+    form = NamesForm(data={"last_name": f"{control}NAIDN", "first_name": f"Na{control}dia"})
+    assert not form.is_valid()
+    assert form.errors["last_name"] == [
+        "Votre nom contient un caractère invisible qui change le sens d'affichage du texte "
+        "(souvent ajouté par un copier-coller) : effacez-le et saisissez votre nom de nouveau "
+        "au clavier."]
+    assert form.errors["first_name"] == [
+        "Votre prénom contient un caractère invisible qui change le sens d'affichage du texte "
+        "(souvent ajouté par un copier-coller) : effacez-le et saisissez votre prénom de "
+        "nouveau au clavier."]
+
+
+def test_zero_width_characters_are_still_removed_from_a_name():
+    form = NamesForm(data={"last_name": "Ben\u200b Sa\u00adïd\u2060", "first_name": "Na\ufeffdia"})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data == {"last_name": "Ben Saïd", "first_name": "Nadia"}

@@ -191,14 +191,44 @@ def test_its_own_identifier_is_refused_with_the_fix(family):
         response.content.decode())
 
 
-def test_a_pupil_account_cannot_be_merged(family):
+PUPIL_ACCOUNT_REFUSAL = (
+    "Cet identifiant est celui d'un compte élève : seuls deux comptes de représentant légal "
+    "peuvent être regroupés. Pour ajouter cet enfant à votre compte, utilisez « Ajouter un "
+    "enfant » dans « Mes enfants », avec le numéro de téléphone portable que vous avez donné "
+    "à son établissement.")
+
+
+def test_a_pupil_account_with_its_right_password_is_told_it_is_a_pupils(family):
+    """Its password proven, « Identifiant ou mot de passe incorrect » would be false: the
+    page says only two accounts of représentant légal are merged, on the identifier."""
     pupil_account = AccountFactory(identifier="l.haddad3", kind="pupil", first_name="Karim",
                                    last_name="Haddad")
     response = merge(signed_in(family["kept"]), pupil_account.identifier)
     assert response.status_code == 400
-    assert INVALID_LOGIN_MESSAGE in unescape(response.content.decode())
+    parsed = h.parse(response.content.decode())
+    assert [" ".join(e.split()) for e in h.field_errors(parsed, "id_identifier")] == [
+        PUPIL_ACCOUNT_REFUSAL]
+    assert INVALID_LOGIN_MESSAGE not in _refusal_text(response)
     pupil_account.refresh_from_db()
     assert pupil_account.state == AccountState.ACTIVE
+    assert JournalEvent.objects.filter(kind=EventKind.ACCOUNTS_MERGE_REFUSED,
+                                       account=family["kept"]).get().data["reason"] == \
+        "pupil_account"
+
+
+def test_a_wrong_password_of_a_pupil_account_reads_exactly_as_today(family):
+    """No enumeration: only the right password learns the account is a pupil's."""
+    pupil_account = AccountFactory(identifier="l.haddad3", kind="pupil", first_name="Karim",
+                                   last_name="Haddad")
+    response = merge(signed_in(family["kept"]), pupil_account.identifier, "Mauvais-Mot-2!")
+    stranger = merge(signed_in(family["kept"]), "l.haddad99", "Mauvais-Mot-2!")
+    assert response.status_code == stranger.status_code == 400
+    parsed = h.parse(response.content.decode())
+    [messages] = h.described_by(parsed, "id_password")
+    assert INVALID_LOGIN_MESSAGE in h.text(messages)
+    assert "élève" not in h.text(messages)
+    assert h.summary_links(h.parse(response.content.decode())) == h.summary_links(
+        h.parse(stranger.content.decode()))
 
 
 def test_password_guesses_meet_the_sign_in_limits(family, settings):

@@ -89,6 +89,10 @@ def test_bad_input_names_the_field_and_the_fix(client, db):
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("last_name", "Nguyen 🙂", "Votre nom ne peut contenir que des lettres, accentuées ou non"),
     ("first_name", "S" * 500, "Votre prénom comporte au plus 100 caractères"),
+    # A right-to-left override shows « \u202eNAIDN » as « NDIAN »: refused, never removed.
+    ("last_name", "\u202eNAIDN", "Votre nom contient un caractère invisible qui change le sens "
+                                 "d'affichage du texte"),
+    ("first_name", "Seb\u2067astien", "Votre prénom contient un caractère invisible"),
 ])
 def test_a_name_that_cannot_be_one_is_refused_before_any_lookup(client, guardian, field,
                                                                value, message):
