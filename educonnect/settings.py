@@ -97,6 +97,8 @@ MIDDLEWARE = [
     "accounts.middleware.SessionEndNoticeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, so that its page sees the signed-in user: every empty 405 gets a French page.
+    "educonnect.middleware.MethodNotAllowedPageMiddleware",
 ]
 # The demo shows the product's French 404, not Django's technical page (issue 13 §6).
 if DEBUG:
