@@ -160,6 +160,40 @@ class LegacyArgon2Hasher(_NfkcArgon2Hasher):
     algorithm = "argon2"
 
 
+class ProvisionalLetterHasher(_NfkcArgon2Hasher):
+    """The hash of a school letter's provisional password (pupils.letters: made with
+    `make_password(password, hasher=LETTER_ALGORITHM)`), verified whatever the case typed.
+
+    Why: the letter prints the password in capitals (« 7RNCMWEN ») and a phone's keyboard
+    types it in lower case; « 7rncmwen » is the same password to whoever holds the letter.
+    Upper-casing is lossless here and only here: the provisional alphabet is capitals and
+    digits (pupils.letters.PASSWORD_ALPHABET, checked by a test), so the letter's password
+    is its own upper case. A password the person chose is never hashed by this hasher (its
+    case keeps mattering): setting one replaces the hash with EduConnectArgon2Hasher's.
+
+    Same cost as any other account (no timing tells a letter's account apart, the unknown
+    identifier's dummy verification included): one Argon2 computation per distinct form of
+    the typed password (`_typed_forms`, one for ASCII), each form upper-cased; never a
+    second verification in the typed case. Never re-hashed at sign-in
+    (Account.check_password passes no setter for it): Django's re-hash would store the text
+    as typed with the default hasher, and the capitals printed on the letter would then be
+    refused.
+    """
+
+    algorithm = "argon2_letter"
+
+    def encode(self, password, salt):
+        """The hash of `password` upper-cased (after NFKC): see the class docstring."""
+        return super().encode(password_normalize(password).upper(), salt)
+
+    def verify(self, password, encoded):
+        """Whether `password`, whatever its case, is the letter's password of `encoded`."""
+        return any([self._verify_as_is(form.upper(), encoded) for form in _typed_forms(password)])
+
+
+LETTER_ALGORITHM = ProvisionalLetterHasher.algorithm
+
+
 @functools.lru_cache(maxsize=4)
 def _dummy_encoded(memory_cost: int, time_cost: int, parallelism: int) -> str:
     hasher = EduConnectArgon2Hasher()

@@ -12,6 +12,8 @@ from phonenumber_field.modelfields import PhoneNumberField
 from core.history import HistoricalRecords
 from core.normalization import strip_invisible
 
+from .hashers import LETTER_ALGORITHM
+
 
 class AccountKind(models.TextChoices):
     GUARDIAN = "guardian", _("Représentant légal")
@@ -117,7 +119,10 @@ class Account(AbstractBaseUser, PermissionsMixin):
             self._password = None  # not a password change: validators are not told
             type(self).objects.filter(pk=self.pk).update(password=self.password)
 
-        return check_password(raw_password, self.password, setter)
+        # A school letter's hash is never re-hashed (accounts.hashers.ProvisionalLetterHasher:
+        # the re-hash would store the case typed, and the letter's capitals would fail).
+        letter = (self.password or "").startswith(f"{LETTER_ALGORITHM}$")
+        return check_password(raw_password, self.password, None if letter else setter)
 
     @property
     def display_identifier(self) -> str:

@@ -117,17 +117,19 @@ class StaffPasswordChangeForm(PasswordChangeForm):
             }[name]
 
     def clean(self):
-        # Django's clean checks the confirmation against the validators of
-        # AUTH_PASSWORD_VALIDATORS; the staff policy is asked for explicitly here, whatever
-        # the account's kind.
-        cleaned = super().clean()
-        password = cleaned.get("new_password1")
-        if password and not self.has_error("new_password2"):
+        """The staff policy (backoffice.services.staff_password_validate: every failing rule
+        at once) on « Nouveau mot de passe », the mismatch on « Confirmation ». Not Django's
+        SetPasswordForm.clean, which ties the policy's errors to the confirmation
+        (`new_password2`): the input, its aria-describedby and the errors would then name the
+        wrong field. Returns cleaned_data."""
+        self.validate_passwords("new_password1", "new_password2")
+        password = self.cleaned_data.get("new_password1")
+        if password:
             try:
                 services.staff_password_validate(password, account=self.user)
             except forms.ValidationError as error:
-                self.add_error("new_password2", error)
-        return cleaned
+                self.add_error("new_password1", error)
+        return self.cleaned_data
 
     def save(self, commit=True):
         account = services.staff_password_change(

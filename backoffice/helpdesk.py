@@ -9,7 +9,7 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -47,6 +47,47 @@ LETTERS_PERMISSION = "pupils.letters_make"
 def _require(request, permission: str) -> None:
     if not request.user.has_perm(permission):
         raise PermissionDenied
+
+
+# A refused action form (no reason, closing unconfirmed), kept for the next GET of its page.
+REFUSED_FORM_SESSION_KEY = "backoffice_helpdesk_refused_form"
+ACCOUNT_FORMS = {"unlock": ReasonForm, "close": CloseForm, "identifier": ReasonForm,
+                 "letter_unblock": ReasonForm}
+RECORD_FORMS = {"resend": ReasonForm, "unblock": ReasonForm}
+
+
+def _refused_form_keep(request, *, page_url: str, prefix: str, form) -> HttpResponseRedirect:
+    """POST-redirect-GET for an action form refused (the helpdesk's account and record
+    pages): what was typed and which form, kept in the session for the next GET of
+    `page_url`, and the redirect there. The agent stays on the file's page (its address, not
+    the action's POST-only one, which a reload or a reopened tab would get as a 405), with
+    the error under its field as before: the GET rebuilds the form (`_refused_form_take`),
+    as core.flows.flow_form_refused does for the families' steps. Shown once."""
+    request.session[REFUSED_FORM_SESSION_KEY] = {
+        "url": page_url, "prefix": prefix,
+        "data": {name: form.data.getlist(name) for name in form.data
+                 if name != "csrfmiddlewaretoken"},
+    }
+    return HttpResponseRedirect(page_url)
+
+
+def _refused_form_take(request, forms: dict) -> dict:
+    """The form refused on this page (`_refused_form_keep`), bound again and validated so
+    that its errors show: {"<prefix>_form": form}, or {} when none is kept for this page.
+    `forms`: {prefix: form class} of the page's actions."""
+    kept = request.session.get(REFUSED_FORM_SESSION_KEY)
+    if not kept or kept.get("url") != request.path:
+        return {}
+    del request.session[REFUSED_FORM_SESSION_KEY]
+    form_class = forms.get(kept["prefix"])
+    if form_class is None:
+        return {}
+    data = QueryDict(mutable=True)
+    for name, values in kept["data"].items():
+        data.setlist(name, values)
+    form = form_class(data, prefix=kept["prefix"])
+    form.is_valid()
+    return {f"{kept['prefix']}_form": form}
 
 
 def _context(request, **extra):
@@ -208,7 +249,7 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
 
 
 def account(request, pk):
-    return _account_page(request, pk)
+    return _account_page(request, pk, **_refused_form_take(request, ACCOUNT_FORMS))
 
 
 def _account_action(request, pk, *, permission, prefix, service, done, form_class=None):
@@ -218,7 +259,8 @@ def _account_action(request, pk, *, permission, prefix, service, done, form_clas
         raise Http404
     form = (form_class or ReasonForm)(request.POST, prefix=prefix)
     if not form.is_valid():
-        return _account_page(request, pk, status=400, **{f"{prefix}_form": form})
+        return _refused_form_keep(request, prefix=prefix, form=form,
+                                  page_url=reverse("admin:helpdesk_account", args=[pk]))
     try:
         service(account=file.account, actor=request.user, reason=form.cleaned_data["reason"],
                 request=request)
@@ -317,7 +359,8 @@ def record_unblock(request, pk):
         raise Http404
     form = ReasonForm(request.POST, prefix="unblock")
     if not form.is_valid():
-        return _record_page(request, pk, unblock_form=form, status=400)
+        return _refused_form_keep(request, prefix="unblock", form=form,
+                                  page_url=reverse("admin:helpdesk_record", args=[pk]))
     try:
         counted = activation.activation_unblock_by_helpdesk(
             record=file.record, actor=request.user, reason=form.cleaned_data["reason"],
@@ -338,7 +381,7 @@ def record_unblock(request, pk):
 
 
 def record(request, pk):
-    return _record_page(request, pk)
+    return _record_page(request, pk, **_refused_form_take(request, RECORD_FORMS))
 
 
 @require_POST
@@ -351,7 +394,8 @@ def record_resend_sms(request, pk):
         raise Http404
     form = ReasonForm(request.POST, prefix="resend")
     if not form.is_valid():
-        return _record_page(request, pk, resend_form=form, status=400)
+        return _refused_form_keep(request, prefix="resend", form=form,
+                                  page_url=reverse("admin:helpdesk_record", args=[pk]))
     flow = activation.stalled_flow(file.flows)
     if flow is None:
         messages.error(

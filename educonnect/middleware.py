@@ -6,13 +6,15 @@
   Http404 shows the product's French « Page introuvable » (templates/errors/404.html, the page
   production serves through handler404), not Django's English technical page. Cost: one URL
   resolution more per request, in DEBUG only.
+- `MethodNotAllowedPageMiddleware`: every 405 of the site (an address that only takes a
+  form's POST, opened directly) is a French page in the site's frame, status and Allow kept.
 """
 
 from django.conf import settings
 from django.http import Http404
 from django.urls import Resolver404, resolve
 
-from .views import page_not_found
+from .views import method_not_allowed, page_not_found
 
 
 def permissions_policy_header(policy: dict[str, list[str]]) -> str:
@@ -59,3 +61,21 @@ class DebugNotFoundMiddleware:
         if isinstance(exception, Http404):
             return page_not_found(request, exception)
         return None
+
+
+class MethodNotAllowedPageMiddleware:
+    """Gives Django's empty 405 answers a page (educonnect.views.method_not_allowed).
+
+    One mechanism for the whole site: require_POST, require_http_methods and class-based
+    views all answer `HttpResponseNotAllowed` with no body, which a browser shows as a blank
+    white page with no way on. A 405 that already has a body (an API's own) is left alone.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 405 and not response.streaming and not response.content:
+            return method_not_allowed(request, response)
+        return response

@@ -97,6 +97,8 @@ MIDDLEWARE = [
     "accounts.middleware.SessionEndNoticeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, so that its page sees the signed-in user: every empty 405 gets a French page.
+    "educonnect.middleware.MethodNotAllowedPageMiddleware",
 ]
 # The demo shows the product's French 404, not Django's technical page (issue 13 §6).
 if DEBUG:
@@ -264,7 +266,10 @@ ARGON2_PARALLELISM = env.int("ARGON2_PARALLELISM", default=1)
 PASSWORD_HASHERS = ["accounts.hashers.EduConnectArgon2Hasher",
                     # Hashes made before passwords were NFKC-normalised: still verified,
                     # replaced at their owner's next sign-in (accounts/hashers.py).
-                    "accounts.hashers.LegacyArgon2Hasher"]
+                    "accounts.hashers.LegacyArgon2Hasher",
+                    # A school letter's provisional password: any case signs in
+                    # (pupils.letters; accounts/hashers.py, ProvisionalLetterHasher).
+                    "accounts.hashers.ProvisionalLetterHasher"]
 # The product's password policy for every Django path that validates a password (password
 # change pages, changepassword, createsuperuser): the published rules for families and
 # pupils, the stronger staff policy for back-office accounts (accounts/password_policy.py).

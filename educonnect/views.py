@@ -1,6 +1,10 @@
 from django.conf import settings
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.contrib import admin
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -29,6 +33,30 @@ def page_not_found(request, exception):
 
 def server_error(request):
     return render(request, "errors/500.html", status=500)
+
+
+def method_not_allowed(request, response: HttpResponse) -> HttpResponse:
+    """The page of a 405 (an address that only takes a form's POST, opened by a link, a
+    bookmark or the address bar): `response`, Django's empty « 405 » (require_POST,
+    require_http_methods, a class-based view's http_method_not_allowed), given a French body
+    in the site's frame, its status and headers (Allow, Cache-Control…) kept.
+
+    Under the back-office (/gestion/) the back-office's frame with a link to its index;
+    elsewhere the DSFR frame (templates/errors/405.html, like the 403/404/500 pages) with a
+    link to « Mes services » for a signed-in visitor, to the home page otherwise. Called by
+    educonnect.middleware.MethodNotAllowedPageMiddleware; returns `response`, changed."""
+    if request.path_info.startswith(reverse("admin:index")):
+        context = {
+            **admin.site.each_context(request),
+            "title": gettext("Cette adresse ne s'ouvre pas directement"),
+            "subtitle": None,
+        }
+        body = render_to_string("admin/errors/405.html", context, request=request)
+    else:
+        body = render_to_string("errors/405.html", request=request)
+    response.content = body
+    response["Content-Type"] = "text/html; charset=utf-8"
+    return response
 
 
 KEEP_ALIVE_HEADER = "X-EduConnect-Keep-Alive"

@@ -12,7 +12,8 @@ request, and a Celery task (pupils.tasks) makes the letters:
   family that activated by SMS keeps its account);
 - a provisional password of PASSWORD_LENGTH characters drawn by `secrets` from
   PASSWORD_ALPHABET (no look-alikes: no 0/O, 1/I/L, 2/Z, 5/S, 6/G… see below), stored only as
-  the account's normal password hash (Argon2id, accounts.hashers), valid until
+  an Argon2id hash (accounts.hashers) of the letter's own kind, which any case typed
+  matches (`ProvisionalLetterHasher`: a phone types « 7rncmwen » for « 7RNCMWEN »), valid until
   `Account.provisional_expires_at` = issue + settings.PROVISIONAL_PASSWORD_VALIDITY_DAYS;
 - one A4 page per account in a tagged PDF (WeasyPrint, PDF/UA-1), the seed's wording (seed 003,
   « Distribution d'un identifiant et d'un mot de passe provisoire par l'établissement »);
@@ -70,6 +71,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.hashers import LETTER_ALGORITHM
 from accounts.models import Account, AccountKind, AccountState
 from accounts.services import provisional_accounts_create
 from core.journal import EventKind, journal_event_build, journal_record, journal_record_many
@@ -101,7 +103,11 @@ EMAIL_PURPOSE = "provisional_letter"
 
 
 def provisional_password_generate() -> str:
-    """A provisional password: PASSWORD_LENGTH characters of PASSWORD_ALPHABET (secrets)."""
+    """A provisional password: PASSWORD_LENGTH characters of PASSWORD_ALPHABET (secrets).
+
+    The alphabet is capitals and digits only, so the password is its own upper case: that
+    is what lets its hash (accounts.hashers.ProvisionalLetterHasher) accept it in any case
+    typed without losing a character (a test holds the alphabet to it)."""
     return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
 
 
@@ -251,7 +257,8 @@ class PasswordPool:
     def prefetch(self, count: int) -> None:
         for _index in range(count):
             password = provisional_password_generate()
-            self._ahead.append((password, self._executor.submit(make_password, password)))
+            self._ahead.append((password, self._executor.submit(
+                make_password, password, hasher=LETTER_ALGORITHM)))
 
     def take(self, count: int) -> list[tuple[str, str]]:
         if len(self._ahead) < count:

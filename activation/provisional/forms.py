@@ -15,6 +15,11 @@ from pupils.validators import BirthDateError, birth_date_from_parts
 
 from ..forms import DATE_MESSAGES, MESSAGE_DATE_FORMAT, PasswordForm
 
+MESSAGE_CONFIRMATION_ONLY = _(
+    "Vous n'avez rempli que la confirmation. Saisissez aussi votre adresse mail, ou videz "
+    "les deux champs pour ne pas en indiquer."
+)
+
 
 class ActivationEmailForm(EmailChangeForm):
     """« Je renseigne mon adresse mail » (seed: « Adresse mail », « Confirmation de l'adresse
@@ -34,6 +39,18 @@ class ActivationEmailForm(EmailChangeForm):
             email.required = confirm.required = False
         # Bound fields made by the parent's __init__ keep their label: make them again.
         self._bound_fields_cache.clear()
+
+    def clean(self):
+        """The parent's checks, and, when the address is optional (a pupil), a confirmation
+        typed without the address is refused on « Adresse mail » (MESSAGE_CONFIRMATION_ONLY)
+        rather than read as « no address »: the person meant to give one. Both empty is
+        still « no address »."""
+        cleaned = super().clean()
+        confirmation = (cleaned.get("email_confirm") or "").strip()
+        if (not self.fields["email"].required and confirmation and not cleaned.get("email")
+                and not self.has_error("email")):
+            self.add_error("email", MESSAGE_CONFIRMATION_ONLY)
+        return cleaned
 
 
 class ProvisionalPasswordForm(PasswordForm):

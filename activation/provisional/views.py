@@ -221,8 +221,11 @@ def email(request, flow: Flow):
     data = ProvisionalData.of(flow)
     from_roster = False
     if not form.is_bound and data.email:
+        # Back from the next step: the address given, in both fields (as the roster's
+        # below), so that « Confirmer » alone goes on — never one prefilled and the other
+        # empty, which would be refused as a mismatch.
         form = factory(None)
-        form.initial = {"email": data.email}
+        form.initial = {"email": data.email, "email_confirm": data.email}
     elif not form.is_bound and not is_pupil:
         # The address the school gave for this guardian, offered in both fields (a family
         # whose address is right just confirms it; still editable, and still checked for a

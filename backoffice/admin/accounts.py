@@ -229,9 +229,10 @@ class StaffCreateForm(StaffProfileFormBase):
     def clean(self):
         cleaned = super().clean()
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        # Every failing rule on the password, the mismatch on the confirmation: both at once.
         if password1 and password2 and password1 != password2:
             self.add_error("password2", _("Confirmation : les deux mots de passe diffèrent."))
-        elif password1:
+        if password1:
             probe = Account(first_name=cleaned.get("first_name", ""),
                             last_name=cleaned.get("last_name", ""),
                             email=cleaned.get("email", ""))
@@ -254,9 +255,10 @@ class StaffChangeForm(StaffProfileFormBase):
     def clean(self):
         cleaned = super().clean()
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        # Every failing rule on the password, the mismatch on the confirmation: both at once.
         if (password1 or password2) and password1 != password2:
             self.add_error("password2", _("Confirmation : les deux mots de passe diffèrent."))
-        elif password1:
+        if password1:
             try:
                 services.staff_password_validate(password1, account=self.instance.account)
             except ValidationError as exc:

@@ -328,8 +328,12 @@ def test_the_first_step_back_and_another_accounts_flow(client, guardian, commit)
                                                             "email_confirm": ADDRESS}))
     page, back = at_step(client, client.post(path, {"action": "back"}))
     assert back.endswith("/adresse-mail/")
-    # The address typed is shown again.
+    # The address typed is shown again, in both fields: « Confirmer » alone goes on.
     assert html.field(page, "id_email").get("value") == ADDRESS
+    assert html.field(page, "id_email_confirm").get("value") == ADDRESS
+    page, path = at_step(client, commit(client.post, back, {"email": ADDRESS,
+                                                            "email_confirm": ADDRESS}))
+    assert path.endswith("/mot-de-passe/")
 
     # Another provisional account signed in in the same browser gets the 404 page.
     other = provisional(identifier="j.payet4", first_name="Jean", last_name="Payet")
@@ -494,6 +498,35 @@ def test_a_pupil_gives_an_address_validated_by_its_link(client, pupil, commit, s
     commit(Client().post, urlsplit(link_from(message)).path)
     pupil.refresh_from_db()
     assert pupil.email == address and pupil.email_verified
+
+
+def test_a_pupils_confirmation_without_the_address_is_refused_not_skipped(client, pupil,
+                                                                         commit, smtp_server):
+    page, path = at_step(client, sign_in(client, pupil.identifier, url=PUPIL_LOGIN))
+    page, path = at_step(client, commit(client.post, path, {
+        "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
+    page, email_path = at_step(client, client.post(path, {"jour": "23", "mois": "11",
+                                                          "annee": "2012"}))
+    page, path = at_step(client, commit(client.post, email_path,
+                                        {"email": "", "email_confirm": "x@exemple.fr"}))
+    assert path == email_path
+    message = ("Vous n'avez rempli que la confirmation. Saisissez aussi votre adresse mail, ou "
+               "videz les deux champs pour ne pas en indiquer.")
+    assert html.field_errors(page, "id_email") == [message]
+    assert html.summary_links(page) == [("#id_email", f"Adresse mail : {message}")]
+    assert html.field_errors(page, "id_email_confirm") == []
+    # Nothing skipped: the step is still there, no address, no mail.
+    again = client.get(email_path)
+    assert again.status_code == 200
+    title = html.text(html.parse(again).find("title"))
+    assert "Je renseigne mon adresse mail (facultatif)" in title
+    pupil.refresh_from_db()
+    assert pupil.email == ""
+    assert not smtp_server.messages
+    # Both emptied: no address, as « Passer cette étape ».
+    page, path = at_step(client, commit(client.post, email_path, {"email": "",
+                                                                  "email_confirm": ""}))
+    assert path == MY_SERVICES
 
 
 def test_a_pupil_blocked_after_too_many_wrong_dates(client, pupil, commit, settings):

@@ -53,12 +53,25 @@ def test_account_file_shows_children_schools_records_and_journal(helpdesk_client
     assert JournalEvent.objects.filter(kind="helpdesk.account_viewed").count() == 2
 
 
+def refused_then_shown(client, action_url, data, page_url):
+    """A refused action form: redirected to the file's page (POST-redirect-GET), whose GET
+    shows the error under the field once; the page is returned as text."""
+    response = client.post(action_url, data)
+    assert response.status_code == 302
+    assert response["Location"] == page_url
+    shown = client.get(page_url)
+    assert shown.status_code == 200
+    return unescape(shown.content.decode())
+
+
 def test_unlock_requires_a_reason(helpdesk_client, locked_account):
-    response = helpdesk_client.post(account_url(locked_account, "unlock"), {"unlock-reason": ""})
-    body = response.content.decode()
-    assert response.status_code == 400
+    body = refused_then_shown(helpdesk_client, account_url(locked_account, "unlock"),
+                              {"unlock-reason": ""}, account_url(locked_account))
     assert "Motif : saisissez la raison de cette action" in body
     assert 'id="id_unlock-reason_error"' in body
+    # Shown once: the page opened again is the plain file.
+    assert "Motif : saisissez" not in unescape(
+        helpdesk_client.get(account_url(locked_account)).content.decode())
     locked_account.refresh_from_db()
     assert locked_account.state == AccountState.LOCKED
     assert not JournalEvent.objects.filter(kind="helpdesk.account_unlocked").exists()
@@ -195,10 +208,11 @@ def test_the_addresses_looked_at_are_the_most_recent_ones_and_bounded(world, set
 def test_close_releases_the_guardian_records(helpdesk_client, helpdesk_agent, world):
     account = world.account_a1
     # Closing cannot be undone: without the confirmation box, nothing happens.
-    unconfirmed = helpdesk_client.post(account_url(account, "close"), {"close-reason": REASON})
-    assert unconfirmed.status_code == 400
-    assert "Confirmation : cochez la case pour confirmer la fermeture du compte." in unescape(
-        unconfirmed.content.decode())
+    unconfirmed = refused_then_shown(helpdesk_client, account_url(account, "close"),
+                                     {"close-reason": REASON}, account_url(account))
+    assert "Confirmation : cochez la case pour confirmer la fermeture du compte." in unconfirmed
+    # What the agent typed is kept.
+    assert REASON in unconfirmed
     account.refresh_from_db()
     assert account.state == AccountState.ACTIVE
     response = helpdesk_client.post(account_url(account, "close"),
@@ -262,8 +276,8 @@ def test_record_file_shows_the_stalled_flow_and_resends(helpdesk_client, helpdes
     sent_before = OutboundMessage.objects.filter(flow_id=stalled_flow.pk).count()
 
     resend = reverse("admin:helpdesk_record_resend", args=[world.rec_a2.pk])
-    response = helpdesk_client.post(resend, {"resend-reason": ""})
-    assert response.status_code == 400
+    refused = refused_then_shown(helpdesk_client, resend, {"resend-reason": ""}, url)
+    assert 'id="id_resend-reason_error"' in refused
     assert OutboundMessage.objects.filter(flow_id=stalled_flow.pk).count() == sent_before
 
     response = helpdesk_client.post(resend, {"resend-reason": REASON})
@@ -330,9 +344,8 @@ def test_unblock_activation_clears_the_numbers_counters_with_a_journaled_reason(
     assert "dates de naissance erronées : 10 sur 10 permises" in page
     assert "Débloquer l'activation" in page
 
-    refused = helpdesk_client.post(url + "debloquer/", {"unblock-reason": ""})
-    assert refused.status_code == 400
-    assert "Motif : saisissez la raison de cette action" in unescape(refused.content.decode())
+    refused = refused_then_shown(helpdesk_client, url + "debloquer/", {"unblock-reason": ""}, url)
+    assert "Motif : saisissez la raison de cette action" in refused
     assert not ratelimit.peek(WRONG_DATES_PER_PHONE, phone)
 
     response = helpdesk_client.post(url + "debloquer/",
@@ -366,7 +379,13 @@ def test_the_identifier_is_sent_by_sms_to_the_accounts_verified_number_only(
     url = reverse("admin:helpdesk_account_identifier", args=[account.pk])
     assert "Renvoyer l'identifiant par SMS" in unescape(
         helpdesk_client.get(account_url(account)).content.decode())
-    assert helpdesk_client.post(url, {"identifier-reason": ""}).status_code == 400
+    # Refused without a reason: the agent is back on the account's page (not left on the
+    # action's POST-only address), the error under « Motif » of « Renvoyer l'identifiant ».
+    refused = refused_then_shown(helpdesk_client, url, {"identifier-reason": ""},
+                                 account_url(account))
+    assert 'id="id_identifier-reason_error"' in refused
+    assert "Motif : saisissez la raison de cette action" in refused
+    assert not sms.outbox
     with django_capture_on_commit_callbacks(execute=True):
         response = helpdesk_client.post(url, {"identifier-reason": REASON})
     assert response.status_code == 302

@@ -75,7 +75,8 @@ def test_the_account_page_unblocks_the_letters_first_sign_in(
 
     action = reverse("admin:helpdesk_account_letter_unblock", args=[letter_parent.pk])
     refused = helpdesk_client.post(action, {"letter_unblock-reason": ""})
-    assert refused.status_code == 400
+    assert refused.status_code == 302 and refused["Location"] == url
+    assert 'id="id_letter_unblock-reason_error"' in helpdesk_client.get(url).content.decode()
     assert not ratelimit.peek(WRONG_DATES_PER_ACCOUNT, f"account:{letter_parent.pk}")
 
     response = helpdesk_client.post(action, {"letter_unblock-reason": REASON})

@@ -15,6 +15,7 @@ from accounts.password_policy import ERROR_STAFF_TOO_SHORT, STAFF_MIN_LENGTH
 from backoffice.management.commands.demo_accounts import STAFF_PASSWORD as DEMO_STAFF_PASSWORD
 from backoffice.services import staff_create, staff_password_validate
 from core.models import JournalEvent
+from tests import html as h
 from tests.backoffice.conftest import STAFF_PASSWORD
 from tests.factories import AccountFactory
 
@@ -34,7 +35,7 @@ def change_password(client, old, new, confirm=None):
 def test_a_helpdesk_agent_cannot_set_the_password_1(helpdesk_client, helpdesk_agent):
     response = change_password(helpdesk_client, STAFF_PASSWORD, "1")
     assert response.status_code == 200
-    errors = response.context["form"].errors["new_password2"]
+    errors = response.context["form"].errors["new_password1"]
     assert ERROR_STAFF_TOO_SHORT in errors
     assert "Le mot de passe doit contenir au moins 1 majuscule." in errors
     assert "Le mot de passe est trop court" in response.content.decode()
@@ -54,6 +55,43 @@ def test_the_staff_policy_applies_on_the_back_office_change_page(helpdesk_client
     response = change_password(helpdesk_client, STAFF_PASSWORD, new)
     assert response.status_code == 200
     assert str(expected) in unescape(response.content.decode())
+
+
+def _error_lists(page, field_id):
+    """The texts of the error lists the input's aria-describedby names (Django's admin:
+    `<ul class="errorlist" id="<id>_error">`)."""
+    return [h.text(item) for element in h.described_by(page, field_id)
+            if "errorlist" in element.get("class", []) for item in element.find_all("li")]
+
+
+@pytest.mark.parametrize(("new", "expected"), [
+    ("Court1!", [str(ERROR_STAFF_TOO_SHORT)]),
+    ("aaaaaaaaaaaaaaaaaaaa", ["Le mot de passe doit contenir au moins 1 majuscule.",
+                              "Le mot de passe doit contenir au moins 1 chiffre.",
+                              "Le mot de passe doit contenir au moins 1 caractère spécial"]),
+    ("court", [str(ERROR_STAFF_TOO_SHORT), "Le mot de passe doit contenir au moins 1 majuscule.",
+               "Le mot de passe doit contenir au moins 1 chiffre."]),
+])
+def test_the_policy_errors_are_all_on_the_new_password_not_its_confirmation(
+        helpdesk_client, new, expected):
+    response = change_password(helpdesk_client, STAFF_PASSWORD, new)
+    assert response.status_code == 200
+    page = h.parse(response)
+    shown = _error_lists(page, "id_new_password1")
+    for message in expected:
+        assert any(text.startswith(message) for text in shown), (message, shown)
+    assert h.field(page, "id_new_password1")["aria-invalid"] == "true"
+    # The confirmation, typed the same, has no error of its own.
+    assert _error_lists(page, "id_new_password2") == []
+    assert page.find(id="id_new_password2_error") is None
+
+
+def test_a_weak_mismatched_new_password_gets_both_its_rules_and_the_mismatch(helpdesk_client):
+    response = change_password(helpdesk_client, STAFF_PASSWORD, "Court1!", confirm="Court2!")
+    page = h.parse(response)
+    assert _error_lists(page, "id_new_password1") == [str(ERROR_STAFF_TOO_SHORT)]
+    assert _error_lists(page, "id_new_password2") == [
+        "Les deux mots de passe ne correspondent pas."]
 
 
 def test_the_page_says_the_staff_rules(helpdesk_client):
@@ -151,3 +189,22 @@ def test_the_published_demo_password_passes_the_staff_policy():
         staff_password_validate(DEMO_STAFF_PASSWORD, account=Account(
             first_name=first_name, last_name=last_name, email=email, kind=AccountKind.STAFF,
             identifier=f"{first_name[0]}.{last_name}10".lower()))
+
+
+def test_the_personnels_page_lists_every_failing_rule_on_the_new_password(national_client,
+                                                                         world, secretary):
+    url = reverse("admin:accounts_staffprofile_change", args=[secretary.staff_profile.pk])
+    weak = "aaaaaaaaaaaaaaaaaaaa"
+    response = national_client.post(url, {"role": StaffRole.SECRETARY,
+                                          "establishments": [world.a1.pk], "state": "active",
+                                          "password1": weak, "password2": weak + "b"})
+    assert response.status_code == 200
+    page = h.parse(response)
+    shown = _error_lists(page, "id_password1")
+    for message in ("Le mot de passe doit contenir au moins 1 majuscule.",
+                    "Le mot de passe doit contenir au moins 1 chiffre.",
+                    "Le mot de passe doit contenir au moins 1 caractère spécial"):
+        assert any(text.startswith(message) for text in shown), (message, shown)
+    # The mismatch is the confirmation's, told with the rules, not instead of them.
+    assert _error_lists(page, "id_password2") == [
+        "Confirmation : les deux mots de passe diffèrent."]

@@ -61,6 +61,8 @@ ANONYMOUS_PAGES = [
     "/cette-page-n-existe-pas/",
     f"/activation/{uuid.uuid4()}/code/",
     f"/mot-de-passe-oublie/{uuid.uuid4()}/code/",
+    # A POST-only address opened directly: the 405 page (educonnect.views.method_not_allowed).
+    "/deconnexion/",
 ]
 # A family's pages once signed in.
 SIGNED_IN_PAGES = [
@@ -349,6 +351,8 @@ def test_the_back_office_pages(at_viewport, live_server, school):
         # Read-only for the helpdesk: its academy named as text, not a link to a 403.
         ("establishment", reverse("admin:pupils_establishment_change",
                                   args=[school["college"].pk]), True),
+        # A POST-only address opened directly: the back-office's 405 page.
+        ("405 page", reverse("admin:helpdesk_account_identifier", args=[account.pk]), True),
     ]:
         page.goto(live_server.url + url)
         findings.check(label, reflow=reflow)
