@@ -248,15 +248,14 @@ def email(request, flow: Flow):
 def password(request, flow: Flow):
     account = request.user
     is_pupil = account.kind == AccountKind.PUPIL
-    if request.method == "POST" and request.POST.get("action") == "back" and not is_pupil:
+    # « Précédent » and « Garder ce mot de passe » (a guardian's only): the flow moves, then
+    # its page is shown wherever it stands (a flow ended meanwhile included).
+    move = {"back": services.provisional_step_back,
+            "keep": services.provisional_password_keep}.get(
+        request.POST.get("action", "") if request.method == "POST" else "")
+    if move is not None and not is_pupil:
         try:
-            services.provisional_step_back(flow_id=flow.id, account=account)
-        except services.FlowUnavailable:
-            pass
-        return flow_home(flow)
-    if request.method == "POST" and request.POST.get("action") == "keep" and not is_pupil:
-        try:
-            services.provisional_password_keep(flow_id=flow.id, account=account)
+            move(flow_id=flow.id, account=account)
         except services.FlowUnavailable:
             pass
         return flow_home(flow)

@@ -11,6 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.middleware import SIGNED_IN_AT
 from accounts.models import AccountState, StaffRole
+from backoffice.roles import roles_sync
 from backoffice.services import staff_create
 from tests.factories import (
     AcademyFactory,
@@ -120,3 +121,12 @@ def locked_account(world):
     world.account_a1.state = AccountState.LOCKED
     world.account_a1.save(update_fields=["state"])
     return world.account_a1
+
+
+@pytest.fixture
+def letters_here(db, settings, tmp_path):
+    """The back-office's roles synced, and school letters written under this test's own
+    folder and run by the test itself (LETTERS_RUN_ON_COMMIT off: a test calls the run)."""
+    roles_sync()
+    settings.LETTERS_DIR = tmp_path / "letters"
+    settings.LETTERS_RUN_ON_COMMIT = False

@@ -21,7 +21,6 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from accounts.models import Account, AccountKind, AccountState, StaffRole
-from backoffice.roles import roles_sync
 from core.models import JournalEvent
 from notifications.models import OutboundMessage
 from pupils import letters
@@ -41,10 +40,7 @@ PASSWORD = re.compile(r"Mot de passe provisoire\s*:\s*([A-Z0-9]{8})")
 
 
 @pytest.fixture(autouse=True)
-def _setup(db, settings, tmp_path):
-    roles_sync()
-    settings.LETTERS_DIR = tmp_path / "letters"
-    settings.LETTERS_RUN_ON_COMMIT = False
+def _setup(letters_here, settings):
     settings.LETTERS_CHUNK_SIZE = 2  # several parts merged even for a small class
 
 

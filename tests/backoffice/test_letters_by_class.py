@@ -11,7 +11,6 @@ from bs4 import BeautifulSoup
 from django.urls import reverse
 from pypdf import PdfReader
 
-from backoffice.roles import roles_sync
 from core.models import JournalEvent
 from pupils import letters
 from pupils.models import LetterRun, Pupil
@@ -19,14 +18,7 @@ from tests.factories import GuardianRecordFactory, PupilFactory, ResponsibilityF
 
 from .conftest import sign_in
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _setup(db, settings, tmp_path):
-    roles_sync()
-    settings.LETTERS_DIR = tmp_path / "letters"
-    settings.LETTERS_RUN_ON_COMMIT = False
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("letters_here")]
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import pytest
 from bs4 import BeautifulSoup
 
 from accounts.models import Account, StaffRole
-from backoffice.roles import roles_sync
 from pupils import letters
 from pupils.models import GuardianRecord, LetterRun, LetterRunStatus, Pupil
 
@@ -20,15 +19,8 @@ from .test_letters import PASSWORD, pages_of
 
 class_6a = test_letters.class_6a  # the class of 6EME at A1 (a fixture)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("letters_here")]
 FOLLOW_UP = "/gestion/suivi-des-comptes/"
-
-
-@pytest.fixture(autouse=True)
-def _setup(db, settings, tmp_path):
-    roles_sync()
-    settings.LETTERS_DIR = tmp_path / "letters"
-    settings.LETTERS_RUN_ON_COMMIT = False
 
 
 @pytest.fixture

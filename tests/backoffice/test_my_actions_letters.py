@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import StaffRole
-from backoffice.roles import roles_sync
 from backoffice.selectors import HELPDESK_ACTIONS_SHOWN
 from core.models import JournalEvent
 from pupils import letters
@@ -19,14 +18,7 @@ from tests import html
 
 from .conftest import make_staff, sign_in
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _setup(db, settings, tmp_path):
-    roles_sync()
-    settings.LETTERS_DIR = tmp_path / "letters"
-    settings.LETTERS_RUN_ON_COMMIT = False
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("letters_here")]
 
 
 @pytest.fixture

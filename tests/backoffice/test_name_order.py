@@ -136,18 +136,10 @@ def test_the_demo_on_sqlite_migrates_and_sorts_by_name_key(tmp_path):
     """SQLite (the demo) has no ICU collation: pupils 0014 gives it indexes on the bare
     columns, and the lists sort by educonnect_name_key() (pupils.apps registers it)."""
     import json
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("CELERY_BROKER_URL", "DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_DEBUG="true", DJANGO_SETTINGS_MODULE="educonnect.settings",
-               DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
-    done = subprocess.run([sys.executable, "-c", SQLITE_ORDER],
-                          cwd=Path(__file__).resolve().parents[2], env=env,
-                          capture_output=True, text=True, timeout=300)
+    from tests.sqlite import django_on_sqlite
+
+    done = django_on_sqlite(SQLITE_ORDER, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     *orders, indexes = done.stdout.strip().splitlines()[-3:]
     expected = ["Aubert Émile", "Aubert Enzo", "Aubert Zoé", "de La Fontaine Camille",

@@ -4,10 +4,8 @@
 there). The PostgreSQL side, and the index it walks, is tested with the rest of the search."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+
+from tests.sqlite import django_on_sqlite
 
 SQLITE_SEARCH = r'''
 import datetime, json
@@ -49,13 +47,7 @@ print(json.dumps({
 
 
 def test_the_search_by_address_finds_a_letters_pending_address_on_sqlite(tmp_path):
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("CELERY_BROKER_URL", "DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_DEBUG="true", DJANGO_SETTINGS_MODULE="educonnect.settings",
-               DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
-    done = subprocess.run([sys.executable, "-c", SQLITE_SEARCH],
-                          cwd=Path(__file__).resolve().parents[2], env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = django_on_sqlite(SQLITE_SEARCH, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["pending"] == [{"account_id": found["letter"]}]

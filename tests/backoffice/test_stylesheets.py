@@ -14,21 +14,13 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 from accounts.models import StaffRole
-from backoffice.roles import roles_sync
 from pupils import letters
 from tests import html
 
 from .conftest import make_staff, sign_in
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("letters_here")]
 IMPORT = re.compile(r"""@import\s+(?:url\()?\s*['"]?([^'")\s;]+)""")
-
-
-@pytest.fixture(autouse=True)
-def _setup(db, settings, tmp_path):
-    roles_sync()
-    settings.LETTERS_DIR = tmp_path / "letters"
-    settings.LETTERS_RUN_ON_COMMIT = False
 
 
 def _body(response) -> str:

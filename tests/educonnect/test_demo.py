@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.sqlite import django_on_sqlite
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -121,12 +123,7 @@ def test_the_demo_on_sqlite_activates_a_family_by_sms(tmp_path):
     """The README's demo runs on SQLite, which the test suite (PostgreSQL) never reaches
     otherwise: a family of the demo roster activates by SMS end to end there (SQL written
     for PostgreSQL — arrays, FOR UPDATE — must fall back)."""
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("CELERY_BROKER_URL", "DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_DEBUG="true", DJANGO_SETTINGS_MODULE="educonnect.settings",
-               DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
-               SMS_BACKEND="notifications.sms.LocmemSMSBackend")
-    done = subprocess.run([sys.executable, "-c", DEMO_ACTIVATION], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = django_on_sqlite(DEMO_ACTIVATION, tmp_path,
+                            SMS_BACKEND="notifications.sms.LocmemSMSBackend")
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("activated")
