@@ -758,13 +758,6 @@ def staff_actions_of(*, actor: Account, helpdesk: bool, letter_runs: bool,
     )
 
 
-def helpdesk_actions_of(*, actor: Account, limit: int = HELPDESK_ACTIONS_SHOWN
-                        ) -> list[JournalEvent]:
-    """The latest helpdesk actions of one staff user (staff_actions_of without the letter
-    runs), newest first. One query."""
-    return staff_actions_of(actor=actor, helpdesk=True, letter_runs=False, limit=limit)
-
-
 @dataclass(frozen=True)
 class LetterRunSummary:
     """What « Mes actions » says of one letter run: its row (status, school, dates), the
