@@ -4,15 +4,18 @@ the token endpoint's answer altered on its way to the service. The guardian read
 au service impossible » and the service keeps and shows nothing of her: no result in the
 session, the userinfo endpoint never asked.
 
-The service's HTTP calls (`requests`, over SITE_URL in the demo) are answered here by the
-Django test client, the provider's own views."""
+The service talks to the provider over real HTTP, as in the demo: its address (SITE_URL) is a
+proxy on loopback (`TamperingProxy`) in front of the live server, which passes every request
+on unchanged, Host included (the provider's `iss` is read from it), and alters the ID token
+of the token endpoint's answer on its way back."""
 
 from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
-from types import SimpleNamespace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import jwt
@@ -21,7 +24,6 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings as django_settings
-from django.test import Client
 from django.urls import reverse
 
 from backoffice.management.commands.demo_accounts import demo_service_register
@@ -30,66 +32,94 @@ from tests import html
 from tests.oidc_idp.conftest import family, sign_in  # noqa: F401
 from tests.oidc_idp.peer import loopback_settings
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db(transaction=True)]
 
-SITE = "http://testserver"
 REFUSED = "Le jeton d'identité reçu n'est pas valide."
+# Hop-by-hop headers, and the ones the proxy writes itself.
+NOT_FORWARDED = {"connection", "content-length", "keep-alive", "transfer-encoding",
+                 "accept-encoding"}
 
 
-class ProviderOverHttp:
-    """What `requests` does for the demo service, answered by the provider's views (a
-    Django test client of its own: no browser cookie), the token endpoint's ID token passed
-    through `tamper` first. `calls`: the paths asked, in order."""
+class TamperingProxy:
+    """An HTTP server on loopback in front of `upstream` (the live server): each request
+    passed on as it came (method, path, headers with Host, body), each answer passed back,
+    but for the ID token of a JSON answer to a POST (the token endpoint's), given to
+    `tamper` first. `calls`: the paths asked, in order; `url`: its address."""
 
-    RequestException = requests.RequestException
-
-    def __init__(self, tamper):
-        self.tamper = tamper
-        self.server = Client()
+    def __init__(self, upstream: str):
+        self.tamper = lambda token: token
         self.calls: list[str] = []
+        proxy = self
 
-    @staticmethod
-    def _answer(response):
-        return SimpleNamespace(status_code=response.status_code,
-                               json=lambda: json.loads(response.content))
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                proxy.calls.append(urlsplit(self.path).path)
+                answer = requests.request(
+                    self.command, upstream + self.path, data=body, timeout=10,
+                    allow_redirects=False,
+                    headers={name: value for name, value in self.headers.items()
+                             if name.lower() not in NOT_FORWARDED})
+                content = answer.content
+                if (self.command == "POST" and answer.status_code == 200
+                        and answer.headers.get("Content-Type", "").startswith(
+                            "application/json")):
+                    data = json.loads(content)
+                    if "id_token" in data:
+                        data["id_token"] = proxy.tamper(data["id_token"])
+                        content = json.dumps(data).encode()
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in NOT_FORWARDED | {"content-encoding"}:
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
 
-    def post(self, url, *, data, timeout):
-        path = urlsplit(url).path
-        self.calls.append(path)
-        response = self.server.post(path, data)
-        body = json.loads(response.content)
-        if response.status_code == 200 and "id_token" in body:
-            body["id_token"] = self.tamper(body["id_token"])
-        return SimpleNamespace(status_code=response.status_code, json=lambda: body)
+            do_GET = do_POST = _forward
 
-    def get(self, url, *, timeout, headers=None):
-        path = urlsplit(url).path
-        self.calls.append(path)
-        extra = {"HTTP_AUTHORIZATION": headers["Authorization"]} if headers else {}
-        return self._answer(self.server.get(path, **extra))
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture
-def demo_site(settings):
+def provider(live_server, settings):
+    """The demo on the proxy's address: the provider reached through it, the demo service
+    registered with its redirect URI there."""
+    proxy = TamperingProxy(live_server.url)
     settings.DEBUG = True
-    settings.SITE_URL = SITE
+    settings.SITE_URL = proxy.url
     loopback_settings(settings)
     demo_service_register()
+    yield proxy
+    proxy.stop()
 
 
-def open_the_tile(client, monkeypatch, tamper):
+def open_the_tile(client, provider, tamper):
     """Signed in, a tile of the demo opened: the service's request, the provider's answer
-    (its code) brought back to the callback, the code exchanged through `tamper`. Returns
-    (the callback's response, the provider as the service reached it)."""
-    provider = ProviderOverHttp(tamper)
-    monkeypatch.setattr(demo, "requests", provider)
+    (its code) brought back to the callback, the code exchanged over HTTP through `tamper`.
+    Returns the callback's response."""
+    provider.tamper = tamper
+    # The browser is on the portal's address too: the authorization answer's `iss` (RFC 9207)
+    # is read from its Host, as the ID token's is from the service's requests.
+    client.defaults["HTTP_HOST"] = urlsplit(provider.url).netloc
     sign_in(client)
     authorize = client.get(reverse("oidc_demo:start") + "?service=Accédez à l'ENT")
     assert authorize.status_code == 302
     answer = client.get(authorize["Location"])
     assert answer.status_code == 302, answer.content.decode()[:2000]
-    assert answer["Location"].startswith(SITE + reverse("oidc_demo:callback") + "?")
-    return client.get(answer["Location"]), provider
+    assert answer["Location"].startswith(provider.url + reverse("oidc_demo:callback") + "?")
+    return client.get(answer["Location"])
 
 
 # --- Ways to forge or tamper with the ID token --------------------------------------------
@@ -182,23 +212,24 @@ FORGED = {
 }
 
 
-def test_an_untouched_token_signs_the_guardian_in_at_the_service(client, monkeypatch,
-                                                                  demo_site, family):  # noqa: F811
+def test_an_untouched_token_signs_the_guardian_in_at_the_service(client, provider,
+                                                                  family):  # noqa: F811
     """The path the forged tokens take, with the provider's token as it is: signed in."""
-    response, provider = open_the_tile(client, monkeypatch, tamper=lambda token: token)
+    response = open_the_tile(client, provider, tamper=lambda token: token)
     assert response.status_code == 302
     assert response["Location"] == reverse("oidc_demo:result")
     page = html.parse(client.get(response["Location"]))
     assert html.text(page.find("h1")) == "Service de démonstration : vous êtes connecté(e)"
     assert html.text(page.find(id="person")) == "Hélène Dupré-Lagarde"
+    assert reverse("oauth2_provider:token") in provider.calls
     assert reverse("oauth2_provider:user-info") in provider.calls
 
 
 @pytest.mark.parametrize("tamper", FORGED.values(), ids=FORGED.keys())
 def test_a_forged_or_tampered_id_token_is_refused_and_nothing_is_released(
-    client, monkeypatch, demo_site, family, tamper  # noqa: F811
+    client, provider, family, tamper  # noqa: F811
 ):
-    response, provider = open_the_tile(client, monkeypatch, tamper)
+    response = open_the_tile(client, provider, tamper)
 
     assert response.status_code == 400
     page = html.parse(response)
