@@ -8,22 +8,19 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import LoginView
-from django.core.signals import setting_changed
 from django.db import transaction
-from django.dispatch import receiver
-from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.middleware.csrf import get_token
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.functional import Promise
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from core.flows import session_flow_ids
+from core.empty_pages import empty_page, empty_page_servable
 from core.journal import EventKind, journal_record
 
 from .authn import SignInMethod, is_local_path, provider_logout_url, sign_in_methods_record
@@ -111,31 +108,6 @@ class AfterResponseTemplateResponse(TemplateResponse):
         super().close()
 
 
-# The empty sign-in page of each profile and language, rendered once per process with
-# CSRF_PLACEHOLDER where the token goes (issue 14: rendering it cost about 2 ms of CPU per
-# sign-in, a tenth of the Argon2 hash). Emptied when a setting changes (tests).
-_EMPTY_PAGES: dict[tuple[str, str], str] = {}
-CSRF_PLACEHOLDER = "educonnectcsrfplaceholder" + "0" * 39  # the length of a masked token
-
-
-@receiver(setting_changed)
-def _empty_pages_forget(**kwargs):
-    _EMPTY_PAGES.clear()
-
-
-def _has_pending_messages(request) -> bool:
-    # Added by this very request (the notice of a session that has just ended,
-    # accounts.middleware.SessionEndNoticeMiddleware).
-    if getattr(request, "signed_in_session_ended", False):
-        return True
-    # Django's default storage: a cookie, then the session (read only if already loaded
-    # from a cookie that exists: an anonymous visitor without one has none).
-    if request.COOKIES.get(getattr(settings, "MESSAGE_COOKIE_NAME", "messages")):
-        return True
-    session = getattr(request, "session", None)
-    return bool(session is not None and session.session_key and session.get("_messages"))
-
-
 class SignInView(LoginView):
     form_class = SignInForm
     template_name = "accounts/sign_in.html"
@@ -160,25 +132,15 @@ class SignInView(LoginView):
         # a browser in the middle of a flow (its pages carry the session's time-limit
         # warning, templates/components/time_limit.html, which a kept page would show to
         # every later visitor).
-        if (request.user.is_authenticated or request.GET or _has_pending_messages(request)
-                or session_flow_ids(request)):
+        if not empty_page_servable(request):
             return super().get(request, *args, **kwargs)
-        return self._empty_page(request, *args, **kwargs)
-
-    def _empty_page(self, request, *args, **kwargs) -> HttpResponse:
-        """The page with an empty form and no `next`: the same bytes for every visitor but
-        the CSRF token, so rendered once per process and profile (see _EMPTY_PAGES)."""
-        key = (self.kwargs["profile"], get_language())
-        page = _EMPTY_PAGES.get(key)
-        if page is None:
-            context = self.get_context_data(csrf_token=CSRF_PLACEHOLDER)
-            page = self.render_to_response(context).rendered_content
-            # A page that carries this answer's CSP nonce (django-csp) is not the same for
-            # every visitor: it is never kept (none does today; base.html uses no nonce).
-            nonce = getattr(request, "csp_nonce", None)
-            if not (nonce and str(nonce) in page):
-                _EMPTY_PAGES[key] = page
-        return HttpResponse(page.replace(CSRF_PLACEHOLDER, get_token(request)))
+        # The empty form: the same bytes for every visitor but the CSRF token, rendered once
+        # per process, profile and language (core.empty_pages: about 2 ms of CPU per
+        # sign-in, a tenth of the Argon2 hash).
+        return empty_page(
+            request, f"sign-in:{self.kwargs['profile']}",
+            lambda csrf_token: self.render_to_response(
+                self.get_context_data(csrf_token=csrf_token)).rendered_content)
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "profile": self.profile}
