@@ -5,7 +5,9 @@ people type the same way everywhere.
 
 Forms subclass `EduConnectForm` (django-dsfr's `DsfrBaseForm`) and render each field with
 `{{ form.field.as_field_group }}`, through django-dsfr's field snippets. FORM_RENDERER is
-Django's `TemplatesSetting`: form templates are found like every other template, so the
+Django's `TemplatesSetting` (core.form_renderer.FormRenderer, which writes the text-like
+`<input>`s in Python, as Django's templates do): form templates are found like every other
+template, so the
 project's `templates/dsfr/form_field_snippets/` replaces django-dsfr's snippets of the same
 name. Ours give the hint and the messages the ids Django's `aria-describedby` points at
 (`<id>_helptext`, `<id>_error`); django-dsfr's point it at the error only, and drop the hint.

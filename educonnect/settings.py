@@ -124,8 +124,10 @@ TEMPLATES = [
 ]
 
 # Form and field templates are found like every template (DIRS first, then the apps): the
-# project's templates/dsfr/form_field_snippets/ replace django-dsfr's (see core/forms.py).
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+# project's templates/dsfr/form_field_snippets/ replace django-dsfr's (see core/forms.py); the
+# text-like `<input>`s are written in Python while their templates are Django's own
+# (core/form_renderer.py).
+FORM_RENDERER = "core.form_renderer.FormRenderer"
 
 # --- Database ---------------------------------------------------------------------------
 DATABASES = {
