@@ -190,8 +190,9 @@ def bench_flows(records: int, flows: int) -> None:
     real_schedule = outbox._schedule_send
     outbox._schedule_send = handed_to_broker.append
     try:
-        for _ in range(flows):
-            i = rng.randint(1, records)
+        # Drawn without replacement: a record drawn twice would meet its own account
+        # (« already active ») and end the run on the assertion below.
+        for i in rng.sample(range(1, records + 1), flows):
             client.cookies.clear()
             total = cpu_total = 0.0
 
