@@ -12,11 +12,14 @@ from django.urls import reverse
 
 from core.models import JournalEvent
 from tests import html
-from tests.accounts.recovery.conftest import Recovery, last_code
+from tests.accounts.recovery.conftest import Recovery
+from tests.accounts.recovery.conftest import last_code as recovery_code
 from tests.mailbox import link_from, text_of
 
+from .conftest import sign_in
 from .test_email_change import NEW, OLD, URL, ask, by_recipient
 from .test_password_change import change
+from .test_phone_change import code_url, flow_of, last_code, start
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +70,7 @@ def test_a_password_reset_by_sms_cancels_the_pending_address(
     recovery = Recovery(Client(), django_capture_on_commit_callbacks)
     recovery.start("a.benali14")
     recovery.choose("sms")
-    recovery.send_code(last_code())
+    recovery.send_code(recovery_code())
     assert recovery.new_password()["Location"] == recovery.url("done")
     _assert_the_link_is_dead(path, guardian, reason="recovery_sms")
 
@@ -93,3 +96,21 @@ def test_a_password_change_with_nothing_pending_journals_no_cancellation(
         signed_in, guardian, commit):
     assert change(signed_in, commit).status_code == 302
     assert not JournalEvent.objects.filter(kind=CANCELLED).exists()
+
+
+def test_a_phone_change_started_with_the_old_password_cannot_be_finished_after_a_new_one(
+        guardian, commit):
+    """The phone change has no link: its code is checked only in the session that started
+    it, and a new password ends every other session (accounts.services.account_password_set).
+    So the number typed by someone who knew the old password never becomes the account's."""
+    attacker = sign_in(Client())
+    flow = flow_of(start(attacker, commit))
+    code = last_code()
+    owner = sign_in(Client())
+    assert change(owner, commit).status_code == 302
+    response = commit(attacker.post, code_url(flow), {"code": code})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:profile_choice"))
+    guardian.refresh_from_db()
+    assert str(guardian.phone) == "+33612345678"
+    assert not JournalEvent.objects.filter(kind="my_account.phone_changed").exists()
