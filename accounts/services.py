@@ -14,6 +14,7 @@ from core.journal import EventKind, journal_record
 
 from .identifiers import identifier_candidates, identifier_stem
 from .models import Account, AccountKind, AccountState
+from .my_account.pending import email_change_pending_cancel
 
 MAX_IDENTIFIER_RACES = 20
 
@@ -159,6 +160,11 @@ def account_password_set(*, account: Account, password: str, reason: str,
     and its key rotated (`update_session_auth_hash`). `reason` says which path changed it
     (« recovery_sms », « recovery_email », « my_account »…) and is journaled; the password
     never is.
+
+    A pending change of the account's e-mail address is cancelled: its validation link no
+    longer works (accounts.my_account.pending.email_change_pending_cancel, journaled
+    EMAIL_CHANGE_CANCELLED). The old address was told « modifiez votre mot de passe » if the
+    request was not the owner's; a new password must stop it, whatever the path.
     """
     account.set_password(password)
     account.save(update_fields=["password"])
@@ -166,3 +172,4 @@ def account_password_set(*, account: Account, password: str, reason: str,
             and request.user.pk == account.pk:
         update_session_auth_hash(request, account)
     journal_record(EventKind.PASSWORD_CHANGED, request=request, account=account, reason=reason)
+    email_change_pending_cancel(account=account, password_reason=reason, request=request)

@@ -8,7 +8,7 @@ from django.urls import reverse
 from tests import html
 from tests.factories import AccountFactory
 
-from .conftest import Recovery
+from .conftest import Recovery, last_code
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +113,27 @@ def test_the_code_page_does_not_say_a_code_went_to_an_account_without_a_number(
     assert "Si cet identifiant correspond à un compte, un code" not in text
     assert ("Si cet identifiant correspond à un compte dont le numéro de téléphone portable "
             "est validé, un code de sécurité") in text
+
+
+def _help_titles(page) -> list[str]:
+    return [html.text(title) for title in page.select(".fr-callout__title")]
+
+
+def test_the_no_message_help_is_on_the_code_step_and_not_on_the_new_password_step(
+        recovery, guardian):
+    """« Vous n'avez rien reçu ? » helps while the code is awaited; once the code is
+    accepted, the step that chooses the new password shows no such box, neither at first nor
+    after a refused password."""
+    recovery.start("s.nguyen21")
+    code_page = html.parse(recovery.client.get(recovery.choose("sms")["Location"],
+                                               follow=True))
+    assert "Vous n'avez rien reçu ?" in _help_titles(code_page)
+    assert recovery.send_code(last_code()).status_code == 302
+    password_page = html.parse(recovery.get("password"))
+    assert "Je choisis mon nouveau mot de passe" in [
+        html.text(h2) for h2 in html.main(password_page).find_all("h2")]
+    assert "Vous n'avez rien reçu ?" not in _help_titles(password_page)
+    refused = recovery.new_password("court")
+    refused_page = html.parse(recovery.client.get(refused["Location"], follow=True))
+    assert html.error_summary(refused_page)
+    assert "Vous n'avez rien reçu ?" not in _help_titles(refused_page)
