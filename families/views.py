@@ -343,13 +343,19 @@ CODE_STEP = CodeStep(
     resent_message=_child_code_resent,
     context=lambda request, flow, form: _child_context(request, "code", form),
     refused=services.FamiliesRefused,
-    # No SMS comes when no record of an uncovered child has this number: say both cases
-    # (the children already in the account are the person's own to see: nothing leaks).
+    # No SMS comes when no record of an uncovered child has this number with an activating
+    # link (activation.selectors.ACTIVATING_LINK): say every case, to every number alike,
+    # whatever happened (the children already in the account are the person's own to see;
+    # a link disputed with « Je ne suis pas le représentant légal » is no longer activating
+    # and only the school's secretariat or the assistance can restore it): nothing leaks.
     no_code_help=lazy(lambda: _(
         "Rien reçu après quelques minutes ? Aucun code n'est envoyé si les enfants suivis "
-        "avec ce numéro sont déjà dans votre compte (voyez « Mes enfants »), ni si "
-        "l'établissement de l'enfant ne connaît pas ce numéro pour vous : il peut corriger "
-        "ses informations."), str)(),
+        "avec ce numéro sont déjà dans votre compte (voyez « Mes enfants »), si vous avez "
+        "répondu « Je ne suis pas le représentant légal de cet élève » pour cet enfant lors "
+        "d'une activation avec ce numéro, ni si l'établissement de l'enfant ne connaît pas "
+        "ce numéro pour vous. Dans ces deux derniers cas, le secrétariat de l'établissement "
+        "de l'enfant peut corriger ses informations et rétablir le lien avec l'enfant ; "
+        "l'assistance de votre académie peut aussi vous aider."), str)(),
     no_code_help_template="activation/_code_no_sms.html",
 )
 
