@@ -40,7 +40,14 @@ SMS_ACTIVATION = register(FlowKind(
         Stage("identity", "activation:start", _("Je confirme mon identité")),
         Stage("code", "activation:code", _("Je saisis le code de sécurité")),
         Stage("pupils", "activation:pupils", _("Je confirme mon lien avec les élèves")),
-        Stage("password", "activation:password", _("Je choisis mon mot de passe")),
+        Stage("password", "activation:password", _("Je choisis mon mot de passe"),
+              finished_elsewhere=_(
+                  "Votre compte a déjà été activé dans un autre onglet ou une autre fenêtre, "
+                  "avec le mot de passe choisi là-bas. Le mot de passe saisi dans cette page "
+                  "n'a pas été enregistré. Pour vous connecter, utilisez l'identifiant "
+                  "affiché ci-dessous et le mot de passe choisi dans l'autre onglet. Pour en "
+                  "changer : « Mot de passe oublié ? » sur la page de connexion, ou « Mon "
+                  "compte » une fois connecté.")),
         Stage("done", "activation:done", _("Mon compte est activé")),
     ),
     home_url_name="activation:flow",
@@ -189,6 +196,16 @@ class FranceConnectLinkData(ActivationData):
 #
 # The JSON data is `ProvisionalData` (never a password, never a token).
 
+# The first sign-in's password step posted after the account was activated elsewhere: the
+# guardian's and the pupil's (core.flowkinds.Stage.finished_elsewhere).
+PROVISIONAL_PASSWORD_FINISHED_ELSEWHERE = _(
+    "Votre compte est déjà activé, avec le mot de passe choisi dans un autre onglet ou une "
+    "autre fenêtre. Le mot de passe saisi dans cette page n'a pas été enregistré, et le mot "
+    "de passe provisoire du courrier ne fonctionne plus. Pour vous connecter, utilisez "
+    "l'identifiant du courrier et le mot de passe choisi dans l'autre onglet. Pour en "
+    "changer : « Mot de passe oublié ? » sur la page de connexion, ou « Mon compte » une "
+    "fois connecté.")
+
 PROVISIONAL_GUARDIAN = register(FlowKind(
     name="provisional_guardian",
     label=_("Première connexion avec un courrier de l'établissement (représentant légal)"),
@@ -196,7 +213,8 @@ PROVISIONAL_GUARDIAN = register(FlowKind(
     stages=(
         Stage("email", "activation:provisional_email", _("Je renseigne mon adresse mail")),
         Stage("password", "activation:provisional_password",
-              _("Je choisis mon nouveau mot de passe")),
+              _("Je choisis mon nouveau mot de passe"),
+              finished_elsewhere=PROVISIONAL_PASSWORD_FINISHED_ELSEWHERE),
         Stage("pupils", "activation:provisional_pupils",
               _("Je confirme mon lien avec les élèves")),
         Stage("sent", "activation:provisional_sent",
@@ -216,7 +234,8 @@ PROVISIONAL_PUPIL = register(FlowKind(
     title=_("Activation du compte"),
     stages=(
         Stage("password", "activation:provisional_password",
-              _("Je choisis mon nouveau mot de passe")),
+              _("Je choisis mon nouveau mot de passe"),
+              finished_elsewhere=PROVISIONAL_PASSWORD_FINISHED_ELSEWHERE),
         Stage("identity", "activation:provisional_identity", _("Confirmation de l'identité")),
         Stage("email", "activation:provisional_email",
               _("Je renseigne mon adresse mail (facultatif)")),

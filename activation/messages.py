@@ -2,6 +2,11 @@
 happened and what to do (the official help documents' words where they have some).
 Functions, not constants: each is translated in the language of the request."""
 
+import datetime
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -102,12 +107,61 @@ def message_records_taken() -> str:
     )
 
 
+def message_phone_limit_rule() -> str:
+    """The number's own limit in one sentence (ACTIVATION_MAX_SENDS_PER_PHONE codes per
+    ACTIVATION_PHONE_WINDOW_SECONDS), under « Je n'ai pas reçu le code par SMS » of every
+    flow that sends ACTIVATION_CODE's codes: said to everybody alike (see
+    message_phone_limit)."""
+    hours = max(1, round(settings.ACTIVATION_PHONE_WINDOW_SECONDS / 3600))
+    return ngettext(
+        "Un même numéro reçoit au plus %(count)d code d'activation en %(hours)d heures : "
+        "au-delà, aucun SMS n'est envoyé avant la fin de ce délai.",
+        "Un même numéro reçoit au plus %(count)d codes d'activation en %(hours)d heures : "
+        "au-delà, aucun SMS n'est envoyé avant la fin de ce délai.",
+        settings.ACTIVATION_MAX_SENDS_PER_PHONE,
+    ) % {"count": settings.ACTIVATION_MAX_SENDS_PER_PHONE, "hours": hours}
+
+
+def message_phone_limit(now: datetime.datetime | None = None) -> str:
+    """The number's own limit, said after every resend of a code of ACTIVATION_CODE (SMS
+    activation, FranceConnect first link, « Ajouter un enfant »), to every number alike.
+
+    The per-number quota (ACTIVATION_MAX_SENDS_PER_PHONE codes per
+    ACTIVATION_PHONE_WINDOW_SECONDS, core.codes `_recipient_allows`) counts only the SMS
+    that really left, so a number no school knows never fills it: saying « this number's
+    quota is reached » to one flow and not to another would tell whose number is known
+    (core.codes' docstring, issue 8 §6). These words are therefore true for both: the
+    limit, that nothing leaves past it, and the latest time another SMS can leave (the
+    window is a moving one: every send counted now has left it `window` from now)."""
+    now = now or timezone.now()
+    window = int(settings.ACTIVATION_PHONE_WINDOW_SECONDS)
+    until = timezone.localtime(now + datetime.timedelta(seconds=window))
+    hours = max(1, round(window / 3600))
+    return ngettext(
+        "Un même numéro reçoit au plus %(count)d code d'activation en %(hours)d heures : si ce "
+        "numéro l'a déjà reçu, aucun SMS n'est parti et il pourra de nouveau en recevoir au "
+        "plus tard le %(day)s à %(time)s. Les codes déjà reçus pour cette démarche restent "
+        "valables jusqu'à leur expiration. Si rien n'arrive, attendez cette date ou "
+        "contactez %(assistance)s.",
+        "Un même numéro reçoit au plus %(count)d codes d'activation en %(hours)d heures : si ce "
+        "numéro les a déjà reçus, aucun SMS n'est parti et il pourra de nouveau en recevoir au "
+        "plus tard le %(day)s à %(time)s. Les codes déjà reçus pour cette démarche restent "
+        "valables jusqu'à leur expiration. Si rien n'arrive, attendez cette date ou "
+        "contactez %(assistance)s.",
+        settings.ACTIVATION_MAX_SENDS_PER_PHONE,
+    ) % {"count": settings.ACTIVATION_MAX_SENDS_PER_PHONE, "hours": hours,
+         "day": date_format(until, "j F Y"), "time": time_format(until, "H \\h i"),
+         "assistance": _assistance()}
+
+
 def message_code_resent(masked_phone: str) -> str:
+    """After « Renvoyer le SMS » of the SMS activation: the same words whether or not the
+    names and number matched, and whether or not the number's limit held the SMS back."""
     return _(
         "Si vos nom, prénom et numéro sont ceux connus de l'établissement, un nouveau code de "
-        "sécurité vient de vous être envoyé au %(phone)s. Le SMS peut mettre quelques minutes à "
-        "arriver : un code reçu plus tôt reste valable."
-    ) % {"phone": masked_phone}
+        "sécurité est envoyé au %(phone)s. Le SMS peut mettre quelques minutes à arriver : un "
+        "code reçu plus tôt reste valable. %(limit)s"
+    ) % {"phone": masked_phone, "limit": message_phone_limit()}
 
 
 def message_franceconnect_expired() -> str:
@@ -119,6 +173,6 @@ def message_franceconnect_expired() -> str:
 
 def message_franceconnect_code_resent(masked_phone: str) -> str:
     return _(
-        "Si ce numéro est celui connu de l'établissement, un nouveau code de sécurité vient de "
-        "vous être envoyé au %(phone)s. Le SMS peut mettre quelques minutes à arriver."
-    ) % {"phone": masked_phone}
+        "Si ce numéro est celui connu de l'établissement, un nouveau code de sécurité est "
+        "envoyé au %(phone)s. Le SMS peut mettre quelques minutes à arriver. %(limit)s"
+    ) % {"phone": masked_phone, "limit": message_phone_limit()}

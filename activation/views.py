@@ -17,7 +17,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from phonenumber_field.phonenumber import to_python
@@ -201,15 +200,7 @@ def _no_code_help(first: str) -> str:
     a parent who asked several times, or someone else who knows the name and the number,
     gets no more SMS before the window ends — so that silence is never a dead end and tells
     nothing about an account (the assistance can lift it: « Débloquer »)."""
-    hours = max(1, round(settings.ACTIVATION_PHONE_WINDOW_SECONDS / 3600))
-    limit = ngettext(
-        "Un même numéro reçoit au plus %(count)d code d'activation en %(hours)d heures : "
-        "au-delà, aucun SMS n'est envoyé avant la fin de ce délai.",
-        "Un même numéro reçoit au plus %(count)d codes d'activation en %(hours)d heures : "
-        "au-delà, aucun SMS n'est envoyé avant la fin de ce délai.",
-        settings.ACTIVATION_MAX_SENDS_PER_PHONE,
-    ) % {"count": settings.ACTIVATION_MAX_SENDS_PER_PHONE, "hours": hours}
-    return f"{first} {limit}"
+    return f"{first} {texts.message_phone_limit_rule()}"
 
 
 CODE_STEP = CodeStep(

@@ -29,11 +29,18 @@ from django.utils.translation import gettext
 @dataclass(frozen=True)
 class Stage:
     """One step of a flow: its name (stored on the row), the URL name of its page, and the
-    French label shown in the DSFR stepper and the page title."""
+    French label shown in the DSFR stepper and the page title.
+
+    `finished_elsewhere`: the notice shown when this step is posted from a page left open
+    after the flow was completed elsewhere (another tab, Back), instead of the general one
+    (core.flows.finished_elsewhere_message). A step that takes a password declares it: the
+    password typed in that page was not saved, the one chosen elsewhere is the account's,
+    and the person reads how to sign in or change it. Empty: the general notice."""
 
     name: str
     url_name: str
     label: str
+    finished_elsewhere: str = ""
 
 
 @dataclass(frozen=True)

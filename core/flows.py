@@ -300,7 +300,7 @@ def flow_view(kind: FlowKind, *, step: str | None = None):
             if step is not None and not flow.is_open_at(step):
                 if request.method == "POST":
                     # A step posted from a tab left open after the flow ended elsewhere.
-                    _finished_elsewhere_notice(request, flow)
+                    flow_finished_elsewhere_notice(request, flow, posted_step=step)
                 return flow_home(flow)
             return view(request, flow, *args, **kwargs)
 
@@ -340,7 +340,9 @@ def flow_after_csrf_failure(request: HttpRequest) -> HttpResponse | None:
     flow = flow_for_request(request, flow_id=flow_id, kind=kind)
     if flow is None or flow.status == FlowStatus.OPEN:
         return None
-    _finished_elsewhere_notice(request, flow)
+    posted = next((stage.name for stage in kind.stages if stage.url_name == match.view_name),
+                  None)
+    flow_finished_elsewhere_notice(request, flow, posted_step=posted)
     return flow_home(flow)
 
 
@@ -353,10 +355,22 @@ def finished_elsewhere_message() -> str:
         "fenêtre : voici son résultat. Vous n'avez pas besoin de recommencer.")
 
 
-def _finished_elsewhere_notice(request: HttpRequest, flow: Flow) -> None:
-    """The notice of a step posted from a page left open after the flow was completed."""
-    if flow.status == FlowStatus.COMPLETED:
-        django_messages.info(request, finished_elsewhere_message())
+def flow_finished_elsewhere_notice(
+    request: HttpRequest, flow: Flow, *, posted_step: str | None = None
+) -> None:
+    """The notice (a Django message, for the next page rendered) of a step posted from a
+    page left open after the flow was completed; nothing for a flow not completed. Called
+    by flow_view and flow_after_csrf_failure, and by the views of a kind with its own
+    decorator (activation.provisional.views). Shows the posted stage's own words when it
+    declares some (`Stage.finished_elsewhere`: a password step says the password typed
+    there was not saved), else the general ones.
+    `posted_step`: the name of the stage whose page was posted, None when unknown."""
+    if flow.status != FlowStatus.COMPLETED:
+        return
+    words = ""
+    if posted_step is not None:
+        words = str(_kind_of(flow).stage(posted_step).finished_elsewhere)
+    django_messages.info(request, words or finished_elsewhere_message())
 
 
 # --- Refused POSTs: errors for the next GET ----------------------------------------------

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Account, AccountKind, AccountState
 from activation.flows import ActivationData
 from activation.forms import LINK_YES, CodeForm, PupilsForm
+from activation.messages import message_phone_limit, message_phone_limit_rule
 from activation.selectors import pupil_links_for_records
 from activation.services import PupilField, dates_block_read
 from core.code_step import CodeStep, code_step_page, code_step_resend
@@ -330,10 +331,12 @@ def _child_code_resend(*, request, flow: Flow) -> None:
 
 
 def _child_code_resent(flow: Flow) -> str:
+    # The number's limit in the activation's words (the same counters): true whether or
+    # not the number is known and whether or not the limit held the SMS back.
     return _(
         "Si ce numéro est celui que l'établissement connaît, un nouveau code de sécurité "
-        "vient de vous être envoyé au %(phone)s. Un code reçu plus tôt reste valable."
-    ) % {"phone": mask_phone(str(flow.phone))}
+        "est envoyé au %(phone)s. Un code reçu plus tôt reste valable. %(limit)s"
+    ) % {"phone": mask_phone(str(flow.phone)), "limit": message_phone_limit()}
 
 
 CODE_STEP = CodeStep(
@@ -343,13 +346,20 @@ CODE_STEP = CodeStep(
     resent_message=_child_code_resent,
     context=lambda request, flow, form: _child_context(request, "code", form),
     refused=services.FamiliesRefused,
-    # No SMS comes when no record of an uncovered child has this number: say both cases
-    # (the children already in the account are the person's own to see: nothing leaks).
+    # No SMS comes when no record of an uncovered child has this number with an activating
+    # link (activation.selectors.ACTIVATING_LINK): say every case, to every number alike,
+    # whatever happened (the children already in the account are the person's own to see;
+    # a link disputed with « Je ne suis pas le représentant légal » is no longer activating
+    # and only the school's secretariat or the assistance can restore it): nothing leaks.
     no_code_help=lazy(lambda: _(
         "Rien reçu après quelques minutes ? Aucun code n'est envoyé si les enfants suivis "
-        "avec ce numéro sont déjà dans votre compte (voyez « Mes enfants »), ni si "
-        "l'établissement de l'enfant ne connaît pas ce numéro pour vous : il peut corriger "
-        "ses informations."), str)(),
+        "avec ce numéro sont déjà dans votre compte (voyez « Mes enfants »), si vous avez "
+        "répondu « Je ne suis pas le représentant légal de cet élève » pour cet enfant lors "
+        "d'une activation avec ce numéro, ni si l'établissement de l'enfant ne connaît pas "
+        "ce numéro pour vous. Dans ces deux derniers cas, le secrétariat de l'établissement "
+        "de l'enfant peut corriger ses informations et rétablir le lien avec l'enfant ; "
+        "l'assistance de votre académie peut aussi vous aider.") + " "
+        + message_phone_limit_rule(), str)(),
     no_code_help_template="activation/_code_no_sms.html",
 )
 

@@ -52,7 +52,14 @@ PASSWORD_RECOVERY = register(FlowKind(
         Stage("link", "accounts:password_recovery_link_sent",
               _("J'ouvre le lien reçu par mail")),
         Stage("password", "accounts:password_recovery_password",
-              _("Je choisis mon nouveau mot de passe")),
+              _("Je choisis mon nouveau mot de passe"),
+              finished_elsewhere=_(
+                  "Votre mot de passe a déjà été modifié dans un autre onglet ou une autre "
+                  "fenêtre : c'est le mot de passe choisi là-bas qui est enregistré. Le mot "
+                  "de passe saisi dans cette page n'a pas été enregistré. Connectez-vous avec "
+                  "votre identifiant et le mot de passe choisi dans l'autre onglet. Pour en "
+                  "changer : « Mon compte » une fois connecté, ou de nouveau « Mot de passe "
+                  "oublié ? ».")),
         Stage("done", "accounts:password_recovery_done", _("Mon mot de passe est modifié")),
     ),
     home_url_name="accounts:password_recovery_flow",

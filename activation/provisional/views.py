@@ -22,6 +22,7 @@ from accounts.models import AccountKind, AccountState
 from accounts.password_policy import password_rules_for_js, personal_parts, rule_results, strength
 from core.flows import (
     flow_bind,
+    flow_finished_elsewhere_notice,
     flow_for_request,
     flow_form,
     flow_form_refused,
@@ -112,6 +113,10 @@ def provisional_view(step: str | None = None):
                 # from it lands on it again, never on « déjà activé », which would drop it.
                 if flow.status == FlowStatus.OPEN and not flow.is_expired():
                     return flow_home(flow)
+                if request.method == "POST":
+                    # Posted from a tab left open after the first sign-in was completed:
+                    # its stage's words (the password step: that password was not saved).
+                    flow_finished_elsewhere_notice(request, flow, posted_step=step)
                 if user.state == AccountState.ACTIVE:
                     return _already_active(request)
                 return flow_home(flow)

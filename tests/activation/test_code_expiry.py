@@ -67,7 +67,7 @@ def test_an_expired_code_says_so_and_the_resend_in_it_restarts_the_count(
         _resend_button(box, driver)
         page = driver.page(driver.resend())
         box = _box(driver)
-    assert "un nouveau code de sécurité vient de vous être envoyé" in page
+    assert "un nouveau code de sécurité est envoyé" in page
     assert len(sms.outbox) == 2
     assert box.has_attr("hidden") and box["data-seconds-left"] == str(10 * 60)
     assert FlowCode.objects.filter(flow_id=driver.flow_id).count() == 2

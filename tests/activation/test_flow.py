@@ -367,7 +367,7 @@ def test_a_message_after_a_resend_is_shown_once_inside_main(driver, family, sett
     page = h.parse(driver.client.get(response["Location"]))
     [message] = h.messages(page)
     assert message.startswith("Si vos nom, prénom et numéro sont ceux connus de l'établissement")
-    assert "un nouveau code de sécurité vient de vous être envoyé au " in message
+    assert "un nouveau code de sécurité est envoyé au " in message
     [status] = h.statuses(page)
     assert status.find_parent("main") is not None
     assert h.alerts(page) == []

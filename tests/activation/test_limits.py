@@ -6,6 +6,8 @@ from html import unescape
 
 import pytest
 from django.test import Client
+from django.utils import timezone
+from django.utils.formats import date_format
 from freezegun import freeze_time
 
 from activation.flows import ActivationData
@@ -18,6 +20,7 @@ from .conftest import Driver
 pytestmark = pytest.mark.django_db
 
 START = datetime.datetime(2025, 9, 2, 7, 30, tzinfo=datetime.UTC)
+UNTIL = re.compile(r"le (\d{1,2} \w+ \d{4}) à \d{2} h \d{2}")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
 # The seconds left before the code expires (components/code_step.html): two flows started a
@@ -166,7 +169,7 @@ def test_resend_waits_sixty_seconds(driver, family):
         assert len(sms.outbox) == 1
         clock.tick(datetime.timedelta(seconds=30))
         page = follow(driver, driver.resend())
-    assert "un nouveau code de sécurité vient de vous être envoyé au 0692 •• •• 56" in page
+    assert "un nouveau code de sécurité est envoyé au 0692 •• •• 56" in page
     assert len(sms.outbox) == 2 and Flow.objects.get().codes_issued == 2
 
 
@@ -216,7 +219,7 @@ def test_resends_count_against_the_phone_limit_silently(driver, family, settings
     start(driver, family)
     driver.resend()
     page = follow(driver, driver.resend())
-    assert "un nouveau code de sécurité vient de vous être envoyé au 0692 •• •• 56" in page
+    assert "un nouveau code de sécurité est envoyé au 0692 •• •• 56" in page
     assert len(sms.outbox) == 2 and Flow.objects.get().codes_issued == 3
     assert JournalEvent.objects.get(kind="activation_code_not_sent").data == {
         "send": 3, "reason": "recipient_quota"
@@ -375,3 +378,39 @@ def test_the_numbers_block_says_until_when(family, settings,
         "numéro est bloquée jusqu'au 1 décembre 2026 à 16 h 00 : trop de dates de naissance "
         "incorrectes ont été saisies avec ce numéro en 24 heures.")
     assert html.main(page).find("a", string="Recommencer l'activation") is None
+
+
+def test_a_resend_past_the_numbers_limit_never_says_a_code_was_just_sent(
+    family, settings, django_capture_on_commit_callbacks
+):
+    """The tester ran the activation 6 times: the 6th flow's resend said « un nouveau code
+    vient de vous être envoyé » and no SMS came. The per-number quota counts only SMS that
+    left (a number no school knows never fills it), so the page cannot say « this number's
+    limit is reached » without telling that the number is known: it says, to every number
+    alike, that past the limit nothing leaves, the latest date another SMS can, that the
+    codes already received stay valid, and where to turn."""
+    settings.CODE_RECIPIENT_COOLDOWN_SECONDS = 0
+    settings.ACTIVATION_MAX_SENDS_PER_PHONE = 1
+    settings.ACTIVATION_RESEND_COOLDOWN_SECONDS = 0
+    pages, raw = {}, {}
+    for who, last_name in (("known", family["last_name"]), ("unknown", "Inconnu")):
+        driver = Driver(Client(), django_capture_on_commit_callbacks)
+        driver.start(last_name=last_name, first_name=family["first_name"],
+                     phone=family["phone_typed"])
+        code_page = text(driver.client.get(driver.url("code")))
+        assert "vient de vous être envoyé" not in code_page
+        assert "sauf si ce numéro a atteint le nombre maximal de codes" in code_page
+        (raw[who],) = html.messages(html.parse(driver.client.get(
+            driver.resend()["Location"])))
+        pages[who] = UNTIL.sub("le DAY à HH h MM", raw[who])
+    expected = timezone.localtime(timezone.now() + datetime.timedelta(hours=24))
+    assert len(sms.outbox) == 1  # the first code only: the limit held the others back
+    assert pages["known"] == pages["unknown"]  # same words, known number or not
+    message = pages["known"]
+    assert "vient de vous être envoyé" not in message
+    assert ("Un même numéro reçoit au plus 1 code d'activation en 24 heures : si ce numéro "
+            "l'a déjà reçu, aucun SMS n'est parti et il pourra de nouveau en recevoir au plus "
+            "tard le DAY à HH h MM.") in message
+    assert UNTIL.search(raw["known"]).group(1) == date_format(expected, "j F Y")
+    assert "Les codes déjà reçus pour cette démarche restent valables" in message
+    assert "assistance" in message

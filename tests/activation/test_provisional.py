@@ -740,3 +740,25 @@ def test_back_from_the_pupils_step_to_the_password_kept_or_changed(client, one_c
     page, sent = at_step(client, commit(client.post, pupils_path,
                                         birth_dates((True, lea.birth_date))))
     assert sent.endswith("/mail-envoye/")
+
+
+def test_the_password_step_posted_after_the_activation_says_that_password_was_not_saved(
+        client, pupil, commit):
+    """The password step left open in another tab, posted after the first sign-in ended:
+    the notice says the password typed there was not saved and how to sign in or change
+    it, not only « démarche déjà terminée » (the tester then signed in with it, and failed)."""
+    page, password_path = at_step(client, sign_in(client, pupil.identifier, url=PUPIL_LOGIN))
+    page, path = at_step(client, commit(client.post, password_path, {
+        "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
+    page, path = at_step(client, client.post(path, {"jour": "23", "mois": "11",
+                                                    "annee": "2012"}))
+    at_step(client, client.post(path, {"skip": ""}))
+    other = "Lune-Bleue-22-Nuit!"
+    page, path = at_step(client, commit(client.post, password_path, {
+        "password": other, "password_confirm": other}))
+    (notice,) = html.messages(page)
+    assert "Le mot de passe saisi dans cette page n'a pas été enregistré" in notice
+    assert "l'identifiant du courrier et le mot de passe choisi dans l'autre onglet" in notice
+    assert "« Mot de passe oublié ? »" in notice and "« Mon compte »" in notice
+    pupil.refresh_from_db()
+    assert pupil.check_password(NEW_PASSWORD) and not pupil.check_password(other)

@@ -56,10 +56,28 @@ def test_the_second_tab_reads_that_the_account_is_activated(at_password_step):
     assert "Session expirée" not in text
     assert "Votre compte a été activé avec succès" in text
     assert account.display_identifier in text
-    assert h.messages(page) == [
-        "Cette démarche est déjà terminée, sans doute dans un autre onglet ou une autre "
-        "fenêtre : voici son résultat. Vous n'avez pas besoin de recommencer."]
+    # The notice says which password is the account's, that this tab's was not saved, and
+    # how to sign in or change it (the tester signed in with tab B's password and failed).
+    (notice,) = h.messages(page)
+    assert "avec le mot de passe choisi là-bas" in notice
+    assert "Le mot de passe saisi dans cette page n'a pas été enregistré" in notice
+    assert "identifiant" in notice and "« Mot de passe oublié ? »" in notice
+    assert "« Mon compte »" in notice
     assert Account.objects.count() == 1
+
+
+def test_the_second_tabs_password_is_not_the_accounts(at_password_step):
+    """What the notice says is true: the first tab's password signs in, the second's not."""
+    driver = at_password_step
+    url = driver.url("password")
+    first, second = _tab(driver.client, url), _tab(driver.client, url)
+    driver.client.post(url, _password(first))
+    other = "Lune-Bleue-22-Nuit"
+    driver.client.post(url, {"csrfmiddlewaretoken": second, "password": other,
+                             "password_confirm": other})
+    account = Account.objects.get()
+    assert account.check_password(STRONG_PASSWORD)
+    assert not account.check_password(other)
 
 
 def test_a_refused_token_on_a_flow_still_open_keeps_the_session_page(at_password_step):

@@ -267,6 +267,7 @@ def test_the_password_step_in_a_second_tab_reads_that_the_account_is_activated(
 
     second.get_by_role("button", name="Suivant").click()
     expect(second.get_by_text("Votre compte a été activé avec succès")).to_be_visible()
-    expect(second.get_by_text("Cette démarche est déjà terminée")).to_be_visible()
+    expect(second.get_by_text("Le mot de passe saisi dans cette page n'a pas été "
+                              "enregistré")).to_be_visible()
     expect(second.get_by_text("Session expirée")).to_have_count(0)
     assert_accessible(second)

@@ -90,7 +90,7 @@ def test_the_code_page_warns_before_the_code_expires_and_offers_a_new_code(
     new_code = warning.get_by_role("button", name="Recevoir un nouveau code")
     _tab_to(page, new_code, limit=3)
     page.keyboard.press("Enter")
-    expect(page.get_by_text("un nouveau code de sécurité vient de vous être envoyé")
+    expect(page.get_by_text("un nouveau code de sécurité est envoyé")
            ).to_be_visible()
     assert FlowCode.objects.filter(flow=flow).count() == 2
     assert len(list(sms_folder.iterdir())) == 2

@@ -13,7 +13,7 @@ from freezegun import freeze_time
 from core.journal import EventKind
 from core.models import Flow, FlowStatus, JournalEvent
 from notifications import sms
-from pupils.models import GuardianRecord
+from pupils.models import GuardianRecord, Responsibility, ResponsibilityStatus
 from pupils.selectors import pupils_of_guardian_account
 from tests import html
 from tests.factories import (
@@ -129,6 +129,24 @@ def test_the_code_page_says_when_no_sms_comes_and_where_to_turn(walker, parent):
         page = unescape(walker.client.get(walker.code_url).content.decode())
         assert ("Aucun code n'est envoyé si les enfants suivis avec ce numéro sont déjà dans "
                 "votre compte") in page
+        assert "formulaire d'assistance académique" in page
+
+
+def test_a_link_refused_at_activation_is_named_with_who_can_restore_it(walker, parent):
+    """A parent who answered « Je ne suis pas le représentant légal » for Nour during an
+    activation with this number gets no SMS here; the code page names that case and who can
+    lift it (the school's secretariat, the assistance), as it does for every number."""
+    Responsibility.objects.filter(guardian_record=parent["record"]).update(
+        status=ResponsibilityStatus.DISPUTED)
+    for phone in ("07 81 23 45 67", "07 99 99 99 99"):
+        sms.outbox.clear()
+        walker.start(phone)
+        assert not sms.outbox
+        page = unescape(walker.client.get(walker.code_url).content.decode())
+        assert ("si vous avez répondu « Je ne suis pas le représentant légal de cet élève » "
+                "pour cet enfant lors d'une activation avec ce numéro") in page
+        assert ("le secrétariat de l'établissement de l'enfant peut corriger ses informations "
+                "et rétablir le lien avec l'enfant") in page
         assert "formulaire d'assistance académique" in page
 
 

@@ -287,6 +287,7 @@ def test_the_password_step_left_open_in_a_second_tab_reads_the_result(recovery, 
     response = recovery._post(recovery.url("password"), {**data, "csrfmiddlewaretoken": second})
     page = html.parse(recovery.client.get(response["Location"], follow=True))
     assert "Votre mot de passe a été modifié" in html.text(html.main(page))
-    assert html.messages(page) == [
-        "Cette démarche est déjà terminée, sans doute dans un autre onglet ou une autre "
-        "fenêtre : voici son résultat. Vous n'avez pas besoin de recommencer."]
+    (notice,) = html.messages(page)
+    assert "c'est le mot de passe choisi là-bas qui est enregistré" in notice
+    assert "Le mot de passe saisi dans cette page n'a pas été enregistré" in notice
+    assert "« Mon compte »" in notice and "« Mot de passe oublié ? »" in notice
