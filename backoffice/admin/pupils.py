@@ -443,8 +443,12 @@ class PupilForm(forms.ModelForm):
             "division": forms.TextInput(attrs=NO_AUTOFILL),
         }
         help_texts = {
-            "division": gettext_lazy("Par exemple 6A ou 2NDE3 ; les lettres des comptes "
-                                     "provisoires se choisissent par classe."),
+            # Optional, as the roster's « classe » column (pupils.roster.OPTIONAL_COLUMNS)
+            # and the model: the letters page finds a pupil without a class by level.
+            "division": gettext_lazy("Par exemple 6A ou 2NDE3. Facultative, comme dans "
+                                     "l'import des élèves : les lettres des comptes "
+                                     "provisoires se choisissent par classe, ou par niveau "
+                                     "pour un élève sans classe."),
         }
         error_messages = {
             "last_name": {"required": gettext_lazy("Nom : saisissez le nom de l'élève.")},
