@@ -18,10 +18,10 @@ from django.http import HttpResponseRedirect
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import AccountState
 from accounts.my_account.services import mask_email
+from backoffice.admin.history import FrenchHistoryAdmin
 from backoffice.admin.titles import ChangelistTitleMixin
 from backoffice.forms import NO_AUTOFILL
 from backoffice.scoping import ScopedAdminMixin, ScopedInlineMixin
@@ -353,7 +353,7 @@ class GuardianRecordForm(forms.ModelForm):
 
 @admin.register(GuardianRecord)
 class GuardianRecordAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
-                          SimpleHistoryAdmin):
+                          FrenchHistoryAdmin):
     changelist_noun = gettext_lazy("une fiche responsable")
     object_noun = gettext_lazy("la fiche responsable")
     form = GuardianRecordForm
@@ -476,7 +476,7 @@ class PupilForm(forms.ModelForm):
 
 @admin.register(Pupil)
 class PupilAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
-                 SimpleHistoryAdmin):
+                 FrenchHistoryAdmin):
     changelist_noun = gettext_lazy("un élève")
     object_noun = gettext_lazy("l'élève")
     form = PupilForm
@@ -584,7 +584,7 @@ class ResponsibilityForm(forms.ModelForm):
 
 @admin.register(Responsibility)
 class ResponsibilityAdmin(ChangelistTitleMixin, GuardianChoiceLabelMixin, ServiceWritesMixin,
-                          ScopedAdminMixin, SimpleHistoryAdmin):
+                          ScopedAdminMixin, FrenchHistoryAdmin):
     changelist_noun = gettext_lazy("un lien responsable–élève")
     object_noun = gettext_lazy("le lien responsable–élève")
     form = ResponsibilityForm

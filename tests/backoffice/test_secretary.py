@@ -435,3 +435,28 @@ def test_an_empty_class_is_saved_as_the_import_allows_and_the_form_says_so(secre
     assert response.status_code == 302
     pupil.refresh_from_db()
     assert pupil.division == ""
+
+
+def test_a_record_history_reads_in_french_with_a_dash_for_an_empty_value(secretary_client,
+                                                                         world):
+    """Tryout of the demo: the « Historique » of a guardian record showed « MOBILE_PHONE »,
+    « EMAIL », « ACCOUNT », « CHANGES » and « None » (django-simple-history's own list)."""
+    record = GuardianRecordFactory(establishment=world.a1, mobile_phone="+33612121212",
+                                   email="parent@exemple.fr")  # no account covers it
+    response = secretary_client.post(change_url(record), record_form(
+        record, mobile_phone="07 98 76 54 32", email=""))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    page = html.parse(secretary_client.get(history_url(record)))
+    table = page.find("table", id="change-history")
+    headers = [html.text(th) for th in table.find("thead").find_all("th")]
+    assert headers == ["Version", "Téléphone portable", "Adresse électronique",
+                       "Compte", "Date et heure", "Action", "Modifié par", "Motif",
+                       "Modifications"]
+    newest = [html.text(td) for td in table.find("tbody").find("tr").find_all("td")]
+    assert newest[1] == "+33798765432"
+    assert newest[2] == newest[3] == "—"  # no address, no account: not « None »
+    assert "Adresse électronique : parent@exemple.fr → —" in newest[8]
+    assert "Téléphone portable : +33612121212 → +33798765432" in newest[8]
+    body = html.text(table)
+    for raw in ("None", "mobile_phone", "MOBILE_PHONE", "Changes", "account"):
+        assert raw not in body
