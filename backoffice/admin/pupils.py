@@ -44,6 +44,7 @@ from pupils.models import (
     ResponsibilityStatus,
 )
 from pupils.selectors import PUPIL_NAME_ORDER, PUPIL_SCHOOLS_NAME_ORDER, RECORD_NAME_ORDER
+from services_portal.levels import level_in_words
 
 
 class ScopedEstablishmentFilter(admin.SimpleListFilter):
@@ -481,7 +482,7 @@ class PupilAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
     object_noun = gettext_lazy("l'élève")
     form = PupilForm
     scope_paths = ("establishment",)
-    list_display = ("last_name_upper", "first_names", "birth_date", "level", "division",
+    list_display = ("last_name_upper", "first_names", "birth_date", "level_label", "division",
                     "establishment_short", "ine", "account_cover")
     list_display_links = ("last_name_upper",)
     list_select_related = ("establishment", "account")
@@ -516,11 +517,11 @@ class PupilAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
         "Nom (ou une partie), INE, UAI, ou téléphone ou adresse d'un responsable."
     )
     fieldsets = (
-        (gettext_lazy("Élève"), {"fields": ("ine", "establishment", "level", "division",
+        (gettext_lazy("Élève"), {"fields": ("ine", "establishment", "level_label", "division",
                                              "account_cover")}),
         (gettext_lazy("État civil"), {"fields": ("last_name", "first_names", "birth_date")}),
     )
-    readonly_fields = ("ine", "establishment", "level", "account_cover")
+    readonly_fields = ("ine", "establishment", "level_label", "account_cover")
     inlines = (LinksOfPupilInline,)
     history_list_display = ("last_name", "first_names", "birth_date", "division")
 
@@ -531,6 +532,12 @@ class PupilAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
     @admin.display(description=gettext_lazy("établissement"))
     def establishment_short(self, pupil):
         return f"{pupil.establishment.name} ({pupil.establishment.uai})"
+
+    @admin.display(description=gettext_lazy("niveau"), ordering="level")
+    def level_label(self, pupil):
+        """The level as every other page says it (services_portal.levels.level_in_words:
+        « 4e » for the roster's « 4EME »), « — » when the roster gave none."""
+        return level_in_words(pupil.level) or "—"
 
     @admin.display(description=gettext_lazy("compte élève"))
     def account_cover(self, pupil):
