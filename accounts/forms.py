@@ -12,6 +12,7 @@ lookup, one journal row: see `_journal_failure`).
 import logging
 from collections.abc import Callable
 from functools import partial
+from typing import NamedTuple
 
 from django import forms
 from django.contrib.auth import authenticate
@@ -82,12 +83,53 @@ def _closing_event(account: Account) -> JournalEvent | None:
             .order_by("-at").first())
 
 
-def closed_account_message(account: Account) -> tuple[str, str] | None:
+class ClosedAccountAdvice(NamedTuple):
+    """What the sign-in says to the right password of a closed account (closed_account_message)."""
+
+    message: str
+    code: str  # « letter_replaced », « account_merged »
+    # The profile whose sign-in page the advice sends the person to (AccountKind): the page's
+    # own, or the other one when the account to use is of the other kind.
+    profile: str
+
+
+_FORGOTTEN_HERE = {
+    "password": gettext_noop("Mot de passe oublié ? Utilisez « Mot de passe oublié ? » "
+                             "ci-dessous."),
+    "identifier": gettext_noop("Identifiant oublié ? Utilisez « Identifiant oublié ? » "
+                               "ci-dessous."),
+}
+_FORGOTTEN_THERE = {
+    "password": gettext_noop("Mot de passe oublié ? Utilisez « Mot de passe oublié ? » sur "
+                             "cette page-là."),
+    "identifier": gettext_noop("Identifiant oublié ? Utilisez « Identifiant oublié ? » sur "
+                               "cette page-là."),
+}
+
+
+def _advice(body: str, forgotten: str, kind: str, profile: str | None) -> str:
+    """`body` (what happened, which identifier to use), then where to find « Mot de passe
+    oublié ? » or « Identifiant oublié ? » (`forgotten`). When the account to use (`kind`)
+    is not of the page's `profile` (a représentant légal's account typed on « Élève », where
+    « Connectez-vous avec l'identifiant … » fails), the profile to choose comes between, and
+    the recovery link is the one of that page, not this one's « ci-dessous »."""
+    if profile is None or kind == profile:
+        return f"{body} {gettext(_FORGOTTEN_HERE[forgotten])}"
+    other = gettext(
+        "C'est un compte « %(profile)s » : connectez-vous depuis la page « %(profile)s » "
+        "(revenez au choix du profil et choisissez « %(profile)s »)."
+    ) % {"profile": AccountKind(kind).label}
+    return f"{body} {other} {gettext(_FORGOTTEN_THERE[forgotten])}"
+
+
+def closed_account_message(account: Account,
+                           profile: str | None = None) -> ClosedAccountAdvice | None:
     """For the right password of a CLOSED account whose closing named another account: the
-    message that says why and what to do, and its code (« letter_replaced »,
-    « account_merged »); else None. Said only to whoever typed the closed account's right
-    password (the backend sets `request.refused_account` only then): it tells nothing about
-    identifiers one does not hold.
+    message that says why and what to do, its code (« letter_replaced »,
+    « account_merged ») and the profile (AccountKind) to sign in with; else None. Said only
+    to whoever typed the closed account's right password (the backend sets
+    `request.refused_account` only then): it tells nothing about identifiers one does not
+    hold.
 
     - a school letter whose provisional account was closed because the family activated its
       account by SMS or FranceConnect (activation.services.provisional_accounts_close,
@@ -97,7 +139,12 @@ def closed_account_message(account: Account) -> tuple[str, str] | None:
       the kept account's identifier (the same person proved both passwords), following up to
       MERGE_CHAIN_MAX merges in a row (accounts.selectors.account_merged_into); when the
       kept account is itself closed, says so without an identifier and points to
-      « Identifiant oublié ? »."""
+      « Identifiant oublié ? ».
+
+    `profile`: the kind of the sign-in page typed on (AccountKind; None: not said). When the
+    account to use is of the other kind (a représentant légal's account typed on « Élève »),
+    the message says so and names the profile to choose (seeds: the profile choice, then its
+    page)."""
     if account.state != AccountState.CLOSED:
         return None
     event = _closing_event(account)
@@ -108,26 +155,25 @@ def closed_account_message(account: Account) -> tuple[str, str] | None:
     if event.kind == EventKind.PROVISIONAL_CLOSED_BY_ACTIVATION.value:
         if target is None or target.state != AccountState.ACTIVE:
             return None
-        return gettext(
+        return ClosedAccountAdvice(_advice(gettext(
             "Ce courrier n'est plus valable : le compte ÉduConnect de votre famille a déjà été "
             "activé (par SMS ou avec FranceConnect). Connectez-vous avec l'identifiant "
-            "%(identifier)s et le mot de passe choisi à l'activation. Mot de passe oublié ? "
-            "Utilisez « Mot de passe oublié ? » ci-dessous."
-        ) % {"identifier": target.display_identifier}, "letter_replaced"
+            "%(identifier)s et le mot de passe choisi à l'activation."
+        ) % {"identifier": target.display_identifier}, "password", target.kind, profile),
+            "letter_replaced", target.kind)
     if target is not None and target.state == AccountState.CLOSED:
         target = account_merged_into(target, follow=MERGE_CHAIN_MAX - 1) or target
     if target is not None and target.is_active:
-        return gettext(
+        return ClosedAccountAdvice(_advice(gettext(
             "Ce compte a été regroupé avec un autre de vos comptes ÉduConnect et il est "
             "fermé : ses enfants sont désormais sur le compte %(identifier)s. Connectez-vous "
-            "avec l'identifiant %(identifier)s et le mot de passe de ce compte. Mot de passe "
-            "oublié ? Utilisez « Mot de passe oublié ? » ci-dessous."
-        ) % {"identifier": target.display_identifier}, "account_merged"
-    return gettext(
+            "avec l'identifiant %(identifier)s et le mot de passe de ce compte."
+        ) % {"identifier": target.display_identifier}, "password", target.kind, profile),
+            "account_merged", target.kind)
+    return ClosedAccountAdvice(_advice(gettext(
         "Ce compte a été regroupé avec un autre de vos comptes ÉduConnect et il est fermé. "
-        "Connectez-vous avec l'identifiant du compte conservé. Identifiant oublié ? Utilisez "
-        "« Identifiant oublié ? » ci-dessous."
-    ), "account_merged"
+        "Connectez-vous avec l'identifiant du compte conservé."
+    ), "identifier", account.kind, profile), "account_merged", account.kind)
 
 
 def provisional_password_expired(account: Account) -> bool:
@@ -183,6 +229,10 @@ class SignInForm(EduConnectForm):
         # A refusal whose message says why and what to do (the right password under the
         # other profile, a letter replaced by an activation): no generic advice beside it.
         self.refusal_explained = False
+        # The profile (AccountKind) whose sign-in page the refusal sends the person to, when
+        # it is not this page's (a merged représentant légal's account typed on « Élève »):
+        # the page links to it.
+        self.other_profile: str | None = None
         # Work to run once the response has been sent (see SignInView): a refusal must take
         # the same time whether the account exists or not, and journaling it means a commit.
         self.after_response: list[Callable[[], None]] = []
@@ -237,10 +287,13 @@ class SignInForm(EduConnectForm):
             self.refusal_explained = True
             raise ValidationError(wrong_profile_message(account.kind), code="wrong_profile")
         refused = getattr(self.request, "refused_account", None)
-        explained = closed_account_message(refused) if refused is not None else None
+        explained = (closed_account_message(refused, profile=str(self.profile))
+                     if refused is not None else None)
         if explained is not None:
             self.refusal_explained = True
-            raise ValidationError(explained[0], code=explained[1])
+            if explained.profile != self.profile:
+                self.other_profile = explained.profile
+            raise ValidationError(explained.message, code=explained.code)
         raise ValidationError(gettext(INVALID_LOGIN_MESSAGE), code="invalid_login")
 
     def _journal_failure(self, identifier: str, *, authenticated: Account | None) -> None:

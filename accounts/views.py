@@ -193,6 +193,15 @@ class SignInView(LoginView):
             is_guardian=self.profile == AccountKind.GUARDIAN,
             profile_choice_url=resolve_url("accounts:profile_choice"),
         )
+        # A refusal that sends the person to the other profile's page (accounts.forms
+        # closed_account_message): a link to that page, `next` kept.
+        other = next((profile for profile in PROFILES.values()
+                      if profile.kind == getattr(form, "other_profile", None)), None)
+        if other is not None:
+            url = reverse("accounts:login", args=[other.slug])
+            next_url = context.get("next")
+            context.update(other_profile_label=other.label, other_profile_url=(
+                f"{url}?{urlencode({'next': next_url})}" if next_url else url))
         return context
 
 

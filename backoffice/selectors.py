@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, AccountState, StaffProfile, StaffRole
 from activation.flows import (
+    FRANCECONNECT_LINK,
     PROVISIONAL_GUARDIAN,
     PROVISIONAL_PUPIL,
     SMS_ACTIVATION,
@@ -665,6 +666,7 @@ def account_file(*, account_id: int, scope: StaffScope) -> AccountFile | None:
     )
     flows = activation_flows_for(records=records, account=account)
     flows_unblocked_mark(flows)
+    flows_state_mark(flows)
     return AccountFile(
         account=account,
         records=records,
@@ -697,6 +699,7 @@ def guardian_record_file(*, record_id: int, scope: StaffScope) -> RecordFile | N
     flows = activation_flows_for(records=[record], account=None,
                                  letter_account_id=record.account_id)
     flows_unblocked_mark(flows)
+    flows_state_mark(flows)
     return RecordFile(
         record=record,
         journal=journal_for(account=None, flows=flows, record_id=record.pk),
@@ -928,6 +931,50 @@ def flows_unblocked_mark(flows: list) -> None:
         flow.unblocked_at = next(
             (event.at for event in unblocks
              if start <= event.at < start + window and _lifts(event, flow)), None)
+
+
+# The ways into an account: a finished one makes any earlier one still open moot.
+ACTIVATION_KINDS = frozenset({SMS_ACTIVATION.name, FRANCECONNECT_LINK.name,
+                              PROVISIONAL_GUARDIAN.name, PROVISIONAL_PUPIL.name})
+
+
+def _same_errand(flow: Flow, other: Flow) -> bool:
+    return flow.kind == other.kind or (flow.kind in ACTIVATION_KINDS
+                                       and other.kind in ACTIVATION_KINDS)
+
+
+def flows_state_mark(flows: list, now=None) -> None:
+    """Set `state_label` on each flow of `flows` (core.models.Flow): what its « État »
+    column of the helpdesk's « Parcours » table says (templates/admin/helpdesk/_flows.html).
+
+    A flow still OPEN in the database is not always running: the engine leaves a journey
+    the person walked away from as it was, and only its `expires_at` says it is over
+    (Flow.is_expired). Such a flow reads « Abandonné — expiré le <date> à <heure> »; one
+    overtaken by a later journey of the same errand that COMPLETED (the same kind, or
+    two ways into an account: ACTIVATION_KINDS) reads « Remplacé par la démarche terminée
+    le <date> à <heure> » (the completed flow's last action, `updated_at`). Only a flow
+    open, alive and not overtaken reads « En cours ». Other states keep their name, with
+    « (expiré) » past their expiry as before. No query: `flows` is the list already read."""
+    now = now or timezone.now()
+    for flow in flows:
+        label = str(flow.get_status_display())
+        if flow.status == FlowStatus.OPEN:
+            done = [other.updated_at for other in flows
+                    if other.status == FlowStatus.COMPLETED and other.pk != flow.pk
+                    and other.created_at >= flow.created_at and _same_errand(flow, other)]
+            if done:
+                at = timezone.localtime(min(done))
+                label = gettext("Remplacé par la démarche terminée le %(date)s à %(time)s") % {
+                    "date": formats.date_format(at, "d/m/Y"),
+                    "time": formats.time_format(at, "H:i")}
+            elif flow.is_expired(now):
+                at = timezone.localtime(flow.expires_at)
+                label = gettext("Abandonné — expiré le %(date)s à %(time)s") % {
+                    "date": formats.date_format(at, "d/m/Y"),
+                    "time": formats.time_format(at, "H:i")}
+        elif flow.is_expired(now):
+            label = gettext("%(state)s (expiré)") % {"state": label}
+        flow.state_label = label
 
 
 def messages_for(*, account: Account | None, flows: list) -> list:

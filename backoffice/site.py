@@ -1,6 +1,7 @@
 """The admin site of the back-office: every staff user signs in with a password and a TOTP
 code (django-otp), and the helpdesk pages live inside it."""
 
+from django.apps import apps as django_apps
 from django.contrib import admin
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.urls import path, reverse
@@ -62,6 +63,18 @@ class BackOfficeSite(admin.AdminSite):
 
         extra = {"helpdesk_actions": my_action_lines(request.user)}
         return super().index(request, extra_context={**extra, **(extra_context or {})})
+
+    def app_index(self, request, app_label, extra_context=None):
+        """An application's page (/gestion/pupils/) titled by the application's name alone,
+        « Élèves et établissements », instead of Django's « Administration de Élèves et
+        établissements » (its French « Administration de %(app)s » fits no plural name)."""
+        try:
+            title = django_apps.get_app_config(app_label).verbose_name
+        except LookupError:
+            title = None  # Django answers 404 for an unknown label
+        extra = {"title": title} if title else {}
+        return super().app_index(request, app_label, extra_context={**extra,
+                                                                    **(extra_context or {})})
 
     def autocomplete_view(self, request):
         return LabelledAutocompleteJsonView.as_view(admin_site=self)(request)

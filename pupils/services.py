@@ -37,8 +37,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
-from core.forms import BidiControlValidator
+from core.forms import BidiControlValidator, name_characters_valid
 from core.journal import EventKind, journal_record
 from core.normalization import (
     InvalidPhoneNumber,
@@ -163,6 +164,14 @@ def guardian_record_contact_update(
 # --- Pupils: names and birth date -------------------------------------------------------
 
 
+# What to do about a name with a digit, a symbol or an emoji (core.forms.NAME_MESSAGES's
+# « characters », said to the school rather than to the person).
+NAME_CHARACTERS_FIX = _lazy(
+    "saisissez uniquement des lettres, accentuées ou non, des espaces, des traits d'union, "
+    "des apostrophes et le point d'une abréviation (« St. ») ; retirez les chiffres, "
+    "symboles et émojis.")
+
+
 def pupil_update_validate(
     *, last_name: str, first_names: str, birth_date: datetime.date | None
 ) -> tuple[str, str, datetime.date]:
@@ -170,7 +179,10 @@ def pupil_update_validate(
 
     Names: no bidirectional control (core.forms.BidiControlValidator: refused, as on every
     form), spaces collapsed and trimmed (core.normalization.clean_name), at least one letter,
-    within the column's length. Birth date: pupils.validators' bounds.
+    within the column's length, and only the characters of a person's name that every family
+    form accepts (core.forms.name_characters_valid, PersonNameField's rule: letters, spaces,
+    hyphens, apostrophes, the period of « St. »; « MARTIN 2 » is refused, since no family
+    could type it back). Birth date: pupils.validators' bounds.
     Returns (last name, first names, birth date). Raises ValidationError keyed
     "last_name"/"first_names"/"birth_date".
     """
@@ -190,6 +202,9 @@ def pupil_update_validate(
                 field, label, _("saisissez au plus %(limit)s caractères.") % {"limit": limit},
                 "max_length",
             ).error_dict)
+        elif not name_characters_valid(value):  # every form's rule (PersonNameField)
+            errors.update(_field_error(field, label, NAME_CHARACTERS_FIX, "characters")
+                          .error_dict)
         return value
 
     last_name = name("last_name", last_name, _("Nom"), _("saisissez le nom de l'élève."),

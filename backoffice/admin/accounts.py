@@ -21,11 +21,11 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import Account, AccountKind, AccountState, StaffProfile, StaffRole
 from accounts.password_policy import STAFF_HELP_TEXT
 from backoffice import services
+from backoffice.admin.history import FrenchHistoryAdmin
 from backoffice.admin.titles import ChangelistTitleMixin
 from backoffice.forms import NO_AUTOFILL
 from backoffice.journal_labels import describe_event
@@ -65,7 +65,7 @@ class StaffGroupAdmin(ChangelistTitleMixin, GroupAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ChangelistTitleMixin, ScopedAdminMixin, SimpleHistoryAdmin):
+class AccountAdmin(ChangelistTitleMixin, ScopedAdminMixin, FrenchHistoryAdmin):
     changelist_noun = _("un compte")
     object_noun = _("le compte")
     list_display = ("identifier_upper", "last_name", "first_name", "kind", "state",

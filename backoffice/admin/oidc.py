@@ -56,6 +56,44 @@ class ClientPolicyInline(admin.StackedInline):
     verbose_name_plural = _("droits du service")
 
 
+# django-oauth-toolkit's « Confidential » / « Public », in French.
+CLIENT_TYPE_LABELS = (
+    (AbstractApplication.CLIENT_CONFIDENTIAL, _("Confidentiel (avec secret)")),
+    (AbstractApplication.CLIENT_PUBLIC, _("Public (sans secret)")),
+)
+
+
+class ClientTypeFilter(admin.SimpleListFilter):
+    """« Par type de client » with French choices (the library's « Par client type »)."""
+
+    title = _("type de client")
+    parameter_name = "client_type"
+
+    def lookups(self, request, model_admin):
+        return CLIENT_TYPE_LABELS
+
+    def queryset(self, request, queryset):
+        if self.value() in dict(CLIENT_TYPE_LABELS):
+            return queryset.filter(client_type=self.value())
+        return queryset
+
+
+class TrustedFilter(admin.SimpleListFilter):
+    """« Par demande d'accord »: the national services that skip it, or the others."""
+
+    title = _("demande d'accord")
+    parameter_name = "skip_authorization"
+
+    def lookups(self, request, model_admin):
+        return (("1", _("Sans demande d'accord (service national)")),
+                ("0", _("Avec demande d'accord")))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("0", "1"):
+            return queryset.filter(skip_authorization=self.value() == "1")
+        return queryset
+
+
 class ClientForm(forms.ModelForm):
     class Meta:
         model = Application
@@ -78,11 +116,26 @@ class ClientForm(forms.ModelForm):
             "redirect_uris": _(
                 "Adresses exactes en https. ÉduConnect ne renvoie jamais vers une autre adresse."
             ),
+            # django-oauth-toolkit's own help says « space separated », against the label:
+            # it splits on any white space, so one per line is read the same.
+            "post_logout_redirect_uris": _(
+                "Adresses exactes en https, où le service peut renvoyer la personne après sa "
+                "déconnexion. Laissez vide si le service n'en demande pas."
+            ),
             "skip_authorization": _(
                 "Réservé aux services nationaux de l'Éducation nationale : la personne n'a pas "
                 "à confirmer les informations transmises."
             ),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "client_type" in self.fields:
+            self.fields["client_type"].choices = [("", "---------"), *CLIENT_TYPE_LABELS]
+            self.fields["client_type"].help_text = _(
+                "Confidentiel : un service web qui garde son secret sur son serveur. Public : "
+                "une application installée ou une page web, qui ne peut pas garder de secret "
+                "(PKCE seul).")
 
     def clean(self):
         cleaned = super().clean()
@@ -99,10 +152,45 @@ class ClientAdmin(ChangelistTitleMixin, admin.ModelAdmin):
     object_noun = _("le service relié en OpenID Connect")
     form = ClientForm
     inlines = [ClientPolicyInline]
-    list_display = ("name", "client_id", "client_type", "skip_authorization", "updated")
-    list_filter = ("client_type", "skip_authorization")
+    change_list_template = "admin/backoffice/oidc_client_change_list.html"
+    list_display = ("service_name", "client_identifier", "client_kind", "trusted",
+                    "updated_on")
+    list_display_links = ("service_name",)
+    list_filter = (ClientTypeFilter, TrustedFilter)
     search_fields = ("name", "client_id")
     ordering = ("name",)
+
+    @admin.display(description=_("service"), ordering="name")
+    def service_name(self, client):
+        return client.name or "—"
+
+    @admin.display(description=_("identifiant du client"), ordering="client_id")
+    def client_identifier(self, client):
+        return client.client_id
+
+    @admin.display(description=_("type de client"), ordering="client_type")
+    def client_kind(self, client):
+        return dict(CLIENT_TYPE_LABELS).get(client.client_type, client.client_type)
+
+    @admin.display(description=_("sans demande d'accord"), boolean=True,
+                   ordering="skip_authorization")
+    def trusted(self, client):
+        return client.skip_authorization
+
+    @admin.display(description=_("modifié le"), ordering="updated")
+    def updated_on(self, client):
+        return client.updated
+
+    def get_actions(self, request):
+        """Django's « Supprimer les applications sélectionnés » (its French guesses the
+        gender from the library's verbose name) named here: « Supprimer les services
+        sélectionnés »."""
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            function, name, _description = actions["delete_selected"]
+            actions["delete_selected"] = (function, name,
+                                          _("Supprimer les services sélectionnés"))
+        return actions
 
     def get_fields(self, request, obj=None):
         fields = list(ClientForm.Meta.fields)

@@ -18,10 +18,10 @@ from django.http import HttpResponseRedirect
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import AccountState
 from accounts.my_account.services import mask_email
+from backoffice.admin.history import FrenchHistoryAdmin
 from backoffice.admin.titles import ChangelistTitleMixin
 from backoffice.forms import NO_AUTOFILL
 from backoffice.scoping import ScopedAdminMixin, ScopedInlineMixin
@@ -44,6 +44,7 @@ from pupils.models import (
     ResponsibilityStatus,
 )
 from pupils.selectors import PUPIL_NAME_ORDER, PUPIL_SCHOOLS_NAME_ORDER, RECORD_NAME_ORDER
+from services_portal.levels import level_in_words
 
 
 class ScopedEstablishmentFilter(admin.SimpleListFilter):
@@ -353,7 +354,7 @@ class GuardianRecordForm(forms.ModelForm):
 
 @admin.register(GuardianRecord)
 class GuardianRecordAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
-                          SimpleHistoryAdmin):
+                          FrenchHistoryAdmin):
     changelist_noun = gettext_lazy("une fiche responsable")
     object_noun = gettext_lazy("la fiche responsable")
     form = GuardianRecordForm
@@ -443,8 +444,12 @@ class PupilForm(forms.ModelForm):
             "division": forms.TextInput(attrs=NO_AUTOFILL),
         }
         help_texts = {
-            "division": gettext_lazy("Par exemple 6A ou 2NDE3 ; les lettres des comptes "
-                                     "provisoires se choisissent par classe."),
+            # Optional, as the roster's « classe » column (pupils.roster.OPTIONAL_COLUMNS)
+            # and the model: the letters page finds a pupil without a class by level.
+            "division": gettext_lazy("Par exemple 6A ou 2NDE3. Facultative, comme dans "
+                                     "l'import des élèves : les lettres des comptes "
+                                     "provisoires se choisissent par classe, ou par niveau "
+                                     "pour un élève sans classe."),
         }
         error_messages = {
             "last_name": {"required": gettext_lazy("Nom : saisissez le nom de l'élève.")},
@@ -472,12 +477,12 @@ class PupilForm(forms.ModelForm):
 
 @admin.register(Pupil)
 class PupilAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
-                 SimpleHistoryAdmin):
+                 FrenchHistoryAdmin):
     changelist_noun = gettext_lazy("un élève")
     object_noun = gettext_lazy("l'élève")
     form = PupilForm
     scope_paths = ("establishment",)
-    list_display = ("last_name_upper", "first_names", "birth_date", "level", "division",
+    list_display = ("last_name_upper", "first_names", "birth_date", "level_label", "division",
                     "establishment_short", "ine", "account_cover")
     list_display_links = ("last_name_upper",)
     list_select_related = ("establishment", "account")
@@ -512,11 +517,11 @@ class PupilAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
         "Nom (ou une partie), INE, UAI, ou téléphone ou adresse d'un responsable."
     )
     fieldsets = (
-        (gettext_lazy("Élève"), {"fields": ("ine", "establishment", "level", "division",
+        (gettext_lazy("Élève"), {"fields": ("ine", "establishment", "level_label", "division",
                                              "account_cover")}),
         (gettext_lazy("État civil"), {"fields": ("last_name", "first_names", "birth_date")}),
     )
-    readonly_fields = ("ine", "establishment", "level", "account_cover")
+    readonly_fields = ("ine", "establishment", "level_label", "account_cover")
     inlines = (LinksOfPupilInline,)
     history_list_display = ("last_name", "first_names", "birth_date", "division")
 
@@ -527,6 +532,12 @@ class PupilAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
     @admin.display(description=gettext_lazy("établissement"))
     def establishment_short(self, pupil):
         return f"{pupil.establishment.name} ({pupil.establishment.uai})"
+
+    @admin.display(description=gettext_lazy("niveau"), ordering="level")
+    def level_label(self, pupil):
+        """The level as every other page says it (services_portal.levels.level_in_words:
+        « 4e » for the roster's « 4EME »), « — » when the roster gave none."""
+        return level_in_words(pupil.level) or "—"
 
     @admin.display(description=gettext_lazy("compte élève"))
     def account_cover(self, pupil):
@@ -580,7 +591,7 @@ class ResponsibilityForm(forms.ModelForm):
 
 @admin.register(Responsibility)
 class ResponsibilityAdmin(ChangelistTitleMixin, GuardianChoiceLabelMixin, ServiceWritesMixin,
-                          ScopedAdminMixin, SimpleHistoryAdmin):
+                          ScopedAdminMixin, FrenchHistoryAdmin):
     changelist_noun = gettext_lazy("un lien responsable–élève")
     object_noun = gettext_lazy("le lien responsable–élève")
     form = ResponsibilityForm

@@ -132,3 +132,30 @@ def test_the_roles_groups_page_is_titled_too(national_client):
     group = Group.objects.get(name="Secrétariat d'établissement")
     response = national_client.get(reverse("admin:auth_group_change", args=[group.pk]))
     assert title_and_h1(response)[1] == "Consulter le groupe"
+
+
+def test_an_application_page_is_titled_by_its_name(secretary_client, world):
+    """Tryout of the demo: /gestion/pupils/ read « Administration de Élèves et
+    établissements » (Django's « Administration de %(app)s »)."""
+    response = secretary_client.get(reverse("admin:app_list", args=["pupils"]))
+    title, heading = title_and_h1(response)
+    assert heading == "Élèves et établissements"
+    assert "Administration de" not in title
+
+
+def test_a_pupils_level_reads_as_on_every_other_page(secretary_client, world):
+    """The roster's « 4EME » reads « 4e » in the pupils' list and on the pupil's form
+    (services_portal.levels.level_in_words), as on « Mes services » and the letters."""
+    pupil = world.pupil_a1
+    pupil.level = "4EME"
+    pupil.save(update_fields=["level"])
+    listing = html.parse(secretary_client.get(reverse("admin:pupils_pupil_changelist")))
+    [row] = [row for row in listing.select("#result_list tbody tr")
+             if "LEFÈVRE" in html.text(row)]
+    assert "4e" in [html.text(cell) for cell in row.find_all(["th", "td"])]
+    assert "4EME" not in html.text(html.main(listing))
+    form = html.parse(secretary_client.get(reverse("admin:pupils_pupil_change",
+                                                   args=[pupil.pk])))
+    level = form.select_one(".field-level_label .readonly")
+    assert html.text(level) == "4e"
+    assert "4EME" not in html.text(html.main(form))

@@ -188,7 +188,14 @@ def test_bad_birth_dates_are_refused(secretary_client, world, typed, message):
      ("first_names", "", "Prénoms : saisissez au moins un prénom."),
      # « \u202eNAIDN » would read « NDIAN » on every page that shows the pupil.
      ("last_name", "\u202eNAIDN", "Nom : ce texte contient un caractère invisible qui change "
-                                  "le sens d&#x27;affichage des mots")],
+                                  "le sens d&#x27;affichage des mots"),
+     # Tryout of the demo: « MARTIN 2 » was saved, though no family form accepts a digit in a
+     # name (core.forms.PersonNameField): the family could never type it back.
+     ("last_name", "MARTIN 2", "Nom : saisissez uniquement des lettres, accentuées ou non, des "
+                               "espaces, des traits d&#x27;union, des apostrophes et le point "
+                               "d&#x27;une abréviation (« St. ») ; retirez les chiffres, "
+                               "symboles et émojis."),
+     ("first_names", "Zoé 😀", "Prénoms : saisissez uniquement des lettres")],
 )
 def test_bad_names_are_refused_naming_the_field(secretary_client, world, field,
                                                              typed, message):
@@ -411,3 +418,45 @@ def test_a_birth_date_is_a_plain_date_box_without_today_nor_time_zone(secretary_
     assert not [s for s in scripts if "DateTimeShortcuts" in s or "calendar.js" in s]
     assert html.text(page.find(id="id_birth_date_helptext")) == (
         "Au format JJ/MM/AAAA, par exemple 14/03/2012.")
+
+
+def test_an_empty_class_is_saved_as_the_import_allows_and_the_form_says_so(secretary_client,
+                                                                         world):
+    """The roster's « classe » column is optional (pupils.roster.OPTIONAL_COLUMNS), and the
+    letters page finds a pupil without a class by level: the form says what an empty class
+    means rather than imply a class is needed for the letters."""
+    pupil = world.pupil_a1
+    page = html.parse(secretary_client.get(change_url(pupil)))
+    help_text = html.text(page.find(id="id_division_helptext"))
+    assert help_text == ("Par exemple 6A ou 2NDE3. Facultative, comme dans l'import des "
+                         "élèves : les lettres des comptes provisoires se choisissent par "
+                         "classe, ou par niveau pour un élève sans classe.")
+    response = secretary_client.post(change_url(pupil), pupil_form(pupil, division=""))
+    assert response.status_code == 302
+    pupil.refresh_from_db()
+    assert pupil.division == ""
+
+
+def test_a_record_history_reads_in_french_with_a_dash_for_an_empty_value(secretary_client,
+                                                                         world):
+    """Tryout of the demo: the « Historique » of a guardian record showed « MOBILE_PHONE »,
+    « EMAIL », « ACCOUNT », « CHANGES » and « None » (django-simple-history's own list)."""
+    record = GuardianRecordFactory(establishment=world.a1, mobile_phone="+33612121212",
+                                   email="parent@exemple.fr")  # no account covers it
+    response = secretary_client.post(change_url(record), record_form(
+        record, mobile_phone="07 98 76 54 32", email=""))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    page = html.parse(secretary_client.get(history_url(record)))
+    table = page.find("table", id="change-history")
+    headers = [html.text(th) for th in table.find("thead").find_all("th")]
+    assert headers == ["Version", "Téléphone portable", "Adresse électronique",
+                       "Compte", "Date et heure", "Action", "Modifié par", "Motif",
+                       "Modifications"]
+    newest = [html.text(td) for td in table.find("tbody").find("tr").find_all("td")]
+    assert newest[1] == "+33798765432"
+    assert newest[2] == newest[3] == "—"  # no address, no account: not « None »
+    assert "Adresse électronique : parent@exemple.fr → —" in newest[8]
+    assert "Téléphone portable : +33612121212 → +33798765432" in newest[8]
+    body = html.text(table)
+    for raw in ("None", "mobile_phone", "MOBILE_PHONE", "Changes", "account"):
+        assert raw not in body

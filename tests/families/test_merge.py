@@ -534,6 +534,37 @@ def test_the_merged_accounts_sign_in_names_the_kept_account_to_the_right_passwor
     assert {e.data["reason"] for e in failed} == {"account_closed"}
 
 
+def test_a_merged_account_typed_on_the_pupil_page_is_sent_to_the_guardian_page(family):
+    """Tryout of the demo: a merged représentant légal's account typed with its right
+    password on « Élève » was told « Connectez-vous avec l'identifiant T.MARTIN70 », which
+    fails on that page. It is told the account is a représentant légal's and given a link to
+    that page; a wrong password still gets the generic refusal, nothing more."""
+    merge(signed_in(family["kept"]))
+    pupil_page = "/connexion/eleve/"
+    wrong = Client().post(pupil_page, {"identifier": "k.haddad2", "password": "Faux-Mot-9!"})
+    right = Client().post(pupil_page, {"identifier": "k.haddad2",
+                                       "password": DEFAULT_PASSWORD})
+    assert right.status_code == wrong.status_code == 200
+    wrong_page = h.parse(wrong)
+    assert "Représentant légal" not in h.text(h.main(wrong_page)).split("Changer de profil")[1]
+    assert not h.main(wrong_page).find("a", href=SIGN_IN_URL)
+    page = h.parse(right)
+    alert = " ".join(h.text(a) for a in h.alerts(page))
+    assert "Connectez-vous avec l'identifiant K.HADDAD1" in alert
+    assert ("C'est un compte « Représentant légal » : connectez-vous depuis la page "
+            "« Représentant légal » (revenez au choix du profil et choisissez « Représentant "
+            "légal »). Mot de passe oublié ? Utilisez « Mot de passe oublié ? » sur cette "
+            "page-là.") in alert
+    assert "ci-dessous" not in alert  # this page's own links are the pupils'
+    link = h.main(page).find("a", href=SIGN_IN_URL)
+    assert h.text(link) == "Se connecter avec le profil « Représentant légal »"
+    # On its own page the advice is unchanged: no detour through the profile choice.
+    same = h.parse(Client().post(SIGN_IN_URL, {"identifier": "k.haddad2",
+                                               "password": DEFAULT_PASSWORD}))
+    assert "C'est un compte" not in h.text(h.main(same))
+    assert not h.main(same).find("a", string=lambda s: s and "Se connecter avec" in s)
+
+
 def test_a_chain_of_merges_names_the_account_still_open(family):
     """k.haddad2 merged into k.haddad1, then k.haddad1 into k.haddad6: k.haddad2's right
     password names k.haddad6."""
