@@ -88,17 +88,25 @@ def _children_sql() -> tuple[str, int, list[str], list[str]]:
         f"JOIN {quote(Establishment._meta.db_table)} e ON e.id = p.establishment_id "
         f"WHERE EXISTS (SELECT 1 FROM {quote(Responsibility._meta.db_table)} r "
         f"JOIN {quote(GuardianRecord._meta.db_table)} g ON g.id = r.guardian_record_id "
-        "WHERE r.pupil_id = p.id AND g.account_id = %s AND r.status = %s) "
+        "WHERE r.pupil_id = p.id AND g.account_id = %s AND r.status = %s "
+        f"AND r.{quote(Responsibility._meta.get_field('is_legal_representative').column)}) "
         "ORDER BY p.last_name, p.first_names, p.id"
     )
     return sql, len(pupil_fields), pupil_fields, school_fields
 
 
 def pupils_of_guardian_account(account) -> list[Pupil]:
-    """The children an account sees: pupils linked by an ACTIVE responsibility to one of the
-    guardian records the account covers, whatever their school, each once, with their
-    establishment (already loaded) — one query whatever the number of children, ordered by
-    last name, first names, id.
+    """The children an account sees: pupils linked by an ACTIVE responsibility of
+    représentant légal to one of the guardian records the account covers, whatever their
+    school, each once, with their establishment (already loaded) — one query whatever the
+    number of children, ordered by last name, first names, id.
+
+    Only a représentant légal reaches a child (seeds 000–004: « pour avoir accès aux services
+    concernant les élèves … vous devez confirmer que vous êtes bien représentant(e)
+    légal(e) »), as activation, letters and the school's follow-up already count: a link the
+    school's import or back-office turns to « représentant légal : non » takes the child
+    out of « Mes services », « Mes enfants », the SSO claims and a merge, until it is turned
+    back.
 
     EXISTS rather than a join: a child known by two of the account's records (two schools
     that both list the same guardian) appears once without a DISTINCT. It runs from the
@@ -108,7 +116,7 @@ def pupils_of_guardian_account(account) -> list[Pupil]:
     Written in SQL once per process (`_children_sql`) rather than built by the ORM at each
     call: compiling the ORM's correlated EXISTS cost about 1 ms of CPU per « Mes services »,
     six times what PostgreSQL takes to run it (issue 14). Same rows as the ORM query
-    `Pupil.objects.filter(Exists(active links of the account)).select_related(
+    `Pupil.objects.filter(Exists(active legal links of the account)).select_related(
     "establishment")`, which tests/services_portal compares it with.
     """
     sql, split, pupil_fields, school_fields = _children_sql()

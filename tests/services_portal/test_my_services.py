@@ -93,6 +93,35 @@ def test_other_families_and_inactive_links_are_not_shown(client, family):
     assert names == ["Inès DUPRÉ-LAGARDE", "Lucas DUPRÉ-LAGARDE"]
 
 
+def test_a_link_the_school_turns_to_not_legal_takes_the_child_out_of_every_page(
+    client, family
+):
+    """Only a représentant légal reaches a child (seed 001: « Pour avoir accès aux services
+    concernant les élèves […] vous devez confirmer que vous êtes bien représentant(e)
+    légal(e) »): when the school says Hélène is no longer Inès's, Inès leaves « Mes
+    services » (even the page kept from before) and « Mes enfants »; turned back, she is
+    there again."""
+    from pupils.models import Responsibility
+    from pupils.services import responsibility_update
+
+    account, _record_college, record_ecole = family
+    secretary = AccountFactory(kind=AccountKind.STAFF, is_staff=True)
+    link = Responsibility.objects.get(guardian_record=record_ecole)
+    client.force_login(account)
+    assert child_names(client.get(URL).content.decode()) == [
+        "Inès DUPRÉ-LAGARDE", "Lucas DUPRÉ-LAGARDE"]
+
+    responsibility_update(responsibility=link, is_legal_representative=False, actor=secretary)
+    assert child_names(client.get(URL).content.decode()) == ["Lucas DUPRÉ-LAGARDE"]
+    children_page = client.get(reverse("services_portal:my_children")).content.decode()
+    assert "Lucas" in children_page
+    assert "Inès" not in children_page
+
+    responsibility_update(responsibility=link, is_legal_representative=True, actor=secretary)
+    assert child_names(client.get(URL).content.decode()) == [
+        "Inès DUPRÉ-LAGARDE", "Lucas DUPRÉ-LAGARDE"]
+
+
 def test_a_child_known_by_two_of_the_records_is_listed_once(family):
     account, record_college, record_ecole = family
     lucas = record_college.responsibilities.get().pupil
@@ -181,7 +210,8 @@ def test_staff_are_sent_to_the_back_office(client):
 def test_the_children_query_in_sql_answers_as_the_orm_query(family):
     """pupils_of_guardian_account is written in SQL (issue 14: the ORM's EXISTS cost more to
     compile than to run); it answers what the ORM query answers: the same pupils, in the
-    same order, with their school loaded, whatever the links' statuses and other accounts."""
+    same order, with their school loaded, whatever the links' statuses and other accounts;
+    a child whose link is not of représentant légal is not among them."""
     from django.db.models import Exists, OuterRef
 
     from pupils.models import Pupil, Responsibility
@@ -196,10 +226,13 @@ def test_the_children_query_in_sql_answers_as_the_orm_query(family):
     other = GuardianRecordFactory(establishment=college, account=AccountFactory())
     ResponsibilityFactory(guardian_record=other, pupil=PupilFactory(establishment=college))
     ResponsibilityFactory(guardian_record=other, pupil=namesake)
+    not_legal = PupilFactory(first_names="Yanis", last_name="AUBRY", establishment=college)
+    ResponsibilityFactory(guardian_record=record_college, pupil=not_legal,
+                          is_legal_representative=False)
 
     orm = Pupil.objects.filter(Exists(Responsibility.objects.filter(
         pupil=OuterRef("pk"), guardian_record__account=account,
-        status=ResponsibilityStatus.ACTIVE,
+        status=ResponsibilityStatus.ACTIVE, is_legal_representative=True,
     ))).select_related("establishment").order_by("last_name", "first_names", "pk")
     expected = [(p.pk, p.ine, p.first_names, p.level, p.establishment.name) for p in orm]
     found = pupils_of_guardian_account(account)
