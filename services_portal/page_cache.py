@@ -31,6 +31,12 @@ of its bytes: nothing inside `<pre>` or `<textarea>`, which keep it) and compres
 level 1: 30 kB of HTML for 4 children take 3.9 kB in Redis; compressing costs about 0.05 ms
 once, inflating about 0.025 ms per hit).
 
+Pages are kept only in a cache every process shares (Redis). The demo's (no REDIS_URL: Django's
+LocMemCache) lives in each process's memory: the version bumps of another process
+(`manage.py import_roster`, a shell) never reach the web server's, whose kept page would
+show the family as it was before (tryout: a child the import added missing, a renamed
+child under the old name). There the page is rendered at each request (`_cache_shared`).
+
 When Redis cannot be reached (`core.cache.REDIS_UNREACHABLE`), the page is rendered from the
 database as if nothing were kept, and not kept; a WARNING says so at most once a minute per
 process. Nor is a kept page served, or a page kept, while this process holds a version bump
@@ -50,6 +56,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpResponse
@@ -77,13 +84,25 @@ _VERSION_PREFIX = "version:"  # core.versions' keys: read in the same MGET as th
 _LAST_NAMES: dict[int, tuple[str, ...]] = {}
 _LAST_NAMES_MAX = 20_000
 _release: str | None = None
+_shared: bool | None = None
 
 
 @receiver(setting_changed)
 def _forget(**kwargs):
-    global _release
+    global _release, _shared
     _release = None
+    _shared = None
     _LAST_NAMES.clear()
+
+
+def _cache_shared() -> bool:
+    """Whether the default cache is seen by every process (Redis), so that a version bump
+    made by any of them reaches the kept pages; False for a process's own memory
+    (LocMemCache, the demo's). Decided once per process (and again when CACHES changes)."""
+    global _shared
+    if _shared is None:
+        _shared = not isinstance(caches["default"], LocMemCache)
+    return _shared
 
 
 def entry_key(account_id: int) -> str:
@@ -216,7 +235,7 @@ def cached_page(request, *, account, base_names: tuple[str, ...], time_limit: di
     today = timezone.localdate(now)
     frame = _frame(request, account, time_limit)
     key = entry_key(account.pk)
-    if has_pending_messages(request):
+    if has_pending_messages(request) or not _cache_shared():
         html, _names = render({})
         return HttpResponse(html)
 
