@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.forms import name_characters_valid
 from core.normalization import (
     FRENCH_REGIONS,
     PHONE_SEPARATORS,  # the same compaction as parse_mobile_phone's
@@ -130,6 +131,12 @@ _WHAT = {
     "responsable_nom": gettext_lazy("le nom du responsable"),
     "responsable_prenom": gettext_lazy("le prénom du responsable"),
 }
+# The names of people (not the school's or the academy's, which may hold digits): they follow
+# the rule of every family form and of the back-office (core.forms.name_characters_valid, as
+# pupils.services.pupil_update_validate applies it), so that a family can type them back at
+# activation and a secretary can save the record. Digits are refused too (« MARTIN 2 »).
+PERSON_NAME_COLUMNS = frozenset({"eleve_nom", "eleve_prenoms", "responsable_nom",
+                                 "responsable_prenom"})
 
 
 class RosterFileError(Exception):
@@ -201,6 +208,16 @@ class RejectedRow:
 
 # Names, schools and academies repeat across rows: their keys are computed once.
 _key = functools.lru_cache(maxsize=1 << 16)(name_key)
+# Most names are Latin letters, spaces, hyphens and apostrophes, all of which the rule
+# accepts: one regular expression says so (0.4 µs for a name of 16 letters, against 3 µs).
+_PLAIN_NAME = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ '’-]+")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _name_characters_valid(name: str) -> bool:
+    """core.forms.name_characters_valid(name), sooner for a plain name (_PLAIN_NAME), and
+    computed once per name (names repeat across rows: 0.1 µs then)."""
+    return _PLAIN_NAME.fullmatch(name) is not None or name_characters_valid(name)
 _fold = functools.lru_cache(maxsize=1 << 10)(ascii_fold)
 
 
@@ -721,6 +738,12 @@ def _required_name(raw: dict[str, str], column: str, error) -> str:
               % {"what": _WHAT[column]})
     elif not key:
         error(column, _("« %(value)s » ne contient aucune lettre ; %(what)s est obligatoire.")
+              % {"value": value, "what": _WHAT[column]})
+    elif column in PERSON_NAME_COLUMNS and not _name_characters_valid(value):
+        error(column, _("« %(value)s » : %(what)s ne peut contenir que des lettres, "
+                        "accentuées ou non, des espaces, des traits d'union, des apostrophes "
+                        "et le point d'une abréviation (« St. ») ; retirez les chiffres, "
+                        "symboles et émojis.")
               % {"value": value, "what": _WHAT[column]})
     elif len(key) > MAX_KEY_LENGTH and column in GUARDIAN_COLUMNS:
         # Ligatures spell out longer (Œ -> oe): the stored comparison key has a size too.

@@ -173,7 +173,8 @@ NAME_CHARACTERS_FIX = _lazy(
 
 
 def pupil_update_validate(
-    *, last_name: str, first_names: str, birth_date: datetime.date | None
+    *, last_name: str, first_names: str, birth_date: datetime.date | None,
+    pupil: Pupil | None = None,
 ) -> tuple[str, str, datetime.date]:
     """Check and normalise a pupil's last name, first names and birth date.
 
@@ -182,13 +183,22 @@ def pupil_update_validate(
     within the column's length, and only the characters of a person's name that every family
     form accepts (core.forms.name_characters_valid, PersonNameField's rule: letters, spaces,
     hyphens, apostrophes, the period of « St. »; « MARTIN 2 » is refused, since no family
-    could type it back). Birth date: pupils.validators' bounds.
+    could type it back; the roster import refuses it too, pupils.roster). Birth date:
+    pupils.validators' bounds.
+
+    `pupil`: the pupil as stored, when it is a fix of one. A name equal to its stored value
+    is not checked again and is kept as it is: a name stored before the rule (or by another
+    way in) never blocks the save of a birth date or of a class the school fixes; it is
+    refused only once someone changes it.
     Returns (last name, first names, birth date). Raises ValidationError keyed
     "last_name"/"first_names"/"birth_date".
     """
     errors: dict[str, list] = {}
 
     def name(field: str, value: str, label: str, missing: str, limit: int) -> str:
+        stored = getattr(pupil, field) if pupil is not None else None
+        if value == stored:
+            return value  # unchanged: left as it is, whatever rule it predates
         try:  # refused, not removed: core.normalization.BIDI_CONTROLS
             BidiControlValidator(label)(value)
         except ValidationError as error:
@@ -202,7 +212,7 @@ def pupil_update_validate(
                 field, label, _("saisissez au plus %(limit)s caractères.") % {"limit": limit},
                 "max_length",
             ).error_dict)
-        elif not name_characters_valid(value):  # every form's rule (PersonNameField)
+        elif value != stored and not name_characters_valid(value):  # every form's rule
             errors.update(_field_error(field, label, NAME_CHARACTERS_FIX, "characters")
                           .error_dict)
         return value
@@ -262,7 +272,7 @@ def pupil_update(
               .select_related("establishment", "account").get(pk=pupil.pk))
     values = dict(zip(("last_name", "first_names", "birth_date"),
                       pupil_update_validate(last_name=last_name, first_names=first_names,
-                                            birth_date=birth_date), strict=True))
+                                            birth_date=birth_date, pupil=stored), strict=True))
     if division is not None:
         values["division"] = pupil_division_validate(division)
     changed = [name for name, value in values.items() if getattr(stored, name) != value]

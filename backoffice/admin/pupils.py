@@ -463,6 +463,7 @@ class PupilForm(forms.ModelForm):
                 last_name=cleaned.get("last_name") or "",
                 first_names=cleaned.get("first_names") or "",
                 birth_date=cleaned.get("birth_date"),
+                pupil=self.instance if self.instance.pk else None,
             )
         except ValidationError as error:
             _add_service_errors(self, error)
