@@ -16,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.limits import sign_in_failures_clear, sign_in_suspensions
 from accounts.models import Account, AccountKind, AccountState, StaffProfile, StaffRole
+from accounts.password_policy import ERROR_SAME_AS_CURRENT
 from accounts.services import account_create
 from backoffice.limits import staff_sign_in_failures_clear
 from backoffice.roles import group_for_role
@@ -50,6 +51,14 @@ def staff_password_validate(password: str, *, account: Account | None = None) ->
     password_validation.validate_password(password, user=account, password_validators=validators)
 
 
+def staff_password_not_current_validate(password: str, *, account: Account) -> None:
+    """Raise ValidationError (code « password_same_as_current ») when `password` is already
+    `account`'s: a change must change it, as on the families' « Mon compte »
+    (accounts.password_policy.ERROR_SAME_AS_CURRENT)."""
+    if password and account.check_password(password):
+        raise ValidationError(ERROR_SAME_AS_CURRENT, code="password_same_as_current")
+
+
 @transaction.atomic
 def staff_password_change(*, account: Account, password: str, request=None) -> Account:
     """A staff user changes their own password (the back-office's « Modifier le mot de
@@ -57,6 +66,7 @@ def staff_password_change(*, account: Account, password: str, request=None) -> A
     BACKOFFICE_PASSWORD_CHANGED (the fact, never the password)."""
     account = Account.objects.select_for_update().get(pk=account.pk)
     staff_password_validate(password, account=account)
+    staff_password_not_current_validate(password, account=account)
     account.set_password(password)
     account._history_user = account
     account.save(update_fields=["password"])
