@@ -1,0 +1,81 @@
+"""What the back-office's forms accept and how they word it (tryout of the demo, findings 6
+to 9): the OpenID Connect section in French, an UAI typed in lower case, French « already
+exists » messages instead of Django's « Un objet … avec ce champ … », staff names by the
+families' rule and one staff account per address, no markup or emoji in an establishment's
+name or a pupil's class, a class-only change not called « État civil », and https tiles."""
+
+import pytest
+from bs4 import BeautifulSoup
+from django.test import override_settings
+from django.urls import reverse
+from oauth2_provider.models import get_application_model
+
+from accounts.models import Account, AccountKind, StaffRole
+from core.models import JournalEvent
+from pupils.models import Academy, Establishment
+from services_portal.models import Service
+from tests import html as h
+from tests.backoffice.conftest import STAFF_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+Application = get_application_model()
+
+
+def errors(response) -> list[str]:
+    soup = BeautifulSoup(response.content.decode(), "html.parser")
+    return [li.get_text(strip=True) for li in soup.select(".errorlist li")]
+
+
+# --- 7. Establishments: UAI in capitals, « already exists » in words ----------------------
+
+
+def establishment_form(world, **changes):
+    data = {"uai": "0750009B", "name": "Collège Victor-Hugo", "kind": "college",
+            "academy": world.academy_a.pk, "ent_url": ""}
+    data.update(changes)
+    return data
+
+
+def test_an_uai_typed_in_lower_case_is_saved_in_capitals(national_client, world):
+    response = national_client.post(reverse("admin:pupils_establishment_add"),
+                                    establishment_form(world, uai="0750009b"))
+    assert response.status_code == 302, errors(response)
+    assert Establishment.objects.filter(uai="0750009B").exists()
+
+
+def test_a_known_uai_is_refused_in_words(national_client, world):
+    response = national_client.post(reverse("admin:pupils_establishment_add"),
+                                    establishment_form(world, uai="0940001a"))
+    assert response.status_code == 200
+    shown = errors(response)
+    assert any(text.startswith("Un établissement avec cet UAI existe déjà") for text in shown)
+    assert not any("Un objet" in text for text in shown)
+    assert Establishment.objects.filter(uai="0940001A").count() == 1
+
+
+def test_a_known_academy_is_refused_in_words(national_client, world):
+    response = national_client.post(reverse("admin:pupils_academy_add"), {"name": "Créteil"})
+    assert response.status_code == 200
+    shown = errors(response)
+    assert any(text.startswith("Une académie de ce nom existe déjà") for text in shown)
+    assert not any("Un objet" in text for text in shown)
+    assert Academy.objects.filter(name="Créteil").count() == 1
+
+
+@pytest.mark.parametrize("name", ["<i>Collège</i> Test", "Collège 😀 Test", "Collège\x07Test"])
+def test_an_establishment_name_with_markup_or_emoji_is_refused(national_client, world, name):
+    response = national_client.post(reverse("admin:pupils_establishment_add"),
+                                    establishment_form(world, name=name))
+    assert response.status_code == 200
+    assert any(text.startswith("Nom : retirez les signes < et >, les émojis")
+               for text in errors(response)), errors(response)
+    assert not Establishment.objects.filter(uai="0750009B").exists()
+
+
+def test_an_establishment_name_with_a_degree_sign_is_kept(national_client, world):
+    response = national_client.post(reverse("admin:pupils_establishment_add"),
+                                    establishment_form(world, name="École n° 2 (Saint-Denis)"))
+    assert response.status_code == 302, errors(response)
+
+
