@@ -79,3 +79,41 @@ def test_an_establishment_name_with_a_degree_sign_is_kept(national_client, world
     assert response.status_code == 302, errors(response)
 
 
+# --- 8. Pupils' classes ----------------------------------------------------------------------
+
+
+def pupil_form(pupil, **changes):
+    data = {
+        "last_name": pupil.last_name, "first_names": pupil.first_names,
+        "birth_date": pupil.birth_date.strftime("%d/%m/%Y"), "division": pupil.division,
+        "responsibilities-TOTAL_FORMS": "0", "responsibilities-INITIAL_FORMS": "0",
+        "responsibilities-MIN_NUM_FORMS": "0", "responsibilities-MAX_NUM_FORMS": "1000",
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize("division", ["<i>5A</i>", "5A 😀"])
+def test_a_class_with_markup_or_emoji_is_refused(secretary_client, world, division):
+    pupil = world.pupil_a1
+    response = secretary_client.post(reverse("admin:pupils_pupil_change", args=[pupil.pk]),
+                                     pupil_form(pupil, division=division))
+    assert response.status_code == 200
+    assert any(text.startswith("Classe : retirez les signes < et >, les émojis")
+               for text in errors(response)), errors(response)
+    pupil.refresh_from_db()
+    assert pupil.division != division
+
+
+def test_a_class_only_change_is_not_called_a_civil_status_fix(secretary_client, world):
+    pupil = world.pupil_a1
+    response = secretary_client.post(reverse("admin:pupils_pupil_change", args=[pupil.pk]),
+                                     pupil_form(pupil, division="5B"))
+    assert response.status_code == 302, errors(response)
+    change = pupil.history.latest()
+    assert change.history_change_reason == "Classe d'un élève corrigée par l'établissement"
+    event = JournalEvent.objects.get(kind="pupils.pupil_division_updated")
+    assert event.data["changed"] == ["division"]
+    assert not JournalEvent.objects.filter(kind="pupils.pupil_updated").exists()
+
+
