@@ -117,3 +117,41 @@ def test_a_class_only_change_is_not_called_a_civil_status_fix(secretary_client, 
     assert not JournalEvent.objects.filter(kind="pupils.pupil_updated").exists()
 
 
+# --- 8. Staff: names by the families' rule, one account per address -----------------------
+
+
+def staff_form(world, **changes):
+    data = {"first_name": "Paul", "last_name": "Éluard", "email": "paul.eluard@ac-creteil.fr",
+            "role": StaffRole.HELPDESK, "academy": world.academy_a.pk,
+            "password1": STAFF_PASSWORD, "password2": STAFF_PASSWORD}
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize(("field", "value"), [("last_name", "<b>Dupont</b>"),
+                                              ("first_name", "Zoé 😀")])
+def test_staff_names_with_markup_or_emoji_are_refused(national_client, world, field, value):
+    response = national_client.post(reverse("admin:accounts_staffprofile_add"),
+                                    staff_form(world, **{field: value}))
+    assert response.status_code == 200
+    label = {"last_name": "Nom", "first_name": "Prénom"}[field]
+    assert any(text.startswith(f"{label} : saisissez uniquement des lettres")
+               for text in errors(response)), errors(response)
+    assert not Account.objects.filter(kind=AccountKind.STAFF,
+                                      email="paul.eluard@ac-creteil.fr").exists()
+
+
+def test_a_second_staff_account_with_the_same_address_is_refused(national_client, world):
+    first = national_client.post(reverse("admin:accounts_staffprofile_add"), staff_form(world))
+    assert first.status_code == 302, errors(first)
+    holder = Account.objects.get(email="paul.eluard@ac-creteil.fr")
+    second = national_client.post(reverse("admin:accounts_staffprofile_add"),
+                                  staff_form(world, email="Paul.Eluard@ac-creteil.fr"))
+    assert second.status_code == 200
+    shown = errors(second)
+    assert any(text.startswith("Adresse électronique professionnelle : elle est déjà celle "
+                               f"du compte {holder.display_identifier}") for text in shown)
+    assert Account.objects.filter(kind=AccountKind.STAFF,
+                                  email__iexact="paul.eluard@ac-creteil.fr").count() == 1
+
+
