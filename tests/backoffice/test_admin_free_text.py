@@ -27,6 +27,42 @@ def errors(response) -> list[str]:
     return [li.get_text(strip=True) for li in soup.select(".errorlist li")]
 
 
+# --- 6. The OpenID Connect services' section ----------------------------------------------
+
+
+def test_the_oidc_section_breadcrumb_and_count_read_in_french(national_client):
+    Application.objects.create(name="Scolarité services", client_type="confidential",
+                               authorization_grant_type="authorization-code",
+                               redirect_uris="https://example.org/cb")
+    index = h.text(h.main(h.parse(national_client.get(reverse("admin:index")))))
+    assert "Services reliés en OpenID Connect" in index
+    assert "Django OAuth Toolkit" not in index
+    page = h.parse(national_client.get(reverse("admin:oauth2_provider_application_changelist")))
+    breadcrumbs = h.text(page.select_one(".breadcrumbs"))
+    assert "Services reliés en OpenID Connect" in breadcrumbs
+    assert "Django OAuth Toolkit" not in breadcrumbs and "Applications" not in breadcrumbs
+    count = h.text(page.select_one(".paginator"))
+    assert "1 service relié en OpenID Connect" in count and "application" not in count
+
+
+def test_a_second_client_with_the_same_id_is_refused_in_words(national_client):
+    Application.objects.create(name="Un", client_id="scolarite", client_type="confidential",
+                               authorization_grant_type="authorization-code",
+                               redirect_uris="https://example.org/cb")
+    response = national_client.post(reverse("admin:oauth2_provider_application_add"), {
+        "name": "Deux", "client_id": "scolarite", "client_secret": "s" * 40,
+        "client_type": "confidential", "redirect_uris": "https://example.org/cb",
+        "post_logout_redirect_uris": "",
+        "policy-TOTAL_FORMS": "1", "policy-INITIAL_FORMS": "0", "policy-MIN_NUM_FORMS": "1",
+        "policy-MAX_NUM_FORMS": "1", "policy-0-sector_identifier": "",
+    })
+    assert response.status_code == 200
+    shown = errors(response)
+    assert any(text.startswith("Identifiant du client : un service relié en OpenID Connect a "
+                               "déjà cet identifiant") for text in shown), shown
+    assert not any("Un objet" in text for text in shown)
+
+
 # --- 7. Establishments: UAI in capitals, « already exists » in words ----------------------
 
 
