@@ -191,3 +191,35 @@ def test_a_second_staff_account_with_the_same_address_is_refused(national_client
                                   email__iexact="paul.eluard@ac-creteil.fr").count() == 1
 
 
+# --- 9. Service tiles: https only ----------------------------------------------------------
+
+
+def service_form(**changes):
+    data = {"title": "Accédez à l'ENT", "description": "", "url": "https://ent.example.test/",
+            "for_guardians": "on", "for_pupils": "on", "position": "100", "is_active": "on"}
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize("address", ["http://ent.example.test/", "ftp://ent.example.test/"])
+def test_a_tile_address_must_be_https(secretary_client, world, address):
+    response = secretary_client.post(reverse("admin:services_portal_service_add"),
+                                     service_form(url=address, establishment=world.a1.pk))
+    assert response.status_code == 200
+    assert any(text.startswith("Adresse du service : saisissez une adresse qui commence par "
+                               "https://") for text in errors(response)), errors(response)
+    assert not Service.objects.exists()
+
+
+def test_an_https_tile_is_saved(secretary_client, world):
+    response = secretary_client.post(reverse("admin:services_portal_service_add"),
+                                     service_form(establishment=world.a1.pk))
+    assert response.status_code == 302, errors(response)
+
+
+@override_settings(DEBUG=True)
+def test_the_demo_keeps_its_http_service_in_debug(national_client):
+    response = national_client.post(reverse("admin:services_portal_service_add"),
+                                    service_form(url="http://127.0.0.1:8000/demonstration/"
+                                                     "service/"))
+    assert response.status_code == 302, errors(response)
