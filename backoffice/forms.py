@@ -118,7 +118,8 @@ class StaffPasswordChangeForm(PasswordChangeForm):
 
     def clean(self):
         """The staff policy (backoffice.services.staff_password_validate: every failing rule
-        at once) on « Nouveau mot de passe », the mismatch on « Confirmation ». Not Django's
+        at once), then « déjà celui de votre compte » (the current password again, refused as
+        for families) on « Nouveau mot de passe », the mismatch on « Confirmation ». Not Django's
         SetPasswordForm.clean, which ties the policy's errors to the confirmation
         (`new_password2`): the input, its aria-describedby and the errors would then name the
         wrong field. Returns cleaned_data."""
@@ -127,6 +128,7 @@ class StaffPasswordChangeForm(PasswordChangeForm):
         if password:
             try:
                 services.staff_password_validate(password, account=self.user)
+                services.staff_password_not_current_validate(password, account=self.user)
             except forms.ValidationError as error:
                 self.add_error("new_password1", error)
         return self.cleaned_data

@@ -16,11 +16,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.limits import sign_in_failures_clear, sign_in_suspensions
 from accounts.models import Account, AccountKind, AccountState, StaffProfile, StaffRole
+from accounts.password_policy import ERROR_SAME_AS_CURRENT
 from accounts.services import account_create
 from backoffice.limits import staff_sign_in_failures_clear
 from backoffice.roles import group_for_role
 from backoffice.selectors import sign_in_failure_addresses
+from core.forms import BidiControlValidator, name_characters_valid
 from core.journal import EventKind, journal_record
+from core.normalization import clean_name, name_key
 from notifications.services import sms_enqueue
 from pupils.models import Academy, Establishment, Pupil
 
@@ -50,6 +53,14 @@ def staff_password_validate(password: str, *, account: Account | None = None) ->
     password_validation.validate_password(password, user=account, password_validators=validators)
 
 
+def staff_password_not_current_validate(password: str, *, account: Account) -> None:
+    """Raise ValidationError (code « password_same_as_current ») when `password` is already
+    `account`'s: a change must change it, as on the families' « Mon compte »
+    (accounts.password_policy.ERROR_SAME_AS_CURRENT)."""
+    if password and account.check_password(password):
+        raise ValidationError(ERROR_SAME_AS_CURRENT, code="password_same_as_current")
+
+
 @transaction.atomic
 def staff_password_change(*, account: Account, password: str, request=None) -> Account:
     """A staff user changes their own password (the back-office's « Modifier le mot de
@@ -57,6 +68,7 @@ def staff_password_change(*, account: Account, password: str, request=None) -> A
     BACKOFFICE_PASSWORD_CHANGED (the fact, never the password)."""
     account = Account.objects.select_for_update().get(pk=account.pk)
     staff_password_validate(password, account=account)
+    staff_password_not_current_validate(password, account=account)
     account.set_password(password)
     account._history_user = account
     account.save(update_fields=["password"])
@@ -101,10 +113,14 @@ def staff_create(
     actor: Account | None = None,
 ) -> Account:
     """A staff account with a fresh identifier (p.nomNN), its role and its scope. The second
-    factor is enrolled at the first sign-in."""
+    factor is enrolled at the first sign-in. Names and address are checked and normalised by
+    staff_person_validate (ValidationError: a name with markup or emoji, an address already a
+    staff account's)."""
     establishments = list(establishments) if role == StaffRole.SECRETARY else []
     academy = academy if role == StaffRole.HELPDESK else None
     _check_scope(role=role, establishments=establishments, academy=academy)
+    first_name, last_name, email = staff_person_validate(
+        first_name=first_name, last_name=last_name, email=email)
     probe = Account(first_name=first_name, last_name=last_name, email=email)
     staff_password_validate(password, account=probe)
     account = account_create(
@@ -120,6 +136,52 @@ def staff_create(
     journal_record(EventKind.BACKOFFICE_STAFF_CREATED, account=account, actor=actor,
                    **_scope_summary(profile))
     return account
+
+
+def staff_person_validate(*, first_name: str, last_name: str, email: str) -> tuple[str, str, str]:
+    """Check and normalise a new staff user's names and professional address.
+
+    Names: the rule of every family form (core.forms.name_characters_valid: letters, spaces,
+    hyphens, apostrophes, the period of « St. »; no markup, digit or emoji, which would end
+    up in the identifier p.nomNN and in every list), no bidirectional control, at least one
+    letter, spaces collapsed (core.normalization.clean_name). Address: not already a staff
+    account's, closed ones included (one person, one staff account: a closed one is opened
+    again from « Personnels »), case aside.
+    Returns (first name, last name, address). Raises ValidationError keyed "first_name",
+    "last_name", "email"."""
+    errors: dict[str, list] = {}
+    names = {}
+    for field, label, value in (("first_name", gettext("Prénom"), first_name),
+                                ("last_name", gettext("Nom"), last_name)):
+        try:
+            BidiControlValidator(label)(value)
+        except ValidationError as error:
+            errors[field] = [error]
+            continue
+        value = clean_name(value)
+        if not name_key(value):
+            errors[field] = [ValidationError(
+                gettext("%(field)s : saisissez-le, avec au moins une lettre.")
+                % {"field": label}, code="required")]
+        elif not name_characters_valid(value):
+            errors[field] = [ValidationError(
+                gettext("%(field)s : saisissez uniquement des lettres, accentuées ou non, des "
+                        "espaces, des traits d'union, des apostrophes et le point d'une "
+                        "abréviation (« St. ») ; retirez les chiffres, symboles, émojis et "
+                        "les signes < et >.") % {"field": label}, code="characters")]
+        names[field] = value
+    email = (email or "").strip()
+    holder = (Account.objects.filter(kind=AccountKind.STAFF, email__iexact=email)
+              .only("identifier").first() if email else None)
+    if holder is not None:
+        errors["email"] = [ValidationError(
+            gettext("Adresse électronique professionnelle : elle est déjà celle du compte "
+                    "%(identifier)s. Une personne n'a qu'un compte du personnel : modifiez "
+                    "celui-ci dans « Personnels » plutôt que d'en créer un second.")
+            % {"identifier": holder.display_identifier}, code="unique")]
+    if errors:
+        raise ValidationError(errors)
+    return names["first_name"], names["last_name"], email
 
 
 @transaction.atomic

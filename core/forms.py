@@ -406,6 +406,48 @@ class BidiControlValidator:
         return isinstance(other, BidiControlValidator) and str(other.field) == str(self.field)
 
 
+PLAIN_TEXT_MESSAGE = _(
+    "%(field)s : retirez les signes < et >, les émojis et les caractères de contrôle ; "
+    "saisissez seulement des lettres, des chiffres et la ponctuation courante."
+)
+
+
+def plain_text_valid(text: str) -> bool:
+    """Whether `text` holds no markup sign (« < », « > »), no emoji or pictograph (a symbol
+    of category So or Sk from U+2190 on: arrows, dingbats, emoji, their skin tones; the
+    Latin-1 « ° », « © » stay allowed, « École n° 2 »), and no control, private-use,
+    surrogate or unassigned character. The rule of a short label staff type and families
+    read (an establishment's name, a pupil's class)."""
+    for character in text or "":
+        if character in "<>":
+            return False
+        category = unicodedata.category(character)
+        if category in ("Cc", "Co", "Cs", "Cn"):
+            return False
+        if category in ("So", "Sk") and ord(character) >= 0x2190:
+            return False
+    return True
+
+
+@deconstructible
+class PlainTextValidator:
+    """Refuses a text plain_text_valid refuses, with PLAIN_TEXT_MESSAGE naming `field` (the
+    field's label as the page shows it, « Nom », « Classe »), code « plain_text ».
+
+    Raises django.core.exceptions.ValidationError; returns None for any other text."""
+
+    def __init__(self, field):
+        self.field = field
+
+    def __call__(self, value) -> None:
+        if isinstance(value, str) and not plain_text_valid(value):
+            raise ValidationError(PLAIN_TEXT_MESSAGE, code="plain_text",
+                                  params={"field": self.field})
+
+    def __eq__(self, other):
+        return isinstance(other, PlainTextValidator) and str(other.field) == str(self.field)
+
+
 # --- E-mail addresses --------------------------------------------------------------------
 
 EMAIL_MAX_LENGTH = 254  # RFC 5321's path limit, Django's EmailField's

@@ -91,6 +91,9 @@ class EventKind(models.TextChoices):
         "Coordonnées d'une fiche responsable corrigées par l'établissement"
     )
     PUPIL_UPDATED = "pupils.pupil_updated", _("État civil d'un élève corrigé par l'établissement")
+    PUPIL_DIVISION_UPDATED = "pupils.pupil_division_updated", _(
+        "Classe d'un élève corrigée par l'établissement"
+    )
     RESPONSIBILITY_ADDED = "pupils.link_added", _(
         "Lien responsable–élève ajouté par l'établissement"
     )

@@ -65,8 +65,9 @@ INSTALLED_APPS = [
     "services_portal",
     "saml_idp",
     # The OpenID Connect provider: django-oauth-toolkit's models and views, our claims,
-    # scopes and pages (before the back-office, whose admin replaces DOT's).
-    "oauth2_provider",
+    # scopes and pages (before the back-office, whose admin replaces DOT's). DOT's app under
+    # its French name (« Services reliés en OpenID Connect », oidc_idp.apps).
+    "oidc_idp.apps.OAuth2ProviderConfig",
     "oidc_idp",
     "franceconnect",
     "assistance",

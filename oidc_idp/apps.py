@@ -1,5 +1,26 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from oauth2_provider.apps import DOTConfig
+
+
+class OAuth2ProviderConfig(DOTConfig):
+    """django-oauth-toolkit (app label « oauth2_provider ») under French words in the
+    back-office: the section « Services reliés en OpenID Connect » instead of « Django OAuth
+    Toolkit », and its clients (Application) « service relié en OpenID Connect » in the
+    breadcrumb, the count and the messages instead of « application ».
+
+    The model's names are set on its options at ready(), not in its Meta: the migration
+    autodetector reads a model's Meta as declared (`_meta.original_attrs`), so
+    django-oauth-toolkit's own migrations stay as they are and makemigrations finds nothing
+    to write in its app."""
+
+    verbose_name = _("Services reliés en OpenID Connect")
+
+    def ready(self):
+        super().ready()
+        options = self.get_model("Application")._meta
+        options.verbose_name = _("service relié en OpenID Connect")
+        options.verbose_name_plural = _("services reliés en OpenID Connect")
 
 
 class OidcIdpConfig(AppConfig):

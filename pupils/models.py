@@ -17,6 +17,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from core.forms import BidiControlValidator, PlainTextValidator
 from core.history import HistoricalRecords
 
 from .validators import validate_birth_date
@@ -69,7 +70,10 @@ def is_valid_ine(value: str) -> bool:
 
 
 class Academy(models.Model):
-    name = models.CharField(_("nom"), max_length=100, unique=True)
+    name = models.CharField(_("nom"), max_length=100, unique=True, error_messages={
+        "unique": _("Une académie de ce nom existe déjà : vérifiez le nom, ou retrouvez-la "
+                    "dans la liste des académies."),
+    })
 
     class Meta:
         verbose_name = _("académie")
@@ -87,8 +91,15 @@ class EstablishmentKind(models.TextChoices):
 
 
 class Establishment(models.Model):
-    uai = models.CharField(_("UAI"), max_length=8, unique=True, validators=[validate_uai])
-    name = models.CharField(_("nom"), max_length=200)
+    # Django's « Un objet Établissement avec ce champ UAI existe déjà » named in words.
+    uai = models.CharField(_("UAI"), max_length=8, unique=True, validators=[validate_uai],
+                           error_messages={"unique": _(
+                               "Un établissement avec cet UAI existe déjà : vérifiez le code "
+                               "UAI, ou retrouvez l'établissement dans la liste.")})
+    # Shown to families (letters, « Mes services »): no markup, emoji or control character.
+    name = models.CharField(_("nom"), max_length=200,
+                            validators=[BidiControlValidator(_("Nom")),
+                                        PlainTextValidator(_("Nom"))])
     kind = models.CharField(_("type"), max_length=10, choices=EstablishmentKind.choices)
     academy = models.ForeignKey(
         Academy, on_delete=models.PROTECT, related_name="establishments", verbose_name=_("académie")

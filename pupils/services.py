@@ -39,7 +39,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from core.forms import BidiControlValidator, name_characters_valid
+from core.forms import BidiControlValidator, PlainTextValidator, name_characters_valid
 from core.journal import EventKind, journal_record
 from core.normalization import (
     InvalidPhoneNumber,
@@ -239,8 +239,14 @@ def pupil_update_validate(
 def pupil_division_validate(division: str) -> str:
     """Check and normalise a pupil's class (« 6A », « 2NDE3 »; blank: none): spaces
     collapsed and trimmed, as the roster import writes it (optional column « classe »),
-    within the column's length. Raises ValidationError keyed "division"."""
-    division = clean_name(division or "")
+    within the column's length, and no bidirectional control, markup sign, emoji or control
+    character (core.forms.PlainTextValidator). Raises ValidationError keyed "division"."""
+    try:  # refused, not removed, as on every form (core.normalization.BIDI_CONTROLS)
+        BidiControlValidator(_("Classe"))(division or "")
+        division = clean_name(division or "")
+        PlainTextValidator(_("Classe"))(division)
+    except ValidationError as error:
+        raise ValidationError({"division": [error]}) from None
     if len(division) > _DIVISION_MAX_LENGTH:
         raise _field_error(
             "division", _("Classe"),
@@ -264,7 +270,8 @@ def pupil_update(
     activation), and its class (`division`, pupil_division_validate; None: left as it is).
     Arguments as pupil_update_validate.
 
-    Journal: PUPIL_UPDATED with the names of the changed fields, on the pupil's own account
+    Journal: PUPIL_UPDATED (PUPIL_DIVISION_UPDATED when only the class changed) with the
+    names of the changed fields, on the pupil's own account
     (if any). A changed birth date clears the activation counters of the numbers of the
     pupil's guardians (pupils.signals). Returns the pupil as stored.
     """
@@ -280,7 +287,10 @@ def pupil_update(
         return stored
     for name in changed:
         setattr(stored, name, values[name])
-    kind = EventKind.PUPIL_UPDATED
+    # The journal's and the history's label: « État civil » only when names or birth date
+    # changed; a class alone is « Classe d'un élève corrigée ».
+    kind = (EventKind.PUPIL_DIVISION_UPDATED if changed == ["division"]
+            else EventKind.PUPIL_UPDATED)
     _save_with_history(stored, actor=actor, kind=kind, fields=changed)
     journal_record(kind, request=request, account=stored.account, actor=actor,
                    pupil=stored.pk, establishment=stored.establishment.uai, changed=changed)

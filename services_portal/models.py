@@ -12,6 +12,9 @@ The national administrator manages the catalogue; a school's secretary manages h
 services and messages (back-office, scoped by backoffice.scoping). Reads: selectors.py.
 """
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -22,6 +25,21 @@ from core.forms import BidiControlValidator
 from .levels import Level
 
 
+def validate_service_url(value: str) -> None:
+    """A tile's address is https, as the OpenID Connect return addresses are
+    (OAUTH2_PROVIDER « ALLOWED_REDIRECT_URI_SCHEMES »); http is accepted only in DEBUG, for
+    the demo's own service on http://127.0.0.1 (oidc_idp.demo). Raises ValidationError
+    (code « https ») naming the field and the fix."""
+    schemes = ("https", "http") if settings.DEBUG else ("https",)
+    scheme = urlsplit(value or "").scheme.lower()
+    if scheme not in schemes:
+        raise ValidationError(
+            _("Adresse du service : saisissez une adresse qui commence par https:// (par "
+              "exemple https://ent.exemple.fr) ; les adresses %(scheme)s ne sont pas "
+              "acceptées."),
+            code="https", params={"scheme": f"{scheme}://" if scheme else "sans https://"})
+
+
 class Service(models.Model):
     title = models.CharField(
         _("intitulé de la tuile"), max_length=120,
@@ -30,7 +48,7 @@ class Service(models.Model):
     )
     description = models.CharField(_("description"), max_length=300, blank=True)
     url = models.URLField(
-        _("adresse du service"), max_length=500,
+        _("adresse du service"), max_length=500, validators=[validate_service_url],
         help_text=_("L'adresse où la tuile mène ; pour un service relié en SAML, l'adresse où "
                     "le service ouvre après la connexion."),
     )

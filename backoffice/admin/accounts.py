@@ -228,6 +228,20 @@ class StaffCreateForm(StaffProfileFormBase):
 
     def clean(self):
         cleaned = super().clean()
+        # The names' characters and the address not already a staff account's
+        # (backoffice.services.staff_person_validate), beside their fields; a field that
+        # already has its own error keeps only that one.
+        try:
+            values = services.staff_person_validate(
+                first_name=cleaned.get("first_name") or "",
+                last_name=cleaned.get("last_name") or "",
+                email=cleaned.get("email") or "")
+        except ValidationError as error:
+            for field, errors in error.error_dict.items():
+                if field not in self.errors:
+                    self.add_error(field, errors)
+        else:
+            cleaned.update(zip(("first_name", "last_name", "email"), values, strict=True))
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
         # Every failing rule on the password, the mismatch on the confirmation: both at once.
         if password1 and password2 and password1 != password2:

@@ -108,6 +108,12 @@ class ClientForm(forms.ModelForm):
             "post_logout_redirect_uris": _("Adresses de retour après déconnexion, une par ligne"),
             "skip_authorization": _("Service national de confiance : pas de demande d'accord"),
         }
+        # Django's « Un objet Application avec ce champ Client id existe déjà » in words.
+        error_messages = {
+            "client_id": {"unique": _(
+                "Identifiant du client : un service relié en OpenID Connect a déjà cet "
+                "identifiant ; choisissez-en un autre.")},
+        }
         help_texts = {
             "client_secret": _(
                 "Copiez-le maintenant pour le transmettre au service : il est enregistré haché "

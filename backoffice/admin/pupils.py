@@ -785,10 +785,21 @@ class ResponsibilityAdmin(ChangelistTitleMixin, GuardianChoiceLabelMixin, Servic
 # --- Establishments and academies --------------------------------------------------------
 
 
+class EstablishmentForm(forms.ModelForm):
+    class Meta:
+        model = Establishment
+        fields = ["uai", "name", "kind", "academy", "ent_url"]
+
+    def clean_uai(self):
+        """The UAI in capitals, as the roster import reads it (« 0750009b » is 0750009B)."""
+        return (self.cleaned_data.get("uai") or "").upper()
+
+
 @admin.register(Establishment)
 class EstablishmentAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin):
     changelist_noun = gettext_lazy("un établissement")
     object_noun = gettext_lazy("l'établissement")
+    form = EstablishmentForm
     scope_paths = ("pk",)
     list_display = ("name", "uai", "kind", "academy")
     list_select_related = ("academy",)

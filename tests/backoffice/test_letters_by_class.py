@@ -134,7 +134,7 @@ def test_the_pupil_page_shows_and_fixes_the_class(world, classes, secretary, cli
     pupil.refresh_from_db()
     assert pupil.division == "6B"
     assert pupil.history.latest().history_user == secretary
-    event = JournalEvent.objects.get(kind="pupils.pupil_updated")
+    event = JournalEvent.objects.get(kind="pupils.pupil_division_updated")  # « Classe … corrigée »
     assert event.data["changed"] == ["division"] and event.actor == secretary
     listing = client.get(reverse("admin:pupils_pupil_changelist")).content.decode()
     assert "6B" in listing

@@ -11,7 +11,11 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from accounts.models import Account, AccountKind, StaffRole
-from accounts.password_policy import ERROR_STAFF_TOO_SHORT, STAFF_MIN_LENGTH
+from accounts.password_policy import (
+    ERROR_SAME_AS_CURRENT,
+    ERROR_STAFF_TOO_SHORT,
+    STAFF_MIN_LENGTH,
+)
 from backoffice.management.commands.demo_accounts import STAFF_PASSWORD as DEMO_STAFF_PASSWORD
 from backoffice.services import staff_create, staff_password_validate
 from core.models import JournalEvent
@@ -109,6 +113,19 @@ def test_a_good_change_is_journaled_and_keeps_the_session(helpdesk_client, helpd
     assert STAFF_GRADE not in str(event.data)
     # Still signed in (the session holds the new password's hash), second factor included.
     assert helpdesk_client.get(reverse("admin:index")).status_code == 200
+
+
+def test_the_current_password_as_the_new_one_is_refused_as_for_families(helpdesk_client,
+                                                                       helpdesk_agent):
+    """Tryout: « Modifier le mot de passe » accepted the current password as the new one
+    (and journaled a change); families are told « Ce mot de passe est déjà celui de votre
+    compte »."""
+    response = change_password(helpdesk_client, STAFF_PASSWORD, STAFF_PASSWORD)
+    assert response.status_code == 200
+    page = h.parse(response)
+    assert _error_lists(page, "id_new_password1") == [str(ERROR_SAME_AS_CURRENT)]
+    assert _error_lists(page, "id_new_password2") == []
+    assert not JournalEvent.objects.filter(kind="backoffice.password_changed").exists()
 
 
 def test_a_wrong_old_password_changes_nothing(helpdesk_client, helpdesk_agent):
