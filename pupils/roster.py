@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.forms import name_characters_valid
+from core.forms import name_characters_valid, plain_text_valid
 from core.normalization import (
     FRENCH_REGIONS,
     PHONE_SEPARATORS,  # the same compaction as parse_mobile_phone's
@@ -130,7 +130,19 @@ _WHAT = {
     "eleve_prenoms": gettext_lazy("le prénom de l'élève"),
     "responsable_nom": gettext_lazy("le nom du responsable"),
     "responsable_prenom": gettext_lazy("le prénom du responsable"),
+    "classe": gettext_lazy("la classe"),
 }
+# Short labels the back-office checks by core.forms.plain_text_valid (no « < », « > », emoji
+# or control character: backoffice's establishment form, pupils.services
+# .pupil_division_validate): the import refuses what a secretary could not save back.
+PLAIN_TEXT_COLUMNS = frozenset({"etablissement", "classe"})
+_plain_text_valid = functools.lru_cache(maxsize=1 << 12)(plain_text_valid)
+
+
+def _plain_text_error(column: str, value: str) -> str:
+    """The line's error for a PLAIN_TEXT_COLUMNS value plain_text_valid refuses."""
+    return _("« %(value)s » : %(what)s ne peut contenir ni les signes < et >, ni émoji, ni "
+             "caractère de contrôle ; retirez-les.") % {"value": value, "what": _WHAT[column]}
 # The names of people (not the school's or the academy's, which may hold digits): they follow
 # the rule of every family form and of the back-office (core.forms.name_characters_valid, as
 # pupils.services.pupil_update_validate applies it), so that a family can type them back at
@@ -542,6 +554,8 @@ class RosterFile:
         birth_date = _birth_date(raw["eleve_date_naissance"], self._today, error)
         level = clean_name(raw["niveau"])
         division = clean_name(raw["classe"])
+        if division and not _plain_text_valid(division):
+            error("classe", _plain_text_error("classe", division))
         national_id = raw["eleve_identifiant_national"]
         if national_id and not _NATIONAL_ID_PATTERN.match(national_id):
             error("eleve_identifiant_national",
@@ -745,6 +759,8 @@ def _required_name(raw: dict[str, str], column: str, error) -> str:
                         "et le point d'une abréviation (« St. ») ; retirez les chiffres, "
                         "symboles et émojis.")
               % {"value": value, "what": _WHAT[column]})
+    elif column in PLAIN_TEXT_COLUMNS and not _plain_text_valid(value):
+        error(column, _plain_text_error(column, value))
     elif len(key) > MAX_KEY_LENGTH and column in GUARDIAN_COLUMNS:
         # Ligatures spell out longer (Œ -> oe): the stored comparison key has a size too.
         error(column, _("valeur trop longue (%(limit)s lettres au plus).")

@@ -22,7 +22,7 @@ from tests.factories import (
     PupilFactory,
     ResponsibilityFactory,
 )
-from tests.pupils.test_roster_import import row, run_import, write_roster
+from tests.pupils.test_roster_import import HEADER, row, run_import, write_roster
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +66,33 @@ def test_the_import_rejects_names_the_back_office_refuses_and_imports_the_rest(t
     assert not GuardianRecord.objects.filter(first_name="Hélène_").exists()
     assert Responsibility.objects.count() == 2
     assert Pupil.objects.get(ine="100000006AA").last_name == "St. Pierre-N'Diaye"
+
+
+def test_the_import_rejects_a_class_or_school_name_the_back_office_refuses(tmp_path):
+    """The class and the school's name follow the back-office's plain-text rule
+    (core.forms.plain_text_valid): a secretary could not save « <i>5A</i> » back, so the
+    import refuses it on its line; « École n° 2 » and « 2NDE3 » stay accepted."""
+    rows = [
+        (row(ine="100000001AA", uai="0750003C", etablissement="École n° 2"), "2NDE3"),  # 2
+        (row(ine="100000002AA"), "<i>5A</i>"),                                          # 3
+        (row(ine="100000003AA"), "5A 😀"),                                              # 4
+        (row(ine="100000004AA", uai="0750002B", etablissement="Collège <b>Test</b>"), ""),  # 5
+    ]
+    path = write_roster(tmp_path, [f"{line};{division}" for line, division in rows],
+                        header=HEADER + ";classe")
+
+    status, output = run_import(path)
+
+    assert status == 1
+    errors = [line for line in output.splitlines() if line.startswith("ligne ")]
+    fix = "ne peut contenir ni les signes < et >, ni émoji, ni caractère de contrôle ; retirez-les."
+    assert errors == [
+        f"ligne 3, colonne classe: « <i>5A</i> » : la classe {fix}",
+        f"ligne 4, colonne classe: « 5A 😀 » : la classe {fix}",
+        f"ligne 5, colonne etablissement: « Collège <b>Test</b> » : le nom de l'établissement "
+        f"{fix}",
+    ]
+    assert list(Pupil.objects.values_list("ine", "division")) == [("100000001AA", "2NDE3")]
 
 
 def test_a_bad_name_in_a_later_file_leaves_the_stored_family_as_it_was(tmp_path):
