@@ -76,6 +76,16 @@ def link_token_peek(*, token: str, purpose: str) -> LinkToken | None:
     return _live(digest=_digest(token), purpose=purpose, now=timezone.now()).first()
 
 
+def link_token_for_another_account(request, row: LinkToken | None) -> bool:
+    """Whether the browser is signed in as another account than the one the live link `row`
+    was sent for. Its page then says so and offers to sign out, instead of words (« votre
+    compte ») that would be false for the person reading them, and its POST does nothing.
+    Signed out, or signed in as the link's own account: False."""
+    user = getattr(request, "user", None)
+    return (row is not None and user is not None and user.is_authenticated
+            and user.pk != row.account_id)
+
+
 def link_token_consume(*, token: str, purpose: str) -> LinkToken | None:
     """Mark the live token used and return its row (with `used_at` set), or None.
 

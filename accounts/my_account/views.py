@@ -31,7 +31,7 @@ from core.flows import (
 )
 from core.models import Flow, FlowStatus
 from core.normalization import mask_phone
-from core.tokens import link_token_peek
+from core.tokens import link_token_for_another_account, link_token_peek
 
 from ..models import AccountKind
 from ..password_policy import password_rules_for_js, personal_parts, rule_results, strength
@@ -376,16 +376,22 @@ def email_cancel(request):
 @require_http_methods(["GET", "POST"])
 def email_validate(request, token: str):
     """The page a validation link opens: the GET only looks at the link (mail scanners open
-    links), the button's POST validates. Works signed out and from any device."""
+    links), the button's POST validates. Works signed out and from any device. Signed in as
+    another account than the link's, the page says so and offers to sign out (its words
+    speak of « votre compte »), and a POST validates nothing."""
     title = _("Je valide ma nouvelle adresse mail")
+    row = link_token_peek(token=token, purpose=EMAIL_CHANGE_PURPOSE)
+    if link_token_for_another_account(request, row):
+        title = _("Valider une adresse mail")
+        return render(request, "accounts/my_account/email_validate.html", {
+            "page_title": title, "heading": title, "another_account": True,
+        }, status=409 if request.method == "POST" else 200)
     if request.method == "POST":
         account = services.email_change_validate(token=token, request=request)
         if account is not None:
             return redirect("accounts:my_account:email_validated")
         row = None
-    else:
-        row = link_token_peek(token=token, purpose=EMAIL_CHANGE_PURPOSE)
-    context = {"page_title": title, "heading": title,
+    context = {"page_title": title, "heading": title, "another_account": False,
                "token": token, "new_email": row.payload["email"] if row else ""}
     return render(request, "accounts/my_account/email_validate.html", context,
                   status=200 if row else 410)

@@ -49,7 +49,7 @@ from core.flows import (
 )
 from core.http import client_ip, ip_rate_subject
 from core.journal import EventKind, journal_record
-from core.models import CodeChannel, Flow, FlowStatus
+from core.models import CodeChannel, Flow, FlowStatus, LinkToken
 from core.normalization import name_key
 from core.tokens import link_token_consume, link_token_issue, link_token_peek, link_tokens_revoke
 from notifications.emails import absolute_url, email_send
@@ -551,11 +551,14 @@ def _flow_waiting_for(link, *, now) -> Flow | None:
     return flow
 
 
-def password_recovery_link_valid(*, token: str) -> bool:
-    """Whether the e-mail's link may still be used: its token is live (core.tokens, nothing
-    spent) and its flow waits for it. For the GET of the link's page."""
+def password_recovery_link_live(*, token: str) -> LinkToken | None:
+    """The e-mail's link when it may still be used: its token is live (core.tokens, nothing
+    spent) and its flow waits for it; else None. For the page the link opens (its
+    `account_id` tells whether the browser is signed in as another account)."""
     link = link_token_peek(token=token, purpose=LINK_PURPOSE)
-    return link is not None and _flow_waiting_for(link, now=timezone.now()) is not None
+    if link is None or _flow_waiting_for(link, now=timezone.now()) is None:
+        return None
+    return link
 
 
 def password_recovery_link_consume(

@@ -31,6 +31,7 @@ from core.flows import (
     flow_view,
 )
 from core.models import Flow, FlowStatus
+from core.tokens import link_token_for_another_account
 
 from ..limits import device_cookie_set
 from ..models import AccountKind
@@ -377,17 +378,27 @@ def link_resend(request, flow: Flow):
 def link_open(request, token: str):
     """The link of the e-mail. GET shows a button and spends nothing (mail scanners open
     links); the POST spends the token, binds the flow to this browser (which may not be the
-    one that started it) and goes on to the new password."""
+    one that started it) and goes on to the new password. Signed in as another account
+    than the link's, the page says so and offers to sign out (its words speak of « votre
+    compte »), and a POST spends nothing."""
+    link = services.password_recovery_link_live(token=token)
+    if link_token_for_another_account(request, link):
+        return render(request, "accounts/recovery/password_link.html", {
+            "page_title": _titled(_("Ce lien concerne un autre compte ÉduConnect"),
+                                  PASSWORD_RECOVERY.title),
+            "another_account": True,
+        }, status=409 if request.method == "POST" else 200)
     if request.method == "POST":
         opened = services.password_recovery_link_consume(token=token, request=request)
         if opened is not None:
             flow, secret = opened
             flow_bind(request, flow, secret)
             return redirect("accounts:password_recovery_password", flow_id=flow.id)
-    elif services.password_recovery_link_valid(token=token):
+    elif link is not None:
         return render(request, "accounts/recovery/password_link.html", {
             "page_title": _titled(_("Je choisis un nouveau mot de passe"),
                                   PASSWORD_RECOVERY.title),
+            "another_account": False,
         })
     profile = PROFILES[GUARDIAN_SLUG]
     return render(request, "accounts/recovery/password_link_invalid.html", _common(

@@ -456,10 +456,10 @@ def provisional_email_correct(*, flow_id: UUID, account: Account) -> Flow:
     return flow
 
 
-def provisional_link_email(token: str):
-    """The address a live activation link would validate (for the GET of its page), or ""."""
-    row = link_token_peek(token=token, purpose=ACCOUNT_ACTIVATION_EMAIL_PURPOSE)
-    return row.payload.get("email", "") if row else ""
+def provisional_link_peek(token: str) -> LinkToken | None:
+    """The live activation link (its `account_id`, its address in `payload["email"]`), or
+    None; spends nothing. For the page the link opens."""
+    return link_token_peek(token=token, purpose=ACCOUNT_ACTIVATION_EMAIL_PURPOSE)
 
 
 def _activate(account: Account, *, reason: str) -> None:

@@ -33,6 +33,7 @@ from core.flows import (
 )
 from core.models import Flow, FlowStatus
 from core.ratelimit import wait_text
+from core.tokens import link_token_for_another_account
 from pupils.selectors import guardian_roster_email
 
 from ..flows import PROVISIONAL_GUARDIAN, PROVISIONAL_PUPIL, ProvisionalData
@@ -437,18 +438,28 @@ def done(request, flow: Flow):
 @require_http_methods(["GET", "POST"])
 def validate(request, token: str):
     """The page the e-mail's link opens: the GET only looks at the link (mail scanners open
-    links), the button's POST validates the address and activates the account."""
+    links), the button's POST validates the address and activates the account. Signed in
+    as another account than the link's, the page says so and offers to sign out (its words
+    speak of « votre compte »), and a POST activates nothing."""
     title = _("Je confirme mon adresse mail")
+    row = services.provisional_link_peek(token)
+    if link_token_for_another_account(request, row):
+        title = _("Confirmer une adresse mail")
+        return render(request, "activation/provisional/validate.html", {
+            "page_title": _titled(title), "heading": title, "email": "",
+            "another_account": True,
+        }, status=409 if request.method == "POST" else 200)
     if request.method == "POST":
         account = services.provisional_email_validate(token=token, request=request)
         if account is not None:
             return redirect("activation:provisional_validated")
         address = ""
     else:
-        address = services.provisional_link_email(token)
+        address = row.payload.get("email", "") if row else ""
     if not address and _signed_in_active(request):
         return _already_active(request)
-    context = {"page_title": _titled(title), "heading": title, "email": address}
+    context = {"page_title": _titled(title), "heading": title, "email": address,
+               "another_account": False}
     return render(request, "activation/provisional/validate.html", context,
                   status=200 if address else 410)
 

@@ -22,8 +22,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from accounts.models import StaffRole
+from accounts.my_account.selectors import EMAIL_CHANGE_PURPOSE
 from backoffice.services import staff_create
 from core.models import Flow
+from core.tokens import link_token_issue
 from notifications.sms import FileSMSBackend
 from tests.browser.a11y import STRICT_IMPACTS, describe, violations
 from tests.factories import (
@@ -213,6 +215,13 @@ def test_the_signed_in_pages_of_the_portal(at_viewport, live_server, school):
     for path in SIGNED_IN_PAGES:
         page.goto(live_server.url + path)
         findings.check(path)
+    # A validation link sent to another account, opened here: « Ce lien concerne un autre
+    # compte ÉduConnect » and its sign-out button.
+    token = link_token_issue(purpose=EMAIL_CHANGE_PURPOSE, account=AccountFactory(),
+                             ttl_seconds=3600, payload={"email": "h.martin@exemple.fr"})
+    page.goto(live_server.url + reverse("accounts:my_account:email_validate", args=[token]))
+    expect(page.get_by_role("button", name="Me déconnecter")).to_be_visible()
+    findings.check("/mon-compte/adresse-mail/valider/<jeton d'un autre compte>/")
     # « Ajouter des enfants depuis un autre compte », then its confirmation (a second account
     # of Josiane's, with a child at the same collège).
     other = AccountFactory(identifier="j.lapierre22", first_name="Josiane",

@@ -92,3 +92,44 @@ def test_the_demo_page_is_reached_from_the_footer_of_any_page(page, live_server,
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Messages envoyés (démonstration)")
     assert_accessible(page)
+
+
+def test_on_a_phone_the_code_and_the_link_are_seen_without_scrolling_sideways(
+        browser, live_server, settings, tmp_path, transactional_db):
+    """Tryout finding 14: at 390×844 the « Message » column, which holds the code and the
+    link, was past the right edge of the screen. Each message is now a block of labelled
+    lines: the code and the whole link are within the screen's width, the page does not
+    scroll sideways."""
+    from notifications.emails import absolute_url
+
+    settings.DEBUG = True
+    settings.SMS_BACKEND = "notifications.sms.FileSMSBackend"
+    settings.SMS_FILE_PATH = tmp_path
+    settings.NOTIFICATIONS_EMAIL_DELIVERY_BACKEND = "notifications.mail.DemoEmailBackend"
+    settings.EMAIL_FILE_PATH = tmp_path
+    settings.SITE_URL = live_server.url
+    link = absolute_url("/mon-compte/adresse-mail/valider/" + "x" * 43 + "/")
+    services.sms_enqueue(
+        to="+262692123456", purpose="activation_code", contains_secret=True,
+        body="ÉduConnect : votre code de sécurité est K7P2QX. Il est valable 30 minutes.")
+    services.email_enqueue(to="marie-helene.dupont-de-la-tour@example.org",
+                           subject="Validez votre adresse mail",
+                           body=f"Pour continuer, ouvrez ce lien :\n{link}\n",
+                           purpose="email_validation", contains_secret=True)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/notifications/demonstration/")
+        table = page.get_by_role("table")
+        expect(table).to_contain_text("K7P2QX")
+        for target in (page.get_by_text("K7P2QX"), page.get_by_role("link", name=link)):
+            box = target.bounding_box()
+            assert box is not None and box["width"] > 0
+            assert 0 <= box["x"] and box["x"] + box["width"] <= 390, box
+        # The column's name is read before its value.
+        expect(page.locator("td[data-label='Message']").first).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert_accessible(page)
+    finally:
+        context.close()

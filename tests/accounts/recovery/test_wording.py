@@ -86,18 +86,31 @@ def test_a_real_account_without_a_number_is_not_told_the_invented_one_is_its_own
         "assistance:form")
 
 
-def test_a_pupil_without_an_address_is_not_told_the_invented_one_was_theirs(
-        client, pupil_without_email, django_capture_on_commit_callbacks):
+PUPIL_UNKNOWN_ADDRESS = (
+    "Vous ne reconnaissez pas cette adresse ? Si vous n'avez jamais validé d'adresse mail "
+    "pour votre compte ÉduConnect, c'est normal : votre identifiant peut être juste, mais "
+    "aucun mail ne vous parviendra ; demandez un nouveau mot de passe à votre établissement "
+    "(professeur principal, vie scolaire ou secrétariat). Sinon, vérifiez l'identifiant "
+    "saisi et recommencez.")
+
+
+@pytest.mark.parametrize("identifier", ["pupil_without_email", "l.personne99"])
+def test_a_pupil_without_an_address_is_not_led_to_think_the_identifier_was_mistyped(
+        client, pupil_without_email, django_capture_on_commit_callbacks, identifier):
+    """Tryout finding 13: a pupil who never gave an address is shown the decoy address of an
+    unknown identifier (no enumeration: same page, same words); the words right under it say
+    first that this is expected when no address was ever validated, and what to do (the
+    school gives a new password), before suggesting a typing error."""
+    if identifier == "pupil_without_email":
+        identifier = pupil_without_email.identifier
     recovery = Recovery(client, django_capture_on_commit_callbacks, profile="eleve")
-    recovery.start(pupil_without_email.identifier)
+    recovery.start(identifier)
     page = html.parse(recovery.get("channel"))
+    [offered] = [html.text(label) for label in page.select("input[name=channel] + label")]
+    assert offered.startswith("Par mail, un lien à ")
     text = html.text(page.find(id="channel-unknown"))
     assert "n'est plus la vôtre" not in text
-    assert text == (
-        "Vous ne reconnaissez pas cette adresse ? Vérifiez l'identifiant saisi et "
-        "recommencez. Si l'identifiant est juste, aucun mail ne vous parviendra à une "
-        "adresse que vous ne reconnaissez pas : votre établissement peut alors vous donner "
-        "un nouveau mot de passe.")
+    assert text == PUPIL_UNKNOWN_ADDRESS
 
 
 def test_the_code_page_does_not_say_a_code_went_to_an_account_without_a_number(
