@@ -23,7 +23,9 @@ def csrf_failure(request, reason=""):
 
 
 def _under_backoffice(request) -> bool:
-    return request.path_info.startswith(reverse("admin:index"))
+    # A request refused before the authentication middleware ran (a Host not allowed) has
+    # no user for the back-office's frame: it gets the portal's page.
+    return request.path_info.startswith(reverse("admin:index")) and hasattr(request, "user")
 
 
 def _backoffice_error(request, status: int, title: str) -> HttpResponse:

@@ -57,3 +57,10 @@ def test_the_portals_error_pages_still_lead_to_the_portal(client):
     page = h.parse(response)
     assert page.find("footer", class_="fr-footer") is not None
     assert page.find("a", string="Revenir à l'accueil d'ÉduConnect")["href"] == "/"
+
+
+def test_a_host_not_allowed_under_the_back_office_is_a_french_400_not_a_500(client):
+    """Refused before the authentication middleware ran (no user): the portal's 400 page."""
+    response = client.get("/gestion/", HTTP_HOST="pas-le-bon.example")
+    assert response.status_code == 400
+    assert h.text(h.parse(response).find("h1")) == "Adresse incorrecte"
