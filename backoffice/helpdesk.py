@@ -18,7 +18,6 @@ from django.views.decorators.http import require_POST
 
 from accounts.limits import sign_in_suspensions
 from accounts.models import AccountState
-from accounts.selectors import account_merged_into
 from activation.provisional.services import provisional_wrong_dates
 from activation.selectors import letter_email_pending
 from backoffice.selectors import (
@@ -27,6 +26,7 @@ from backoffice.selectors import (
     guardian_record_file,
     helpdesk_search,
     letter_run_summaries,
+    merge_closing,
     search_query_parse,
     sign_in_failure_addresses,
     staff_actions_of,
@@ -215,7 +215,7 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
     # A closed account signs in no more and has no identifier to send: nothing to unlock
     # or resend. Closed by a merge, the file names the account kept (its children are there).
     closed = account.state == AccountState.CLOSED
-    merged_into = account_merged_into(account) if closed else None
+    merged = merge_closing(account=account, scope=staff_scope(user)) if closed else None
     context = _context(
         request,
         title=gettext("Compte %(identifier)s") % {"identifier": account.display_identifier},
@@ -228,7 +228,7 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
         sign_in_suspended_addresses=", ".join(ip for ip, _wait in suspensions.addresses),
         sign_in_suspended_address_count=len(suspensions.addresses),
         sign_in_suspended_until=timezone.now() + datetime.timedelta(seconds=longest),
-        merged_into=merged_into,
+        merged=merged,
         can_unlock=user.has_perm("accounts.account_unlock") and not closed
         and (account.state == AccountState.LOCKED or suspensions.suspended),
         can_close=user.has_perm("accounts.account_close") and not closed,

@@ -24,6 +24,7 @@ from django.db.models import (
     Value,
     prefetch_related_objects,
 )
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Lower
 from django.utils import formats, timezone
 from django.utils.translation import gettext
@@ -140,22 +141,46 @@ def _staff_scope(user) -> StaffScope:
     return StaffScope(establishment_ids=ids) if ids else NO_SCOPE
 
 
-def _scope_parts(scope: StaffScope) -> list[Q]:
-    """The ways an account belongs to a scope, each a correlated EXISTS on an index."""
+def _own_parts(scope: StaffScope, account_ref) -> list[Q]:
+    """The ways the account `account_ref` (an OuterRef to its id) belongs to a scope by its
+    own rows: a record it covers, its pupil record, or (closed) a record it once covered."""
     records = GuardianRecord.objects.filter(
-        scope.establishment_q("establishment"), account=OuterRef("pk")
+        scope.establishment_q("establishment"), account_id=account_ref
     )
-    pupils = Pupil.objects.filter(scope.establishment_q("establishment"), account=OuterRef("pk"))
+    pupils = Pupil.objects.filter(scope.establishment_q("establishment"), account_id=account_ref)
     # A closed account has released its records: it stays visible where it covered some
     # (the records' history remembers; indexed by account).
     covered = GuardianRecord.history.model.objects.filter(
-        scope.establishment_q("establishment"), account_id=OuterRef("pk")
+        scope.establishment_q("establishment"), account_id=account_ref
     )
-    return [
-        Q(Exists(records)),
-        Q(Exists(pupils)),
-        Q(state=AccountState.CLOSED) & Q(Exists(covered)),
-    ]
+    return [Q(Exists(records)), Q(Exists(pupils)), Q(Exists(covered))]
+
+
+def _scope_parts(scope: StaffScope) -> list[Q]:
+    """The ways an account belongs to a scope, each a correlated EXISTS on an index.
+
+    An account closed by a merge (« Ajouter des enfants depuis un autre compte ») belongs
+    where the account it was merged into belongs: its ACCOUNT_CLOSED_BY_MERGE event (the
+    merge's record, accounts.selectors.account_merged_into) names the kept account, which
+    now covers the records — so the academy's helpdesk finds the old identifier the family
+    calls with even when the records' history does not name the closed account (records
+    written in bulk). Any other closed account needs its own rows in scope.
+    """
+    records, pupils, covered = _own_parts(scope, OuterRef("pk"))
+    kept_id = Cast(KeyTextTransform("kept_account_id", "data"), BigIntegerField())
+    kept_records, kept_pupils, kept_covered = _own_parts(scope, OuterRef("kept_id"))
+    # A kept account merged in its turn (a into b, then b into c) is found by the records it
+    # covered; an open one only by what it covers now.
+    kept_closed = Account.objects.filter(pk=OuterRef("kept_id"), state=AccountState.CLOSED)
+    kept_in_scope = kept_records | kept_pupils | (Q(Exists(kept_closed)) & kept_covered)
+    merges = (
+        JournalEvent.objects
+        .filter(account_id=OuterRef("pk"), kind=EventKind.ACCOUNT_CLOSED_BY_MERGE.value)
+        .annotate(kept_id=kept_id)
+        .filter(kept_in_scope)
+    )
+    closed = Q(state=AccountState.CLOSED)
+    return [records, pupils, closed & covered, closed & Q(Exists(merges))]
 
 
 def accounts_scope_q(scope: StaffScope) -> Q:
@@ -675,6 +700,38 @@ def account_file(*, account_id: int, scope: StaffScope) -> AccountFile | None:
         flows=flows,
         messages=messages_for(account=account, flows=flows),
     )
+
+
+@dataclass(frozen=True)
+class MergeClosing:
+    """How a closed account was closed by a merge: when, into which account, and whether
+    the staff user's scope reaches that kept account (its file may be linked)."""
+
+    at: datetime.datetime
+    kept: Account
+    kept_in_scope: bool
+
+
+def merge_closing(*, account: Account, scope: StaffScope) -> MergeClosing | None:
+    """The merge that closed `account` (its latest ACCOUNT_CLOSED_BY_MERGE event, the one
+    accounts.selectors.account_merged_into reads), for its helpdesk file; None when the
+    account is not closed, was closed otherwise, or the kept account is gone. Two queries."""
+    if account.state != AccountState.CLOSED:
+        return None
+    event = (JournalEvent.objects
+             .filter(account=account, kind=EventKind.ACCOUNT_CLOSED_BY_MERGE.value)
+             .order_by("-at").first())
+    kept_id = event.data.get("kept_account_id") if event and isinstance(event.data, dict) \
+        else None
+    if not isinstance(kept_id, int):
+        return None
+    kept = (Account.objects.filter(pk=kept_id)
+            .annotate(in_scope=Exists(Account.objects.filter(
+                accounts_scope_q(scope), pk=OuterRef("pk")).exclude(kind="staff")))
+            .first())
+    if kept is None:
+        return None
+    return MergeClosing(at=event.at, kept=kept, kept_in_scope=kept.in_scope)
 
 
 @dataclass

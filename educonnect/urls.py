@@ -36,6 +36,7 @@ urlpatterns = [
     path("demonstration/service/", include("oidc_idp.demo_urls")),
 ]
 
+handler400 = "educonnect.views.bad_request"
 handler403 = "educonnect.views.permission_denied"
 handler404 = "educonnect.views.page_not_found"
 handler500 = "educonnect.views.server_error"

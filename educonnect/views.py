@@ -22,12 +22,45 @@ def csrf_failure(request, reason=""):
     return render(request, "errors/csrf.html", status=403)
 
 
+def _under_backoffice(request) -> bool:
+    # A request refused before the authentication middleware ran (a Host not allowed) has
+    # no user for the back-office's frame: it gets the portal's page.
+    return request.path_info.startswith(reverse("admin:index")) and hasattr(request, "user")
+
+
+def _backoffice_error(request, status: int, title: str) -> HttpResponse:
+    """The error page `status` of a back-office address (/gestion/): in the back-office's
+    frame (templates/admin/errors/<status>.html) with a link back to its index, not to the
+    family portal. `each_context` shows the staff menu only to a signed-in staff user."""
+    context = {
+        **admin.site.each_context(request),
+        "title": title,
+        "subtitle": None,
+    }
+    return render(request, f"admin/errors/{status}.html", context, status=status)
+
+
+def bad_request(request, exception):
+    """A French page instead of Django's « Bad Request (400) » (a suspicious request: a
+    filter the admin does not allow in its address, a wrong Host…); the reason is not shown."""
+    if _under_backoffice(request):
+        return _backoffice_error(request, 400, gettext("Adresse incorrecte"))
+    return render(request, "errors/400.html", status=400)
+
+
 def permission_denied(request, exception):
-    """A French page instead of Django's « 403 Forbidden » (issue 16 §5)."""
+    """A French page instead of Django's « 403 Forbidden » (issue 16 §5); under /gestion/ in
+    the back-office's frame, with a link to its index."""
+    if _under_backoffice(request):
+        return _backoffice_error(request, 403, gettext("Accès refusé"))
     return render(request, "errors/403.html", status=403)
 
 
 def page_not_found(request, exception):
+    """A French 404 page; under /gestion/ in the back-office's frame, with a link to its
+    index."""
+    if _under_backoffice(request):
+        return _backoffice_error(request, 404, gettext("Page introuvable"))
     return render(request, "errors/404.html", status=404)
 
 

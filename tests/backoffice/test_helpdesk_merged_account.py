@@ -7,14 +7,17 @@ from html import unescape
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from accounts.models import AccountState
+from accounts.models import AccountState, StaffRole
 from backoffice.journal_labels import describe_events
 from core.journal import EventKind
 from core.models import JournalEvent
 from families.services import accounts_merge
 from tests import html as h
 from tests.factories import DEFAULT_PASSWORD, AccountFactory, GuardianRecordFactory
+
+from .conftest import make_staff, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +128,79 @@ def test_the_other_account_of_a_refused_merge_stays_an_id(world):
     [line] = describe_events([refused])
     assert dict(line.details)["autre compte n°"] == str(world.account_b1.pk)
     assert "M.LEFEVRE40" not in str(line.details)
+
+
+# --- An account closed by a merge is in the scope of the account it was merged into --------
+
+
+@pytest.fixture
+def merged_without_history(merged, world):
+    """The same merge, the records' history not naming the closed account (records written
+    in bulk, as the demo's and a roster import's are): only the merge names it now."""
+    _kept, closed = merged
+    GuardianRecordFactory._meta.model.history.filter(account_id=closed.pk).delete()
+    return merged
+
+
+def _search(client, q):
+    return client.get(reverse("admin:helpdesk_search"), {"q": q})
+
+
+def test_the_academy_helpdesk_finds_the_closed_account_by_its_old_identifier(
+        helpdesk_client, merged_without_history):
+    kept, closed = merged_without_history
+    response = _search(helpdesk_client, "h.lefevre12")
+    assert response.status_code == 200
+    page = unescape(response.content.decode())
+    assert "Aucun compte de votre périmètre ne correspond" not in page
+    links = {a["href"] for a in h.parse(response).select("a")}
+    assert account_url(closed) in links
+
+    response = helpdesk_client.get(account_url(closed))
+    assert response.status_code == 200
+    [merged_into] = h.parse(response).select("#merged-into")
+    closed_at = JournalEvent.objects.get(kind=EventKind.ACCOUNT_CLOSED_BY_MERGE).at
+    when = timezone.localtime(closed_at).strftime("%d/%m/%Y %H:%M")
+    assert h.text(merged_into).startswith(f"Fermé le {when} par un regroupement de comptes")
+    [link] = merged_into.select("a")
+    assert link["href"] == account_url(kept) and h.text(link) == "H.LEFEVRE7"
+
+
+def test_another_academy_does_not_see_the_merged_account(client, world,
+                                                         merged_without_history):
+    _kept, closed = merged_without_history
+    agent_b = make_staff(StaffRole.HELPDESK, academy=world.academy_b, last_name="Lyon")
+    sign_in(client, agent_b)
+    assert client.get(account_url(closed)).status_code == 404
+    response = _search(client, "h.lefevre12")
+    assert account_url(closed) not in {a["href"] for a in h.parse(response).select("a")}
+
+
+def test_a_closed_account_not_merged_stays_out_of_scope_without_its_records(
+        helpdesk_client, world):
+    """Closed otherwise (no merge), its records' history gone: nothing makes it visible."""
+    account = world.account_a1
+    world.rec_a1.account = None
+    world.rec_a1.save(update_fields=["account"])
+    account.state = AccountState.CLOSED
+    account.save(update_fields=["state"])
+    GuardianRecordFactory._meta.model.history.filter(account_id=account.pk).delete()
+    assert helpdesk_client.get(account_url(account)).status_code == 404
+
+
+def test_the_kept_account_out_of_scope_is_named_without_a_link(client, world, merged):
+    """The closed account visible by its own records' history (academy A), the kept one
+    moved to academy B since: named, not linked (its file would answer 404)."""
+    kept, closed = merged
+    for record in kept.guardian_records.all():
+        record.establishment = world.b1
+        record.save(update_fields=["establishment"])
+    GuardianRecordFactory._meta.model.history.filter(account_id=kept.pk).delete()
+    agent = make_staff(StaffRole.HELPDESK, academy=world.academy_a, last_name="Créteil")
+    sign_in(client, agent)
+    assert client.get(account_url(kept)).status_code == 404
+    response = client.get(account_url(closed))
+    assert response.status_code == 200
+    [merged_into] = h.parse(response).select("#merged-into")
+    assert not merged_into.select("a")
+    assert "compte conservé H.LEFEVRE7, hors de votre périmètre" in h.text(merged_into)

@@ -259,3 +259,80 @@ def test_helpdesk_sees_a_suspension_from_one_address_and_lifts_it(page, live_ser
     assert_accessible(page)
     assert Client(REMOTE_ADDR="198.51.100.7").post("/connexion/representant-legal/", {
         "identifier": "h.lefevre12", "password": DEFAULT_PASSWORD}).status_code == 302
+
+
+# Every word of a table cell (split at spaces and hyphens) whose text lies on more than one
+# line: a word cut in the middle (« Représe ntant », « H.DUPRE / LAGARD / E25 »).
+WORDS_SPLIT = """() => {
+  const split = [];
+  for (const cell of document.querySelectorAll('table th, table td')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    let node;
+    while ((node = walker.nextNode())) {
+      const words = /[^\\s-]+/g;
+      let match;
+      while ((match = words.exec(node.data))) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lines = new Set(Array.from(range.getClientRects())
+          .filter(rect => rect.width > 0).map(rect => Math.round(rect.top)));
+        if (lines.size > 1) split.push(match[0]);
+      }
+    }
+  }
+  return split;
+}"""
+
+
+def _one_line(locator) -> bool:
+    """The element's text is on one line: one line box (its height that of one line)."""
+    return locator.evaluate("""e => {
+      const range = document.createRange();
+      range.selectNodeContents(e);
+      const tops = new Set(Array.from(range.getClientRects())
+        .filter(rect => rect.width > 0).map(rect => Math.round(rect.top)));
+      return tops.size === 1;
+    }""")
+
+
+def test_on_a_phone_identifiers_and_words_are_never_split_tables_scroll(
+        page, live_server, school):
+    """390 × 844 (a tryout's finding): the helpdesk's results and the follow-up of accounts
+    keep an identifier on one line and every word whole; a table wider than the screen
+    scrolls inside its own region, the page does not."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    account = AccountFactory(identifier="h.duprelagarde25", first_name="Hélène",
+                             last_name="Dupré-Lagarde", phone="+33698765400")
+    record = GuardianRecordFactory(establishment=school["college"], last_name="Dupré-Lagarde",
+                                   first_name="Hélène", mobile_phone="+33698765400",
+                                   account=account)
+    ResponsibilityFactory(guardian_record=record, pupil=PupilFactory(
+        establishment=school["college"], last_name="Dupré-Lagarde", first_names="Léa",
+        level="4EME"))
+    agent = staff_create(
+        first_name="Paul", last_name="Éluard", email="paul.eluard@ac-creteil.fr",
+        password=STAFF_PASSWORD, role=StaffRole.HELPDESK, academy=school["academy"],
+    )
+    device = TOTPDevice.objects.create(user=agent, name="Téléphone", confirmed=True)
+    sign_in_back_office(page, live_server, agent.identifier, device=device)
+
+    page.goto(live_server.url + reverse("admin:helpdesk_search") + "?q=0940021K")
+    link = page.get_by_role("link", name="H.DUPRELAGARDE25")
+    expect(link).to_be_visible()
+    assert _one_line(link)
+    assert page.evaluate(WORDS_SPLIT) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_accessible(page)
+
+    page.goto(f"{live_server.url}/gestion/suivi-des-comptes/"
+              f"?etablissement={school['college'].pk}&qui=responsables")
+    cell = page.locator("#follow-up-list td", has_text="H.DUPRELAGARDE25")
+    expect(cell).to_be_visible()
+    assert _one_line(cell)
+    assert page.evaluate(WORDS_SPLIT) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # The counts' table is wider than the phone: it scrolls in its region, named by its caption.
+    region = page.get_by_role("region", name=re.compile("Comptes par niveau"))
+    assert region.evaluate("e => e.scrollWidth > e.clientWidth")
+    assert_accessible(page)

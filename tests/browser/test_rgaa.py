@@ -362,6 +362,13 @@ def test_the_back_office_pages(at_viewport, live_server, school):
                                   args=[school["college"].pk]), True),
         # A POST-only address opened directly: the back-office's 405 page.
         ("405 page", reverse("admin:helpdesk_account_identifier", args=[account.pk]), True),
+        # The back-office's own error pages (a link to its index, not to the portal).
+        ("403 page", reverse("admin:letters_new"), True),
+        ("404 page", "/gestion/assistance/nulle-part/", True),
+        ("400 page", reverse("admin:pupils_pupil_changelist")
+         + "?establishment__academy__id__exact=99", True),
+        ("follow-up", reverse("admin:follow_up") + f"?etablissement={school['college'].pk}"
+         "&qui=responsables", True),
     ]:
         page.goto(live_server.url + url)
         findings.check(label, reflow=reflow)
