@@ -221,7 +221,7 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
         title=gettext("Compte %(identifier)s") % {"identifier": account.display_identifier},
         messages_sent=[describe_message(message) for message in file.messages],
         file=file,
-        journal=describe_events(file.journal),
+        journal=describe_events(file.journal, scope=staff_scope(user)),
         sign_in_suspended_for=(wait_text(suspensions.shared_retry_after)
                                if suspensions.shared_retry_after else None),
         # The addresses are shown as the journal below shows them, in full.
@@ -335,7 +335,7 @@ def _record_page(request, pk, *, resend_form=None, unblock_form=None, status=200
         request,
         title=gettext("Fiche responsable : %(record)s") % {"record": file.record},
         file=file,
-        journal=describe_events(file.journal),
+        journal=describe_events(file.journal, scope=staff_scope(request.user)),
         messages_sent=[describe_message(message) for message in file.messages],
         stalled_flow=activation.stalled_flow(file.flows),
         can_resend=request.user.has_perm("accounts.activation_resend"),

@@ -4,16 +4,19 @@ showing (the journal never holds a code, a password or a token; see core.journal
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Account, StaffRole
+from accounts.models import Account, AccountKind, StaffRole
 from core.journal import EventKind
 from core.models import CodeNotSentReason
 from core.ratelimit import wait_text
 from pupils.models import GuardianRecord, LetterRun, Pupil
+
+from .selectors import accounts_scope_q
 
 DETAIL_LABELS = {
     "reason": _("motif"),
@@ -590,9 +593,10 @@ def _ids(value) -> list[int]:
     return []
 
 
-def _names(events) -> dict[tuple[str, int], Named]:
+def _names(events, scope=None) -> dict[tuple[str, int], Named]:
     """{(what, id): Named} for the ids the events' NAMED_FACTS hold: one query per kind of
-    row named (none when no event holds one)."""
+    row named (none when no event holds one). With `scope`, an account or a guardian record
+    outside it is named without its link."""
     wanted: dict[str, set[int]] = {"pupil": set(), "record": set(), "run": set(),
                                    "account": set()}
     for event in events:
@@ -610,11 +614,16 @@ def _names(events) -> dict[tuple[str, int], Named]:
             names["pupil", pupil.pk] = Named(
                 f"{pupil.last_name.upper()} {pupil.first_names}, {pupil.establishment.name}")
     if wanted["record"]:
-        for record in GuardianRecord.objects.filter(pk__in=wanted["record"]).select_related(
-                "establishment").only("last_name", "first_name", "establishment__name"):
+        records = GuardianRecord.objects.filter(pk__in=wanted["record"]).select_related(
+            "establishment").only("last_name", "first_name", "establishment__name")
+        if scope is not None:
+            records = records.annotate(in_scope=Exists(GuardianRecord.objects.filter(
+                scope.establishment_q("establishment"), pk=OuterRef("pk"))))
+        for record in records:
             names["record", record.pk] = Named(
                 f"{record.last_name.upper()} {record.first_name}, {record.establishment.name}",
-                reverse("admin:helpdesk_record", args=[record.pk]))
+                reverse("admin:helpdesk_record", args=[record.pk])
+                if getattr(record, "in_scope", True) else "")
     if wanted["run"]:
         for run in LetterRun.objects.filter(pk__in=wanted["run"]).select_related(
                 "establishment").only("created_at", "establishment__name"):
@@ -622,10 +631,15 @@ def _names(events) -> dict[tuple[str, int], Named]:
             names["run", run.pk] = Named(str(_("lettres du %(when)s, %(school)s")) % {
                 "when": when, "school": run.establishment.name})
     if wanted["account"]:
-        for account in Account.objects.filter(pk__in=wanted["account"]).only("identifier"):
+        accounts = Account.objects.filter(pk__in=wanted["account"]).only("identifier")
+        if scope is not None:
+            accounts = accounts.annotate(in_scope=Exists(Account.objects.filter(
+                accounts_scope_q(scope), pk=OuterRef("pk")).exclude(kind=AccountKind.STAFF)))
+        for account in accounts:
             names["account", account.pk] = Named(
                 account.display_identifier,
-                reverse("admin:helpdesk_account", args=[account.pk]))
+                reverse("admin:helpdesk_account", args=[account.pk])
+                if getattr(account, "in_scope", True) else "")
     return names
 
 
@@ -639,13 +653,17 @@ def _named_list(names, what: str, value) -> NamedList | None:
     return NamedList(parts)
 
 
-def describe_events(events) -> list[EventLine]:
+def describe_events(events, *, scope=None) -> list[EventLine]:
     """describe_event for each of `events`, the ids of pupils, guardian records, letter runs
     and accounts (NAMED_FACTS, NAMED_LIST_FACTS) read as names — a guardian record or an
     account (its identifier as letters print it) with the link to its helpdesk page; an id
-    whose row is gone stays an id (« élève n° : 8 »). One query per kind of row named."""
+    whose row is gone stays an id (« élève n° : 8 »). One query per kind of row named.
+
+    `scope` (backoffice.selectors.StaffScope, the reader's): an account or a record outside
+    it is named without its link, whose page would be a 404 for this reader (an account
+    merged into one of another academy)."""
     events = list(events)
-    names = _names(events)
+    names = _names(events, scope)
     lines = []
     for event in events:
         line = describe_event(event)
