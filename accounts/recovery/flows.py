@@ -47,7 +47,7 @@ PASSWORD_RECOVERY = register(FlowKind(
     stages=(
         Stage("identifier", "accounts:password_forgotten", _("Je saisis mon identifiant")),
         Stage("channel", "accounts:password_recovery_channel",
-              _("Je choisis comment recevoir mon code")),
+              _("Je choisis comment recevoir mon code ou mon lien")),
         Stage("code", "accounts:password_recovery_code", _("Je saisis le code reçu par SMS")),
         Stage("link", "accounts:password_recovery_link_sent",
               _("J'ouvre le lien reçu par mail")),

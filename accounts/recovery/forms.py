@@ -109,7 +109,7 @@ class ChannelForm(EduConnectForm):
     mask) for the choices offered (a pupil: the e-mail only), `legend` the question."""
 
     channel = forms.ChoiceField(
-        label=_("Je choisis comment recevoir mon code"),
+        label=_("Je choisis comment recevoir mon code ou mon lien"),
         choices=CHANNEL_CHOICES,
         widget=forms.RadioSelect,
         error_messages={

@@ -57,6 +57,10 @@ def test_the_guardians_channel_step_names_both_ways(recovery, guardian):
     page = html.parse(recovery.get("channel"))
     assert ("Étape suivante : Je saisis le code reçu par SMS ou j'ouvre le lien reçu par mail"
             in _stepper(page))
+    # The mail sends a link, not a code: the step's question names both.
+    assert page.find("legend").get_text(strip=True) == (
+        "Je choisis comment recevoir mon code ou mon lien")
+    assert "Je choisis comment recevoir mon code ou mon lien" in html.text(page.find("title"))
     unknown = page.find(id="channel-unknown")
     assert html.text(unknown).startswith("Vous ne reconnaissez pas ce numéro ou cette adresse ?")
     assert "contactez l'école" not in html.text(unknown)
