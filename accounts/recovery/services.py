@@ -277,9 +277,10 @@ def _code_send(flow: Flow, data: RecoveryData, account: Account | None, *, reque
 def password_recovery_channel_choose(
     *, flow_id: UUID, channel: str, request: HttpRequest | None = None
 ) -> Flow:
-    """« Je choisis comment recevoir mon code ou mon lien »: send a code by SMS (then « code ») or a link
-    by e-mail (then « link ») — to the account's proven number or validated address, or, for
-    a channel that reaches nothing, make and store the code all the same and send nothing.
+    """« Je choisis comment recevoir mon code ou mon lien »: send a code by SMS (then
+    « code ») or a link by e-mail (then « link ») — to the account's proven number or
+    validated address, or, for a channel that reaches nothing, make and store the code all
+    the same and send nothing.
 
     Raises RecoveryRefused (too many codes from this address) or FlowUnavailable.
     """

@@ -10,8 +10,12 @@ django-oauth-toolkit registers its own admins on the admin site; they are replac
 (tokens and codes are not shown: they hold nothing an administrator should read).
 """
 
+from urllib.parse import urlsplit
+
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import (
     AbstractApplication,
@@ -94,6 +98,42 @@ class TrustedFilter(admin.SimpleListFilter):
         return queryset
 
 
+# The two fields of addresses a service is sent back to, checked by return_addresses_check.
+RETURN_ADDRESS_FIELDS = ("redirect_uris", "post_logout_redirect_uris")
+
+
+def return_addresses_check(text: str) -> list[str]:
+    """The French errors of a field of return addresses (white space separated, one per line
+    in the form): each must be absolute, with a host, of a scheme django-oauth-toolkit allows
+    for redirections (OAUTH2_PROVIDER's ALLOWED_REDIRECT_URI_SCHEMES: https; http too in
+    DEBUG, for the demo's own service), without fragment (RFC 6749 §3.1.2: « The endpoint URI
+    MUST NOT include a fragment component »; OpenID Connect RP-Initiated Logout 1.0 §3 says
+    the same of post_logout_redirect_uri). [] when every address is right.
+
+    django-oauth-toolkit checks only `redirect_uris`, in English (« redirect uri URI
+    validation error. fragment not allowed »); the logout addresses not at all."""
+    from oauth2_provider.settings import oauth2_settings
+
+    schemes = [scheme.lower() for scheme in oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES]
+    errors = []
+    for address in text.split():
+        try:
+            parts = urlsplit(address)
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme.lower() not in schemes or not parts.hostname:
+            errors.append(gettext(
+                "« %(address)s » : saisissez une adresse complète qui commence par %(schemes)s "
+                "(par exemple https://service.example.fr/retour).")
+                % {"address": address,
+                   "schemes": gettext(" ou ").join(f"{scheme}://" for scheme in schemes)})
+        elif parts.fragment or "#" in address:
+            errors.append(gettext(
+                "« %(address)s » : retirez la partie qui commence par « # » ; une adresse de "
+                "retour n'en a pas.") % {"address": address})
+    return errors
+
+
 class ClientForm(forms.ModelForm):
     class Meta:
         model = Application
@@ -143,6 +183,32 @@ class ClientForm(forms.ModelForm):
                 "une application installée ou une page web, qui ne peut pas garder de secret "
                 "(PKCE seul).")
 
+    def clean_redirect_uris(self):
+        if not (self.cleaned_data.get("redirect_uris") or "").strip():
+            raise ValidationError(gettext(
+                "Saisissez au moins une adresse de retour : celle où le service reçoit la "
+                "personne après sa connexion (par exemple https://service.example.fr/retour)."))
+        return self._return_addresses("redirect_uris")
+
+    def clean_post_logout_redirect_uris(self):
+        return self._return_addresses("post_logout_redirect_uris")
+
+    def _return_addresses(self, name: str) -> str:
+        text = self.cleaned_data.get(name) or ""
+        errors = return_addresses_check(text)
+        if errors:
+            raise ValidationError(errors)
+        return text
+
+    def _post_clean(self):
+        # django-oauth-toolkit's Application.clean() checks the redirect addresses again, in
+        # English: where ours (French) already refused the field, its words are left out.
+        # (Copies: the model's errors are added to the field's own list.)
+        refused = {name: self._errors[name].copy() for name in RETURN_ADDRESS_FIELDS
+                   if name in self._errors}
+        super()._post_clean()
+        self._errors.update(refused)
+
     def clean(self):
         cleaned = super().clean()
         # Authorization code with PKCE only, ID tokens signed with our RSA key.
@@ -159,6 +225,9 @@ class ClientAdmin(ChangelistTitleMixin, admin.ModelAdmin):
     form = ClientForm
     inlines = [ClientPolicyInline]
     change_list_template = "admin/backoffice/oidc_client_change_list.html"
+    # Application.get_absolute_url names django-oauth-toolkit's own pages, which are not
+    # served (« Voir sur le site » answered 500).
+    view_on_site = False
     list_display = ("service_name", "client_identifier", "client_kind", "trusted",
                     "updated_on")
     list_display_links = ("service_name",)

@@ -54,3 +54,60 @@ def test_the_add_form_says_one_address_per_line_and_its_types_in_french(national
     options = [h.text(option) for option in main.select("select[name=client_type] option")]
     assert options == ["---------", "Confidentiel (avec secret)", "Public (sans secret)"]
     assert "Allowed" not in h.text(main)
+
+
+def _add(national_client, **fields):
+    data = {"name": "Service test", "client_id": "service-test", "client_secret": "s" * 40,
+            "client_type": "public", "redirect_uris": "https://rp.example.org/cb",
+            "post_logout_redirect_uris": "",
+            "policy-TOTAL_FORMS": "0", "policy-INITIAL_FORMS": "0",
+            "policy-MIN_NUM_FORMS": "0", "policy-MAX_NUM_FORMS": "1"}
+    data.update(fields)
+    return national_client.post(reverse("admin:oauth2_provider_application_add"), data)
+
+
+def _field_errors(response, name: str) -> str:
+    page = h.parse(response)
+    return h.text(page.find(id=f"id_{name}_error") or page.find(class_="errorlist"))
+
+
+@pytest.mark.parametrize(("field", "address", "words"), [
+    ("redirect_uris", "https://rp.example.org/cb#frag", "retirez la partie qui commence par « # »"),
+    ("redirect_uris", "ftp://rp.example.org/cb", "qui commence par https://"),
+    ("redirect_uris", "rp.example.org/cb", "qui commence par https://"),
+    ("post_logout_redirect_uris", "https://rp.example.org/bye#x",
+     "retirez la partie qui commence par « # »"),
+    ("post_logout_redirect_uris", "ftp://rp.example.org/bye", "qui commence par https://"),
+])
+def test_a_wrong_return_address_is_refused_in_french_on_its_field(national_client, field,
+                                                                   address, words):
+    """Second tryout: django-oauth-toolkit said « redirect uri URI validation error. fragment
+    not allowed » in English, and took a fragment in the logout addresses."""
+    response = _add(national_client, **{field: address})
+    assert response.status_code == 200
+    assert not Application.objects.filter(client_id="service-test").exists()
+    page = h.parse(response)
+    errors = h.text(page.find(id=f"id_{field}").find_parent(class_="form-row"))
+    assert f"« {address} »" in errors and words in errors
+    text = h.text(h.main(page))
+    assert "validation error" not in text and "not allowed" not in text
+
+
+def test_a_service_without_return_address_is_told_in_french(national_client):
+    response = _add(national_client, redirect_uris="")
+    text = h.text(h.main(h.parse(response)))
+    assert "Saisissez au moins une adresse de retour" in text
+    assert "cannot be empty" not in text
+
+
+def test_right_addresses_are_saved_and_the_page_offers_no_dead_view_on_site(national_client):
+    response = _add(national_client,
+                    redirect_uris="https://rp.example.org/cb\nhttps://rp.example.org/cb2?x=1",
+                    post_logout_redirect_uris="https://rp.example.org/bye")
+    assert response.status_code == 302
+    client = Application.objects.get(client_id="service-test")
+    change = national_client.get(
+        reverse("admin:oauth2_provider_application_change", args=[client.pk]))
+    assert change.status_code == 200
+    # « Voir sur le site » led to django-oauth-toolkit's unserved pages: a 500.
+    assert not h.parse(change).select("a.viewsitelink")
