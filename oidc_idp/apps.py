@@ -29,6 +29,10 @@ class OidcIdpConfig(AppConfig):
 
     name = "oidc_idp"
     verbose_name = _("Fournisseur d'identité OpenID Connect")
+    # The one INSTALLED_APPS' « oidc_idp » means: this module also holds (and imports)
+    # django-oauth-toolkit's configs, and without `default` Django would take none of them
+    # and never run ready() below (a merged account's tokens would stay valid).
+    default = True
 
     def ready(self):
         from accounts.signals import accounts_merged

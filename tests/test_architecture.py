@@ -110,3 +110,21 @@ def test_the_checker_sees_an_import_hidden_in_a_function(tmp_path):
     tree = ast.parse("def f():\n    from backoffice.site import x\n")
     imports = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
     assert _imported_apps(imports[0]) == {"backoffice"}
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_each_app_runs_the_app_config_of_its_own_apps_py(app):
+    """The AppConfig Django installed for each app is the one its apps.py declares for it
+    (its name, verbose name and ready(): the signal receivers). A module holding or importing
+    more than one AppConfig makes Django fall back to a bare AppConfig unless one says
+    `default = True` — oidc_idp's did once, and a merged account's OIDC tokens stayed valid."""
+    import importlib
+
+    from django.apps import AppConfig, apps
+
+    installed = apps.get_app_config(app)
+    module = importlib.import_module(f"{app}.apps")
+    own = [value for value in vars(module).values()
+           if isinstance(value, type) and issubclass(value, AppConfig)
+           and value.__module__ == module.__name__ and getattr(value, "name", None) == app]
+    assert [type(installed)] == own
