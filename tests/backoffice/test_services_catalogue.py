@@ -9,6 +9,7 @@ import pytest
 from bs4 import BeautifulSoup
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import StaffRole
 from core.models import JournalEvent
@@ -18,7 +19,16 @@ from tests.backoffice.conftest import make_staff, sign_in
 from tests.saml_idp.sp import TestSP
 
 pytestmark = pytest.mark.django_db
-TODAY = datetime.date.today()
+TODAY = datetime.date.min  # the product's date, set before each test (_today below)
+
+
+@pytest.fixture(autouse=True)
+def _today():
+    """TODAY is the product's date (timezone.localdate, Paris) read at each test, not once
+    when the module is collected: a run that crossed midnight between the two judged the
+    messages of « today » against yesterday (CI at 00:03, Paris time)."""
+    global TODAY
+    TODAY = timezone.localdate()
 
 
 def url(model, action, *args, app="services_portal"):

@@ -1,10 +1,10 @@
 """A guardian opens each child's ENT from « Mes services » in Chromium and lands signed in at
 a loopback SAML service provider (pysaml2) that receives the released attributes."""
 
-import datetime
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from saml_idp import services
@@ -54,8 +54,9 @@ def family(transactional_db, ent):
                                url=f"https://ent.example.test/{uai}",
                                saml_service_provider=provider)
         EstablishmentMessage.objects.create(
-            establishment=establishment, starts_on=datetime.date.today(),
-            ends_on=datetime.date.today(),
+            # The product's date (Paris).
+            establishment=establishment, starts_on=timezone.localdate(),
+            ends_on=timezone.localdate(),
             text="Lorsque le compte est activé, vous pouvez directement vous connecter sur l'ENT.")
     return account
 

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 from django.db import IntegrityError
+from django.utils import timezone
 
 from accounts.models import AccountKind
 from pupils.models import GuardianRecord
@@ -24,8 +25,17 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 URL = "/services/"
-TODAY = datetime.date.today()
+TODAY = datetime.date.min  # the product's date, set before each test (_today below)
 DAY = datetime.timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def _today():
+    """TODAY is the product's date (timezone.localdate, Paris) read at each test, not once
+    when the module is collected: a run that crossed midnight between the two judged the
+    messages of « today » against yesterday (CI at 00:03, Paris time)."""
+    global TODAY
+    TODAY = timezone.localdate()
 
 
 @pytest.mark.parametrize(("raw", "words"), [

@@ -16,6 +16,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from freezegun import freeze_time
 
 from accounts.models import Account, AccountKind
@@ -174,7 +175,7 @@ def test_a_service_added_changed_or_its_sso_ended_shows_at_once(helene):
 
 def test_a_message_and_news_published_show_at_once(helene):
     kept_page(helene["client"])
-    today = datetime.date.today()
+    today = timezone.localdate()  # the product's date (Paris)
     EstablishmentMessage.objects.create(establishment=helene["college"], text="Sortie lundi",
                                         starts_on=today, ends_on=today)
     assert "Sortie lundi" in kept_page(helene["client"])
