@@ -25,6 +25,7 @@ from oauth2_provider.models import (
     get_id_token_model,
     get_refresh_token_model,
 )
+from oauth2_provider.settings import oauth2_settings
 
 from backoffice.admin.titles import ChangelistTitleMixin
 from oidc_idp.models import ClientPolicy
@@ -53,6 +54,8 @@ class ClientPolicyForm(forms.ModelForm):
 class ClientPolicyInline(admin.StackedInline):
     model = ClientPolicy
     form = ClientPolicyForm
+    # One object, under the group's heading: no « Droits du service: #1 » line heading.
+    template = "admin/edit_inline/stacked_single.html"
     can_delete = False
     min_num = 1
     max_num = 1
@@ -112,7 +115,6 @@ def return_addresses_check(text: str) -> list[str]:
 
     django-oauth-toolkit checks only `redirect_uris`, in English (« redirect uri URI
     validation error. fragment not allowed »); the logout addresses not at all."""
-    from oauth2_provider.settings import oauth2_settings
 
     schemes = [scheme.lower() for scheme in oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES]
     errors = []

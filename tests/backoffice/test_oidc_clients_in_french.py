@@ -56,6 +56,17 @@ def test_the_add_form_says_one_address_per_line_and_its_types_in_french(national
     assert "Allowed" not in h.text(main)
 
 
+
+def test_the_rights_of_the_service_have_one_heading_without_a_line_number(national_client):
+    # Django's stacked inline wrote « Droits du service: #1 » under the group's « Droits du
+    # service »: one object, one heading.
+    page = h.parse(national_client.get(reverse("admin:oauth2_provider_application_add")))
+    group = h.main(page).find(id="policy-group")
+    headings = [h.text(tag) for tag in group.find_all(["h2", "h3"])]
+    assert headings == ["Droits du service"]
+    assert "#1" not in h.text(group)
+    assert group.find("input", attrs={"name": "policy-0-sector_identifier"}) is not None
+
 def _add(national_client, **fields):
     data = {"name": "Service test", "client_id": "service-test", "client_secret": "s" * 40,
             "client_type": "public", "redirect_uris": "https://rp.example.org/cb",
