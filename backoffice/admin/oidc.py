@@ -226,7 +226,6 @@ class ClientAdmin(ChangelistTitleMixin, admin.ModelAdmin):
     object_noun = _("le service relié en OpenID Connect")
     form = ClientForm
     inlines = [ClientPolicyInline]
-    change_list_template = "admin/backoffice/oidc_client_change_list.html"
     # Application.get_absolute_url names django-oauth-toolkit's own pages, which are not
     # served (« Voir sur le site » answered 500).
     view_on_site = False

@@ -9,7 +9,7 @@ gettext_lazy("l'élève")`. The pages then read:
 
 - the list: « Choisissez un élève à modifier », or « … à consulter » for whom may only view,
   and « Choisissez un élève » in a selection popup (Django's three cases,
-  django.contrib.admin.views.main.ChangeList);
+  django.contrib.admin.views.main.ChangeList); its button « Ajouter un élève »;
 - the form: « Ajouter un élève », « Modifier l'élève », or « Consulter l'élève » for whom
   may only view (the object's name stays beneath, as Django's subtitle);
 - « Supprimer l'élève », « Historique des modifications : Zoé LEFÈVRE »;
@@ -57,7 +57,10 @@ class ChangelistTitleMixin:
     def changelist_view(self, request, extra_context=None):
         title = self.changelist_title(request)
         if title is not None:
-            extra_context = {"title": title, **(extra_context or {})}
+            # The add button's words too (templates/admin/change_list_object_tools.html):
+            # « Ajouter un établissement », not Django's « Ajouter établissement ».
+            extra_context = {"title": title, "add_label": self.changeform_title(request, None),
+                             **(extra_context or {})}
         return super().changelist_view(request, extra_context)
 
     # --- the object's pages ---------------------------------------------------------------

@@ -159,3 +159,14 @@ def test_a_pupils_level_reads_as_on_every_other_page(secretary_client, world):
     level = form.select_one(".field-level_label .readonly")
     assert html.text(level) == "4e"
     assert "4EME" not in html.text(html.main(form))
+
+
+@pytest.mark.parametrize(("url_name", "words"), [
+    ("admin:pupils_establishment_changelist", "Ajouter un établissement"),
+    ("admin:services_portal_service_changelist", "Ajouter un service"),
+    ("admin:oauth2_provider_application_changelist", "Ajouter un service relié en OpenID Connect"),
+])
+def test_a_lists_add_button_names_its_object_with_its_article(national_client, url_name, words):
+    # Django's button read « Ajouter établissement » (« Ajouter » + the model's name).
+    page = html.parse(national_client.get(reverse(url_name)))
+    assert html.text(page.select_one(".object-tools .addlink")) == words
