@@ -1,5 +1,8 @@
+import logging
+
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -10,6 +13,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from core.flows import flow_after_csrf_failure, flows_keep_alive
+
+logger = logging.getLogger(__name__)
 
 
 def csrf_failure(request, reason=""):
@@ -65,6 +70,25 @@ def page_not_found(request, exception):
 
 
 def server_error(request):
+    """A French 500 page; under /gestion/ in the back-office's frame, with a link to its
+    index (a secretary is not sent to the family portal's home page). That page reads
+    nothing from the database or the session (no staff menu, the user taken as anonymous):
+    the failure may be theirs. If it cannot be rendered either, the portal's page."""
+    if request.path_info.startswith(reverse("admin:index")):
+        context = {
+            "title": gettext("Erreur du service"),
+            "subtitle": None,
+            "site_header": admin.site.site_header,
+            "site_title": admin.site.site_title,
+            "site_url": None,
+            "has_permission": False,
+            "is_nav_sidebar_enabled": False,
+            "user": AnonymousUser(),
+        }
+        try:
+            return render(request, "admin/errors/500.html", context, status=500)
+        except Exception:  # the back-office's frame failed too: the plainer page below
+            logger.exception("The back-office's 500 page failed; the portal's is served")
     return render(request, "errors/500.html", status=500)
 
 

@@ -4,6 +4,7 @@ family portal (educonnect.views: permission_denied, page_not_found, bad_request)
 False in tests: what production shows."""
 
 import pytest
+from django.urls import reverse
 
 from tests import html as h
 
@@ -64,3 +65,30 @@ def test_a_host_not_allowed_under_the_back_office_is_a_french_400_not_a_500(clie
     response = client.get("/gestion/", HTTP_HOST="pas-le-bon.example")
     assert response.status_code == 400
     assert h.text(h.parse(response).find("h1")) == "Adresse incorrecte"
+
+
+def test_a_back_office_page_that_fails_is_a_back_office_500(national_client, monkeypatch):
+    # The failure may be the database's: the page reads nothing of it (no staff menu).
+    def broken(*args, **kwargs):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr("django.contrib.admin.sites.AdminSite.each_context", broken)
+    national_client.raise_request_exception = False
+    response = national_client.get("/gestion/")
+    content = _back_office_error_page(response, 500, "Erreur du service")
+    assert "L'espace de gestion a rencontré un problème" in h.text(content)
+    assert "database gone" not in response.content.decode()
+
+
+def test_a_portal_page_that_fails_is_the_portals_500(client, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("accounts.views.render", broken)
+    client.raise_request_exception = False
+    response = client.get(reverse("accounts:profile_choice"))
+    assert response.status_code == 500
+    page = h.parse(response)
+    assert page.find("footer", class_="fr-footer") is not None
+    assert "Le service a rencontré un problème" in h.text(page)
+    assert page.find("a", string="Revenir à l'accueil d'ÉduConnect")["href"] == "/"
