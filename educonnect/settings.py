@@ -141,7 +141,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The demo's SQLite: a transaction takes the write lock when it begins (IMMEDIATE), so
+    # that two requests writing at once (two tabs, a double submit) wait for each other up to
+    # `timeout` seconds. With SQLite's default deferred transactions both read first, then
+    # one failed at once with « database is locked » (a 500): select_for_update, which
+    # orders them on PostgreSQL, does nothing on SQLite.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 

@@ -127,3 +127,36 @@ def test_the_demo_on_sqlite_activates_a_family_by_sms(tmp_path):
                             SMS_BACKEND="notifications.sms.LocmemSMSBackend")
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("activated")
+
+
+def test_two_requests_writing_at_once_on_the_demos_sqlite_both_succeed(tmp_path):
+    # Two identical POSTs at once (two tabs, a network retry) each read, then write, in a
+    # transaction: on SQLite's default deferred transactions both took the read lock and
+    # one failed at once, « database is locked », a 500 (tryout of the demo). select_for_update
+    # is a no-op there; immediate transactions make the second wait for the first.
+    script = (
+        "import threading, time, django; django.setup()\n"
+        "from django.db import connection, transaction\n"
+        "with connection.cursor() as c:\n"
+        "    c.execute('CREATE TABLE counter (id integer primary key, n integer)')\n"
+        "    c.execute('INSERT INTO counter VALUES (1, 0)')\n"
+        "errors = []\n"
+        "def request():\n"
+        "    try:\n"
+        "        with transaction.atomic(), connection.cursor() as c:\n"
+        "            c.execute('SELECT n FROM counter WHERE id = 1')\n"
+        "            time.sleep(0.3)\n"
+        "            c.execute('UPDATE counter SET n = n + 1 WHERE id = 1')\n"
+        "    except Exception as error:\n"
+        "        errors.append(repr(error))\n"
+        "    finally:\n"
+        "        connection.close()\n"
+        "threads = [threading.Thread(target=request) for _ in range(2)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "with connection.cursor() as c:\n"
+        "    c.execute('SELECT n FROM counter')\n"
+        "    print(errors, c.fetchone()[0])\n"
+    )
+    done = django_on_sqlite(script, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[] 2"
