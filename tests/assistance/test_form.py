@@ -172,3 +172,23 @@ def test_requests_are_limited_per_address_and_per_ip(
 def test_the_activation_pages_lead_to_the_form(client):
     page = client.get(reverse("activation:start")).content.decode()
     assert reverse("assistance:form") in page
+
+
+def test_the_subject_of_the_request_is_a_dsfr_radio_group_named_by_its_legend(client, schools):
+    # django-dsfr's snippet wrote bare 13-pixel native radios nested in their labels, with a
+    # lone « * » (tryout on a phone): DSFR's radio group, its legend naming the question.
+    page = h.parse(client.get(FORM))
+    group = page.find("fieldset", id="id_category")
+    assert group["role"] == "radiogroup"
+    assert h.text(group.find("legend")) == "Objet de votre demande"
+    radios = group.select(".fr-radio-group > input[type=radio][name=category]")
+    assert [radio["value"] for radio in radios] == [value for value, _ in Category.choices]
+    for radio in radios:
+        label = group.find("label", attrs={"for": radio["id"]})
+        assert label is not None and radio not in label.descendants
+    assert "*" not in h.text(group)
+    response = client.post(FORM, answers(category=""))
+    group = h.parse(response).find("fieldset", id="id_category")
+    assert "fr-fieldset--error" in group["class"]
+    assert "id_category_error" in group["aria-labelledby"].split()
+    assert h.text(group.find(id="id_category_error")) == "Choisissez l'objet de votre demande."
