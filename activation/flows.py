@@ -106,6 +106,12 @@ class ActivationData:
     # this account instead of creating one (no password step). Also the id of the account
     # a « Ajouter un enfant » flow (families.flows) attaches to.
     attach_account_id: int | None = None
+    # The links (responsibility ids) answered « Je ne suis pas le représentant légal de cet
+    # élève » at step 3 of an activation that creates an account: marked disputed only when
+    # the account is created (activation_account_create), so that « Précédent » on the
+    # password step lets the person correct a mis-tap (seed 000: a wrong « non » otherwise
+    # means « l'ajout d'un enfant »), and a journey given up leaves nothing for the school.
+    disputed_link_ids: list[int] = field(default_factory=list)
 
     @classmethod
     def of(cls, flow: Flow) -> ActivationData:
@@ -118,6 +124,7 @@ class ActivationData:
             confirmed_record_ids=list(data.get("confirmed_record_ids", [])),
             wrong_dates=int(data.get("wrong_dates", 0)),
             attach_account_id=data.get("attach_account_id"),
+            disputed_link_ids=list(data.get("disputed_link_ids", [])),
         )
 
     def store(self, flow: Flow) -> None:

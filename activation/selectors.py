@@ -43,6 +43,15 @@ COVERING_STATES = (AccountState.ACTIVE, AccountState.LOCKED)
 # links all say « non » matches nothing, exactly like an unknown name and number.
 ACTIVATING_LINK = Q(status=ResponsibilityStatus.ACTIVE, is_legal_representative=True)
 
+# « Ajouter un enfant » also offers the links of représentant légal that the guardian
+# disputed (« Je ne suis pas le représentant légal de cet élève ») and the school has not
+# examined yet: seed 000 names « l'ajout d'un enfant » as the way back from a wrong « non »,
+# and the same proofs as the activation (the code sent to the school's number for the
+# account's names, the child's birth date) withdraw the guardian's own word. A link the
+# school removed stays out of reach (pupils.services.responsibility_dispute_resolve).
+ATTACHABLE_LINK = Q(status__in=(ResponsibilityStatus.ACTIVE, ResponsibilityStatus.DISPUTED),
+                    is_legal_representative=True)
+
 
 @functools.cache
 def _matching_sql(db: str) -> str:
@@ -81,6 +90,23 @@ def guardian_records_matching(*, phone: str, last_name: str, first_name: str) ->
         cursor.execute(_matching_sql(db), [number, name_key(last_name), name_key(first_name),
                                            ResponsibilityStatus.ACTIVE.value])
         return [row[0] for row in cursor.fetchall()]
+
+
+def guardian_records_with_disputed_link(*, phone: str, last_name: str,
+                                        first_name: str) -> list[int]:
+    """Ids of the guardian records with this mobile number (E.164) and these names (compared
+    by name_key, as guardian_records_matching) that have a link of représentant légal the
+    guardian disputed (ATTACHABLE_LINK minus ACTIVATING_LINK), by primary key: what
+    « Ajouter un enfant » offers besides guardian_records_matching's. One indexed query
+    (mobile_phone), whatever the outcome."""
+    disputed = Responsibility.objects.filter(
+        guardian_record=OuterRef("pk"), status=ResponsibilityStatus.DISPUTED,
+        is_legal_representative=True)
+    return list(
+        GuardianRecord.objects.filter(mobile_phone=phone, last_name_key=name_key(last_name),
+                                      first_name_key=name_key(first_name))
+        .filter(Exists(disputed)).order_by("pk").values_list("pk", flat=True)
+    )
 
 
 def guardian_records_for_franceconnect(
@@ -252,10 +278,12 @@ def _pupil_links_sql(db: str) -> tuple[str, list[str], list[str]]:
             [f.attname for f in school.concrete_fields])
 
 
-def pupil_links_for_records(record_ids: list[int]) -> list[PupilLink]:
+def pupil_links_for_records(record_ids: list[int], *,
+                            with_disputed: bool = False) -> list[PupilLink]:
     """The pupils linked to these records by an activating link (ACTIVATING_LINK), once
     each, in a stable order (school name, birth date, pupil, link), each pupil with its
-    establishment.
+    establishment. With `with_disputed` (« Ajouter un enfant »), by an ATTACHABLE_LINK:
+    the links the guardian disputed too (by the ORM's query: a rare path).
 
     A pupil linked through two records (a duplicate in one school) is shown once and its
     answer applies to both links. One query, its SQL written once per process
@@ -264,6 +292,8 @@ def pupil_links_for_records(record_ids: list[int]) -> list[PupilLink]:
     """
     if not record_ids:
         return []
+    if with_disputed:
+        return _pupil_links_by_orm(record_ids, links=ATTACHABLE_LINK)
     db = router.db_for_read(Responsibility)
     if connections[db].vendor != "postgresql":
         # `= ANY(array)` and rows without the ORM's converters (SQLite returns dates as
@@ -293,10 +323,11 @@ def pupil_links_for_records(record_ids: list[int]) -> list[PupilLink]:
     ]
 
 
-def _pupil_links_by_orm(record_ids: list[int]) -> list[PupilLink]:
-    """pupil_links_for_records by the ORM, on a database other than PostgreSQL."""
+def _pupil_links_by_orm(record_ids: list[int], *, links: Q = ACTIVATING_LINK) -> list[PupilLink]:
+    """pupil_links_for_records by the ORM (on a database other than PostgreSQL, or with
+    the disputed links: `links`)."""
     grouped: dict[int, tuple[Pupil, list[int], set[int]]] = {}
-    links = (Responsibility.objects.filter(ACTIVATING_LINK, guardian_record_id__in=record_ids)
+    links = (Responsibility.objects.filter(links, guardian_record_id__in=record_ids)
              .select_related("pupil__establishment")
              .order_by("pupil__establishment__name", "pupil__birth_date", "pupil", "pk"))
     for link in links:

@@ -272,7 +272,10 @@ def activation_pupils_confirm(
 ) -> Flow:
     """Step 3: the links confirmed with the right birth date are kept for the account; the
     links the guardian says are not theirs become « disputed » for the school (except the
-    guardian's only link, which the seeds say is not taken into account).
+    guardian's only link, which the seeds say is not taken into account) — when the account
+    is created (activation_account_create), not here: until then « Précédent » on the
+    password step may still correct the answer (activation_step_back). When the flow
+    attaches to an existing account (issue 11 §2: no password step), at once.
 
     Wrong birth dates are counted on the flow and per phone number; past the limit the flow
     is blocked. Raises ActivationRefused (with a message per pupil) when nothing was applied.
@@ -282,7 +285,8 @@ def activation_pupils_confirm(
         flow = flow_lock(flow_id=flow_id, kind=SMS_ACTIVATION, step="pupils", now=now)
         data = ActivationData.of(flow)
         outcome = pupil_answers_apply(flow, data, answers, request=request,
-                                      then=_after_pupils)
+                                      then=_after_pupils,
+                                      dispute_later=data.attach_account_id is None)
         data.store(flow)
         flow_touch(flow, now=now)
         flow_save(flow)
@@ -375,24 +379,55 @@ def dates_block_read(flow: Flow) -> DatesBlock:
 def pupil_answers_apply(flow: Flow, data: ActivationData, answers: list[PupilAnswer], *,
                         request, then,
                         date_wrong_message: Callable[[int], str] = messages.message_date_wrong,
+                        dispute_later: bool = False, with_disputed: bool = False,
                         ) -> _PupilsOutcome:
     """The pupils' step of a flow that started from a mobile number (SMS activation,
     families' « Ajouter un enfant », the FranceConnect first link): pupils_answers_apply on
     the pupils of `data.matched_record_ids`, wrong dates counted per phone number
     (WRONG_DATES_PER_PHONE, shared by these kinds). `date_wrong_message(remaining)`: the
     words of a wrong date, the activation's unless the caller's démarche is another
-    (« Ajouter un enfant »)."""
+    (« Ajouter un enfant »). `dispute_later`, `with_disputed`: as pupils_answers_apply and
+    pupil_links_for_records."""
     return pupils_answers_apply(
-        flow, data, answers, links=pupil_links_for_records(data.matched_record_ids),
+        flow, data, answers,
+        links=pupil_links_for_records(data.matched_record_ids, with_disputed=with_disputed),
         rule=WRONG_DATES_PER_PHONE, subject=str(flow.phone), request=request, then=then,
-        date_wrong_message=date_wrong_message,
+        date_wrong_message=date_wrong_message, dispute_later=dispute_later,
     )
+
+
+def links_dispute(flow: Flow, responsibility_ids, *, request,
+                  account: Account | None = None) -> int:
+    """Mark « Contesté par le responsable » those of the links `responsibility_ids` that are
+    still active (locked here; a link the school changed meanwhile is left as it is), in
+    the caller's transaction: the guardian said « Je ne suis pas le représentant légal de
+    cet élève » (seed 000; the school's secretaries examine it: pupils.services
+    .responsibility_dispute_resolve). Each one journaled ACTIVATION_LINK_DISPUTED (on
+    `account` when there is one) and kept in the link's history with the reason. Returns
+    how many were marked."""
+    marked = 0
+    for responsibility in Responsibility.objects.select_for_update().filter(
+        pk__in=list(responsibility_ids), status=ResponsibilityStatus.ACTIVE
+    ).order_by("pk"):
+        responsibility.status = ResponsibilityStatus.DISPUTED
+        # simple_history keeps the reason, for the school's secretaries.
+        responsibility._change_reason = "Contesté par le responsable lors de l'activation"
+        responsibility.save(update_fields=["status"])
+        journal_record(
+            EventKind.ACTIVATION_LINK_DISPUTED, request=request, flow_id=flow.id,
+            account=account, pupil_id=responsibility.pupil_id,
+            responsibility_id=responsibility.pk,
+            guardian_record_id=responsibility.guardian_record_id,
+        )
+        marked += 1
+    return marked
 
 
 def pupils_answers_apply(flow: Flow, data, answers: list[PupilAnswer], *,
                          links: list, rule: ratelimit.Rule, subject: str, request,
                          then,
                          date_wrong_message: Callable[[int], str] = messages.message_date_wrong,
+                         dispute_later: bool = False,
                          ) -> _PupilsOutcome:
     """The rules of « Je confirme mon lien avec les élèves », for every way into an account
     (the SMS activation, « Ajouter un enfant », the FranceConnect first link, the first
@@ -406,6 +441,10 @@ def pupils_answers_apply(flow: Flow, data, answers: list[PupilAnswer], *,
     confirmed pupil's date is right, `data.confirmed_*` are set and `then(flow, data,
     request=…)` moves the flow on (returns a refusal message, or None). Returns what to tell
     the person (`refusal`, `field_errors`; both empty: applied, or blocked).
+
+    The links answered « Je ne suis pas le représentant légal » are disputed at once
+    (links_dispute), or, with `dispute_later` (an SMS activation before its password step),
+    only kept in `data.disputed_link_ids` for activation_account_create.
     """
     counted_on = COUNTED_ON_PHONE if rule is WRONG_DATES_PER_PHONE else COUNTED_ON_ACCOUNT
     if _dates_exhausted(data, rule, subject):
@@ -446,19 +485,11 @@ def pupils_answers_apply(flow: Flow, data, answers: list[PupilAnswer], *,
         })
 
     disputed = [by_pupil[a.pupil_id] for a in answers if not a.is_legal_representative]
-    for link in disputed:
-        for responsibility in Responsibility.objects.select_for_update().filter(
-            pk__in=link.responsibility_ids, status=ResponsibilityStatus.ACTIVE
-        ):
-            responsibility.status = ResponsibilityStatus.DISPUTED
-            # simple_history keeps the reason, for the school's secretaries.
-            responsibility._change_reason = "Contesté par le responsable lors de l'activation"
-            responsibility.save(update_fields=["status"])
-            journal_record(
-                EventKind.ACTIVATION_LINK_DISPUTED, request=request, flow_id=flow.id,
-                pupil_id=link.pupil.pk, responsibility_id=responsibility.pk,
-                guardian_record_id=responsibility.guardian_record_id,
-            )
+    disputed_ids = sorted(r for link in disputed for r in link.responsibility_ids)
+    if dispute_later:
+        data.disputed_link_ids = disputed_ids
+    else:
+        links_dispute(flow, disputed_ids, request=request)
     kept = [by_pupil[a.pupil_id] for a in confirmed]
     data.confirmed_pupil_ids = sorted(link.pupil.pk for link in kept)
     data.confirmed_record_ids = sorted({r for link in kept for r in link.record_ids})
@@ -608,13 +639,16 @@ def provisional_accounts_close(*, accounts: list[Account], records: list[Guardia
 
 def activation_step_back(*, flow_id: UUID) -> Flow:
     """« Précédent » on the password step: back to the pupils (the code is spent, so the
-    pupils' step is as far back as a flow goes)."""
+    pupils' step is as far back as a flow goes). Every answer of step 3 is forgotten, the
+    « non » too (nothing was disputed yet: activation_pupils_confirm): the pupils' step
+    shows every pupil again, to be answered anew."""
     now = timezone.now()
     with transaction.atomic():
         flow = flow_lock(flow_id=flow_id, kind=SMS_ACTIVATION, step="password", now=now)
         data = ActivationData.of(flow)
         data.confirmed_pupil_ids = []
         data.confirmed_record_ids = []
+        data.disputed_link_ids = []
         data.store(flow)
         flow_move(flow, step="pupils")
         flow_touch(flow, now=now)
@@ -639,8 +673,9 @@ def activation_account_create(
     *, flow_id: UUID, password: str, request: HttpRequest | None = None,
     sign_in: Callable[[Account], None] | None = None,
 ) -> Account:
-    """Create the guardian's account and attach every confirmed record to it, in one
-    transaction. If another activation covered a record meanwhile, nothing is created and
+    """Create the guardian's account, attach every confirmed record to it and mark
+    disputed the links answered « non » at step 3 (links_dispute), in one transaction. If
+    another activation covered a record meanwhile, nothing is created (nothing disputed) and
     the flow ends on « you already have an account » (ActivationRefused, after that end is
     committed).
 
@@ -654,6 +689,11 @@ def activation_account_create(
     with transaction.atomic():
         flow = flow_lock(flow_id=flow_id, kind=SMS_ACTIVATION, step="password", now=now)
         data = ActivationData.of(flow)
+        # The links answered « non » at step 3, locked before the records (the order of
+        # step 3, pupils_answers_apply then guardian_records_attach); disputed below, once
+        # the account is created.
+        list(Responsibility.objects.select_for_update()
+             .filter(pk__in=data.disputed_link_ids).order_by("pk").values_list("pk"))
         records = list(
             GuardianRecord.objects.select_for_update(of=("self",))
             .filter(pk__in=data.confirmed_record_ids)
@@ -690,6 +730,7 @@ def activation_account_create(
                 record.account = account
                 record._change_reason = "Compte activé par SMS"
                 record.save(update_fields=["account"])
+            links_dispute(flow, data.disputed_link_ids, request=request, account=account)
             flow_end(flow, status=FlowStatus.COMPLETED, account=account, step="done")
             journal_record(
                 EventKind.ACCOUNT_ACTIVATED, request=request, flow_id=flow.id, account=account,

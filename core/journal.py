@@ -122,6 +122,9 @@ class EventKind(models.TextChoices):
     CHILDREN_ATTACHED = "families.children_attached", _(
         "Nouvel enfant rattaché au compte"
     )
+    CHILD_ATTACH_DISPUTE_WITHDRAWN = "families.link_dispute_withdrawn", _(
+        "Ajout d'un enfant : lien contesté rétabli par le responsable"
+    )
     CHILD_ATTACH_CODE_SENT = "families.child_attach_code_sent", _(
         "Ajout d'un enfant : code envoyé par SMS"
     )

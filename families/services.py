@@ -30,7 +30,11 @@ from accounts.selectors import MERGE_CHAIN_MAX, account_merged_into
 from accounts.signals import accounts_merged
 from activation import messages as activation_messages
 from activation.flows import ActivationData
-from activation.selectors import guardian_records_matching, records_uncovered
+from activation.selectors import (
+    guardian_records_matching,
+    guardian_records_with_disputed_link,
+    records_uncovered,
+)
 from activation.services import PupilAnswer, guardian_records_attach, pupil_answers_apply
 from core import codes
 from core.codes import CodeIssue, CodeRefusalReason, CodeRefused, CodeVerdict
@@ -41,7 +45,7 @@ from core.models import Flow, FlowStatus
 from core.normalization import name_key, strip_invisible
 from notifications.emails import email_send
 from notifications.services import sms_enqueue
-from pupils.models import GuardianRecord, Pupil
+from pupils.models import GuardianRecord, Pupil, Responsibility, ResponsibilityStatus
 from pupils.selectors import pupils_of_guardian_account
 
 from . import messages
@@ -320,15 +324,19 @@ def child_attach_start(*, account: Account, phone: str,
                        request: HttpRequest | None = None) -> tuple[Flow, str]:
     """« Ajouter un enfant », first stage: the mobile number the new child's school has for
     the signed-in guardian (E.164). Matches the records of that number and of the account's
-    names (activation.selectors.guardian_records_matching) that no active or locked account
-    covers; opens a CHILD_ATTACH flow naming the account and sends a code — or, when nothing
+    names (activation.selectors.guardian_records_matching, and
+    guardian_records_with_disputed_link: a child the guardian answered « Je ne suis pas le
+    représentant légal » for, seed 000's « ajout d'un enfant ») that no active or locked
+    account covers; opens a CHILD_ATTACH flow naming the account and sends a code — or, when nothing
     matched, makes one and sends nothing (the same page, counters and work: the SMS
     activation's rule). Returns the flow and its browser secret. Raises FamiliesRefused
     when this address asked for too many codes."""
     phone = str(phone)
     ip = client_ip(request) if request is not None else ""
-    matched = records_uncovered(guardian_records_matching(
-        phone=phone, last_name=account.last_name, first_name=account.first_name))
+    names = {"phone": phone, "last_name": account.last_name,
+             "first_name": account.first_name}
+    matched = records_uncovered(sorted(set(guardian_records_matching(**names))
+                                       | set(guardian_records_with_disputed_link(**names))))
     data = ActivationData(last_name=account.last_name, first_name=account.first_name,
                           matched_record_ids=matched, attach_account_id=account.pk)
     now = timezone.now()
@@ -409,8 +417,34 @@ def _attach(flow: Flow, data: ActivationData, *, request) -> str | None:
     if attached_to is None:
         flow_end(flow, status=FlowStatus.ALREADY_ACTIVE)
         return None
+    disputes_withdraw(flow, data, account=attached_to, request=request)
     flow_end(flow, status=FlowStatus.COMPLETED, account=attached_to, step="done")
     return None
+
+
+def disputes_withdraw(flow: Flow, data: ActivationData, *, account: Account,
+                      request: HttpRequest | None = None) -> int:
+    """The links of représentant légal between the records and the children just confirmed
+    by « Ajouter un enfant » (`data.confirmed_*`, birth dates right) that the guardian had
+    disputed (« Je ne suis pas le représentant légal de cet élève », an activation's mis-tap:
+    seed 000 says « il faudra procéder à l'ajout d'un enfant ») and the school has not
+    examined yet: back to « Actif », in the caller's transaction, with the reason in the
+    link's history and CHILD_ATTACH_DISPUTE_WITHDRAWN journaled on `account` (the school's
+    list of disputed links no longer holds them). Returns how many."""
+    withdrawn = 0
+    for link in (Responsibility.objects.select_for_update()
+                 .filter(guardian_record_id__in=data.confirmed_record_ids,
+                         pupil_id__in=data.confirmed_pupil_ids, is_legal_representative=True,
+                         status=ResponsibilityStatus.DISPUTED).order_by("pk")):
+        link.status = ResponsibilityStatus.ACTIVE
+        link._change_reason = ("Contestation retirée par le responsable : enfant ajouté à son "
+                               "compte")
+        link.save(update_fields=["status"])
+        journal_record(EventKind.CHILD_ATTACH_DISPUTE_WITHDRAWN, request=request,
+                       account=account, flow_id=flow.id, pupil_id=link.pupil_id,
+                       responsibility_id=link.pk, guardian_record_id=link.guardian_record_id)
+        withdrawn += 1
+    return withdrawn
 
 
 def child_attach_pupils_confirm(*, flow_id: UUID, account: Account,
@@ -425,7 +459,8 @@ def child_attach_pupils_confirm(*, flow_id: UUID, account: Account,
         flow = _lock(flow_id=flow_id, account=account, step="pupils", now=now)
         data = ActivationData.of(flow)
         outcome = pupil_answers_apply(flow, data, answers, request=request, then=_attach,
-                                      date_wrong_message=messages.message_child_date_wrong)
+                                      date_wrong_message=messages.message_child_date_wrong,
+                                      with_disputed=True)
         data.store(flow)
         flow_touch(flow, now=now)
         flow.save()

@@ -346,17 +346,17 @@ CODE_STEP = CodeStep(
     resent_message=_child_code_resent,
     context=lambda request, flow, form: _child_context(request, "code", form),
     refused=services.FamiliesRefused,
-    # No SMS comes when no record of an uncovered child has this number with an activating
-    # link (activation.selectors.ACTIVATING_LINK): say every case, to every number alike,
-    # whatever happened (the children already in the account are the person's own to see;
-    # a link disputed with « Je ne suis pas le représentant légal » is no longer activating
-    # and only the school's secretariat or the assistance can restore it): nothing leaks.
+    # No SMS comes when no record of an uncovered child has this number with a link of
+    # représentant légal still active or disputed by the guardian
+    # (activation.selectors.ATTACHABLE_LINK: a wrong « Je ne suis pas le représentant
+    # légal » at activation is corrected here, seed 000): say every case, to every number
+    # alike, whatever happened (the children already in the account are the person's own
+    # to see; a link the school removed only its secretariat can restore): nothing leaks.
     no_code_help=lazy(lambda: _(
         "Rien reçu après quelques minutes ? Aucun code n'est envoyé si les enfants suivis "
-        "avec ce numéro sont déjà dans votre compte (voyez « Mes enfants »), si vous avez "
-        "répondu « Je ne suis pas le représentant légal de cet élève » pour cet enfant lors "
-        "d'une activation avec ce numéro, ni si l'établissement de l'enfant ne connaît pas "
-        "ce numéro pour vous. Dans ces deux derniers cas, le secrétariat de l'établissement "
+        "avec ce numéro sont déjà dans votre compte (voyez « Mes enfants »), ni si "
+        "l'établissement de l'enfant ne connaît pas ce numéro pour vous ou a retiré votre "
+        "lien avec l'enfant. Dans ces deux derniers cas, le secrétariat de l'établissement "
         "de l'enfant peut corriger ses informations et rétablir le lien avec l'enfant ; "
         "l'assistance de votre académie peut aussi vous aider.") + " "
         + message_phone_limit_rule(), str)(),
@@ -383,7 +383,7 @@ def child_resend(request, flow: Flow):
 @_child_flow_view(step="pupils")
 def child_pupils(request, flow: Flow):
     data = ActivationData.of(flow)
-    links = pupil_links_for_records(data.matched_record_ids)
+    links = pupil_links_for_records(data.matched_record_ids, with_disputed=True)
     if request.method == "POST":
         form = PupilsForm(request.POST, links=links)
         if form.is_valid():

@@ -256,6 +256,51 @@ def test_a_disputed_link_is_marked_for_the_school_and_its_pupil_not_attached(dri
     assert JournalEvent.objects.filter(kind="activation_link_disputed").count() == 1
 
 
+def test_a_non_corrected_after_precedent_disputes_nothing_and_shows_every_pupil(driver,
+                                                                                family):
+    """Tryout: « oui » for Inès, « non » for Yanis by mistake, then « Précédent » on the
+    password step. Step 3 said « Un seul élève a été trouvé pour ce numéro » (false: two were)
+    and Yanis's link stayed disputed whatever the new answer. Now nothing is disputed before
+    the account is created: both pupils come back, and « oui » for both attaches both."""
+    walk_to_pupils(driver, family)
+    ines, yanis = family["pupils"]
+    driver.confirm_pupils({ines: ("oui", ines.birth_date), yanis: ("non", None)})
+    assert Flow.objects.get().step == "password"
+    assert yanis.responsibilities.get().status == ResponsibilityStatus.ACTIVE
+
+    driver._post(driver.url("password"), {"action": "back"})
+    assert Flow.objects.get().step == "pupils"
+    page = driver.page_text(driver.client.get(driver.url("pupils")))
+    assert "Un seul élève a été trouvé" not in page
+    assert "Inès" in page and "Yanis" in page
+    assert ActivationData.of(Flow.objects.get()).disputed_link_ids == []
+
+    driver.confirm_pupils({ines: ("oui", ines.birth_date), yanis: ("oui", yanis.birth_date)})
+    driver.choose_password()
+    account = Account.objects.get()
+    assert {r.account for r in GuardianRecord.objects.all()} == {account}
+    assert yanis.responsibilities.get().status == ResponsibilityStatus.ACTIVE
+    assert not JournalEvent.objects.filter(kind="activation_link_disputed").exists()
+
+
+def test_a_non_is_applied_only_when_the_account_is_created(driver, family):
+    """A journey given up at the password step leaves no dispute for the school; the one
+    that completes disputes the link, journaled on the new account."""
+    walk_to_pupils(driver, family)
+    ines, yanis = family["pupils"]
+    driver.confirm_pupils({ines: ("oui", ines.birth_date), yanis: ("non", None)})
+    link = yanis.responsibilities.get()
+    assert link.status == ResponsibilityStatus.ACTIVE
+    assert not JournalEvent.objects.filter(kind="activation_link_disputed").exists()
+
+    driver.choose_password()
+    link.refresh_from_db()
+    assert link.status == ResponsibilityStatus.DISPUTED
+    event = JournalEvent.objects.get(kind="activation_link_disputed")
+    assert event.account == Account.objects.get()
+    assert event.data["responsibility_id"] == link.pk
+
+
 def test_the_only_link_cannot_be_disputed(driver, family):
     ines, yanis = family["pupils"]
     yanis.responsibilities.update(status=ResponsibilityStatus.REMOVED)
@@ -324,7 +369,8 @@ def test_every_step_is_journaled_with_the_address_and_the_flow(driver, family):
     assert [e.kind for e in events] == [
         "activation_started", "activation_code_sent", "activation_code_rejected",
         "activation_code_verified", "activation_birthdate_rejected",
-        "activation_link_disputed", "activation_pupils_confirmed", "account_activated",
+        # The « non » is applied with the account (« Précédent » may still correct it).
+        "activation_pupils_confirmed", "activation_link_disputed", "account_activated",
     ]
     assert {e.flow_id for e in events} == {flow.id}
     assert {e.ip_address for e in events} == {"192.0.2.44"}

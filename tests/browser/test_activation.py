@@ -152,6 +152,40 @@ def test_whole_flow_from_sign_in_to_my_services(page, live_server, sms_folder, f
     assert_accessible(page)
 
 
+def test_a_non_by_mistake_is_corrected_with_precedent(page, live_server, sms_folder, family):
+    """Tryout: « non » tapped by mistake for Kenzo, then « Précédent » on the password step.
+    Step 3 showed Maëlys alone with « Un seul élève a été trouvé pour ce numéro », and the
+    account ended without Kenzo. Now both come back, and the account covers both."""
+    page.goto(live_server.url + reverse("activation:start"))
+    fill_identity(page, last_name="SAINT-ÉLOI", first_name="Marie-Josée", phone="+590690281234")
+    page.get_by_label("Code de sécurité").fill(read_code(sms_folder))
+    page.get_by_role("button", name="Suivant").click()
+
+    pupils = family["pupils"]
+    fill_pupil(page, "Maëlys", pupils["Maëlys"].birth_date)
+    fill_pupil(page, "Kenzo", None, legal=False)
+    page.get_by_role("button", name="Confirmer").click()
+    expect(page.get_by_text("Étape 4 sur 5")).to_be_visible()
+    page.get_by_role("button", name="Précédent").click()
+
+    expect(page.get_by_text("Étape 3 sur 5")).to_be_visible()
+    expect(page.get_by_role("heading", name="Kenzo")).to_be_visible()
+    expect(page.get_by_text("Un seul élève a été trouvé", exact=False)).to_have_count(0)
+    assert_accessible(page)
+    for name, pupil in pupils.items():
+        fill_pupil(page, name, pupil.birth_date)
+    page.get_by_role("button", name="Confirmer").click()
+    expect(page.get_by_text("Étape 4 sur 5")).to_be_visible()
+    page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_label("Confirmation du mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Suivant").click()
+    expect(page.get_by_text("Votre compte a été activé avec succès")).to_be_visible()
+    page.get_by_role("link", name="Accéder à mes services").click()
+    expect(page.get_by_text("Maëlys")).to_be_visible()
+    expect(page.get_by_text("Kenzo")).to_be_visible()
+    assert pupils["Kenzo"].responsibilities.get().status == "active"
+
+
 def test_unknown_number_sees_the_same_pages_and_gets_no_sms(page, live_server, sms_folder,
                                                              family):
     page.goto(live_server.url + reverse("activation:start"))

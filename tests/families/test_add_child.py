@@ -132,19 +132,55 @@ def test_the_code_page_says_when_no_sms_comes_and_where_to_turn(walker, parent):
         assert "formulaire d'assistance académique" in page
 
 
-def test_a_link_refused_at_activation_is_named_with_who_can_restore_it(walker, parent):
-    """A parent who answered « Je ne suis pas le représentant légal » for Nour during an
-    activation with this number gets no SMS here; the code page names that case and who can
-    lift it (the school's secretariat, the assistance), as it does for every number."""
+def test_a_link_disputed_by_mistake_at_activation_is_added_back_by_its_guardian(walker,
+                                                                                  parent):
+    """Seed 000: a wrong « Je ne suis pas le représentant légal » at activation is put right
+    by « l'ajout d'un enfant ». A tryout got no SMS here (the disputed link was out of
+    reach): now the code comes, the child is shown, its birth date attaches it and the link
+    is active again, with the reason in its history and the journal (the school's list of
+    disputed links no longer holds it)."""
+    link = Responsibility.objects.get(guardian_record=parent["record"])
+    Responsibility.objects.filter(pk=link.pk).update(status=ResponsibilityStatus.DISPUTED)
+
+    walker.start()
+    assert sms.outbox and sms.outbox[-1].to == "+33781234567"
+    page = walker.follow(walker.send_code(walker.code()))
+    assert "Nour" in page
+    page = walker.follow(walker.confirm(NOUR_BIRTH))
+    assert "L'enfant a été rattaché à votre compte" in page
+
+    link.refresh_from_db()
+    assert link.status == ResponsibilityStatus.ACTIVE
+    assert link.history.first().history_change_reason.startswith("Contestation retirée")
+    assert parent["nour"] in pupils_of_guardian_account(parent["account"])
+    assert JournalEvent.objects.filter(kind=EventKind.CHILD_ATTACH_DISPUTE_WITHDRAWN,
+                                       account=parent["account"],
+                                       data__responsibility_id=link.pk).exists()
+
+
+def test_a_disputed_link_needs_the_right_birth_date_to_come_back(walker, parent):
     Responsibility.objects.filter(guardian_record=parent["record"]).update(
         status=ResponsibilityStatus.DISPUTED)
+    walker.start()
+    walker.follow(walker.send_code(walker.code()))
+    walker.confirm(NOUR_BIRTH.replace(year=2018))
+    assert Responsibility.objects.get(
+        guardian_record=parent["record"]).status == ResponsibilityStatus.DISPUTED
+    assert GuardianRecord.objects.get(pk=parent["record"].pk).account is None
+
+
+def test_a_link_the_school_removed_stays_out_of_reach_and_the_page_says_who_restores_it(
+        walker, parent):
+    """The school examined the dispute and removed the link: only its secretariat restores
+    it. No SMS; the code page names that case and who can lift it, for every number."""
+    Responsibility.objects.filter(guardian_record=parent["record"]).update(
+        status=ResponsibilityStatus.REMOVED)
     for phone in ("07 81 23 45 67", "07 99 99 99 99"):
         sms.outbox.clear()
         walker.start(phone)
         assert not sms.outbox
         page = unescape(walker.client.get(walker.code_url).content.decode())
-        assert ("si vous avez répondu « Je ne suis pas le représentant légal de cet élève » "
-                "pour cet enfant lors d'une activation avec ce numéro") in page
+        assert "ou a retiré votre lien avec l'enfant" in page
         assert ("le secrétariat de l'établissement de l'enfant peut corriger ses informations "
                 "et rétablir le lien avec l'enfant") in page
         assert "formulaire d'assistance académique" in page
