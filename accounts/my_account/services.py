@@ -118,7 +118,7 @@ def _notice_context() -> dict:
 
 
 def my_account_password_change(*, account: Account, current_password: str, new_password: str,
-                               request: HttpRequest | None = None) -> None:
+                               request: HttpRequest | None = None) -> bool:
     """« Modifier mon mot de passe » (FAQ §10): `new_password` already meets the policy (the
     form checks accounts.password_policy with the account's names and identifier).
 
@@ -128,6 +128,10 @@ def my_account_password_change(*, account: Account, current_password: str, new_p
     « my_account »). The owner is told by SMS on the account's phone (purpose
     « password_changed_notice »), in the same transaction. Raises MyAccountRefused, on the
     new password when it is the current one.
+
+    Returns True when a change of e-mail address was pending and is now cancelled (a new
+    password voids it, deliberately: accounts.my_account.pending), so that the page says
+    it must be asked for again; False otherwise.
 
     Cost: one Argon2 verification (the current password's). Once the current password is
     proven, the new one is the same password exactly when both have the same NFKC form
@@ -139,8 +143,9 @@ def my_account_password_change(*, account: Account, current_password: str, new_p
                            password_normalize(current_password).encode()):
         raise MyAccountRefused(messages.message_password_unchanged(), field="password")
     with transaction.atomic():
-        account_password_set(account=account, password=new_password, reason="my_account",
-                             request=request)
+        email_change_cancelled = account_password_set(
+            account=account, password=new_password, reason="my_account", request=request,
+        ) > 0
         if account.phone:
             body = render_to_string("sms/password_changed.txt", _notice_context()).strip()
             sms_enqueue(to=str(account.phone), body=body, purpose="password_changed_notice",
@@ -149,6 +154,7 @@ def my_account_password_change(*, account: Account, current_password: str, new_p
             email_send(to=account.email, template="my_account_password_changed",
                        context={**_notice_context(), "account": account},
                        purpose="password_changed_notice", account=account)
+    return email_change_cancelled
 
 
 # --- Phone number ------------------------------------------------------------------------

@@ -168,7 +168,7 @@ def password(request):
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            services.my_account_password_change(
+            email_change_cancelled = services.my_account_password_change(
                 account=account, current_password=form.cleaned_data["current_password"],
                 new_password=form.cleaned_data["password"], request=request,
             )
@@ -179,6 +179,15 @@ def password(request):
                 "Votre mot de passe a été modifié. Utilisez-le à votre prochaine connexion : "
                 "vos autres connexions en cours ont été fermées."
             ))
+            if email_change_cancelled:
+                # Deliberate (accounts.my_account.pending): a new password voids a pending
+                # change of address. Said, so that the person asks for it again.
+                messages.warning(request, _(
+                    "Par sécurité, la modification de votre adresse mail qui attendait sa "
+                    "validation a été annulée avec le changement de mot de passe : le lien "
+                    "du mail envoyé ne fonctionne plus. Pour changer d'adresse, demandez-le "
+                    "à nouveau dans « Modifier mon adresse mail »."
+                ))
             return redirect("accounts:my_account:information")
     if form.errors:
         status = 400
