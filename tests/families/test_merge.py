@@ -667,3 +667,33 @@ def test_a_confirmation_after_the_other_account_was_merged_elsewhere_says_where_
     shown = h.messages(h.parse(client.get(MERGE_URL)))
     assert any("vient d'être fermé ou regroupé" in m and "dans « Mes enfants »" in m
                and "ci-dessous" not in m for m in shown), shown
+
+
+def test_a_pending_address_link_of_the_closed_account_says_it_was_regrouped(family):
+    """K.HADDAD2 asked for a new address, then was merged into K.HADDAD1 (closed). Its
+    validation link said « Cliquez sur le bouton … pour valider » and its POST « connectez-
+    vous et demandez un nouveau mail », which the closed account can no longer do. The GET
+    already says the account was regrouped with another one and what to do — without naming
+    the kept account to whoever holds the link; nothing is validated."""
+    from accounts.my_account.selectors import EMAIL_CHANGE_PURPOSE
+    from core.tokens import link_token_issue
+
+    token = link_token_issue(purpose=EMAIL_CHANGE_PURPOSE, account=family["other"],
+                             ttl_seconds=3600, payload={"email": "karim.new@exemple.fr"})
+    merge(signed_in(family["kept"]))
+    path = reverse("accounts:my_account:email_validate", args=[token])
+    for client in (Client(), signed_in(family["kept"])):
+        for response in (client.get(path), client.post(path)):
+            assert response.status_code == 410
+            main = h.main(h.parse(response))
+            words = h.text(main)
+            assert "Ce lien ne fonctionne plus" in words
+            assert "a été regroupé avec un autre compte" in words
+            assert ("Connectez-vous avec l'identifiant du compte que vous avez gardé, puis "
+                    "indiquez cette adresse dans « Mon compte », rubrique « Modifier mon "
+                    "adresse mail »") in words
+            assert "haddad1" not in words.lower()
+            assert main.find("button", type="submit") is None
+    other = family["other"]
+    other.refresh_from_db()
+    assert other.email == "k.haddad@example.net"
