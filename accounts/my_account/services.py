@@ -23,7 +23,14 @@ from django.utils import timezone
 
 from core import codes
 from core.codes import CodeIssue, CodeRefusalReason, CodeRefused, CodeVerdict
-from core.flows import FlowUnavailable, flow_end, flow_lock, flow_start, flow_touch
+from core.flows import (
+    FlowUnavailable,
+    flow_end,
+    flow_lock,
+    flow_start,
+    flow_touch,
+    flows_replace,
+)
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowStatus
@@ -172,7 +179,11 @@ def phone_change_start(*, account: Account, phone: str,
                        request: HttpRequest | None = None) -> tuple[Flow, str]:
     """Start changing the account's mobile number to `phone` (E.164, from
     FrenchMobileNumberField): open a PHONE_CHANGE flow naming the account and send a code by
-    SMS to the new number (core.codes, purpose PHONE_CHANGE_CODE).
+    SMS to the new number (core.codes, purpose PHONE_CHANGE_CODE). The account's changes
+    still open end as replaced (core.flows.flows_replace): the code of an older one is then
+    refused, its page saying a newer change replaced it — as a newer e-mail link revokes the
+    older ones (email_change_request). Journaled PHONE_CHANGE_STARTED with `replaced`, how
+    many.
 
     Returns the flow and the secret to keep in the browser's session (core.flows.flow_bind).
     Raises MyAccountRefused (field « phone »): the number is already the account's, the
@@ -192,11 +203,14 @@ def phone_change_start(*, account: Account, phone: str,
     now = timezone.now()
     try:
         with transaction.atomic():
+            # A newer change replaces the older ones, as a newer address link does: their
+            # codes no longer change the number (only the last number asked for can win).
+            replaced = flows_replace(kind=PHONE_CHANGE, account=account)
             flow, secret = flow_start(kind=PHONE_CHANGE, step="code", phone=phone, now=now)
             flow.account = account
             flow.save(update_fields=["account"])
             journal_record(EventKind.PHONE_CHANGE_STARTED, request=request, account=account,
-                           flow_id=flow.id)
+                           flow_id=flow.id, replaced=replaced)
             codes.code_issue(flow=flow, purpose=PHONE_CHANGE_CODE, recipient=phone,
                              deliver=True, ip=ip, request=request, now=now, new_flow=True)
     except CodeRefused as refused:

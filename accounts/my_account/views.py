@@ -261,12 +261,17 @@ def phone_flow(request, flow: Flow):
     if flow.status == FlowStatus.COMPLETED:
         return redirect("accounts:my_account:phone_done", flow_id=flow.id)
     if flow.status != FlowStatus.OPEN or flow.is_expired():
+        # Replaced: a newer change was started (services.phone_change_start); this one's
+        # code, typed on a page left open, is refused here with the reason.
+        replaced = flow.status == FlowStatus.REPLACED
         context = _phone_context(
-            request, flow.step,
+            request, flow.step, replaced=replaced,
+            masked_phone=masked_mobile(str(flow.phone)),
             idle_minutes=max(1, round(PHONE_CHANGE.idle_seconds / 60)),
         )
-        context["page_title"] = _("Modification expirée — %(title)s") % {
-            "title": PHONE_CHANGE.title}
+        context["page_title"] = (
+            _("Modification remplacée — %(title)s") if replaced
+            else _("Modification expirée — %(title)s")) % {"title": PHONE_CHANGE.title}
         return render(request, "accounts/my_account/phone_expired.html", context, status=410)
     return flow_redirect_to_step(flow)
 
