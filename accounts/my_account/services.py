@@ -182,8 +182,8 @@ def phone_change_start(*, account: Account, phone: str,
     SMS to the new number (core.codes, purpose PHONE_CHANGE_CODE). The account's changes
     still open end as replaced (core.flows.flows_replace): the code of an older one is then
     refused, its page saying a newer change replaced it — as a newer e-mail link revokes the
-    older ones (email_change_request). Journaled PHONE_CHANGE_STARTED with `replaced`, how
-    many.
+    older ones (email_change_request). Journaled PHONE_CHANGE_STARTED, with
+    `replaced=True` when it ended one.
 
     Returns the flow and the secret to keep in the browser's session (core.flows.flow_bind).
     Raises MyAccountRefused (field « phone »): the number is already the account's, the
@@ -209,8 +209,9 @@ def phone_change_start(*, account: Account, phone: str,
             flow, secret = flow_start(kind=PHONE_CHANGE, step="code", phone=phone, now=now)
             flow.account = account
             flow.save(update_fields=["account"])
+            # « remplace une demande en cours : oui » for the helpdesk, only when it did.
             journal_record(EventKind.PHONE_CHANGE_STARTED, request=request, account=account,
-                           flow_id=flow.id, replaced=replaced)
+                           flow_id=flow.id, **({"replaced": True} if replaced else {}))
             codes.code_issue(flow=flow, purpose=PHONE_CHANGE_CODE, recipient=phone,
                              deliver=True, ip=ip, request=request, now=now, new_flow=True)
     except CodeRefused as refused:
