@@ -150,7 +150,7 @@ def provisional_accounts_create(*, people: Sequence[tuple[AccountKind, str, str]
 
 @transaction.atomic
 def account_password_set(*, account: Account, password: str, reason: str,
-                         request=None) -> None:
+                         request=None) -> int:
     """Give `account` a new password, already validated by the caller against
     accounts.password_policy (the form does it, with the account as `user`).
 
@@ -164,7 +164,9 @@ def account_password_set(*, account: Account, password: str, reason: str,
     A pending change of the account's e-mail address is cancelled: its validation link no
     longer works (accounts.my_account.pending.email_change_pending_cancel, journaled
     EMAIL_CHANGE_CANCELLED). The old address was told « modifiez votre mot de passe » if the
-    request was not the owner's; a new password must stop it, whatever the path.
+    request was not the owner's; a new password must stop it, whatever the path. Returns
+    how many of its links were voided (0: no change of address was pending), so that the
+    page of the change may say it.
     """
     account.set_password(password)
     account.save(update_fields=["password"])
@@ -172,4 +174,5 @@ def account_password_set(*, account: Account, password: str, reason: str,
             and request.user.pk == account.pk:
         update_session_auth_hash(request, account)
     journal_record(EventKind.PASSWORD_CHANGED, request=request, account=account, reason=reason)
-    email_change_pending_cancel(account=account, password_reason=reason, request=request)
+    return email_change_pending_cancel(account=account, password_reason=reason,
+                                       request=request)

@@ -142,6 +142,26 @@ def flow_end(flow: Flow, *, status: FlowStatus, account=None, step: str | None =
     flow.status = status
 
 
+def flows_replace(*, kind: FlowKind, account, keep: Flow | None = None) -> int:
+    """End every open flow of `kind` of `account` (but `keep`) with status REPLACED, in the
+    caller's transaction: a newer request replaces the older ones, as a newer e-mail link
+    revokes the older ones (core.tokens.link_tokens_revoke). Their codes can no longer be
+    checked (flow_lock refuses a flow that is not open), and their pages say they were
+    replaced. Each row is locked first (the order of flow_lock: a code being checked on an
+    old flow at the same moment either wins before or finds it replaced). Returns how many
+    were ended; one query when there is none."""
+    rows = (Flow.objects.select_for_update()
+            .filter(kind=kind.name, account=account, status=FlowStatus.OPEN).order_by("pk"))
+    if keep is not None:
+        rows = rows.exclude(pk=keep.pk)
+    ended = 0
+    for flow in rows:
+        flow_end(flow, status=FlowStatus.REPLACED)
+        flow.save(update_fields=["status"])
+        ended += 1
+    return ended
+
+
 def flows_purge(*, kind: FlowKind | None = None, batch_size: int = 5000) -> int:
     """Delete flows (and their codes) started more than their kind's retention days ago:
     what people typed is personal data. Every registered kind when `kind` is None. Batched

@@ -67,6 +67,9 @@ class FlowStatus(models.TextChoices):
     ALREADY_ACTIVE = "already_active", _("Compte déjà activé")
     # A limit stopped the flow (too many wrong answers): the school or the assistance looks.
     BLOCKED = "blocked", _("Bloqué")
+    # A newer démarche of the same kind for the same account replaced it (core.flows.
+    # flows_replace): « Mon compte », a second change of phone number started.
+    REPLACED = "replaced", _("Remplacé par une demande plus récente")
 
 
 class Flow(models.Model):

@@ -76,6 +76,16 @@ def link_token_peek(*, token: str, purpose: str) -> LinkToken | None:
     return _live(digest=_digest(token), purpose=purpose, now=timezone.now()).first()
 
 
+def link_token_used(*, token: str, purpose: str) -> LinkToken | None:
+    """The LinkToken for `token` if it was used (its action done: `used_at` is set only by
+    a link_token_consume whose transaction committed), or None (live, replaced, cancelled,
+    unknown). For the page a link opens a second time: « Ce lien a déjà servi » tells its
+    holder what they did with it, instead of « Ce lien n'est plus valable … demandez un
+    nouveau mail ». Consumes nothing. One indexed query, by the unique digest."""
+    return LinkToken.objects.filter(digest=_digest(token), purpose=purpose,
+                                    used_at__isnull=False).first()
+
+
 def link_token_for_another_account(request, row: LinkToken | None) -> bool:
     """Whether the browser is signed in as another account than the one the live link `row`
     was sent for. Its page then says so and offers to sign out, instead of words (« votre

@@ -55,7 +55,7 @@ def message_merge_already_merged_closed() -> str:
 def message_merge_too_late() -> str:
     return _(
         "L'autre compte vient d'être fermé ou regroupé : ses enfants ne peuvent plus être "
-        "ajoutés depuis ce compte. Consultez la liste de vos enfants ci-dessous."
+        "ajoutés depuis ce compte. Consultez la liste de vos enfants dans « Mes enfants »."
     )
 
 

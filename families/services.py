@@ -68,6 +68,17 @@ class FamiliesRefused(Exception):
         self.field_errors = field_errors or {}
 
 
+class MergeAlreadyDone(FamiliesRefused):
+    """`accounts_merge_confirm` found the other account already merged into the signed-in
+    one: the same confirmation sent twice at once (two tabs, a double click), the first
+    one won. Nothing to do: the merge is done; `closed` is the account it closed, so the
+    page tells its result as it does to a confirmation sent again afterwards."""
+
+    def __init__(self, closed: Account):
+        super().__init__(messages.message_merge_already_here())
+        self.closed = closed
+
+
 # --- Merge ---------------------------------------------------------------------------------
 
 
@@ -244,7 +255,9 @@ def accounts_merge_confirm(*, account: Account, proof: MergeProof,
     ACCOUNTS_MERGED on the kept account and ACCOUNT_CLOSED_BY_MERGE on the closed one, each
     naming the other (both helpdesk files).
 
-    Raises FamiliesRefused (the form) when either account changed since the proof.
+    Raises MergeAlreadyDone when the other account is already merged into this one (the
+    same confirmation sent twice at once: the first one merged), FamiliesRefused (the form)
+    when either account changed since the proof.
     """
     if proof.account_id != account.pk or proof.other_id == account.pk:
         raise FamiliesRefused(messages.message_merge_changed())
@@ -253,6 +266,11 @@ def accounts_merge_confirm(*, account: Account, proof: MergeProof,
         locked = {a.pk: a for a in Account.objects.select_for_update()
                   .filter(pk__in=(account.pk, proof.other_id)).order_by("pk")}
         kept, closed = locked.get(account.pk), locked.get(proof.other_id)
+        if (kept is not None and closed is not None and kept.state == AccountState.ACTIVE
+                and closed.state == AccountState.CLOSED):
+            merged_into = account_merged_into(closed)
+            if merged_into is not None and merged_into.pk == kept.pk:
+                raise MergeAlreadyDone(closed)
         if (kept is None or closed is None or kept.state != AccountState.ACTIVE
                 or not closed.is_active):
             # The other account was closed meanwhile (a merge at the same time), or this one.

@@ -225,6 +225,11 @@ def merge_confirm(request):
         try:
             closed = services.accounts_merge_confirm(account=request.user, proof=proof,
                                                      request=request)
+        except services.MergeAlreadyDone as done:
+            # The same confirmation sent twice at once: the other request merged. Told as
+            # a confirmation sent again afterwards is.
+            _merge_done_record(request, proof_id=posted_id, closed=done.closed)
+            return _merge_already_done(request, done.closed)
         except services.FamiliesRefused as refusal:
             messages.error(request, refusal.message)
             return redirect("families:merge")

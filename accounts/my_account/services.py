@@ -23,7 +23,14 @@ from django.utils import timezone
 
 from core import codes
 from core.codes import CodeIssue, CodeRefusalReason, CodeRefused, CodeVerdict
-from core.flows import FlowUnavailable, flow_end, flow_lock, flow_start, flow_touch
+from core.flows import (
+    FlowUnavailable,
+    flow_end,
+    flow_lock,
+    flow_start,
+    flow_touch,
+    flows_replace,
+)
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowStatus
@@ -118,7 +125,7 @@ def _notice_context() -> dict:
 
 
 def my_account_password_change(*, account: Account, current_password: str, new_password: str,
-                               request: HttpRequest | None = None) -> None:
+                               request: HttpRequest | None = None) -> bool:
     """« Modifier mon mot de passe » (FAQ §10): `new_password` already meets the policy (the
     form checks accounts.password_policy with the account's names and identifier).
 
@@ -128,6 +135,10 @@ def my_account_password_change(*, account: Account, current_password: str, new_p
     « my_account »). The owner is told by SMS on the account's phone (purpose
     « password_changed_notice »), in the same transaction. Raises MyAccountRefused, on the
     new password when it is the current one.
+
+    Returns True when a change of e-mail address was pending and is now cancelled (a new
+    password voids it, deliberately: accounts.my_account.pending), so that the page says
+    it must be asked for again; False otherwise.
 
     Cost: one Argon2 verification (the current password's). Once the current password is
     proven, the new one is the same password exactly when both have the same NFKC form
@@ -139,8 +150,9 @@ def my_account_password_change(*, account: Account, current_password: str, new_p
                            password_normalize(current_password).encode()):
         raise MyAccountRefused(messages.message_password_unchanged(), field="password")
     with transaction.atomic():
-        account_password_set(account=account, password=new_password, reason="my_account",
-                             request=request)
+        email_change_cancelled = account_password_set(
+            account=account, password=new_password, reason="my_account", request=request,
+        ) > 0
         if account.phone:
             body = render_to_string("sms/password_changed.txt", _notice_context()).strip()
             sms_enqueue(to=str(account.phone), body=body, purpose="password_changed_notice",
@@ -149,6 +161,7 @@ def my_account_password_change(*, account: Account, current_password: str, new_p
             email_send(to=account.email, template="my_account_password_changed",
                        context={**_notice_context(), "account": account},
                        purpose="password_changed_notice", account=account)
+    return email_change_cancelled
 
 
 # --- Phone number ------------------------------------------------------------------------
@@ -166,7 +179,11 @@ def phone_change_start(*, account: Account, phone: str,
                        request: HttpRequest | None = None) -> tuple[Flow, str]:
     """Start changing the account's mobile number to `phone` (E.164, from
     FrenchMobileNumberField): open a PHONE_CHANGE flow naming the account and send a code by
-    SMS to the new number (core.codes, purpose PHONE_CHANGE_CODE).
+    SMS to the new number (core.codes, purpose PHONE_CHANGE_CODE). The account's changes
+    still open end as replaced (core.flows.flows_replace): the code of an older one is then
+    refused, its page saying a newer change replaced it — as a newer e-mail link revokes the
+    older ones (email_change_request). Journaled PHONE_CHANGE_STARTED, with
+    `replaced=True` when it ended one.
 
     Returns the flow and the secret to keep in the browser's session (core.flows.flow_bind).
     Raises MyAccountRefused (field « phone »): the number is already the account's, the
@@ -186,11 +203,15 @@ def phone_change_start(*, account: Account, phone: str,
     now = timezone.now()
     try:
         with transaction.atomic():
+            # A newer change replaces the older ones, as a newer address link does: their
+            # codes no longer change the number (only the last number asked for can win).
+            replaced = flows_replace(kind=PHONE_CHANGE, account=account)
             flow, secret = flow_start(kind=PHONE_CHANGE, step="code", phone=phone, now=now)
             flow.account = account
             flow.save(update_fields=["account"])
+            # « remplace une demande en cours : oui » for the helpdesk, only when it did.
             journal_record(EventKind.PHONE_CHANGE_STARTED, request=request, account=account,
-                           flow_id=flow.id)
+                           flow_id=flow.id, **({"replaced": True} if replaced else {}))
             codes.code_issue(flow=flow, purpose=PHONE_CHANGE_CODE, recipient=phone,
                              deliver=True, ip=ip, request=request, now=now, new_flow=True)
     except CodeRefused as refused:

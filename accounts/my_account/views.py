@@ -31,10 +31,11 @@ from core.flows import (
 )
 from core.models import Flow, FlowStatus
 from core.normalization import mask_phone
-from core.tokens import link_token_for_another_account, link_token_peek
+from core.tokens import link_token_for_another_account, link_token_peek, link_token_used
 
-from ..models import AccountKind
+from ..models import AccountKind, AccountState
 from ..password_policy import password_rules_for_js, personal_parts, rule_results, strength
+from ..selectors import account_merged_into
 from ..views import safe_next_url
 from . import messages as texts
 from . import services
@@ -168,7 +169,7 @@ def password(request):
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            services.my_account_password_change(
+            email_change_cancelled = services.my_account_password_change(
                 account=account, current_password=form.cleaned_data["current_password"],
                 new_password=form.cleaned_data["password"], request=request,
             )
@@ -179,6 +180,15 @@ def password(request):
                 "Votre mot de passe a été modifié. Utilisez-le à votre prochaine connexion : "
                 "vos autres connexions en cours ont été fermées."
             ))
+            if email_change_cancelled:
+                # Deliberate (accounts.my_account.pending): a new password voids a pending
+                # change of address. Said, so that the person asks for it again.
+                messages.warning(request, _(
+                    "Par sécurité, la modification de votre adresse mail qui attendait sa "
+                    "validation a été annulée avec le changement de mot de passe : le lien "
+                    "du mail envoyé ne fonctionne plus. Pour changer d'adresse, demandez-le "
+                    "à nouveau dans « Modifier mon adresse mail »."
+                ))
             return redirect("accounts:my_account:information")
     if form.errors:
         status = 400
@@ -251,12 +261,17 @@ def phone_flow(request, flow: Flow):
     if flow.status == FlowStatus.COMPLETED:
         return redirect("accounts:my_account:phone_done", flow_id=flow.id)
     if flow.status != FlowStatus.OPEN or flow.is_expired():
+        # Replaced: a newer change was started (services.phone_change_start); this one's
+        # code, typed on a page left open, is refused here with the reason.
+        replaced = flow.status == FlowStatus.REPLACED
         context = _phone_context(
-            request, flow.step,
+            request, flow.step, replaced=replaced,
+            masked_phone=masked_mobile(str(flow.phone)),
             idle_minutes=max(1, round(PHONE_CHANGE.idle_seconds / 60)),
         )
-        context["page_title"] = _("Modification expirée — %(title)s") % {
-            "title": PHONE_CHANGE.title}
+        context["page_title"] = (
+            _("Modification remplacée — %(title)s") if replaced
+            else _("Modification expirée — %(title)s")) % {"title": PHONE_CHANGE.title}
         return render(request, "accounts/my_account/phone_expired.html", context, status=410)
     return flow_redirect_to_step(flow)
 
@@ -378,9 +393,22 @@ def email_validate(request, token: str):
     """The page a validation link opens: the GET only looks at the link (mail scanners open
     links), the button's POST validates. Works signed out and from any device. Signed in as
     another account than the link's, the page says so and offers to sign out (its words
-    speak of « votre compte »), and a POST validates nothing."""
+    speak of « votre compte »), and a POST validates nothing.
+
+    A link whose account was since closed by a merge (« Mes enfants », families) says so on
+    the GET already, and what to do (sign in with the account kept, set the address in
+    « Mon compte »), without naming the kept account: 410, nothing validated. A link that
+    already served (opened again, or its button sent twice) says so, with the address it
+    validated — which its holder typed and received — and the way to sign in: 200."""
     title = _("Je valide ma nouvelle adresse mail")
     row = link_token_peek(token=token, purpose=EMAIL_CHANGE_PURPOSE)
+    if row is not None and row.account.state == AccountState.CLOSED \
+            and account_merged_into(row.account) is not None:
+        title = _("Valider une adresse mail")
+        return render(request, "accounts/my_account/email_validate.html", {
+            "page_title": title, "heading": title, "another_account": False,
+            "closed_by_merge": True,
+        }, status=410)
     if link_token_for_another_account(request, row):
         title = _("Valider une adresse mail")
         return render(request, "accounts/my_account/email_validate.html", {
@@ -391,6 +419,13 @@ def email_validate(request, token: str):
         if account is not None:
             return redirect("accounts:my_account:email_validated")
         row = None
+    used = link_token_used(token=token, purpose=EMAIL_CHANGE_PURPOSE) if row is None else None
+    if used is not None:
+        title = _("Votre adresse mail est validée")
+        return render(request, "accounts/my_account/email_validate.html", {
+            "page_title": title, "heading": title, "another_account": False,
+            "used_email": used.payload.get("email", ""),
+        })
     context = {"page_title": title, "heading": title, "another_account": False,
                "token": token, "new_email": row.payload["email"] if row else ""}
     return render(request, "accounts/my_account/email_validate.html", context,

@@ -53,6 +53,7 @@ from core.tokens import (
     link_token_consume,
     link_token_issue,
     link_token_peek,
+    link_token_used,
     link_tokens_revoke,
 )
 from notifications.emails import absolute_url, email_send
@@ -460,6 +461,13 @@ def provisional_link_peek(token: str) -> LinkToken | None:
     """The live activation link (its `account_id`, its address in `payload["email"]`), or
     None; spends nothing. For the page the link opens."""
     return link_token_peek(token=token, purpose=ACCOUNT_ACTIVATION_EMAIL_PURPOSE)
+
+
+def provisional_link_used(token: str) -> LinkToken | None:
+    """The activation link if it was used (it validated its address, `payload["email"]`,
+    and activated its account), or None; spends nothing. For the page the link opens a
+    second time: « Ce lien a déjà servi »."""
+    return link_token_used(token=token, purpose=ACCOUNT_ACTIVATION_EMAIL_PURPOSE)
 
 
 def _activate(account: Account, *, reason: str) -> None:

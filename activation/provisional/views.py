@@ -440,7 +440,10 @@ def validate(request, token: str):
     """The page the e-mail's link opens: the GET only looks at the link (mail scanners open
     links), the button's POST validates the address and activates the account. Signed in
     as another account than the link's, the page says so and offers to sign out (its words
-    speak of « votre compte »), and a POST activates nothing."""
+    speak of « votre compte »), and a POST activates nothing. A link that already served
+    (opened again, or its button sent twice) says so, with the address it validated — which
+    its holder typed and received — and the way to sign in, not « Ce lien n'est plus
+    valable »."""
     title = _("Je confirme mon adresse mail")
     row = services.provisional_link_peek(token)
     if link_token_for_another_account(request, row):
@@ -458,6 +461,13 @@ def validate(request, token: str):
         address = row.payload.get("email", "") if row else ""
     if not address and _signed_in_active(request):
         return _already_active(request)
+    used = services.provisional_link_used(token) if not address else None
+    if used is not None:
+        title = _("Votre compte est activé")
+        return render(request, "activation/provisional/validate.html", {
+            "page_title": _titled(title), "heading": title, "email": "",
+            "another_account": False, "used_email": used.payload.get("email", ""),
+        })
     context = {"page_title": _titled(title), "heading": title, "email": address,
                "another_account": False}
     return render(request, "activation/provisional/validate.html", context,

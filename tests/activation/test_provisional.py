@@ -210,16 +210,24 @@ def test_a_guardian_activates_with_the_letter_and_the_link_received(client, guar
     assert guardian.email == ADDRESS and guardian.email_verified
     assert guardian.provisional_expires_at is None and guardian.activated_at is not None
     assert Flow.objects.get(account=guardian).status == FlowStatus.COMPLETED
-    # Used once.
-    assert phone.post(link_path).status_code == 410
+    # Used once; opened again, it says so — the address its holder typed and received, the
+    # account active — and the way to sign in, not « Ce lien n'est plus valable ».
+    for again in (phone.post, phone.get):
+        response = again(link_path)
+        assert response.status_code == 200
+        main = html.main(html.parse(response))
+        assert "Ce lien a déjà servi" in html.text(main)
+        assert (f"L'adresse {ADDRESS} a été validée avec ce lien et le compte ÉduConnect est "
+                "activé") in html.text(main)
+        assert main.find("a", href=reverse("accounts:profile_choice"))
+        assert main.find("button", type="submit") is None
     # Replayed by the first browser, signed in and active now: nothing left to do, and the
-    # way to « Mes services » (signed out, the phone still reads « plus valable »).
+    # way to « Mes services ».
     for replay in (client.get, client.post):
         page = html.parse(replay(link_path))
         assert html.text(page.find("h1")) == "Votre compte est déjà activé"
         assert html.main(page).find("a", href=MY_SERVICES)
         assert "Reprendre" not in html.text(html.main(page))
-    assert phone.get(link_path).status_code == 410
     # A step of the finished flow, from this browser: the same.
     page = html.parse(client.get(path))
     assert html.text(page.find("h1")) == "Votre compte est déjà activé"
@@ -404,7 +412,12 @@ def test_disputing_a_link_and_correcting_the_address(client, guardian, commit, s
     assert again == sent
     second = smtp_server.wait_for(2)[1]
     assert second["To"] == corrected
-    assert Client().get(urlsplit(link_from(first)).path).status_code == 410
+    dead = Client().get(urlsplit(link_from(first)).path)
+    assert dead.status_code == 410
+    # Its words are true: « Renvoyer le mail » replaces no link, a correction does.
+    words = html.text(html.main(html.parse(dead)))
+    assert "plus récent" not in words and "a déjà servi" not in words
+    assert "l'adresse mail a été corrigée depuis son envoi" in words
 
     # « Renvoyer le mail »: one more, to the corrected address; both live.
     page, _path = at_step(client, commit(client.post, reverse(

@@ -631,3 +631,69 @@ def test_an_account_closed_by_the_helpdesk_keeps_the_generic_refusal(family):
     response = prove(signed_in(family["kept"]))
     assert response.status_code == 400
     assert INVALID_LOGIN_MESSAGE in _refusal_text(response)
+
+
+def test_the_loser_of_two_confirmations_sent_at_once_is_told_the_merge_is_done(family):
+    """« Confirmer le regroupement » sent twice at once (a double click, two tabs): both
+    requests read the session before either wrote it, so both take the proof; the first
+    merges, the second finds the other account closed — by this very merge. It is told what
+    a confirmation sent again afterwards is told (the démarche is done, its result, the
+    list of children), not that the other account « vient d'être fermé ou regroupé »."""
+    client = signed_in(family["kept"])
+    prove(client)
+    proof = proof_id(client)
+    read_by_both = dict(client.session.items())
+    assert confirm(client, proof=proof)["Location"] == reverse("services_portal:my_children")
+    client.get(reverse("services_portal:my_children"))  # the winner's message, read
+    session = client.session  # the loser writes the session it read before the merge
+    session.clear()
+    session.update(read_by_both)
+    session.save()
+    assert_told_done_once(client, confirm(client, proof=proof))
+    assert_told_done_once(client, confirm(client, proof=proof))  # and again, sequentially
+
+
+def test_a_confirmation_after_the_other_account_was_merged_elsewhere_says_where_to_look(
+        family):
+    """The other account merged into a third one between the proof and the confirmation:
+    refused, and the words point to « Mes enfants » (the form's page has no list)."""
+    client = signed_in(family["kept"])
+    prove(client)
+    proof = proof_id(client)
+    third = AccountFactory(identifier="k.haddad3", first_name="Karim", last_name="Haddad")
+    assert merge(signed_in(third))["Location"] == reverse("services_portal:my_children")
+    response = confirm(client, proof=proof)
+    assert response["Location"] == MERGE_URL
+    shown = h.messages(h.parse(client.get(MERGE_URL)))
+    assert any("vient d'être fermé ou regroupé" in m and "dans « Mes enfants »" in m
+               and "ci-dessous" not in m for m in shown), shown
+
+
+def test_a_pending_address_link_of_the_closed_account_says_it_was_regrouped(family):
+    """K.HADDAD2 asked for a new address, then was merged into K.HADDAD1 (closed). Its
+    validation link said « Cliquez sur le bouton … pour valider » and its POST « connectez-
+    vous et demandez un nouveau mail », which the closed account can no longer do. The GET
+    already says the account was regrouped with another one and what to do — without naming
+    the kept account to whoever holds the link; nothing is validated."""
+    from accounts.my_account.selectors import EMAIL_CHANGE_PURPOSE
+    from core.tokens import link_token_issue
+
+    token = link_token_issue(purpose=EMAIL_CHANGE_PURPOSE, account=family["other"],
+                             ttl_seconds=3600, payload={"email": "karim.new@exemple.fr"})
+    merge(signed_in(family["kept"]))
+    path = reverse("accounts:my_account:email_validate", args=[token])
+    for client in (Client(), signed_in(family["kept"])):
+        for response in (client.get(path), client.post(path)):
+            assert response.status_code == 410
+            main = h.main(h.parse(response))
+            words = h.text(main)
+            assert "Ce lien ne fonctionne plus" in words
+            assert "a été regroupé avec un autre compte" in words
+            assert ("Connectez-vous avec l'identifiant du compte que vous avez gardé, puis "
+                    "indiquez cette adresse dans « Mon compte », rubrique « Modifier mon "
+                    "adresse mail »") in words
+            assert "haddad1" not in words.lower()
+            assert main.find("button", type="submit") is None
+    other = family["other"]
+    other.refresh_from_db()
+    assert other.email == "k.haddad@example.net"

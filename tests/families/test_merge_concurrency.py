@@ -109,3 +109,24 @@ def test_a_chain_of_merges_at_once_loses_no_child():
     seen = [p.pk for account in open_accounts for p in pupils_of_guardian_account(account)]
     assert sorted(seen) == sorted(p.pk for p in pupils)  # each child once, none lost
     assert not GuardianRecord.objects.filter(account__state=AccountState.CLOSED).exists()
+
+
+def test_the_same_confirmation_twice_at_once_merges_once_and_tells_both_it_is_done():
+    """One proof confirmed by two requests at once (a double click on « Confirmer le
+    regroupement »): one merges, the other waits on the locks and finds the other account
+    merged into this one — MergeAlreadyDone naming the closed account (the page tells the
+    merge's result), not the refusal of an account closed by someone else."""
+    (kept, other), pupils = family_accounts(2)
+    proof = services.accounts_merge_prove(account=kept, identifier=other.identifier,
+                                          password=DEFAULT_PASSWORD)
+
+    def confirm():
+        return services.accounts_merge_confirm(account=Account.objects.get(pk=kept.pk),
+                                               proof=proof)
+
+    results = in_parallel(confirm, confirm)
+    done = [r for r in results if isinstance(r, Account)]
+    already = [r for r in results if isinstance(r, services.MergeAlreadyDone)]
+    assert len(done) == 1 and len(already) == 1, results
+    assert already[0].closed.pk == other.pk
+    assert_every_child_once_on_one_open_account(pupils)

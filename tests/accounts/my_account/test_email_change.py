@@ -101,10 +101,22 @@ def test_the_change_from_request_to_validation_through_real_mail(signed_in, guar
         "Votre adresse mail est validée — ÉduConnect")
     guardian.refresh_from_db()
     assert guardian.email == NEW and guardian.email_verified
-    again = phone.post(path)
-    assert again.status_code == 410
-    assert "Ce lien n'est plus valable" in html.text(html.parse(again))
-    assert phone.get(path).status_code == 410
+    # Used: opened again (or its button sent twice), it says its work is done — the address
+    # its holder typed and received — and the way on, not « demandez un nouveau mail ».
+    for again in (phone.post(path), phone.get(path)):
+        assert again.status_code == 200
+        main = html.main(html.parse(again))
+        assert "Ce lien a déjà servi" in html.text(main)
+        assert f"L'adresse {NEW} a été validée avec ce lien" in html.text(main)
+        assert "n'est plus valable" not in html.text(main)
+        assert main.find("a", href=reverse("accounts:profile_choice"))
+        assert main.find("button", type="submit") is None
+    guardian.refresh_from_db()
+    assert guardian.email == NEW
+    # Signed in, the way on is « Mon compte ».
+    main = html.main(html.parse(signed_in.get(path)))
+    assert "Ce lien a déjà servi" in html.text(main)
+    assert main.find("a", href=INFORMATION)
     # Journaled, addresses masked, no token.
     changed = JournalEvent.objects.get(kind="my_account.email_changed", account=guardian)
     assert changed.data == {"old_email": "a•••@example.org", "new_email": "a•••@exemple.fr",
@@ -137,8 +149,10 @@ def test_resend_sends_a_new_link_and_both_work_until_one_is_used(signed_in, guar
     commit(Client().post, urlsplit(second).path)
     guardian.refresh_from_db()
     assert guardian.email == NEW
-    # The other link died with the validation.
-    assert Client().get(urlsplit(first).path).status_code == 410
+    # The other link died with the validation: it did not serve, so it does not say it did.
+    other = Client().get(urlsplit(first).path)
+    assert other.status_code == 410
+    assert "Ce lien a déjà servi" not in html.text(html.parse(other))
 
 
 def test_a_typing_error_is_corrected_and_the_first_link_dies(signed_in, guardian, commit,

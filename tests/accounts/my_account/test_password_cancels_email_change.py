@@ -64,6 +64,31 @@ def test_a_password_changed_in_my_account_cancels_the_pending_address(
     assert html.parse(signed_in.get(URL)).find(id="pending") is None
 
 
+EMAIL_CHANGE_CANCELLED_NOTICE = ("la modification de votre adresse mail qui attendait sa "
+                                 "validation a été annulée")
+
+
+def test_the_password_page_says_the_pending_address_was_cancelled(
+        signed_in, guardian, commit, smtp_server):
+    """The cancellation is deliberate (accounts.my_account.pending) but was silent: the
+    person who asked for a new address saw it vanish and its link answer 410. The success
+    page now says it, and where to ask for it again."""
+    _pending_link(signed_in, commit, smtp_server)
+    response = change(signed_in, commit)
+    shown = html.messages(html.parse(signed_in.get(response["Location"])))
+    assert any("Votre mot de passe a été modifié" in m for m in shown), shown
+    assert any(EMAIL_CHANGE_CANCELLED_NOTICE in m and "demandez-le à nouveau dans « Modifier "
+               "mon adresse mail »" in m for m in shown), shown
+
+
+def test_the_password_page_says_nothing_of_an_address_when_none_was_pending(
+        signed_in, guardian, commit):
+    response = change(signed_in, commit)
+    shown = html.messages(html.parse(signed_in.get(response["Location"])))
+    assert any("Votre mot de passe a été modifié" in m for m in shown), shown
+    assert not any(EMAIL_CHANGE_CANCELLED_NOTICE in m for m in shown), shown
+
+
 def test_a_password_reset_by_sms_cancels_the_pending_address(
         signed_in, guardian, commit, smtp_server, django_capture_on_commit_callbacks):
     path = _pending_link(signed_in, commit, smtp_server)

@@ -308,3 +308,38 @@ def test_a_guardian_with_a_number_is_told_the_old_one_will_be_told(signed_in):
     page = html.main(html.parse(signed_in.get(START)))
     assert "Votre ancien numéro sera prévenu du changement." in html.text(page)
     assert "l'établissement de vos enfants" in html.text(page.find(id="phone-use"))
+
+
+def test_a_newer_change_replaces_the_older_one_whose_code_is_refused(
+        signed_in, guardian, commit, settings):
+    """Number 1 asked for (code 1), then number 2 (code 2): both codes used to be accepted
+    one after the other, each changing the number. As with the e-mail address, the newer
+    request replaces the older one: code 1, typed on the page left open, changes nothing
+    and its page says why; code 2 still works."""
+    settings.CODE_RECIPIENT_COOLDOWN_SECONDS = 0
+    first = flow_of(start(signed_in, commit, phone="06 98 76 54 31"))
+    code_1 = last_code()
+    second = flow_of(start(signed_in, commit, phone="06 98 76 54 32"))
+    code_2 = last_code()
+
+    refused = commit(signed_in.post, code_url(first), {"code": code_1})
+    assert refused.status_code == 302
+    page = signed_in.get(refused["Location"])
+    assert page.status_code == 410
+    words = html.text(html.main(html.parse(page)))
+    assert "Cette modification du numéro a été remplacée" in words
+    assert ("Une modification plus récente de votre numéro a été demandée : le code envoyé "
+            "au 06 •• •• •• 31 ne fonctionne plus et ce numéro n'a pas été enregistré") in words
+    guardian.refresh_from_db()
+    assert str(guardian.phone) == "+33612345678"
+
+    done = commit(signed_in.post, code_url(second), {"code": code_2})
+    assert done["Location"].startswith(reverse("accounts:my_account:phone_flow",
+                                               args=[second.id]))
+    guardian.refresh_from_db()
+    assert str(guardian.phone) == "+33698765432"
+    started = JournalEvent.objects.filter(kind="my_account.phone_change_started",
+                                          account=guardian).order_by("at")
+    assert [event.data.get("replaced") for event in started] == [None, True]
+    first.refresh_from_db()
+    assert first.status == FlowStatus.REPLACED  # the helpdesk reads why it stopped
