@@ -170,3 +170,16 @@ def test_a_lists_add_button_names_its_object_with_its_article(national_client, u
     # Django's button read « Ajouter établissement » (« Ajouter » + the model's name).
     page = html.parse(national_client.get(reverse(url_name)))
     assert html.text(page.select_one(".object-tools .addlink")) == words
+
+
+def test_a_tabular_inline_is_a_group_named_by_its_heading(secretary_client, world):
+    # The heading (templates/admin/edit_inline/group_heading.html) names both the group and
+    # the table's scrolling region, which the keyboard reaches.
+    page = html.parse(secretary_client.get(reverse("admin:pupils_pupil_change",
+                                                   args=[world.pupil_a1.pk])))
+    group = page.select_one("[data-inline-type=tabular]")
+    heading = group.find("h2", class_="inline-heading")
+    assert heading is not None and html.text(heading)
+    assert group.find("fieldset")["aria-labelledby"] == heading["id"]
+    region = group.find(attrs={"role": "region"})
+    assert region["aria-labelledby"] == heading["id"] and region["tabindex"] == "0"
