@@ -210,8 +210,9 @@ def phone_change_start(*, account: Account, phone: str,
             flow.account = account
             flow.save(update_fields=["account"])
             # « remplace une demande en cours : oui » for the helpdesk, only when it did.
+            facts = {"replaced": True} if replaced else {}
             journal_record(EventKind.PHONE_CHANGE_STARTED, request=request, account=account,
-                           flow_id=flow.id, **({"replaced": True} if replaced else {}))
+                           flow_id=flow.id, **facts)
             codes.code_issue(flow=flow, purpose=PHONE_CHANGE_CODE, recipient=phone,
                              deliver=True, ip=ip, request=request, now=now, new_flow=True)
     except CodeRefused as refused:
