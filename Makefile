@@ -33,8 +33,12 @@ peers:
 	  if [ -f "$$peer/package-lock.json" ] && [ ! "$$peer/node_modules/.package-lock.json" -nt "$$peer/package-lock.json" ]; then \
 	    (cd "$$peer" && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; done; fi
 
+# The suite runs in PYTEST_WORKERS processes (pytest-xdist; tests/parallel.py gives each its
+# own Redis databases, pytest-django its own test database); PYTEST_WORKERS=0 runs it in one.
+PYTEST_WORKERS ?= 2
+
 test: install peers
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
