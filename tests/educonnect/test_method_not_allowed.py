@@ -3,7 +3,6 @@ French page in the site's frame with a way on, status 405 and the Allow header k
 (educonnect.middleware.MethodNotAllowedPageMiddleware). The back-office's is in
 tests/backoffice/test_method_not_allowed_page.py."""
 
-import uuid
 
 import pytest
 
@@ -19,7 +18,8 @@ def _links(page) -> dict[str, str]:
 
 @pytest.mark.parametrize("path", [
     "/deconnexion/",
-    f"/activation/{uuid.uuid4()}/renvoyer-le-sms/",
+    # A fixed id: the parallel workers (pytest-xdist) must collect the same test names.
+    "/activation/3f2b8c1e-5d4a-4e7b-9c60-2a1d8e4f7b93/renvoyer-le-sms/",
     "/session/prolonger/",
 ])
 def test_a_post_only_address_opened_directly_is_a_french_page_with_a_way_home(client, path):
