@@ -318,3 +318,13 @@ def commit(django_capture_on_commit_callbacks):
             return call(*args, **kwargs)
 
     return run
+
+
+@pytest.fixture
+def today():
+    """The product's date (timezone.localdate, Paris) read when the test starts, not when
+    its module is collected: a run that crossed midnight between the two judged the
+    messages of « today » against yesterday (CI at 00:03, Paris time)."""
+    from django.utils import timezone
+
+    return timezone.localdate()

@@ -9,7 +9,6 @@ import pytest
 from bs4 import BeautifulSoup
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import StaffRole
 from core.models import JournalEvent
@@ -19,16 +18,6 @@ from tests.backoffice.conftest import make_staff, sign_in
 from tests.saml_idp.sp import TestSP
 
 pytestmark = pytest.mark.django_db
-TODAY = datetime.date.min  # the product's date, set before each test (_today below)
-
-
-@pytest.fixture(autouse=True)
-def _today():
-    """TODAY is the product's date (timezone.localdate, Paris) read at each test, not once
-    when the module is collected: a run that crossed midnight between the two judged the
-    messages of « today » against yesterday (CI at 00:03, Paris time)."""
-    global TODAY
-    TODAY = timezone.localdate()
 
 
 def url(model, action, *args, app="services_portal"):
@@ -94,30 +83,32 @@ def test_secretary_cannot_add_a_service_to_another_school_or_a_national_one(
     assert Service.objects.latest("pk").levels == ["6E", "5E"]
 
 
-def test_secretary_posts_a_message_for_her_school_with_dates_in_order(secretary_client, world):
+def test_secretary_posts_a_message_for_her_school_with_dates_in_order(today, secretary_client,
+                                                                       world):
     response = secretary_client.post(url("establishmentmessage", "add"), {
         "establishment": world.a1.pk, "text": "Réunion parents-professeurs jeudi.",
-        "starts_on": TODAY.strftime("%d/%m/%Y"),
-        "ends_on": (TODAY - datetime.timedelta(days=1)).strftime("%d/%m/%Y")})
+        "starts_on": today.strftime("%d/%m/%Y"),
+        "ends_on": (today - datetime.timedelta(days=1)).strftime("%d/%m/%Y")})
     assert response.status_code == 200
     assert "La date de fin doit être le même jour que la date de début ou après." in errors(
         response)
     response = secretary_client.post(url("establishmentmessage", "add"), {
-        "establishment": world.a2.pk, "text": "x", "starts_on": TODAY.strftime("%d/%m/%Y"),
-        "ends_on": TODAY.strftime("%d/%m/%Y")})
+        "establishment": world.a2.pk, "text": "x", "starts_on": today.strftime("%d/%m/%Y"),
+        "ends_on": today.strftime("%d/%m/%Y")})
     assert response.status_code == 200 and errors(response)
     response = secretary_client.post(url("establishmentmessage", "add"), {
         "establishment": world.a1.pk, "text": "Réunion parents-professeurs jeudi.",
-        "starts_on": TODAY.strftime("%d/%m/%Y"), "ends_on": TODAY.strftime("%d/%m/%Y")})
+        "starts_on": today.strftime("%d/%m/%Y"), "ends_on": today.strftime("%d/%m/%Y")})
     assert response.status_code == 302
     assert EstablishmentMessage.objects.get().establishment == world.a1
 
 
-def test_a_message_with_a_bidirectional_control_is_refused_on_its_field(secretary_client, world):
+def test_a_message_with_a_bidirectional_control_is_refused_on_its_field(today, secretary_client,
+                                                                        world):
     """« \u202e » would show the families « Mes services » the message reversed."""
     response = secretary_client.post(url("establishmentmessage", "add"), {
         "establishment": world.a1.pk, "text": "Réunion \u202ejeudi à 18 h.",
-        "starts_on": TODAY.strftime("%d/%m/%Y"), "ends_on": TODAY.strftime("%d/%m/%Y")})
+        "starts_on": today.strftime("%d/%m/%Y"), "ends_on": today.strftime("%d/%m/%Y")})
     assert response.status_code == 200
     assert errors(response) == [
         "Message : ce texte contient un caractère invisible qui change le sens d'affichage des "
@@ -204,14 +195,14 @@ def test_a_secretary_of_two_schools_chooses_between_them_only(client, world, mod
         "École Les Lilas (0940002B)"]
 
 
-def test_another_schools_id_is_refused_in_french_without_showing_its_name(
+def test_another_schools_id_is_refused_in_french_without_showing_its_name(today,
     secretary_client, world
 ):
     for model, data in (
         ("service", service_form(establishment=world.b1.pk)),
         ("establishmentmessage", {"establishment": world.b1.pk, "text": "x",
-                                  "starts_on": TODAY.strftime("%d/%m/%Y"),
-                                  "ends_on": TODAY.strftime("%d/%m/%Y")}),
+                                  "starts_on": today.strftime("%d/%m/%Y"),
+                                  "ends_on": today.strftime("%d/%m/%Y")}),
     ):
         response = secretary_client.post(url(model, "add"), data)
         assert response.status_code == 200
@@ -223,12 +214,12 @@ def test_another_schools_id_is_refused_in_french_without_showing_its_name(
     assert not EstablishmentMessage.objects.exists()
 
 
-def test_a_secretarys_message_cannot_be_moved_to_another_school(secretary_client, world):
+def test_a_secretarys_message_cannot_be_moved_to_another_school(today, secretary_client, world):
     message = EstablishmentMessage.objects.create(
-        establishment=world.a1, text="Réunion", starts_on=TODAY, ends_on=TODAY)
+        establishment=world.a1, text="Réunion", starts_on=today, ends_on=today)
     response = secretary_client.post(url("establishmentmessage", "change", message.pk), {
-        "establishment": world.a2.pk, "text": "Réunion", "starts_on": TODAY.strftime("%d/%m/%Y"),
-        "ends_on": TODAY.strftime("%d/%m/%Y")})
+        "establishment": world.a2.pk, "text": "Réunion", "starts_on": today.strftime("%d/%m/%Y"),
+        "ends_on": today.strftime("%d/%m/%Y")})
     assert response.status_code == 200 and errors(response)
     message.refresh_from_db()
     assert message.establishment == world.a1

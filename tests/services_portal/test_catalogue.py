@@ -8,7 +8,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 from django.db import IntegrityError
-from django.utils import timezone
 
 from accounts.models import AccountKind
 from pupils.models import GuardianRecord
@@ -25,17 +24,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 URL = "/services/"
-TODAY = datetime.date.min  # the product's date, set before each test (_today below)
 DAY = datetime.timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def _today():
-    """TODAY is the product's date (timezone.localdate, Paris) read at each test, not once
-    when the module is collected: a run that crossed midnight between the two judged the
-    messages of « today » against yesterday (CI at 00:03, Paris time)."""
-    global TODAY
-    TODAY = timezone.localdate()
 
 
 @pytest.mark.parametrize(("raw", "words"), [
@@ -150,15 +139,15 @@ def test_a_pupil_sees_the_services_for_pupils(client, family):
     ]
 
 
-def test_the_school_message_shows_between_its_dates(client, family):
+def test_the_school_message_shows_between_its_dates(today, client, family):
     account, _, (college, ecole, _) = family
     EstablishmentMessage.objects.create(
         establishment=college, text="Lorsque le compte est activé, connectez-vous à l'ENT.",
-        starts_on=TODAY - DAY, ends_on=TODAY)
+        starts_on=today - DAY, ends_on=today)
     EstablishmentMessage.objects.create(establishment=college, text="Message de l'an passé",
-                                        starts_on=TODAY - 400 * DAY, ends_on=TODAY - DAY)
+                                        starts_on=today - 400 * DAY, ends_on=today - DAY)
     EstablishmentMessage.objects.create(establishment=ecole, text="Message à venir",
-                                        starts_on=TODAY + DAY, ends_on=TODAY + 9 * DAY)
+                                        starts_on=today + DAY, ends_on=today + 9 * DAY)
     client.force_login(account)
     assert school_messages(client.get(URL).content.decode()) == {
         "Inès MARTIN": [], "Jade MARTIN": [],
@@ -166,7 +155,7 @@ def test_the_school_message_shows_between_its_dates(client, family):
     }
 
 
-def test_a_school_message_is_shown_once_for_two_children_of_that_school(client, family):
+def test_a_school_message_is_shown_once_for_two_children_of_that_school(today, client, family):
     """A parent of two children in one school reads its message once, with the first of
     them, the school named in its title; another school's message stays with its child."""
     account, _children, (college, ecole, _lycee) = family
@@ -176,9 +165,9 @@ def test_a_school_message_is_shown_once_for_two_children_of_that_school(client, 
         account=account, establishment=college), pupil=camille)
     EstablishmentMessage.objects.create(
         establishment=college, text="Réunion parents-professeurs jeudi à 18 h.",
-        starts_on=TODAY, ends_on=TODAY)
+        starts_on=today, ends_on=today)
     EstablishmentMessage.objects.create(establishment=ecole, text="Sortie au musée lundi.",
-                                        starts_on=TODAY, ends_on=TODAY)
+                                        starts_on=today, ends_on=today)
     client.force_login(account)
     page = client.get(URL).content.decode()
 
@@ -199,21 +188,21 @@ def test_a_school_message_is_shown_once_for_two_children_of_that_school(client, 
     assert tiles(page)["Camille MARTIN"][0][0] == "Accédez à l'ENT"
 
 
-def test_news_for_the_profile_between_their_dates(client, family):
+def test_news_for_the_profile_between_their_dates(today, client, family):
     account, *_ = family
     NewsItem.objects.create(title="Bourses de collège", text="La campagne est ouverte.",
-                            starts_on=TODAY, ends_on=TODAY + DAY)
-    NewsItem.objects.create(title="Pour les élèves", text="…", starts_on=TODAY,
-                            ends_on=TODAY, for_guardians=False)
-    NewsItem.objects.create(title="Terminée", text="…", starts_on=TODAY - 9 * DAY,
-                            ends_on=TODAY - DAY)
+                            starts_on=today, ends_on=today + DAY)
+    NewsItem.objects.create(title="Pour les élèves", text="…", starts_on=today,
+                            ends_on=today, for_guardians=False)
+    NewsItem.objects.create(title="Terminée", text="…", starts_on=today - 9 * DAY,
+                            ends_on=today - DAY)
     client.force_login(account)
     soup = BeautifulSoup(client.get(URL).content.decode(), "html.parser")
     news = soup.find("section", attrs={"aria-labelledby": "news-title"})
     assert [h.get_text(strip=True) for h in news.find_all("h3")] == ["Bourses de collège"]
 
 
-def test_queries_do_not_grow_with_children_services_or_messages(
+def test_queries_do_not_grow_with_children_services_or_messages(today,
     client, family, django_assert_num_queries, django_assert_max_num_queries
 ):
     account, _, (_college, _ecole, _lycee) = family
@@ -230,7 +219,7 @@ def test_queries_do_not_grow_with_children_services_or_messages(
         Service.objects.create(title=f"ENT {n}", url="https://ent.example.test/",
                                establishment=school)
         EstablishmentMessage.objects.create(establishment=school, text=f"Message {n}",
-                                            starts_on=TODAY, ends_on=TODAY)
+                                            starts_on=today, ends_on=today)
     with django_assert_num_queries(len(three.captured_queries)):
         html = client.get(URL).content.decode()
     assert len(tiles(html)) == 7
@@ -246,8 +235,8 @@ def test_the_database_refuses_a_service_seen_by_nobody_and_messages_ending_befor
                                for_guardians=False, for_pupils=False)
 
 
-def test_the_database_refuses_a_message_that_ends_before_it_starts(family):
+def test_the_database_refuses_a_message_that_ends_before_it_starts(today, family):
     _, _, (college, *_) = family
     with pytest.raises(IntegrityError):
         EstablishmentMessage.objects.create(establishment=college, text="x",
-                                            starts_on=TODAY, ends_on=TODAY - DAY)
+                                            starts_on=today, ends_on=today - DAY)
