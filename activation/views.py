@@ -27,7 +27,7 @@ from accounts.authn import (
     service_return,
     sign_in_methods_record,
 )
-from accounts.password_policy import password_rules_for_js, personal_parts, rule_results, strength
+from accounts.password_policy import new_password_context
 from core.code_step import CodeStep, code_step_page, code_step_resend
 from core.empty_pages import empty_page, empty_page_servable
 from core.flows import (
@@ -330,16 +330,9 @@ def password(request, flow: Flow):
         return flow_form_refused(request, flow, form,
                                  secret_fields=("password", "password_confirm"))
     form = flow_form(request, flow, password_form)
-    typed = form.data.get("password", "") if form.is_bound else ""
-    checklist = [
-        {"key": rule.key, "label": rule.label, "state": (ok if typed else None)}
-        for rule, ok in rule_results(typed)
-    ]
-    js_config = password_rules_for_js()
-    js_config["personal"] = sorted(personal_parts(first_name=first_name, last_name=last_name))
     context = _step_context(
-        "password", form, flow=flow, checklist=checklist,
-        strength=strength(typed) if typed else "", password_js=js_config,
+        "password", form, flow=flow,
+        **new_password_context(first_name=first_name, last_name=last_name),
     )
     return render(request, "activation/password.html", context)
 

@@ -34,7 +34,7 @@ from core.normalization import mask_phone
 from core.tokens import link_token_for_another_account, link_token_peek, link_token_used
 
 from ..models import AccountKind, AccountState
-from ..password_policy import password_rules_for_js, personal_parts, rule_results, strength
+from ..password_policy import new_password_context
 from ..selectors import account_merged_into
 from ..views import safe_next_url
 from . import messages as texts
@@ -143,22 +143,6 @@ def reauthenticate(request):
 # --- Modifier mon mot de passe -----------------------------------------------------------
 
 
-def _password_checklist(form) -> dict:
-    typed = form.data.get("password", "") if form.is_bound else ""
-    account = form.account
-    js_config = password_rules_for_js()
-    js_config["personal"] = sorted(personal_parts(
-        first_name=account.first_name, last_name=account.last_name,
-        identifier=account.identifier,
-    ))
-    return {
-        "checklist": [{"key": rule.key, "label": rule.label, "state": (ok if typed else None)}
-                      for rule, ok in rule_results(typed)],
-        "strength": strength(typed) if typed else "",
-        "password_js": js_config,
-    }
-
-
 @never_cache
 @require_http_methods(["GET", "POST"])
 @portal_account_required
@@ -193,7 +177,9 @@ def password(request):
     if form.errors:
         status = 400
     context = _context(request, "password", _("Modifier mon mot de passe"), form,
-                       **_password_checklist(form))
+                       **new_password_context(first_name=form.account.first_name,
+                                              last_name=form.account.last_name,
+                                              identifier=form.account.identifier))
     return render(request, "accounts/my_account/password.html", context, status=status)
 
 

@@ -35,7 +35,7 @@ from core.tokens import link_token_for_another_account
 
 from ..limits import device_cookie_set
 from ..models import AccountKind
-from ..password_policy import password_rules_for_js, personal_parts, rule_results
+from ..password_policy import new_password_context
 from ..views import PROFILES, Profile
 from . import messages as texts
 from . import services
@@ -442,13 +442,8 @@ def password(request, flow: Flow):
         return flow_form_refused(request, flow, form,
                                  secret_fields=("password", "password_confirm"))
     form = flow_form(request, flow, factory)
-    checklist = [{"key": rule.key, "label": rule.label, "state": None}
-                 for rule, _ok in rule_results("")]
-    js_config = password_rules_for_js()
-    js_config["personal"] = sorted(personal_parts(**facts))
     return render(request, "accounts/recovery/password_new.html", _step_context(
-        "password", _flow_profile(flow), form, flow=flow, checklist=checklist,
-        password_js=js_config,
+        "password", _flow_profile(flow), form, flow=flow, **new_password_context(**facts),
     ))
 
 

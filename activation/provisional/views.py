@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import AccountKind, AccountState
-from accounts.password_policy import password_rules_for_js, personal_parts, rule_results, strength
+from accounts.password_policy import new_password_context
 from core.flows import (
     flow_bind,
     flow_finished_elsewhere_notice,
@@ -288,15 +288,10 @@ def password(request, flow: Flow):
         return flow_form_refused(request, flow, form,
                                  secret_fields=("password", "password_confirm"))
     form = flow_form(request, flow, factory)
-    checklist = [{"key": rule.key, "label": rule.label, "state": None}
-                 for rule, _ok in rule_results("")]
-    js_config = password_rules_for_js()
-    js_config["personal"] = sorted(personal_parts(
-        first_name=account.first_name, last_name=account.last_name,
-        identifier=account.identifier))
     context = _context(
-        request, flow, "password", form, checklist=checklist, strength=strength(""),
-        password_js=js_config,
+        request, flow, "password", form,
+        **new_password_context(first_name=account.first_name, last_name=account.last_name,
+                               identifier=account.identifier),
         action_url=reverse("activation:provisional_password", args=[flow.id]),
         back_possible=not is_pupil,
         keep_possible=not is_pupil and ProvisionalData.of(flow).password_set,

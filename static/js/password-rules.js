@@ -3,7 +3,7 @@
  *
  * The server renders the same checklist and says the same things without JavaScript; the
  * rules come from accounts/password_policy.py through the "password-rules-config" JSON
- * script, so browser and server never disagree. The checklist is not a live region (a
+ * script (the person's names through "password-rules-personal"), so browser and server never disagree. The checklist is not a live region (a
  * screen reader would read the whole list at every keystroke): once typing pauses
  * (ANNOUNCE_DELAY_MS), a short summary — rules met out of rules, strength word — is written
  * into the field's role="status" node (templates/components/new_password.html). The page
@@ -98,7 +98,9 @@
   }
   var strengthNode = group.querySelector("[data-strength]");
   var personalNode = group.querySelector('[data-rule="personal"]');
-  var personal = config.personal || [];
+  // The person's names and identifier, folded (accounts.password_policy.personal_parts).
+  var personalConfig = document.getElementById("password-rules-personal");
+  var personal = personalConfig ? JSON.parse(personalConfig.textContent) : [];
 
   function update() {
     var value = password.value;

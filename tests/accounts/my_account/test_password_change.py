@@ -2,14 +2,18 @@
 confirmation; other sessions end at once, this one stays; the owner is told by SMS; wrong
 current passwords are slowed down, never locked."""
 
+import json
+
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.test import Client
 from django.urls import reverse
 
 from accounts.my_account.limits import SLOWDOWN
+from accounts.password_policy import personal_parts
 from core import ratelimit
 from core.models import JournalEvent
+from core.normalization import name_key
 from notifications import sms
 from tests import html
 from tests.factories import DEFAULT_PASSWORD
@@ -46,6 +50,25 @@ def test_the_page_shows_the_three_fields_and_the_checklist(signed_in):
     assert [p["data-rule"] for p in checklist.find_all(attrs={"data-rule": True})] == [
         "upper", "lower", "digit", "special", "length", "personal"]
     assert len(page.find_all(id="password-rules-config")) == 1
+
+
+def test_the_live_check_gets_the_rules_and_the_account_s_names_apart(signed_in, guardian):
+    """static/js/password-rules.js reads the rules (the same bytes for everybody, built once
+    per process: accounts.password_policy.password_rules_script) and the folded names and
+    identifier it must not find in the password, from a script of their own."""
+    page = html.parse(signed_in.get(URL))
+    rules_node = page.find(id="password-rules-config")
+    rules = json.loads(rules_node.string)
+    assert [rule["key"] for rule in rules["rules"]] == [
+        "upper", "lower", "digit", "special", "length"]
+    assert rules["fold"]["ı"] == "i"
+    assert "personal" not in rules
+    personal = json.loads(page.find(id="password-rules-personal").string)
+    assert personal == sorted(personal_parts(first_name=guardian.first_name,
+                                             last_name=guardian.last_name,
+                                             identifier=guardian.identifier))
+    assert name_key(guardian.last_name) in personal
+    assert name_key(guardian.last_name) not in rules_node.string
 
 
 def test_the_names_rule_is_in_the_checklist_from_the_first_display(signed_in):
