@@ -24,13 +24,6 @@ PASSWORD = "Cartable-Vert-2024!"
 
 
 @pytest.fixture
-def sms_folder(settings, tmp_path):
-    settings.SMS_BACKEND = "notifications.sms.FileSMSBackend"
-    settings.SMS_FILE_PATH = tmp_path / "sms"
-    return settings.SMS_FILE_PATH
-
-
-@pytest.fixture
 def family(transactional_db):
     """A family nobody typed in a test before: Guadeloupe number, two schools."""
     ecole = EstablishmentFactory(uai="9710101C", name="École primaire Les Flamboyants",

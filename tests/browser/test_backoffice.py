@@ -34,13 +34,6 @@ CODE_IN_SMS = re.compile(r"code de sécurité est ([A-Z0-9]{6})")
 
 
 @pytest.fixture
-def sms_folder(settings, tmp_path):
-    settings.SMS_BACKEND = "notifications.sms.FileSMSBackend"
-    settings.SMS_FILE_PATH = tmp_path / "sms"
-    return settings.SMS_FILE_PATH
-
-
-@pytest.fixture
 def school(transactional_db):
     academy = AcademyFactory(name="Créteil")
     college = EstablishmentFactory(uai="0940021K", name="Collège Paul-Éluard", academy=academy)

@@ -23,13 +23,6 @@ CODE_TTL = 10 * 60  # shorter than the session (30 min): the code's warning come
 
 
 @pytest.fixture
-def sms_folder(settings, tmp_path):
-    settings.SMS_BACKEND = "notifications.sms.FileSMSBackend"
-    settings.SMS_FILE_PATH = tmp_path / "sms"
-    return settings.SMS_FILE_PATH
-
-
-@pytest.fixture
 def family(transactional_db):
     college = EstablishmentFactory(uai="0941234X", name="Collège Romain-Rolland")
     record = GuardianRecordFactory(establishment=college, last_name="NGUYEN",

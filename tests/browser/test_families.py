@@ -31,13 +31,6 @@ OTHER_PASSWORD = "Fleuve-Niger-2025?"
 CODE_IN_SMS = re.compile(r"ajouter un enfant à votre compte est ([A-Z0-9]{6})")
 
 
-@pytest.fixture
-def sms_folder(settings, tmp_path):
-    settings.SMS_BACKEND = "notifications.sms.FileSMSBackend"
-    settings.SMS_FILE_PATH = tmp_path / "sms"
-    return settings.SMS_FILE_PATH
-
-
 def child(account, *, first_names, school, phone, guardian=("Awa", "DIALLO"),
           birth_date=datetime.date(2015, 2, 14)):
     record = GuardianRecordFactory(establishment=school, first_name=guardian[0],

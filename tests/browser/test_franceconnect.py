@@ -25,13 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def sms_folder(settings, tmp_path):
-    settings.SMS_BACKEND = "notifications.sms.FileSMSBackend"
-    settings.SMS_FILE_PATH = tmp_path / "sms"
-    return settings.SMS_FILE_PATH
-
-
-@pytest.fixture
 def fc(settings, live_server):
     settings.SITE_URL = live_server.url
     with franceconnect_peer(site=live_server.url) as peer:

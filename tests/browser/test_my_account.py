@@ -25,13 +25,6 @@ CODE_IN_SMS = re.compile(r"saisissez le code ([A-Z0-9]{6})")
 
 
 @pytest.fixture
-def sms_folder(settings, tmp_path):
-    settings.SMS_BACKEND = "notifications.sms.FileSMSBackend"
-    settings.SMS_FILE_PATH = tmp_path / "sms"
-    return settings.SMS_FILE_PATH
-
-
-@pytest.fixture
 def family(transactional_db):
     """Josiane Lapierre, Martinique number, a daughter at a collège of Fort-de-France."""
     account = AccountFactory(identifier="j.lapierre21", first_name="Josiane",

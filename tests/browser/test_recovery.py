@@ -24,13 +24,6 @@ CODE = re.compile(r"mot de passe est ([A-Z0-9]{6})")
 
 
 @pytest.fixture
-def sms_folder(settings, tmp_path):
-    settings.SMS_BACKEND = "notifications.sms.FileSMSBackend"
-    settings.SMS_FILE_PATH = tmp_path / "sms"
-    return settings.SMS_FILE_PATH
-
-
-@pytest.fixture
 def mailbox(smtp_server, settings, live_server):
     settings.SITE_URL = live_server.url
     return smtp_server
