@@ -136,7 +136,8 @@ def test_a_letter_link_after_the_family_activated_by_sms_says_so(letter, driver,
     # Opened in the browser signed in with the SMS account: the same words (not « Ce lien
     # concerne un autre compte »), and the way to « Mes services ».
     main = gone_page(driver.client.get(letter["link"]),
-                     why="activé d'une autre façon", todo="choisis lors de cette activation")
+                     why="activé d'une autre façon",
+                     todo="Si vous êtes connecté avec ce compte, vous n'avez plus rien à faire.")
     assert main.find("a", href=MY_SERVICES)
     assert "autre compte ÉduConnect" not in html.text(main)
 
