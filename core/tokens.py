@@ -86,6 +86,16 @@ def link_token_used(*, token: str, purpose: str) -> LinkToken | None:
                                     used_at__isnull=False).first()
 
 
+def link_token_find(*, token: str, purpose: str) -> LinkToken | None:
+    """The LinkToken for `token` whatever its state — live, used, revoked or expired — with
+    its account, or None (unknown). For the page a link opens when the link cannot work any
+    more because its account changed (closed, locked, activated otherwise, a new letter):
+    the page says why instead of showing a button that would fail. Consumes nothing. One
+    indexed query, by the unique digest (a malformed token costs the same)."""
+    return (LinkToken.objects.select_related("account")
+            .filter(digest=_digest(token), purpose=purpose).first())
+
+
 def link_token_for_another_account(request, row: LinkToken | None) -> bool:
     """Whether the browser is signed in as another account than the one the live link `row`
     was sent for. Its page then says so and offers to sign out, instead of words (« votre

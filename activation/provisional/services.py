@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from enum import StrEnum
 from uuid import UUID
 
 from django.conf import settings
@@ -48,9 +49,10 @@ from core.flows import (
     flow_touch,
 )
 from core.journal import EventKind, journal_record
-from core.models import Flow, FlowStatus, LinkToken
+from core.models import Flow, FlowStatus, JournalEvent, LinkToken
 from core.tokens import (
     link_token_consume,
+    link_token_find,
     link_token_issue,
     link_token_peek,
     link_token_used,
@@ -468,6 +470,69 @@ def provisional_link_used(token: str) -> LinkToken | None:
     and activated its account), or None; spends nothing. For the page the link opens a
     second time: « Ce lien a déjà servi »."""
     return link_token_used(token=token, purpose=ACCOUNT_ACTIVATION_EMAIL_PURPOSE)
+
+
+class LinkGone(StrEnum):
+    """Why an activation link can no longer work although it was never used: its account
+    changed after the e-mail left (provisional_link_gone). Each one has its words on the
+    link's page (templates/activation/provisional/validate.html)."""
+
+    # The family activated its account by SMS or FranceConnect (or an active account took
+    # the children): activation.services.provisional_accounts_close closed the letter's one.
+    ACTIVATED_OTHERWISE = "activated_otherwise"
+    # « Ajouter des enfants depuis un autre compte » closed it (families.services).
+    MERGED = "merged"
+    # The academic helpdesk closed it (backoffice.services.account_close), or it was closed
+    # without a journaled reason.
+    CLOSED = "closed"
+    # Its access is suspended (AccountState.LOCKED): the helpdesk gives it back.
+    LOCKED = "locked"
+    # Already active: activated with another link of the same first sign-in.
+    ACTIVE = "active"
+    # The school issued a new letter (pupils.letters.letters_issue): new provisional
+    # password, the first sign-in starts over, this link was revoked
+    # (provisional_first_sign_in_restart).
+    NEW_LETTER = "new_letter"
+
+
+_CLOSING_REASONS = {
+    EventKind.PROVISIONAL_CLOSED_BY_ACTIVATION.value: LinkGone.ACTIVATED_OTHERWISE,
+    EventKind.ACCOUNT_CLOSED_BY_MERGE.value: LinkGone.MERGED,
+    EventKind.HELPDESK_ACCOUNT_CLOSED.value: LinkGone.CLOSED,
+}
+
+
+def provisional_link_gone(token: str) -> LinkGone | None:
+    """Why the activation link `token` can no longer work though it was never used, or
+    None (unknown, used — « Ce lien a déjà servi » —, still good, or dead for a reason of
+    the link itself: expired, address corrected; the page's general words say those).
+
+    From the link's account as it stands now: CLOSED (why, from its latest closing event in
+    the journal: activated by SMS or FranceConnect, merged, closed by the helpdesk), LOCKED,
+    ACTIVE (activated with another link); PROVISIONAL with this link revoked or expired and
+    a letter issued since the link was sent (LETTER_ISSUED after its creation). Whatever the
+    link's own state: a live link of a closed account would only fail at its button.
+    Spends nothing. One query for an unknown link or a good one; two at most otherwise
+    (the journal's (account, -at) index)."""
+    row = link_token_find(token=token, purpose=ACCOUNT_ACTIVATION_EMAIL_PURPOSE)
+    if row is None or row.used_at is not None:
+        return None
+    account = row.account
+    if account.state == AccountState.CLOSED:
+        closing = (JournalEvent.objects
+                   .filter(account=account, kind__in=list(_CLOSING_REASONS))
+                   .order_by("-at").values_list("kind", flat=True).first())
+        return _CLOSING_REASONS.get(closing, LinkGone.CLOSED)
+    if account.state == AccountState.LOCKED:
+        return LinkGone.LOCKED
+    if account.state == AccountState.ACTIVE:
+        return LinkGone.ACTIVE
+    live = row.revoked_at is None and row.expires_at > timezone.now()
+    if not live and JournalEvent.objects.filter(
+            account=account, kind=EventKind.LETTER_ISSUED.value,
+            at__gte=row.created_at).exists():
+        return LinkGone.NEW_LETTER
+    return None
 
 
 def _activate(account: Account, *, reason: str) -> None:

@@ -438,8 +438,25 @@ def validate(request, token: str):
     speak of « votre compte »), and a POST activates nothing. A link that already served
     (opened again, or its button sent twice) says so, with the address it validated — which
     its holder typed and received — and the way to sign in, not « Ce lien n'est plus
-    valable »."""
+    valable ».
+
+    A link that can no longer work because its account changed after the e-mail left —
+    closed (activated by SMS or FranceConnect, merged, closed by the helpdesk), locked,
+    activated with another link, or a new letter issued (services.provisional_link_gone) —
+    says so on the GET already, why in the family's words and what to do, with the way on;
+    its POST says the same and changes nothing: 410 both, as a merged account's address
+    link (accounts.my_account.views.email_validate). Never the other account's identifier.
+    Signed in and active, a link whose account is already active keeps « Votre compte est
+    déjà activé »."""
     title = _("Je confirme mon adresse mail")
+    gone = services.provisional_link_gone(token)
+    signed_in_active = _signed_in_active(request)
+    if gone is not None and not (gone == services.LinkGone.ACTIVE and signed_in_active):
+        title = _("Confirmer une adresse mail")
+        return render(request, "activation/provisional/validate.html", {
+            "page_title": _titled(title), "heading": title, "email": "",
+            "another_account": False, "gone": gone.value, "signed_in": signed_in_active,
+        }, status=410)
     row = services.provisional_link_peek(token)
     if link_token_for_another_account(request, row):
         title = _("Confirmer une adresse mail")
