@@ -8,6 +8,7 @@ from django.urls import reverse
 from accounts.models import AccountKind
 from pupils.models import ResponsibilityStatus
 from pupils.selectors import pupils_of_guardian_account
+from tests import html
 from tests.factories import (
     AccountFactory,
     EstablishmentFactory,
@@ -242,3 +243,20 @@ def test_the_children_query_in_sql_answers_as_the_orm_query(family):
     assert [p.first_name for p in found] == ["Adam", "Inès", "Lucas"]
     assert found[0].establishment_id == college.pk
     assert pupils_of_guardian_account(AccountFactory()) == []
+
+
+def test_the_header_names_each_destination_once(client, family):
+    """A tryout on a phone read « Mes services » twice in the menu (the tool links, which
+    the DSFR script copies into it, and the navigation), an « Accueil » that led to the
+    same page and a « Contact » that left for another site without saying so. The
+    navigation now adds only the portal's help page."""
+    account, *_ = family
+    client.force_login(account)
+    page = html.parse(client.get(URL))
+    header = page.find("header")
+    links = [html.text(a) for a in header.find_all("a")]
+    assert links.count("Mes services") == 1
+    assert "Accueil" not in links and "Contact" not in links
+    navigation = header.find("nav", attrs={"aria-label": "Menu principal"})
+    assert [(html.text(a), a["href"]) for a in navigation.find_all("a")] == [
+        ("Aide et assistance", reverse("pages:help"))]
