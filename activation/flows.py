@@ -92,7 +92,9 @@ class ActivationData:
 
     What the person typed at step 1 (names as typed, cleaned), the guardian records it
     matched (empty: nothing matched, no SMS is sent and no code accepted), and what step 3
-    confirmed; `wrong_dates` counts wrong birth dates in this flow.
+    confirmed; `wrong_dates` counts wrong birth dates in this flow, `wrong_date_digests`
+    holds the keyed hash of each (pupil, date) pair it counted (activation.services
+    .wrong_dates_count: the same wrong date typed again counts once; never a date in clear).
     """
 
     last_name: str
@@ -101,6 +103,7 @@ class ActivationData:
     confirmed_pupil_ids: list[int] = field(default_factory=list)
     confirmed_record_ids: list[int] = field(default_factory=list)
     wrong_dates: int = 0
+    wrong_date_digests: list[str] = field(default_factory=list)
     # Set when the records matched are partly covered by one active account (issue 11 §2):
     # `matched_record_ids` then holds the uncovered ones only, and the proofs attach them to
     # this account instead of creating one (no password step). Also the id of the account
@@ -123,6 +126,7 @@ class ActivationData:
             confirmed_pupil_ids=list(data.get("confirmed_pupil_ids", [])),
             confirmed_record_ids=list(data.get("confirmed_record_ids", [])),
             wrong_dates=int(data.get("wrong_dates", 0)),
+            wrong_date_digests=list(data.get("wrong_date_digests", [])),
             attach_account_id=data.get("attach_account_id"),
             disputed_link_ids=list(data.get("disputed_link_ids", [])),
         )
@@ -273,8 +277,8 @@ class ProvisionalData:
     `email`: the address typed (guardian: the one the link goes to; never the account's
     until validated). `password_set`, `pupils_confirmed`: the steps done, so that going back
     to correct the address skips nothing and repeats nothing. `confirmed_pupil_ids`,
-    `confirmed_record_ids`, `wrong_dates`: as in ActivationData (the guardian's pupils, or
-    the pupil's own birth date).
+    `confirmed_record_ids`, `wrong_dates`, `wrong_date_digests`: as in ActivationData (the
+    guardian's pupils, or the pupil's own birth date).
     """
 
     email: str = ""
@@ -283,6 +287,7 @@ class ProvisionalData:
     confirmed_pupil_ids: list[int] = field(default_factory=list)
     confirmed_record_ids: list[int] = field(default_factory=list)
     wrong_dates: int = 0
+    wrong_date_digests: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, flow: Flow) -> ProvisionalData:
@@ -294,6 +299,7 @@ class ProvisionalData:
             confirmed_pupil_ids=list(data.get("confirmed_pupil_ids", [])),
             confirmed_record_ids=list(data.get("confirmed_record_ids", [])),
             wrong_dates=int(data.get("wrong_dates", 0)),
+            wrong_date_digests=list(data.get("wrong_date_digests", [])),
         )
 
     def store(self, flow: Flow) -> None:

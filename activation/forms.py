@@ -26,7 +26,7 @@ from core.codes import LENGTH as CODE_LENGTH
 from core.forms import EduConnectForm, FrenchMobileNumberField, PersonNameField
 from core.i18n import lazy_interpolate
 from pupils.models import GuardianRecord
-from pupils.validators import BirthDateError, birth_date_check, birth_date_from_parts
+from pupils.validators import BirthDateError, birth_date_check, birth_date_from_fields
 
 from .selectors import PupilLink
 
@@ -148,6 +148,32 @@ DATE_MESSAGES = {
 }
 
 
+# The day input takes up to a whole date (« 21/06/2013 », « 2013-06-21 »: ten
+# characters), pasted or typed there with the month and the year left empty, which
+# pupils.validators.birth_date_from_fields reads; the month and the year keep their sizes.
+DAY_INPUT_MAX_LENGTH = 10
+
+
+def date_part_fields() -> dict[str, forms.CharField]:
+    """The three inputs of a birth date, « jour », « mois », « année » (keys "jour",
+    "mois", "annee"): digits, no browser check (lengths and digits are checked by the
+    form's clean, so an over-long entry gets the date message). The day takes a whole
+    date too (DAY_INPUT_MAX_LENGTH, no digits-only pattern): the browser must not cut
+    « 21/06/2013 » to « 21 »."""
+    fields = {}
+    for part, label, size, placeholder in (
+        ("jour", _("Jour"), DAY_INPUT_MAX_LENGTH, _("JJ")), ("mois", _("Mois"), 2, _("MM")),
+        ("annee", _("Année"), 4, _("AAAA")),
+    ):
+        attrs = {"class": "fr-input", "inputmode": "numeric", "autocomplete": "off",
+                 "maxlength": size, "placeholder": placeholder}
+        if part != "jour":
+            attrs["pattern"] = "[0-9]*"
+        fields[part] = forms.CharField(label=label, required=False,
+                                       widget=forms.TextInput(attrs=attrs))
+    return fields
+
+
 class PupilRow:
     """What the template needs for one pupil: its fields and its two error slots."""
 
@@ -188,19 +214,8 @@ class PupilsForm(EduConnectForm):
                 error_messages={"required": MESSAGE_LINK_REQUIRED,
                                 "invalid_choice": MESSAGE_LINK_REQUIRED},
             )
-            for part, label, size, placeholder in (
-                ("jour", _("Jour"), 2, _("JJ")), ("mois", _("Mois"), 2, _("MM")),
-                ("annee", _("Année"), 4, _("AAAA")),
-            ):
-                # Lengths are checked in clean(): an over-long entry gets the date message.
-                self.fields[f"{prefix}_{part}"] = forms.CharField(
-                    label=label, required=False,
-                    widget=forms.TextInput(attrs={
-                        "class": "fr-input", "inputmode": "numeric", "autocomplete": "off",
-                        "maxlength": size, "placeholder": placeholder,
-                        "pattern": "[0-9]*",
-                    }),
-                )
+            for part, field in date_part_fields().items():
+                self.fields[f"{prefix}_{part}"] = field
 
     @property
     def rows(self) -> list[PupilRow]:
@@ -227,11 +242,12 @@ class PupilsForm(EduConnectForm):
         if not any(parts):
             self.add_error(day_field, MESSAGE_DATE_REQUIRED)
             return None
-        # pupils.validators reads the date (an impossible date is a format error, never a
+        # pupils.validators reads the date, from the three inputs or whole in the day
+        # (birth_date_from_fields; an impossible date is a format error, never a
         # wrong date) and holds the bounds every stored birth date obeys: a date outside
         # them cannot be the child's, so it is refused without counting as a wrong date.
         try:
-            value = birth_date_from_parts(*parts)
+            value = birth_date_from_fields(*parts)
             birth_date_check(value)
         except BirthDateError as error:
             self.add_error(day_field, DATE_MESSAGES[error.code])

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from accounts.models import Account, AccountKind, AccountState
 from accounts.password_policy import password_errors
@@ -423,6 +424,51 @@ def links_dispute(flow: Flow, responsibility_ids, *, request,
     return marked
 
 
+_WRONG_DATE_SALT = "activation.services.wrong_date_digest"
+
+
+def wrong_date_digest(*, flow_id: UUID, pupil_id: int, birth_date: datetime.date) -> str:
+    """The keyed hash (HMAC-SHA256 with SECRET_KEY, Django's salted_hmac; 32 hex
+    characters) of one wrong answer: the date `birth_date` typed for pupil `pupil_id` in
+    flow `flow_id`. What a flow keeps of the wrong dates it counted (`wrong_date_digests`
+    of activation.flows.ActivationData and ProvisionalData): never the date in clear, and
+    nothing that tells one flow's answers from another's without the key."""
+    message = f"{flow_id}:{pupil_id}:{birth_date.isoformat()}"
+    return salted_hmac(_WRONG_DATE_SALT, message, algorithm="sha256").hexdigest()[:32]
+
+
+def wrong_dates_count(flow: Flow, data, wrong: list[tuple[int, datetime.date]], *,
+                      rule: ratelimit.Rule, subject: str, request,
+                      account: Account | None = None) -> int:
+    """Count the wrong birth dates `wrong` ((pupil id, date typed) pairs) of one answer, in
+    the caller's transaction, on a locked `flow` whose `data` has `wrong_dates` and
+    `wrong_date_digests` (the caller stores and saves it). Every way into an account counts
+    through here: the pupils' step (pupils_answers_apply) and the pupil's own date of the
+    first sign-in with a school letter (activation.provisional.services).
+
+    A pair this flow already counted (the same wrong date typed again for the same pupil:
+    a reload, a double click, « Confirmer » pressed again without seeing the error) counts
+    no more: it tells nobody anything new, and would only cost the family one of its
+    ACTIVATION_MAX_WRONG_DATES. Each new pair adds one to `data.wrong_dates`, one hit to
+    `rule` for `subject` (the phone number or the account, across flows), its digest
+    (wrong_date_digest) and one ACTIVATION_BIRTHDATE_REJECTED (`attempt`: the flow's count;
+    on `account` when given). A repeat is not journaled. Returns how many pairs counted."""
+    counted = 0
+    for pupil_id, birth_date in wrong:
+        digest = wrong_date_digest(flow_id=flow.id, pupil_id=pupil_id, birth_date=birth_date)
+        if digest in data.wrong_date_digests:
+            continue
+        data.wrong_date_digests.append(digest)
+        data.wrong_dates += 1
+        counted += 1
+        ratelimit.hit(rule, subject)
+        journal_record(
+            EventKind.ACTIVATION_BIRTHDATE_REJECTED, request=request, account=account,
+            flow_id=flow.id, pupil_id=pupil_id, attempt=data.wrong_dates,
+        )
+    return counted
+
+
 def pupils_answers_apply(flow: Flow, data, answers: list[PupilAnswer], *,
                          links: list, rule: ratelimit.Rule, subject: str, request,
                          then,
@@ -437,7 +483,9 @@ def pupils_answers_apply(flow: Flow, data, answers: list[PupilAnswer], *,
 
     `links`: the pupils shown (activation.selectors.PupilLink). Wrong birth dates count on
     the flow (ACTIVATION_MAX_WRONG_DATES) and in `rule` for `subject` across flows (the
-    phone number, or the account); past either limit the flow ends BLOCKED. When every
+    phone number, or the account), the same wrong date of a pupil once per flow
+    (wrong_dates_count: typed again, it gets the same error and the same count left); past
+    either limit the flow ends BLOCKED. When every
     confirmed pupil's date is right, `data.confirmed_*` are set and `then(flow, data,
     request=…)` moves the flow on (returns a refusal message, or None). Returns what to tell
     the person (`refusal`, `field_errors`; both empty: applied, or blocked).
@@ -467,13 +515,8 @@ def pupils_answers_apply(flow: Flow, data, answers: list[PupilAnswer], *,
 
     wrong = [a for a in confirmed if a.birth_date != by_pupil[a.pupil_id].pupil.birth_date]
     if wrong:
-        for answer in wrong:
-            data.wrong_dates += 1
-            ratelimit.hit(rule, subject)
-            journal_record(
-                EventKind.ACTIVATION_BIRTHDATE_REJECTED, request=request, flow_id=flow.id,
-                pupil_id=answer.pupil_id, attempt=data.wrong_dates,
-            )
+        wrong_dates_count(flow, data, [(a.pupil_id, a.birth_date) for a in wrong],
+                          rule=rule, subject=subject, request=request)
         if _dates_exhausted(data, rule, subject):
             _block(flow, data, rule=rule, subject=subject, counted_on=counted_on,
                    request=request)

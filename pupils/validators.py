@@ -112,6 +112,35 @@ def birth_date_from_parts(day: str, month: str, year: str) -> datetime.date:
         raise BirthDateError("impossible", _reason("impossible", shown)) from None
 
 
+# A whole date typed or pasted into the day input (activation's « Jour », « Mois »,
+# « Année »): day first, then the month, then a four-digit year, separated by « / », « - »,
+# « . » or spaces (« 21/06/2013 », « 21-06-2013 », « 21.06.2013 », « 21 06 2013 ») or not
+# at all (« 21062013 »: eight digits, always JJMMAAAA); or the year first with a separator
+# (« 2013-06-21 »). No other order: « 06/21/2013 » is not read as June.
+_DAY_FIRST = re.compile(r"(\d{1,2})\s*[/.\-\s]\s*(\d{1,2})\s*[/.\-\s]\s*(\d{4})")
+_DAY_FIRST_DIGITS = re.compile(r"(\d{2})(\d{2})(\d{4})")
+_YEAR_FIRST = re.compile(r"(\d{4})\s*[/.\-\s]\s*(\d{1,2})\s*[/.\-\s]\s*(\d{1,2})")
+
+
+def birth_date_from_fields(day: str, month: str, year: str) -> datetime.date:
+    """The date of the three inputs « Jour », « Mois », « Année » (birth_date_from_parts),
+    or, when the month and the year are empty and the day holds more than a day, the whole
+    date written in the day (pasted, or typed by someone who did not see the other
+    inputs): « 21/06/2013 », « 21-06-2013 », « 21.06.2013 », « 21 06 2013 », « 21062013 »
+    (JJMMAAAA) or « 2013-06-21 » (AAAA-MM-JJ).
+
+    Raises BirthDateError "format" (anything else) or "impossible" (31/02/2014). Bounds
+    are not checked here."""
+    day, month, year = (part.strip() for part in (day, month, year))
+    if not month and not year and len(day) > 2 and day.isascii():
+        for pattern, order in ((_DAY_FIRST, (0, 1, 2)), (_DAY_FIRST_DIGITS, (0, 1, 2)),
+                               (_YEAR_FIRST, (2, 1, 0))):
+            if match := pattern.fullmatch(day):
+                groups = match.groups()
+                return birth_date_from_parts(*(groups[i] for i in order))
+    return birth_date_from_parts(day, month, year)
+
+
 def birth_date_parse(text: str) -> datetime.date:
     """The date written in `text` (surrounding spaces ignored), in one of the unambiguous
     forms: « JJ/MM/AAAA » (« 1/9/2014 » too) or « AAAA-MM-JJ », either one followed by

@@ -4,16 +4,15 @@ labels; the pupil's own birth date is three inputs (JJ MM AAAA) like the pupils'
 
 import datetime
 
-from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.my_account.forms import EmailChangeForm
 from accounts.password_policy import password_errors
 from core.forms import EduConnectForm
-from pupils.validators import BirthDateError, birth_date_from_parts
+from pupils.validators import BirthDateError, birth_date_from_fields
 
-from ..forms import DATE_MESSAGES, MESSAGE_DATE_FORMAT, PasswordForm
+from ..forms import DATE_MESSAGES, MESSAGE_DATE_FORMAT, PasswordForm, date_part_fields
 
 MESSAGE_CONFIRMATION_ONLY = _(
     "Vous n'avez rempli que la confirmation. Saisissez aussi votre adresse mail, ou videz "
@@ -76,22 +75,13 @@ MESSAGE_OWN_DATE_REQUIRED = _(
 
 
 class BirthDateForm(EduConnectForm):
-    """« Confirmation de l'identité »: the pupil's own birth date, JJ MM AAAA. Errors are
+    """« Confirmation de l'identité »: the pupil's own birth date, JJ MM AAAA (or a whole
+    date in the day, activation.forms.date_part_fields). Errors are
     filed on the day and shown under the group (templates/activation/provisional/identity.html)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for part, label, size, placeholder in (
-            ("jour", _("Jour"), 2, _("JJ")), ("mois", _("Mois"), 2, _("MM")),
-            ("annee", _("Année"), 4, _("AAAA")),
-        ):
-            self.fields[part] = forms.CharField(
-                label=label, required=False,
-                widget=forms.TextInput(attrs={
-                    "class": "fr-input", "inputmode": "numeric", "autocomplete": "off",
-                    "maxlength": size, "placeholder": placeholder, "pattern": "[0-9]*",
-                }),
-            )
+        self.fields.update(date_part_fields())
 
     def clean(self):
         cleaned = super().clean()
@@ -101,7 +91,7 @@ class BirthDateForm(EduConnectForm):
             return cleaned
         # Read only: whether it is the pupil's is the service's question (counted there).
         try:
-            cleaned["birth_date"] = birth_date_from_parts(*parts)
+            cleaned["birth_date"] = birth_date_from_fields(*parts)
         except BirthDateError as error:
             self.add_error("jour", DATE_MESSAGES.get(error.code, MESSAGE_DATE_FORMAT))
         return cleaned

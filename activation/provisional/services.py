@@ -75,6 +75,7 @@ from ..services import (
     _block,
     _dates_exhausted,
     pupils_answers_apply,
+    wrong_dates_count,
 )
 from . import messages
 
@@ -245,6 +246,7 @@ def provisional_flow_resume(*, account: Account,
             return latest, secret
         data = ProvisionalData.of(latest) if latest is not None else ProvisionalData()
         data.wrong_dates = 0
+        data.wrong_date_digests = []
         step = next_step(kind, data)
         flow, secret = flow_start(kind=kind, step=step, now=now)
         data.store(flow)
@@ -585,8 +587,9 @@ def provisional_identity_confirm(*, flow_id: UUID, account: Account,
                                  request: HttpRequest | None = None) -> Flow:
     """« Confirmation de l'identité » (pupil): `birth_date` must be the one the school knows
     (pupils.Pupil whose `account` is this one). A wrong date counts on the flow
-    (ACTIVATION_MAX_WRONG_DATES) and per account across flows; past either limit the flow
-    ends BLOCKED. Right: the account becomes ACTIVE (journaled ACCOUNT_ACTIVATED « letter »)
+    (ACTIVATION_MAX_WRONG_DATES) and per account across flows, the same wrong date once
+    per flow (activation.services.wrong_dates_count); past either limit the flow ends
+    BLOCKED. Right: the account becomes ACTIVE (journaled ACCOUNT_ACTIVATED « letter »)
     and the flow moves to the optional address. Raises ProvisionalRefused (field
     « birth_date »: the essays left) or FlowUnavailable."""
     now = timezone.now()
@@ -602,11 +605,9 @@ def provisional_identity_confirm(*, flow_id: UUID, account: Account,
             _block(flow, data, rule=WRONG_DATES_PER_ACCOUNT, subject=subject,
                    counted_on=COUNTED_ON_ACCOUNT, request=request)
         elif pupil.birth_date != birth_date:
-            data.wrong_dates += 1
-            ratelimit.hit(WRONG_DATES_PER_ACCOUNT, subject)
-            journal_record(EventKind.ACTIVATION_BIRTHDATE_REJECTED, request=request,
-                           account=account, flow_id=flow.id, pupil_id=pupil.pk,
-                           attempt=data.wrong_dates)
+            wrong_dates_count(flow, data, [(pupil.pk, birth_date)],
+                              rule=WRONG_DATES_PER_ACCOUNT, subject=subject,
+                              request=request, account=account)
             if _dates_exhausted(data, WRONG_DATES_PER_ACCOUNT, subject):
                 _block(flow, data, rule=WRONG_DATES_PER_ACCOUNT, subject=subject,
                        counted_on=COUNTED_ON_ACCOUNT, request=request)

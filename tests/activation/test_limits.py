@@ -268,6 +268,17 @@ def walk_to_pupils(driver, family):
     driver.send_code(driver.last_code())
 
 
+def wrong_dates(family):
+    """Answers with one new wrong date for Inès at each call (the same wrong date typed
+    again counts once: tests/activation/test_repeated_wrong_date.py)."""
+    ines, yanis = family["pupils"]
+    days = 0
+    while True:
+        days += 1
+        yield {ines: ("oui", ines.birth_date + datetime.timedelta(days=days)),
+               yanis: ("oui", yanis.birth_date)}
+
+
 def test_a_wrong_birth_date_is_refused_on_that_pupil(driver, family):
     walk_to_pupils(driver, family)
     ines, yanis = family["pupils"]
@@ -303,10 +314,10 @@ def test_two_wrong_dates_at_once_count_two_and_the_page_says_so(driver, family):
 def test_five_wrong_birth_dates_stop_the_flow(driver, family):
     walk_to_pupils(driver, family)
     ines, yanis = family["pupils"]
-    wrong = {ines: ("oui", datetime.date(2016, 3, 10)), yanis: ("oui", yanis.birth_date)}
+    wrong = wrong_dates(family)
     for _ in range(4):
-        assert driver.confirm_pupils(wrong)["Location"] == driver.url("pupils")
-    response = driver.confirm_pupils(wrong)
+        assert driver.confirm_pupils(next(wrong))["Location"] == driver.url("pupils")
+    response = driver.confirm_pupils(next(wrong))
     assert response["Location"] == driver.url("flow")
     page = follow(driver, response)
     assert "Activation impossible : trop de dates de naissance incorrectes" in page
@@ -328,15 +339,14 @@ def test_starting_again_does_not_give_more_birth_date_guesses(
 ):
     settings.ACTIVATION_MAX_WRONG_DATES_PER_PHONE = 6
     settings.CODE_RECIPIENT_COOLDOWN_SECONDS = 0  # the second flow gets its own SMS at once
-    ines, yanis = family["pupils"]
-    wrong = {ines: ("oui", datetime.date(2016, 3, 10)), yanis: ("oui", yanis.birth_date)}
+    wrong = wrong_dates(family)
     first = Driver(Client(), django_capture_on_commit_callbacks)
     walk_to_pupils(first, family)
     for _ in range(5):
-        first.confirm_pupils(wrong)
+        first.confirm_pupils(next(wrong))
     second = Driver(Client(), django_capture_on_commit_callbacks)
     walk_to_pupils(second, family)
-    response = second.confirm_pupils(wrong)
+    response = second.confirm_pupils(next(wrong))
     assert response.status_code == 302
     assert Flow.objects.get(pk=second.flow_id).status == FlowStatus.BLOCKED
 
@@ -346,10 +356,9 @@ def test_the_journeys_block_says_a_new_activation_may_start_and_the_dates_left(d
     """Five wrong dates end this activation, not the number: the page says so, counts the
     dates the number has left before its 24-hour block, and leads to a new activation."""
     walk_to_pupils(driver, family)
-    ines, yanis = family["pupils"]
-    wrong = {ines: ("oui", datetime.date(2016, 3, 10)), yanis: ("oui", yanis.birth_date)}
+    wrong = wrong_dates(family)
     for _ in range(5):
-        response = driver.confirm_pupils(wrong)
+        response = driver.confirm_pupils(next(wrong))
     page = html.parse(driver.client.get(response["Location"]))
     assert html.text(page.find(id="activation-blocked")) == (
         "Les dates de naissance saisies ne correspondent pas à celles connues de l'école ou "
@@ -364,13 +373,12 @@ def test_the_journeys_block_says_a_new_activation_may_start_and_the_dates_left(d
 def test_the_numbers_block_says_until_when(family, settings,
                                            django_capture_on_commit_callbacks):
     settings.ACTIVATION_MAX_WRONG_DATES_PER_PHONE = 2
-    ines, yanis = family["pupils"]
-    wrong = {ines: ("oui", datetime.date(2016, 3, 10)), yanis: ("oui", yanis.birth_date)}
+    wrong = wrong_dates(family)
     driver = Driver(Client(), django_capture_on_commit_callbacks)
     with freeze_time("2026-11-30 15:00:00"):
         walk_to_pupils(driver, family)
-        driver.confirm_pupils(wrong)
-        response = driver.confirm_pupils(wrong)
+        driver.confirm_pupils(next(wrong))
+        response = driver.confirm_pupils(next(wrong))
         page = html.parse(driver.client.get(response["Location"]))
     assert html.text(page.find(id="activation-blocked")) == (
         "Les dates de naissance saisies ne correspondent pas à celles connues de l'école ou "

@@ -373,9 +373,11 @@ def test_too_many_wrong_birth_dates_block_the_flow_until_the_window_passes(clien
     settings.ACTIVATION_MAX_WRONG_DATES_PER_PHONE = 3
     page, path = guardian_to_pupils(client, guardian, commit)
     yanis, _ines = in_page_order(guardian)
-    wrong = birth_dates((True, yanis.birth_date), (True, datetime.date(2015, 1, 1)))
-    at_step(client, commit(client.post, path, wrong))
-    page, _blocked = at_step(client, commit(client.post, path, wrong))
+    # Two different wrong dates (the same one typed again would count once).
+    at_step(client, commit(client.post, path, birth_dates(
+        (True, yanis.birth_date), (True, datetime.date(2015, 1, 1)))))
+    page, _blocked = at_step(client, commit(client.post, path, birth_dates(
+        (True, yanis.birth_date), (True, datetime.date(2015, 1, 2)))))
     assert "Activation impossible : trop de dates de naissance incorrectes" in html.text(
         html.main(page))
     assert Flow.objects.get(account=guardian).status == FlowStatus.BLOCKED
@@ -547,8 +549,8 @@ def test_a_pupil_blocked_after_too_many_wrong_dates(client, pupil, commit, setti
     page, path = at_step(client, sign_in(client, pupil.identifier, url=PUPIL_LOGIN))
     page, path = at_step(client, commit(client.post, path, {
         "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
-    for _ in range(2):
-        page, _path = at_step(client, client.post(path, {"jour": "01", "mois": "01",
+    for day in ("01", "02"):  # two different wrong dates
+        page, _path = at_step(client, client.post(path, {"jour": day, "mois": "01",
                                                          "annee": "2012"}))
     assert "Activation impossible" in html.text(html.main(page))
     pupil.refresh_from_db()

@@ -56,9 +56,9 @@ def sms_journey_blocked(world) -> Flow:
     ratelimit.clear(codes.RECIPIENT_COOLDOWN, codes.recipient_key("sms", PHONE))
     flow, _secret = activation_flow_start(last_name="Nguyen", first_name="Thi", phone=PHONE)
     Flow.objects.filter(pk=flow.pk).update(step="pupils")  # the SMS code is not the point
-    answer = [PupilAnswer(pupil_id=world.pupil_a2.pk, is_legal_representative=True,
-                          birth_date=WRONG)]
-    for _ in range(10):
+    for day in range(10):  # a different wrong date each time: a repeat counts once
+        answer = [PupilAnswer(pupil_id=world.pupil_a2.pk, is_legal_representative=True,
+                              birth_date=WRONG + datetime.timedelta(days=day))]
         try:
             activation_pupils_confirm(flow_id=flow.id, answers=answer)
         except ActivationRefused:

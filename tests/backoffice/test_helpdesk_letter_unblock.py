@@ -53,10 +53,11 @@ def blocked(letter_parent, world, commit, settings):
     settings.ACTIVATION_MAX_WRONG_DATES_PER_PHONE = 4
     parent = Client()
     _page, path = guardian_to_pupils(parent, letter_parent, commit)
-    wrong = birth_dates((True, datetime.date(2013, 4, 3)))
+    # Two different wrong dates per journey (the same one typed again counts once).
+    first, second = (birth_dates((True, datetime.date(2013, 4, day))) for day in (3, 4))
     for _ in range(2):  # the first journey ends blocked, signing in again starts a second…
-        at_step(parent, commit(parent.post, path, wrong))
-        page, path = at_step(parent, commit(parent.post, path, wrong))
+        at_step(parent, commit(parent.post, path, first))
+        page, path = at_step(parent, commit(parent.post, path, second))
         assert "Activation impossible" in html.text(page)
         page, path = at_step(parent, parent.get(reverse("activation:provisional")))
     assert "Activation impossible" in html.text(page)  # … whose block holds

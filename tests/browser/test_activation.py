@@ -222,11 +222,25 @@ def test_wrong_dates_are_refused_then_the_flow_stops(page, live_server, sms_fold
     page.get_by_role("button", name="Suivant").click()
 
     kenzo = family["pupils"]["Kenzo"]
-    wrong = datetime.date(2009, 1, 31)
     for attempt in range(1, 6):
+        # Five different wrong dates: the same one typed again would count once.
+        wrong = datetime.date(2009, 1, 20 + attempt)
         fill_pupil(page, "Maëlys", None, legal=False)
-        fill_pupil(page, "Kenzo", wrong)
+        if attempt == 2:
+            # A whole date typed into « Jour », « Mois » and « Année » left empty: the
+            # input keeps it and the server reads it (a wrong date, counted as such).
+            fill_pupil(page, "Kenzo", None)
+            section = page.locator("section", has=page.get_by_role("heading", name="Kenzo"))
+            for name in ("Jour", "Mois", "Année"):
+                section.get_by_role("textbox", name=name).fill("")
+            section.get_by_role("textbox", name="Jour").press_sequentially(
+                f"{wrong:%d/%m/%Y}")
+        else:
+            fill_pupil(page, "Kenzo", wrong)
         page.get_by_role("button", name="Confirmer").click()
+        if attempt == 2:
+            expect(page.get_by_text("Encore 3 dates incorrectes possibles.").first)\
+                .to_be_visible()
         if attempt == 1:
             kenzo_section = page.locator("section", has=page.get_by_role("heading", name="Kenzo"))
             expect(kenzo_section.get_by_text(
