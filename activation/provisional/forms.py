@@ -76,7 +76,7 @@ MESSAGE_OWN_DATE_REQUIRED = _(
 
 
 class BirthDateForm(EduConnectForm):
-    """« Confirmation de l'identité »: the pupil's own birth date, JJ MM AAAA. Errors are
+    """« Je confirme mon identité »: the pupil's own birth date, JJ MM AAAA. Errors are
     filed on the day and shown under the group (templates/activation/provisional/identity.html)."""
 
     def __init__(self, *args, **kwargs):

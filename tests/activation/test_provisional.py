@@ -441,7 +441,7 @@ def test_a_pupil_activates_with_the_letter(client, pupil, commit):
     page, path = at_step(client, commit(client.post, path, {
         "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
     assert path.endswith("/identite/")
-    assert "Confirmation de l'identité" in html.text(page.find("title"))
+    assert "Je confirme mon identité" in html.text(page.find("title"))
 
     page, path = at_step(client, client.post(path, {"jour": "24", "mois": "11",
                                                     "annee": "2012"}))
