@@ -184,10 +184,18 @@ def provisional_password_expired(account: Account) -> bool:
             and account.provisional_expires_at <= timezone.now())
 
 
+# The hint under every field where an identifier is typed (sign-in, « Mot de passe oublié ? »,
+# the merge): the seed's format, and that capitals work as well as small letters (letters and
+# pages print P.NOM12, the sign-in reads either; identifiers are stored in lowercase).
+IDENTIFIER_HINT = gettext_lazy(
+    "Identifiant au format p.nomXX. Majuscules et minuscules sont acceptées (P.NOM12 ou "
+    "p.nom12).")
+
+
 class SignInForm(EduConnectForm):
     identifier = forms.CharField(
         label=gettext_lazy("Identifiant"),
-        help_text=gettext_lazy("Identifiant au format p.nomXX"),
+        help_text=IDENTIFIER_HINT,
         max_length=IDENTIFIER_MAX_LENGTH,
         widget=forms.TextInput(attrs={
             "autocomplete": "username", "autocapitalize": "none", "autocorrect": "off",

@@ -55,7 +55,7 @@ class Account(AbstractBaseUser, PermissionsMixin):
     kind = models.CharField(_("type"), max_length=10, choices=AccountKind.choices)
     first_name = models.CharField(_("prénom"), max_length=100, blank=True)
     last_name = models.CharField(_("nom"), max_length=100, blank=True)
-    email = models.EmailField(_("adresse électronique"), blank=True)
+    email = models.EmailField(_("adresse mail"), blank=True)
     email_verified = models.BooleanField(_("adresse vérifiée"), default=False)
     phone = PhoneNumberField(_("téléphone portable"), blank=True)
     phone_verified = models.BooleanField(_("téléphone vérifié"), default=False)

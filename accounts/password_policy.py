@@ -114,12 +114,12 @@ ERROR_STAFF_TOO_SHORT = lazy_interpolate(
 )
 ERROR_STAFF_CONTAINS_PERSONAL_DATA = _(
     "Le mot de passe ne doit contenir ni le nom, ni le prénom, ni l'identifiant, ni "
-    "l'adresse électronique de son titulaire. Choisissez-en un autre."
+    "l'adresse mail de son titulaire. Choisissez-en un autre."
 )
 STAFF_HELP_TEXT = lazy_interpolate(
     _("Au moins %(min_length)s caractères, dont 1 majuscule, 1 minuscule, 1 chiffre et 1 "
       "caractère spécial parmi %(characters)s ; ni un mot de passe courant, ni le nom, le "
-      "prénom, l'identifiant ou l'adresse électronique de son titulaire."),
+      "prénom, l'identifiant ou l'adresse mail de son titulaire."),
     min_length=STAFF_MIN_LENGTH, characters=SPECIAL_CHARACTERS_DISPLAY,
 )
 ERROR_MISMATCH = _(

@@ -247,7 +247,7 @@ PROVISIONAL_PUPIL = register(FlowKind(
         Stage("password", "activation:provisional_password",
               _("Je choisis mon nouveau mot de passe"),
               finished_elsewhere=PROVISIONAL_PASSWORD_FINISHED_ELSEWHERE),
-        Stage("identity", "activation:provisional_identity", _("Confirmation de l'identité")),
+        Stage("identity", "activation:provisional_identity", _("Je confirme mon identité")),
         Stage("email", "activation:provisional_email",
               _("Je renseigne mon adresse mail (facultatif)")),
         Stage("done", "activation:provisional_done", _("Mon compte est activé")),

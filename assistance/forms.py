@@ -64,12 +64,12 @@ class AssistanceForm(EduConnectForm):
     first_name = PersonNameField(kind="first_name", label=_("Votre prénom"),
                                  autocomplete="given-name")
     email = EmailAddressField(
-        label=_("Votre adresse électronique"),
+        label=_("Votre adresse mail"),
         help_text=_("La réponse de l'assistance vous sera envoyée à cette adresse. Format "
                     "attendu : nom@domaine.fr"),
         error_messages={
-            "required": _("Saisissez votre adresse électronique : la réponse y sera envoyée."),
-            "invalid": _("Saisissez une adresse électronique valide, par exemple "
+            "required": _("Saisissez votre adresse mail : la réponse y sera envoyée."),
+            "invalid": _("Saisissez une adresse mail valide, par exemple "
                          "prenom.nom@exemple.fr."),
         },
         widget=forms.EmailInput(attrs={"class": "fr-input", "autocomplete": "email"}),

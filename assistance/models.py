@@ -42,7 +42,7 @@ class AssistanceRequest(models.Model):
     category = models.CharField(_("objet"), max_length=20, choices=Category.choices)
     last_name = models.CharField(_("nom"), max_length=100)
     first_name = models.CharField(_("prénom"), max_length=100)
-    email = models.EmailField(_("adresse électronique"))
+    email = models.EmailField(_("adresse mail"))
     mobile_phone = PhoneNumberField(_("téléphone portable"), blank=True)
     pupil_name = models.CharField(_("nom et prénom de l'élève"), max_length=200, blank=True)
     message = models.TextField(_("message"), max_length=MESSAGE_MAX_LENGTH)

@@ -70,7 +70,7 @@ class SearchForm(forms.Form):
         help_text=_(
             "Un seul critère : identifiant (p.nom12), nom de famille ou une partie du nom "
             "(suivi ou précédé du prénom si besoin), numéro de téléphone portable, adresse "
-            "électronique, INE de l'élève ou UAI de l'établissement. Les majuscules, les "
+            "mail, INE de l'élève ou UAI de l'établissement. Les majuscules, les "
             "accents et les espaces sont ignorés."
         ),
         widget=forms.TextInput(attrs={**NO_AUTOFILL, "type": "search", "size": 40}),

@@ -277,7 +277,7 @@ STEP_LABELS = {
     "code": _("code de sécurité"),
     "link": _("lien reçu par courriel"),
     "pupils": _("dates de naissance des enfants"),
-    "email": _("adresse électronique"),
+    "email": _("adresse mail"),
     "sent": _("courriel envoyé"),
     "done": _("terminé"),
 }
@@ -321,7 +321,7 @@ VALUE_LABELS = {
 # Field names listed under « changed », as the back-office's forms label them.
 FIELD_LABELS = {
     "mobile_phone": _("téléphone portable"),
-    "email": _("adresse électronique"),
+    "email": _("adresse mail"),
     "last_name": _("nom"),
     "first_names": _("prénoms"),
     "birth_date": _("date de naissance"),

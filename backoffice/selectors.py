@@ -200,7 +200,7 @@ def accounts_scope_q(scope: StaffScope) -> Q:
 
 class Shape(StrEnum):
     IDENTIFIER = "identifier", _("identifiant")
-    EMAIL = "email", _("adresse électronique")
+    EMAIL = "email", _("adresse mail")
     PHONE = "phone", _("numéro de téléphone")
     INE = "ine", _("INE")
     UAI = "uai", _("UAI")
@@ -231,7 +231,7 @@ class SearchQuery:
 
 EMPTY_SEARCH = _(
     "Saisissez un identifiant, un nom, un numéro de téléphone portable, une adresse "
-    "électronique, un INE ou un UAI."
+    "mail, un INE ou un UAI."
 )
 INVALID_PHONE_SEARCH = _(
     "Ce numéro n'est pas un numéro de téléphone portable valide. Saisissez ses 10 chiffres, "

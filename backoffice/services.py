@@ -175,7 +175,7 @@ def staff_person_validate(*, first_name: str, last_name: str, email: str) -> tup
               .only("identifier").first() if email else None)
     if holder is not None:
         errors["email"] = [ValidationError(
-            gettext("Adresse électronique professionnelle : elle est déjà celle du compte "
+            gettext("Adresse mail professionnelle : elle est déjà celle du compte "
                     "%(identifier)s. Une personne n'a qu'un compte du personnel : modifiez "
                     "celui-ci dans « Personnels » plutôt que d'en créer un second.")
             % {"identifier": holder.display_identifier}, code="unique")]

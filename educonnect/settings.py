@@ -608,8 +608,10 @@ MY_ACCOUNT_WRONG_PASSWORD_WINDOW_SECONDS = env.int(
     "MY_ACCOUNT_WRONG_PASSWORD_WINDOW_SECONDS", default=3600
 )
 MY_ACCOUNT_PASSWORD_SLOWDOWN_SECONDS = env.int("MY_ACCOUNT_PASSWORD_SLOWDOWN_SECONDS", default=60)
-# Change of phone number (flow kind phone_change): a code by SMS to the new number.
-PHONE_CHANGE_CODE_TTL_SECONDS = env.int("PHONE_CHANGE_CODE_TTL_SECONDS", default=15 * 60)
+# Change of phone number (flow kind phone_change): a code by SMS to the new number, valid as
+# long as every other SMS code of the portal (ACTIVATION_CODE_TTL_SECONDS,
+# PASSWORD_RESET_CODE_TTL_SECONDS): the SMS and the code page say one lifetime everywhere.
+PHONE_CHANGE_CODE_TTL_SECONDS = env.int("PHONE_CHANGE_CODE_TTL_SECONDS", default=30 * 60)
 PHONE_CHANGE_FLOW_IDLE_SECONDS = env.int("PHONE_CHANGE_FLOW_IDLE_SECONDS", default=30 * 60)
 PHONE_CHANGE_FLOW_MAX_AGE_SECONDS = env.int("PHONE_CHANGE_FLOW_MAX_AGE_SECONDS", default=2 * 3600)
 PHONE_CHANGE_MAX_WRONG_CODES = env.int("PHONE_CHANGE_MAX_WRONG_CODES", default=5)

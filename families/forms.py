@@ -17,7 +17,8 @@ class MergeForm(EduConnectForm):
 
     identifier = forms.CharField(
         label=_("Identifiant de l'autre compte"),
-        help_text=_("Identifiant au format p.nomXX, par exemple p.martin12"),
+        help_text=_("Identifiant au format p.nomXX, par exemple p.martin12. Majuscules et "
+                    "minuscules sont acceptées."),
         max_length=IDENTIFIER_MAX_LENGTH,
         widget=forms.TextInput(attrs={
             "class": "fr-input", "autocomplete": "off", "autocapitalize": "none",

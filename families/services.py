@@ -42,6 +42,7 @@ from core.flows import FlowUnavailable, flow_end, flow_lock, flow_move, flow_sta
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowStatus
+from core.moments import moment_for_recipient
 from core.normalization import name_key, strip_invisible
 from notifications.emails import email_send
 from notifications.services import sms_enqueue
@@ -90,19 +91,20 @@ def _same_person(kept: Account, other: Account) -> bool:
         name_key(other.last_name), name_key(other.first_name))
 
 
-def _notice_context(kept: Account) -> dict:
-    now = timezone.localtime()
-    return {"date": now.strftime("%d/%m/%Y"), "time": now.strftime("%H:%M"),
-            "kept_identifier": kept.display_identifier}
+def _notice_context(kept: Account, *, phone: str | None = None) -> dict:
+    """The merge notice's context: now as its recipient reads it (core.moments: an SMS to
+    `phone` in that number's time, an e-mail in Paris time, named) and the kept identifier."""
+    return {**moment_for_recipient(phone=phone), "kept_identifier": kept.display_identifier}
 
 
 def _merge_notify(kept: Account, closed: Account) -> None:
     """Tell both accounts' verified numbers and addresses (each once: a family often gave the
     same number to both), in the merge's transaction (the outbox sends after commit)."""
     context = _notice_context(kept)
-    body = render_to_string("sms/accounts_merged.txt", context).strip()
     phones = {str(a.phone): a for a in (kept, closed) if a.phone and a.phone_verified}
     for phone, account in phones.items():
+        body = render_to_string("sms/accounts_merged.txt",
+                                _notice_context(kept, phone=phone)).strip()
         sms_enqueue(to=phone, body=body, purpose="accounts_merged_notice", account=account)
     addresses = {a.email.strip().lower(): a for a in (kept, closed)
                  if a.email and a.email_verified}

@@ -26,7 +26,7 @@ WIPED_BODY = "[contenu effacé après envoi]"
 
 class Channel(models.TextChoices):
     SMS = "sms", _("SMS")
-    EMAIL = "email", _("Courriel")
+    EMAIL = "email", _("Mail")
 
 
 class MessageStatus(models.TextChoices):

@@ -206,7 +206,7 @@ class GuardianRecord(models.Model):
     last_name_key = models.CharField(max_length=100, editable=False, db_index=True)
     first_name_key = models.CharField(max_length=100, editable=False)
     mobile_phone = PhoneNumberField(_("téléphone portable"), blank=True, db_index=True)
-    email = models.EmailField(_("adresse électronique"), blank=True)
+    email = models.EmailField(_("adresse mail"), blank=True)
     # The open account that covers this record; at most one by construction.
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,

@@ -111,7 +111,7 @@ def guardian_record_contact_validate(
             _validate_email(address)
         except ValidationError:
             errors.update(_field_error(
-                "email", _("Adresse électronique"),
+                "email", _("Adresse mail"),
                 _("saisissez une adresse valide, par exemple prenom.nom@exemple.fr."), "email",
             ).error_dict)
     if errors:

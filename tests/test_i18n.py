@@ -163,6 +163,47 @@ def test_the_word_check_finds_the_other_words():
     assert not OTHER_WORDS.search("Renvoyer le mail de validation à mon adresse mail")
 
 
+# The whole product, staff pages included, names the address « adresse mail » (the seeds' term,
+# 32 uses): never « adresse électronique ». The legal pages may keep their own wording.
+OTHER_ADDRESS_WORDS = re.compile(r"\badresses? (é|e)lectroniques?\b", re.IGNORECASE)
+LEGAL_TEMPLATES = ("templates/pages/legal_notice", "templates/pages/personal_data",
+                   "templates/pages/cookies")
+ALL_APPS = ("core", "accounts", "pupils", "activation", "notifications", "services_portal",
+            "backoffice", "educonnect", "oidc_idp", "saml_idp", "families", "franceconnect",
+            "assistance")
+
+
+def _all_user_texts():
+    for app in ALL_APPS:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for node in ast.walk(tree):
+                name = getattr(getattr(node, "func", None), "id",
+                               getattr(getattr(node, "func", None), "attr", None))
+                if isinstance(node, ast.Call) and name in SINGULAR | PLURAL | CONTEXT:
+                    for arg in node.args:
+                        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                            yield f"{path.relative_to(ROOT)}:{node.lineno}", arg.value
+    for where, _name, strings in _template_msgids():
+        if not where.startswith(LEGAL_TEMPLATES):
+            for string in strings:
+                yield where, string
+
+
+def test_the_whole_product_says_adresse_mail():
+    found = [f"{where}: {text!r}" for where, text in _all_user_texts()
+             if OTHER_ADDRESS_WORDS.search(text)]
+    assert found == []
+
+
+def test_the_address_word_check_finds_the_other_words():
+    assert OTHER_ADDRESS_WORDS.search("Votre adresse électronique")
+    assert OTHER_ADDRESS_WORDS.search("Adresse électronique professionnelle")
+    assert not OTHER_ADDRESS_WORDS.search("Votre adresse mail")
+
+
 # Pupils are addressed as « vous », like everyone (the seeds, the pupil's letter and its
 # activation): no « tu », « ton », « te »… in any text of the family or pupil side.
 INFORMAL = re.compile(r"(?<![\w'-])(tu|toi|ton|tes|te|ta)(?![\w'-])|(?<![\w-])t'",

@@ -34,6 +34,7 @@ from core.flows import (
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowStatus
+from core.moments import moment_for_recipient
 from core.normalization import mask_phone, password_normalize
 from core.tokens import link_token_consume, link_token_issue, link_tokens_revoke
 from notifications.emails import absolute_url, email_send
@@ -115,13 +116,12 @@ def account_reauthenticate(*, account: Account, password: str, request: HttpRequ
 # --- Password ----------------------------------------------------------------------------
 
 
-def _when() -> dict:
-    now = timezone.localtime()
-    return {"date": now.strftime("%d/%m/%Y"), "time": now.strftime("%H:%M")}
-
-
-def _notice_context() -> dict:
-    return {**_when(), "assistance_phone": settings.EDUCONNECT_ASSISTANCE_PHONE}
+def _notice_context(phone: str | None = None) -> dict:
+    """The context of a notice: now as its recipient reads it (core.moments: the SMS to
+    `phone` in that number's time, an e-mail — no `phone` — in Paris time, named), and the
+    assistance's number."""
+    return {**moment_for_recipient(phone=phone),
+            "assistance_phone": settings.EDUCONNECT_ASSISTANCE_PHONE}
 
 
 def my_account_password_change(*, account: Account, current_password: str, new_password: str,
@@ -154,7 +154,8 @@ def my_account_password_change(*, account: Account, current_password: str, new_p
             account=account, password=new_password, reason="my_account", request=request,
         ) > 0
         if account.phone:
-            body = render_to_string("sms/password_changed.txt", _notice_context()).strip()
+            body = render_to_string("sms/password_changed.txt",
+                                    _notice_context(str(account.phone))).strip()
             sms_enqueue(to=str(account.phone), body=body, purpose="password_changed_notice",
                         account=account)
         if account.email and account.email_verified:
@@ -300,7 +301,7 @@ def _phone_set(flow: Flow, *, request) -> None:
                    old_phone=mask_phone(old_phone) if old_phone else "",
                    new_phone=mask_phone(str(flow.phone)))
     if old_told:
-        body = render_to_string("sms/phone_changed.txt", _notice_context()).strip()
+        body = render_to_string("sms/phone_changed.txt", _notice_context(old_phone)).strip()
         sms_enqueue(to=old_phone, body=body, purpose="phone_changed_notice", account=account,
                     flow_id=flow.id)
 
@@ -457,7 +458,8 @@ def _email_changed_notice(account: Account, *, old_email: str) -> bool:
     if not (changed and email_change_notices(account).phone):
         return False
     body = render_to_string("sms/email_changed.txt",
-                            {**_notice_context(), "added": not (old_email or "").strip()}).strip()
+                            {**_notice_context(str(account.phone)),
+                             "added": not (old_email or "").strip()}).strip()
     sms_enqueue(to=str(account.phone), body=body, purpose="email_changed_notice",
                 account=account)
     return True

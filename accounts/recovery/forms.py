@@ -10,6 +10,7 @@ from core.codes import LENGTH as CODE_LENGTH
 from core.forms import EduConnectForm, EmailAddressField, FrenchMobileNumberField, PersonNameField
 from core.i18n import lazy_interpolate
 
+from ..forms import IDENTIFIER_HINT
 from ..models import Account
 from ..password_policy import (
     ERROR_CONFIRMATION_REQUIRED,
@@ -96,7 +97,7 @@ class RecoveryIdentifierForm(EduConnectForm):
     identifier = _text(
         _("Identifiant"), required_message=_("Saisissez votre identifiant, au format p.nomXX."),
         autocomplete="username", max_length=IDENTIFIER_MAX_LENGTH,
-        help_text=_("Identifiant au format p.nomXX"), autocapitalize="none",
+        help_text=IDENTIFIER_HINT, autocapitalize="none",
         autocorrect="off",
     )
 

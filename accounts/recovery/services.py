@@ -50,6 +50,7 @@ from core.flows import (
 from core.http import client_ip, ip_rate_subject
 from core.journal import EventKind, journal_record
 from core.models import CodeChannel, Flow, FlowStatus, LinkToken
+from core.moments import moment_for_recipient
 from core.normalization import name_key
 from core.tokens import link_token_consume, link_token_issue, link_token_peek, link_tokens_revoke
 from notifications.emails import absolute_url, email_send
@@ -421,16 +422,18 @@ def _tell_other_channel(account: Account, *, flow: Flow, channel: str, request,
                         now: datetime.datetime) -> None:
     """« Votre mot de passe a été modifié »: by e-mail after an SMS reset, by SMS after an
     e-mail reset, when the account has that channel proven."""
-    context = {"identifier": account.display_identifier, "at": timezone.localtime(now),
+    context = {"identifier": account.display_identifier,
                "assistance_phone": settings.EDUCONNECT_ASSISTANCE_PHONE}
     if channel == Channel.EMAIL and account.phone and account.phone_verified:
-        body = render_to_string("sms/password_recovered.txt", context).strip()
+        body = render_to_string("sms/password_recovered.txt", {
+            **context, **moment_for_recipient(now, phone=str(account.phone))}).strip()
         sms_enqueue(to=str(account.phone), body=body, purpose="password_changed",
                     account=account, flow_id=flow.id)
         journal_record(EventKind.PASSWORD_CHANGE_NOTIFIED, request=request, account=account,
                        flow_id=flow.id, channel=Channel.SMS)
     elif channel == Channel.SMS and account.email and account.email_verified:
-        _password_changed_email(account, flow=flow, context=context)
+        _password_changed_email(account, flow=flow,
+                                context={**context, **moment_for_recipient(now)})
         journal_record(EventKind.PASSWORD_CHANGE_NOTIFIED, request=request, account=account,
                        flow_id=flow.id, channel=Channel.EMAIL)
 

@@ -75,7 +75,7 @@ MESSAGE_OWN_DATE_REQUIRED = _(
 
 
 class BirthDateForm(EduConnectForm):
-    """« Confirmation de l'identité »: the pupil's own birth date, JJ MM AAAA (or a whole
+    """« Je confirme mon identité »: the pupil's own birth date, JJ MM AAAA (or a whole
     date in the day, activation.forms.date_part_fields). Errors are
     filed on the day and shown under the group (templates/activation/provisional/identity.html)."""
 

@@ -585,7 +585,7 @@ def provisional_email_validate(*, token: str,
 def provisional_identity_confirm(*, flow_id: UUID, account: Account,
                                  birth_date: datetime.date,
                                  request: HttpRequest | None = None) -> Flow:
-    """« Confirmation de l'identité » (pupil): `birth_date` must be the one the school knows
+    """« Je confirme mon identité » (pupil): `birth_date` must be the one the school knows
     (pupils.Pupil whose `account` is this one). A wrong date counts on the flow
     (ACTIVATION_MAX_WRONG_DATES) and per account across flows, the same wrong date once
     per flow (activation.services.wrong_dates_count); past either limit the flow ends

@@ -75,7 +75,7 @@ class AccountAdmin(ChangelistTitleMixin, ScopedAdminMixin, FrenchHistoryAdmin):
     search_ordering = (Lower("last_name"), Lower("first_name"), "identifier")
     sortable_by = ()
     search_help_text = (
-        _("Identifiant, nom (ou une partie), téléphone portable, adresse électronique, INE d'un "
+        _("Identifiant, nom (ou une partie), téléphone portable, adresse mail, INE d'un "
         "enfant ou UAI.")
     )
     fields = ("identifier", "kind", "state", "last_name", "first_name", "email",
@@ -222,7 +222,7 @@ class StaffCreateForm(StaffProfileFormBase):
     last_name = forms.CharField(label=_("Nom"), max_length=100,
                                 validators=[BidiControlValidator(_("Nom"))],
                                 widget=forms.TextInput(attrs=NO_AUTOFILL))
-    email = forms.EmailField(label=_("Adresse électronique professionnelle"),
+    email = forms.EmailField(label=_("Adresse mail professionnelle"),
                              widget=forms.EmailInput(attrs=NO_AUTOFILL))
     password1, password2 = _password_fields(required=True)
 
@@ -347,7 +347,7 @@ class StaffProfileAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin
     def full_name(self, profile):
         return f"{profile.account.last_name.upper()} {profile.account.first_name}"
 
-    @admin.display(description=_("adresse électronique"))
+    @admin.display(description=_("adresse mail"))
     def email(self, profile):
         return profile.account.email
 

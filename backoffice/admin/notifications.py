@@ -22,7 +22,7 @@ class OutboundMessageAdmin(ChangelistTitleMixin, ReadOnlyAdminMixin, admin.Model
     list_display = ["created_at", "channel", "purpose", "recipient", "status", "provider_status",
                     "attempts", "sent_at"]
     list_filter = ["channel", "status"]
-    search_help_text = (_("Numéro de téléphone, adresse électronique, identifiant de parcours ou "
+    search_help_text = (_("Numéro de téléphone, adresse mail, identifiant de parcours ou "
                         "identifiant chez le fournisseur (valeur exacte)."))
     search_fields = ["recipient"]  # replaced by get_search_results; shows the search box
     ordering = ["-created_at"]

@@ -329,7 +329,7 @@ class GuardianRecordForm(forms.ModelForm):
         error_messages = {
             "email": {
                 "invalid": gettext_lazy(
-                    "Adresse électronique : saisissez une adresse valide, par exemple "
+                    "Adresse mail : saisissez une adresse valide, par exemple "
                     "prenom.nom@exemple.fr."
                 )
             }
@@ -370,7 +370,7 @@ class GuardianRecordAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdm
     search_ordering = (Lower("last_name"), Lower("first_name"), "id")
     sortable_by = ()
     search_help_text = (
-        gettext_lazy("Nom (ou une partie), numéro de téléphone, adresse électronique, INE d'un "
+        gettext_lazy("Nom (ou une partie), numéro de téléphone, adresse mail, INE d'un "
                      "enfant, UAI ou identifiant ÉduConnect.")
     )
     fieldsets = (

@@ -27,6 +27,8 @@ pytestmark = pytest.mark.django_db
 GUARDIAN_URL = "/connexion/representant-legal/"
 PUPIL_URL = "/connexion/eleve/"
 INVALID_LOGIN_MESSAGE = str(_INVALID_LOGIN_MESSAGE)
+HINT = ("Identifiant au format p.nomXX. Majuscules et minuscules sont acceptées (P.NOM12 ou "
+        "p.nom12).")
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
 
 
@@ -149,11 +151,11 @@ def test_guardian_form_matches_the_seeds_without_dead_links(client):
     )
     # The identifier: a DSFR field whose hint is linked to the input.
     identifier = h.field(page, "id_identifier")
-    assert h.label_of(page, "id_identifier") == "Identifiant Identifiant au format p.nomXX"
+    assert h.label_of(page, "id_identifier") == (
+        "Identifiant Identifiant au format p.nomXX. Majuscules et minuscules sont acceptées "
+        "(P.NOM12 ou p.nom12).")
     assert identifier["autocomplete"] == "username"
-    assert [h.text(e) for e in h.described_by(page, "id_identifier")] == [
-        "Identifiant au format p.nomXX"
-    ]
+    assert [h.text(e) for e in h.described_by(page, "id_identifier")] == [HINT]
     assert "aria-invalid" not in identifier.attrs
     # The password: the DSFR password component, with its show/hide box.
     password = h.field(page, "id_password")
@@ -209,7 +211,7 @@ def test_missing_fields_are_named_and_linked_to_their_field(client, argon2_runs)
         assert h.field(page, field_id)["aria-invalid"] == "true"
         assert h.field_errors(page, field_id) == [error]
     assert [h.text(e) for e in h.described_by(page, "id_identifier")] == [
-        "Identifiant au format p.nomXX", "Saisissez votre identifiant, au format p.nomXX.",
+        HINT, "Saisissez votre identifiant, au format p.nomXX.",
     ]
     assert argon2_runs == []  # nothing to check, nothing hashed, nothing counted
 

@@ -71,7 +71,7 @@ def test_creates_two_accounts_that_sign_in(client, demo_roster):
     # Where the demo's SMS and e-mails can be read (the page of sent messages).
     from django.conf import settings
 
-    assert (f"SMS et e-mails envoyés (démonstration) : {settings.SITE_URL}"
+    assert (f"SMS et mails envoyés (démonstration) : {settings.SITE_URL}"
             "/notifications/demonstration/") in output
 
     response = client.post("/connexion/representant-legal/",

@@ -443,7 +443,7 @@ def test_a_pupil_activates_with_the_letter(client, pupil, commit):
     page, path = at_step(client, commit(client.post, path, {
         "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
     assert path.endswith("/identite/")
-    assert "Confirmation de l'identité" in html.text(page.find("title"))
+    assert "Je confirme mon identité" in html.text(page.find("title"))
 
     page, path = at_step(client, client.post(path, {"jour": "24", "mois": "11",
                                                     "annee": "2012"}))
@@ -777,3 +777,13 @@ def test_the_password_step_posted_after_the_activation_says_that_password_was_no
     assert "« Mot de passe oublié ? »" in notice and "« Mon compte »" in notice
     pupil.refresh_from_db()
     assert pupil.check_password(NEW_PASSWORD) and not pupil.check_password(other)
+
+
+def test_every_step_of_the_pupil_s_first_sign_in_is_titled_as_the_seeds_title_theirs():
+    """Every step titled « Je … » (the seeds: « Je confirme mon identité », « Je renseigne mon
+    n° de téléphone portable »…), the identity step too; the last one says the result."""
+    from activation.flows import PROVISIONAL_PUPIL
+
+    titles = {stage.name: str(stage.label) for stage in PROVISIONAL_PUPIL.stages}
+    assert titles["identity"] == "Je confirme mon identité"
+    assert all(title.startswith("Je ") for name, title in titles.items() if name != "done")

@@ -185,7 +185,7 @@ def test_a_second_staff_account_with_the_same_address_is_refused(national_client
                                   staff_form(world, email="Paul.Eluard@ac-creteil.fr"))
     assert second.status_code == 200
     shown = errors(second)
-    assert any(text.startswith("Adresse électronique professionnelle : elle est déjà celle "
+    assert any(text.startswith("Adresse mail professionnelle : elle est déjà celle "
                                f"du compte {holder.display_identifier}") for text in shown)
     assert Account.objects.filter(kind=AccountKind.STAFF,
                                   email__iexact="paul.eluard@ac-creteil.fr").count() == 1

@@ -142,7 +142,7 @@ def test_the_helpdesk_reads_the_schools_fixes_in_the_accounts_file(national_clie
     page = national_client.get(reverse("admin:helpdesk_account", args=[world.account_a1.pk]))
     body = page.content.decode()
     assert "Coordonnées d&#x27;une fiche responsable corrigées par l&#x27;établissement" in body
-    assert "téléphone portable, adresse électronique" in body
+    assert "téléphone portable, adresse mail" in body
     assert secretary.display_identifier in body  # who did it
 
 

@@ -87,7 +87,7 @@ def test_bad_email_names_the_field(secretary_client, world):
     record = world.rec_a1
     response = secretary_client.post(change_url(record), record_form(record, email="helene@"))
     assert response.status_code == 200
-    assert "Adresse électronique : saisissez une adresse valide" in response.content.decode()
+    assert "Adresse mail : saisissez une adresse valide" in response.content.decode()
 
 
 def test_clearing_the_phone_is_allowed(secretary_client, world):
@@ -449,13 +449,13 @@ def test_a_record_history_reads_in_french_with_a_dash_for_an_empty_value(secreta
     page = html.parse(secretary_client.get(history_url(record)))
     table = page.find("table", id="change-history")
     headers = [html.text(th) for th in table.find("thead").find_all("th")]
-    assert headers == ["Version", "Téléphone portable", "Adresse électronique",
+    assert headers == ["Version", "Téléphone portable", "Adresse mail",
                        "Compte", "Date et heure", "Action", "Modifié par", "Motif",
                        "Modifications"]
     newest = [html.text(td) for td in table.find("tbody").find("tr").find_all("td")]
     assert newest[1] == "+33798765432"
     assert newest[2] == newest[3] == "—"  # no address, no account: not « None »
-    assert "Adresse électronique : parent@exemple.fr → —" in newest[8]
+    assert "Adresse mail : parent@exemple.fr → —" in newest[8]
     assert "Téléphone portable : +33612121212 → +33798765432" in newest[8]
     body = html.text(table)
     for raw in ("None", "mobile_phone", "MOBILE_PHONE", "Changes", "account"):

@@ -219,7 +219,7 @@ def test_a_class_letters_activate_a_guardian_and_a_pupil_and_a_reissue_kills_the
     desk.get_by_label("Mot de passe", exact=True).fill(NEW_PASSWORD)
     desk.get_by_label("Confirmation du mot de passe", exact=True).fill(NEW_PASSWORD)
     desk.get_by_role("button", name="Suivant").click()
-    expect(desk.get_by_role("heading", name="Confirmation de l'identité",
+    expect(desk.get_by_role("heading", name="Je confirme mon identité",
                             exact=True)).to_be_visible()
     assert_accessible(desk)
     for name, value in (("Jour", f"{pupil.birth_date.day:02d}"),

@@ -180,7 +180,7 @@ def test_a_pupil_activates_with_the_letter(page, live_server, pupil):
     page.get_by_label("Confirmation du mot de passe", exact=True).fill(NEW_PASSWORD)
     page.get_by_role("button", name="Suivant").click()
 
-    expect(page.get_by_role("heading", name="Confirmation de l'identité",
+    expect(page.get_by_role("heading", name="Je confirme mon identité",
                             exact=True)).to_be_visible()
     assert_accessible(page)
     for name, value in (("Jour", "18"), ("Mois", "09"), ("Année", "2011")):
@@ -215,7 +215,7 @@ def test_a_pupil_who_types_an_address_and_presses_enter_is_sent_the_validation_m
     type_into(page, page.get_by_label("Mot de passe", exact=True), NEW_PASSWORD)
     type_into(page, page.get_by_label("Confirmation du mot de passe", exact=True), NEW_PASSWORD)
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="Confirmation de l'identité",
+    expect(page.get_by_role("heading", name="Je confirme mon identité",
                             exact=True)).to_be_visible()
     type_into(page, page.get_by_role("textbox", name="Jour"), "17")
     type_into(page, page.get_by_role("textbox", name="Mois"), "09")

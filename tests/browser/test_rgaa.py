@@ -414,7 +414,7 @@ def test_the_back_office_forms_and_their_error_states(at_viewport, live_server, 
     findings.check("new link (refused)")
     page.goto(live_server.url + reverse("admin:pupils_guardianrecord_change", args=[record.pk]))
     findings.check("guardian record")
-    page.get_by_label("Adresse électronique").fill("pas-une-adresse")
+    page.get_by_label("Adresse mail").fill("pas-une-adresse")
     page.get_by_role("button", name="Enregistrer", exact=True).click()
     expect(page.locator(".errornote, #error-summary").first).to_be_visible()
     findings.check("guardian record (refused)")

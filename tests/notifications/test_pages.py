@@ -78,6 +78,9 @@ def test_demo_page_shows_a_wiped_email_with_its_link_clickable(
     assert row is not None
     cells = row.find_parent("tr")
     assert "Validez votre adresse mail" in cells.get_text()
+    # The channel is named as the footer's link names these messages: « SMS et mails ».
+    channel = cells.find("td", attrs={"data-label": "Canal"})
+    assert channel.get_text(strip=True) == "Mail"
     assert "Pour valider votre adresse, ouvrez ce lien" in cells.get_text()
     assert [a["href"] for a in cells.find_all("a")] == [link]
 

@@ -94,7 +94,7 @@ def test_contact_fix_refuses_bad_values_naming_each_field_and_writes_nothing(sta
                          "portable valide. Saisissez un numéro de portable, par exemple 06 12 34 "
                          "56 78, ou avec l'indicatif pour un numéro hors de France "
                          "métropolitaine, par exemple +262 692 12 34 56."],
-        "email": ["Adresse électronique : saisissez une adresse valide, par exemple "
+        "email": ["Adresse mail : saisissez une adresse valide, par exemple "
                   "prenom.nom@exemple.fr."],
     }
     # A good phone with a bad email: neither is written.

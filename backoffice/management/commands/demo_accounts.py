@@ -106,7 +106,7 @@ class Command(BaseCommand):
         out.write(f"    Mot de passe : {PUPIL_PASSWORD}")
         out.write("")
         out.write(f"  Connexion : {settings.SITE_URL}/")
-        out.write(f"  SMS et e-mails envoyés (démonstration) : {settings.SITE_URL}"
+        out.write(f"  SMS et mails envoyés (démonstration) : {settings.SITE_URL}"
                   f"{reverse('notifications:demo_outbox')}")
         out.write("")
         out.write(f"  Back-office ({settings.SITE_URL}/gestion/), mot de passe {STAFF_PASSWORD},")

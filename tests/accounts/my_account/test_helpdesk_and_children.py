@@ -128,3 +128,24 @@ def test_the_helpdesk_file_shows_the_changes_with_their_labels(client, guardian,
     assert "Changement de numéro de téléphone" in html.text(flows)
     assert "Mon numéro est modifié" in html.text(flows)
     assert NEW_PASSWORD not in page.decode()
+
+
+@pytest.mark.parametrize("with_child", [True, False])
+def test_a_missing_child_gets_one_answer_add_first_then_the_secretariat(
+        signed_in, guardian, with_child):
+    """« Un enfant manque ? » has one answer, in order: « Ajouter un enfant » (the number the
+    school has, the birth date), then, if that fails, the school's secretariat. No sentence
+    above it sends the family to the secretariat first."""
+    if with_child:
+        add_child(guardian, EstablishmentFactory(), "Yasmine", "5EME")
+    main = html.text(html.main(html.parse(signed_in.get(CHILDREN))))
+    assert main.count("manque") == 1
+    answer = main[main.index("Un enfant manque ?"):]
+    add_at = answer.index("Utilisez d'abord « Ajouter un enfant »")
+    secretariat_at = answer.index("Si l'ajout ne fonctionne pas, contactez le secrétariat")
+    assert add_at < secretariat_at
+    assert "le numéro de téléphone portable que vous avez donné à son école" in answer
+    assert "sa date de naissance" in answer
+    # Before the question, the secretariat is named only for an inexact information.
+    before = main[:main.index("Un enfant manque ?")]
+    assert "secrétariat" not in before or "Une information est inexacte ?" in before

@@ -262,14 +262,14 @@ def test_phone_changes_are_purged_after_their_retention(signed_in, commit):
 
 def test_the_code_page_warns_before_the_code_expires_with_a_new_code_in_reach(
         signed_in, guardian, commit, settings):
-    """The shared code step (core.code_step): the phone change's own code lifetime (15 min),
-    its own resend, counted from the code's expiry (issue 13 §2)."""
+    """The shared code step (core.code_step): the phone change's code lifetime (30 min, as
+    every SMS code of the portal), its own resend, counted from the code's expiry (issue 13 §2)."""
     settings.CODE_EXPIRY_WARNING_SECONDS = 120
     flow = flow_of(start(signed_in, commit))
     sent_at = flow.codes.get().created_at
     with freeze_time(sent_at + datetime.timedelta(minutes=5)):
         box = html.parse(signed_in.get(code_url(flow))).find(id="code-expiry")
-    assert box.has_attr("hidden") and box["data-seconds-left"] == str(10 * 60)
+    assert box.has_attr("hidden") and box["data-seconds-left"] == str(25 * 60)
     assert box["data-warn-seconds"] == "120"
     form = box.find("form")
     assert form["action"] == reverse("accounts:my_account:phone_resend", args=[flow.id])
@@ -343,3 +343,13 @@ def test_a_newer_change_replaces_the_older_one_whose_code_is_refused(
     assert [event.data.get("replaced") for event in started] == [None, True]
     first.refresh_from_db()
     assert first.status == FlowStatus.REPLACED  # the helpdesk reads why it stopped
+
+
+def test_the_phone_change_code_lasts_as_long_as_the_other_sms_codes(signed_in, commit,
+                                                                       settings):
+    """« Mon compte »'s code said « valable 15 minutes » while the activation's, « Ajouter un
+    enfant »'s and the password reset's say 30: one lifetime for every SMS code."""
+    assert settings.PHONE_CHANGE_CODE_TTL_SECONDS == settings.ACTIVATION_CODE_TTL_SECONDS
+    assert settings.PHONE_CHANGE_CODE_TTL_SECONDS == settings.PASSWORD_RESET_CODE_TTL_SECONDS
+    start(signed_in, commit)
+    assert "Il est valable 30 minutes." in " ".join(sms.outbox[-1].body.split())

@@ -1,0 +1,87 @@
+"""A moment as the recipient of a message reads it: the date and time written in an SMS or an
+e-mail (« le 01/12/2026 à 07:27, heure de La Réunion »).
+
+The portal's clock is Paris time (settings.TIME_ZONE). A family in Réunion or in Guyane must
+not read a metropolitan time without being told: an SMS to a French overseas number states
+the time of that territory and names it; an e-mail, whose reader's location is unknown,
+states Paris time and says so.
+"""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+
+import phonenumbers
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+# The French territories whose time differs from Paris, by libphonenumber's region of the
+# number: (IANA time zone, the words naming that time). Polynésie française spans three
+# zones; its numbers are read in Tahiti's, where nearly all its people live.
+OVERSEAS_TIME_ZONES = {
+    "RE": ("Indian/Reunion", gettext_lazy("heure de La Réunion")),
+    "YT": ("Indian/Mayotte", gettext_lazy("heure de Mayotte")),
+    "GP": ("America/Guadeloupe", gettext_lazy("heure de la Guadeloupe")),
+    "MF": ("America/Marigot", gettext_lazy("heure de Saint-Martin")),
+    "BL": ("America/St_Barthelemy", gettext_lazy("heure de Saint-Barthélemy")),
+    "GF": ("America/Cayenne", gettext_lazy("heure de la Guyane")),
+    "MQ": ("America/Martinique", gettext_lazy("heure de la Martinique")),
+    "PM": ("America/Miquelon", gettext_lazy("heure de Saint-Pierre-et-Miquelon")),
+    "NC": ("Pacific/Noumea", gettext_lazy("heure de la Nouvelle-Calédonie")),
+    "PF": ("Pacific/Tahiti", gettext_lazy("heure de Tahiti")),
+    "WF": ("Pacific/Wallis", gettext_lazy("heure de Wallis-et-Futuna")),
+}
+
+# A number of an overseas country code that libphonenumber does not place in one region
+# (a new block of numbers): the code's main territory.
+_REGION_OF_COUNTRY_CODE = {262: "RE", 590: "GP", 594: "GF", 596: "MQ", 508: "PM",
+                           687: "NC", 689: "PF", 681: "WF"}
+
+PARIS_TIME = gettext_lazy("heure de Paris")
+
+
+def overseas_region(phone: str) -> str | None:
+    """The overseas region code (a key of OVERSEAS_TIME_ZONES: « RE », « GF »…) of an E.164
+    `phone`, or None for a metropolitan, foreign or unreadable number."""
+    try:
+        number = phonenumbers.parse(str(phone), None)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    if region in OVERSEAS_TIME_ZONES:
+        return region
+    if region is None:
+        return _REGION_OF_COUNTRY_CODE.get(number.country_code)
+    return None
+
+
+def moment_for_recipient(at: datetime.datetime | None = None, *, phone: str | None = None,
+                         ) -> dict[str, str]:
+    """The moment `at` (an aware datetime; now when None) as the recipient reads it, for the
+    context of an SMS or e-mail template: ``{"date": "01/12/2026", "time": "07:27, heure de La
+    Réunion"}``, to be written « le {{ date }} à {{ time }} ».
+
+    - `phone` given (an SMS, E.164): a French overseas number (OVERSEAS_TIME_ZONES, by
+      libphonenumber's region of the number) gets that territory's time, named; any other
+      number gets Paris time (settings.TIME_ZONE) unnamed, as the metropolitan SMS always said
+      it (an SMS is kept short).
+    - no `phone` (an e-mail: where its reader is, nobody knows): Paris time, named « heure de
+      Paris ».
+    """
+    at = at or timezone.now()
+    label = None
+    zone = timezone.get_default_timezone()
+    if phone is None:
+        label = PARIS_TIME
+    else:
+        region = overseas_region(phone)
+        if region is not None:
+            name, label = OVERSEAS_TIME_ZONES[region]
+            zone = zoneinfo.ZoneInfo(name)
+    local = timezone.localtime(at, zone)
+    time = local.strftime("%H:%M")
+    if label is not None:
+        time = _("%(time)s, %(zone)s") % {"time": time, "zone": label}
+    return {"date": local.strftime("%d/%m/%Y"), "time": time}
