@@ -50,7 +50,7 @@ _SALT = "accounts.recovery.masking"
 # page offers the e-mail only: its decoy is always an address.
 DECOY_CHANNELS_PER_100 = {"phone only": 50, "both": 35, "email only": 15}
 
-# Mobile numbers (weight per 1,000, E.164 head, digits after it), by the share of families:
+# Mobile numbers (relative weight, E.164 head, digits after it), an estimate of families':
 # metropolitan 06 and 07, then the overseas mobiles, about 5 % of pupils (0690/0691
 # Guadeloupe, 0694 Guyane, 0696/0697 Martinique, 0692/0693 La Réunion, 0639 Mayotte).
 _MOBILE_RANGES = (
@@ -58,7 +58,8 @@ _MOBILE_RANGES = (
     (7, "+590690", 6), (2, "+590691", 6), (4, "+594694", 6), (6, "+596696", 6),
     (2, "+596697", 6), (14, "+262692", 6), (8, "+262693", 6), (7, "+262639", 6),
 )
-# Where families' addresses are (weight per 1,000, the commonest French providers).
+# Where families' addresses are (relative weights, an estimate: the commonest French
+# providers).
 _EMAIL_DOMAINS = (
     (300, "gmail.com"), (110, "orange.fr"), (100, "hotmail.fr"), (70, "yahoo.fr"),
     (60, "free.fr"), (45, "sfr.fr"), (40, "laposte.net"), (40, "outlook.fr"),
@@ -67,7 +68,7 @@ _EMAIL_DOMAINS = (
     (5, "aol.com"), (5, "msn.com"),
 )
 # First letters of local parts (prénom.nom, initiale+nom): French given names' initials,
-# each letter as often as it starts one.
+# roughly weighted by how often each starts one (an estimate).
 _INITIALS = ("a" * 9 + "b" * 3 + "c" * 8 + "d" * 4 + "e" * 5 + "f" * 3 + "g" * 3 + "h" * 2
              + "i" * 2 + "j" * 8 + "k" * 2 + "l" * 7 + "m" * 11 + "n" * 5 + "o" * 2 + "p" * 4
              + "r" * 3 + "s" * 7 + "t" * 3 + "v" * 3 + "y" * 2 + "z")
