@@ -162,15 +162,22 @@ def fields_case(path: str, fields):
 
 def recovery_channel_case(identifier):
     """« Mot de passe oublié ? »: the identifier (untimed), then the channel « SMS » (timed):
-    where a known account gets its code written to the outbox and an unknown one does not."""
+    where a known account gets its code written to the outbox and an unknown one does not.
+
+    An unknown identifier's decoy offers the SMS or not (accounts/recovery/masking.py, as
+    accounts do): an identifier whose channel page does not offer it is set aside for
+    another, untimed, so that both sides time the same thing (a code made)."""
     def case(browser, base, index):
-        page = browser.get(base + "/mot-de-passe-oublie/", timeout=10)
-        token = CSRF_INPUT.search(page.text).group(1)
-        response = browser.post(
-            base + "/mot-de-passe-oublie/", allow_redirects=True, timeout=30,
-            data={"identifier": identifier(index), "csrfmiddlewaretoken": token},
-            headers={"Referer": base + "/mot-de-passe-oublie/"},
-        )
+        for _attempt in range(50):
+            page = browser.get(base + "/mot-de-passe-oublie/", timeout=10)
+            token = CSRF_INPUT.search(page.text).group(1)
+            response = browser.post(
+                base + "/mot-de-passe-oublie/", allow_redirects=True, timeout=30,
+                data={"identifier": identifier(index), "csrfmiddlewaretoken": token},
+                headers={"Referer": base + "/mot-de-passe-oublie/"},
+            )
+            if 'value="sms"' in response.text:
+                break
         path = response.url.removeprefix(base)
         return path, {"channel": "sms"}
     return case

@@ -78,6 +78,8 @@ def run(samples: int, accounts: int) -> None:
     from django.test import Client
     from django.urls import reverse
 
+    from accounts.recovery.masking import decoy_contacts
+
     client = Client()
     client.get(reverse("accounts:password_forgotten"))
     sms_url = reverse("accounts:identifier_forgotten_sms")
@@ -87,6 +89,16 @@ def run(samples: int, accounts: int) -> None:
     def started(identifier):
         location = client.post(start_url, {"identifier": identifier})["Location"]
         return location  # the channel page
+
+    def nobody(i, channel):
+        """« p.personne<i> », or a variant of it, whose decoy offers `channel`: an unknown
+        identifier's page offers the SMS, the e-mail or both, as accounts' pages do
+        (accounts/recovery/masking.py), and only an offered channel can be chosen."""
+        for suffix in ("", *"abcdefghijklmnopqrstuvwxyz"):
+            decoy = decoy_contacts(f"p.personne{i}{suffix}")
+            if decoy.with_phone if channel == "sms" else decoy.with_email:
+                return f"p.personne{i}{suffix}"
+        raise AssertionError(f"no decoy of p.personne{i} offers {channel}")
 
     scenarios = {
         "Identifiant oublié, SMS": lambda i, known: client.post(sms_url, {
@@ -125,7 +137,7 @@ def run(samples: int, accounts: int) -> None:
             i = next_account
             next_account += 1
             for is_known, bucket in ((True, known), (False, unknown)):
-                channel_url = started(f"p.bench{i}" if is_known else f"p.personne{i}")
+                channel_url = started(f"p.bench{i}" if is_known else nobody(i, channel))
                 bucket.append(timed(client.post, channel_url, {"channel": channel}))
         report(label, known, unknown)
     assert next_account <= accounts, "not enough accounts for the samples: raise --accounts"

@@ -9,11 +9,12 @@ The password recovery (kind `password_recovery`), from the sign-in page of eithe
 - identifier: the form that starts the flow. The account is looked up and never named: an
   unknown identifier, an account of the other profile, a closed one go on exactly like a known
   one, with nothing behind them (`deliver=False` everywhere).
-- channel: the masked mobile number and e-mail address of the account (a guardian gets both
-  choices, a pupil the e-mail only). What is shown for a channel the account lacks — or for
-  an identifier that is no account — is a mask derived from the identifier with a keyed hash
-  (masking.py): stable across attempts, the same shape as a real one, so that the page never
-  tells whether the identifier exists or what the account holds.
+- channel: the masked mobile number and e-mail address of the account, for the channels
+  that reach it only (a guardian: SMS, e-mail or both; a pupil: the e-mail only). An
+  identifier that is no account — or an account nothing reaches — is shown a decoy derived
+  from the identifier with a keyed hash (masking.channel_masks): stable across attempts, its
+  channels and shapes drawn like real accounts', so that the page never tells whether the
+  identifier exists.
 - code: a code by SMS (purpose PASSWORD_RESET_SMS, the code process of core.codes, the
   activation's limits under settings PASSWORD_RESET_…).
 - link: an e-mail whose link carries a single-use token (core.tokens); the link opens a page
@@ -119,10 +120,10 @@ class RecoveryData:
     `profile` is the account kind of the sign-in page the person came from; `identifier` as
     typed (lowercased). `phone_known`/`email_known`: whether a message on that channel
     reaches the account (deliver); `phone_mask`/`email_mask`: what the channel page shows,
-    real or derived (masking.py). `channel`: the one chosen. `links_sent`, `last_link_at`:
-    the e-mails of the flow (sent or held back), for their limits. `same_checks`: how many
-    new passwords of this flow were compared with the current one (at most
-    SAME_PASSWORD_CHECKS, see password_recovery_password_set).
+    real or a decoy, "" for a channel not offered (masking.channel_masks). `channel`: the
+    one chosen. `links_sent`, `last_link_at`: the e-mails of the flow (sent or held back),
+    for their limits. `same_checks`: how many new passwords of this flow were compared with
+    the current one (at most SAME_PASSWORD_CHECKS, see password_recovery_password_set).
     """
 
     profile: str

@@ -71,7 +71,7 @@ from .flows import (
     Channel,
     RecoveryData,
 )
-from .masking import derived_email_mask, derived_mobile_mask, mask_email, mask_mobile
+from .masking import channel_masks
 
 __all__ = ["FlowUnavailable", "RecoveryRefused"]  # FlowUnavailable: for the views
 
@@ -216,8 +216,10 @@ def password_recovery_start(
     `profile` (an AccountKind value: guardian or pupil).
 
     The flow names the account when there is one (for the helpdesk), and stores the masks
-    the channel page shows: the account's real ones for a channel that reaches it, derived
-    ones otherwise (masking.py). A pupil is offered the e-mail only. Returns the flow and
+    the channel page shows (masking.channel_masks): an account reached by its proven number
+    or validated address is offered those only, real masks; an unknown identifier, or an
+    account nothing reaches, the identifier's stable decoy. A pupil is offered the e-mail
+    only. Returns the flow and
     the secret for the browser's session. Raises RecoveryRefused when this address started
     too many recoveries (PASSWORD_RECOVERY_MAX_STARTS_PER_IP).
     """
@@ -227,12 +229,12 @@ def password_recovery_start(
     phone_known = bool(account and profile == AccountKind.GUARDIAN and account.phone_e164
                        and account.phone_verified)
     email_known = bool(account and account.email and account.email_verified)
+    masks = channel_masks(identifier, phone_e164=account.phone_e164 if phone_known else "",
+                          email=account.email if email_known else "",
+                          sms_offered=profile == AccountKind.GUARDIAN)
     data = RecoveryData(
         profile=profile, identifier=identifier, phone_known=phone_known,
-        email_known=email_known,
-        phone_mask=(mask_mobile(account.phone_e164) if phone_known
-                    else derived_mobile_mask(identifier)),
-        email_mask=mask_email(account.email) if email_known else derived_email_mask(identifier),
+        email_known=email_known, phone_mask=masks.phone, email_mask=masks.email,
     )
     now = timezone.now()
     with transaction.atomic():
@@ -280,10 +282,12 @@ def password_recovery_channel_choose(
 ) -> Flow:
     """« Je choisis comment recevoir mon code ou mon lien »: send a code by SMS (then
     « code ») or a link by e-mail (then « link ») — to the account's proven number or
-    validated address, or, for a channel that reaches nothing, make and store the code all
-    the same and send nothing.
+    validated address, or, for a decoy's channel (an identifier that reaches no one), make
+    and store the code all the same and send nothing.
 
-    Raises RecoveryRefused (too many codes from this address) or FlowUnavailable.
+    Raises RecoveryRefused (too many codes from this address) or FlowUnavailable; ValueError
+    for a channel the flow did not offer (its mask is "": the view's form offers only the
+    others).
     """
     now = timezone.now()
     try:
@@ -291,14 +295,16 @@ def password_recovery_channel_choose(
             flow = flow_lock(flow_id=flow_id, kind=PASSWORD_RECOVERY, step="channel", now=now)
             data = RecoveryData.of(flow)
             account = _flow_account(flow)
-            if channel == Channel.SMS and data.profile == AccountKind.GUARDIAN:
+            # Only a channel the page offered (a mask stored for it at the start).
+            if (channel == Channel.SMS and data.profile == AccountKind.GUARDIAN
+                    and data.phone_mask):
                 _code_send(flow, data, account, request=request, now=now)
                 flow_move(flow, step="code")
-            elif channel == Channel.EMAIL:
+            elif channel == Channel.EMAIL and data.email_mask:
                 _link_send(flow, data, account, request=request, now=now)
                 flow_move(flow, step="link")
             else:
-                raise ValueError(f"Unknown recovery channel {channel!r}")
+                raise ValueError(f"Recovery channel {channel!r} not offered by this flow")
             data.channel = channel
             data.store(flow)
             journal_record(EventKind.PASSWORD_RECOVERY_CHANNEL_CHOSEN, request=request,

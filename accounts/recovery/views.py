@@ -265,10 +265,13 @@ def flow_page(request, flow: Flow):
 
 
 def _channel_labels(data: RecoveryData) -> dict[str, str]:
+    """The choices of the channel page: those the flow stored a mask for at its start
+    (masking.channel_masks: an account's own channels, or the identifier's decoy)."""
     labels = {}
-    if data.profile == AccountKind.GUARDIAN:
+    if data.profile == AccountKind.GUARDIAN and data.phone_mask:
         labels[Channel.SMS] = _("Par SMS, un code au %(phone)s") % {"phone": data.phone_mask}
-    labels[Channel.EMAIL] = _("Par mail, un lien à %(email)s") % {"email": data.email_mask}
+    if data.email_mask:
+        labels[Channel.EMAIL] = _("Par mail, un lien à %(email)s") % {"email": data.email_mask}
     return labels
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AccountKind
+from accounts.recovery.masking import decoy_contacts
 from notifications import sms
 from tests.factories import AccountFactory
 
@@ -59,6 +60,18 @@ def pupil(db):
 def pupil_without_email(db):
     return AccountFactory(identifier="t.nguyen08", kind=AccountKind.PUPIL, first_name="Tom",
                           last_name="Nguyễn-Lefort")
+
+
+def decoy_identifier(*, with_phone: bool = True, with_email: bool = True,
+                     stem: str = "p.personne") -> str:
+    """An identifier that is no account's whose decoy (masking.decoy_contacts, under the
+    tests' SECRET_KEY) offers exactly these channels on a guardian's page: to compare its
+    pages with those of an account that has the same channels."""
+    for n in range(10, 10_000):
+        decoy = decoy_contacts(f"{stem}{n}")
+        if (decoy.with_phone, decoy.with_email) == (with_phone, with_email):
+            return f"{stem}{n}"
+    raise AssertionError("no such decoy")
 
 
 class Recovery:
