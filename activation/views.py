@@ -59,7 +59,12 @@ from .forms import (
     PasswordForm,
     PupilsForm,
 )
-from .selectors import accounts_covering, activation_flow_just_started, pupil_links_for_records
+from .selectors import (
+    accounts_covering,
+    activation_flow_just_started,
+    pupil_links_for_records,
+    pupils_left_out,
+)
 
 # --- Rendering ---------------------------------------------------------------------------
 
@@ -281,7 +286,8 @@ def _file_pupil_errors(form: PupilsForm, refusal: services.ActivationRefused) ->
         if row is None:
             continue
         target = row.day if part == services.PupilField.BIRTH_DATE else row.link_field
-        form.add_error(target.name, message)
+        # No radio group (one pupil): a refusal of the link is the form's own message.
+        form.add_error(target.name if target is not None else None, message)
     if refusal.message:
         form.add_error(None, refusal.message)
 
@@ -352,7 +358,10 @@ def done(request, flow: Flow):
     # The account step 4 just signed in is request.user already: no second query for it.
     user = request.user
     account = user if user.is_authenticated and user.pk == flow.account_id else flow.account
-    context = _step_context("done", None, flow=flow, account=account, attached=attached)
+    # The children answered « Je ne suis pas le représentant légal » (their link disputed):
+    # named, with what happens next and how to add them back after a mis-tap.
+    context = _step_context("done", None, flow=flow, account=account, attached=attached,
+                            left_out=pupils_left_out(flow_id=flow.id))
     context["page_title"] = _titled(
         _("Vos enfants ont été rattachés à votre compte") if attached
         else _("Votre compte a été activé avec succès"))
