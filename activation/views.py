@@ -174,9 +174,11 @@ def flow_page(request, flow: Flow):
         context["page_title"] = _titled(_("Vous avez déjà un compte ÉduConnect"))
         return render(request, "activation/already_active.html", context)
     if flow.status == FlowStatus.BLOCKED:
-        context["page_title"] = _titled(_("Activation bloquée"))
         # What holds now: this journey only, or the number's window (until when).
         context["dates_block"] = services.dates_block_read(flow)
+        context["page_title"] = _titled(_("Activation bloquée pour ce numéro")
+                                        if context["dates_block"].window
+                                        else _("Activation arrêtée"))
         return render(request, "activation/blocked.html", context)
     if flow.is_expired():
         context["page_title"] = _titled(_("Activation expirée"))
@@ -429,9 +431,11 @@ def fc_flow_page(request, flow: Flow):
         context["page_title"] = _titled(_("Vous avez déjà un compte ÉduConnect"))
         return render(request, "activation/already_active.html", context)
     if flow.status == FlowStatus.BLOCKED:
-        context["page_title"] = _titled(_("Activation bloquée"))
         # What holds now: this journey only, or the number's window (until when).
         context["dates_block"] = services.dates_block_read(flow)
+        context["page_title"] = _titled(_("Activation bloquée pour ce numéro")
+                                        if context["dates_block"].window
+                                        else _("Activation arrêtée"))
         return render(request, "activation/blocked.html", context)
     if flow.is_expired():
         context["page_title"] = _titled(_("Activation expirée"))
