@@ -341,6 +341,8 @@ def password(request, flow: Flow):
     context = _step_context(
         "password", form, flow=flow,
         **new_password_context(first_name=first_name, last_name=last_name),
+        # No identifier yet (given at the next step): the names rule names the names only.
+        names_only_rule=True,
     )
     return render(request, "activation/password.html", context)
 

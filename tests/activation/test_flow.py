@@ -8,11 +8,14 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import get_user
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Account, AccountState
+from accounts.password_policy import new_password_context
 from activation.flows import ActivationData
+from activation.forms import PasswordForm
 from core.models import Flow, FlowStatus, JournalEvent
 from notifications import sms
 from pupils.models import GuardianRecord, ResponsibilityStatus
@@ -329,6 +332,41 @@ def test_the_last_page_without_a_child_left_out_says_all_services(driver, family
     assert page.select_one("#left-out") is None
     assert ("Vous pouvez utiliser tous les services numériques dédiés au suivi de la scolarité "
             "de vos enfants.") in h.text(h.main(page))
+
+
+def test_the_first_password_names_rule_speaks_of_names_only(driver, family):
+    """Tryout: the activation's password step said « ni votre nom, ni votre prénom, ni votre
+    identifiant », the identifier being given only at the next step. It names the names
+    (the identifier is built from them, so it stays refused), and the checklist's lines,
+    the seeds' « Doit contenir 1 majuscule »…, no longer follow a « Votre mot de passe doit
+    contenir : » that said it once already."""
+    walk_to_pupils(driver, family)
+    ines, yanis = family["pupils"]
+    driver.confirm_pupils({ines: ("oui", ines.birth_date), yanis: ("oui", yanis.birth_date)})
+    page = h.parse(driver.client.get(driver.url("password")))
+    checklist = page.find(id="id_password_error")
+    personal = checklist.find(attrs={"data-rule": "personal"})
+    assert h.text(personal) == "Votre mot de passe ne doit contenir ni votre nom, ni votre prénom."
+    status = page.find(id="id_password_status")
+    assert status["data-personal"] == "Ne doit contenir ni votre nom, ni votre prénom."
+    assert "identifiant" not in h.text(personal) + status["data-personal"]
+    shown = [h.text(p) for p in checklist.find_all("p", class_="fr-message")]
+    assert "Doit contenir 1 majuscule" in shown
+    assert not any(line.startswith("Votre mot de passe doit contenir") for line in shown)
+
+    # The identifier to come (p.bensaid…) is still refused, through the name.
+    response = driver.choose_password("p.Bensaid26!x")
+    assert "Le mot de passe ne doit pas contenir votre nom" in driver.page(response)
+    assert not Account.objects.exists()
+
+
+def test_other_pages_keep_the_identifier_in_the_names_rule():
+    """« Mot de passe oublié ? », « Mon compte »… know an identifier: their rule names it."""
+    page = h.parse(render_to_string("components/new_password.html", {
+        "form": PasswordForm(), **new_password_context(first_name="Nadia", last_name="Ben")}))
+    assert h.text(page.find(attrs={"data-rule": "personal"})) == (
+        "Votre mot de passe ne doit contenir ni votre nom, ni votre prénom, ni votre "
+        "identifiant.")
 
 
 def test_a_non_is_applied_only_when_the_account_is_created(driver, family):
