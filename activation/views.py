@@ -358,14 +358,18 @@ def done(request, flow: Flow):
         return flow_home(flow)
     # Issue 11 §2: the records were attached to the account the family already had (no
     # password was chosen, no session opened): the page says so and leads to the sign-in.
-    attached = ActivationData.of(flow).attach_account_id is not None
+    data = ActivationData.of(flow)
+    attached = data.attach_account_id is not None
     # The account step 4 just signed in is request.user already: no second query for it.
     user = request.user
     account = user if user.is_authenticated and user.pk == flow.account_id else flow.account
     # The children answered « Je ne suis pas le représentant légal » (their link disputed):
-    # named, with what happens next and how to add them back after a mis-tap.
+    # named, with what happens next and how to add them back after a mis-tap. Looked up
+    # only when step 3 kept some « non » (an attach disputes at once and keeps none).
+    left_out = (pupils_left_out(flow_id=flow.id)
+                if data.disputed_link_ids or attached else [])
     context = _step_context("done", None, flow=flow, account=account, attached=attached,
-                            left_out=pupils_left_out(flow_id=flow.id))
+                            left_out=left_out)
     context["page_title"] = _titled(
         _("Vos enfants ont été rattachés à votre compte") if attached
         else _("Votre compte a été activé avec succès"))
