@@ -181,14 +181,15 @@ class PupilRow:
         self.index = index
         self.link = link
         self.prefix = f"eleve{index}"
-        self.link_field = form[f"{self.prefix}_lien"]
+        # None when the form asks no link (one pupil: PupilsForm.asks_link).
+        self.link_field = form[f"{self.prefix}_lien"] if form.asks_link else None
         self.day = form[f"{self.prefix}_jour"]
         self.month = form[f"{self.prefix}_mois"]
         self.year = form[f"{self.prefix}_annee"]
 
     @property
     def link_errors(self):
-        return self.link_field.errors
+        return self.link_field.errors if self.link_field is not None else []
 
     @property
     def date_errors(self):
@@ -200,20 +201,28 @@ class PupilsForm(EduConnectForm):
     """One radio group and one date (JJ MM AAAA) per pupil; fields named by position.
 
     templates/activation/pupils.html writes the groups' markup: each date's messages are in
-    `<prefix>-date-messages`, which the three date inputs point at once validated."""
+    `<prefix>-date-messages`, which the three date inputs point at once validated.
+
+    With one pupil only, no radio group (`asks_link` False): « Je ne suis pas le
+    représentant légal de cet élève » would be refused for the only pupil of the démarche
+    (activation.services.pupils_answers_apply), so it is not offered; the page says instead
+    what to do when one is not the child's représentant légal, and the birth date is the
+    answer (« oui »)."""
 
     def __init__(self, *args, links: list[PupilLink], **kwargs):
         super().__init__(*args, **kwargs)
         self.links = links
+        self.asks_link = len(links) != 1
         for index, link in enumerate(links, start=1):
             prefix = f"eleve{index}"
-            self.fields[f"{prefix}_lien"] = forms.ChoiceField(
-                label=_("Votre lien avec %(name)s") % {"name": link.first_name},
-                choices=LINK_CHOICES,
-                widget=forms.RadioSelect,
-                error_messages={"required": MESSAGE_LINK_REQUIRED,
-                                "invalid_choice": MESSAGE_LINK_REQUIRED},
-            )
+            if self.asks_link:
+                self.fields[f"{prefix}_lien"] = forms.ChoiceField(
+                    label=_("Votre lien avec %(name)s") % {"name": link.first_name},
+                    choices=LINK_CHOICES,
+                    widget=forms.RadioSelect,
+                    error_messages={"required": MESSAGE_LINK_REQUIRED,
+                                    "invalid_choice": MESSAGE_LINK_REQUIRED},
+                )
             for part, field in date_part_fields().items():
                 self.fields[f"{prefix}_{part}"] = field
 
@@ -225,7 +234,7 @@ class PupilsForm(EduConnectForm):
         cleaned = super().clean()
         self.answers = []
         for row in self.rows:
-            choice = cleaned.get(f"{row.prefix}_lien")
+            choice = cleaned.get(f"{row.prefix}_lien") if self.asks_link else LINK_YES
             if choice is None:
                 continue
             if choice == LINK_NO:

@@ -20,7 +20,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import Account, AccountState
-from core.models import Flow, FlowStatus
+from core.journal import EventKind
+from core.models import Flow, FlowStatus, JournalEvent
 from core.normalization import name_key
 from core.sql import model_rows_sql, quoted_column
 from pupils.models import (
@@ -370,3 +371,24 @@ def letter_accounts_with_pending_email(email: str):
             .filter(data__has_key="email", _typed_email=email, kind=PROVISIONAL_GUARDIAN.name,
                     account__state=AccountState.PROVISIONAL)
             .order_by().values("account_id"))
+
+
+def pupils_left_out(*, flow_id) -> list[Pupil]:
+    """The pupils whose link flow `flow_id` disputed (« Je ne suis pas le représentant légal
+    de cet élève », ACTIVATION_LINK_DISPUTED journaled with the flow's id: at the account's
+    creation for an SMS activation, at the answer for an attach) and that are still
+    « Contesté par le responsable »: not in the account, waiting for the school's
+    examination (pupils.services.responsibility_dispute_resolve). A link the school already
+    examined, or that « Ajouter un enfant » set back « Actif », is not among them. Each pupil
+    once, with its establishment, by first names. For the activation's last page."""
+    link_ids = [
+        int(value) for value in JournalEvent.objects.filter(
+            kind=EventKind.ACTIVATION_LINK_DISPUTED, flow_id=flow_id,
+        ).values_list("data__responsibility_id", flat=True) if value is not None
+    ]
+    if not link_ids:
+        return []
+    pupil_ids = Responsibility.objects.filter(
+        pk__in=link_ids, status=ResponsibilityStatus.DISPUTED).values("pupil_id")
+    return list(Pupil.objects.filter(pk__in=pupil_ids).select_related("establishment")
+                .order_by("first_names", "pk"))

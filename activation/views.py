@@ -59,7 +59,12 @@ from .forms import (
     PasswordForm,
     PupilsForm,
 )
-from .selectors import accounts_covering, activation_flow_just_started, pupil_links_for_records
+from .selectors import (
+    accounts_covering,
+    activation_flow_just_started,
+    pupil_links_for_records,
+    pupils_left_out,
+)
 
 # --- Rendering ---------------------------------------------------------------------------
 
@@ -169,9 +174,11 @@ def flow_page(request, flow: Flow):
         context["page_title"] = _titled(_("Vous avez déjà un compte ÉduConnect"))
         return render(request, "activation/already_active.html", context)
     if flow.status == FlowStatus.BLOCKED:
-        context["page_title"] = _titled(_("Activation bloquée"))
         # What holds now: this journey only, or the number's window (until when).
         context["dates_block"] = services.dates_block_read(flow)
+        context["page_title"] = _titled(_("Activation bloquée pour ce numéro")
+                                        if context["dates_block"].window
+                                        else _("Activation arrêtée"))
         return render(request, "activation/blocked.html", context)
     if flow.is_expired():
         context["page_title"] = _titled(_("Activation expirée"))
@@ -281,7 +288,8 @@ def _file_pupil_errors(form: PupilsForm, refusal: services.ActivationRefused) ->
         if row is None:
             continue
         target = row.day if part == services.PupilField.BIRTH_DATE else row.link_field
-        form.add_error(target.name, message)
+        # No radio group (one pupil): a refusal of the link is the form's own message.
+        form.add_error(target.name if target is not None else None, message)
     if refusal.message:
         form.add_error(None, refusal.message)
 
@@ -333,6 +341,8 @@ def password(request, flow: Flow):
     context = _step_context(
         "password", form, flow=flow,
         **new_password_context(first_name=first_name, last_name=last_name),
+        # No identifier yet (given at the next step): the names rule names the names only.
+        names_only_rule=True,
     )
     return render(request, "activation/password.html", context)
 
@@ -348,11 +358,18 @@ def done(request, flow: Flow):
         return flow_home(flow)
     # Issue 11 §2: the records were attached to the account the family already had (no
     # password was chosen, no session opened): the page says so and leads to the sign-in.
-    attached = ActivationData.of(flow).attach_account_id is not None
+    data = ActivationData.of(flow)
+    attached = data.attach_account_id is not None
     # The account step 4 just signed in is request.user already: no second query for it.
     user = request.user
     account = user if user.is_authenticated and user.pk == flow.account_id else flow.account
-    context = _step_context("done", None, flow=flow, account=account, attached=attached)
+    # The children answered « Je ne suis pas le représentant légal » (their link disputed):
+    # named, with what happens next and how to add them back after a mis-tap. Looked up
+    # only when step 3 kept some « non » (an attach disputes at once and keeps none).
+    left_out = (pupils_left_out(flow_id=flow.id)
+                if data.disputed_link_ids or attached else [])
+    context = _step_context("done", None, flow=flow, account=account, attached=attached,
+                            left_out=left_out)
     context["page_title"] = _titled(
         _("Vos enfants ont été rattachés à votre compte") if attached
         else _("Votre compte a été activé avec succès"))
@@ -420,9 +437,11 @@ def fc_flow_page(request, flow: Flow):
         context["page_title"] = _titled(_("Vous avez déjà un compte ÉduConnect"))
         return render(request, "activation/already_active.html", context)
     if flow.status == FlowStatus.BLOCKED:
-        context["page_title"] = _titled(_("Activation bloquée"))
         # What holds now: this journey only, or the number's window (until when).
         context["dates_block"] = services.dates_block_read(flow)
+        context["page_title"] = _titled(_("Activation bloquée pour ce numéro")
+                                        if context["dates_block"].window
+                                        else _("Activation arrêtée"))
         return render(request, "activation/blocked.html", context)
     if flow.is_expired():
         context["page_title"] = _titled(_("Activation expirée"))

@@ -410,8 +410,9 @@ def child_pupils(request, flow: Flow):
                 for pupil_id, (part, message) in refusal.field_errors.items():
                     row = rows.get(pupil_id)
                     if row is not None:
-                        target = row.day if part == PupilField.BIRTH_DATE else row.link_field
-                        form.add_error(target.name, message)
+                        target = (row.day if part == PupilField.BIRTH_DATE
+                                  else row.link_field)
+                        form.add_error(target.name if target is not None else None, message)
                 if refusal.message:
                     form.add_error(None, refusal.message)
             else:

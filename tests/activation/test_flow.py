@@ -1,17 +1,21 @@
 """The five steps end to end through the test client: one account for a family known to two
 schools, the session binding, the row's step as the truth, the already-active path."""
 
+import re
 from html import unescape
 
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Account, AccountState
+from accounts.password_policy import new_password_context
 from activation.flows import ActivationData
+from activation.forms import PasswordForm
 from core.models import Flow, FlowStatus, JournalEvent
 from notifications import sms
 from pupils.models import GuardianRecord, ResponsibilityStatus
@@ -21,6 +25,9 @@ from tests.factories import AccountFactory
 from .conftest import STRONG_PASSWORD
 
 pytestmark = pytest.mark.django_db
+
+# The code of « Ajouter un enfant » (families), as its SMS gives it.
+CHILD_CODE_IN_SMS = re.compile(r"ajouter un enfant à votre compte est ([A-Z0-9]{6})")
 
 
 def walk_to_pupils(driver, family):
@@ -283,6 +290,85 @@ def test_a_non_corrected_after_precedent_disputes_nothing_and_shows_every_pupil(
     assert not JournalEvent.objects.filter(kind="activation_link_disputed").exists()
 
 
+def test_the_last_page_names_the_child_left_out_and_the_way_to_add_it_back(driver, family):
+    """Tryout: « non » for Yanis at step 3, and the last page said « Vous pouvez utiliser
+    tous les services numériques dédiés au suivi de la scolarité de vos enfants », nothing
+    about him. Now it names him, says what the school does, and leads to « Ajouter un
+    enfant », which does offer him again."""
+    walk_to_pupils(driver, family)
+    ines, yanis = family["pupils"]
+    driver.confirm_pupils({ines: ("oui", ines.birth_date), yanis: ("non", None)})
+    response = driver.choose_password()
+    page = h.parse(driver.client.get(response["Location"]))
+    left_out = page.select_one("#left-out")
+    assert h.text(left_out.select_one("h3")) == "Un enfant n'a pas été rattaché à votre compte"
+    words = h.text(left_out)
+    assert "Vous avez indiqué ne pas être le représentant légal de cet élève : Yanis" in words
+    assert "Leconte-de-Lisle" in words
+    assert "Inès" not in words
+    assert ("signalé comme contesté dans les informations de l'école ou de l'établissement, "
+            "qui va l'examiner") in words
+    assert "tous les services numériques" not in h.text(h.main(page))
+    [link] = [a for a in left_out.select("a") if h.text(a) == "Ajouter un enfant"]
+    assert link["href"] == reverse("families:child_add")
+
+    # What the page says is true: the link is disputed, and « Ajouter un enfant » (signed in
+    # already) offers Yanis again.
+    assert yanis.responsibilities.get().status == ResponsibilityStatus.DISPUTED
+    response = driver._post(link["href"], {"phone": family["phone"]})
+    assert response.status_code == 302, response.status_code
+    code = CHILD_CODE_IN_SMS.search(sms.outbox[-1].body).group(1)
+    response = driver._post(response["Location"], {"code": code})
+    pupils_page = h.text(h.main(h.parse(driver.client.get(response["Location"],
+                                                           follow=True))))
+    assert "Yanis" in pupils_page
+
+
+def test_the_last_page_without_a_child_left_out_says_all_services(driver, family):
+    walk_to_pupils(driver, family)
+    ines, yanis = family["pupils"]
+    driver.confirm_pupils({ines: ("oui", ines.birth_date), yanis: ("oui", yanis.birth_date)})
+    page = h.parse(driver.client.get(driver.choose_password()["Location"]))
+    assert page.select_one("#left-out") is None
+    assert ("Vous pouvez utiliser tous les services numériques dédiés au suivi de la scolarité "
+            "de vos enfants.") in h.text(h.main(page))
+
+
+def test_the_first_password_names_rule_speaks_of_names_only(driver, family):
+    """Tryout: the activation's password step said « ni votre nom, ni votre prénom, ni votre
+    identifiant », the identifier being given only at the next step. It names the names
+    (the identifier is built from them, so it stays refused), and the checklist's lines,
+    the seeds' « Doit contenir 1 majuscule »…, no longer follow a « Votre mot de passe doit
+    contenir : » that said it once already."""
+    walk_to_pupils(driver, family)
+    ines, yanis = family["pupils"]
+    driver.confirm_pupils({ines: ("oui", ines.birth_date), yanis: ("oui", yanis.birth_date)})
+    page = h.parse(driver.client.get(driver.url("password")))
+    checklist = page.find(id="id_password_error")
+    personal = checklist.find(attrs={"data-rule": "personal"})
+    assert h.text(personal) == "Votre mot de passe ne doit contenir ni votre nom, ni votre prénom."
+    status = page.find(id="id_password_status")
+    assert status["data-personal"] == "Ne doit contenir ni votre nom, ni votre prénom."
+    assert "identifiant" not in h.text(personal) + status["data-personal"]
+    shown = [h.text(p) for p in checklist.find_all("p", class_="fr-message")]
+    assert "Doit contenir 1 majuscule" in shown
+    assert not any(line.startswith("Votre mot de passe doit contenir") for line in shown)
+
+    # The identifier to come (p.bensaid…) is still refused, through the name.
+    response = driver.choose_password("p.Bensaid26!x")
+    assert "Le mot de passe ne doit pas contenir votre nom" in driver.page(response)
+    assert not Account.objects.exists()
+
+
+def test_other_pages_keep_the_identifier_in_the_names_rule():
+    """« Mot de passe oublié ? », « Mon compte »… know an identifier: their rule names it."""
+    page = h.parse(render_to_string("components/new_password.html", {
+        "form": PasswordForm(), **new_password_context(first_name="Nadia", last_name="Ben")}))
+    assert h.text(page.find(attrs={"data-rule": "personal"})) == (
+        "Votre mot de passe ne doit contenir ni votre nom, ni votre prénom, ni votre "
+        "identifiant.")
+
+
 def test_a_non_is_applied_only_when_the_account_is_created(driver, family):
     """A journey given up at the password step leaves no dispute for the school; the one
     that completes disputes the link, journaled on the new account."""
@@ -301,20 +387,41 @@ def test_a_non_is_applied_only_when_the_account_is_created(driver, family):
     assert event.data["responsibility_id"] == link.pk
 
 
-def test_the_only_link_cannot_be_disputed(driver, family):
+def test_one_pupil_is_confirmed_by_its_birth_date_without_a_choice_refused_later(driver,
+                                                                                  family):
+    """Tryout: with one child found, step 3 offered « Je ne suis pas le représentant légal
+    de cet élève », then refused it (« ne peut pas être prise en compte pour lui »). Now the
+    choice is not offered: the birth date confirms, and the page says what to do instead
+    when one is not the child's représentant légal."""
     ines, yanis = family["pupils"]
     yanis.responsibilities.update(status=ResponsibilityStatus.REMOVED)
     walk_to_pupils(driver, family)
 
-    response = driver.confirm_pupils({ines: ("non", None)})
-    assert response["Location"] == driver.url("pupils")
-    page = driver.page(response)
-    assert "ne peut pas être prise en compte" in page
-    assert ines.responsibilities.get().status == ResponsibilityStatus.ACTIVE
-    assert Flow.objects.get().step == "pupils"
-    # Confirming it is the way on.
-    driver.confirm_pupils({ines: ("oui", ines.birth_date)})
+    response = driver.client.get(driver.url("pupils"))
+    page = h.text(h.main(h.parse(response)))
+    assert "Je ne suis pas le représentant légal de cet élève" not in page
+    assert "Je suis le représentant légal de cet élève" not in page
+    assert not h.main(h.parse(response)).select("input[type=radio]")
+    assert ("Un seul élève a été trouvé pour ce numéro : en saisissant sa date de naissance, "
+            "vous confirmez être son représentant légal.") in page
+    assert ("Si vous n'êtes pas son représentant légal, n'allez pas plus loin : contactez "
+            "l'école ou l'établissement de l'élève") in page
+    assert "ne pourra pas être prise en compte" not in page
+
+    # The date alone is the way on.
+    birth_date = ines.birth_date
+    driver._post(driver.url("pupils"), {
+        "eleve1_jour": f"{birth_date.day:02d}", "eleve1_mois": f"{birth_date.month:02d}",
+        "eleve1_annee": str(birth_date.year)})
     assert Flow.objects.get().step == "password"
+    assert ines.responsibilities.get().status == ResponsibilityStatus.ACTIVE
+
+
+def test_two_pupils_still_offer_the_choice(driver, family):
+    walk_to_pupils(driver, family)
+    page = h.text(h.main(h.parse(driver.client.get(driver.url("pupils")))))
+    assert page.count("Je ne suis pas le représentant légal de cet élève") == 2
+    assert "Un seul élève a été trouvé" not in page
 
 
 def test_at_least_one_pupil_must_be_confirmed(driver, family):

@@ -320,7 +320,7 @@ def test_five_wrong_birth_dates_stop_the_flow(driver, family):
     response = driver.confirm_pupils(next(wrong))
     assert response["Location"] == driver.url("flow")
     page = follow(driver, response)
-    assert "Activation impossible : trop de dates de naissance incorrectes" in page
+    assert "Activation arrêtée : trop de dates de naissance incorrectes" in page
     assert "0 809 54 06 06" in page and "assistanceteleservices.education.gouv.fr" in page
     assert "secrétariat de l'école" in page
     flow = Flow.objects.get()
@@ -351,23 +351,40 @@ def test_starting_again_does_not_give_more_birth_date_guesses(
     assert Flow.objects.get(pk=second.flow_id).status == FlowStatus.BLOCKED
 
 
-def test_the_journeys_block_says_a_new_activation_may_start_and_the_dates_left(driver,
-                                                                               family):
+def test_the_journeys_block_says_a_new_activation_may_start_and_the_dates_left(driver, family,
+                                                                               settings):
     """Five wrong dates end this activation, not the number: the page says so, counts the
-    dates the number has left before its 24-hour block, and leads to a new activation."""
+    dates the number has left before its 24-hour block, and leads to a new activation.
+    Tryout: it said « Activation impossible », then « Vous pouvez la recommencer », then
+    « Une fois la date corrigée, le blocage est levé » (there is no block on the number to
+    lift in this case): each sentence now says one true thing."""
     walk_to_pupils(driver, family)
     wrong = wrong_dates(family)
     for _ in range(5):
         response = driver.confirm_pupils(next(wrong))
     page = html.parse(driver.client.get(response["Location"]))
+    main = html.text(html.main(page))
+    assert html.text(page.select_one("main .fr-alert--error .fr-alert__title")) == (
+        "Activation arrêtée : trop de dates de naissance incorrectes")
     assert html.text(page.find(id="activation-blocked")) == (
         "Les dates de naissance saisies ne correspondent pas à celles connues de l'école ou "
-        "de l'établissement. Pour protéger les informations des élèves, cette activation est "
-        "arrêtée : elle accepte 5 dates de naissance incorrectes au plus. Vous pouvez la "
-        "recommencer avec ce numéro, qui reçoit alors un nouveau code : encore 5 dates "
-        "incorrectes possibles avec ce numéro avant un blocage de 24 heures.")
+        "de l'établissement. Pour protéger les informations des élèves, une activation "
+        "accepte 5 dates de naissance incorrectes au plus : celle-ci est arrêtée.")
+    assert html.text(page.find(id="activation-next")) == (
+        "Vous pouvez recommencer l'activation dès maintenant, avec ce numéro. Il reste 5 "
+        "dates incorrectes possibles avec ce numéro : au-delà, l'activation avec ce numéro "
+        "sera bloquée pendant 24 heures au plus.")
+    assert "Activation impossible" not in main
+    assert "le blocage est levé" not in main and "lever le blocage" not in main
+    assert ("Dès qu'il l'aura corrigée, les dates incorrectes comptées sur ce numéro seront "
+            "effacées.") in main
     assert html.main(page).find("a", string="Recommencer l'activation")["href"] == "/activation/"
-    assert "qui peut aussi lever le blocage" in html.text(html.main(page))
+
+    # True: a new activation with this number starts and reaches the pupils' step.
+    settings.CODE_RECIPIENT_COOLDOWN_SECONDS = 0  # its own SMS at once, as a minute later
+    again = Driver(Client(), driver.capture)
+    walk_to_pupils(again, family)
+    assert Flow.objects.get(pk=again.flow_id).step == "pupils"
 
 
 def test_the_numbers_block_says_until_when(family, settings,
@@ -380,11 +397,21 @@ def test_the_numbers_block_says_until_when(family, settings,
         driver.confirm_pupils(next(wrong))
         response = driver.confirm_pupils(next(wrong))
         page = html.parse(driver.client.get(response["Location"]))
+    main = html.text(html.main(page))
+    assert html.text(page.select_one("main .fr-alert--error .fr-alert__title")) == (
+        "Activation bloquée pour ce numéro : trop de dates de naissance incorrectes")
     assert html.text(page.find(id="activation-blocked")) == (
         "Les dates de naissance saisies ne correspondent pas à celles connues de l'école ou "
         "de l'établissement. Pour protéger les informations des élèves, l'activation avec ce "
         "numéro est bloquée jusqu'au 1 décembre 2026 à 16 h 00 : trop de dates de naissance "
-        "incorrectes ont été saisies avec ce numéro en 24 heures.")
+        "incorrectes ont été saisies avec ce numéro en 24 heures. Vous pourrez recommencer "
+        "l'activation à partir de ce moment.")
+    assert html.text(page.find(id="activation-next")) == (
+        "Si la date de naissance enregistrée par l'école ou l'établissement est erronée, "
+        "contactez son secrétariat : dès qu'il l'aura corrigée, le blocage de ce numéro sera "
+        "levé et vous pourrez recommencer l'activation sans attendre.")
+    assert "Vous pouvez recommencer" not in main and "dates incorrectes possibles" not in main
+    assert "qui peut aussi lever le blocage" in main
     assert html.main(page).find("a", string="Recommencer l'activation") is None
 
 

@@ -703,9 +703,12 @@ def test_one_child_the_step_says_up_front_no_dispute_and_the_way_out(client,
                                                                       one_child_guardian,
                                                                       commit):
     page, _path = guardian_to_pupils(client, one_child_guardian, commit)
-    assert ("Un seul élève est rattaché à ce compte provisoire : l'indication « Je ne suis pas "
-            "le représentant légal de cet élève » ne pourra pas être prise en compte pour "
-            "lui.") in html.text(html.main(page))
+    main = html.text(html.main(page))
+    assert ("Un seul élève est rattaché à ce compte provisoire : en saisissant sa date de "
+            "naissance, vous confirmez être son représentant légal.") in main
+    # The choice it would refuse is not offered.
+    assert "Je ne suis pas le représentant légal de cet élève" not in main
+    assert not html.main(page).select("input[type=radio]")
     # And what a person who is not the child's représentant légal can do instead.
     assert html.text(page.select_one("#only-link-way-out")) == (
         "Si vous n'êtes pas son représentant légal, n'activez pas ce compte : contactez "

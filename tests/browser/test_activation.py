@@ -66,9 +66,14 @@ def fill_pupil(page, first_name, birth_date, *, legal=True):
     section = page.locator("section", has=page.get_by_role("heading", name=first_name))
     label = ("Je suis le représentant légal de cet élève" if legal
              else "Je ne suis pas le représentant légal de cet élève")
-    # The DSFR draws the radio on its label, which is what a person clicks.
-    section.get_by_text(label, exact=True).click()
-    expect(section.get_by_label(label, exact=True)).to_be_checked()
+    if section.get_by_role("radio").count() == 0:
+        # One pupil found: no choice, the birth date confirms (activation.forms.PupilsForm).
+        assert legal, "one pupil alone cannot be answered « Je ne suis pas »"
+        expect(page.get_by_text("Un seul élève", exact=False).first).to_be_visible()
+    else:
+        # The DSFR draws the radio on its label, which is what a person clicks.
+        section.get_by_text(label, exact=True).click()
+        expect(section.get_by_label(label, exact=True)).to_be_checked()
     if birth_date:
         section.get_by_role("textbox", name="Jour").fill(f"{birth_date.day:02d}")
         section.get_by_role("textbox", name="Mois").fill(f"{birth_date.month:02d}")
@@ -177,6 +182,31 @@ def test_a_non_by_mistake_is_corrected_with_precedent(page, live_server, sms_fol
     expect(page.get_by_text("Maëlys")).to_be_visible()
     expect(page.get_by_text("Kenzo")).to_be_visible()
     assert pupils["Kenzo"].responsibilities.get().status == "active"
+
+
+def test_the_last_page_names_the_child_left_out(page, live_server, sms_folder, family):
+    """« non » kept for Kenzo: the last page names him, says the school examines the link,
+    and leads to « Ajouter un enfant »; accessible (axe)."""
+    page.goto(live_server.url + reverse("activation:start"))
+    fill_identity(page, last_name="SAINT-ÉLOI", first_name="Marie-Josée", phone="+590690281234")
+    page.get_by_label("Code de sécurité").fill(read_code(sms_folder))
+    page.get_by_role("button", name="Suivant").click()
+    pupils = family["pupils"]
+    fill_pupil(page, "Maëlys", pupils["Maëlys"].birth_date)
+    fill_pupil(page, "Kenzo", None, legal=False)
+    page.get_by_role("button", name="Confirmer").click()
+    page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_label("Confirmation du mot de passe", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Suivant").click()
+
+    expect(page.get_by_text("Votre compte a été activé avec succès")).to_be_visible()
+    left_out = page.locator("#left-out")
+    expect(left_out.get_by_role("heading")).to_have_text(
+        "Un enfant n'a pas été rattaché à votre compte")
+    expect(left_out).to_contain_text("Kenzo")
+    assert_accessible(page)
+    left_out.get_by_role("link", name="Ajouter un enfant").click()
+    expect(page.get_by_role("heading", name="Ajouter un enfant").first).to_be_visible()
 
 
 def test_unknown_number_sees_the_same_pages_and_gets_no_sms(page, live_server, sms_folder,

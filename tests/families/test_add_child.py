@@ -272,6 +272,19 @@ def test_the_number_step_speaks_of_another_parent_account_not_the_childs(walker)
             "cet enfant ? Utilisez plutôt « Ajouter des enfants depuis un autre compte »") in page
 
 
+def test_one_child_found_is_confirmed_by_its_birth_date_without_a_refused_choice(walker,
+                                                                                 parent):
+    """Tryout: « Ajouter un enfant » with one child found offered « Je ne suis pas le
+    représentant légal de cet élève », then refused it. Now only the birth date is asked,
+    with what to do when one is not the child's représentant légal."""
+    walker.start()
+    page = walker.follow(walker.send_code(walker.code()))
+    assert "Je ne suis pas le représentant légal de cet élève" not in page
+    assert 'type="radio"' not in page
+    assert ("Si vous n'êtes pas son représentant légal, n'allez pas plus loin : contactez "
+            "l'école ou l'établissement de l'élève") in page
+
+
 def test_the_children_step_speaks_of_the_pupils_found_for_the_number(walker, parent):
     """Karim already has Sami: the one pupil found for this number is not his only child."""
     PupilFactory._meta.model.objects.filter(pk=parent["nour"].pk).update(first_names="Apolline")

@@ -83,9 +83,11 @@ def test_the_names_rule_is_in_the_checklist_from_the_first_display(signed_in):
     assert html.text(personal) == ("Votre mot de passe ne doit contenir ni votre nom, ni votre "
                                    "prénom, ni votre identifiant.")
     assert personal.find(attrs={"data-rule-state": True}) is not None
-    # In the list, after « Votre mot de passe doit contenir : » and its five rules.
+    # In the list, after its five rules (the seeds' « Doit contenir 1 majuscule »…, under no
+    # heading that would say « doit contenir » once more).
     shown = [html.text(p) for p in checklist.find_all("p", class_="fr-message")]
-    assert shown.index(html.text(personal)) == shown.index("Votre mot de passe doit contenir :") + 6
+    assert shown.index(html.text(personal)) == shown.index("Doit contenir 1 majuscule") + 5
+    assert not any("Votre mot de passe doit contenir" in line for line in shown)
 
 
 
