@@ -29,7 +29,7 @@ from core.ratelimit import wait_text
 
 from .limits import sign_in_attempt_admit, sign_in_device, sign_in_success_forget
 from .models import Account, AccountKind, AccountState
-from .selectors import MERGE_CHAIN_MAX, account_merged_into
+from .selectors import MERGE_CHAIN_MAX, account_merged_into, letter_replaced_by
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,18 @@ def _closing_event(account: Account) -> JournalEvent | None:
     """The latest journal event that closed `account` for another account, or None."""
     return (JournalEvent.objects.filter(account=account, kind__in=list(_CLOSED_FOR))
             .order_by("-at").first())
+
+
+def letter_replaced_text() -> str:
+    """What happened to a school letter whose provisional account was closed because the
+    family activated its account by SMS or FranceConnect meanwhile
+    (activation.services.provisional_accounts_close; accounts.selectors.letter_replaced_by):
+    the first sentence of the sign-in's advice (`closed_account_message`) and of the merge
+    form's (families.messages). Said only to whoever typed the letter's right password."""
+    return gettext(
+        "Ce courrier n'est plus valable : le compte ÉduConnect de votre famille a déjà été "
+        "activé (par SMS ou avec FranceConnect)."
+    )
 
 
 class ClosedAccountAdvice(NamedTuple):
@@ -150,17 +162,17 @@ def closed_account_message(account: Account,
     event = _closing_event(account)
     if event is None:
         return None
-    target = Account.objects.filter(pk=event.data.get(_CLOSED_FOR[event.kind])).first() \
-        if event.data.get(_CLOSED_FOR[event.kind]) else None
     if event.kind == EventKind.PROVISIONAL_CLOSED_BY_ACTIVATION.value:
+        target = letter_replaced_by(account)
         if target is None or target.state != AccountState.ACTIVE:
             return None
-        return ClosedAccountAdvice(_advice(gettext(
-            "Ce courrier n'est plus valable : le compte ÉduConnect de votre famille a déjà été "
-            "activé (par SMS ou avec FranceConnect). Connectez-vous avec l'identifiant "
-            "%(identifier)s et le mot de passe choisi à l'activation."
+        return ClosedAccountAdvice(_advice(letter_replaced_text() + " " + gettext(
+            "Connectez-vous avec l'identifiant %(identifier)s et le mot de passe choisi à "
+            "l'activation."
         ) % {"identifier": target.display_identifier}, "password", target.kind, profile),
             "letter_replaced", target.kind)
+    target = Account.objects.filter(pk=event.data.get(_CLOSED_FOR[event.kind])).first() \
+        if event.data.get(_CLOSED_FOR[event.kind]) else None
     if target is not None and target.state == AccountState.CLOSED:
         target = account_merged_into(target, follow=MERGE_CHAIN_MAX - 1) or target
     if target is not None and target.is_active:

@@ -34,3 +34,27 @@ def account_merged_into(account: Account, *, follow: int = 0) -> Account | None:
             break
         kept = current = found
     return kept
+
+
+def letter_replaced_by(account: Account) -> Account | None:
+    """The account that holds now the records of the school letter whose provisional
+    `account` was CLOSED because the family activated by SMS or FranceConnect (or attached
+    the children) meanwhile (activation.services.provisional_accounts_close): the active
+    account its latest PROVISIONAL_CLOSED_BY_ACTIVATION event names, followed through up to
+    MERGE_CHAIN_MAX - 1 merges when that account was itself merged into another one
+    (`account_merged_into`). None when `account` is not closed, or was closed otherwise, or
+    the account named is gone. The account returned may be closed (a chain longer than
+    followed, or closed by the helpdesk): callers check `is_active`. Two indexed lookups,
+    two more per merge followed; read only for the right password of a closed account (the
+    sign-in, the merge form)."""
+    if account.state != AccountState.CLOSED:
+        return None
+    event = (JournalEvent.objects
+             .filter(account=account, kind=EventKind.PROVISIONAL_CLOSED_BY_ACTIVATION.value)
+             .order_by("-at").first())
+    new_id = event.data.get("new_account_id") if event and isinstance(event.data, dict) \
+        else None
+    holder = Account.objects.filter(pk=new_id).first() if new_id else None
+    if holder is not None and holder.state == AccountState.CLOSED:
+        holder = account_merged_into(holder, follow=MERGE_CHAIN_MAX - 1) or holder
+    return holder

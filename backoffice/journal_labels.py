@@ -208,6 +208,7 @@ REASON_LABELS = {
     "wrong_pair": _("identifiant ou mot de passe de l'autre compte erroné"),
     "names_differ": _("noms différents sur les deux comptes"),
     "already_merged": _("autre compte déjà regroupé (fermé)"),
+    "letter_replaced": _("courrier dont le compte a déjà été activé (par SMS ou FranceConnect)"),
     "pupil_account": _("l'autre compte est un compte élève"),
     # FranceConnect (franceconnect).
     "logout_state": _("déconnexion FranceConnect inattendue"),

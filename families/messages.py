@@ -5,6 +5,8 @@ request."""
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.forms import letter_replaced_text
+
 
 def message_merge_same_account() -> str:
     return _(
@@ -50,6 +52,26 @@ def message_merge_already_merged_closed() -> str:
         "Ce compte a déjà été regroupé avec un autre compte ÉduConnect et il est fermé : "
         "ses enfants ne peuvent pas être ajoutés depuis ce compte."
     )
+
+
+def message_merge_letter_here() -> str:
+    """The right provisional password of a school letter whose account was closed when the
+    signed-in account was activated by SMS or FranceConnect: its children came here then."""
+    return letter_replaced_text() + " " + _(
+        "C'est le compte avec lequel vous êtes connecté(e) : les enfants de ce courrier sont "
+        "déjà sur votre compte, il n'y a rien à regrouper. Consultez la liste de vos enfants "
+        "dans « Mes enfants » ; s'il en manque un, utilisez « Ajouter un enfant »."
+    )
+
+
+def message_merge_letter_replaced(identifier: str) -> str:
+    """The right provisional password of a school letter whose account was closed when
+    another account of the family (`identifier`, displayed) was activated."""
+    return letter_replaced_text() + " " + _(
+        "Les enfants de ce courrier sont sur le compte %(identifier)s. Pour les ajouter ici, "
+        "saisissez l'identifiant %(identifier)s et le mot de passe choisi à l'activation de ce "
+        "compte."
+    ) % {"identifier": identifier}
 
 
 def message_merge_too_late() -> str:

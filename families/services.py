@@ -26,7 +26,7 @@ from django.utils.translation import gettext
 from accounts.forms import INVALID_LOGIN_MESSAGE, throttled_message
 from accounts.limits import sign_in_attempt_admit, sign_in_device, sign_in_success_forget
 from accounts.models import Account, AccountKind, AccountState
-from accounts.selectors import MERGE_CHAIN_MAX, account_merged_into
+from accounts.selectors import MERGE_CHAIN_MAX, account_merged_into, letter_replaced_by
 from accounts.signals import accounts_merged
 from activation import messages as activation_messages
 from activation.flows import ActivationData
@@ -184,8 +184,8 @@ def accounts_merge_prove(*, account: Account, identifier: str, password: str,
                               retry_after=admission.retry_after)
     other = authenticate(request, identifier=typed, password=password)
     if other is None:
-        _refuse_if_already_merged(account, getattr(request, "refused_account", None),
-                                  typed=typed, request=request)
+        _refuse_if_closed_for_another(account, getattr(request, "refused_account", None),
+                                      typed=typed, request=request)
     if other is not None and other.kind == AccountKind.PUPIL:
         # The password is proven: the truth tells nothing to someone who does not know it.
         # Both paths did the same work (authenticate, one journal row, nothing forgotten).
@@ -207,16 +207,33 @@ def accounts_merge_prove(*, account: Account, identifier: str, password: str,
                       record_ids=record_ids, pupil_ids=pupil_ids)
 
 
-def _refuse_if_already_merged(account: Account, refused: Account | None, *, typed: str,
-                              request: HttpRequest | None) -> None:
-    """The right password of a guardian account already closed by a merge (the backend
-    sets `request.refused_account` only after the right password of an account that may
-    not sign in): raises FamiliesRefused saying into which account it was merged — the
-    signed-in one (its children are already here) or another one — as the sign-in says it.
-    A wrong password never reaches here: it keeps the generic refusal (no enumeration)."""
+def _refuse_if_closed_for_another(account: Account, refused: Account | None, *, typed: str,
+                                  request: HttpRequest | None) -> None:
+    """The right password of a guardian account already closed for another one (the
+    backend sets `request.refused_account` only after the right password of an account that
+    may not sign in), as the sign-in explains it (accounts.forms.closed_account_message):
+
+    - a school letter whose provisional account was closed when the family activated by
+      SMS or FranceConnect (accounts.selectors.letter_replaced_by): its children are on the
+      signed-in account already, or on the active account it names;
+    - an account already merged (accounts.selectors.account_merged_into): into the
+      signed-in one (its children are already here) or into another one, named.
+
+    Raises FamiliesRefused then (journaled ACCOUNTS_MERGE_REFUSED, « letter_replaced » or
+    « already_merged »); returns for any other closed account (the generic refusal). A
+    wrong password never reaches here: it keeps the generic refusal (no enumeration)."""
     if (refused is None or refused.identifier != typed or refused.kind != AccountKind.GUARDIAN
             or refused.state != AccountState.CLOSED):
         return
+    holder = letter_replaced_by(refused)
+    if holder is not None:
+        if holder.pk != account.pk and not holder.is_active:
+            return  # closed since, by the helpdesk: the generic refusal, as the sign-in's
+        journal_record(EventKind.ACCOUNTS_MERGE_REFUSED, request=request, account=account,
+                       reason="letter_replaced", other_account_id=refused.pk)
+        if holder.pk == account.pk:
+            raise FamiliesRefused(messages.message_merge_letter_here())
+        raise FamiliesRefused(messages.message_merge_letter_replaced(holder.display_identifier))
     kept = account_merged_into(refused, follow=MERGE_CHAIN_MAX - 1)
     if kept is None:
         return  # closed otherwise (by the helpdesk): the generic refusal

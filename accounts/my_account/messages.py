@@ -1,6 +1,11 @@
 """What « Mon compte » tells people when it refuses something: French, says what happened and
 what to do. Functions, not constants: each is translated in the language of the request."""
 
+import datetime
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
 from core import code_messages
@@ -115,6 +120,18 @@ def message_email_requested(new_email: str, *, old_told: bool) -> str:
     if old_told:
         sent += " " + _("Votre adresse actuelle a été prévenue du changement.")
     return sent
+
+
+def message_email_already_sent(masked_email: str, sent_at: datetime.datetime) -> str:
+    """« Vérifiez votre adresse mail » (accounts.my_account.views.email_check) when a
+    validation link is pending: to which address (masked: accounts.recovery.masking
+    .mask_email) and when the latest mail left (`sent_at`, aware; said in Paris time)."""
+    local = timezone.localtime(sent_at, ZoneInfo("Europe/Paris"))
+    return _(
+        "Un mail de validation a été envoyé à %(email)s le %(day)s à %(time)s (heure de "
+        "Paris)."
+    ) % {"email": masked_email, "day": date_format(local, "j F Y"),
+         "time": time_format(local, "H \\h i")}
 
 
 def message_email_resent(new_email: str) -> str:

@@ -35,6 +35,7 @@ from core.tokens import link_token_for_another_account, link_token_peek, link_to
 
 from ..models import AccountKind, AccountState
 from ..password_policy import new_password_context
+from ..recovery.masking import mask_email
 from ..selectors import account_merged_into
 from ..views import safe_next_url
 from . import messages as texts
@@ -453,22 +454,35 @@ def email_check(request):
     if action == "correct" and not services.recently_authenticated(request):
         query = urlencode({"next": request.get_full_path()})
         return redirect(f"{reverse('accounts:my_account:reauthenticate')}?{query}")
+    # A validation mail already sent to this address (the school letter's activation, « Mon
+    # compte »…) and still valid: the page says so first; asking again sends one more, the
+    # earlier links staying valid (email_change_resend: mails arrive late).
+    pending = email_change_pending(account)
+    if pending is not None and pending.payload.get("email") != address:
+        pending = None
     form = EmailChangeForm(request.POST if action == "correct" else None)
     status = 200
     if action == "keep" or (action == "correct" and form.is_valid()):
         chosen = address if action == "keep" else form.cleaned_data["email"]
+        resend = action == "keep" and pending is not None
         try:
-            services.email_change_request(account=account, email=chosen, request=request)
+            if resend:
+                services.email_change_resend(account=account, request=request)
+            else:
+                services.email_change_request(account=account, email=chosen, request=request)
         except services.MyAccountRefused as refusal:
             if action == "keep":
                 messages.error(request, refusal.message)
                 return redirect(next_url)
             form.add_error(refusal.field or None, refusal.message)
         else:
-            messages.success(request, texts.message_email_requested(chosen, old_told=False))
+            messages.success(request, texts.message_email_resent(chosen) if resend
+                             else texts.message_email_requested(chosen, old_told=False))
             return redirect(next_url)
     if form.errors:
         status = 400
+    already_sent = (texts.message_email_already_sent(mask_email(address), pending.created_at)
+                    if pending is not None else "")
     context = _context(request, "email", _("Vérifiez votre adresse mail"), form,
-                       address=address, next_url=next_url)
+                       address=address, next_url=next_url, already_sent=already_sent)
     return render(request, "accounts/my_account/email_check.html", context, status=status)

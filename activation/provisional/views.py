@@ -65,6 +65,11 @@ def _context(request, flow: Flow, step: str, form=None, **extra) -> dict:
         # Which password signs in again (« Terminer plus tard »): the letter's until one is
         # chosen, then the one chosen.
         "password_chosen": ProvisionalData.of(flow).password_set,
+        # A pupil past the identity step (its address step, optional): the account is
+        # active, so signing in again leads to « Mes services », never back to this flow
+        # (activation.provisional.middleware holds provisional accounts only); the address
+        # is then given in « Mon compte ». The way out says so, not « Terminer plus tard ».
+        "account_active": request.user.state == AccountState.ACTIVE,
         **extra,
     }
 

@@ -496,6 +496,35 @@ def test_back_from_the_pupils_address_step_lands_on_it_again(client, pupil, comm
     assert path == MY_SERVICES
 
 
+def test_the_pupils_address_step_says_what_signing_out_now_really_does(client, pupil, commit):
+    """The tryout: at the pupil's address step the page said « Votre compte est activé »
+    beside « Terminer plus tard (se déconnecter) » and « l'activation reprendra où vous
+    l'avez laissée ». The account is active from the identity step: signing in again leads
+    to « Mes services », never back here; the address is given later in « Mon compte »."""
+    page, path = at_step(client, sign_in(client, pupil.identifier, url=PUPIL_LOGIN))
+    page, path = at_step(client, commit(client.post, path, {
+        "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
+    page, path = at_step(client, client.post(path, {"jour": "23", "mois": "11",
+                                                    "annee": "2012"}))
+    assert path.endswith("/adresse-mail/")
+    words = html.text(html.main(page))
+    assert "Terminer plus tard" not in words
+    assert "reprendra où vous l'avez laissée" not in words
+    assert (
+        "Votre compte est activé : l'adresse mail est facultative. Si vous vous déconnectez "
+        "maintenant, reconnectez-vous avec votre identifiant et le nouveau mot de passe que "
+        "vous avez choisi : vous arriverez directement sur vos services, et vous pourrez "
+        "indiquer une adresse mail plus tard dans « Mon compte ».") in _help(page)
+    [logout] = [b for b in html.main(page).find_all("button")
+                if "déconnecter" in html.text(b)]
+    assert html.text(logout) == "Me déconnecter sans indiquer d'adresse mail"
+    # What it says is true: signed out, the new password leads to « Mes services ».
+    client.post(reverse("accounts:logout"))
+    _page, landed = at_step(client, sign_in(client, pupil.identifier, NEW_PASSWORD,
+                                            url=PUPIL_LOGIN))
+    assert landed == MY_SERVICES
+
+
 def test_a_pupil_gives_an_address_validated_by_its_link(client, pupil, commit, smtp_server):
     page, path = at_step(client, sign_in(client, pupil.identifier, url=PUPIL_LOGIN))
     page, path = at_step(client, commit(client.post, path, {

@@ -21,7 +21,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from accounts.models import StaffRole
+from accounts.models import Account, StaffRole
 from accounts.my_account.selectors import EMAIL_CHANGE_PURPOSE
 from backoffice.services import staff_create
 from core.models import Flow
@@ -215,6 +215,16 @@ def test_the_signed_in_pages_of_the_portal(at_viewport, live_server, school):
     page.goto(live_server.url + reverse("accounts:my_account:email_validate", args=[token]))
     expect(page.get_by_role("button", name="Me déconnecter")).to_be_visible()
     findings.check("/mon-compte/adresse-mail/valider/<jeton d'un autre compte>/")
+    # « Vérifiez votre adresse mail » once a validation mail was sent: the notice (where,
+    # when, the spams) comes before the button that sends another.
+    account = school["account"]
+    Account.objects.filter(pk=account.pk).update(email_verified=False)
+    link_token_issue(purpose=EMAIL_CHANGE_PURPOSE, account=account, ttl_seconds=3600,
+                     payload={"email": account.email})
+    page.goto(live_server.url + reverse("accounts:my_account:email_check"))
+    expect(page.locator("#email-already-sent")).to_be_visible()
+    findings.check("/mon-compte/adresse-mail/verifier/ (un mail déjà envoyé)")
+    Account.objects.filter(pk=account.pk).update(email_verified=True)
     # « Ajouter des enfants depuis un autre compte », then its confirmation (a second account
     # of Josiane's, with a child at the same collège).
     other = AccountFactory(identifier="j.lapierre22", first_name="Josiane",

@@ -697,3 +697,80 @@ def test_a_pending_address_link_of_the_closed_account_says_it_was_regrouped(fami
     other = family["other"]
     other.refresh_from_db()
     assert other.email == "k.haddad@example.net"
+
+
+def _letter_replaced_by(taking, *, identifier="k.haddad9"):
+    """A school letter (provisional account `identifier`, Lina's record) whose family then
+    activated `taking` by SMS: the activation took the record and closed the letter's
+    account (activation.services.provisional_accounts_close), as in the demo's
+    N.BENSAID92 / N.BENSAID56."""
+    from django.db import transaction
+
+    from activation.services import provisional_accounts_close
+
+    college = EstablishmentFactory(name="Collège Jules-Ferry")
+    letter = AccountFactory(identifier=identifier, first_name="Karim", last_name="Haddad",
+                            state=AccountState.PROVISIONAL)
+    record, pupil = child_of(letter, first_names="Nora", school=college, phone="+33633333333")
+    with transaction.atomic():
+        provisional_accounts_close(accounts=[letter], records=[record], taking=taking,
+                                   method="sms")
+        record.account = taking
+        record.save(update_fields=["account"])
+    return letter, pupil
+
+
+def test_a_letter_whose_children_came_here_by_sms_says_there_is_nothing_to_merge(family):
+    """The tryout: signed in with the account activated by SMS, the parent types her
+    letter's identifier and provisional password, as the page invites. Not « Identifiant ou
+    mot de passe incorrect. »: the letter is no longer valid, its children are here."""
+    letter, nora = _letter_replaced_by(family["kept"])
+    response = prove(signed_in(family["kept"]), identifier="K.HADDAD9")
+    assert response.status_code == 400
+    text = _refusal_text(response)
+    assert INVALID_LOGIN_MESSAGE not in text
+    assert ("Ce courrier n'est plus valable : le compte ÉduConnect de votre famille a déjà "
+            "été activé (par SMS ou avec FranceConnect). C'est le compte avec lequel vous "
+            "êtes connecté(e) : les enfants de ce courrier sont déjà sur votre compte, il "
+            "n'y a rien à regrouper.") in text
+    assert nora in pupils_of_guardian_account(family["kept"])
+    refused = JournalEvent.objects.get(kind=EventKind.ACCOUNTS_MERGE_REFUSED)
+    assert refused.data == {"reason": "letter_replaced", "other_account_id": letter.pk}
+
+
+def test_a_letter_activated_by_sms_on_another_account_names_it(family):
+    """The letter's children went to k.haddad2 by SMS: from k.haddad1, the letter's right
+    password is told to use K.HADDAD2, as the sign-in page tells it; following it works."""
+    _letter_replaced_by(family["other"])
+    response = prove(signed_in(family["kept"]), identifier="k.haddad9")
+    assert response.status_code == 400
+    text = _refusal_text(response)
+    assert text.count("Ce courrier n'est plus valable") == 1
+    assert ("Les enfants de ce courrier sont sur le compte K.HADDAD2. Pour les ajouter ici, "
+            "saisissez l'identifiant K.HADDAD2 et le mot de passe choisi à l'activation de "
+            "ce compte.") in text
+    sign_in = Client().post(SIGN_IN_URL, {"identifier": "k.haddad9",
+                                          "password": DEFAULT_PASSWORD})
+    assert "Connectez-vous avec l'identifiant K.HADDAD2" in _refusal_text(sign_in)
+    assert merge(signed_in(family["kept"]), identifier="K.HADDAD2").status_code == 302
+
+
+def test_a_letter_whose_account_was_then_merged_here_says_its_children_are_here(family):
+    """The letter went to k.haddad2 by SMS, then k.haddad2 was merged into k.haddad1."""
+    _letter_replaced_by(family["other"])
+    merge(signed_in(family["kept"]))
+    response = prove(signed_in(family["kept"]), identifier="k.haddad9")
+    assert "les enfants de ce courrier sont déjà sur votre compte" in _refusal_text(response)
+
+
+def test_a_wrong_password_of_a_replaced_letter_reads_exactly_as_today(family):
+    """No enumeration: only the letter's right password learns what became of it."""
+    _letter_replaced_by(family["kept"])
+    response = prove(signed_in(family["kept"]), identifier="k.haddad9",
+                     password="Mauvais-Mot-2!")
+    assert response.status_code == 400
+    text = _refusal_text(response)
+    assert INVALID_LOGIN_MESSAGE in text
+    assert "n'est plus valable" not in text
+    refused = JournalEvent.objects.get(kind=EventKind.ACCOUNTS_MERGE_REFUSED)
+    assert refused.data == {"reason": "wrong_pair"}

@@ -3,6 +3,7 @@ on loopback (the old address told the new one, the new one a validation link), t
 address in use until the link's page is POSTed (from any device, signed out too), resend,
 correction, refusals, no enumeration."""
 
+import datetime
 import time
 from html import unescape
 from urllib.parse import urlsplit
@@ -472,3 +473,53 @@ def test_the_page_says_who_is_told_and_only_who_is(client, commit, smtp_server,
         next(m for m in smtp_server.wait_for(len(received)) if m["To"] == "m.roux.2@exemple.fr")
     )).path)
     assert [m.to for m in sms.outbox] == (["+33612340000"] if phone_verified else [])
+
+
+def test_at_sign_in_a_mail_already_sent_is_said_before_another_is_offered(
+        client, unvalidated, commit, smtp_server, settings):
+    """The tryout: minutes after a validation mail left (a school letter's activation, or
+    « Je garde cette adresse »), the next sign-in offered « m'envoyer le mail de
+    validation » as if none had. The page says to which address (masked) and when one
+    left, to click its link and look in the spams; only then offers another, within the
+    same limits, the first link still valid."""
+    settings.EMAIL_CHANGE_MAX_LINKS_PER_ACCOUNT = 2
+    login = reverse("accounts:login", args=["representant-legal"])
+    pair = {"identifier": unvalidated.identifier, "password": DEFAULT_PASSWORD}
+    check = client.post(login, pair)["Location"]
+    assert "id=\"email-already-sent\"" not in client.get(check).content.decode()
+    commit(client.post, check, {"action": "keep"})
+    [first] = smtp_server.wait_for(1)
+    LinkToken.objects.update(created_at=datetime.datetime(2026, 1, 15, 13, 5,
+                                                          tzinfo=datetime.UTC))
+    client.post(reverse("accounts:logout"))
+
+    check = client.post(login, pair)["Location"]
+    assert check.startswith(reverse("accounts:my_account:email_check"))
+    page = html.parse(client.get(check))
+    notice = " ".join(html.text(page.find(id="email-already-sent")).split())
+    assert notice == (
+        "Un mail de validation vous a déjà été envoyé "
+        "Un mail de validation a été envoyé à l•••@e•••.org le 15 janvier 2026 à 14 h 05 "
+        "(heure de Paris). Cliquez sur le lien qu'il contient pour valider votre adresse. "
+        "Vous ne le trouvez pas ? Il peut mettre quelques minutes à arriver : regardez aussi "
+        "dans vos courriers indésirables (spams). Si vous ne l'avez toujours pas reçu, "
+        "demandez-en un nouveau ci-dessous.")
+    words = " ".join(html.text(html.main(page)).split())
+    resend_label = "Je n'ai pas reçu le mail : m'envoyer un nouveau mail de validation"
+    assert words.index("courriers indésirables") < words.index(resend_label)
+    assert "Cette adresse est correcte : m'envoyer le mail de validation" not in words
+
+    resent = commit(client.post, check, {"action": "keep"})
+    assert html.messages(html.parse(client.get(resent["Location"]))) == [
+        "Un nouveau mail de validation a été envoyé à l.martin@exemple.org. Pensez à vérifier "
+        "vos courriers indésirables (spams) s'il n'arrive pas d'ici 5 minutes."]
+    assert smtp_server.wait_for(2)[1]["To"] == "l.martin@exemple.org"
+    # The existing limit still holds.
+    refused = commit(client.post, check, {"action": "keep"})
+    assert html.messages(html.parse(client.get(refused["Location"])))[-1].startswith(
+        "Trop de mails de validation ont été envoyés pour votre compte.")
+    assert LinkToken.objects.count() == 2
+    # The first mail's link still validates the address.
+    commit(Client().post, urlsplit(link_from(first)).path)
+    unvalidated.refresh_from_db()
+    assert unvalidated.email_verified
