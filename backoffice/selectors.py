@@ -535,9 +535,20 @@ def helpdesk_search(*, query: SearchQuery, scope: StaffScope, limit: int = SEARC
         accounts_truncated=len(accounts) > limit,
         records=records[:limit],
         records_truncated=len(records) > limit,
-        attempts=activation_attempts(phones=query.phones, scope=scope)
-        if query.shape == Shape.PHONE else [],
+        attempts=_search_attempts(query=query, scope=scope, records=records[:limit]),
     )
+
+
+def _search_attempts(*, query: SearchQuery, scope: StaffScope,
+                     records: list[GuardianRecord]) -> list:
+    """The SMS activations a search shows: those started with the number typed (a search by
+    number), or those of the guardian records it lists (a search by name: the family who
+    calls about a blocked activation is searched by its name first); none otherwise."""
+    if query.shape == Shape.PHONE:
+        return activation_attempts(phones=query.phones, scope=scope)
+    if query.shape == Shape.NAME:
+        return record_activation_attempts(records=records)
+    return []
 
 
 ATTEMPTS_SHOWN = 20
@@ -552,6 +563,10 @@ class ActivationAttempt:
     last_name: str
     first_name: str
     outcome: str
+    # A search by name: the listed guardian records it concerns (matched, or whose mobile
+    # number it was started with), whose page holds « Débloquer l'activation ».
+    records: tuple = ()
+    blocked: bool = False
 
 
 def _attempt_outcome(flow: Flow, data: dict) -> str:
@@ -623,6 +638,64 @@ def activation_attempts(*, phones, scope: StaffScope) -> list[ActivationAttempt]
         attempts.append(ActivationAttempt(
             started_at=flow.created_at, last_name=data.get("last_name", ""),
             first_name=data.get("first_name", ""), outcome=_attempt_outcome(flow, data)))
+    return attempts
+
+
+def record_attempt_flows(records: list[GuardianRecord]) -> QuerySet:
+    """The newest SMS activation flows started with the mobile number of one of `records`
+    (E.164, as Flow.phone holds it in plain text: the number typed at step 1), at most
+    ATTEMPTS_SHOWN * 3 (a lazy queryset; empty without a number). Served by the index
+    flow_phone_created (Flow.phone, -created_at; core/migrations/0001): one index range per
+    number, so the cost follows the listed records' numbers, never the flows of the country
+    or of other academies (tests/backoffice/test_search_attempts_by_name.py, EXPLAIN)."""
+    phones = sorted({str(record.mobile_phone) for record in records if record.mobile_phone})
+    if not phones:
+        return Flow.objects.none()
+    return (Flow.objects.filter(kind=SMS_ACTIVATION.name, phone__in=phones)
+            .order_by("-created_at")[:ATTEMPTS_SHOWN * 3])
+
+
+def record_activation_attempts(*, records: list[GuardianRecord]) -> list[ActivationAttempt]:
+    """The SMS activations of the guardian records a search by name lists (`records`: the
+    agent's, in scope and without account, records_search), newest first, at most
+    ATTEMPTS_SHOWN, each with the listed records it concerns (`ActivationAttempt.records`)
+    and the outcome in the words of the search by number (`_attempt_outcome`: « Bloquée : … »).
+
+    Found by the records' numbers (`record_attempt_flows`: one query on flow_phone_created,
+    whatever the number of records), then kept:
+    - a flow that matched one of the listed records (data « matched_record_ids »);
+    - a flow started with a listed record's number that matched nothing (a name mistyped:
+      the search by that number shows it to any agent too).
+    A flow that matched only records not listed (another academy's, or one an account
+    covers) is left out: no flow of another academy leaks, with no query on the scope.
+    Then the flows' codes (one query) and, when one is blocked, two on the journal
+    (flows_unblocked_mark): a fixed number of queries, none per row."""
+    flows = list(record_attempt_flows(records))
+    if not flows:
+        return []
+    by_id = {record.pk: record for record in records}
+    by_phone: dict[str, list[GuardianRecord]] = {}
+    for record in records:
+        if record.mobile_phone:
+            by_phone.setdefault(str(record.mobile_phone), []).append(record)
+    kept = []
+    for flow in flows:
+        matched = (flow.data or {}).get("matched_record_ids") or []
+        concerned = [by_id[pk] for pk in matched if pk in by_id]
+        if concerned or not matched:
+            kept.append((flow, concerned or by_phone.get(flow.phone, [])))
+        if len(kept) == ATTEMPTS_SHOWN:
+            break
+    prefetch_related_objects([flow for flow, _records in kept], "codes")
+    flows_unblocked_mark([flow for flow, _records in kept])
+    attempts = []
+    for flow, concerned in kept:
+        data = flow.data or {}
+        attempts.append(ActivationAttempt(
+            started_at=flow.created_at, last_name=data.get("last_name", ""),
+            first_name=data.get("first_name", ""), outcome=_attempt_outcome(flow, data),
+            records=tuple(concerned),
+            blocked=flow.status == FlowStatus.BLOCKED and not flow.unblocked_at))
     return attempts
 
 

@@ -127,6 +127,27 @@ def test_each_page_holds_its_own_account_identifier_and_password_and_nobody_else
     assert GuardianRecord.objects.get(pk=world.rec_a1.pk).account == world.account_a1
 
 
+def test_a_guardian_page_lists_each_child_after_its_bullet_and_ends_on_no_lone_bullet(
+        world, class_6a, secretary):
+    """Tryout of the letters: each guardian page's extracted text ended on a lone « • » (the
+    list markers of the children, drawn after the page's text in a tagged PDF), and the
+    children's names came without their bullet. A reader of the PDF meets them in order."""
+    ResponsibilityFactory(guardian_record=class_6a["martin_mother"], pupil=world.pupil_a1)
+    run = run_letters(secretary, world.a1, class_6a["pupils"])
+    _reader, texts = pages_of(run, secretary)
+
+    guardian_pages = [text for text in texts if "Représentant légal" in text]
+    assert len(guardian_pages) == 3
+    for text in guardian_pages:
+        lines = [line.strip() for line in text.splitlines()]
+        assert not [line for line in lines if line in {"•", "·", "-", "–"}], text
+        assert lines[-1].endswith("courrier à personne."), text
+    claire_page = next(text for text in guardian_pages if "Bonjour Claire MARTIN" in text)
+    lines = [line.strip() for line in claire_page.splitlines()]
+    concerning = lines.index("d'accéder aux services concernant :")
+    assert lines[concerning + 1:concerning + 3] == ["• Zoé LEFÈVRE", "• Noé MARTIN"], lines
+
+
 def test_the_pdf_is_tagged(world, class_6a, secretary):
     run = run_letters(secretary, world.a1, class_6a["pupils"])
     reader, _texts = pages_of(run, secretary)
