@@ -407,6 +407,9 @@ def test_one_pupil_is_confirmed_by_its_birth_date_without_a_choice_refused_later
     assert ("Si vous n'êtes pas son représentant légal, n'allez pas plus loin : contactez "
             "l'école ou l'établissement de l'élève") in page
     assert "ne pourra pas être prise en compte" not in page
+    # The date's hint no longer makes it depend on a choice that is not there.
+    assert "Obligatoire si vous êtes son représentant légal" not in page
+    assert "Par exemple : 17 05 2014" in page
 
     # The date alone is the way on.
     birth_date = ines.birth_date
@@ -422,6 +425,7 @@ def test_two_pupils_still_offer_the_choice(driver, family):
     page = h.text(h.main(h.parse(driver.client.get(driver.url("pupils")))))
     assert page.count("Je ne suis pas le représentant légal de cet élève") == 2
     assert "Un seul élève a été trouvé" not in page
+    assert page.count("Obligatoire si vous êtes son représentant légal") == 2
 
 
 def test_at_least_one_pupil_must_be_confirmed(driver, family):
