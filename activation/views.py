@@ -546,7 +546,11 @@ def _fc_sign_in(request, flow: Flow) -> None:
 def fc_done(request, flow: Flow):
     if flow.status != FlowStatus.COMPLETED:
         return flow_home(flow)
-    context = _fc_context("done", None, flow=flow, account=flow.account)
+    # The children answered « Je ne suis pas le représentant légal » (disputed at once, as
+    # an attach does): named on the last page with the way to add them back, as the SMS
+    # activation's.
+    context = _fc_context("done", None, flow=flow, account=flow.account,
+                          left_out=pupils_left_out(flow_id=flow.id))
     context["page_title"] = _titled(_("Votre compte a été activé avec succès"))
     context["services_url"] = reverse("services_portal:my_services")
     context["service_return"] = service_return(request)

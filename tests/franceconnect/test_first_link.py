@@ -15,7 +15,8 @@ from core.journal import EventKind
 from core.models import Flow, FlowStatus
 from franceconnect.models import FranceConnectLink
 from notifications import sms
-from tests.factories import AccountFactory
+from pupils.models import ResponsibilityStatus
+from tests.factories import AccountFactory, PupilFactory, ResponsibilityFactory
 
 from .conftest import fc_answer
 
@@ -96,6 +97,34 @@ def test_first_link_creates_an_account_whose_identifier_is_shown(walk, client, f
     response = client.get(fc_answer(client, fc))
     assert response["Location"] == reverse("services_portal:my_services")
     assert client.session["_auth_user_id"] == str(account.pk)
+
+
+def test_the_last_page_names_a_child_left_out_and_the_way_to_add_it_back(walk, client,
+                                                                          family):
+    """As the SMS activation's: « Je ne suis pas le représentant légal » for one of two
+    children disputes that link at once; the last page names the child and leads to
+    « Ajouter un enfant »."""
+    tom = PupilFactory(establishment=family["pupil"].establishment, first_names="Tom",
+                       last_name="DUPONT", birth_date=datetime.date(2014, 2, 3))
+    ResponsibilityFactory(guardian_record=family["record"], pupil=tom)
+    walk.to_phone_step()
+    walk.phone(family["phone_typed"])
+    walk.code()
+    page = client.get(walk.url("fc_pupils")).content.decode()
+    prefixes = dict(re.findall(r'<h3[^>]*id="(eleve\d+)-title">([^<]+)</h3>', page))
+    lea = next(prefix for prefix, name in prefixes.items() if name == "Léa")
+    tom_prefix = next(prefix for prefix, name in prefixes.items() if name == "Tom")
+    born = family["pupil"].birth_date
+    response = walk.post(walk.url("fc_pupils"), {
+        f"{lea}_lien": "oui", f"{lea}_jour": f"{born.day:02d}",
+        f"{lea}_mois": f"{born.month:02d}", f"{lea}_annee": str(born.year),
+        f"{tom_prefix}_lien": "non"})
+    page = walk.page(response)
+    assert "Votre compte a été activé avec succès" in page
+    assert "Un enfant n'a pas été rattaché à votre compte" in page
+    assert "Tom (Collège Jean-Moulin)" in page
+    assert reverse("families:child_add") in page
+    assert tom.responsibilities.get().status == ResponsibilityStatus.DISPUTED
 
 
 def test_first_link_joins_the_account_that_covers_the_records(walk, client, family):
