@@ -62,6 +62,14 @@ def fill_identity(page, *, last_name, first_name, phone):
     page.get_by_role("button", name="Suivant").click()
 
 
+def to_the_pupils_step(page, live_server, sms_folder):
+    """Steps 1 and 2 for Marie-Josée SAINT-ÉLOI (the `family`): the page of step 3."""
+    page.goto(live_server.url + reverse("activation:start"))
+    fill_identity(page, last_name="SAINT-ÉLOI", first_name="Marie-Josée", phone="+590690281234")
+    page.get_by_label("Code de sécurité").fill(read_code(sms_folder))
+    page.get_by_role("button", name="Suivant").click()
+
+
 def fill_pupil(page, first_name, birth_date, *, legal=True):
     section = page.locator("section", has=page.get_by_role("heading", name=first_name))
     label = ("Je suis le représentant légal de cet élève" if legal
@@ -154,10 +162,7 @@ def test_a_non_by_mistake_is_corrected_with_precedent(page, live_server, sms_fol
     """Tryout: « non » tapped by mistake for Kenzo, then « Précédent » on the password step.
     Step 3 showed Maëlys alone with « Un seul élève a été trouvé pour ce numéro », and the
     account ended without Kenzo. Now both come back, and the account covers both."""
-    page.goto(live_server.url + reverse("activation:start"))
-    fill_identity(page, last_name="SAINT-ÉLOI", first_name="Marie-Josée", phone="+590690281234")
-    page.get_by_label("Code de sécurité").fill(read_code(sms_folder))
-    page.get_by_role("button", name="Suivant").click()
+    to_the_pupils_step(page, live_server, sms_folder)
 
     pupils = family["pupils"]
     fill_pupil(page, "Maëlys", pupils["Maëlys"].birth_date)
@@ -187,10 +192,7 @@ def test_a_non_by_mistake_is_corrected_with_precedent(page, live_server, sms_fol
 def test_the_last_page_names_the_child_left_out(page, live_server, sms_folder, family):
     """« non » kept for Kenzo: the last page names him, says the school examines the link,
     and leads to « Ajouter un enfant »; accessible (axe)."""
-    page.goto(live_server.url + reverse("activation:start"))
-    fill_identity(page, last_name="SAINT-ÉLOI", first_name="Marie-Josée", phone="+590690281234")
-    page.get_by_label("Code de sécurité").fill(read_code(sms_folder))
-    page.get_by_role("button", name="Suivant").click()
+    to_the_pupils_step(page, live_server, sms_folder)
     pupils = family["pupils"]
     fill_pupil(page, "Maëlys", pupils["Maëlys"].birth_date)
     fill_pupil(page, "Kenzo", None, legal=False)
@@ -246,10 +248,7 @@ def test_a_name_with_an_emoji_is_refused_on_its_field_and_sends_nothing(page, li
 
 
 def test_wrong_dates_are_refused_then_the_flow_stops(page, live_server, sms_folder, family):
-    page.goto(live_server.url + reverse("activation:start"))
-    fill_identity(page, last_name="SAINT-ÉLOI", first_name="Marie-Josée", phone="+590690281234")
-    page.get_by_label("Code de sécurité").fill(read_code(sms_folder))
-    page.get_by_role("button", name="Suivant").click()
+    to_the_pupils_step(page, live_server, sms_folder)
 
     kenzo = family["pupils"]["Kenzo"]
     for attempt in range(1, 6):
