@@ -580,11 +580,11 @@ def _attempt_outcome(flow: Flow, data: dict) -> str:
                        "envoyé)")
     if flow.status == FlowStatus.BLOCKED and getattr(flow, "unblocked_at", None):
         at = timezone.localtime(flow.unblocked_at)
-        return gettext("Bloquée : trop de dates de naissance erronées ; puis débloquée par "
+        return gettext("Bloquée : trop de dates de naissance incorrectes ; puis débloquée par "
                        "l'assistance le %(date)s à %(time)s") % {
             "date": formats.date_format(at, "d/m/Y"), "time": formats.time_format(at, "H:i")}
     if flow.status == FlowStatus.BLOCKED:
-        return gettext("Bloquée : trop de dates de naissance erronées")
+        return gettext("Bloquée : trop de dates de naissance incorrectes")
     if flow.status == FlowStatus.COMPLETED:
         return gettext("Terminée : compte créé")
     if flow.status == FlowStatus.ALREADY_ACTIVE:

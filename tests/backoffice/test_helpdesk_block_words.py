@@ -103,11 +103,11 @@ def test_the_journal_tells_the_journeys_block_from_the_24_hour_block(
     blocks = [row for row in journal_rows(page) if row[1].startswith("Activation bloquée")]
     assert [row[1] for row in blocks] == [WINDOW_LABEL, JOURNEY_LABEL]  # newest first
     window_details, journey_details = (row[3] for row in blocks)
-    assert ("règle : 2 dates de naissance erronées au plus dans un même parcours : ce "
+    assert ("règle : 2 dates de naissance incorrectes au plus dans un même parcours : ce "
             "parcours est arrêté, une nouvelle activation peut commencer aussitôt, dans la "
-            "limite de 4 dates erronées en 24 heures sur ce numéro") in journey_details
+            "limite de 4 dates incorrectes en 24 heures sur ce numéro") in journey_details
     date, time = local(window.at + datetime.timedelta(seconds=window.data["wait_seconds"]))
-    assert ("règle : 4 dates de naissance erronées au plus en 24 heures sur ce numéro, tous "
+    assert ("règle : 4 dates de naissance incorrectes au plus en 24 heures sur ce numéro, tous "
             "parcours confondus : aucune nouvelle date avant le "
             f"{date} à {time}, sauf déblocage par l'assistance") in window_details
     for code in ("journey", "window", "wait_seconds", "counted_on", "86400"):
@@ -123,7 +123,7 @@ def test_an_old_block_event_says_it_does_not_know_which_limit():
     assert line.label == ("Activation bloquée (dates de naissance) : limite atteinte non "
                           "enregistrée dans cet événement (celle d'un parcours ou celle de "
                           "plusieurs parcours)")
-    assert line.details == [("dates de naissance erronées", "5")]
+    assert line.details == [("dates de naissance incorrectes", "5")]
 
 
 def test_journeys_unblocked_by_the_helpdesk_say_so_and_the_current_block_still_reads_blocked(
@@ -147,9 +147,9 @@ def test_journeys_unblocked_by_the_helpdesk_say_so_and_the_current_block_still_r
     # The search by number tells the same.
     found = h.parse(helpdesk_client.get(reverse("admin:helpdesk_search"), {"q": PHONE}))
     outcomes = [row[2] for row in table_rows(found, "Activations par SMS commencées")]
-    lifted_f = ("Bloquée : trop de dates de naissance erronées ; puis débloquée par "
+    lifted_f = ("Bloquée : trop de dates de naissance incorrectes ; puis débloquée par "
                 "l'assistance le {} à {}".format(*local(unblock.at)))
-    assert outcomes == ["Bloquée : trop de dates de naissance erronées", lifted_f, lifted_f]
+    assert outcomes == ["Bloquée : trop de dates de naissance incorrectes", lifted_f, lifted_f]
 
 
 def test_a_letters_journeys_unblocked_by_the_helpdesk_say_so_on_the_account_page(
