@@ -107,7 +107,7 @@ def test_the_record_page_shows_the_letters_journeys_and_unblocks_them(
     url = reverse("admin:helpdesk_record", args=[letter_parent.record.pk])
     page = unescape(helpdesk_client.get(url).content.decode())
     assert "Aucun parcours" not in page
-    assert "Bloqué" in page
+    assert "Compte bloqué jusqu'au" in page and "blocage en cours" in page
     assert "dates de naissance incorrectes : 4 sur 4 permises" in page
     assert "Je n'ai pas de compte" not in page
     assert "identifiant et le mot de passe du courrier" in page
