@@ -129,7 +129,7 @@ def activation_unblock_by_helpdesk(*, record, actor: Account, reason: str,
 
 
 def nothing_blocked() -> str:
-    return _("Rien n'était bloqué : aucune date de naissance erronée ni aucun SMS d'activation "
+    return _("Rien n'était bloqué : aucune date de naissance incorrecte ni aucun SMS d'activation "
              "n'est compté ces dernières 24 heures. Rien n'a été modifié. Si le parent voit "
              "un message de blocage, demandez-lui lequel.")
 
@@ -150,7 +150,7 @@ def letter_unblock_by_helpdesk(*, account: Account, actor: Account, reason: str,
                               "courrier de l'établissement : il n'y a rien à débloquer."))
     cleared = provisional_wrong_dates_clear(account=account)
     if not cleared:
-        raise ActionRefused(_("Rien n'était bloqué : aucune date de naissance erronée n'est "
+        raise ActionRefused(_("Rien n'était bloqué : aucune date de naissance incorrecte n'est "
                               "comptée sur ce compte ces dernières 24 heures. Rien n'a été "
                               "modifié."))
     journal_record(EventKind.HELPDESK_ACTIVATION_UNBLOCKED, request=request, actor=actor,

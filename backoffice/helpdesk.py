@@ -292,7 +292,7 @@ def account_letter_unblock(request, pk):
     return _account_action(
         request, pk, permission="accounts.activation_resend", prefix="letter_unblock",
         service=unblock,
-        done=gettext("L'activation est débloquée : les dates de naissance erronées comptées "
+        done=gettext("L'activation est débloquée : les dates de naissance incorrectes comptées "
                      "sur ce compte sont effacées. À sa prochaine connexion, son titulaire "
                      "reprend sa première connexion avec toutes ses tentatives."),
     )

@@ -92,7 +92,7 @@ DETAIL_LABELS = {
     "pupil_id": _("élève n°"),
     "attempt": _("tentative n°"),
     "attempts": _("tentatives d'envoi"),
-    "wrong_dates": _("dates de naissance erronées"),
+    "wrong_dates": _("dates de naissance incorrectes"),
     # Which limit of wrong birth dates blocked an activation (activation.services._block);
     # shown as one « règle » sentence (_blocked_rule), these names for the admin's raw view.
     "block": _("limite atteinte"),
@@ -102,7 +102,7 @@ DETAIL_LABELS = {
     "counted_on": _("compté sur"),
     "wait_seconds": _("attente avant une nouvelle date (secondes)"),
     "sms_sent": _("SMS d'activation comptés"),
-    "letter_wrong_dates": _("dates de naissance erronées (courrier de l'établissement)"),
+    "letter_wrong_dates": _("dates de naissance incorrectes (courrier de l'établissement)"),
     "sends": _("envois"),
     "pupils_alone": _("élèves sans autre responsable"),
     "released_pupils": _("élèves libérés (n°)"),
@@ -441,22 +441,22 @@ def _blocked_rule(event, data: dict) -> str | None:
           else gettext("sur ce numéro"))
     if block == "journey" and journey_limit and window_limit and window:
         return ngettext(
-            "%(count)d date de naissance erronée au plus dans un même parcours : ce parcours "
+            "%(count)d date de naissance incorrecte au plus dans un même parcours : ce parcours "
             "est arrêté, une nouvelle activation peut commencer aussitôt, dans la limite de "
-            "%(window_limit)d dates erronées en %(window)s %(on)s",
-            "%(count)d dates de naissance erronées au plus dans un même parcours : ce parcours "
+            "%(window_limit)d dates incorrectes en %(window)s %(on)s",
+            "%(count)d dates de naissance incorrectes au plus dans un même parcours : ce parcours "
             "est arrêté, une nouvelle activation peut commencer aussitôt, dans la limite de "
-            "%(window_limit)d dates erronées en %(window)s %(on)s",
+            "%(window_limit)d dates incorrectes en %(window)s %(on)s",
             journey_limit,
         ) % {"count": journey_limit, "window_limit": window_limit,
              "window": wait_text(window), "on": on}
     if block == "window" and window_limit and window and wait is not None:
         until = timezone.localtime(event.at + timedelta(seconds=wait))
         return ngettext(
-            "%(count)d date de naissance erronée au plus en %(window)s %(on)s, tous parcours "
+            "%(count)d date de naissance incorrecte au plus en %(window)s %(on)s, tous parcours "
             "confondus : aucune nouvelle date avant le %(date)s à %(time)s, sauf déblocage "
             "par l'assistance",
-            "%(count)d dates de naissance erronées au plus en %(window)s %(on)s, tous parcours "
+            "%(count)d dates de naissance incorrectes au plus en %(window)s %(on)s, tous parcours "
             "confondus : aucune nouvelle date avant le %(date)s à %(time)s, sauf déblocage "
             "par l'assistance",
             window_limit,

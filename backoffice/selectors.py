@@ -36,10 +36,12 @@ from activation.flows import (
     PROVISIONAL_GUARDIAN,
     PROVISIONAL_PUPIL,
     SMS_ACTIVATION,
+    WRONG_DATES_PER_ACCOUNT,
     WRONG_DATES_PER_PHONE,
     ActivationData,
 )
 from activation.selectors import letter_accounts_with_pending_email
+from core import ratelimit
 from core.journal import EventKind
 from core.models import CodeNotSentReason, Flow, FlowStatus, JournalEvent
 from core.normalization import mobile_phone_readings, name_key
@@ -573,18 +575,14 @@ def _attempt_outcome(flow: Flow, data: dict) -> str:
     """What happened to an SMS activation, in words, from the flow and its codes (prefetched
     `codes`): whether an SMS really left (core.codes keeps a code not sent — quota, cooldown —
     with its reason), whether the code died of ACTIVATION_MAX_WRONG_CODES wrong entries or
-    expired, whether the journey itself expired, whether a block was lifted since by the
-    helpdesk (`flow.unblocked_at`, flows_unblocked_mark)."""
+    expired, whether the journey itself expired, which limit blocked it and whether a block
+    was lifted since by the helpdesk (`flow.block`, `flow.unblocked_at`,
+    flows_unblocked_mark)."""
     if not data.get("matched_record_ids"):
         return gettext("Aucune fiche ne correspond au nom et au numéro saisis (aucun SMS "
                        "envoyé)")
-    if flow.status == FlowStatus.BLOCKED and getattr(flow, "unblocked_at", None):
-        at = timezone.localtime(flow.unblocked_at)
-        return gettext("Bloquée : trop de dates de naissance erronées ; puis débloquée par "
-                       "l'assistance le %(date)s à %(time)s") % {
-            "date": formats.date_format(at, "d/m/Y"), "time": formats.time_format(at, "H:i")}
     if flow.status == FlowStatus.BLOCKED:
-        return gettext("Bloquée : trop de dates de naissance erronées")
+        return _attempt_block_outcome(flow)
     if flow.status == FlowStatus.COMPLETED:
         return gettext("Terminée : compte créé")
     if flow.status == FlowStatus.ALREADY_ACTIVE:
@@ -613,6 +611,52 @@ def _attempt_outcome(flow: Flow, data: dict) -> str:
     if not any(now < code.expires_at for code in pending):
         return gettext("Code envoyé, expiré sans avoir été saisi")
     return gettext("Code envoyé, en attente de sa saisie")
+
+
+def _local(at) -> dict:
+    """{"date": "JJ/MM/AAAA", "time": "HH:MM"} of `at` in local time, for the words."""
+    at = timezone.localtime(at)
+    return {"date": formats.date_format(at, "d/m/Y"), "time": formats.time_format(at, "H:i")}
+
+
+def _window_block_words(block: "FlowBlock", *, lifted: bool = False) -> str:
+    """« Numéro bloqué jusqu'au … (…) : blocage en cours » (or « Compte bloqué », or
+    « blocage terminé »; nothing after the parenthesis when `lifted` by the helpdesk, the
+    caller says so): the block of the window shared by every journey of the number or the
+    account, with its end and whether it holds now."""
+    words = {**_local(block.until), "window": ratelimit.wait_text(block.window_seconds)}
+    if block.counted_on == "account":
+        what = gettext("Compte bloqué jusqu'au %(date)s à %(time)s (trop de dates de "
+                       "naissance incorrectes en %(window)s sur ce compte)") % words
+    else:
+        what = gettext("Numéro bloqué jusqu'au %(date)s à %(time)s (trop de dates de "
+                       "naissance incorrectes en %(window)s sur ce numéro)") % words
+    if lifted:
+        return what
+    if block.in_force:
+        return gettext("%(block)s : blocage en cours") % {"block": what}
+    return gettext("%(block)s : blocage terminé") % {"block": what}
+
+
+def _attempt_block_outcome(flow: Flow) -> str:
+    """« Ce qui s'est passé » of an SMS activation ended BLOCKED (`flow.block`,
+    `flow.unblocked_at`: flows_unblocked_mark): stopped by its own limit of wrong dates
+    (ACTIVATION_MAX_WRONG_DATES: the parent could start again at once), or the number
+    blocked until a given time (the window of WRONG_DATES_PER_PHONE), and whether the
+    helpdesk lifted it since."""
+    block = getattr(flow, "block", None) or FlowBlock()
+    unblocked_at = getattr(flow, "unblocked_at", None)
+    if block.window is False:
+        words = gettext("Arrêtée : trop de dates de naissance incorrectes dans cette "
+                        "activation")
+    elif block.window:
+        words = _window_block_words(block, lifted=bool(unblocked_at))
+    else:
+        words = gettext("Bloquée : trop de dates de naissance incorrectes")
+    if unblocked_at:
+        return gettext("%(block)s ; puis débloquée par l'assistance le %(date)s à "
+                       "%(time)s") % {"block": words, **_local(unblocked_at)}
+    return words
 
 
 def activation_attempts(*, phones, scope: StaffScope) -> list[ActivationAttempt]:
@@ -1019,7 +1063,66 @@ def _lifts(event: JournalEvent, flow: Flow) -> bool:
     return data.get("guardian_record") in matched and _positive(data.get("wrong_dates"))
 
 
-def flows_unblocked_mark(flows: list) -> None:
+@dataclass(frozen=True)
+class FlowBlock:
+    """Which limit ended a BLOCKED flow and where it stands, for the helpdesk (read from the
+    flow's ACTIVATION_BLOCKED event, activation.services._block, and the window now).
+
+    `window`: False when the journey's own limit (ACTIVATION_MAX_WRONG_DATES) stopped it (a
+    new journey could start at once); True when the window shared by every journey of the
+    number or the account (ACTIVATION_MAX_WRONG_DATES_PER_PHONE in
+    ACTIVATION_PHONE_WINDOW_SECONDS) blocked it; None when the event does not say (written
+    before it recorded which). For a window block: `counted_on` ("phone" or "account"),
+    `window_seconds`, `until` (an aware datetime: when one more date is allowed, from the
+    window now while it still refuses, else from the event: its time + `wait_seconds`) and
+    `in_force` (not lifted by the helpdesk, not past `until`, and the window still full)."""
+
+    window: bool | None = None
+    counted_on: str = "phone"
+    window_seconds: int = 0
+    until: datetime.datetime | None = None
+    in_force: bool = False
+
+
+def _flow_window(flow: Flow, counted_on: str) -> tuple:
+    """The (rule, subject) window a flow's wrong dates were counted in (activation.services
+    pupils_answers_apply's callers: the number, or the letter's account)."""
+    if counted_on == "account":
+        return (WRONG_DATES_PER_ACCOUNT, f"account:{flow.account_id}")
+    return (WRONG_DATES_PER_PHONE, str(flow.phone))
+
+
+def _flows_block_mark(blocked: list, events: dict, now) -> None:
+    """Set `block` (FlowBlock) on each flow of `blocked` from `events` ({flow id: (at,
+    data)} of its latest ACTIVATION_BLOCKED event) and, for a window block that may still
+    hold, the window now (one ratelimit.peek_many: one round trip on Redis, no query)."""
+    candidates = []
+    for flow in blocked:
+        at, data = events.get(flow.pk, (None, None))
+        data = data if isinstance(data, dict) else {}
+        wait, seconds = data.get("wait_seconds"), data.get("window_seconds")
+        if data.get("block") == "journey":
+            flow.block = FlowBlock(window=False)
+        elif (data.get("block") == "window" and at is not None
+              and isinstance(wait, int) and isinstance(seconds, int)):
+            counted_on = "account" if data.get("counted_on") == "account" else "phone"
+            until = at + datetime.timedelta(seconds=wait)
+            flow.block = FlowBlock(window=True, counted_on=counted_on,
+                                   window_seconds=seconds, until=until)
+            if until > now and not flow.unblocked_at:
+                candidates.append(flow)
+        else:
+            flow.block = FlowBlock()
+    steps = [_flow_window(flow, flow.block.counted_on) for flow in candidates]
+    for flow, decision in zip(candidates, ratelimit.peek_many(*steps), strict=True):
+        if not decision.allowed:
+            flow.block = FlowBlock(
+                window=True, counted_on=flow.block.counted_on,
+                window_seconds=flow.block.window_seconds, in_force=True,
+                until=now + datetime.timedelta(seconds=decision.retry_after))
+
+
+def flows_unblocked_mark(flows: list, now=None) -> None:
     """Set `unblocked_at` on each flow of `flows` (core.models.Flow): for a BLOCKED flow
     whose block the helpdesk lifted afterwards, the time of the first unblock that cleared
     its wrong dates (a HELPDESK_ACTIVATION_UNBLOCKED event, `_lifts`) at or after its
@@ -1027,20 +1130,26 @@ def flows_unblocked_mark(flows: list) -> None:
     (ACTIVATION_PHONE_WINDOW_SECONDS, the window of both WRONG_DATES_PER_PHONE and
     WRONG_DATES_PER_ACCOUNT: an unblock later than that cleared other dates); else None,
     and a block not lifted since reads as blocked. The flow stays BLOCKED in the database
-    (the parent starts a new journey): only the journal says it was lifted.
+    (the parent starts a new journey): only the journal says it was lifted. Also `block`
+    (FlowBlock, None unless BLOCKED): which limit blocked it, until when, whether it holds
+    now (_flows_block_mark: the window read once, no query).
 
     Two queries when a flow is blocked (its block events, then the unblocks that may
     concern it, on the journal's kind index), none otherwise."""
+    now = now or timezone.now()
     for flow in flows:
         flow.unblocked_at = None
+        flow.block = None
     blocked = [flow for flow in flows if flow.status == FlowStatus.BLOCKED]
     if not blocked:
         return
-    blocked_at = {}
-    for flow_id, at in (JournalEvent.objects.filter(
+    events: dict = {}
+    for flow_id, at, data in (JournalEvent.objects.filter(
             kind=EventKind.ACTIVATION_BLOCKED, flow_id__in=[flow.pk for flow in blocked])
-            .values_list("flow_id", "at")):
-        blocked_at[flow_id] = max(at, blocked_at.get(flow_id, at))
+            .values_list("flow_id", "at", "data")):
+        if flow_id not in events or at > events[flow_id][0]:
+            events[flow_id] = (at, data)
+    blocked_at = {flow_id: at for flow_id, (at, _data) in events.items()}
     # A flow whose block event is gone: the flow's last action was its block.
     since = {flow.pk: blocked_at.get(flow.pk, flow.updated_at) for flow in blocked}
     accounts = {flow.account_id for flow in blocked
@@ -1061,6 +1170,7 @@ def flows_unblocked_mark(flows: list) -> None:
         flow.unblocked_at = next(
             (event.at for event in unblocks
              if start <= event.at < start + window and _lifts(event, flow)), None)
+    _flows_block_mark(blocked, events, now)
 
 
 # The ways into an account: a finished one makes any earlier one still open moot.
@@ -1083,8 +1193,10 @@ def flows_state_mark(flows: list, now=None) -> None:
     overtaken by a later journey of the same errand that COMPLETED (the same kind, or
     two ways into an account: ACTIVATION_KINDS) reads « Remplacé par la démarche terminée
     le <date> à <heure> » (the completed flow's last action, `updated_at`). Only a flow
-    open, alive and not overtaken reads « En cours ». Other states keep their name, with
-    « (expiré) » past their expiry as before. No query: `flows` is the list already read."""
+    open, alive and not overtaken reads « En cours ». A BLOCKED flow read by
+    flows_unblocked_mark says which limit and until when (_flow_block_state). Other states
+    keep their name, with « (expiré) » past their expiry as before. No query: `flows` is
+    the list already read."""
     now = now or timezone.now()
     for flow in flows:
         label = str(flow.get_status_display())
@@ -1102,9 +1214,32 @@ def flows_state_mark(flows: list, now=None) -> None:
                 label = gettext("Abandonné — expiré le %(date)s à %(time)s") % {
                     "date": formats.date_format(at, "d/m/Y"),
                     "time": formats.time_format(at, "H:i")}
+        elif flow.status == FlowStatus.BLOCKED and getattr(flow, "block", None) is not None:
+            label = _flow_block_state(flow)
         elif flow.is_expired(now):
             label = gettext("%(state)s (expiré)") % {"state": label}
         flow.state_label = label
+
+
+def _flow_block_state(flow: Flow) -> str:
+    """« État » of a BLOCKED flow (`flow.block`, `flow.unblocked_at`: flows_unblocked_mark):
+    « Arrêté : … dans ce parcours » (its own limit), « Numéro bloqué jusqu'au … : blocage en
+    cours » (the window of the number or the account), « Bloqué » when the journal does not
+    say which; then « , puis débloqué par l'assistance le … » when the helpdesk lifted it.
+    Not « (expiré) »: the journey's expiry says nothing of the block."""
+    block, unblocked_at = flow.block, getattr(flow, "unblocked_at", None)
+    if block.window is False:
+        words = gettext("Arrêté : trop de dates de naissance incorrectes dans ce parcours")
+    elif block.window:
+        words = _window_block_words(block, lifted=bool(unblocked_at))
+    else:
+        words = str(flow.get_status_display())
+        if not unblocked_at and flow.is_expired():
+            words = gettext("%(state)s (expiré)") % {"state": words}
+    if unblocked_at:
+        return gettext("%(block)s, puis débloqué par l'assistance le %(date)s à "
+                       "%(time)s") % {"block": words, **_local(unblocked_at)}
+    return words
 
 
 def messages_for(*, account: Account | None, flows: list) -> list:

@@ -46,7 +46,7 @@ class EventKind(models.TextChoices):
         "Activation : code de sécurité vérifié"
     )
     ACTIVATION_BIRTHDATE_REJECTED = "activation_birthdate_rejected", _(
-        "Activation : date de naissance erronée"
+        "Activation : date de naissance incorrecte"
     )
     ACTIVATION_LINK_DISPUTED = "activation_link_disputed", _(
         "Activation : lien avec un élève contesté"

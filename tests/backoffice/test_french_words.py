@@ -124,7 +124,7 @@ def test_an_empty_journal_and_a_numbers_counters_read_without_plural_marks(helpd
     captions = [html.text(c) for c in page.find_all("caption")]
     assert "Journal récent (aucun événement)" in captions
     text = html.text(page.body)
-    assert "dates de naissance erronées : 0 sur" in text
+    assert "dates de naissance incorrectes : 0 sur" in text
     assert "(s)" not in text
 
 

@@ -341,7 +341,7 @@ def test_unblock_activation_clears_the_numbers_counters_with_a_journaled_reason(
         ratelimit.hit(WRONG_DATES_PER_PHONE, phone)
     url = f"/gestion/assistance/fiches/{world.rec_a2.pk}/"
     page = unescape(helpdesk_client.get(url).content.decode())
-    assert "dates de naissance erronées : 10 sur 10 permises" in page
+    assert "dates de naissance incorrectes : 10 sur 10 permises" in page
     assert "Débloquer l'activation" in page
 
     refused = refused_then_shown(helpdesk_client, url + "debloquer/", {"unblock-reason": ""}, url)

@@ -43,6 +43,21 @@ WRONG = datetime.date(2016, 1, 1)
 JOURNEY_LABEL = ("Activation bloquée : limite d'un parcours atteinte (dates de naissance), "
                  "nouvel essai possible aussitôt")
 WINDOW_LABEL = "Activation bloquée 24 heures : limite sur 24 heures atteinte (dates de naissance)"
+# The « État » of the « Parcours » table and « Ce qui s'est passé » of the search.
+JOURNEY_STATE = "Arrêté : trop de dates de naissance incorrectes dans ce parcours"
+JOURNEY_OUTCOME = "Arrêtée : trop de dates de naissance incorrectes dans cette activation"
+
+
+def window_words(until, on="numéro") -> str:
+    """The words of the window's block, without whether it holds now."""
+    return ("{} bloqué jusqu'au {} à {} (trop de dates de naissance incorrectes en 24 heures "
+            "sur ce {})".format(on.capitalize(), *local(until), on))
+
+
+def window_until(flow) -> datetime.datetime:
+    """When the window that blocked `flow` allows one more date, from its block event."""
+    event = JournalEvent.objects.get(kind="activation_blocked", flow_id=flow.pk)
+    return event.at + datetime.timedelta(seconds=event.data["wait_seconds"])
 
 
 def local(at) -> tuple[str, str]:
@@ -103,11 +118,11 @@ def test_the_journal_tells_the_journeys_block_from_the_24_hour_block(
     blocks = [row for row in journal_rows(page) if row[1].startswith("Activation bloquée")]
     assert [row[1] for row in blocks] == [WINDOW_LABEL, JOURNEY_LABEL]  # newest first
     window_details, journey_details = (row[3] for row in blocks)
-    assert ("règle : 2 dates de naissance erronées au plus dans un même parcours : ce "
+    assert ("règle : 2 dates de naissance incorrectes au plus dans un même parcours : ce "
             "parcours est arrêté, une nouvelle activation peut commencer aussitôt, dans la "
-            "limite de 4 dates erronées en 24 heures sur ce numéro") in journey_details
+            "limite de 4 dates incorrectes en 24 heures sur ce numéro") in journey_details
     date, time = local(window.at + datetime.timedelta(seconds=window.data["wait_seconds"]))
-    assert ("règle : 4 dates de naissance erronées au plus en 24 heures sur ce numéro, tous "
+    assert ("règle : 4 dates de naissance incorrectes au plus en 24 heures sur ce numéro, tous "
             "parcours confondus : aucune nouvelle date avant le "
             f"{date} à {time}, sauf déblocage par l'assistance") in window_details
     for code in ("journey", "window", "wait_seconds", "counted_on", "86400"):
@@ -123,33 +138,38 @@ def test_an_old_block_event_says_it_does_not_know_which_limit():
     assert line.label == ("Activation bloquée (dates de naissance) : limite atteinte non "
                           "enregistrée dans cet événement (celle d'un parcours ou celle de "
                           "plusieurs parcours)")
-    assert line.details == [("dates de naissance erronées", "5")]
+    assert line.details == [("dates de naissance incorrectes", "5")]
 
 
 def test_journeys_unblocked_by_the_helpdesk_say_so_and_the_current_block_still_reads_blocked(
         helpdesk_client, world, sms_limits):
     sms_journey_blocked(world)
-    sms_journey_blocked(world)
+    second = sms_journey_blocked(world)
+    until = window_until(second)
     url = reverse("admin:helpdesk_record", args=[world.rec_a2.pk])
-    assert flow_states(h.parse(helpdesk_client.get(url))) == ["Bloqué", "Bloqué"]
+    assert flow_states(h.parse(helpdesk_client.get(url))) == [
+        window_words(until) + " : blocage en cours", JOURNEY_STATE]
 
     response = helpdesk_client.post(url + "debloquer/", {"unblock-reason": REASON})
     assert response.status_code == 302
     unblock = JournalEvent.objects.get(kind="helpdesk.activation_unblocked")
-    lifted = "Bloqué, puis débloqué par l'assistance le {} à {}".format(*local(unblock.at))
-    assert flow_states(h.parse(helpdesk_client.get(url))) == [lifted, lifted]
+    lifted = ", puis débloqué par l'assistance le {} à {}".format(*local(unblock.at))
+    assert flow_states(h.parse(helpdesk_client.get(url))) == [
+        window_words(until) + lifted, JOURNEY_STATE + lifted]
 
-    # The parent tries again and is blocked again: that block is not lifted.
+    # The parent tries again and is stopped again (2 wrong dates: this journey's limit, the
+    # number's window emptied by the unblock): that stop is not lifted.
     sms_journey_blocked(world)
     page = h.parse(helpdesk_client.get(url))
-    assert flow_states(page) == ["Bloqué", lifted, lifted]
+    assert flow_states(page) == [JOURNEY_STATE, window_words(until) + lifted,
+                                 JOURNEY_STATE + lifted]
 
     # The search by number tells the same.
     found = h.parse(helpdesk_client.get(reverse("admin:helpdesk_search"), {"q": PHONE}))
     outcomes = [row[2] for row in table_rows(found, "Activations par SMS commencées")]
-    lifted_f = ("Bloquée : trop de dates de naissance erronées ; puis débloquée par "
-                "l'assistance le {} à {}".format(*local(unblock.at)))
-    assert outcomes == ["Bloquée : trop de dates de naissance erronées", lifted_f, lifted_f]
+    lifted_f = " ; puis débloquée par l'assistance le {} à {}".format(*local(unblock.at))
+    assert outcomes == [JOURNEY_OUTCOME, window_words(until) + lifted_f,
+                        JOURNEY_OUTCOME + lifted_f]
 
 
 def test_a_letters_journeys_unblocked_by_the_helpdesk_say_so_on_the_account_page(
@@ -157,7 +177,10 @@ def test_a_letters_journeys_unblocked_by_the_helpdesk_say_so_on_the_account_page
     blocked(letter_parent, world, commit, settings)  # two journeys: 2 wrong dates, then 4
     url = reverse("admin:helpdesk_account", args=[letter_parent.pk])
     page = h.parse(helpdesk_client.get(url))
-    assert flow_states(page) == ["Bloqué", "Bloqué"]
+    newest = Flow.objects.filter(account=letter_parent).latest("created_at")
+    until = window_until(newest)
+    assert flow_states(page) == [window_words(until, "compte") + " : blocage en cours",
+                                 JOURNEY_STATE]
     labels = [row[1] for row in journal_rows(page)]
     assert labels.index(WINDOW_LABEL) < labels.index(JOURNEY_LABEL)
     assert any("sur ce compte" in row[3] for row in journal_rows(page))
@@ -165,9 +188,10 @@ def test_a_letters_journeys_unblocked_by_the_helpdesk_say_so_on_the_account_page
     action = reverse("admin:helpdesk_account_letter_unblock", args=[letter_parent.pk])
     assert helpdesk_client.post(action, {"letter_unblock-reason": REASON}).status_code == 302
     unblock = JournalEvent.objects.get(kind="helpdesk.activation_unblocked")
-    lifted = "Bloqué, puis débloqué par l'assistance le {} à {}".format(*local(unblock.at))
-    assert flow_states(h.parse(helpdesk_client.get(url))) == [lifted, lifted]
+    lifted = ", puis débloqué par l'assistance le {} à {}".format(*local(unblock.at))
+    lifted = [window_words(until, "compte") + lifted, JOURNEY_STATE + lifted]
+    assert flow_states(h.parse(helpdesk_client.get(url))) == lifted
     # The record's page (the letter's journeys are its own) says so too.
     record = h.parse(helpdesk_client.get(reverse("admin:helpdesk_record",
                                                  args=[letter_parent.record.pk])))
-    assert flow_states(record) == [lifted, lifted]
+    assert flow_states(record) == lifted

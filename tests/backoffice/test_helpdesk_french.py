@@ -58,7 +58,7 @@ def test_the_record_page_reads_in_french(helpdesk_client, world, activation_in_p
     # PostgreSQL's jsonb keeps its own order of keys.
     assert {"élève : NGUYỄN Lan, École Les Lilas", "tentative n° : 6"} in [
         set(d.split(" ; ")) for d in details]
-    assert "dates de naissance erronées : 6" in details
+    assert "dates de naissance incorrectes : 6" in details
     body = h.text(h.main(page))
     for code in ("activation_code", "(sent)", "pupil_id", "attempt :", "wrong_dates"):
         assert code not in body

@@ -70,7 +70,7 @@ def test_the_account_page_unblocks_the_letters_first_sign_in(
     parent = blocked(letter_parent, world, commit, settings)
     url = reverse("admin:helpdesk_account", args=[letter_parent.pk])
     page = unescape(helpdesk_client.get(url).content.decode())
-    assert "Dates de naissance erronées ces dernières 24 heures : 4 sur 4 permises" in page
+    assert "Dates de naissance incorrectes ces dernières 24 heures : 4 sur 4 permises" in page
     assert "ne peut plus saisir de date pendant encore 24 heures" in page
     assert "Débloquer l'activation" in page
 
@@ -107,8 +107,8 @@ def test_the_record_page_shows_the_letters_journeys_and_unblocks_them(
     url = reverse("admin:helpdesk_record", args=[letter_parent.record.pk])
     page = unescape(helpdesk_client.get(url).content.decode())
     assert "Aucun parcours" not in page
-    assert "Bloqué" in page
-    assert "dates de naissance erronées : 4 sur 4 permises" in page
+    assert "Compte bloqué jusqu'au" in page and "blocage en cours" in page
+    assert "dates de naissance incorrectes : 4 sur 4 permises" in page
     assert "Je n'ai pas de compte" not in page
     assert "identifiant et le mot de passe du courrier" in page
 

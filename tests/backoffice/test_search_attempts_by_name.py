@@ -53,7 +53,7 @@ def test_a_search_by_name_shows_the_blocked_activation_of_a_listed_record(
     _started, typed, outcome, record = rows[0]
     assert typed == "Nguyen Thi"
     # The words of the search by number.
-    assert outcome == "Bloquée : trop de dates de naissance erronées"
+    assert outcome == "Arrêtée : trop de dates de naissance incorrectes dans cette activation"
     assert record == "NGUYỄN Thị (0940002B) — Débloquer l'activation"
     links = [a["href"] for a in page.find_all("a") if "Débloquer" in h.text(a)]
     assert links == [record_url + "#debloquer"]
@@ -67,8 +67,8 @@ def test_a_search_by_name_shows_the_blocked_activation_of_a_listed_record(
                                                      "identité vérifiée au téléphone."})
     page = h.parse(helpdesk_client.get(SEARCH, {"q": "Thi Nguyen"}))
     [row] = attempts_table(page)
-    assert row[2].startswith("Bloquée : trop de dates de naissance erronées ; puis débloquée "
-                             "par l'assistance le ")
+    assert row[2].startswith("Arrêtée : trop de dates de naissance incorrectes dans cette "
+                             "activation ; puis débloquée par l'assistance le ")
     assert row[3] == "NGUYỄN Thị (0940002B)"
 
 
