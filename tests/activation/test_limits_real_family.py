@@ -29,16 +29,18 @@ def start(driver, family, **overrides):
 
 def blocked_family(family, capture):
     """The parent typed ten wrong birth dates in two flows (the school has Inès born on the
-    9th, she was born on the 10th): both flows are blocked and the number's counter is full,
+    9th, she was born on the 10th, and tried the days after it too: the same wrong date typed
+    again counts once per flow): both flows are blocked and the number's counter is full,
     for 24 hours."""
     ines, yanis = family["pupils"]
-    wrong = {ines: ("oui", datetime.date(2016, 3, 10)), yanis: ("oui", yanis.birth_date)}
+    tried = (datetime.date(2016, 3, 10) + datetime.timedelta(days=n) for n in range(20))
     while ratelimit.peek(WRONG_DATES_PER_PHONE, family["phone"]):
         driver = Driver(Client(), capture)
         start(driver, family)
         driver.send_code(driver.last_code())
         while Flow.objects.get(pk=driver.flow_id).status == FlowStatus.OPEN:
-            driver.confirm_pupils(wrong)
+            driver.confirm_pupils({ines: ("oui", next(tried)),
+                                   yanis: ("oui", yanis.birth_date)})
     assert Flow.objects.filter(status=FlowStatus.BLOCKED).count() == 2
     assert not activates(family, capture, datetime.date(2016, 3, 10))  # still blocked
 
