@@ -407,7 +407,8 @@ def test_one_pupil_is_confirmed_by_its_birth_date_without_a_choice_refused_later
     assert ("Si vous n'êtes pas son représentant légal, n'allez pas plus loin : contactez "
             "l'école ou l'établissement de l'élève") in page
     assert "ne pourra pas être prise en compte" not in page
-    # The date's hint no longer makes it depend on a choice that is not there.
+    # Nor plural words, nor a hint that makes the date depend on a choice that is not there.
+    assert "de ces élèves" not in page and "leur date de naissance" not in page
     assert "Obligatoire si vous êtes son représentant légal" not in page
     assert "Par exemple : 17 05 2014" in page
 
