@@ -27,8 +27,6 @@ from core.models import JournalEvent
 from core.normalization import strip_invisible
 from core.ratelimit import wait_text
 
-from .backends import account_by_identifier
-from .letter_reissue import letter_reissued_password_matches
 from .limits import sign_in_attempt_admit, sign_in_device, sign_in_success_forget
 from .models import Account, AccountKind, AccountState
 from .selectors import MERGE_CHAIN_MAX, account_merged_into, letter_replaced_by
@@ -94,18 +92,6 @@ def letter_replaced_text() -> str:
     return gettext(
         "Ce courrier n'est plus valable : le compte ÉduConnect de votre famille a déjà été "
         "activé (par SMS ou avec FranceConnect)."
-    )
-
-
-def letter_reissued_message() -> str:
-    """The password a family had chosen at its letter's first sign-in, typed after the
-    school made a new letter for the account (« Refaire la lettre »: pupils.letters,
-    accounts.letter_reissue). Said only to whoever typed that password, as
-    `closed_account_message`: it tells nothing about identifiers one does not hold."""
-    return gettext(
-        "L'établissement a fait un nouveau courrier pour ce compte : utilisez l'identifiant et "
-        "le mot de passe provisoire du nouveau courrier. Le mot de passe que vous aviez "
-        "choisi n'est plus valable : vous en choisirez un nouveau à la connexion."
     )
 
 
@@ -328,13 +314,6 @@ class SignInForm(EduConnectForm):
             if explained.profile != self.profile:
                 self.other_profile = explained.profile
             raise ValidationError(explained.message, code=explained.code)
-        # One cache read for every generic refusal: only the password the family had chosen
-        # before its letter was reissued is told so (accounts.letter_reissue).
-        if letter_reissued_password_matches(identifier, password):
-            reissued = account_by_identifier(identifier)
-            if reissued is not None and reissued.state == AccountState.PROVISIONAL:
-                self.refusal_explained = True
-                raise ValidationError(letter_reissued_message(), code="letter_reissued")
         raise ValidationError(gettext(INVALID_LOGIN_MESSAGE), code="invalid_login")
 
     def _journal_failure(self, identifier: str, *, authenticated: Account | None) -> None:

@@ -23,9 +23,8 @@ class ActivationConfig(AppConfig):
                                       dispatch_uid="activation.clear_counters")
 
         # The school reissued letters: those accounts' first sign-in starts over.
-        def restart_first_sign_in(sender, *, account_ids, replaced_passwords=None, **kwargs):
-            return provisional_first_sign_in_restart(account_ids=account_ids,
-                                                     replaced_passwords=replaced_passwords)
+        def restart_first_sign_in(sender, *, account_ids, **kwargs):
+            return provisional_first_sign_in_restart(account_ids=account_ids)
 
         provisional_credentials_renewed.connect(
             restart_first_sign_in, weak=False, dispatch_uid="activation.restart_first_sign_in")

@@ -373,13 +373,9 @@ def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = ()
     GuardianRecord.objects.bulk_update(
         [row for _i, row, _f in new if isinstance(row, GuardianRecord)], ["account"])
     reissued_accounts = []
-    # The password each reissued account had (the one the family chose, when its first
-    # sign-in had got that far): the receivers decide what to keep of it (never journaled).
-    replaced_passwords: dict[int, tuple[str, str]] = {}
     for (_row, before, _fields), account, (_password, hashed) in zip(pending, accounts, pairs,
                                                                     strict=True):
         if before is not None:
-            replaced_passwords[account.pk] = (account.identifier, account.password)
             account.password = hashed
             account.provisional_expires_at = expires_at
             reissued_accounts.append(account)
@@ -390,8 +386,7 @@ def letters_issue(*, establishment: Establishment, pupil_ids: Sequence[int] = ()
     if reissued_accounts:
         for _receiver, started_over in provisional_credentials_renewed.send(
                 sender=provisional_credentials_renewed,
-                account_ids=[account.pk for account in reissued_accounts],
-                replaced_passwords=replaced_passwords):
+                account_ids=[account.pk for account in reissued_accounts]):
             restarted.update(started_over or ())
 
     letters = []

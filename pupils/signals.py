@@ -14,9 +14,7 @@ guardians' of the pupil whose date changed, the old and new number of a record);
 
 `provisional_credentials_renewed` is sent by the school letters (pupils.letters.letters_issue)
 inside their transaction, once provisional accounts got a new provisional password (a
-reissued letter). Arguments: `account_ids`, a list of ints; `replaced_passwords`, account id →
-(identifier, the password hash the new letter replaced), so that the sign-in may tell the
-family that typed the password it had chosen why it no longer works. The activation app listens and
+reissued letter). Argument: `account_ids`, a list of ints. The activation app listens and
 starts those accounts' first sign-in over: the family's validation links die and what the
 family had chosen (its new password above all) is forgotten, so that the new letter's
 password never becomes the password of an activated account and the old link never

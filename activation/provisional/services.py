@@ -32,7 +32,6 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.letter_reissue import letter_reissued_password_forget, letter_reissued_passwords_keep
 from accounts.models import Account, AccountKind, AccountState
 from accounts.my_account.limits import email_link_send_admit
 from accounts.my_account.services import MyAccountRefused, email_change_request, mask_email
@@ -177,9 +176,7 @@ def provisional_wrong_dates_clear(*, account: Account) -> int:
 # --- A reissued letter ---------------------------------------------------------------------
 
 
-def provisional_first_sign_in_restart(
-        *, account_ids: list[int],
-        replaced_passwords: dict[int, tuple[str, str]] | None = None) -> list[int]:
+def provisional_first_sign_in_restart(*, account_ids: list[int]) -> list[int]:
     """Start over the first sign-in of these PROVISIONAL accounts, whose letter the school
     has just reissued (pupils.signals.provisional_credentials_renewed, inside the letters'
     transaction): their live validation links are revoked (an old link never activates an
@@ -188,12 +185,7 @@ def provisional_first_sign_in_restart(
     letter starts at the first step (an open flow is sent back there, a later one keeps
     nothing). The family's signed-in sessions end by themselves (the session hash follows
     the password). Returns the ids of the accounts that had begun (a link, or a step done);
-    three statements whatever the number of accounts.
-
-    `replaced_passwords` (account id → (identifier, the hash the new letter replaced), from
-    pupils.letters.letters_issue): for the accounts whose flow had its new password chosen,
-    that hash is kept a while (accounts.letter_reissue), so that the sign-in tells whoever
-    types it that the school made a new letter."""
+    three statements whatever the number of accounts."""
     if not account_ids:
         return []
     now = timezone.now()
@@ -205,23 +197,16 @@ def provisional_first_sign_in_restart(
                              used_at__isnull=True, revoked_at__isnull=True).update(
         revoked_at=now)
     begun = set()
-    chosen = set()
     for kind in (PROVISIONAL_GUARDIAN, PROVISIONAL_PUPIL):
         flows = (Flow.objects.select_for_update()
                  .filter(account_id__in=account_ids, kind=kind.name).exclude(data={}))
         for flow in flows:
-            data = ProvisionalData.of(flow)
-            if data != ProvisionalData():
+            if ProvisionalData.of(flow) != ProvisionalData():
                 begun.add(flow.account_id)
-            if data.password_set:
-                chosen.add(flow.account_id)
             ProvisionalData().store(flow)
             if flow.status == FlowStatus.OPEN:
                 flow_move(flow, step=next_step(kind, ProvisionalData()))
             flow.save(update_fields=["data", "step"])
-    letter_reissued_passwords_keep(replaced={
-        identifier: encoded for account_id, (identifier, encoded)
-        in (replaced_passwords or {}).items() if account_id in chosen and encoded})
     return sorted(begun | revoked)
 
 
@@ -355,8 +340,6 @@ def provisional_password_set(*, flow_id: UUID, account: Account, password: str,
             return flow
         account_password_set(account=locked, password=password, reason="provisional_letter",
                              request=request)
-        # The password chosen before a reissued letter no longer needs explaining.
-        letter_reissued_password_forget(identifier=account.identifier)
         account.password = locked.password
         data.password_set = True
         data.store(flow)
