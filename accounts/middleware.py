@@ -4,17 +4,21 @@ the notice of a signed-in session that ended without a sign-out (SessionEndNotic
 issue 13 §2, RGAA 13.1).
 """
 
+import datetime
 import functools
 import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.core import signing
 from django.db import connections, router
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from core.journal import EventKind
+from core.models import JournalEvent
 
 SIGNED_IN_AT = "signed_in_at"
 # Unix seconds of the session's last save by SessionRefreshMiddleware.
@@ -123,6 +127,11 @@ class AbsoluteSessionLifetimeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # The account the session cookie named, read before `request.user` (which flushes a
+        # session whose password hash no longer matches): SessionEndNoticeMiddleware says why
+        # such a session ended when a new school letter is the cause.
+        session = getattr(request, "session", None)
+        request.session_account_id = session.get(SESSION_KEY) if session is not None else None
         if request.user.is_authenticated:
             started = request.session.get(SIGNED_IN_AT)
             if started is None or time.time() - started > settings.SESSION_ABSOLUTE_SECONDS:
@@ -142,9 +151,14 @@ class SessionEndNoticeMiddleware:
     than SESSION_ABSOLUTE_SECONDS ago; else it was ended on the server (a new password set
     elsewhere, a merge) and the message says only that it ended; the request carries
     `signed_in_session_ended = True` (the keep-alive answers 410). A sign-out deletes the
-    marker: no message. Sits after AbsoluteSessionLifetimeMiddleware (whose logout it then
-    sees) and MessageMiddleware; costs nothing to a visitor without the marker, and reads no
-    database row.
+    marker: no message. When the session the cookie named was ended on the server because
+    the school made a new letter for its account (« Refaire la lettre »: pupils.letters
+    replaced the password, journaled LETTER_ISSUED after the sign-in), the message says so and
+    what to do (`letter_reissued_session_end_message`): the browser held that account's
+    session, so it tells nothing to a stranger. Sits after AbsoluteSessionLifetimeMiddleware
+    (whose logout it then sees, and which notes the session's account) and
+    MessageMiddleware; costs nothing to a visitor without the marker, and reads one journal
+    row (its (account, -at) index) only for a session ended on the server.
     """
 
     def __init__(self, get_response):
@@ -154,9 +168,37 @@ class SessionEndNoticeMiddleware:
         if request.COOKIES.get(SIGNED_IN_MARKER_COOKIE) and not request.user.is_authenticated:
             marker = signed_in_marker_read(request)
             if marker is not None:
-                messages.warning(request, session_end_message(*marker, now=time.time()))
+                message = (letter_reissued_session_end_message()
+                           if _letter_reissued_since(request, signed_in_at=marker[0])
+                           else session_end_message(*marker, now=time.time()))
+                messages.warning(request, message)
                 request.signed_in_session_ended = True
         return self.get_response(request)
+
+
+def _letter_reissued_since(request, *, signed_in_at: float) -> bool:
+    """Whether the account of the ended session (noted by AbsoluteSessionLifetimeMiddleware)
+    got a new school letter (journaled LETTER_ISSUED, reissued) since `signed_in_at` (Unix
+    seconds)."""
+    try:
+        account_id = int(getattr(request, "session_account_id", None) or 0)
+    except (TypeError, ValueError):
+        return False
+    if not account_id:
+        return False
+    # The marker keeps whole seconds: a letter made in the second of the sign-in counts.
+    since = datetime.datetime.fromtimestamp(signed_in_at - 1, tz=datetime.UTC)
+    return JournalEvent.objects.filter(account_id=account_id, kind=EventKind.LETTER_ISSUED.value,
+                                       at__gte=since, data__reissued=True).exists()
+
+
+def letter_reissued_session_end_message() -> str:
+    """The French words for a session ended because the school made a new letter for its
+    account (SessionEndNoticeMiddleware)."""
+    return _("Votre session a pris fin : l'établissement a fait un nouveau courrier pour ce "
+             "compte, et le mot de passe que vous aviez choisi n'est plus valable. "
+             "Reconnectez-vous avec l'identifiant et le mot de passe provisoire du nouveau "
+             "courrier.")
 
 
 def session_end_message(signed_in_at: float, saved_at: float, *, now: float) -> str:

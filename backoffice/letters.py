@@ -36,6 +36,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
+from activation.provisional.services import provisional_first_sign_in_under_way
 from backoffice.selectors import staff_scope
 from pupils import letters as letter_services
 from pupils.models import GuardianRecord, LetterDelivery, LetterRun, LetterRunStatus, Pupil
@@ -274,6 +275,9 @@ def _reissue_one(request):
     account, or one guardian record's), nobody else's password renewed; then its run page.
     Without `confirmer=oui` in the POST nothing is written: the page asking to confirm names
     the account and says its current letter will stop working (a plain form, no script).
+    When the family's first sign-in is under way (a password already chosen:
+    activation.provisional.services.provisional_first_sign_in_under_way), the page warns that
+    it will be cancelled and that the family starts again with the new letter.
     A school or row outside the user's scope is a 404; an account that is not provisional
     is refused (a French message on the follow-up page)."""
     _require(request, MAKE_PERMISSION)
@@ -304,7 +308,8 @@ def _reissue_one(request):
         return TemplateResponse(request, "admin/letters/reissue_confirm.html", _context(
             request, title=gettext("Refaire la lettre de %(name)s ?") % {"name": name},
             establishment=establishment, population=population, row=row, name=name,
-            back=back, filters=filters))
+            back=back, filters=filters,
+            under_way=provisional_first_sign_in_under_way(row.account)))
     try:
         run = letter_services.letter_run_request(
             establishment=establishment, actor=request.user, request=request,

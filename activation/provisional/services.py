@@ -210,6 +210,19 @@ def provisional_first_sign_in_restart(*, account_ids: list[int]) -> list[int]:
     return sorted(begun | revoked)
 
 
+def provisional_first_sign_in_under_way(account: Account | None) -> bool:
+    """Whether this PROVISIONAL account's first sign-in is under way with a password already
+    chosen: an open, unexpired flow of its kind whose data says `password_set`. A new letter
+    (pupils.letters.letters_issue) would cancel it (provisional_first_sign_in_restart): the
+    back-office's « Refaire la lettre » warns before. False for None or any other state. One
+    query (the flows' account index)."""
+    if account is None or account.state != AccountState.PROVISIONAL:
+        return False
+    return Flow.objects.filter(account=account, kind=kind_for(account).name,
+                               status=FlowStatus.OPEN, expires_at__gt=timezone.now(),
+                               data__password_set=True).exists()
+
+
 # --- Start, or find again ----------------------------------------------------------------
 
 

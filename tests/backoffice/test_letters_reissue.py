@@ -10,6 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from accounts.models import Account, StaffRole
+from activation.provisional.services import provisional_flow_resume, provisional_password_set
 from pupils import letters
 from pupils.models import GuardianRecord, LetterRun, LetterRunStatus, Pupil
 
@@ -226,3 +227,40 @@ def test_the_list_keeps_its_filters_through_a_reissue_and_names_guardians_levels
                                                        action=FOLLOW_UP)("input", type="hidden")}
     assert hidden["niveau"] == "6EME" and hidden["confirmer"] == "oui"
     assert claire.pk == int(hidden["id"])
+
+
+def _consequence_text(client, world, record) -> str:
+    response = client.post(FOLLOW_UP, {"etablissement": world.a1.pk, "qui": "responsables",
+                                       "id": record.pk})
+    assert response.status_code == 200
+    return BeautifulSoup(response.content.decode(), "html.parser").find(
+        id="content-main").get_text(" ", strip=True)
+
+
+def test_the_confirmation_warns_when_the_first_sign_in_is_under_way(
+        world, class_6a, secretary, martins_issued, client):
+    """A tryout finding: the parent had chosen her password when the secretary remade her
+    letter, and nothing said so. The confirmation now says the activation under way will be
+    cancelled; its words are the same for a woman or a man (« la lettre déjà reçue »)."""
+    claire = GuardianRecord.objects.get(pk=class_6a["martin_mother"].pk)
+    paul = GuardianRecord.objects.get(pk=class_6a["martin_father"].pk)
+    sign_in(client, secretary)
+    before = _consequence_text(client, world, claire)
+    assert "la lettre déjà reçue ne fonctionnera plus" in before
+    assert "qu'il a déjà reçue" not in before
+    assert "activation en cours" not in before
+
+    account = Account.objects.get(pk=claire.account_id)
+    flow, _secret = provisional_flow_resume(account=account)
+    flow.step = "password"
+    flow.save(update_fields=["step"])
+    provisional_password_set(flow_id=flow.id, account=account, password="Cartable-Vert-2024!")
+
+    text = _consequence_text(client, world, claire)
+    assert ("Première connexion en cours : ce compte a déjà commencé sa première connexion "
+            "avec la lettre actuelle et a choisi son mot de passe.") in text, text
+    assert "cette activation en cours sera annulée" in text
+    assert "il faudra tout recommencer avec le nouveau courrier" in text
+    # Paul has not begun: no warning for him.
+    assert "activation en cours" not in _consequence_text(client, world, paul)
+    assert not LetterRun.objects.exists()
