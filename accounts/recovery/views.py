@@ -317,10 +317,14 @@ def _code_resend(*, request, flow: Flow) -> None:
 
 
 def _code_context(request, flow: Flow, form) -> dict:
-    # The number as the channel step showed it (the flow's own number is never shown).
+    # The number as the channel step showed it (the flow's own number is never shown), and
+    # whether that page offered « Par mail » too: only then does the help advise starting
+    # again with it (a real account's channels or the identifier's decoy, as shown there).
+    data = RecoveryData.of(flow)
     return _step_context(
         "code", _flow_profile(flow), form,
-        masked_phone=RecoveryData.of(flow).phone_mask.replace(" ", "\u00a0"),
+        masked_phone=data.phone_mask.replace(" ", "\u00a0"),
+        email_offered=bool(data.email_mask),
     )
 
 
