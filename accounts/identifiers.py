@@ -6,17 +6,36 @@ apostrophes (truncated), then two digits; three when the two-digit space of that
 `account_identifier_allocate` in services.py retries on the rare race.
 """
 
+import re
 import secrets
 
 from core.normalization import name_key
 
 STEM_LAST_NAME_MAX = 20
+# The most digits identifier_candidates appends.
+NUMBER_DIGITS_MAX = 6
+# Every identifier the product issues (identifier_stem + identifier_candidates), as stored:
+# one character (the first name's initial, « x » when none), a dot, 1 to
+# STEM_LAST_NAME_MAX characters of the last name's key (name_key: a-z, 0-9), then 2 to
+# NUMBER_DIGITS_MAX digits. Lenient on purpose where older identifiers differ (« l.nguyen07 »:
+# a number below 10). Staff accounts have their own identifiers and sign in at /gestion/.
+IDENTIFIER_PATTERN = re.compile(
+    rf"[a-z0-9]\.[a-z0-9]{{1,{STEM_LAST_NAME_MAX + NUMBER_DIGITS_MAX - 2}}}[0-9]{{2}}")
 
 
 def identifier_stem(*, first_name: str, last_name: str) -> str:
     initial = name_key(first_name)[:1] or "x"
     last = name_key(last_name)[:STEM_LAST_NAME_MAX] or "x"
     return f"{initial}.{last}"
+
+
+def identifier_well_formed(identifier: str) -> bool:
+    """Whether `identifier` (stored form: trimmed, lowercase) can be an identifier of a
+    family or pupil account (IDENTIFIER_PATTERN). Purely syntactic: it reads nothing, so
+    it answers the same for an identifier that is an account and one that is not (the
+    format « p.nomXX » is public: letters and every sign-in page print it)."""
+    return (len(identifier) <= 2 + STEM_LAST_NAME_MAX + NUMBER_DIGITS_MAX
+            and IDENTIFIER_PATTERN.fullmatch(identifier) is not None)
 
 
 def identifier_candidates(stem: str, taken: set[str]):

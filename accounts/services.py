@@ -15,6 +15,7 @@ from core.journal import EventKind, journal_record
 from .identifiers import identifier_candidates, identifier_stem
 from .models import Account, AccountKind, AccountState
 from .my_account.pending import email_change_pending_cancel
+from .recovery.pending import password_recovery_pending_end
 
 MAX_IDENTIFIER_RACES = 20
 
@@ -150,7 +151,7 @@ def provisional_accounts_create(*, people: Sequence[tuple[AccountKind, str, str]
 
 @transaction.atomic
 def account_password_set(*, account: Account, password: str, reason: str,
-                         request=None) -> int:
+                         request=None, recovery_flow=None) -> int:
     """Give `account` a new password, already validated by the caller against
     accounts.password_policy (the form does it, with the account as `user`).
 
@@ -167,6 +168,10 @@ def account_password_set(*, account: Account, password: str, reason: str,
     request was not the owner's; a new password must stop it, whatever the path. Returns
     how many of its links were voided (0: no change of address was pending), so that the
     page of the change may say it.
+
+    Every « Mot de passe oublié ? » link still in the account's mailbox dies, and every open
+    recovery flow of the account ends (accounts.recovery.pending.password_recovery_pending_end),
+    but `recovery_flow`: the recovery setting this password, which its caller ends completed.
     """
     account.set_password(password)
     account.save(update_fields=["password"])
@@ -174,5 +179,6 @@ def account_password_set(*, account: Account, password: str, reason: str,
             and request.user.pk == account.pk:
         update_session_auth_hash(request, account)
     journal_record(EventKind.PASSWORD_CHANGED, request=request, account=account, reason=reason)
+    password_recovery_pending_end(account=account, keep_flow=recovery_flow)
     return email_change_pending_cancel(account=account, password_reason=reason,
                                        request=request)

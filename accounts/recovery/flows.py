@@ -92,6 +92,9 @@ PASSWORD_RESET_SMS = CodePurpose(
                  "PASSWORD_RESET_IP_WINDOW_SECONDS"),
 )
 
+# The purpose of the reset link's token (core.tokens).
+LINK_PURPOSE = "password_reset"
+
 # Recoveries started per client IP (an IPv6 /64): shown, whatever the identifier.
 RECOVERY_STARTS_PER_IP = Rule("recovery:password:ip", "PASSWORD_RECOVERY_MAX_STARTS_PER_IP",
                               "PASSWORD_RESET_IP_WINDOW_SECONDS")

@@ -1,6 +1,8 @@
 """Forms of « Identifiant oublié ? » and « Mot de passe oublié ? »: parse what people type,
 say in French what is wrong and how to fix it (EduConnectForm, DSFR field snippets)."""
 
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.text import format_lazy
@@ -11,6 +13,7 @@ from core.forms import EduConnectForm, EmailAddressField, FrenchMobileNumberFiel
 from core.i18n import lazy_interpolate
 
 from ..forms import IDENTIFIER_HINT
+from ..identifiers import identifier_well_formed
 from ..models import Account
 from ..password_policy import (
     ERROR_CONFIRMATION_REQUIRED,
@@ -20,8 +23,26 @@ from ..password_policy import (
     password_errors,
 )
 from .flows import Channel
+from .services import identifier_clean
 
 IDENTIFIER_MAX_LENGTH = 100
+# What a phone number typed looks like once its separators are dropped: « 06 12 34 56 78 »,
+# « +262 692 12 34 56 », « 0033612345678 ».
+_PHONE_TYPED = re.compile(r"\+?[0-9]{8,15}")
+_PHONE_SEPARATORS = re.compile(r"[\s.\-()/]")
+
+ERROR_IDENTIFIER_EMAIL = _(
+    "Vous avez saisi une adresse mail : saisissez votre identifiant ÉduConnect, au format "
+    "p.nomXX, par exemple p.durand12. Vous ne le connaissez plus ? Suivez le lien "
+    "« Identifiant oublié ? » ci-dessous : il vous est envoyé par mail ou par SMS.")
+ERROR_IDENTIFIER_PHONE = _(
+    "Vous avez saisi un numéro de téléphone : saisissez votre identifiant ÉduConnect, au "
+    "format p.nomXX, par exemple p.durand12. Vous ne le connaissez plus ? Suivez le lien "
+    "« Identifiant oublié ? » ci-dessous : il vous est envoyé par SMS ou par mail.")
+ERROR_IDENTIFIER_FORMAT = _(
+    "L'identifiant saisi n'est pas au format p.nomXX : l'initiale du prénom, un point, le "
+    "nom sans accent ni espace, puis des chiffres, par exemple p.durand12. Saisissez-le tel "
+    "qu'il figure sur la lettre de l'établissement ou dans le SMS reçu à l'activation.")
 
 
 def _text(label, *, required_message, autocomplete: str, max_length: int = 100,
@@ -100,6 +121,23 @@ class RecoveryIdentifierForm(EduConnectForm):
         help_text=IDENTIFIER_HINT, autocapitalize="none",
         autocorrect="off",
     )
+
+    def clean_identifier(self):
+        """Refuse, on the field, what cannot be any family or pupil identifier
+        (accounts.identifiers.identifier_well_formed), saying whether it looks like an
+        e-mail address (an « @ ») or a phone number (8 to 15 digits once spaces, dots,
+        hyphens and brackets are dropped). Purely syntactic, read before any lookup: an
+        account and no account are refused alike, and no flow is started. Returns the
+        identifier as typed (the service cleans it again)."""
+        typed = self.cleaned_data["identifier"]
+        cleaned = identifier_clean(typed)
+        if identifier_well_formed(cleaned):
+            return typed
+        if "@" in cleaned:
+            raise ValidationError(ERROR_IDENTIFIER_EMAIL, code="email")
+        if _PHONE_TYPED.fullmatch(_PHONE_SEPARATORS.sub("", cleaned)):
+            raise ValidationError(ERROR_IDENTIFIER_PHONE, code="phone")
+        raise ValidationError(ERROR_IDENTIFIER_FORMAT, code="format")
 
 
 CHANNEL_CHOICES = [(Channel.SMS, _("Par SMS")), (Channel.EMAIL, _("Par mail"))]

@@ -49,10 +49,10 @@ from core.flows import (
 )
 from core.http import client_ip, ip_rate_subject
 from core.journal import EventKind, journal_record
-from core.models import CodeChannel, Flow, FlowStatus, LinkToken
+from core.models import CodeChannel, Flow, FlowStatus, JournalEvent, LinkToken
 from core.moments import moment_for_recipient
 from core.normalization import name_key
-from core.tokens import link_token_consume, link_token_issue, link_token_peek, link_tokens_revoke
+from core.tokens import link_token_consume, link_token_find, link_token_issue, link_token_peek
 from notifications.emails import absolute_url, email_send
 from notifications.services import sms_enqueue
 
@@ -64,6 +64,7 @@ from . import messages
 from .flows import (
     IDENTIFIER_REMINDERS_PER_IP,
     IDENTIFIER_REMINDERS_PER_RECIPIENT,
+    LINK_PURPOSE,
     LINKS_PER_RECIPIENT,
     PASSWORD_RECOVERY,
     PASSWORD_RESET_SMS,
@@ -403,9 +404,11 @@ def password_recovery_password_set(
             # Django's check_password without the account's setter: nothing re-hashed here.
             same = check_password(password, account.password)
         if not same:
+            # Every other link and open recovery of the account dies with the old password
+            # (accounts.recovery.pending), this flow apart: it ends completed below.
             account_password_set(account=account, password=password,
-                                 reason=f"recovery_{data.channel}", request=request)
-            _links_revoke(account)
+                                 reason=f"recovery_{data.channel}", request=request,
+                                 recovery_flow=flow)
             _tell_other_channel(account, flow=flow, channel=data.channel, request=request,
                                 now=now)
             flow_end(flow, status=FlowStatus.COMPLETED, account=account, step="done")
@@ -446,8 +449,6 @@ def _tell_other_channel(account: Account, *, flow: Flow, channel: str, request,
 
 # --- The e-mail path (core.tokens, notifications.emails) ---------------------------------
 
-# The link token's purpose (core.tokens) and the outbox purposes of the e-mails.
-LINK_PURPOSE = "password_reset"
 
 
 def identifier_reminder_by_email(*, email: str, request: HttpRequest | None = None) -> None:
@@ -596,9 +597,18 @@ def password_recovery_link_consume(
     return flow, secret
 
 
-def _links_revoke(account: Account) -> None:
-    """After a reset, every reset link still in the account's mailbox is void."""
-    link_tokens_revoke(account=account, purpose=LINK_PURPOSE)
+def password_recovery_link_outdated(*, token: str) -> bool:
+    """Whether the e-mail's link `token` died because the account's password was changed
+    after the mail was sent (« Mon compte », another recovery, a first sign-in): never
+    used, and a PASSWORD_CHANGED event of its account in the journal since its creation
+    (accounts.recovery.pending ended it). For the page the dead link opens, which then says
+    why. Spends nothing; one indexed query for an unknown token, two otherwise."""
+    row = link_token_find(token=token, purpose=LINK_PURPOSE)
+    if row is None or row.used_at is not None:
+        return False
+    return JournalEvent.objects.filter(account_id=row.account_id,
+                                       kind=EventKind.PASSWORD_CHANGED.value,
+                                       at__gte=row.created_at).exists()
 
 
 def _password_changed_email(account: Account, *, flow: Flow, context: dict) -> None:

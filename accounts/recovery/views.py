@@ -256,7 +256,9 @@ def flow_page(request, flow: Flow):
         profile = _flow_profile(flow)
         context = _common(
             profile, flow=flow,
-            page_title=_titled(_("Demande expirée"), PASSWORD_RECOVERY.title),
+            page_title=_titled(_("Demande arrêtée") if flow.status == FlowStatus.REPLACED
+                               else _("Demande expirée"), PASSWORD_RECOVERY.title),
+            password_changed=flow.status == FlowStatus.REPLACED,
             idle_minutes=max(1, round(PASSWORD_RECOVERY.idle_seconds / 60)),
             restart_url=_with_profile(reverse("accounts:password_forgotten"), profile),
         )
@@ -315,10 +317,14 @@ def _code_resend(*, request, flow: Flow) -> None:
 
 
 def _code_context(request, flow: Flow, form) -> dict:
-    # The number as the channel step showed it (the flow's own number is never shown).
+    # The number as the channel step showed it (the flow's own number is never shown), and
+    # whether that page offered « Par mail » too: only then does the help advise starting
+    # again with it (a real account's channels or the identifier's decoy, as shown there).
+    data = RecoveryData.of(flow)
     return _step_context(
         "code", _flow_profile(flow), form,
-        masked_phone=RecoveryData.of(flow).phone_mask.replace(" ", "\u00a0"),
+        masked_phone=data.phone_mask.replace(" ", "\u00a0"),
+        email_offered=bool(data.email_mask),
     )
 
 
@@ -404,8 +410,11 @@ def link_open(request, token: str):
             "another_account": False,
         })
     profile = PROFILES[GUARDIAN_SLUG]
+    # The password changed since the mail was sent: the page says so (the token is a secret
+    # only the mailbox holds, so this tells nobody else anything).
+    outdated = services.password_recovery_link_outdated(token=token)
     return render(request, "accounts/recovery/password_link_invalid.html", _common(
-        profile,
+        profile, outdated=outdated,
         page_title=_titled(_("Ce lien n'est plus valable"), PASSWORD_RECOVERY.title),
         restart_url=reverse("accounts:password_forgotten"),
         link_minutes=max(1, round(settings.PASSWORD_RESET_LINK_TTL_SECONDS / 60)),

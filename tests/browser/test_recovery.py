@@ -168,9 +168,11 @@ def test_an_unknown_identifier_walks_the_same_pages_and_nothing_is_sent(
     page, live_server, sms_folder, guardian
 ):
     # An identifier whose decoy offers the SMS (a decoy may offer the e-mail only, as an
-    # account may: accounts/recovery/masking.py).
+    # account may: accounts/recovery/masking.py), and the e-mail too: the code page's help
+    # then advises starting again « Par mail ».
     unknown = next(f"p.inconnu{n}" for n in range(77, 1000)
-                   if decoy_contacts(f"p.inconnu{n}").with_phone)
+                   if decoy_contacts(f"p.inconnu{n}").with_phone
+                   and decoy_contacts(f"p.inconnu{n}").with_email)
     page.goto(live_server.url + reverse("accounts:password_forgotten"))
     page.get_by_role("textbox", name=re.compile("^Identifiant")).fill(unknown)
     page.get_by_role("button", name="Suivant").click()
@@ -199,6 +201,22 @@ def test_an_unknown_identifier_walks_the_same_pages_and_nothing_is_sent(
     assert FileSMSBackend.read_messages(file_path=sms_folder) == []
     no_sms.get_by_role("link", name="Recommencez").click()
     expect(page.get_by_text("Étape 1 sur 5")).to_be_visible()
+
+
+def test_an_address_typed_as_identifier_is_refused_on_the_field(page, live_server, guardian):
+    """The tryout's « helene.dupre@example.org » was offered « Par SMS, un code au … »: it is
+    refused on the field, which points to « Identifiant oublié ? »."""
+    page.goto(live_server.url + reverse("accounts:password_forgotten"))
+    field = page.get_by_role("textbox", name=re.compile("^Identifiant"))
+    field.fill("helene.dupre@example.org")
+    page.get_by_role("button", name="Suivant").click()
+    expect(page.locator("#id_identifier_error")).to_contain_text(
+        "Vous avez saisi une adresse mail : saisissez votre identifiant ÉduConnect")
+    expect(page.get_by_text("Étape 1 sur 5")).to_be_visible()
+    expect(page.get_by_text(re.compile("^Par SMS"))).to_have_count(0)
+    assert_accessible(page)
+    page.get_by_role("link", name="Identifiant oublié ?", exact=True).click()
+    expect(page).to_have_url(re.compile(reverse("accounts:identifier_forgotten")))
 
 
 def test_identifier_by_email(page, live_server, sms_folder, mailbox, guardian):
