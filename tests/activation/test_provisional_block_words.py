@@ -30,9 +30,13 @@ def test_the_block_says_how_many_tries_remain_then_how_long_it_holds(client, gua
     settings.ACTIVATION_PHONE_WINDOW_SECONDS = 24 * 3600
     page, path = guardian_to_pupils(client, guardian, commit)
     yanis, _ines = in_page_order(guardian)
-    wrong = birth_dates((True, yanis.birth_date), (True, datetime.date(2015, 1, 1)))
-    at_step(client, commit(client.post, path, wrong))
-    page, _blocked = at_step(client, commit(client.post, path, wrong))
+
+    def wrong(day):
+        # A different wrong date each time: the same one typed again counts once per flow.
+        return birth_dates((True, yanis.birth_date), (True, datetime.date(2015, 1, day)))
+
+    at_step(client, commit(client.post, path, wrong(1)))
+    page, _blocked = at_step(client, commit(client.post, path, wrong(2)))
     rule = html.text(page.find(id="block-rule"))
     assert "Vous avez saisi 2 dates de naissance incorrectes" in rule
     assert "il vous restera 2 essais" in rule
@@ -51,8 +55,8 @@ def test_the_block_says_how_many_tries_remain_then_how_long_it_holds(client, gua
     # new journey, two more tries, then the block that holds.
     page, again = at_step(client, client.get(resume["href"]))
     assert again.endswith("/eleves/")
-    at_step(client, commit(client.post, again, wrong))
-    page, _blocked = at_step(client, commit(client.post, again, wrong))
+    at_step(client, commit(client.post, again, wrong(3)))
+    page, _blocked = at_step(client, commit(client.post, again, wrong(4)))
     rule = html.text(page.find(id="block-rule"))
     assert "Vous avez saisi 4 dates de naissance incorrectes en 24 heures" in rule
     assert "vous pourrez saisir une nouvelle date dans 24 heures" in rule
