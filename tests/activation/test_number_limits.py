@@ -1,0 +1,56 @@
+"""The limits of the birth dates across journeys of one number (WRONG_DATES_PER_PHONE), as
+the parent reads them: the countdown of step 3, the blocked number told as soon as the SMS
+code is proven, the end of the block in the number's own time, and the way out for a person
+who is nobody's représentant légal."""
+
+import pytest
+from django.test import Client
+
+from core.models import Flow, FlowStatus
+from tests import html
+
+from .conftest import Driver
+from .test_limits import follow, walk_to_pupils, wrong_dates
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_countdown_is_the_numbers_when_it_is_the_nearer_and_says_the_number_will_block(
+    family, settings, django_capture_on_commit_callbacks
+):
+    """Tryout: a first activation stopped at 5 wrong dates; a new one said « Encore 3 » (its
+    own limit) and the number was blocked for 24 hours two dates later."""
+    settings.ACTIVATION_MAX_WRONG_DATES_PER_PHONE = 7
+    settings.CODE_RECIPIENT_COOLDOWN_SECONDS = 0
+    wrong = wrong_dates(family)
+    first = Driver(Client(), django_capture_on_commit_callbacks)
+    walk_to_pupils(first, family)
+    for _ in range(5):
+        first.confirm_pupils(next(wrong))
+    assert Flow.objects.get(pk=first.flow_id).status == FlowStatus.BLOCKED
+
+    second = Driver(Client(), django_capture_on_commit_callbacks)
+    walk_to_pupils(second, family)
+    page = second.page_text(second.client.get(second.url("pupils")))
+    # Before any wrong date of this journey: the number's 2 left, and what happens then.
+    assert ("Encore 2 dates incorrectes possibles avec ce numéro avant son blocage pendant "
+            "24 heures") in page
+
+    page = second.page(second.confirm_pupils(next(wrong)))
+    assert "Encore 4" not in page
+    assert page.count("La date de naissance saisie est incorrecte. Attention : la prochaine "
+                      "date incorrecte bloquera l'activation avec ce numéro pendant 24 "
+                      "heures.") == 2  # the summary and the pupil's field
+    assert ("La prochaine date incorrecte bloquera l'activation avec ce numéro pendant 24 "
+            "heures") in html.text(html.parse(page).select_one(".fr-alert--sm.fr-alert--warning"))
+
+    # True: the next one blocks the number.
+    follow(second, second.confirm_pupils(next(wrong)))
+    assert Flow.objects.get(pk=second.flow_id).status == FlowStatus.BLOCKED
+
+
+def test_the_journeys_own_countdown_is_unchanged_when_it_is_the_nearer(driver, family):
+    walk_to_pupils(driver, family)
+    page = driver.page(driver.confirm_pupils(next(wrong_dates(family))))
+    assert "Encore 4 dates incorrectes possibles." in page
+    assert "avec ce numéro" not in page
