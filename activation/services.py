@@ -200,7 +200,9 @@ def activation_code_verify(
 ) -> Flow:
     """Check the typed code. On success the flow moves to the pupils, or (SMS activation)
     ends on « you already have an account » when the records are covered; a FranceConnect
-    first link always goes on to the pupils (it may join an existing account). Raises
+    first link always goes on to the pupils (it may join an existing account). A flow bound
+    for the pupils with a number blocked for its wrong dates ends BLOCKED at once
+    (blocked_number_end). Raises
     ActivationRefused otherwise (a malformed entry costs no attempt), or FlowUnavailable."""
     code = codes.code_normalize(typed_code)
     if code is None:
@@ -213,8 +215,10 @@ def activation_code_verify(
                                   request=request, now=now)
         if check.verdict == CodeVerdict.ACCEPTED and kind == FRANCECONNECT_LINK:
             flow_move(flow, step="pupils")
+            blocked_number_end(flow, FranceConnectLinkData.of(flow), request=request)
         elif check.verdict == CodeVerdict.ACCEPTED:
             _code_accepted(flow, request=request)
+            blocked_number_end(flow, ActivationData.of(flow), request=request)
         elif check.verdict == CodeVerdict.WRONG:
             refusal = messages.message_code_wrong(check.remaining)
         elif check.verdict == CodeVerdict.DEAD:
@@ -226,6 +230,25 @@ def activation_code_verify(
     if refusal:
         raise ActivationRefused(refusal)
     return flow
+
+
+def blocked_number_end(flow: Flow, data, *, request) -> None:
+    """A flow whose code was just accepted and that goes on to the pupils' step, with a
+    number whose window of wrong birth dates is full (WRONG_DATES_PER_PHONE): end it BLOCKED
+    now (_block, journaled), so that its page says at once « Activation bloquée pour ce
+    numéro jusqu'au … » and what lifts it (dates_block_read), instead of step 3 taking the
+    dates and telling it only then (tryout: even a right date ended on the block).
+
+    Only past the code: the phone is proven, so this tells a stranger nothing; step 1 and the
+    code step are unchanged (same page, same SMS, whatever the number's state). One read of
+    the window, no hit."""
+    if flow.status != FlowStatus.OPEN or flow.step != "pupils":
+        return
+    subject = str(flow.phone)
+    if ratelimit.peek(WRONG_DATES_PER_PHONE, subject):
+        return
+    _block(flow, data, rule=WRONG_DATES_PER_PHONE, subject=subject,
+           counted_on=COUNTED_ON_PHONE, request=request)
 
 
 def _code_accepted(flow: Flow, *, request) -> None:

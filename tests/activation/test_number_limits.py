@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from core.models import Flow, FlowStatus
+from notifications import sms
 from tests import html
 
 from .conftest import Driver
@@ -54,3 +55,42 @@ def test_the_journeys_own_countdown_is_unchanged_when_it_is_the_nearer(driver, f
     page = driver.page(driver.confirm_pupils(next(wrong_dates(family))))
     assert "Encore 4 dates incorrectes possibles." in page
     assert "avec ce numéro" not in page
+
+
+def _block_the_number(family, settings, capture):
+    """Two wrong dates with ACTIVATION_MAX_WRONG_DATES_PER_PHONE = 2: the number is blocked
+    for 24 hours (the window's block)."""
+    settings.ACTIVATION_MAX_WRONG_DATES_PER_PHONE = 2
+    settings.CODE_RECIPIENT_COOLDOWN_SECONDS = 0
+    wrong = wrong_dates(family)
+    first = Driver(Client(), capture)
+    walk_to_pupils(first, family)
+    first.confirm_pupils(next(wrong))
+    first.confirm_pupils(next(wrong))
+    assert Flow.objects.get(pk=first.flow_id).status == FlowStatus.BLOCKED
+    return first
+
+
+def test_a_blocked_number_is_told_right_after_the_code_not_after_step_3(
+    family, settings, django_capture_on_commit_callbacks
+):
+    """Tryout: a number blocked for 24 hours got a new code, the code was accepted, and the
+    block was only told after step 3, even with the right dates. Step 1 and the code step are
+    unchanged (no enumeration: the SMS leaves as for any number); once the code is proven,
+    the next page is the block, with until when and what lifts it."""
+    _block_the_number(family, settings, django_capture_on_commit_callbacks)
+    sent = len(sms.outbox)
+    again = Driver(Client(), django_capture_on_commit_callbacks)
+    assert again.start(last_name=family["last_name"], first_name=family["first_name"],
+                       phone=family["phone_typed"]).status_code == 302
+    assert len(sms.outbox) == sent + 1  # step 1 as before: a code is sent
+    response = again.send_code(again.last_code())
+    assert response["Location"] == again.url("flow")
+    page = html.parse(again.client.get(response["Location"]))
+    assert html.text(page.select_one("main .fr-alert--error .fr-alert__title")) == (
+        "Activation bloquée pour ce numéro : trop de dates de naissance incorrectes")
+    assert "jusqu'au" in html.text(page.find(id="activation-blocked"))
+    assert "le blocage de ce numéro sera levé" in html.text(page.find(id="activation-next"))
+    assert Flow.objects.get(pk=again.flow_id).status == FlowStatus.BLOCKED
+    # Step 3 is not reachable: its URL leads back to the block.
+    assert again.client.get(again.url("pupils"))["Location"] == again.url("flow")
