@@ -47,6 +47,7 @@ from core.flows import (
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowStatus
+from core.moments import moment_on_page
 from core.normalization import clean_name
 from franceconnect.services import franceconnect_link_create, link_of_account, link_of_sub
 from notifications.services import sms_enqueue
@@ -419,6 +420,9 @@ class DatesBlock:
     until: datetime.datetime | None
     journey_limit: int
     window_hours: int
+    # `until` as the number's owner reads it (core.moments.moment_on_page: « day », « time »,
+    # « zone », e.g. « heure de La Réunion » for a +262 number, « heure de Paris » else).
+    until_words: dict | None = None
 
 
 def dates_block_read(flow: Flow) -> DatesBlock:
@@ -435,9 +439,10 @@ def dates_block_read(flow: Flow) -> DatesBlock:
         return DatesBlock(window=False, dates_left=decision.remaining, until=None,
                           journey_limit=settings.ACTIVATION_MAX_WRONG_DATES,
                           window_hours=hours)
-    return DatesBlock(window=True, dates_left=0,
-                      until=timezone.now() + datetime.timedelta(seconds=decision.retry_after),
-                      journey_limit=settings.ACTIVATION_MAX_WRONG_DATES, window_hours=hours)
+    until = timezone.now() + datetime.timedelta(seconds=decision.retry_after)
+    return DatesBlock(window=True, dates_left=0, until=until,
+                      journey_limit=settings.ACTIVATION_MAX_WRONG_DATES, window_hours=hours,
+                      until_words=moment_on_page(until, phone=str(flow.phone)))
 
 
 def pupil_answers_apply(flow: Flow, data: ActivationData, answers: list[PupilAnswer], *,

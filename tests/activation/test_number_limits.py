@@ -3,8 +3,11 @@ the parent reads them: the countdown of step 3, the blocked number told as soon 
 code is proven, the end of the block in the number's own time, and the way out for a person
 who is nobody's représentant légal."""
 
+import datetime
+
 import pytest
 from django.test import Client
+from freezegun import freeze_time
 
 from core.models import Flow, FlowStatus
 from notifications import sms
@@ -94,3 +97,25 @@ def test_a_blocked_number_is_told_right_after_the_code_not_after_step_3(
     assert Flow.objects.get(pk=again.flow_id).status == FlowStatus.BLOCKED
     # Step 3 is not reachable: its URL leads back to the block.
     assert again.client.get(again.url("pupils"))["Location"] == again.url("flow")
+
+
+def test_the_numbers_block_ends_in_the_numbers_own_time_named(
+    family, settings, django_capture_on_commit_callbacks
+):
+    """Tryout: « bloquée jusqu'au 2 décembre 2026 à 05 h 31 », Paris time with no zone, for a
+    Réunion number (UTC+4): the page now says Réunion's time, and names it."""
+    with freeze_time("2026-11-30 15:00:00"):  # UTC: 16:00 in Paris, 19:00 in Réunion
+        first = _block_the_number(family, settings, django_capture_on_commit_callbacks)
+        page = html.parse(first.client.get(first.url("flow")))
+    words = html.text(page.find(id="activation-blocked"))
+    assert ("l'activation avec ce numéro est bloquée jusqu'au 1 décembre 2026 à 19 h 00 "
+            "(heure de La Réunion) :") in words
+
+
+def test_a_metropolitan_number_reads_paris_time_named():
+    from core.moments import moment_on_page
+
+    at = datetime.datetime(2026, 12, 2, 4, 31, tzinfo=datetime.UTC)
+    assert moment_on_page(at, phone="+33612345678") == {
+        "day": "2 décembre 2026", "time": "05 h 31", "zone": "heure de Paris"}
+    assert moment_on_page(at, phone="+262692123456")["time"] == "08 h 31"
