@@ -100,9 +100,15 @@ def message_only_link() -> str:
 
 
 def message_none_confirmed() -> str:
+    """Every pupil (two or more) answered « Je ne suis pas le représentant légal »: nothing
+    to activate. Says what to do for a parent who clicked wrong, and the way out for a
+    person who really is nobody's représentant légal (a tryout read a dead end): stop here,
+    and ask the school, which checks its records."""
     return _(
         "Pour activer votre compte, confirmez être le représentant légal d'au moins un élève "
-        "et saisissez sa date de naissance."
+        "et saisissez sa date de naissance. Si vous n'êtes le représentant légal d'aucun de "
+        "ces élèves, ne poursuivez pas l'activation : contactez l'école ou l'établissement, "
+        "qui vérifiera les informations enregistrées."
     )
 
 

@@ -119,3 +119,16 @@ def test_a_metropolitan_number_reads_paris_time_named():
     assert moment_on_page(at, phone="+33612345678") == {
         "day": "2 décembre 2026", "time": "05 h 31", "zone": "heure de Paris"}
     assert moment_on_page(at, phone="+262692123456")["time"] == "08 h 31"
+
+
+def test_nobodys_legal_representative_is_told_the_way_out(driver, family):
+    """Tryout: « Je ne suis pas le représentant légal » for both children only said to
+    confirm one — a dead end for a person who really is neither's."""
+    walk_to_pupils(driver, family)
+    ines, yanis = family["pupils"]
+    page = html.parse(driver.client.get(driver.confirm_pupils(
+        {ines: ("non", None), yanis: ("non", None)})["Location"]))
+    assert ("Si vous n'êtes le représentant légal d'aucun de ces élèves, ne poursuivez pas "
+            "l'activation : contactez l'école ou l'établissement, qui vérifiera les "
+            "informations enregistrées.") in html.text(html.error_summary(page))
+    assert Flow.objects.get().step == "pupils"
