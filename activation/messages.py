@@ -60,14 +60,27 @@ def message_ip_limit(retry_after: int) -> str:
     ) % {"minutes": _minutes(retry_after)}
 
 
-def message_date_wrong(remaining: int) -> str:
+def message_date_wrong(remaining: int, *, number_hours: int | None = None) -> str:
     """A wrong birth date on the pupils' step, with the wrong dates the flow still takes
     before it is blocked (`remaining`: ACTIVATION_MAX_WRONG_DATES less the wrong dates so
     far). Each wrong date counts, child by child (activation.services.pupils_answers_apply):
     a parent of two who swaps their dates spends two at once, so the words count dates, not
     « essais » (a tryout read « 5 essais » as five submissions). Only a flow past the code
     (SMS) or the letter's password reaches this step: the count tells nothing about who is
-    known."""
+    known.
+
+    `number_hours` (activation.services.DatesLeft): when the nearer limit is the number's
+    own (ACTIVATION_MAX_WRONG_DATES_PER_PHONE, across journeys), the hours it will then be
+    blocked, said outright — a tryout's parent read « Encore 3 » and had the number blocked
+    for 24 hours two dates later."""
+    if number_hours is not None:
+        return ngettext(
+            "La date de naissance saisie est incorrecte. Attention : la prochaine date "
+            "incorrecte bloquera l'activation avec ce numéro pendant %(hours)s heures.",
+            "La date de naissance saisie est incorrecte. Encore %(count)s dates incorrectes "
+            "possibles avec ce numéro avant son blocage pendant %(hours)s heures.",
+            remaining,
+        ) % {"count": remaining, "hours": number_hours}
     return ngettext(
         "La date de naissance saisie est incorrecte. Encore %(count)s date incorrecte "
         "possible avant le blocage de l'activation.",
@@ -87,9 +100,15 @@ def message_only_link() -> str:
 
 
 def message_none_confirmed() -> str:
+    """Every pupil (two or more) answered « Je ne suis pas le représentant légal »: nothing
+    to activate. Says what to do for a parent who clicked wrong, and the way out for a
+    person who really is nobody's représentant légal (a tryout read a dead end): stop here,
+    and ask the school, which checks its records."""
     return _(
         "Pour activer votre compte, confirmez être le représentant légal d'au moins un élève "
-        "et saisissez sa date de naissance."
+        "et saisissez sa date de naissance. Si vous n'êtes le représentant légal d'aucun de "
+        "ces élèves, ne poursuivez pas l'activation : contactez l'école ou l'établissement, "
+        "qui vérifiera les informations enregistrées."
     )
 
 

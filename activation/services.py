@@ -47,6 +47,7 @@ from core.flows import (
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowStatus
+from core.moments import moment_on_page
 from core.normalization import clean_name
 from franceconnect.services import franceconnect_link_create, link_of_account, link_of_sub
 from notifications.services import sms_enqueue
@@ -200,7 +201,9 @@ def activation_code_verify(
 ) -> Flow:
     """Check the typed code. On success the flow moves to the pupils, or (SMS activation)
     ends on « you already have an account » when the records are covered; a FranceConnect
-    first link always goes on to the pupils (it may join an existing account). Raises
+    first link always goes on to the pupils (it may join an existing account). A flow bound
+    for the pupils with a number blocked for its wrong dates ends BLOCKED at once
+    (blocked_number_end). Raises
     ActivationRefused otherwise (a malformed entry costs no attempt), or FlowUnavailable."""
     code = codes.code_normalize(typed_code)
     if code is None:
@@ -213,8 +216,10 @@ def activation_code_verify(
                                   request=request, now=now)
         if check.verdict == CodeVerdict.ACCEPTED and kind == FRANCECONNECT_LINK:
             flow_move(flow, step="pupils")
+            blocked_number_end(flow, FranceConnectLinkData.of(flow), request=request)
         elif check.verdict == CodeVerdict.ACCEPTED:
             _code_accepted(flow, request=request)
+            blocked_number_end(flow, ActivationData.of(flow), request=request)
         elif check.verdict == CodeVerdict.WRONG:
             refusal = messages.message_code_wrong(check.remaining)
         elif check.verdict == CodeVerdict.DEAD:
@@ -226,6 +231,25 @@ def activation_code_verify(
     if refusal:
         raise ActivationRefused(refusal)
     return flow
+
+
+def blocked_number_end(flow: Flow, data, *, request) -> None:
+    """A flow whose code was just accepted and that goes on to the pupils' step, with a
+    number whose window of wrong birth dates is full (WRONG_DATES_PER_PHONE): end it BLOCKED
+    now (_block, journaled), so that its page says at once « Activation bloquée pour ce
+    numéro jusqu'au … » and what lifts it (dates_block_read), instead of step 3 taking the
+    dates and telling it only then (tryout: even a right date ended on the block).
+
+    Only past the code: the phone is proven, so this tells a stranger nothing; step 1 and the
+    code step are unchanged (same page, same SMS, whatever the number's state). One read of
+    the window, no hit."""
+    if flow.status != FlowStatus.OPEN or flow.step != "pupils":
+        return
+    subject = str(flow.phone)
+    if ratelimit.peek(WRONG_DATES_PER_PHONE, subject):
+        return
+    _block(flow, data, rule=WRONG_DATES_PER_PHONE, subject=subject,
+           counted_on=COUNTED_ON_PHONE, request=request)
 
 
 def _code_accepted(flow: Flow, *, request) -> None:
@@ -305,6 +329,46 @@ def _dates_exhausted(data, rule: ratelimit.Rule, subject: str) -> bool:
             or not ratelimit.peek(rule, subject))
 
 
+@dataclass(frozen=True)
+class DatesLeft:
+    """How many more wrong birth dates a flow takes before it is blocked, by the nearer of
+    its two limits (wrong_dates_left).
+
+    `count`: the wrong dates left (0: the next answer is not looked at), the smaller of the
+    journey's (ACTIVATION_MAX_WRONG_DATES less the flow's `wrong_dates`) and the window's
+    (`rule`'s remaining, ACTIVATION_MAX_WRONG_DATES_PER_PHONE per
+    ACTIVATION_PHONE_WINDOW_SECONDS, shared by every journey of the number). `number_block`:
+    True when the window's is the nearer (or both are equal): reaching it blocks the NUMBER
+    for up to `window_hours`, not only this journey — the words must say so.
+    `journey_limit`: ACTIVATION_MAX_WRONG_DATES, for the words."""
+
+    count: int
+    number_block: bool
+    window_hours: int
+    journey_limit: int
+
+
+def _dates_left(data, rule: ratelimit.Rule, subject: str) -> DatesLeft:
+    """DatesLeft of `data` (the flow's `wrong_dates`) and `rule`'s window for `subject`:
+    one read of the window (ratelimit.peek), no hit."""
+    journey = max(settings.ACTIVATION_MAX_WRONG_DATES - data.wrong_dates, 0)
+    decision = ratelimit.peek(rule, subject)
+    window = decision.remaining if decision else 0
+    return DatesLeft(count=min(journey, window), number_block=window <= journey,
+                     window_hours=max(1, round(rule.window_seconds / 3600)),
+                     journey_limit=settings.ACTIVATION_MAX_WRONG_DATES)
+
+
+def wrong_dates_left(flow: Flow, data) -> DatesLeft:
+    """The countdown of the pupils' step of a flow counted on its phone number (SMS
+    activation, FranceConnect first link, « Ajouter un enfant »: WRONG_DATES_PER_PHONE),
+    `data` its ActivationData (or a subclass). A tryout: a second journey with a number that
+    already spent 6 of its 10 said « Encore 3 » from its own limit, and the number was
+    blocked for 24 hours two dates later. Only shown past the SMS code: the number is
+    proven, so its count tells a stranger nothing."""
+    return _dates_left(data, WRONG_DATES_PER_PHONE, str(flow.phone))
+
+
 # Which limit of wrong birth dates ended a flow BLOCKED (the `block` fact of
 # ACTIVATION_BLOCKED): the journey's own (ACTIVATION_MAX_WRONG_DATES; a new journey may start
 # at once), or the window shared by every journey of the number or the account (`rule`:
@@ -356,6 +420,9 @@ class DatesBlock:
     until: datetime.datetime | None
     journey_limit: int
     window_hours: int
+    # `until` as the number's owner reads it (core.moments.moment_on_page: « day », « time »,
+    # « zone », e.g. « heure de La Réunion » for a +262 number, « heure de Paris » else).
+    until_words: dict | None = None
 
 
 def dates_block_read(flow: Flow) -> DatesBlock:
@@ -372,23 +439,25 @@ def dates_block_read(flow: Flow) -> DatesBlock:
         return DatesBlock(window=False, dates_left=decision.remaining, until=None,
                           journey_limit=settings.ACTIVATION_MAX_WRONG_DATES,
                           window_hours=hours)
-    return DatesBlock(window=True, dates_left=0,
-                      until=timezone.now() + datetime.timedelta(seconds=decision.retry_after),
-                      journey_limit=settings.ACTIVATION_MAX_WRONG_DATES, window_hours=hours)
+    until = timezone.now() + datetime.timedelta(seconds=decision.retry_after)
+    return DatesBlock(window=True, dates_left=0, until=until,
+                      journey_limit=settings.ACTIVATION_MAX_WRONG_DATES, window_hours=hours,
+                      until_words=moment_on_page(until, phone=str(flow.phone)))
 
 
 def pupil_answers_apply(flow: Flow, data: ActivationData, answers: list[PupilAnswer], *,
                         request, then,
-                        date_wrong_message: Callable[[int], str] = messages.message_date_wrong,
+                        date_wrong_message: Callable[..., str] = messages.message_date_wrong,
                         dispute_later: bool = False, with_disputed: bool = False,
                         ) -> _PupilsOutcome:
     """The pupils' step of a flow that started from a mobile number (SMS activation,
     families' « Ajouter un enfant », the FranceConnect first link): pupils_answers_apply on
     the pupils of `data.matched_record_ids`, wrong dates counted per phone number
-    (WRONG_DATES_PER_PHONE, shared by these kinds). `date_wrong_message(remaining)`: the
-    words of a wrong date, the activation's unless the caller's démarche is another
-    (« Ajouter un enfant »). `dispute_later`, `with_disputed`: as pupils_answers_apply and
-    pupil_links_for_records."""
+    (WRONG_DATES_PER_PHONE, shared by these kinds). `date_wrong_message(remaining,
+    number_hours=…)`: the words of a wrong date (number_hours: None, or the hours the number
+    will be blocked when the nearer limit is its window: DatesLeft), the activation's
+    unless the caller's démarche is another (« Ajouter un enfant »). `dispute_later`,
+    `with_disputed`: as pupils_answers_apply and pupil_links_for_records."""
     return pupils_answers_apply(
         flow, data, answers,
         links=pupil_links_for_records(data.matched_record_ids, with_disputed=with_disputed),
@@ -472,7 +541,7 @@ def wrong_dates_count(flow: Flow, data, wrong: list[tuple[int, datetime.date]], 
 def pupils_answers_apply(flow: Flow, data, answers: list[PupilAnswer], *,
                          links: list, rule: ratelimit.Rule, subject: str, request,
                          then,
-                         date_wrong_message: Callable[[int], str] = messages.message_date_wrong,
+                         date_wrong_message: Callable[..., str] = messages.message_date_wrong,
                          dispute_later: bool = False,
                          ) -> _PupilsOutcome:
     """The rules of « Je confirme mon lien avec les élèves », for every way into an account
@@ -517,13 +586,18 @@ def pupils_answers_apply(flow: Flow, data, answers: list[PupilAnswer], *,
     if wrong:
         wrong_dates_count(flow, data, [(a.pupil_id, a.birth_date) for a in wrong],
                           rule=rule, subject=subject, request=request)
-        if _dates_exhausted(data, rule, subject):
+        left = _dates_left(data, rule, subject)
+        if not left.count:
             _block(flow, data, rule=rule, subject=subject, counted_on=counted_on,
                    request=request)
             return _PupilsOutcome()
-        remaining = settings.ACTIVATION_MAX_WRONG_DATES - data.wrong_dates
+        # The nearer of the two limits; when it is the number's window, the words say the
+        # number will be blocked for `window_hours` (not only this journey).
+        hours = (left.window_hours if left.number_block and counted_on == COUNTED_ON_PHONE
+                 else None)
         return _PupilsOutcome(field_errors={
-            a.pupil_id: (PupilField.BIRTH_DATE, date_wrong_message(remaining))
+            a.pupil_id: (PupilField.BIRTH_DATE, date_wrong_message(left.count,
+                                                                   number_hours=hours))
             for a in wrong
         })
 

@@ -273,10 +273,12 @@ def pupils(request, flow: Flow):
                 return flow_home(flow)
         return flow_form_refused(request, flow, form)
     form = flow_form(request, flow, lambda posted: PupilsForm(posted, links=links))
-    remaining = settings.ACTIVATION_MAX_WRONG_DATES - data.wrong_dates
+    # The nearer of the journey's and the number's limits (one read, no hit).
+    left = services.wrong_dates_left(flow, data)
     context = _step_context(
         "pupils", form, flow=flow, rows=form.rows, only_link=len(links) == 1,
-        wrong_dates=data.wrong_dates, remaining_dates=max(remaining, 0), link_yes=LINK_YES,
+        wrong_dates=data.wrong_dates, remaining_dates=left.count, dates_left=left,
+        link_yes=LINK_YES,
     )
     return render(request, "activation/pupils.html", context)
 
@@ -521,10 +523,12 @@ def fc_pupils(request, flow: Flow):
                 return flow_home(flow)
         return flow_form_refused(request, flow, form)
     form = flow_form(request, flow, lambda posted: PupilsForm(posted, links=links))
-    remaining = settings.ACTIVATION_MAX_WRONG_DATES - data.wrong_dates
+    # The nearer of the journey's and the number's limits (one read, no hit).
+    left = services.wrong_dates_left(flow, data)
     context = _fc_context(
         "pupils", form, flow=flow, rows=form.rows, only_link=len(links) == 1,
-        wrong_dates=data.wrong_dates, remaining_dates=max(remaining, 0), link_yes=LINK_YES,
+        wrong_dates=data.wrong_dates, remaining_dates=left.count, dates_left=left,
+        link_yes=LINK_YES,
     )
     return render(request, "activation/franceconnect/pupils.html", context)
 

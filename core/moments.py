@@ -14,6 +14,7 @@ import zoneinfo
 
 import phonenumbers
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -85,3 +86,23 @@ def moment_for_recipient(at: datetime.datetime | None = None, *, phone: str | No
     if label is not None:
         time = _("%(time)s, %(zone)s") % {"time": time, "zone": label}
     return {"date": local.strftime("%d/%m/%Y"), "time": time}
+
+
+def moment_on_page(at: datetime.datetime, *, phone: str | None) -> dict[str, str]:
+    """The moment `at` (an aware datetime) on a web page shown to the proven owner of the
+    E.164 `phone` (past its SMS code), always with its zone named, as the page's words write
+    it « le {{ day }} à {{ time }} ({{ zone }}) »: ``{"day": "2 décembre 2026", "time": "09 h
+    31", "zone": "heure de La Réunion"}``.
+
+    A French overseas number (OVERSEAS_TIME_ZONES, overseas_region) gets that territory's
+    time and name; any other number, or none, gets Paris time (settings.TIME_ZONE) named
+    « heure de Paris » — unlike an SMS (moment_for_recipient), a page has room to say it,
+    and a tryout's Réunion parent read a metropolitan time with no zone."""
+    zone, label = timezone.get_default_timezone(), PARIS_TIME
+    region = overseas_region(phone) if phone else None
+    if region is not None:
+        name, label = OVERSEAS_TIME_ZONES[region]
+        zone = zoneinfo.ZoneInfo(name)
+    local = timezone.localtime(at, zone)
+    return {"day": date_format(local, "j F Y"), "time": time_format(local, "H \\h i"),
+            "zone": str(label)}

@@ -100,11 +100,24 @@ def message_merge_cancelled() -> str:
     return _("Le regroupement est annulé : aucun compte n'a été modifié.")
 
 
-def message_child_date_wrong(remaining: int) -> str:
+def message_child_date_wrong(remaining: int, *, number_hours: int | None = None) -> str:
     """A wrong birth date on « Ajouter un enfant » (the children's step), with the wrong
     dates this démarche still takes before it ends (`remaining`: ACTIVATION_MAX_WRONG_DATES
     less the wrong dates so far; activation.services.pupil_answers_apply counts them). Not
-    the activation's words: the account is active, only this addition stops."""
+    the activation's words: the account is active, only this addition stops.
+
+    `number_hours`: as activation.messages.message_date_wrong (the number's own limit is the
+    nearer: it will be blocked that many hours, for every démarche with it)."""
+    if number_hours is not None:
+        return ngettext(
+            "La date de naissance saisie est incorrecte. Attention : la prochaine date "
+            "incorrecte bloquera ce numéro pendant %(hours)s heures (ajout d'un enfant et "
+            "activation).",
+            "La date de naissance saisie est incorrecte. Encore %(count)s dates incorrectes "
+            "possibles avec ce numéro avant son blocage pendant %(hours)s heures (ajout d'un "
+            "enfant et activation).",
+            remaining,
+        ) % {"count": remaining, "hours": number_hours}
     return ngettext(
         "La date de naissance saisie est incorrecte. Encore %(count)s date incorrecte "
         "possible avant l'arrêt de cet ajout d'un enfant.",

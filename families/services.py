@@ -35,7 +35,12 @@ from activation.selectors import (
     guardian_records_with_disputed_link,
     records_uncovered,
 )
-from activation.services import PupilAnswer, guardian_records_attach, pupil_answers_apply
+from activation.services import (
+    PupilAnswer,
+    blocked_number_end,
+    guardian_records_attach,
+    pupil_answers_apply,
+)
 from core import codes
 from core.codes import CodeIssue, CodeRefusalReason, CodeRefused, CodeVerdict
 from core.flows import FlowUnavailable, flow_end, flow_lock, flow_move, flow_start, flow_touch
@@ -420,8 +425,10 @@ def child_attach_code_resend(*, flow_id: UUID, account: Account,
 
 def child_attach_code_verify(*, flow_id: UUID, account: Account, typed_code: str,
                              request: HttpRequest | None = None) -> Flow:
-    """Check the typed code; on success the flow moves to the children's birth dates.
-    Raises FamiliesRefused (a malformed entry costs no attempt) or FlowUnavailable."""
+    """Check the typed code; on success the flow moves to the children's birth dates, or
+    ends BLOCKED at once when the number is blocked for its wrong dates
+    (activation.services.blocked_number_end). Raises FamiliesRefused (a malformed entry
+    costs no attempt) or FlowUnavailable."""
     code = codes.code_normalize(typed_code)
     if code is None:
         raise FamiliesRefused(activation_messages.message_code_format(), field="code")
@@ -433,6 +440,8 @@ def child_attach_code_verify(*, flow_id: UUID, account: Account, typed_code: str
                                   request=request, now=now)
         if check.verdict == CodeVerdict.ACCEPTED:
             flow_move(flow, step="pupils")
+            # A number blocked for its wrong dates: told now, not after the dates.
+            blocked_number_end(flow, ActivationData.of(flow), request=request)
         elif check.verdict == CodeVerdict.WRONG:
             refusal = activation_messages.message_code_wrong(check.remaining)
         elif check.verdict == CodeVerdict.DEAD:

@@ -27,7 +27,7 @@ from activation.flows import ActivationData
 from activation.forms import LINK_YES, CodeForm, PupilsForm
 from activation.messages import message_phone_limit, message_phone_limit_rule
 from activation.selectors import pupil_links_for_records
-from activation.services import PupilField, dates_block_read
+from activation.services import PupilField, dates_block_read, wrong_dates_left
 from core.code_step import CodeStep, code_step_page, code_step_resend
 from core.flows import (
     finished_elsewhere_message,
@@ -419,10 +419,12 @@ def child_pupils(request, flow: Flow):
                 return flow_home(flow)
         return flow_form_refused(request, flow, form)
     form = flow_form(request, flow, lambda posted: PupilsForm(posted, links=links))
-    remaining = settings.ACTIVATION_MAX_WRONG_DATES - data.wrong_dates
+    # The nearer of the journey's and the number's limits (one read, no hit).
+    left = wrong_dates_left(flow, data)
     context = _child_context(
         request, "pupils", form, flow=flow, rows=form.rows, only_link=len(links) == 1,
-        wrong_dates=data.wrong_dates, remaining_dates=max(remaining, 0), link_yes=LINK_YES,
+        wrong_dates=data.wrong_dates, remaining_dates=left.count, dates_left=left,
+        link_yes=LINK_YES,
     )
     return render(request, "families/child_pupils.html", context)
 

@@ -403,7 +403,8 @@ def test_the_numbers_block_says_until_when(family, settings,
     assert html.text(page.find(id="activation-blocked")) == (
         "Les dates de naissance saisies ne correspondent pas à celles connues de l'école ou "
         "de l'établissement. Pour protéger les informations des élèves, l'activation avec ce "
-        "numéro est bloquée jusqu'au 1 décembre 2026 à 16 h 00 : trop de dates de naissance "
+        "numéro est bloquée jusqu'au 1 décembre 2026 à 19 h 00 (heure de La Réunion) : trop de "
+        "dates de naissance "
         "incorrectes ont été saisies avec ce numéro en 24 heures. Vous pourrez recommencer "
         "l'activation à partir de ce moment.")
     assert html.text(page.find(id="activation-next")) == (

@@ -254,7 +254,7 @@ def test_the_numbers_window_says_until_when_the_number_is_blocked(walker, parent
     assert blocked == (
         "Trop de dates de naissance incorrectes Trop de dates de naissance incorrectes ont "
         "été saisies avec ce numéro en 24 heures : l'ajout d'un enfant avec ce numéro est "
-        "bloqué jusqu'au 1 décembre 2026 à 16 h 00.")
+        "bloqué jusqu'au 1 décembre 2026 à 16 h 00 (heure de Paris).")
     assert "L'assistance peut aussi le lever" in html.text(html.main(ended))
 
 
