@@ -11,6 +11,17 @@ from .models import Account, AccountState
 MERGE_CHAIN_MAX = 3
 
 
+def _account_named(account: Account, kind: EventKind, key: str) -> Account | None:
+    """The account whose id the latest journal event `kind` of `account` holds under `key`
+    (the one a closing names: the kept account of a merge, the new account of an activation),
+    or None (no such event, no id, or the account gone). Two indexed lookups (the journal's
+    (account, -at) index, then the primary key)."""
+    event = (JournalEvent.objects.filter(account=account, kind=kind.value)
+             .order_by("-at").first())
+    named_id = event.data.get(key) if event and isinstance(event.data, dict) else None
+    return Account.objects.filter(pk=named_id).first() if named_id else None
+
+
 def account_merged_into(account: Account, *, follow: int = 0) -> Account | None:
     """The account that the CLOSED `account` was merged into by « Ajouter des enfants depuis
     un autre compte » (families.services.accounts_merge_confirm): the kept account its
@@ -24,12 +35,7 @@ def account_merged_into(account: Account, *, follow: int = 0) -> Account | None:
     for _step in range(follow + 1):
         if current.state != AccountState.CLOSED:
             break
-        event = (JournalEvent.objects
-                 .filter(account=current, kind=EventKind.ACCOUNT_CLOSED_BY_MERGE.value)
-                 .order_by("-at").first())
-        kept_id = event.data.get("kept_account_id") if event and isinstance(event.data, dict) \
-            else None
-        found = Account.objects.filter(pk=kept_id).first() if kept_id else None
+        found = _account_named(current, EventKind.ACCOUNT_CLOSED_BY_MERGE, "kept_account_id")
         if found is None:
             break
         kept = current = found
@@ -49,12 +55,8 @@ def letter_replaced_by(account: Account) -> Account | None:
     sign-in, the merge form)."""
     if account.state != AccountState.CLOSED:
         return None
-    event = (JournalEvent.objects
-             .filter(account=account, kind=EventKind.PROVISIONAL_CLOSED_BY_ACTIVATION.value)
-             .order_by("-at").first())
-    new_id = event.data.get("new_account_id") if event and isinstance(event.data, dict) \
-        else None
-    holder = Account.objects.filter(pk=new_id).first() if new_id else None
+    holder = _account_named(account, EventKind.PROVISIONAL_CLOSED_BY_ACTIVATION,
+                            "new_account_id")
     if holder is not None and holder.state == AccountState.CLOSED:
         holder = account_merged_into(holder, follow=MERGE_CHAIN_MAX - 1) or holder
     return holder

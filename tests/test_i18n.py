@@ -126,20 +126,25 @@ OTHER_WORDS = re.compile(r"\b(e-?mails?|courriels?)\b", re.IGNORECASE)
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
+def _python_msgids(path):
+    """(« file:line », string) of each literal given to a gettext function in `path`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        name = getattr(getattr(node, "func", None), "id",
+                       getattr(getattr(node, "func", None), "attr", None))
+        if isinstance(node, ast.Call) and name in SINGULAR | PLURAL | CONTEXT:
+            for arg in node.args:
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    yield f"{path.relative_to(ROOT)}:{node.lineno}", arg.value
+
+
 def _family_python_msgids():
     for part in FAMILY_PYTHON:
         base = ROOT / part
         for path in sorted([base] if base.is_file() else base.rglob("*.py")):
             if "migrations" in path.parts or path.name in {"models.py", "admin.py"}:
                 continue
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-            for node in ast.walk(tree):
-                name = getattr(getattr(node, "func", None), "id",
-                               getattr(getattr(node, "func", None), "attr", None))
-                if isinstance(node, ast.Call) and name in SINGULAR | PLURAL | CONTEXT:
-                    for arg in node.args:
-                        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                            yield f"{path.relative_to(ROOT)}:{node.lineno}", arg.value
+            yield from _python_msgids(path)
 
 
 def _family_texts():
@@ -176,16 +181,8 @@ ALL_APPS = ("core", "accounts", "pupils", "activation", "notifications", "servic
 def _all_user_texts():
     for app in ALL_APPS:
         for path in sorted((ROOT / app).rglob("*.py")):
-            if "migrations" in path.parts:
-                continue
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-            for node in ast.walk(tree):
-                name = getattr(getattr(node, "func", None), "id",
-                               getattr(getattr(node, "func", None), "attr", None))
-                if isinstance(node, ast.Call) and name in SINGULAR | PLURAL | CONTEXT:
-                    for arg in node.args:
-                        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                            yield f"{path.relative_to(ROOT)}:{node.lineno}", arg.value
+            if "migrations" not in path.parts:
+                yield from _python_msgids(path)
     for where, _name, strings in _template_msgids():
         if not where.startswith(LEGAL_TEMPLATES):
             for string in strings:
