@@ -133,7 +133,7 @@ def test_secretary_fixes_a_number_then_the_parent_activates_with_it(
     parent.get_by_label("Code de sécurité").fill(code)
     parent.get_by_role("button", name="Suivant").click()
     section = parent.locator("section", has=parent.get_by_role("heading", name="Tiana"))
-    section.get_by_text("Je suis le représentant légal de cet élève", exact=True).click()
+    # One child found: the birth date alone confirms (no « Je suis … » choice).
     section.get_by_label("Jour").fill("03")
     section.get_by_label("Mois").fill("09")
     section.get_by_label("Année").fill("2012")

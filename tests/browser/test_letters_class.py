@@ -179,9 +179,7 @@ def test_a_class_letters_activate_a_guardian_and_a_pupil_and_a_reissue_kills_the
     expect(home.get_by_text("Étape 3 sur 5")).to_be_visible()
     expect(home.get_by_text(school["establishment"].name, exact=True)).to_be_visible()
     assert_accessible(home)
-    legal = home.get_by_label("Je suis le représentant légal de cet élève", exact=True)
-    tab_to(home, legal)
-    home.keyboard.press("Space")
+    # One child on the letter: the birth date alone confirms (no « Je suis … » choice).
     type_into(home, home.get_by_role("textbox", name="Jour"), f"{child.birth_date.day:02d}")
     type_into(home, home.get_by_role("textbox", name="Mois"), f"{child.birth_date.month:02d}")
     type_into(home, home.get_by_role("textbox", name="Année"), str(child.birth_date.year))

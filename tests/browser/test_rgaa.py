@@ -290,18 +290,18 @@ def test_the_activation_steps_and_their_error_states(at_viewport, live_server, s
     page.get_by_label("Code de sécurité").fill(_read_code(sms_folder))
     page.get_by_role("button", name="Suivant").click()
 
-    # Step 3 sent empty: the radio buttons are described by their error.
+    # Step 3 sent empty (one child found: no « Je suis / Je ne suis pas » choice, the date
+    # confirms): the date's group is named with its error.
     expect(page.get_by_text("Étape 3 sur 5")).to_be_visible()
     findings.check("pupils")
     page.get_by_role("button", name="Confirmer").click()
     expect(page.locator("#error-summary")).to_be_visible()
     findings.focus_on_error_summary("pupils (refused)")
-    radio = page.get_by_label("Je suis le représentant légal de cet élève", exact=True)
-    expect(radio).to_have_attribute("aria-invalid", "true")
-    expect(radio).to_have_accessible_description(re.compile("."))
+    group = page.locator("fieldset[id$='-date']")
+    expect(group).to_have_attribute("aria-labelledby", re.compile(r"-date-messages"))
+    expect(group.locator(".fr-message--error")).to_be_visible()
     findings.check("pupils (refused)")
     # A wrong date: the three inputs stay on one line at 360 px.
-    page.get_by_text("Je suis le représentant légal de cet élève", exact=True).click()
     page.get_by_role("textbox", name="Jour").fill("04")
     page.get_by_role("textbox", name="Mois").fill("09")
     page.get_by_role("textbox", name="Année").fill("2012")
@@ -466,10 +466,7 @@ def test_the_activation_with_the_keyboard_only(page, live_server, school, sms_fo
     page.keyboard.press("Enter")
 
     expect(page.get_by_text("Étape 3 sur 5")).to_be_visible()
-    radio = page.get_by_label("Je suis le représentant légal de cet élève", exact=True)
-    _tab_to(page, radio)
-    page.keyboard.press("Space")
-    expect(radio).to_be_checked()
+    # One child found: the birth date alone confirms (no « Je suis … » choice).
     _tab_to(page, page.get_by_role("textbox", name="Jour"))
     page.keyboard.type("03")
     page.keyboard.press("Tab")
