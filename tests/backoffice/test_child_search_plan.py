@@ -9,10 +9,10 @@ name matched whole). Each query of the search for Créteil's agent is run under 
 (ANALYZE, FORMAT JSON) on PostgreSQL, statistics fresh and sequential scans off (as at
 national scale), and every node that reads pupils (a scan of the table or of one of its
 indexes) must have examined no more rows than Créteil holds of the name (rows returned,
-and rows removed by a filter or a recheck). The national trigram index on the name alone
-(pupil_last_name_trgm) hands over Lyon's 2,500 Moreau too, and a join on Créteil's
-establishments walks its 15,000 pupils: either fails here (checked on the code before
-pupils 0017: every case fails).
+and rows removed by a filter or a recheck). A trigram index on the name alone hands over
+Lyon's 2,500 Moreau too, and a join on Créteil's establishments walks its 15,000 pupils:
+either fails here (checked: with the academy's condition written as a join on the
+establishments, every case fails).
 
 The exact part (the whole last name typed) must read no more than the list's limit, in
 the list's order, without a sort: 51 of Créteil's 150 Moreau.
@@ -69,7 +69,6 @@ def two_academies(db):
     with connection.cursor() as cursor:
         # What autovacuum does after a roster import: the GIN indexes' pending lists merged.
         cursor.execute("SELECT gin_clean_pending_list('pupil_academy_name_trgm')")
-        cursor.execute("SELECT gin_clean_pending_list('pupil_last_name_trgm')")
         cursor.execute("ANALYZE pupils_pupil")
         cursor.execute("ANALYZE pupils_establishment")
     return creteil, lyon
