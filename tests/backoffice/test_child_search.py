@@ -182,3 +182,11 @@ def test_the_academy_column_follows_the_pupils_establishment(world):
     pupil.save(update_fields=["establishment"])
     pupil.refresh_from_db()
     assert pupil.academy_id == world.academy_b.pk
+
+
+def test_no_pupil_of_the_name_is_said(helpdesk_client, moreau):
+    """Lyon's Lucas Moreau is not in Créteil's agent's scope: « moreau » finds Créteil's
+    Lucas, « Bernard » (his Lyon mother's name) no pupil, said in words."""
+    table = pupils_table(helpdesk_client.get(SEARCH, {"q": "Bernard"}))
+    assert html.text(table.find("tbody")) == (
+        "Aucun élève de votre périmètre ne correspond à cette recherche.")
