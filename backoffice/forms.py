@@ -70,8 +70,10 @@ class SearchForm(forms.Form):
         help_text=_(
             "Un seul critère : identifiant (p.nom12), nom de famille ou une partie du nom "
             "(suivi ou précédé du prénom si besoin), numéro de téléphone portable, adresse "
-            "mail, INE de l'élève ou UAI de l'établissement. Les majuscules, les "
-            "accents et les espaces sont ignorés."
+            "mail, INE de l'élève ou UAI de l'établissement. Un nom trouve les responsables "
+            "et aussi les élèves de ce nom, avec leurs responsables : utile quand le parent "
+            "ne porte pas le nom de son enfant. Les majuscules, les accents et les espaces "
+            "sont ignorés."
         ),
         widget=forms.TextInput(attrs={**NO_AUTOFILL, "type": "search", "size": 40}),
     )

@@ -4,7 +4,9 @@ A helpdesk query is ONE of: an identifier (p.nom12, any case), an e-mail address
 phone number in any written form, an INE, a UAI, or a last name (or part of it, accents and
 case ignored). `search_query_parse()` tells which from its shape, so that each search uses the
 one index made for it (see pupils/migrations/0002 and accounts/migrations/0002); nothing here
-scans a whole table.
+scans a whole table. A name finds guardians (accounts, records) and also the pupils of that
+name with their guardians (`pupils_search`, indexes of pupils/migrations/0017): the parent
+who calls may not bear the child's name.
 """
 
 import datetime
@@ -55,6 +57,7 @@ from pupils.models import (
     LetterRun,
     Pupil,
     Responsibility,
+    ResponsibilityStatus,
 )
 from pupils.selectors import NameKey
 from services_portal.levels import Level, level_code, level_in_words
@@ -105,6 +108,15 @@ class StaffScope:
         if self.academy_id is not None and not self.everything:
             # A bigint, as the column: btree_gin has no operator for bigint = integer, and
             # with one PostgreSQL would leave the academy out of the index's condition.
+            return Q(academy_id=Cast(Value(self.academy_id), output_field=BigIntegerField()))
+        return self.establishment_q("establishment")
+
+    def pupils_q(self) -> Q:
+        """Pupils in scope. For an academy, on the pupils' own academy column (pupils 0017):
+        the condition the indexes pupil_academy_name_trgm and pupil_academy_exact_idx start
+        from, where a join on the establishments would read the country's pupils of a name.
+        Compared as a bigint, as guardian_records_q does (btree_gin)."""
+        if self.academy_id is not None and not self.everything:
             return Q(academy_id=Cast(Value(self.academy_id), output_field=BigIntegerField()))
         return self.establishment_q("establishment")
 
@@ -438,6 +450,10 @@ class SearchResults:
     records_truncated: bool
     # A search by number: the SMS activations started with it, matched or not (issue 16 §5).
     attempts: list = field(default_factory=list)
+    # A search by name: the pupils of that name in scope, each with `guardian_links`, its
+    # responsibilities (pupils_search): the parent whose surname is not the child's.
+    pupils: list = field(default_factory=list)
+    pupils_truncated: bool = False
 
 
 # Case-insensitive, and not the order of any B-tree index that starts with the name: for a
@@ -525,11 +541,91 @@ def records_search(*, query: SearchQuery, scope: StaffScope, limit: int) -> list
     return records
 
 
+# The order of the pupils found by name: within one academy and one name key, the order of
+# pupil_academy_exact_idx (pupils 0017), which serves the exact part in order: change both
+# together. Case-insensitive, as RECORD_ORDER.
+PUPIL_SEARCH_ORDER = (Lower("last_name"), Lower("first_names"), "pk")
+
+
+def _pupils_in_scope(scope: StaffScope) -> QuerySet:
+    return Pupil.objects.filter(scope.pupils_q())
+
+
+def exact_name_pupils(*, query: SearchQuery, scope: StaffScope, limit: int) -> QuerySet:
+    """The pupils of `pupils_search` whose whole last name is what was typed (name keys
+    equal, educonnect_name_key(last_name) = query.value: « moreau » finds « Moreau »,
+    « MOREAU », not « Moreau-Durand »), in PUPIL_SEARCH_ORDER, at most `limit` (a lazy
+    queryset). For an academy's agent it is read in that order from the B-tree
+    pupil_academy_exact_idx (pupils 0017) and stops after `limit` rows."""
+    return (
+        _pupils_in_scope(scope).alias(_last_key=NameKey("last_name"))
+        .filter(_last_key=query.value)
+        .select_related("establishment").order_by(*PUPIL_SEARCH_ORDER)[:limit]
+    )
+
+
+def partial_name_pupils(*, query: SearchQuery, scope: StaffScope, limit: int) -> QuerySet:
+    """The pupils of `pupils_search` that the query finds but `exact_name_pupils` does not
+    (a last name containing what was typed, or « Prénom Nom » in either order: the rules of
+    the guardian records' search, `_person_name_q`), in PUPIL_SEARCH_ORDER, at most `limit`
+    (a lazy queryset; GIN index pupil_academy_name_trgm for an academy's agent)."""
+    return (
+        pupils_matching(_pupils_in_scope(scope), query)
+        .exclude(_last_key=query.value)
+        .select_related("establishment").order_by(*PUPIL_SEARCH_ORDER)[:limit]
+    )
+
+
+def _guardian_links_prefetch(scope: StaffScope) -> Prefetch:
+    """Each pupil's guardians as `pupil.guardian_links`: its responsibilities not removed,
+    legal representatives first, with the guardian record, its establishment and the
+    account covering it (one query for all the pupils). Records outside the scope are left
+    out, though a link joins a pupil and a record of one school (pupils.services)."""
+    links = (
+        Responsibility.objects
+        .exclude(status=ResponsibilityStatus.REMOVED)
+        .filter(scope.establishment_q("guardian_record__establishment"))
+        .select_related("guardian_record__establishment", "guardian_record__account")
+        .order_by("-is_legal_representative", Lower("guardian_record__last_name"),
+                  Lower("guardian_record__first_name"), "pk")
+    )
+    return Prefetch("responsibilities", queryset=links, to_attr="guardian_links")
+
+
+def pupils_search(*, query: SearchQuery, scope: StaffScope, limit: int) -> list[Pupil]:
+    """The pupils of the scope whose name the query finds (a search by name only; [] for any
+    other shape), at most `limit`, each with `guardian_links` (its responsibilities, their
+    guardian records and accounts): a parent calls about « Lucas Moreau », and the record
+    and account of a mother named otherwise are found through him.
+
+    As `records_search`, in two steps and in that order: the pupils whose last name is
+    exactly the name typed (`exact_name_pupils`), then, if fewer than `limit`, the partial
+    matches (`partial_name_pupils`), each part sorted by name (PUPIL_SEARCH_ORDER); a name
+    shorter than PARTIAL_NAME_MIN_LENGTH typed as one word is matched whole. The two parts
+    never hold the same pupil. An academy's agent reads that academy's pupils only, from
+    the pupil's own academy column (pupils 0017; tests/backoffice/test_child_search_plan.py):
+    the cost follows the academy, not the country's 10 million pupils.
+
+    Queries: at most three, whatever the number found (the exact part, the partial part,
+    one for every pupil's guardians); none for an empty scope or another shape.
+    """
+    if query.shape != Shape.NAME or scope.is_empty:
+        return []
+    pupils = list(exact_name_pupils(query=query, scope=scope, limit=limit))
+    whole_only = len(query.value) < PARTIAL_NAME_MIN_LENGTH and not query.words
+    if len(pupils) < limit and not whole_only:
+        pupils += partial_name_pupils(query=query, scope=scope, limit=limit - len(pupils))
+    prefetch_related_objects(pupils, _guardian_links_prefetch(scope))
+    return pupils
+
+
 def helpdesk_search(*, query: SearchQuery, scope: StaffScope, limit: int = SEARCH_LIMIT):
-    """Accounts of the scope found by the query, and the guardian records that no account
-    covers yet (parents who have not activated: the usual reason to call)."""
+    """Accounts of the scope found by the query, the guardian records that no account
+    covers yet (parents who have not activated: the usual reason to call), and, for a
+    name, the pupils of that name with their guardians (`pupils_search`)."""
     accounts = accounts_search(query=query, scope=scope, limit=limit + 1)
     records = records_search(query=query, scope=scope, limit=limit + 1)
+    pupils = pupils_search(query=query, scope=scope, limit=limit + 1)
     _attach_schools(accounts)
     return SearchResults(
         query=query,
@@ -538,6 +634,8 @@ def helpdesk_search(*, query: SearchQuery, scope: StaffScope, limit: int = SEARC
         records=records[:limit],
         records_truncated=len(records) > limit,
         attempts=_search_attempts(query=query, scope=scope, records=records[:limit]),
+        pupils=pupils[:limit],
+        pupils_truncated=len(pupils) > limit,
     )
 
 

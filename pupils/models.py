@@ -134,6 +134,16 @@ class Pupil(models.Model):
         Establishment, on_delete=models.PROTECT, related_name="pupils",
         verbose_name=_("établissement"),
     )
+    # The establishment's academy, copied here so that the helpdesk's search of a child's
+    # name starts from the agent's academy (indexes pupil_academy_name_trgm and
+    # pupil_academy_exact_idx, pupils 0017), as GuardianRecord.academy does for the
+    # guardians' names. Set by save() and by the roster import; on PostgreSQL a trigger
+    # sets it on every INSERT and on every UPDATE of establishment_id or academy_id, whatever
+    # the writer, and another follows an establishment moved to another academy.
+    academy = models.ForeignKey(
+        Academy, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False,
+        verbose_name=_("académie"),
+    )
     # What services (ENTs) need to recognise the child (optional roster columns, see
     # docs/roster-format.md): the pupil's identifier in the national school information
     # system (ONDE, SIECLE: the ENTs' join key) and the academy's code (« 01 » Paris…).
@@ -145,7 +155,7 @@ class Pupil(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
         related_name="pupil_record", verbose_name=_("compte élève"),
     )
-    history = HistoricalRecords(excluded_fields=["account"])
+    history = HistoricalRecords(excluded_fields=["account", "academy"])
 
     class Meta:
         verbose_name = _("élève")
@@ -170,6 +180,17 @@ class Pupil(models.Model):
 
     def __str__(self):
         return f"{self.first_name} {self.last_name.upper()}"
+
+    def save(self, *args, **kwargs):
+        # The academy follows the establishment (the database's trigger does the same on
+        # PostgreSQL; this keeps the object in memory right, and SQLite too).
+        update_fields = kwargs.get("update_fields")
+        if self.establishment_id is not None and (update_fields is None or "establishment" in {
+                name.removesuffix("_id") for name in update_fields}):
+            self.academy_id = self.establishment.academy_id
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "academy"}
+        super().save(*args, **kwargs)
 
     @property
     def first_name(self) -> str:

@@ -59,7 +59,10 @@ IMPORT_LOCK_KEY = 0x4544_5543_524F_5354  # "EDUC" "ROST"
 # SQLite refuses statements of more than 999 parameters (3 per name key).
 _NAME_KEYS_PER_SQLITE_QUERY = 333
 
-PUPIL_FIELDS = ("last_name", "first_names", "birth_date", "level", "establishment_id")
+# The academy follows the establishment (the helpdesk's search of a child's name starts from
+# it: pupils 0017; on PostgreSQL its trigger writes the same value).
+PUPIL_FIELDS = ("last_name", "first_names", "birth_date", "level", "establishment_id",
+                "academy_id")
 # Written only when the file gives a value (optional columns): a file without them, or with an
 # empty cell, keeps what is stored.
 PUPIL_OPTIONAL_FIELDS = ("national_id", "academy_code", "division")
@@ -465,9 +468,12 @@ class _RosterImporter:
                         setattr(establishment, name, wanted[name])
                     establishment.save(update_fields=changed)
                     if "academy_id" in changed:
-                        # Its records follow, in one statement (on PostgreSQL the trigger
-                        # of pupils 0012 has done it already: then no row is left here).
+                        # Its records and pupils follow, one statement each (on PostgreSQL
+                        # the trigger of pupils 0012 and 0017 has done it already: then no
+                        # row is left here).
                         GuardianRecord.objects.filter(establishment=establishment).exclude(
+                            academy_id=academy.pk).update(academy_id=academy.pk)
+                        Pupil.objects.filter(establishment=establishment).exclude(
                             academy_id=academy.pk).update(academy_id=academy.pk)
                     tally.updated.add(uai)
             for establishment in Establishment.objects.bulk_create(new):
@@ -498,7 +504,7 @@ class _RosterImporter:
                 continue  # the reader checked that the rows of one pupil agree
             done.add(row.ine)
             values = (row.pupil_last_name, row.pupil_first_names, row.birth_date, row.level,
-                      establishments[row.uai])
+                      establishments[row.uai], self.establishments[row.uai].academy_id)
             optional = {name: value for name, value in (("national_id", row.national_id),
                                                          ("academy_code", row.academy_code),
                                                          ("division", row.division))

@@ -193,6 +193,43 @@ def test_helpdesk_enrols_then_finds_accounts_by_phone_and_unaccented_name(
     assert_accessible(page)
 
 
+def test_helpdesk_finds_a_mother_by_her_childs_name(page, live_server, school):
+    """« Je suis la mère de Lucas Moreau, en 5e au collège Paul-Éluard »: the mother is
+    Mme Durand. The agent types the child's name and finds her under « Élèves de ce nom »,
+    then opens her account's file from there."""
+    lucas = PupilFactory(establishment=school["college"], last_name="Moreau",
+                         first_names="Lucas", level="5EME", division="5B")
+    mother = AccountFactory(identifier="c.durand7", first_name="Claire", last_name="Durand",
+                            phone="+33644556677")
+    record = GuardianRecordFactory(establishment=school["college"], last_name="Durand",
+                                   first_name="Claire", mobile_phone="+33644556677",
+                                   account=mother)
+    ResponsibilityFactory(guardian_record=record, pupil=lucas)
+    agent = staff_create(
+        first_name="Paul", last_name="Éluard", email="paul.eluard@ac-creteil.fr",
+        password=STAFF_PASSWORD, role=StaffRole.HELPDESK, academy=school["academy"],
+    )
+    device = TOTPDevice.objects.create(user=agent, name="Application", confirmed=True)
+    sign_in_back_office(page, live_server, agent.identifier, device=device)
+
+    page.goto(live_server.url + reverse("admin:helpdesk_search"))
+    page.get_by_label("Rechercher un compte").fill("moreau lucas")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.get_by_text("Élèves de ce nom : 1 élève.")).to_be_visible()
+    section = page.get_by_role("region", name="Élèves et leurs responsables")
+    expect(page.get_by_role("heading", name="Élèves de ce nom")).to_be_visible()
+    row = section.get_by_role("row", name=re.compile("MOREAU Lucas"))
+    expect(row).to_contain_text("Collège Paul-Éluard (0940021K)")
+    expect(row).to_contain_text("classe 5B, 5e")
+    expect(row.get_by_role("link", name="DURAND Claire")).to_be_visible()
+    # Not found by her own name: the accounts' list has no Durand.
+    expect(page.get_by_role("region", name="Comptes")).not_to_contain_text("DURAND")
+    assert_accessible(page)
+
+    row.get_by_role("link", name="C.DURAND7").click()
+    expect(page.get_by_role("heading", name="Compte C.DURAND7")).to_be_visible()
+
+
 def test_a_secretary_reads_her_schools_academy_as_text_not_a_dead_link(page, live_server,
                                                                        school):
     """The establishment's page names its academy; a secretary may not open academies, so
