@@ -14,7 +14,7 @@ import functools
 from dataclasses import dataclass
 
 from django.db import connections, router
-from django.db.models import Exists, OuterRef, Q, TextField
+from django.db.models import Exists, F, OuterRef, Q, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -54,18 +54,37 @@ ATTACHABLE_LINK = Q(status__in=(ResponsibilityStatus.ACTIVE, ResponsibilityStatu
                     is_legal_representative=True)
 
 
+# The roster's mobile number proves who a guardian record's person is — except when the
+# record is covered by an account whose verified number is another one: the guardian
+# replaced the roster's number in « Mon compte » (the old number was told « Ce numéro ne
+# recevra plus les messages d'ÉduConnect »), and whoever holds it now (a lost phone, a
+# number given to someone else) must get no SMS and learn no identifier from it (tryout).
+# An account with no verified number (the school's letter, e-mail only) or with the
+# roster's own number leaves the proof as it was; once the school writes the new number on
+# the record, that one matches. Read in the same query as the rest of the match (a join on
+# the record's account), so that such a record costs what a non-match costs.
+ROSTER_NUMBER_PROVES = (Q(account__isnull=True) | Q(account__phone_verified=False)
+                        | Q(account__phone="") | Q(account__phone=F("mobile_phone")))
+
+
 @functools.cache
 def _matching_sql(db: str) -> str:
     """guardian_records_matching's SELECT, from the models' tables and columns (quoted);
     the values are parameters: number, last name key, first name key, link status."""
     quote = connections[db].ops.quote_name
-    record, link = GuardianRecord._meta, Responsibility._meta
+    record, link, account = GuardianRecord._meta, Responsibility._meta, Account._meta
     col = functools.partial(quoted_column, db=db)
 
     return (
         f"SELECT g.{col(record, 'id')} FROM {quote(record.db_table)} g "  # noqa: S608
+        f"LEFT JOIN {quote(account.db_table)} m "
+        f"ON m.{col(account, 'id')} = g.{col(record, 'account')} "
         f"WHERE g.{col(record, 'mobile_phone')} = %s AND g.{col(record, 'last_name_key')} = %s "
         f"AND g.{col(record, 'first_name_key')} = %s "
+        # ROSTER_NUMBER_PROVES
+        f"AND (m.{col(account, 'id')} IS NULL OR NOT m.{col(account, 'phone_verified')} "
+        f"OR m.{col(account, 'phone')} = '' "
+        f"OR m.{col(account, 'phone')} = g.{col(record, 'mobile_phone')}) "
         f"AND EXISTS (SELECT 1 FROM {quote(link.db_table)} r "
         f"WHERE r.{col(link, 'guardian_record')} = g.{col(record, 'id')} "
         f"AND r.{col(link, 'status')} = %s AND r.{col(link, 'is_legal_representative')}) "
@@ -76,12 +95,15 @@ def _matching_sql(db: str) -> str:
 def guardian_records_matching(*, phone: str, last_name: str, first_name: str) -> list[int]:
     """Ids of the guardian records of every establishment with this mobile number (E.164)
     and these names (compared by name_key), that have at least one activating link to a
-    pupil (active, legal representative: ACTIVATING_LINK).
+    pupil (active, legal representative: ACTIVATING_LINK), and for which this number still
+    proves the person (ROSTER_NUMBER_PROVES: not a number their own account replaced by
+    another verified one).
 
-    One indexed query (mobile_phone), whatever the outcome: a match and a non-match cost
-    the same, which step 1 relies on. Its SQL is written once per process (`_matching_sql`):
-    the rows of the ORM query `GuardianRecord.objects.filter(mobile_phone=…, last_name_key=…,
-    first_name_key=…).filter(Exists(activating links)).order_by("pk")`.
+    One indexed query (mobile_phone), whatever the outcome: a match, a non-match and a
+    replaced number cost the same, which step 1 relies on. Its SQL is written once per
+    process (`_matching_sql`): the rows of the ORM query
+    `GuardianRecord.objects.filter(mobile_phone=…, last_name_key=…, first_name_key=…)
+    .filter(ROSTER_NUMBER_PROVES).filter(Exists(activating links)).order_by("pk")`.
     """
     db = router.db_for_read(GuardianRecord)
     connection = connections[db]
@@ -98,14 +120,16 @@ def guardian_records_with_disputed_link(*, phone: str, last_name: str,
     """Ids of the guardian records with this mobile number (E.164) and these names (compared
     by name_key, as guardian_records_matching) that have a link of représentant légal the
     guardian disputed (ATTACHABLE_LINK minus ACTIVATING_LINK), by primary key: what
-    « Ajouter un enfant » offers besides guardian_records_matching's. One indexed query
-    (mobile_phone), whatever the outcome."""
+    « Ajouter un enfant » offers besides guardian_records_matching's; as there, not the
+    records for which the number no longer proves anything (ROSTER_NUMBER_PROVES). One
+    indexed query (mobile_phone), whatever the outcome."""
     disputed = Responsibility.objects.filter(
         guardian_record=OuterRef("pk"), status=ResponsibilityStatus.DISPUTED,
         is_legal_representative=True)
     return list(
         GuardianRecord.objects.filter(mobile_phone=phone, last_name_key=name_key(last_name),
                                       first_name_key=name_key(first_name))
+        .filter(ROSTER_NUMBER_PROVES)
         .filter(Exists(disputed)).order_by("pk").values_list("pk", flat=True)
     )
 
@@ -122,11 +146,14 @@ def guardian_records_for_franceconnect(
     (`preferred_username`), first name = one of `given_name`'s first names; when that does
     not single one person out, nothing matches (the birth dates would not tell them apart).
     Names alone never link anything: the number, its code and the birth dates still do.
-    One indexed query (mobile_phone), whatever the outcome.
+    A record whose account replaced this number by another verified one is left out
+    (ROSTER_NUMBER_PROVES): its old number would otherwise link a stranger's FranceConnect
+    identity to that account. One indexed query (mobile_phone), whatever the outcome.
     """
     active_link = Responsibility.objects.filter(ACTIVATING_LINK, guardian_record=OuterRef("pk"))
     rows = list(
         GuardianRecord.objects.filter(mobile_phone=phone)
+        .filter(ROSTER_NUMBER_PROVES)
         .filter(Exists(active_link))
         .order_by("pk")
         .values_list("pk", "last_name_key", "first_name_key")

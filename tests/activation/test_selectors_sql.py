@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef
 
 from activation.selectors import (
     ACTIVATING_LINK,
+    ROSTER_NUMBER_PROVES,
     guardian_records_matching,
     pupil_links_for_records,
 )
@@ -56,6 +57,7 @@ def _orm_matching(*, phone, last_name, first_name):
     return list(
         GuardianRecord.objects.filter(mobile_phone=phone, last_name_key=name_key(last_name),
                                       first_name_key=name_key(first_name))
+        .filter(ROSTER_NUMBER_PROVES)
         .filter(Exists(active_link)).order_by("pk").values_list("pk", flat=True))
 
 
@@ -69,6 +71,27 @@ def test_step_one_matching_reads_what_the_orm_query_reads(records, phone, last_n
                                                           first_name):
     found = guardian_records_matching(phone=phone, last_name=last_name, first_name=first_name)
     assert found == _orm_matching(phone=phone, last_name=last_name, first_name=first_name)
+
+
+@pytest.mark.parametrize(("phone", "verified", "matched"), [
+    ("+33698765432", True, False),  # replaced in « Mon compte »: the roster's proves nothing
+    ("+33698765432", False, True),  # never proven: the roster's still proves
+    ("+33612345678", True, True),  # the roster's own number
+    ("", False, True),  # the school's letter, e-mail only
+])
+def test_step_one_leaves_out_a_number_the_records_account_replaced_as_the_orm_query_does(
+        records, django_assert_num_queries, phone, verified, matched):
+    from tests.factories import AccountFactory
+
+    first, second, _ = records
+    account = AccountFactory(phone=phone, phone_verified=verified)
+    GuardianRecord.objects.filter(pk=first.pk).update(account=account)
+    with django_assert_num_queries(1):
+        found = guardian_records_matching(phone="+33612345678", last_name="Dubois",
+                                          first_name="Léa")
+    assert found == _orm_matching(phone="+33612345678", last_name="Dubois", first_name="Léa")
+    # The uncovered record of the other school still matches: its roster's number proves.
+    assert found == ([first.pk, second.pk] if matched else [second.pk])
 
 
 def test_step_one_matching_is_one_query_for_a_match_and_a_non_match(
