@@ -73,6 +73,7 @@ from .flows import (
     RecoveryData,
 )
 from .masking import channel_masks
+from .pending import password_recovery_older_end
 
 __all__ = ["FlowUnavailable", "RecoveryRefused"]  # FlowUnavailable: for the views
 
@@ -265,10 +266,12 @@ def _flow_account(flow: Flow) -> Account | None:
 
 
 def _code_send(flow: Flow, data: RecoveryData, account: Account | None, *, request,
-               now) -> None:
+               now) -> bool:
+    """Send the flow's code to the account's proven number, or rehearse it (no account, no
+    proven number). Returns whether the SMS leaves (a silent limit may hold it back)."""
     if not data.phone_known:
         account = None
-    codes.code_issue(
+    issue = codes.code_issue(
         flow=flow, purpose=PASSWORD_RESET_SMS,
         recipient=account.phone_e164 if account is not None else "",
         deliver=account is not None,
@@ -276,6 +279,7 @@ def _code_send(flow: Flow, data: RecoveryData, account: Account | None, *, reque
     )
     # The helpdesk finds an account's recoveries by the number too (flow_phone_created).
     flow.phone = account.phone_e164 if account is not None else ""
+    return issue.sent
 
 
 def password_recovery_channel_choose(
@@ -299,10 +303,16 @@ def password_recovery_channel_choose(
             # Only a channel the page offered (a mask stored for it at the start).
             if (channel == Channel.SMS and data.profile == AccountKind.GUARDIAN
                     and data.phone_mask):
-                _code_send(flow, data, account, request=request, now=now)
+                sent = _code_send(flow, data, account, request=request, now=now)
+                # This newer request replaces the account's older links and recoveries
+                # (pending.password_recovery_older_end); the same UPDATEs, changing
+                # nothing, when no SMS leaves.
+                password_recovery_older_end(
+                    account_id=account.pk if sent and account is not None else 0,
+                    keep_flow=flow)
                 flow_move(flow, step="code")
             elif channel == Channel.EMAIL and data.email_mask:
-                _link_send(flow, data, account, request=request, now=now)
+                _link_send(flow, data, account, request=request, now=now, replace_older=True)
                 flow_move(flow, step="link")
             else:
                 raise ValueError(f"Recovery channel {channel!r} not offered by this flow")
@@ -480,9 +490,14 @@ def identifier_reminder_by_email(*, email: str, request: HttpRequest | None = No
 
 
 def _link_send(flow: Flow, data: RecoveryData, account: Account | None, *, request,
-               now: datetime.datetime) -> None:
+               now: datetime.datetime, replace_older: bool = False) -> None:
     """Send the reset link to the account's validated address, or, when there is none (or
     no account), do the same checks and counting and send nothing.
+
+    `replace_older` (the channel step, a new request; not « Renvoyer le mail »): before the
+    new link is made, the account's older links and open recoveries end
+    (pending.password_recovery_older_end) when this mail leaves; the same statements,
+    changing nothing, when it does not.
 
     Limits, as for the codes (core.codes): the resend wait and the number of e-mails per
     flow (PASSWORD_RESET_RESEND_COOLDOWN_SECONDS, PASSWORD_RESET_MAX_SENDS_PER_FLOW) and per
@@ -513,6 +528,9 @@ def _link_send(flow: Flow, data: RecoveryData, account: Account | None, *, reque
     data.links_sent += 1
     data.last_link_at = now.isoformat()
     minutes = max(1, round(settings.PASSWORD_RESET_LINK_TTL_SECONDS / 60))
+    if replace_older:
+        password_recovery_older_end(account_id=account.pk if reason == "" else 0,
+                                    keep_flow=flow)
 
     def write():
         # A rehearsal (nothing to send) names the flow's account if any, else an account
@@ -597,18 +615,43 @@ def password_recovery_link_consume(
     return flow, secret
 
 
-def password_recovery_link_outdated(*, token: str) -> bool:
-    """Whether the e-mail's link `token` died because the account's password was changed
-    after the mail was sent (« Mon compte », another recovery, a first sign-in): never
-    used, and a PASSWORD_CHANGED event of its account in the journal since its creation
-    (accounts.recovery.pending ended it). For the page the dead link opens, which then says
-    why. Spends nothing; one indexed query for an unknown token, two otherwise."""
+# Why a reset link that is not live any more died, for its page
+# (password_recovery_link_dead_reason); "" for expired, used, or unknown.
+LINK_OUTDATED = "outdated"
+LINK_REPLACED = "replaced"
+
+
+def _password_changed_since(account_id, moment: datetime.datetime) -> bool:
+    return JournalEvent.objects.filter(account_id=account_id,
+                                       kind=EventKind.PASSWORD_CHANGED.value,
+                                       at__gte=moment).exists()
+
+
+def password_recovery_link_dead_reason(*, token: str) -> str:
+    """Why the e-mail's link `token`, never used, no longer works, for the page the dead
+    link opens, which then says so: LINK_OUTDATED when the account's password was
+    changed after the mail was sent (« Mon compte », another recovery, a first sign-in: a
+    PASSWORD_CHANGED event of its account in the journal since the link's creation,
+    accounts.recovery.pending.password_recovery_pending_end ended it); LINK_REPLACED when a
+    newer « Mot de passe oublié ? » request of the account voided it
+    (pending.password_recovery_older_end); "" otherwise (expired, used, unknown). Spends
+    nothing; one indexed query for an unknown token, two otherwise. The token is a secret
+    only the mailbox holds: saying why tells nobody else anything."""
     row = link_token_find(token=token, purpose=LINK_PURPOSE)
     if row is None or row.used_at is not None:
-        return False
-    return JournalEvent.objects.filter(account_id=row.account_id,
-                                       kind=EventKind.PASSWORD_CHANGED.value,
-                                       at__gte=row.created_at).exists()
+        return ""
+    if _password_changed_since(row.account_id, row.created_at):
+        return LINK_OUTDATED
+    return LINK_REPLACED if row.revoked_at is not None else ""
+
+
+def password_recovery_replaced(flow: Flow) -> bool:
+    """Whether the ended recovery `flow` (status REPLACED) was replaced by a newer request of
+    its account (pending.password_recovery_older_end) rather than ended by a change of the
+    account's password (no PASSWORD_CHANGED event since the flow began). For the page of
+    the ended flow, shown only to the browser holding it. One indexed query."""
+    return (flow.status == FlowStatus.REPLACED
+            and not _password_changed_since(flow.account_id, flow.created_at))
 
 
 def _password_changed_email(account: Account, *, flow: Flow, context: dict) -> None:
