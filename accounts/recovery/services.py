@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.db import transaction
 from django.db.models import CharField
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Lower
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -59,6 +60,7 @@ from notifications.services import sms_enqueue
 from ..limits import sign_in_owner_proven
 from ..models import Account, AccountKind, AccountState
 from ..password_policy import ERROR_SAME_AS_CURRENT, password_errors
+from ..selectors import MERGE_CHAIN_MAX
 from ..services import account_password_set
 from . import messages
 from .flows import (
@@ -202,13 +204,55 @@ def _accounts_with_raw_phone():
     return Account.objects.annotate(phone_e164=Cast("phone", CharField())).defer("phone")
 
 
-def _account_for_recovery(identifier: str, profile: str) -> Account | None:
-    """The active account of this identifier and this profile, else None (one lookup on the
-    identifier's unique index); its number is `phone_e164` (see _accounts_with_raw_phone)."""
-    account = _accounts_with_raw_phone().filter(identifier=identifier).first()
-    if account is None or account.kind != profile or account.state != AccountState.ACTIVE:
-        return None
-    return account
+# The last account of the chain of merges that starts from the account %(start)s, when
+# that account was closed by a merge: each closed account's latest ACCOUNT_CLOSED_BY_MERGE
+# event names the account it was merged into (families.services; accounts.selectors
+# .account_merged_into reads the same, a step at a time). One statement whatever the chain
+# (MERGE_CHAIN_MAX merges at most), nothing for an account not closed or for no account.
+_MERGE_SUCCESSOR_SQL = """
+    WITH RECURSIVE chain(id, depth) AS (
+        SELECT a.id, 0 FROM {account} a WHERE a.id = %s
+      UNION ALL
+        SELECT kept.id, chain.depth + 1
+        FROM chain
+        JOIN {account} closed ON closed.id = chain.id AND closed.state = %s
+        CROSS JOIN LATERAL (
+            SELECT (e.data ->> 'kept_account_id')::bigint AS id FROM {journal} e
+            WHERE e.account_id = chain.id AND e.kind = %s ORDER BY e.at DESC LIMIT 1
+        ) kept
+        WHERE chain.depth < %s AND kept.id IS NOT NULL
+    )
+    SELECT id FROM chain WHERE depth > 0 ORDER BY depth DESC LIMIT 1
+"""
+
+
+def _account_for_recovery(identifier: str, profile: str) -> tuple[Account | None, str]:
+    """The account whose password the recovery of `identifier` (typed on the sign-in page
+    of `profile`) resets, and the identifier it was typed as when that is another account's:
+
+    - the active account of this identifier and profile: (account, "");
+    - an identifier closed by a merge (« Regrouper mes comptes »): the active account of
+      this profile it was merged into, following chains (a into b, then b into c:
+      MERGE_CHAIN_MAX merges), and `identifier` (the pages name both once the code or the
+      link is accepted, views.password);
+    - else (no account, another profile, closed otherwise, locked): (None, "").
+
+    Always two queries, whatever was typed (issue 8 §6): the identifier's unique index, then
+    the chain of merges (_MERGE_SUCCESSOR_SQL, from no account when there is none). Numbers
+    are `phone_e164` (see _accounts_with_raw_phone)."""
+    typed = _accounts_with_raw_phone().filter(identifier=identifier).first()
+    sql = _MERGE_SUCCESSOR_SQL.format(account=Account._meta.db_table,
+                                      journal=JournalEvent._meta.db_table)
+    # Table names from the models, every value a parameter: nothing typed reaches the SQL.
+    successor = _accounts_with_raw_phone().filter(pk=RawSQL(sql, (  # noqa: S611
+        typed.pk if typed is not None else 0, AccountState.CLOSED.value,
+        EventKind.ACCOUNT_CLOSED_BY_MERGE.value, MERGE_CHAIN_MAX))).first()
+    if typed is not None and typed.kind == profile and typed.state == AccountState.ACTIVE:
+        return typed, ""
+    if (successor is not None and successor.kind == profile
+            and successor.state == AccountState.ACTIVE):
+        return successor, identifier
+    return None, ""
 
 
 def password_recovery_start(
@@ -224,10 +268,16 @@ def password_recovery_start(
     only. Returns the flow and
     the secret for the browser's session. Raises RecoveryRefused when this address started
     too many recoveries (PASSWORD_RECOVERY_MAX_STARTS_PER_IP).
+
+    An identifier closed by a merge leads to the account it was merged into
+    (_account_for_recovery): that account's channels and masks, its password; the flow's
+    `merged_identifier` keeps the identifier typed, named only after the code or the link.
+    The masks are the masks of an account like any other: nothing tells it apart from an
+    account of its own or from a decoy.
     """
     identifier = identifier_clean(identifier)
     _ip_admit(RECOVERY_STARTS_PER_IP, request)
-    account = _account_for_recovery(identifier, profile)
+    account, merged_identifier = _account_for_recovery(identifier, profile)
     phone_known = bool(account and profile == AccountKind.GUARDIAN and account.phone_e164
                        and account.phone_verified)
     email_known = bool(account and account.email and account.email_verified)
@@ -237,6 +287,7 @@ def password_recovery_start(
     data = RecoveryData(
         profile=profile, identifier=identifier, phone_known=phone_known,
         email_known=email_known, phone_mask=masks.phone, email_mask=masks.email,
+        merged_identifier=merged_identifier,
     )
     now = timezone.now()
     with transaction.atomic():
@@ -541,7 +592,11 @@ def _link_send(flow: Flow, data: RecoveryData, account: Account | None, *, reque
         email_send(
             to=account.email if reason == "" else DECOY_RECIPIENTS[CodeChannel.EMAIL],
             template="password_reset",
-            context={"identifier": data.identifier.upper(), "minutes": minutes,
+            # The mail goes to the account's own address: it names the account whose
+            # password is reset, and the merged identifier typed, if any.
+            context={"identifier": (account.display_identifier if reason == ""
+                                    else data.identifier.upper()),
+                     "merged_identifier": data.merged_identifier.upper(), "minutes": minutes,
                      "url": absolute_url(reverse("accounts:password_recovery_link_open",
                                                  args=[token]))},
             purpose="password_reset_link", contains_secret=True, account=account,

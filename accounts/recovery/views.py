@@ -462,7 +462,20 @@ def password(request, flow: Flow):
     form = flow_form(request, flow, factory)
     return render(request, "accounts/recovery/password_new.html", _step_context(
         "password", _flow_profile(flow), form, flow=flow, **new_password_context(**facts),
+        **_merged(flow),
     ))
+
+
+def _merged(flow: Flow) -> dict:
+    """For the pages after the code or the link (« password », « done »): the identifier
+    typed when it was closed by a merge (services._account_for_recovery) and the identifier
+    of the account whose password is chosen; both "" otherwise. Only the browser that
+    proved the account's number or address holds these pages."""
+    data = RecoveryData.of(flow)
+    if not data.merged_identifier or flow.account_id is None:
+        return {"merged_identifier": "", "kept_identifier": ""}
+    return {"merged_identifier": data.merged_identifier.upper(),
+            "kept_identifier": flow.account.display_identifier}
 
 
 @never_cache
@@ -478,7 +491,7 @@ def done(request, flow: Flow):
     cleared the failures that would refuse it (accounts.limits.sign_in_owner_proven)."""
     if flow.status != FlowStatus.COMPLETED:
         return flow_home(flow)
-    context = _step_context("done", _flow_profile(flow), None, flow=flow)
+    context = _step_context("done", _flow_profile(flow), None, flow=flow, **_merged(flow))
     context["page_title"] = _titled(_("Votre mot de passe a été modifié"),
                                     PASSWORD_RECOVERY.title)
     return render(request, "accounts/recovery/password_done.html", context)
