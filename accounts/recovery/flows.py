@@ -9,12 +9,13 @@ The password recovery (kind `password_recovery`), from the sign-in page of eithe
 - identifier: the form that starts the flow. The account is looked up and never named: an
   unknown identifier, an account of the other profile, a closed one go on exactly like a known
   one, with nothing behind them (`deliver=False` everywhere).
-- channel: the masked mobile number and e-mail address of the account, for the channels
-  that reach it only (a guardian: SMS, e-mail or both; a pupil: the e-mail only). An
-  identifier that is no account — or an account nothing reaches — is shown a decoy derived
-  from the identifier with a keyed hash (masking.channel_masks): stable across attempts, its
-  channels and shapes drawn like real accounts', so that the page never tells whether the
-  identifier exists.
+- channel: the masked mobile number and e-mail address of the account — for an identifier
+  closed by a merge, of the account it was merged into (services._account_for_recovery) —
+  for the channels that reach it only (a guardian: SMS, e-mail or both; a pupil: the
+  e-mail only). An identifier that is no account — or an account nothing reaches — is
+  shown a decoy derived from the identifier with a keyed hash (masking.channel_masks):
+  stable across attempts, its channels and shapes drawn like real accounts', so that the
+  page never tells whether the identifier exists.
 - code: a code by SMS (purpose PASSWORD_RESET_SMS, the code process of core.codes, the
   activation's limits under settings PASSWORD_RESET_…).
 - link: an e-mail whose link carries a single-use token (core.tokens); the link opens a page
@@ -127,6 +128,8 @@ class RecoveryData:
     one chosen. `links_sent`, `last_link_at`: the e-mails of the flow (sent or held back),
     for their limits. `same_checks`: how many new passwords of this flow were compared with
     the current one (at most SAME_PASSWORD_CHECKS, see password_recovery_password_set).
+    `merged_identifier`: the identifier typed when it was closed by a merge and the flow
+    resets the account it was merged into, named by the pages after the code or the link.
     """
 
     profile: str
@@ -139,6 +142,9 @@ class RecoveryData:
     links_sent: int = 0
     last_link_at: str = ""  # ISO 8601, for the resend wait
     same_checks: int = 0
+    # The identifier typed when it was closed by a merge and the flow resets the password of
+    # the account it was merged into (services._account_for_recovery); "" otherwise.
+    merged_identifier: str = ""
 
     @classmethod
     def of(cls, flow: Flow) -> RecoveryData:
@@ -154,6 +160,7 @@ class RecoveryData:
             links_sent=int(data.get("links_sent", 0)),
             last_link_at=data.get("last_link_at", ""),
             same_checks=int(data.get("same_checks", 0)),
+            merged_identifier=data.get("merged_identifier", ""),
         )
 
     def store(self, flow: Flow) -> None:

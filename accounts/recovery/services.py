@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.db import transaction
 from django.db.models import CharField
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Lower
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -59,6 +60,7 @@ from notifications.services import sms_enqueue
 from ..limits import sign_in_owner_proven
 from ..models import Account, AccountKind, AccountState
 from ..password_policy import ERROR_SAME_AS_CURRENT, password_errors
+from ..selectors import MERGE_CHAIN_MAX
 from ..services import account_password_set
 from . import messages
 from .flows import (
@@ -73,6 +75,7 @@ from .flows import (
     RecoveryData,
 )
 from .masking import channel_masks
+from .pending import password_recovery_older_end
 
 __all__ = ["FlowUnavailable", "RecoveryRefused"]  # FlowUnavailable: for the views
 
@@ -201,13 +204,55 @@ def _accounts_with_raw_phone():
     return Account.objects.annotate(phone_e164=Cast("phone", CharField())).defer("phone")
 
 
-def _account_for_recovery(identifier: str, profile: str) -> Account | None:
-    """The active account of this identifier and this profile, else None (one lookup on the
-    identifier's unique index); its number is `phone_e164` (see _accounts_with_raw_phone)."""
-    account = _accounts_with_raw_phone().filter(identifier=identifier).first()
-    if account is None or account.kind != profile or account.state != AccountState.ACTIVE:
-        return None
-    return account
+# The last account of the chain of merges that starts from the account %(start)s, when
+# that account was closed by a merge: each closed account's latest ACCOUNT_CLOSED_BY_MERGE
+# event names the account it was merged into (families.services; accounts.selectors
+# .account_merged_into reads the same, a step at a time). One statement whatever the chain
+# (MERGE_CHAIN_MAX merges at most), nothing for an account not closed or for no account.
+_MERGE_SUCCESSOR_SQL = """
+    WITH RECURSIVE chain(id, depth) AS (
+        SELECT a.id, 0 FROM {account} a WHERE a.id = %s
+      UNION ALL
+        SELECT kept.id, chain.depth + 1
+        FROM chain
+        JOIN {account} closed ON closed.id = chain.id AND closed.state = %s
+        CROSS JOIN LATERAL (
+            SELECT (e.data ->> 'kept_account_id')::bigint AS id FROM {journal} e
+            WHERE e.account_id = chain.id AND e.kind = %s ORDER BY e.at DESC LIMIT 1
+        ) kept
+        WHERE chain.depth < %s AND kept.id IS NOT NULL
+    )
+    SELECT id FROM chain WHERE depth > 0 ORDER BY depth DESC LIMIT 1
+"""
+
+
+def _account_for_recovery(identifier: str, profile: str) -> tuple[Account | None, str]:
+    """The account whose password the recovery of `identifier` (typed on the sign-in page
+    of `profile`) resets, and the identifier it was typed as when that is another account's:
+
+    - the active account of this identifier and profile: (account, "");
+    - an identifier closed by a merge (« Regrouper mes comptes »): the active account of
+      this profile it was merged into, following chains (a into b, then b into c:
+      MERGE_CHAIN_MAX merges), and `identifier` (the pages name both once the code or the
+      link is accepted, views.password);
+    - else (no account, another profile, closed otherwise, locked): (None, "").
+
+    Always two queries, whatever was typed (issue 8 §6): the identifier's unique index, then
+    the chain of merges (_MERGE_SUCCESSOR_SQL, from no account when there is none). Numbers
+    are `phone_e164` (see _accounts_with_raw_phone)."""
+    typed = _accounts_with_raw_phone().filter(identifier=identifier).first()
+    sql = _MERGE_SUCCESSOR_SQL.format(account=Account._meta.db_table,
+                                      journal=JournalEvent._meta.db_table)
+    # Table names from the models, every value a parameter: nothing typed reaches the SQL.
+    successor = _accounts_with_raw_phone().filter(pk=RawSQL(sql, (  # noqa: S611
+        typed.pk if typed is not None else 0, AccountState.CLOSED.value,
+        EventKind.ACCOUNT_CLOSED_BY_MERGE.value, MERGE_CHAIN_MAX))).first()
+    if typed is not None and typed.kind == profile and typed.state == AccountState.ACTIVE:
+        return typed, ""
+    if (successor is not None and successor.kind == profile
+            and successor.state == AccountState.ACTIVE):
+        return successor, identifier
+    return None, ""
 
 
 def password_recovery_start(
@@ -223,10 +268,16 @@ def password_recovery_start(
     only. Returns the flow and
     the secret for the browser's session. Raises RecoveryRefused when this address started
     too many recoveries (PASSWORD_RECOVERY_MAX_STARTS_PER_IP).
+
+    An identifier closed by a merge leads to the account it was merged into
+    (_account_for_recovery): that account's channels and masks, its password; the flow's
+    `merged_identifier` keeps the identifier typed, named only after the code or the link.
+    The masks are the masks of an account like any other: nothing tells it apart from an
+    account of its own or from a decoy.
     """
     identifier = identifier_clean(identifier)
     _ip_admit(RECOVERY_STARTS_PER_IP, request)
-    account = _account_for_recovery(identifier, profile)
+    account, merged_identifier = _account_for_recovery(identifier, profile)
     phone_known = bool(account and profile == AccountKind.GUARDIAN and account.phone_e164
                        and account.phone_verified)
     email_known = bool(account and account.email and account.email_verified)
@@ -236,6 +287,7 @@ def password_recovery_start(
     data = RecoveryData(
         profile=profile, identifier=identifier, phone_known=phone_known,
         email_known=email_known, phone_mask=masks.phone, email_mask=masks.email,
+        merged_identifier=merged_identifier,
     )
     now = timezone.now()
     with transaction.atomic():
@@ -265,10 +317,12 @@ def _flow_account(flow: Flow) -> Account | None:
 
 
 def _code_send(flow: Flow, data: RecoveryData, account: Account | None, *, request,
-               now) -> None:
+               now) -> bool:
+    """Send the flow's code to the account's proven number, or rehearse it (no account, no
+    proven number). Returns whether the SMS leaves (a silent limit may hold it back)."""
     if not data.phone_known:
         account = None
-    codes.code_issue(
+    issue = codes.code_issue(
         flow=flow, purpose=PASSWORD_RESET_SMS,
         recipient=account.phone_e164 if account is not None else "",
         deliver=account is not None,
@@ -276,6 +330,7 @@ def _code_send(flow: Flow, data: RecoveryData, account: Account | None, *, reque
     )
     # The helpdesk finds an account's recoveries by the number too (flow_phone_created).
     flow.phone = account.phone_e164 if account is not None else ""
+    return issue.sent
 
 
 def password_recovery_channel_choose(
@@ -299,10 +354,16 @@ def password_recovery_channel_choose(
             # Only a channel the page offered (a mask stored for it at the start).
             if (channel == Channel.SMS and data.profile == AccountKind.GUARDIAN
                     and data.phone_mask):
-                _code_send(flow, data, account, request=request, now=now)
+                sent = _code_send(flow, data, account, request=request, now=now)
+                # This newer request replaces the account's older links and recoveries
+                # (pending.password_recovery_older_end); the same UPDATEs, changing
+                # nothing, when no SMS leaves.
+                password_recovery_older_end(
+                    account_id=account.pk if sent and account is not None else 0,
+                    keep_flow=flow)
                 flow_move(flow, step="code")
             elif channel == Channel.EMAIL and data.email_mask:
-                _link_send(flow, data, account, request=request, now=now)
+                _link_send(flow, data, account, request=request, now=now, replace_older=True)
                 flow_move(flow, step="link")
             else:
                 raise ValueError(f"Recovery channel {channel!r} not offered by this flow")
@@ -480,9 +541,14 @@ def identifier_reminder_by_email(*, email: str, request: HttpRequest | None = No
 
 
 def _link_send(flow: Flow, data: RecoveryData, account: Account | None, *, request,
-               now: datetime.datetime) -> None:
+               now: datetime.datetime, replace_older: bool = False) -> None:
     """Send the reset link to the account's validated address, or, when there is none (or
     no account), do the same checks and counting and send nothing.
+
+    `replace_older` (the channel step, a new request; not « Renvoyer le mail »): before the
+    new link is made, the account's older links and open recoveries end
+    (pending.password_recovery_older_end) when this mail leaves; the same statements,
+    changing nothing, when it does not.
 
     Limits, as for the codes (core.codes): the resend wait and the number of e-mails per
     flow (PASSWORD_RESET_RESEND_COOLDOWN_SECONDS, PASSWORD_RESET_MAX_SENDS_PER_FLOW) and per
@@ -513,6 +579,9 @@ def _link_send(flow: Flow, data: RecoveryData, account: Account | None, *, reque
     data.links_sent += 1
     data.last_link_at = now.isoformat()
     minutes = max(1, round(settings.PASSWORD_RESET_LINK_TTL_SECONDS / 60))
+    if replace_older:
+        password_recovery_older_end(account_id=account.pk if reason == "" else 0,
+                                    keep_flow=flow)
 
     def write():
         # A rehearsal (nothing to send) names the flow's account if any, else an account
@@ -523,7 +592,11 @@ def _link_send(flow: Flow, data: RecoveryData, account: Account | None, *, reque
         email_send(
             to=account.email if reason == "" else DECOY_RECIPIENTS[CodeChannel.EMAIL],
             template="password_reset",
-            context={"identifier": data.identifier.upper(), "minutes": minutes,
+            # The mail goes to the account's own address: it names the account whose
+            # password is reset, and the merged identifier typed, if any.
+            context={"identifier": (account.display_identifier if reason == ""
+                                    else data.identifier.upper()),
+                     "merged_identifier": data.merged_identifier.upper(), "minutes": minutes,
                      "url": absolute_url(reverse("accounts:password_recovery_link_open",
                                                  args=[token]))},
             purpose="password_reset_link", contains_secret=True, account=account,
@@ -597,18 +670,43 @@ def password_recovery_link_consume(
     return flow, secret
 
 
-def password_recovery_link_outdated(*, token: str) -> bool:
-    """Whether the e-mail's link `token` died because the account's password was changed
-    after the mail was sent (« Mon compte », another recovery, a first sign-in): never
-    used, and a PASSWORD_CHANGED event of its account in the journal since its creation
-    (accounts.recovery.pending ended it). For the page the dead link opens, which then says
-    why. Spends nothing; one indexed query for an unknown token, two otherwise."""
+# Why a reset link that is not live any more died, for its page
+# (password_recovery_link_dead_reason); "" for expired, used, or unknown.
+LINK_OUTDATED = "outdated"
+LINK_REPLACED = "replaced"
+
+
+def _password_changed_since(account_id, moment: datetime.datetime) -> bool:
+    return JournalEvent.objects.filter(account_id=account_id,
+                                       kind=EventKind.PASSWORD_CHANGED.value,
+                                       at__gte=moment).exists()
+
+
+def password_recovery_link_dead_reason(*, token: str) -> str:
+    """Why the e-mail's link `token`, never used, no longer works, for the page the dead
+    link opens, which then says so: LINK_OUTDATED when the account's password was
+    changed after the mail was sent (« Mon compte », another recovery, a first sign-in: a
+    PASSWORD_CHANGED event of its account in the journal since the link's creation,
+    accounts.recovery.pending.password_recovery_pending_end ended it); LINK_REPLACED when a
+    newer « Mot de passe oublié ? » request of the account voided it
+    (pending.password_recovery_older_end); "" otherwise (expired, used, unknown). Spends
+    nothing; one indexed query for an unknown token, two otherwise. The token is a secret
+    only the mailbox holds: saying why tells nobody else anything."""
     row = link_token_find(token=token, purpose=LINK_PURPOSE)
     if row is None or row.used_at is not None:
-        return False
-    return JournalEvent.objects.filter(account_id=row.account_id,
-                                       kind=EventKind.PASSWORD_CHANGED.value,
-                                       at__gte=row.created_at).exists()
+        return ""
+    if _password_changed_since(row.account_id, row.created_at):
+        return LINK_OUTDATED
+    return LINK_REPLACED if row.revoked_at is not None else ""
+
+
+def password_recovery_replaced(flow: Flow) -> bool:
+    """Whether the ended recovery `flow` (status REPLACED) was replaced by a newer request of
+    its account (pending.password_recovery_older_end) rather than ended by a change of the
+    account's password (no PASSWORD_CHANGED event since the flow began). For the page of
+    the ended flow, shown only to the browser holding it. One indexed query."""
+    return (flow.status == FlowStatus.REPLACED
+            and not _password_changed_since(flow.account_id, flow.created_at))
 
 
 def _password_changed_email(account: Account, *, flow: Flow, context: dict) -> None:

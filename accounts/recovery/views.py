@@ -254,11 +254,15 @@ def flow_page(request, flow: Flow):
         return redirect("accounts:password_recovery_done", flow_id=flow.id)
     if flow.is_expired() or flow.status != FlowStatus.OPEN:
         profile = _flow_profile(flow)
+        # Ended by a newer request of the account, or by a new password.
+        replaced = services.password_recovery_replaced(flow)
         context = _common(
             profile, flow=flow,
-            page_title=_titled(_("Demande arrêtée") if flow.status == FlowStatus.REPLACED
+            page_title=_titled(_("Demande remplacée") if replaced
+                               else _("Demande arrêtée") if flow.status == FlowStatus.REPLACED
                                else _("Demande expirée"), PASSWORD_RECOVERY.title),
-            password_changed=flow.status == FlowStatus.REPLACED,
+            password_changed=flow.status == FlowStatus.REPLACED and not replaced,
+            replaced=replaced,
             idle_minutes=max(1, round(PASSWORD_RECOVERY.idle_seconds / 60)),
             restart_url=_with_profile(reverse("accounts:password_forgotten"), profile),
         )
@@ -412,9 +416,11 @@ def link_open(request, token: str):
     profile = PROFILES[GUARDIAN_SLUG]
     # The password changed since the mail was sent: the page says so (the token is a secret
     # only the mailbox holds, so this tells nobody else anything).
-    outdated = services.password_recovery_link_outdated(token=token)
+    # Or a newer request replaced it (the same words as « Mon compte »'s e-mail links).
+    reason = services.password_recovery_link_dead_reason(token=token)
     return render(request, "accounts/recovery/password_link_invalid.html", _common(
-        profile, outdated=outdated,
+        profile, outdated=reason == services.LINK_OUTDATED,
+        replaced=reason == services.LINK_REPLACED,
         page_title=_titled(_("Ce lien n'est plus valable"), PASSWORD_RECOVERY.title),
         restart_url=reverse("accounts:password_forgotten"),
         link_minutes=max(1, round(settings.PASSWORD_RESET_LINK_TTL_SECONDS / 60)),
@@ -456,7 +462,20 @@ def password(request, flow: Flow):
     form = flow_form(request, flow, factory)
     return render(request, "accounts/recovery/password_new.html", _step_context(
         "password", _flow_profile(flow), form, flow=flow, **new_password_context(**facts),
+        **_merged(flow),
     ))
+
+
+def _merged(flow: Flow) -> dict:
+    """For the pages after the code or the link (« password », « done »): the identifier
+    typed when it was closed by a merge (services._account_for_recovery) and the identifier
+    of the account whose password is chosen; both "" otherwise. Only the browser that
+    proved the account's number or address holds these pages."""
+    data = RecoveryData.of(flow)
+    if not data.merged_identifier or flow.account_id is None:
+        return {"merged_identifier": "", "kept_identifier": ""}
+    return {"merged_identifier": data.merged_identifier.upper(),
+            "kept_identifier": flow.account.display_identifier}
 
 
 @never_cache
@@ -472,7 +491,7 @@ def done(request, flow: Flow):
     cleared the failures that would refuse it (accounts.limits.sign_in_owner_proven)."""
     if flow.status != FlowStatus.COMPLETED:
         return flow_home(flow)
-    context = _step_context("done", _flow_profile(flow), None, flow=flow)
+    context = _step_context("done", _flow_profile(flow), None, flow=flow, **_merged(flow))
     context["page_title"] = _titled(_("Votre mot de passe a été modifié"),
                                     PASSWORD_RECOVERY.title)
     return render(request, "accounts/recovery/password_done.html", context)

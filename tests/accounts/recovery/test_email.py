@@ -120,9 +120,12 @@ def test_a_reset_voids_the_other_links_of_the_account(recovery, guardian, smtp_s
     second = smtp_server.wait_for(2)[1]
     second_path = urlsplit(link_from(second)).path
     browser = Client()
-    browser.post(first_path)
-    browser.post(recovery.url("password"), {"password": NEW_PASSWORD,
-                                            "password_confirm": NEW_PASSWORD})
+    browser.post(second_path)
+    browser.post(other.url("password"), {"password": NEW_PASSWORD,
+                                         "password_confirm": NEW_PASSWORD})
+    guardian.refresh_from_db()
+    assert guardian.check_password(NEW_PASSWORD)
+    assert Client().get(first_path).status_code == 410
     assert Client().get(second_path).status_code == 410
 
 
