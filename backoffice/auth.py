@@ -207,7 +207,11 @@ def sign_in(request, *, site):
         return _redirect_to_sign_in(request, site)
     if step == "password":
         return _password_step(request, site)
+    had_pending = PENDING_KEY in request.session
     account = _pending_account(request)
+    if had_pending and account is None and step != "code":
+        # Step 1 again, never silently: the pending sign-in ran out of time.
+        messages.error(request, gettext(EXPIRED))
     if step == "code":
         if account is None:
             messages.error(request, gettext(EXPIRED))

@@ -307,3 +307,14 @@ def test_a_code_already_used_says_so_and_the_next_one_signs_in(staff):
     following = code_step(second, code_for(staff, 1))
     assert following.status_code == 302, text(following)
     assert signed_in(second)
+
+
+def test_step_1_says_why_when_the_pending_sign_in_ran_out_of_time(client, staff, settings):
+    password_step(client, staff)
+    settings.BACKOFFICE_SIGN_IN_PENDING_SECONDS = 0
+    session = client.session
+    session[PENDING_KEY] = {**session[PENDING_KEY], "since": 0}
+    session.save()
+    page = text(client.get(LOGIN, follow=True))
+    assert "Étape 1 sur 2" in page
+    assert "Votre connexion a expiré : saisissez à nouveau votre identifiant" in page
