@@ -178,21 +178,42 @@ def activation_code_resend(*, flow_id: UUID, request: HttpRequest | None = None,
     """« Renvoyer le SMS »: one more code, to the number the flow was started with; the
     earlier codes stay valid. Raises ActivationRefused (too early, the flow's maximum, this
     IP's maximum) or FlowUnavailable. The returned issue says whether the SMS really left
-    (for staff only: the person's page reads the same either way)."""
+    (for staff only: the person's page reads the same either way).
+
+    An SMS activation runs step 1's matching again with the flow's names and number, on
+    every resend, matched or not (the same query either way: no timing tells anything): a
+    flow that matched nothing is matched from now on when the school has since fixed its
+    record (the page's own advice, « contactez l'école… il peut corriger ses
+    informations »), and its code is sent within every limit of a first send (core.codes
+    .code_issue). A flow that matched keeps what it matched."""
     now = timezone.now()
     ip = client_ip(request) if request is not None else ""
     try:
         with transaction.atomic():
             flow = flow_lock(flow_id=flow_id, kind=kind, step="code", now=now)
+            data = ActivationData.of(flow)
+            if kind == SMS_ACTIVATION:
+                _matching_refresh(flow, data)
             issue = codes.code_issue(
                 flow=flow, purpose=ACTIVATION_CODE, recipient=str(flow.phone),
-                deliver=ActivationData.of(flow).matched, ip=ip, request=request, now=now,
+                deliver=data.matched, ip=ip, request=request, now=now,
             )
             flow_touch(flow, now=now)
             flow_save(flow)
     except CodeRefused as refused:
         raise _send_refusal(refused) from refused
     return issue
+
+
+def _matching_refresh(flow: Flow, data: ActivationData) -> None:
+    """Step 1's matching again for `flow` (locked) with its own names and number: when it
+    matched nothing and now matches, `data` and the flow's data take the records found (the
+    caller saves the flow). One query whatever the outcome."""
+    matched = guardian_records_matching(phone=str(flow.phone), last_name=data.last_name,
+                                        first_name=data.first_name)
+    if matched and not data.matched:
+        data.matched_record_ids = matched
+        flow.data = {**(flow.data or {}), "matched_record_ids": matched}
 
 
 def activation_code_verify(

@@ -7,8 +7,10 @@ an identifier exists or is a staff account.
 
 Each step counts its attempt in backoffice.limits before checking anything (atomic windows in
 Redis): the password per identifier and per address; the code per pending sign-in (then the
-password is due again), per account and per address. Refusals say how long to wait, with a
-429 status and a Retry-After header.
+password is due again, and step 1 says why), per account and per address (then a wait).
+Each wrong code says how many codes are left and what comes after them; refusals say how
+long to wait, with a 429 status and a Retry-After header. A code already used (by another
+sign-in in the same 30 seconds) is told as such: wait for the next one.
 """
 
 import secrets
@@ -27,12 +29,12 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_noop, ngettext
 from django_otp import login as otp_login
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.limits import device_cookie_set, sign_in_device
@@ -43,7 +45,12 @@ from core.normalization import strip_invisible
 from core.ratelimit import wait_text
 
 from .forms import CodeStepForm, PasswordStepForm, StaffPasswordChangeForm
-from .limits import code_attempt_admit, password_attempt_admit, sign_in_completed
+from .limits import (
+    code_attempt_admit,
+    code_wait,
+    password_attempt_admit,
+    sign_in_completed,
+)
 
 PENDING_KEY = "backoffice_sign_in"
 DEVICE_NAME = "Application d'authentification"
@@ -75,16 +82,45 @@ def too_many_attempts(retry_after: int) -> str:
 
 
 def code_throttled(retry_after: int) -> str:
-    """Code step refused by a limit (account, address, or the device's own slow-down)."""
+    """Code step refused by the account's or the address's window; `retry_after` in
+    seconds (the window's count-down)."""
     return gettext(
         "Trop de codes erronés : patientez %(wait)s avant de saisir un nouveau code."
     ) % {"wait": wait_text(retry_after)}
 
 
-def wrong_code(codes_left: int) -> str:
-    return gettext(WRONG_CODE) + " " + ngettext(
-        "Il vous reste %(n)d essai.", "Il vous reste %(n)d essais.", codes_left
+CODE_REUSED = gettext_noop(
+    "Ce code a déjà été utilisé pour une connexion et ne peut servir qu'une fois : attendez "
+    "que votre application d'authentification affiche le code suivant (toutes les 30 "
+    "secondes), puis saisissez-le."
+)
+
+
+def _what_comes_next(codes_left: int, then_wait: bool) -> str:
+    """How many codes are left (backoffice.limits.CodeAdmission) and what follows them."""
+    if then_wait:
+        return ngettext(
+            "Il vous reste %(n)d essai ; ensuite, vous devrez patienter avant de saisir un "
+            "nouveau code.",
+            "Il vous reste %(n)d essais ; ensuite, vous devrez patienter avant de saisir un "
+            "nouveau code.",
+            codes_left,
+        ) % {"n": codes_left}
+    return ngettext(
+        "Il vous reste %(n)d essai ; ensuite, vous devrez saisir à nouveau votre identifiant "
+        "et votre mot de passe.",
+        "Il vous reste %(n)d essais ; ensuite, vous devrez saisir à nouveau votre identifiant "
+        "et votre mot de passe.",
+        codes_left,
     ) % {"n": codes_left}
+
+
+def wrong_code(codes_left: int, then_wait: bool = False, *, reused: bool = False) -> str:
+    """The refusal of a code checked and found wrong (`reused`: right, but already used
+    once, RFC 6238 §5.2), with `codes_left` more codes before the password again or, when
+    `then_wait`, before a wait."""
+    reason = gettext(CODE_REUSED) if reused else gettext(WRONG_CODE)
+    return reason + " " + _what_comes_next(codes_left, then_wait)
 
 
 def _next_url(request, site) -> str:
@@ -171,7 +207,11 @@ def sign_in(request, *, site):
         return _redirect_to_sign_in(request, site)
     if step == "password":
         return _password_step(request, site)
+    had_pending = PENDING_KEY in request.session
     account = _pending_account(request)
+    if had_pending and account is None and step != "code":
+        # Step 1 again, never silently: the pending sign-in ran out of time.
+        messages.error(request, gettext(EXPIRED))
     if step == "code":
         if account is None:
             messages.error(request, gettext(EXPIRED))
@@ -216,27 +256,26 @@ def _password_step(request, site):
     return _redirect_to_sign_in(request, site)
 
 
-def _device_wait(device: TOTPDevice) -> int:
-    """Seconds until django-otp lets `device` check a code again (its own slow-down after
-    each wrong code: 1 s, 2 s, 4 s…), 0 when it does now."""
-    allowed, data = device.verify_is_allowed()
-    if allowed:
-        return 0
-    locked_until = (data or {}).get("locked_until")
-    if locked_until is None:
-        return 1
-    return max(1, int((locked_until - timezone.now()).total_seconds() + 0.999))
-
-
-def _verify(device: TOTPDevice, code: str) -> bool:
+def _verify(device: TOTPDevice, code: str) -> tuple[bool, bool]:
     """Check `code` with the device's row locked: two parallel requests carrying the same
-    code cannot both pass django-otp's replay check (a TOTP code is good once, RFC 6238 §5.2),
-    nor both read its slow-down before either records a failure."""
+    code cannot both pass django-otp's replay check (a TOTP code is good once, RFC 6238 §5.2).
+
+    Returns (verified, reused): `reused` when the code is refused only because it was already
+    used (it is one of the codes the device accepts now, at or before its last used step).
+    django-otp's own slow-down is off (backoffice.limits): only the limits count."""
     with transaction.atomic():
         locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
         verified = locked.verify_token(code)
+        reused = not verified and _already_used(locked, code)
     device.refresh_from_db()
-    return verified
+    return verified, reused
+
+
+def _already_used(device: TOTPDevice, code: str) -> bool:
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    # Any step of the tolerance, with no replay floor: right but at or before last_t.
+    return totp.verify(int(code), device.tolerance, 0)
 
 
 def _code_failed(request, account: Account) -> None:
@@ -269,19 +308,24 @@ def _code_step(request, site, account: Account):
     if admission.start_over:
         _code_failed(request, account)
         return _start_over(request, site)
-    wait = admission.retry_after if not admission.allowed else _device_wait(device)
-    if wait:
+    if not admission.allowed:
         _code_failed(request, account)
-        if admission.last_try:
-            return _start_over(request, site)
-        form.add_error("code", code_throttled(wait))
+        form.add_error("code", code_throttled(admission.retry_after))
         return _render(request, site, step=step, form=form, account=account, device=device,
-                       status=429, retry_after=wait)
-    if not _verify(device, form.cleaned_data["code"]):
+                       status=429, retry_after=admission.retry_after)
+    verified, reused = _verify(device, form.cleaned_data["code"])
+    if not verified:
         _code_failed(request, account)
         if admission.last_try:
             return _start_over(request, site)
-        form.add_error("code", wrong_code(admission.codes_left))
+        if admission.codes_left == 0:  # the account's or the address's last code: a wait
+            wait = code_wait(account_id=account.pk, ip=client_ip(request))
+            reason = gettext(CODE_REUSED) if reused else gettext(WRONG_CODE)
+            form.add_error("code", reason + " " + code_throttled(wait))
+            return _render(request, site, step=step, form=form, account=account,
+                           device=device, status=429, retry_after=wait)
+        form.add_error("code", wrong_code(admission.codes_left, admission.then_wait,
+                                          reused=reused))
         return _render(request, site, step=step, form=form, account=account, device=device,
                        status=400)
     if enrolling:

@@ -15,17 +15,22 @@ per (identifier, address), then in the identifier's window shared by all of them
 windows are the portal's own for the same identifier: one account, one count. The
 (identifier, address) and identifier windows are cleared when the whole sign-in succeeds.
 
-Code step, the attempt rules of the product's code process (a code has a few tries; a
-subject has a window; see activation.services):
+Code step: one model, every code counted (right or wrong) before it is checked, in Redis so
+that every web node shares it (django-otp's own slow-down per device, which grew 1 s, 2 s,
+4 s… across sign-ins, stored in the database and told nothing in advance, is off:
+OTP_TOTP_THROTTLE_FACTOR = 0 in settings):
 - per pending sign-in (the few minutes between the password and the code):
   BACKOFFICE_SIGN_IN_MAX_CODE_FAILURES codes, then the password is due again (the
-  throttling of RFC 4226 §7.3, which RFC 6238 applies to TOTP);
+  throttling of RFC 4226 §7.3, which RFC 6238 applies to TOTP) — no wait;
 - per staff account: BACKOFFICE_SIGN_IN_MAX_CODE_FAILURES_PER_ACCOUNT codes per
   BACKOFFICE_SIGN_IN_ACCOUNT_CODE_WINDOW_SECONDS, cleared by a right code; someone holding
-  the password cannot restart pending sign-ins to try codes for ever;
+  the password cannot restart pending sign-ins to try codes for ever; once full, a wait
+  until its oldest code leaves the moving window (never for good);
 - per client IP: BACKOFFICE_SIGN_IN_MAX_CODES_PER_IP codes per
   BACKOFFICE_SIGN_IN_IP_CODE_WINDOW_SECONDS, never cleared (a right code on one's own account
-  must not reset an address's counter).
+  must not reset an address's counter); once full, a wait likewise.
+After each wrong code the user is told how many codes are left before whichever comes first:
+the password again, or a wait (CodeAdmission.codes_left, .then_wait).
 
 Helpdesk: BACKOFFICE_SEARCHES_PER_HOUR searches per agent in a moving hour.
 """
@@ -76,37 +81,59 @@ def password_attempt_admit(*, identifier: str, ip: str, device: str) -> SignInAd
 class CodeAdmission:
     """What the limits say of one code attempt.
 
-    `allowed`: the code may be checked; `codes_left`: how many more the pending sign-in
-    may try after this one (0: if this one is wrong, the password is due again). When
-    refused: `start_over` if the pending sign-in has used all its codes, else `retry_after`
-    seconds to wait (account or address window).
+    `allowed`: the code may be checked. `codes_left`: how many more codes may be tried
+    after this one before the first limit is reached (0: if this one is wrong, that limit
+    applies now); `then_wait`: that limit is a wait (the account's or the address's
+    window), not the password again (the pending sign-in's). When refused: `start_over` if
+    the pending sign-in has used all its codes, else `retry_after` seconds to wait (account
+    or address window; the moving window's own count-down, shared by every web node).
     """
 
     allowed: bool
     codes_left: int = 0
+    then_wait: bool = False
     start_over: bool = False
     retry_after: int = 0
 
     @property
     def last_try(self) -> bool:
-        return self.allowed and self.codes_left == 0
+        """Allowed, and the pending sign-in's last code: a wrong one means step 1 again."""
+        return self.allowed and self.codes_left == 0 and not self.then_wait
 
 
 def code_attempt_admit(*, sign_in_id: str, account_id: int, ip: str) -> CodeAdmission:
     """Count one TOTP code attempt, before the code is checked: in the pending sign-in
     `sign_in_id` (a random id kept in the session), of staff account `account_id`, from
-    `ip`. Three hits at most, stopping at the first refusal."""
-    per_sign_in = ratelimit.hit(CODE_PER_SIGN_IN, sign_in_id)
-    if not per_sign_in.allowed:
-        return CodeAdmission(allowed=False, start_over=True)
-    for rule, subject in ((CODE_PER_ACCOUNT, str(account_id)),
-                          (CODE_PER_IP, ip_rate_subject(ip))):
-        decision = ratelimit.hit(rule, subject)
-        if not decision.allowed:
-            logger.warning("Back-office code attempts refused by %s (account=%s, ip=%s)",
-                           rule.scope, account_id, ip)
-            return CodeAdmission(allowed=False, retry_after=decision.retry_after)
-    return CodeAdmission(allowed=True, codes_left=per_sign_in.remaining)
+    `ip`. One atomic Redis step (core.ratelimit.hit_in_order) over the three windows, in
+    that order, stopping at the first full one (the windows before it keep their count)."""
+    decisions = ratelimit.hit_in_order(
+        (CODE_PER_SIGN_IN, sign_in_id),
+        (CODE_PER_ACCOUNT, str(account_id)),
+        (CODE_PER_IP, ip_rate_subject(ip)),
+    )
+    verdict = decisions[-1]
+    if not verdict.allowed:
+        if len(decisions) == 1:
+            return CodeAdmission(allowed=False, start_over=True)
+        scope = (CODE_PER_ACCOUNT if len(decisions) == 2 else CODE_PER_IP).scope
+        logger.warning("Back-office code attempts refused by %s (account=%s, ip=%s)",
+                       scope, account_id, ip)
+        return CodeAdmission(allowed=False, retry_after=verdict.retry_after)
+    per_sign_in, *waits = (decision.remaining for decision in decisions)
+    nearest_wait = min(waits)
+    # A wait that comes with the sign-in's last code is said: it outlasts the sign-in.
+    if nearest_wait <= per_sign_in:
+        return CodeAdmission(allowed=True, codes_left=nearest_wait, then_wait=True)
+    return CodeAdmission(allowed=True, codes_left=per_sign_in)
+
+
+def code_wait(*, account_id: int, ip: str) -> int:
+    """Seconds until staff account `account_id` may try a code again from `ip` (the longer
+    of its account and address windows' waits; at least 1: called once one of them is
+    full). Counts nothing."""
+    decisions = ratelimit.peek_many((CODE_PER_ACCOUNT, str(account_id)),
+                                    (CODE_PER_IP, ip_rate_subject(ip)))
+    return max([1, *(decision.retry_after for decision in decisions)])
 
 
 def sign_in_completed(*, identifier: str, account_id: int, ip: str, device: str) -> None:

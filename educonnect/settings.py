@@ -640,8 +640,9 @@ EMAIL_CHANGE_LINK_WINDOW_SECONDS = env.int("EMAIL_CHANGE_LINK_WINDOW_SECONDS", d
 FAMILIES_MERGE_CONFIRM_SECONDS = env.int("FAMILIES_MERGE_CONFIRM_SECONDS", default=300)
 
 # --- Back-office --------------------------------------------------------------------------
-# Between the password and the code: how long the half-signed-in state lasts, how many wrong
-# codes it allows (django-otp also slows a device down after each wrong code).
+# Between the password and the code: how long the half-signed-in state lasts, how many codes
+# it allows before the password is due again (backoffice/limits.py: the only code limits;
+# django-otp's own slow-down per device is off, OTP_TOTP_THROTTLE_FACTOR below).
 BACKOFFICE_SIGN_IN_PENDING_SECONDS = env.int("BACKOFFICE_SIGN_IN_PENDING_SECONDS", default=300)
 BACKOFFICE_SIGN_IN_MAX_CODE_FAILURES = env.int("BACKOFFICE_SIGN_IN_MAX_CODE_FAILURES", default=5)
 # Codes per staff account across sign-ins (cleared by a right code): someone who holds the
@@ -668,6 +669,9 @@ BACKOFFICE_SEARCH_WINDOW_SECONDS = 3600
 OTP_TOTP_ENCRYPTION_KEY = env.str("OTP_TOTP_ENCRYPTION_KEY", default="")
 # What authenticator apps show next to the code.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="ÉduConnect back-office")
+# django-otp's slow-down after each wrong code (1 s, 2 s, 4 s… kept across sign-ins, never
+# announced) off: the code step's limits are backoffice/limits.py's windows in Redis.
+OTP_TOTP_THROTTLE_FACTOR = 0
 # TOTP secrets are never displayed once enrolled.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # History pages are read-only: no « revert » to an older version.

@@ -83,7 +83,8 @@ def test_wrong_code_is_refused_and_never_signs_in(client, secretary):
     page = h.parse(response)
     assert h.field_errors(page, "id_code") == [
         "Code incorrect ou expiré : saisissez le code affiché en ce moment par votre "
-        "application d'authentification. Il vous reste 4 essais."
+        "application d'authentification. Il vous reste 4 essais ; ensuite, vous devrez "
+        "saisir à nouveau votre identifiant et votre mot de passe."
     ]
     assert len(h.alerts(page)) == 1
     assert client.get("/gestion/").status_code == 302

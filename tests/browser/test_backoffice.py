@@ -366,3 +366,31 @@ def test_on_a_phone_identifiers_and_words_are_never_split_tables_scroll(
     region = page.get_by_role("region", name=re.compile("Comptes par niveau"))
     assert region.evaluate("e => e.scrollWidth > e.clientWidth")
     assert_accessible(page)
+
+
+def test_wrong_codes_count_down_then_step_1_says_why(page, live_server, school):
+    """The code step's tries, as a staff member reads them: each wrong code says how many
+    are left and that the password comes next; the last one brings step 1 back with the
+    reason; a new sign-in has its tries back and the right code passes at once."""
+    agent = staff_create(
+        first_name="Paul", last_name="Éluard", email="paul.eluard@ac-creteil.fr",
+        password=STAFF_PASSWORD, role=StaffRole.HELPDESK, academy=school["academy"],
+    )
+    device = TOTPDevice.objects.create(user=agent, name="Téléphone", confirmed=True)
+    wrong = f"{(totp(device.bin_key) + 500_000) % 1_000_000:06d}"
+    page.goto(f"{live_server.url}/gestion/")
+    page.get_by_label("Identifiant").fill(agent.identifier)
+    page.get_by_label("Mot de passe", exact=True).fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Continuer").click()
+    for left in ("4 essais", "3 essais", "2 essais", "1 essai"):
+        page.get_by_label("Code à 6 chiffres").fill(wrong)
+        page.get_by_role("button", name="Se connecter").click()
+        expect(page.get_by_text(f"Il vous reste {left} ; ensuite, vous devrez saisir à nouveau "
+                                "votre identifiant et votre mot de passe.").first).to_be_visible()
+    page.get_by_label("Code à 6 chiffres").fill(wrong)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_text("Étape 1 sur 2")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Trop de codes erronés : saisissez à nouveau votre identifiant et votre mot de passe.")
+    assert_accessible(page)
+    sign_in_back_office(page, live_server, agent.identifier, device=device)
