@@ -594,10 +594,18 @@ def _ids(value) -> list[int]:
     return []
 
 
+# A pupil or a guardian record outside the reader's scope (another academy's, named by an
+# event of an account that spans academies): neither its name nor its school is shown.
+OTHER_ACADEMY_PUPIL = _("élève d'une autre académie")
+OTHER_ACADEMY_RECORD = _("fiche d'une autre académie")
+
+
 def _names(events, scope=None) -> dict[tuple[str, int], Named]:
     """{(what, id): Named} for the ids the events' NAMED_FACTS hold: one query per kind of
-    row named (none when no event holds one). With `scope`, an account or a guardian record
-    outside it is named without its link."""
+    row named (none when no event holds one). With `scope`, an account outside it is named
+    without its link; a guardian record or a pupil outside it is not named at all
+    (OTHER_ACADEMY_RECORD, OTHER_ACADEMY_PUPIL: « fiche d'une autre académie »), its name
+    and school being another academy's data."""
     wanted: dict[str, set[int]] = {"pupil": set(), "record": set(), "run": set(),
                                    "account": set()}
     for event in events:
@@ -610,10 +618,16 @@ def _names(events, scope=None) -> dict[tuple[str, int], Named]:
                 wanted[what].update(_ids(data[key]))
     names = {}
     if wanted["pupil"]:
-        for pupil in Pupil.objects.filter(pk__in=wanted["pupil"]).select_related(
-                "establishment").only("last_name", "first_names", "establishment__name"):
-            names["pupil", pupil.pk] = Named(
-                f"{pupil.last_name.upper()} {pupil.first_names}, {pupil.establishment.name}")
+        pupils = Pupil.objects.filter(pk__in=wanted["pupil"]).select_related(
+            "establishment").only("last_name", "first_names", "establishment__name")
+        if scope is not None:
+            pupils = pupils.annotate(in_scope=Exists(Pupil.objects.filter(
+                scope.establishment_q("establishment"), pk=OuterRef("pk"))))
+        for pupil in pupils:
+            names["pupil", pupil.pk] = (
+                Named(f"{pupil.last_name.upper()} {pupil.first_names}, "
+                      f"{pupil.establishment.name}")
+                if getattr(pupil, "in_scope", True) else Named(str(OTHER_ACADEMY_PUPIL)))
     if wanted["record"]:
         records = GuardianRecord.objects.filter(pk__in=wanted["record"]).select_related(
             "establishment").only("last_name", "first_name", "establishment__name")
@@ -621,10 +635,11 @@ def _names(events, scope=None) -> dict[tuple[str, int], Named]:
             records = records.annotate(in_scope=Exists(GuardianRecord.objects.filter(
                 scope.establishment_q("establishment"), pk=OuterRef("pk"))))
         for record in records:
-            names["record", record.pk] = Named(
-                f"{record.last_name.upper()} {record.first_name}, {record.establishment.name}",
-                reverse("admin:helpdesk_record", args=[record.pk])
-                if getattr(record, "in_scope", True) else "")
+            names["record", record.pk] = (
+                Named(f"{record.last_name.upper()} {record.first_name}, "
+                      f"{record.establishment.name}",
+                      reverse("admin:helpdesk_record", args=[record.pk]))
+                if getattr(record, "in_scope", True) else Named(str(OTHER_ACADEMY_RECORD)))
     if wanted["run"]:
         for run in LetterRun.objects.filter(pk__in=wanted["run"]).select_related(
                 "establishment").only("created_at", "establishment__name"):

@@ -30,7 +30,14 @@ from backoffice.admin.titles import ChangelistTitleMixin
 from backoffice.forms import NO_AUTOFILL
 from backoffice.journal_labels import describe_event
 from backoffice.scoping import ReadOnlyAdminMixin, ScopedAdminMixin
-from backoffice.selectors import Shape, accounts_matching, accounts_scope_q
+from backoffice.selectors import (
+    InvalidSearch,
+    Shape,
+    accounts_matching,
+    accounts_scope_q,
+    search_query_parse,
+    staff_scope,
+)
 from core.forms import BidiControlValidator
 from core.journal import EventKind
 from core.models import JournalEvent
@@ -100,6 +107,18 @@ class AccountAdmin(ChangelistTitleMixin, ScopedAdminMixin, FrenchHistoryAdmin):
         url = reverse("admin:helpdesk_account", args=[account.pk])
         return format_html(_('<a href="{}">Ouvrir le dossier d\'assistance (actions, journal)</a>'),
                            url)
+
+    def get_search_results(self, request, queryset, search_term):
+        """ScopedAdminMixin's search, with the user's scope: an account covering records of
+        several academies is found through the records and pupils of the scope only
+        (accounts_matching), never through another academy's INE, UAI or contacts."""
+        if not search_term.strip():
+            return queryset, False
+        try:
+            query = search_query_parse(search_term)
+        except InvalidSearch:
+            return queryset.none(), False
+        return accounts_matching(queryset, query, staff_scope(request.user)), False
 
     def search_matching(self, queryset, query):
         return accounts_matching(queryset, query)
