@@ -14,7 +14,7 @@ from accounts.models import Account, AccountKind, StaffRole
 from core.journal import EventKind
 from core.models import CodeNotSentReason
 from core.ratelimit import wait_text
-from pupils.models import GuardianRecord, LetterRun, Pupil
+from pupils.models import Establishment, GuardianRecord, LetterRun, Pupil
 
 from .selectors import accounts_scope_q
 
@@ -598,6 +598,21 @@ def _ids(value) -> list[int]:
 # event of an account that spans academies): neither its name nor its school is shown.
 OTHER_ACADEMY_PUPIL = _("élève d'une autre académie")
 OTHER_ACADEMY_RECORD = _("fiche d'une autre académie")
+OTHER_ACADEMY_SCHOOL = _("établissement d'une autre académie")
+
+
+def _schools_outside(events, scope) -> set[str]:
+    """The UAIs of the events' « establishment » facts that are outside `scope` (None or
+    everything: none). One query when an event holds one."""
+    if scope is None or scope.everything:
+        return set()
+    uais = {event.data["establishment"] for event in events
+            if isinstance(event.data, dict) and isinstance(event.data.get("establishment"), str)}
+    if not uais:
+        return set()
+    inside = set(Establishment.objects.filter(scope.establishment_q("pk"), uai__in=uais)
+                 .values_list("uai", flat=True))
+    return uais - inside
 
 
 def _names(events, scope=None) -> dict[tuple[str, int], Named]:
@@ -675,11 +690,14 @@ def describe_events(events, *, scope=None) -> list[EventLine]:
     account (its identifier as letters print it) with the link to its helpdesk page; an id
     whose row is gone stays an id (« élève n° : 8 »). One query per kind of row named.
 
-    `scope` (backoffice.selectors.StaffScope, the reader's): an account or a record outside
+    `scope` (backoffice.selectors.StaffScope, the reader's): an account outside
     it is named without its link, whose page would be a 404 for this reader (an account
-    merged into one of another academy)."""
+    merged into one of another academy); a guardian record, a pupil or a school (the
+    « establishment » fact, a UAI) outside it is not named (« fiche d'une autre académie »):
+    an account may cover records of two academies, and the other one's are its own."""
     events = list(events)
     names = _names(events, scope)
+    foreign_schools = _schools_outside(events, scope)
     lines = []
     for event in events:
         line = describe_event(event)
@@ -688,6 +706,9 @@ def describe_events(events, *, scope=None) -> list[EventLine]:
         for key, name, value in _detail_items(event):
             if key is None:
                 details.append((name, value))
+                continue
+            if key == "establishment" and data[key] in foreign_schools:
+                details.append((name, str(OTHER_ACADEMY_SCHOOL)))
                 continue
             if key in IDENTIFIER_OF:
                 account = names.get(("account", data.get(IDENTIFIER_OF[key])))

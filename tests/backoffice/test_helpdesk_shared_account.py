@@ -13,11 +13,12 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from accounts.models import AccountState
+from accounts.models import AccountState, StaffRole
 from core.journal import EventKind, journal_record
 from core.models import JournalEvent
 from pupils.models import GuardianRecord, Pupil
 from tests import html
+from tests.backoffice.conftest import make_staff, sign_in
 from tests.factories import (
     AccountFactory,
     GuardianRecordFactory,
@@ -53,6 +54,10 @@ def shared(world):
     # The account's activation, as the journal keeps it: both records named.
     journal_record(EventKind.ACCOUNT_ACTIVATED, account=account,
                    guardian_record_ids=[here.pk, there.pk])
+    # The other academy's school fixed its record's number (pupils.services).
+    journal_record(EventKind.GUARDIAN_RECORD_CONTACT_UPDATED, account=account,
+                   guardian_record=there.pk, establishment=world.b1.uai,
+                   changed=["mobile_phone"])
     return account, here, there, pupil_here, pupil_there
 
 
@@ -145,6 +150,9 @@ def test_the_journal_does_not_name_the_other_academys_records(helpdesk_client, s
     text = _page_text(helpdesk_client, account)
     journal = text.split("Journal récent")[1]
     assert "Lycée Ampère" not in journal
+    assert "0690001C" not in journal
+    assert "fiche d'une autre académie" in journal
+    assert "établissement d'une autre académie" in journal
     assert "Collège Jules-Ferry" in journal
 
 
@@ -164,3 +172,22 @@ def test_a_national_agent_sees_every_academy(national_client, shared):
     assert account.state == AccountState.CLOSED
     assert not GuardianRecord.objects.filter(account=account).exists()
     assert Pupil.objects.filter(pk=pupil_there.pk).exists()
+
+
+def test_the_other_academys_release_then_closes_the_account(client, helpdesk_client, world,
+                                                            shared):
+    """Each academy releases its own part; the last one's « Fermer le compte » closes."""
+    account, here, there, _pupil_here, _pupil_there = shared
+    url = reverse("admin:helpdesk_account", args=[account.pk])
+    helpdesk_client.post(url + "fermer/", {"close-reason": REASON, "close-confirm": "on"})
+    assert helpdesk_client.get(url).status_code == 404  # no longer in Créteil's scope
+    agent_b = make_staff(StaffRole.HELPDESK, academy=world.academy_b, last_name="Lyon")
+    sign_in(client, agent_b)
+    text = _page_text(client, account)
+    assert "Ce compte couvre aussi" not in text
+    assert "les fiches responsables et l'élève qu'il couvre sont libérés" in text
+    client.post(url + "fermer/", {"close-reason": REASON, "close-confirm": "on"})
+    account.refresh_from_db()
+    assert account.state == AccountState.CLOSED
+    assert GuardianRecord.objects.get(pk=there.pk).account_id is None
+    assert GuardianRecord.objects.get(pk=here.pk).account_id is None
