@@ -14,6 +14,7 @@ from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.html import format_html
@@ -41,6 +42,7 @@ from backoffice.selectors import (
 from core.forms import BidiControlValidator
 from core.journal import EventKind
 from core.models import JournalEvent
+from pupils.models import Establishment
 
 # TOTP devices hold the shared secret: no admin page for them. A national administrator
 # resets a staff user's second factor from « Personnels » (journaled).
@@ -163,9 +165,16 @@ class JournalEventAdmin(ChangelistTitleMixin, ReadOnlyAdminMixin, ScopedAdminMix
     readonly_fields = fields
 
     def scope_q(self, scope):
-        return Q(account__in=Account.objects.filter(accounts_scope_q(scope))) if not (
-            scope.everything
-        ) else Q()
+        """Events of the accounts of the scope; of those, an event about a school outside
+        it (its « establishment » fact, a UAI: a record or pupil of another academy that a
+        shared account covers, fixed by its school) is that academy's, and left out."""
+        if scope.everything:
+            return Q()
+        foreign_school = Q(data__has_key="establishment") & ~Q(Exists(
+            Establishment.objects.filter(
+                scope.establishment_q("pk"),
+                uai=KeyTextTransform("establishment", OuterRef("data")))))
+        return Q(account__in=Account.objects.filter(accounts_scope_q(scope))) & ~foreign_school
 
     @admin.display(description=_("événement"))
     def label(self, event):

@@ -11,6 +11,7 @@ guardian records. The Créteil agent opens it.
 import datetime
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts.models import AccountState, StaffRole
@@ -191,3 +192,46 @@ def test_the_other_academys_release_then_closes_the_account(client, helpdesk_cli
     assert account.state == AccountState.CLOSED
     assert GuardianRecord.objects.get(pk=there.pk).account_id is None
     assert GuardianRecord.objects.get(pk=here.pk).account_id is None
+
+
+@pytest.fixture
+def agent_with_admin_pages(helpdesk_agent, helpdesk_client):
+    """The accounts and journal admin pages are the national role's today; scoped like
+    every admin page (backoffice.scoping), they must not leak either should an academy's
+    role be given them: the Créteil agent with both permissions."""
+    for codename in ("view_account", "view_journalevent"):
+        helpdesk_agent.user_permissions.add(Permission.objects.get(codename=codename))
+    return helpdesk_client
+
+
+@pytest.mark.parametrize("query", ["234567891BC", "0690001C", "ndiaye.reunion@exemple.fr"])
+def test_the_accounts_admin_search_does_not_find_it_by_the_other_academys_data(
+        agent_with_admin_pages, shared, query):
+    response = agent_with_admin_pages.get(reverse("admin:accounts_account_changelist"),
+                                          {"q": query})
+    assert response.status_code == 200
+    assert shared[0].pk not in {a.pk for a in response.context["cl"].result_list}
+
+
+def test_the_accounts_admin_search_finds_it_by_own_academys_data(agent_with_admin_pages,
+                                                                 shared):
+    response = agent_with_admin_pages.get(reverse("admin:accounts_account_changelist"),
+                                          {"q": "123456789AB"})
+    assert shared[0].pk in {a.pk for a in response.context["cl"].result_list}
+
+
+def test_the_admin_journal_leaves_out_the_other_academys_school_events(
+        agent_with_admin_pages, shared):
+    response = agent_with_admin_pages.get(reverse("admin:core_journalevent_changelist"),
+                                          {"q": "j.ndiaye87"})
+    kinds = {event.kind for event in response.context["cl"].result_list}
+    assert EventKind.ACCOUNT_ACTIVATED.value in kinds
+    assert EventKind.GUARDIAN_RECORD_CONTACT_UPDATED.value not in kinds
+    assert "0690001C" not in html.text(html.parse(response))
+
+
+def test_the_admin_journal_shows_a_national_agent_every_event(national_client, shared):
+    response = national_client.get(reverse("admin:core_journalevent_changelist"),
+                                    {"q": "j.ndiaye87"})
+    kinds = {event.kind for event in response.context["cl"].result_list}
+    assert EventKind.GUARDIAN_RECORD_CONTACT_UPDATED.value in kinds
