@@ -830,8 +830,9 @@ def account_file(*, account_id: int, scope: StaffScope) -> AccountFile | None:
         .prefetch_related(_links_prefetch())
         .order_by("establishment__name")
     )
-    other_records = (0 if scope.everything
-                     else account.guardian_records.exclude(in_scope).count())
+    others = ([] if scope.everything else list(
+        account.guardian_records.exclude(in_scope).values_list("mobile_phone", "email")))
+    other_records = len(others)
     pupil_record = (
         Pupil.objects.select_related("establishment").filter(in_scope, account=account).first()
     )
@@ -846,10 +847,23 @@ def account_file(*, account_id: int, scope: StaffScope) -> AccountFile | None:
         pupil_record=pupil_record,
         journal=journal_for(account=account, flows=flows),
         flows=flows,
-        messages=messages_for(account=account, flows=flows),
+        messages=_messages_in_scope(messages_for(account=account, flows=flows),
+                                    account=account, others=others),
         other_records=other_records,
         other_pupil_record=other_pupil_record,
     )
+
+
+def _messages_in_scope(messages: list, *, account: Account, others: list) -> list:
+    """`messages` without those sent to a contact of another academy's record only
+    (`others`: the (mobile_phone, email) of the account's records outside the scope — a
+    letter e-mailed by the other academy's school, say); a message to the account's own
+    number or address stays, the parent's. No query."""
+    own = {str(account.phone or ""), (account.email or "").lower()}
+    foreign = {value for phone, email in others
+               for value in (str(phone or ""), (email or "").lower()) if value} - own
+    return [message for message in messages
+            if message.recipient.lower() not in foreign and message.recipient not in foreign]
 
 
 @dataclass(frozen=True)

@@ -235,3 +235,18 @@ def test_the_admin_journal_shows_a_national_agent_every_event(national_client, s
                                     {"q": "j.ndiaye87"})
     kinds = {event.kind for event in response.context["cl"].result_list}
     assert EventKind.GUARDIAN_RECORD_CONTACT_UPDATED.value in kinds
+
+
+def test_messages_to_the_other_academys_record_are_left_out(helpdesk_client, shared):
+    """A letter e-mailed by the other academy's school to its record's address: not this
+    agent's to read; a message to the account's own number stays."""
+    from notifications.models import OutboundMessage
+
+    account = shared[0]
+    OutboundMessage.objects.create(channel="email", recipient="ndiaye.reunion@exemple.fr",
+                                   body="", purpose="letter_email", account=account)
+    OutboundMessage.objects.create(channel="sms", recipient="+262692123456", body="",
+                                   purpose="identifier_reminder", account=account)
+    text = _page_text(helpdesk_client, account)
+    assert "ndiaye.reunion@exemple.fr" not in text
+    assert "+262692123456" in text.split("Messages envoyés")[1]
