@@ -152,3 +152,15 @@ class CloseForm(ReasonForm):
         error_messages={"required": _(
             "Confirmation : cochez la case pour confirmer la fermeture du compte.")},
     )
+
+
+class ReleaseForm(CloseForm):
+    """« Fermer le compte » of an account that also covers another academy's records: only
+    the agent's academy's records are released (backoffice.services.account_close), which
+    cannot be undone either; the agent confirms that."""
+
+    confirm = forms.BooleanField(
+        label=_("Je confirme la libération des fiches de mon académie : elle ne s'annule pas."),
+        error_messages={"required": _(
+            "Confirmation : cochez la case pour confirmer la libération des fiches.")},
+    )

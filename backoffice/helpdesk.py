@@ -36,7 +36,7 @@ from core.journal import EventKind, journal_record
 from core.ratelimit import wait_text
 
 from . import activation, services
-from .forms import CloseForm, ReasonForm, SearchForm
+from .forms import CloseForm, ReasonForm, ReleaseForm, SearchForm
 from .journal_labels import describe_event, describe_events, describe_message
 from .limits import search_admit
 
@@ -216,6 +216,13 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
     # or resend. Closed by a merge, the file names the account kept (its children are there).
     closed = account.state == AccountState.CLOSED
     merged = merge_closing(account=account, scope=staff_scope(user)) if closed else None
+    if file.shared and (close_form is None or not isinstance(close_form, ReleaseForm)):
+        # A shared account's « Fermer le compte » releases the academy's records only
+        # (account_close): its own confirmation, a refused form bound again to it.
+        close_form = ReleaseForm(close_form.data if close_form is not None else None,
+                                 prefix="close")
+        if close_form.is_bound:
+            close_form.is_valid()
     context = _context(
         request,
         title=gettext("Compte %(identifier)s") % {"identifier": account.display_identifier},
@@ -300,14 +307,48 @@ def account_letter_unblock(request, pk):
 
 @require_POST
 def account_close(request, pk):
-    return _account_action(
-        request, pk, permission="accounts.account_close", prefix="close",
-        service=services.account_close, form_class=CloseForm,
-        done=(
-            gettext("Le compte est fermé. Les fiches responsables qu'il couvrait sont libérées : "
-            "une nouvelle activation est possible.")
-        ),
-    )
+    """« Fermer le compte » (backoffice.services.account_close, with the agent's scope).
+
+    An account of the agent's scope only is closed, and its file shown again. An account
+    that also covers another academy's records (a parent with a child in each) is not
+    closed: only the records and pupil record of the agent's academy are released, the
+    account stays open for the other academy, which its own helpdesk manages. That account
+    leaves the agent's scope, whose page would now be a 404: the agent is taken to the
+    first record released (or the search), with a message saying what was done.
+
+    The other account-wide actions (« Déverrouiller », « Renvoyer l'identifiant »,
+    « Débloquer l'activation » of a school letter) touch only the account's own sign-in and
+    contacts — the parent's, whom the agent helps — never a record of another academy: they
+    stay open to each academy's agent of a shared account."""
+    _require(request, "accounts.account_close")
+    scope = staff_scope(request.user)
+    file = account_file(account_id=pk, scope=scope)
+    if file is None:
+        raise Http404
+    page_url = reverse("admin:helpdesk_account", args=[pk])
+    form = (ReleaseForm if file.shared else CloseForm)(request.POST, prefix="close")
+    if not form.is_valid():
+        return _refused_form_keep(request, prefix="close", form=form, page_url=page_url)
+    try:
+        result = services.account_close(account=file.account, actor=request.user,
+                                        reason=form.cleaned_data["reason"], request=request,
+                                        scope=scope)
+    except services.ActionRefused as exc:
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(page_url)
+    if result.closed:
+        messages.success(request, gettext(
+            "Le compte est fermé. Les fiches responsables qu'il couvrait sont libérées : une "
+            "nouvelle activation est possible."))
+        return HttpResponseRedirect(page_url)
+    messages.success(request, gettext(
+        "Les fiches de votre académie sont libérées : une nouvelle activation est possible "
+        "pour elles. Le compte reste ouvert pour les fiches d'une autre académie, que son "
+        "assistance gère ; il n'apparaît plus dans votre périmètre."))
+    if result.released_records:
+        return HttpResponseRedirect(
+            reverse("admin:helpdesk_record", args=[result.released_records[0]]))
+    return HttpResponseRedirect(reverse("admin:helpdesk_search"))
 
 
 @require_POST

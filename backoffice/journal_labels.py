@@ -14,7 +14,7 @@ from accounts.models import Account, AccountKind, StaffRole
 from core.journal import EventKind
 from core.models import CodeNotSentReason
 from core.ratelimit import wait_text
-from pupils.models import GuardianRecord, LetterRun, Pupil
+from pupils.models import Establishment, GuardianRecord, LetterRun, Pupil
 
 from .selectors import accounts_scope_q
 
@@ -594,10 +594,33 @@ def _ids(value) -> list[int]:
     return []
 
 
+# A pupil or a guardian record outside the reader's scope (another academy's, named by an
+# event of an account that spans academies): neither its name nor its school is shown.
+OTHER_ACADEMY_PUPIL = _("élève d'une autre académie")
+OTHER_ACADEMY_RECORD = _("fiche d'une autre académie")
+OTHER_ACADEMY_SCHOOL = _("établissement d'une autre académie")
+
+
+def _schools_outside(events, scope) -> set[str]:
+    """The UAIs of the events' « establishment » facts that are outside `scope` (None or
+    everything: none). One query when an event holds one."""
+    if scope is None or scope.everything:
+        return set()
+    uais = {event.data["establishment"] for event in events
+            if isinstance(event.data, dict) and isinstance(event.data.get("establishment"), str)}
+    if not uais:
+        return set()
+    inside = set(Establishment.objects.filter(scope.establishment_q("pk"), uai__in=uais)
+                 .values_list("uai", flat=True))
+    return uais - inside
+
+
 def _names(events, scope=None) -> dict[tuple[str, int], Named]:
     """{(what, id): Named} for the ids the events' NAMED_FACTS hold: one query per kind of
-    row named (none when no event holds one). With `scope`, an account or a guardian record
-    outside it is named without its link."""
+    row named (none when no event holds one). With `scope`, an account outside it is named
+    without its link; a guardian record or a pupil outside it is not named at all
+    (OTHER_ACADEMY_RECORD, OTHER_ACADEMY_PUPIL: « fiche d'une autre académie »), its name
+    and school being another academy's data."""
     wanted: dict[str, set[int]] = {"pupil": set(), "record": set(), "run": set(),
                                    "account": set()}
     for event in events:
@@ -610,10 +633,16 @@ def _names(events, scope=None) -> dict[tuple[str, int], Named]:
                 wanted[what].update(_ids(data[key]))
     names = {}
     if wanted["pupil"]:
-        for pupil in Pupil.objects.filter(pk__in=wanted["pupil"]).select_related(
-                "establishment").only("last_name", "first_names", "establishment__name"):
-            names["pupil", pupil.pk] = Named(
-                f"{pupil.last_name.upper()} {pupil.first_names}, {pupil.establishment.name}")
+        pupils = Pupil.objects.filter(pk__in=wanted["pupil"]).select_related(
+            "establishment").only("last_name", "first_names", "establishment__name")
+        if scope is not None:
+            pupils = pupils.annotate(in_scope=Exists(Pupil.objects.filter(
+                scope.establishment_q("establishment"), pk=OuterRef("pk"))))
+        for pupil in pupils:
+            names["pupil", pupil.pk] = (
+                Named(f"{pupil.last_name.upper()} {pupil.first_names}, "
+                      f"{pupil.establishment.name}")
+                if getattr(pupil, "in_scope", True) else Named(str(OTHER_ACADEMY_PUPIL)))
     if wanted["record"]:
         records = GuardianRecord.objects.filter(pk__in=wanted["record"]).select_related(
             "establishment").only("last_name", "first_name", "establishment__name")
@@ -621,10 +650,11 @@ def _names(events, scope=None) -> dict[tuple[str, int], Named]:
             records = records.annotate(in_scope=Exists(GuardianRecord.objects.filter(
                 scope.establishment_q("establishment"), pk=OuterRef("pk"))))
         for record in records:
-            names["record", record.pk] = Named(
-                f"{record.last_name.upper()} {record.first_name}, {record.establishment.name}",
-                reverse("admin:helpdesk_record", args=[record.pk])
-                if getattr(record, "in_scope", True) else "")
+            names["record", record.pk] = (
+                Named(f"{record.last_name.upper()} {record.first_name}, "
+                      f"{record.establishment.name}",
+                      reverse("admin:helpdesk_record", args=[record.pk]))
+                if getattr(record, "in_scope", True) else Named(str(OTHER_ACADEMY_RECORD)))
     if wanted["run"]:
         for run in LetterRun.objects.filter(pk__in=wanted["run"]).select_related(
                 "establishment").only("created_at", "establishment__name"):
@@ -660,11 +690,14 @@ def describe_events(events, *, scope=None) -> list[EventLine]:
     account (its identifier as letters print it) with the link to its helpdesk page; an id
     whose row is gone stays an id (« élève n° : 8 »). One query per kind of row named.
 
-    `scope` (backoffice.selectors.StaffScope, the reader's): an account or a record outside
+    `scope` (backoffice.selectors.StaffScope, the reader's): an account outside
     it is named without its link, whose page would be a 404 for this reader (an account
-    merged into one of another academy)."""
+    merged into one of another academy); a guardian record, a pupil or a school (the
+    « establishment » fact, a UAI) outside it is not named (« fiche d'une autre académie »):
+    an account may cover records of two academies, and the other one's are its own."""
     events = list(events)
     names = _names(events, scope)
+    foreign_schools = _schools_outside(events, scope)
     lines = []
     for event in events:
         line = describe_event(event)
@@ -673,6 +706,9 @@ def describe_events(events, *, scope=None) -> list[EventLine]:
         for key, name, value in _detail_items(event):
             if key is None:
                 details.append((name, value))
+                continue
+            if key == "establishment" and data[key] in foreign_schools:
+                details.append((name, str(OTHER_ACADEMY_SCHOOL)))
                 continue
             if key in IDENTIFIER_OF:
                 account = names.get(("account", data.get(IDENTIFIER_OF[key])))

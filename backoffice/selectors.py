@@ -389,9 +389,20 @@ def _identifier_accounts(identifier: str) -> QuerySet:
     return Account.objects.filter(identifier__startswith=identifier)
 
 
-def accounts_matching(queryset: QuerySet, query: SearchQuery) -> QuerySet:
+def accounts_matching(queryset: QuerySet, query: SearchQuery,
+                      scope: StaffScope | None = None) -> QuerySet:
     """Accounts found by the query. Related rows are looked up first (small id lists), so
-    that each part uses its own index instead of an OR across tables."""
+    that each part uses its own index instead of an OR across tables.
+
+    The account's own fields (identifier, name, phone, e-mail: the parent's identity, whom
+    the helpdesk helps) are searched whatever `scope`; the guardian records and pupils an
+    account covers only within `scope` (a StaffScope; None: everything), so that an
+    academy's agent never finds a shared account through another academy's INE, UAI, record
+    number or address (an account covering records of two academies: each academy finds it
+    through its own records only)."""
+    scope = scope or StaffScope(everything=True)
+    records = GuardianRecord.objects.filter(scope.guardian_records_q())
+    pupils = Pupil.objects.filter(scope.establishment_q("establishment"))
     match query.shape:
         case Shape.IDENTIFIER:
             if query.value[-1].isdigit():
@@ -401,33 +412,27 @@ def accounts_matching(queryset: QuerySet, query: SearchQuery) -> QuerySet:
             return _by_person_name(queryset, "last_name", "first_name", query)
         case Shape.PHONE:
             ids = set(Account.objects.filter(phone__in=query.phones).values_list("pk", flat=True))
-            ids |= _covering_account_ids(
-                GuardianRecord.objects.filter(mobile_phone__in=query.phones)
-            )
+            ids |= _covering_account_ids(records.filter(mobile_phone__in=query.phones))
             return queryset.filter(pk__in=ids)
         case Shape.EMAIL:
             ids = set(_email_match(Account.objects.all(), query.value).values_list("pk", flat=True))
-            ids |= _covering_account_ids(_email_match(GuardianRecord.objects.all(), query.value))
+            ids |= _covering_account_ids(_email_match(records, query.value))
             # The address a parent typed in a school letter's first sign-in, pending its link.
             ids |= set(letter_accounts_with_pending_email(query.value)
                        .values_list("account_id", flat=True))
             return queryset.filter(pk__in=ids)
         case Shape.INE:
-            pupil = Pupil.objects.filter(ine=query.value).first()
+            pupil = pupils.filter(ine=query.value).first()
             if pupil is None:
                 return queryset.none()
-            ids = _covering_account_ids(
-                GuardianRecord.objects.filter(responsibilities__pupil=pupil)
-            )
+            ids = _covering_account_ids(records.filter(responsibilities__pupil=pupil))
             if pupil.account_id:
                 ids.add(pupil.account_id)
             return queryset.filter(pk__in=ids)
         case Shape.UAI:
-            ids = _covering_account_ids(
-                GuardianRecord.objects.filter(establishment__uai=query.value)
-            )
+            ids = _covering_account_ids(records.filter(establishment__uai=query.value))
             ids |= set(
-                Pupil.objects.filter(establishment__uai=query.value, account__isnull=False)
+                pupils.filter(establishment__uai=query.value, account__isnull=False)
                 .values_list("account_id", flat=True)
             )
             return queryset.filter(pk__in=ids)
@@ -476,7 +481,7 @@ def accounts_search(*, query: SearchQuery, scope: StaffScope, limit: int) -> lis
     the few accounts the query found); one query with an OR of them would make PostgreSQL
     hash a whole academy's records first.
     """
-    found = accounts_matching(Account.objects.all(), query)
+    found = accounts_matching(Account.objects.all(), query, scope)
     if scope.everything:
         return list(found.order_by(*ACCOUNT_ORDER)[:limit])
     if scope.is_empty:
@@ -626,7 +631,7 @@ def helpdesk_search(*, query: SearchQuery, scope: StaffScope, limit: int = SEARC
     accounts = accounts_search(query=query, scope=scope, limit=limit + 1)
     records = records_search(query=query, scope=scope, limit=limit + 1)
     pupils = pupils_search(query=query, scope=scope, limit=limit + 1)
-    _attach_schools(accounts)
+    _attach_schools(accounts, scope)
     return SearchResults(
         query=query,
         accounts=accounts[:limit],
@@ -841,17 +846,20 @@ def record_activation_attempts(*, records: list[GuardianRecord]) -> list[Activat
     return attempts
 
 
-def _attach_schools(accounts: list[Account]) -> None:
-    """account.schools: the establishments of its records or its pupil record (2 queries)."""
+def _attach_schools(accounts: list[Account], scope: StaffScope) -> None:
+    """account.schools: the establishments of its records or its pupil record within
+    `scope` (another academy's school of a shared account is not named); 2 queries."""
     by_account: dict[int, set[Establishment]] = {a.pk: set() for a in accounts}
     if not accounts:
         return
     ids = list(by_account)
-    for record in GuardianRecord.objects.filter(account_id__in=ids).select_related(
-        "establishment"
-    ):
+    for record in GuardianRecord.objects.filter(
+        scope.establishment_q("establishment"), account_id__in=ids
+    ).select_related("establishment"):
         by_account[record.account_id].add(record.establishment)
-    for pupil in Pupil.objects.filter(account_id__in=ids).select_related("establishment"):
+    for pupil in Pupil.objects.filter(
+        scope.establishment_q("establishment"), account_id__in=ids
+    ).select_related("establishment"):
         by_account[pupil.account_id].add(pupil.establishment)
     for account in accounts:
         account.schools = sorted(by_account[account.pk], key=lambda e: e.name)
@@ -865,6 +873,15 @@ class AccountFile:
     journal: list[JournalEvent]
     flows: list = field(default_factory=list)
     messages: list = field(default_factory=list)
+    # What the account covers outside the reader's scope (another academy's guardian records
+    # and pupil record): counted, never read (see account_file).
+    other_records: int = 0
+    other_pupil_record: bool = False
+
+    @property
+    def shared(self) -> bool:
+        """Whether the account also covers rows outside the reader's scope."""
+        return bool(self.other_records or self.other_pupil_record)
 
     @property
     def children(self) -> list[tuple[Pupil, Responsibility]]:
@@ -888,7 +905,16 @@ def _links_prefetch() -> Prefetch:
 
 
 def account_file(*, account_id: int, scope: StaffScope) -> AccountFile | None:
-    """Everything the helpdesk needs about one account of its scope, in a few queries."""
+    """Everything the helpdesk needs about one account of its scope, in a few queries.
+
+    An account may cover guardian records (or be the pupil record) of several academies (a
+    parent with a child in each). The file holds the account's own fields (the parent's
+    identity: identifier, state, validated contacts) and, of its records and pupil record,
+    only those of `scope`; those outside it are only counted (`other_records`,
+    `other_pupil_record`): their names, pupils, schools and contacts belong to the other
+    academy's helpdesk. The flows and messages are the account's and those of its records in
+    scope; the journal is the account's, its facts naming rows outside the scope without
+    their names (backoffice.journal_labels.describe_events)."""
     account = (
         Account.objects.filter(accounts_scope_q(scope), pk=account_id)
         .exclude(kind="staff")
@@ -896,14 +922,20 @@ def account_file(*, account_id: int, scope: StaffScope) -> AccountFile | None:
     )
     if account is None:
         return None
+    in_scope = scope.establishment_q("establishment")
     records = list(
-        account.guardian_records.select_related("establishment")
+        account.guardian_records.filter(in_scope).select_related("establishment")
         .prefetch_related(_links_prefetch())
         .order_by("establishment__name")
     )
+    others = ([] if scope.everything else list(
+        account.guardian_records.exclude(in_scope).values_list("mobile_phone", "email")))
+    other_records = len(others)
     pupil_record = (
-        Pupil.objects.select_related("establishment").filter(account=account).first()
+        Pupil.objects.select_related("establishment").filter(in_scope, account=account).first()
     )
+    other_pupil_record = (not scope.everything and pupil_record is None
+                          and Pupil.objects.filter(account=account).exists())
     flows = activation_flows_for(records=records, account=account)
     flows_unblocked_mark(flows)
     flows_state_mark(flows)
@@ -913,8 +945,23 @@ def account_file(*, account_id: int, scope: StaffScope) -> AccountFile | None:
         pupil_record=pupil_record,
         journal=journal_for(account=account, flows=flows),
         flows=flows,
-        messages=messages_for(account=account, flows=flows),
+        messages=_messages_in_scope(messages_for(account=account, flows=flows),
+                                    account=account, others=others),
+        other_records=other_records,
+        other_pupil_record=other_pupil_record,
     )
+
+
+def _messages_in_scope(messages: list, *, account: Account, others: list) -> list:
+    """`messages` without those sent to a contact of another academy's record only
+    (`others`: the (mobile_phone, email) of the account's records outside the scope — a
+    letter e-mailed by the other academy's school, say); a message to the account's own
+    number or address stays, the parent's. No query."""
+    own = {str(account.phone or ""), (account.email or "").lower()}
+    foreign = {value for phone, email in others
+               for value in (str(phone or ""), (email or "").lower()) if value} - own
+    return [message for message in messages
+            if message.recipient.lower() not in foreign and message.recipient not in foreign]
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ the rows (Account, GuardianRecord) with the author set on the instance.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
@@ -20,7 +21,7 @@ from accounts.password_policy import ERROR_SAME_AS_CURRENT
 from accounts.services import account_create
 from backoffice.limits import staff_sign_in_failures_clear
 from backoffice.roles import group_for_role
-from backoffice.selectors import sign_in_failure_addresses
+from backoffice.selectors import StaffScope, sign_in_failure_addresses
 from core.forms import BidiControlValidator, name_characters_valid
 from core.journal import EventKind, journal_record
 from core.normalization import clean_name, name_key
@@ -33,6 +34,19 @@ from pupils.models import Academy, Establishment, Pupil
 STAFF_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.password_policy.StaffPasswordValidator"},
 ]
+
+
+EVERYTHING = StaffScope(everything=True)
+
+
+@dataclass(frozen=True)
+class AccountCloseResult:
+    """What account_close did: closed the account, or (an account spanning academies) only
+    released the records and pupil record of the agent's scope; the ids released."""
+
+    closed: bool
+    released_records: list[int]
+    released_pupils: list[int]
 
 
 class ActionRefused(Exception):
@@ -298,30 +312,59 @@ def account_unlock(*, account: Account, actor: Account, reason: str, request=Non
 
 
 @transaction.atomic
-def account_close(*, account: Account, actor: Account, reason: str, request=None) -> Account:
-    """Close the account and release what it covered: its guardian records and its pupil
-    record can then be claimed by a new activation."""
+def account_close(*, account: Account, actor: Account, reason: str, request=None,
+                  scope: StaffScope = EVERYTHING) -> AccountCloseResult:
+    """« Fermer le compte »: close the account and release what it covered (its guardian
+    records and its pupil record can then be claimed by a new activation) — when all it
+    covers is in the agent's `scope` (backoffice.selectors.StaffScope; a national agent's
+    is everything).
+
+    An account covering rows outside `scope` (a parent with a child in another academy) is
+    not closed: that would change the other academy's records, and its parent would lose
+    the account its other academy still relies on. Nor is the action refused (the other
+    academy's agent would meet the same refusal: a dead end but for the national
+    administration). Instead, in the same transaction, only the records and pupil record of
+    `scope` are released (their account emptied, as a closing does), the account stays in
+    its state for the others, and HELPDESK_RECORDS_RELEASED is journaled (reason, state,
+    the released ids). Each academy's helpdesk can so release its own part; the last one
+    whose release would leave the account covering nothing closes it as before.
+
+    Returns AccountCloseResult: `closed` (the account is closed), `released_records` and
+    `released_pupils` (ids). Raises ActionRefused (French) for a closed or staff account.
+    The account row is locked first, then its records by primary key (the merge's order).
+    """
     account = Account.objects.select_for_update().get(pk=account.pk)
     if account.state == AccountState.CLOSED:
         raise ActionRefused(gettext("Ce compte est déjà fermé."))
     if account.kind == AccountKind.STAFF:
         raise ActionRefused(gettext("Les comptes du personnel se gèrent dans « Personnels »."))
     state_before = account.state
-    account.state = AccountState.CLOSED
-    account._history_user = actor
-    account.save(update_fields=["state"])
+    records = list(account.guardian_records.select_for_update().order_by("pk"))
+    in_scope = scope.establishment_q("establishment")
+    mine = set(account.guardian_records.filter(in_scope).values_list("pk", flat=True))
+    pupils = Pupil.objects.filter(account=account)
+    pupil_ids = list(pupils.filter(in_scope).values_list("pk", flat=True))
+    shared = len(mine) < len(records) or pupils.exclude(pk__in=pupil_ids).exists()
+    if not shared:
+        account.state = AccountState.CLOSED
+        account._history_user = actor
+        account.save(update_fields=["state"])
     released = []
-    for record in account.guardian_records.select_for_update().order_by("pk"):
+    for record in records:
+        if record.pk not in mine:
+            continue
         record.account = None
         record._history_user = actor
         record.save(update_fields=["account"])
         released.append(record.pk)
-    pupil_ids = list(Pupil.objects.filter(account=account).values_list("pk", flat=True))
     Pupil.objects.filter(pk__in=pupil_ids).update(account=None)
-    journal_record(EventKind.HELPDESK_ACCOUNT_CLOSED, request=request, account=account, actor=actor,
+    journal_record(EventKind.HELPDESK_RECORDS_RELEASED if shared
+                   else EventKind.HELPDESK_ACCOUNT_CLOSED,
+                   request=request, account=account, actor=actor,
                    reason=reason, state_before=state_before, released_guardian_records=released,
                    released_pupils=pupil_ids)
-    return account
+    return AccountCloseResult(closed=not shared, released_records=released,
+                              released_pupils=pupil_ids)
 
 
 IDENTIFIER_SMS_PURPOSE = "identifier_reminder"

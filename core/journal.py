@@ -164,6 +164,12 @@ class EventKind(models.TextChoices):
         "Compte déverrouillé par l'assistance"
     )
     HELPDESK_ACCOUNT_CLOSED = "helpdesk.account_closed", _("Compte fermé par l'assistance")
+    # « Fermer le compte » on an account that also covers another academy's records: the
+    # agent's academy's records are released, the account stays open for the others.
+    HELPDESK_RECORDS_RELEASED = "helpdesk.records_released", _(
+        "Fiches d'une académie libérées par son assistance (le compte reste ouvert pour les "
+        "fiches d'une autre académie)"
+    )
     HELPDESK_ACTIVATION_SMS_RESENT = "helpdesk.activation_sms_resent", _(
         "SMS d'activation renvoyé par l'assistance"
     )

@@ -14,6 +14,7 @@ from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.html import format_html
@@ -30,10 +31,18 @@ from backoffice.admin.titles import ChangelistTitleMixin
 from backoffice.forms import NO_AUTOFILL
 from backoffice.journal_labels import describe_event
 from backoffice.scoping import ReadOnlyAdminMixin, ScopedAdminMixin
-from backoffice.selectors import Shape, accounts_matching, accounts_scope_q
+from backoffice.selectors import (
+    InvalidSearch,
+    Shape,
+    accounts_matching,
+    accounts_scope_q,
+    search_query_parse,
+    staff_scope,
+)
 from core.forms import BidiControlValidator
 from core.journal import EventKind
 from core.models import JournalEvent
+from pupils.models import Establishment
 
 # TOTP devices hold the shared secret: no admin page for them. A national administrator
 # resets a staff user's second factor from « Personnels » (journaled).
@@ -101,6 +110,18 @@ class AccountAdmin(ChangelistTitleMixin, ScopedAdminMixin, FrenchHistoryAdmin):
         return format_html(_('<a href="{}">Ouvrir le dossier d\'assistance (actions, journal)</a>'),
                            url)
 
+    def get_search_results(self, request, queryset, search_term):
+        """ScopedAdminMixin's search, with the user's scope: an account covering records of
+        several academies is found through the records and pupils of the scope only
+        (accounts_matching), never through another academy's INE, UAI or contacts."""
+        if not search_term.strip():
+            return queryset, False
+        try:
+            query = search_query_parse(search_term)
+        except InvalidSearch:
+            return queryset.none(), False
+        return accounts_matching(queryset, query, staff_scope(request.user)), False
+
     def search_matching(self, queryset, query):
         return accounts_matching(queryset, query)
 
@@ -144,9 +165,16 @@ class JournalEventAdmin(ChangelistTitleMixin, ReadOnlyAdminMixin, ScopedAdminMix
     readonly_fields = fields
 
     def scope_q(self, scope):
-        return Q(account__in=Account.objects.filter(accounts_scope_q(scope))) if not (
-            scope.everything
-        ) else Q()
+        """Events of the accounts of the scope; of those, an event about a school outside
+        it (its « establishment » fact, a UAI: a record or pupil of another academy that a
+        shared account covers, fixed by its school) is that academy's, and left out."""
+        if scope.everything:
+            return Q()
+        foreign_school = Q(data__has_key="establishment") & ~Q(Exists(
+            Establishment.objects.filter(
+                scope.establishment_q("pk"),
+                uai=KeyTextTransform("establishment", OuterRef("data")))))
+        return Q(account__in=Account.objects.filter(accounts_scope_q(scope))) & ~foreign_school
 
     @admin.display(description=_("événement"))
     def label(self, event):

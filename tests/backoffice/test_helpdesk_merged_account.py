@@ -204,9 +204,10 @@ def test_the_kept_account_out_of_scope_is_named_without_a_link(client, world, me
     [merged_into] = h.parse(response).select("#merged-into")
     assert not merged_into.select("a")
     assert "compte conservé H.LEFEVRE7, hors de votre périmètre" in h.text(merged_into)
-    # The journal names them too, without the links that would answer 404 (the kept
-    # account, and the record it took, both of academy B now).
+    # The journal names the kept account too, without the link that would answer 404; the
+    # record it took, of academy B now, is not named at all (another academy's data).
     cell = _journal_cell(response, str(EventKind.ACCOUNT_CLOSED_BY_MERGE.label))
     assert "compte conservé : H.LEFEVRE7" in h.text(cell)
-    assert "LEFÈVRE Hélène, Lycée Ampère" in h.text(cell)
+    assert "fiches responsables : fiche d'une autre académie" in h.text(cell)
+    assert "Lycée Ampère" not in h.text(cell)
     assert not cell.select("a")
