@@ -15,7 +15,10 @@ for the most frequent names (bench_backoffice's surnames: « Martin » is one na
   (backoffice.selectors.records_search, keyed by the academy column: the exact name first,
   from an ordered B-tree up to the limit, then the partial matches if fewer);
 - the same records in one query, every match fetched and sorted (before « exact first »);
-- the whole `helpdesk_search` (accounts + records);
+- the pupils of the name with their guardians (backoffice.selectors.pupils_search, keyed by
+  the pupils' academy column, pupils 0017: the parent who calls may not bear the child's
+  name; in this data set no pupil shares its guardian's surname);
+- the whole `helpdesk_search` (accounts + records + pupils);
 - for « martin », the query before issue 14 (a join on the academy's establishments);
 - activation step 1 (activation.selectors.guardian_records_matching): known name + number
   and unknown numbers;
@@ -58,6 +61,7 @@ from backoffice.selectors import (  # noqa: E402
     guardian_records_matching,
     helpdesk_search,
     partial_name_records,
+    pupils_search,
     records_search,
     search_query_parse,
 )
@@ -112,7 +116,8 @@ def _pupil_rows(start: int, stop: int) -> str:
     for i in range(start, stop):
         out.write(f"{i}\t{i:09d}0A\t{_escape(surname_of(i + 1).upper())}\tÉlève {i}\t"
                   f"{2008 + i % 10}-{1 + i % 12:02d}-{1 + i % 28:02d}\t6EME\t"
-                  f"{establishment_of(i)}\t\t\t\n")
+                  f"{establishment_of(i)}\t{academy_of_establishment(establishment_of(i))}"
+                  "\t\t\t\n")
     return out.getvalue()
 
 
@@ -131,7 +136,7 @@ def _link_rows(start: int, stop: int) -> str:
 
 COPIES = {
     "pupils_pupil": ("id, ine, last_name, first_names, birth_date, level, establishment_id, "
-                     "national_id, academy_code, division", _pupil_rows),
+                     "academy_id, national_id, academy_code, division", _pupil_rows),
     "pupils_guardianrecord": ("id, establishment_id, academy_id, civility, last_name, "
                               "first_name, last_name_key, first_name_key, mobile_phone, email, "
                               "attached_notice_pending", _record_rows),
@@ -331,7 +336,9 @@ def measure(records: int, runs: int, lookups: int, former: bool = True) -> dict:
         works = {
             "records of the academy (records_search)":
                 lambda q=query, s=scope: list(records_search(query=q, scope=s, limit=51)),
-            "helpdesk_search (accounts + records)":
+            "pupils of the name, with guardians (pupils_search)":
+                lambda q=query, s=scope: pupils_search(query=q, scope=s, limit=51),
+            "helpdesk_search (accounts + records + pupils)":
                 lambda q=query, s=scope: helpdesk_search(query=q, scope=s),
             "all matches sorted (before exact first)":
                 lambda q=query, s=scope: list(all_sorted_records(s, q)),
