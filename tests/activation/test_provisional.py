@@ -5,6 +5,7 @@ compte », SAML, OpenID Connect), resuming after signing in again, the expired l
 limits of the birth dates, the correction of the address."""
 
 import datetime
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -827,3 +828,21 @@ def test_every_step_of_the_pupil_s_first_sign_in_is_titled_as_the_seeds_title_th
     titles = {stage.name: str(stage.label) for stage in PROVISIONAL_PUPIL.stages}
     assert titles["identity"] == "Je confirme mon identité"
     assert all(title.startswith("Je ") for name, title in titles.items() if name != "done")
+
+
+def test_the_pupils_identity_step_gives_one_example_date(client, pupil, commit):
+    """The tryout: the hint said « Par exemple : 17 05 2010 » and, after 31/02/2011, the
+    error « par exemple 17 05 2014 »: one example per page, from one place."""
+    page, path = at_step(client, sign_in(client, pupil.identifier, url=PUPIL_LOGIN))
+    page, path = at_step(client, commit(client.post, path, {
+        "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
+    assert path.endswith("/identite/")
+    page, path = at_step(client, client.post(path, {"jour": "31", "mois": "02",
+                                                    "annee": "2011"}))
+    words = html.text(html.main(page))
+    assert "Cette date n'existe pas." in words
+    examples = set(re.findall(r"[Pp]ar exemple :? ?(\d\d \d\d \d{4})", words))
+    assert len(examples) == 1, examples
+    page, path = at_step(client, client.post(path, {"jour": "", "mois": "", "annee": ""}))
+    words = html.text(html.main(page))
+    assert set(re.findall(r"[Pp]ar exemple :? ?(\d\d \d\d \d{4})", words)) == examples
