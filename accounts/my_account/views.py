@@ -35,7 +35,6 @@ from core.tokens import link_token_for_another_account, link_token_peek, link_to
 
 from ..models import AccountKind, AccountState
 from ..password_policy import new_password_context
-from ..recovery.masking import mask_email
 from ..selectors import account_merged_into
 from ..views import safe_next_url
 from . import messages as texts
@@ -481,7 +480,8 @@ def email_check(request):
             return redirect(next_url)
     if form.errors:
         status = 400
-    already_sent = (texts.message_email_already_sent(mask_email(address), pending.created_at)
+    # The owner's own address, in full, as the paragraph below writes it.
+    already_sent = (texts.message_email_already_sent(address, pending.created_at)
                     if pending is not None else "")
     context = _context(request, "email", _("Vérifiez votre adresse mail"), form,
                        address=address, next_url=next_url, already_sent=already_sent)

@@ -479,9 +479,10 @@ def test_at_sign_in_a_mail_already_sent_is_said_before_another_is_offered(
         client, unvalidated, commit, smtp_server, settings):
     """The tryout: minutes after a validation mail left (a school letter's activation, or
     « Je garde cette adresse »), the next sign-in offered « m'envoyer le mail de
-    validation » as if none had. The page says to which address (masked) and when one
-    left, to click its link and look in the spams; only then offers another, within the
-    same limits, the first link still valid."""
+    validation » as if none had. The page says to which address and when one left, to click
+    its link and look in the spams; only then offers another, within the same limits, the
+    first link still valid. The address is the signed-in owner's own, written in full as in
+    the next paragraph (it was masked there: « h•••@e•••.org » beside « helene.dupre@… »)."""
     settings.EMAIL_CHANGE_MAX_LINKS_PER_ACCOUNT = 2
     login = reverse("accounts:login", args=["representant-legal"])
     pair = {"identifier": unvalidated.identifier, "password": DEFAULT_PASSWORD}
@@ -499,11 +500,13 @@ def test_at_sign_in_a_mail_already_sent_is_said_before_another_is_offered(
     notice = " ".join(html.text(page.find(id="email-already-sent")).split())
     assert notice == (
         "Un mail de validation vous a déjà été envoyé "
-        "Un mail de validation a été envoyé à l•••@e•••.org le 15 janvier 2026 à 14 h 05 "
-        "(heure de Paris). Cliquez sur le lien qu'il contient pour valider votre adresse. "
+        "Un mail de validation a été envoyé à l.martin@exemple.org le 15 janvier 2026 à "
+        "14 h 05 (heure de Paris). Cliquez sur le lien qu'il contient pour valider votre adresse. "
         "Vous ne le trouvez pas ? Il peut mettre quelques minutes à arriver : regardez aussi "
         "dans vos courriers indésirables (spams). Si vous ne l'avez toujours pas reçu, "
         "demandez-en un nouveau ci-dessous.")
+    assert html.text(page.find(id="address-to-check")).startswith(
+        "L'adresse mail l.martin@exemple.org de votre compte")
     words = " ".join(html.text(html.main(page)).split())
     resend_label = "Je n'ai pas reçu le mail : m'envoyer un nouveau mail de validation"
     assert words.index("courriers indésirables") < words.index(resend_label)
