@@ -526,3 +526,50 @@ def test_at_sign_in_a_mail_already_sent_is_said_before_another_is_offered(
     commit(Client().post, urlsplit(link_from(first)).path)
     unvalidated.refresh_from_db()
     assert unvalidated.email_verified
+
+
+def _dead_link_page(client, path):
+    response = client.get(path)
+    assert response.status_code == 410
+    return html.main(html.parse(response))
+
+
+def test_a_dead_link_opened_signed_in_says_why_and_leads_to_a_new_mail(
+        signed_in, guardian, commit, smtp_server, settings):
+    """The tryout: a dead validation link opened while signed in said « Connectez-vous et
+    demandez un nouveau mail de validation » and not which cause applied. Its own account,
+    signed in, reads the cause and goes straight to « Modifier mon adresse mail »; a visitor
+    signed out reads the same general words as before."""
+    ask(signed_in, commit)
+    first = urlsplit(link_from(by_recipient(smtp_server.wait_for(2))[NEW])).path
+    smtp_server.messages.clear()
+    ask(signed_in, commit, email="autre@exemple.fr")
+    second = urlsplit(link_from(by_recipient(smtp_server.wait_for(2))["autre@exemple.fr"])).path
+
+    replaced = _dead_link_page(signed_in, first)
+    assert "Un mail de validation plus récent vous a été envoyé : il a remplacé celui-ci." in (
+        html.text(replaced))
+    assert "Connectez-vous" not in html.text(replaced)
+    assert replaced.find("a", string="Demander un nouveau mail de validation")["href"] == URL
+    # Signed out: nothing more than before.
+    visitor = html.text(_dead_link_page(Client(), first))
+    assert "remplacé celui-ci" not in visitor
+    assert "Une demande plus récente l'a remplacé, la demande a été annulée" in visitor
+
+    commit(signed_in.post, reverse("accounts:my_account:email_cancel"))
+    cancelled = html.text(_dead_link_page(signed_in, second))
+    assert "La demande de changement d'adresse a été annulée" in cancelled
+    assert "La demande de changement" not in html.text(_dead_link_page(Client(), second))
+
+
+def test_an_expired_link_opened_signed_in_says_it_expired(signed_in, guardian, commit,
+                                                          smtp_server):
+    ask(signed_in, commit)
+    path = urlsplit(link_from(by_recipient(smtp_server.wait_for(2))[NEW])).path
+    with freeze_time(LinkToken.objects.get().expires_at):
+        session = signed_in.session
+        session[SIGNED_IN_AT] = time.time()
+        session.save()
+        page = _dead_link_page(signed_in, path)
+    assert "Ce lien a expiré." in html.text(page)
+    assert page.find("a", string="Demander un nouveau mail de validation")["href"] == URL
