@@ -23,7 +23,12 @@ from accounts.password_policy import (
     password_errors,
 )
 from core.codes import LENGTH as CODE_LENGTH
-from core.forms import EduConnectForm, FrenchMobileNumberField, PersonNameField
+from core.forms import (
+    BIRTH_DATE_EXAMPLE,
+    EduConnectForm,
+    FrenchMobileNumberField,
+    PersonNameField,
+)
 from core.i18n import lazy_interpolate
 from pupils.models import GuardianRecord
 from pupils.validators import BirthDateError, birth_date_check, birth_date_from_fields
@@ -124,21 +129,19 @@ LINK_CHOICES = [
     (LINK_NO, _("Je ne suis pas le représentant légal de cet élève")),
 ]
 MESSAGE_LINK_REQUIRED = _("Indiquez si vous êtes le représentant légal de cet élève.")
-MESSAGE_DATE_REQUIRED = _(
-    "Saisissez la date de naissance de l'élève : jour, mois et année, par exemple 17 05 2014."
-)
-MESSAGE_DATE_FORMAT = _(
+MESSAGE_DATE_REQUIRED = lazy_interpolate(_(
+    "Saisissez la date de naissance de l'élève : jour, mois et année, par exemple "
+    "%(example)s."), example=BIRTH_DATE_EXAMPLE)
+MESSAGE_DATE_FORMAT = lazy_interpolate(_(
     "Saisissez la date de naissance en chiffres : le jour (JJ), le mois (MM) et l'année sur "
-    "4 chiffres (AAAA), par exemple 17 05 2014."
-)
-MESSAGE_DATE_IMPOSSIBLE = _(
-    "Cette date n'existe pas. Vérifiez le jour, le mois et l'année, par exemple 17 05 2014."
-)
+    "4 chiffres (AAAA), par exemple %(example)s."), example=BIRTH_DATE_EXAMPLE)
+MESSAGE_DATE_IMPOSSIBLE = lazy_interpolate(_(
+    "Cette date n'existe pas. Vérifiez le jour, le mois et l'année, par exemple %(example)s."
+), example=BIRTH_DATE_EXAMPLE)
 MESSAGE_DATE_FUTURE = _("La date de naissance ne peut pas être dans le futur. Vérifiez l'année.")
-MESSAGE_DATE_YEAR = _(
+MESSAGE_DATE_YEAR = lazy_interpolate(_(
     "Cette date ne peut pas être celle de la naissance d'un élève. Vérifiez l'année, par "
-    "exemple 17 05 2014."
-)
+    "exemple %(example)s."), example=BIRTH_DATE_EXAMPLE)
 DATE_MESSAGES = {
     "format": MESSAGE_DATE_FORMAT,
     "impossible": MESSAGE_DATE_IMPOSSIBLE,

@@ -40,8 +40,9 @@ def message_code_wrong(remaining: int) -> str:
 
 
 def message_code_expired(purpose: codes.CodePurpose) -> str:
-    """An expired code of `purpose`, with its lifetime in minutes."""
+    """An expired code of `purpose`, with its lifetime in minutes. It names the one resend
+    the code page offers once the code has expired (templates/components/code_step.html)."""
     return _(
         "Ce code de sécurité n'est plus valable : il expire %(minutes)s minutes après son "
-        "envoi. Demandez un nouveau code avec « Renvoyer le SMS »."
+        "envoi. Demandez un nouveau code avec le bouton « Recevoir un nouveau code »."
     ) % {"minutes": purpose.ttl_minutes}

@@ -15,7 +15,11 @@ What the step does, for every flow alike:
   expired (core.codes.code_seconds_left: the codes' real expiry, not 30 minutes from the
   page's load). The page warns `CODE_EXPIRY_WARNING_SECONDS` before (static/js/code-expiry.js)
   and offers « Recevoir un nouveau code » right there; once expired it says so and offers
-  the same resend (issue 13 §2, RGAA 13.1, WCAG 2.2.1).
+  the same resend (issue 13 §2, RGAA 13.1, WCAG 2.2.1). Expired (`code_expired` in the
+  context), the page's lead no longer says that a code was just sent (the templates show
+  components/code_step_expired_lead.html instead) and « Recevoir un nouveau code » is the
+  only resend on the page: « Renvoyer le SMS » is left out, and the expired code's message
+  (core.code_messages.message_code_expired) names that very button.
 - POST: the caller's `verify`; refused, its message goes on the code field and the page
   comes back by a redirect (POST → redirect → GET); right, the session key is renewed when
   the step says so (`rotate_session`) and the flow's home page says where to go next.
@@ -133,7 +137,11 @@ def code_step_page(request: HttpRequest, flow: Flow, *, step: CodeStep) -> HttpR
         context["masked_phone"] = mask_phone(str(flow.phone or "")).replace(" ", "\u00a0")
     minutes = step.purpose.ttl_minutes
     warn_seconds = code_expiry_warning_seconds(step.purpose)
+    seconds_left = code_seconds_left(flow=flow, purpose=step.purpose)
     context["code_minutes"] = minutes
+    # Every code has expired: the page no longer says that one was just sent, and offers one
+    # resend only, the alert's « Recevoir un nouveau code » (the expired code's message names it).
+    context["code_expired"] = seconds_left == 0
     context["code_step"] = {
         "action": reverse(step.url_name, kwargs={"flow_id": flow.id}),
         "resend_url": reverse(step.resend_url_name, kwargs={"flow_id": flow.id}),
@@ -143,7 +151,8 @@ def code_step_page(request: HttpRequest, flow: Flow, *, step: CodeStep) -> HttpR
         "no_code_help_template": step.no_code_help_template,
         "validity_notice": step.validity_notice,
         "minutes": minutes,
-        "seconds_left": code_seconds_left(flow=flow, purpose=step.purpose),
+        "seconds_left": seconds_left,
+        "expired": seconds_left == 0,
         "warn_seconds": warn_seconds,
         "warn_minutes": max(1, round(warn_seconds / 60)),
     }

@@ -69,6 +69,11 @@ MOBILE_PHONE_LANDLINE = _(
 
 
 # Ids of the error summary and of its element holding the non-field errors.
+# The one birth date given as an example on every page that asks for one (the hints « Par
+# exemple : … » and the date errors, activation.forms, activation.provisional.forms, the
+# {% birth_date_example %} tag): one example per page, whatever the message shown.
+BIRTH_DATE_EXAMPLE = "17 05 2014"
+
 ERROR_SUMMARY_ID = "error-summary"
 NON_FIELD_ERRORS_ID = "error-summary-message"
 

@@ -3,8 +3,9 @@ e-mail (« le 01/12/2026 à 07:27, heure de La Réunion »).
 
 The portal's clock is Paris time (settings.TIME_ZONE). A family in Réunion or in Guyane must
 not read a metropolitan time without being told: an SMS to a French overseas number states
-the time of that territory and names it; an e-mail, whose reader's location is unknown,
-states Paris time and says so.
+the time of that territory and names it; an e-mail to an account states the time its SMS
+would (the territory of its validated mobile number, else Paris) and always names it, so
+that one family never reads two times for one event (moment_for_email).
 """
 
 from __future__ import annotations
@@ -86,6 +87,31 @@ def moment_for_recipient(at: datetime.datetime | None = None, *, phone: str | No
     if label is not None:
         time = _("%(time)s, %(zone)s") % {"time": time, "zone": label}
     return {"date": local.strftime("%d/%m/%Y"), "time": time}
+
+
+def moment_for_email(at: datetime.datetime | None = None, *, phone: str | None = None,
+                     ) -> dict[str, str]:
+    """The moment `at` (an aware datetime; now when None) in an e-mail to an account, for the
+    context of its template, written « le {{ date }} à {{ time }} » as moment_for_recipient's:
+    ``{"date": "01/12/2026", "time": "10:53, heure de La Réunion"}``.
+
+    `phone`: the account's validated mobile number (E.164), or None when it has none (the
+    caller checks it is validated). The time is the one the account's SMS states: a French
+    overseas number (OVERSEAS_TIME_ZONES) gets that territory's time; any other number, or
+    none, Paris time (settings.TIME_ZONE). The zone is always named (« heure de Paris »
+    too): the e-mail may be read anywhere."""
+    overseas = phone is not None and overseas_region(phone) is not None
+    # No phone: Paris time, named « heure de Paris » (a metropolitan SMS leaves it unnamed).
+    return moment_for_recipient(at, phone=phone if overseas else None)
+
+
+def account_sms_phone(account) -> str | None:
+    """The number an account's SMS go to, for moment_for_email: its `phone` (E.164) when it
+    is validated (`phone_verified`), else None. `account`: any object with those two
+    attributes (accounts.models.Account)."""
+    if account is not None and account.phone and account.phone_verified:
+        return str(account.phone)
+    return None
 
 
 def moment_on_page(at: datetime.datetime, *, phone: str | None) -> dict[str, str]:

@@ -47,7 +47,7 @@ from core.flows import FlowUnavailable, flow_end, flow_lock, flow_move, flow_sta
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowStatus
-from core.moments import moment_for_recipient
+from core.moments import account_sms_phone, moment_for_email, moment_for_recipient
 from core.normalization import name_key, strip_invisible
 from notifications.emails import email_send
 from notifications.services import sms_enqueue
@@ -97,15 +97,14 @@ def _same_person(kept: Account, other: Account) -> bool:
 
 
 def _notice_context(kept: Account, *, phone: str | None = None) -> dict:
-    """The merge notice's context: now as its recipient reads it (core.moments: an SMS to
-    `phone` in that number's time, an e-mail in Paris time, named) and the kept identifier."""
+    """The merge SMS's context: now as its recipient reads it (core.moments: `phone`'s
+    time) and the kept identifier. (Its e-mails: moment_for_email, in _merge_notify.)"""
     return {**moment_for_recipient(phone=phone), "kept_identifier": kept.display_identifier}
 
 
 def _merge_notify(kept: Account, closed: Account) -> None:
     """Tell both accounts' verified numbers and addresses (each once: a family often gave the
     same number to both), in the merge's transaction (the outbox sends after commit)."""
-    context = _notice_context(kept)
     phones = {str(a.phone): a for a in (kept, closed) if a.phone and a.phone_verified}
     for phone, account in phones.items():
         body = render_to_string("sms/accounts_merged.txt",
@@ -114,6 +113,8 @@ def _merge_notify(kept: Account, closed: Account) -> None:
     addresses = {a.email.strip().lower(): a for a in (kept, closed)
                  if a.email and a.email_verified}
     for address, account in addresses.items():
+        context = {**moment_for_email(phone=account_sms_phone(account)),
+                   "kept_identifier": kept.display_identifier}
         email_send(to=address, template="accounts_merged",
                    context={**context, "account": account, "kept": kept, "closed": closed},
                    purpose="accounts_merged_notice", account=account)

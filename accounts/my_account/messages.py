@@ -122,15 +122,16 @@ def message_email_requested(new_email: str, *, old_told: bool) -> str:
     return sent
 
 
-def message_email_already_sent(masked_email: str, sent_at: datetime.datetime) -> str:
+def message_email_already_sent(email: str, sent_at: datetime.datetime) -> str:
     """« Vérifiez votre adresse mail » (accounts.my_account.views.email_check) when a
-    validation link is pending: to which address (masked: accounts.recovery.masking
-    .mask_email) and when the latest mail left (`sent_at`, aware; said in Paris time)."""
+    validation link is pending: to which address (`email`, in full: the page is the
+    signed-in owner's and writes it in full just below) and when the latest mail left
+    (`sent_at`, aware; said in Paris time)."""
     local = timezone.localtime(sent_at, ZoneInfo("Europe/Paris"))
     return _(
         "Un mail de validation a été envoyé à %(email)s le %(day)s à %(time)s (heure de "
         "Paris)."
-    ) % {"email": masked_email, "day": date_format(local, "j F Y"),
+    ) % {"email": email, "day": date_format(local, "j F Y"),
          "time": time_format(local, "H \\h i")}
 
 

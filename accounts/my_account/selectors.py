@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from core.models import LinkToken
 from core.sql import quoted_column
+from core.tokens import link_token_find
 
 from ..models import Account, AccountKind, AccountState
 
@@ -82,3 +83,23 @@ def _pending_email_address(account: Account) -> str | None:
 def email_check_needed(account) -> bool:
     """Whether the sign-in should ask this account to check its address (FAQ §7)."""
     return bool(getattr(account, "is_authenticated", False) and email_to_check(account))
+
+
+def email_link_dead_cause(*, token: str, account: Account) -> str | None:
+    """Why the address-validation link `token` (EMAIL_CHANGE_PURPOSE) of `account` no
+    longer works, for its page when `account` is the one signed in (never told to anyone
+    else: a visitor reads the page's general words, as before): "replaced" (revoked when a
+    newer link of the account was issued, core.tokens.link_tokens_revoke before
+    link_token_issue), "cancelled" (revoked otherwise: « Annuler la demande », or a password
+    change, accounts.my_account.pending), "expired" (past its `expires_at`), or None (the
+    token is unknown, of another account, used, or still live). Two indexed queries."""
+    row = link_token_find(token=token, purpose=EMAIL_CHANGE_PURPOSE)
+    if row is None or row.account_id != account.pk or row.used_at is not None:
+        return None
+    if row.revoked_at is not None:
+        newer = LinkToken.objects.filter(account=account, purpose=EMAIL_CHANGE_PURPOSE,
+                                         created_at__gte=row.revoked_at).exclude(pk=row.pk)
+        return "replaced" if newer.exists() else "cancelled"
+    if row.expires_at <= timezone.now():
+        return "expired"
+    return None

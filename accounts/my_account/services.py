@@ -34,7 +34,7 @@ from core.flows import (
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.models import Flow, FlowStatus
-from core.moments import moment_for_recipient
+from core.moments import account_sms_phone, moment_for_email, moment_for_recipient
 from core.normalization import mask_phone, password_normalize
 from core.tokens import link_token_consume, link_token_issue, link_tokens_revoke
 from notifications.emails import absolute_url, email_send
@@ -116,12 +116,13 @@ def account_reauthenticate(*, account: Account, password: str, request: HttpRequ
 # --- Password ----------------------------------------------------------------------------
 
 
-def _notice_context(phone: str | None = None) -> dict:
+def _notice_context(phone: str | None = None, *, email_to: Account | None = None) -> dict:
     """The context of a notice: now as its recipient reads it (core.moments: the SMS to
-    `phone` in that number's time, an e-mail — no `phone` — in Paris time, named), and the
-    assistance's number."""
-    return {**moment_for_recipient(phone=phone),
-            "assistance_phone": settings.EDUCONNECT_ASSISTANCE_PHONE}
+    `phone` in that number's time; an e-mail to the account `email_to` in the time its SMS
+    would state, named), and the assistance's number."""
+    moment = (moment_for_email(phone=account_sms_phone(email_to)) if email_to is not None
+              else moment_for_recipient(phone=phone))
+    return {**moment, "assistance_phone": settings.EDUCONNECT_ASSISTANCE_PHONE}
 
 
 def my_account_password_change(*, account: Account, current_password: str, new_password: str,
@@ -160,7 +161,7 @@ def my_account_password_change(*, account: Account, current_password: str, new_p
                         account=account)
         if account.email and account.email_verified:
             email_send(to=account.email, template="my_account_password_changed",
-                       context={**_notice_context(), "account": account},
+                       context={**_notice_context(email_to=account), "account": account},
                        purpose="password_changed_notice", account=account)
     return email_change_cancelled
 
@@ -383,7 +384,8 @@ def email_change_request(*, account: Account, email: str,
         old_told = email_change_notices(account).current_address and email != current
         if old_told:
             email_send(to=account.email, template="my_account_email_change_notice",
-                       context={**_notice_context(), "account": account, "new_email": email},
+                       context={**_notice_context(email_to=account), "account": account,
+                                "new_email": email},
                        purpose="email_change_notice", account=account)
         journal_record(EventKind.EMAIL_CHANGE_REQUESTED, request=request, account=account,
                        new_email=mask_email(email), replaced=bool(replaced),

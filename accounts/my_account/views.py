@@ -35,14 +35,18 @@ from core.tokens import link_token_for_another_account, link_token_peek, link_to
 
 from ..models import AccountKind, AccountState
 from ..password_policy import new_password_context
-from ..recovery.masking import mask_email
 from ..selectors import account_merged_into
 from ..views import safe_next_url
 from . import messages as texts
 from . import services
 from .flows import PHONE_CHANGE, PHONE_CHANGE_CODE
 from .forms import CodeForm, CurrentPasswordForm, EmailChangeForm, PasswordChangeForm, PhoneForm
-from .selectors import EMAIL_CHANGE_PURPOSE, email_change_pending, email_to_check
+from .selectors import (
+    EMAIL_CHANGE_PURPOSE,
+    email_change_pending,
+    email_link_dead_cause,
+    email_to_check,
+)
 
 
 def masked_mobile(e164: str) -> str:
@@ -386,7 +390,10 @@ def email_validate(request, token: str):
     the GET already, and what to do (sign in with the account kept, set the address in
     « Mon compte »), without naming the kept account: 410, nothing validated. A link that
     already served (opened again, or its button sent twice) says so, with the address it
-    validated — which its holder typed and received — and the way to sign in: 200."""
+    validated — which its holder typed and received — and the way to sign in: 200. A dead
+    link (replaced, cancelled, expired) opened by its own account, signed in, says which
+    (selectors.email_link_dead_cause) and leads to « Modifier mon adresse mail », where a
+    new mail is asked; signed out or as another account, the page's general words: 410."""
     title = _("Je valide ma nouvelle adresse mail")
     row = link_token_peek(token=token, purpose=EMAIL_CHANGE_PURPOSE)
     if row is not None and row.account.state == AccountState.CLOSED \
@@ -415,6 +422,10 @@ def email_validate(request, token: str):
         })
     context = {"page_title": title, "heading": title, "another_account": False,
                "token": token, "new_email": row.payload["email"] if row else ""}
+    if row is None and request.user.is_authenticated:
+        # A dead link opened by its own account, signed in: why (if the token tells it),
+        # and straight to where a new mail is asked. Anyone else reads the general words.
+        context["dead_cause"] = email_link_dead_cause(token=token, account=request.user)
     return render(request, "accounts/my_account/email_validate.html", context,
                   status=200 if row else 410)
 
@@ -481,7 +492,8 @@ def email_check(request):
             return redirect(next_url)
     if form.errors:
         status = 400
-    already_sent = (texts.message_email_already_sent(mask_email(address), pending.created_at)
+    # The owner's own address, in full, as the paragraph below writes it.
+    already_sent = (texts.message_email_already_sent(address, pending.created_at)
                     if pending is not None else "")
     context = _context(request, "email", _("Vérifiez votre adresse mail"), form,
                        address=address, next_url=next_url, already_sent=already_sent)

@@ -51,7 +51,7 @@ from core.flows import (
 from core.http import client_ip, ip_rate_subject
 from core.journal import EventKind, journal_record
 from core.models import CodeChannel, Flow, FlowStatus, JournalEvent, LinkToken
-from core.moments import moment_for_recipient
+from core.moments import account_sms_phone, moment_for_email, moment_for_recipient
 from core.normalization import name_key
 from core.tokens import link_token_consume, link_token_find, link_token_issue, link_token_peek
 from notifications.emails import absolute_url, email_send
@@ -503,7 +503,8 @@ def _tell_other_channel(account: Account, *, flow: Flow, channel: str, request,
                        flow_id=flow.id, channel=Channel.SMS)
     elif channel == Channel.SMS and account.email and account.email_verified:
         _password_changed_email(account, flow=flow,
-                                context={**context, **moment_for_recipient(now)})
+                                context={**context, **moment_for_email(
+                                    now, phone=account_sms_phone(account))})
         journal_record(EventKind.PASSWORD_CHANGE_NOTIFIED, request=request, account=account,
                        flow_id=flow.id, channel=Channel.EMAIL)
 

@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.my_account.forms import EmailChangeForm
 from accounts.password_policy import password_errors
-from core.forms import EduConnectForm
+from core.forms import BIRTH_DATE_EXAMPLE, EduConnectForm
+from core.i18n import lazy_interpolate
 from pupils.validators import BirthDateError, birth_date_from_fields
 
 from ..forms import DATE_MESSAGES, MESSAGE_DATE_FORMAT, PasswordForm, date_part_fields
@@ -69,9 +70,9 @@ class ProvisionalPasswordForm(PasswordForm):
         return password
 
 
-MESSAGE_OWN_DATE_REQUIRED = _(
-    "Saisissez votre date de naissance : jour, mois et année, par exemple 17 05 2010."
-)
+MESSAGE_OWN_DATE_REQUIRED = lazy_interpolate(_(
+    "Saisissez votre date de naissance : jour, mois et année, par exemple %(example)s."
+), example=BIRTH_DATE_EXAMPLE)
 
 
 class BirthDateForm(EduConnectForm):

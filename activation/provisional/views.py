@@ -223,9 +223,8 @@ def email(request, flow: Flow):
                 form.is_valid()
                 form.add_error(refusal.field or None, refusal.message)
             else:
-                if is_pupil:
-                    messages.success(request, texts.message_pupil_email_sent(address)
-                                     if address else texts.message_pupil_activated())
+                # The pupil's last step, « Mon compte est activé », says what happened
+                # (done): the stepper announced it.
                 return flow_home(flow)
         return flow_form_refused(request, flow, form)
     form = flow_form(request, flow, factory)
@@ -424,10 +423,18 @@ def identity(request, flow: Flow):
 @require_GET
 @provisional_view()
 def done(request, flow: Flow):
+    """The last step, « Mon compte est activé ». The guardian's is the page the e-mail's
+    link leads to (validated); the pupil's is shown here, once the optional address step is
+    done or skipped, as its stepper announced (« Étape 4 sur 4 »), with the address the
+    validation mail went to, if any, and « Accéder à mes services »."""
     if flow.status != FlowStatus.COMPLETED:
         return flow_home(flow)
     if flow.kind == PROVISIONAL_PUPIL.name:
-        return redirect(settings.LOGIN_REDIRECT_URL)
+        address = ProvisionalData.of(flow).email
+        context = _context(request, flow, "done", heading=_("Votre compte est activé"),
+                           message=texts.message_pupil_email_sent(address) if address
+                           else texts.message_pupil_activated())
+        return render(request, "activation/provisional/pupil_done.html", context)
     return redirect("activation:provisional_validated")
 
 

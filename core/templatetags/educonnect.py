@@ -20,10 +20,22 @@ from django.core.signals import setting_changed
 from django.utils.functional import Promise
 from django.utils.translation import get_language, ngettext
 
-from core.forms import ERROR_SUMMARY_ID, NON_FIELD_ERRORS_ID, error_summary_items
+from core.forms import (
+    BIRTH_DATE_EXAMPLE,
+    ERROR_SUMMARY_ID,
+    NON_FIELD_ERRORS_ID,
+    error_summary_items,
+)
 from core.french import of_name as _of_name
 
 register = template.Library()
+
+
+@register.simple_tag
+def birth_date_example() -> str:
+    """`{% birth_date_example %}`: the birth date given as an example on every page that asks
+    for one, « 17 05 2014 » (core.forms.BIRTH_DATE_EXAMPLE, which the date errors use too)."""
+    return BIRTH_DATE_EXAMPLE
 
 
 @register.filter

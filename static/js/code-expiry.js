@@ -4,7 +4,10 @@
  * `data-warn-seconds` before `data-seconds-left` (the seconds left, at render, before the last
  * code of the flow expires) have passed; when they have, it says that the code has expired.
  * Its « Recevoir un nouveau code » is a plain form posting to the resend: a new code restarts
- * the count on the page that follows. The box is an alert (read at once when shown); focus
+ * the count on the page that follows. Once expired, it is the page's only resend: the
+ * « Renvoyer le SMS » form ([data-code-resend-other]) and the lead saying that a code was
+ * sent ([data-code-sent-lead]) are hidden, as the server leaves them out of a page served
+ * after the expiry. The box is an alert (read at once when shown); focus
  * stays where the person is. Mirrors static/js/time-limit.js (the session's warning).
  */
 (function () {
@@ -32,5 +35,10 @@
     warning.hidden = true;
     expiredText.hidden = false;
     box.hidden = false;
+    document.querySelectorAll("[data-code-resend-other], [data-code-sent-lead]").forEach(
+      function (element) {
+        element.hidden = true;
+      }
+    );
   }, seconds * 1000);
 })();

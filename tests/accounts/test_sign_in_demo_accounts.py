@@ -166,3 +166,16 @@ def test_every_demo_tile_opens_the_demo_service_by_openid_connect(demo_roster, s
     for service in Service.objects.all():
         assert service.oidc_client_id == DEMO_CLIENT_ID
         assert service.url.startswith("http://127.0.0.1:8123/demonstration/service/?service=")
+
+
+def test_every_school_of_the_demo_roster_gets_its_ent(demo_roster):
+    """The tryout: Collège Leconte-de-Lisle and Lycée Victor-Hugo (demo/roster.csv) had no
+    ENT tile in « Mes services », while the README promises each school's ENT."""
+    reunion = EstablishmentFactory(uai="9740001X", name="Collège Leconte-de-Lisle")
+    lycee = EstablishmentFactory(uai="0750003C", name="Lycée Victor-Hugo", kind="lycee")
+    stranger = EstablishmentFactory(uai="0999999Z", name="Collège hors démonstration")
+    run()
+    ents = set(Service.objects.filter(title="Accédez à l'ENT").values_list(
+        "establishment__uai", flat=True))
+    assert {reunion.uai, lycee.uai, "0750001A", "0750002B"} <= ents
+    assert stranger.uai not in ents

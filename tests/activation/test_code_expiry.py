@@ -72,3 +72,24 @@ def test_an_expired_code_says_so_and_the_resend_in_it_restarts_the_count(
     assert box.has_attr("hidden") and box["data-seconds-left"] == str(10 * 60)
     assert FlowCode.objects.filter(flow_id=driver.flow_id).count() == 2
 
+
+
+def test_an_expired_code_page_says_nothing_was_just_sent_and_offers_one_named_resend(
+        driver, family, settings):
+    """Once the code has expired, the page no longer says that a code is sent (« valable
+    10 min »), offers one resend only, and the expired code's message names that button."""
+    settings.ACTIVATION_CODE_TTL_SECONDS = 10 * 60  # shorter than the flow's idle lifetime
+    with freeze_time(START):
+        _start(driver, family)
+        code = driver.last_code()
+    with freeze_time(START + datetime.timedelta(minutes=11)):
+        driver.send_code(code)
+        page = h.parse(driver.client.get(driver.url("code")))
+    text = h.text(h.main(page))
+    assert "un code de sécurité (valable" not in text
+    assert "Le délai de 10 minutes pour saisir le code de sécurité est dépassé" in text
+    resend_forms = [f for f in page.find_all("form") if f.get("action") == driver.url("resend")]
+    assert [h.text(f.find("button")) for f in resend_forms] == ["Recevoir un nouveau code"]
+    assert "Renvoyer le SMS" not in text
+    error = h.summary_links(page)[0][1]
+    assert error.endswith("Demandez un nouveau code avec le bouton « Recevoir un nouveau code ».")

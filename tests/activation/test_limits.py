@@ -67,7 +67,7 @@ def test_an_expired_code_is_refused_and_a_new_one_can_be_asked(driver, family):
         clock.tick(datetime.timedelta(minutes=10, seconds=1))
         page = driver.page(driver.send_code(old_code))
         assert "Ce code de sécurité n'est plus valable : il expire 30 minutes après" in page
-        assert "Renvoyer le SMS" in page
+        assert "« Recevoir un nouveau code »" in page
 
         follow(driver, driver.resend())
         assert len(sms.outbox) == 2

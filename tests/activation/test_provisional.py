@@ -5,6 +5,7 @@ compte », SAML, OpenID Connect), resuming after signing in again, the expired l
 limits of the birth dates, the correction of the address."""
 
 import datetime
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -462,10 +463,16 @@ def test_a_pupil_activates_with_the_letter(client, pupil, commit):
     pupil.refresh_from_db()
     assert pupil.state == AccountState.ACTIVE and pupil.provisional_expires_at is None
     # The address is optional.
+    # The stepper said « Étape 3 sur 4 … Étape suivante : Mon compte est activé »: step 4
+    # is shown, then « Mes services » (as the guardian's letter ends on « Votre compte est
+    # activé »).
     page, path = at_step(client, client.post(path, {"skip": ""}))
-    assert path == MY_SERVICES
-    assert html.messages(page) == [
-        "Votre compte est activé : vous pouvez accéder à vos services."]
+    assert path.endswith("/compte-active/")
+    assert html.text(page.find("title")).startswith("Étape 4 sur 4 : Mon compte est activé")
+    main = html.main(page)
+    assert "Étape 4 sur 4" in html.text(main)
+    assert "Votre compte est activé : vous pouvez accéder à vos services." in html.text(main)
+    assert main.find("a", string="Accéder à mes services")["href"] == MY_SERVICES
 
 
 @pytest.mark.parametrize("earlier", ["/identite/", "/mot-de-passe/"])
@@ -491,9 +498,9 @@ def test_back_from_the_pupils_address_step_lands_on_it_again(client, pupil, comm
         page.find("title"))
     assert "Votre compte est déjà activé" not in html.text(html.main(page))
     assert "Votre compte est activé" in html.text(page.find(id="pupil-active"))
-    # The step still works: skipping it ends the flow.
+    # The step still works: skipping it ends the flow (step 4, « Mon compte est activé »).
     page, path = at_step(client, client.post(email_path, {"skip": ""}))
-    assert path == MY_SERVICES
+    assert path.endswith("/compte-active/")
 
 
 def test_the_pupils_address_step_says_what_signing_out_now_really_does(client, pupil, commit):
@@ -534,9 +541,11 @@ def test_a_pupil_gives_an_address_validated_by_its_link(client, pupil, commit, s
     # Optional for a pupil, and said so.
     assert html.label_of(page, "id_email").startswith("Adresse mail (facultatif)")
     address = "yanis.bs@exemple.fr"
-    _page, path = at_step(client, commit(client.post, path, {"email": address,
-                                                            "email_confirm": address}))
-    assert path == MY_SERVICES
+    page, path = at_step(client, commit(client.post, path, {"email": address,
+                                                           "email_confirm": address}))
+    assert path.endswith("/compte-active/")
+    assert (f"Votre compte est activé. Un mail de validation a été envoyé à {address}"
+            in html.text(html.main(page)))
     [message] = smtp_server.wait_for(1)
     assert message["To"] == address
     commit(Client().post, urlsplit(link_from(message)).path)
@@ -570,7 +579,7 @@ def test_a_pupils_confirmation_without_the_address_is_refused_not_skipped(client
     # Both emptied: no address, as « Passer cette étape ».
     page, path = at_step(client, commit(client.post, email_path, {"email": "",
                                                                   "email_confirm": ""}))
-    assert path == MY_SERVICES
+    assert path.endswith("/compte-active/")
 
 
 def test_a_pupil_blocked_after_too_many_wrong_dates(client, pupil, commit, settings):
@@ -819,3 +828,21 @@ def test_every_step_of_the_pupil_s_first_sign_in_is_titled_as_the_seeds_title_th
     titles = {stage.name: str(stage.label) for stage in PROVISIONAL_PUPIL.stages}
     assert titles["identity"] == "Je confirme mon identité"
     assert all(title.startswith("Je ") for name, title in titles.items() if name != "done")
+
+
+def test_the_pupils_identity_step_gives_one_example_date(client, pupil, commit):
+    """The tryout: the hint said « Par exemple : 17 05 2010 » and, after 31/02/2011, the
+    error « par exemple 17 05 2014 »: one example per page, from one place."""
+    page, path = at_step(client, sign_in(client, pupil.identifier, url=PUPIL_LOGIN))
+    page, path = at_step(client, commit(client.post, path, {
+        "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}))
+    assert path.endswith("/identite/")
+    page, path = at_step(client, client.post(path, {"jour": "31", "mois": "02",
+                                                    "annee": "2011"}))
+    words = html.text(html.main(page))
+    assert "Cette date n'existe pas." in words
+    examples = set(re.findall(r"[Pp]ar exemple :? ?(\d\d \d\d \d{4})", words))
+    assert len(examples) == 1, examples
+    page, path = at_step(client, client.post(path, {"jour": "", "mois": "", "annee": ""}))
+    words = html.text(html.main(page))
+    assert set(re.findall(r"[Pp]ar exemple :? ?(\d\d \d\d \d{4})", words)) == examples

@@ -2,7 +2,8 @@
 13.1, WCAG 2.2.1): on the SMS activation's code page the warning appears two minutes before
 the code expires, read at once (an alert), without taking the focus; its « Recevoir un
 nouveau code » is reached with Tab and sends a new code; left alone, the page says that the
-code has expired and still offers a new one. axe finds nothing moderate or worse."""
+code has expired and still offers a new one, as the page's only resend. axe finds nothing
+moderate or worse."""
 
 import datetime
 import re
@@ -96,4 +97,8 @@ def test_the_code_page_warns_before_the_code_expires_and_offers_a_new_code(
     expect(box.get_by_role("heading")).to_have_text("Votre code de sécurité a expiré")
     expect(box.get_by_text("Demandez un nouveau code pour continuer")).to_be_visible()
     expect(box.get_by_role("button", name="Recevoir un nouveau code")).to_be_visible()
+    # One action, one name: « Renvoyer le SMS » is gone, so is « un code … est envoyé au ».
+    expect(page.get_by_role("button", name="Renvoyer le SMS")).to_have_count(0)
+    expect(page.get_by_role("button", name=re.compile("nouveau code|Renvoyer"))).to_have_count(1)
+    expect(page.get_by_text("un code de sécurité (valable")).to_be_hidden()
     assert_accessible(page, strict=True)

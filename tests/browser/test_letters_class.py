@@ -228,6 +228,8 @@ def test_a_class_letters_activate_a_guardian_and_a_pupil_and_a_reissue_kills_the
     expect(desk.get_by_text("Étape 3 sur 4")).to_be_visible()
     assert_accessible(desk)
     desk.get_by_role("button", name="Passer cette étape").click()
+    expect(desk.get_by_text("Étape 4 sur 4")).to_be_visible()
+    desk.get_by_role("link", name="Accéder à mes services").click()
     expect(desk.get_by_role("heading", name="Mes services", exact=True)).to_be_visible()
     assert_accessible(desk)
     assert Account.objects.get(identifier=pupil_id.lower()).state == AccountState.ACTIVE

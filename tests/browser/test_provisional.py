@@ -198,9 +198,13 @@ def test_a_pupil_activates_with_the_letter(page, live_server, pupil):
     expect(page.get_by_text("Étape 3 sur 4")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("button", name="Passer cette étape").click()
-    expect(page.get_by_role("heading", name="Mes services", exact=True)).to_be_visible()
-    expect(page.get_by_role("status")).to_contain_text("Votre compte est activé")
+    # The step the stepper announced: « Étape 4 sur 4 : Mon compte est activé », then
+    # « Mes services ».
+    expect(page.get_by_text("Étape 4 sur 4")).to_be_visible()
+    expect(page.get_by_role("heading", name="Votre compte est activé")).to_be_visible()
     assert_accessible(page)
+    page.get_by_role("link", name="Accéder à mes services").click()
+    expect(page.get_by_role("heading", name="Mes services", exact=True)).to_be_visible()
 
 
 def test_a_pupil_who_types_an_address_and_presses_enter_is_sent_the_validation_mail(
@@ -232,9 +236,10 @@ def test_a_pupil_who_types_an_address_and_presses_enter_is_sent_the_validation_m
               "noah.hoarau@exemple.re")
     page.keyboard.press("Enter")
 
-    expect(page.get_by_role("heading", name="Mes services", exact=True)).to_be_visible()
-    expect(page.get_by_role("status")).to_contain_text(
-        "Un mail de validation a été envoyé à noah.hoarau@exemple.re")
+    expect(page.get_by_text("Étape 4 sur 4")).to_be_visible()
+    expect(page.get_by_role("heading", name="Votre compte est activé")).to_be_visible()
+    expect(page.get_by_text("Un mail de validation a été envoyé à noah.hoarau@exemple.re")
+           ).to_be_visible()
     assert_accessible(page)
     [message] = mailbox.wait_for(1)
     assert message["To"] == "noah.hoarau@exemple.re"

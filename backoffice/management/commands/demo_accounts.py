@@ -8,6 +8,7 @@ what changed (password, state, covered records). Refuses to run unless DEBUG is 
 writes passwords that are printed here and in the README.
 """
 
+import csv
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -66,6 +67,21 @@ DEMO_SCHOOL_MESSAGE = (
     "disponibles dans le livret scolaire."
 )
 
+# The demo roster, whose every school gets its ENT tile (README: « each school's ENT »).
+DEMO_ROSTER = settings.BASE_DIR / "demo" / "roster.csv"
+
+
+def demo_roster_uais() -> set[str]:
+    """The UAIs of demo/roster.csv (its « uai » column, « ; »-separated, UTF-8): the demo
+    schools, each given its ENT by demo_accounts. Empty if the file is missing."""
+    try:
+        with DEMO_ROSTER.open(encoding="utf-8-sig", newline="") as roster:
+            return {row["uai"].strip().upper()
+                    for row in csv.DictReader(roster, delimiter=";") if row.get("uai")}
+    except FileNotFoundError:
+        return set()
+
+
 ROSTER_MISSING = (
     "Le registre de démonstration n'a pas été importé ({what} introuvable). Importez-le "
     "d'abord : python manage.py import_roster demo/roster.csv"
@@ -115,8 +131,9 @@ class Command(BaseCommand):
             out.write(f"    {account.staff_profile.get_role_display():28} {account.identifier}")
 
     def _catalogue(self, records: list[GuardianRecord]) -> None:
-        """The national services, each demo school's ENT and a message of the collège, so that
-        « Mes services » shows tiles; found again (by title and school) on a later run."""
+        """The national services, the ENT of each school of demo/roster.csv (and of the
+        guardian's) and a message of the guardian's collège, so that « Mes services » shows
+        tiles to every demo family; found again (by title and school) on a later run."""
         demo_service_register()
         for position, (title, _url, levels) in enumerate(DEMO_NATIONAL_SERVICES, start=10):
             Service.objects.update_or_create(
@@ -126,13 +143,18 @@ class Command(BaseCommand):
                           "position": position, "is_active": True},
             )
         today = timezone.localdate()
-        for establishment in {record.establishment for record in records}:
+        # Every school of the demo roster has its ENT (the guardian's and all the others a
+        # tryout signs in to: Collège Leconte-de-Lisle, Lycée Victor-Hugo…).
+        schools = {record.establishment for record in records} | set(
+            Establishment.objects.filter(uai__in=demo_roster_uais()))
+        for establishment in sorted(schools, key=lambda school: school.uai):
             title = f"Accédez à l'ENT ({establishment.name})"
             Service.objects.update_or_create(
                 title="Accédez à l'ENT", establishment=establishment,
                 defaults={"url": _demo_service_url(title), "oidc_client_id": DEMO_CLIENT_ID,
                           "position": 1, "is_active": True},
             )
+        for establishment in {record.establishment for record in records}:
             if establishment.kind == "college":
                 EstablishmentMessage.objects.update_or_create(
                     establishment=establishment,

@@ -479,9 +479,10 @@ def test_at_sign_in_a_mail_already_sent_is_said_before_another_is_offered(
         client, unvalidated, commit, smtp_server, settings):
     """The tryout: minutes after a validation mail left (a school letter's activation, or
     « Je garde cette adresse »), the next sign-in offered « m'envoyer le mail de
-    validation » as if none had. The page says to which address (masked) and when one
-    left, to click its link and look in the spams; only then offers another, within the
-    same limits, the first link still valid."""
+    validation » as if none had. The page says to which address and when one left, to click
+    its link and look in the spams; only then offers another, within the same limits, the
+    first link still valid. The address is the signed-in owner's own, written in full as in
+    the next paragraph (it was masked there: « h•••@e•••.org » beside « helene.dupre@… »)."""
     settings.EMAIL_CHANGE_MAX_LINKS_PER_ACCOUNT = 2
     login = reverse("accounts:login", args=["representant-legal"])
     pair = {"identifier": unvalidated.identifier, "password": DEFAULT_PASSWORD}
@@ -499,11 +500,13 @@ def test_at_sign_in_a_mail_already_sent_is_said_before_another_is_offered(
     notice = " ".join(html.text(page.find(id="email-already-sent")).split())
     assert notice == (
         "Un mail de validation vous a déjà été envoyé "
-        "Un mail de validation a été envoyé à l•••@e•••.org le 15 janvier 2026 à 14 h 05 "
-        "(heure de Paris). Cliquez sur le lien qu'il contient pour valider votre adresse. "
+        "Un mail de validation a été envoyé à l.martin@exemple.org le 15 janvier 2026 à "
+        "14 h 05 (heure de Paris). Cliquez sur le lien qu'il contient pour valider votre adresse. "
         "Vous ne le trouvez pas ? Il peut mettre quelques minutes à arriver : regardez aussi "
         "dans vos courriers indésirables (spams). Si vous ne l'avez toujours pas reçu, "
         "demandez-en un nouveau ci-dessous.")
+    assert html.text(page.find(id="address-to-check")).startswith(
+        "L'adresse mail l.martin@exemple.org de votre compte")
     words = " ".join(html.text(html.main(page)).split())
     resend_label = "Je n'ai pas reçu le mail : m'envoyer un nouveau mail de validation"
     assert words.index("courriers indésirables") < words.index(resend_label)
@@ -523,3 +526,50 @@ def test_at_sign_in_a_mail_already_sent_is_said_before_another_is_offered(
     commit(Client().post, urlsplit(link_from(first)).path)
     unvalidated.refresh_from_db()
     assert unvalidated.email_verified
+
+
+def _dead_link_page(client, path):
+    response = client.get(path)
+    assert response.status_code == 410
+    return html.main(html.parse(response))
+
+
+def test_a_dead_link_opened_signed_in_says_why_and_leads_to_a_new_mail(
+        signed_in, guardian, commit, smtp_server, settings):
+    """The tryout: a dead validation link opened while signed in said « Connectez-vous et
+    demandez un nouveau mail de validation » and not which cause applied. Its own account,
+    signed in, reads the cause and goes straight to « Modifier mon adresse mail »; a visitor
+    signed out reads the same general words as before."""
+    ask(signed_in, commit)
+    first = urlsplit(link_from(by_recipient(smtp_server.wait_for(2))[NEW])).path
+    smtp_server.messages.clear()
+    ask(signed_in, commit, email="autre@exemple.fr")
+    second = urlsplit(link_from(by_recipient(smtp_server.wait_for(2))["autre@exemple.fr"])).path
+
+    replaced = _dead_link_page(signed_in, first)
+    assert "Un mail de validation plus récent vous a été envoyé : il a remplacé celui-ci." in (
+        html.text(replaced))
+    assert "Connectez-vous" not in html.text(replaced)
+    assert replaced.find("a", string="Demander un nouveau mail de validation")["href"] == URL
+    # Signed out: nothing more than before.
+    visitor = html.text(_dead_link_page(Client(), first))
+    assert "remplacé celui-ci" not in visitor
+    assert "Une demande plus récente l'a remplacé, la demande a été annulée" in visitor
+
+    commit(signed_in.post, reverse("accounts:my_account:email_cancel"))
+    cancelled = html.text(_dead_link_page(signed_in, second))
+    assert "La demande de changement d'adresse a été annulée" in cancelled
+    assert "La demande de changement" not in html.text(_dead_link_page(Client(), second))
+
+
+def test_an_expired_link_opened_signed_in_says_it_expired(signed_in, guardian, commit,
+                                                          smtp_server):
+    ask(signed_in, commit)
+    path = urlsplit(link_from(by_recipient(smtp_server.wait_for(2))[NEW])).path
+    with freeze_time(LinkToken.objects.get().expires_at):
+        session = signed_in.session
+        session[SIGNED_IN_AT] = time.time()
+        session.save()
+        page = _dead_link_page(signed_in, path)
+    assert "Ce lien a expiré." in html.text(page)
+    assert page.find("a", string="Demander un nouveau mail de validation")["href"] == URL

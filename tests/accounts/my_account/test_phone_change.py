@@ -353,3 +353,27 @@ def test_the_phone_change_code_lasts_as_long_as_the_other_sms_codes(signed_in, c
     assert settings.PHONE_CHANGE_CODE_TTL_SECONDS == settings.PASSWORD_RESET_CODE_TTL_SECONDS
     start(signed_in, commit)
     assert "Il est valable 30 minutes." in " ".join(sms.outbox[-1].body.split())
+
+
+def test_an_expired_code_page_has_one_resend_named_as_its_error_says(signed_in, commit,
+                                                                     settings):
+    """Once the code has expired, « Nous venons de vous envoyer un code » is not said any more,
+    the page holds one resend, and the field error names that very button."""
+    settings.PHONE_CHANGE_CODE_TTL_SECONDS = 5 * 60  # shorter than the flow's idle lifetime
+    flow = flow_of(start(signed_in, commit))
+    sent_at = flow.codes.get().created_at
+    with freeze_time(sent_at + datetime.timedelta(minutes=6)):
+        session = signed_in.session
+        session[SIGNED_IN_AT] = time.time()
+        session.save()
+        commit(signed_in.post, code_url(flow), {"code": last_code()})
+        page = html.parse(signed_in.get(code_url(flow)))
+    text = html.text(html.main(page))
+    assert "Nous venons de vous envoyer" not in text
+    assert "Un code de sécurité a été envoyé" not in text
+    resend = reverse("accounts:my_account:phone_resend", args=[flow.id])
+    buttons = [html.text(f.find("button")) for f in page.find_all("form")
+               if f.get("action") == resend]
+    assert buttons == ["Recevoir un nouveau code"]
+    assert html.summary_links(page)[0][1].endswith(
+        "Demandez un nouveau code avec le bouton « Recevoir un nouveau code ».")

@@ -5,8 +5,10 @@ from html import unescape
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from freezegun import freeze_time
 
 from accounts.limits import sign_in_attempt_admit, sign_in_suspension
 from core.journal import EventKind
@@ -136,6 +138,22 @@ def test_the_email_is_told_after_an_sms_reset(recovery, guardian):
     recovery.new_password()
     notified = JournalEvent.objects.get(kind=EventKind.PASSWORD_CHANGE_NOTIFIED)
     assert notified.data == {"channel": "email"} and notified.account == guardian
+
+
+def test_a_reunion_family_reads_the_same_time_in_the_sms_code_and_the_e_mail(
+        recovery, guardian):
+    """The tryout: the Réunion family's SMS said « 10:53, heure de La Réunion », the e-mail
+    about the same password change « 07:53, heure de Paris »: the e-mail states the time of
+    the account's validated mobile, named."""
+    guardian.phone = "+262692123456"
+    guardian.save(update_fields=["phone"])
+    with freeze_time("2026-12-01 06:53:00+00:00"):
+        recovery.start("s.nguyen21")
+        recovery.choose("sms")
+        recovery.send_code(last_code())
+        recovery.new_password()
+    [email] = [m for m in mail.outbox if m.to == ["seb.nguyen@orange.fr"]]
+    assert "à 10:53, heure de La Réunion" in " ".join(email.body.split())
 
 
 def test_a_pupil_is_offered_the_email_only_and_told_to_ask_the_school(
