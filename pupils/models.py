@@ -119,6 +119,21 @@ class Establishment(models.Model):
         return f"{self.name} ({self.uai})"
 
 
+
+def _academy_follows_establishment(row, save_kwargs: dict) -> dict:
+    """Set `row.academy_id` from its establishment before a save (Pupil, GuardianRecord:
+    their academy column copied for the helpdesk's indexes, pupils 0012 and 0017); return
+    the save's keyword arguments, with « academy » added to `update_fields` when they name
+    the establishment. The database's trigger does the same on PostgreSQL; this keeps the
+    object in memory right, and SQLite too."""
+    update_fields = save_kwargs.get("update_fields")
+    if row.establishment_id is not None and (update_fields is None or "establishment" in {
+            name.removesuffix("_id") for name in update_fields}):
+        row.academy_id = row.establishment.academy_id
+        if update_fields is not None:
+            return {**save_kwargs, "update_fields": {*update_fields, "academy"}}
+    return save_kwargs
+
 class Pupil(models.Model):
     ine = models.CharField(_("INE"), max_length=11, unique=True, validators=[validate_ine])
     last_name = models.CharField(_("nom"), max_length=100)
@@ -182,15 +197,7 @@ class Pupil(models.Model):
         return f"{self.first_name} {self.last_name.upper()}"
 
     def save(self, *args, **kwargs):
-        # The academy follows the establishment (the database's trigger does the same on
-        # PostgreSQL; this keeps the object in memory right, and SQLite too).
-        update_fields = kwargs.get("update_fields")
-        if self.establishment_id is not None and (update_fields is None or "establishment" in {
-                name.removesuffix("_id") for name in update_fields}):
-            self.academy_id = self.establishment.academy_id
-            if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "academy"}
-        super().save(*args, **kwargs)
+        super().save(*args, **_academy_follows_establishment(self, kwargs))
 
     @property
     def first_name(self) -> str:
@@ -280,15 +287,7 @@ class GuardianRecord(models.Model):
         return f"{self.first_name} {self.last_name.upper()}"
 
     def save(self, *args, **kwargs):
-        # The academy follows the establishment (the database's trigger does the same on
-        # PostgreSQL; this keeps the object in memory right, and SQLite too).
-        update_fields = kwargs.get("update_fields")
-        if self.establishment_id is not None and (update_fields is None or "establishment" in {
-                name.removesuffix("_id") for name in update_fields}):
-            self.academy_id = self.establishment.academy_id
-            if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "academy"}
-        super().save(*args, **kwargs)
+        super().save(*args, **_academy_follows_establishment(self, kwargs))
 
     def clean(self):
         if not self.last_name.strip() or not self.first_name.strip():
