@@ -18,10 +18,10 @@ pytestmark = pytest.mark.django_db
 
 def _flow(**kwargs) -> Flow:
     now = timezone.now()
-    return Flow.objects.create(
-        kind="sms_activation", step="code", session_secret_hash="0" * 64,
-        phone="+33612345678", data={"last_name": "Dubois", "ids": [3, 1]},
-        expires_at=now + datetime.timedelta(minutes=30), **kwargs)
+    fields = {"kind": "sms_activation", "step": "code", "session_secret_hash": "0" * 64,
+              "phone": "+33612345678", "data": {"last_name": "Dubois", "ids": [3, 1]},
+              "expires_at": now + datetime.timedelta(minutes=30)}
+    return Flow.objects.create(**{**fields, **kwargs})
 
 
 def _fields(instance) -> dict:
@@ -93,3 +93,49 @@ def test_model_insert_writes_the_row_save_would_and_takes_the_database_s_key(
                data={"a": 1}, expires_at=timezone.now())
     model_insert(new)
     assert _fields(Flow.objects.get(pk=new.pk)) == _fields(new)
+
+
+# --- slotted_rows: a queryset compiled once, run with each call's values -----------------
+
+
+def _flows_of_phone_build(calls: list):
+    from django.db.models import CharField
+
+    from core.sql import Slot
+
+    def build():
+        calls.append(1)
+        return Flow.objects.filter(phone=Slot("phone", CharField()),
+                                   step__contains=Slot("step", CharField())).order_by("created_at")
+    return build
+
+
+def test_slotted_rows_builds_once_and_reads_each_calls_values(django_assert_num_queries):
+    from core.sql import slotted_rows
+
+    first, second = _flow(), _flow(phone="+262692123456")
+    calls: list = []
+    build = _flows_of_phone_build(calls)
+    key = ("test.flows_of_phone", uuid.uuid4())
+    with django_assert_num_queries(1):
+        found = slotted_rows(Flow, key=key, build=build,
+                             values={"phone": "+33612345678", "step": "od"})
+    assert [_fields(f) for f in found] == [_fields(Flow.objects.get(pk=first.pk))]
+    # Another number, the statement of the first call: the values are the call's own.
+    assert slotted_rows(Flow, key=key, build=build,
+                        values={"phone": "+262692123456", "step": "co"}) == [second]
+    # A value holding LIKE's special characters is matched as typed, not as a pattern.
+    assert slotted_rows(Flow, key=key, build=build,
+                        values={"phone": "+262692123456", "step": "%"}) == []
+    assert calls == [1]
+
+
+def test_slotted_rows_needs_every_slot_and_a_plain_queryset():
+    from core.sql import slotted_rows
+
+    with pytest.raises(KeyError):
+        slotted_rows(Flow, key=("test.missing", uuid.uuid4()), build=_flows_of_phone_build([]),
+                     values={"phone": "+33612345678"})
+    with pytest.raises(ValueError, match="plain queryset"):
+        slotted_rows(FlowCode, key=("test.joined", uuid.uuid4()),
+                     build=lambda: FlowCode.objects.select_related("flow"), values={})
