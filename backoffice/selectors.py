@@ -521,7 +521,8 @@ def accounts_search(*, query: SearchQuery, scope: StaffScope, limit: int) -> lis
 
     For a limited scope, each way of belonging to it is its own query (an EXISTS joined to
     the few accounts the query found); one query with an OR of them would make PostgreSQL
-    hash a whole academy's records first.
+    hash a whole academy's records first. An academy's agent searching a name: the
+    academy's rows of the name first (`_academy_accounts_by_name`).
     """
     if scope.is_empty and not scope.everything:
         return []
@@ -544,22 +545,53 @@ _SLOTTED_ACADEMY_SCOPE = StaffScope(academy_id=Slot("academy", IntegerField()))
 def _academy_accounts_by_name(*, query: SearchQuery, academy_id: int,
                               limit: int) -> list[Account]:
     """`accounts_search` for an academy's agent and a name — the helpdesk's most frequent
-    search: the same queries, one per way of belonging to the academy (`_scope_parts`), each
-    built and compiled by the ORM once per process and shape of name (core.sql.slotted_rows:
-    ≈ 8 ms of CPU a search saved, issue 14)."""
+    search — in SCOPE_PARTS statements (`_academy_accounts_part`), each built and compiled
+    by the ORM once per process and shape of name (core.sql.slotted_rows: ≈ 8 ms of CPU a
+    search saved), at most `limit` accounts in ACCOUNT_ORDER.
+
+    An open account is found by the names its academy knows it by: a guardian record of the
+    academy that it covers, or its pupil record, whose name the query finds (the account's
+    own name is the first record's at activation). Each statement starts from the academy's
+    rows of the name (indexes guardian_academy_name_trgm, guardian_academy_key_idx,
+    pupil_academy_name_trgm), so its cost follows the academy's people of that name, not
+    the country's 6 million accounts: starting from the accounts' national name index cost
+    80 ms to 1.5 s at 1M guardian records (bench_helpdesk_search.py, issue 14). A closed
+    account (a merge) is found by its own name among the few closed ones, as before."""
     shape = name_shape(query)
     values = {**name_texts(query), "academy": academy_id}
     accounts: dict[int, Account] = {}
     for index in range(SCOPE_PARTS):
-        def build(index=index):
-            part = _scope_parts(_SLOTTED_ACADEMY_SCOPE)[index]
-            return (_by_person_name(Account.objects.all(), "last_name", "first_name", query,
-                                    slotted=True)
-                    .filter(part).order_by(*ACCOUNT_ORDER)[:limit])
-        for account in slotted_rows(Account, key=("helpdesk.accounts", index, shape, limit),
-                                    build=build, values=values):
+        for account in slotted_rows(
+                Account, key=("helpdesk.accounts", index, shape, limit),
+                build=lambda index=index: _academy_accounts_part(index, query, limit,
+                                                                 _SLOTTED_ACADEMY_SCOPE),
+                values=values):
             accounts[account.pk] = account
     return sorted(accounts.values(), key=_sort_key)[:limit]
+
+
+def _academy_accounts_part(index: int, query: SearchQuery, limit: int,
+                           scope: StaffScope) -> QuerySet:
+    """Statement `index` (0 to SCOPE_PARTS - 1) of `_academy_accounts_by_name` for an
+    academy's `scope`: 0, the accounts covering a guardian record of the academy whose name
+    the query finds; 1, the accounts of the academy's pupils whose name it finds; 2 and 3,
+    the closed accounts whose own name it finds and that belong to the academy
+    (`_scope_parts`: by the records they covered, by a merge). With the scope's academy a
+    core.sql Slot (_SLOTTED_ACADEMY_SCOPE), the names are Slots too (`name_texts`)."""
+    slotted = isinstance(scope.academy_id, Slot)
+    if index == 0:
+        rows = (GuardianRecord.objects.filter(scope.guardian_records_q(), account__isnull=False)
+                .filter(_person_name_q("last_name_key", "first_name_key", query,
+                                       slotted=slotted)))
+    elif index == 1:
+        rows = _by_person_name(Pupil.objects.filter(scope.pupils_q(), account__isnull=False),
+                               "last_name", "first_names", query, slotted=slotted)
+    else:
+        return (_by_person_name(Account.objects.all(), "last_name", "first_name", query,
+                                slotted=slotted)
+                .filter(_scope_parts(scope)[index]).order_by(*ACCOUNT_ORDER)[:limit])
+    return (Account.objects.filter(pk__in=rows.values("account_id"))
+            .order_by(*ACCOUNT_ORDER)[:limit])
 
 
 def _unlinked_records(scope: StaffScope) -> QuerySet:

@@ -18,6 +18,8 @@ for the most frequent names (bench_backoffice's surnames: « Martin » is one na
 - the pupils of the name with their guardians (backoffice.selectors.pupils_search, keyed by
   the pupils' academy column, pupils 0017: the parent who calls may not bear the child's
   name; in this data set no pupil shares its guardian's surname);
+- the accounts of the academy of the name (backoffice.selectors.accounts_search; three
+  records in five are covered by an account of the record's name, `load_accounts`);
 - the whole `helpdesk_search` (accounts + records + pupils);
 - for « martin », the query before issue 14 (a join on the academy's establishments);
 - activation step 1 (activation.selectors.guardian_records_matching): known name + number
@@ -53,10 +55,15 @@ import bench_backoffice  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
+from accounts.models import Account  # noqa: E402
 from activation.selectors import guardian_records_matching as step1_matching  # noqa: E402
 from backoffice.selectors import (  # noqa: E402
+    ACCOUNT_ORDER,
     RECORD_ORDER,
     StaffScope,
+    _scope_parts,
+    accounts_matching,
+    accounts_search,
     exact_name_records,
     guardian_records_matching,
     helpdesk_search,
@@ -220,7 +227,8 @@ def load(records: int) -> None:
     print(f"Loading {records:,} pupils, guardian records and links (load average "
           f"{load_average()}) …", flush=True)
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE pupils_responsibility, pupils_guardianrecord, pupils_pupil, "
+        cursor.execute("TRUNCATE accounts_account, pupils_responsibility, "
+                       "pupils_guardianrecord, pupils_pupil, "
                        "pupils_establishment, pupils_academy, pupils_historicalguardianrecord, "
                        "pupils_historicalpupil, pupils_historicalresponsibility "
                        "RESTART IDENTITY CASCADE")
@@ -246,20 +254,47 @@ def load(records: int) -> None:
     print(f"Loaded in {total / 60:.1f} min, the three tables at once (" + ", ".join(
         f"{label} {seconds:.0f} s" for label, seconds in phases.items())
         + f"); load average {load_average()}")
+    load_accounts(records)
     with connection.cursor() as cursor:
         print(f"Size: {_sizes(cursor)}", flush=True)
+
+
+# Three records in five covered by an activated account, as in the weeks after the start of
+# the school year: the accounts' part of the search (backoffice.selectors
+# ._academy_accounts_by_name) starts from the national index of account names.
+# (A hash of the id: the id's remainders also pick the name and the school.)
+ACCOUNT_SHARE = "abs(hashint4(id::int)) % 5 < 3"
+
+
+def load_accounts(records: int) -> None:
+    """An account for three guardian records in five, with the record's name and mobile,
+    covering it (one statement each; the accounts' indexes kept). Prints how long."""
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute(f"""INSERT INTO accounts_account (id, password, is_superuser,
+                identifier, kind, first_name, last_name, email, email_verified, phone,
+                phone_verified, state, is_staff, date_joined, activated_at)
+            SELECT id, '!', false, 'p.bench' || id, 'guardian', first_name, last_name, '',
+                   false, mobile_phone, true, 'active', false, now(), now()
+            FROM pupils_guardianrecord WHERE {ACCOUNT_SHARE}""")
+        accounts = cursor.rowcount
+        cursor.execute(f"UPDATE pupils_guardianrecord SET account_id = id WHERE {ACCOUNT_SHARE}")
+        cursor.execute("ANALYZE accounts_account")
+        cursor.execute("ANALYZE pupils_guardianrecord")
+    print(f"{accounts:,} accounts covering their records in "
+          f"{time.monotonic() - started:.0f} s", flush=True)
 
 
 # --- The measures --------------------------------------------------------------------------
 
 
-def rows_read(queryset) -> int:
-    """The largest number of guardian rows one scan node of the plan read (EXPLAIN
+def rows_read(queryset, table: str = "pupils_guardianrecord") -> int:
+    """The largest number of rows of `table` one scan node of the plan read (EXPLAIN
     ANALYZE: rows returned × loops + removed by a filter or a recheck)."""
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexrelid::regclass::text FROM pg_index "
-                       "WHERE indrelid = 'pupils_guardianrecord'::regclass")
+                       "WHERE indrelid = %s::regclass", [table])
         indexes = {name for (name,) in cursor.fetchall()}
         cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
@@ -268,7 +303,7 @@ def rows_read(queryset) -> int:
 
     def walk(node):
         nonlocal largest
-        if node.get("Relation Name") == "pupils_guardianrecord" or node.get(
+        if node.get("Relation Name") == table or node.get(
                 "Index Name") in indexes:
             largest = max(largest, node["Actual Rows"] * node["Actual Loops"]
                           + node.get("Rows Removed by Filter", 0)
@@ -315,6 +350,15 @@ def parts_read(query, scope) -> str:
     return text + f" (all matches sorted: {rows_read(all_sorted_records(scope, query)):,})"
 
 
+def account_rows_read(query, scope) -> str:
+    """Account rows read by the largest scan node of each of the accounts' queries (one
+    per way of belonging to the academy, backoffice.selectors._scope_parts)."""
+    found = accounts_matching(Account.objects.all(), query, scope)
+    return " / ".join(
+        f"{rows_read(found.filter(part).order_by(*ACCOUNT_ORDER)[:51], 'accounts_account'):,}"
+        for part in _scope_parts(scope))
+
+
 def timed(works: dict, runs: int) -> dict:
     times = {label: [] for label in works}
     for _ in range(runs):
@@ -338,6 +382,8 @@ def measure(records: int, runs: int, lookups: int, former: bool = True) -> dict:
                 lambda q=query, s=scope: list(records_search(query=q, scope=s, limit=51)),
             "pupils of the name, with guardians (pupils_search)":
                 lambda q=query, s=scope: pupils_search(query=q, scope=s, limit=51),
+            "accounts of the academy (accounts_search)":
+                lambda q=query, s=scope: accounts_search(query=q, scope=s, limit=51),
             "helpdesk_search (accounts + records + pupils)":
                 lambda q=query, s=scope: helpdesk_search(query=q, scope=s),
             "all matches sorted (before exact first)":
@@ -354,7 +400,8 @@ def measure(records: int, runs: int, lookups: int, former: bool = True) -> dict:
               f"the name there): {listed} listed; guardian rows read by the largest scan "
               f"node: {parts_read(query, scope)}"
               + (f" (before issue 14: {rows_read(old_records(scope, query)):,})"
-                 if name == "martin" and former else ""))
+                 if name == "martin" and former else "")
+              + f"; account rows read by the accounts' queries: {account_rows_read(query, scope)}")
         for label, values in times.items():
             p95s[(name, label)] = percentile(values, .95)
             print(f"   {label:44} p50 {statistics.median(values):7.2f}  "
