@@ -75,7 +75,8 @@ class SearchForm(forms.Form):
             "ne porte pas le nom de son enfant. Les majuscules, les accents et les espaces "
             "sont ignorés."
         ),
-        widget=forms.TextInput(attrs={**NO_AUTOFILL, "type": "search", "size": 40}),
+        widget=forms.TextInput(attrs={**NO_AUTOFILL, "type": "search", "size": 40,
+                                     "autofocus": True}),
     )
 
 
