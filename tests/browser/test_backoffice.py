@@ -277,7 +277,7 @@ def test_helpdesk_sees_a_suspension_from_one_address_and_lifts_it(page, live_ser
     suspension = page.locator("#sign-in-suspended-addresses")
     expect(suspension).to_contain_text(re.compile(
         r"Suspendue après trop d'échecs depuis 1 adresse IP \(198\.51\.100\.7\), "
-        r"jusqu'au \d{1,2} \w+ \d{4} à \d\d h \d\d au plus tard, sauf depuis les "
+        r"jusqu'au \d{1,2} \S+ \d{4} à \d\d h \d\d au plus tard, sauf depuis les "
         r"navigateurs où le compte s'est "
         r"déjà connecté"))
     assert_accessible(page)
