@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.limits import sign_in_suspensions
 from accounts.models import AccountState
+from accounts.recovery.flows import PASSWORD_RESET_SMS
 from activation.provisional.services import provisional_wrong_dates
 from activation.selectors import letter_email_pending
 from backoffice.selectors import (
@@ -34,6 +35,7 @@ from backoffice.selectors import (
     staff_actions_of,
     staff_scope,
 )
+from core import codes, ratelimit
 from core.journal import EventKind, journal_record
 from core.ratelimit import wait_text
 
@@ -222,6 +224,10 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
     suspensions = sign_in_suspensions(identifier=account.identifier,
                                       ips=sign_in_failure_addresses(account=account))
     longest = max((wait for _ip, wait in suspensions.addresses), default=0)
+    # The account's number got as many « Mot de passe oublié ? » codes as allowed: no more
+    # before the window frees one (core.codes' per-recipient limit).
+    reset_sms = (ratelimit.peek(PASSWORD_RESET_SMS.recipient_rule, codes.recipient_key(
+        PASSWORD_RESET_SMS.channel, str(account.phone))) if account.phone else None)
     # A school letter's first sign-in: the wrong birth dates counted on the account (the
     # block the parent sees, activation.provisional), which « Débloquer l'activation » lifts.
     letter_dates = (provisional_wrong_dates(account)
@@ -248,6 +254,7 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
         sign_in_suspended_addresses=", ".join(ip for ip, _wait in suspensions.addresses),
         sign_in_suspended_address_count=len(suspensions.addresses),
         sign_in_suspended_addresses_until=block_end(longest),
+        reset_sms_until=block_end(reset_sms.retry_after if reset_sms is not None else 0),
         merged=merged,
         can_unlock=user.has_perm("accounts.account_unlock") and not closed
         and (account.state == AccountState.LOCKED or suspensions.suspended),

@@ -108,3 +108,18 @@ def test_the_record_page_says_until_when_its_number_is_blocked(helpdesk_client, 
     assert shows(text, "Numéro bloqué", rule.window_seconds), text
     assert "nombre maximal de SMS d'activation" in text
     assert unescape(text).count("Numéro bloqué") == 1
+
+
+def test_the_account_page_says_until_when_its_number_gets_no_more_reset_codes(
+        helpdesk_client, world, settings):
+    from accounts.recovery.flows import PASSWORD_RESET_SMS
+
+    account = world.account_a1
+    url = reverse("admin:helpdesk_account", args=[account.pk])
+    assert "Numéro bloqué" not in page_text(helpdesk_client, url)
+    rule = PASSWORD_RESET_SMS.recipient_rule
+    ratelimit.hit(rule, codes.recipient_key(PASSWORD_RESET_SMS.channel, str(account.phone)),
+                  cost=rule.limit)
+    text = page_text(helpdesk_client, url)
+    assert shows(text, "Numéro bloqué", rule.window_seconds), text
+    assert "nombre maximal de codes de « Mot de passe oublié ? »" in text
