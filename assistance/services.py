@@ -11,11 +11,13 @@ from __future__ import annotations
 from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from core.journal import EventKind, journal_record
+from notifications.emails import absolute_url
 from notifications.services import email_enqueue
 from pupils.models import Establishment
 
@@ -31,6 +33,12 @@ class AssistanceActionRefused(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+def _form_url() -> str:
+    """The assistance form, where a family writes again: the mails leave from an address
+    that receives no reply."""
+    return absolute_url(reverse("assistance:form"))
 
 
 def _subject(assistance_request: AssistanceRequest, text: str) -> str:
@@ -65,7 +73,7 @@ def assistance_request_submit(
                    establishment=establishment.uai, category=category)
     body = render_to_string("assistance/email_acknowledgement.txt", {
         "assistance_request": assistance_request,
-        "academy": establishment.academy.name,
+        "academy": establishment.academy.name, "form_url": _form_url(),
     })
     email_enqueue(to=email, subject=_subject(assistance_request,
                                              _("Votre demande d'assistance ÉduConnect")),
@@ -119,7 +127,7 @@ def assistance_request_answer(*, assistance_request: AssistanceRequest, actor: A
     stored.save(update_fields=["status", "assignee", "updated_at"])
     text = render_to_string("assistance/email_reply.txt", {
         "assistance_request": stored, "reply": reply,
-        "academy": stored.establishment.academy.name,
+        "academy": stored.establishment.academy.name, "form_url": _form_url(),
     })
     email_enqueue(to=stored.email,
                   subject=_subject(stored, _("Réponse de l'assistance ÉduConnect")),

@@ -78,13 +78,18 @@ def flow_resend_by_helpdesk(*, flow: Flow, actor: Account, reason: str, request=
 
 def number_counters(phone: str) -> dict[str, int]:
     """What the activation counted on a number in its current windows: wrong birth dates
-    and SMS sent (two Redis reads). For the record page: the agent sees why a parent is
-    blocked before unblocking."""
+    and SMS sent, and the seconds each window still blocks the number (`wrong_dates_wait`,
+    `sms_wait`; 0: not blocked) — three Redis reads. For the record page: the agent sees
+    why a parent is blocked, and until when, before unblocking."""
     key = codes.recipient_key(ACTIVATION_CODE.channel, phone)
+    dates, sms = ratelimit.peek_many((WRONG_DATES_PER_PHONE, phone),
+                                     (ACTIVATION_CODE.recipient_rule, key))
     return {"wrong_dates": ratelimit.used(WRONG_DATES_PER_PHONE, phone),
             "wrong_dates_limit": WRONG_DATES_PER_PHONE.limit,
+            "wrong_dates_wait": 0 if dates.allowed else dates.retry_after,
             "sms_sent": ratelimit.used(ACTIVATION_CODE.recipient_rule, key),
-            "sms_limit": ACTIVATION_CODE.recipient_rule.limit}
+            "sms_limit": ACTIVATION_CODE.recipient_rule.limit,
+            "sms_wait": 0 if sms.allowed else sms.retry_after}
 
 
 def activation_unblock_by_helpdesk(*, record, actor: Account, reason: str,

@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Value
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -20,9 +21,10 @@ from django.views.decorators.http import require_POST
 
 from assistance import services
 from assistance.models import REPLY_MAX_LENGTH, AssistanceRequest, Status
-from assistance.selectors import assistance_queue, assistance_request_links
-from backoffice.selectors import staff_scope
+from assistance.selectors import RequestLinks, assistance_queue, assistance_request_links
+from backoffice.selectors import StaffScope, staff_scope
 from core.forms import BidiControlValidator
+from pupils.models import GuardianRecord
 
 VIEW_PERMISSION = "assistance.view_assistancerequest"
 HANDLE_PERMISSION = "assistance.assistancerequest_handle"
@@ -54,13 +56,47 @@ def _context(request, **extra):
     return {**admin.site.each_context(request), **extra}
 
 
-def _scoped(request, pk) -> AssistanceRequest:
-    scope = staff_scope(request.user)
-    found = (AssistanceRequest.objects.filter(scope.establishment_q("establishment"), pk=pk)
+def _in_queue(scope: StaffScope) -> tuple[Q, Q]:
+    """(the requests of `scope`'s queue, those of them addressed to a school of the scope).
+
+    A request belongs to its school's academy, whose helpdesk handles it. An academy's
+    helpdesk also reads a request written from an account that covers a guardian record of
+    its academy too (a shared account: a parent with a child in each academy), to help the
+    same family by phone; it reads its own academy's part of it only, and does not handle
+    it (`own_academy`: False). A secretary's queue is her schools'."""
+    own = scope.establishment_q("establishment")
+    if scope.everything or scope.academy_id is None:
+        return own, own
+    covered = GuardianRecord.objects.filter(scope.guardian_records_q(),
+                                            account_id=OuterRef("account_id"))
+    return own | (Q(account__isnull=False) & Q(Exists(covered))), own
+
+
+def _own_academy(queryset, own: Q):
+    return queryset.annotate(own_academy=ExpressionWrapper(own, output_field=BooleanField())
+                             if own else Value(True))
+
+
+def _scoped(request, pk, *, handling: bool = False) -> AssistanceRequest:
+    """The request `pk` of the user's queue (404 otherwise); `handling`: to take, answer or
+    close it, which only its own academy's helpdesk does (a 404 for the other academy of a
+    shared account, as for any request out of reach)."""
+    queue_q, own = _in_queue(staff_scope(request.user))
+    found = (_own_academy(AssistanceRequest.objects.filter(own if handling else queue_q,
+                                                           pk=pk), own)
              .select_related("establishment__academy", "assignee", "account").first())
     if found is None:
         raise Http404
     return found
+
+
+def _links_of_other_academy(item: AssistanceRequest, scope: StaffScope) -> RequestLinks:
+    """A shared account's request read by the other academy: its records of that academy
+    covered by the account, and the account; never the school's records."""
+    records = list(GuardianRecord.objects.filter(scope.guardian_records_q(),
+                                                 account_id=item.account_id)
+                   .select_related("account").order_by("last_name", "first_name", "pk")[:20])
+    return RequestLinks(records=records, accounts=[item.account] if item.account else [])
 
 
 def queue(request):
@@ -68,8 +104,8 @@ def queue(request):
     status = request.GET.get("etat", "")
     if status not in Status.values:
         status = ""
-    requests = assistance_queue(staff_scope(request.user).establishment_q("establishment"),
-                                status=status or None)
+    queue_q, own = _in_queue(staff_scope(request.user))
+    requests = _own_academy(assistance_queue(queue_q, status=status or None), own)
     if not status:
         requests = requests.exclude(status=Status.CLOSED)
     page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -82,13 +118,15 @@ def queue(request):
 def _detail_page(request, pk, *, reply_form=None, status=200):
     _require(request, VIEW_PERMISSION)
     assistance_request = _scoped(request, pk)
+    own_academy = assistance_request.own_academy
     return TemplateResponse(request, "admin/assistance/detail.html", _context(
         request,
         title=gettext("Demande d'assistance n° %(number)s") % {"number": assistance_request.pk},
         item=assistance_request,
-        links=assistance_request_links(assistance_request),
+        links=(assistance_request_links(assistance_request) if own_academy else
+               _links_of_other_academy(assistance_request, staff_scope(request.user))),
         replies=list(assistance_request.replies.select_related("author")),
-        can_handle=request.user.has_perm(HANDLE_PERMISSION)
+        can_handle=request.user.has_perm(HANDLE_PERMISSION) and own_academy
         and assistance_request.status != Status.CLOSED,
         reply_form=reply_form or ReplyForm(),
     ), status=status)
@@ -100,7 +138,7 @@ def detail(request, pk):
 
 def _act(request, pk, action, done: str):
     _require(request, HANDLE_PERMISSION)
-    assistance_request = _scoped(request, pk)
+    assistance_request = _scoped(request, pk, handling=True)
     try:
         action(assistance_request)
     except services.AssistanceActionRefused as refusal:
@@ -127,6 +165,7 @@ def close(request, pk):
 @require_POST
 def answer(request, pk):
     _require(request, HANDLE_PERMISSION)
+    _scoped(request, pk, handling=True)
     form = ReplyForm(request.POST)
     if not form.is_valid():
         return _detail_page(request, pk, reply_form=form, status=400)

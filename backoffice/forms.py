@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.password_policy import STAFF_HELP_TEXT
 from backoffice import services
-from backoffice.selectors import QUERY_MAX_LENGTH
+from backoffice.selectors import EMPTY_SEARCH, QUERY_MAX_LENGTH
 from core.forms import BidiControlValidator, EduConnectForm
 
 # Staff forms fill in other people's data or one-time codes: browsers must not autofill.
@@ -75,7 +75,13 @@ class SearchForm(forms.Form):
             "ne porte pas le nom de son enfant. Les majuscules, les accents et les espaces "
             "sont ignorés."
         ),
-        widget=forms.TextInput(attrs={**NO_AUTOFILL, "type": "search", "size": 40}),
+        widget=forms.TextInput(attrs={**NO_AUTOFILL, "type": "search", "size": 40,
+                                     "autofocus": True}),
+        # A search sent empty (or blank): the field and what to type, not « Ce champ est
+        # obligatoire. »; nothing is searched nor counted.
+        error_messages={"required": EMPTY_SEARCH,
+                        "max_length": _("Recherche : saisissez au plus %(limit_value)d "
+                                        "caractères.")},
     )
 
 

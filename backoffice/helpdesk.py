@@ -6,6 +6,7 @@ Thin views: parse, call a selector or a service, render. Wrapped by BackOfficeSi
 """
 
 import datetime
+import zoneinfo
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -13,11 +14,13 @@ from django.http import Http404, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.limits import sign_in_suspensions
 from accounts.models import AccountState
+from accounts.recovery.flows import PASSWORD_RESET_SMS
 from activation.provisional.services import provisional_wrong_dates
 from activation.selectors import letter_email_pending
 from backoffice.selectors import (
@@ -32,6 +35,7 @@ from backoffice.selectors import (
     staff_actions_of,
     staff_scope,
 )
+from core import codes, ratelimit
 from core.journal import EventKind, journal_record
 from core.ratelimit import wait_text
 
@@ -42,6 +46,8 @@ from .limits import search_admit
 
 SEARCH_PERMISSION = "accounts.helpdesk_search"
 LETTERS_PERMISSION = "pupils.letters_make"
+# The helpdesk's pages write times in Paris time, whatever the agent's academy.
+PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 
 
 def _require(request, permission: str) -> None:
@@ -88,6 +94,16 @@ def _refused_form_take(request, forms: dict) -> dict:
     form = form_class(data, prefix=kept["prefix"])
     form.is_valid()
     return {f"{kept['prefix']}_form": form}
+
+
+def block_end(seconds: int) -> dict[str, str] | None:
+    """The end of a block that holds `seconds` more (a Decision's `retry_after`), in Paris
+    time, as the helpdesk's pages write it « jusqu'au {{ day }} à {{ time }} »:
+    {"day": "2 décembre 2026", "time": "14 h 05"}; None when nothing blocks (0)."""
+    if not seconds:
+        return None
+    at = timezone.localtime(timezone.now() + datetime.timedelta(seconds=seconds), PARIS)
+    return {"day": date_format(at, "j F Y"), "time": time_format(at, "H \\h i")}
 
 
 def _context(request, **extra):
@@ -208,6 +224,10 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
     suspensions = sign_in_suspensions(identifier=account.identifier,
                                       ips=sign_in_failure_addresses(account=account))
     longest = max((wait for _ip, wait in suspensions.addresses), default=0)
+    # The account's number got as many « Mot de passe oublié ? » codes as allowed: no more
+    # before the window frees one (core.codes' per-recipient limit).
+    reset_sms = (ratelimit.peek(PASSWORD_RESET_SMS.recipient_rule, codes.recipient_key(
+        PASSWORD_RESET_SMS.channel, str(account.phone))) if account.phone else None)
     # A school letter's first sign-in: the wrong birth dates counted on the account (the
     # block the parent sees, activation.provisional), which « Débloquer l'activation » lifts.
     letter_dates = (provisional_wrong_dates(account)
@@ -229,12 +249,12 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
         messages_sent=[describe_message(message) for message in file.messages],
         file=file,
         journal=describe_events(file.journal, scope=staff_scope(user)),
-        sign_in_suspended_for=(wait_text(suspensions.shared_retry_after)
-                               if suspensions.shared_retry_after else None),
+        sign_in_suspended_until=block_end(suspensions.shared_retry_after),
         # The addresses are shown as the journal below shows them, in full.
         sign_in_suspended_addresses=", ".join(ip for ip, _wait in suspensions.addresses),
         sign_in_suspended_address_count=len(suspensions.addresses),
-        sign_in_suspended_until=timezone.now() + datetime.timedelta(seconds=longest),
+        sign_in_suspended_addresses_until=block_end(longest),
+        reset_sms_until=block_end(reset_sms.retry_after if reset_sms is not None else 0),
         merged=merged,
         can_unlock=user.has_perm("accounts.account_unlock") and not closed
         and (account.state == AccountState.LOCKED or suspensions.suspended),
@@ -243,8 +263,7 @@ def _account_page(request, pk, *, unlock_form=None, close_form=None, identifier_
         letter_dates=letter_dates,
         # The address typed in the letter's first sign-in, not the account's until validated.
         email_pending="" if account.email else letter_email_pending(account),
-        letter_dates_wait=(wait_text(letter_dates.retry_after)
-                           if letter_dates and letter_dates.retry_after else None),
+        letter_dates_until=block_end(letter_dates.retry_after if letter_dates else 0),
         can_letter_unblock=user.has_perm("accounts.activation_resend")
         and letter_dates is not None and letter_dates.used > 0,
         letter_unblock_form=letter_unblock_form or ReasonForm(prefix="letter_unblock"),
@@ -372,6 +391,9 @@ def _record_page(request, pk, *, resend_form=None, unblock_form=None, status=200
     # with the letter (not « Je n'ai pas de compte »), its wrong dates count on the account.
     account = file.record.account
     letter_account = account if account and account.state == AccountState.PROVISIONAL else None
+    letter_dates = provisional_wrong_dates(letter_account) if letter_account else None
+    counters = (activation.number_counters(str(file.record.mobile_phone))
+                if file.record.mobile_phone else None)
     context = _context(
         request,
         title=gettext("Fiche responsable : %(record)s") % {"record": file.record},
@@ -381,10 +403,12 @@ def _record_page(request, pk, *, resend_form=None, unblock_form=None, status=200
         stalled_flow=activation.stalled_flow(file.flows),
         can_resend=request.user.has_perm("accounts.activation_resend"),
         resend_form=resend_form or ReasonForm(prefix="resend"),
-        counters=(activation.number_counters(str(file.record.mobile_phone))
-                  if file.record.mobile_phone else None),
+        counters=counters,
         letter_account=letter_account,
-        letter_dates=provisional_wrong_dates(letter_account) if letter_account else None,
+        letter_dates=letter_dates,
+        letter_dates_until=block_end(letter_dates.retry_after if letter_dates else 0),
+        number_dates_until=block_end(counters["wrong_dates_wait"] if counters else 0),
+        number_sms_until=block_end(counters["sms_wait"] if counters else 0),
         unblock_form=unblock_form or ReasonForm(prefix="unblock"),
     )
     return TemplateResponse(request, "admin/helpdesk/record.html", context, status=status)

@@ -257,9 +257,10 @@ class SearchQuery:
     words: tuple[str, ...] = field(default=())
 
 
+# The field's name first (« Recherche : »), then the fix, as every form's errors read.
 EMPTY_SEARCH = _(
-    "Saisissez un identifiant, un nom, un numéro de téléphone portable, une adresse "
-    "mail, un INE ou un UAI."
+    "Recherche : saisissez un identifiant, un nom, un numéro de téléphone portable, une "
+    "adresse mail, un INE ou un UAI."
 )
 INVALID_PHONE_SEARCH = _(
     "Ce numéro n'est pas un numéro de téléphone portable valide. Saisissez ses 10 chiffres, "
@@ -286,7 +287,8 @@ def search_query_parse(raw: str) -> SearchQuery:
         raise InvalidSearch(EMPTY_SEARCH)
     if len(text) > QUERY_MAX_LENGTH:
         raise InvalidSearch(
-            gettext("Saisissez au plus %(limit)s caractères.") % {"limit": QUERY_MAX_LENGTH}
+            gettext("Recherche : saisissez au plus %(limit)s caractères.")
+            % {"limit": QUERY_MAX_LENGTH}
         )
     if _EMAIL_LIKE.fullmatch(text):
         return SearchQuery(raw=text, shape=Shape.EMAIL, value=text.lower())

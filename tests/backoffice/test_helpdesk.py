@@ -135,8 +135,8 @@ def test_unlock_lifts_a_portal_sign_in_suspended_after_failures(helpdesk_client,
     assert refused.status_code == 429
     # The agent sees the suspension and how long it lasts, and may lift it.
     body = unescape(helpdesk_client.get(account_url(account)).content.decode())
-    assert ("Suspendue après trop d'échecs, encore 15 minutes, sauf depuis les navigateurs où "
-            "le compte s'est déjà connecté") in body
+    assert "Suspendue après trop d'échecs jusqu'au " in body
+    assert "sauf depuis les navigateurs où le compte s'est déjà connecté" in body
     assert "Déverrouiller le compte" in body
 
     _unlock_then_signs_in(helpdesk_client, account, portal)
@@ -161,7 +161,7 @@ def test_the_file_shows_and_unlock_lifts_a_suspension_from_one_address(helpdesk_
     body = unescape(helpdesk_client.get(account_url(account)).content.decode())
     assert "Actif" in body
     window_end = before + datetime.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-    shown = [f"jusqu'à {(window_end + datetime.timedelta(minutes=m)).strftime('%H:%M')} au "
+    shown = [f" à {(window_end + datetime.timedelta(minutes=m)).strftime('%H h %M')} au "
              for m in (0, 1)]
     assert ("Suspendue après trop d'échecs depuis 1 adresse IP (198.51.100.7), " in body
             and any(until in body for until in shown)), body

@@ -71,7 +71,7 @@ def test_the_account_page_unblocks_the_letters_first_sign_in(
     url = reverse("admin:helpdesk_account", args=[letter_parent.pk])
     page = unescape(helpdesk_client.get(url).content.decode())
     assert "Dates de naissance incorrectes ces dernières 24 heures : 4 sur 4 permises" in page
-    assert "ne peut plus saisir de date pendant encore 24 heures" in page
+    assert "Bloquée jusqu'au " in page and "ne peut plus saisir de date d'ici là" in page
     assert "Débloquer l'activation" in page
 
     action = reverse("admin:helpdesk_account_letter_unblock", args=[letter_parent.pk])

@@ -55,7 +55,7 @@ def test_overseas_number_typed_in_national_form_is_found_in_its_region():
 
 @pytest.mark.parametrize(
     ("typed", "message"),
-    [("", "Saisissez un identifiant"), ("   ", "Saisissez un identifiant"),
+    [("", "Recherche : saisissez un identifiant"), ("   ", "Recherche : saisissez un identifiant"),
      ("06 12 34", "n'est pas un numéro de téléphone portable valide"),
      ("01 23 45 67 89", "n'est pas un numéro de téléphone portable valide"),
      ("é", "au moins 2 lettres"), ("x" * 101, "au plus 100 caractères")],

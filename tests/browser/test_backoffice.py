@@ -277,7 +277,8 @@ def test_helpdesk_sees_a_suspension_from_one_address_and_lifts_it(page, live_ser
     suspension = page.locator("#sign-in-suspended-addresses")
     expect(suspension).to_contain_text(re.compile(
         r"Suspendue après trop d'échecs depuis 1 adresse IP \(198\.51\.100\.7\), "
-        r"jusqu'à \d\d:\d\d au plus tard, sauf depuis les navigateurs où le compte s'est "
+        r"jusqu'au \d{1,2} \S+ \d{4} à \d\d h \d\d au plus tard, sauf depuis les "
+        r"navigateurs où le compte s'est "
         r"déjà connecté"))
     assert_accessible(page)
 
@@ -394,3 +395,85 @@ def test_wrong_codes_count_down_then_step_1_says_why(page, live_server, school):
         "Trop de codes erronés : saisissez à nouveau votre identifiant et votre mot de passe.")
     assert_accessible(page)
     sign_in_back_office(page, live_server, agent.identifier, device=device)
+
+
+def test_helpdesk_releases_its_academys_records_of_a_shared_account_by_keyboard(
+    page, live_server, school
+):
+    """An account shared by records of two academies (a parent with a child in Créteil and
+    one in Lyon): the Créteil agent finds it through Créteil's record, reads Créteil's part
+    only, and « Libérer les fiches de votre académie » is reached and done with the keyboard
+    alone; axe finds no serious or critical violation on the way."""
+    lyon = EstablishmentFactory(uai="0690001C", name="Lycée Ampère",
+                                academy=AcademyFactory(name="Lyon"), kind="lycee")
+    account = AccountFactory(identifier="j.ndiaye87", first_name="Jean-Éric",
+                             last_name="N'Diaye", phone="+33698765432")
+    here = GuardianRecordFactory(establishment=school["college"], last_name="N'Diaye",
+                                 first_name="Jean-Éric", mobile_phone="+33698765432",
+                                 account=account)
+    there = GuardianRecordFactory(establishment=lyon, last_name="N'Diaye",
+                                  first_name="Jean-Éric", mobile_phone="+33698765432",
+                                  account=account)
+    ResponsibilityFactory(guardian_record=here, pupil=PupilFactory(
+        establishment=school["college"], last_name="N'Diaye", first_names="Idriss"))
+    ResponsibilityFactory(guardian_record=there, pupil=PupilFactory(
+        establishment=lyon, last_name="N'Diaye", first_names="Maëlle"))
+    agent = staff_create(
+        first_name="Paul", last_name="Éluard", email="paul.eluard@ac-creteil.fr",
+        password=STAFF_PASSWORD, role=StaffRole.HELPDESK, academy=school["academy"],
+    )
+    device = TOTPDevice.objects.create(user=agent, name="Téléphone", confirmed=True)
+    sign_in_back_office(page, live_server, agent.identifier, device=device)
+
+    # The search field has the focus: the agent types at once.
+    page.goto(live_server.url + reverse("admin:helpdesk_search"))
+    page.keyboard.type("j.ndiaye87")
+    page.keyboard.press("Enter")
+    link = page.get_by_role("link", name="J.NDIAYE87")
+    expect(link).to_be_visible()
+    link.click()
+    expect(page.get_by_role("heading", name="Compte J.NDIAYE87")).to_be_visible()
+    main = page.locator("#content-main")
+    expect(main).to_contain_text("N'DIAYE Idriss")
+    expect(main).to_contain_text(
+        "Ce compte couvre aussi 1 fiche d'une autre académie, que son assistance gère.")
+    expect(main).not_to_contain_text("Maëlle")
+    expect(main).not_to_contain_text("Lycée Ampère")
+    expect(page.get_by_role("heading", name="Libérer les fiches de votre académie")
+           ).to_be_visible()
+    assert_accessible(page)
+
+    # From the top of the page, Tab alone reaches the release's reason, its confirmation
+    # and its button, in that order, each visibly focused.
+    release = page.locator("form", has=page.get_by_role(
+        "button", name="Libérer les fiches de votre académie"))
+    reason = release.get_by_label("Motif")
+    confirm = release.get_by_role("checkbox")
+    button = release.get_by_role("button", name="Libérer les fiches de votre académie")
+    page.locator("body").focus()
+    reached = []
+    for _ in range(120):
+        page.keyboard.press("Tab")
+        for name, element in (("reason", reason), ("confirm", confirm), ("button", button)):
+            if element.evaluate("node => node === document.activeElement"):
+                expect(element).to_be_visible()
+                if name not in reached:
+                    reached.append(name)
+                if name == "reason":
+                    page.keyboard.type("Appel du parent, identité vérifiée")
+                elif name == "confirm":
+                    page.keyboard.press("Space")
+        if "button" in reached:
+            break
+    assert reached == ["reason", "confirm", "button"]
+    expect(confirm).to_be_checked()
+    page.keyboard.press("Enter")
+
+    expect(page.locator(".messagelist")).to_contain_text(
+        "Les fiches de votre académie sont libérées")
+    assert_accessible(page)
+    here.refresh_from_db()
+    there.refresh_from_db()
+    assert here.account_id is None  # Créteil's record is free for a new activation
+    assert there.account_id == account.pk  # Lyon's is untouched
+    assert Account.objects.get(pk=account.pk).state == "active"
