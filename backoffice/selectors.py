@@ -991,17 +991,19 @@ def record_activation_attempts(*, records: list[GuardianRecord]) -> list[Activat
 
 def _attach_schools(accounts: list[Account], scope: StaffScope) -> None:
     """account.schools: the establishments of its records or its pupil record within
-    `scope` (another academy's school of a shared account is not named); 2 queries."""
+    `scope` (another academy's school of a shared account is not named); 2 queries, each
+    from the accounts' ids, the academy checked on the rows' own column (a join on the
+    academy's establishments walked its hundred schools: 5 ms a query at 1M, issue 14)."""
     by_account: dict[int, set[Establishment]] = {a.pk: set() for a in accounts}
     if not accounts:
         return
     ids = list(by_account)
     for record in GuardianRecord.objects.filter(
-        scope.establishment_q("establishment"), account_id__in=ids
+        scope.guardian_records_q(), account_id__in=ids
     ).select_related("establishment"):
         by_account[record.account_id].add(record.establishment)
     for pupil in Pupil.objects.filter(
-        scope.establishment_q("establishment"), account_id__in=ids
+        scope.pupils_q(), account_id__in=ids
     ).select_related("establishment"):
         by_account[pupil.account_id].add(pupil.establishment)
     for account in accounts:

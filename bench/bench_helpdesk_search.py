@@ -281,6 +281,9 @@ def load_accounts(records: int) -> None:
         cursor.execute(f"UPDATE pupils_guardianrecord SET account_id = id WHERE {ACCOUNT_SHARE}")
         cursor.execute("ANALYZE accounts_account")
         cursor.execute("ANALYZE pupils_guardianrecord")
+        # As autovacuum would: without statistics the planner takes an academy for one school.
+        cursor.execute("ANALYZE pupils_establishment")
+        cursor.execute("ANALYZE pupils_academy")
     print(f"{accounts:,} accounts covering their records in "
           f"{time.monotonic() - started:.0f} s", flush=True)
 
