@@ -1,0 +1,38 @@
+"""What a school secretary reads on her back-office pages: what a saved record changes, the
+counts, the lists' explanations, the searches, the breadcrumbs."""
+
+import pytest
+
+from tests.backoffice.test_secretary import change_url, record_form
+from tests.factories import GuardianRecordFactory
+
+pytestmark = pytest.mark.django_db
+
+OWN_DETAILS = "Le compte ÉduConnect de ce représentant garde ses propres coordonnées"
+
+
+def test_record_of_an_activated_guardian_says_the_account_keeps_its_own_details(
+    secretary_client, world
+):
+    record = world.rec_a1  # covered by an active account
+    page = secretary_client.get(change_url(record)).content.decode()
+    assert OWN_DETAILS in page
+    assert "dans son compte ÉduConnect" in page  # where the family changes them
+    response = secretary_client.post(change_url(record),
+                                     record_form(record, email="h.lefevre@exemple.fr"),
+                                     follow=True)
+    body = response.content.decode()
+    assert "Modifications enregistrées : la fiche responsable « Hélène LEFÈVRE »." in body
+    assert OWN_DETAILS in body
+    world.account_a1.refresh_from_db()
+    assert world.account_a1.phone == "+33611223344"  # what the notice says stays true
+
+
+def test_record_without_an_account_has_no_such_notice(secretary_client, world):
+    record = GuardianRecordFactory(establishment=world.a1, mobile_phone="+33644556677")
+    assert OWN_DETAILS not in secretary_client.get(change_url(record)).content.decode()
+    response = secretary_client.post(change_url(record),
+                                     record_form(record, mobile_phone="06 44 55 66 78"),
+                                     follow=True)
+    body = response.content.decode()
+    assert "Modifications enregistrées" in body and OWN_DETAILS not in body
