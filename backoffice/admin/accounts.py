@@ -40,6 +40,7 @@ from backoffice.selectors import (
     staff_scope,
 )
 from core.forms import BidiControlValidator
+from core.french import plural_count
 from core.journal import EventKind
 from core.models import JournalEvent
 from pupils.models import Establishment
@@ -436,7 +437,8 @@ class StaffProfileAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin
         self.message_user(
             request,
             ngettext("Second facteur réinitialisé pour %(count)s personnel.",
-                     "Second facteur réinitialisé pour %(count)s personnels.", count)
+                     "Second facteur réinitialisé pour %(count)s personnels.",
+                     plural_count(count))
             % {"count": count},
             messages.SUCCESS,
         )

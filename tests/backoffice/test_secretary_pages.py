@@ -2,7 +2,11 @@
 counts, the lists' explanations, the searches, the breadcrumbs."""
 
 import pytest
+from django.urls import reverse
 
+from core.french import plural_count
+from pupils import letters
+from tests import html
 from tests.backoffice.test_secretary import change_url, record_form
 from tests.factories import GuardianRecordFactory
 
@@ -36,3 +40,27 @@ def test_record_without_an_account_has_no_such_notice(secretary_client, world):
                                      follow=True)
     body = response.content.decode()
     assert "Modifications enregistrées" in body and OWN_DETAILS not in body
+
+
+# --- counts: French takes the singular for 0 and 1 ---------------------------------------
+
+
+def test_an_empty_list_counts_0_in_the_singular(secretary_client, world):
+    url = reverse("admin:pupils_guardianrecord_changelist")
+    paginator = html.parse(secretary_client.get(url, {"q": "Zzyzx"})).find(class_="paginator")
+    assert " ".join(paginator.get_text().split()) == "0 fiche responsable"
+    paginator = html.parse(secretary_client.get(url)).find(class_="paginator")
+    assert " ".join(paginator.get_text().split()) == "1 fiche responsable"
+
+
+def test_a_letter_run_not_started_reads_0_letter(letters_here, world, secretary,
+                                                 secretary_client):
+    run = letters.letter_run_request(establishment=world.a1, actor=secretary,
+                                     pupil_ids=[world.pupil_a1_bis.pk], delivery="paper")
+    page = html.parse(secretary_client.get(reverse("admin:letter_run", args=[run.pk])))
+    status = " ".join(page.find(id="letter-status").get_text().split())
+    assert status.endswith(": 0 lettre sur 0.") or status.endswith(": 0 lettre sur 1."), status
+
+
+def test_ngettext_of_our_french_words_takes_the_singular_for_0():
+    assert plural_count(0) == plural_count(1) == 1 and plural_count(2) == 2
