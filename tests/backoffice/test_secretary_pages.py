@@ -64,3 +64,22 @@ def test_a_letter_run_not_started_reads_0_letter(letters_here, world, secretary,
 
 def test_ngettext_of_our_french_words_takes_the_singular_for_0():
     assert plural_count(0) == plural_count(1) == 1 and plural_count(2) == 2
+
+
+# --- the order of a list is explained only when there is a list ----------------------------
+
+ORDER_WORDS = "chaque groupe par ordre alphabétique"
+
+
+def test_no_sort_order_sentence_above_an_empty_result(helpdesk_client, world):
+    page = helpdesk_client.get(reverse("admin:helpdesk_search"), {"q": "Zzyzx"})
+    body = page.content.decode()
+    assert "Aucune fiche sans compte ne correspond" in body
+    assert ORDER_WORDS not in body
+
+
+def test_the_sort_order_sentence_stays_above_results(helpdesk_client, world):
+    body = helpdesk_client.get(reverse("admin:helpdesk_search"),
+                               {"q": "Nguyen"}).content.decode()
+    assert "NGUYỄN Thị" in body  # a record without an account, and the pupil Lan
+    assert body.count(ORDER_WORDS) == 2
