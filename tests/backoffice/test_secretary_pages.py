@@ -83,3 +83,23 @@ def test_the_sort_order_sentence_stays_above_results(helpdesk_client, world):
                                {"q": "Nguyen"}).content.decode()
     assert "NGUYỄN Thị" in body  # a record without an account, and the pupil Lan
     assert body.count(ORDER_WORDS) == 2
+
+
+# --- an empty search says which field and what to type -----------------------------------
+
+
+@pytest.mark.parametrize("model", ["pupil", "guardianrecord", "responsibility"])
+def test_an_empty_list_search_names_the_field_and_what_to_type(secretary_client, world, model):
+    page = html.parse(secretary_client.get(reverse(f"admin:pupils_{model}_changelist"),
+                                           {"q": "   "}))
+    errors = [" ".join(li.get_text().split()) for li in page.select(".messagelist li.error")]
+    assert len(errors) == 1 and errors[0].startswith("Rechercher : saisissez"), errors
+    assert "INE" in errors[0]
+
+
+def test_an_empty_helpdesk_search_names_the_field_and_what_to_type(helpdesk_client, world):
+    response = helpdesk_client.get(reverse("admin:helpdesk_search"), {"q": " "})
+    assert response.status_code == 400
+    errors = [e.get_text() for e in html.parse(response).select(".errorlist li")]
+    assert errors == ["Rechercher un compte : saisissez un identifiant, un nom, un numéro de "
+                      "téléphone portable, une adresse mail, un INE ou un UAI."]
