@@ -103,3 +103,21 @@ def test_an_empty_helpdesk_search_names_the_field_and_what_to_type(helpdesk_clie
     errors = [e.get_text() for e in html.parse(response).select(".errorlist li")]
     assert errors == ["Rechercher un compte : saisissez un identifiant, un nom, un numéro de "
                       "téléphone portable, une adresse mail, un INE ou un UAI."]
+
+
+# --- the add forms' breadcrumbs end on the page's own title ----------------------------------
+
+
+@pytest.mark.parametrize(("url_name", "title"), [
+    ("pupils_responsibility_add", "Ajouter un lien responsable–élève"),
+    ("services_portal_service_add", "Ajouter un service"),
+    ("services_portal_establishmentmessage_add", "Ajouter un message d'établissement"),
+])
+def test_an_add_form_has_breadcrumbs_ending_on_its_title(secretary_client, world, url_name,
+                                                         title):
+    page = html.parse(secretary_client.get(reverse(f"admin:{url_name}")))
+    crumbs = page.select_one("nav .breadcrumbs")
+    assert crumbs is not None
+    assert crumbs.find("a").get_text() == "Accueil"
+    assert " ".join(crumbs.get_text().split()).endswith(f"› {title}")
+    assert page.find("h1").get_text().strip() == title
