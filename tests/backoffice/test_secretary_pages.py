@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from core.french import plural_count
 from pupils import letters
+from pupils.models import LetterRun
 from tests import html
 from tests.backoffice.test_secretary import change_url, record_form
 from tests.factories import GuardianRecordFactory
@@ -121,3 +122,32 @@ def test_an_add_form_has_breadcrumbs_ending_on_its_title(secretary_client, world
     assert crumbs.find("a").get_text() == "Accueil"
     assert " ".join(crumbs.get_text().split()).endswith(f"› {title}")
     assert page.find("h1").get_text().strip() == title
+
+
+# --- letters asked for another school's people ---------------------------------------------
+
+NOT_YOURS = "cet établissement n'est pas l'un des vôtres"
+
+
+def _alert(response) -> str:
+    return " ".join(html.parse(response).find(class_="errornote").get_text().split())
+
+
+def test_letters_of_another_school_are_refused_in_words(letters_here, world, secretary_client):
+    response = secretary_client.get(reverse("admin:letters_new"),
+                                    {"etablissement": world.b1.pk, "niveau": "6EME"})
+    assert response.status_code == 400 and NOT_YOURS in _alert(response)
+    response = secretary_client.post(reverse("admin:letters_new"), {
+        "etablissement": world.b1.pk, "eleves": [world.pupil_b1.pk], "remise": "paper"})
+    assert response.status_code == 400 and NOT_YOURS in _alert(response)
+    assert "Choisissez" in html.parse(response).find(id="id_etablissement").get_text()
+    assert not LetterRun.objects.exists()
+
+
+def test_a_pupil_of_another_school_among_the_ticked_ones_is_refused_in_words(
+        letters_here, world, secretary_client):
+    response = secretary_client.post(reverse("admin:letters_new"), {
+        "etablissement": world.a1.pk, "eleves": [world.pupil_b1.pk], "remise": "paper"})
+    assert response.status_code == 400
+    assert "un élève choisi n'est pas de cet établissement" in _alert(response)
+    assert not LetterRun.objects.exists()
