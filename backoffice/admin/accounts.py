@@ -234,7 +234,7 @@ def _password_fields(required: bool):
             required=required, strip=False, widget=forms.PasswordInput(attrs=attrs),
             help_text=format_lazy(
                 "{} {}", STAFF_HELP_TEXT,
-                _("À transmettre à l'intéressé par un autre canal que le courriel."),
+                _("À transmettre à l'intéressé par un autre canal que le mail."),
             ),
         ),
         forms.CharField(
