@@ -77,6 +77,10 @@ def test_no_sort_order_sentence_above_an_empty_result(helpdesk_client, world):
     body = page.content.decode()
     assert "Aucune fiche sans compte ne correspond" in body
     assert ORDER_WORDS not in body
+    page = html.parse(helpdesk_client.get(reverse("admin:helpdesk_search"),
+                                          {"q": "06 99 99 99 99"}))
+    assert page.find(id="attempts-caption").get_text().strip() == (
+        "Activations par SMS commencées avec ce numéro")
 
 
 def test_the_sort_order_sentence_stays_above_results(helpdesk_client, world):
@@ -151,3 +155,18 @@ def test_a_pupil_of_another_school_among_the_ticked_ones_is_refused_in_words(
     assert response.status_code == 400
     assert "un élève choisi n'est pas de cet établissement" in _alert(response)
     assert not LetterRun.objects.exists()
+
+
+def test_the_requests_queue_says_its_order_only_above_requests(
+        letters_here, secretary_client, world, django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    from tests.backoffice.test_assistance_queue import submit
+
+    empty = html.parse(secretary_client.get(reverse("admin:assistance_queue")))
+    assert empty.find(id="queue-caption").get_text().strip() == "Demandes"
+    assert "Aucune demande dans votre périmètre." in empty.get_text()
+    submit(Client(), django_capture_on_commit_callbacks, school=world.a1.uai)
+    listed = html.parse(secretary_client.get(reverse("admin:assistance_queue")))
+    assert listed.find(id="queue-caption").get_text().strip() == (
+        "Demandes, les plus anciennes d'abord")
