@@ -76,9 +76,6 @@ class SearchForm(forms.Form):
             "sont ignorés."
         ),
         widget=forms.TextInput(attrs={**NO_AUTOFILL, "type": "search", "size": 40}),
-        error_messages={"required": _(
-            "Rechercher un compte : saisissez un identifiant, un nom, un numéro de téléphone "
-            "portable, une adresse mail, un INE ou un UAI.")},
     )
 
 

@@ -102,14 +102,6 @@ def test_an_empty_list_search_names_the_field_and_what_to_type(secretary_client,
     assert "INE" in errors[0]
 
 
-def test_an_empty_helpdesk_search_names_the_field_and_what_to_type(helpdesk_client, world):
-    response = helpdesk_client.get(reverse("admin:helpdesk_search"), {"q": " "})
-    assert response.status_code == 400
-    errors = [e.get_text() for e in html.parse(response).select(".errorlist li")]
-    assert errors == ["Rechercher un compte : saisissez un identifiant, un nom, un numéro de "
-                      "téléphone portable, une adresse mail, un INE ou un UAI."]
-
-
 # --- the add forms' breadcrumbs end on the page's own title ----------------------------------
 
 
