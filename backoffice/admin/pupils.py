@@ -394,9 +394,9 @@ class GuardianRecordAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdm
                 record.account.state != AccountState.ACTIVE):
             return None
         return _("Le compte ÉduConnect de ce représentant garde ses propres coordonnées "
-                 "(numéro de portable, adresse mail) : les modifier sur cette fiche ne change "
-                 "pas celles qu'il utilise pour se connecter ou récupérer son identifiant et "
-                 "son mot de passe. Il les modifie lui-même dans son compte ÉduConnect.")
+                 "(numéro de portable, adresse mail) : les modifier sur cette fiche ne les "
+                 "change pas. Ce sont elles qui lui servent à récupérer son identifiant ou son "
+                 "mot de passe ; il les modifie lui-même dans son compte ÉduConnect.")
 
     def get_fieldsets(self, request, obj=None):
         said = self._own_details_said(obj)

@@ -66,9 +66,9 @@ def test_a_save_says_what_was_saved_in_french(secretary_client, world):
     assert messages_after(response) == [
         "Modifications enregistrées : la fiche responsable « Hélène LEFÈVRE ». Le compte "
         "ÉduConnect de ce représentant garde ses propres coordonnées (numéro de portable, "
-        "adresse mail) : les modifier sur cette fiche ne change pas celles qu'il utilise pour "
-        "se connecter ou récupérer son identifiant et son mot de passe. Il les modifie "
-        "lui-même dans son compte ÉduConnect. Vous pouvez continuer ci-dessous."]
+        "adresse mail) : les modifier sur cette fiche ne les change pas. Ce sont elles qui lui "
+        "servent à récupérer son identifiant ou son mot de passe ; il les modifie lui-même "
+        "dans son compte ÉduConnect. Vous pouvez continuer ci-dessous."]
 
 
 def test_the_links_table_button_names_what_it_adds(secretary_client, world):

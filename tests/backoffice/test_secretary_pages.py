@@ -30,7 +30,11 @@ def test_record_of_an_activated_guardian_says_the_account_keeps_its_own_details(
     assert "Modifications enregistrées : la fiche responsable « Hélène LEFÈVRE »." in body
     assert OWN_DETAILS in body
     world.account_a1.refresh_from_db()
-    assert world.account_a1.phone == "+33611223344"  # what the notice says stays true
+    # What the notice says stays true: the record changed, the account did not.
+    world.rec_a1.refresh_from_db()
+    assert world.rec_a1.email == "h.lefevre@exemple.fr"
+    assert world.account_a1.email != "h.lefevre@exemple.fr"
+    assert world.account_a1.phone == "+33611223344"
 
 
 def test_record_without_an_account_has_no_such_notice(secretary_client, world):
