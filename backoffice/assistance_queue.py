@@ -33,7 +33,7 @@ PAGE_SIZE = 50
 
 class ReplyForm(forms.Form):
     body = forms.CharField(
-        label=_("Réponse à envoyer par courriel"),
+        label=_("Réponse à envoyer par mail"),
         max_length=REPLY_MAX_LENGTH,
         validators=[BidiControlValidator(_("Réponse"))],
         widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
@@ -172,4 +172,4 @@ def answer(request, pk):
     return _act(request, pk, lambda item: services.assistance_request_answer(
         assistance_request=item, actor=request.user, body=form.cleaned_data["body"],
         request=request),
-        gettext("La réponse a été envoyée par courriel à la famille."))
+        gettext("La réponse a été envoyée par mail à la famille."))

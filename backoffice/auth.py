@@ -39,6 +39,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.limits import device_cookie_set, sign_in_device
 from accounts.models import Account
+from core.french import plural_count
 from core.http import client_ip
 from core.journal import EventKind, journal_record
 from core.normalization import strip_invisible
@@ -104,14 +105,14 @@ def _what_comes_next(codes_left: int, then_wait: bool) -> str:
             "nouveau code.",
             "Il vous reste %(n)d essais ; ensuite, vous devrez patienter avant de saisir un "
             "nouveau code.",
-            codes_left,
+            plural_count(codes_left),
         ) % {"n": codes_left}
     return ngettext(
         "Il vous reste %(n)d essai ; ensuite, vous devrez saisir à nouveau votre identifiant "
         "et votre mot de passe.",
         "Il vous reste %(n)d essais ; ensuite, vous devrez saisir à nouveau votre identifiant "
         "et votre mot de passe.",
-        codes_left,
+        plural_count(codes_left),
     ) % {"n": codes_left}
 
 

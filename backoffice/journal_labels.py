@@ -81,7 +81,7 @@ DETAIL_LABELS = {
     "delivery": _("remise"),
     "reissued": _("mot de passe renouvelé"),
     "skipped": _("sans lettre (compte actif)"),
-    "emailed": _("envoyées par courriel"),
+    "emailed": _("envoyées par mail"),
     "pages": _("pages"),
     # A provisional account closed by an SMS or FranceConnect activation (activation.services).
     "taken_guardian_records": _("fiches reprises par le compte activé"),
@@ -182,7 +182,7 @@ MESSAGE_PURPOSE_LABELS = {
     "provisional_letter": _("lettre de l'établissement (identifiant et mot de passe provisoire)"),
     "assistance_acknowledgement": _("accusé de réception d'une demande d'assistance"),
     "assistance_reply": _("réponse de l'assistance"),
-    "django_mail": _("courriel technique du portail"),
+    "django_mail": _("mail technique du portail"),
 }
 
 
@@ -243,7 +243,7 @@ REASON_LABELS = {
     "unknown_client": _("service non enregistré"),
     # Recoveries (accounts.recovery).
     "recovery_sms": _("mot de passe oublié, code reçu par SMS"),
-    "recovery_email": _("mot de passe oublié, lien reçu par courriel"),
+    "recovery_email": _("mot de passe oublié, lien reçu par mail"),
 }
 # Profiles, account states, channels, methods, steps: the enumerations a fact may hold,
 # by the key that holds them.
@@ -265,7 +265,7 @@ METHOD_LABELS = {
     "letter": _("courrier de l'établissement"),
     "roster_import": _("import de l'annuaire de l'établissement"),
     "child_attach": _("ajout d'un enfant par SMS"),
-    "email": _("courriel"),
+    "email": _("mail"),
 }
 STEP_LABELS = {
     "password": _("mot de passe"),
@@ -276,10 +276,10 @@ STEP_LABELS = {
     "phone": _("numéro de téléphone"),
     "channel": _("choix du canal"),
     "code": _("code de sécurité"),
-    "link": _("lien reçu par courriel"),
+    "link": _("lien reçu par mail"),
     "pupils": _("dates de naissance des enfants"),
     "email": _("adresse mail"),
-    "sent": _("courriel envoyé"),
+    "sent": _("mail envoyé"),
     "done": _("terminé"),
 }
 # Values of « block » and « counted_on » (activation.services.BLOCK_*, COUNTED_ON_*).
@@ -296,12 +296,12 @@ INITIATED_BY_LABELS = {
     "sp": _("le service"),
 }
 # Values of « channel » (accounts.recovery, the outbox), as the helpdesk reads them.
-CHANNEL_LABELS = {"sms": _("SMS"), "email": _("courriel")}
+CHANNEL_LABELS = {"sms": _("SMS"), "email": _("mail")}
 # Why a password changed (accounts.services.account_password_set's `reason`).
 PASSWORD_CHANGE_REASONS = {
     "my_account": _("modifié par son titulaire dans « Mon compte »"),
     "recovery_sms": _("mot de passe oublié, code reçu par SMS"),
-    "recovery_email": _("mot de passe oublié, lien reçu par courriel"),
+    "recovery_email": _("mot de passe oublié, lien reçu par mail"),
 }
 # Values written as codes, read in French (the reason a counter was cleared, the category of
 # an assistance request, the purpose of a message).
@@ -316,7 +316,7 @@ VALUE_LABELS = {
     "other": _("autre demande"),
     "activation_code": _("code d'activation"),
     "paper": _("lettre imprimée"),
-    "email": _("courriel"),
+    "email": _("mail"),
     "provisional_letter": _("lettre de l'établissement (identifiant et mot de passe provisoire)"),
 }
 # Field names listed under « changed », as the back-office's forms label them.

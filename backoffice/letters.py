@@ -19,7 +19,8 @@
   password.
 
 Thin views wrapped by BackOfficeSite.admin_view; a run or school outside the user's scope
-is a 404, as everywhere in the back-office.
+is a 404, as everywhere in the back-office, except on the letters page, where a school that
+is not one of the user's is said in words beside the choice of her own.
 """
 
 import csv
@@ -120,6 +121,13 @@ def letters_new(request):
     _require(request, MAKE_PERMISSION)
     source = request.POST if request.method == "POST" else request.GET
     establishment = _establishment(request, source.get("etablissement"))
+    errors = {}
+    if establishment is None and source.get("etablissement"):
+        # Another school's (or no school's) id: said in words, the page asks for one of hers.
+        errors["establishment"] = gettext(
+            "Établissement : cet établissement n'est pas l'un des vôtres ; vous ne pouvez "
+            "faire que les lettres des élèves et des responsables de vos établissements. "
+            "Choisissez l'un d'eux dans la liste.")
     levels = _levels(establishment) if establishment else []
     level = source.get("niveau", "")
     if level not in levels:
@@ -129,10 +137,10 @@ def letters_new(request):
     division = source.get("classe", "")
     if division not in divisions:
         division = ""
-    errors = {}
-    if request.method == "POST":
-        if establishment is None:
-            raise Http404
+    if request.method == "POST" and establishment is None and not errors:
+        errors["establishment"] = gettext("Établissement : choisissez l'un de vos "
+                                          "établissements dans la liste.")
+    if request.method == "POST" and not errors:
         chosen = []
         for raw in request.POST.getlist("eleves"):
             try:

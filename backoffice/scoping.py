@@ -19,7 +19,7 @@ their establishments), and every other way in goes through it:
 Lists never count a whole table: BoundedCountPaginator counts at most COUNT_BOUND rows.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
@@ -27,6 +27,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
 
 from accounts.models import Account
 from backoffice.selectors import (
@@ -232,6 +233,19 @@ class ScopedAdminMixin(ScopedQuerysetMixin):
         if searching and self.search_ordering:
             return self.search_ordering
         return super().get_ordering(request)
+
+    def changelist_view(self, request, extra_context=None):
+        """A search sent empty (the box left blank, or only spaces) is told, beside the list
+        as it reads without a search: which box, and what to type in it."""
+        if SEARCH_VAR in request.GET and not request.GET[SEARCH_VAR].strip():
+            what = str(self.search_help_text or "")
+            if what[1:2].islower():  # « Nom (ou une partie)… », not « UAI, … »
+                what = what[:1].lower() + what[1:]
+            messages.error(request, (
+                gettext("Rechercher : saisissez ce que vous cherchez, au choix : %(what)s")
+                % {"what": what}) if what else gettext(
+                "Rechercher : saisissez ce que vous cherchez."))
+        return super().changelist_view(request, extra_context)
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():

@@ -38,3 +38,11 @@ def of_name(name: str) -> str:
     if elides(name):
         return pgettext("elided « de » before a name", "d'%(name)s") % {"name": name}
     return pgettext("« de » before a name", "de %(name)s") % {"name": name}
+
+
+def plural_count(count: int) -> int:
+    """The number `ngettext` (or `{% blocktranslate count %}`) should choose its form by, as
+    French counts: the singular for 0 and 1 (« 0 fiche », « 1 fiche », « 2 fiches »). Our
+    French words are their own msgids, with no catalogue to give French's plural rule, and
+    gettext without one takes the singular for 1 only (« 0 fiches »)."""
+    return 1 if count <= 1 else count

@@ -202,14 +202,14 @@ class EventKind(models.TextChoices):
         "Mot de passe oublié : code vérifié"
     )
     PASSWORD_RESET_LINK_SENT = "recovery.password_link_sent", _(
-        "Mot de passe oublié : lien envoyé par courriel"
+        "Mot de passe oublié : lien envoyé par mail"
     )
     PASSWORD_RESET_LINK_NOT_SENT = "recovery.password_link_not_sent", _(
-        "Mot de passe oublié : aucun courriel envoyé (pas d'adresse validée, ou envois trop "
+        "Mot de passe oublié : aucun mail envoyé (pas d'adresse validée, ou envois trop "
         "nombreux)"
     )
     PASSWORD_RESET_LINK_USED = "recovery.password_link_used", _(
-        "Mot de passe oublié : lien du courriel utilisé"
+        "Mot de passe oublié : lien du mail utilisé"
     )
     PASSWORD_RECOVERY_COMPLETED = "recovery.password_completed", _(
         "Mot de passe oublié : nouveau mot de passe choisi"
@@ -281,7 +281,7 @@ class EventKind(models.TextChoices):
     ASSISTANCE_REQUEST_CLOSED = "assistance.request_closed", _("Demande d'assistance close")
     # The outbox (issue 12 §2): a message retried until it was no longer worth sending.
     MESSAGE_EXPIRED = "notifications.message_expired", _(
-        "SMS ou courriel non envoyé à temps (expiré)"
+        "SMS ou mail non envoyé à temps (expiré)"
     )
     # Demo data (DEBUG only).
     DEMO_ACCOUNT_CREATED = "demo_account_created", _("Compte de démonstration créé")

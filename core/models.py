@@ -175,7 +175,7 @@ class Flow(models.Model):
 
 class CodeChannel(models.TextChoices):
     SMS = "sms", _("SMS")
-    EMAIL = "email", _("Courriel")
+    EMAIL = "email", _("Mail")
 
 
 class CodeNotSentReason(models.TextChoices):

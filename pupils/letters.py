@@ -830,7 +830,7 @@ def letter_run_request(*, establishment: Establishment, actor: Account,
             "aucune lettre n'est faite pour lui. La famille se connecte avec son propre mot "
             "de passe, ou le récupère par « Mot de passe oublié ».")})
     if delivery not in LetterDelivery.values:
-        raise ValidationError({"delivery": _("Remise : choisissez le PDF ou le courriel.")})
+        raise ValidationError({"delivery": _("Remise : choisissez le PDF ou le mail.")})
     selection = (chosen + [{ALONE_PUPIL_KEY: pk} for pk in alone]
                  + [{ALONE_RECORD_KEY: pk} for pk in records])
     with transaction.atomic():

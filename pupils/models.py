@@ -350,7 +350,7 @@ class LetterRunStatus(models.TextChoices):
 class LetterDelivery(models.TextChoices):
     PAPER = "paper", _("Toutes les lettres dans le PDF à imprimer")
     EMAIL_WHEN_KNOWN = "email", _(
-        "Par courriel aux responsables dont l'adresse est connue, les autres dans le PDF"
+        "Par mail aux responsables dont l'adresse mail est connue, les autres dans le PDF"
     )
 
 
@@ -385,7 +385,7 @@ class LetterRun(models.Model):
     records_skipped = models.PositiveIntegerField(
         _("fiches déjà couvertes par un compte actif"), default=0
     )
-    emails_queued = models.PositiveIntegerField(_("lettres envoyées par courriel"), default=0)
+    emails_queued = models.PositiveIntegerField(_("lettres envoyées par mail"), default=0)
     pages = models.PositiveIntegerField(_("pages du PDF"), default=0)
     # Random name of the PDF under LETTERS_DIR; emptied when the file is deleted.
     file_name = models.CharField(max_length=80, blank=True, editable=False)

@@ -117,8 +117,8 @@ def test_every_msgid_reads_as_written_in_french(language):
 
 
 # The family and pupil side says « mail » and « adresse mail », as the seeds do: never
-# « email », « e-mail » or « courriel » in a text a parent or a pupil reads (the back-office
-# and the school's admin keep their own words).
+# « email », « e-mail » or « courriel » in a text a parent or a pupil reads. The back-office
+# too (test_the_back_office_says_mail): a secretary reads the family's words.
 FAMILY_PYTHON = ("accounts", "activation", "families", "franceconnect", "services_portal",
                  "assistance", "core/code_messages.py", "core/forms.py", "core/code_step.py")
 STAFF_TEMPLATES = ("templates/admin/", "templates/backoffice/")
@@ -158,6 +158,28 @@ def _family_texts():
 def test_the_family_side_says_mail():
     found = [f"{where}: {text!r}" for where, text in _family_texts()
              if OTHER_WORDS.search(PLACEHOLDER.sub("", text))]
+    assert found == []
+
+
+# The back-office's words, and the labels of the models and journal events it shows.
+STAFF_PYTHON = ("backoffice", "pupils", "core/journal.py", "core/models.py")
+COURRIEL = re.compile(r"\bcourriels?\b", re.IGNORECASE)
+
+
+def _staff_texts():
+    for part in STAFF_PYTHON:
+        base = ROOT / part
+        for path in sorted([base] if base.is_file() else base.rglob("*.py")):
+            if "migrations" not in path.parts:
+                yield from _python_msgids(path)
+    for where, _name, strings in _template_msgids():
+        if where.startswith(STAFF_TEMPLATES):
+            for string in strings:
+                yield where, string
+
+
+def test_the_back_office_says_mail():
+    found = [f"{where}: {text!r}" for where, text in _staff_texts() if COURRIEL.search(text)]
     assert found == []
 
 

@@ -40,6 +40,7 @@ from backoffice.selectors import (
     staff_scope,
 )
 from core.forms import BidiControlValidator
+from core.french import plural_count
 from core.journal import EventKind
 from core.models import JournalEvent
 from pupils.models import Establishment
@@ -233,7 +234,7 @@ def _password_fields(required: bool):
             required=required, strip=False, widget=forms.PasswordInput(attrs=attrs),
             help_text=format_lazy(
                 "{} {}", STAFF_HELP_TEXT,
-                _("À transmettre à l'intéressé par un autre canal que le courriel."),
+                _("À transmettre à l'intéressé par un autre canal que le mail."),
             ),
         ),
         forms.CharField(
@@ -436,7 +437,8 @@ class StaffProfileAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin
         self.message_user(
             request,
             ngettext("Second facteur réinitialisé pour %(count)s personnel.",
-                     "Second facteur réinitialisé pour %(count)s personnels.", count)
+                     "Second facteur réinitialisé pour %(count)s personnels.",
+                     plural_count(count))
             % {"count": count},
             messages.SUCCESS,
         )

@@ -384,6 +384,33 @@ class GuardianRecordAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdm
     # The links' autocompletes (backoffice.site.LabelledAutocompleteJsonView).
     autocomplete_select_related = ("establishment",)
 
+    @staticmethod
+    def _own_details_said(record) -> str | None:
+        """What the secretary is told when the record's guardian has activated: the account
+        keeps its own mobile number and address (accounts.models.Account: phone, email), which
+        a save here never changes (pupils.services.guardian_record_contact_update writes the
+        record only); its recoveries write to those (accounts.recovery.services)."""
+        if record is None or record.account is None or (
+                record.account.state != AccountState.ACTIVE):
+            return None
+        return _("Le compte ÉduConnect de ce représentant garde ses propres coordonnées "
+                 "(numéro de portable, adresse mail) : les modifier sur cette fiche ne les "
+                 "change pas. Ce sont elles qui lui servent à récupérer son identifiant ou son "
+                 "mot de passe ; il les modifie lui-même dans son compte ÉduConnect.")
+
+    def get_fieldsets(self, request, obj=None):
+        said = self._own_details_said(obj)
+        if said is None:
+            return self.fieldsets
+        (who, whose), (title, contact) = self.fieldsets
+        return ((who, whose), (title, {**contact, "description": said}))
+
+    def change_done_message(self, request, obj) -> str:
+        said = self._own_details_said(obj)
+        if said is None:
+            return super().change_done_message(request, obj)
+        return super().change_done_message(request, obj) + " " + said
+
     def autocomplete_label(self, record) -> str:
         """A record as the links' guardian autocomplete lists it."""
         return guardian_record_label(record)

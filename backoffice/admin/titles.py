@@ -130,9 +130,12 @@ class ChangelistTitleMixin:
         self._success_message(request, obj, gettext("Ajout enregistré : {noun} « {obj} »."))
         return super().response_add(request, obj, post_url_continue)
 
+    def change_done_message(self, request, obj) -> str:
+        """The message after a change is saved (format_html's string: {noun}, {obj})."""
+        return gettext("Modifications enregistrées : {noun} « {obj} ».")
+
     def response_change(self, request, obj):
-        self._success_message(request, obj,
-                              gettext("Modifications enregistrées : {noun} « {obj} »."))
+        self._success_message(request, obj, self.change_done_message(request, obj))
         return super().response_change(request, obj)
 
     def response_delete(self, request, obj_display, obj_id):

@@ -27,6 +27,7 @@ from core.forms import (
     error_summary_items,
 )
 from core.french import of_name as _of_name
+from core.french import plural_count as _plural_count
 
 register = template.Library()
 
@@ -42,6 +43,14 @@ def birth_date_example() -> str:
 def of_name(name) -> str:
     """« d'Apolline », « de Marc »: `{{ first_name|of_name }}` (core.french.of_name)."""
     return _of_name(str(name or ""))
+
+
+@register.filter
+def plural_count(count) -> int:
+    """`{% blocktranslate with n=x count counter=x|plural_count %}`: the form French takes,
+    the singular for 0 and 1 (core.french.plural_count); `{{ n }}` shows the number."""
+    return _plural_count(int(count or 0))
+
 
 # --- Fragments rendered once per process ----------------------------------------------------
 

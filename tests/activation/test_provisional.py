@@ -846,3 +846,18 @@ def test_the_pupils_identity_step_gives_one_example_date(client, pupil, commit):
     page, path = at_step(client, client.post(path, {"jour": "", "mois": "", "annee": ""}))
     words = html.text(html.main(page))
     assert set(re.findall(r"[Pp]ar exemple :? ?(\d\d \d\d \d{4})", words)) == examples
+
+
+def test_the_pupils_step_speaks_of_one_child_in_the_singular(client, one_child_guardian,
+                                                             guardian, commit):
+    page, _path = guardian_to_pupils(client, one_child_guardian, commit)
+    main = html.text(html.main(page))
+    assert ("Pour avoir accès aux services concernant l'élève ci-dessous, vous devez confirmer "
+            "que vous êtes bien représentant(e) légal(e) de cet élève et renseigner sa date de "
+            "naissance.") in main
+    assert "ces élèves" not in main and "leur date" not in main
+    client.post(reverse("accounts:logout"))
+    page, _path = guardian_to_pupils(client, guardian, commit)  # two children: the seeds' words
+    assert ("Pour avoir accès aux services concernant les élèves ci-dessous, vous devez "
+            "confirmer que vous êtes bien représentant(e) légal(e) de ces élèves et renseigner "
+            "leur date de naissance.") in html.text(html.main(page))

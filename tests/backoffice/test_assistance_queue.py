@@ -59,7 +59,7 @@ def test_a_request_reaches_the_helpdesk_of_its_academy_and_is_answered(
         response = helpdesk_client.post(f"{QUEUE}{item.pk}/repondre/", {
             "body": "Bonjour, l'établissement a corrigé votre numéro : recommencez l'activation."})
     assert response.status_code == 302
-    assert "La réponse a été envoyée par courriel à la famille." in unescape(
+    assert "La réponse a été envoyée par mail à la famille." in unescape(
         helpdesk_client.get(response["Location"]).content.decode())
     item.refresh_from_db()
     assert item.status == Status.ANSWERED and item.assignee.last_name == "Assistance"

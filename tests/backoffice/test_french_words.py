@@ -64,8 +64,11 @@ def test_a_save_says_what_was_saved_in_french(secretary_client, world):
          "_continue": "1"})
     assert response.status_code == 302
     assert messages_after(response) == [
-        "Modifications enregistrées : la fiche responsable « Hélène LEFÈVRE ». Vous pouvez "
-        "continuer ci-dessous."]
+        "Modifications enregistrées : la fiche responsable « Hélène LEFÈVRE ». Le compte "
+        "ÉduConnect de ce représentant garde ses propres coordonnées (numéro de portable, "
+        "adresse mail) : les modifier sur cette fiche ne les change pas. Ce sont elles qui lui "
+        "servent à récupérer son identifiant ou son mot de passe ; il les modifie lui-même "
+        "dans son compte ÉduConnect. Vous pouvez continuer ci-dessous."]
 
 
 def test_the_links_table_button_names_what_it_adds(secretary_client, world):

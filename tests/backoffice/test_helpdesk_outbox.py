@@ -28,5 +28,5 @@ def test_an_expired_code_shows_as_expired_in_the_account_file(helpdesk_client, w
     body = helpdesk_client.get(reverse("admin:helpdesk_account", args=[account.pk])).content
     body = body.decode()
     assert "Expiré : non envoyé à temps" in body
-    assert "SMS ou courriel non envoyé à temps (expiré)" in body
+    assert "SMS ou mail non envoyé à temps (expiré)" in body
     assert "K7P2QX" not in body

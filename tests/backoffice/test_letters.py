@@ -314,8 +314,11 @@ def test_other_schools_and_other_secretaries_cannot_see_or_download(world, class
     sign_in(client, elsewhere)
     assert client.get(f"/gestion/lettres/{run.pk}/").status_code == 404
     assert client.get(f"/gestion/lettres/{run.pk}/pdf/").status_code == 404
-    assert client.post("/gestion/lettres/", {
-        "etablissement": world.a1.pk, "eleves": [world.pupil_a1.pk]}).status_code == 404
+    refused = client.post("/gestion/lettres/", {
+        "etablissement": world.a1.pk, "eleves": [world.pupil_a1.pk]})
+    assert refused.status_code == 400
+    assert "cet établissement n&#x27;est pas l&#x27;un des vôtres" in refused.content.decode()
+    assert LetterRun.objects.count() == 1
 
     sign_in(client, colleague)  # same school: sees the run, not the passwords
     page = client.get(f"/gestion/lettres/{run.pk}/").content.decode()

@@ -80,10 +80,10 @@ def test_a_family_writes_and_the_academys_helpdesk_answers(page, live_server, sc
     assert_accessible(page)
     page.get_by_role("button", name="Prendre en charge").click()
     expect(page.get_by_text("Vous avez pris en charge cette demande.")).to_be_visible()
-    page.get_by_label("Réponse à envoyer par courriel").fill(
+    page.get_by_label("Réponse à envoyer par mail").fill(
         "Le collège a corrigé la date : vous pouvez reprendre l'activation.")
     page.get_by_role("button", name="Envoyer la réponse").click()
-    expect(page.get_by_text("La réponse a été envoyée par courriel à la famille.")).to_be_visible()
+    expect(page.get_by_text("La réponse a été envoyée par mail à la famille.")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("button", name="Clore la demande").click()
     expect(page.get_by_text("La demande est close.")).to_be_visible()

@@ -305,7 +305,7 @@ class TestExpiry:
         assert event.data["purpose"] == "activation_code"
         assert event.data["attempts"] == 1
         assert "K7P2QX" not in json.dumps(event.data)
-        assert EventKind(event.kind).label == "SMS ou courriel non envoyé à temps (expiré)"
+        assert EventKind(event.kind).label == "SMS ou mail non envoyé à temps (expiré)"
 
     def test_a_row_claimed_after_its_lifetime_is_expired_not_sent(self, settings):
         settings.NOTIFICATIONS_SMS_MAX_AGE_SECONDS = 6 * 3600
