@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from phonenumber_field.phonenumber import to_python
@@ -370,10 +371,14 @@ def done(request, flow: Flow):
     # only when step 3 kept some « non » (an attach disputes at once and keeps none).
     left_out = (pupils_left_out(flow_id=flow.id)
                 if data.disputed_link_ids or attached else [])
+    # The children confirmed at step 3, for « votre enfant » or « vos enfants » (seed 000's
+    # screen speaks of one child: « la scolarité de votre enfant »).
+    children = len(set(data.confirmed_pupil_ids))
     context = _step_context("done", None, flow=flow, account=account, attached=attached,
-                            left_out=left_out)
+                            left_out=left_out, children=children)
     context["page_title"] = _titled(
-        _("Vos enfants ont été rattachés à votre compte") if attached
+        ngettext("Votre enfant a été rattaché à votre compte",
+                 "Vos enfants ont été rattachés à votre compte", children) if attached
         else _("Votre compte a été activé avec succès"))
     context["services_url"] = reverse("services_portal:my_services")
     # A service sent this person to sign in (OpenID Connect): offer to go back to it.

@@ -40,7 +40,8 @@ def test_the_new_child_is_attached_after_the_code_and_its_birth_date(driver, fam
     response = driver.confirm_pupils({yanis: ("oui", yanis.birth_date)})
     page = unescape(driver.client.get(response["Location"], follow=True).content.decode())
 
-    assert "Vos enfants ont été rattachés à votre compte" in page
+    # One child attached: in the singular.
+    assert "Votre enfant a été rattaché à votre compte" in page
     assert "N.BENSAID10" in page  # as letters print it
     assert reverse("accounts:login", args=["representant-legal"]) in page
     assert Account.objects.count() == 1  # no second account

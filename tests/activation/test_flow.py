@@ -334,6 +334,19 @@ def test_the_last_page_without_a_child_left_out_says_all_services(driver, family
             "de vos enfants.") in h.text(h.main(page))
 
 
+def test_the_last_page_speaks_of_one_child_in_the_singular(driver, family):
+    """Tryout: a parent of one child read « la scolarité de vos enfants »; seed 000's last
+    screen says « de votre enfant »."""
+    ines, yanis = family["pupils"]
+    yanis.responsibilities.all().delete()
+    walk_to_pupils(driver, family)
+    driver.confirm_pupils({ines: ("oui", ines.birth_date)})
+    page = h.text(h.main(h.parse(driver.client.get(driver.choose_password()["Location"]))))
+    assert ("Vous pouvez utiliser tous les services numériques dédiés au suivi de la scolarité "
+            "de votre enfant.") in page
+    assert "vos enfants" not in page
+
+
 def test_the_first_password_names_rule_speaks_of_names_only(driver, family):
     """Tryout: the activation's password step said « ni votre nom, ni votre prénom, ni votre
     identifiant », the identifier being given only at the next step. It names the names
