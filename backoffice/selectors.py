@@ -991,21 +991,23 @@ def record_activation_attempts(*, records: list[GuardianRecord]) -> list[Activat
 
 def _attach_schools(accounts: list[Account], scope: StaffScope) -> None:
     """account.schools: the establishments of its records or its pupil record within
-    `scope` (another academy's school of a shared account is not named); 2 queries, each
-    from the accounts' ids, the academy checked on the rows' own column (a join on the
-    academy's establishments walked its hundred schools: 5 ms a query at 1M, issue 14)."""
-    by_account: dict[int, set[Establishment]] = {a.pk: set() for a in accounts}
+    `scope` (another academy's school of a shared account is not named), sorted by name;
+    3 queries (the records' and pupils' (account, school) pairs from the accounts' ids, the
+    academy checked on the rows' own column, then the schools): about 1 ms of CPU for 51
+    accounts, where building the rows with their schools cost 7 ms (issue 14)."""
     if not accounts:
         return
-    ids = list(by_account)
-    for record in GuardianRecord.objects.filter(
-        scope.guardian_records_q(), account_id__in=ids
-    ).select_related("establishment"):
-        by_account[record.account_id].add(record.establishment)
-    for pupil in Pupil.objects.filter(
-        scope.pupils_q(), account_id__in=ids
-    ).select_related("establishment"):
-        by_account[pupil.account_id].add(pupil.establishment)
+    ids = [account.pk for account in accounts]
+    pairs = [
+        *GuardianRecord.objects.filter(scope.guardian_records_q(), account_id__in=ids)
+        .order_by().values_list("account_id", "establishment_id"),
+        *Pupil.objects.filter(scope.pupils_q(), account_id__in=ids)
+        .order_by().values_list("account_id", "establishment_id"),
+    ]
+    schools = Establishment.objects.in_bulk({school for _account, school in pairs})
+    by_account: dict[int, set[Establishment]] = {pk: set() for pk in ids}
+    for account_id, school in pairs:
+        by_account[account_id].add(schools[school])
     for account in accounts:
         account.schools = sorted(by_account[account.pk], key=lambda e: e.name)
 

@@ -55,14 +55,12 @@ import bench_backoffice  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
-from accounts.models import Account  # noqa: E402
 from activation.selectors import guardian_records_matching as step1_matching  # noqa: E402
 from backoffice.selectors import (  # noqa: E402
-    ACCOUNT_ORDER,
     RECORD_ORDER,
+    SCOPE_PARTS,
     StaffScope,
-    _scope_parts,
-    accounts_matching,
+    _academy_accounts_part,
     accounts_search,
     exact_name_records,
     guardian_records_matching,
@@ -354,12 +352,14 @@ def parts_read(query, scope) -> str:
 
 
 def account_rows_read(query, scope) -> str:
-    """Account rows read by the largest scan node of each of the accounts' queries (one
-    per way of belonging to the academy, backoffice.selectors._scope_parts)."""
-    found = accounts_matching(Account.objects.all(), query, scope)
-    return " / ".join(
-        f"{rows_read(found.filter(part).order_by(*ACCOUNT_ORDER)[:51], 'accounts_account'):,}"
-        for part in _scope_parts(scope))
+    """Rows read by the largest scan node of each of the accounts' statements
+    (backoffice.selectors._academy_accounts_part): accounts / guardian records."""
+    parts = []
+    for index in range(SCOPE_PARTS):
+        statement = _academy_accounts_part(index, query, 51, scope)
+        parts.append(f"{rows_read(statement, 'accounts_account'):,} / "
+                     f"{rows_read(statement):,}")
+    return ", ".join(parts)
 
 
 def timed(works: dict, runs: int) -> dict:
@@ -404,7 +404,8 @@ def measure(records: int, runs: int, lookups: int, former: bool = True) -> dict:
               f"node: {parts_read(query, scope)}"
               + (f" (before issue 14: {rows_read(old_records(scope, query)):,})"
                  if name == "martin" and former else "")
-              + f"; account rows read by the accounts' queries: {account_rows_read(query, scope)}")
+              + "; accounts / guardian rows read by the accounts' four statements: "
+              + account_rows_read(query, scope))
         for label, values in times.items():
             p95s[(name, label)] = percentile(values, .95)
             print(f"   {label:44} p50 {statistics.median(values):7.2f}  "
