@@ -993,8 +993,9 @@ def _attach_schools(accounts: list[Account], scope: StaffScope) -> None:
     """account.schools: the establishments of its records or its pupil record within
     `scope` (another academy's school of a shared account is not named), sorted by name;
     3 queries (the records' and pupils' (account, school) pairs from the accounts' ids, the
-    academy checked on the rows' own column, then the schools): about 1 ms of CPU for 51
-    accounts, where building the rows with their schools cost 7 ms (issue 14)."""
+    academy checked on the rows' own column, then the schools): about 3.5 ms of CPU for 51
+    accounts at 1M records, where building the rows with their schools cost 7.6 ms and a
+    join on the academy's hundred schools 5 ms of SQL (issue 14)."""
     if not accounts:
         return
     ids = [account.pk for account in accounts]
