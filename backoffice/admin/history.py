@@ -75,6 +75,7 @@ class FrenchHistoryAdmin(SimpleHistoryAdmin):
     """SimpleHistoryAdmin whose « Historique » page is in French (see the module)."""
 
     object_history_list_template = "admin/backoffice/object_history_list.html"
+    object_history_form_template = "admin/backoffice/object_history_form.html"
 
     def _model_field(self, name: str):
         try:
@@ -117,6 +118,11 @@ class FrenchHistoryAdmin(SimpleHistoryAdmin):
         library's context (simple_history.admin.SimpleHistoryAdmin.history_view); the page
         of one version (history_form_view, no `page_obj`) is left as it is."""
         if "page_obj" not in context:
+            # A past version that may not be restored is shown, not edited: its fields are
+            # disabled (the library leaves them as inputs, with only « Fermer »).
+            if context.get("revert_disabled") and "adminform" in context:
+                for field in context["adminform"].form.fields.values():
+                    field.disabled = True
             return super().render_history_view(request, template, context, **kwargs)
         names = list(context.get("history_list_display") or ())
         context["history_columns"] = [self.history_column_label(name) for name in names]

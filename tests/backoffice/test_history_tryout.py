@@ -70,3 +70,22 @@ def test_a_national_administrator_keeps_the_link_to_who_changed(
     soup = BeautifulSoup(response.content.decode(), "html.parser")
     link = soup.select_one('#change-history a[href*="/accounts/account/"]')
     assert link is not None and national_client.get(link["href"]).status_code == 200
+
+
+def test_a_past_version_is_in_french_and_read_only(secretary_client, world):
+    record = world.rec_a1
+    _changed(record, email="helene@exemple.fr")
+    version = record.history.earliest()
+    response = secretary_client.get(
+        f"/gestion/pupils/guardianrecord/{record.pk}/history/{version.history_id}/")
+    assert response.status_code == 200
+    soup = BeautifulSoup(response.content.decode(), "html.parser")
+    crumbs = soup.select_one(".breadcrumbs, nav.fr-breadcrumb, #breadcrumbs")
+    words = crumbs.get_text(" ", strip=True)
+    assert "Pupils" not in words and "Historical" not in words
+    assert "Élèves et établissements" in words and "Fiches responsables" in words
+    for name in ("mobile_phone", "email"):
+        field = soup.find(attrs={"name": name})
+        assert field is None or field.has_attr("disabled") or field.has_attr("readonly"), name
+    assert soup.find(attrs={"name": "email"})["value"] == "Helene.Lefevre@exemple.fr"
+    assert words.endswith("Historique › Version passée")
