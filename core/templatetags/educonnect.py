@@ -13,12 +13,15 @@ fifth of the CPU of an activation step (some forty `{% translate %}`, `{% url %}
 `{% static %}` a page). See `RenderedOnceNode` for what may go inside.
 """
 
+import re
 import threading
 
 from django import template
 from django.core.signals import setting_changed
 from django.utils.functional import Promise
-from django.utils.translation import get_language, ngettext
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext, ngettext
 
 from core.forms import (
     BIRTH_DATE_EXAMPLE,
@@ -37,6 +40,21 @@ def birth_date_example() -> str:
     """`{% birth_date_example %}`: the birth date given as an example on every page that asks
     for one, « 17 05 2014 » (core.forms.BIRTH_DATE_EXAMPLE, which the date errors use too)."""
     return BIRTH_DATE_EXAMPLE
+
+
+_BOOLEAN_ICON_ALT = re.compile(r'(<img src="[^"]*/admin/img/icon-(?:yes|no|unknown)[^"]*\.svg") '
+                               r'alt="(True|False|None)">')
+
+
+@register.filter
+def boolean_icons_in_french(cell) -> str:
+    """A change list cell (`{{ item }}` of admin/change_list_results.html) whose yes/no icon
+    (django.contrib.admin.utils._boolean_icon: alt="True"/"False"/"None", English words a
+    screen reader speaks) is read « Oui », « Non » or « Inconnu »."""
+    words = {"True": gettext("Oui"), "False": gettext("Non"), "None": gettext("Inconnu")}
+    # Only the alt of Django's own icon changes, to an escaped word: the cell stays as safe.
+    return mark_safe(_BOOLEAN_ICON_ALT.sub(  # noqa: S308
+        lambda found: f'{found[1]} alt="{escape(words[found[2]])}">', str(cell)))
 
 
 @register.filter

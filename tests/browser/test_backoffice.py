@@ -115,7 +115,7 @@ def test_secretary_fixes_a_number_then_the_parent_activates_with_it(
     page.goto(live_server.url + reverse("admin:pupils_guardianrecord_history",
                                         args=[record.pk]))
     expect(page.get_by_text(secretary.identifier).first).to_be_visible()
-    expect(page.get_by_text("+33756345678").first).to_be_visible()
+    expect(page.get_by_text("+33 7 56 34 56 78").first).to_be_visible()
     assert_accessible(page)
 
     # The parent, in their own browser, activates with the new number.
