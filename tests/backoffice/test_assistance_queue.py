@@ -147,7 +147,8 @@ def test_the_state_filter_names_states_not_verbs(helpdesk_client, world):
 
 def test_an_unknown_state_is_named_and_an_empty_state_says_which(helpdesk_client, world):
     page = unescape(helpdesk_client.get(QUEUE, {"etat": "fermee"}).content.decode())
-    assert "État : choisissez un état de la liste ; toutes les demandes ouvertes sont affichées." in page
+    assert ("État : choisissez un état de la liste ; toutes les demandes ouvertes sont "
+            "affichées.") in page
 
     page = unescape(helpdesk_client.get(QUEUE, {"etat": Status.CLOSED}).content.decode())
     assert "Aucune demande fermée dans votre périmètre." in page
