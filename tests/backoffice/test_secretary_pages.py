@@ -144,6 +144,34 @@ def test_letters_of_another_school_are_refused_in_words(letters_here, world, sec
     assert not LetterRun.objects.exists()
 
 
+def test_the_follow_up_of_another_school_is_refused_in_words(letters_here, world,
+                                                            secretary_client):
+    response = secretary_client.get(reverse("admin:follow_up"),
+                                    {"etablissement": world.b1.pk})
+    assert response.status_code == 400 and NOT_YOURS in _alert(response)
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ({"niveau": "", "classe": ""}, "Niveau ou classe : choisissez un niveau ou une classe."),
+    ({"niveau": "XYZ", "classe": ""}, "Niveau : choisissez un niveau de la liste."),
+    ({"niveau": "", "classe": "TZ9"}, "Classe : choisissez une classe de la liste."),
+])
+def test_letters_without_a_known_level_or_class_say_which_field(letters_here, world,
+                                                                 secretary_client, query,
+                                                                 expected):
+    response = secretary_client.get(reverse("admin:letters_new"),
+                                    {"etablissement": world.a1.pk, **query})
+    assert response.status_code == 400 and expected in _alert(response)
+
+
+def test_the_letters_page_opened_on_a_school_has_no_error(letters_here, world,
+                                                          secretary_client):
+    response = secretary_client.get(reverse("admin:letters_new"),
+                                    {"etablissement": world.a1.pk})
+    assert response.status_code == 200
+    assert html.parse(response).find(class_="errornote") is None
+
+
 def test_a_pupil_of_another_school_among_the_ticked_ones_is_refused_in_words(
         letters_here, world, secretary_client):
     response = secretary_client.post(reverse("admin:letters_new"), {
