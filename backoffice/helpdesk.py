@@ -403,6 +403,8 @@ def _record_page(request, pk, *, resend_form=None, unblock_form=None, status=200
     account = file.record.account
     letter_account = account if account and account.state == AccountState.PROVISIONAL else None
     letter_dates = provisional_wrong_dates(letter_account) if letter_account else None
+    # Covered by an active account: the parent signs in, no activation to advise or unblock.
+    active_account = account if account and account.state == AccountState.ACTIVE else None
     counters = (activation.number_counters(str(file.record.mobile_phone))
                 if file.record.mobile_phone else None)
     context = _context(
@@ -416,6 +418,7 @@ def _record_page(request, pk, *, resend_form=None, unblock_form=None, status=200
         resend_form=resend_form or ReasonForm(prefix="resend"),
         counters=counters,
         letter_account=letter_account,
+        active_account=active_account,
         letter_dates=letter_dates,
         letter_dates_until=block_end(letter_dates.retry_after if letter_dates else 0),
         number_dates_until=block_end(counters["wrong_dates_wait"] if counters else 0),

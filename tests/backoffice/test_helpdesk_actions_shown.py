@@ -70,3 +70,20 @@ def test_handling_an_assistance_request_appears_in_my_actions(
     assert all(link["href"] == queue for link in mine.find_all("a"))
     # The family's own submission is not the agent's action.
     assert "Demande d'assistance envoyée par une famille" not in text
+
+
+def test_a_record_covered_by_an_active_account_gives_no_activation_advice(
+    helpdesk_client, world
+):
+    page = html.parse(helpdesk_client.get(
+        reverse("admin:helpdesk_record", args=[world.rec_a1.pk])))
+    text = html.text(page)
+    assert ("Cette fiche est couverte par le compte actif H.LEFEVRE12 : le parent se connecte "
+            "avec son identifiant et son mot de passe ; il n'y a pas d'activation à faire."
+            ) in text
+    notice = page.find(id="active-account")
+    assert notice.find("a")["href"] == reverse("admin:helpdesk_account",
+                                               args=[world.account_a1.pk])
+    assert "Je n'ai pas de compte" not in text
+    assert "Débloquer l'activation" not in text
+    assert "Renvoyer le SMS" not in text
