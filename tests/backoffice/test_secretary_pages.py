@@ -124,6 +124,30 @@ def test_an_add_form_has_breadcrumbs_ending_on_its_title(secretary_client, world
     assert page.find("h1").get_text().strip() == title
 
 
+@pytest.mark.parametrize(("url_name", "expected"), [
+    ("pupils_responsibility_add", ["Responsable : choisissez une fiche responsable.",
+                                   "Élève : choisissez un élève."]),
+    ("services_portal_service_add", ["Intitulé : saisissez l'intitulé de la tuile.",
+                                     "Adresse du service : saisissez l'adresse (https://…) "
+                                     "où mène la tuile.",
+                                     "Ordre d'affichage : saisissez un nombre, par exemple "
+                                     "100."]),
+    ("services_portal_establishmentmessage_add", [
+        "Message : saisissez le texte que liront les familles.",
+        "Affiché à partir du : saisissez une date, par exemple 01/09/2026.",
+        "Affiché jusqu'au : saisissez une date, par exemple 30/06/2027."]),
+])
+def test_an_add_form_saved_empty_names_each_field_and_the_fix(secretary_client, world,
+                                                              url_name, expected):
+    response = secretary_client.post(reverse(f"admin:{url_name}"), {})
+    assert response.status_code == 200
+    errors = [" ".join(li.get_text().split())
+              for li in html.parse(response).select(".errorlist li")]
+    for message in expected:
+        assert message in errors, errors
+    assert "Ce champ est obligatoire." not in errors
+
+
 # --- letters asked for another school's people ---------------------------------------------
 
 NOT_YOURS = "cet établissement n'est pas l'un des vôtres"
