@@ -218,3 +218,13 @@ def test_the_requests_queue_says_its_order_only_above_requests(
     listed = html.parse(secretary_client.get(reverse("admin:assistance_queue")))
     assert listed.find(id="queue-caption").get_text().strip() == (
         "Demandes, les plus anciennes d'abord")
+
+
+def test_a_service_seen_by_nobody_is_refused_once_in_words(secretary_client, world):
+    response = secretary_client.post(reverse("admin:services_portal_service_add"), {
+        "title": "ENT", "url": "https://ent.example.org/", "establishment": world.a1.pk,
+        "position": 100})
+    assert response.status_code == 200
+    errors = [" ".join(li.get_text().split())
+              for li in html.parse(response).select(".errorlist li")]
+    assert errors == ["Cochez au moins un profil : représentants légaux ou élèves."], errors
