@@ -99,10 +99,23 @@ def _links_of_other_academy(item: AssistanceRequest, scope: StaffScope) -> Reque
     return RequestLinks(records=records, accounts=[item.account] if item.account else [])
 
 
+EMPTY_QUEUE_TEXTS = {
+    "": _("Aucune demande dans votre périmètre."),
+    Status.NEW: _("Aucune demande nouvelle dans votre périmètre."),
+    Status.TAKEN: _("Aucune demande prise en charge dans votre périmètre."),
+    Status.ANSWERED: _("Aucune demande répondue dans votre périmètre."),
+    Status.CLOSED: _("Aucune demande fermée dans votre périmètre."),
+}
+
+
 def queue(request):
     _require(request, VIEW_PERMISSION)
     status = request.GET.get("etat", "")
     if status not in Status.values:
+        if status:
+            messages.error(request, gettext(
+                "État : choisissez un état de la liste ; toutes les demandes ouvertes sont "
+                "affichées."))
         status = ""
     queue_q, own = _in_queue(staff_scope(request.user))
     requests = _own_academy(assistance_queue(queue_q, status=status or None), own)
@@ -111,7 +124,7 @@ def queue(request):
     page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
     return TemplateResponse(request, "admin/assistance/queue.html", _context(
         request, title=gettext("Demandes d'assistance"), page=page, status=status,
-        statuses=Status.choices,
+        statuses=Status.choices, empty_text=EMPTY_QUEUE_TEXTS[status],
     ))
 
 

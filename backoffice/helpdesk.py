@@ -24,6 +24,7 @@ from accounts.recovery.flows import PASSWORD_RESET_SMS
 from activation.provisional.services import provisional_wrong_dates
 from activation.selectors import letter_email_pending
 from backoffice.selectors import (
+    ASSISTANCE_HANDLING_KINDS,
     InvalidSearch,
     account_file,
     guardian_record_file,
@@ -39,13 +40,14 @@ from core import codes, ratelimit
 from core.journal import EventKind, journal_record
 from core.ratelimit import wait_text
 
-from . import activation, services
+from . import activation, assistance_queue, services
 from .forms import CloseForm, ReasonForm, ReleaseForm, SearchForm
 from .journal_labels import describe_event, describe_events, describe_message
 from .limits import search_admit
 
 SEARCH_PERMISSION = "accounts.helpdesk_search"
 LETTERS_PERMISSION = "pupils.letters_make"
+ASSISTANCE_HANDLE_PERMISSION = assistance_queue.HANDLE_PERMISSION
 # The helpdesk's pages write times in Paris time, whatever the agent's academy.
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 
@@ -122,7 +124,8 @@ def my_action_lines(user) -> list[dict]:
     Only the user's own actions (the journal's actor); [] without either permission."""
     may_make_letters = user.has_perm(LETTERS_PERMISSION)
     events = staff_actions_of(actor=user, helpdesk=user.has_perm(SEARCH_PERMISSION),
-                              letter_runs=may_make_letters)
+                              letter_runs=may_make_letters,
+                              assistance=user.has_perm(ASSISTANCE_HANDLE_PERMISSION))
     runs = letter_run_summaries([
         event.data["letter_run"] for event in events
         if event.kind == EventKind.LETTER_RUN_REQUESTED and isinstance(event.data, dict)
@@ -139,6 +142,14 @@ def my_action_lines(user) -> list[dict]:
                 status = summary.run.get_status_display()
             lines.append({"line": describe_event(event), "url": url, "target": target,
                           "reason": "", "status": status})
+            continue
+        if event.kind in ASSISTANCE_HANDLING_KINDS:
+            number = data.get("assistance_request")
+            if isinstance(number, int):
+                url = reverse("admin:assistance_request", args=[number])
+                target = gettext("demande d'assistance n° %(number)d") % {"number": number}
+            lines.append({"line": describe_event(event), "url": url, "target": target,
+                          "reason": "", "status": ""})
             continue
         if data.get("guardian_record"):
             url = reverse("admin:helpdesk_record", args=[data["guardian_record"]])
@@ -392,6 +403,8 @@ def _record_page(request, pk, *, resend_form=None, unblock_form=None, status=200
     account = file.record.account
     letter_account = account if account and account.state == AccountState.PROVISIONAL else None
     letter_dates = provisional_wrong_dates(letter_account) if letter_account else None
+    # Covered by an active account: the parent signs in, no activation to advise or unblock.
+    active_account = account if account and account.state == AccountState.ACTIVE else None
     counters = (activation.number_counters(str(file.record.mobile_phone))
                 if file.record.mobile_phone else None)
     context = _context(
@@ -405,6 +418,7 @@ def _record_page(request, pk, *, resend_form=None, unblock_form=None, status=200
         resend_form=resend_form or ReasonForm(prefix="resend"),
         counters=counters,
         letter_account=letter_account,
+        active_account=active_account,
         letter_dates=letter_dates,
         letter_dates_until=block_end(letter_dates.retry_after if letter_dates else 0),
         number_dates_until=block_end(counters["wrong_dates_wait"] if counters else 0),

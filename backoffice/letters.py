@@ -116,6 +116,13 @@ def _levels(establishment) -> list[str]:
 # --- Letters ----------------------------------------------------------------------------
 
 
+# Shared by the letters and the follow-up pages: another school's id, said in words.
+NOT_YOUR_ESTABLISHMENT = _(
+    "Établissement : cet établissement n'est pas l'un des vôtres ; vous ne pouvez "
+    "faire que les lettres des élèves et des responsables de vos établissements. "
+    "Choisissez l'un d'eux dans la liste.")
+
+
 @never_cache
 def letters_new(request):
     _require(request, MAKE_PERMISSION)
@@ -124,19 +131,24 @@ def letters_new(request):
     errors = {}
     if establishment is None and source.get("etablissement"):
         # Another school's (or no school's) id: said in words, the page asks for one of hers.
-        errors["establishment"] = gettext(
-            "Établissement : cet établissement n'est pas l'un des vôtres ; vous ne pouvez "
-            "faire que les lettres des élèves et des responsables de vos établissements. "
-            "Choisissez l'un d'eux dans la liste.")
+        errors["establishment"] = str(NOT_YOUR_ESTABLISHMENT)
     levels = _levels(establishment) if establishment else []
     level = source.get("niveau", "")
     if level not in levels:
+        if level and request.method == "GET" and establishment:
+            errors["level"] = gettext("Niveau : choisissez un niveau de la liste.")
         level = ""
     # Only this school's classes: a class of another school (or a typo) shows nobody.
     divisions = establishment_divisions(establishment=establishment) if establishment else []
     division = source.get("classe", "")
     if division not in divisions:
+        if division and request.method == "GET" and establishment:
+            errors["division"] = gettext("Classe : choisissez une classe de la liste.")
         division = ""
+    if (request.method == "GET" and establishment and not errors and not (level or division)
+            and ("niveau" in source or "classe" in source)):
+        # « Afficher les élèves » with neither: said, rather than the same page again.
+        errors["level"] = gettext("Niveau ou classe : choisissez un niveau ou une classe.")
     if request.method == "POST" and establishment is None and not errors:
         errors["establishment"] = gettext("Établissement : choisissez l'un de vos "
                                           "établissements dans la liste.")
@@ -339,6 +351,9 @@ def follow_up(request):
     if request.method == "POST":
         return _reissue_one(request)
     establishment = _establishment(request, request.GET.get("etablissement"))
+    errors = {}
+    if establishment is None and request.GET.get("etablissement"):
+        errors["establishment"] = str(NOT_YOUR_ESTABLISHMENT)
     levels = _levels(establishment) if establishment else []
     level = request.GET.get("niveau") or None
     if level not in levels:
@@ -371,4 +386,5 @@ def follow_up(request):
         counts=counts, page=page, query=query.urlencode(),
         may_reissue=request.user.has_perm(MAKE_PERMISSION), reissue_states=REISSUE_STATES,
         filters=[(key, request.GET[key]) for key in FOLLOW_FILTERS if request.GET.get(key)],
-    ))
+        errors=errors,
+    ), status=400 if errors else 200)

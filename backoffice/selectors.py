@@ -1206,20 +1206,32 @@ def journal_for(*, account: Account | None, flows: list,
 HELPDESK_ACTIONS_SHOWN = 10
 
 
+# The assistance requests' handling by an agent (assistance.services): the family's own
+# submission is not an agent's action.
+ASSISTANCE_HANDLING_KINDS = (EventKind.ASSISTANCE_REQUEST_TAKEN,
+                             EventKind.ASSISTANCE_REQUEST_ANSWERED,
+                             EventKind.ASSISTANCE_REQUEST_CLOSED)
+
+
 def staff_actions_of(*, actor: Account, helpdesk: bool, letter_runs: bool,
+                     assistance: bool = False,
                      limit: int = HELPDESK_ACTIONS_SHOWN) -> list[JournalEvent]:
     """The latest actions of one staff user, newest first, at most `limit`: the back-office
     index's « Mes actions » (Django's LogEntry knows only the admin's own forms). With
     `helpdesk`, the journal kinds « helpdesk.* » they are the actor of, consultations aside;
     with `letter_runs`, their requests of school letters (LETTER_RUN_REQUESTED, whose facts
-    name the run: `letter_run`, see letter_run_summaries). Both in one list, one order.
-    Neither: []. One query on the journal's actor foreign key index."""
+    name the run: `letter_run`, see letter_run_summaries); with `assistance`, the
+    assistance requests they took, answered or closed (ASSISTANCE_HANDLING_KINDS, whose
+    facts name the request: `assistance_request`). All in one list, one order.
+    None: []. One query on the journal's actor foreign key index."""
     condition = Q(pk__in=[])
     if helpdesk:
         condition |= Q(kind__startswith="helpdesk.") & ~Q(kind__in=CONSULTATION_KINDS)
     if letter_runs:
         condition |= Q(kind=EventKind.LETTER_RUN_REQUESTED)
-    if not (helpdesk or letter_runs):
+    if assistance:
+        condition |= Q(kind__in=ASSISTANCE_HANDLING_KINDS)
+    if not (helpdesk or letter_runs or assistance):
         return []
     return list(
         JournalEvent.objects.filter(condition, actor=actor)

@@ -40,6 +40,10 @@ def validate_service_url(value: str) -> None:
             code="https", params={"scheme": f"{scheme}://" if scheme else "sans https://"})
 
 
+# Service's check constraints that Service.clean() checks with a French sentence.
+CHECKED_IN_CLEAN = frozenset({"service_seen_by_someone", "service_one_sso_protocol"})
+
+
 class Service(models.Model):
     title = models.CharField(
         _("intitulé de la tuile"), max_length=120,
@@ -99,6 +103,14 @@ class Service(models.Model):
 
     def __str__(self):
         return self.title
+
+    def get_constraints(self):
+        # Model validation: clean() says why in words; the database still holds both check
+        # constraints, whose own message (« La contrainte … n'est pas respectée ») would
+        # repeat it in jargon.
+        return [(model_class, [constraint for constraint in constraints
+                               if constraint.name not in CHECKED_IN_CLEAN])
+                for model_class, constraints in super().get_constraints()]
 
     def clean(self):
         _texts_check(self, title=_("Intitulé de la tuile"), description=_("Description"))

@@ -598,6 +598,11 @@ class ResponsibilityForm(forms.ModelForm):
     class Meta:
         model = Responsibility
         fields = ["guardian_record", "pupil", "is_legal_representative", "status"]
+        error_messages = {
+            "guardian_record": {"required": gettext_lazy(
+                "Responsable : choisissez une fiche responsable.")},
+            "pupil": {"required": gettext_lazy("Élève : choisissez un élève.")},
+        }
 
     def clean(self):
         cleaned = super().clean()

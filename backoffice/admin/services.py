@@ -101,6 +101,14 @@ class ServiceForm(forms.ModelForm):
         fields = ("title", "description", "url", "establishment", "saml_service_provider",
                   "oidc_client_id", "for_guardians", "for_pupils", "levels", "position",
                   "is_active")
+        # Each says its field and the fix, as the back-office's other forms.
+        error_messages = {
+            "title": {"required": gettext_lazy("Intitulé : saisissez l'intitulé de la tuile.")},
+            "url": {"required": gettext_lazy("Adresse du service : saisissez l'adresse "
+                                             "(https://…) où mène la tuile.")},
+            "position": {"required": gettext_lazy(
+                "Ordre d'affichage : saisissez un nombre, par exemple 100.")},
+        }
 
 
 @admin.register(Service)
@@ -138,11 +146,27 @@ class ServiceAdmin(ChangelistTitleMixin, SchoolChoiceMixin, ScopedAdminMixin, ad
         return (queryset.filter(title__icontains=term) if term else queryset), False
 
 
+class EstablishmentMessageForm(forms.ModelForm):
+    class Meta:
+        model = EstablishmentMessage
+        fields = ("establishment", "text", "starts_on", "ends_on")
+        # Each says its field and the fix, as the back-office's other forms.
+        error_messages = {
+            "text": {"required": gettext_lazy(
+                "Message : saisissez le texte que liront les familles.")},
+            "starts_on": {"required": gettext_lazy(
+                "Affiché à partir du : saisissez une date, par exemple 01/09/2026.")},
+            "ends_on": {"required": gettext_lazy(
+                "Affiché jusqu'au : saisissez une date, par exemple 30/06/2027.")},
+        }
+
+
 @admin.register(EstablishmentMessage)
 class EstablishmentMessageAdmin(ChangelistTitleMixin, SchoolChoiceMixin, ScopedAdminMixin,
                                 admin.ModelAdmin):
     changelist_noun = gettext_lazy("un message d'établissement")
     object_noun = gettext_lazy("le message d'établissement")
+    form = EstablishmentMessageForm
     scope_paths = ("establishment",)
     list_display = ("establishment", "__str__", "starts_on", "ends_on")
     list_select_related = ("establishment",)

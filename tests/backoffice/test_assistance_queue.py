@@ -143,3 +143,15 @@ def test_the_state_filter_names_states_not_verbs(helpdesk_client, world):
     options = [html.text(option) for option in page.find_all("option")]
     assert "Fermée" in options
     assert "Fermer" not in options
+
+
+def test_an_unknown_state_is_named_and_an_empty_state_says_which(helpdesk_client, world):
+    page = unescape(helpdesk_client.get(QUEUE, {"etat": "fermee"}).content.decode())
+    assert ("État : choisissez un état de la liste ; toutes les demandes ouvertes sont "
+            "affichées.") in page
+
+    page = unescape(helpdesk_client.get(QUEUE, {"etat": Status.CLOSED}).content.decode())
+    assert "Aucune demande fermée dans votre périmètre." in page
+    assert "Aucune demande dans votre périmètre." not in page
+    page = unescape(helpdesk_client.get(QUEUE, {"etat": "fermee"}).content.decode())
+    assert "Aucune demande dans votre périmètre." in page

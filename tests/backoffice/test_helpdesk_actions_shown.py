@@ -43,3 +43,47 @@ def test_a_secretary_without_helpdesk_actions_still_reads_no_action(secretary_cl
     index = html.parse(secretary_client.get(reverse("admin:index")))
     assert index.find(id="helpdesk-actions") is None
     assert "Aucune action pour l'instant." in html.text(index.find(id="recent-actions-module"))
+
+
+def test_handling_an_assistance_request_appears_in_my_actions(
+    helpdesk_client, world, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    from tests.backoffice.test_assistance_queue import submit
+
+    item = submit(Client(), django_capture_on_commit_callbacks, school="0940001A")
+    queue = f"/gestion/demandes/{item.pk}/"
+    with django_capture_on_commit_callbacks(execute=True):
+        helpdesk_client.post(queue + "prendre/")
+        helpdesk_client.post(queue + "repondre/", {"body": "Bonjour, recommencez l'activation."})
+        helpdesk_client.post(queue + "clore/")
+
+    index = html.parse(helpdesk_client.get(reverse("admin:index")))
+    mine = index.find(id="helpdesk-actions")
+    assert mine is not None
+    text = html.text(mine)
+    for label in ("Demande d'assistance prise en charge",
+                  "Réponse envoyée à une demande d'assistance", "Demande d'assistance close"):
+        assert label in text
+    assert f"demande d'assistance n° {item.pk}" in text
+    assert all(link["href"] == queue for link in mine.find_all("a"))
+    # The family's own submission is not the agent's action.
+    assert "Demande d'assistance envoyée par une famille" not in text
+
+
+def test_a_record_covered_by_an_active_account_gives_no_activation_advice(
+    helpdesk_client, world
+):
+    page = html.parse(helpdesk_client.get(
+        reverse("admin:helpdesk_record", args=[world.rec_a1.pk])))
+    text = html.text(page)
+    assert ("Cette fiche est couverte par le compte actif H.LEFEVRE12 : le parent se connecte "
+            "avec son identifiant et son mot de passe ; il n'y a pas d'activation à faire."
+            ) in text
+    notice = page.find(id="active-account")
+    assert notice.find("a")["href"] == reverse("admin:helpdesk_account",
+                                               args=[world.account_a1.pk])
+    assert "Je n'ai pas de compte" not in text
+    assert "Débloquer l'activation" not in text
+    assert "Renvoyer le SMS" not in text

@@ -124,6 +124,30 @@ def test_an_add_form_has_breadcrumbs_ending_on_its_title(secretary_client, world
     assert page.find("h1").get_text().strip() == title
 
 
+@pytest.mark.parametrize(("url_name", "expected"), [
+    ("pupils_responsibility_add", ["Responsable : choisissez une fiche responsable.",
+                                   "Élève : choisissez un élève."]),
+    ("services_portal_service_add", ["Intitulé : saisissez l'intitulé de la tuile.",
+                                     "Adresse du service : saisissez l'adresse (https://…) "
+                                     "où mène la tuile.",
+                                     "Ordre d'affichage : saisissez un nombre, par exemple "
+                                     "100."]),
+    ("services_portal_establishmentmessage_add", [
+        "Message : saisissez le texte que liront les familles.",
+        "Affiché à partir du : saisissez une date, par exemple 01/09/2026.",
+        "Affiché jusqu'au : saisissez une date, par exemple 30/06/2027."]),
+])
+def test_an_add_form_saved_empty_names_each_field_and_the_fix(secretary_client, world,
+                                                              url_name, expected):
+    response = secretary_client.post(reverse(f"admin:{url_name}"), {})
+    assert response.status_code == 200
+    errors = [" ".join(li.get_text().split())
+              for li in html.parse(response).select(".errorlist li")]
+    for message in expected:
+        assert message in errors, errors
+    assert "Ce champ est obligatoire." not in errors
+
+
 # --- letters asked for another school's people ---------------------------------------------
 
 NOT_YOURS = "cet établissement n'est pas l'un des vôtres"
@@ -142,6 +166,34 @@ def test_letters_of_another_school_are_refused_in_words(letters_here, world, sec
     assert response.status_code == 400 and NOT_YOURS in _alert(response)
     assert "Choisissez" in html.parse(response).find(id="id_etablissement").get_text()
     assert not LetterRun.objects.exists()
+
+
+def test_the_follow_up_of_another_school_is_refused_in_words(letters_here, world,
+                                                            secretary_client):
+    response = secretary_client.get(reverse("admin:follow_up"),
+                                    {"etablissement": world.b1.pk})
+    assert response.status_code == 400 and NOT_YOURS in _alert(response)
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ({"niveau": "", "classe": ""}, "Niveau ou classe : choisissez un niveau ou une classe."),
+    ({"niveau": "XYZ", "classe": ""}, "Niveau : choisissez un niveau de la liste."),
+    ({"niveau": "", "classe": "TZ9"}, "Classe : choisissez une classe de la liste."),
+])
+def test_letters_without_a_known_level_or_class_say_which_field(letters_here, world,
+                                                                 secretary_client, query,
+                                                                 expected):
+    response = secretary_client.get(reverse("admin:letters_new"),
+                                    {"etablissement": world.a1.pk, **query})
+    assert response.status_code == 400 and expected in _alert(response)
+
+
+def test_the_letters_page_opened_on_a_school_has_no_error(letters_here, world,
+                                                          secretary_client):
+    response = secretary_client.get(reverse("admin:letters_new"),
+                                    {"etablissement": world.a1.pk})
+    assert response.status_code == 200
+    assert html.parse(response).find(class_="errornote") is None
 
 
 def test_a_pupil_of_another_school_among_the_ticked_ones_is_refused_in_words(
@@ -166,3 +218,13 @@ def test_the_requests_queue_says_its_order_only_above_requests(
     listed = html.parse(secretary_client.get(reverse("admin:assistance_queue")))
     assert listed.find(id="queue-caption").get_text().strip() == (
         "Demandes, les plus anciennes d'abord")
+
+
+def test_a_service_seen_by_nobody_is_refused_once_in_words(secretary_client, world):
+    response = secretary_client.post(reverse("admin:services_portal_service_add"), {
+        "title": "ENT", "url": "https://ent.example.org/", "establishment": world.a1.pk,
+        "position": 100})
+    assert response.status_code == 200
+    errors = [" ".join(li.get_text().split())
+              for li in html.parse(response).select(".errorlist li")]
+    assert errors == ["Cochez au moins un profil : représentants légaux ou élèves."], errors
