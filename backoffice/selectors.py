@@ -543,55 +543,99 @@ def accounts_search(*, query: SearchQuery, scope: StaffScope, limit: int) -> lis
 # The scope of an academy's agent in a statement written once: the academy a Slot.
 _SLOTTED_ACADEMY_SCOPE = StaffScope(academy_id=Slot("academy", IntegerField()))
 
+# The statements of `_academy_accounts_by_name`, by name (`_academy_accounts_part`): the
+# exact name then the partial matches, through the academy's guardian records and through
+# its pupils; then the closed accounts (`_scope_parts` 2 and 3).
+EXACT_ACCOUNT_PARTS = ("records", "pupils")
+PARTIAL_ACCOUNT_PARTS = ("records_partial", "pupils_partial")
+CLOSED_ACCOUNT_PARTS = ("closed_covered", "closed_merged")
+ACADEMY_ACCOUNT_PARTS = EXACT_ACCOUNT_PARTS + PARTIAL_ACCOUNT_PARTS + CLOSED_ACCOUNT_PARTS
+
+# Guardian records read for `limit` accounts of one name: a parent has one record per
+# school of the academy (several children in several schools), so a list can come out
+# short only if the first `limit` × 4 records of the name (in name order) belong to fewer
+# than `limit` parents — four schools each on average.
+RECORDS_READ_PER_ACCOUNT = 4
+
 
 def _academy_accounts_by_name(*, query: SearchQuery, academy_id: int,
                               limit: int) -> list[Account]:
     """`accounts_search` for an academy's agent and a name — the helpdesk's most frequent
-    search — in SCOPE_PARTS statements (`_academy_accounts_part`), each built and compiled
-    by the ORM once per process and shape of name (core.sql.slotted_rows: ≈ 8 ms of CPU a
-    search saved), at most `limit` accounts in ACCOUNT_ORDER.
+    search: at most `limit` accounts, those whose academy knows them by exactly the name
+    typed first, then (if fewer than `limit`) the partial matches, each group in
+    ACCOUNT_ORDER, as records_search lists the records.
 
     An open account is found by the names its academy knows it by: a guardian record of the
     academy that it covers, or its pupil record, whose name the query finds (the account's
-    own name is the first record's at activation). Each statement starts from the academy's
-    rows of the name (indexes guardian_academy_name_trgm, guardian_academy_key_idx,
-    pupil_academy_name_trgm), so its cost follows the academy's people of that name, not
-    the country's 6 million accounts: starting from the accounts' national name index cost
-    80 ms to 1.5 s at 1M guardian records (bench_helpdesk_search.py, issue 14). A closed
-    account (a merge) is found by its own name among the few closed ones, as before."""
+    own name is the first record's at activation). Each statement
+    (`_academy_accounts_part`, ACADEMY_ACCOUNT_PARTS) starts from the academy's rows of
+    the name: the exact name from the ordered B-trees guardian_academy_covered_idx and
+    pupil_academy_account_idx (pupils 0019), read in name order and stopped after
+    `limit` × RECORDS_READ_PER_ACCOUNT records or `limit` pupils, so « martin » costs the
+    same with 100 or 10,000 Martins in the academy; the partial matches from the trigram
+    indexes guardian_academy_name_trgm and pupil_academy_name_trgm (every partial match of
+    the academy read). Starting from the accounts' national name index cost 80 ms to 1.5 s
+    at 1M guardian records (bench_helpdesk_search.py, issue 14). A closed account (a
+    merge) is found by its own name among the few closed ones. A short name typed as one
+    word (under PARTIAL_NAME_MIN_LENGTH letters) is matched whole: no partial statements.
+
+    Each statement is built and compiled by the ORM once per process, part and shape of
+    name (core.sql.slotted_rows: ≈ 8 ms of CPU a search saved). Four statements for a
+    common name, six for a rarer one."""
     shape = name_shape(query)
     values = {**name_texts(query), "academy": academy_id}
-    accounts: dict[int, Account] = {}
-    for index in range(SCOPE_PARTS):
-        for account in slotted_rows(
-                Account, key=("helpdesk.accounts", index, shape, limit),
-                build=lambda index=index: _academy_accounts_part(index, query, limit,
-                                                                 _SLOTTED_ACADEMY_SCOPE),
-                values=values):
-            accounts[account.pk] = account
-    return sorted(accounts.values(), key=_sort_key)[:limit]
+
+    def rows(part: str) -> list[Account]:
+        return slotted_rows(
+            Account, key=("helpdesk.accounts", part, shape, limit),
+            build=lambda: _academy_accounts_part(part, query, limit, _SLOTTED_ACADEMY_SCOPE),
+            values=values)
+
+    exact: dict[int, Account] = {}
+    for part in EXACT_ACCOUNT_PARTS + CLOSED_ACCOUNT_PARTS:
+        exact.update((account.pk, account) for account in rows(part))
+    listed = sorted(exact.values(), key=_sort_key)
+    whole_only = len(query.value) < PARTIAL_NAME_MIN_LENGTH and not query.words
+    if len(listed) < limit and not whole_only:
+        partial: dict[int, Account] = {}
+        for part in PARTIAL_ACCOUNT_PARTS:
+            partial.update((account.pk, account) for account in rows(part)
+                           if account.pk not in exact)
+        listed += sorted(partial.values(), key=_sort_key)
+    return listed[:limit]
 
 
-def _academy_accounts_part(index: int, query: SearchQuery, limit: int,
+def _academy_accounts_part(part: str, query: SearchQuery, limit: int,
                            scope: StaffScope) -> QuerySet:
-    """Statement `index` (0 to SCOPE_PARTS - 1) of `_academy_accounts_by_name` for an
-    academy's `scope`: 0, the accounts covering a guardian record of the academy whose name
-    the query finds; 1, the accounts of the academy's pupils whose name it finds; 2 and 3,
-    the closed accounts whose own name it finds and that belong to the academy
-    (`_scope_parts`: by the records they covered, by a merge). With the scope's academy a
-    core.sql Slot (_SLOTTED_ACADEMY_SCOPE), the names are Slots too (`name_texts`)."""
+    """Statement `part` (one of ACADEMY_ACCOUNT_PARTS) of `_academy_accounts_by_name` for an
+    academy's `scope`, at most `limit` accounts in ACCOUNT_ORDER: « records », the accounts
+    covering the first `limit` × RECORDS_READ_PER_ACCOUNT guardian records of the academy
+    whose whole last name is the one typed; « pupils », the accounts of the first `limit`
+    pupils of the academy of that name; « records_partial » and « pupils_partial », the
+    same for the other matches of the query (`_person_name_q`); « closed_covered » and
+    « closed_merged », the closed accounts whose own name the query finds and that belong
+    to the academy (`_scope_parts` 2 and 3). With the scope's academy a core.sql Slot
+    (_SLOTTED_ACADEMY_SCOPE), the names are Slots too (`name_texts`)."""
     slotted = isinstance(scope.academy_id, Slot)
-    if index == 0:
-        rows = (GuardianRecord.objects.filter(scope.guardian_records_q(), account__isnull=False)
-                .filter(_person_name_q("last_name_key", "first_name_key", query,
-                                       slotted=slotted)))
-    elif index == 1:
-        rows = _by_person_name(Pupil.objects.filter(scope.pupils_q(), account__isnull=False),
-                               "last_name", "first_names", query, slotted=slotted)
-    else:
+    if part in CLOSED_ACCOUNT_PARTS:
+        index = 2 + CLOSED_ACCOUNT_PARTS.index(part)
         return (_by_person_name(Account.objects.all(), "last_name", "first_name", query,
                                 slotted=slotted)
                 .filter(_scope_parts(scope)[index]).order_by(*ACCOUNT_ORDER)[:limit])
+    if part in ("records", "records_partial"):
+        covered = GuardianRecord.objects.filter(scope.guardian_records_q(),
+                                                account__isnull=False)
+        rows = (_exact_name(covered, "last_name_key", query, slotted) if part == "records"
+                else _partial_name(covered, "last_name_key", "first_name_key", query,
+                                   slotted))
+        rows = rows.order_by(*RECORD_ORDER)[:limit * RECORDS_READ_PER_ACCOUNT]
+    elif part in ("pupils", "pupils_partial"):
+        with_account = Pupil.objects.filter(scope.pupils_q(), account__isnull=False)
+        rows = (_exact_pupil_name(with_account, query, slotted) if part == "pupils"
+                else _partial_pupil_name(with_account, query, slotted))
+        rows = rows.order_by(*PUPIL_SEARCH_ORDER)[:limit]
+    else:
+        raise ValueError(f"unknown part of the accounts' search: {part!r}")
     return (Account.objects.filter(pk__in=rows.values("account_id"))
             .order_by(*ACCOUNT_ORDER)[:limit])
 
@@ -605,6 +649,20 @@ def _name_key(query: SearchQuery, slotted: bool):
     return Slot("value", CharField()) if slotted else query.value
 
 
+def _exact_name(rows: QuerySet, last_key: str, query: SearchQuery, slotted: bool) -> QuerySet:
+    """`rows` whose name key `last_key` is the whole name typed (« martin »: Martin, MARTIN,
+    not Martinez)."""
+    return rows.filter(**{last_key: _name_key(query, slotted)})
+
+
+def _partial_name(rows: QuerySet, last_key: str, first_key: str, query: SearchQuery,
+                  slotted: bool) -> QuerySet:
+    """`rows` that the query finds (`_person_name_q` on the name keys `last_key` and
+    `first_key`) but `_exact_name` does not."""
+    return (rows.filter(_person_name_q(last_key, first_key, query, slotted=slotted))
+            .exclude(**{last_key: _name_key(query, slotted)}))
+
+
 def exact_name_records(*, query: SearchQuery, scope: StaffScope, limit: int,
                        slotted: bool = False) -> QuerySet:
     """The records of `records_search` whose whole last name is what was typed (name keys
@@ -613,10 +671,8 @@ def exact_name_records(*, query: SearchQuery, scope: StaffScope, limit: int,
     is read in that order from the B-tree guardian_academy_exact_name_idx (pupils 0013) and
     stops after `limit` rows: the cost is the limit's, not the number of Martins of the
     academy (issue 14). `slotted`: the name a core.sql Slot (`_name_part_rows`)."""
-    return (
-        _unlinked_records(scope).filter(last_name_key=_name_key(query, slotted))
-        .order_by(*RECORD_ORDER)[:limit]
-    )
+    return (_exact_name(_unlinked_records(scope), "last_name_key", query, slotted)
+            .order_by(*RECORD_ORDER)[:limit])
 
 
 def partial_name_records(*, query: SearchQuery, scope: StaffScope, limit: int,
@@ -626,12 +682,9 @@ def partial_name_records(*, query: SearchQuery, scope: StaffScope, limit: int,
     RECORD_ORDER, at most `limit` (a lazy queryset, without their establishments; trigram
     index guardian_academy_name_trgm: every match of the academy is read and sorted).
     `slotted`: the names core.sql Slots (`_name_part_rows`)."""
-    return (
-        _unlinked_records(scope)
-        .filter(_person_name_q("last_name_key", "first_name_key", query, slotted=slotted))
-        .exclude(last_name_key=_name_key(query, slotted))
-        .order_by(*RECORD_ORDER)[:limit]
-    )
+    return (_partial_name(_unlinked_records(scope), "last_name_key", "first_name_key", query,
+                          slotted)
+            .order_by(*RECORD_ORDER)[:limit])
 
 
 def _name_part_rows(part, model, *, query: SearchQuery, scope: StaffScope, limit: int) -> list:
@@ -699,11 +752,8 @@ def exact_name_pupils(*, query: SearchQuery, scope: StaffScope, limit: int,
     queryset, without their establishments). For an academy's agent it is read in that
     order from the B-tree pupil_academy_exact_idx (pupils 0017) and stops after `limit`
     rows. `slotted`: the name a core.sql Slot (`_name_part_rows`)."""
-    return (
-        _pupils_in_scope(scope).alias(_last_key=NameKey("last_name"))
-        .filter(_last_key=_name_key(query, slotted))
-        .order_by(*PUPIL_SEARCH_ORDER)[:limit]
-    )
+    return (_exact_pupil_name(_pupils_in_scope(scope), query, slotted)
+            .order_by(*PUPIL_SEARCH_ORDER)[:limit])
 
 
 def partial_name_pupils(*, query: SearchQuery, scope: StaffScope, limit: int,
@@ -713,12 +763,20 @@ def partial_name_pupils(*, query: SearchQuery, scope: StaffScope, limit: int,
     the guardian records' search, `_person_name_q`), in PUPIL_SEARCH_ORDER, at most `limit`
     (a lazy queryset, without their establishments; GIN index pupil_academy_name_trgm for
     an academy's agent). `slotted`: the names core.sql Slots (`_name_part_rows`)."""
-    return (
-        _by_person_name(_pupils_in_scope(scope), "last_name", "first_names", query,
-                        slotted=slotted)
-        .exclude(_last_key=_name_key(query, slotted))
-        .order_by(*PUPIL_SEARCH_ORDER)[:limit]
-    )
+    return (_partial_pupil_name(_pupils_in_scope(scope), query, slotted)
+            .order_by(*PUPIL_SEARCH_ORDER)[:limit])
+
+
+def _exact_pupil_name(pupils: QuerySet, query: SearchQuery, slotted: bool) -> QuerySet:
+    """`pupils` whose last name, read by educonnect_name_key(), is the whole name typed."""
+    return pupils.alias(_last_key=NameKey("last_name")).filter(
+        _last_key=_name_key(query, slotted))
+
+
+def _partial_pupil_name(pupils: QuerySet, query: SearchQuery, slotted: bool) -> QuerySet:
+    """`pupils` that the query finds (`_by_person_name`) but `_exact_pupil_name` does not."""
+    return (_by_person_name(pupils, "last_name", "first_names", query, slotted=slotted)
+            .exclude(_last_key=_name_key(query, slotted)))
 
 
 def _guardian_links_prefetch(scope: StaffScope) -> Prefetch:

@@ -57,8 +57,8 @@ from django.db.models import Count  # noqa: E402
 
 from activation.selectors import guardian_records_matching as step1_matching  # noqa: E402
 from backoffice.selectors import (  # noqa: E402
+    ACADEMY_ACCOUNT_PARTS,
     RECORD_ORDER,
-    SCOPE_PARTS,
     StaffScope,
     _academy_accounts_part,
     accounts_search,
@@ -355,9 +355,9 @@ def account_rows_read(query, scope) -> str:
     """Rows read by the largest scan node of each of the accounts' statements
     (backoffice.selectors._academy_accounts_part): accounts / guardian records."""
     parts = []
-    for index in range(SCOPE_PARTS):
-        statement = _academy_accounts_part(index, query, 51, scope)
-        parts.append(f"{rows_read(statement, 'accounts_account'):,} / "
+    for part in ACADEMY_ACCOUNT_PARTS:
+        statement = _academy_accounts_part(part, query, 51, scope)
+        parts.append(f"{part} {rows_read(statement, 'accounts_account'):,} / "
                      f"{rows_read(statement):,}")
     return ", ".join(parts)
 
@@ -404,7 +404,7 @@ def measure(records: int, runs: int, lookups: int, former: bool = True) -> dict:
               f"node: {parts_read(query, scope)}"
               + (f" (before issue 14: {rows_read(old_records(scope, query)):,})"
                  if name == "martin" and former else "")
-              + "; accounts / guardian rows read by the accounts' four statements: "
+              + "; accounts / guardian rows read by each of the accounts' statements: "
               + account_rows_read(query, scope))
         for label, values in times.items():
             p95s[(name, label)] = percentile(values, .95)

@@ -277,6 +277,12 @@ class GuardianRecord(models.Model):
             models.Index(F("academy"), F("last_name_key"), Lower("last_name"),
                          Lower("first_name"), F("id"), condition=Q(account__isnull=True),
                          name="guardian_academy_exact_idx"),
+            # The same for the covered records: the accounts the helpdesk finds by name
+            # (backoffice.selectors._academy_accounts_part, pupils 0019). The two partial
+            # indexes together hold each record once: one index's size, not two.
+            models.Index(F("academy"), F("last_name_key"), Lower("last_name"),
+                         Lower("first_name"), F("id"), condition=Q(account__isnull=False),
+                         name="guardian_academy_covered_idx"),
             # Helpdesk scope: « does this account cover a record of my academy? », answered
             # from the index alone for each candidate account.
             models.Index(fields=["account", "establishment"], condition=Q(account__isnull=False),

@@ -25,7 +25,8 @@ from django.db import connection
 
 from accounts.models import Account, AccountKind, AccountState
 from backoffice.selectors import (
-    SCOPE_PARTS,
+    ACADEMY_ACCOUNT_PARTS,
+    RECORDS_READ_PER_ACCOUNT,
     StaffScope,
     _academy_accounts_part,
     accounts_search,
@@ -35,9 +36,9 @@ from backoffice.selectors import (
 )
 from backoffice.selectors import search_query_parse as parse
 from core.normalization import name_key
-from pupils.models import GuardianRecord
+from pupils.models import GuardianRecord, Pupil
 from tests.backoffice.plans import all_nodes, explain
-from tests.factories import AcademyFactory, EstablishmentFactory
+from tests.factories import AcademyFactory, EstablishmentFactory, PupilFactory
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db]
 
@@ -81,6 +82,20 @@ def _two_academies(*, activated: bool):
              for i, record in enumerate(records)), batch_size=5000)
         for record, account in zip(records, accounts, strict=True):
             record.account = account
+        # And pupils of the name with their own accounts (collège and lycée): Créteil's
+        # 120 Martins beside Lyon's 2,000.
+        for academy, count in ((creteil, 120), (lyon, 2000)):
+            pupils = PupilFactory.build_batch(count, last_name="Martin")
+            pupil_accounts = Account.objects.bulk_create(
+                Account(identifier=f"e.plan{academy.pk}x{i}", kind=AccountKind.PUPIL,
+                        first_name=FIRST_NAMES[i % 8], last_name="Martin",
+                        state=AccountState.ACTIVE, password="!")
+                for i in range(count))
+            for i, (pupil, account) in enumerate(zip(pupils, pupil_accounts, strict=True)):
+                pupil.first_names = FIRST_NAMES[i % 8]
+                pupil.establishment = schools[academy][i % 6]
+                pupil.account = account
+            Pupil.objects.bulk_create(pupils, batch_size=5000)
     # bulk_create skips save(): the academy column is the database trigger's work here.
     GuardianRecord.objects.bulk_create(records, batch_size=5000)
     with connection.cursor() as cursor:
@@ -91,6 +106,7 @@ def _two_academies(*, activated: bool):
         cursor.execute("ANALYZE pupils_guardianrecord")
         cursor.execute("ANALYZE pupils_establishment")
         cursor.execute("ANALYZE accounts_account")
+        cursor.execute("ANALYZE pupils_pupil")
     return creteil, lyon
 
 
@@ -190,20 +206,27 @@ def test_the_exact_name_is_read_in_order_up_to_the_limit(two_academies, typed):
     assert found == expected
 
 
+ACCOUNT_TABLES = ("pupils_guardianrecord", "pupils_pupil", "accounts_account")
+
+
 def account_scan_nodes(statement) -> list[dict]:
-    """The plan's nodes that read guardian records or accounts, with the rows examined."""
+    """The plan's nodes that read guardian records, pupils or accounts, with the rows
+    examined, and the statement's sort nodes."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid IN "
-                       "('pupils_guardianrecord'::regclass, 'accounts_account'::regclass)")
-        indexes = {name for (name,) in cursor.fetchall()}
+        cursor.execute("SELECT indexrelid::regclass::text, indrelid::regclass::text "
+                       "FROM pg_index WHERE indrelid::regclass::text = ANY(%s)",
+                       [list(ACCOUNT_TABLES)])
+        tables = dict(cursor.fetchall())
     return [
-        {"relation": node.get("Relation Name"), "index": node.get("Index Name"),
+        {"type": node["Node Type"],
+         "relation": node.get("Relation Name") or tables.get(node.get("Index Name")),
+         "index": node.get("Index Name"),
          "examined": (node["Actual Rows"] * node["Actual Loops"]
                       + node.get("Rows Removed by Filter", 0)
                       + node.get("Rows Removed by Index Recheck", 0))}
         for node in all_nodes(explain(statement, sequential_scans=False, whole_joins=False))
-        if node.get("Relation Name") in ("pupils_guardianrecord", "accounts_account")
-        or node.get("Index Name") in indexes
+        if node.get("Relation Name") in ACCOUNT_TABLES or node.get("Index Name") in tables
+        or "Sort" in node["Node Type"]
     ]
 
 
@@ -211,9 +234,9 @@ def account_scan_nodes(statement) -> list[dict]:
 def test_the_accounts_of_a_common_name_are_read_in_the_agents_academy_only(
         two_academies_activated, typed):
     """Every guardian of both academies has activated: the country's accounts of the name
-    are Lyon's 2,500 Martins beside Créteil's 150. Each of the accounts' statements for
-    Créteil's agent starts from Créteil's records of the name, and reads no more rows than
-    Créteil has of it (checked: the statements before, starting from the accounts' national
+    are Lyon's 2,500 Martin parents and 2,000 Martin pupils beside Créteil's 150 and 120.
+    Each of the accounts' statements for Créteil's agent starts from Créteil's records or
+    pupils of the name, and reads no more rows than Créteil has of it (checked: the statements before, starting from the accounts' national
     name index and checking each account's records, read Lyon's 2,500 too). A short name
     matched whole (« Ly ») is read from the B-tree (academy_id, last_name_key) only when
     the academy is a thirtieth of the country, as in bench_helpdesk_search.py, not with
@@ -225,11 +248,52 @@ def test_the_accounts_of_a_common_name_are_read_in_the_agents_academy_only(
                                                last_name_key__contains="mart").count()
     assert in_creteil == 150
 
-    for index in range(SCOPE_PARTS):
-        nodes = account_scan_nodes(_academy_accounts_part(index, query, 51, scope))
-        assert all(node["examined"] <= in_creteil for node in nodes), (index, nodes)
+    for part in ACADEMY_ACCOUNT_PARTS:
+        nodes = account_scan_nodes(_academy_accounts_part(part, query, 51, scope))
+        assert all(node["examined"] <= in_creteil for node in nodes
+                   if "Sort" not in node["type"]), (part, nodes)
 
     found = accounts_search(query=query, scope=scope, limit=51)
-    assert len(found) == (19 if query.words else 51)
-    assert {record.academy_id for account in found
-            for record in account.guardian_records.all()} == {creteil.pk}
+    # « Marie MARTIN »: 19 parents and 15 pupils of Créteil.
+    assert len(found) == (19 + 15 if query.words else 51)
+    academies = {record.academy_id for account in found
+                 for record in account.guardian_records.all()}
+    academies |= {account.pupil_record.academy_id for account in found
+                  if hasattr(account, "pupil_record")}
+    assert academies == {creteil.pk}
+
+
+def test_the_accounts_of_the_exact_name_are_read_in_order_up_to_the_limit(
+        two_academies_activated):
+    """Créteil's 150 Martin parents and 120 Martin pupils all have accounts: for a list of
+    20, the accounts' exact statements read the first 20 × RECORDS_READ_PER_ACCOUNT
+    covered records and the first 20 pupils in name order from their B-trees
+    (guardian_academy_covered_idx, pupil_academy_account_idx, pupils 0019), sort none of
+    them, and stop there: the cost is the list's, not the number of Martins in the academy
+    (checked: without those indexes the statements read all 150 records and 120 pupils
+    from the trigram indexes and sort them). The list is the first 20 of the name."""
+    creteil, _ = two_academies_activated
+    query = parse("martin")
+    scope = StaffScope(academy_id=creteil.pk)
+    limit = 20
+    bounds = {"pupils_guardianrecord": limit * RECORDS_READ_PER_ACCOUNT,
+              "pupils_pupil": limit}
+    assert bounds["pupils_guardianrecord"] < 150 and bounds["pupils_pupil"] < 120
+
+    for part, table, index in (("records", "pupils_guardianrecord",
+                                "guardian_academy_covered_idx"),
+                               ("pupils", "pupils_pupil", "pupil_academy_account_idx")):
+        nodes = account_scan_nodes(_academy_accounts_part(part, query, limit, scope))
+        read = [node for node in nodes if node["relation"] == table]
+        assert read and all(node["examined"] <= bounds[table] for node in read), (part, nodes)
+        assert any(node["index"] == index for node in read), (part, nodes)
+        # Only the few accounts found are sorted, never the rows of the name.
+        assert all(node["relation"] != table for node in nodes if "Sort" in node["type"])
+
+    found = accounts_search(query=query, scope=scope, limit=limit)
+    names = sorted(
+        [(r.last_name.lower(), r.first_name.lower())
+         for r in GuardianRecord.objects.filter(academy=creteil, last_name_key="martin")]
+        + [(p.last_name.lower(), p.first_names.lower())
+           for p in Pupil.objects.filter(establishment__academy=creteil, last_name="Martin")])
+    assert [(a.last_name.lower(), a.first_name.lower()) for a in found] == names[:limit]
