@@ -236,11 +236,12 @@ def test_the_accounts_of_a_common_name_are_read_in_the_agents_academy_only(
     """Every guardian of both academies has activated: the country's accounts of the name
     are Lyon's 2,500 Martin parents and 2,000 Martin pupils beside Créteil's 150 and 120.
     Each of the accounts' statements for Créteil's agent starts from Créteil's records or
-    pupils of the name, and reads no more rows than Créteil has of it (checked: the statements before, starting from the accounts' national
-    name index and checking each account's records, read Lyon's 2,500 too). A short name
-    matched whole (« Ly ») is read from the B-tree (academy_id, last_name_key) only when
-    the academy is a thirtieth of the country, as in bench_helpdesk_search.py, not with
-    two academies here: the bench prints the rows its plans read."""
+    pupils of the name, and reads no more rows than Créteil has of it (checked: the
+    statements before, starting from the accounts' national name index and checking each
+    account's records, read Lyon's 2,500 too). A short name matched whole (« Ly ») is read
+    from the B-tree (academy_id, last_name_key) only when the academy is a thirtieth of the
+    country, as in bench_helpdesk_search.py, not with two academies here: the bench prints
+    the rows its plans read."""
     creteil, _ = two_academies_activated
     query = parse(typed)
     scope = StaffScope(academy_id=creteil.pk)
