@@ -6,7 +6,8 @@ case ignored). `search_query_parse()` tells which from its shape, so that each s
 one index made for it (see pupils/migrations/0002 and accounts/migrations/0002); nothing here
 scans a whole table. A name finds guardians (accounts, records) and also the pupils of that
 name with their guardians (`pupils_search`, indexes of pupils/migrations/0017): the parent
-who calls may not bear the child's name.
+who calls may not bear the child's name. On a secretary's lists a name typed may also be a
+first name alone (« Hélène »), looked for among her schools' rows only (`_person_name_q`).
 """
 
 import datetime
