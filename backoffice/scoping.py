@@ -227,6 +227,19 @@ class ScopedAdminMixin(ScopedQuerysetMixin):
     # Ordering while a search is on: expressions no B-tree index serves, so that PostgreSQL
     # sorts the few rows the search's own index finds instead of walking a name index.
     search_ordering: tuple = ()
+    # The search box's help on a secretary's lists, which also find a first name alone
+    # (search_matching's `schools`); None: search_help_text for every scope.
+    schools_search_help_text = None
+
+    def search_help_text_for(self, request):
+        if self.schools_search_help_text and staff_scope(request.user).schools:
+            return self.schools_search_help_text
+        return self.search_help_text
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        changelist.search_help_text = self.search_help_text_for(request)
+        return changelist
 
     def get_ordering(self, request):
         searching = request.GET.get(SEARCH_VAR) or request.GET.get("term")
@@ -238,7 +251,7 @@ class ScopedAdminMixin(ScopedQuerysetMixin):
         """A search sent empty (the box left blank, or only spaces) is told, beside the list
         as it reads without a search: which box, and what to type in it."""
         if SEARCH_VAR in request.GET and not request.GET[SEARCH_VAR].strip():
-            what = str(self.search_help_text or "")
+            what = str(self.search_help_text_for(request) or "")
             if what[1:2].islower():  # « Nom (ou une partie)… », not « UAI, … »
                 what = what[:1].lower() + what[1:]
             messages.error(request, (
@@ -254,9 +267,14 @@ class ScopedAdminMixin(ScopedQuerysetMixin):
             query = search_query_parse(search_term)
         except InvalidSearch:
             return queryset.none(), False
-        return self.search_matching(queryset, query), False
+        return self.search_matching(queryset, query,
+                                    schools=staff_scope(request.user).schools), False
 
-    def search_matching(self, queryset, query):
+    def search_matching(self, queryset, query, *, schools: frozenset[int] = frozenset()):
+        """The rows of `queryset` the query finds. `schools`: a secretary's establishments
+        (StaffScope.schools), among whose rows a name typed alone may be a first name
+        (backoffice.selectors._person_name_q); empty for an academy's or the country's
+        lists, where a single name is a last name, as the helpdesk's search reads it."""
         return queryset.none()
 
 

@@ -6,7 +6,8 @@ case ignored). `search_query_parse()` tells which from its shape, so that each s
 one index made for it (see pupils/migrations/0002 and accounts/migrations/0002); nothing here
 scans a whole table. A name finds guardians (accounts, records) and also the pupils of that
 name with their guardians (`pupils_search`, indexes of pupils/migrations/0017): the parent
-who calls may not bear the child's name.
+who calls may not bear the child's name. On a secretary's lists a name typed may also be a
+first name alone (« Hélène »), looked for among her schools' rows only (`_person_name_q`).
 """
 
 import datetime
@@ -91,6 +92,15 @@ class StaffScope:
     @property
     def is_empty(self) -> bool:
         return not self.everything and self.academy_id is None and not self.establishment_ids
+
+    @property
+    def schools(self) -> frozenset[int]:
+        """The establishments of a scope that is a list of schools (a secretary's): the
+        rows a search may filter without an index of its own (a first name alone,
+        `guardian_records_matching`); empty for an academy's or the country's scope."""
+        if self.everything or self.academy_id is not None:
+            return frozenset()
+        return self.establishment_ids
 
     def establishment_q(self, path: str) -> Q:
         """Rows whose establishment, reached through `path`, is in scope."""
@@ -339,12 +349,20 @@ def _name_q(lookup_base: str, key, partial: bool) -> Q:
     return Q(**{lookup_base: key})
 
 
-def _person_name_q(last: str, first: str, query: SearchQuery, *, slotted: bool = False) -> Q:
+def _person_name_q(last: str, first: str, query: SearchQuery, *, slotted: bool = False,
+                   schools: Q | None = None) -> Q:
     """The last name contains what was typed; or, for several words, some first words are
     in one name and the others in the other (« Hélène Lefèvre », « LEFEVRE Hélène »). Every
     alternative holds a condition on the last name, which its trigram index serves.
     `slotted`: each key a core.sql Slot named as in `name_texts`, for a statement written
-    once per `name_shape`."""
+    once per `name_shape`.
+
+    `schools` (a condition on the rows' establishment, `_schools_q`): the first names also
+    contain what was typed (« Hélène » alone, or « Marie Hélène »), among those schools'
+    rows only. No index holds the first names alone — a first name anywhere would read the
+    whole academy's or the country's table —, while the establishment's indexes find a few
+    schools' rows (a secretary's lists: backoffice.scoping.ScopedAdminMixin), which are
+    then filtered."""
     texts = name_texts(query)
     partial = dict(name_shape(query))
 
@@ -356,14 +374,24 @@ def _person_name_q(last: str, first: str, query: SearchQuery, *, slotted: bool =
     for cut in range(1, len(query.words)):
         condition |= term(last, f"head{cut}") & term(first, f"tail{cut}")
         condition |= term(first, f"head{cut}") & term(last, f"tail{cut}")
+    if schools is not None:
+        condition |= schools & term(first, "value")
     return condition
 
 
+def _schools_q(schools: frozenset[int], path: str = "establishment") -> Q | None:
+    """The rows of the establishments `schools` (through `path`), or None when empty: the
+    condition a first name alone is looked for under (`_person_name_q`)."""
+    if not schools:
+        return None
+    return Q(**{f"{path}__in": sorted(schools)})
+
+
 def _by_person_name(queryset: QuerySet, last: str, first: str, query: SearchQuery,
-                    *, slotted: bool = False) -> QuerySet:
+                    *, slotted: bool = False, schools: Q | None = None) -> QuerySet:
     """Rows whose names, read by educonnect_name_key(), match the query."""
     return queryset.alias(_last_key=NameKey(last), _first_key=NameKey(first)).filter(
-        _person_name_q("_last_key", "_first_key", query, slotted=slotted)
+        _person_name_q("_last_key", "_first_key", query, slotted=slotted, schools=schools)
     )
 
 
@@ -374,14 +402,19 @@ def _email_match(queryset: QuerySet, email: str) -> QuerySet:
     return queryset.alias(_email_ci=Lower("email")).filter(_email_ci=email)
 
 
-def guardian_records_matching(queryset: QuerySet, query: SearchQuery) -> QuerySet:
+def guardian_records_matching(queryset: QuerySet, query: SearchQuery, *,
+                              schools: frozenset[int] = frozenset()) -> QuerySet:
+    """The guardian records of `queryset` the query finds. `schools`: the establishments
+    among whose records a name typed is also looked for in the first names (« Hélène »
+    alone: `_person_name_q`); elsewhere a single name is a last name."""
     match query.shape:
         case Shape.PHONE:
             return queryset.filter(mobile_phone__in=query.phones)
         case Shape.EMAIL:
             return _email_match(queryset, query.value)
         case Shape.NAME:
-            return queryset.filter(_person_name_q("last_name_key", "first_name_key", query))
+            return queryset.filter(_person_name_q("last_name_key", "first_name_key", query,
+                                                  schools=_schools_q(schools)))
         case Shape.UAI:
             return queryset.filter(establishment__uai=query.value)
         case Shape.INE:
@@ -395,14 +428,18 @@ def guardian_records_matching(queryset: QuerySet, query: SearchQuery) -> QuerySe
     return queryset.none()
 
 
-def pupils_matching(queryset: QuerySet, query: SearchQuery) -> QuerySet:
+def pupils_matching(queryset: QuerySet, query: SearchQuery, *,
+                    schools: frozenset[int] = frozenset()) -> QuerySet:
+    """The pupils of `queryset` the query finds; `schools` as in guardian_records_matching
+    (« Zoé » alone finds the pupils of those schools whose first names hold it)."""
     match query.shape:
         case Shape.INE:
             return queryset.filter(ine=query.value)
         case Shape.UAI:
             return queryset.filter(establishment__uai=query.value)
         case Shape.NAME:
-            return _by_person_name(queryset, "last_name", "first_names", query)
+            return _by_person_name(queryset, "last_name", "first_names", query,
+                                   schools=_schools_q(schools))
         case Shape.IDENTIFIER:
             return queryset.filter(account__in=_identifier_accounts(query.value))
         case Shape.PHONE | Shape.EMAIL:
@@ -415,14 +452,18 @@ def pupils_matching(queryset: QuerySet, query: SearchQuery) -> QuerySet:
     return queryset.none()
 
 
-def responsibilities_matching(queryset: QuerySet, query: SearchQuery) -> QuerySet:
+def responsibilities_matching(queryset: QuerySet, query: SearchQuery, *,
+                              schools: frozenset[int] = frozenset()) -> QuerySet:
+    """The links of `queryset` the query finds (by their pupil for a name); `schools` as in
+    pupils_matching."""
     if query.shape == Shape.UAI:
         return queryset.filter(pupil__establishment__uai=query.value)
     if query.shape in (Shape.PHONE, Shape.EMAIL):
         return queryset.filter(
             guardian_record__in=guardian_records_matching(GuardianRecord.objects.all(), query)
         )
-    return queryset.filter(pupil__in=pupils_matching(Pupil.objects.all(), query))
+    return queryset.filter(
+        pupil__in=pupils_matching(Pupil.objects.all(), query, schools=schools))
 
 
 def _identifier_accounts(identifier: str) -> QuerySet:

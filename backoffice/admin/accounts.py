@@ -123,7 +123,7 @@ class AccountAdmin(ChangelistTitleMixin, ScopedAdminMixin, FrenchHistoryAdmin):
             return queryset.none(), False
         return accounts_matching(queryset, query, staff_scope(request.user)), False
 
-    def search_matching(self, queryset, query):
+    def search_matching(self, queryset, query, *, schools=frozenset()):
         return accounts_matching(queryset, query)
 
     def has_add_permission(self, request):
@@ -185,7 +185,7 @@ class JournalEventAdmin(ChangelistTitleMixin, ReadOnlyAdminMixin, ScopedAdminMix
     def details(self, event):
         return " ; ".join(f"{name} : {value}" for name, value in describe_event(event).details)
 
-    def search_matching(self, queryset, query):
+    def search_matching(self, queryset, query, *, schools=frozenset()):
         if query.shape == Shape.IDENTIFIER:
             account = Account.objects.filter(identifier=query.value).first()
             return queryset.filter(account=account) if account else queryset.none()
@@ -396,7 +396,7 @@ class StaffProfileAdmin(ChangelistTitleMixin, ScopedAdminMixin, admin.ModelAdmin
     def second_factor(self, profile):
         return profile.has_second_factor
 
-    def search_matching(self, queryset, query):
+    def search_matching(self, queryset, query, *, schools=frozenset()):
         accounts = accounts_matching(Account.objects.filter(kind=AccountKind.STAFF), query)
         return queryset.filter(account__in=accounts)
 

@@ -60,10 +60,13 @@ def _changed_value(value) -> str:
 
 class FrenchChangesHelper(HistoricalRecordContextHelper):
     """The library's change values, in our words: an empty link « (aucun) » (the library
-    writes « Deleted compte (pk=None) »), a phone number and an identifier as elsewhere."""
+    writes « Deleted compte (pk=None) »), a phone number and an identifier as elsewhere, a
+    yes/no value « oui »/« non » as the columns say it (the library writes « True »)."""
 
     def prepare_delta_change_value(self, change, value):
         value = super().prepare_delta_change_value(change, value)
+        if isinstance(value, bool):
+            return history_value(value)
         if isinstance(value, DeletedObject) and value.pk is None:
             return gettext("(aucun)")
         if value is None and self.model._meta.get_field(change.field).is_relation:

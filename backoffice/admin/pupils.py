@@ -373,6 +373,9 @@ class GuardianRecordAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdm
         gettext_lazy("Nom (ou une partie), numéro de téléphone, adresse mail, INE d'un "
                      "enfant, UAI ou identifiant ÉduConnect.")
     )
+    schools_search_help_text = gettext_lazy(
+        "Nom ou prénom (ou une partie), numéro de téléphone, adresse mail, INE d'un enfant, "
+        "UAI ou identifiant ÉduConnect.")
     fieldsets = (
         ("Responsable", {"fields": ("civility_name", "establishment", "account_cover")}),
         (gettext_lazy("Coordonnées (utilisées pour l'activation par SMS)"),
@@ -435,8 +438,8 @@ class GuardianRecordAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdm
     def account_cover(self, record):
         return _account_summary(record.account)
 
-    def search_matching(self, queryset, query):
-        return guardian_records_matching(queryset, query)
+    def search_matching(self, queryset, query, *, schools=frozenset()):
+        return guardian_records_matching(queryset, query, schools=schools)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -544,6 +547,8 @@ class PupilAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
     search_help_text = gettext_lazy(
         "Nom (ou une partie), INE, UAI, ou téléphone ou adresse d'un responsable."
     )
+    schools_search_help_text = gettext_lazy(
+        "Nom ou prénom (ou une partie), INE, UAI, ou téléphone ou adresse d'un responsable.")
     fieldsets = (
         (gettext_lazy("Élève"), {"fields": ("ine", "establishment", "level_label", "division",
                                              "account_cover")}),
@@ -573,8 +578,8 @@ class PupilAdmin(ChangelistTitleMixin, LinkInlineWritesMixin, ScopedAdminMixin,
             return gettext_lazy("Aucun compte élève")
         return _account_summary(pupil.account)
 
-    def search_matching(self, queryset, query):
-        return pupils_matching(queryset, query)
+    def search_matching(self, queryset, query, *, schools=frozenset()):
+        return pupils_matching(queryset, query, schools=schools)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -640,6 +645,9 @@ class ResponsibilityAdmin(ChangelistTitleMixin, GuardianChoiceLabelMixin, Servic
         gettext_lazy("Nom de l'élève (ou une partie), INE, UAI, ou téléphone ou adresse du "
                      "responsable.")
     )
+    schools_search_help_text = gettext_lazy(
+        "Nom ou prénom de l'élève (ou une partie), INE, UAI, ou téléphone ou adresse du "
+        "responsable.")
     actions = ("links_keep", "links_remove", "links_set_legal", "links_unset_legal")
     history_list_display = ("status", "is_legal_representative")
 
@@ -666,8 +674,8 @@ class ResponsibilityAdmin(ChangelistTitleMixin, GuardianChoiceLabelMixin, Servic
             return ("guardian_record", "pupil")  # a link's ends do not move: remove, add
         return ()
 
-    def search_matching(self, queryset, query):
-        return responsibilities_matching(queryset, query)
+    def search_matching(self, queryset, query, *, schools=frozenset()):
+        return responsibilities_matching(queryset, query, schools=schools)
 
     def has_delete_permission(self, request, obj=None):
         return False  # « Retirer » keeps the link, marked removed, with its history

@@ -65,7 +65,7 @@ def test_remaking_one_parents_letter_renews_that_account_only(world, class_6a, s
     assert _still_sign_in(martins_issued) == set(martins_issued) - {claire.account_id}
     page = client.get(response["Location"]).content.decode()
     assert "La nouvelle lettre de MARTIN Claire a été demandée" in page
-    assert "Comptes choisis un par un" in page
+    assert "Compte choisi un par un" in page and "Élèves choisis" not in page
 
 
 def test_remaking_a_pupils_letter_leaves_the_parents_letters_alone(

@@ -56,13 +56,22 @@ def test_sql_name_key_reads_names_like_python(name):
         (lambda: guardian_records_matching(GuardianRecord.objects.all(),
                                            parse("Helene@Exemple.fr")),
          "guardian_email_ci_idx"),
+        # A secretary's first name alone (« Hélène »): no index holds the first names, the
+        # last name's and one of the establishment's (the planner's pick) serve the two
+        # alternatives (a BitmapOr).
+        (lambda: guardian_records_matching(GuardianRecord.objects.all(), parse("helene"),
+                                           schools=frozenset({1, 2})),
+         "Index Cond: (establishment_id = "),
+        (lambda: pupils_matching(Pupil.objects.all(), parse("Zoé"), schools=frozenset({1})),
+         "Index Cond: (establishment_id = "),
         (lambda: Account.objects.filter(phone__in=parse("06 11 22 33 44").phones),
          "account_phone_idx"),
         (lambda: Account.objects.alias(e=Lower("email")).filter(e="a@b.fr"),
          "account_email_ci_idx"),
     ],
     ids=["account-name", "account-short-name", "account-first-and-last-name", "identifier",
-         "identifier-prefix", "pupil-name", "guardian-name", "guardian-email", "account-phone",
+         "identifier-prefix", "pupil-name", "guardian-name", "guardian-email",
+         "secretary-guardian-first-name", "secretary-pupil-first-name", "account-phone",
          "account-email"],
 )
 def test_search_uses_its_index(queryset, index):
