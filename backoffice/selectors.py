@@ -603,8 +603,9 @@ def _academy_accounts_by_name(*, query: SearchQuery, academy_id: int,
                               limit: int) -> list[Account]:
     """`accounts_search` for an academy's agent and a name — the helpdesk's most frequent
     search: at most `limit` accounts, those whose academy knows them by exactly the name
-    typed first, then (if fewer than `limit`) the partial matches, each group in
-    ACCOUNT_ORDER, as records_search lists the records.
+    typed first (with the closed accounts the query finds, a few), then (if fewer than
+    `limit`) the partial matches, each group in ACCOUNT_ORDER, as records_search lists the
+    records.
 
     An open account is found by the names its academy knows it by: a guardian record of the
     academy that it covers, or its pupil record, whose name the query finds (the account's
