@@ -126,12 +126,21 @@ def _pupil_rows(start: int, stop: int) -> str:
     return out.getvalue()
 
 
+def covered(i: int) -> bool:
+    """Three guardian records in five are covered by an activated account (`load_accounts`),
+    as in the weeks after the start of the school year: picked by a multiplicative hash of
+    the id, independent of the name (the id × 7919) and of the school (the id's remainder)."""
+    return (((i * 2654435761) & 0xFFFFFFFF) >> 16) % 5 < 3
+
+
 def _record_rows(start: int, stop: int, keys: dict) -> str:
     out = io.StringIO()
     for i in range(start, stop):
         last, first, school = surname_of(i), first_name_of(i), establishment_of(i)
+        account = i if covered(i) else "\\N"
         out.write(f"{i}\t{school}\t{academy_of_establishment(school)}\tMme\t{_escape(last)}\t"
-                  f"{_escape(first)}\t{keys[last]}\t{keys[first]}\t{phone_of(i)}\t\tf\n")
+                  f"{_escape(first)}\t{keys[last]}\t{keys[first]}\t{phone_of(i)}\t\tf\t"
+                  f"{account}\n")
     return out.getvalue()
 
 
@@ -144,7 +153,7 @@ COPIES = {
                      "academy_id, national_id, academy_code, division", _pupil_rows),
     "pupils_guardianrecord": ("id, establishment_id, academy_id, civility, last_name, "
                               "first_name, last_name_key, first_name_key, mobile_phone, email, "
-                              "attached_notice_pending", _record_rows),
+                              "attached_notice_pending, account_id", _record_rows),
     "pupils_responsibility": ("id, guardian_record_id, pupil_id, is_legal_representative, "
                               "status", _link_rows),
 }
@@ -257,26 +266,21 @@ def load(records: int) -> None:
         print(f"Size: {_sizes(cursor)}", flush=True)
 
 
-# Three records in five covered by an activated account, as in the weeks after the start of
-# the school year: the accounts' part of the search (backoffice.selectors
-# ._academy_accounts_by_name) starts from the national index of account names.
-# (A hash of the id: the id's remainders also pick the name and the school.)
-ACCOUNT_SHARE = "abs(hashint4(id::int)) % 5 < 3"
-
-
 def load_accounts(records: int) -> None:
-    """An account for three guardian records in five, with the record's name and mobile,
-    covering it (one statement each; the accounts' indexes kept). Prints how long."""
+    """The accounts of the covered guardian records (`covered`: three in five, whose
+    account_id the COPY wrote, the account's id the record's), with the record's name and
+    mobile, in one statement, the accounts' indexes kept. Prints how long. (Setting
+    account_id by an UPDATE of 6 million records after the load rewrote every index of the
+    table: over 20 minutes at 10M, not finished.)"""
     started = time.monotonic()
     with connection.cursor() as cursor:
-        cursor.execute(f"""INSERT INTO accounts_account (id, password, is_superuser,
+        cursor.execute("""INSERT INTO accounts_account (id, password, is_superuser,
                 identifier, kind, first_name, last_name, email, email_verified, phone,
                 phone_verified, state, is_staff, date_joined, activated_at)
             SELECT id, '!', false, 'p.bench' || id, 'guardian', first_name, last_name, '',
                    false, mobile_phone, true, 'active', false, now(), now()
-            FROM pupils_guardianrecord WHERE {ACCOUNT_SHARE}""")
+            FROM pupils_guardianrecord WHERE account_id IS NOT NULL""")
         accounts = cursor.rowcount
-        cursor.execute(f"UPDATE pupils_guardianrecord SET account_id = id WHERE {ACCOUNT_SHARE}")
         cursor.execute("ANALYZE accounts_account")
         cursor.execute("ANALYZE pupils_guardianrecord")
         # As autovacuum would: without statistics the planner takes an academy for one school.
