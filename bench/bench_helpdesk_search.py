@@ -117,9 +117,13 @@ def _escape(value: str) -> str:
 
 
 def _pupil_rows(start: int, stop: int) -> str:
+    # Pupil i (the child of guardian record i) bears the surname of record i + 2: never
+    # its guardian's, and, the surnames' list being of even length, in the same academies
+    # as the guardians of that name (with i + 1, no pupil of a name was in the academies of
+    # its guardians: every pupils' search ran its partial part, the rare names' path).
     out = io.StringIO()
     for i in range(start, stop):
-        out.write(f"{i}\t{i:09d}0A\t{_escape(surname_of(i + 1).upper())}\tÉlève {i}\t"
+        out.write(f"{i}\t{i:09d}0A\t{_escape(surname_of(i + 2).upper())}\tÉlève {i}\t"
                   f"{2008 + i % 10}-{1 + i % 12:02d}-{1 + i % 28:02d}\t6EME\t"
                   f"{establishment_of(i)}\t{academy_of_establishment(establishment_of(i))}"
                   "\t\t\t\n")
