@@ -11,6 +11,8 @@ JSON field's `from_db_value` coming out; instances built by `Model.from_db`):
 - `model_rows(model, where={…}, order_by=…, for_update=…)`: `filter(**where)` by equality;
 - `model_rows_sql(model, sql=…, params=…)`: the caller's SELECT (a join, an EXISTS, an array
   parameter), `{columns}` standing for the model's columns;
+- `model_rows_by_pk(model, pks)` and `related_rows_set(instances, field_name)`: rows by their
+  keys, one array parameter (`filter(pk__in=…)`, the prefetch of a foreign key);
 - `model_insert(instance)` and `model_update(instance)`: `save()` of a new or an existing
   row, without the model signals — for models that have none (core.models.Flow, FlowCode);
 - `quoted_column(model, name, db=…)`: a column's quoted name, for the SQL callers write;
@@ -199,6 +201,52 @@ def model_rows_sql(model: type[Model], *, sql: str, params: list) -> list[Model]
         cursor.execute(sql.replace("{columns}", columns, 1), params)
         rows = cursor.fetchall()
     return _instances(model, db, connection, attnames, converters, rows)
+
+
+@functools.lru_cache(maxsize=64)
+def _by_pk_sql(model: type[Model], connection) -> str:
+    quote = connection.ops.quote_name
+    meta = model._meta
+    return (f"SELECT {{columns}} FROM {quote(meta.db_table)} m "  # noqa: S608
+            f"WHERE m.{quote(meta.pk.column)} = ANY(%s)")
+
+
+def model_rows_by_pk(model: type[Model], pks) -> list[Model]:
+    """The instances of `model` whose primary keys are in `pks` (an iterable of keys: ints,
+    UUIDs, as the model's primary key takes them; ValidationError for one it cannot read),
+    in no given order: `model.objects.filter(pk__in=pks)` in one query whose SQL is written
+    once per process, the keys one array parameter (`= ANY(%s)` on PostgreSQL: the same
+    text whatever their number, which psycopg then parses once, where the ORM's `IN` of 50
+    keys is compiled, and parsed by psycopg, at each call). The ORM's query elsewhere (the
+    demo's SQLite has no arrays); no query for no key."""
+    pk = model._meta.pk
+    keys = {pk.to_python(key) for key in pks}
+    if not keys:
+        return []
+    db = router.db_for_read(model)
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        return list(model._default_manager.using(db).filter(pk__in=keys))
+    return model_rows_sql(model, sql=_by_pk_sql(model, connection), params=[
+        [pk.get_db_prep_value(key, connection) for key in keys]])
+
+
+def related_rows_set(instances: Sequence[Model], field_name: str) -> None:
+    """Each of `instances` (of one model) gets the row its foreign key `field_name` points
+    to, as `prefetch_related_objects(instances, field_name)` would for a forward foreign
+    key: one query (`model_rows_by_pk`), none when every key is empty. A key whose row is
+    gone meanwhile is left unset (reading it then queries, as without a prefetch)."""
+    if not instances:
+        return
+    field = instances[0]._meta.get_field(field_name)
+    keys = [getattr(instance, field.attname) for instance in instances]
+    by_pk = {row.pk: row for row in model_rows_by_pk(field.related_model,
+                                                       (key for key in keys if key is not None))}
+    for instance, key in zip(instances, keys, strict=True):
+        if key is None:
+            field.set_cached_value(instance, None)
+        elif key in by_pk:
+            field.set_cached_value(instance, by_pk[key])
 
 
 def _instances(model: type[Model], db: str, connection, attnames, converters, rows) -> list:

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import Flow, FlowCode, FlowStatus
-from core.sql import model_insert, model_rows, model_update
+from core.sql import model_insert, model_rows, model_rows_by_pk, model_update, related_rows_set
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +139,35 @@ def test_slotted_rows_needs_every_slot_and_a_plain_queryset():
     with pytest.raises(ValueError, match="plain queryset"):
         slotted_rows(FlowCode, key=("test.joined", uuid.uuid4()),
                      build=lambda: FlowCode.objects.select_related("flow"), values={})
+
+
+def test_rows_by_key_are_the_orms_in_one_query_and_none_for_no_key(django_assert_num_queries):
+    flows = [_flow(), _flow(phone="+33699887766"), _flow()]
+    wanted = [flows[2].pk, flows[0].pk, flows[2].pk]
+
+    with django_assert_num_queries(1):
+        found = model_rows_by_pk(Flow, wanted)
+    with django_assert_num_queries(0):
+        assert model_rows_by_pk(Flow, []) == []
+
+    assert {row.pk: _fields(row) for row in found} == {
+        row.pk: _fields(row) for row in Flow.objects.filter(pk__in=wanted)}
+    assert sorted(str(row.pk) for row in found) == sorted(str(flows[i].pk) for i in (0, 2))
+
+
+def test_related_rows_set_fills_each_foreign_key_as_a_prefetch(django_assert_num_queries):
+    first, second = _flow(), _flow(data={"other": True})
+    now = timezone.now()
+    codes = [FlowCode.objects.create(flow=flow, purpose="activation_code", channel="sms",
+                                     code_hash="h", sent=True, expires_at=now)
+             for flow in (first, second, first)]
+    codes = list(FlowCode.objects.filter(pk__in=[code.pk for code in codes]).order_by("pk"))
+
+    with django_assert_num_queries(1):
+        related_rows_set(codes, "flow")
+    with django_assert_num_queries(0):
+        read = [(code.flow.pk, code.flow.data) for code in codes]
+
+    assert read == [(first.pk, first.data), (second.pk, {"other": True}),
+                    (first.pk, first.data)]
+    assert codes[0].flow is codes[2].flow  # one instance per row, as a prefetch gives
