@@ -166,6 +166,18 @@ def test_the_academy_helpdesk_finds_the_closed_account_by_its_old_identifier(
     assert link["href"] == account_url(kept) and h.text(link) == "H.LEFEVRE7"
 
 
+@pytest.mark.parametrize("fixture", ["merged", "merged_without_history"])
+def test_the_academy_helpdesk_finds_the_closed_account_by_its_name(helpdesk_client, request,
+                                                                   fixture):
+    """By the records' history (closed_covered) or by the merge's event (closed_merged): the
+    family says its name, not an identifier; both accounts are listed."""
+    kept, closed = request.getfixturevalue(fixture)
+    response = _search(helpdesk_client, "lefèvre")
+    assert response.status_code == 200
+    links = {a["href"] for a in h.parse(response).select("a")}
+    assert {account_url(closed), account_url(kept)} <= links
+
+
 def test_another_academy_does_not_see_the_merged_account(client, world,
                                                          merged_without_history):
     _kept, closed = merged_without_history
