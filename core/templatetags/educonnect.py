@@ -13,6 +13,7 @@ fifth of the CPU of an activation step (some forty `{% translate %}`, `{% url %}
 `{% static %}` a page). See `RenderedOnceNode` for what may go inside.
 """
 
+import functools
 import re
 import threading
 
@@ -68,6 +69,23 @@ def plural_count(count) -> int:
     """`{% blocktranslate with n=x count counter=x|plural_count %}`: the form French takes,
     the singular for 0 and 1 (core.french.plural_count); `{{ n }}` shows the number."""
     return _plural_count(int(count or 0))
+
+
+@functools.lru_cache(maxsize=256)
+def _choice_labels(model: type, field_name: str, language: str | None) -> dict:
+    return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
+
+
+@register.filter
+def choice_label(instance, field_name: str) -> str:
+    """`{{ account|choice_label:"state" }}`: what `instance.get_state_display()` gives (the
+    label of the field's choice, in the active language; the value itself when it is none
+    of the choices), from a table made once per process, model, field and language.
+    Django's get_FOO_display makes the field's choices hashable at each call, translating
+    every label: 50 µs each, 6 ms for the 130 labels of a helpdesk search page (issue 14).
+    Raises FieldDoesNotExist for a field the model does not have."""
+    value = getattr(instance, field_name)
+    return _choice_labels(type(instance), field_name, get_language()).get(value, value)
 
 
 # --- Fragments rendered once per process ----------------------------------------------------
