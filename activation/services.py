@@ -67,6 +67,7 @@ from .selectors import (
     accounts_covering,
     guardian_record_names,
     guardian_records_for_franceconnect,
+    guardian_records_locked,
     guardian_records_matching,
     pupil_links_for_records,
     records_uncovered,
@@ -497,6 +498,10 @@ def links_dispute(flow: Flow, responsibility_ids, *, request,
     `account` when there is one) and kept in the link's history with the reason. Returns
     how many were marked."""
     marked = 0
+    if not responsibility_ids:
+        # Nothing to mark (most activations): the ORM's compiling of a query that an empty
+        # IN keeps from being sent is spared (issue 14).
+        return marked
     for responsibility in Responsibility.objects.select_for_update().filter(
         pk__in=list(responsibility_ids), status=ResponsibilityStatus.ACTIVE
     ).order_by("pk"):
@@ -829,15 +834,12 @@ def activation_account_create(
         data = ActivationData.of(flow)
         # The links answered « non » at step 3, locked before the records (the order of
         # step 3, pupils_answers_apply then guardian_records_attach); disputed below, once
-        # the account is created.
-        list(Responsibility.objects.select_for_update()
-             .filter(pk__in=data.disputed_link_ids).order_by("pk").values_list("pk"))
-        records = list(
-            GuardianRecord.objects.select_for_update(of=("self",))
-            .filter(pk__in=data.confirmed_record_ids)
-            .select_related("account")
-            .order_by("pk")
-        )
+        # the account is created. None answered (most flows): no query to build (an empty
+        # IN sends none, but the ORM compiled it: about 0.3 ms, issue 14).
+        if data.disputed_link_ids:
+            list(Responsibility.objects.select_for_update()
+                 .filter(pk__in=data.disputed_link_ids).order_by("pk").values_list("pk"))
+        records = guardian_records_locked(data.confirmed_record_ids)
         # account_owner_names, read from the rows just locked (the first by primary key)
         # rather than by a query of its own.
         first_name, last_name = (_names_of(records[0]) if records

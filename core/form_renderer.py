@@ -15,6 +15,7 @@ future override keeps working without anyone having to remember this module.
 attributes (escaping, `True`/`False` attributes, safe strings, lazy translations, numbers).
 """
 
+import html
 from pathlib import Path
 
 import django.forms
@@ -22,7 +23,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.forms.renderers import TemplatesSetting
 from django.template import TemplateDoesNotExist
-from django.utils.html import conditional_escape
+from django.utils.functional import Promise
 from django.utils.safestring import SafeData, SafeString, mark_safe
 
 # Django's templates of the widgets that are one `<input>` (each is only
@@ -45,6 +46,18 @@ def _stock_forget(**kwargs):
     _stock.clear()
 
 
+def _escaped(text) -> str:
+    """Django's `conditional_escape(text)`, the same text, without the `keep_lazy` wrapper
+    of its `escape` (which looks for lazy arguments at every call: about half the cost of
+    writing an input, issue 14): a lazy translation is read, a safe string (`__html__`) kept,
+    anything else escaped by `html.escape` as Django's `escape` does."""
+    if isinstance(text, Promise):
+        text = str(text)
+    if hasattr(text, "__html__"):
+        return text.__html__()
+    return html.escape(str(text))
+
+
 def _stringformat(value) -> str:
     """`{{ value|stringformat:'s' }}` under autoescape: `stringformat` is a safe filter, so
     a safe string stays unescaped, anything else is escaped."""
@@ -54,23 +67,23 @@ def _stringformat(value) -> str:
         return ""
     if isinstance(value, SafeData):
         return text
-    return conditional_escape(text)
+    return _escaped(text)
 
 
 def input_html(widget: dict) -> SafeString:
     """The `<input>` Django's `input.html` and `attrs.html` write for `widget` (the
     "widget" dict of `Widget.get_context`: type, name, value, attrs), byte for byte."""
-    parts = ['<input type="', conditional_escape(widget["type"]), '" name="',
-             conditional_escape(widget["name"]), '"']
+    parts = ['<input type="', _escaped(widget["type"]), '" name="',
+             _escaped(widget["name"]), '"']
     if widget["value"] is not None:
         parts += [' value="', _stringformat(widget["value"]), '"']
     for name, value in widget["attrs"].items():
         if value is not False:
-            parts += [" ", conditional_escape(name)]
+            parts += [" ", _escaped(name)]
             if value is not True:
                 parts += ['="', _stringformat(value), '"']
     parts.append(">")
-    # Every part is a fixed string or went through conditional_escape (above).
+    # Every part is a fixed string or went through _escaped (conditional_escape, above).
     return mark_safe("".join(parts))  # noqa: S308
 
 
