@@ -24,7 +24,7 @@ from accounts.models import Account, AccountState
 from core.journal import EventKind
 from core.models import Flow, FlowStatus, JournalEvent
 from core.normalization import name_key
-from core.sql import model_rows_sql, quoted_column
+from core.sql import model_rows_sql, quoted_column, related_rows_set
 from pupils.models import (
     Establishment,
     GuardianRecord,
@@ -282,7 +282,7 @@ def guardian_records_locked(record_ids: list[int]) -> list[GuardianRecord]:
     activation (activation.services.activation_account_create): on PostgreSQL one query
     whose SQL is written once per process, where the ORM's compiling cost about a
     millisecond of CPU (issue 14); the accounts, when some record has one (already active,
-    or a school letter's), by a second query."""
+    or a school letter's), by a second query (core.sql.related_rows_set)."""
     if not record_ids:
         return []
     db = router.db_for_write(GuardianRecord)
@@ -294,11 +294,7 @@ def guardian_records_locked(record_ids: list[int]) -> list[GuardianRecord]:
                                          "transaction.")
     records = model_rows_sql(GuardianRecord, sql=_records_lock_sql(db),
                              params=[[int(pk) for pk in record_ids]])
-    covered = {r.account_id for r in records if r.account_id is not None}
-    accounts = Account.objects.in_bulk(covered) if covered else {}
-    for record in records:
-        if record.account_id is not None:
-            record.account = accounts[record.account_id]  # a foreign key: it exists
+    related_rows_set(records, "account")  # no query when no record has an account
     return records
 
 
