@@ -153,8 +153,6 @@ def code_step_page(request: HttpRequest, flow: Flow, *, step: CodeStep) -> HttpR
         "minutes": minutes,
         "seconds_left": seconds_left,
         "expired": seconds_left == 0,
-        # Whether the last code is still valid (the expiry box's words; its rendered_once key).
-        "running": bool(seconds_left),
         "warn_seconds": warn_seconds,
         "warn_minutes": max(1, round(warn_seconds / 60)),
     }
